@@ -1,0 +1,52 @@
+"""ordertags: a memory of customers for online sellers.
+
+A tag book (tag definitions and customers tagged by hand) and rules (conditions on
+orders and customers) are applied to order exports; every order comes back with its
+customer's tags, profile and colour.
+
+>>> import ordertags
+>>> book = ordertags.load_tagbook("tagbook.example.yaml")  # doctest: +SKIP
+>>> result = ordertags.annotate(["examples/orders.csv"], tagbook=book,
+...     rules=ordertags.load_rules("rules.example.yaml"))  # doctest: +SKIP
+
+Names are imported on first use, so that ``import ordertags`` stays light.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "annotate": "annotate", "Annotated": "annotate", "Summary": "annotate",
+    "apply_files": "api", "export_list": "api",
+    "customer_keys": "customers",
+    "normalize_email": "emails",
+    "OrderTagsError": "errors", "InputError": "errors", "ColumnError": "errors",
+    "ValueParseError": "errors", "TagBookError": "errors", "RulesError": "errors",
+    "UsageError": "errors",
+    "find_order_email": "lookup",
+    "mailing_list": "mailing", "MailingList": "mailing",
+    "read_orders": "readers", "OrderTable": "readers",
+    "load_rules": "rules", "RuleSet": "rules",
+    "load_tagbook": "tags", "tag_customer": "tags", "untag_customer": "tags",
+    "TagBook": "tags", "TagDef": "tags", "Entry": "tags",
+    "parse_money": "values", "parse_dates": "values",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ordertags' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

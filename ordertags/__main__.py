@@ -1,0 +1,5 @@
+"""``python -m ordertags``."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,164 @@
+"""The pipeline behind ``ordertags apply``: read, evaluate rules and the tag book, annotate.
+
+>>> from ordertags import annotate, load_tagbook, load_rules
+>>> result = annotate(["orders.csv"], tagbook=load_tagbook("tagbook.yaml"),
+...                   rules=load_rules("rules.yaml"))  # doctest: +SKIP
+>>> result.summary.orders_per_tag  # doctest: +SKIP
+{'VIP': 12, 'HIGH_VALUE': 40}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .frame import Frame
+from .readers import OrderTable, read_orders
+from .rules import RuleSet
+from .tags import TagBook
+
+#: The columns ``apply`` adds (or refreshes, when the input already has them).
+TAGS_COLUMN = "Customer Tags"
+PROFILE_COLUMN = "Customer Profile"
+COLOUR_COLUMN = "Tag Colour"
+OUTPUT_COLUMNS = (TAGS_COLUMN, PROFILE_COLUMN, COLOUR_COLUMN)
+SEPARATOR = "; "
+
+
+@dataclass
+class Summary:
+    """What a run did, for the person or the cron log reading it."""
+
+    files: list[tuple[str, str, int]] = field(default_factory=list)  # (name, format, rows)
+    orders: int = 0
+    customers: int = 0
+    orders_without_customer: int = 0
+    orders_per_tag: dict[str, int] = field(default_factory=dict)
+    customers_per_tag: dict[str, int] = field(default_factory=dict)
+    manual_entries: int = 0
+    expired_entries: int = 0
+    as_of: dt.date | None = None
+
+
+@dataclass
+class Annotated:
+    """The result of :func:`annotate`: the tables as read, the tag columns for every row
+    (in frame order), the per-tag row masks, and the summary."""
+
+    frame: Frame
+    tagbook: TagBook
+    tag_masks: dict[str, np.ndarray[Any, np.dtype[np.bool_]]]
+    tags: pa.ChunkedArray
+    profile: pa.ChunkedArray
+    colour: pa.ChunkedArray
+    summary: Summary
+
+    @property
+    def tables(self) -> list[OrderTable]:
+        return self.frame.tables
+
+    def columns_for(self, index: int) -> tuple[pa.ChunkedArray, pa.ChunkedArray, pa.ChunkedArray]:
+        """The three added columns for the rows of table ``index``."""
+        start = int(self.frame.offsets[index])
+        length = self.frame.tables[index].num_rows
+        return (self.tags.slice(start, length), self.profile.slice(start, length),
+                self.colour.slice(start, length))
+
+
+def annotate(orders: Sequence[str | Path | OrderTable], *, tagbook: TagBook,
+             rules: RuleSet | None = None, as_of: dt.date | None = None,
+             columns: Mapping[str, str | None] | None = None, encoding: str | None = None,
+             delimiter: str | None = None) -> Annotated:
+    """Tag every order of the given exports.
+
+    ``orders`` are paths (``-`` is stdin) or tables already read. ``columns`` names the
+    column of a field where the usual names do not find it (``{"email": "Buyer"}``).
+    """
+    as_of = as_of or dt.date.today()
+    if rules is not None:
+        rules.check_tags(tagbook)
+    tables = [o if isinstance(o, OrderTable) else
+              read_orders(o, encoding=encoding, delimiter=delimiter) for o in orders]
+    frame = Frame(tables, as_of=as_of, overrides=columns)
+    frame.require_field("email")
+    customers = frame.customers
+    masks: dict[str, np.ndarray[Any, np.dtype[np.bool_]]] = {}
+
+    def add(tag: str, mask: np.ndarray[Any, np.dtype[np.bool_]]) -> None:
+        if tag in masks:
+            masks[tag] |= mask
+        else:
+            masks[tag] = mask.copy()
+
+    # Manual tags: every order of a customer in the tag book, whichever spelling.
+    active, expired = tagbook.active_entries(as_of)
+    by_tag: dict[str, list[str]] = {}
+    for entry in active:
+        for t in entry.tags:
+            by_tag.setdefault(t, []).append(entry.email)
+    from .customers import customer_keys
+
+    for t, emails in by_tag.items():
+        keys = pc.drop_null(customer_keys(pa.array(emails, pa.string())))
+        add(t, _as_bool(pc.is_in(frame.keys, value_set=keys.combine_chunks())))
+
+    # Derived tags.
+    for rule in rules.rules if rules is not None else []:
+        matched = rule.when.evaluate(frame)
+        for action in rule.tags:
+            if rules is not None and rules.scope_of(action, tagbook) == "customer":
+                add(action.name, customers.broadcast(customers.reduce_any(
+                    matched & customers.has_customer), fill=False))
+            else:
+                add(action.name, matched)
+
+    ranked = tagbook.rank(masks)
+    tags_col, profile_col, colour_col = render_tags(ranked, masks, tagbook, frame.n)
+    summary = Summary(
+        files=[(t.source, t.kind, t.num_rows) for t in tables], orders=frame.n,
+        customers=customers.count,
+        orders_without_customer=int((~customers.has_customer).sum()),
+        orders_per_tag={t: int(masks[t].sum()) for t in ranked},
+        customers_per_tag={t: int(customers.reduce_any(masks[t]).sum()) for t in ranked},
+        manual_entries=len(active), expired_entries=expired, as_of=as_of)
+    return Annotated(frame, tagbook, masks, tags_col, profile_col, colour_col, summary)
+
+
+def _as_bool(arr: Any) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def render_tags(ranked: list[str], masks: Mapping[str, np.ndarray[Any, Any]], tagbook: TagBook,
+            n: int) -> tuple[pa.ChunkedArray, pa.ChunkedArray, pa.ChunkedArray]:
+    """The three output columns. Rows are grouped by their combination of tags (few
+    distinct ones), each combination's text is built once and taken for every row."""
+    if not ranked or n == 0:
+        empty = pa.chunked_array([pa.array([""] * n, pa.string())], type=pa.string())
+        return empty, empty, empty
+    matrix = np.stack([masks[t] for t in ranked], axis=1)
+    packed = np.packbits(matrix, axis=1)
+    width = packed.shape[1]
+    combos = np.ascontiguousarray(packed).view(f"V{width}").ravel()
+    uniques, inverse = np.unique(combos, return_inverse=True)
+    texts, labels, colours = [], [], []
+    for u in uniques:
+        bits = np.unpackbits(np.frombuffer(u.tobytes(), dtype=np.uint8))[: len(ranked)]
+        names = [ranked[i] for i in np.flatnonzero(bits)]
+        texts.append(SEPARATOR.join(names))
+        labels.append(SEPARATOR.join(tagbook.tags[t].label for t in names))
+        colours.append(tagbook.tags[names[0]].colour if names else "")
+    index = pa.array(inverse.ravel().astype(np.int32))
+
+    def take(values: list[str]) -> pa.ChunkedArray:
+        return pa.chunked_array([pc.take(pa.array(values, pa.string()), index)])
+
+    return take(texts), take(labels), take(colours)

@@ -1,0 +1,80 @@
+"""The one error family of ordertags.
+
+Every error the library raises on bad input subclasses :class:`OrderTagsError`
+and carries the context a person needs to fix it: the file, the 1-based row or
+line, the column or key, and a hint. The CLI catches only this base class.
+"""
+
+from __future__ import annotations
+
+
+class OrderTagsError(Exception):
+    """Base class: bad data, rules or tag book. The CLI exits 1 on it.
+
+    ``str(err)`` is the whole message: where, what, and what to do.
+    """
+
+    exit_code = 1
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        line: int | None = None,
+        column: str | None = None,
+        key: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.row = row
+        self.line = line
+        self.column = column
+        self.key = key
+        self.hint = hint
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        where = []
+        if self.file:
+            where.append(self.file)
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f'column "{self.column}"')
+        if self.key is not None:
+            where.append(f"key {self.key}")
+        text = (", ".join(where) + ": " if where else "") + self.message
+        if self.hint:
+            text += f" {self.hint}"
+        return text
+
+
+class InputError(OrderTagsError):
+    """An order export that cannot be read: encoding, shape, empty file."""
+
+
+class ColumnError(OrderTagsError):
+    """A column the run needs is missing, or a value in it cannot be parsed."""
+
+
+class ValueParseError(ColumnError):
+    """A value (money, date, number) in a column the run computes on is not valid."""
+
+
+class TagBookError(OrderTagsError):
+    """The tag book is malformed, or an operation on it is not possible."""
+
+
+class RulesError(OrderTagsError):
+    """The rule file is malformed or refers to something that does not exist."""
+
+
+class UsageError(OrderTagsError):
+    """The call itself is wrong (options that do not fit together). Exit 2."""
+
+    exit_code = 2

@@ -1,0 +1,126 @@
+"""Mailing lists from tagged customers: one row per customer, highest spend first.
+
+The columns are those Mailchimp imports as they are and Klaviyo maps by name
+(``Email Address`` first). Marketplace relay addresses (Amazon's
+``@marketplace.amazon.*``, eBay's ``@members.ebay.*``) reach no inbox a seller may
+market to, so they are left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .annotate import Annotated, render_tags
+from .errors import UsageError
+
+LIST_COLUMNS = ("Email Address", "First Name", "Last Name", "Orders", "Spend", "Tags")
+RELAY_PATTERN = r"@(marketplace\.amazon\.|members\.ebay\.)"
+
+
+@dataclass
+class MailingList:
+    """The list as columns (``LIST_COLUMNS``), plus how many were left out and why."""
+
+    columns: dict[str, pa.Array]
+    excluded_not_tag: int = 0
+    excluded_relay: int = 0
+
+    @property
+    def count(self) -> int:
+        return len(self.columns[LIST_COLUMNS[0]])
+
+
+def _money_text(units: np.ndarray[Any, Any]) -> pa.Array:
+    """Ten-thousandths -> text with two decimals (``1234.50``), rounded half away from 0."""
+    cents = np.sign(units) * ((np.abs(units) + 50) // 100)
+    whole = pa.array(np.abs(cents) // 100).cast(pa.string())
+    frac = pc.utf8_lpad(pa.array(np.abs(cents) % 100).cast(pa.string()), 2, "0")
+    sign = pc.if_else(pa.array(cents < 0), "-", "")
+    result: pa.Array = pc.binary_join_element_wise(sign, whole, ".", frac, "")
+    return result
+
+
+def _split_names(names: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """"Smith, Ann" -> (Ann, Smith); "Ann van Dijk" -> (Ann, van Dijk)."""
+    trimmed = pc.utf8_trim_whitespace(names)
+    comma = pc.extract_regex(trimmed, r"(?s)^(?P<last>[^,]*?)\s*,\s*(?P<first>.*)$")
+    plain = pc.extract_regex(trimmed, r"(?s)^(?P<first>\S*)\s*(?P<last>.*)$")
+    has_comma = pc.fill_null(pc.match_substring(trimmed, ","), False)
+    first = pc.if_else(has_comma, pc.struct_field(comma, "first"), pc.struct_field(plain, "first"))
+    last = pc.if_else(has_comma, pc.struct_field(comma, "last"), pc.struct_field(plain, "last"))
+    return pc.fill_null(first, ""), pc.fill_null(last, "")
+
+
+def mailing_list(annotated: Annotated, *, tags: Sequence[str],
+                 not_tags: Sequence[str] = ()) -> MailingList:
+    """Customers who carry any of ``tags`` and none of ``not_tags``.
+
+    >>> ml = mailing_list(result, tags=["VIP"], not_tags=["FRAUD"])  # doctest: +SKIP
+    >>> ml.columns["Email Address"].to_pylist()[:1]  # doctest: +SKIP
+    ['jane@example.com']
+    """
+    book = annotated.tagbook
+    for t in (*tags, *not_tags):
+        book.require(t)
+    frame = annotated.frame
+    customers = frame.customers
+    masks = annotated.tag_masks
+    none = np.zeros(customers.count, dtype=bool)
+
+    def customer_has(tag: str) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        return customers.reduce_any(masks[tag]) if tag in masks else none
+
+    wanted = np.zeros(customers.count, dtype=bool)
+    for t in tags:
+        wanted |= customer_has(t)
+    blocked = np.zeros(customers.count, dtype=bool)
+    for t in not_tags:
+        blocked |= customer_has(t)
+    relay = np.asarray(pc.fill_null(pc.match_substring_regex(customers.keys, RELAY_PATTERN),
+                                    False).to_numpy(zero_copy_only=False), dtype=bool)
+    chosen = wanted & ~blocked & ~relay
+
+    first = customers.first_rows()
+    rows = frame.order_starts
+    spend = customers.reduce_sum(np.where(rows, frame.money_units(field="total"), 0)) \
+        if frame.has_field("total") else np.zeros(customers.count, dtype=np.int64)
+    orders = customers.reduce_sum(rows.astype(np.int64))
+    idx = np.flatnonzero(chosen)
+    keys = customers.keys.take(pa.array(idx)).to_pylist() if len(idx) else []
+    # Highest spend first; ties by customer key, so the order is stable between runs.
+    order = np.lexsort((np.array(keys, dtype=object), -spend[idx])) if len(idx) else idx
+    idx = idx[order]
+    first_rows = pa.array(first[idx])
+
+    def first_text(field: str) -> pa.Array:
+        if not frame.has_field(field):
+            return pa.array([""] * len(idx), pa.string())
+        col = frame.text(field=field).combine_chunks()
+        return pc.utf8_trim_whitespace(col.take(first_rows))
+
+    email = first_text("email")
+    if frame.has_field("first_name") or frame.has_field("last_name"):
+        first_name, last_name = first_text("first_name"), first_text("last_name")
+    else:
+        first_name, last_name = _split_names(first_text("name"))
+    customer_tags = [t for t in book.rank(masks) if book.tags[t].scope == "customer"]
+    has = {t: customer_has(t)[idx] for t in customer_tags}
+    tag_text = render_tags(customer_tags, has, book, len(idx))[0]
+    columns = {
+        "Email Address": email, "First Name": first_name, "Last Name": last_name,
+        "Orders": pa.array(orders[idx]).cast(pa.string()),
+        "Spend": _money_text(spend[idx]), "Tags": tag_text.combine_chunks(),
+    }
+    return MailingList(columns, excluded_not_tag=int((wanted & blocked).sum()),
+                       excluded_relay=int((wanted & ~blocked & relay).sum()))
+
+
+def check_tag_names(tags: Sequence[str]) -> None:
+    if not tags:
+        raise UsageError("name at least one tag with --tag.", hint="For example: --tag VIP.")

@@ -1,0 +1,321 @@
+"""The tag book: tag definitions and the customers tagged by hand.
+
+Reading uses a safe YAML loader. Writing (``tag_customer``, ``untag_customer``) edits the
+file with a comment-preserving round trip under a file lock, and replaces it atomically,
+so hand edits, comments and layout survive and two writers at once both land.
+This module must stay free of pandas and pyarrow: the quick commands use it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import io
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .colours import is_colour
+from .emails import looks_like_email, normalize_email
+from .errors import TagBookError
+from .files import atomic_write_bytes
+from .yamlfiles import line_of, load_yaml, read_text, validate
+
+LOCK_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class TagDef:
+    """One tag: how it looks on orders and how it ranks against others."""
+
+    name: str
+    colour: str = ""
+    label: str = ""
+    description: str = ""
+    priority: int = 0
+    scope: str = "customer"
+    index: int = 0  # position in the tag book: breaks priority ties
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A customer tagged by hand."""
+
+    email: str
+    key: str
+    tags: tuple[str, ...]
+    note: str | None = None
+    by: str | None = None
+    at: str | None = None
+    expires: dt.date | None = None
+    line: int | None = None
+
+    def expired(self, as_of: dt.date) -> bool:
+        """An entry applies up to and including its ``expires`` date."""
+        return self.expires is not None and self.expires < as_of
+
+
+@dataclass
+class TagBook:
+    """Tag definitions (in file order) and manual entries."""
+
+    path: str
+    tags: dict[str, TagDef] = field(default_factory=dict)
+    entries: list[Entry] = field(default_factory=list)
+
+    def rank(self, names: Iterable[str]) -> list[str]:
+        """Tag names, highest priority first (ties: the order of the tag book)."""
+        return sorted(set(names), key=lambda n: (-self.tags[n].priority, self.tags[n].index))
+
+    def require(self, name: str, *, file: str | None = None, line: int | None = None,
+                key: str | None = None) -> TagDef:
+        """The definition of ``name``, or an error that lists the defined tags."""
+        if name in self.tags:
+            return self.tags[name]
+        defined = ", ".join(self.tags) or "none"
+        raise TagBookError(
+            f'tag "{name}" is not defined in the tag book {self.path} (defined: {defined}).',
+            file=file, line=line, key=key,
+            hint="Add it under `tags:` in the tag book, or use one of the defined tags.")
+
+    def active_entries(self, as_of: dt.date) -> tuple[list[Entry], int]:
+        """The entries in force on ``as_of``, and how many have expired."""
+        active = [e for e in self.entries if not e.expired(as_of)]
+        return active, len(self.entries) - len(active)
+
+    def manual_tags(self, as_of: dt.date) -> dict[str, set[str]]:
+        """Customer key -> tags given by hand and in force on ``as_of``."""
+        out: dict[str, set[str]] = {}
+        for entry in self.active_entries(as_of)[0]:
+            out.setdefault(entry.key, set()).update(entry.tags)
+        return out
+
+
+def parse_date(text: str, *, what: str, file: str | None = None, line: int | None = None,
+               key: str | None = None) -> dt.date:
+    """``YYYY-MM-DD`` (optionally followed by a time) as a date."""
+    try:
+        return dt.date.fromisoformat(str(text).strip()[:10])
+    except ValueError:
+        raise TagBookError(f'"{text}" is not a date for {what}.', file=file, line=line,
+                           key=key, hint="Write dates as YYYY-MM-DD, e.g. 2027-01-31.") from None
+
+
+def load_tagbook(path: str | os.PathLike[str]) -> TagBook:
+    """Read and check a tag book.
+
+    >>> book = load_tagbook("tagbook.example.yaml")  # doctest: +SKIP
+    >>> book.rank(["VIP", "FRAUD"])  # doctest: +SKIP
+    ['FRAUD', 'VIP']
+    """
+    p = Path(path)
+    text = read_text(p, TagBookError, "tag book")
+    return parse_tagbook(text, file=str(p))
+
+
+def parse_tagbook(text: str, *, file: str) -> TagBook:
+    """Build a :class:`TagBook` from YAML text (see :func:`load_tagbook`)."""
+    data = load_yaml(text, file=file, error=TagBookError)
+    if data is None:
+        raise TagBookError("the tag book is empty.", file=file,
+                           hint="Start from tagbook.example.yaml or `ordertags init`.")
+    validate(data, schema="tagbook", text=text, file=file, error=TagBookError)
+    book = TagBook(path=file)
+    for i, raw in enumerate(data.get("tags") or []):
+        name = raw["name"]
+        line = line_of(text, ["tags", i])
+        if name in book.tags:
+            raise TagBookError(f'tag "{name}" is defined twice.', file=file, line=line,
+                               key=f"tags[{i}].name", hint="Keep one definition.")
+        colour = raw.get("colour", "")
+        if colour and not is_colour(colour):
+            raise TagBookError(f'"{colour}" is not a colour.', file=file,
+                               line=line_of(text, ["tags", i, "colour"]),
+                               key=f"tags[{i}].colour",
+                               hint="Use a CSS colour name (red, gold, teal) or #rrggbb.")
+        book.tags[name] = TagDef(
+            name=name, colour=colour, label=raw.get("label") or name,
+            description=raw.get("description", ""), priority=raw.get("priority", 0),
+            scope=raw.get("scope", "customer"), index=i)
+    for i, raw in enumerate(data.get("customers") or []):
+        line = line_of(text, ["customers", i])
+        key = normalize_email(raw["email"])
+        if key is None or not looks_like_email(raw["email"]):
+            raise TagBookError(f'"{raw["email"]}" is not an email address.', file=file,
+                               line=line, key=f"customers[{i}].email",
+                               hint="Write the customer's email, e.g. jane@example.com.")
+        for j, name in enumerate(raw["tags"]):
+            book.require(name, file=file, line=line_of(text, ["customers", i, "tags", j]),
+                         key=f"customers[{i}].tags[{j}]")
+        expires = raw.get("expires")
+        book.entries.append(Entry(
+            email=raw["email"], key=key, tags=tuple(raw["tags"]), note=raw.get("note"),
+            by=raw.get("by"), at=raw.get("at"), line=line,
+            expires=parse_date(expires, what="expires", file=file, line=line,
+                               key=f"customers[{i}].expires") if expires else None))
+    return book
+
+
+# --- editing -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TagChange:
+    """What ``tag_customer``/``untag_customer`` did, for the CLI to report."""
+
+    email: str
+    key: str
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+
+
+def _round_trip() -> Any:
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")  # round-trip: only plain data and comments, never objects
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    return yaml
+
+
+def _edit(path: Path, change: Any) -> Any:
+    """Lock the tag book, load it round-trip, let ``change`` edit it, check the result
+    and write it back atomically. ``change`` returns what the caller reports."""
+    from filelock import FileLock, Timeout
+    from ruamel.yaml.util import load_yaml_guess_indent
+
+    lock = FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_S)
+    try:
+        with lock:
+            text = read_text(path, TagBookError, "tag book")
+            book = parse_tagbook(text, file=str(path))  # refuse to edit a broken file
+            yaml = _round_trip()
+            try:
+                _, indent, block_seq_indent = load_yaml_guess_indent(text)
+            except Exception:  # noqa: BLE001 - the guess is only a layout hint
+                indent, block_seq_indent = 2, 0
+            # The guess gives the sequence indent and the dash offset ("  - name:" is
+            # 4 and 2); the mapping indent is what is left once the dash is placed.
+            indent = indent or 2
+            block_seq_indent = block_seq_indent or 0
+            yaml.indent(mapping=max(2, indent - block_seq_indent), sequence=indent,
+                        offset=block_seq_indent)
+            data = yaml.load(text)
+            result = change(data, book)
+            out = io.StringIO()
+            yaml.dump(data, out)
+            new_text = out.getvalue()
+            parse_tagbook(new_text, file=str(path))  # never write a tag book we cannot read
+            if new_text != text:
+                atomic_write_bytes(path, new_text.encode("utf-8"))
+            return result
+    except Timeout:
+        raise TagBookError(
+            f"the tag book is locked by another ordertags for over {LOCK_TIMEOUT_S:.0f} s.",
+            file=str(path),
+            hint=f"Try again; if no ordertags is running, delete {path}.lock.") from None
+
+
+def default_author() -> str:
+    """Who is tagging: $ORDERTAGS_USER, else the login name."""
+    try:
+        return os.environ.get("ORDERTAGS_USER") or getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        return "unknown"
+
+
+def tag_customer(path: str | os.PathLike[str], email: str, tags: list[str], *,
+                 note: str | None = None, by: str | None = None,
+                 expires: str | dt.date | None = None,
+                 now: dt.datetime | None = None) -> TagChange:
+    """Tag a customer by hand: append an entry to the tag book's ``customers`` list.
+
+    Tags the customer already has (from an unexpired entry) are left alone.
+
+    >>> tag_customer("tagbook.yaml", "jane@example.com", ["VIP"], note="Big order")  # doctest: +SKIP
+    TagChange(email='jane@example.com', key='jane@example.com', added=('VIP',), ...)
+    """
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    p = Path(path)
+    email = email.strip()
+    key = normalize_email(email)
+    if key is None or not looks_like_email(email):
+        raise TagBookError(f'"{email}" is not an email address.',
+                           hint="Give the customer's email, e.g. jane@example.com.")
+    if isinstance(expires, str):
+        expires = parse_date(expires, what="--expires")
+    when = (now or dt.datetime.now().astimezone()).replace(microsecond=0)
+    if expires is not None and expires < when.date():
+        raise TagBookError(f"--expires {expires.isoformat()} is in the past.",
+                           hint="Give a date from today on, or leave --expires out.")
+
+    def change(data: Any, book: TagBook) -> TagChange:
+        for name in tags:
+            book.require(name)
+        have: set[str] = set()
+        for entry in book.active_entries(when.date())[0]:
+            if entry.key == key:
+                have.update(entry.tags)
+        new = [t for t in dict.fromkeys(tags) if t not in have]
+        if not new:
+            return TagChange(email, key, unchanged=tuple(tags))
+        entry = CommentedMap()
+        entry["email"] = email
+        seq = CommentedSeq(new)
+        seq.fa.set_flow_style()
+        entry["tags"] = seq
+        if note:
+            entry["note"] = note
+        entry["by"] = by or default_author()
+        entry["at"] = when.isoformat()
+        if expires is not None:
+            entry["expires"] = expires.isoformat()
+        customers = data.get("customers")
+        if customers is None or (not customers and customers.fa.flow_style()):
+            customers = CommentedSeq()
+            data["customers"] = customers
+        customers.append(entry)
+        return TagChange(email, key, added=tuple(new),
+                         unchanged=tuple(t for t in tags if t in have))
+
+    result: TagChange = _edit(p, change)
+    return result
+
+
+def untag_customer(path: str | os.PathLike[str], email: str, tags: list[str]) -> TagChange:
+    """Remove tags from a customer: from every entry of theirs (any spelling of the email
+    with the same customer key). An entry left with no tags is removed.
+
+    >>> untag_customer("tagbook.yaml", "Jane@Example.com", ["VIP"])  # doctest: +SKIP
+    """
+    p = Path(path)
+    key = normalize_email(email)
+    if key is None:
+        raise TagBookError("the email is blank.", hint="Give the customer's email.")
+
+    def change(data: Any, book: TagBook) -> TagChange:
+        for name in tags:
+            book.require(name)
+        removed: set[str] = set()
+        customers = data.get("customers") or []
+        for i in reversed(range(len(customers))):
+            entry = customers[i]
+            if normalize_email(str(entry.get("email", ""))) != key:
+                continue
+            kept = [t for t in entry["tags"] if t not in tags]
+            removed.update(t for t in entry["tags"] if t in tags)
+            if not kept:
+                del customers[i]
+            elif len(kept) != len(entry["tags"]):
+                for j in reversed(range(len(entry["tags"]))):
+                    if entry["tags"][j] in tags:
+                        del entry["tags"][j]
+        return TagChange(email, key, removed=tuple(t for t in tags if t in removed),
+                         unchanged=tuple(t for t in tags if t not in removed))
+
+    result: TagChange = _edit(p, change)
+    return result

@@ -1,0 +1,165 @@
+"""Writing annotated orders back in the shape they came in.
+
+CSV is written with minimal quoting (a value is quoted only when it holds the delimiter,
+a quote or a line break), the input's delimiter, line ends, BOM and encoding, and the
+original header text, so a diff of input and output shows only the added columns. The
+rows are assembled as Arrow string columns, a batch at a time, without a Python loop
+per row. JSON is written back as the objects that were read, with the added keys.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .files import atomic_writer
+from .readers import Dialect, OrderTable, RawNumber
+
+BATCH_ROWS = 65_536
+
+
+def _quote_needed_pattern(delimiter: str) -> str:
+    return "[" + re.escape(delimiter + '"\r\n') + "]"
+
+
+def _quoted(col: pa.Array, pattern: str) -> pa.Array:
+    needs = pc.match_substring_regex(col, pattern)
+    if not pc.any(needs).as_py():
+        return col
+    escaped = pc.binary_join_element_wise("\"", pc.replace_substring(col, '"', '""'), "\"", "")
+    result: pa.Array = pc.if_else(needs, escaped, col)
+    return result
+
+
+def _header_line(names: Sequence[str], dialect: Dialect) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=dialect.delimiter, lineterminator=dialect.eol,
+               quoting=csv.QUOTE_MINIMAL).writerow(names)
+    return buf.getvalue()
+
+
+def write_csv_table(out: BinaryIO, names: Sequence[str], columns: Sequence[pa.ChunkedArray],
+                    dialect: Dialect, *, bom: bool | None = None) -> None:
+    """Write string columns as delimited text to a binary file."""
+    encoding = dialect.encoding
+    use_bom = dialect.bom if bom is None else bom
+
+    def emit(text_bytes: bytes | memoryview) -> None:
+        if encoding in ("utf-8", "utf8"):
+            out.write(text_bytes)
+        else:
+            out.write(bytes(text_bytes).decode("utf-8").encode(encoding, errors="strict"))
+
+    if use_bom:
+        out.write(b"\xef\xbb\xbf")
+    emit(_header_line(names, dialect).encode("utf-8"))
+    n = len(columns[0]) if columns else 0
+    pattern = _quote_needed_pattern(dialect.delimiter)
+    for start in range(0, n, BATCH_ROWS):
+        cols = []
+        for c in columns:
+            piece = c.slice(start, BATCH_ROWS)
+            arr = piece.combine_chunks() if isinstance(piece, pa.ChunkedArray) else piece
+            cols.append(_quoted(pc.fill_null(arr, ""), pattern))
+        rows = cols[0] if len(cols) == 1 else pc.binary_join_element_wise(*cols, dialect.delimiter)
+        lines = pc.binary_join_element_wise(rows, pa.scalar(dialect.eol), "")
+        emit(_string_buffer(lines))
+
+
+def _string_buffer(arr: pa.Array) -> memoryview:
+    """The bytes of all values of a string array, back to back."""
+    if arr.type == pa.large_string():
+        arr = arr.cast(pa.string())
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)
+    start, end = int(offsets[arr.offset]), int(offsets[arr.offset + len(arr)])
+    return memoryview(arr.buffers()[2])[start:end]
+
+
+# --- JSON ------------------------------------------------------------------------------
+
+
+def _dump(value: Any) -> str:
+    """JSON text with numbers written exactly as they were read."""
+    if isinstance(value, RawNumber):
+        return str(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k, ensure_ascii=False)}: {_dump(v)}"
+                               for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_dump(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _json_records(table: OrderTable, extra: dict[str, pa.ChunkedArray]) -> list[dict[str, Any]]:
+    added = {name: col.to_pylist() for name, col in extra.items()}
+    if table.records is not None:
+        base = table.records
+    else:  # a CSV converted to JSON: every value is text
+        cols = [table.column(i).to_pylist() for i in range(len(table.columns))]
+        base = [dict(zip(table.columns, vals, strict=True)) for vals in zip(*cols, strict=True)] \
+            if cols else [{} for _ in range(table.num_rows)]
+    out = []
+    for i, rec in enumerate(base):
+        merged = dict(rec)
+        for name, values in added.items():
+            merged[name] = values[i]
+        out.append(merged)
+    return out
+
+
+def write_json_table(out: BinaryIO, table: OrderTable, extra: dict[str, pa.ChunkedArray],
+                     *, ndjson: bool = False) -> None:
+    """Write a table's records plus the added columns as a JSON array or NDJSON."""
+    records = _json_records(table, extra)
+    if ndjson:
+        out.write("".join(_dump(r) + "\n" for r in records).encode("utf-8"))
+        return
+    body = ",\n".join("  " + _dump(r) for r in records)
+    text = "[\n" + body + "\n]\n" if records else "[]\n"
+    if table.json_wrapper and table.records is not None:
+        text = "{" + json.dumps(table.json_wrapper) + ": " + text.rstrip("\n") + "}\n"
+    out.write(text.encode("utf-8"))
+
+
+# --- one table with added columns -------------------------------------------------------
+
+
+def write_table(out: BinaryIO, table: OrderTable, extra: dict[str, pa.ChunkedArray],
+                *, output_format: str | None = None) -> None:
+    """Write ``table`` with ``extra`` columns (name -> values; a name already in the
+    header is replaced in place, so applying to an annotated file refreshes it)."""
+    fmt = output_format or table.kind
+    if fmt in ("json", "ndjson"):
+        write_json_table(out, table, extra, ndjson=fmt == "ndjson")
+        return
+    names = list(table.columns)
+    columns = [table.column(i) for i in range(len(names))]
+    for name, values in extra.items():
+        if name in names:
+            columns[names.index(name)] = values
+        else:
+            names.append(name)
+            columns.append(values)
+    dialect = table.dialect if table.kind == "csv" else Dialect()
+    write_csv_table(out, names, columns, dialect)
+
+
+def write_output(path: str | Path, writer: Any) -> None:
+    """Run ``writer(binary_file)`` into ``path`` atomically, or into stdout for ``-``."""
+    if str(path) == "-":
+        buf = sys.stdout.buffer
+        writer(buf)
+        buf.flush()
+        return
+    with atomic_writer(path) as fh:
+        writer(fh)

@@ -1,0 +1,144 @@
+"""Reading the YAML files people write (tag book, rules) with errors that point at a line.
+
+YAML is read with a safe loader only. Schema errors are all reported, most relevant
+first, each with its JSON path and the line of the YAML it points at.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import OrderTagsError
+
+try:  # the C loader is much faster where libyaml is present
+    _Base: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _Base = yaml.SafeLoader
+
+
+class _SafeLoader(_Base):  # type: ignore[valid-type,misc]
+    """The safe loader, with dates left as text: ``at: 2026-11-01`` stays ``"2026-11-01"``,
+    so the tag book and rules read the same whether a date was quoted or not."""
+
+
+_SafeLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _Base.yaml_implicit_resolvers.items()
+}
+
+
+def read_text(path: Path, error: type[OrderTagsError], what: str) -> str:
+    """Read a UTF-8 text file, turning OS and decode errors into ``error``."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise error(f"no such {what}.", file=str(path),
+                    hint="Check the path, or create it (see `ordertags init`).") from None
+    except IsADirectoryError:
+        raise error(f"this is a folder, not a {what}.", file=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise error(f"not UTF-8 text (byte {exc.start}).", file=str(path),
+                    hint="Save the file as UTF-8.") from None
+    except OSError as exc:
+        raise error(f"cannot read the {what}: {exc.strerror}.", file=str(path)) from None
+
+
+def load_yaml(text: str, *, file: str, error: type[OrderTagsError]) -> Any:
+    """Parse YAML safely; a syntax error names its line and column."""
+    try:
+        return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = (exc.problem or exc.context or "invalid YAML").strip()
+        line = mark.line + 1 if mark is not None else None
+        col = f" (column {mark.column + 1})" if mark is not None else ""
+        raise error(f"YAML syntax error{col}: {problem}.", file=file, line=line,
+                    hint="Fix the YAML at that line; check indentation and quotes.") from None
+    except yaml.YAMLError as exc:
+        raise error(f"YAML syntax error: {exc}.", file=file) from None
+
+
+def line_of(text: str, path: list[str | int]) -> int | None:
+    """The 1-based line of the YAML node at ``path`` (keys and list indexes), or of its
+    nearest existing parent. Only used to locate errors, so it re-parses on demand."""
+    try:
+        node = yaml.compose(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError:
+        return None
+    if node is None:
+        return None
+    line = node.start_mark.line + 1
+    for part in path:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == part:
+                    child = value
+                    line = key.start_mark.line + 1
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if 0 <= part < len(node.value):
+                child = node.value[part]
+                line = child.start_mark.line + 1
+        if child is None:
+            break
+        node = child
+    return line
+
+
+def json_path(path: list[str | int]) -> str:
+    """``['rules', 0, 'when']`` -> ``$.rules[0].when``."""
+    out = "$"
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """The JSON Schema shipped in the package: ``tagbook`` or ``rules``."""
+    text = resources.files("ordertags").joinpath(f"schemas/{name}.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def validate(data: Any, *, schema: str, text: str, file: str,
+             error: type[OrderTagsError]) -> None:
+    """Validate against a shipped schema and raise ``error`` listing every problem
+    (most relevant first), each with its path and line."""
+    import jsonschema
+    from jsonschema.exceptions import relevance
+
+    validator_cls = jsonschema.validators.validator_for(load_schema(schema))
+    validator = validator_cls(load_schema(schema))
+    errors = sorted(validator.iter_errors(data), key=relevance)
+    if not errors:
+        return
+    lines = []
+    for err in errors:
+        path = list(err.absolute_path)
+        best = err
+        # For oneOf/anyOf, the deepest sub-error usually says what is really wrong.
+        if err.context:
+            best = min(err.context, key=relevance)
+            path = list(best.absolute_path)
+        line = line_of(text, path)
+        where = f"line {line}, " if line else ""
+        lines.append(f"{where}{json_path(path)}: {_short(best.message)}")
+    first_line = line_of(text, list(errors[0].absolute_path))
+    noun = "problem" if len(lines) == 1 else "problems"
+    body = "; ".join(lines) if len(lines) == 1 else "\n  " + "\n  ".join(lines)
+    raise error(f"{len(lines)} {noun} with the file's layout: {body}", file=file,
+                hint=f"See `ordertags schema {schema}` for what is allowed."
+                if first_line is not None else None)
+
+
+def _short(message: str) -> str:
+    """jsonschema quotes whole sub-documents in some messages; keep them short."""
+    return message if len(message) <= 160 else message[:157] + "..."
