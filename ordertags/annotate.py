@@ -107,7 +107,7 @@ def annotate(orders: Sequence[str | Path | OrderTable], *, tagbook: TagBook,
 
     for t, emails in by_tag.items():
         keys = pc.drop_null(customer_keys(pa.array(emails, pa.string())))
-        add(t, _as_bool(pc.is_in(frame.keys, value_set=keys.combine_chunks())))
+        add(t, customers.per_row(pc.is_in(customers.keys, value_set=keys)))
 
     # Derived tags.
     for rule in rules.rules if rules is not None else []:
@@ -129,12 +129,6 @@ def annotate(orders: Sequence[str | Path | OrderTable], *, tagbook: TagBook,
         customers_per_tag={t: int(customers.reduce_any(masks[t]).sum()) for t in ranked},
         manual_entries=len(active), expired_entries=expired, as_of=as_of)
     return Annotated(frame, tagbook, masks, tags_col, profile_col, colour_col, summary)
-
-
-def _as_bool(arr: Any) -> np.ndarray[Any, np.dtype[np.bool_]]:
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def render_tags(ranked: list[str], masks: Mapping[str, np.ndarray[Any, Any]], tagbook: TagBook,

@@ -19,14 +19,14 @@ from .emails import GMAIL_DOMAINS
 _EMAIL = r"(?s)^(?P<local>.*)@(?P<domain>[^@]*)$"
 
 
-def customer_keys(emails: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
+def customer_keys(emails: pa.Array | pa.ChunkedArray) -> pa.Array:
     """The customer key of each email; null where the email is blank.
 
     >>> customer_keys(pa.array([" Jane.Doe+x@GoogleMail.com", "", "a@b.org"])).to_pylist()
     ['janedoe@gmail.com', None, 'a@b.org']
     """
-    if isinstance(emails, pa.Array):
-        emails = pa.chunked_array([emails], type=pa.string())
+    if isinstance(emails, pa.ChunkedArray):
+        emails = emails.combine_chunks()
     text = pc.utf8_lower(pc.utf8_trim_whitespace(emails))
     parts = pc.extract_regex(text, _EMAIL)
     local = pc.replace_substring_regex(pc.struct_field(parts, "local"), r"(?s)\+.*", "")
@@ -37,15 +37,22 @@ def customer_keys(emails: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
     joined = pc.binary_join_element_wise(local, domain, "@")
     keys = pc.coalesce(joined, text)  # no "@": the trimmed, lower-cased text itself
     blank = pc.equal(text, "")
-    result: pa.ChunkedArray = pc.if_else(blank, pa.scalar(None, pa.string()), keys)
+    result: pa.Array = pc.if_else(blank, pa.scalar(None, pa.string()), keys)
     return result
 
 
-def email_domains(keys: pa.ChunkedArray) -> pa.ChunkedArray:
+def email_domains(keys: pa.Array) -> pa.Array:
     """The domain of each customer key (null where there is none)."""
     parts = pc.extract_regex(keys, _EMAIL)
-    result: pa.ChunkedArray = pc.struct_field(parts, "domain")
+    result: pa.Array = pc.struct_field(parts, "domain")
     return result
+
+
+def _encode(values: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    encoded: pa.DictionaryArray = pc.dictionary_encode(values)
+    return encoded
 
 
 @dataclass
@@ -56,13 +63,31 @@ class Customers:
     keys: pa.Array  # code -> customer key
 
     @classmethod
-    def from_keys(cls, keys: pa.ChunkedArray) -> Customers:
-        encoded = pc.dictionary_encode(keys).combine_chunks() if keys.num_chunks != 1 else \
-            pc.dictionary_encode(keys.chunk(0))
-        if isinstance(encoded, pa.ChunkedArray):  # pragma: no cover - pyarrow versions
-            encoded = encoded.combine_chunks()
-        codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
-        return cls(codes=codes.astype(np.int64, copy=False), keys=encoded.dictionary)
+    def from_emails(cls, emails: pa.ChunkedArray) -> Customers:
+        """Group rows by customer. The distinct spellings are far fewer than the rows, so
+        the keys are computed once per spelling, then mapped back to rows by code."""
+        spelled = _encode(emails)
+        raw_codes = spelled.indices.to_numpy(zero_copy_only=False)
+        keys = customer_keys(spelled.dictionary)
+        by_key = _encode(keys)
+        key_codes = pc.fill_null(by_key.indices, -1).to_numpy(zero_copy_only=False)
+        codes = key_codes.astype(np.int64)[raw_codes]
+        return cls(codes=codes, keys=by_key.dictionary)
+
+    def row_keys(self) -> pa.Array:
+        """The customer key of every row (null: no customer)."""
+        codes = pa.array(self.codes, mask=self.codes < 0)
+        result: pa.Array = self.keys.take(codes)
+        return result
+
+    def per_row(self, per_customer_mask: pa.Array | pa.ChunkedArray) \
+            -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """Broadcast an Arrow boolean per customer (nulls: False) to the rows."""
+        if isinstance(per_customer_mask, pa.ChunkedArray):
+            per_customer_mask = per_customer_mask.combine_chunks()
+        flags = np.asarray(pc.fill_null(per_customer_mask, False)
+                           .to_numpy(zero_copy_only=False), dtype=bool)
+        return self.broadcast(flags, fill=False)
 
     @property
     def count(self) -> int:

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .customers import Customers, customer_keys, email_domains
+from .customers import Customers, email_domains
 from .errors import ColumnError
 from .fields import FIELD_OPTIONS, FieldMap, map_fields
 from .readers import OrderTable
@@ -99,18 +99,16 @@ class Frame:
     # --- customers ----------------------------------------------------------------------
 
     @cached_property
-    def keys(self) -> pa.ChunkedArray:
-        """The customer key of every row (null: no customer)."""
-        self.require_field("email")
-        return customer_keys(self.text(field="email"))
-
-    @cached_property
-    def domains(self) -> pa.ChunkedArray:
-        return email_domains(self.keys)
-
-    @cached_property
     def customers(self) -> Customers:
-        return Customers.from_keys(self.keys)
+        """The customers of the run; conditions on the email are evaluated once per
+        customer on ``customers.keys`` and broadcast to rows."""
+        self.require_field("email")
+        return Customers.from_emails(self.text(field="email"))
+
+    @cached_property
+    def customer_domains(self) -> pa.Array:
+        """The email domain of each customer (per customer, not per row)."""
+        return email_domains(self.customers.keys)
 
     @cached_property
     def order_starts(self) -> BoolArray:

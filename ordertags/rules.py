@@ -152,18 +152,8 @@ class FieldCondition(Condition):
             hint=f"Use one of {', '.join(VIRTUAL_FIELDS)} or a column of the export "
                  f"({columns}).")
 
-    def _text(self, frame: Frame, fld: str | None, col: str | None) -> Any:
-        if fld == "email":
-            return frame.keys
-        if fld == "email_domain":
-            return frame.domains
-        if self.case_sensitive:
-            return frame.text(field=fld, column=col)
-        return frame.lower(field=fld, column=col)
-
     def evaluate(self, frame: Frame) -> BoolArray:
         import numpy as np
-        import pyarrow.compute as pc
 
         fld, col = self._resolve(frame)
         out = np.ones(frame.n, dtype=bool)
@@ -177,25 +167,35 @@ class FieldCondition(Condition):
                     out &= np.isin(nums, [float(v) for v in value])
                 else:
                     out &= _compare(nums, op, value)
-                continue
-            text = self._text(frame, fld, col)
-            fold = not self.case_sensitive and fld not in ("email", "email_domain")
-            if op in ("equals", "in", "in_file"):
-                values = [str(value)] if op == "equals" else (
-                    self.list_values if op == "in_file" else [str(v) for v in value])
-                out &= _to_bool(pc.is_in(text, value_set=self._value_set(values or [], fld)))
-            elif op == "contains":
-                out &= _to_bool(pc.match_substring(text, _fold(value, fold)))
-            elif op == "starts_with":
-                out &= _to_bool(pc.starts_with(text, _fold(value, fold)))
-            elif op == "ends_with":
-                out &= _to_bool(pc.ends_with(text, _fold(value, fold)))
-            elif op == "matches":
-                raw = self._text(frame, fld, col) if fld in ("email", "email_domain") else \
-                    frame.text(field=fld, column=col)
-                out &= _to_bool(pc.match_substring_regex(
-                    raw, value, ignore_case=not self.case_sensitive))
+            elif fld in ("email", "email_domain"):
+                # Once per customer, not per row: then broadcast to the customer's rows.
+                per_customer = frame.customers.keys if fld == "email" else \
+                    frame.customer_domains
+                out &= frame.customers.per_row(self._match(per_customer, op, value, fld))
+            else:
+                raw = frame.text(field=fld, column=col)
+                text = raw if self.case_sensitive or op == "matches" else \
+                    frame.lower(field=fld, column=col)
+                out &= _to_bool(self._match(text, op, value, fld))
         return out
+
+    def _match(self, text: Any, op: str, value: Any, fld: str | None) -> Any:
+        """One text comparison over an Arrow string array (already lower-cased where
+        the comparison ignores case, except for ``matches``)."""
+        import pyarrow.compute as pc
+
+        fold = not self.case_sensitive and fld not in ("email", "email_domain")
+        if op in ("equals", "in", "in_file"):
+            values = [str(value)] if op == "equals" else (
+                self.list_values if op == "in_file" else [str(v) for v in value])
+            return pc.is_in(text, value_set=self._value_set(values or [], fld))
+        if op == "contains":
+            return pc.match_substring(text, _fold(value, fold))
+        if op == "starts_with":
+            return pc.starts_with(text, _fold(value, fold))
+        if op == "ends_with":
+            return pc.ends_with(text, _fold(value, fold))
+        return pc.match_substring_regex(text, value, ignore_case=not self.case_sensitive)
 
     def _value_set(self, values: list[str], fld: str | None) -> Any:
         import pyarrow as pa
@@ -205,7 +205,7 @@ class FieldCondition(Condition):
 
         arr = pa.array(values, type=pa.string())
         if fld == "email":
-            arr = customer_keys(arr).combine_chunks()
+            arr = customer_keys(arr)
         elif fld == "email_domain":
             arr = pc.utf8_lower(pc.utf8_trim_whitespace(arr))
         elif not self.case_sensitive:

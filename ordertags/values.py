@@ -130,12 +130,14 @@ _ISO_X = f"^(?P<Y>\\d{{4}})-(?P<m>\\d{{1,2}})-(?P<d>\\d{{1,2}})(?:[T ]{_CLOCK_X}
 _ISO_SECONDS_RE = (
     f"^\\d{{4}}-\\d{{2}}-\\d{{2}}[T ]\\d{{2}}:\\d{{2}}:\\d{{2}}(?:[.,]\\d+)?{_OFFSET}$"
 )
+_ISO_CAST_RE = "^\\d{4}-\\d{2}-\\d{2}(?:[T ]\\d{2}:\\d{2}(?::\\d{2})?)?$"
+_ISO_DATE_RE = "^\\d{4}-\\d{2}-\\d{2}$"
 _ISO_MINUTES_RE = f"^\\d{{4}}-\\d{{2}}-\\d{{2}}[T ]\\d{{2}}:\\d{{2}}{_OFFSET}$"
 _YYYYMMDD_RE = "^(?P<Y>\\d{4})(?P<m>\\d{2})(?P<d>\\d{2})$"
 _EBAY_MONTH_FIRST_RE = f"^{_MONTH_NAME}-\\d{{1,2}}-{_YEAR}{_LOCAL_TIME}$"
-_EBAY_MONTH_FIRST_X = f"^(?P<mon>\\pL+)\\.?-(?P<d>\\d{{1,2}})-{_YEAR_X}{_LOCAL_TIME_X}"
+_EBAY_MONTH_FIRST_X = f"^(?P<mon>[^-.]+)\\.?-(?P<d>\\d{{1,2}})-{_YEAR_X}{_LOCAL_TIME_X}"
 _EBAY_DAY_FIRST_RE = f"^\\d{{1,2}}-{_MONTH_NAME}-{_YEAR}{_LOCAL_TIME}$"
-_EBAY_DAY_FIRST_X = f"^(?P<d>\\d{{1,2}})-(?P<mon>\\pL+)\\.?-{_YEAR_X}{_LOCAL_TIME_X}"
+_EBAY_DAY_FIRST_X = f"^(?P<d>\\d{{1,2}})-(?P<mon>[^-.]+)\\.?-{_YEAR_X}{_LOCAL_TIME_X}"
 # Numeric dates with the same separator twice. Which of a/b is the month is
 # decided by the style (or, in auto, per column).
 _NUMERIC_RE = (
@@ -156,6 +158,7 @@ _DATE_EXAMPLES = {
 _SECONDS_PER_DAY = 86_400
 # Days in each month of a common year, indexed by month number (0 unused).
 _MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+_DAYS_BEFORE_MONTH = np.concatenate([[0], np.cumsum(_MONTH_DAYS)[:-1]])
 
 
 # ---------------------------------------------------------------------------
@@ -309,18 +312,20 @@ def parse_dates(
     raw = _as_text(values)
     text = _trim_blank_to_null(raw)
 
-    if style in ("iso", "auto"):
-        # Fast path: Arrow's own ISO 8601 cast (validates the calendar too)
-        # handles the common offset-free layouts in one pass.
+    if style in ("iso", "auto") and pc.all(pc.match_substring_regex(text, _ISO_CAST_RE)).as_py():
+        # Fast path: Arrow's own ISO 8601 cast (it validates the calendar too)
+        # reads offset-free zero-padded ISO in one pass. The regex check comes
+        # first because a failing cast is slow: it still parses every value.
         try:
             return pc.cast(text, pa.timestamp("s"))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        except pa.ArrowInvalid:  # a day that does not exist: report it below
             pass
 
     parser = _DateParser(text)
     if style in ("iso", "auto"):
         parser.apply_prefix(_ISO_SECONDS_RE, 19)
         parser.apply_prefix(_ISO_MINUTES_RE, 16)
+        parser.apply_prefix(_ISO_DATE_RE, 10)
         parser.apply(_ISO_RE, _ISO_X, _ymd)
     if style in ("yyyymmdd", "auto"):
         parser.apply(_YYYYMMDD_RE, _YYYYMMDD_RE, _ymd)
@@ -625,11 +630,11 @@ def _int_field(groups: pa.StructArray, name: str, missing: int = 0) -> np.ndarra
     if not _has_group(groups, name):
         return np.full(len(groups), missing, dtype=np.int64)
     field = groups.field(name)
-    try:
-        return pc.cast(field, pa.int64()).to_numpy(zero_copy_only=False)
-    except pa.ArrowInvalid:  # an optional group that did not match is ""
-        pass
-    field = pc.if_else(pc.equal(field, ""), pa.scalar(None, field.type), field)
+    # An optional group that did not match is "". Test before casting: a
+    # failing cast is slow.
+    empty = pc.equal(field, "")
+    if pc.any(empty).as_py():
+        field = pc.if_else(empty, pa.scalar(None, field.type), field)
     ints = pc.fill_null(pc.cast(field, pa.int64()), missing)
     return ints.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
 
@@ -694,16 +699,10 @@ def _compose(
         & (second <= 59)
     )
     month = np.where(ok, month, 1)
+    year = np.where(ok, year, 1970)
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     ok &= day <= _MONTH_DAYS[month] + (leap & (month == 2))
-    # Days from 1970-01-01 to year-month-day in the proleptic Gregorian
-    # calendar (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms",
-    # days_from_civil), in whole-array integer arithmetic.
-    y = year - (month <= 2)
-    era = y // 400
-    year_of_era = y - era * 400
-    day_of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
-    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
-    days = era * 146_097 + day_of_era - 719_468
+    year_start = (year - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
+    days = year_start + _DAYS_BEFORE_MONTH[month] + (leap & (month > 2)) + day - 1
     seconds = days * _SECONDS_PER_DAY + hour * 3600 + minute * 60 + second
     return np.where(ok, seconds, 0), ok

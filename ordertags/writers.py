@@ -32,6 +32,20 @@ def _quote_needed_pattern(delimiter: str) -> str:
     return "[" + re.escape(delimiter + '"\r\n') + "]"
 
 
+def _may_need_quotes(col: pa.ChunkedArray, specials: bytes) -> bool:
+    """Does any value of the column hold a character that needs quoting? A scan of the
+    raw value bytes (memchr speed), so that most columns skip the per-value check."""
+    for chunk in col.chunks:
+        if len(chunk) == 0:
+            continue
+        if chunk.type == pa.large_string():
+            chunk = chunk.cast(pa.string())
+        data = _string_buffer(chunk).tobytes()
+        if any(data.find(bytes([b])) >= 0 for b in specials):
+            return True
+    return False
+
+
 def _quoted(col: pa.Array, pattern: str) -> pa.Array:
     needs = pc.match_substring_regex(col, pattern)
     if not pc.any(needs).as_py():
@@ -65,12 +79,14 @@ def write_csv_table(out: BinaryIO, names: Sequence[str], columns: Sequence[pa.Ch
     emit(_header_line(names, dialect).encode("utf-8"))
     n = len(columns[0]) if columns else 0
     pattern = _quote_needed_pattern(dialect.delimiter)
+    specials = (dialect.delimiter + '"\r\n').encode("utf-8")
+    check = [_may_need_quotes(c, specials) for c in columns]
     for start in range(0, n, BATCH_ROWS):
         cols = []
-        for c in columns:
+        for c, may in zip(columns, check, strict=True):
             piece = c.slice(start, BATCH_ROWS)
-            arr = piece.combine_chunks() if isinstance(piece, pa.ChunkedArray) else piece
-            cols.append(_quoted(pc.fill_null(arr, ""), pattern))
+            arr = pc.fill_null(piece.combine_chunks(), "")
+            cols.append(_quoted(arr, pattern) if may else arr)
         rows = cols[0] if len(cols) == 1 else pc.binary_join_element_wise(*cols, dialect.delimiter)
         lines = pc.binary_join_element_wise(rows, pa.scalar(dialect.eol), "")
         emit(_string_buffer(lines))
