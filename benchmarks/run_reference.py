@@ -732,9 +732,9 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    command_line = "python benchmarks/run_reference.py " + " ".join(
-        a if not a.startswith("/") else "…" for a in sys.argv[1:]
-    )
+    # Absolute paths are left out: they say nothing about the result and differ per machine.
+    shown_args = ["…" if Path(a).is_absolute() else a for a in sys.argv[1:]]
+    command_line = " ".join(["python benchmarks/run_reference.py", *shown_args])
     scripts = {
         n: SHARED_BENCH / n for n in ("gen_orders.py", "reference_duckdb.py", "floor_pyarrow.py")
     }

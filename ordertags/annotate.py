@@ -75,18 +75,19 @@ class Annotated:
 def annotate(orders: Sequence[str | Path | OrderTable], *, tagbook: TagBook,
              rules: RuleSet | None = None, as_of: dt.date | None = None,
              columns: Mapping[str, str | None] | None = None, encoding: str | None = None,
-             delimiter: str | None = None) -> Annotated:
+             delimiter: str | None = None, money_style: str = "plain") -> Annotated:
     """Tag every order of the given exports.
 
     ``orders`` are paths (``-`` is stdin) or tables already read. ``columns`` names the
     column of a field where the usual names do not find it (``{"email": "Buyer"}``).
+    ``money_style`` says how money is written (see :func:`ordertags.values.parse_money`).
     """
     as_of = as_of or dt.date.today()
     if rules is not None:
         rules.check_tags(tagbook)
     tables = [o if isinstance(o, OrderTable) else
               read_orders(o, encoding=encoding, delimiter=delimiter) for o in orders]
-    frame = Frame(tables, as_of=as_of, overrides=columns)
+    frame = Frame(tables, as_of=as_of, overrides=columns, money_style=money_style)
     frame.require_field("email")
     customers = frame.customers
     masks: dict[str, np.ndarray[Any, np.dtype[np.bool_]]] = {}

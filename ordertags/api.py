@@ -25,11 +25,12 @@ PathLike = str | os.PathLike[str]
 
 def _run(orders: Sequence[PathLike], tagbook: PathLike, rules: PathLike | None,
          as_of: dt.date | None, columns: Mapping[str, str | None] | None,
-         encoding: str | None, delimiter: str | None) -> Annotated:
+         encoding: str | None, delimiter: str | None, money_style: str) -> Annotated:
     book = load_tagbook(tagbook)
     ruleset = load_rules(rules) if rules is not None else None
     return annotate([str(o) for o in orders], tagbook=book, rules=ruleset, as_of=as_of,
-                    columns=columns, encoding=encoding, delimiter=delimiter)
+                    columns=columns, encoding=encoding, delimiter=delimiter,
+                    money_style=money_style)
 
 
 def _targets(orders: Sequence[PathLike], output: PathLike,
@@ -52,15 +53,15 @@ def _targets(orders: Sequence[PathLike], output: PathLike,
 def apply_files(orders: Sequence[PathLike], *, tagbook: PathLike, output: PathLike,
                 rules: PathLike | None = None, as_of: dt.date | None = None,
                 columns: Mapping[str, str | None] | None = None, encoding: str | None = None,
-                delimiter: str | None = None,
-                output_format: str | None = None) -> tuple[Annotated, list[str]]:
+                delimiter: str | None = None, output_format: str | None = None,
+                money_style: str = "plain") -> tuple[Annotated, list[str]]:
     """Tag the orders of ``orders`` and write each export back annotated.
 
     With one export, ``output`` is a file (``-``: standard output); with several, a folder
     that receives each under its own name. Returns the result and the paths written.
     """
     targets = _targets(orders, output, output_format)
-    result = _run(orders, tagbook, rules, as_of, columns, encoding, delimiter)
+    result = _run(orders, tagbook, rules, as_of, columns, encoding, delimiter, money_style)
     for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
         tags, profile, colour = result.columns_for(index)
         extra = {TAGS_COLUMN: tags, PROFILE_COLUMN: profile, COLOUR_COLUMN: colour}
@@ -72,12 +73,12 @@ def apply_files(orders: Sequence[PathLike], *, tagbook: PathLike, output: PathLi
 def export_list(orders: Sequence[PathLike], *, tagbook: PathLike, output: PathLike,
                 tags: Sequence[str], not_tags: Sequence[str] = (), rules: PathLike | None = None,
                 as_of: dt.date | None = None, columns: Mapping[str, str | None] | None = None,
-                encoding: str | None = None,
-                delimiter: str | None = None) -> tuple[Annotated, MailingList]:
+                encoding: str | None = None, delimiter: str | None = None,
+                money_style: str = "plain") -> tuple[Annotated, MailingList]:
     """Write the mailing list of customers with any of ``tags`` and none of ``not_tags``."""
     if not tags:
         raise UsageError("name at least one tag with --tag.", hint="For example: --tag VIP.")
-    result = _run(orders, tagbook, rules, as_of, columns, encoding, delimiter)
+    result = _run(orders, tagbook, rules, as_of, columns, encoding, delimiter, money_style)
     ml = mailing_list(result, tags=tags, not_tags=not_tags)
     cols = [ml.columns[c] for c in LIST_COLUMNS]
     import pyarrow as pa

@@ -65,6 +65,9 @@ IdColOpt = Annotated[str | None, typer.Option(
     "--order-id-column", help="The column holding the order number.", show_default=False)]
 TagOpt = Annotated[list[str], typer.Option(
     "--tag", help="A tag name (repeat for several).", show_default=False)]
+MoneyOpt = Annotated[str, typer.Option(
+    "--money-style", help="How money is written: plain (1234.50), symbol ($1,433.66), "
+    "comma_decimal (116,99 €) or auto (each value by its look).")]
 VerboseOpt = Annotated[bool, typer.Option(
     "--verbose", "-v", help="On an error, also show the traceback.")]
 
@@ -86,6 +89,13 @@ def _as_of(value: str | None) -> dt.date:
     except ValueError:
         raise typer.BadParameter(f'"{value}" is not a date; write YYYY-MM-DD.',
                                  param_hint="--as-of") from None
+
+
+def _money(value: str) -> str:
+    if value not in ("plain", "symbol", "comma_decimal", "auto"):
+        raise typer.BadParameter("use plain, symbol, comma_decimal or auto.",
+                                 param_hint="--money-style")
+    return value
 
 
 def _columns(email: str | None, total: str | None, date: str | None, name: str | None,
@@ -132,6 +142,7 @@ def apply(
     date_column: DateColOpt = None,
     name_column: NameColOpt = None,
     order_id_column: IdColOpt = None,
+    money_style: MoneyOpt = "plain",
     output_format: Annotated[str | None, typer.Option(
         "--output-format", help="csv, json or ndjson (default: the input's format).",
         show_default=False)] = None,
@@ -156,7 +167,8 @@ def apply(
             orders, tagbook=tagbook, rules=rules, output=output, as_of=when,
             columns=_columns(email_column, total_column, date_column, name_column,
                              order_id_column),
-            encoding=encoding, delimiter=delimiter, output_format=output_format)
+            encoding=encoding, delimiter=delimiter, output_format=output_format,
+            money_style=_money(money_style))
     except OrderTagsError as exc:
         _fail(exc)
     _say(quiet, render_summary(result.summary, written))
@@ -209,6 +221,7 @@ def export(
     total_column: TotalColOpt = None,
     date_column: DateColOpt = None,
     name_column: NameColOpt = None,
+    money_style: MoneyOpt = "plain",
 ) -> None:
     """Write a mailing list of the customers with a tag: one row per customer, highest
     spend first (Email Address, First Name, Last Name, Orders, Spend, Tags).
@@ -224,7 +237,7 @@ def export(
             orders, tagbook=tagbook, rules=rules, output=output, as_of=when, tags=tag,
             not_tags=not_tag or [], columns=_columns(email_column, total_column, date_column,
                                                      name_column, None),
-            encoding=encoding, delimiter=delimiter)
+            encoding=encoding, delimiter=delimiter, money_style=_money(money_style))
     except OrderTagsError as exc:
         _fail(exc)
     left_out = []

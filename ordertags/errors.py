@@ -40,10 +40,12 @@ class OrderTagsError(Exception):
         where = []
         if self.file:
             where.append(self.file)
-        if self.line is not None:
-            where.append(f"line {self.line}")
         if self.row is not None:
             where.append(f"row {self.row}")
+            if self.line is not None and self.line != self.row:
+                where.append(f"line {self.line}")
+        elif self.line is not None:
+            where.append(f"line {self.line}")
         if self.column is not None:
             where.append(f'column "{self.column}"')
         if self.key is not None:

@@ -198,13 +198,12 @@ def _ragged_error(body: bytes, *, source: str, encoding: str, delimiter: str, wi
     text = body.decode(encoding, errors="replace")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     next(reader, None)
-    for row in reader:
+    for number, row in enumerate(reader, start=2):
         if row and len(row) != width:
-            line = reader.line_num
             more = f" ({count} such rows in all)" if count > 1 else ""
             return InputError(
-                f"row {line} has {len(row)} fields but the header has {width}{more}.",
-                file=source, line=line,
+                f"this row has {len(row)} fields but the header has {width}{more}.",
+                file=source, row=number, line=reader.line_num,
                 hint="A value with the delimiter or a line break in it must be in double "
                      "quotes; re-export the file, or fix that row.")
     return InputError(f"{count} rows do not have {width} fields like the header.",

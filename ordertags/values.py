@@ -155,6 +155,9 @@ _DATE_EXAMPLES = {
     "auto": "dates like 2024-11-26 04:46, 20250511, Jul-25-26, 10-Dez-25, 09/25/2026 or 16-05-2018",
 }
 
+# For a bad us/eu date: the other order, and the style that reads it.
+_OTHER_ORDER = {"us": ("day-first", "eu"), "eu": ("month-first", "us")}
+
 _SECONDS_PER_DAY = 86_400
 # Days in each month of a common year, indexed by month number (0 unused).
 _MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
@@ -230,12 +233,14 @@ def parse_money(
         comma_ok = pc.match_substring_regex(text, _COMMA_DECIMAL_RE)
         ok = pc.or_(symbol_ok, comma_ok)
         _check_money(raw, text, ok, style, file, column, row_offset)
+        # Read as comma-decimal only what the symbol style cannot read.
         use_comma = pc.and_(comma_ok, pc.invert(symbol_ok))
-        digits = pc.if_else(
-            use_comma,
-            _comma_decimal_digits(text),
-            _symbol_digits(text),
-        )
+        if not pc.any(use_comma).as_py():
+            digits = _symbol_digits(text)
+        elif pc.all(use_comma).as_py():
+            digits = _comma_decimal_digits(text)
+        else:
+            digits = pc.if_else(use_comma, _comma_decimal_digits(text), _symbol_digits(text))
     amount = pc.cast(digits, pa.float64())
     # In a value that passed a money pattern, a minus or an opening
     # parenthesis can only be the sign.
@@ -343,6 +348,9 @@ def parse_dates(
                 "The layout is right but no such date or time exists "
                 "(check the day, month and hour); fix the value in the export."
             )
+            if style in _OTHER_ORDER:
+                order, other = _OTHER_ORDER[style]
+                hint += f' If the column is {order}, read it with date style "{other}".'
         else:
             hint = f"Expected {_DATE_EXAMPLES[style]}."
             if style != "auto":
@@ -489,8 +497,9 @@ _Reader = Callable[[pa.StructArray], _Parts]
 class _DateParser:
     """Parse the still-unparsed values of a column layout by layout.
 
-    Each layout is a full-match regex with named groups. Rows a layout matches
-    are taken out of the pending set, so later layouts only see what is left.
+    Rows a layout's strict pattern matches are taken out of the pending set, so
+    later layouts only see what is left. Rows that matched a layout but name a
+    day or time that does not exist stay unparsed and are reported as bad.
     """
 
     def __init__(self, text: pa.Array) -> None:

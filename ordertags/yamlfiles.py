@@ -130,7 +130,7 @@ def validate(data: Any, *, schema: str, text: str, file: str,
             path = list(best.absolute_path)
         line = line_of(text, path)
         where = f"line {line}, " if line else ""
-        lines.append(f"{where}{json_path(path)}: {_short(best.message)}")
+        lines.append(f"{where}{json_path(path)}: {_short(best.message)}.")
     first_line = line_of(text, list(errors[0].absolute_path))
     noun = "problem" if len(lines) == 1 else "problems"
     body = "; ".join(lines) if len(lines) == 1 else "\n  " + "\n  ".join(lines)
