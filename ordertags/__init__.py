@@ -20,7 +20,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "annotate": "annotate", "Annotated": "annotate", "Summary": "annotate",
+    "annotate": "pipeline", "Annotated": "pipeline", "Summary": "pipeline",
     "apply_files": "api", "export_list": "api",
     "customer_keys": "customers",
     "normalize_email": "emails",

@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .annotate import COLOUR_COLUMN, PROFILE_COLUMN, TAGS_COLUMN, Annotated, annotate
+from .pipeline import COLOUR_COLUMN, PROFILE_COLUMN, TAGS_COLUMN, Annotated, annotate
 from .errors import UsageError
 from .mailing import LIST_COLUMNS, MailingList, mailing_list
 from .readers import Dialect

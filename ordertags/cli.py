@@ -108,8 +108,9 @@ def _say(quiet: bool, text: str) -> None:
         typer.echo(text, err=True)
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def main_callback(
+    ctx: typer.Context,
     verbose: VerboseOpt = False,
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] =
     False,
@@ -122,6 +123,9 @@ def main_callback(
     if version:
         typer.echo(f"ordertags {__version__}")
         raise typer.Exit()
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(code=2)
 
 
 # --- apply ---------------------------------------------------------------------------------
@@ -174,15 +178,20 @@ def apply(
     _say(quiet, render_summary(result.summary, written))
 
 
+def _n(count: int, one: str, many: str | None = None) -> str:
+    """``_n(1, "order")`` -> "1 order"; ``_n(2, "order")`` -> "2 orders"."""
+    return f"{count:,} {one if count == 1 else (many or one + 's')}"
+
+
 def render_summary(summary: Any, written: list[str]) -> str:
     """The summary printed to stderr after apply/export."""
     from tabulate import tabulate
 
     lines = []
     for name, kind, rows in summary.files:
-        lines.append(f"read {rows:,} orders from {name} ({kind})")
-    lines.append(f"{summary.orders:,} orders, {summary.customers:,} customers"
-                 + (f", {summary.orders_without_customer:,} orders without an email"
+        lines.append(f"read {_n(rows, 'order')} from {name} ({kind})")
+    lines.append(f"{_n(summary.orders, 'order')}, {_n(summary.customers, 'customer')}"
+                 + (f", {_n(summary.orders_without_customer, 'order')} without an email"
                     if summary.orders_without_customer else "")
                  + f"; as of {summary.as_of}")
     if summary.orders_per_tag:
@@ -192,7 +201,7 @@ def render_summary(summary: Any, written: list[str]) -> str:
                               tablefmt="simple", colalign=("left", "right", "right")))
     else:
         lines.append("no order carries a tag")
-    lines.append(f"tag book: {summary.manual_entries} entries in force"
+    lines.append(f"tag book: {_n(summary.manual_entries, 'entry', 'entries')} in force"
                  + (f", {summary.expired_entries} expired (ignored)"
                     if summary.expired_entries else ""))
     for path in written:

@@ -8,6 +8,7 @@ customer codes of the rows (``numpy.bincount``), broadcast back to rows by index
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -55,7 +56,7 @@ def _encode(values: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
     return encoded
 
 
-@dataclass
+@dataclass(eq=False)
 class Customers:
     """The customers of a run: one code per row (-1: no customer) and one key per code."""
 
@@ -93,33 +94,44 @@ class Customers:
     def count(self) -> int:
         return len(self.keys)
 
-    @property
+    @cached_property
     def has_customer(self) -> np.ndarray[Any, np.dtype[np.bool_]]:
         result: np.ndarray[Any, np.dtype[np.bool_]] = self.codes >= 0
         return result
 
+    @cached_property
+    def _valid_codes(self) -> np.ndarray[Any, np.dtype[np.int64]]:
+        return self.codes[self.has_customer]
+
     def reduce_any(self, mask: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.bool_]]:
         """Per customer: does any of their rows match ``mask``?"""
-        return self.reduce_sum(mask.astype(np.int64)) > 0
+        out = np.zeros(self.count, dtype=bool)
+        out[self.codes[mask & self.has_customer]] = True
+        return out
 
     def reduce_sum(self, values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """Per customer: the sum of ``values`` over their rows (exact for integers)."""
-        has = self.has_customer
-        codes = self.codes[has]
-        vals = values[has]
+        vals = values[self.has_customer]
         if vals.dtype.kind in "iub":
             # bincount sums in float64, which holds integers exactly up to 2**53: money in
             # ten-thousandths stays exact up to 900 billion per customer.
-            sums = np.bincount(codes, weights=vals.astype(np.float64), minlength=self.count)
+            sums = np.bincount(self._valid_codes, weights=vals.astype(np.float64),
+                               minlength=self.count)
             return np.rint(sums).astype(np.int64)
-        return np.bincount(codes, weights=vals, minlength=self.count)
+        return np.bincount(self._valid_codes, weights=vals, minlength=self.count)
+
+    def count_rows(self, mask: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """Per customer: how many of their rows match ``mask``."""
+        result: np.ndarray[Any, np.dtype[np.int64]] = np.bincount(
+            self.codes[mask & self.has_customer], minlength=self.count)
+        return result
 
     def broadcast(self, per_customer: np.ndarray[Any, Any], fill: Any = False) \
             -> np.ndarray[Any, Any]:
         """Per row: the value of the row's customer (``fill`` for rows with no customer)."""
         out = np.full(len(self.codes), fill, dtype=per_customer.dtype)
         has = self.has_customer
-        out[has] = per_customer[self.codes[has]]
+        out[has] = per_customer[self._valid_codes]
         return out
 
     def first_rows(self) -> np.ndarray[Any, np.dtype[np.int64]]:

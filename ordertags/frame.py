@@ -82,7 +82,7 @@ class Frame:
             pieces = []
             for table, i in self._pieces(field, column):
                 if i is None:
-                    pieces.append(pa.chunked_array([pa.array([""] * table.num_rows, pa.string())]))
+                    pieces.append(pa.chunked_array([pa.repeat(pa.scalar("", pa.string()), table.num_rows)]))
                 else:
                     pieces.append(table.column(i))
             self._cache[key] = self._stack(pieces)

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .annotate import Annotated, render_tags
+from .pipeline import Annotated, render_tags
 from .errors import UsageError
 
 LIST_COLUMNS = ("Email Address", "First Name", "Last Name", "Orders", "Spend", "Tags")
@@ -90,7 +90,7 @@ def mailing_list(annotated: Annotated, *, tags: Sequence[str],
     rows = frame.order_starts
     spend = customers.reduce_sum(np.where(rows, frame.money_units(field="total"), 0)) \
         if frame.has_field("total") else np.zeros(customers.count, dtype=np.int64)
-    orders = customers.reduce_sum(rows.astype(np.int64))
+    orders = customers.count_rows(rows)
     idx = np.flatnonzero(chosen)
     keys = customers.keys.take(pa.array(idx)).to_pylist() if len(idx) else []
     # Highest spend first; ties by customer key, so the order is stable between runs.
@@ -100,7 +100,7 @@ def mailing_list(annotated: Annotated, *, tags: Sequence[str],
 
     def first_text(field: str) -> pa.Array:
         if not frame.has_field(field):
-            return pa.array([""] * len(idx), pa.string())
+            return pa.repeat(pa.scalar("", pa.string()), len(idx))
         col = frame.text(field=field).combine_chunks()
         return pc.utf8_trim_whitespace(col.take(first_rows))
 

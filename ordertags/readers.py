@@ -98,11 +98,12 @@ def parse_orders(data: bytes, *, source: str, encoding: str | None = None,
     """Parse an export held in memory (see :func:`read_orders`)."""
     bom = data.startswith(BOM)
     body = data[len(BOM):] if bom else data
-    if not body.strip():
+    head = body[:4096].lstrip()
+    if not head and not body.strip():
         raise InputError("the file is empty.", file=source,
                          hint="Export the orders again; the file has no header and no rows.")
     enc = _check_encoding(encoding or "utf-8", source)
-    first = body.lstrip()[:1]
+    first = head[:1]
     if first in (b"[", b"{") and delimiter is None:
         text = _decode(body, enc, source)
         return _parse_json(text, source=source, bom=bom, encoding=enc)

@@ -244,7 +244,7 @@ class CustomerCondition(Condition):
             per_customer = customers.reduce_sum(np.where(rows, frame.money_units(field="total"), 0))
             scale = 10_000
         else:
-            per_customer = customers.reduce_sum(rows.astype(np.int64))
+            per_customer = customers.count_rows(rows)
             scale = 1
         ok = np.ones(customers.count, dtype=bool)
         for op, bound in self.ops.items():

@@ -45,15 +45,16 @@ _SP = "[ \u00a0\u202f]*"
 # A currency: a symbol, a prefixed dollar (US$, C$, HK$), an ISO 4217 code or
 # a few local abbreviations.
 _CURRENCY = "(?:[A-Z]{1,3}\\$|[$£€¥₹₩₽₺₪₫₱₦฿₴₡₲₵₸₼₾¢]|[A-Z]{3}|zł|kr|Kč|Ft)"
-# Comma thousands, dot decimals: 1,433.66  1433.66  .5
-_SYMBOL_NUMBER = "(?:(?:\\d{1,3}(?:,\\d{3})+|\\d+)(?:\\.\\d*)?|\\.\\d+)"
+# Comma thousands, dot decimals: 1,433.66  1433.66  .5. A grouped number
+# starts with 1-9, so 0,125 is not read as thousands.
+_SYMBOL_NUMBER = "(?:(?:[1-9]\\d{0,2}(?:,\\d{3})+|\\d+)(?:\\.\\d*)?|\\.\\d+)"
 # Thousands separators of the comma-decimal style.
 _COMMA_DECIMAL_GROUPING = (".", " ", "\u00a0", "\u202f", "'", "’")
 # Dot / space / NBSP / narrow NBSP / apostrophe thousands (one kind per value),
 # comma decimals: 1.234,56  1 234,56  1'234,56  12,00  ,5
 _COMMA_DECIMAL_NUMBER = (
     "(?:(?:"
-    + "|".join(f"\\d{{1,3}}(?:{re.escape(sep)}\\d{{3}})+" for sep in _COMMA_DECIMAL_GROUPING)
+    + "|".join(f"[1-9]\\d{{0,2}}(?:{re.escape(sep)}\\d{{3}})+" for sep in _COMMA_DECIMAL_GROUPING)
     + "|\\d+)(?:,\\d*)?|,\\d+)"
 )
 
@@ -193,11 +194,13 @@ def parse_money(
     - ``comma_decimal``: dot, space, NBSP, narrow NBSP or apostrophe
       thousands and comma decimals: ``116,99 €``, ``1.234,56 €``, ``€ 5``.
     - ``auto``: per value. A value that only one of ``symbol`` and
-      ``comma_decimal`` accepts is read that way (``1.234,56`` and ``12,00``
-      are comma-decimal, ``1,234.56`` is symbol). A value both accept is read
-      in ``symbol`` style, so ``1,234`` (a comma then exactly three digits)
-      is 1234 and ``1.234`` is 1.234; only a comma followed by one or two
-      digits at the end makes the comma a decimal mark.
+      ``comma_decimal`` accepts is read that way (``1.234,56``, ``12,00`` and
+      ``0,125`` are comma-decimal; ``1,234.56`` is symbol). A value both
+      accept is read in ``symbol`` style. So the ambiguous ``1,234`` (a comma,
+      then exactly three digits, after a group that does not start with 0)
+      is 1234, and ``1.234`` is 1.234; a comma is the decimal mark when the
+      digits after it are not exactly three, or when dots or spaces group
+      the thousands before it.
 
     A ``'`` before a leading sign (WooCommerce's CSV-injection guard,
     ``'-5.00``) is ignored in every style.
@@ -262,7 +265,8 @@ def money_to_units(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    floats = pc.fill_null(pc.cast(values, pa.float64()), 0.0).to_numpy(zero_copy_only=False)
+    filled = pc.fill_null(pc.cast(values, pa.float64()), 0.0)
+    floats = np.asarray(filled.to_numpy(zero_copy_only=False), dtype=np.float64)
     scaled = np.rint(floats * 10_000)
     if not np.isfinite(scaled).all() or (np.abs(scaled) >= 2.0**63).any():
         raise ValueError("money_to_units needs finite amounts below 9.2e14")
@@ -470,17 +474,17 @@ def _money_hint(value: pa.Scalar, style: str) -> str:
         )
         return (
             f"The value looks like money with {kind}, but plain numbers like 1234.50 are "
-            'expected; read this column with money style "auto".'
+            'expected; run with --money-style auto.'
         )
     if style == "symbol" and comma_ok:
         return (
             "The value looks like money with a decimal comma (1.234,56 €), but "
-            f'{_MONEY_EXAMPLES[style]}; read this column with money style "auto".'
+            f'{_MONEY_EXAMPLES[style]}; run with --money-style auto.'
         )
     if style == "comma_decimal" and symbol_ok:
         return (
             "The value looks like money with a decimal point ($1,234.56), but "
-            f'{_MONEY_EXAMPLES[style]}; read this column with money style "auto".'
+            f'{_MONEY_EXAMPLES[style]}; run with --money-style auto.'
         )
     return f"Only {_MONEY_EXAMPLES[style]}; check that the column holds money or fix the value."
 
@@ -517,7 +521,7 @@ class _DateParser:
         return int(np.count_nonzero(self.bad_mask()))
 
     def bad_mask(self) -> np.ndarray:
-        present = self.text.is_valid().to_numpy(zero_copy_only=False)
+        present = np.asarray(self.text.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
         return present & ~self.parsed
 
     def _match(self, pattern: str) -> tuple[np.ndarray, pa.Array]:
@@ -631,7 +635,7 @@ def _raise_mixed_order(
 
 
 def _has_group(groups: pa.StructArray, name: str) -> bool:
-    return groups.type.get_field_index(name) >= 0
+    return bool(groups.type.get_field_index(name) >= 0)
 
 
 def _int_field(groups: pa.StructArray, name: str, missing: int = 0) -> np.ndarray:
@@ -645,7 +649,7 @@ def _int_field(groups: pa.StructArray, name: str, missing: int = 0) -> np.ndarra
     if pc.any(empty).as_py():
         field = pc.if_else(empty, pa.scalar(None, field.type), field)
     ints = pc.fill_null(pc.cast(field, pa.int64()), missing)
-    return ints.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    return np.asarray(ints.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _year(groups: pa.StructArray) -> np.ndarray:

@@ -12,8 +12,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -26,6 +28,7 @@ from .files import atomic_writer
 from .readers import Dialect, OrderTable, RawNumber
 
 BATCH_ROWS = 65_536
+WRITE_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
 def _quote_needed_pattern(delimiter: str) -> str:
@@ -81,15 +84,25 @@ def write_csv_table(out: BinaryIO, names: Sequence[str], columns: Sequence[pa.Ch
     pattern = _quote_needed_pattern(dialect.delimiter)
     specials = (dialect.delimiter + '"\r\n').encode("utf-8")
     check = [_may_need_quotes(c, specials) for c in columns]
-    for start in range(0, n, BATCH_ROWS):
+    eol = pa.scalar(dialect.eol)
+
+    def render(start: int) -> pa.Array:
         cols = []
         for c, may in zip(columns, check, strict=True):
-            piece = c.slice(start, BATCH_ROWS)
-            arr = pc.fill_null(piece.combine_chunks(), "")
+            arr = c.slice(start, BATCH_ROWS).combine_chunks()
+            if arr.null_count:
+                arr = pc.fill_null(arr, "")
             cols.append(_quoted(arr, pattern) if may else arr)
-        rows = cols[0] if len(cols) == 1 else pc.binary_join_element_wise(*cols, dialect.delimiter)
-        lines = pc.binary_join_element_wise(rows, pa.scalar(dialect.eol), "")
-        emit(_string_buffer(lines))
+        # The line end rides on the last value, so whole rows are copied once.
+        cols[-1] = pc.binary_join_element_wise(cols[-1], eol, "")
+        lines: pa.Array = cols[0] if len(cols) == 1 else \
+            pc.binary_join_element_wise(*cols, dialect.delimiter)
+        return lines
+
+    # Arrow kernels release the GIL: render the next batches while this one is written.
+    with ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
+        for lines in pool.map(render, range(0, n, BATCH_ROWS)):
+            emit(_string_buffer(lines))
 
 
 def _string_buffer(arr: pa.Array) -> memoryview:

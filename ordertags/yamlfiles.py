@@ -128,6 +128,12 @@ def validate(data: Any, *, schema: str, text: str, file: str,
         if err.context:
             best = min(err.context, key=relevance)
             path = list(best.absolute_path)
+        if best.validator == "additionalProperties" and isinstance(best.instance, dict):
+            # Point at the unexpected key itself, not at the mapping that holds it.
+            allowed = best.schema.get("properties", {})
+            extra = [k for k in best.instance if k not in allowed]
+            if extra:
+                path = [*path, extra[0]]
         line = line_of(text, path)
         where = f"line {line}, " if line else ""
         lines.append(f"{where}{json_path(path)}: {_short(best.message)}.")

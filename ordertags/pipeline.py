@@ -137,21 +137,29 @@ def render_tags(ranked: list[str], masks: Mapping[str, np.ndarray[Any, Any]], ta
     """The three output columns. Rows are grouped by their combination of tags (few
     distinct ones), each combination's text is built once and taken for every row."""
     if not ranked or n == 0:
-        empty = pa.chunked_array([pa.array([""] * n, pa.string())], type=pa.string())
+        empty = pa.chunked_array([pa.repeat(pa.scalar("", pa.string()), n)], type=pa.string())
         return empty, empty, empty
-    matrix = np.stack([masks[t] for t in ranked], axis=1)
-    packed = np.packbits(matrix, axis=1)
-    width = packed.shape[1]
-    combos = np.ascontiguousarray(packed).view(f"V{width}").ravel()
-    uniques, inverse = np.unique(combos, return_inverse=True)
-    texts, labels, colours = [], [], []
-    for u in uniques:
-        bits = np.unpackbits(np.frombuffer(u.tobytes(), dtype=np.uint8))[: len(ranked)]
-        names = [ranked[i] for i in np.flatnonzero(bits)]
-        texts.append(SEPARATOR.join(names))
-        labels.append(SEPARATOR.join(tagbook.tags[t].label for t in names))
-        colours.append(tagbook.tags[names[0]].colour if names else "")
-    index = pa.array(inverse.ravel().astype(np.int32))
+    if len(ranked) <= 63:
+        # One integer per row, bit i set for tag i; a hash encode finds the few distinct
+        # combinations without sorting the rows.
+        bits = np.zeros(n, dtype=np.int64)
+        for i, t in enumerate(ranked):
+            bits |= masks[t].astype(np.int64) << i
+        encoded = pc.dictionary_encode(pa.array(bits))
+        combos = [[ranked[i] for i in range(len(ranked)) if code >> i & 1]
+                  for code in encoded.dictionary.to_pylist()]
+        index = encoded.indices
+    else:
+        matrix = np.packbits(np.stack([masks[t] for t in ranked], axis=1), axis=1)
+        keys = np.ascontiguousarray(matrix).view(f"V{matrix.shape[1]}").ravel()
+        uniques, inverse = np.unique(keys, return_inverse=True)
+        combos = [[ranked[i] for i in np.flatnonzero(
+            np.unpackbits(np.frombuffer(u.tobytes(), dtype=np.uint8))[: len(ranked)])]
+            for u in uniques]
+        index = pa.array(inverse.ravel().astype(np.int32))
+    texts = [SEPARATOR.join(names) for names in combos]
+    labels = [SEPARATOR.join(tagbook.tags[t].label for t in names) for names in combos]
+    colours = [tagbook.tags[names[0]].colour if names else "" for names in combos]
 
     def take(values: list[str]) -> pa.ChunkedArray:
         return pa.chunked_array([pc.take(pa.array(values, pa.string()), index)])

@@ -1,0 +1,549 @@
+"""Property tests (hypothesis): what goes in comes out, and tagging ignores how it is fed.
+
+- every original column of a CSV or JSON export round-trips unchanged;
+- applying is deterministic and idempotent (re-applying refreshes the three columns);
+- the order of the rows does not change any order's tags (and the tags match a model);
+- the pure-Python and the Arrow customer keys agree;
+- the tag book survives ``tag_customer`` / ``untag_customer`` round trips.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import random
+import textwrap
+from collections import defaultdict
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+import yaml
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from ordertags.pipeline import OUTPUT_COLUMNS
+from ordertags.api import apply_files
+from ordertags.cli import app
+from ordertags.customers import customer_keys
+from ordertags.emails import normalize_email
+from ordertags.errors import TagBookError
+from ordertags.tags import load_tagbook, tag_customer, untag_customer
+from ordertags.yamlfiles import _SafeLoader
+
+from .conftest import TAGBOOK
+
+AS_OF = dt.date(2026, 11, 26)
+NOW = dt.datetime(2026, 11, 26, 9, 30, tzinfo=dt.UTC)
+
+
+
+def files(max_examples: int) -> settings:
+    """Settings for a property on files: tmp_path is shared by the examples of one test
+    (each example overwrites its files), and no deadline (file I/O varies)."""
+    return settings(max_examples=max_examples, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+# --- strategies: arbitrary cell text -----------------------------------------------------
+
+# No NUL, no lone CR (a CR only as part of CRLF, below), no surrogates.
+_CHARS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r")
+_SPECIAL = ["", " ", "007", "0.00", "00123", '"', '""', '"quoted, with comma"', ",", ";",
+            "\t", "\n", "\r\n", "a\r\nb", "line\nbreak", "  lead", "trail  ", "Zoë", "日本語",
+            "€1,234.50", "=1+2", "'#1001", "vip@example.com", " VIP@Example.com "]
+_PIECE = st.one_of(st.text(_CHARS, max_size=6), st.sampled_from(_SPECIAL))
+CELL = st.lists(_PIECE, max_size=3).map("".join)
+NAME = CELL.filter(lambda s: s != "" and s not in ("Email", "Total", *OUTPUT_COLUMNS))
+# An email column that sometimes holds the tag book's customer, so that tags are not
+# always blank; anything else in it is just text.
+EMAIL_CELL = st.one_of(CELL, st.sampled_from(["vip@example.com", " Vip+x@EXAMPLE.com",
+                                              "jane@example.com", ""]))
+
+
+@st.composite
+def csv_exports(draw: st.DrawFn) -> tuple[list[str], list[list[str]], str, str]:
+    """(header, rows, delimiter, line terminator) of an export with Email and Total."""
+    names = draw(st.lists(NAME, min_size=1, max_size=5, unique=True))
+    header = draw(st.permutations([*names, "Email", "Total"]))
+    n = draw(st.integers(0, 20))
+    rows = [[draw(EMAIL_CELL) if h == "Email" else draw(CELL) for h in header]
+            for _ in range(n)]
+    return header, rows, draw(st.sampled_from([",", ";"])), draw(st.sampled_from(["\n", "\r\n"]))
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]], delimiter: str,
+              eol: str) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, delimiter=delimiter, lineterminator=eol)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def render_csv(header: list[str], rows: list[list[str]], delimiter: str, eol: str) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=delimiter, lineterminator=eol)
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+def read_back(path: Path, delimiter: str) -> list[list[str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.reader(fh, delimiter=delimiter))
+
+
+def apply(tmp_path: Path, src: Path, out: Path, rules: Path | None = None,
+          delimiter: str | None = None) -> bytes:
+    apply_files([src], tagbook=tmp_path / "tagbook.yaml", rules=rules, output=out,
+                as_of=AS_OF, delimiter=delimiter)
+    return out.read_bytes()
+
+
+# --- original columns round-trip --------------------------------------------------------
+
+
+@files(60)
+@given(export=csv_exports())
+def test_csv_columns_round_trip(tmp_path: Path, tagbook: Path,
+                                export: tuple[list[str], list[list[str]], str, str]) -> None:
+    header, rows, delimiter, eol = export
+    src, out = tmp_path / "orders.csv", tmp_path / "out.csv"
+    write_csv(src, header, rows, delimiter, eol)
+
+    data = apply(tmp_path, src, out, delimiter=delimiter)
+
+    got = read_back(out, delimiter)
+    assert got[0] == [*header, *OUTPUT_COLUMNS]
+    assert len(got) == len(rows) + 1
+    assert [r[: len(header)] for r in got[1:]] == rows
+    assert all(len(r) == len(header) + 3 for r in got[1:])
+    # Byte for byte what the csv module writes for the same table: a diff of input and
+    # output shows only the added columns (same delimiter, line ends and quoting). A line
+    # break inside a header name fools the line-end detection: see the xfail below.
+    if not any(c in name for name in header for c in "\r\n"):
+        assert data == render_csv(got[0], got[1:], delimiter, eol)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "readers._parse_csv takes the line end from the first LF byte of the file, even when "
+    "that LF is inside a quoted header name: a CRLF file whose header has a quoted "
+    "name with a line break is written back with LF line ends (and an LF file whose "
+    "header name holds CRLF is written back with CRLF)"))
+@pytest.mark.parametrize("eol, inner", [("\r\n", "\n"), ("\n", "\r\n")])
+def test_line_break_in_header_name_keeps_line_ends(tmp_path: Path, tagbook: Path, eol: str,
+                                                   inner: str) -> None:
+    header, rows = [f"Notes{inner}(internal)", "Email", "Total"], [["a", "b@c.de", "1"]]
+    src, out = tmp_path / "orders.csv", tmp_path / "out.csv"
+    write_csv(src, header, rows, ",", eol)
+    data = apply(tmp_path, src, out)
+    assert read_back(out, ",")[1][:3] == rows[0]
+    assert data == render_csv([*header, *OUTPUT_COLUMNS], [[*rows[0], "", "", ""]], ",", eol)
+
+
+@files(40)
+@given(export=csv_exports())
+def test_csv_round_trip_with_sniffed_delimiter(
+        tmp_path: Path, tagbook: Path,
+        export: tuple[list[str], list[list[str]], str, str]) -> None:
+    """The same through the CLI, with the delimiter sniffed rather than given. Column
+    names are kept free of delimiters and quotes, so the header line is unambiguous."""
+    header, rows, delimiter, eol = export
+    assume(not any(c in name for name in header for c in ',;\t|"\r\n'))
+    src, out = tmp_path / "orders.csv", tmp_path / "out.csv"
+    write_csv(src, header, rows, delimiter, eol)
+
+    result = CliRunner().invoke(app, ["apply", str(src), "-t", str(tagbook), "-o", str(out),
+                                      "--as-of", AS_OF.isoformat(), "-q"],
+                                catch_exceptions=False)
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    got = read_back(out, delimiter)
+    assert got[0] == [*header, *OUTPUT_COLUMNS]
+    assert [r[: len(header)] for r in got[1:]] == rows
+
+
+_JSON_NUMBERS = st.one_of(
+    st.sampled_from(["12.50", "0.00", "0", "-0.5", "100", "1e3", "1.0E+2", "99.999", "-7"]),
+    st.integers(-10**12, 10**12).map(str),
+    st.decimals(min_value=-10**6, max_value=10**6, places=2, allow_nan=False,
+                allow_infinity=False).map(str),
+)
+JSON_VALUE = st.one_of(CELL.map(lambda s: ("str", s)), _JSON_NUMBERS.map(lambda s: ("num", s)))
+
+
+def _raw(text: str) -> tuple[str, str]:
+    return ("num", text)
+
+
+def load_raw_json(text: str) -> object:
+    """JSON with numbers kept as ("num", their exact text)."""
+    return json.loads(text, parse_float=_raw, parse_int=_raw)
+
+
+@st.composite
+def json_exports(draw: st.DrawFn) -> str:
+    keys = draw(st.lists(NAME, min_size=1, max_size=5, unique=True))
+    keys = draw(st.permutations([*keys, "Email", "Total"]))
+    objects = []
+    for _ in range(draw(st.integers(1, 15))):
+        parts = []
+        for k in keys:
+            kind, value = ("str", draw(EMAIL_CELL)) if k == "Email" else draw(JSON_VALUE)
+            parts.append(f"{json.dumps(k)}: {json.dumps(value) if kind == 'str' else value}")
+        objects.append("{" + ", ".join(parts) + "}")
+    return "[" + ",\n ".join(objects) + "]\n"
+
+
+@files(50)
+@given(text=json_exports())
+def test_json_keys_and_values_round_trip(tmp_path: Path, tagbook: Path, text: str) -> None:
+    src, out, again = tmp_path / "orders.json", tmp_path / "out.json", tmp_path / "again.json"
+    src.write_text(text, encoding="utf-8")
+    original = load_raw_json(text)
+    assert isinstance(original, list)
+
+    data = apply(tmp_path, src, out)
+
+    got = load_raw_json(data.decode("utf-8"))
+    assert isinstance(got, list) and len(got) == len(original)
+    for before, after in zip(original, got, strict=True):
+        assert list(after) == [*before, *OUTPUT_COLUMNS]
+        # Numbers keep their text (12.50 stays 12.50), strings their value.
+        assert {k: after[k] for k in before} == before
+        assert all(isinstance(after[c], str) for c in OUTPUT_COLUMNS)
+    # Re-applying to the output refreshes the three keys in place: same bytes.
+    assert apply(tmp_path, out, again) == data
+
+
+def test_json_number_text_is_kept_exactly(tmp_path: Path, tagbook: Path) -> None:
+    src, out = tmp_path / "o.json", tmp_path / "out.json"
+    src.write_text('[{"Email": "vip@example.com", "Total": 12.50, "Qty": 3, "Zip": "007"}]')
+    text = apply(tmp_path, src, out).decode("utf-8")
+    assert '"Total": 12.50,' in text
+    assert '"Qty": 3,' in text
+    assert '"Zip": "007"' in text
+    assert '"Customer Tags": "VIP"' in text
+
+
+# --- deterministic and idempotent ---------------------------------------------------------
+
+
+@files(40)
+@given(export=csv_exports())
+def test_apply_is_deterministic_and_idempotent(
+        tmp_path: Path, tagbook: Path,
+        export: tuple[list[str], list[list[str]], str, str]) -> None:
+    header, rows, delimiter, eol = export
+    src = tmp_path / "orders.csv"
+    write_csv(src, header, rows, delimiter, eol)
+
+    first = apply(tmp_path, src, tmp_path / "out1.csv", delimiter=delimiter)
+    second = apply(tmp_path, src, tmp_path / "out2.csv", delimiter=delimiter)
+    again = apply(tmp_path, tmp_path / "out1.csv", tmp_path / "out3.csv", delimiter=delimiter)
+
+    assert second == first
+    assert again == first  # the three columns refreshed in place, not added twice
+    assert read_back(tmp_path / "out3.csv", delimiter)[0].count("Customer Tags") == 1
+
+
+def test_reapply_refreshes_stale_tag_columns(tmp_path: Path, tagbook: Path) -> None:
+    src, out = tmp_path / "o.csv", tmp_path / "out.csv"
+    src.write_text("Email,Customer Tags,Total,Tag Colour,Customer Profile\n"
+                   "vip@example.com,OLD,1.00,black,old\nnobody@example.com,OLD,2.00,black,old\n")
+    apply(tmp_path, src, out)
+    assert read_back(out, ",") == [
+        ["Email", "Customer Tags", "Total", "Tag Colour", "Customer Profile"],
+        ["vip@example.com", "VIP", "1.00", "gold", "VIP — add a note"],
+        ["nobody@example.com", "", "2.00", "", ""],
+    ]
+
+
+# --- row order does not matter --------------------------------------------------------------
+
+_CUSTOMERS = ["jane.doe@gmail.com", "bob@example.com", "vip@example.com", "eve@bad.example",
+              "li@googlemail.com"]
+
+
+@st.composite
+def email_spellings(draw: st.DrawFn) -> str:
+    """One of a few customers, spelled in any of the ways that name the same customer."""
+    base = draw(st.sampled_from(_CUSTOMERS))
+    local, domain = base.split("@")
+    if domain in ("gmail.com", "googlemail.com"):
+        domain = draw(st.sampled_from(["gmail.com", "googlemail.com", "GMail.com"]))
+        letters = local.replace(".", "")
+        cut = draw(st.integers(0, len(letters)))
+        local = letters[:cut] + draw(st.sampled_from(["", ".", ".."])) + letters[cut:]
+    if draw(st.booleans()):
+        local += "+" + draw(st.sampled_from(["shop", "x", "a.b", ""]))
+    text = f"{local}@{domain}"
+    text = "".join(c.upper() if draw(st.booleans()) else c for c in text) \
+        if draw(st.booleans()) else text
+    return draw(st.sampled_from(["", " ", "  "])) + text + draw(st.sampled_from(["", " "]))
+
+
+@st.composite
+def order_sets(draw: st.DrawFn) -> dict[str, object]:
+    n = draw(st.integers(1, 30))
+    orders = []
+    for i in range(n):
+        email = draw(st.one_of(email_spellings(), st.just("")) if i % 7 == 6
+                     else email_spellings())
+        cents = draw(st.integers(0, 99_999))
+        when = dt.datetime(2025, 1, 1) + dt.timedelta(
+            minutes=draw(st.integers(0, 730 * 24 * 60 - 1)))
+        orders.append({"Order Id": str(100000 + i), "Email": email,
+                       "Total": f"{cents // 100}.{cents % 100:02d}",
+                       "Received Date": when.strftime("%Y-%m-%d %H:%M")})
+    return {
+        "orders": orders,
+        "spend_over": draw(st.integers(0, 2000)),
+        "spend_days": draw(st.integers(1, 700)),
+        "orders_at_least": draw(st.integers(1, 6)),
+        "orders_days": draw(st.integers(1, 700)),
+        "total_over": draw(st.integers(0, 999)),
+        "listed": draw(email_spellings()),
+        "seed": draw(st.integers(0, 2**32 - 1)),
+    }
+
+
+RULES = """\
+version: 1
+rules:
+  - name: Listed
+    when: {{field: email, in: [{listed}]}}
+    tag: FRAUD
+  - name: Spenders
+    when: {{customer: spend, over: {spend_over}, within_days: {spend_days}}}
+    tag: BIG
+  - name: Regulars
+    when: {{customer: orders, at_least: {orders_at_least}, within_days: {orders_days}}}
+    tag: REGULAR
+  - name: High
+    when: {{field: total, over: {total_over}}}
+    tag: HIGH
+"""
+
+
+def write_orders(path: Path, orders: list[dict[str, str]]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(orders[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(orders)
+
+
+def tags_by_order(path: Path) -> dict[str, str]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return {r["Order Id"]: r["Customer Tags"] for r in csv.DictReader(fh)}
+
+
+def model_tags(case: dict[str, object]) -> dict[str, str]:
+    """The tags each order should get, worked out row by row in plain Python."""
+    orders: list[dict[str, str]] = case["orders"]  # type: ignore[assignment]
+    end = dt.datetime.combine(AS_OF, dt.time())
+
+    def in_window(o: dict[str, str], days: object) -> bool:
+        stamp = dt.datetime.strptime(o["Received Date"], "%Y-%m-%d %H:%M")
+        return end - dt.timedelta(days=int(days)) <= stamp < end  # type: ignore[call-overload]
+
+    def cents(o: dict[str, str]) -> int:
+        return int(o["Total"].replace(".", ""))
+
+    spend: dict[str, int] = defaultdict(int)
+    count: dict[str, int] = defaultdict(int)
+    for o in orders:
+        key = normalize_email(o["Email"])
+        if key is None:
+            continue
+        if in_window(o, case["spend_days"]):
+            spend[key] += cents(o)
+        if in_window(o, case["orders_days"]):
+            count[key] += 1
+    listed = normalize_email(case["listed"])  # type: ignore[arg-type]
+    out = {}
+    for o in orders:
+        key = normalize_email(o["Email"])
+        tags = []
+        if key is not None and key == listed:
+            tags.append("FRAUD")
+        if key == "vip@example.com":
+            tags.append("VIP")
+        if key is not None and spend[key] > 100 * int(case["spend_over"]):  # type: ignore[call-overload]
+            tags.append("BIG")
+        if key is not None and count[key] >= int(case["orders_at_least"]):  # type: ignore[call-overload]
+            tags.append("REGULAR")
+        if cents(o) > 100 * int(case["total_over"]):  # type: ignore[call-overload]
+            tags.append("HIGH")
+        out[o["Order Id"]] = "; ".join(tags)
+    return out
+
+
+@files(40)
+@given(case=order_sets())
+def test_row_order_does_not_change_tags(tmp_path: Path, tagbook: Path,
+                                         case: dict[str, object]) -> None:
+    orders: list[dict[str, str]] = case["orders"]  # type: ignore[assignment]
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES.format(**{k: json.dumps(v) for k, v in case.items()
+                                     if k != "orders"}), encoding="utf-8")
+    shuffled = list(orders)
+    random.Random(case["seed"]).shuffle(shuffled)  # type: ignore[arg-type]
+    write_orders(tmp_path / "a.csv", orders)
+    write_orders(tmp_path / "b.csv", shuffled)
+
+    apply(tmp_path, tmp_path / "a.csv", tmp_path / "a.out.csv", rules=rules)
+    apply(tmp_path, tmp_path / "b.csv", tmp_path / "b.out.csv", rules=rules)
+
+    tags_a = tags_by_order(tmp_path / "a.out.csv")
+    tags_b = tags_by_order(tmp_path / "b.out.csv")
+    assert len(tags_a) == len(orders)
+    assert tags_b == tags_a
+    assert tags_a == model_tags(case)
+
+
+# --- customer keys: pure Python and Arrow agree -------------------------------------------
+
+# ASCII letters and digits plus common Latin-1 letters. Beyond these the two differ on
+# case mapping (see test_customer_keys_differ_on_special_case_mappings).
+_LATIN = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" \
+         "àáâäçèéêëìíîïñòóôöøùúûüýÿßÀÁÂÄÇÈÉÊËÌÍÎÏÑÒÓÔÖØÙÚÛÜÝÆæÐðÞþ"
+_LOCAL = st.text(st.sampled_from(list(_LATIN) + list(".+-_")), max_size=12)
+_DOMAIN = st.one_of(
+    st.sampled_from(["gmail.com", "googlemail.com", "GMail.com", "GoogleMail.COM",
+                     "example.com", "Example.ORG", "shop.co.uk", "gmail.com.evil.test", ""]),
+    st.text(st.sampled_from(list(_LATIN) + list(".-")), min_size=1, max_size=10),
+)
+_SPACE = st.sampled_from(["", " ", "  ", "\t", "\n", " \t "])
+EMAILS = st.one_of(
+    st.builds(lambda a, local, ats, d, b: f"{a}{local}{ats}{d}{b}", _SPACE, _LOCAL,
+              st.sampled_from(["@", "@", "@@", "@x@"]), _DOMAIN, _SPACE),
+    st.builds(lambda a, t, b: f"{a}{t}{b}", _SPACE, _LOCAL, _SPACE),  # no "@"
+    _SPACE,  # blank
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(emails=st.lists(EMAILS, min_size=1, max_size=20))
+def test_normalize_email_and_customer_keys_agree(emails: list[str]) -> None:
+    arrow = customer_keys(pa.array(emails, pa.string())).to_pylist()
+    assert arrow == [normalize_email(e) for e in emails]
+
+
+def test_customer_keys_examples() -> None:
+    emails = [" Jane.Doe+shop@GoogleMail.com ", "j.a.n.e.doe@gmail.com", "x@y.org", "", "  ",
+              "no-at-sign", "A+B@Example.COM"]
+    expected = ["janedoe@gmail.com", "janedoe@gmail.com", "x@y.org", None, None, "no-at-sign",
+                "a@example.com"]
+    assert [normalize_email(e) for e in emails] == expected
+    assert customer_keys(pa.array(emails)).to_pylist() == expected
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "normalize_email (str.lower: full Unicode case mapping with special casing) and "
+    "customer_keys (Arrow utf8_lower: simple per-code-point mapping) give different keys "
+    "for U+0130 'İ' ('i̇' vs 'i') and for a word-final U+03A3 'Σ' ('ς' vs 'σ'), although "
+    "emails.py says they compute the same key"))
+@pytest.mark.parametrize("email", ["İNCE@example.com", "ΟΔΥΣ@example.com"])
+def test_customer_keys_differ_on_special_case_mappings(email: str) -> None:
+    assert customer_keys(pa.array([email])).to_pylist() == [normalize_email(email)]
+
+
+# --- tag book round trip --------------------------------------------------------------------
+
+_PRINTABLE = st.characters(whitelist_categories=("L", "M", "N", "P", "S", "Zs"))
+NOTE_PIECES = st.one_of(st.text(_PRINTABLE, min_size=1, max_size=10),
+                        st.sampled_from([":", ": ", " #", "# ", "'", '"', "- ", "? ", "&a",
+                                         "*a", "!x", "%", "@", "`", "{", "}", "[", "]", "|",
+                                         ">", "—", "é", "null", "~", "2026-01-01", "0x1F",
+                                         "  "]))
+
+
+def _yaml11_reads_as_text(text: str) -> bool:
+    """Does PyYAML (YAML 1.1) read ``text`` as a string when written as a plain scalar?"""
+    tag = _SafeLoader("").resolve(yaml.ScalarNode, text, (True, False))
+    return bool(tag == "tag:yaml.org,2002:str")
+
+
+# Values YAML 1.1 reads as booleans or numbers (yes, on, 1:20) are left to the xfail test
+# below: ruamel.yaml (YAML 1.2) writes them unquoted.
+NOTES = st.lists(NOTE_PIECES, min_size=1, max_size=4).map("".join) \
+    .filter(lambda s: s.strip() != "" and _yaml11_reads_as_text(s))
+TAG_NAMES = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,11}\Z").filter(_yaml11_reads_as_text)
+LOCALS = st.from_regex(r"\A[a-z0-9][a-z0-9._+-]{0,10}\Z")
+
+
+def tagbook_with(names: list[str]) -> str:
+    defs = "".join(f"  - name: {json.dumps(n)}  # defined by hand\n    priority: {i}\n"
+                   for i, n in enumerate(names))
+    return ("# a tag book: comments must survive\nversion: 1\ntags:\n" + defs
+            + "customers:\n  - email: old@example.com  # kept as is\n    tags: "
+            + f"[{json.dumps(names[0])}]\n    note: \"first\"\n")
+
+
+@files(40)
+@given(names=st.lists(TAG_NAMES, min_size=1, max_size=4, unique=True),
+       data=st.data(), note=NOTES, local=LOCALS)
+def test_tag_then_load_then_untag_round_trips(tmp_path: Path, names: list[str],
+                                              data: st.DataObject, note: str,
+                                              local: str) -> None:
+    path = tmp_path / "book.yaml"
+    original = tagbook_with(names).encode("utf-8")
+    path.write_bytes(original)
+    chosen = data.draw(st.lists(st.sampled_from(names), min_size=1, unique=True))
+    email = f"{local}@shop.example"
+
+    change = tag_customer(path, email, chosen, note=note, by="tester", now=NOW)
+
+    assert change.added == tuple(chosen)
+    book = load_tagbook(path)
+    entry = book.entries[-1]
+    assert (entry.email, entry.tags, entry.note, entry.by) == (email, tuple(chosen), note,
+                                                                "tester")
+    assert book.entries[0].email == "old@example.com"
+    assert path.read_bytes().startswith(original)  # only lines added, at the end
+
+    removed = untag_customer(path, email, chosen)
+
+    assert set(removed.removed) == set(chosen)
+    assert path.read_bytes() == original
+
+
+_YAML11_SPECIAL = ["yes", "No", "on", "OFF", "1:20"]
+
+
+@pytest.mark.xfail(strict=True, raises=TagBookError, reason=(
+    "tag_customer writes the tag book with ruamel.yaml (YAML 1.2), which leaves a note or "
+    "tag name such as yes/No/on/OFF/1:20 unquoted; the tag book is read back with PyYAML's "
+    "YAML 1.1 safe loader, which reads them as a boolean or a sexagesimal int, so the "
+    "write is refused with a misleading 'problem with the file's layout' error "
+    "(ordertags/tags.py _edit/tag_customer)"))
+@pytest.mark.parametrize("where", ["note", "tag"])
+@pytest.mark.parametrize("text", _YAML11_SPECIAL)
+def test_yaml11_lookalike_note_or_tag_round_trips(tmp_path: Path, where: str, text: str) -> None:
+    path = tmp_path / "book.yaml"
+    names = [text if where == "tag" else "VIP"]
+    path.write_text(tagbook_with(names), encoding="utf-8")
+    tag_customer(path, "jane@example.com", names, note=text if where == "note" else "n",
+                 now=NOW)
+    entry = load_tagbook(path).entries[-1]
+    assert entry.tags == tuple(names)
+    assert entry.note == (text if where == "note" else "n")
+
+
+def test_fixture_tagbook_round_trips(tmp_path: Path) -> None:
+    path = tmp_path / "book.yaml"
+    path.write_text(TAGBOOK, encoding="utf-8")
+    note = textwrap.shorten("Said: \"it's #1\" — dépôt: 50% off", 80)
+    tag_customer(path, "Jane.Doe+x@GMail.com", ["FRAUD", "BIG"], note=note, by="sam",
+                 expires="2027-01-31", now=NOW)
+    entry = load_tagbook(path).entries[-1]
+    assert (entry.email, entry.key, entry.tags, entry.note) == (
+        "Jane.Doe+x@GMail.com", "janedoe@gmail.com", ("FRAUD", "BIG"), note)
+    assert entry.expires == dt.date(2027, 1, 31)
+    assert entry.at == NOW.isoformat()
+    untag_customer(path, "janedoe@googlemail.com", ["FRAUD", "BIG"])
+    assert path.read_text(encoding="utf-8") == TAGBOOK
