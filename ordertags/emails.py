@@ -23,7 +23,7 @@ def normalize_email(email: str | None) -> str | None:
     """
     if email is None:
         return None
-    text = email.strip().lower()
+    text = _lower(email.strip())
     if not text:
         return None
     local, at, domain = text.rpartition("@")
@@ -34,6 +34,15 @@ def normalize_email(email: str | None) -> str | None:
         local = local.replace(".", "")
         domain = "gmail.com"
     return f"{local}@{domain}"
+
+
+def _lower(text: str) -> str:
+    """Lower-case one code point at a time with its simple mapping, as Arrow's
+    ``utf8_lower`` does: no context rules (a final Σ becomes σ, not ς) and no expansions
+    (İ becomes i, not i + combining dot), so both give the same customer key."""
+    if text.isascii():
+        return text.lower()
+    return "".join(c.lower()[0] if c.lower() else c for c in text)
 
 
 def looks_like_email(text: str) -> bool:

@@ -11,9 +11,13 @@ from typing import BinaryIO
 
 
 @contextlib.contextmanager
-def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
-    """Yield a binary file in the target's folder; on success it is synced and renamed
-    over ``path`` (keeping an existing file's permissions); on error it is removed."""
+def atomic_writer(path: str | os.PathLike[str], *, durable: bool = True) -> Iterator[BinaryIO]:
+    """Yield a binary file in the target's folder; on success it is renamed over ``path``
+    (keeping an existing file's permissions); on error it is removed, so ``path`` is
+    always whole. ``durable`` also syncs it to disk first, so that it survives a power
+    cut: on for the tag book, which holds work nobody can redo; off for annotated
+    exports and lists, which a rerun rewrites and whose sync would cost more than the
+    whole run."""
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
@@ -21,7 +25,8 @@ def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         try:
             os.chmod(tmp, os.stat(target).st_mode & 0o7777)
         except FileNotFoundError:

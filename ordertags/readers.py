@@ -145,8 +145,7 @@ def _parse_csv(body: bytes, *, source: str, bom: bool, encoding: str,
     delim = sniff_delimiter(sample, delimiter)
     if len(delim) != 1:
         raise InputError(f'the delimiter must be one character, not "{delim}".', file=source)
-    first_nl = sample_bytes.find(b"\n")
-    eol = "\r\n" if first_nl > 0 and sample_bytes[first_nl - 1:first_nl] == b"\r" else "\n"
+    eol = _header_line_end(sample_bytes)
     try:
         header = next(csv.reader(io.StringIO(sample, newline=""), delimiter=delim))
     except (StopIteration, csv.Error):
@@ -190,6 +189,17 @@ def _parse_csv(body: bytes, *, source: str, bom: bool, encoding: str,
     table = table.slice(1)
     return OrderTable(source=source, kind="csv", columns=header, table=table,
                       dialect=Dialect(delimiter=delim, eol=eol, bom=bom, encoding=encoding))
+
+
+def _header_line_end(sample: bytes) -> str:
+    """The line end of the header record: the first LF outside double quotes (a quoted
+    header name may hold a line break of its own)."""
+    start = 0
+    while (nl := sample.find(b"\n", start)) >= 0:
+        if sample.count(b'"', 0, nl) % 2 == 0:
+            return "\r\n" if nl > 0 and sample[nl - 1:nl] == b"\r" else "\n"
+        start = nl + 1
+    return "\n"
 
 
 def _ragged_error(body: bytes, *, source: str, encoding: str, delimiter: str, width: int,

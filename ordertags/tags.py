@@ -172,6 +172,19 @@ class TagChange:
     unchanged: tuple[str, ...] = ()
 
 
+def _plain(value: str) -> Any:
+    """A string as ruamel should write it: quoted when a YAML 1.1 reader (ours) would
+    read it back as something else (``yes``, ``on``, ``1:20``, ``2026-01-01``...)."""
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    try:
+        same = load_yaml(f"v: {value}", file="", error=TagBookError) == {"v": value}
+    except TagBookError:
+        same = False
+    return value if same and value == value.strip() and value else \
+        DoubleQuotedScalarString(value)
+
+
 def _round_trip() -> Any:
     from ruamel.yaml import YAML
 
@@ -264,13 +277,13 @@ def tag_customer(path: str | os.PathLike[str], email: str, tags: list[str], *,
         if not new:
             return TagChange(email, key, unchanged=tuple(tags))
         entry = CommentedMap()
-        entry["email"] = email
-        seq = CommentedSeq(new)
+        entry["email"] = _plain(email)
+        seq = CommentedSeq([_plain(t) for t in new])
         seq.fa.set_flow_style()
         entry["tags"] = seq
         if note:
-            entry["note"] = note
-        entry["by"] = by or default_author()
+            entry["note"] = _plain(note)
+        entry["by"] = _plain(by or default_author())
         entry["at"] = when.isoformat()
         if expires is not None:
             entry["expires"] = expires.isoformat()

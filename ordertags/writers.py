@@ -190,5 +190,5 @@ def write_output(path: str | Path, writer: Any) -> None:
         writer(buf)
         buf.flush()
         return
-    with atomic_writer(path) as fh:
+    with atomic_writer(path, durable=False) as fh:
         writer(fh)
