@@ -12,9 +12,9 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .pipeline import COLOUR_COLUMN, PROFILE_COLUMN, TAGS_COLUMN, Annotated, annotate
 from .errors import UsageError
 from .mailing import LIST_COLUMNS, MailingList, mailing_list
+from .pipeline import COLOUR_COLUMN, PROFILE_COLUMN, TAGS_COLUMN, Annotated, annotate
 from .readers import Dialect
 from .rules import load_rules
 from .tags import load_tagbook

@@ -101,7 +101,8 @@ class Customers:
 
     @cached_property
     def _valid_codes(self) -> np.ndarray[Any, np.dtype[np.int64]]:
-        return self.codes[self.has_customer]
+        valid: np.ndarray[Any, np.dtype[np.int64]] = self.codes[self.has_customer]
+        return valid
 
     def reduce_any(self, mask: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.bool_]]:
         """Per customer: does any of their rows match ``mask``?"""
@@ -122,9 +123,8 @@ class Customers:
 
     def count_rows(self, mask: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.int64]]:
         """Per customer: how many of their rows match ``mask``."""
-        result: np.ndarray[Any, np.dtype[np.int64]] = np.bincount(
-            self.codes[mask & self.has_customer], minlength=self.count)
-        return result
+        counts = np.bincount(self.codes[mask & self.has_customer], minlength=self.count)
+        return counts.astype(np.int64, copy=False)
 
     def broadcast(self, per_customer: np.ndarray[Any, Any], fill: Any = False) \
             -> np.ndarray[Any, Any]:

@@ -82,7 +82,8 @@ class Frame:
             pieces = []
             for table, i in self._pieces(field, column):
                 if i is None:
-                    pieces.append(pa.chunked_array([pa.repeat(pa.scalar("", pa.string()), table.num_rows)]))
+                    blank = pa.repeat(pa.scalar("", pa.string()), table.num_rows)
+                    pieces.append(pa.chunked_array([blank]))
                 else:
                     pieces.append(table.column(i))
             self._cache[key] = self._stack(pieces)

@@ -23,6 +23,7 @@ import pyarrow.csv as pacsv
 from .errors import InputError
 from .sniff import BOM, SNIFF_BYTES, sniff_delimiter
 
+
 class RawNumber(str):
     """A JSON number kept as the text it was written as (``12.50`` stays ``12.50``)."""
 

@@ -426,4 +426,5 @@ def read_list_file(path: Path, where: Where) -> list[str]:
                           hint="Save it as UTF-8, one value a line.") from None
     except OSError as exc:
         raise where.error(f"cannot read the list file {path}: {exc.strerror}.") from None
-    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    lines = (ln.strip() for ln in text.splitlines())
+    return [ln for ln in lines if ln and not ln.startswith("#")]

@@ -248,7 +248,8 @@ def tag_customer(path: str | os.PathLike[str], email: str, tags: list[str], *,
 
     Tags the customer already has (from an unexpired entry) are left alone.
 
-    >>> tag_customer("tagbook.yaml", "jane@example.com", ["VIP"], note="Big order")  # doctest: +SKIP
+    >>> tag_customer("tagbook.yaml", "jane@example.com", ["VIP"],
+    ...              note="Big order")  # doctest: +SKIP
     TagChange(email='jane@example.com', key='jane@example.com', added=('VIP',), ...)
     """
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -276,22 +277,22 @@ def tag_customer(path: str | os.PathLike[str], email: str, tags: list[str], *,
         new = [t for t in dict.fromkeys(tags) if t not in have]
         if not new:
             return TagChange(email, key, unchanged=tuple(tags))
-        entry = CommentedMap()
-        entry["email"] = _plain(email)
+        record = CommentedMap()
+        record["email"] = _plain(email)
         seq = CommentedSeq([_plain(t) for t in new])
         seq.fa.set_flow_style()
-        entry["tags"] = seq
+        record["tags"] = seq
         if note:
-            entry["note"] = _plain(note)
-        entry["by"] = _plain(by or default_author())
-        entry["at"] = when.isoformat()
+            record["note"] = _plain(note)
+        record["by"] = _plain(by or default_author())
+        record["at"] = when.isoformat()
         if expires is not None:
-            entry["expires"] = expires.isoformat()
+            record["expires"] = expires.isoformat()
         customers = data.get("customers")
         if customers is None or (not customers and customers.fa.flow_style()):
             customers = CommentedSeq()
             data["customers"] = customers
-        customers.append(entry)
+        customers.append(record)
         return TagChange(email, key, added=tuple(new),
                          unchanged=tuple(t for t in tags if t in have))
 

@@ -15,9 +15,8 @@ import json
 import os
 import re
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -183,7 +182,7 @@ def write_table(out: BinaryIO, table: OrderTable, extra: dict[str, pa.ChunkedArr
     write_csv_table(out, names, columns, dialect)
 
 
-def write_output(path: str | Path, writer: Any) -> None:
+def write_output(path: str | os.PathLike[str], writer: Any) -> None:
     """Run ``writer(binary_file)`` into ``path`` atomically, or into stdout for ``-``."""
     if str(path) == "-":
         buf = sys.stdout.buffer

@@ -17,12 +17,12 @@ import yaml
 from .errors import OrderTagsError
 
 try:  # the C loader is much faster where libyaml is present
-    _Base: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+    _Base: type[yaml.SafeLoader] = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Base = yaml.SafeLoader
 
 
-class _SafeLoader(_Base):  # type: ignore[valid-type,misc]
+class _SafeLoader(_Base):  # type: ignore[misc]
     """The safe loader, with dates left as text: ``at: 2026-11-01`` stays ``"2026-11-01"``,
     so the tag book and rules read the same whether a date was quoted or not."""
 
@@ -73,7 +73,7 @@ def line_of(text: str, path: list[str | int]) -> int | None:
         return None
     if node is None:
         return None
-    line = node.start_mark.line + 1
+    line: int = node.start_mark.line + 1
     for part in path:
         child = None
         if isinstance(node, yaml.MappingNode):
