@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .errors import UsageError
 from .mailing import LIST_COLUMNS, MailingList, mailing_list
-from .pipeline import COLOUR_COLUMN, PROFILE_COLUMN, TAGS_COLUMN, Annotated, annotate
+from .pipeline import Annotated, annotate
 from .readers import Dialect
 from .rules import load_rules
 from .tags import load_tagbook
@@ -63,8 +63,7 @@ def apply_files(orders: Sequence[PathLike], *, tagbook: PathLike, output: PathLi
     targets = _targets(orders, output, output_format)
     result = _run(orders, tagbook, rules, as_of, columns, encoding, delimiter, money_style)
     for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
-        tags, profile, colour = result.columns_for(index)
-        extra = {TAGS_COLUMN: tags, PROFILE_COLUMN: profile, COLOUR_COLUMN: colour}
+        extra = result.output_columns(index)
         write_output(target, lambda fh, t=table, e=extra: write_table(
             fh, t, e, output_format=output_format))
     return result, [t for t in targets if t != "-"]

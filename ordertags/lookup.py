@@ -43,7 +43,8 @@ def find_order_email(path: str | Path, order_id: str, *, encoding: str | None = 
     """
     p = Path(path)
     try:
-        head = p.open("rb").read(SNIFF_BYTES)
+        with p.open("rb") as fh:
+            head = fh.read(SNIFF_BYTES)
     except FileNotFoundError:
         raise InputError("no such file.", file=str(p), hint="Check the path.") from None
     want = _norm_id(order_id)

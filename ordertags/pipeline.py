@@ -45,6 +45,9 @@ class Summary:
     manual_entries: int = 0
     expired_entries: int = 0
     as_of: dt.date | None = None
+    conflicts: list[tuple[str, str, str, int]] = field(default_factory=list)
+    held: int = 0
+    fields_set: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -59,6 +62,8 @@ class Annotated:
     profile: pa.ChunkedArray
     colour: pa.ChunkedArray
     summary: Summary
+    outcome: Any = None  # engine.Outcome: what each rule did, for explain
+    fields: dict[str, pa.Array] = field(default_factory=dict)  # set/notes/hold columns
 
     @property
     def tables(self) -> list[OrderTable]:
@@ -70,6 +75,17 @@ class Annotated:
         length = self.frame.tables[index].num_rows
         return (self.tags.slice(start, length), self.profile.slice(start, length),
                 self.colour.slice(start, length))
+
+    def output_columns(self, index: int) -> dict[str, pa.ChunkedArray]:
+        """Every column ``apply`` writes into table ``index`` beside its own: the three
+        tag columns, then the columns rule actions set (name -> values)."""
+        tags, profile, colour = self.columns_for(index)
+        out = {TAGS_COLUMN: tags, PROFILE_COLUMN: profile, COLOUR_COLUMN: colour}
+        start = int(self.frame.offsets[index])
+        length = self.frame.tables[index].num_rows
+        for name, values in self.fields.items():
+            out[name] = pa.chunked_array([values.slice(start, length)], type=pa.string())
+        return out
 
 
 def annotate(orders: Sequence[str | Path | OrderTable], *, tagbook: TagBook,
@@ -90,13 +106,7 @@ def annotate(orders: Sequence[str | Path | OrderTable], *, tagbook: TagBook,
     frame = Frame(tables, as_of=as_of, overrides=columns, money_style=money_style)
     frame.require_field("email")
     customers = frame.customers
-    masks: dict[str, np.ndarray[Any, np.dtype[np.bool_]]] = {}
-
-    def add(tag: str, mask: np.ndarray[Any, np.dtype[np.bool_]]) -> None:
-        if tag in masks:
-            masks[tag] |= mask
-        else:
-            masks[tag] = mask.copy()
+    manual: dict[str, np.ndarray[Any, np.dtype[np.bool_]]] = {}
 
     # Manual tags: every order of a customer in the tag book, whichever spelling.
     active, expired = tagbook.active_entries(as_of)
@@ -108,17 +118,14 @@ def annotate(orders: Sequence[str | Path | OrderTable], *, tagbook: TagBook,
 
     for t, emails in by_tag.items():
         keys = pc.drop_null(customer_keys(pa.array(emails, pa.string())))
-        add(t, customers.per_row(pc.is_in(customers.keys, value_set=keys)))
+        manual[t] = customers.per_row(pc.is_in(customers.keys, value_set=keys))
 
-    # Derived tags.
-    for rule in rules.rules if rules is not None else []:
-        matched = rule.when.evaluate(frame)
-        for action in rule.tags:
-            if rules is not None and rules.scope_of(action, tagbook) == "customer":
-                add(action.name, customers.broadcast(customers.reduce_any(
-                    matched & customers.has_customer), fill=False))
-            else:
-                add(action.name, matched)
+    # Derived tags and the other actions.
+    from .engine import field_columns, run_rules
+
+    outcome = run_rules(frame, tagbook, rules, manual)
+    masks = outcome.masks
+    fields = field_columns(outcome, frame, rules)
 
     ranked = tagbook.rank(masks)
     tags_col, profile_col, colour_col = render_tags(ranked, masks, tagbook, frame.n)
@@ -128,8 +135,12 @@ def annotate(orders: Sequence[str | Path | OrderTable], *, tagbook: TagBook,
         orders_without_customer=int((~customers.has_customer).sum()),
         orders_per_tag={t: int(masks[t].sum()) for t in ranked},
         customers_per_tag={t: int(customers.reduce_any(masks[t]).sum()) for t in ranked},
-        manual_entries=len(active), expired_entries=expired, as_of=as_of)
-    return Annotated(frame, tagbook, masks, tags_col, profile_col, colour_col, summary)
+        manual_entries=len(active), expired_entries=expired, as_of=as_of,
+        conflicts=[(c.column, c.loser, c.winner, c.orders) for c in outcome.conflicts],
+        held=int(sum(m for _, m in outcome.holds).astype(bool).sum()) if outcome.holds else 0,
+        fields_set={c: int((fs.index >= 0).sum()) for c, fs in outcome.fields.items()})
+    return Annotated(frame, tagbook, masks, tags_col, profile_col, colour_col, summary,
+                     outcome=outcome, fields=fields)
 
 
 def render_tags(ranked: list[str], masks: Mapping[str, np.ndarray[Any, Any]], tagbook: TagBook,
