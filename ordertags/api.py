@@ -11,6 +11,7 @@ import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from .errors import UsageError
 from .mailing import LIST_COLUMNS, MailingList, mailing_list
@@ -54,14 +55,21 @@ def apply_files(orders: Sequence[PathLike], *, tagbook: PathLike, output: PathLi
                 rules: PathLike | None = None, as_of: dt.date | None = None,
                 columns: Mapping[str, str | None] | None = None, encoding: str | None = None,
                 delimiter: str | None = None, output_format: str | None = None,
-                money_style: str = "plain") -> tuple[Annotated, list[str]]:
+                money_style: str = "plain", dry_run: bool = False) -> tuple[Annotated, list[Any]]:
     """Tag the orders of ``orders`` and write each export back annotated.
 
     With one export, ``output`` is a file (``-``: standard output); with several, a folder
-    that receives each under its own name. Returns the result and the paths written.
+    that receives each under its own name. Returns the result and the paths written;
+    with ``dry_run``, writes nothing and returns, per output, a
+    :class:`ordertags.dryrun.DryRun` of what would change.
     """
     targets = _targets(orders, output, output_format)
     result = _run(orders, tagbook, rules, as_of, columns, encoding, delimiter, money_style)
+    if dry_run:
+        from .dryrun import compare
+
+        return result, [compare(result, i, t, encoding=encoding)
+                        for i, t in enumerate(targets)]
     for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
         extra = result.output_columns(index)
         write_output(target, lambda fh, t=table, e=extra: write_table(

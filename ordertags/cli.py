@@ -150,6 +150,9 @@ def apply(
     output_format: Annotated[str | None, typer.Option(
         "--output-format", help="csv, json or ndjson (default: the input's format).",
         show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Write nothing; list the orders whose tags, set fields, notes "
+        "or holds would change against the previous output file.")] = False,
 ) -> None:
     """Tag every order and write the exports back with Customer Tags, Customer Profile
     and Tag Colour columns.
@@ -172,10 +175,34 @@ def apply(
             columns=_columns(email_column, total_column, date_column, name_column,
                              order_id_column),
             encoding=encoding, delimiter=delimiter, output_format=output_format,
-            money_style=_money(money_style))
+            money_style=_money(money_style), dry_run=dry_run)
     except OrderTagsError as exc:
         _fail(exc)
+    if dry_run:
+        typer.echo(render_dry_run(written))
+        _say(quiet, render_summary(result.summary, []))
+        return
     _say(quiet, render_summary(result.summary, written))
+
+
+def render_dry_run(runs: list[Any]) -> str:
+    """What ``apply --dry-run`` found, per output file."""
+    from tabulate import tabulate
+
+    lines = []
+    for run in runs:
+        if not run.previous:
+            lines.append(f"{run.target}: no previous output; {_n(run.orders, 'order')} would "
+                         f"be written, {_n(run.changed_orders, 'order')} with tags")
+            continue
+        lines.append(f"{run.target}: {_n(run.changed_orders, 'order')} of {run.orders:,} "
+                     "would change")
+        if run.changes:
+            rows = [(c.order, c.column, c.before, c.after) for c in run.changes]
+            lines.append(tabulate(rows, headers=["order", "column", "before", "after"]))
+            if run.changed_orders > len({c.order for c in run.changes}):
+                lines.append("(first changes only)")
+    return "\n".join(lines)
 
 
 def _n(count: int, one: str, many: str | None = None) -> str:
@@ -201,6 +228,13 @@ def render_summary(summary: Any, written: list[str]) -> str:
                               tablefmt="simple", colalign=("left", "right", "right")))
     else:
         lines.append("no order carries a tag")
+    for column, count in getattr(summary, "fields_set", {}).items():
+        lines.append(f"set {column} on {_n(count, 'order')}")
+    if getattr(summary, "held", 0):
+        lines.append(f"held {_n(summary.held, 'order')}")
+    for column, loser, winner, count in getattr(summary, "conflicts", []):
+        lines.append(f'conflict: rules "{loser}" and "{winner}" set {column} differently on '
+                     f'{_n(count, "order")}; "{winner}" wins')
     lines.append(f"tag book: {_n(summary.manual_entries, 'entry', 'entries')} in force"
                  + (f", {summary.expired_entries} expired (ignored)"
                     if summary.expired_entries else ""))
@@ -385,6 +419,75 @@ def tags_cmd(
                                               ""]))
     else:
         typer.echo("no customers tagged by hand")
+
+
+@app.command()
+def explain(
+    order_id: Annotated[str, typer.Argument(help="The order number, as in the export.",
+                                            show_default=False)],
+    orders: OrdersArg,
+    tagbook: TagbookOpt,
+    rules: RulesOpt = None,
+    as_of: AsOfOpt = None,
+    encoding: EncodingOpt = None,
+    delimiter: DelimiterOpt = None,
+    email_column: EmailColOpt = None,
+    total_column: TotalColOpt = None,
+    date_column: DateColOpt = None,
+    name_column: NameColOpt = None,
+    order_id_column: IdColOpt = None,
+    money_style: MoneyOpt = "plain",
+) -> None:
+    """Show why an order gets its tags: each rule with its conditions' values and
+    results, the tag-book entries that matched, and the final tags, fields and colour.
+
+    Example: ordertags explain 200011 orders.csv -t tagbook.yaml -r rules.yaml
+    """
+    when = _as_of(as_of)
+    from .explain import explain_order, render
+    from .rules import load_rules
+    from .tags import load_tagbook
+
+    try:
+        ex = explain_order(order_id, orders, tagbook=load_tagbook(tagbook),
+                           rules=load_rules(rules) if rules else None, as_of=when,
+                           columns=_columns(email_column, total_column, date_column,
+                                            name_column, order_id_column),
+                           encoding=encoding, delimiter=delimiter,
+                           money_style=_money(money_style))
+    except OrderTagsError as exc:
+        _fail(exc)
+    typer.echo(render(ex))
+
+
+@app.command()
+def lint(
+    rules: RulesOpt = None,
+    tagbook: Annotated[Path | None, typer.Option(
+        "--tagbook", "-t", help="The tag book (YAML) to check, and to check the rules "
+        "against.", show_default=False)] = None,
+    orders: Annotated[list[str] | None, typer.Argument(
+        help="Exports whose columns the rules' fields are checked against (optional).",
+        show_default=False)] = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """Check the rule file and the tag book: unknown tags and fields, rules that can
+    never match or are shadowed by an earlier stop, empty or malformed list files,
+    expired entries. Exit 1 on an error, 0 with warnings only.
+
+    Example: ordertags lint -r rules.yaml -t tagbook.yaml orders.csv
+    """
+    from .lint import lint as run_lint
+
+    if rules is None and tagbook is None:
+        raise typer.BadParameter("give --rules, --tagbook or both.")
+    report = run_lint(rules, tagbook, orders=orders or [], as_of=_as_of(as_of))
+    for f in report.findings:
+        typer.echo(f"{f.level}: {f.where}: {f.message}")
+    typer.echo(f"{_n(len(report.errors), 'error')}, {_n(len(report.warnings), 'warning')}",
+               err=True)
+    if report.errors:
+        raise typer.Exit(code=1)
 
 
 @app.command()

@@ -34,6 +34,7 @@ class FieldSet:
     index: IntArray
     priority: IntArray
     rule: IntArray
+    loser: IntArray  # per row: the last rule that lost a clash over this field, or -1
 
 
 @dataclass
@@ -77,18 +78,24 @@ def _spread(frame: Frame, rows: BoolArray) -> BoolArray:
 
 
 def run_rules(frame: Frame, tagbook: TagBook, rules: RuleSet | None,
-              manual: dict[str, BoolArray], *, tag_history: Any = None) -> Outcome:
-    """Apply ``rules`` (if any) on top of the ``manual`` tags."""
+              manual: dict[str, BoolArray], *, tag_history: Any = None,
+              on_rule: Any = None) -> Outcome:
+    """Apply ``rules`` (if any) on top of the ``manual`` tags. ``on_rule(rule, ctx,
+    matched)`` is called for each rule before its actions, with the context it saw
+    (``ordertags explain`` uses it)."""
     out = Outcome(manual=manual, derived={})
     n = frame.n
     out.stopped_by = np.full(n, -1, dtype=np.int64)
     if rules is None:
         return out
-    ctx = Context(tag_masks={t: m.copy() for t, m in manual.items()}, tag_history=tag_history)
+    ctx = Context(tag_masks={t: m.copy() for t, m in manual.items()}, tag_history=tag_history,
+                  frame=frame)
     stopped = np.zeros(n, dtype=bool)
     for rule in rules.rules:
         matched = rule.when.evaluate(frame, ctx) & ~stopped
         out.acted[rule.index] = matched
+        if on_rule is not None:
+            on_rule(rule, ctx, matched)
         if not matched.any():
             continue
         for action in rule.tags:
@@ -111,9 +118,8 @@ def run_rules(frame: Frame, tagbook: TagBook, rules: RuleSet | None,
             out.stopped_by[matched] = rule.index
             stopped |= matched
         for t in {a.name for a in rule.tags} | set(rule.untag):
-            now = out.manual.get(t)
-            d = out.derived.get(t)
-            ctx.tag_masks[t] = d if now is None else (now | d if d is not None else now)
+            given = [m for m in (out.manual.get(t), out.derived.get(t)) if m is not None]
+            ctx.tag_masks[t] = np.logical_or.reduce(given)
     _name_conflicts(out, rules)
     return out
 
@@ -123,7 +129,7 @@ def _set(out: Outcome, column: str, value: str, rule: Rule, matched: BoolArray,
     fs = out.fields.get(column)
     if fs is None:
         fs = FieldSet([], np.full(n, -1, np.int64), np.zeros(n, np.int64),
-                      np.full(n, -1, np.int64))
+                      np.full(n, -1, np.int64), np.full(n, -1, np.int64))
         out.fields[column] = fs
     if value not in fs.values:
         fs.values.append(value)
@@ -132,6 +138,8 @@ def _set(out: Outcome, column: str, value: str, rule: Rule, matched: BoolArray,
     clash = matched & have & (fs.index != vi)
     win = matched & (~have | (rule.priority >= fs.priority))
     if clash.any():
+        fs.loser[clash & win] = fs.rule[clash & win]
+        fs.loser[clash & ~win] = rule.index
         # Remember (earlier rule, this rule, winner) per clashing row, named afterwards.
         earlier = fs.rule[clash]
         wins_now = win[clash]
@@ -193,8 +201,12 @@ def field_columns(out: Outcome, frame: Frame, rules: RuleSet | None) -> dict[str
         chosen = pc.take(pa.array(fs.values, pa.string()), idx)
         cols[column] = pc.coalesce(chosen, original)
     for column in rules.note_columns:
-        existing = frame.text(column=column).combine_chunks() if frame.has_column(column) \
-            else pa.repeat(pa.scalar("", pa.string()), n)
+        if column in cols:  # a column rules also set: notes go after the new value
+            existing = cols[column]
+        elif frame.has_column(column):
+            existing = frame.text(column=column).combine_chunks()
+        else:
+            existing = pa.repeat(pa.scalar("", pa.string()), n)
         parts = []
         for text, mask in out.notes.get(column, []):
             already = np.asarray(pc.fill_null(pc.match_substring(existing, text), False)

@@ -2,17 +2,20 @@
 
 Pure Python on purpose: ``ordertags tag --order`` uses it without loading pyarrow.
 Columns are matched by name, never by position, ignoring case, spaces, ``_`` and ``-``.
+The aliases here are those of the generic profile; each platform profile
+(:mod:`ordertags.platforms`) has its own, matched the same way.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .errors import ColumnError
 
-#: The order fields ordertags computes on, with the column names that usually hold them.
+#: The order fields ordertags computes on, with the column names that usually hold them
+#: (the generic profile: an export from no platform ordertags knows by name).
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "order_id": ("Order Id", "Order ID", "OrderId", "Order Number", "Order No", "Order #",
                  "order_id", "order-id", "amazon-order-id", "nOrderId", "Reference Number",
@@ -28,17 +31,46 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
              "Ship To Name", "buyer-name", "Customer"),
     "first_name": ("First Name", "billing_first_name", "First Name (Billing)"),
     "last_name": ("Last Name", "billing_last_name", "Last Name (Billing)"),
+    "customer_id": ("Customer ID", "CustomerID", "Customer Number", "Buyer Username",
+                    "Buyer User ID", "buyerID"),
+    "phone": ("Phone", "Phone Number", "Telephone", "Customer Phone", "Billing Phone",
+              "Buyer Phone", "buyer-phone-number", "Ship To Phone"),
+    "address": ("Address", "Address1", "Address Line 1", "Street", "Billing Address1",
+                "Shipping Address1", "ship-address-1"),
+    "postcode": ("Postcode", "Post Code", "Postal Code", "Zip", "Zip Code", "Zipcode",
+                 "Shipping Zip", "Billing Zip", "ship-postal-code"),
+    "country": ("Country", "Country Code", "Shipping Country", "Billing Country",
+                "ship-country"),
+    "currency": ("Currency", "Currency Code", "cCurrency"),
+    "channel": ("Channel", "Source", "Sales Channel", "sales-channel", "Marketplace"),
+    "shipping_service": ("Shipping Service", "Postal Service", "Shipping Method",
+                         "Delivery Method", "ship-service-level"),
+    "status": ("Status", "Order Status", "Financial Status"),
+    "marketing_consent": ("Accepts Marketing", "Accepts Email Marketing", "Marketing Consent",
+                          "Newsletter"),
+    "refunds": ("Refunded Amount", "Refunds", "Refund Amount", "Refunded"),
+    "sku": ("SKU", "Item SKU", "Product SKU"),
+    "item_name": ("Item Name", "Item Title", "Product Name"),
+    "quantity": ("Quantity", "Qty"),
+    "price": ("Unit Price", "Item Price", "Price"),
+    "line_total": ("Line Total",),
 }
 
 #: What each field is for, in messages.
 FIELD_TITLES = {
     "order_id": "order id", "email": "customer email", "total": "order total",
     "date": "order date", "name": "customer name", "first_name": "first name",
-    "last_name": "last name",
+    "last_name": "last name", "customer_id": "customer id", "phone": "phone",
+    "address": "address", "postcode": "postcode", "country": "country",
+    "currency": "currency", "channel": "channel", "shipping_service": "shipping service",
+    "status": "order status", "marketing_consent": "marketing consent", "refunds": "refunds",
+    "sku": "line item SKU", "item_name": "line item name", "quantity": "line item quantity",
+    "price": "line item price", "line_total": "line item total",
 }
 
-#: The command-line option that names each field's column.
-FIELD_OPTIONS = {f: f"--{f.replace('_', '-')}-column" for f in FIELD_ALIASES}
+#: The command-line option that names each field's column (the others: --mapping).
+FIELD_OPTIONS = {f: f"--{f.replace('_', '-')}-column"
+                 for f in ("order_id", "email", "total", "date", "name")}
 
 
 def _squash(name: str) -> str:
@@ -47,10 +79,19 @@ def _squash(name: str) -> str:
 
 @dataclass(frozen=True)
 class FieldMap:
-    """Field name -> 0-based column index, for one export."""
+    """Field name -> 0-based column index, for one export.
+
+    ``fallbacks`` lists, per field, further columns read where the main one is blank
+    (WooCommerce: ``billing_email`` where ``customer_email`` is blank); ``aliases`` are
+    the names that were looked for, and ``notes`` a profile's advice per missing field,
+    both for messages.
+    """
 
     columns: tuple[str, ...]
     index: Mapping[str, int]
+    fallbacks: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    aliases: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: FIELD_ALIASES)
+    notes: Mapping[str, str] = field(default_factory=dict)
 
     def get(self, field: str) -> int | None:
         return self.index.get(field)
@@ -59,16 +100,29 @@ class FieldMap:
         i = self.index.get(field)
         return None if i is None else self.columns[i]
 
+    def sources(self, field: str) -> tuple[int, ...]:
+        """The field's column, then its fallback columns (empty: not in this export)."""
+        i = self.index.get(field)
+        return () if i is None else (i, *self.fallbacks.get(field, ()))
+
     def require(self, field: str, *, file: str) -> int:
         """The column index of ``field``, or an error saying what was looked for."""
         i = self.index.get(field)
         if i is not None:
             return i
-        looked = ", ".join(FIELD_ALIASES.get(field, ()))
-        raise ColumnError(
+        raise self.missing(field, file=file)
+
+    def missing(self, field: str, *, file: str) -> ColumnError:
+        """The error for a field this export has no column for."""
+        looked = ", ".join(self.aliases.get(field, ()))
+        note = self.notes.get(field)
+        option = FIELD_OPTIONS.get(field)
+        how = f"Name the column with {option}" if option else "Map a column to it with " \
+            "--mapping FILE"
+        return ColumnError(
             f"no {FIELD_TITLES.get(field, field)} column (looked for: {looked}).", file=file,
-            hint=f"Name the column with {FIELD_OPTIONS.get(field, '--' + field)} "
-                 f"(the file's columns: {_list(self.columns)}).")
+            hint=(f"{note} " if note else "")
+            + f"{how} (the file's columns: {_list(self.columns)}).")
 
     def find_column(self, name: str) -> int | None:
         """A column by its name: exact first, then ignoring case and spacing."""
@@ -87,30 +141,53 @@ def _list(columns: Sequence[str], limit: int = 12) -> str:
     return shown + (f", ... ({len(columns)} in all)" if len(columns) > limit else "")
 
 
+def build_map(columns: Sequence[str], aliases: Mapping[str, tuple[str, ...]], *,
+              fallbacks: Mapping[str, tuple[str, ...]] | None = None,
+              overrides: Mapping[str, str | None] | None = None,
+              notes: Mapping[str, str] | None = None, file: str = "") -> FieldMap:
+    """Find each field's column by its aliases (the first alias present wins), then its
+    fallback columns; ``overrides`` (field -> column name) win over both."""
+    cols = tuple(columns)
+    first: dict[str, int] = {}
+    for i, c in enumerate(cols):
+        first.setdefault(_squash(c), i)
+    index: dict[str, int] = {}
+    backs: dict[str, tuple[int, ...]] = {}
+    for fld, names in aliases.items():
+        for alias in names:
+            i = first.get(_squash(alias))
+            if i is not None:
+                index[fld] = i
+                break
+    for fld, names in (fallbacks or {}).items():
+        found = [first[s] for s in (_squash(n) for n in names) if s in first]
+        found = [i for i in dict.fromkeys(found) if i != index.get(fld)]
+        if not found:
+            continue
+        if fld not in index:
+            index[fld], found = found[0], found[1:]
+        if found:
+            backs[fld] = tuple(found)
+    fm = FieldMap(cols, index, backs, aliases, notes or {})
+    for fld, column in (overrides or {}).items():
+        if not column:
+            continue
+        i = fm.find_column(column)
+        if i is None:
+            raise ColumnError(
+                f'there is no column "{column}" for the {FIELD_TITLES.get(fld, fld)}.',
+                file=file, hint=f"The file's columns: {_list(cols)}.")
+        index[fld] = i
+        backs.pop(fld, None)
+    return FieldMap(cols, index, backs, aliases, notes or {})
+
+
 def map_fields(columns: Sequence[str], *, overrides: Mapping[str, str | None] | None = None,
                file: str = "") -> FieldMap:
-    """Find each field's column in a header; ``overrides`` (field -> column name) win.
+    """Find each field's column in a header by the generic names; ``overrides``
+    (field -> column name) win.
 
     >>> map_fields(["Order Id", "Email", "Total"]).index
     {'order_id': 0, 'email': 1, 'total': 2}
     """
-    cols = tuple(columns)
-    squashed = [_squash(c) for c in cols]
-    index: dict[str, int] = {}
-    for field, aliases in FIELD_ALIASES.items():
-        for alias in aliases:
-            s = _squash(alias)
-            if s in squashed:
-                index[field] = squashed.index(s)
-                break
-    for field, column in (overrides or {}).items():
-        if not column:
-            continue
-        fm = FieldMap(cols, index)
-        i = fm.find_column(column)
-        if i is None:
-            raise ColumnError(
-                f'there is no column "{column}" for the {FIELD_TITLES.get(field, field)}.',
-                file=file, hint=f"The file's columns: {_list(cols)}.")
-        index[field] = i
-    return FieldMap(cols, index)
+    return build_map(columns, FIELD_ALIASES, overrides=overrides, file=file)

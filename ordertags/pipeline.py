@@ -91,7 +91,8 @@ class Annotated:
 def annotate(orders: Sequence[str | Path | OrderTable], *, tagbook: TagBook,
              rules: RuleSet | None = None, as_of: dt.date | None = None,
              columns: Mapping[str, str | None] | None = None, encoding: str | None = None,
-             delimiter: str | None = None, money_style: str = "plain") -> Annotated:
+             delimiter: str | None = None, money_style: str = "plain",
+             on_rule: Any = None) -> Annotated:
     """Tag every order of the given exports.
 
     ``orders`` are paths (``-`` is stdin) or tables already read. ``columns`` names the
@@ -123,7 +124,7 @@ def annotate(orders: Sequence[str | Path | OrderTable], *, tagbook: TagBook,
     # Derived tags and the other actions.
     from .engine import field_columns, run_rules
 
-    outcome = run_rules(frame, tagbook, rules, manual)
+    outcome = run_rules(frame, tagbook, rules, manual, on_rule=on_rule)
     masks = outcome.masks
     fields = field_columns(outcome, frame, rules)
 
@@ -137,7 +138,8 @@ def annotate(orders: Sequence[str | Path | OrderTable], *, tagbook: TagBook,
         customers_per_tag={t: int(customers.reduce_any(masks[t]).sum()) for t in ranked},
         manual_entries=len(active), expired_entries=expired, as_of=as_of,
         conflicts=[(c.column, c.loser, c.winner, c.orders) for c in outcome.conflicts],
-        held=int(sum(m for _, m in outcome.holds).astype(bool).sum()) if outcome.holds else 0,
+        held=int(np.logical_or.reduce([m for _, m in outcome.holds]).sum())
+        if outcome.holds else 0,
         fields_set={c: int((fs.index >= 0).sum()) for c, fs in outcome.fields.items()})
     return Annotated(frame, tagbook, masks, tags_col, profile_col, colour_col, summary,
                      outcome=outcome, fields=fields)

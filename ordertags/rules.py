@@ -12,6 +12,7 @@ wrapping the positive one in ``not:`` would. ``blank: true`` tests for blanks.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from dataclasses import dataclass, field
@@ -79,6 +80,7 @@ class Context:
 
     tag_masks: dict[str, BoolArray] = field(default_factory=dict)
     tag_history: Any = None  # callable (tag, days) -> per-row bool array, or None
+    frame: Any = None  # the frame being evaluated
 
 
 class Condition:
@@ -240,8 +242,10 @@ class FieldCondition(Condition):
     ops: dict[str, Any]
     case_sensitive: bool
     where: Where
-    list_values: dict[str, list[str]] = field(default_factory=dict)  # op -> loaded file
+    # (``field`` is taken by the field name here, hence dataclasses.field)
+    list_values: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # op -> values
     item: bool = False  # a line-item condition (any_item / all_items / no_item)
+    list_paths: dict[str, Path] = dataclasses.field(default_factory=dict)  # op -> list file
 
     def describe(self) -> str:
         ops = ", ".join(f"{op} {_fmt(v)}" for op, v in self.ops.items())
@@ -578,7 +582,7 @@ class TagCondition(Condition):
             return mask.copy() if mask is not None else np.zeros(frame.n, dtype=bool)
         if ctx.tag_history is None:
             raise self.where.error(
-                f"had_tag needs the tag history of a workspace, and this run has none.",
+                "had_tag needs the tag history of a workspace, and this run has none.",
                 hint="Run in a workspace (`ordertags init`), or use has_tag.")
         now = ctx.tag_masks.get(self.tag)
         past: BoolArray = ctx.tag_history(self.tag, self.within_days)
@@ -617,9 +621,10 @@ class ItemCondition(Condition):
             per_first = ~any_hit
         # Broadcast from each order's first row to all its rows.
         starts = np.flatnonzero(frame.order_starts)
-        per_order = np.zeros(int(frame.order_codes.max()) + 1 if frame.n else 0, dtype=bool)
-        per_order[frame.order_codes[starts]] = per_first[starts]
-        result: BoolArray = per_order[frame.order_codes]
+        codes = frame.order_codes
+        per_order = np.zeros(int(codes.max()) + 1 if frame.n else 0, dtype=np.bool_)
+        per_order[codes[starts]] = per_first[starts]
+        result: BoolArray = per_order[codes]
         return result
 
     def walk(self) -> list[Condition]:
@@ -830,13 +835,15 @@ def compile_condition(raw: dict[str, Any], where: Where, base: Path, *,
             f'the condition on "{raw["field"]}" has no comparison.',
             hint=f"Add one of: {', '.join(ALL_FIELD_OPS)}.")
     _check_bounds(raw, where)
-    lists = {op: read_list_file(base / ops[op], where.child(op))
-             for op in ("in_file", "not_in_file") if op in ops}
+    paths: dict[str, Path] = {op: base / ops[op] for op in ("in_file", "not_in_file")
+                              if op in ops}
+    lists: dict[str, list[str]] = {op: read_list_file(path, where.child(op))
+                                   for op, path in paths.items()}
     for op in ("matches", "not_matches"):
         if op in ops:
             _check_regex(ops[op], where.child(op))
     cond = FieldCondition(raw["field"], ops, bool(raw.get("case_sensitive", False)), where,
-                          lists, item=item)
+                          lists, item=item, list_paths=paths)
     kind = cond.kind()
     if kind == "text":
         bad = [op for op in ops if NEGATED.get(op, op) in (*NUMBER_OPS, "before", "after")]

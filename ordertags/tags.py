@@ -223,7 +223,12 @@ def _edit(path: Path, change: Any) -> Any:
             new_text = out.getvalue()
             parse_tagbook(new_text, file=str(path))  # never write a tag book we cannot read
             if new_text != text:
-                atomic_write_bytes(path, new_text.encode("utf-8"))
+                # Keep the file's own line ends and BOM, so a diff shows only the change.
+                raw = path.read_bytes()
+                crlf = b"\r\n" in raw[:4096] or raw.count(b"\r\n") * 2 > raw.count(b"\n")
+                data = new_text.replace("\n", "\r\n") if crlf else new_text
+                bom = b"\xef\xbb\xbf" if raw.startswith(b"\xef\xbb\xbf") else b""
+                atomic_write_bytes(path, bom + data.encode("utf-8"))
             return result
     except Timeout:
         raise TagBookError(

@@ -14,15 +14,14 @@ import datetime as dt
 import io
 import json
 import random
-import textwrap
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
 import pyarrow as pa
 import pytest
-import yaml
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -30,9 +29,7 @@ from ordertags.api import apply_files
 from ordertags.cli import app
 from ordertags.customers import customer_keys
 from ordertags.emails import normalize_email
-from ordertags.errors import TagBookError
 from ordertags.tags import load_tagbook, tag_customer, untag_customer
-from ordertags.yamlfiles import _SafeLoader
 
 from .conftest import TAGBOOK
 
@@ -42,12 +39,12 @@ OUTPUT_COLUMNS = ("Customer Tags", "Customer Profile", "Tag Colour")
 NOW = dt.datetime(2026, 11, 26, 9, 30, tzinfo=dt.UTC)
 
 
-
 def files(max_examples: int) -> settings:
     """Settings for a property on files: tmp_path is shared by the examples of one test
     (each example overwrites its files), and no deadline (file I/O varies)."""
     return settings(max_examples=max_examples, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
+
 
 # --- strategies: arbitrary cell text -----------------------------------------------------
 
@@ -74,9 +71,9 @@ class Export(NamedTuple):
 
 
 @st.composite
-def csv_exports(draw: st.DrawFn) -> Export:
+def csv_exports(draw: st.DrawFn, names: st.SearchStrategy[str] = NAME) -> Export:
     """An export with Email and Total columns, as the csv module writes it."""
-    names = draw(st.lists(NAME, min_size=1, max_size=5, unique=True))
+    names = draw(st.lists(names, min_size=1, max_size=5, unique=True))
     header = draw(st.permutations([*names, "Email", "Total"]))
     n = draw(st.integers(0, 20))
     rows = [[draw(EMAIL_CELL) if h == "Email" else draw(CELL) for h in header]
@@ -133,17 +130,12 @@ def test_csv_columns_round_trip(tmp_path: Path, tagbook: Path,
     assert [r[: len(header)] for r in got[1:]] == rows
     assert all(len(r) == len(header) + 3 for r in got[1:])
     # Byte for byte what the csv module writes for the same table: a diff of input and
-    # output shows only the added columns (same delimiter, line ends and quoting). A line
-    # break inside a header name fools the line-end detection: see the xfail below.
-    if not any(c in name for name in header for c in "\r\n"):
-        assert data == render_csv(got[0], got[1:], delimiter, eol, bom)
+    # output shows only the added columns (same delimiter, line ends, BOM and quoting).
+    assert data == render_csv(got[0], got[1:], delimiter, eol, bom)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "readers._parse_csv takes the line end from the first LF byte of the file, even when "
-    "that LF is inside a quoted header name: a CRLF file whose header has a quoted "
-    "name with a line break is written back with LF line ends (and an LF file whose "
-    "header name holds CRLF is written back with CRLF)"))
+# Regression: the line end was taken from the first LF of the file, even inside a quoted
+# header name, so a CRLF file with a line break in a header name came back with LF ends.
 @pytest.mark.parametrize("eol, inner", [("\r\n", "\n"), ("\n", "\r\n")])
 def test_line_break_in_header_name_keeps_line_ends(tmp_path: Path, tagbook: Path, eol: str,
                                                    inner: str) -> None:
@@ -155,15 +147,21 @@ def test_line_break_in_header_name_keeps_line_ends(tmp_path: Path, tagbook: Path
     assert data == render_csv([*header, *OUTPUT_COLUMNS], [[*rows[0], "", "", ""]], ",", eol)
 
 
+# Column names free of delimiters, quotes and line breaks, so that the header line alone
+# tells the delimiter (the values are as arbitrary as above).
+PLAIN_NAME = st.one_of(
+    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters='\x00\r\n,;\t|"'),
+            min_size=1, max_size=10),
+    st.sampled_from(["007", "0.00", "  lead", "trail  ", "Zoë", "日本語", "Order Id", "e-mail"]),
+).filter(lambda s: s not in ("Email", "Total", *OUTPUT_COLUMNS))
+
+
 @files(40)
-@given(export=csv_exports())
-def test_csv_round_trip_with_sniffed_delimiter(
-        tmp_path: Path, tagbook: Path,
-        export: Export) -> None:
-    """The same through the CLI, with the delimiter sniffed rather than given. Column
-    names are kept free of delimiters and quotes, so the header line is unambiguous."""
+@given(export=csv_exports(names=PLAIN_NAME))
+def test_csv_round_trip_with_sniffed_delimiter(tmp_path: Path, tagbook: Path,
+                                               export: Export) -> None:
+    """The same through the CLI, with the delimiter sniffed rather than given."""
     header, rows, delimiter, eol, bom = export
-    assume(not any(c in name for name in header for c in ',;\t|"\r\n'))
     src, out = tmp_path / "orders.csv", tmp_path / "out.csv"
     write_csv(src, header, rows, delimiter, eol, bom)
 
@@ -184,6 +182,8 @@ _JSON_NUMBERS = st.one_of(
     st.decimals(min_value=-10**6, max_value=10**6, places=2, allow_nan=False,
                 allow_infinity=False).map(str),
 )
+# str.splitlines() breaks lines at these too; JSON strings may hold them unescaped.
+NOT_LINE_BREAKS = str.maketrans({"\x85": "_", "\u2028": "_", "\u2029": "_"})
 JSON_VALUE = st.one_of(CELL.map(lambda s: ("str", s)), _JSON_NUMBERS.map(lambda s: ("num", s)))
 
 
@@ -197,31 +197,56 @@ def load_raw_json(text: str) -> object:
 
 
 @st.composite
-def json_exports(draw: st.DrawFn) -> str:
+def json_exports(draw: st.DrawFn) -> tuple[str, str]:
+    """(shape, text): an array of objects, an object with an "orders" list, or NDJSON
+    (two objects or more: one line alone is an xfail below; no U+0085, U+2028, U+2029
+    in NDJSON values, which the writer leaves raw: another xfail below)."""
+    shape = draw(st.sampled_from(["array", "orders", "ndjson"]))
+    # NDJSON keys and values: see the note above.
+    plain: Callable[[str], str] = ((lambda s: s.translate(NOT_LINE_BREAKS))
+                                   if shape == "ndjson" else (lambda s: s))
     keys = draw(st.lists(NAME, min_size=1, max_size=5, unique=True))
-    keys = draw(st.permutations([*keys, "Email", "Total"]))
+    keys = draw(st.permutations([*dict.fromkeys(plain(k) for k in keys), "Email", "Total"]))
     objects = []
-    for _ in range(draw(st.integers(1, 15))):
+    for _ in range(draw(st.integers(2 if shape == "ndjson" else 1, 15))):
         parts = []
         for k in keys:
             kind, value = ("str", draw(EMAIL_CELL)) if k == "Email" else draw(JSON_VALUE)
+            value = plain(value) if kind == "str" else value
             parts.append(f"{json.dumps(k)}: {json.dumps(value) if kind == 'str' else value}")
         objects.append("{" + ", ".join(parts) + "}")
-    return "[" + ",\n ".join(objects) + "]\n"
+    if shape == "ndjson":
+        return shape, "\n".join(objects) + "\n"
+    array = "[" + ",\n ".join(objects) + "]"
+    return shape, (array if shape == "array" else '{"orders": ' + array + "}") + "\n"
+
+
+def json_orders(shape: str, text: str) -> list[dict[str, object]]:
+    if shape == "ndjson":
+        # Split at LF only: str.splitlines() also splits at U+0085, U+2028, ... which
+        # JSON strings may hold as they are.
+        return [load_raw_json(line) for line in text.split("\n") if line]  # type: ignore[misc]
+    data = load_raw_json(text)
+    if shape == "orders":
+        assert isinstance(data, dict) and list(data) == ["orders"]
+        data = data["orders"]
+    assert isinstance(data, list)
+    return data
 
 
 @files(50)
-@given(text=json_exports())
-def test_json_keys_and_values_round_trip(tmp_path: Path, tagbook: Path, text: str) -> None:
+@given(export=json_exports())
+def test_json_keys_and_values_round_trip(tmp_path: Path, tagbook: Path,
+                                         export: tuple[str, str]) -> None:
+    shape, text = export
     src, out, again = tmp_path / "orders.json", tmp_path / "out.json", tmp_path / "again.json"
     src.write_text(text, encoding="utf-8")
-    original = load_raw_json(text)
-    assert isinstance(original, list)
+    original = json_orders(shape, text)
 
     data = apply(tmp_path, src, out)
 
-    got = load_raw_json(data.decode("utf-8"))
-    assert isinstance(got, list) and len(got) == len(original)
+    got = json_orders(shape, data.decode("utf-8"))  # written back in the same shape
+    assert len(got) == len(original)
     for before, after in zip(original, got, strict=True):
         assert list(after) == [*before, *OUTPUT_COLUMNS]
         # Numbers keep their text (12.50 stays 12.50), strings their value.
@@ -229,6 +254,53 @@ def test_json_keys_and_values_round_trip(tmp_path: Path, tagbook: Path, text: st
         assert all(isinstance(after[c], str) for c in OUTPUT_COLUMNS)
     # Re-applying to the output refreshes the three keys in place: same bytes.
     assert apply(tmp_path, out, again) == data
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "readers._parse_json: an NDJSON export of one line (one order) parses as a single JSON "
+    "object, which is then taken for a wrapper: with no list value it is refused ('a JSON "
+    "object, but with no list of orders in it'), and with one list value (e.g. Items) "
+    "that list is read as the orders"))
+@pytest.mark.parametrize("line", [
+    '{"Email": "vip@example.com", "Total": 12.50}',
+    '{"Email": "vip@example.com", "Total": 12.50, "Items": [{"sku": "A1"}]}',
+])
+def test_one_line_ndjson_is_one_order(tmp_path: Path, tagbook: Path, line: str) -> None:
+    src, out = tmp_path / "orders.ndjson", tmp_path / "out.ndjson"
+    src.write_text(line + "\n", encoding="utf-8")
+    text = apply(tmp_path, src, out).decode("utf-8")
+    assert text == line[:-1] + ', "Customer Tags": "VIP", "Customer Profile": ' \
+        '"VIP — add a note", "Tag Colour": "gold"}\n'
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "readers._parse_json splits NDJSON with str.splitlines(), which also breaks at U+0085, "
+    "U+2028 and U+2029; JSON strings may hold these unescaped, and the NDJSON writer "
+    "(ensure_ascii=False) writes them so: such a file, including ordertags' own NDJSON "
+    "output, fails with 'not valid JSON ... Unterminated string'"))
+@pytest.mark.parametrize("char", ["\x85", "\u2028", "\u2029"])
+def test_ndjson_value_with_unicode_line_separator(tmp_path: Path, tagbook: Path,
+                                                  char: str) -> None:
+    src, out = tmp_path / "orders.ndjson", tmp_path / "out.ndjson"
+    src.write_text(json.dumps({"Email": "vip@example.com", "Note": "a" + char + "b"},
+                              ensure_ascii=False) + "\n" +
+                   json.dumps({"Email": "x@example.com", "Note": "c"}) + "\n", encoding="utf-8")
+    text = apply(tmp_path, src, out).decode("utf-8")
+    assert json.loads(text.split("\n")[0])["Note"] == "a" + char + "b"
+    assert apply(tmp_path, out, tmp_path / "again.ndjson") == text.encode("utf-8")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "writers.write_json_table writes a wrapped export back as {\"orders\": [...]} only: "
+    "every other key of the wrapping object (paging, counts, metadata) is dropped"))
+def test_wrapped_json_keeps_its_other_keys(tmp_path: Path, tagbook: Path) -> None:
+    src, out = tmp_path / "orders.json", tmp_path / "out.json"
+    src.write_text('{"page": 1, "orders": [{"Email": "a@b.co", "Total": 1.50}], '
+                   '"count": 1}\n', encoding="utf-8")
+    data = load_raw_json(apply(tmp_path, src, out).decode("utf-8"))
+    assert isinstance(data, dict)
+    assert list(data) == ["page", "orders", "count"]
+    assert data["page"] == ("num", "1") and data["count"] == ("num", "1")
 
 
 def test_json_number_text_is_kept_exactly(tmp_path: Path, tagbook: Path) -> None:
@@ -419,8 +491,8 @@ def test_row_order_does_not_change_tags(tmp_path: Path, tagbook: Path,
 
 # --- customer keys: pure Python and Arrow agree -------------------------------------------
 
-# ASCII letters and digits plus common Latin-1 letters. Beyond these the two differ on
-# case mapping (see test_customer_keys_differ_on_special_case_mappings).
+# ASCII letters and digits plus common Latin-1 letters (the addresses shops see), and
+# below any assigned code point.
 _LATIN = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" \
          "àáâäçèéêëìíîïñòóôöøùúûüýÿßÀÁÂÄÇÈÉÊËÌÍÎÏÑÒÓÔÖØÙÚÛÜÝÆæÐðÞþ"
 _LOCAL = st.text(st.sampled_from(list(_LATIN) + list(".+-_")), max_size=12)
@@ -454,14 +526,28 @@ def test_customer_keys_examples() -> None:
     assert customer_keys(pa.array(emails)).to_pylist() == expected
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "normalize_email (str.lower: full Unicode case mapping with special casing) and "
-    "customer_keys (Arrow utf8_lower: simple per-code-point mapping) give different keys "
-    "for U+0130 'İ' ('i̇' vs 'i') and for a word-final U+03A3 'Σ' ('ς' vs 'σ'), although "
-    "emails.py says they compute the same key"))
-@pytest.mark.parametrize("email", ["İNCE@example.com", "ΟΔΥΣ@example.com"])
-def test_customer_keys_differ_on_special_case_mappings(email: str) -> None:
-    assert customer_keys(pa.array([email])).to_pylist() == [normalize_email(email)]
+# Any code point this Python's Unicode database assigns. Code points it leaves unassigned
+# (Cn) are excluded: Arrow's utf8proc knows a newer Unicode and lower-cases 75 letters
+# added since (U+1C89, U+A7CB, U+10D50, ...) that str.lower() leaves alone.
+_ANY = st.characters(blacklist_categories=("Cs", "Cn"), blacklist_characters="\x00")
+
+
+@settings(max_examples=200, deadline=None)
+@given(emails=st.lists(st.one_of(
+    st.builds(lambda a, b: f"{a}@{b}", st.text(_ANY, max_size=8), st.text(_ANY, max_size=8)),
+    st.text(_ANY, max_size=10)), min_size=1, max_size=20))
+def test_customer_keys_agree_on_any_assigned_character(emails: list[str]) -> None:
+    arrow = customer_keys(pa.array(emails, pa.string())).to_pylist()
+    assert arrow == [normalize_email(e) for e in emails]
+
+
+# Regression: str.lower() maps İ to i + combining dot and a word-final Σ to ς, while
+# Arrow's utf8_lower gives i and σ, so the two keys of one address differed.
+@pytest.mark.parametrize("email, key", [("İNCE@example.com", "ince@example.com"),
+                                        ("ΟΔΥΣ@example.com", "οδυσ@example.com")])
+def test_customer_keys_agree_on_special_case_mappings(email: str, key: str) -> None:
+    assert normalize_email(email) == key
+    assert customer_keys(pa.array([email])).to_pylist() == [key]
 
 
 # --- tag book round trip --------------------------------------------------------------------
@@ -471,20 +557,14 @@ NOTE_PIECES = st.one_of(st.text(_PRINTABLE, min_size=1, max_size=10),
                         st.sampled_from([":", ": ", " #", "# ", "'", '"', "- ", "? ", "&a",
                                          "*a", "!x", "%", "@", "`", "{", "}", "[", "]", "|",
                                          ">", "—", "é", "null", "~", "2026-01-01", "0x1F",
-                                         "  "]))
-
-
-def _yaml11_reads_as_text(text: str) -> bool:
-    """Does PyYAML (YAML 1.1) read ``text`` as a string when written as a plain scalar?"""
-    tag = _SafeLoader("").resolve(yaml.ScalarNode, text, (True, False))
-    return bool(tag == "tag:yaml.org,2002:str")
-
-
-# Values YAML 1.1 reads as booleans or numbers (yes, on, 1:20) are left to the xfail test
-# below: ruamel.yaml (YAML 1.2) writes them unquoted.
+                                         "  ", "yes", "No", "on", "1:20", "=", "<<"]))
+# Including what YAML 1.1 reads as something else than text (yes, on, 1:20, 1_000).
+YAML11_WORDS = ["yes", "No", "on", "OFF", "y", "true", "null", "1_000", "1.5", "0x1F",
+                "1e3", "017"]
 NOTES = st.lists(NOTE_PIECES, min_size=1, max_size=4).map("".join) \
-    .filter(lambda s: s.strip() != "" and _yaml11_reads_as_text(s))
-TAG_NAMES = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,11}\Z").filter(_yaml11_reads_as_text)
+    .filter(lambda s: s.strip() != "")
+TAG_NAMES = st.one_of(st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,11}\Z"),
+                      st.sampled_from(YAML11_WORDS))
 LOCALS = st.from_regex(r"\A[a-z0-9][a-z0-9._+-]{0,10}\Z")
 
 
@@ -524,17 +604,12 @@ def test_tag_then_load_then_untag_round_trips(tmp_path: Path, names: list[str],
     assert path.read_bytes() == original
 
 
-_YAML11_SPECIAL = ["yes", "No", "on", "OFF", "1:20"]
-
-
-@pytest.mark.xfail(strict=True, raises=TagBookError, reason=(
-    "tag_customer writes the tag book with ruamel.yaml (YAML 1.2), which leaves a note or "
-    "tag name such as yes/No/on/OFF/1:20 unquoted; the tag book is read back with PyYAML's "
-    "YAML 1.1 safe loader, which reads them as a boolean or a sexagesimal int, so the "
-    "write is refused with a misleading 'problem with the file's layout' error "
-    "(ordertags/tags.py _edit/tag_customer)"))
-@pytest.mark.parametrize("where", ["note", "tag"])
-@pytest.mark.parametrize("text", _YAML11_SPECIAL)
+# Regression: ruamel.yaml (YAML 1.2) wrote yes/No/on/OFF/1:20 unquoted, the YAML 1.1
+# reader read them back as booleans or numbers, and tag_customer refused to write.
+@pytest.mark.parametrize("where, text", [
+    *[("note", t) for t in ["yes", "No", "on", "OFF", "1:20", "1_000"]],
+    *[("tag", t) for t in ["yes", "No", "on", "OFF", "1_000"]],  # "1:20" is no tag name
+])
 def test_yaml11_lookalike_note_or_tag_round_trips(tmp_path: Path, where: str, text: str) -> None:
     path = tmp_path / "book.yaml"
     names = [text if where == "tag" else "VIP"]
@@ -549,7 +624,7 @@ def test_yaml11_lookalike_note_or_tag_round_trips(tmp_path: Path, where: str, te
 def test_fixture_tagbook_round_trips(tmp_path: Path) -> None:
     path = tmp_path / "book.yaml"
     path.write_text(TAGBOOK, encoding="utf-8")
-    note = textwrap.shorten("Said: \"it's #1\" — dépôt: 50% off", 80)
+    note = "Said: \"it's #1\" — dépôt: 50% off"
     tag_customer(path, "Jane.Doe+x@GMail.com", ["FRAUD", "BIG"], note=note, by="sam",
                  expires="2027-01-31", now=NOW)
     entry = load_tagbook(path).entries[-1]

@@ -1,0 +1,181 @@
+"""Why an order carries its tags: ``ordertags explain``.
+
+For one order: the tag-book entries that matched it and through which identity, every
+rule with each condition's value and result (as the rule saw it, in file order), what
+each matching rule did, and the final tags, fields and colour.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from .errors import InputError
+from .pipeline import annotate
+from .rules import Context, Explained, Rule, RuleSet
+from .tags import Entry, TagBook
+
+
+@dataclass
+class RuleTrace:
+    """One rule, as it went for the order."""
+
+    name: str
+    line: int | None
+    matched: bool
+    skipped_by: str | None = None  # the earlier rule whose stop kept this one out
+    conditions: list[Explained] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Explanation:
+    order_id: str
+    source: str
+    row: int
+    email: str
+    customer_key: str | None
+    entries: list[tuple[Entry, str]]  # (entry, the identity it matched through)
+    rules: list[RuleTrace]
+    tags: str
+    profile: str
+    colour: str
+    fields: dict[str, str]
+    conflicts: list[str]
+
+
+def _norm_id(text: str) -> str:
+    return text.strip().lstrip("'#").strip()
+
+
+def _actions(rule: Rule) -> list[str]:
+    out = [f"tag {a.name}" + (f" ({a.scope})" if a.scope else "") for a in rule.tags]
+    out += [f"untag {t}" for t in rule.untag]
+    out += [f"set {c} = {v!r}" for c, v in rule.set.items()]
+    if rule.note:
+        out.append(f"note {rule.note[1]!r} in {rule.note[0]}")
+    if rule.hold:
+        out.append(f"hold: {rule.hold}")
+    if rule.stop:
+        out.append("stop")
+    return out
+
+
+def explain_order(order_id: str, orders: Sequence[str | Path], *, tagbook: TagBook,
+                  rules: RuleSet | None = None, as_of: dt.date | None = None,
+                  columns: Mapping[str, str | None] | None = None,
+                  encoding: str | None = None, delimiter: str | None = None,
+                  money_style: str = "plain") -> Explanation:
+    """Explain the tags of order ``order_id`` (its number as in the export).
+
+    >>> ex = explain_order("200002", ["examples/orders.csv"], tagbook=book,
+    ...                    rules=rules)  # doctest: +SKIP
+    >>> ex.tags  # doctest: +SKIP
+    'VIP; BIG_SPENDER; REGULAR; HIGH_VALUE'
+    """
+    from .readers import read_orders
+
+    tables = [read_orders(o, encoding=encoding, delimiter=delimiter) for o in orders]
+    from .frame import Frame
+
+    probe = Frame(tables, as_of=as_of or dt.date.today(), overrides=columns)
+    probe.require_field("order_id")
+    ids = [_norm_id(x or "") for x in probe.text(field="order_id").to_pylist()]
+    want = _norm_id(order_id)
+    try:
+        row = ids.index(want)
+    except ValueError:
+        names = ", ".join(t.source for t in tables)
+        raise InputError(f'no order "{order_id}" in {names}.',
+                         hint="Give the order number as the export writes it.") from None
+    traces: list[RuleTrace] = []
+
+    def on_rule(rule: Rule, ctx: Context, matched: Any) -> None:
+        traces.append(RuleTrace(rule.name, rule.line, bool(matched[row]),
+                                conditions=rule.when.explain(ctx.frame, ctx, row),
+                                actions=_actions(rule) if matched[row] else []))
+
+    result = annotate(tables, tagbook=tagbook, rules=rules, as_of=as_of, columns=columns,
+                      money_style=money_style, on_rule=on_rule)
+    outcome = result.outcome
+    stopped_by = int(outcome.stopped_by[row]) if outcome is not None else -1
+    if rules is not None and stopped_by >= 0:
+        stopper = rules.rules[stopped_by].name
+        for trace, rule in zip(traces, rules.rules, strict=True):
+            if rule.index > stopped_by:
+                trace.skipped_by = stopper
+    frame = result.frame
+    code = int(frame.customers.codes[row])
+    key = frame.customers.keys[code].as_py() if code >= 0 else None
+    email = frame.text(field="email")[row].as_py() or ""
+    entries = []
+    if key is not None:
+        from .customers import customer_keys
+
+        for entry in tagbook.entries:
+            entry_key = customer_keys(pa.array([entry.email], pa.string()))[0].as_py()
+            if entry_key == key:
+                state = " (expired)" if entry.expired(frame.as_of) else ""
+                entries.append((entry, f"email {entry.email} = {key}{state}"))
+    fields = {name: values[row].as_py() for name, values in result.fields.items()}
+    table, person_row = frame.locate(row)
+    conflicts = []
+    if outcome is not None:
+        for column, fs in outcome.fields.items():
+            if fs.loser[row] >= 0 and rules is not None:
+                loser = rules.rules[int(fs.loser[row])]
+                winner = rules.rules[int(fs.rule[row])]
+                conflicts.append(f'{column}: rule "{loser.name}" would set '
+                                 f'{loser.set[column]!r}, but "{winner.name}" sets '
+                                 f"{winner.set[column]!r} and wins")
+    return Explanation(
+        order_id=order_id, source=table.source, row=person_row, email=email,
+        customer_key=key, entries=entries, rules=traces, tags=result.tags[row].as_py(),
+        profile=result.profile[row].as_py(), colour=result.colour[row].as_py(),
+        fields=fields, conflicts=conflicts)
+
+
+def render(ex: Explanation) -> str:
+    """The explanation as text for a person."""
+    lines = [f"order {ex.order_id} ({ex.source}, row {ex.row})"]
+    if ex.customer_key:
+        lines.append(f"customer: {ex.customer_key} (email as written: {ex.email.strip()})")
+    else:
+        lines.append("customer: none (no email): only order tags apply")
+    lines.append("tag book:" if ex.entries else "tag book: no entry for this customer")
+    for entry, how in ex.entries:
+        detail = ", ".join(x for x in (
+            f"by {entry.by}" if entry.by else "", f"at {entry.at}" if entry.at else "",
+            f"expires {entry.expires}" if entry.expires else "",
+            f"note: {entry.note}" if entry.note else "") if x)
+        lines.append(f"  {', '.join(entry.tags)} (line {entry.line}) through {how}"
+                     + (f"; {detail}" if detail else ""))
+    lines.append("rules:" if ex.rules else "rules: none")
+    for i, t in enumerate(ex.rules, start=1):
+        where = f" (line {t.line})" if t.line else ""
+        if t.skipped_by:
+            lines.append(f"  {i}. {t.name}{where}: skipped, stopped by \"{t.skipped_by}\"")
+            continue
+        verdict = "yes -> " + "; ".join(t.actions) if t.matched else "no"
+        lines.append(f"  {i}. {t.name}{where}: {verdict}")
+        for c in t.conditions:
+            value = f" (value {c.value})" if c.value else ""
+            lines.append(f"       {'  ' * c.depth}{c.text}{value}: {'yes' if c.result else 'no'}")
+    lines.append("result:")
+    lines.append(f"  tags: {ex.tags or '(none)'}")
+    if ex.profile:
+        lines.append(f"  profile: {ex.profile}")
+    if ex.colour:
+        lines.append(f"  colour: {ex.colour}")
+    for name, value in ex.fields.items():
+        lines.append(f"  {name}: {value}")
+    for conflict in ex.conflicts:
+        lines.append(f"  conflict: {conflict}")
+    return "\n".join(lines)
+
+

@@ -1,0 +1,170 @@
+"""Identity keys one value at a time (pure Python): phones, surnames, addresses, links.
+
+A customer is a set of identities (see :mod:`ordertags.identity`, which computes the
+same keys for whole columns at once; a property test checks that both agree):
+
+- an email key (:func:`ordertags.emails.normalize_email`); marketplace relay addresses
+  (Amazon's ``@marketplace.amazon.*``, eBay's ``@members.ebay.*``) are keys too, for a
+  buyer on that marketplace, but never a marketing address;
+- a phone number in E.164 (``+447700900123``), parsed with ``phonenumbers`` in a default
+  region for numbers written without a country code;
+- a phone with the surname (``+447700900123 doe``): strong evidence, unlike the phone
+  alone, which a household or an office shares;
+- an address key (``addr:EH22PR 12``): the postcode and the house number (or, with no
+  number, the first address line), normalised.
+
+This module imports nothing heavy (``phonenumbers`` only when a phone is parsed), so
+``ordertags link`` stays quick.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from .emails import _lower, looks_like_email, normalize_email
+from .errors import UsageError
+
+#: Identity kinds, as stored in the history. Lower is stronger.
+EMAIL, RELAY, PHONE_NAME, PHONE, ADDRESS = 1, 2, 3, 4, 5
+KIND_NAMES = {EMAIL: "email", RELAY: "relay email", PHONE_NAME: "phone+name", PHONE: "phone",
+              ADDRESS: "address"}
+
+#: Marketplace relay addresses: a buyer on Amazon or eBay, never a marketing address.
+RELAY_PATTERN = r"@(marketplace\.amazon\.|members\.ebay\.)"
+_RELAY = re.compile(RELAY_PATTERN)
+
+DEFAULT_REGION = "GB"
+ADDRESS_PREFIX = "addr:"
+#: Characters people put between the digits of a phone number.
+PHONE_SEPARATORS = r"[\s().\-/]"
+_SEPARATORS = re.compile(PHONE_SEPARATORS)
+_HOUSE = re.compile(r"(?:^|[^0-9A-Za-z])([0-9]+[A-Za-z]?)(?:$|[^0-9A-Za-z])")
+
+
+def is_relay(email_key: str) -> bool:
+    """Is this (normalised) email a marketplace relay address?
+
+    >>> is_relay("x1y2@marketplace.amazon.co.uk"), is_relay("jane@example.com")
+    (True, False)
+    """
+    return bool(_RELAY.search(email_key))
+
+
+def check_region(region: str | None) -> str:
+    """A region code phonenumbers knows (``GB``, ``US``, ``DE``...), upper-cased."""
+    import phonenumbers
+
+    code = (region or DEFAULT_REGION).strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise UsageError(f'"{region}" is not a region code phonenumbers knows.',
+                         hint="Give a two-letter country code such as GB, US, DE or FR.")
+    return code
+
+
+def normalize_phone(text: str | None, region: str = DEFAULT_REGION) -> str | None:
+    """A phone number in E.164, or None when it is blank or cannot be a number.
+
+    Numbers without a country code are read as numbers of ``region``.
+
+    >>> normalize_phone("07700 900123"), normalize_phone("+44 (0)7700-900123")
+    ('+447700900123', '+447700900123')
+    >>> normalize_phone("n/a") is None
+    True
+    """
+    import phonenumbers
+
+    if text is None or not text.strip():
+        return None
+    try:
+        number = phonenumbers.parse(text.strip(), region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    result: str = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return result
+
+
+def fold_name(text: str) -> str:
+    """Lower-cased letters only, accents dropped: ``"O'Brien-Müller"`` -> ``obrienmuller``."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    kept = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+    return "".join(c for c in _lower(kept) if unicodedata.category(c).startswith("L"))
+
+
+def surname_of(name: str | None) -> str | None:
+    """The surname of a full name: before the comma in ``"Doe, Jane"``, else the last word.
+
+    >>> surname_of("Jane Doe"), surname_of("Doe, Jane"), surname_of("Zoë  Müller ")
+    ('doe', 'doe', 'muller')
+    """
+    if name is None:
+        return None
+    text = name.strip()
+    part = text.split(",", 1)[0] if "," in text else (text.split()[-1] if text.split() else "")
+    folded = fold_name(part)
+    return folded or None
+
+
+def phone_name_key(phone: str | None, surname: str | None) -> str | None:
+    """The phone-with-surname identity: ``+447700900123 doe``."""
+    return f"{phone} {surname}" if phone and surname else None
+
+
+def address_key(postcode: str | None, line1: str | None) -> str | None:
+    """The address identity: postcode (upper-cased, letters and digits only) and the
+    first house number of the first address line (or, with no number in it, the line
+    itself, lower-cased, letters and digits only). None without a postcode.
+
+    >>> address_key("eh2 2pr", "12 Rose Street"), address_key("EH22PR", "Flat 12, Rose St")
+    ('addr:EH22PR 12', 'addr:EH22PR 12')
+    >>> address_key("EH2 2PR", "Rose Cottage")
+    'addr:EH22PR rosecottage'
+    """
+    code = "".join(c for c in (postcode or "").upper() if _alnum(c))
+    if not code:
+        return None
+    line = line1 or ""
+    match = _HOUSE.search(line)
+    house = match.group(1).lower() if match else \
+        "".join(c for c in _lower(line) if _alnum(c))
+    return f"{ADDRESS_PREFIX}{code} {house}" if house else None
+
+
+def _alnum(c: str) -> bool:
+    cat = unicodedata.category(c)
+    return cat.startswith("L") or cat == "Nd"
+
+
+def identity_of(text: str, region: str = DEFAULT_REGION) -> tuple[int, str]:
+    """The kind and key of an identity a person typed (``ordertags link``, ``customer``):
+    an email address or a phone number.
+
+    >>> identity_of(" Jane.Doe+x@gmail.com "), identity_of("07700 900123")
+    ((1, 'janedoe@gmail.com'), (4, '+447700900123'))
+    """
+    value = text.strip()
+    if "@" in value:
+        key = normalize_email(value)
+        if key is None or not looks_like_email(value):
+            raise UsageError(f'"{text}" is not an email address.',
+                             hint="Give an email (jane@example.com) or a phone number.")
+        return (RELAY if is_relay(key) else EMAIL), key
+    phone = normalize_phone(value, region)
+    if phone is None:
+        raise UsageError(
+            f'"{text}" is neither an email address nor a phone number.',
+            hint=f"Give an email (jane@example.com) or a phone number (+447700900123; "
+                 f"numbers without a country code are read as {region} numbers).")
+    return PHONE, phone
+
+
+def looks_like_identity(text: str) -> bool:
+    """A light check, without phonenumbers, for the tag book: an email or a phone-like
+    string (digits with the usual separators, at least six digits)."""
+    value = text.strip()
+    if "@" in value:
+        return looks_like_email(value)
+    digits = sum(c.isdigit() for c in value)
+    return digits >= 6 and not _SEPARATORS.sub("", value.lstrip("+")).strip("0123456789")
