@@ -1,8 +1,11 @@
 """Customer identity and per-customer aggregates, as column operations.
 
-A customer is the normalised email (see :func:`ordertags.emails.normalize_email`, which
-this module computes for a whole column at once). Aggregates are reductions over the
-customer codes of the rows (``numpy.bincount``), broadcast back to rows by indexing.
+Rows get a customer code per normalised email (see
+:func:`ordertags.emails.normalize_email`, which this module computes for a whole column
+at once). With a customer memory (:mod:`ordertags.identity`: phones, links, the history)
+several codes can be one person: ``groups`` maps codes to people, and the reductions run
+per person. Aggregates are reductions over the rows' codes (``numpy.bincount``),
+broadcast back to rows by indexing.
 """
 
 from __future__ import annotations
@@ -58,10 +61,25 @@ def _encode(values: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
 
 @dataclass(eq=False)
 class Customers:
-    """The customers of a run: one code per row (-1: no customer) and one key per code."""
+    """The customers of a run: one code per row (-1: no customer) and one key per code.
+
+    ``groups`` (code -> person, with ``people`` persons) merges codes that are one
+    person; None means every code is a person of its own. ``alias_keys`` and
+    ``alias_people`` are further email keys of those people (from the history or the
+    tag book's links), so that a tag-book entry finds its person by any of them.
+    """
 
     codes: np.ndarray[Any, np.dtype[np.int64]]
-    keys: pa.Array  # code -> customer key
+    keys: pa.Array  # code -> customer key (null: a code known by its phone alone)
+    groups: np.ndarray[Any, np.dtype[np.int64]] | None = None
+    people: int = -1
+    alias_keys: pa.Array | None = None
+    alias_people: np.ndarray[Any, np.dtype[np.int64]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.people < 0:
+            self.people = len(self.keys) if self.groups is None else \
+                int(self.groups.max(initial=-1)) + 1
 
     @classmethod
     def from_emails(cls, emails: pa.ChunkedArray) -> Customers:
@@ -104,35 +122,98 @@ class Customers:
         valid: np.ndarray[Any, np.dtype[np.int64]] = self.codes[self.has_customer]
         return valid
 
+    @cached_property
+    def _slots(self) -> np.ndarray[Any, np.dtype[np.int32]]:
+        """Per row: its customer's code, or ``count`` (one spare slot) for no customer, so
+        that gathers and scatters need no mask of their own (int32: half the memory
+        traffic of int64, which is what these operations are bound by)."""
+        slots: np.ndarray[Any, np.dtype[np.int32]] = np.where(
+            self.codes >= 0, self.codes, self.count).astype(np.int32)
+        return slots
+
     def reduce_any(self, mask: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.bool_]]:
-        """Per customer: does any of their rows match ``mask``?"""
-        out = np.zeros(self.count, dtype=bool)
-        out[self.codes[mask & self.has_customer]] = True
-        return out
+        """Per customer: does any of their rows (any row of their person) match ``mask``?"""
+        out = np.zeros(self.count + 1, dtype=bool)
+        out[self._slots[mask]] = True
+        if self.groups is None:
+            return out[: self.count]
+        return self._spread(out[: self.count])
+
+    def _spread(self, per_code: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """Per code: True where any code of the same person is True."""
+        assert self.groups is not None
+        people = np.zeros(self.people, dtype=bool)
+        people[self.groups[per_code]] = True
+        result: np.ndarray[Any, np.dtype[np.bool_]] = people[self.groups]
+        return result
+
+    def person_any(self, mask: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """Per person (per code when there are no groups): does any row match ``mask``?"""
+        out = np.zeros(self.count + 1, dtype=bool)
+        out[self._slots[mask]] = True
+        if self.groups is None:
+            return out[: self.count]
+        people = np.zeros(self.people, dtype=bool)
+        people[self.groups[out[: self.count]]] = True
+        return people
 
     def reduce_sum(self, values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        """Per customer: the sum of ``values`` over their rows (exact for integers)."""
+        """Per customer: the sum of ``values`` over their rows (over their person's rows,
+        with groups); exact for integers."""
         vals = values[self.has_customer]
+        codes, size = (self._valid_codes, self.count) if self.groups is None else \
+            (self.groups[self._valid_codes], self.people)
         if vals.dtype.kind in "iub":
             # bincount sums in float64, which holds integers exactly up to 2**53: money in
             # ten-thousandths stays exact up to 900 billion per customer.
-            sums = np.bincount(self._valid_codes, weights=vals.astype(np.float64),
-                               minlength=self.count)
-            return np.rint(sums).astype(np.int64)
-        return np.bincount(self._valid_codes, weights=vals, minlength=self.count)
+            sums = np.bincount(codes, weights=vals.astype(np.float64), minlength=size)
+            result = np.rint(sums).astype(np.int64)
+        else:
+            result = np.bincount(codes, weights=vals, minlength=size)
+        return result if self.groups is None else result[self.groups]
 
     def count_rows(self, mask: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.int64]]:
-        """Per customer: how many of their rows match ``mask``."""
-        counts = np.bincount(self.codes[mask & self.has_customer], minlength=self.count)
-        return counts.astype(np.int64, copy=False)
+        """Per customer: how many of their rows (their person's rows) match ``mask``."""
+        codes = self.codes[mask & self.has_customer]
+        if self.groups is None:
+            counts = np.bincount(codes, minlength=self.count)
+            return counts.astype(np.int64, copy=False)
+        per_person = np.bincount(self.groups[codes], minlength=self.people).astype(np.int64)
+        result: np.ndarray[Any, np.dtype[np.int64]] = per_person[self.groups]
+        return result
+
+    def match_keys(self, keys: pa.Array) -> pa.Array:
+        """Per customer: is the customer's key, or (with groups) any email key of their
+        person, in ``keys``? An Arrow boolean, for :meth:`per_row`."""
+        direct = pc.is_in(self.keys, value_set=keys)
+        if self.groups is None:
+            result: pa.Array = direct
+            return result
+        flags = np.asarray(pc.fill_null(direct, False).to_numpy(zero_copy_only=False),
+                           dtype=bool)
+        hit = np.zeros(self.people, dtype=bool)
+        hit[self.groups[flags]] = True
+        if self.alias_keys is not None and self.alias_people is not None:
+            aliased = np.asarray(pc.fill_null(pc.is_in(self.alias_keys, value_set=keys),
+                                              False).to_numpy(zero_copy_only=False), dtype=bool)
+            who = self.alias_people[aliased]
+            hit[who[who >= 0]] = True
+        return pa.array(hit[self.groups])
+
+    def count_people(self, per_customer: np.ndarray[Any, Any]) -> int:
+        """How many people have a True among their codes in ``per_customer``."""
+        if self.groups is None:
+            return int(np.count_nonzero(per_customer))
+        return int(np.unique(self.groups[np.asarray(per_customer, dtype=bool)]).size)
 
     def broadcast(self, per_customer: np.ndarray[Any, Any], fill: Any = False) \
             -> np.ndarray[Any, Any]:
         """Per row: the value of the row's customer (``fill`` for rows with no customer)."""
-        out = np.full(len(self.codes), fill, dtype=per_customer.dtype)
-        has = self.has_customer
-        out[has] = per_customer[self._valid_codes]
-        return out
+        ext = np.empty(self.count + 1, dtype=per_customer.dtype)
+        ext[: self.count] = per_customer
+        ext[self.count] = fill
+        result: np.ndarray[Any, Any] = ext.take(self._slots)
+        return result
 
     def first_rows(self) -> np.ndarray[Any, np.dtype[np.int64]]:
         """Per customer: the index of their first row."""

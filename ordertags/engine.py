@@ -53,7 +53,7 @@ class Outcome:
 
     manual: dict[str, BoolArray]
     derived: dict[str, BoolArray]
-    acted: dict[int, BoolArray] = field(default_factory=dict)  # rule index -> rows
+    acted: dict[int, int] = field(default_factory=dict)  # rule index -> orders it acted on
     stopped_by: IntArray | None = None  # rule index that stopped each row, -1 if none
     fields: dict[str, FieldSet] = field(default_factory=dict)
     conflicts: list[Conflict] = field(default_factory=list)
@@ -93,7 +93,7 @@ def run_rules(frame: Frame, tagbook: TagBook, rules: RuleSet | None,
     stopped = np.zeros(n, dtype=bool)
     for rule in rules.rules:
         matched = rule.when.evaluate(frame, ctx) & ~stopped
-        out.acted[rule.index] = matched
+        out.acted[rule.index] = int(matched.sum())
         if on_rule is not None:
             on_rule(rule, ctx, matched)
         if not matched.any():

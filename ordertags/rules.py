@@ -390,8 +390,14 @@ class FieldCondition(Condition):
 
         if self._per_customer():
             return np.zeros(frame.customers.count, dtype=bool)  # keys are never blank
-        text = self._text(frame, folded=False)
-        return _to_bool(pc.equal(pc.utf8_trim_whitespace(text), ""))
+        if self.item:
+            text = self._text(frame, folded=False)
+            return _to_bool(pc.equal(pc.utf8_trim_whitespace(text), ""))
+        fld, col = self._resolve(frame)
+        codes, values = frame.encoded(field=fld, column=col)
+        per_value = _to_bool(pc.equal(pc.utf8_trim_whitespace(values), ""))
+        result: BoolArray = per_value[codes]
+        return result
 
     def _number_op(self, frame: Frame, op: str, value: Any) -> BoolArray:
         import numpy as np
@@ -435,14 +441,22 @@ class FieldCondition(Condition):
                                          hint="Use before, after, between or within_days.")
 
     def _text_op(self, frame: Frame, op: str, value: Any, raw_op: str) -> BoolArray:
+        fold = not self.case_sensitive  # (customer keys are lower-case already)
+        if self._per_customer() or self.item:
+            text = self._text(frame, folded=fold and op != "matches")
+            return _to_bool(self._match(text, op, value, raw_op, fold))
+        # Once per distinct value, then broadcast to the rows by their value's index.
+        fld, col = self._resolve(frame)
+        codes, values = frame.encoded(field=fld, column=col, folded=fold and op != "matches")
+        per_value = _to_bool(self._match(values, op, value, raw_op, fold))
+        result: BoolArray = per_value[codes]
+        return result
+
+    def _match(self, text: Any, op: str, value: Any, raw_op: str, fold: bool) -> Any:
         import pyarrow.compute as pc
 
-        fold = not self.case_sensitive and not self._per_customer()
         if op == "matches":
-            text = self._text(frame, folded=False)
-            return _to_bool(pc.match_substring_regex(text, value,
-                                                      ignore_case=not self.case_sensitive))
-        text = self._text(frame, folded=fold)
+            return pc.match_substring_regex(text, value, ignore_case=not self.case_sensitive)
         if op in ("equals", "in", "in_file"):
             if op == "equals":
                 values = [str(value)]
@@ -450,13 +464,13 @@ class FieldCondition(Condition):
                 values = self.list_values[raw_op]
             else:
                 values = [str(v) for v in value]
-            return _to_bool(pc.is_in(text, value_set=self._value_set(values)))
+            return pc.is_in(text, value_set=self._value_set(values))
         needle = value.lower() if fold else value
         if op == "contains":
-            return _to_bool(pc.match_substring(text, needle))
+            return pc.match_substring(text, needle)
         if op == "starts_with":
-            return _to_bool(pc.starts_with(text, needle))
-        return _to_bool(pc.ends_with(text, needle))
+            return pc.starts_with(text, needle)
+        return pc.ends_with(text, needle)
 
     def _value_set(self, values: list[str]) -> Any:
         import pyarrow as pa
@@ -491,7 +505,15 @@ class CustomerCondition(Condition):
         return f"customer {self.measure.replace('_', ' ')}{window} {ops}".rstrip()
 
     def measure_values(self, frame: Frame) -> Any:
-        """Per customer: the measured value (float64; NaN where it has no value)."""
+        """Per customer: the measured value (float64; NaN where it has no value).
+        Computed once per run for each measure and window, however many rules use it."""
+        key = ("measure", f"{self.measure}/{self.within_days}")
+        cache = frame._cache
+        if key not in cache:
+            cache[key] = self._measure(frame)
+        return cache[key]
+
+    def _measure(self, frame: Frame) -> Any:
         import numpy as np
 
         customers = frame.customers

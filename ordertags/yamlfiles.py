@@ -7,7 +7,7 @@ first, each with its JSON path and the line of the YAML it points at.
 from __future__ import annotations
 
 import json
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -67,10 +67,7 @@ def load_yaml(text: str, *, file: str, error: type[OrderTagsError]) -> Any:
 def line_of(text: str, path: list[str | int]) -> int | None:
     """The 1-based line of the YAML node at ``path`` (keys and list indexes), or of its
     nearest existing parent. Only used to locate errors, so it re-parses on demand."""
-    try:
-        node = yaml.compose(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader
-    except yaml.YAMLError:
-        return None
+    node = _compose(text)
     if node is None:
         return None
     line: int = node.start_mark.line + 1
@@ -90,6 +87,16 @@ def line_of(text: str, path: list[str | int]) -> int | None:
             break
         node = child
     return line
+
+
+@lru_cache(maxsize=4)
+def _compose(text: str) -> yaml.Node | None:
+    """The node tree of a YAML text, kept for the few texts being looked at: a rule file
+    with 500 rules asks for 500 lines."""
+    try:
+        return yaml.compose(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError:
+        return None
 
 
 def json_path(path: list[str | int]) -> str:

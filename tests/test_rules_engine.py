@@ -328,7 +328,7 @@ def test_rules_example_is_valid_and_every_rule_matches() -> None:
     result = annotate([ROOT / "examples" / "orders.csv"],
                       tagbook=load_tagbook(ROOT / "tagbook.example.yaml"), rules=rules,
                       as_of=AS_OF)
-    unmatched = [r.name for r in rules.rules if not result.outcome.acted[r.index].any()]
+    unmatched = [r.name for r in rules.rules if not result.outcome.acted[r.index]]
     assert unmatched == []
     forms = {c.__class__.__name__ for r in rules.rules for c in r.when.walk()}
     assert {"FieldCondition", "CustomerCondition", "TagCondition", "AllOf", "AnyOf"} <= forms

@@ -81,6 +81,8 @@ def test_tag_only_appends_to_the_customers_list_and_untag_restores(example_book:
     assert example_book.read_bytes() == original
 
 
+# Regression: the tag book was written back with LF and no BOM whatever it was saved with,
+# so a CRLF or BOM tag book showed every line (or the first) changed in `git diff`.
 @pytest.mark.parametrize("style", ["crlf", "bom"])
 def test_tag_keeps_crlf_and_bom_of_the_tag_book(style: str, example_book: Path) -> None:
     text = example_book.read_text(encoding="utf-8")
