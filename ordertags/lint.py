@@ -95,7 +95,7 @@ def never_matches(cond: Condition) -> str | None:
             return f'"{cond.field}" cannot both equal and not equal {eq!r}'
         if "in" in cond.ops and not cond.ops["in"]:
             return f'"{cond.field}" in an empty list'
-    if isinstance(cond, AllOf):
+    if type(cond) is AllOf:  # not AnyOf, which shares its code
         by_field: dict[tuple[str, str], dict[str, Any]] = {}
         for part in cond.parts:
             reason = never_matches(part)

@@ -107,22 +107,28 @@ class Condition:
 
 @dataclass
 class AllOf(Condition):
+    """``all: [...]``: every part holds. (``AnyOf`` differs only in how parts combine.)"""
+
     parts: list[Condition]
     where: Where
+    label = "all of"
+
+    def _combine(self, acc: BoolArray, part: BoolArray) -> None:
+        acc &= part
 
     def evaluate(self, frame: Frame, ctx: Context) -> BoolArray:
         import numpy as np
 
-        out = np.ones(frame.n, dtype=bool)
+        out = np.full(frame.n, self.label == "all of", dtype=bool)
         for part in self.parts:
-            out &= part.evaluate(frame, ctx)
+            self._combine(out, part.evaluate(frame, ctx))
         return out
 
     def describe(self) -> str:
-        return "all of"
+        return self.label
 
     def explain(self, frame: Frame, ctx: Context, row: int, depth: int = 0) -> list[Explained]:
-        lines = [Explained(depth, "all of", "", bool(self.evaluate(frame, ctx)[row]))]
+        lines = [Explained(depth, self.label, "", bool(self.evaluate(frame, ctx)[row]))]
         for part in self.parts:
             lines += part.explain(frame, ctx, row, depth + 1)
         return lines
@@ -132,29 +138,13 @@ class AllOf(Condition):
 
 
 @dataclass
-class AnyOf(Condition):
-    parts: list[Condition]
-    where: Where
+class AnyOf(AllOf):
+    """``any: [...]``: at least one part holds."""
 
-    def evaluate(self, frame: Frame, ctx: Context) -> BoolArray:
-        import numpy as np
+    label = "any of"
 
-        out = np.zeros(frame.n, dtype=bool)
-        for part in self.parts:
-            out |= part.evaluate(frame, ctx)
-        return out
-
-    def describe(self) -> str:
-        return "any of"
-
-    def explain(self, frame: Frame, ctx: Context, row: int, depth: int = 0) -> list[Explained]:
-        lines = [Explained(depth, "any of", "", bool(self.evaluate(frame, ctx)[row]))]
-        for part in self.parts:
-            lines += part.explain(frame, ctx, row, depth + 1)
-        return lines
-
-    def walk(self) -> list[Condition]:
-        return [self, *(c for p in self.parts for c in p.walk())]
+    def _combine(self, acc: BoolArray, part: BoolArray) -> None:
+        acc |= part
 
 
 @dataclass
