@@ -419,3 +419,11 @@ def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert printed[0].startswith("{'FRAUD': 1,") and "'HIGH_VALUE': 7" in printed[0]
     assert printed[2] == "['Jane.Doe@gmail.com', 'lena.nguyen@example.org']"
     assert "jane@example.com" in (tmp_path / "tagbook.yaml").read_text(encoding="utf-8")
+
+
+def test_cli_reference_is_current() -> None:
+    from ordertags.clidoc import render_reference
+
+    current = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert current == render_reference(), \
+        "docs/cli.md is stale: run `python -m ordertags.clidoc > docs/cli.md`"
