@@ -34,6 +34,13 @@ _EXPORTS = {
     "load_tagbook": "tags", "tag_customer": "tags", "untag_customer": "tags",
     "TagBook": "tags", "TagDef": "tags", "Entry": "tags",
     "parse_money": "values", "parse_dates": "values",
+    # Customer memory: workspace, history, identity (issue 4).
+    "ingest_files": "api",
+    "HistoryError": "errors", "WorkspaceError": "errors",
+    "History": "history", "open_history": "history", "IngestReport": "history",
+    "normalize_phone": "keys", "address_key": "keys",
+    "link_identities": "tags", "unlink_identities": "tags", "Link": "tags",
+    "Workspace": "workspace", "find_workspace": "workspace", "init_workspace": "workspace",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -26,12 +26,16 @@ PathLike = str | os.PathLike[str]
 
 def _run(orders: Sequence[PathLike], tagbook: PathLike, rules: PathLike | None,
          as_of: dt.date | None, columns: Mapping[str, str | None] | None,
-         encoding: str | None, delimiter: str | None, money_style: str) -> Annotated:
+         encoding: str | None, delimiter: str | None, money_style: str | None,
+         profile: str | None = None, mapping: PathLike | None = None,
+         history: Any = None, record: bool = False, region: str | None = None) -> Annotated:
     book = load_tagbook(tagbook)
     ruleset = load_rules(rules) if rules is not None else None
     return annotate([str(o) for o in orders], tagbook=book, rules=ruleset, as_of=as_of,
                     columns=columns, encoding=encoding, delimiter=delimiter,
-                    money_style=money_style)
+                    money_style=money_style, profile=profile,
+                    mapping=str(mapping) if mapping is not None else None,
+                    history=history, record=record, region=region)
 
 
 def _targets(orders: Sequence[PathLike], output: PathLike,
@@ -55,16 +59,31 @@ def apply_files(orders: Sequence[PathLike], *, tagbook: PathLike, output: PathLi
                 rules: PathLike | None = None, as_of: dt.date | None = None,
                 columns: Mapping[str, str | None] | None = None, encoding: str | None = None,
                 delimiter: str | None = None, output_format: str | None = None,
-                money_style: str = "plain", dry_run: bool = False) -> tuple[Annotated, list[Any]]:
+                money_style: str | None = None, dry_run: bool = False,
+                profile: str | None = None,
+                mapping: PathLike | None = None, workspace: Any = None, record: bool = True,
+                region: str | None = None) -> tuple[Annotated, list[Any]]:
     """Tag the orders of ``orders`` and write each export back annotated.
 
     With one export, ``output`` is a file (``-``: standard output); with several, a folder
-    that receives each under its own name. Returns the result and the paths written;
+    that receives each under its own name. ``profile`` forces a platform (``--format``),
+    ``mapping`` names the columns of another export (``--mapping``); ``output_format``
+    (csv, json, ndjson) converts, else each export keeps its own. Returns the result and
+    the paths written;
     with ``dry_run``, writes nothing and returns, per output, a
     :class:`ordertags.dryrun.DryRun` of what would change.
+
+    With a ``workspace`` (:class:`ordertags.workspace.Workspace`), customer conditions
+    read its order history, and the run's orders are recorded in it (unless ``record``
+    is false, or on a dry run).
     """
+    from .workspace import workspace_history
+
     targets = _targets(orders, output, output_format)
-    result = _run(orders, tagbook, rules, as_of, columns, encoding, delimiter, money_style)
+    with workspace_history(workspace) as history:
+        result = _run(orders, tagbook, rules, as_of, columns, encoding, delimiter,
+                      money_style, profile, mapping, history=history,
+                      record=record and not dry_run, region=region)
     if dry_run:
         from .dryrun import compare
 
@@ -81,11 +100,18 @@ def export_list(orders: Sequence[PathLike], *, tagbook: PathLike, output: PathLi
                 tags: Sequence[str], not_tags: Sequence[str] = (), rules: PathLike | None = None,
                 as_of: dt.date | None = None, columns: Mapping[str, str | None] | None = None,
                 encoding: str | None = None, delimiter: str | None = None,
-                money_style: str = "plain") -> tuple[Annotated, MailingList]:
-    """Write the mailing list of customers with any of ``tags`` and none of ``not_tags``."""
+                money_style: str | None = None, profile: str | None = None,
+                mapping: PathLike | None = None, workspace: Any = None,
+                region: str | None = None) -> tuple[Annotated, MailingList]:
+    """Write the mailing list of customers with any of ``tags`` and none of ``not_tags``.
+    With a ``workspace``, customer conditions read its history (nothing is recorded)."""
+    from .workspace import workspace_history
+
     if not tags:
         raise UsageError("name at least one tag with --tag.", hint="For example: --tag VIP.")
-    result = _run(orders, tagbook, rules, as_of, columns, encoding, delimiter, money_style)
+    with workspace_history(workspace) as history:
+        result = _run(orders, tagbook, rules, as_of, columns, encoding, delimiter,
+                      money_style, profile, mapping, history=history, region=region)
     ml = mailing_list(result, tags=tags, not_tags=not_tags)
     cols = [ml.columns[c] for c in LIST_COLUMNS]
     import pyarrow as pa
@@ -93,3 +119,83 @@ def export_list(orders: Sequence[PathLike], *, tagbook: PathLike, output: PathLi
     chunked = [pa.chunked_array([c]) for c in cols]
     write_output(output, lambda fh: write_csv_table(fh, LIST_COLUMNS, chunked, Dialect()))
     return result, ml
+
+
+def ingest_files(orders: Sequence[PathLike], *, workspace: Any,
+                 columns: Mapping[str, str | None] | None = None, encoding: str | None = None,
+                 delimiter: str | None = None, money_style: str | None = None,
+                 profile: str | None = None, mapping: PathLike | None = None,
+                 region: str | None = None) -> Any:
+    """Record the orders of ``orders`` in the workspace's history, one transaction per
+    export; returns an :class:`ordertags.history.IngestReport`. Ingesting an export
+    again changes nothing; a changed order is updated.
+
+    >>> ingest_files(["orders.csv"], workspace=find_workspace("shop"))  # doctest: +SKIP
+    IngestReport(files=['orders.csv'], read=40, new=40, updated=0, unchanged=0, ...)
+    """
+    from .frame import Frame
+    from .history import IngestReport
+    from .identity import RunIdentities, order_batches, resolve_links
+    from .keys import check_region
+    from .readers import read_orders
+    from .workspace import workspace_history
+
+    report = IngestReport()
+    with workspace_history(workspace) as history:
+        assert history is not None
+        code = check_region(region or history.region)
+        book = load_tagbook(workspace.tagbook) if workspace.tagbook.exists() else None
+        history.sync_links(resolve_links(book, code))
+        for path in orders:
+            # One export at a time, in slices of whole orders: memory stays that of a
+            # slice, however large the export; one transaction for the whole export.
+            table = read_orders(str(path), encoding=encoding, delimiter=delimiter,
+                                profile=profile,
+                                mapping=str(mapping) if mapping is not None else None)
+            part_report = IngestReport(files=[table.source])
+            with history.transaction():
+                for part in _slices(table, columns, money_style):
+                    frame = Frame([part], as_of=dt.date.today(), overrides=columns,
+                                  money_style=money_style)
+                    frame.require_field("email")
+                    ids = RunIdentities.from_frame(frame, code)
+                    got = history.record(order_batches(frame, ids))
+                    got.files = []
+                    part_report += got
+            report += part_report
+    return report
+
+
+#: Rows of one export ingested at a time (each slice ends at an order's last row).
+INGEST_SLICE = 500_000
+
+
+def _slices(table: Any, columns: Mapping[str, str | None] | None,
+            money_style: str | None, rows: int = INGEST_SLICE) -> Any:
+    """The export in slices of about ``rows`` rows, cut between orders (a CSV export;
+    others whole). Row numbers in messages stay those of the file."""
+    import dataclasses
+
+    import numpy as np
+    import pyarrow.compute as pc
+
+    from .frame import Frame
+
+    n = table.num_rows
+    if n <= rows or table.kind != "csv":
+        yield table
+        return
+    frame = Frame([table], as_of=dt.date.today(), overrides=columns, money_style=money_style)
+    cuts = np.arange(rows, n, rows)
+    if frame.has_field("order_id"):
+        ids = frame.text(field="order_id").combine_chunks()
+        change = np.flatnonzero(np.asarray(pc.not_equal(ids.slice(1), ids.slice(0, n - 1))
+                                           .to_numpy(zero_copy_only=False), dtype=bool)) + 1
+        at = np.searchsorted(change, cuts)
+        cuts = np.unique(np.where(at < len(change), change[np.minimum(at, len(change) - 1)],
+                                  n))
+    bounds = [0, *[int(c) for c in cuts if 0 < c < n], n]
+    for start, end in zip(bounds[:-1], bounds[1:], strict=True):
+        skip = table.skip_rows[start:end] if table.skip_rows is not None else None
+        yield dataclasses.replace(table, table=table.table.slice(start, end - start),
+                                  header_row=table.header_row + start, skip_rows=skip)

@@ -65,11 +65,34 @@ IdColOpt = Annotated[str | None, typer.Option(
     "--order-id-column", help="The column holding the order number.", show_default=False)]
 TagOpt = Annotated[list[str], typer.Option(
     "--tag", help="A tag name (repeat for several).", show_default=False)]
-MoneyOpt = Annotated[str, typer.Option(
+MoneyOpt = Annotated[str | None, typer.Option(
     "--money-style", help="How money is written: plain (1234.50), symbol ($1,433.66), "
-    "comma_decimal (116,99 €) or auto (each value by its look).")]
+    "comma_decimal (116,99 €) or auto (each value by its look). Default: as the export's "
+    "platform writes it (plain for an export from no known platform).", show_default=False)]
+FormatOpt = Annotated[str | None, typer.Option(
+    "--format", help="The platform the exports come from, instead of recognising it from "
+    "the header: shopify, woocommerce, woocommerce-algolplus, woocommerce-analytics, "
+    "linnworks, amazon, ebay, ebay-de, etsy-orders, etsy-items, online-retail or generic.",
+    show_default=False)]
+MappingOpt = Annotated[Path | None, typer.Option(
+    "--mapping", help="A YAML file naming the columns of any other export: one "
+    "`Their column: field` a line (fields: order_id, email, total, date, name, ...).",
+    show_default=False)]
 VerboseOpt = Annotated[bool, typer.Option(
     "--verbose", "-v", help="On an error, also show the traceback.")]
+BookOpt = Annotated[Path | None, typer.Option(
+    "--tagbook", "-t", help="The tag book (YAML): tag definitions, customers tagged by hand "
+    "and identity links. Default: the workspace's tagbook.yaml.", show_default=False)]
+WorkspaceOpt = Annotated[Path | None, typer.Option(
+    "--workspace", "-w", envvar="ORDERTAGS_WORKSPACE", help="The workspace folder (tag "
+    "book, rules, order history; see `ordertags init`). Default: the current folder, when "
+    "it is one.", show_default=False)]
+NoRecordOpt = Annotated[bool, typer.Option(
+    "--no-record", help="Do not record this run's orders in the workspace's history (its "
+    "history is still read).")]
+RegionOpt = Annotated[str | None, typer.Option(
+    "--default-region", help="The country of phone numbers written without a country code, "
+    "e.g. GB, US, DE (default: the workspace's, else GB).", show_default=False)]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -91,8 +114,8 @@ def _as_of(value: str | None) -> dt.date:
                                  param_hint="--as-of") from None
 
 
-def _money(value: str) -> str:
-    if value not in ("plain", "symbol", "comma_decimal", "auto"):
+def _money(value: str | None) -> str | None:
+    if value is not None and value not in ("plain", "symbol", "comma_decimal", "auto"):
         raise typer.BadParameter("use plain, symbol, comma_decimal or auto.",
                                  param_hint="--money-style")
     return value
@@ -106,6 +129,46 @@ def _columns(email: str | None, total: str | None, date: str | None, name: str |
 def _say(quiet: bool, text: str) -> None:
     if not quiet:
         typer.echo(text, err=True)
+
+
+def _workspace(explicit: Path | None) -> Any:
+    """The workspace in use (``--workspace``, $ORDERTAGS_WORKSPACE, the current folder)
+    or None. Imports nothing heavy: the quick commands call it."""
+    from .workspace import find_workspace
+
+    try:
+        return find_workspace(explicit)
+    except OrderTagsError as exc:
+        _fail(exc)
+
+
+def _need_workspace(explicit: Path | None) -> Any:
+    ws = _workspace(explicit)
+    if ws is None:
+        raise typer.BadParameter(
+            "this command needs a workspace, and the current folder is not one.",
+            param_hint="--workspace")
+    return ws
+
+
+def _book(tagbook: Path | None, ws: Any) -> Path:
+    """The tag book to use: --tagbook, else the workspace's (exit 2 when neither)."""
+    if tagbook is not None:
+        return tagbook
+    if ws is not None:
+        path: Path = ws.tagbook
+        return path
+    raise typer.BadParameter(
+        "no tag book: give --tagbook FILE, or run in a workspace (see `ordertags init`), or "
+        "name one with --workspace DIR or ORDERTAGS_WORKSPACE.", param_hint="--tagbook")
+
+
+def _rules(rules: Path | None, ws: Any) -> Path | None:
+    """The rule file: --rules, else the workspace's rules.yaml when it has one."""
+    if rules is None and ws is not None and ws.rules.exists():
+        found: Path = ws.rules
+        return found
+    return rules
 
 
 @app.callback(invoke_without_command=True)
@@ -134,8 +197,8 @@ def main_callback(
 @app.command()
 def apply(
     orders: OrdersArg,
-    tagbook: TagbookOpt,
     output: OutputOpt,
+    tagbook: BookOpt = None,
     rules: RulesOpt = None,
     as_of: AsOfOpt = None,
     quiet: QuietOpt = False,
@@ -146,20 +209,30 @@ def apply(
     date_column: DateColOpt = None,
     name_column: NameColOpt = None,
     order_id_column: IdColOpt = None,
-    money_style: MoneyOpt = "plain",
+    money_style: MoneyOpt = None,
+    format_: FormatOpt = None,
+    mapping: MappingOpt = None,
     output_format: Annotated[str | None, typer.Option(
         "--output-format", help="csv, json or ndjson (default: the input's format).",
         show_default=False)] = None,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Write nothing; list the orders whose tags, set fields, notes "
         "or holds would change against the previous output file.")] = False,
+    workspace: WorkspaceOpt = None,
+    no_record: NoRecordOpt = False,
+    default_region: RegionOpt = None,
 ) -> None:
     """Tag every order and write the exports back with Customer Tags, Customer Profile
-    and Tag Colour columns.
+    and Tag Colour columns. In a workspace, customer conditions read the order history
+    and the run's orders are recorded in it (unless --no-record).
 
     Example: ordertags apply open_orders.csv -t tagbook.yaml -r rules.yaml -o annotated.csv
+
+    Example (in a workspace, e.g. from cron): ordertags apply open_orders.csv -o tagged.csv
     """
     when = _as_of(as_of)
+    ws = _workspace(workspace)
+    tagbook_path, rules_path = _book(tagbook, ws), _rules(rules, ws)
     if output_format not in (None, "csv", "json", "ndjson"):
         raise typer.BadParameter("use csv, json or ndjson.", param_hint="--output-format")
     if len(orders) > 1 and output == "-":
@@ -171,11 +244,12 @@ def apply(
 
     try:
         result, written = apply_files(
-            orders, tagbook=tagbook, rules=rules, output=output, as_of=when,
+            orders, tagbook=tagbook_path, rules=rules_path, output=output, as_of=when,
             columns=_columns(email_column, total_column, date_column, name_column,
                              order_id_column),
             encoding=encoding, delimiter=delimiter, output_format=output_format,
-            money_style=_money(money_style), dry_run=dry_run)
+            money_style=_money(money_style), dry_run=dry_run, profile=format_,
+            mapping=mapping, workspace=ws, record=not no_record, region=default_region)
     except OrderTagsError as exc:
         _fail(exc)
     if dry_run:
@@ -215,8 +289,13 @@ def render_summary(summary: Any, written: list[str]) -> str:
     from tabulate import tabulate
 
     lines = []
-    for name, kind, rows in summary.files:
-        lines.append(f"read {_n(rows, 'order')} from {name} ({kind})")
+    for f in summary.files:
+        what = f.kind if f.profile == "generic" else f"{f.kind}, {f.title or f.profile}"
+        if f.orders == f.rows:
+            lines.append(f"read {_n(f.rows, 'order')} from {f.name} ({what})")
+        else:
+            lines.append(f"read {_n(f.orders, 'order')} ({_n(f.rows, 'row')}) from {f.name} "
+                         f"({what})")
     lines.append(f"{_n(summary.orders, 'order')}, {_n(summary.customers, 'customer')}"
                  + (f", {_n(summary.orders_without_customer, 'order')} without an email"
                     if summary.orders_without_customer else "")
@@ -235,6 +314,9 @@ def render_summary(summary: Any, written: list[str]) -> str:
     for column, loser, winner, count in getattr(summary, "conflicts", []):
         lines.append(f'conflict: rules "{loser}" and "{winner}" set {column} differently on '
                      f'{_n(count, "order")}; "{winner}" wins')
+    recorded = getattr(summary, "recorded", None)
+    if recorded is not None:
+        lines.append(render_ingest(recorded, prefix="history: "))
     lines.append(f"tag book: {_n(summary.manual_entries, 'entry', 'entries')} in force"
                  + (f", {summary.expired_entries} expired (ignored)"
                     if summary.expired_entries else ""))
@@ -249,9 +331,9 @@ def render_summary(summary: Any, written: list[str]) -> str:
 @app.command()
 def export(
     orders: OrdersArg,
-    tagbook: TagbookOpt,
     output: OutputOpt,
     tag: TagOpt,
+    tagbook: BookOpt = None,
     not_tag: Annotated[list[str] | None, typer.Option(
         "--not-tag", help="Leave out customers with this tag (repeat for several).",
         show_default=False)] = None,
@@ -264,7 +346,11 @@ def export(
     total_column: TotalColOpt = None,
     date_column: DateColOpt = None,
     name_column: NameColOpt = None,
-    money_style: MoneyOpt = "plain",
+    money_style: MoneyOpt = None,
+    format_: FormatOpt = None,
+    mapping: MappingOpt = None,
+    workspace: WorkspaceOpt = None,
+    default_region: RegionOpt = None,
 ) -> None:
     """Write a mailing list of the customers with a tag: one row per customer, highest
     spend first (Email Address, First Name, Last Name, Orders, Spend, Tags).
@@ -273,14 +359,18 @@ def export(
     -r rules.yaml -o vip.csv
     """
     when = _as_of(as_of)
+    ws = _workspace(workspace)
+    tagbook_path, rules_path = _book(tagbook, ws), _rules(rules, ws)
     from .api import export_list
 
     try:
         result, ml = export_list(
-            orders, tagbook=tagbook, rules=rules, output=output, as_of=when, tags=tag,
+            orders, tagbook=tagbook_path, rules=rules_path, output=output, as_of=when,
+            tags=tag, workspace=ws, region=default_region,
             not_tags=not_tag or [], columns=_columns(email_column, total_column, date_column,
                                                      name_column, None),
-            encoding=encoding, delimiter=delimiter, money_style=_money(money_style))
+            encoding=encoding, delimiter=delimiter, money_style=_money(money_style),
+            profile=format_, mapping=mapping)
     except OrderTagsError as exc:
         _fail(exc)
     left_out = []
@@ -293,20 +383,64 @@ def export(
          + ("" if output == "-" else f"; wrote {output}"))
 
 
+# --- inspect ---------------------------------------------------------------------------------
+
+
+@app.command("inspect")
+def inspect_cmd(
+    export: Annotated[str, typer.Argument(
+        help="An order export (CSV, TSV or JSON); - reads standard input.", show_default=False)],
+    format_: FormatOpt = None,
+    mapping: MappingOpt = None,
+    encoding: EncodingOpt = None,
+    delimiter: DelimiterOpt = None,
+    money_style: MoneyOpt = None,
+    email_column: EmailColOpt = None,
+    total_column: TotalColOpt = None,
+    date_column: DateColOpt = None,
+    name_column: NameColOpt = None,
+    order_id_column: IdColOpt = None,
+    rows: Annotated[int, typer.Option("--rows", min=0, help="How many orders to show.")] = 5,
+) -> None:
+    """Show what ordertags sees in an export: the platform it recognised, which column
+    holds each field, how many orders and customers, the date range, the totals and the
+    first orders as parsed. Values that cannot be parsed are listed as problems.
+
+    Example: ordertags inspect orders_export.csv
+    """
+    from .inspection import inspect_orders
+
+    try:
+        report = inspect_orders(
+            export, profile=format_, mapping=mapping, encoding=encoding, delimiter=delimiter,
+            money_style=_money(money_style),
+            columns=_columns(email_column, total_column, date_column, name_column,
+                             order_id_column), rows=rows)
+    except OrderTagsError as exc:
+        _fail(exc)
+    typer.echo(report.render())
+
+
 # --- tag book ------------------------------------------------------------------------------
 
 
 def _email_of(email: str | None, order: str | None, in_: str | None, encoding: str | None,
-              delimiter: str | None) -> str:
+              delimiter: str | None, format_: str | None = None,
+              mapping: Path | None = None, ws: Any = None) -> str:
     if order is not None:
         if email is not None:
             raise typer.BadParameter("give an EMAIL or --order, not both.")
+        if in_ is None and ws is not None:
+            from .workspace import order_email
+
+            return order_email(ws, order)
         if in_ is None:
             raise typer.BadParameter("--order needs --in EXPORT (the export holding the order).",
                                      param_hint="--in")
         from .lookup import find_order_email
 
-        return find_order_email(in_, order, encoding=encoding, delimiter=delimiter)
+        return find_order_email(in_, order, encoding=encoding, delimiter=delimiter,
+                                profile=format_, mapping=mapping)
     if email is None:
         raise typer.BadParameter("give the customer's EMAIL, or --order ORDER_ID --in EXPORT.")
     return email
@@ -316,13 +450,14 @@ OrderOpt = Annotated[str | None, typer.Option(
     "--order", help="Tag the customer of this order number instead of an EMAIL.",
     show_default=False)]
 InOpt = Annotated[str | None, typer.Option(
-    "--in", help="The export that holds --order.", show_default=False)]
+    "--in", help="The export that holds --order (in a workspace, default: the order "
+    "history).", show_default=False)]
 
 
 @app.command("tag")
 def tag_cmd(
     tag: TagOpt,
-    tagbook: TagbookOpt,
+    tagbook: BookOpt = None,
     email: Annotated[str | None, typer.Argument(help="The customer's email.",
                                                 show_default=False)] = None,
     note: Annotated[str | None, typer.Option("--note", help="Why: shown with the tag.",
@@ -337,8 +472,12 @@ def tag_cmd(
     in_: InOpt = None,
     encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None,
+    format_: FormatOpt = None,
+    mapping: MappingOpt = None,
+    workspace: WorkspaceOpt = None,
 ) -> None:
-    """Tag a customer by hand, by email or by an order of theirs.
+    """Tag a customer by hand, by email or by an order of theirs (in an export, or, in a
+    workspace, in the order history).
 
     Example: ordertags tag jane@example.com --tag VIP --note "Wholesale" -t tagbook.yaml
 
@@ -346,9 +485,11 @@ def tag_cmd(
     """
     from .tags import tag_customer
 
+    ws = _workspace(workspace)
+    book = _book(tagbook, ws)
     try:
-        address = _email_of(email, order, in_, encoding, delimiter)
-        change = tag_customer(tagbook, address, tag, note=note, by=by, expires=expires)
+        address = _email_of(email, order, in_, encoding, delimiter, format_, mapping, ws)
+        change = tag_customer(book, address, tag, note=note, by=by, expires=expires)
     except OrderTagsError as exc:
         _fail(exc)
     if change.added:
@@ -363,13 +504,16 @@ def tag_cmd(
 @app.command("untag")
 def untag_cmd(
     tag: TagOpt,
-    tagbook: TagbookOpt,
+    tagbook: BookOpt = None,
     email: Annotated[str | None, typer.Argument(help="The customer's email.",
                                                 show_default=False)] = None,
     order: OrderOpt = None,
     in_: InOpt = None,
     encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None,
+    format_: FormatOpt = None,
+    mapping: MappingOpt = None,
+    workspace: WorkspaceOpt = None,
 ) -> None:
     """Remove tags given by hand from a customer (every spelling of their email).
 
@@ -377,9 +521,11 @@ def untag_cmd(
     """
     from .tags import untag_customer
 
+    ws = _workspace(workspace)
+    book = _book(tagbook, ws)
     try:
-        address = _email_of(email, order, in_, encoding, delimiter)
-        change = untag_customer(tagbook, address, tag)
+        address = _email_of(email, order, in_, encoding, delimiter, format_, mapping, ws)
+        change = untag_customer(book, address, tag)
     except OrderTagsError as exc:
         _fail(exc)
     if change.removed:
@@ -391,10 +537,11 @@ def untag_cmd(
 
 @app.command("tags")
 def tags_cmd(
-    tagbook: TagbookOpt,
+    tagbook: BookOpt = None,
     as_of: AsOfOpt = None,
+    workspace: WorkspaceOpt = None,
 ) -> None:
-    """List the tag definitions and the customers tagged by hand.
+    """List the tag definitions, the customers tagged by hand and the identity links.
 
     Example: ordertags tags -t tagbook.yaml
     """
@@ -403,8 +550,9 @@ def tags_cmd(
     from .tags import load_tagbook
 
     when = _as_of(as_of)
+    path = _book(tagbook, _workspace(workspace))
     try:
-        book = load_tagbook(tagbook)
+        book = load_tagbook(path)
     except OrderTagsError as exc:
         _fail(exc)
     defs = [(t.name, t.priority, t.scope, t.colour, t.label) for t in
@@ -419,6 +567,11 @@ def tags_cmd(
                                               ""]))
     else:
         typer.echo("no customers tagged by hand")
+    if book.links:
+        typer.echo("")
+        typer.echo(tabulate([(ln.a, "same as" if ln.same else "not", ln.b, ln.note or "",
+                              ln.by or "", (ln.at or "")[:10]) for ln in book.links],
+                            headers=["identity", "link", "identity", "note", "by", "at"]))
 
 
 @app.command()
@@ -454,7 +607,7 @@ def explain(
                            columns=_columns(email_column, total_column, date_column,
                                             name_column, order_id_column),
                            encoding=encoding, delimiter=delimiter,
-                           money_style=_money(money_style))
+                           money_style=_money(money_style) or "plain")
     except OrderTagsError as exc:
         _fail(exc)
     typer.echo(render(ex))
@@ -506,6 +659,387 @@ def schema(
     if which not in ("tagbook", "rules"):
         raise typer.BadParameter("choose tagbook or rules.", param_hint="WHICH")
     typer.echo(json.dumps(load_schema(which), indent=2, ensure_ascii=False))
+
+
+# --- workspace, history and identity -------------------------------------------------------
+
+
+@app.command("init")
+def init_cmd(
+    directory: Annotated[Path, typer.Argument(
+        help="The workspace folder (created if missing).", show_default=False)] = Path("."),
+    default_region: RegionOpt = None,
+) -> None:
+    """Create a workspace: a starter tag book and rule file (commented, valid as written),
+    the order history (history.sqlite) and a .gitignore that keeps the history out of
+    version control. Files already there are kept.
+
+    Example: ordertags init shop --default-region GB
+    """
+    from .workspace import init_workspace
+
+    try:
+        report = init_workspace(directory, region=default_region)
+    except OrderTagsError as exc:
+        _fail(exc)
+    root = report.workspace.root
+    typer.echo(f"workspace {root}: "
+               + (f"created {', '.join(report.created)}" if report.created else "")
+               + ("; " if report.created and report.kept else "")
+               + (f"kept {', '.join(report.kept)}" if report.kept else ""), err=True)
+
+
+def render_ingest(report: Any, prefix: str = "") -> str:
+    """One line on what recording orders did."""
+    text = (f"{prefix}{_n(report.read, 'order')} from {_n(len(report.files), 'export')}: "
+            f"{report.new:,} new, {report.updated:,} updated, {report.unchanged:,} unchanged")
+    if report.merged:
+        text += f"; {_n(report.merged, 'customer')} merged into another"
+    if report.skipped:
+        text += f"; {_n(report.skipped, 'order')} without an order id not recorded"
+    return text
+
+
+@app.command()
+def ingest(
+    orders: OrdersArg,
+    workspace: WorkspaceOpt = None,
+    quiet: QuietOpt = False,
+    encoding: EncodingOpt = None,
+    delimiter: DelimiterOpt = None,
+    email_column: EmailColOpt = None,
+    total_column: TotalColOpt = None,
+    date_column: DateColOpt = None,
+    name_column: NameColOpt = None,
+    order_id_column: IdColOpt = None,
+    money_style: MoneyOpt = None,
+    format_: FormatOpt = None,
+    mapping: MappingOpt = None,
+    default_region: RegionOpt = None,
+) -> None:
+    """Add the orders of exports to the workspace's history, keyed by channel and order
+    id: ingesting an export again changes nothing, and a changed order (a refund, a
+    corrected email) is updated. One transaction per export.
+
+    Example: ordertags ingest orders-2025.csv orders-2026.csv --workspace shop
+    """
+    ws = _need_workspace(workspace)
+    from .api import ingest_files
+
+    try:
+        report = ingest_files(
+            orders, workspace=ws, columns=_columns(email_column, total_column, date_column,
+                                                   name_column, order_id_column),
+            encoding=encoding, delimiter=delimiter, money_style=_money(money_style),
+            profile=format_, mapping=mapping, region=default_region)
+    except OrderTagsError as exc:
+        _fail(exc)
+    _say(quiet, render_ingest(report))
+
+
+def _customer_rows(rows: list[Any]) -> str:
+    from tabulate import tabulate
+
+    from .history import money
+
+    table = [(r.key, f"{r.orders:,}", money(r.spend), str(r.first or ""), str(r.last or ""),
+              f"{r.refunds:,}" if r.refunds else "",
+              ", ".join(dict.fromkeys(r.manual + r.tags))) for r in rows]
+    text: str = tabulate(table, headers=["customer", "orders", "spend", "first", "last",
+                                         "refunds", "tags"],
+                         colalign=("left", "right", "right"), disable_numparse=True)
+    return text
+
+
+@app.command("customers")
+def customers_cmd(
+    tag: Annotated[str | None, typer.Option(
+        "--tag", help="Only customers with this tag (by hand, or at the last apply).",
+        show_default=False)] = None,
+    search: Annotated[str | None, typer.Option(
+        "--search", help="Only customers whose email, phone, address or name contains this.",
+        show_default=False)] = None,
+    limit: Annotated[int, typer.Option(
+        "--limit", min=0, help="At most this many (0: all).")] = 50,
+    workspace: WorkspaceOpt = None,
+    tagbook: BookOpt = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """List the customers of the history, highest spend first, with their orders, spend,
+    first and last order, refunds and tags.
+
+    Example: ordertags customers --tag VIP --search gmail.com
+    """
+    ws = _need_workspace(workspace)
+    from .tags import load_tagbook
+
+    try:
+        book = load_tagbook(_book(tagbook, ws))
+        with ws.open_history() as history:
+            rows = history.list_customers(tag=tag, search=search, limit=limit or None,
+                                          tagbook=book, as_of=_as_of(as_of))
+    except OrderTagsError as exc:
+        _fail(exc)
+    if rows:
+        typer.echo(_customer_rows(rows))
+    typer.echo(f"{_n(len(rows), 'customer')}"
+               + (f" (--limit {limit}; there may be more)" if limit and len(rows) == limit
+                  else ""), err=True)
+
+
+@app.command("customer")
+def customer_cmd(
+    key: Annotated[str, typer.Argument(
+        help="An email, phone number, order id or customer key.", show_default=False)],
+    workspace: WorkspaceOpt = None,
+    tagbook: BookOpt = None,
+    as_of: AsOfOpt = None,
+    recent: Annotated[int, typer.Option("--orders", min=0,
+                                        help="How many recent orders to show.")] = 10,
+    default_region: RegionOpt = None,
+) -> None:
+    """Show one customer: identities, tags with who, when and why, aggregates and recent
+    orders.
+
+    Example: ordertags customer jane.doe@gmail.com
+    """
+    from tabulate import tabulate
+
+    from .history import money
+    from .tags import load_tagbook
+
+    ws = _need_workspace(workspace)
+    try:
+        book = load_tagbook(_book(tagbook, ws))
+        with ws.open_history() as history:
+            rep = history.customer_report(key, tagbook=book, as_of=_as_of(as_of),
+                                          region=default_region, recent=recent)
+    except OrderTagsError as exc:
+        _fail(exc)
+    row = rep.row
+    lines = [f"customer {row.key}" + (f" ({', '.join(rep.names[:3])})" if rep.names else ""),
+             "", tabulate([(k, v, f"{n:,}") for k, v, n in rep.identities],
+                          headers=["kind", "identity", "orders"],
+                          colalign=("left", "left", "right"), disable_numparse=True),
+             ""]
+    when = _as_of(as_of)
+    tag_rows = [(", ".join(e.tags), "by hand", e.by or "", (e.at or "")[:10],
+                 (e.note or "") + (f" (expires {e.expires})" if e.expires else "")
+                 + (" [expired]" if e.expired(when) else ""), e.email) for e in rep.entries]
+    if row.tags:
+        tag_rows.append((", ".join(row.tags), "rules", "", row.tags_on or "",
+                         "at the last apply that saw the customer", ""))
+    lines.append(tabulate(tag_rows, headers=["tags", "from", "by", "at", "why", "email"])
+                 if tag_rows else "no tags")
+    lines += ["", f"orders {row.orders:,}, spend {money(row.spend)}, refunds {row.refunds:,} "
+              f"({money(row.refunded)}), first {row.first or '-'}, last {row.last or '-'}"]
+    if rep.recent:
+        lines += ["", tabulate(rep.recent, headers=["date", "channel", "order", "total",
+                                                     "refund", "email"],
+                               colalign=("left", "left", "left", "right", "right"),
+                               disable_numparse=True)]
+    typer.echo("\n".join(lines))
+
+
+history_app = typer.Typer(
+    help="The workspace's order history: counts, and pruning for data retention.",
+    no_args_is_help=True)
+app.add_typer(history_app, name="history")
+
+
+@history_app.command("stats")
+def history_stats(workspace: WorkspaceOpt = None) -> None:
+    """Show the history's size, orders, customers, identities, date range and channels.
+
+    Example: ordertags history stats --workspace shop
+    """
+    from tabulate import tabulate
+
+    ws = _need_workspace(workspace)
+    try:
+        with ws.open_history() as history:
+            st = history.stats()
+    except OrderTagsError as exc:
+        _fail(exc)
+    lines = [f"history {st.path} ({st.bytes / 1e6:,.1f} MB, schema version "
+             f"{st.schema_version}, phone region {st.region})",
+             f"{_n(st.orders, 'order')}, {_n(st.customers, 'customer')}; orders from "
+             f"{st.first or '-'} to {st.last or '-'}"
+             + (f", {_n(st.undated, 'order')} without a date" if st.undated else ""),
+             "identities: " + (", ".join(f"{n:,} {k}" for k, n in st.identities.items())
+                               or "none"),
+             f"links: {st.links:,} same person, {st.apart:,} different people"]
+    if st.channels:
+        lines += ["", tabulate([(c, f"{n:,}") for c, n in st.channels],
+                               headers=["channel", "orders"], colalign=("left", "right"))]
+    typer.echo("\n".join(lines))
+
+
+@history_app.command("prune")
+def history_prune(
+    before: Annotated[str, typer.Option(
+        "--before", help="Delete the orders dated before this day, YYYY-MM-DD.",
+        show_default=False)],
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Delete the orders dated before a day (data retention), with the identities and
+    customers nothing else uses; the file is then compacted so the data is gone from it.
+
+    Example: ordertags history prune --before 2020-01-01
+    """
+    try:
+        day = dt.date.fromisoformat(before)
+    except ValueError:
+        raise typer.BadParameter(f'"{before}" is not a date; write YYYY-MM-DD.',
+                                 param_hint="--before") from None
+    ws = _need_workspace(workspace)
+    try:
+        with ws.open_history() as history:
+            rep = history.prune(day)
+    except OrderTagsError as exc:
+        _fail(exc)
+    typer.echo(f"pruned {_n(rep.orders, 'order')} dated before {rep.before}: "
+               f"{_n(rep.customers, 'customer')} and {_n(rep.identities, 'identity', 'identities')}"
+               " left with none removed", err=True)
+
+
+def _link(a: str, b: str, same: bool, note: str | None, by: str | None,
+          tagbook: Path | None, workspace: Path | None, region: str | None) -> None:
+    from .tags import link_identities, unlink_identities
+    from .workspace import workspace_region
+
+    ws = _workspace(workspace)
+    book = _book(tagbook, ws)
+    try:
+        from .keys import check_region
+
+        code = check_region(region or workspace_region(ws))
+        edit = link_identities if same else unlink_identities
+        change = edit(book, a, b, note=note, by=by, region=code)
+    except OrderTagsError as exc:
+        _fail(exc)
+    what = "the same person" if same else "different people"
+    if change.added:
+        typer.echo(f"{a} and {b} are now {what}"
+                   + (f" (replacing {change.removed} earlier opposite entry)"
+                      if change.removed else ""), err=True)
+    else:
+        typer.echo(f"{a} and {b} were already {what}; nothing changed", err=True)
+
+
+LinkArg = Annotated[str, typer.Argument(help="An email or a phone number.", show_default=False)]
+NoteOpt = Annotated[str | None, typer.Option("--note", help="Why: kept with the link.",
+                                             show_default=False)]
+ByOpt = Annotated[str | None, typer.Option(
+    "--by", help="Who says so (default: $ORDERTAGS_USER or the login name).",
+    show_default=False)]
+
+
+@app.command("link")
+def link_cmd(
+    a: LinkArg,
+    b: LinkArg,
+    note: NoteOpt = None,
+    by: ByOpt = None,
+    tagbook: BookOpt = None,
+    workspace: WorkspaceOpt = None,
+    default_region: RegionOpt = None,
+) -> None:
+    """Record in the tag book that two identities (emails or phone numbers) are the same
+    person: their orders form one customer, and a customer tag covers them all. Links
+    beat every automatic match.
+
+    Example: ordertags link jane.doe@gmail.com jane@work.example --note "Same person"
+    """
+    _link(a, b, True, note, by, tagbook, workspace, default_region)
+
+
+@app.command("unlink")
+def unlink_cmd(
+    a: LinkArg,
+    b: LinkArg,
+    note: NoteOpt = None,
+    by: ByOpt = None,
+    tagbook: BookOpt = None,
+    workspace: WorkspaceOpt = None,
+    default_region: RegionOpt = None,
+) -> None:
+    """Record in the tag book that two identities are different people, whatever the
+    evidence (a shared phone and surname, an earlier link); dismisses a suspect pair.
+
+    Example: ordertags unlink bob@example.com bob.smith@example.com
+    """
+    _link(a, b, False, note, by, tagbook, workspace, default_region)
+
+
+@app.command()
+def suspects(
+    orders: Annotated[list[str] | None, typer.Argument(
+        help="Look in these exports instead of the workspace's history.",
+        show_default=False)] = None,
+    tag: Annotated[str | None, typer.Option(
+        "--tag", help="Only pairs where one customer has this tag.", show_default=False)] =
+    None,
+    limit: Annotated[int, typer.Option("--limit", min=0,
+                                       help="At most this many pairs (0: all).")] = 50,
+    max_sharing: Annotated[int, typer.Option(
+        "--max-sharing", min=2, help="An address or phone shared by more customers than "
+        "this (a parcel locker, an office) is no evidence.")] = 5,
+    workspace: WorkspaceOpt = None,
+    tagbook: BookOpt = None,
+    as_of: AsOfOpt = None,
+    default_region: RegionOpt = None,
+    encoding: EncodingOpt = None,
+    delimiter: DelimiterOpt = None,
+    format_: FormatOpt = None,
+    mapping: MappingOpt = None,
+) -> None:
+    """List pairs of customers that may be one person: the same address under a new
+    email, the same phone under another name. Customers tagged FRAUD-like (the highest
+    priority tags) come first. Link them, or dismiss them with unlink.
+
+    Example: ordertags suspects --tag FRAUD
+    """
+    from tabulate import tabulate
+
+    from .tags import load_tagbook
+
+    when = _as_of(as_of)
+    ws = _workspace(workspace)
+    try:
+        book = load_tagbook(_book(tagbook, ws))
+        if orders:
+            from .frame import Frame
+            from .identity import suspects_in_frame
+            from .keys import check_region
+            from .readers import read_orders
+            from .workspace import workspace_region
+
+            tables = [read_orders(o, encoding=encoding, delimiter=delimiter, profile=format_,
+                                  mapping=str(mapping) if mapping else None) for o in orders]
+            frame = Frame(tables, as_of=when)
+            frame.require_field("email")
+            found = suspects_in_frame(frame, book, as_of=when, tag=tag, limit=limit or None,
+                                      max_sharing=max_sharing,
+                                      region=check_region(default_region
+                                                          or workspace_region(ws)))
+        elif ws is None:
+            raise typer.BadParameter("give order exports, or run in a workspace (its "
+                                     "history is searched).", param_hint="ORDERS")
+        else:
+            with ws.open_history() as history:
+                found = history.suspects(tagbook=book, as_of=when, tag=tag,
+                                         limit=limit or None, max_sharing=max_sharing)
+    except OrderTagsError as exc:
+        _fail(exc)
+    if found:
+        typer.echo(tabulate([(s.a, ", ".join(s.tags_a), s.b, ", ".join(s.tags_b),
+                              "; ".join(s.evidence)) for s in found],
+                            headers=["customer", "tags", "possibly the same as", "tags",
+                                     "evidence"]))
+    typer.echo(f"{_n(len(found), 'pair')} of possibly the same customer"
+               + ("; `ordertags link A B` joins a pair, `ordertags unlink A B` dismisses it"
+                  if found else ""), err=True)
 
 
 def main() -> None:

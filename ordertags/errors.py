@@ -80,3 +80,13 @@ class UsageError(OrderTagsError):
     """The call itself is wrong (options that do not fit together). Exit 2."""
 
     exit_code = 2
+
+
+class HistoryError(OrderTagsError):
+    """The order history cannot be used: locked, from a newer ordertags, not a history."""
+
+
+class WorkspaceError(OrderTagsError):
+    """No workspace where one was named, or one that cannot be created. Exit 2."""
+
+    exit_code = 2

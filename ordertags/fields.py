@@ -119,10 +119,11 @@ class FieldMap:
         option = FIELD_OPTIONS.get(field)
         how = f"Name the column with {option}" if option else "Map a column to it with " \
             "--mapping FILE"
+        if note:  # the profile's advice, then "or name the column ..."
+            how = f"{note} {how[0].lower()}{how[1:]}"
         return ColumnError(
             f"no {FIELD_TITLES.get(field, field)} column (looked for: {looked}).", file=file,
-            hint=(f"{note} " if note else "")
-            + f"{how} (the file's columns: {_list(self.columns)}).")
+            hint=f"{how} (the file's columns: {_list(self.columns)}).")
 
     def find_column(self, name: str) -> int | None:
         """A column by its name: exact first, then ignoring case and spacing."""
@@ -155,9 +156,9 @@ def build_map(columns: Sequence[str], aliases: Mapping[str, tuple[str, ...]], *,
     backs: dict[str, tuple[int, ...]] = {}
     for fld, names in aliases.items():
         for alias in names:
-            i = first.get(_squash(alias))
-            if i is not None:
-                index[fld] = i
+            at = first.get(_squash(alias))
+            if at is not None:
+                index[fld] = at
                 break
     for fld, names in (fallbacks or {}).items():
         found = [first[s] for s in (_squash(n) for n in names) if s in first]
@@ -172,12 +173,12 @@ def build_map(columns: Sequence[str], aliases: Mapping[str, tuple[str, ...]], *,
     for fld, column in (overrides or {}).items():
         if not column:
             continue
-        i = fm.find_column(column)
-        if i is None:
+        named = fm.find_column(column)
+        if named is None:
             raise ColumnError(
                 f'there is no column "{column}" for the {FIELD_TITLES.get(fld, fld)}.',
                 file=file, hint=f"The file's columns: {_list(cols)}.")
-        index[fld] = i
+        index[fld] = named
         backs.pop(fld, None)
     return FieldMap(cols, index, backs, aliases, notes or {})
 

@@ -4,12 +4,22 @@ Several exports can go into one run; a :class:`Frame` stacks their rows (in the 
 the files were given) and answers, per column, for all rows at once. Conversions
 (customer keys, money, dates, lower-cased text) are done once, when first asked for,
 and only for the columns a rule needs: a bad value in a column no rule uses is no error.
+
+Rows and orders: where a platform writes one row per line item (Shopify, Amazon, eBay,
+Etsy items, AlgolPlus, Linnworks), the rows of one order are grouped by its order id
+(:attr:`Frame.order_codes`, :attr:`Frame.order_starts`). An order field (email, total,
+date, country, ...) read through :meth:`Frame.text`, :meth:`Frame.numbers` or
+:meth:`Frame.dates` gives, on every row of an order, the order's value: the first one
+its rows hold (Shopify fills them on the first row only; AlgolPlus repeats its totals on
+every row, and they are counted once). The written output never sees these copies: it is
+made from the tables as read. A raw column (``column=``) is always read row by row.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -18,15 +28,50 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .customers import Customers, email_domains
-from .errors import ColumnError
-from .fields import FIELD_OPTIONS, FieldMap, map_fields
+from .errors import ColumnError, ValueParseError
+from .fields import FieldMap
+from .platforms import ITEM_FIELDS, QUOTED_FIELDS, Profile, map_profile
 from .readers import OrderTable
 from .values import money_to_units, parse_dates, parse_money
 
 #: Field names a rule can use besides the export's own columns.
-VIRTUAL_FIELDS = ("email", "email_domain", "total", "date", "order_id", "name")
+VIRTUAL_FIELDS = ("email", "email_domain", "total", "date", "order_id", "name",
+                  "customer_id", "phone", "postcode", "country", "currency", "channel",
+                  "shipping_service", "status", "refunds")
 
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
+IntArray = np.ndarray[Any, np.dtype[np.int64]]
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+
+_BLANK = pa.scalar("", pa.string())
+
+
+@dataclass
+class _Groups:
+    """How the rows of one table form orders: a local order code per row (None: one row
+    per order, codes are the row numbers), the number of orders, the first row of each
+    order and which rows start one (None: every row)."""
+
+    codes: IntArray | None
+    count: int
+    first: IntArray | None
+    starts: BoolArray | None
+
+
+def _combined(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    if isinstance(col, pa.ChunkedArray):
+        return col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+    return col
+
+
+def _nonblank(arr: pa.Array) -> BoolArray:
+    filled = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(arr), ""), False)
+    return np.asarray(filled.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _floats(arr: pa.Array) -> FloatArray:
+    return np.asarray(pc.fill_null(arr, np.nan).to_numpy(zero_copy_only=False),
+                      dtype=np.float64)
 
 
 class Frame:
@@ -34,26 +79,50 @@ class Frame:
 
     def __init__(self, tables: Sequence[OrderTable], *, as_of: dt.date,
                  overrides: Mapping[str, str | None] | None = None,
-                 money_style: str = "plain", date_style: str = "auto") -> None:
+                 money_style: str | None = None, date_style: str | None = None) -> None:
         self.tables = list(tables)
         self.as_of = as_of
+        #: Forced styles (``--money-style``); None: each export's profile decides.
         self.money_style = money_style
         self.date_style = date_style
+        self.profiles: list[Profile] = [t.profile for t in self.tables]
         self.maps: list[FieldMap] = [
-            map_fields(t.columns, overrides=overrides, file=t.source) for t in self.tables]
+            map_profile(t.columns, t.profile, overrides=overrides, file=t.source)
+            for t in self.tables]
         self.offsets = np.cumsum([0] + [t.num_rows for t in self.tables])
         self.n = int(self.offsets[-1])
         self._cache: dict[tuple[str, str], Any] = {}
 
     # --- where things are -------------------------------------------------------------
 
+    def _has(self, ti: int, field: str) -> bool:
+        fmap, profile = self.maps[ti], self.profiles[ti]
+        if fmap.get(field) is not None:
+            return True
+        if field == "total":
+            return bool(self._line_columns(ti, profile.total_lines)) or (
+                profile.total_product and fmap.get("quantity") is not None
+                and fmap.get("price") is not None)
+        if field == "name":
+            return fmap.get("first_name") is not None or fmap.get("last_name") is not None
+        return False
+
     def has_field(self, field: str) -> bool:
-        return any(m.get(field) is not None for m in self.maps)
+        return any(self._has(i, field) for i in range(len(self.tables)))
 
     def require_field(self, field: str) -> None:
-        """Raise for the first file that has no column for ``field``."""
-        for table, fmap in zip(self.tables, self.maps, strict=True):
-            fmap.require(field, file=table.source)
+        """Raise for the first file that has no column for ``field``. For ``email``: the
+        first file with no column to tell its customers apart by (an email, or the
+        buyer id of a platform that has no email)."""
+        for ti, table in enumerate(self.tables):
+            if field == "email":
+                self._identity_field(ti)
+            elif not self._has(ti, field):
+                raise self.maps[ti].missing(field, file=table.source)
+
+    def require_customer(self) -> None:
+        """Raise for the first file with no column to tell its customers apart by."""
+        self.require_field("email")
 
     def has_column(self, name: str) -> bool:
         return any(m.find_column(name) is not None for m in self.maps)
@@ -71,21 +140,212 @@ class Frame:
             out.append((table, i))
         return out
 
-    def _stack(self, pieces: list[pa.ChunkedArray]) -> pa.ChunkedArray:
-        chunks = [c for p in pieces for c in p.chunks]
+    def _stack(self, pieces: Sequence[pa.ChunkedArray | pa.Array]) -> pa.ChunkedArray:
+        chunks = [c for p in pieces
+                  for c in (p.chunks if isinstance(p, pa.ChunkedArray) else [p])]
         return pa.chunked_array(chunks, type=pa.string())
 
+    def _money(self, ti: int) -> str:
+        return self.money_style or self.profiles[ti].money
+
+    def _date_style(self, ti: int) -> str:
+        return self.date_style or self.profiles[ti].dates
+
+    # --- orders -------------------------------------------------------------------------
+
+    def _groups(self, ti: int) -> _Groups:
+        key = ("groups", str(ti))
+        if key in self._cache:
+            cached: _Groups = self._cache[key]
+            return cached
+        table, profile = self.tables[ti], self.profiles[ti]
+        n = table.num_rows
+        skip = table.skip_rows
+        if n == 0 or ((not profile.grouped or self.maps[ti].get("order_id") is None)
+                      and skip is None):
+            groups = _Groups(None, n, None, None)
+        else:
+            groups = self._group_rows(ti, n, skip)
+        self._cache[key] = groups
+        return groups
+
+    def _group_rows(self, ti: int, n: int, skip: BoolArray | None) -> _Groups:
+        """Group rows by the order id (rows need not be adjacent); a row with a blank id
+        continues the order above it; rows that are not orders (``skip``) join the order
+        above them without starting one."""
+        profile, fmap = self.profiles[ti], self.maps[ti]
+        rows = np.arange(n, dtype=np.int64)
+        if profile.grouped and fmap.get("order_id") is not None:
+            ids = self._raw_field(ti, "order_id")
+            assert ids is not None
+            ids = pc.utf8_trim_whitespace(_combined(ids))
+            blank = ~_nonblank(ids)
+            if skip is not None:
+                blank |= skip
+            keyed = pc.if_else(pa.array(blank), pa.scalar(None, pa.string()), ids)
+            idx = np.asarray(pc.fill_null(pc.dictionary_encode(keyed).indices, -1)
+                             .to_numpy(zero_copy_only=False), dtype=np.int64)
+        else:  # one row per order, but some rows are not orders
+            assert skip is not None
+            idx = np.where(skip, -1, np.cumsum(~skip) - 1)
+            blank = skip
+        has_key = idx >= 0
+        not_order = skip if skip is not None else np.zeros(n, dtype=bool)
+        if has_key.all():
+            codes = idx
+        else:
+            last = np.maximum.accumulate(np.where(has_key, rows, -1))
+            codes = np.where(last >= 0, idx[np.maximum(last, 0)], -1)
+            lead = (codes < 0) & ~not_order  # rows before the first id: an order each
+            k = int(lead.sum())
+            codes = np.where(lead, np.cumsum(lead) - 1, np.where(codes >= 0, codes + k, -1))
+            # Rows that are not orders and come before any order join the first one.
+            codes = np.where(codes < 0, 0, codes)
+        counted = np.flatnonzero(~not_order)
+        starts = np.zeros(n, dtype=bool)
+        if len(counted):
+            c = codes[counted]
+            high = np.maximum.accumulate(c)
+            first_of = np.empty(len(c), dtype=bool)
+            first_of[0] = True
+            first_of[1:] = c[1:] > high[:-1]
+            starts[counted[first_of]] = True
+        first = np.flatnonzero(starts).astype(np.int64)
+        if not len(first):  # no order at all: every row is a report line
+            return _Groups(np.zeros(n, dtype=np.int64), 0, first, starts)
+        return _Groups(codes.astype(np.int64, copy=False), len(first), first, starts)
+
+    @cached_property
+    def n_orders(self) -> int:
+        """How many orders the run has (rows, where each row is an order)."""
+        return sum(self._groups(i).count for i in range(len(self.tables)))
+
+    @cached_property
+    def order_offsets(self) -> IntArray:
+        counts = [self._groups(i).count for i in range(len(self.tables))]
+        offsets: IntArray = np.cumsum([0, *counts]).astype(np.int64)
+        return offsets
+
+    @cached_property
+    def grouped(self) -> bool:
+        """Does any order of the run span several rows (or any row not be an order)?"""
+        return any(self._groups(i).codes is not None for i in range(len(self.tables)))
+
+    @cached_property
+    def order_starts(self) -> BoolArray:
+        """True on the first row of each order (the row carrying its order-level fields);
+        every row, where each row is an order."""
+        if not self.grouped:
+            return np.ones(self.n, dtype=bool)
+        parts = []
+        for ti, table in enumerate(self.tables):
+            g = self._groups(ti)
+            parts.append(np.ones(table.num_rows, dtype=bool) if g.starts is None else g.starts)
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+
+    @cached_property
+    def order_codes(self) -> IntArray:
+        """Per row, the index of its order in the run (0 .. n_orders - 1, in order of
+        first appearance)."""
+        parts = []
+        for ti, table in enumerate(self.tables):
+            g = self._groups(ti)
+            base = int(self.order_offsets[ti])
+            local = np.arange(table.num_rows, dtype=np.int64) if g.codes is None else g.codes
+            parts.append(local + base)
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    @cached_property
+    def order_rows(self) -> IntArray:
+        """Per order, the frame row of its first row."""
+        return np.flatnonzero(self.order_starts).astype(np.int64)
+
+    def order_first(self, mask: BoolArray) -> BoolArray:
+        """Per row, ``mask`` at the first row of the row's order: what an order-level
+        answer computed row by row says for the whole order."""
+        if not self.grouped:
+            return mask
+        first: BoolArray = mask[self.order_rows][self.order_codes]
+        return first
+
+    def order_any(self, mask: BoolArray) -> BoolArray:
+        """Per row: does any row of the row's order hold ``mask``?"""
+        if not self.grouped:
+            return mask
+        per_order = np.zeros(self.n_orders, dtype=bool)
+        per_order[self.order_codes[mask]] = True
+        result: BoolArray = per_order[self.order_codes]
+        return result
+
+    def _first_valid(self, ti: int, valid: BoolArray) -> IntArray:
+        """Per order of table ``ti``: its first row where ``valid`` holds, else its first
+        row."""
+        g = self._groups(ti)
+        assert g.codes is not None and g.first is not None
+        src = g.first.copy()
+        rows = np.flatnonzero(valid)
+        if len(rows):
+            codes = g.codes[rows]
+            uniq, at = np.unique(codes, return_index=True)
+            src[uniq] = rows[at]
+        return src
+
+    def _spread(self, ti: int, per_row: pa.Array | pa.ChunkedArray,
+                valid: BoolArray) -> pa.Array | pa.ChunkedArray:
+        """An order field's value on every row of its order (see :meth:`_first_valid`)."""
+        g = self._groups(ti)
+        if g.codes is None:
+            return per_row
+        take = self._first_valid(ti, valid)[g.codes]
+        result: pa.Array = _combined(per_row).take(pa.array(take))
+        return result
+
+    # --- text ---------------------------------------------------------------------------
+
+    def _raw_field(self, ti: int, field: str) -> pa.ChunkedArray | pa.Array | None:
+        """A field's text row by row in table ``ti``: its column, with blanks filled from
+        its fallback columns and Excel's leading ``'`` dropped (None: no such column)."""
+        table, fmap = self.tables[ti], self.maps[ti]
+        sources = fmap.sources(field)
+        if not sources:
+            if field == "name" and (fmap.get("first_name") is not None
+                                    or fmap.get("last_name") is not None):
+                parts = [_combined(self._raw_field(ti, f) or
+                                   pa.repeat(_BLANK, table.num_rows))
+                         for f in ("first_name", "last_name")]
+                return pc.utf8_trim_whitespace(pc.binary_join_element_wise(*parts, " "))
+            return None
+        col: pa.ChunkedArray | pa.Array = table.column(sources[0])
+        for j in sources[1:]:
+            arr = _combined(col)
+            blank = pc.equal(pc.utf8_trim_whitespace(arr), "")
+            if pc.any(blank).as_py():
+                col = pc.if_else(blank, _combined(table.column(j)), arr)
+        if field in QUOTED_FIELDS and pc.any(pc.starts_with(col, "'")).as_py():
+            col = pc.replace_substring_regex(col, "^'", "")
+        return col
+
+    def _table_text(self, ti: int, field: str) -> pa.ChunkedArray | pa.Array:
+        table = self.tables[ti]
+        raw = self._raw_field(ti, field)
+        if raw is None:
+            return pa.repeat(_BLANK, table.num_rows)
+        if field in ITEM_FIELDS or self._groups(ti).codes is None:
+            return raw
+        return self._spread(ti, raw, _nonblank(_combined(raw)))
+
     def text(self, *, field: str | None = None, column: str | None = None) -> pa.ChunkedArray:
-        """The raw text of a field or column for every row ("" in files without it)."""
+        """The raw text of a field or column for every row ("" in files without it). An
+        order field gives the order's value on every row of the order."""
         key = ("text", field or f"col:{column}")
         if key not in self._cache:
-            pieces = []
-            for table, i in self._pieces(field, column):
-                if i is None:
-                    blank = pa.repeat(pa.scalar("", pa.string()), table.num_rows)
-                    pieces.append(pa.chunked_array([blank]))
-                else:
-                    pieces.append(table.column(i))
+            if field:
+                pieces = [self._table_text(ti, field) for ti in range(len(self.tables))]
+            else:
+                pieces = []
+                for table, i in self._pieces(None, column):
+                    pieces.append(pa.repeat(_BLANK, table.num_rows) if i is None
+                                  else table.column(i))
             self._cache[key] = self._stack(pieces)
         result: pa.ChunkedArray = self._cache[key]
         return result
@@ -119,73 +379,209 @@ class Frame:
 
     # --- customers ----------------------------------------------------------------------
 
+    def _identity_field(self, ti: int) -> str:
+        """The field that tells the customers of table ``ti`` apart, or an error."""
+        profile, fmap = self.profiles[ti], self.maps[ti]
+        for f in profile.customer:
+            if fmap.get(f) is not None:
+                return f
+        raise fmap.missing(profile.customer[0], file=self.tables[ti].source)
+
+    def _identity(self, ti: int) -> pa.ChunkedArray | pa.Array:
+        """Per row, what the customer key is made from: the email, or the platform's
+        buyer id prefixed with the platform (``ebay:jdoe``), "" where blank."""
+        f = self._identity_field(ti)
+        text = self._table_text(ti, f)
+        if f == "email":
+            return text
+        ids = pc.utf8_trim_whitespace(_combined(text))
+        ids = pc.replace_substring_regex(ids, r"^(\d+)\.0+$", r"\1")  # 17850.0 -> 17850
+        keyed = pc.binary_join_element_wise(self.profiles[ti].key_prefix, ids, "")
+        result: pa.Array = pc.if_else(pc.equal(ids, ""), _BLANK, keyed)
+        return result
+
+    def identity_text(self) -> pa.ChunkedArray:
+        """Per row, what the customer key is made from (feed it to
+        :func:`ordertags.customers.customer_keys`): the order's email, or, on platforms
+        without one, the platform's buyer id prefixed with the platform (``ebay:jdoe``,
+        ``etsy:123``); "" where there is none. Raises for a file with neither."""
+        key = ("identity", "")
+        if key not in self._cache:
+            self.require_field("email")
+            pieces = [self._identity(ti) for ti in range(len(self.tables))]
+            self._cache[key] = self._stack(pieces)
+        result: pa.ChunkedArray = self._cache[key]
+        return result
+
+    #: The run's customer memory (:class:`ordertags.identity.Memory`: links, phones, the
+    #: history), set by the pipeline; None: customers are told apart by their key alone.
+    memory: Any = None
+
     @cached_property
     def customers(self) -> Customers:
         """The customers of the run; conditions on the email are evaluated once per
-        customer on ``customers.keys`` and broadcast to rows."""
-        self.require_field("email")
-        return Customers.from_emails(self.text(field="email"))
+        customer on ``customers.keys`` and broadcast to rows. A customer is a normalised
+        email, or (on platforms without one) the platform's buyer id, so several exports
+        of different platforms form one customer history."""
+        if self.memory is not None:
+            memory_customers: Customers = self.memory.customers
+            return memory_customers
+        return Customers.from_emails(self.identity_text())
 
     @cached_property
     def customer_domains(self) -> pa.Array:
         """The email domain of each customer (per customer, not per row)."""
         return email_domains(self.customers.keys)
 
-    @cached_property
-    def order_starts(self) -> BoolArray:
-        """True on the row that carries an order's totals (every row, for one-row orders)."""
-        return np.ones(self.n, dtype=bool)
-
     # --- numbers and dates --------------------------------------------------------------
 
-    def numbers(self, *, field: str | None = None, column: str | None = None) \
-            -> np.ndarray[Any, np.dtype[np.float64]]:
-        """A money or number field as float64 (NaN where blank). Bad values raise."""
+    def _parse_money(self, ti: int, col: pa.ChunkedArray | pa.Array, name: str) -> FloatArray:
+        table = self.tables[ti]
+        arr = parse_money(col, style=self._money(ti), file=table.source, column=name,
+                          row_offset=table.row_offset)
+        return _floats(arr)
+
+    def _column_numbers(self, ti: int, name: str) -> FloatArray | None:
+        i = self.maps[ti].find_column(name)
+        if i is None:
+            return None
+        return self._parse_money(ti, self.tables[ti].column(i), self.tables[ti].columns[i])
+
+    def _field_numbers(self, ti: int, field: str) -> FloatArray:
+        """A field's numbers row by row (no spreading), NaN where blank."""
+        table, fmap = self.tables[ti], self.maps[ti]
+        raw = self._raw_field(ti, field)
+        if raw is None:
+            raise fmap.missing(field, file=table.source)
+        i = fmap.get(field)
+        name = table.columns[i] if i is not None else field
+        return self._parse_money(ti, raw, name)
+
+    def _line_columns(self, ti: int, names: Sequence[str]) -> list[str]:
+        fmap = self.maps[ti]
+        return [n for n in names if fmap.find_column(n) is not None]
+
+    def _per_order_sum(self, ti: int, per_row: FloatArray) -> FloatArray:
+        """Per order: the sum of ``per_row`` over its rows (NaN where all are blank)."""
+        g = self._groups(ti)
+        if g.codes is None:
+            return per_row
+        present = ~np.isnan(per_row)
+        sums = np.bincount(g.codes, weights=np.where(present, per_row, 0.0),
+                           minlength=g.count)[: g.count]
+        seen = np.bincount(g.codes[present], minlength=g.count)[: g.count]
+        out: FloatArray = np.where(seen > 0, sums, np.nan)
+        return out
+
+    def _per_order_first(self, ti: int, per_row: FloatArray) -> FloatArray:
+        """Per order: the first value its rows hold (totals written once, or repeated)."""
+        g = self._groups(ti)
+        if g.codes is None:
+            return per_row
+        result: FloatArray = per_row[self._first_valid(ti, ~np.isnan(per_row))]
+        return result
+
+    def order_totals(self, ti: int) -> FloatArray:
+        """Per order of table ``ti``: its total (NaN where it has none). The ``total``
+        column's value, counted once however many rows repeat it; or, where the platform
+        has no order total, the sum over the lines of ``total_lines`` (Amazon) or of
+        quantity x unit price (UCI Online Retail), plus ``total_once`` (Etsy shipping)."""
+        key = ("totals", str(ti))
+        if key in self._cache:
+            cached: FloatArray = self._cache[key]
+            return cached
+        table, profile, fmap = self.tables[ti], self.profiles[ti], self.maps[ti]
+        lines = self._line_columns(ti, profile.total_lines)
+        if fmap.get("total") is not None:
+            totals = self._per_order_first(ti, self._field_numbers(ti, "total"))
+        elif lines or profile.total_product:
+            per_row = np.zeros(table.num_rows)
+            present = np.zeros(table.num_rows, dtype=bool)
+            for name in lines:
+                nums = self._column_numbers(ti, name)
+                assert nums is not None
+                present |= ~np.isnan(nums)
+                per_row += np.nan_to_num(nums)
+            if profile.total_product and not lines:
+                quantity = self._field_numbers(ti, "quantity")
+                price = self._field_numbers(ti, "price")
+                product = quantity * price
+                present = ~np.isnan(product)
+                per_row = np.nan_to_num(product)
+            totals = self._per_order_sum(ti, np.where(present, per_row, np.nan))
+            for name in self._line_columns(ti, profile.total_once):
+                nums = self._column_numbers(ti, name)
+                assert nums is not None
+                once = self._per_order_first(ti, nums)
+                totals = np.where(np.isnan(totals), once, totals + np.nan_to_num(once))
+        else:
+            raise fmap.missing("total", file=table.source)
+        self._cache[key] = totals
+        return totals
+
+    def numbers(self, *, field: str | None = None, column: str | None = None) -> FloatArray:
+        """A money or number field as float64 (NaN where blank). Bad values raise. An
+        order field (``total``) gives the order's value on every row of the order; a
+        column is read row by row."""
         key = ("num", field or f"col:{column}")
         if key not in self._cache:
             parts = []
-            for table, i in self._pieces(field, column):
-                if i is None:
-                    if field:
-                        raise ColumnError(
-                            f"no {field} column, and a rule needs it.", file=table.source,
-                            hint=f"Name it with {FIELD_OPTIONS.get(field, '--' + field)}.")
-                    parts.append(np.full(table.num_rows, np.nan))
-                    continue
-                arr = parse_money(table.column(i), style=self.money_style, file=table.source,
-                                  column=table.columns[i], row_offset=table.row_offset)
-                parts.append(pc.fill_null(arr, np.nan).to_numpy(zero_copy_only=False)
-                             .astype(np.float64, copy=False))
+            for ti, table in enumerate(self.tables):
+                g = self._groups(ti)
+                if field == "total":
+                    totals = self.order_totals(ti)
+                    parts.append(totals if g.codes is None else totals[g.codes])
+                elif field:
+                    nums = self._field_numbers(ti, field)
+                    if field not in ITEM_FIELDS and g.codes is not None:
+                        nums = nums[self._first_valid(ti, ~np.isnan(nums))][g.codes]
+                    parts.append(nums)
+                else:
+                    got = self._column_numbers(ti, column or "")
+                    parts.append(np.full(table.num_rows, np.nan) if got is None else got)
             self._cache[key] = np.concatenate(parts) if parts else np.zeros(0)
-        result: np.ndarray[Any, np.dtype[np.float64]] = self._cache[key]
+        result: FloatArray = self._cache[key]
         return result
 
-    def money_units(self, *, field: str | None = None, column: str | None = None) \
-            -> np.ndarray[Any, np.dtype[np.int64]]:
-        """Money in ten-thousandths, exact for sums (blank -> 0)."""
+    def money_units(self, *, field: str | None = None, column: str | None = None) -> IntArray:
+        """Money in ten-thousandths, exact for sums (blank -> 0). For ``total``, the
+        order's total on each row of the order: sum it over :attr:`order_starts`."""
         key = ("units", field or f"col:{column}")
         if key not in self._cache:
             nums = self.numbers(field=field, column=column)
             self._cache[key] = money_to_units(pa.array(nums, from_pandas=True))
-        result: np.ndarray[Any, np.dtype[np.int64]] = self._cache[key]
+        result: IntArray = self._cache[key]
         return result
 
     def dates(self, *, field: str | None = "date", column: str | None = None) \
             -> np.ndarray[Any, np.dtype[np.datetime64]]:
-        """A date field as datetime64[s] (NaT where blank). Bad values raise."""
+        """A date field as datetime64[s] (NaT where blank). Bad values raise. An order
+        field gives the order's date on every row of the order."""
         key = ("date", field or f"col:{column}")
         if key not in self._cache:
             parts = []
-            for table, i in self._pieces(field, column):
-                if i is None:
-                    if field:
-                        table_map = self.maps[self.tables.index(table)]
-                        table_map.require(field, file=table.source)
-                    parts.append(np.full(table.num_rows, np.datetime64("NaT"), "datetime64[s]"))
-                    continue
-                arr = parse_dates(table.column(i), style=self.date_style, file=table.source,
-                                  column=table.columns[i], row_offset=table.row_offset)
-                parts.append(arr.to_numpy(zero_copy_only=False).astype("datetime64[s]"))
+            for ti, table in enumerate(self.tables):
+                fmap = self.maps[ti]
+                if field:
+                    raw = self._raw_field(ti, field)
+                    if raw is None:
+                        raise fmap.missing(field, file=table.source)
+                    i = fmap.get(field)
+                    name = table.columns[i] if i is not None else field
+                else:
+                    i = fmap.find_column(column or "")
+                    if i is None:
+                        parts.append(np.full(table.num_rows, np.datetime64("NaT"),
+                                             "datetime64[s]"))
+                        continue
+                    raw, name = table.column(i), table.columns[i]
+                arr = parse_dates(raw, style=self._date_style(ti), file=table.source,
+                                  column=name, row_offset=table.row_offset)
+                stamps = arr.to_numpy(zero_copy_only=False).astype("datetime64[s]")
+                g = self._groups(ti)
+                if field and field not in ITEM_FIELDS and g.codes is not None:
+                    stamps = stamps[self._first_valid(ti, ~np.isnat(stamps))][g.codes]
+                parts.append(stamps)
             self._cache[key] = np.concatenate(parts) if parts else \
                 np.zeros(0, "datetime64[s]")
         result: np.ndarray[Any, np.dtype[np.datetime64]] = self._cache[key]
@@ -204,6 +600,15 @@ class Frame:
         result: BoolArray = self._cache[key]
         return result
 
+    # --- line items -----------------------------------------------------------------------
+
+    @cached_property
+    def items(self) -> Items:
+        """The line items of every order (see :class:`Items`)."""
+        from .items import build_items
+
+        return build_items(self)
+
     # --- locating rows, for messages ------------------------------------------------------
 
     def locate(self, row: int) -> tuple[OrderTable, int]:
@@ -211,3 +616,99 @@ class Frame:
         t = int(np.searchsorted(self.offsets, row, side="right")) - 1
         table = self.tables[t]
         return table, row - int(self.offsets[t]) + table.row_offset
+
+
+@dataclass
+class _ItemSource:
+    """Line items read from one place of one table: where each item sits (the table
+    row and, for messages, the column), and its text per item field."""
+
+    table: int
+    rows: IntArray
+    column: str
+    values: dict[str, pa.Array]  # "sku", "name", "quantity", "price", "total"
+    columns: dict[str, str] | None = None  # item name -> its own column, for messages
+
+
+class Items:
+    """The line items of a run, one entry per item, in order of their orders.
+
+    ``order_row`` is, per item, the frame row of its order's first row. ``text(name)``
+    and ``numbers(name)`` give, per item, ``sku``, ``name``, ``quantity``, ``price`` (the
+    unit price) or ``total`` (the line's amount: quantity x price where the platform
+    writes only one of them), as an Arrow string array or float64 (NaN where blank).
+    """
+
+    NAMES = ("sku", "name", "quantity", "price", "total")
+
+    def __init__(self, frame: Frame, order_row: IntArray, sources: list[_ItemSource],
+                 perm: IntArray | None = None) -> None:
+        self.frame = frame
+        self.order_row = order_row
+        self._sources = sources
+        self._perm = perm
+        self._cache: dict[tuple[str, str], Any] = {}
+
+    def __len__(self) -> int:
+        return len(self.order_row)
+
+    def _check(self, name: str) -> None:
+        if name not in self.NAMES:
+            raise ColumnError(f'line items have no "{name}".',
+                              hint=f"Use one of {', '.join(self.NAMES)}.")
+
+    def text(self, name: str) -> pa.Array:
+        """Per item, the text of ``name`` ("" where the export does not write it)."""
+        self._check(name)
+        key = ("text", name)
+        if key not in self._cache:
+            parts = [s.values.get(name, pa.repeat(_BLANK, len(s.rows))) for s in self._sources]
+            arr = pa.concat_arrays([_combined(p).cast(pa.string()) for p in parts]) \
+                if parts else pa.array([], pa.string())
+            if self._perm is not None:
+                arr = arr.take(pa.array(self._perm))
+            self._cache[key] = arr
+        result: pa.Array = self._cache[key]
+        return result
+
+    def _parse(self, source: _ItemSource, name: str) -> FloatArray:
+        values = source.values.get(name)
+        if values is None:
+            return np.full(len(source.rows), np.nan)
+        frame = self.frame
+        table = frame.tables[source.table]
+        column = (source.columns or {}).get(name, source.column)
+        try:
+            arr = parse_money(values, style=frame._money(source.table), file=table.source,
+                              column=column, row_offset=0)
+        except ValueParseError as exc:
+            at = exc.row if exc.row is not None else 0
+            raise ValueParseError(exc.message, file=table.source,
+                                  row=int(source.rows[at]) + table.row_offset,
+                                  column=column, hint=exc.hint) from None
+        return _floats(arr)
+
+    def numbers(self, name: str) -> FloatArray:
+        """Per item, ``name`` as a number (NaN where blank). Bad values raise."""
+        self._check(name)
+        key = ("num", name)
+        if key not in self._cache:
+            parts = []
+            for s in self._sources:
+                if name in ("price", "total"):
+                    quantity = self._parse(s, "quantity")
+                    price, total = self._parse(s, "price"), self._parse(s, "total")
+                    with np.errstate(invalid="ignore", divide="ignore"):
+                        if name == "price":
+                            got = np.where(np.isnan(price),
+                                           np.where(quantity != 0, total / quantity, np.nan),
+                                           price)
+                        else:
+                            got = np.where(np.isnan(total), quantity * price, total)
+                    parts.append(np.asarray(got, dtype=np.float64))
+                else:
+                    parts.append(self._parse(s, name))
+            nums = np.concatenate(parts) if parts else np.zeros(0)
+            self._cache[key] = nums if self._perm is None else nums[self._perm]
+        result: FloatArray = self._cache[key]
+        return result

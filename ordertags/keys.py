@@ -25,10 +25,18 @@ import unicodedata
 from .emails import _lower, looks_like_email, normalize_email
 from .errors import UsageError
 
-#: Identity kinds, as stored in the history. Lower is stronger.
-EMAIL, RELAY, PHONE_NAME, PHONE, ADDRESS = 1, 2, 3, 4, 5
-KIND_NAMES = {EMAIL: "email", RELAY: "relay email", PHONE_NAME: "phone+name", PHONE: "phone",
-              ADDRESS: "address"}
+#: Identity kinds, as stored in the history; up to PHONE_NAME they are strong (they
+#: merge customers). BUYER is a platform's buyer id where it gives no email (``ebay:jdoe``).
+EMAIL, RELAY, BUYER, PHONE_NAME, PHONE, ADDRESS = 1, 2, 3, 4, 5, 6
+KIND_NAMES = {EMAIL: "email", RELAY: "relay email", BUYER: "buyer id",
+              PHONE_NAME: "phone+name", PHONE: "phone", ADDRESS: "address"}
+
+
+def key_kind(key: str) -> int:
+    """The kind of a customer key (what :func:`ordertags.customers.customer_keys` gives)."""
+    if "@" not in key:
+        return BUYER
+    return RELAY if is_relay(key) else EMAIL
 
 #: Marketplace relay addresses: a buyer on Amazon or eBay, never a marketing address.
 RELAY_PATTERN = r"@(marketplace\.amazon\.|members\.ebay\.)"
@@ -142,7 +150,7 @@ def identity_of(text: str, region: str = DEFAULT_REGION) -> tuple[int, str]:
     an email address or a phone number.
 
     >>> identity_of(" Jane.Doe+x@gmail.com "), identity_of("07700 900123")
-    ((1, 'janedoe@gmail.com'), (4, '+447700900123'))
+    ((1, 'janedoe@gmail.com'), (5, '+447700900123'))
     """
     value = text.strip()
     if "@" in value:

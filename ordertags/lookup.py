@@ -1,41 +1,54 @@
 """Finding one order in an export, for ``ordertags tag --order``.
 
 Standard library only (no pandas, no pyarrow), streaming row by row and stopping at the
-first match, so tagging by order number stays quick on a large export.
+first match, so tagging by order number stays quick on a large export. The platform
+profile is picked from the header as ``apply`` picks it, so the order number and the
+email are found where that platform writes them (``Name`` and ``Email`` in Shopify,
+``order-id`` and ``buyer-email`` in Amazon, lines before an eBay header skipped).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import json
-from collections.abc import Iterator, Mapping
+import os
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .fields import map_fields
+from .fields import FieldMap
+from .platforms import Profile, clean_id, find_header, get_profile, map_profile, resolve_profile
 from .sniff import BOM, SNIFF_BYTES, sniff_delimiter
 
 
 def _norm_id(value: str) -> str:
     # Shopify writes "#1001", Woo "1001", Shopify prefixes ids with "'" for Excel.
-    return value.strip().lstrip("'#").strip()
+    return clean_id(value)
 
 
-def _json_rows(path: Path) -> Iterator[tuple[list[str], dict[str, Any], int]]:
-    data = json.loads(path.read_text(encoding="utf-8-sig"))
+def _json_rows(path: Path, encoding: str) -> Iterator[dict[str, Any]]:
+    text = path.read_bytes().decode(encoding).lstrip("\ufeff")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        data = [json.loads(ln) for ln in text.split("\n") if ln.strip()]
     if isinstance(data, dict):
-        data = data.get("orders", [])
+        data = data["orders"] if isinstance(data.get("orders"), list) else [data]
     if not isinstance(data, list):
         raise InputError("JSON, but not a list of orders.", file=str(path))
-    for i, rec in enumerate(data, start=1):
+    for rec in data:
         if isinstance(rec, dict):
-            yield list(rec), rec, i
+            yield rec
 
 
 def find_order_email(path: str | Path, order_id: str, *, encoding: str | None = None,
                      delimiter: str | None = None,
-                     columns: Mapping[str, str | None] | None = None) -> str:
+                     columns: Mapping[str, str | None] | None = None,
+                     profile: str | None = None,
+                     mapping: str | os.PathLike[str] | None = None) -> str:
     """The customer email on order ``order_id`` of an export.
 
     >>> find_order_email("examples/orders.csv", "100004")  # doctest: +SKIP
@@ -47,48 +60,115 @@ def find_order_email(path: str | Path, order_id: str, *, encoding: str | None = 
             head = fh.read(SNIFF_BYTES)
     except FileNotFoundError:
         raise InputError("no such file.", file=str(p), hint="Check the path.") from None
+    except IsADirectoryError:
+        raise InputError("this is a folder, not an order export.", file=str(p)) from None
+    forced = get_profile(profile) if profile else None
     want = _norm_id(order_id)
-    if head.lstrip(BOM).lstrip()[:1] in (b"[", b"{") and delimiter is None:
-        rows: Iterator[Any] = ((cols, [str(rec.get(c, "") or "") for c in cols], n)
-                               for cols, rec, n in _json_rows(p))
-        return _search(rows, want, order_id, p, columns, json_rows=True)
-    enc = encoding or "utf-8-sig"
-    sample = head.decode(enc, errors="replace")
-    delim = sniff_delimiter(sample, delimiter)
-    try:
-        with p.open(encoding=enc, newline="") as fh:
-            reader = csv.reader(fh, delimiter=delim)
-            header = next(reader, None)
-            if header is None:
-                raise InputError("the file is empty.", file=str(p))
-            gen = ((header, row, reader.line_num) for row in reader)
-            return _search(gen, want, order_id, p, columns, json_rows=False)
-    except UnicodeDecodeError as exc:
-        raise InputError(f"cannot decode byte at offset {exc.start} as {enc}.", file=str(p),
-                         hint="Try --encoding cp1252 or --encoding latin-1.") from None
+    bom = head.startswith(BOM)
+    body = head[len(BOM):] if bom else head
+    if body.lstrip()[:1] in (b"[", b"{") and delimiter is None:
+        records = list(_json_rows(p, encoding or "utf-8"))
+        keys = list(dict.fromkeys(k for rec in records for k in rec))
+        chosen = resolve_profile(keys, format=forced, mapping=mapping).profile
+        fmap = map_profile(keys, chosen, overrides=columns, file=str(p))
+        rows = ([_json_text(rec.get(c)) for c in keys] for rec in records)
+        return _search(rows, fmap, chosen, want, order_id, p, where=None)
+    tries = [encoding] if encoding else ["utf-8"]
+    found = find_header(body, encoding=tries[0] or "utf-8", delimiter=_delim(delimiter),
+                        profile=forced)
+    if not encoding:
+        tries += list(found.detection.profile.encodings)
+    for enc in tries:
+        try:
+            return _search_csv(p, enc, len(BOM) if bom else 0, found.start, found.line,
+                               found.delimiter or sniff_delimiter(
+                                   body[found.start:].decode(enc, errors="replace"), delimiter),
+                               forced or found.detection.profile, mapping, columns, want,
+                               order_id)
+        except UnicodeDecodeError:
+            if enc != tries[-1]:
+                continue
+            data = p.read_bytes()
+            try:
+                data.decode(enc)
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    f"cannot decode byte 0x{exc.object[exc.start]:02x} at byte offset "
+                    f"{exc.start} as {codecs.lookup(enc).name}.", file=str(p),
+                    hint="The file is in another encoding: try --encoding cp1252 (Excel on "
+                         "Windows), --encoding latin-1 or --encoding cp932 (Japanese).") \
+                    from None
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _search(rows: Iterator[tuple[list[str], list[str], int]], want: str, order_id: str,
-            path: Path, columns: Mapping[str, str | None] | None, *, json_rows: bool) -> str:
-    fmap = None
-    id_col = email_col = -1
-    for header, row, where in rows:
-        if fmap is None or json_rows:
-            fmap = map_fields(header, overrides=columns, file=str(path))
-            id_col = fmap.require("order_id", file=str(path))
-            email_col = fmap.require("email", file=str(path))
-        if id_col < len(row) and _norm_id(row[id_col]) == want:
-            email = row[email_col].strip() if email_col < len(row) else ""
-            if email:
-                return email
-            # Shopify's later rows of an order may leave the email blank: keep looking.
-            blank_at = where
-            for _header, later, _where in rows:
-                if id_col < len(later) and _norm_id(later[id_col]) == want and \
-                        email_col < len(later) and later[email_col].strip():
-                    return later[email_col].strip()
-            raise InputError(f'order "{order_id}" has no customer email.', file=str(path),
-                             line=None if json_rows else blank_at,
-                             hint="Tag the customer by email instead.")
+def _delim(delimiter: str | None) -> str | None:
+    if delimiter is None:
+        return None
+    return "\t" if delimiter in ("\\t", "tab", "TAB") else delimiter
+
+
+def _json_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return "" if value is None else json.dumps(value)
+
+
+def _search_csv(path: Path, encoding: str, skip: int, start: int, line: int, delimiter: str,
+                profile: Profile, mapping: str | os.PathLike[str] | None,
+                columns: Mapping[str, str | None] | None, want: str, order_id: str) -> str:
+    with path.open("rb") as raw:
+        raw.seek(skip + start)
+        fh = io.TextIOWrapper(raw, encoding=encoding, newline="")
+        reader = csv.reader(fh, delimiter=delimiter)
+        header = next(reader, None)
+        if header is None:
+            raise InputError("the file is empty.", file=str(path))
+        chosen = resolve_profile(header, format=profile, mapping=mapping).profile
+        fmap = map_profile(header, chosen, overrides=columns, file=str(path))
+        rows = iter(reader)
+        return _search(rows, fmap, chosen, want, order_id, path,
+                       where=lambda: reader.line_num + line)
+
+
+def _first(row: Sequence[str], cols: Sequence[int]) -> str:
+    for i in cols:
+        if i < len(row) and row[i].strip():
+            return row[i].strip()
+    return ""
+
+
+def _search(rows: Iterator[list[str]], fmap: FieldMap, profile: Profile, want: str,
+            order_id: str, path: Path, where: Any) -> str:
+    ids = fmap.sources("order_id")
+    if not ids:
+        fmap.require("order_id", file=str(path))
+    emails = fmap.sources("email")
+    if not emails and "email" in profile.customer[:1]:
+        fmap.require("email", file=str(path))
+    current = ""
+    blank_at: int | None = None
+    for row in rows:
+        # A row with a blank order id continues the order above it (one row per item);
+        # rows of one order need not be adjacent, and a later row may hold the email
+        # (Shopify leaves it blank after an order's first row in some exports).
+        current = _first(row, ids) or (current if profile.grouped else "")
+        if _norm_id(current) != want:
+            continue
+        email = _first(row, emails)
+        if email:
+            return email
+        if blank_at is None:
+            blank_at = where() if where is not None else 0
+    if blank_at is not None:
+        how = ""
+        ident = fmap.column_name("customer_id")
+        if not emails:
+            how = f" (this {profile.title} has no email column" + \
+                (f"; it tells customers apart by {ident}" if ident else "") + ")"
+        elif ident and profile.customer[0] != "email":
+            how = f" (this {profile.title} tells customers apart by {ident})"
+        raise InputError(f'order "{order_id}" has no customer email{how}.', file=str(path),
+                         line=blank_at or None, hint="Tag the customer by email instead.")
     raise InputError(f'no order "{order_id}" in this export.', file=str(path),
                      hint="Check the order number, or the file.")

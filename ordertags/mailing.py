@@ -85,6 +85,15 @@ def mailing_list(annotated: Annotated, *, tags: Sequence[str],
     relay = np.asarray(pc.fill_null(pc.match_substring_regex(customers.keys, RELAY_PATTERN),
                                     False).to_numpy(zero_copy_only=False), dtype=bool)
     chosen = wanted & ~blocked & ~relay
+    if customers.groups is not None:
+        # A merged customer (several emails, a link, a phone) is one row, under their
+        # first email that is a mailbox; a code known by its phone alone has none.
+        chosen &= np.asarray(pc.is_valid(customers.keys).to_numpy(zero_copy_only=False),
+                             dtype=bool)
+        picked = np.flatnonzero(chosen)
+        _, first_of = np.unique(customers.groups[picked], return_index=True)
+        chosen = np.zeros_like(chosen)
+        chosen[picked[first_of]] = True
 
     first = customers.first_rows()
     rows = frame.order_starts

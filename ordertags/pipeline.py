@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -32,11 +32,23 @@ OUTPUT_COLUMNS = (TAGS_COLUMN, PROFILE_COLUMN, COLOUR_COLUMN)
 SEPARATOR = "; "
 
 
+class FileSummary(NamedTuple):
+    """One export of a run: its name, format (csv, json, ndjson), rows, the platform
+    profile it was read with (``generic`` when none was recognised) and its orders."""
+
+    name: str
+    kind: str
+    rows: int
+    profile: str = "generic"
+    orders: int = 0
+    title: str = ""
+
+
 @dataclass
 class Summary:
     """What a run did, for the person or the cron log reading it."""
 
-    files: list[tuple[str, str, int]] = field(default_factory=list)  # (name, format, rows)
+    files: list[FileSummary] = field(default_factory=list)
     orders: int = 0
     customers: int = 0
     orders_without_customer: int = 0
@@ -48,6 +60,7 @@ class Summary:
     conflicts: list[tuple[str, str, str, int]] = field(default_factory=list)
     held: int = 0
     fields_set: dict[str, int] = field(default_factory=dict)
+    recorded: Any = None  # ordertags.history.IngestReport, when apply recorded its orders
 
 
 @dataclass
@@ -91,21 +104,36 @@ class Annotated:
 def annotate(orders: Sequence[str | Path | OrderTable], *, tagbook: TagBook,
              rules: RuleSet | None = None, as_of: dt.date | None = None,
              columns: Mapping[str, str | None] | None = None, encoding: str | None = None,
-             delimiter: str | None = None, money_style: str = "plain",
-             on_rule: Any = None) -> Annotated:
+             delimiter: str | None = None, money_style: str | None = None,
+             profile: str | None = None, mapping: str | Path | None = None,
+             on_rule: Any = None, history: Any = None, record: bool = False,
+             region: str | None = None) -> Annotated:
     """Tag every order of the given exports.
 
     ``orders`` are paths (``-`` is stdin) or tables already read. ``columns`` names the
     column of a field where the usual names do not find it (``{"email": "Buyer"}``).
-    ``money_style`` says how money is written (see :func:`ordertags.values.parse_money`).
+    ``money_style`` says how money is written (see :func:`ordertags.values.parse_money`;
+    default: as each export's platform writes it). ``profile`` forces a platform profile
+    (``shopify``, ``amazon``, ...; default: picked from each header) and ``mapping`` is a
+    mapping file naming the columns (see :func:`ordertags.platforms.load_mapping`).
+
+    ``history`` (an open :class:`ordertags.history.History`) gives customer conditions
+    the customers' past orders and merges customers by phone too; with ``record``, the
+    run's orders are recorded in it first. ``region`` is the default region of phone
+    numbers (default: the history's, else GB).
     """
     as_of = as_of or dt.date.today()
     if rules is not None:
         rules.check_tags(tagbook)
     tables = [o if isinstance(o, OrderTable) else
-              read_orders(o, encoding=encoding, delimiter=delimiter) for o in orders]
+              read_orders(o, encoding=encoding, delimiter=delimiter, profile=profile,
+                          mapping=mapping) for o in orders]
     frame = Frame(tables, as_of=as_of, overrides=columns, money_style=money_style)
     frame.require_field("email")
+    # Links in the tag book and, with a history, phones and past orders (issue 4).
+    from .identity import attach_memory, remember_tags
+
+    memory = attach_memory(frame, tagbook, history=history, record=record, region=region)
     customers = frame.customers
     manual: dict[str, np.ndarray[Any, np.dtype[np.bool_]]] = {}
 
@@ -119,28 +147,37 @@ def annotate(orders: Sequence[str | Path | OrderTable], *, tagbook: TagBook,
 
     for t, emails in by_tag.items():
         keys = pc.drop_null(customer_keys(pa.array(emails, pa.string())))
-        manual[t] = customers.per_row(pc.is_in(customers.keys, value_set=keys))
+        manual[t] = customers.per_row(customers.match_keys(keys))
 
     # Derived tags and the other actions.
     from .engine import field_columns, run_rules
 
     outcome = run_rules(frame, tagbook, rules, manual, on_rule=on_rule)
-    masks = outcome.masks
+    # An order's rows carry its tags as its first row has them (Shopify, Amazon: one
+    # row per line item; line items are judged by any_item / all_items / no_item).
+    masks = {t: frame.order_first(m) for t, m in outcome.masks.items()}
     fields = field_columns(outcome, frame, rules)
 
     ranked = tagbook.rank(masks)
+    if memory is not None and memory.recorded is not None:
+        remember_tags(memory, masks, tagbook, as_of)
     tags_col, profile_col, colour_col = render_tags(ranked, masks, tagbook, frame.n)
     summary = Summary(
-        files=[(t.source, t.kind, t.num_rows) for t in tables], orders=frame.n,
-        customers=customers.count,
-        orders_without_customer=int((~customers.has_customer).sum()),
-        orders_per_tag={t: int(masks[t].sum()) for t in ranked},
-        customers_per_tag={t: int(customers.reduce_any(masks[t]).sum()) for t in ranked},
+        files=[FileSummary(t.source, t.kind, t.num_rows, t.profile.name,
+                           int(frame.order_offsets[i + 1] - frame.order_offsets[i]),
+                           t.profile.title) for i, t in enumerate(tables)],
+        orders=frame.n_orders,
+        customers=customers.people,
+        orders_without_customer=int((frame.order_starts & ~customers.has_customer).sum()),
+        orders_per_tag={t: int((masks[t] & frame.order_starts).sum()) for t in ranked},
+        customers_per_tag={t: customers.count_people(customers.reduce_any(masks[t]))
+                           for t in ranked},
         manual_entries=len(active), expired_entries=expired, as_of=as_of,
         conflicts=[(c.column, c.loser, c.winner, c.orders) for c in outcome.conflicts],
         held=int(np.logical_or.reduce([m for _, m in outcome.holds]).sum())
         if outcome.holds else 0,
-        fields_set={c: int((fs.index >= 0).sum()) for c, fs in outcome.fields.items()})
+        fields_set={c: int((fs.index >= 0).sum()) for c, fs in outcome.fields.items()},
+        recorded=memory.recorded if memory is not None else None)
     return Annotated(frame, tagbook, masks, tags_col, profile_col, colour_col, summary,
                      outcome=outcome, fields=fields)
 

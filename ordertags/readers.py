@@ -1,27 +1,49 @@
 """Reading order exports: CSV/TSV/semicolon text and JSON, every value as text.
 
 A file is read as bytes; a leading ``[`` or ``{`` means JSON (an array of objects, an
-object with an ``orders`` list, or one object a line); anything else is delimited text,
-sniffed from a sample unless a delimiter is given. Every column is kept as text, so
-``007`` stays ``007`` and ``0.00`` stays ``0.00``; only the fields a rule computes on
-are converted later (:mod:`ordertags.values`).
+object with an ``orders`` list, or one object a line); anything else is delimited text.
+The header is looked for in the first lines (an eBay report has a title line before it,
+Excel may add ``sep=;``), the platform profile is picked from it
+(:mod:`ordertags.platforms`), and the delimiter is sniffed from a sample unless given.
+Every column is kept as text, so ``007`` stays ``007`` and ``0.00`` stays ``0.00``; only
+the fields a rule computes on are converted later (:mod:`ordertags.values`). Lines before
+the header and eBay's trailer lines are kept as bytes, to be written back as they were.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from .errors import InputError
+from .platforms import (
+    GENERIC,
+    MAX_PREAMBLE,
+    Detection,
+    Profile,
+    find_header,
+    get_profile,
+    is_junk_row,
+    resolve_profile,
+    split_line,
+)
 from .sniff import BOM, SNIFF_BYTES, sniff_delimiter
+
+#: What a --format or --mapping value may be: a name, a path, or a profile already made.
+ProfileSpec = str | Profile | None
+MappingSpec = str | os.PathLike[str] | Profile | None
 
 
 class RawNumber(str):
@@ -30,12 +52,16 @@ class RawNumber(str):
 
 @dataclass(frozen=True)
 class Dialect:
-    """How a delimited file was written, so that it can be written back the same way."""
+    """How a delimited file was written, so that it can be written back the same way:
+    also the bytes before its header (``preamble``: a title, ``sep=,``) and after its
+    last row (``trailer``: eBay's ``83 record(s) downloaded``), written back unchanged."""
 
     delimiter: str = ","
     eol: str = "\n"
     bom: bool = False
     encoding: str = "utf-8"
+    preamble: bytes = b""
+    trailer: bytes = b""
 
 
 @dataclass
@@ -43,7 +69,10 @@ class OrderTable:
     """One export as read: its header and its values, all text.
 
     ``table`` holds one string column per header column, named by position
-    (``c0``, ``c1``, ...) so that repeated header names survive.
+    (``c0``, ``c1``, ...) so that repeated header names survive. ``profile`` is the
+    platform profile it is read with (``detected``: the header columns that picked it;
+    empty when forced or generic). ``skip_rows`` marks rows that are not orders (eBay's
+    ``record(s) downloaded`` lines inside the data), None when there are none.
     """
 
     source: str
@@ -53,6 +82,11 @@ class OrderTable:
     dialect: Dialect = field(default_factory=Dialect)
     records: list[dict[str, Any]] | None = None  # JSON: the objects, for writing back
     json_wrapper: str | None = None  # JSON: the key of the list, when it was {"orders": [...]}
+    profile: Profile = GENERIC
+    detected: tuple[str, ...] = ()
+    header_row: int = 1
+    skip_rows: np.ndarray[Any, np.dtype[np.bool_]] | None = None
+    json_document: dict[str, Any] | None = None  # JSON: the wrapping object, all its keys
 
     @property
     def num_rows(self) -> int:
@@ -61,8 +95,9 @@ class OrderTable:
     @property
     def row_offset(self) -> int:
         """Add to a 0-based row index to get the row a person sees: in CSV the header
-        is row 1 (as in a spreadsheet); in JSON the first object is row 1."""
-        return 2 if self.kind == "csv" else 1
+        is row 1 (as in a spreadsheet; later when lines come before it); in JSON the
+        first object is row 1."""
+        return self.header_row + 1 if self.kind == "csv" else 1
 
     def column(self, i: int) -> pa.ChunkedArray:
         return self.table.column(i)
@@ -83,37 +118,73 @@ def _read_bytes(path: str | Path) -> tuple[bytes, str]:
 
 
 def read_orders(path: str | Path, *, encoding: str | None = None,
-                delimiter: str | None = None) -> OrderTable:
+                delimiter: str | None = None, profile: ProfileSpec = None,
+                mapping: MappingSpec = None) -> OrderTable:
     """Read one order export (``-`` for stdin) with every value as text.
 
+    ``profile`` forces a platform profile by name (``--format``); ``mapping`` is a
+    mapping file (``--mapping``) laid over the profile.
+
     >>> orders = read_orders("examples/orders.csv")  # doctest: +SKIP
-    >>> orders.columns[:3], orders.num_rows  # doctest: +SKIP
-    (['Order Id', 'Reference Num', 'Source'], 40)
+    >>> orders.columns[:3], orders.num_rows, orders.profile.name  # doctest: +SKIP
+    (['Order Id', 'Reference Num', 'Source'], 40, 'generic')
     """
     data, name = _read_bytes(path)
-    return parse_orders(data, source=name, encoding=encoding, delimiter=delimiter)
+    return parse_orders(data, source=name, encoding=encoding, delimiter=delimiter,
+                        profile=profile, mapping=mapping)
 
 
 def parse_orders(data: bytes, *, source: str, encoding: str | None = None,
-                 delimiter: str | None = None) -> OrderTable:
+                 delimiter: str | None = None, profile: ProfileSpec = None,
+                 mapping: MappingSpec = None) -> OrderTable:
     """Parse an export held in memory (see :func:`read_orders`)."""
+    forced = get_profile(profile) if isinstance(profile, str) else profile
     bom = data.startswith(BOM)
     body = data[len(BOM):] if bom else data
     head = body[:4096].lstrip()
     if not head and not body.strip():
         raise InputError("the file is empty.", file=source,
                          hint="Export the orders again; the file has no header and no rows.")
-    enc = _check_encoding(encoding or "utf-8", source)
+    if encoding is None:
+        _check_not_binary(body[:SNIFF_BYTES], source)
+    enc = _check_encoding(encoding, source) if encoding else None
     first = head[:1]
     if first in (b"[", b"{") and delimiter is None:
-        text = _decode(body, enc, source)
-        return _parse_json(text, source=source, bom=bom, encoding=enc)
-    return _parse_csv(body, source=source, bom=bom, encoding=enc, delimiter=delimiter)
+        text = _decode(body, enc or "utf-8", source, len(BOM) if bom else 0)
+        table = _parse_json(text, source=source, bom=bom, encoding=enc or "utf-8")
+        detection = resolve_profile(table.columns, format=forced, mapping=mapping)
+        table.profile, table.detected = detection.profile, detection.matched
+        return table
+    return _parse_csv(body, source=source, bom=bom, encoding=enc, delimiter=delimiter,
+                      profile=forced, mapping=mapping)
+
+
+_MAGIC = (
+    (b"PK\x03\x04", "a zip archive or an Excel workbook (.xlsx)",
+     "In Excel: File > Save As > CSV UTF-8; or unzip it first."),
+    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)", "In Excel: File > Save As > CSV UTF-8."),
+    (b"%PDF", "a PDF document", "Download the orders as CSV instead."),
+    (b"\x1f\x8b", "a gzip-compressed file", "Decompress it first (gunzip)."),
+    (b"\xff\xfe", "UTF-16 text", "Save it as CSV UTF-8."),
+    (b"\xfe\xff", "UTF-16 text", "Save it as CSV UTF-8."),
+)
+
+
+def _check_not_binary(sample: bytes, source: str) -> None:
+    """Refuse what is not text: a workbook, a PDF, an archive (a CSV has no NUL byte)."""
+    for magic, what, hint in _MAGIC:
+        if sample.startswith(magic):
+            raise InputError(f"this is not a CSV or JSON file: it looks like {what}.",
+                             file=source, hint=hint)
+    if b"\x00" in sample:
+        raise InputError("this is not a CSV or JSON file: it holds binary data.",
+                         file=source, hint="Export the orders as CSV or JSON.")
+    if sample.lstrip()[:1] == b"<":
+        raise InputError("this is not a CSV or JSON file: it looks like a web page or XML.",
+                         file=source, hint="Export the orders as CSV or JSON.")
 
 
 def _check_encoding(encoding: str, source: str) -> str:
-    import codecs
-
     try:
         return codecs.lookup(encoding).name
     except LookupError:
@@ -121,16 +192,17 @@ def _check_encoding(encoding: str, source: str) -> str:
                          hint="Use utf-8, cp1252, latin-1 or cp932.") from None
 
 
-def _decode(data: bytes, encoding: str, source: str) -> str:
+def _decode(data: bytes, encoding: str, source: str, base: int = 0) -> str:
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise _decode_error(exc, encoding, source) from None
+        raise _decode_error(exc, encoding, source, base) from None
 
 
-def _decode_error(exc: UnicodeDecodeError, encoding: str, source: str) -> InputError:
+def _decode_error(exc: UnicodeDecodeError, encoding: str, source: str,
+                  base: int = 0) -> InputError:
     return InputError(
-        f"cannot decode byte 0x{exc.object[exc.start]:02x} at byte offset {exc.start} "
+        f"cannot decode byte 0x{exc.object[exc.start]:02x} at byte offset {exc.start + base} "
         f"as {encoding}.", file=source,
         hint="The file is in another encoding: try --encoding cp1252 (Excel on Windows), "
              "--encoding latin-1 or --encoding cp932 (Japanese).")
@@ -139,11 +211,15 @@ def _decode_error(exc: UnicodeDecodeError, encoding: str, source: str) -> InputE
 # --- delimited text ------------------------------------------------------------------
 
 
-def _parse_csv(body: bytes, *, source: str, bom: bool, encoding: str,
-               delimiter: str | None) -> OrderTable:
-    sample_bytes = body[:SNIFF_BYTES]
-    sample = sample_bytes.decode(encoding, errors="replace")
-    delim = sniff_delimiter(sample, delimiter)
+def _parse_csv(body: bytes, *, source: str, bom: bool, encoding: str | None,
+               delimiter: str | None, profile: Profile | None,
+               mapping: MappingSpec) -> OrderTable:
+    found = find_header(body[:SNIFF_BYTES], encoding=encoding or "utf-8",
+                        delimiter=_delimiter_option(delimiter, source), profile=profile)
+    preamble, data = body[:found.start], body[found.start:]
+    sample_bytes = data[:SNIFF_BYTES]
+    sample = sample_bytes.decode(encoding or "utf-8", errors="replace")
+    delim = found.delimiter or sniff_delimiter(sample, delimiter)
     if len(delim) != 1:
         raise InputError(f'the delimiter must be one character, not "{delim}".', file=source)
     eol = _header_line_end(sample_bytes)
@@ -154,9 +230,75 @@ def _parse_csv(body: bytes, *, source: str, bom: bool, encoding: str,
     if not header or all(not h.strip() for h in header):
         raise InputError("the first line is not a header.", file=source,
                          hint="The first line must name the columns.")
-    if b"\n" not in body and b"\r" not in body:
-        body += eol.encode()  # a header alone, with no line end: pyarrow wants one
-    names = [f"c{i}" for i in range(len(header))]
+    detection = resolve_profile(header, format=profile or found.detection.profile,
+                                mapping=mapping)
+    if not profile:
+        detection = Detection(detection.profile, found.detection.matched)
+    chosen = detection.profile
+    trailer = b""
+    if chosen.skip_junk:
+        data, trailer = _cut_trailer(data, delim, encoding or "utf-8")
+    if b"\n" not in data and b"\r" not in data:
+        data += eol.encode()  # a header alone, with no line end: pyarrow wants one
+    tries = [encoding] if encoding else ["utf-8", *_fallbacks(chosen, sample_bytes)]
+    table: pa.Table | None = None
+    used = tries[0]
+    for used in tries:
+        table = _read_table(data, source=source, encoding=used, delimiter=delim,
+                            width=len(header), last=used == tries[-1],
+                            base=(len(BOM) if bom else 0) + len(preamble),
+                            row_base=found.line)
+        if table is not None:
+            break
+    assert table is not None
+    # The header came through as row 0 (column_names were given): its names decoded
+    # like the values, then dropped.
+    if table.num_rows:
+        names = [table.column(i)[0].as_py() or "" for i in range(len(header))]
+        if len(names) == len(header):
+            header = names
+    table = table.slice(1)
+    # The header's own names, and the profile again if decoding changed them.
+    if used != "utf-8" and not profile and mapping is None:
+        again = resolve_profile(header)
+        if again.profile is not GENERIC:
+            detection = again
+            chosen = again.profile
+    result = OrderTable(
+        source=source, kind="csv", columns=header, table=table,
+        dialect=Dialect(delimiter=delim, eol=eol, bom=bom, encoding=used, preamble=preamble,
+                        trailer=trailer),
+        profile=chosen, detected=detection.matched, header_row=found.line + 1)
+    if chosen.skip_junk and table.num_rows:
+        result.skip_rows = _junk_rows(table)
+    return result
+
+
+def _delimiter_option(delimiter: str | None, source: str) -> str | None:
+    if delimiter is None:
+        return None
+    d = "\t" if delimiter in ("\\t", "tab", "TAB") else delimiter
+    if len(d) != 1:
+        raise InputError(f'the delimiter must be one character, not "{d}".', file=source)
+    return d
+
+
+def _fallbacks(profile: Profile, sample: bytes) -> list[str]:
+    """The encodings to try after UTF-8 for this profile. Japanese Amazon reports are
+    cp932; a cp932 file also decodes as cp1252 (into nonsense), so a report that says
+    it is from Amazon.co.jp or in yen is tried as cp932 first."""
+    order = list(profile.encodings)
+    if "cp932" in order and (b"amazon.co.jp" in sample.lower() or b"\tJPY\t" in sample):
+        order.remove("cp932")
+        order.insert(0, "cp932")
+    return order
+
+
+def _read_table(data: bytes, *, source: str, encoding: str, delimiter: str, width: int,
+                last: bool, base: int, row_base: int) -> pa.Table | None:
+    """Parse with pyarrow; None when the bytes do not decode and another encoding is
+    to be tried (``last`` False), else an error naming the byte offset."""
+    names = [f"c{i}" for i in range(width)]
     bad_rows: list[tuple[int, int]] = []
 
     def on_bad_row(row: Any) -> str:
@@ -165,31 +307,39 @@ def _parse_csv(body: bytes, *, source: str, bom: bool, encoding: str,
 
     try:
         table = pacsv.read_csv(
-            pa.BufferReader(body),
+            pa.BufferReader(data),
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=0,
                                            encoding="utf8" if encoding == "utf-8" else encoding,
                                            block_size=8 << 20),
-            parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True,
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
                                              invalid_row_handler=on_bad_row),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
                 strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
+    except UnicodeDecodeError:
+        if not last:
+            return None
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError as dec:
+            raise _decode_error(dec, encoding, source, base) from None
+        raise InputError("this is not a readable CSV file.", file=source,
+                         hint="Check that it is a CSV/TSV export or JSON.") from None
     except pa.ArrowInvalid as exc:
         if "UTF8" in str(exc) or "utf8" in str(exc).lower():
+            if not last:
+                return None
             try:
-                body.decode(encoding)
+                data.decode(encoding)
             except UnicodeDecodeError as dec:
-                raise _decode_error(dec, encoding, source) from None
+                raise _decode_error(dec, encoding, source, base) from None
         raise InputError("this is not a readable CSV file.", file=source,
                          hint="Check that it is a CSV/TSV export or JSON.") from None
     if bad_rows:
-        raise _ragged_error(body, source=source, encoding=encoding, delimiter=delim,
-                            width=len(header), count=len(bad_rows))
-    # The header came through as row 0 (column_names were given): drop it.
-    table = table.slice(1)
-    return OrderTable(source=source, kind="csv", columns=header, table=table,
-                      dialect=Dialect(delimiter=delim, eol=eol, bom=bom, encoding=encoding))
+        raise _ragged_error(data, source=source, encoding=encoding, delimiter=delimiter,
+                            width=width, count=len(bad_rows), row_base=row_base)
+    return table
 
 
 def _header_line_end(sample: bytes) -> str:
@@ -203,10 +353,49 @@ def _header_line_end(sample: bytes) -> str:
     return "\n"
 
 
+def _cut_trailer(data: bytes, delimiter: str, encoding: str) -> tuple[bytes, bytes]:
+    """Split off the lines at the end that are not orders (eBay: ``83 record(s)
+    downloaded,,,,``, ``Seller ID: x``, blank lines). Only whole records are cut: a line
+    is looked at only where the bytes before it hold an even number of quotes."""
+    cut = len(data)
+    end = len(data)
+    for _ in range(MAX_PREAMBLE):
+        if end == 0:
+            break
+        stop = end - 1 if data[end - 1:end] == b"\n" else end
+        start = data.rfind(b"\n", 0, stop) + 1
+        if start == 0:
+            break  # the header line itself
+        text = data[start:end].decode(encoding, errors="replace").rstrip("\r\n")
+        if data.count(b'"', 0, start) % 2:
+            break
+        cells = split_line(text, delimiter)
+        if (text.strip() and not cells) or not is_junk_row(cells):
+            break
+        cut = end = start
+    return data[:cut], data[cut:]
+
+
+def _junk_rows(table: pa.Table) -> np.ndarray[Any, np.dtype[np.bool_]] | None:
+    """Rows inside the data that are not orders: a report line such as ``record(s)
+    downloaded`` in the first cell, or text in the first cell only."""
+    first = table.column(0)
+    junk = pc.match_substring_regex(first, r"(?i)record\(s\) downloaded|^\s*seller id\s*:")
+    others = None
+    for i in range(1, table.num_columns):
+        filled = pc.not_equal(pc.utf8_trim_whitespace(table.column(i)), "")
+        others = filled if others is None else pc.or_(others, filled)
+    if others is not None:
+        junk = pc.or_(junk, pc.invert(others))
+    mask = np.asarray(pc.fill_null(junk, False).to_numpy(zero_copy_only=False), dtype=bool)
+    return mask if mask.any() else None
+
+
 def _ragged_error(body: bytes, *, source: str, encoding: str, delimiter: str, width: int,
-                  count: int) -> InputError:
+                  count: int, row_base: int = 0) -> InputError:
     """Find the first row whose number of fields differs from the header's (slow path,
-    only on error), and say where it is without quoting its contents."""
+    only on error), and say where it is without quoting its contents. ``row_base`` is
+    the number of lines before the header."""
     text = body.decode(encoding, errors="replace")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     next(reader, None)
@@ -215,7 +404,7 @@ def _ragged_error(body: bytes, *, source: str, encoding: str, delimiter: str, wi
             more = f" ({count} such rows in all)" if count > 1 else ""
             return InputError(
                 f"this row has {len(row)} fields but the header has {width}{more}.",
-                file=source, row=number, line=reader.line_num,
+                file=source, row=number + row_base, line=reader.line_num + row_base,
                 hint="A value with the delimiter or a line break in it must be in double "
                      "quotes; re-export the file, or fix that row.")
     return InputError(f"{count} rows do not have {width} fields like the header.",
@@ -242,38 +431,43 @@ def _loads(text: str) -> Any:
     return json.loads(text, parse_float=RawNumber, parse_int=RawNumber)
 
 
+def _ndjson(text: str, source: str) -> list[Any]:
+    """One JSON value a line. Lines end at LF only: a JSON string may hold U+2028,
+    U+2029 or U+0085 as they are (str.splitlines would break there)."""
+    out = []
+    for n, ln in enumerate(text.split("\n"), start=1):
+        if not ln.strip():
+            continue
+        try:
+            out.append(_loads(ln))
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON (column {exc.colno}): {exc.msg}.",
+                             file=source, line=n, hint="Fix or re-export that line.") from None
+    return out
+
+
 def _parse_json(text: str, *, source: str, bom: bool, encoding: str) -> OrderTable:
     wrapper = None
+    document = None
     kind = "json"
     try:
         data = _loads(text)
     except json.JSONDecodeError as exc:
         # One object a line (NDJSON / JSON Lines)?
-        lines = [ln for ln in text.splitlines() if ln.strip()]
-        if exc.msg == "Extra data" and lines and lines[0].lstrip().startswith("{"):
-            data = []
-            for n, ln in enumerate(text.splitlines(), start=1):
-                if not ln.strip():
-                    continue
-                try:
-                    data.append(_loads(ln))
-                except json.JSONDecodeError as exc2:
-                    raise InputError(f"not valid JSON (column {exc2.colno}): {exc2.msg}.",
-                                     file=source, line=n, hint="Fix or re-export that line.")\
-                        from None
+        if exc.msg == "Extra data" and text.lstrip().startswith("{"):
+            data = _ndjson(text, source)
             kind = "ndjson"
         else:
             raise InputError(f"not valid JSON (column {exc.colno}): {exc.msg}.", file=source,
                              line=exc.lineno, hint="Fix the JSON, or re-export the file.")\
                 from None
     if isinstance(data, dict):
-        lists = [k for k, v in data.items() if isinstance(v, list)]
-        key = "orders" if "orders" in lists else (lists[0] if len(lists) == 1 else None)
-        if key is None:
-            raise InputError("a JSON object, but with no list of orders in it.", file=source,
-                             hint='Give a JSON array of orders, or an object with an "orders" '
-                                  "list.")
-        wrapper, data = key, data[key]
+        if isinstance(data.get("orders"), list):
+            wrapper, document, data = "orders", data, data["orders"]
+        else:
+            # One object alone is one order: an NDJSON export of one line.
+            data = [data]
+            kind = "ndjson"
     if not isinstance(data, list):
         raise InputError("JSON, but not a list of orders.", file=source,
                          hint="Give a JSON array of objects, one per order.")
@@ -289,6 +483,8 @@ def _parse_json(text: str, *, source: str, bom: bool, encoding: str) -> OrderTab
               for c in names]
     table = pa.Table.from_arrays(arrays, names=[f"c{i}" for i in range(len(names))]) \
         if names else pa.table({})
+    if not names and data:
+        table = pa.table({"_": pa.array([""] * len(data))}).select([])
     return OrderTable(source=source, kind=kind, columns=names, table=table,
                       dialect=Dialect(bom=bom, encoding=encoding), records=data,
-                      json_wrapper=wrapper)
+                      json_wrapper=wrapper, json_document=document)

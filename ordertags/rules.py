@@ -506,6 +506,11 @@ class CustomerCondition(Condition):
     def _measure(self, frame: Frame) -> Any:
         import numpy as np
 
+        if frame.memory is not None:
+            # Merged customers and, in a workspace, the order history (ordertags.identity).
+            remembered = frame.memory.measure(frame, self.measure, self.within_days)
+            if remembered is not None:
+                return remembered
         customers = frame.customers
         rows = frame.order_starts.copy()
         if self.within_days is not None:

@@ -19,8 +19,9 @@ from typing import Any
 
 from .colours import is_colour
 from .emails import looks_like_email, normalize_email
-from .errors import TagBookError
+from .errors import OrderTagsError, TagBookError
 from .files import atomic_write_bytes
+from .keys import looks_like_identity
 from .yamlfiles import line_of, load_yaml, read_text, validate
 
 LOCK_TIMEOUT_S = 30.0
@@ -57,13 +58,28 @@ class Entry:
         return self.expires is not None and self.expires < as_of
 
 
+@dataclass(frozen=True)
+class Link:
+    """Two identities (emails or phones, as written) that are the same person
+    (``same``) or are not (``same=False``). Links beat every automatic match."""
+
+    a: str
+    b: str
+    same: bool
+    note: str | None = None
+    by: str | None = None
+    at: str | None = None
+    line: int | None = None
+
+
 @dataclass
 class TagBook:
-    """Tag definitions (in file order) and manual entries."""
+    """Tag definitions (in file order), manual entries and identity links."""
 
     path: str
     tags: dict[str, TagDef] = field(default_factory=dict)
     entries: list[Entry] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
 
     def rank(self, names: Iterable[str]) -> list[str]:
         """Tag names, highest priority first (ties: the order of the tag book)."""
@@ -155,6 +171,18 @@ def parse_tagbook(text: str, *, file: str) -> TagBook:
             by=raw.get("by"), at=raw.get("at"), line=line,
             expires=parse_date(expires, what="expires", file=file, line=line,
                                key=f"customers[{i}].expires") if expires else None))
+    for i, raw in enumerate(data.get("links") or []):
+        kind = "same" if "same" in raw else "different"
+        for j, value in enumerate(raw[kind]):
+            if not looks_like_identity(value):
+                raise TagBookError(
+                    f'"{value}" is neither an email address nor a phone number.', file=file,
+                    line=line_of(text, ["links", i, kind, j]), key=f"links[{i}].{kind}[{j}]",
+                    hint="A link joins two emails or phone numbers, e.g. "
+                         '[jane@example.com, "+447700900123"].')
+        book.links.append(Link(a=raw[kind][0], b=raw[kind][1], same=kind == "same",
+                               note=raw.get("note"), by=raw.get("by"), at=raw.get("at"),
+                               line=line_of(text, ["links", i])))
     return book
 
 
@@ -338,3 +366,92 @@ def untag_customer(path: str | os.PathLike[str], email: str, tags: list[str]) ->
 
     result: TagChange = _edit(p, change)
     return result
+
+
+# --- links ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkChange:
+    """What ``link_identities``/``unlink_identities`` did."""
+
+    a: str
+    b: str
+    added: bool = False  # a new "same" or "different" entry
+    removed: int = 0  # entries of the opposite kind for the pair, removed
+
+
+def _edit_link(path: str | os.PathLike[str], a: str, b: str, *, same: bool,
+               note: str | None, by: str | None, region: str | None,
+               now: dt.datetime | None) -> LinkChange:
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    from .keys import DEFAULT_REGION, identity_of
+
+    code = region or DEFAULT_REGION
+    ka, kb = identity_of(a, code)[1], identity_of(b, code)[1]
+    if ka == kb:
+        raise TagBookError(f'"{a}" and "{b}" are the same identity.',
+                           hint="Give two different emails or phone numbers.")
+    pair = {ka, kb}
+    when = (now or dt.datetime.now().astimezone()).replace(microsecond=0)
+    kind, other = ("same", "different") if same else ("different", "same")
+
+    def keys_of(raw: Any) -> set[str] | None:
+        try:
+            return {identity_of(str(v), code)[1] for v in raw}
+        except OrderTagsError:
+            return None
+
+    def change(data: Any, book: TagBook) -> LinkChange:
+        links = data.get("links")
+        if links is None or (not links and links.fa.flow_style()):
+            links = CommentedSeq()
+            data["links"] = links
+        removed = 0
+        present = False
+        for i in reversed(range(len(links))):
+            entry = links[i]
+            for k in (kind, other):
+                if k in entry and keys_of(entry[k]) == pair:
+                    if k == other:
+                        del links[i]
+                        removed += 1
+                    else:
+                        present = True
+        if present:
+            return LinkChange(a, b, added=False, removed=removed)
+        record = CommentedMap()
+        seq = CommentedSeq([_plain(a.strip()), _plain(b.strip())])
+        seq.fa.set_flow_style()
+        record[kind] = seq
+        if note:
+            record["note"] = _plain(note)
+        record["by"] = _plain(by or default_author())
+        record["at"] = when.isoformat()
+        links.append(record)
+        return LinkChange(a, b, added=True, removed=removed)
+
+    result: LinkChange = _edit(Path(path), change)
+    return result
+
+
+def link_identities(path: str | os.PathLike[str], a: str, b: str, *, note: str | None = None,
+                    by: str | None = None, region: str | None = None,
+                    now: dt.datetime | None = None) -> LinkChange:
+    """Record in the tag book that two identities (emails or phone numbers) are the same
+    person; a "different" entry for the pair is removed. Links beat automatic matches.
+
+    >>> link_identities("tagbook.yaml", "jane@example.com", "07700 900123")  # doctest: +SKIP
+    LinkChange(a='jane@example.com', b='07700 900123', added=True, removed=0)
+    """
+    return _edit_link(path, a, b, same=True, note=note, by=by, region=region, now=now)
+
+
+def unlink_identities(path: str | os.PathLike[str], a: str, b: str, *,
+                      note: str | None = None, by: str | None = None,
+                      region: str | None = None,
+                      now: dt.datetime | None = None) -> LinkChange:
+    """Record in the tag book that two identities are different people, whatever the
+    evidence says; a "same" link for the pair is removed."""
+    return _edit_link(path, a, b, same=False, note=note, by=by, region=region, now=now)

@@ -9,6 +9,7 @@ per row. JSON is written back as the objects that were read, with the added keys
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -23,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .errors import OrderTagsError
 from .files import atomic_writer
 from .readers import Dialect, OrderTable, RawNumber
 
@@ -73,11 +75,16 @@ def write_csv_table(out: BinaryIO, names: Sequence[str], columns: Sequence[pa.Ch
     def emit(text_bytes: bytes | memoryview) -> None:
         if encoding in ("utf-8", "utf8"):
             out.write(text_bytes)
-        else:
-            out.write(bytes(text_bytes).decode("utf-8").encode(encoding, errors="strict"))
+            return
+        text = bytes(text_bytes).decode("utf-8")
+        try:
+            out.write(text.encode(encoding, errors=_PLAIN_PUNCTUATION))
+        except UnicodeEncodeError as exc:
+            raise _encode_error(exc, encoding) from None
 
     if use_bom:
         out.write(b"\xef\xbb\xbf")
+    out.write(dialect.preamble)
     emit(_header_line(names, dialect).encode("utf-8"))
     n = len(columns[0]) if columns else 0
     pattern = _quote_needed_pattern(dialect.delimiter)
@@ -102,6 +109,39 @@ def write_csv_table(out: BinaryIO, names: Sequence[str], columns: Sequence[pa.Ch
     with ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
         for lines in pool.map(render, range(0, n, BATCH_ROWS)):
             emit(_string_buffer(lines))
+    out.write(dialect.trailer)
+
+
+#: Typographic punctuation in added text (tag labels: "VIP — add a note") that an
+#: export's encoding lacks (cp932 has no em dash), written as its plain look-alike. The
+#: export's own values never reach this: they were read in that encoding.
+_LOOK_ALIKES = {"\u2014": "-", "\u2013": "-", "\u2012": "-", "\u2212": "-", "\u2018": "'",
+                "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2026": "...", "\u00a0": " ",
+                "\u2022": "*", "\u00b7": "*"}
+_PLAIN_PUNCTUATION = "ordertags-plain-punctuation"
+
+
+def _look_alike(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    chars = exc.object[exc.start:exc.end]
+    if all(c in _LOOK_ALIKES for c in chars):
+        return "".join(_LOOK_ALIKES[c] for c in chars), exc.end
+    raise exc
+
+
+codecs.register_error(_PLAIN_PUNCTUATION, _look_alike)
+
+
+def _encode_error(exc: UnicodeEncodeError, encoding: str) -> OrderTagsError:
+    """A value ordertags adds (a tag label, a note) that the export's encoding cannot
+    hold: the export's own values always can, as they were read in it."""
+    char = exc.object[exc.start:exc.end]
+    around = exc.object[max(0, exc.start - 20):exc.end + 20].strip()
+    return OrderTagsError(
+        f'"{char}" (in "{around}") cannot be written in {encoding}, the export\'s encoding.',
+        hint="Change the tag label or rule text that holds it, or write the output as "
+             "JSON (--output-format json), which is UTF-8.")
 
 
 def _string_buffer(arr: pa.Array) -> memoryview:
@@ -155,7 +195,12 @@ def write_json_table(out: BinaryIO, table: OrderTable, extra: dict[str, pa.Chunk
     body = ",\n".join("  " + _dump(r) for r in records)
     text = "[\n" + body + "\n]\n" if records else "[]\n"
     if table.json_wrapper and table.records is not None:
-        text = "{" + json.dumps(table.json_wrapper) + ": " + text.rstrip("\n") + "}\n"
+        # The wrapping object keeps its other keys (paging, counts) where they were.
+        document = table.json_document or {table.json_wrapper: None}
+        parts = [json.dumps(k, ensure_ascii=False) + ": "
+                 + (text.rstrip("\n") if k == table.json_wrapper else _dump(v))
+                 for k, v in document.items()]
+        text = "{" + ", ".join(parts) + "}\n"
     out.write(text.encode("utf-8"))
 
 
@@ -167,6 +212,12 @@ def write_table(out: BinaryIO, table: OrderTable, extra: dict[str, pa.ChunkedArr
     """Write ``table`` with ``extra`` columns (name -> values; a name already in the
     header is replaced in place, so applying to an annotated file refreshes it)."""
     fmt = output_format or table.kind
+    if table.skip_rows is not None:
+        # Report lines inside the data (eBay's "record(s) downloaded") are no orders:
+        # they get no tags.
+        skip = pa.array(table.skip_rows)
+        extra = {name: pa.chunked_array([pc.if_else(skip, "", _whole(values))])
+                 for name, values in extra.items()}
     if fmt in ("json", "ndjson"):
         write_json_table(out, table, extra, ndjson=fmt == "ndjson")
         return
@@ -180,6 +231,12 @@ def write_table(out: BinaryIO, table: OrderTable, extra: dict[str, pa.ChunkedArr
             columns.append(values)
     dialect = table.dialect if table.kind == "csv" else Dialect()
     write_csv_table(out, names, columns, dialect)
+
+
+def _whole(values: pa.ChunkedArray | pa.Array) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        return values.combine_chunks()
+    return values
 
 
 def write_output(path: str | os.PathLike[str], writer: Any) -> None:

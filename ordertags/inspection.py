@@ -1,0 +1,198 @@
+"""``ordertags inspect``: what ordertags sees in an export, before any rule runs.
+
+The platform profile it picked (and from which columns), where each order field comes
+from, how many rows, orders and customers, the date range, the sum of the totals, and
+the first orders with their parsed fields. A value that cannot be parsed is reported as
+a problem, not raised, so that one run shows everything to fix.
+
+>>> report = inspect_orders("orders_export.csv")  # doctest: +SKIP
+>>> report.profile.name, report.orders, report.customers  # doctest: +SKIP
+('shopify', 19, 9)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import OrderTagsError
+from .fields import FIELD_TITLES
+from .frame import Frame
+from .platforms import GENERIC, Profile
+from .readers import OrderTable, read_orders
+
+#: The fields shown in the table of first orders, in this order.
+SHOWN = ("order_id", "customer", "name", "date", "total", "currency", "country", "items")
+_DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+@dataclass
+class Inspection:
+    """What ``inspect`` found; :meth:`render` gives the text it prints."""
+
+    table: OrderTable
+    profile: Profile
+    detected: tuple[str, ...]
+    fields: list[tuple[str, str, str]]  # (field, its column, fallback columns)
+    missing: list[str]
+    rows: int = 0
+    orders: int = 0
+    customers: int | None = None
+    without_customer: int = 0
+    first_date: str | None = None
+    last_date: str | None = None
+    total: float | None = None
+    currencies: list[str] = field(default_factory=list)
+    items: int | None = None
+    header: list[str] = field(default_factory=list)
+    sample: list[list[str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def layout(self) -> str:
+        """How the file is written: format, delimiter, line ends, encoding, BOM."""
+        t, d = self.table, self.table.dialect
+        if t.kind == "ndjson":
+            return "NDJSON (one JSON object a line)"
+        if t.kind == "json":
+            return "JSON, an object with an orders list" if t.json_wrapper else "JSON array"
+        parts = [f"delimiter {_DELIMITERS.get(d.delimiter, repr(d.delimiter))}",
+                 "CRLF line ends" if d.eol == "\r\n" else "LF line ends", d.encoding,
+                 "with BOM" if d.bom else "no BOM"]
+        if d.preamble:
+            parts.append(f"{t.header_row - 1} line(s) before the header")
+        if d.trailer:
+            parts.append(f"{len(d.trailer.splitlines())} trailer line(s)")
+        return "CSV, " + ", ".join(parts)
+
+    def render(self) -> str:
+        from tabulate import tabulate
+
+        p = self.profile
+        how = "forced" if not self.detected else "detected from " + ", ".join(self.detected)
+        if p.name == GENERIC.name and not self.detected and not p.mapping_file:
+            how = "no platform recognised"
+        lines = [f"file:      {self.table.source} ({self.layout()})",
+                 f"profile:   {p.name} ({p.title}; {how})"]
+        if p.mapping_file:
+            lines.append(f"mapping:   {p.mapping_file}")
+        lines.append(f"rows:      {p.describe()}")
+        if p.about:
+            lines.append(f"note:      {p.about}")
+        lines.append("fields:")
+        width = max((len(FIELD_TITLES.get(f, f)) for f, _, _ in self.fields), default=0)
+        for f, column, backs in self.fields:
+            extra = f" (else {backs})" if backs else ""
+            lines.append(f"  {FIELD_TITLES.get(f, f):<{width}}  {column}{extra}")
+        if self.missing:
+            lines.append("  not found: " + ", ".join(FIELD_TITLES.get(f, f)
+                                                     for f in self.missing))
+        counts = f"{_n(self.rows, 'row')}, {_n(self.orders, 'order')}"
+        if self.customers is not None:
+            counts += f", {_n(self.customers, 'customer')}"
+            if self.without_customer:
+                counts += f" ({_n(self.without_customer, 'order')} without one)"
+        if self.items is not None:
+            counts += f", {_n(self.items, 'line item')}"
+        lines.append(f"counts:    {counts}")
+        if self.first_date:
+            lines.append(f"dates:     {self.first_date} to {self.last_date}")
+        if self.total is not None:
+            cur = f" {', '.join(self.currencies)}" if self.currencies else ""
+            lines.append(f"totals:    {self.total:,.2f}{cur} over {_n(self.orders, 'order')}")
+        if self.sample:
+            lines.append(f"first {_n(len(self.sample), 'order')}:")
+            lines.append(tabulate(self.sample, headers=self.header, disable_numparse=True))
+        if self.problems:
+            lines.append("problems:")
+            lines += [f"  {m}" for m in self.problems]
+        return "\n".join(lines)
+
+
+def _n(count: int, one: str) -> str:
+    return f"{count:,} {one if count == 1 else one + 's'}"
+
+
+def _fmt_date(value: Any) -> str:
+    return "" if np.isnat(value) else str(value).replace("T", " ")
+
+
+def inspect_orders(path: str | os.PathLike[str], *, profile: str | None = None,
+                   mapping: str | os.PathLike[str] | None = None, encoding: str | None = None,
+                   delimiter: str | None = None, money_style: str | None = None,
+                   columns: Mapping[str, str | None] | None = None,
+                   rows: int = 5) -> Inspection:
+    """Read one export and describe it (see the module docstring). Unreadable files
+    raise; values that do not parse are listed in ``problems``."""
+    table = read_orders(str(path), encoding=encoding, delimiter=delimiter, profile=profile,
+                        mapping=mapping)
+    frame = Frame([table], as_of=dt.date.today(), overrides=columns, money_style=money_style)
+    fmap = frame.maps[0]
+    found = []
+    for f in fmap.index:
+        backs = ", ".join(table.columns[j] for j in fmap.fallbacks.get(f, ()))
+        found.append((f, fmap.column_name(f) or "", backs))
+    found.sort(key=lambda x: list(FIELD_TITLES).index(x[0]) if x[0] in FIELD_TITLES else 99)
+    wanted = ("order_id", "email", "total", "date", "name", "country", "currency")
+    missing = [f for f in wanted if fmap.get(f) is None and not frame.has_field(f)]
+    report = Inspection(table, table.profile, table.detected, found, missing,
+                        rows=table.num_rows)
+    problems = report.problems
+
+    def attempt(what: str, fn: Any) -> Any:
+        try:
+            return fn()
+        except OrderTagsError as exc:
+            problems.append(f"{what}: {exc}")
+            return None
+
+    report.orders = frame.n_orders
+    starts = frame.order_rows
+    customers = attempt("customers", lambda: frame.customers)
+    if customers is not None:
+        report.customers = customers.count
+        report.without_customer = int((~customers.has_customer[starts]).sum())
+    stamps = attempt("dates", lambda: frame.dates()) if frame.has_field("date") else None
+    if stamps is not None and len(stamps):
+        valid = stamps[starts][~np.isnat(stamps[starts])]
+        if len(valid):
+            report.first_date, report.last_date = _fmt_date(valid.min()), _fmt_date(valid.max())
+    totals = attempt("totals", lambda: frame.numbers(field="total")) \
+        if frame.has_field("total") else None
+    if totals is not None:
+        report.total = float(np.nansum(totals[starts]))
+    if frame.has_field("currency"):
+        cur = frame.text(field="currency").to_pylist()
+        report.currencies = sorted({c.strip() for c in cur if c and c.strip()})
+    items = attempt("line items", lambda: frame.items)
+    per_order = None
+    if items is not None and len(items):
+        report.items = len(items)
+        per_order = np.bincount(frame.order_codes[items.order_row], minlength=frame.n_orders)
+    # The first orders, field by field, as parsed.
+    shown = starts[:rows]
+    cols: dict[str, list[str]] = {}
+    if frame.has_field("order_id"):
+        cols["order id"] = [frame.text(field="order_id")[int(r)].as_py() for r in shown]
+    if customers is not None:
+        keys = customers.row_keys()
+        cols["customer"] = [keys[int(r)].as_py() or "" for r in shown]
+    if frame.has_field("name"):
+        cols["name"] = [frame.text(field="name")[int(r)].as_py() for r in shown]
+    if stamps is not None:
+        cols["date"] = [_fmt_date(stamps[int(r)]) for r in shown]
+    if totals is not None:
+        cols["total"] = ["" if np.isnan(totals[int(r)]) else f"{totals[int(r)]:.2f}"
+                         for r in shown]
+    for f in ("currency", "country", "channel"):
+        if frame.has_field(f):
+            cols[f] = [frame.text(field=f)[int(r)].as_py() for r in shown]
+    if per_order is not None:
+        cols["items"] = [str(per_order[int(frame.order_codes[int(r)])]) for r in shown]
+    report.header = list(cols)
+    report.sample = [list(vals) for vals in zip(*cols.values(), strict=True)] if cols else []
+    return report

@@ -1,0 +1,295 @@
+"""A workspace: one folder with the tag book, the rules and the order history.
+
+``ordertags init DIR`` creates one. Commands find it in the current directory, or where
+``--workspace DIR`` or the ``ORDERTAGS_WORKSPACE`` environment variable says, so a cron
+line needs no other path. A folder is a workspace when it holds ``history.sqlite``.
+
+This module imports nothing heavy: the quick commands (``tag``, ``link``) use it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import WorkspaceError
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from .history import History
+
+TAGBOOK_NAME = "tagbook.yaml"
+RULES_NAME = "rules.yaml"
+HISTORY_NAME = "history.sqlite"
+ENV_VAR = "ORDERTAGS_WORKSPACE"
+
+STARTER_TAGBOOK = """\
+# ordertags tag book: the tags your customers and orders can carry, the customers
+# tagged by hand, and links between identities of one person. Keep it in version
+# control; ordertags edits it without touching your comments or layout
+# (`ordertags tag`, `untag`, `link`, `unlink`). Schema: `ordertags schema tagbook`.
+version: 1
+
+tags:
+  # priority: higher wins; its colour is shown and it is listed first.
+  # scope: customer (every order of the customer) or order (only that order).
+  - name: FRAUD
+    colour: red
+    label: "FRAUD — hold, do not ship"
+    description: Chargebacks or proven fraud. Hold every order for a check.
+    priority: 100
+  - name: CLAIMED-NON-RECEIPT
+    colour: orange
+    label: "CLAIMED — ship tracked, signature"
+    description: Has claimed an item was not received.
+    priority: 90
+  - name: VIP
+    colour: gold
+    label: "VIP — handwritten note and a freebie"
+    description: Our best customers, picked by hand.
+    priority: 50
+  - name: BIG_SPENDER
+    colour: "#1f77b4"
+    label: "BIG SPENDER — add a freebie"
+    description: Spent over 1000 in the last year.
+    priority: 40
+  - name: REGULAR
+    colour: teal
+    label: "REGULAR — thank-you card"
+    description: Five or more orders in the last year.
+    priority: 30
+  - name: HIGH_VALUE
+    colour: purple
+    label: "HIGH VALUE — pack with care"
+    description: This order is over 150.
+    priority: 20
+    scope: order
+
+# Customers tagged by hand, e.g.
+#   - email: jane@example.com
+#     tags: [VIP]
+#     note: Wholesale buyer
+#     by: sam
+#     at: 2026-09-14
+#     expires: 2027-09-14
+customers: []
+
+# Identities of one person (same) or of different people (different): emails or
+# phone numbers. Links beat every automatic match, e.g.
+#   - same: [jane.doe@gmail.com, "+447700900456"]
+#   - different: [bob@example.com, bob.smith@example.com]
+links: []
+"""
+
+STARTER_RULES = """\
+# ordertags rules: each rule has a name, a condition (`when`) and the tag(s) it adds.
+# Rules apply in file order; derived tags are worked out afresh on every run.
+# In a workspace, customer conditions read the whole order history.
+# Schema: `ordertags schema rules`.
+version: 1
+
+rules:
+  - name: Big spenders
+    when: {customer: spend, over: 1000, within_days: 365}
+    tag: BIG_SPENDER
+
+  - name: Regulars
+    when: {customer: orders, at_least: 5, within_days: 365}
+    tag: REGULAR
+
+  - name: High value order
+    when: {field: total, over: 150}
+    tag: HIGH_VALUE
+"""
+
+GITIGNORE = """\
+# The order history holds customers' personal data: keep it out of version control.
+history.sqlite
+history.sqlite-*
+*.lock
+"""
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A workspace folder and the files in it."""
+
+    root: Path
+
+    @property
+    def tagbook(self) -> Path:
+        return self.root / TAGBOOK_NAME
+
+    @property
+    def rules(self) -> Path:
+        return self.root / RULES_NAME
+
+    @property
+    def history_path(self) -> Path:
+        return self.root / HISTORY_NAME
+
+    def open_history(self, *, lock_timeout: float | None = None) -> History:
+        """Open the workspace's history (the caller closes it)."""
+        from .history import LOCK_TIMEOUT_S, open_history
+
+        return open_history(self.history_path, lock_timeout=lock_timeout or LOCK_TIMEOUT_S)
+
+
+def is_workspace(path: str | os.PathLike[str]) -> bool:
+    return (Path(path) / HISTORY_NAME).is_file()
+
+
+def find_workspace(explicit: str | os.PathLike[str] | None = None, *,
+                   env: Mapping[str, str] | None = None,
+                   cwd: str | os.PathLike[str] | None = None) -> Workspace | None:
+    """The workspace to use: ``explicit`` (``--workspace``), else ``$ORDERTAGS_WORKSPACE``,
+    else the current directory when it is one; None when there is none.
+
+    A folder named explicitly or by the environment that is not a workspace is an error
+    (a cron line with a typo should fail, not run without its history).
+
+    >>> find_workspace("/srv/shop")  # doctest: +SKIP
+    Workspace(root=PosixPath('/srv/shop'))
+    """
+    environ = os.environ if env is None else env
+    named, how = (explicit, "--workspace") if explicit else (environ.get(ENV_VAR), ENV_VAR)
+    if named:
+        root = Path(named).expanduser()
+        if not is_workspace(root):
+            why = "does not exist" if not root.exists() else f"has no {HISTORY_NAME}"
+            raise WorkspaceError(
+                f"{root} ({how}) is not an ordertags workspace: it {why}.",
+                hint=f"Create one with `ordertags init {root}`, or fix the path.")
+        return Workspace(root.resolve())
+    here = Path(cwd) if cwd is not None else Path.cwd()
+    return Workspace(here.resolve()) if is_workspace(here) else None
+
+
+@dataclass
+class InitReport:
+    workspace: Workspace
+    created: list[str]
+    kept: list[str]
+
+
+def init_workspace(directory: str | os.PathLike[str] = ".", *,
+                   region: str | None = None) -> InitReport:
+    """Create a workspace in ``directory`` (made if missing): a starter tag book and rule
+    file (commented, valid as written), the history database and a ``.gitignore`` that
+    keeps the history out of version control. Files already there are kept, so running
+    it again is harmless.
+
+    >>> init_workspace("shop", region="GB").created  # doctest: +SKIP
+    ['tagbook.yaml', 'rules.yaml', 'history.sqlite', '.gitignore']
+    """
+    from .files import atomic_write_bytes
+    from .history import open_history
+    from .keys import check_region
+
+    root = Path(directory).expanduser()
+    if root.exists() and not root.is_dir():
+        raise WorkspaceError(f"{root} is a file, not a folder.",
+                             hint="Give a folder for the workspace.")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WorkspaceError(f"cannot create the folder {root}: {exc.strerror}.",
+                             hint="Check the path and its permissions.") from None
+    code = check_region(region) if region else None
+    created, kept = [], []
+    for name, text in ((TAGBOOK_NAME, STARTER_TAGBOOK), (RULES_NAME, STARTER_RULES)):
+        if (root / name).exists():
+            kept.append(name)
+        else:
+            atomic_write_bytes(root / name, text.encode("utf-8"))
+            created.append(name)
+    existed = (root / HISTORY_NAME).exists()
+    with open_history(root / HISTORY_NAME, create=True, region=code):
+        pass
+    (kept if existed else created).append(HISTORY_NAME)
+    if not (root / ".gitignore").exists():
+        atomic_write_bytes(root / ".gitignore", GITIGNORE.encode("utf-8"))
+        created.append(".gitignore")
+    return InitReport(Workspace(root.resolve()), created, kept)
+
+
+@contextlib.contextmanager
+def workspace_history(workspace: Workspace | None) -> Iterator[History | None]:
+    """The workspace's history, open for the block (None without a workspace)."""
+    if workspace is None:
+        yield None
+        return
+    history = workspace.open_history()
+    try:
+        yield history
+    finally:
+        history.close()
+
+
+def _read_only(ws: Workspace) -> sqlite3.Connection:
+    """A quick read-only look at the history with the standard library alone (no numpy
+    or pyarrow), for the quick commands."""
+    import sqlite3
+
+    from .errors import HistoryError
+
+    try:
+        return sqlite3.connect(f"{ws.history_path.resolve().as_uri()}?mode=ro", uri=True,
+                               timeout=5)
+    except sqlite3.Error as exc:
+        raise HistoryError(f"cannot read the history: {exc}.", file=str(ws.history_path)) \
+            from None
+
+
+def workspace_region(ws: Workspace | None) -> str | None:
+    """The default phone region stored in the workspace (None without one)."""
+    import sqlite3
+
+    if ws is None:
+        return None
+    conn = _read_only(ws)
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'region'").fetchone()
+    except sqlite3.Error:
+        row = None
+    finally:
+        conn.close()
+    return str(row[0]) if row else None
+
+
+def order_email(ws: Workspace, order_id: str) -> str:
+    """The customer email (its key) of an order in the workspace's history, for
+    ``ordertags tag --order ID`` without an export."""
+    import sqlite3
+
+    from .errors import HistoryError
+
+    wanted = order_id.strip().lstrip("'#").strip()
+    conn = _read_only(ws)
+    try:
+        rows = conn.execute(
+            "SELECT o.channel, i.key FROM orders o LEFT JOIN identities i ON i.id = o.email "
+            "WHERE o.order_id = ?", (wanted,)).fetchall()
+    except sqlite3.Error as exc:
+        raise HistoryError(f"cannot read the history: {exc}.", file=str(ws.history_path),
+                           hint="Check the workspace, or use --in EXPORT.") from None
+    finally:
+        conn.close()
+    emails = sorted({key for _, key in rows if key and "@" in key})
+    if not rows:
+        raise HistoryError(f'no order "{order_id}" in the history.', file=str(ws.history_path),
+                           hint="Check the order number, or give the export with --in.")
+    if not emails:
+        raise HistoryError(f'order "{order_id}" has no customer email in the history.',
+                           file=str(ws.history_path), hint="Tag the customer by email instead.")
+    if len(emails) > 1:
+        channels = ", ".join(sorted({c or "(none)" for c, _ in rows}))
+        raise HistoryError(
+            f'{len(rows)} orders "{order_id}" ({channels}) have different customers.',
+            file=str(ws.history_path), hint="Tag the customer by email instead.")
+    return str(emails[0])
