@@ -182,6 +182,37 @@ def _combine(parts: list[tuple[str, BoolArray]], n: int, sep: str = "; ") -> pa.
     return result
 
 
+#: Output keys of the form FIELD_KEY + field name stand for "the column that holds this
+#: order field in each export" (Postal Service in one, Shipping Method in another).
+FIELD_KEY = "field:"
+
+
+def _output_key(frame: Frame, name: str) -> str:
+    """``set: {shipping_service: ...}`` names an order field, written into whichever
+    column holds it in each export; any other name is a column, the same in every export."""
+    from .frame import VIRTUAL_FIELDS
+
+    if name in VIRTUAL_FIELDS and not frame.has_column(name):
+        return FIELD_KEY + name
+    return name
+
+
+def _original(frame: Frame, name: str) -> pa.Array:
+    """Per row, the text the output column had before any rule touched it."""
+    key = _output_key(frame, name)
+    if key.startswith(FIELD_KEY):
+        pieces = []
+        for ti, table in enumerate(frame.tables):
+            sources = frame.maps[ti].sources(name)
+            pieces.append(table.column(sources[0]).combine_chunks() if sources
+                          else pa.repeat(pa.scalar("", pa.string()), table.num_rows))
+        return pa.concat_arrays(pieces) if pieces else pa.array([], pa.string())
+    if frame.has_column(name):
+        result: pa.Array = frame.text(column=name).combine_chunks()
+        return result
+    return pa.repeat(pa.scalar("", pa.string()), frame.n)
+
+
 def field_columns(out: Outcome, frame: Frame, rules: RuleSet | None) -> dict[str, pa.Array]:
     """The columns the actions write, full length, in frame order: each set column (the
     original text where no rule set it), each notes column (existing text with the notes
@@ -191,22 +222,18 @@ def field_columns(out: Outcome, frame: Frame, rules: RuleSet | None) -> dict[str
     n = frame.n
     cols: dict[str, pa.Array] = {}
     for column in rules.set_columns:
-        original = frame.text(column=column).combine_chunks() if frame.has_column(column) \
-            else pa.repeat(pa.scalar("", pa.string()), n)
+        original = _original(frame, column)
         fs = out.fields.get(column)
         if fs is None:
-            cols[column] = original
+            cols[_output_key(frame, column)] = original
             continue
         idx = pa.array(fs.index, mask=fs.index < 0)
         chosen = pc.take(pa.array(fs.values, pa.string()), idx)
-        cols[column] = pc.coalesce(chosen, original)
+        cols[_output_key(frame, column)] = pc.coalesce(chosen, original)
     for column in rules.note_columns:
-        if column in cols:  # a column rules also set: notes go after the new value
-            existing = cols[column]
-        elif frame.has_column(column):
-            existing = frame.text(column=column).combine_chunks()
-        else:
-            existing = pa.repeat(pa.scalar("", pa.string()), n)
+        key = _output_key(frame, column)
+        # A column rules also set: the notes go after the new value.
+        existing = cols[key] if key in cols else _original(frame, column)
         parts = []
         for text, mask in out.notes.get(column, []):
             already = np.asarray(pc.fill_null(pc.match_substring(existing, text), False)
@@ -216,8 +243,8 @@ def field_columns(out: Outcome, frame: Frame, rules: RuleSet | None) -> dict[str
         both = pc.and_(pc.not_equal(pc.utf8_trim_whitespace(existing), ""),
                        pc.not_equal(added, ""))
         joined = pc.binary_join_element_wise(existing, added, "; ")
-        cols[column] = pc.if_else(both, joined,
-                                  pc.if_else(pc.equal(added, ""), existing, added))
+        cols[key] = pc.if_else(both, joined,
+                               pc.if_else(pc.equal(added, ""), existing, added))
     if rules.holds:
         cols[rules.hold_column] = _combine(out.holds, n)
     return cols

@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 
 from .errors import InputError
-from .pipeline import annotate
+from .pipeline import COLOUR_COLUMN, PROFILE_COLUMN, TAGS_COLUMN, annotate
 from .rules import Context, Explained, Rule, RuleSet
 from .tags import Entry, TagBook
 
@@ -122,8 +122,12 @@ def explain_order(order_id: str, orders: Sequence[str | Path], *, tagbook: TagBo
             if entry_key == key:
                 state = " (expired)" if entry.expired(frame.as_of) else ""
                 entries.append((entry, f"email {entry.email} = {key}{state}"))
-    fields = {name: values[row].as_py() for name, values in result.fields.items()}
     table, person_row = frame.locate(row)
+    index = frame.tables.index(table)
+    columns = result.output_columns(index)
+    start = int(frame.offsets[index])
+    fields = {name: values[row - start].as_py() for name, values in columns.items()
+              if name not in (TAGS_COLUMN, PROFILE_COLUMN, COLOUR_COLUMN)}
     conflicts = []
     if outcome is not None:
         for column, fs in outcome.fields.items():

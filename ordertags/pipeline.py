@@ -96,7 +96,15 @@ class Annotated:
         out = {TAGS_COLUMN: tags, PROFILE_COLUMN: profile, COLOUR_COLUMN: colour}
         start = int(self.frame.offsets[index])
         length = self.frame.tables[index].num_rows
+        from .engine import FIELD_KEY
+
+        fmap = self.frame.maps[index]
         for name, values in self.fields.items():
+            if name.startswith(FIELD_KEY):  # an order field: its column in this export
+                field_name = name[len(FIELD_KEY):]
+                sources = fmap.sources(field_name)
+                name = self.frame.tables[index].columns[sources[0]] if sources else \
+                    field_name.replace("_", " ").title()
             out[name] = pa.chunked_array([values.slice(start, length)], type=pa.string())
         return out
 

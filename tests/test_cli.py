@@ -398,7 +398,8 @@ def test_every_example_rule_matches_something() -> None:
     import ordertags
 
     rules = ordertags.load_rules(ROOT / "rules.example.yaml")
-    result = ordertags.annotate([ROOT / "examples" / "orders.csv"],
+    result = ordertags.annotate([ROOT / "examples" / "orders.csv",
+                                 ROOT / "examples" / "shopify_orders.csv"],
                                 tagbook=ordertags.load_tagbook(ROOT / "tagbook.example.yaml"),
                                 rules=rules, as_of=dt.date(2026, 11, 26))
     for rule in rules.rules:

@@ -241,7 +241,7 @@ def test_explain_order(tmp_path: Path) -> None:
     assert lines[3].startswith("  CLAIMED-NON-RECEIPT (line ")
     assert "through email mo.brown@example.net = mo.brown@example.net" in lines[3]
     assert any(ln.startswith("  11. Past non-receipt claim ships tracked (line ")
-               and ln.endswith("yes -> set Postal Service = 'Royal Mail Tracked 24'; "
+               and ln.endswith("yes -> set shipping_service = 'Royal Mail Tracked 24'; "
                                "note 'Past claim — tracked, photo at the door' in Order Notes")
                for ln in lines)
     assert "       has tag CLAIMED-NON-RECEIPT: yes" in lines
@@ -325,7 +325,7 @@ rules:
 
 def test_rules_example_is_valid_and_every_rule_matches() -> None:
     rules = load_rules(ROOT / "rules.example.yaml")
-    result = annotate([ROOT / "examples" / "orders.csv"],
+    result = annotate([ROOT / "examples" / "orders.csv", ROOT / "examples" / "shopify_orders.csv"],
                       tagbook=load_tagbook(ROOT / "tagbook.example.yaml"), rules=rules,
                       as_of=AS_OF)
     unmatched = [r.name for r in rules.rules if not result.outcome.acted[r.index]]
@@ -385,3 +385,37 @@ def test_not_all_any_and_row_order(tmp_path: Path, tagbook: Path,
     body = lines[1:]
     rng.shuffle(body)
     assert evaluate("\n".join([lines[0], *body]) + "\n") == got
+
+
+# --- line items on a multi-row Shopify order ------------------------------------------------
+
+SHOPIFY = ROOT / "tests" / "fixtures" / "shopify_orders_export.csv"
+
+
+@pytest.mark.parametrize(("when", "expected"), [
+    # #1001: SOCK-01 x2 at 25.25, BOX-L x1 at 60.00; #1002: a gift card (no sku);
+    # #1003: SB-H, SB-O (row 6, after #1004), WAX; #1004: STK.
+    ("{any_item: {field: sku, starts_with: box}}", {"#1001"}),
+    ("{any_item: {field: sku, equals: SB-O}}", {"#1003"}),
+    ("{all_items: {field: sku, starts_with: SB}}", set()),
+    ("{all_items: {field: price, at_least: 30}}", {"#1002", "#1003"}),
+    ("{no_item: {field: sku, blank: true}}", {"#1001", "#1003", "#1004"}),
+    ("{any_item: {all: [{field: quantity, at_least: 2}, {field: name, contains: wool}]}}",
+     {"#1001"}),
+    ("{no_item: {field: name, matches: '(?i)gift'}}", {"#1003", "#1004"}),
+])
+def test_line_item_quantifiers(tmp_path: Path, tagbook: Path, when: str,
+                               expected: set[str]) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(one(when), encoding="utf-8")
+    result = annotate([SHOPIFY], tagbook=load_tagbook(tagbook), rules=load_rules(rules),
+                      as_of=AS_OF)
+    names = result.frame.text(column="Name").to_pylist()
+    tags = result.tags.to_pylist()
+    tagged = {n for n, t in zip(names, tags, strict=True) if "CHECK" in t.split("; ")}
+    assert tagged == expected
+    # Every row of an order carries the order's tags, continuation rows included.
+    by_order: dict[str, set[str]] = {}
+    for n, t in zip(names, tags, strict=True):
+        by_order.setdefault(n, set()).add(t)
+    assert all(len(v) == 1 for v in by_order.values())
