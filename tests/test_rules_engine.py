@@ -419,3 +419,23 @@ def test_line_item_quantifiers(tmp_path: Path, tagbook: Path, when: str,
     for n, t in zip(names, tags, strict=True):
         by_order.setdefault(n, set()).add(t)
     assert all(len(v) == 1 for v in by_order.values())
+
+
+def test_customer_refunds(tmp_path: Path, tagbook: Path) -> None:
+    header = ["Order Id", "Email", "Total", "Received Date", "Refunded Amount"]
+    rows = [["1", "a@x.com", "50.00", "2026-11-01", "20.00"],
+            ["2", "a@x.com", "30.00", "2026-06-01", "15.50"],
+            ["3", "b@x.com", "80.00", "2026-11-02", ""],
+            ["4", "c@x.com", "10.00", "2024-01-01", "40.00"]]
+    orders = tmp_path / "orders.csv"
+    orders.write_text(csv_text(header, rows), encoding="utf-8")
+    rules = tmp_path / "rules.yaml"
+    for when, expected in [("{customer: refunds, over: 35}", ["1", "2", "4"]),
+                           ("{customer: refunds, over: 30, within_days: 365}", ["1", "2"]),
+                           ("{customer: refunds, over: 10, within_days: 100}", ["1", "2"])]:
+        rules.write_text(one(when), encoding="utf-8")
+        result = annotate([orders], tagbook=load_tagbook(tagbook), rules=load_rules(rules),
+                          as_of=AS_OF)
+        tags = dict(zip(result.frame.text(column="Order Id").to_pylist(),
+                        result.tags.to_pylist(), strict=True))
+        assert [i for i, t in tags.items() if t == "CHECK"] == expected, when
