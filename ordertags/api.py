@@ -171,7 +171,7 @@ INGEST_SLICE = 500_000
 
 
 def _slices(table: Any, columns: Mapping[str, str | None] | None,
-            money_style: str | None, rows: int = INGEST_SLICE) -> Any:
+            money_style: str | None, rows: int | None = None) -> Any:
     """The export in slices of about ``rows`` rows, cut between orders (a CSV export;
     others whole). Row numbers in messages stay those of the file."""
     import dataclasses
@@ -182,6 +182,7 @@ def _slices(table: Any, columns: Mapping[str, str | None] | None,
     from .frame import Frame
 
     n = table.num_rows
+    rows = rows or INGEST_SLICE
     if n <= rows or table.kind != "csv":
         yield table
         return

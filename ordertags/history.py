@@ -11,8 +11,9 @@ from a newer ordertags is refused):
 
 - ``orders``: one row per (channel, order id), with its date (epoch seconds), total and
   refund (ten-thousandths), its identities and its customer;
-- ``identities``: every identity key (email, phone with surname, phone, address) and,
-  for the strong ones and linked phones, the customer it belongs to;
+- ``identities``: the strong identity keys (email, buyer id, phone with surname) and the
+  phones a link names, each with its customer; a phone or an address alone is weak
+  evidence, kept as text on the order (no index to update as orders arrive);
 - ``customers``: per customer, the aggregates (orders, spend, refunds, first and last
   order), kept current as orders arrive, and the customer tags of the last ``apply``
   that saw them;
@@ -46,6 +47,7 @@ from .identity import (
     OrderBatch,
     Suspect,
     _codes,
+    codes_of,
     connected_components,
     find_suspects,
     ranked_pairs,
@@ -79,7 +81,8 @@ CREATE TABLE orders (
     total INTEGER,                  -- ten-thousandths
     refund INTEGER NOT NULL DEFAULT 0,
     customer INTEGER,
-    email INTEGER, ps INTEGER, phone INTEGER, address INTEGER,  -- identities
+    email INTEGER, ps INTEGER,      -- strong identities: customer key, phone + surname
+    phone TEXT, address TEXT,       -- weak evidence, as keys (E.164, addr:...)
     name TEXT
 );
 CREATE UNIQUE INDEX orders_key ON orders (order_id, channel);
@@ -216,6 +219,13 @@ def _opt(values: IntArray, missing: np.ndarray[Any, Any]) -> list[Any]:
 
 def _ids(values: IntArray) -> list[Any]:
     return _opt(values, values < 0)
+
+
+def _same_text(new: pa.Array, old: pa.Array) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Element-wise equality where two nulls are equal."""
+    both_null = pc.and_(pc.is_null(new), pc.is_null(old))
+    equal = pc.fill_null(pc.equal(new, old), both_null)
+    return np.asarray(equal.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _day(seconds: int | None) -> dt.date | None:
@@ -355,7 +365,7 @@ class History:
         if not len(keys):
             return out
         self._temp_keys(keys.to_pylist())
-        rows = self._q("SELECT t.pos, i.customer FROM t_keys t JOIN identities i "
+        rows = self._q("SELECT t.pos, i.customer FROM t_keys t CROSS JOIN identities i "
                        "ON i.key = t.key WHERE i.customer IS NOT NULL")
         if rows:
             arr = np.array(rows, dtype=np.int64)
@@ -368,7 +378,7 @@ class History:
         if not len(customers):
             return pa.array([], pa.string()), np.zeros(0, np.int64)
         self._temp_ids("t_ids", customers.tolist())
-        rows = self._q("SELECT i.key, i.customer FROM t_ids t JOIN identities i "
+        rows = self._q("SELECT i.key, i.customer FROM t_ids t CROSS JOIN identities i "
                        "ON i.customer = t.id WHERE i.kind <= ?", (K.BUYER,))
         return (pa.array([r[0] for r in rows], pa.string()),
                 np.array([r[1] for r in rows], dtype=np.int64))
@@ -386,12 +396,12 @@ class History:
         if start is None or end is None:
             rows = self._q(
                 "SELECT c.id, c.orders, c.spend, c.refunded, IFNULL(c.first_at, ?), "
-                "IFNULL(c.last_at, ?) FROM t_ids t JOIN customers c ON c.id = t.id",
+                "IFNULL(c.last_at, ?) FROM t_ids t CROSS JOIN customers c ON c.id = t.id",
                 (int(NONE), int(NONE)))
         else:
             rows = self._q(
                 "SELECT o.customer, COUNT(*), IFNULL(SUM(o.total), 0), SUM(o.refund), "
-                "MIN(o.at), MAX(o.at) FROM t_ids t JOIN orders o ON o.customer = t.id "
+                "MIN(o.at), MAX(o.at) FROM t_ids t CROSS JOIN orders o ON o.customer = t.id "
                 "WHERE o.at >= ? AND o.at < ? GROUP BY o.customer", (start, end))
         arr = np.array(rows, dtype=np.int64).reshape(-1, 6)
         return Aggregates(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4], arr[:, 5])
@@ -401,7 +411,7 @@ class History:
         self._temp_orders(channels, order_ids)
         rows = self._q(
             "SELECT IFNULL(o.customer, -1), IFNULL(o.at, ?), IFNULL(o.total, 0), o.refund "
-            "FROM t_orders t JOIN orders o ON o.order_id = t.order_id "
+            "FROM t_orders t CROSS JOIN orders o ON o.order_id = t.order_id "
             "AND o.channel = t.channel", (int(NONE),))
         arr = np.array(rows, dtype=np.int64).reshape(-1, 4)
         return Recorded(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
@@ -439,40 +449,32 @@ class History:
             return report
         ids = batch.ids
         strings = pa.concat_arrays([ids.email.cast(pa.string()),
-                                    ids.phone_name.cast(pa.string()),
-                                    ids.phone.cast(pa.string()),
-                                    ids.address.cast(pa.string())])
+                                    ids.phone_name.cast(pa.string())])
         encoded = pc.dictionary_encode(strings)
         pos = _codes(encoded)
         keys: list[str] = encoded.dictionary.to_pylist()
         kind = np.zeros(len(keys), dtype=np.int64)
-        seg_kind = np.concatenate([ids.kind,
-                                   np.full(n, K.PHONE_NAME), np.full(n, K.PHONE),
-                                   np.full(n, K.ADDRESS)])
+        seg_kind = np.concatenate([ids.kind, np.full(n, K.PHONE_NAME)])
         kind[pos[pos >= 0]] = seg_kind[pos >= 0]
-        row_pos = pos.reshape(4, n)
+        row_pos = pos.reshape(2, n)
         at = batch.at
         total = np.where(batch.has_total, batch.total, 0)
+        phone = ids.phone.cast(pa.string())
+        address = ids.address.cast(pa.string())
         with self._write():
             ident, cust = self._lookup(keys)
             new_key = ident < 0
             next_id = int(self._q("SELECT IFNULL(MAX(id), 0) FROM identities")[0][0]) + 1
             ident[new_key] = next_id + np.arange(int(new_key.sum()), dtype=np.int64)
-            row_id = np.where(row_pos >= 0, ident[np.maximum(row_pos, 0)], -1)
-            e, pn, p, a = row_id
+            row_id = np.append(ident, -1)[np.where(row_pos >= 0, row_pos, len(ident))]
+            e, pn = row_id
             old = self._existing(batch.channel, batch.order_id)
             exists = old["id"] >= 0
-            names = pa.array(batch.name, pa.string())
-            same_name = np.asarray(pc.fill_null(pc.equal(names, pa.array(old["name"],
-                                                                         pa.string())),
-                                                pc.and_(pc.is_null(names),
-                                                        pc.is_null(pa.array(old["name"],
-                                                                            pa.string()))))
-                                   .to_numpy(zero_copy_only=False), dtype=bool)
             same = exists & (old["at"] == at) & (old["has_total"] == batch.has_total) & \
                 (old["total"] == total) & (old["refund"] == batch.refund) & \
-                (old["email"] == e) & (old["ps"] == pn) & (old["phone"] == p) & \
-                (old["address"] == a) & same_name
+                (old["email"] == e) & (old["ps"] == pn) & \
+                _same_text(phone, old["phone"]) & _same_text(address, old["address"]) & \
+                _same_text(pa.array(batch.name, pa.string()), old["name"])
             todo = ~same
             report.new = int((~exists).sum())
             report.updated = int((exists & ~same).sum())
@@ -480,8 +482,7 @@ class History:
             if not todo.any():
                 return report
             T = np.flatnonzero(todo)
-            linked = self._linked_phones()
-            lp = np.where(np.isin(p[T], linked), p[T], -1)
+            lp = self._linked_phone_ids(phone)[T]
             row_cust, merges, node_ids, node_cust, new_ids = self._plan(
                 e[T], pn[T], lp, ident, cust)
             report.merged = len(merges)
@@ -490,8 +491,7 @@ class History:
             at_node = np.searchsorted(node_ids, ident[where])
             found = at_node < len(node_ids)
             found[found] = node_ids[at_node[found]] == ident[where][found]
-            new_cust = np.where(found & (kind[where] <= K.PHONE_NAME),
-                                node_cust[np.minimum(at_node, max(len(node_ids) - 1, 0))]
+            new_cust = np.where(found, node_cust[np.minimum(at_node, max(len(node_ids) - 1, 0))]
                                 if len(node_ids) else -1, -1)
             rows = zip(ident[where].tolist(), [keys[i] for i in where.tolist()],
                        kind[where].tolist(), _ids(new_cust), strict=True)
@@ -500,11 +500,9 @@ class History:
             self.conn.executemany(
                 "UPDATE identities SET customer = ? WHERE id = ? AND customer IS NULL",
                 zip(node_cust[known].tolist(), node_ids[known].tolist(), strict=True))
-            for old_c, new_c in merges:
-                self.conn.execute("UPDATE identities SET customer = ? WHERE customer = ?",
-                                  (new_c, old_c))
-                self.conn.execute("UPDATE orders SET customer = ? WHERE customer = ?",
-                                  (new_c, old_c))
+            moves = [(new_c, old_c) for old_c, new_c in merges]
+            self.conn.executemany("UPDATE identities SET customer = ? WHERE customer = ?", moves)
+            self.conn.executemany("UPDATE orders SET customer = ? WHERE customer = ?", moves)
             # The orders themselves.
             cols = (batch.channel, batch.order_id)
             fresh = T[~exists[T]]
@@ -514,7 +512,7 @@ class History:
             values = {
                 "at": _opt(at, at == NONE), "total": _opt(total, ~batch.has_total),
                 "refund": batch.refund.tolist(), "customer": _ids(rc), "email": _ids(e),
-                "ps": _ids(pn), "phone": _ids(p), "address": _ids(a)}
+                "ps": _ids(pn), "phone": phone.to_pylist(), "address": address.to_pylist()}
             columns = [cols[0], cols[1], values["at"], values["total"], values["refund"],
                        values["customer"], values["email"], values["ps"], values["phone"],
                        values["address"], batch.name]
@@ -546,7 +544,7 @@ class History:
         cust = np.full(len(keys), -1, dtype=np.int64)
         self._temp_keys(list(keys))
         rows = self._q("SELECT t.pos, i.id, IFNULL(i.customer, -1) FROM t_keys t "
-                       "JOIN identities i ON i.key = t.key")
+                       "CROSS JOIN identities i ON i.key = t.key")
         if rows:
             arr = np.array(rows, dtype=np.int64)
             ident[arr[:, 0]] = arr[:, 1]
@@ -560,35 +558,47 @@ class History:
             self._temp_orders(channels, order_ids)
         rows = [] if empty else self._q(
             "SELECT t.pos, o.id, IFNULL(o.at, ?), o.total IS NOT NULL, IFNULL(o.total, 0), "
-            "o.refund, IFNULL(o.customer, -1), IFNULL(o.email, -1), IFNULL(o.ps, -1), "
-            "IFNULL(o.phone, -1), IFNULL(o.address, -1) FROM t_orders t JOIN orders o "
+            "o.refund, IFNULL(o.customer, -1), IFNULL(o.email, -1), IFNULL(o.ps, -1) "
+            "FROM t_orders t CROSS JOIN orders o "
             "ON o.order_id = t.order_id AND o.channel = t.channel", (int(NONE),))
-        out: dict[str, Any] = {k: np.full(n, -1, dtype=np.int64) for k in (
-            "id", "at", "has_total", "total", "refund", "customer", "email", "ps", "phone",
-            "address")}
-        out["name"] = [None] * n
+        numbers = ("id", "at", "has_total", "total", "refund", "customer", "email", "ps")
+        out: dict[str, Any] = {k: np.full(n, -1, dtype=np.int64) for k in numbers}
+        texts: dict[str, list[str | None]] = {k: [None] * n for k in ("phone", "address",
+                                                                       "name")}
         if rows:
             arr = np.array(rows, dtype=np.int64)
             at = arr[:, 0]
-            for j, k in enumerate(("id", "at", "has_total", "total", "refund", "customer",
-                                   "email", "ps", "phone", "address"), start=1):
+            for j, k in enumerate(numbers, start=1):
                 out[k][at] = arr[:, j]
-            names = self._q("SELECT t.pos, o.name FROM t_orders t JOIN orders o "
-                            "ON o.order_id = t.order_id AND o.channel = t.channel")
-            for i, name in names:
-                out["name"][i] = name
+            for i, ph, ad, name in self._q(
+                    "SELECT t.pos, o.phone, o.address, o.name FROM t_orders t CROSS JOIN "
+                    "orders o ON o.order_id = t.order_id AND o.channel = t.channel"):
+                texts["phone"][i], texts["address"][i], texts["name"][i] = ph, ad, name
+        out.update({k: pa.array(v, pa.string()) for k, v in texts.items()})
         out["has_total"] = out["has_total"] == 1
         return out
 
     def _next_customer(self) -> int:
         return int(self._meta("next_customer", "1") or 1)
 
-    def _linked_phones(self) -> IntArray:
-        rows = self._q("SELECT l.a FROM links l JOIN identities i ON i.id = l.a "
-                       "WHERE l.same = 1 AND i.kind = ? UNION SELECT l.b FROM links l "
-                       "JOIN identities i ON i.id = l.b WHERE l.same = 1 AND i.kind = ?",
+    def _linked_phones(self) -> tuple[pa.Array, IntArray]:
+        """The phones named in "same person" links: their keys and identity ids."""
+        rows = self._q("SELECT i.key, i.id FROM links l CROSS JOIN identities i ON i.id = l.a "
+                       "WHERE l.same = 1 AND i.kind = ? UNION SELECT i.key, i.id FROM links l "
+                       "CROSS JOIN identities i ON i.id = l.b WHERE l.same = 1 AND i.kind = ?",
                        (K.PHONE, K.PHONE))
-        return np.array([r[0] for r in rows], dtype=np.int64)
+        return (pa.array([r[0] for r in rows], pa.string()),
+                np.array([r[1] for r in rows], dtype=np.int64))
+
+    def _linked_phone_ids(self, phones: pa.Array) -> IntArray:
+        """Per phone key: the identity id of that phone where a link names it, else -1."""
+        keys, ids = self._linked_phones()
+        if not len(keys):
+            return np.full(len(phones), -1, dtype=np.int64)
+        at = pc.fill_null(pc.index_in(phones, value_set=keys), -1)
+        idx = np.asarray(at.to_numpy(zero_copy_only=False), dtype=np.int64)
+        result: IntArray = np.where(idx >= 0, ids[np.maximum(idx, 0)], -1)
+        return result
 
     def _plan(self, e: IntArray, pn: IntArray, lp: IntArray, ident: IntArray,
               cust: IntArray) -> tuple[IntArray, list[tuple[int, int]], IntArray, IntArray,
@@ -666,8 +676,8 @@ class History:
         """Where evidence joined identities the tag book says are different people,
         redo those customers keeping them apart."""
         rows = self._q(
-            "SELECT ia.customer FROM links l JOIN identities ia ON ia.id = l.a "
-            "JOIN identities ib ON ib.id = l.b WHERE l.same = 0 "
+            "SELECT ia.customer FROM links l CROSS JOIN identities ia ON ia.id = l.a "
+            "CROSS JOIN identities ib ON ib.id = l.b WHERE l.same = 0 "
             "AND ia.customer IS NOT NULL AND ia.customer = ib.customer")
         if rows:
             self._recompute({r[0] for r in rows})
@@ -682,21 +692,21 @@ class History:
         self._recompute_dirty(customers)
 
     def _recompute_dirty(self, customers: set[int]) -> None:
-        orders = np.array(self._q(
-            "SELECT id, customer, IFNULL(email, -1), IFNULL(ps, -1), IFNULL(phone, -1) "
-            "FROM orders WHERE customer IN (SELECT id FROM t_dirty)"),
-            dtype=np.int64).reshape(-1, 5)
+        fetched = self._q(
+            "SELECT id, customer, IFNULL(email, -1), IFNULL(ps, -1), phone "
+            "FROM orders WHERE customer IN (SELECT id FROM t_dirty)")
+        orders = np.array([r[:4] for r in fetched], dtype=np.int64).reshape(-1, 4)
+        lp = self._linked_phone_ids(pa.array([r[4] for r in fetched], pa.string()))
         idents = np.array(self._q(
             "SELECT id, customer, kind FROM identities WHERE customer IN "
             "(SELECT id FROM t_dirty)"), dtype=np.int64).reshape(-1, 3)
         links = np.array(self._q("SELECT a, b, same FROM links"), dtype=np.int64).reshape(-1, 3)
-        linked = self._linked_phones()
+        linked = self._linked_phones()[1]
         weak = (idents[:, 2] >= K.PHONE) & ~np.isin(idents[:, 0], linked)
         if weak.any():
             self.conn.executemany("UPDATE identities SET customer = NULL WHERE id = ?",
                                   ((int(i),) for i in idents[weak, 0]))
         idents = idents[~weak]
-        lp = np.where(np.isin(orders[:, 4], linked), orders[:, 4], -1)
         nodes = np.unique(np.concatenate([idents[:, 0], orders[:, 2], orders[:, 3], lp]))
         nodes = nodes[nodes >= 0]
         if not len(nodes):
@@ -796,15 +806,17 @@ class History:
             ends_changed = {x for p in changed for x in p}
             dirty: set[int] = set()
             if ends_changed:
-                rows = self._q_in("SELECT customer, kind, id FROM identities",
+                rows = self._q_in("SELECT customer, kind, key FROM identities",
                                   sorted(ends_changed))
                 dirty = {r[0] for r in rows if r[0] is not None}
                 phones = [r[2] for r in rows if r[1] == K.PHONE]
                 if phones:
-                    self._temp_ids("t_phones", phones)
+                    # Orders are not indexed by phone: a scan, only when a phone link
+                    # changes.
+                    self._temp_keys(list(phones))
                     dirty.update(r[0] for r in self._q(
                         "SELECT DISTINCT customer FROM orders WHERE phone IN "
-                        "(SELECT id FROM t_phones) AND customer IS NOT NULL"))
+                        "(SELECT key FROM t_keys) AND customer IS NOT NULL"))
             self.conn.execute("DELETE FROM links")
             self.conn.executemany("INSERT INTO links VALUES (?, ?, ?)",
                                   ((a, b, s) for (a, b), s in want.items()))
@@ -830,7 +842,11 @@ class History:
         orders, first, last, undated = self._q(
             "SELECT COUNT(*), MIN(at), MAX(at), COUNT(*) - COUNT(at) FROM orders")[0]
         kinds = {K.KIND_NAMES[k]: c for k, c in self._q(
-            "SELECT kind, COUNT(*) FROM identities GROUP BY kind ORDER BY kind")}
+            "SELECT kind, COUNT(*) FROM identities WHERE kind < ? GROUP BY kind ORDER BY kind",
+            (K.PHONE,))}
+        phones, addresses = self._q("SELECT COUNT(DISTINCT phone), COUNT(DISTINCT address) "
+                                    "FROM orders")[0]
+        kinds.update({K.KIND_NAMES[K.PHONE]: phones, K.KIND_NAMES[K.ADDRESS]: addresses})
         links = dict(self._q("SELECT same, COUNT(*) FROM links GROUP BY same"))
         return Stats(
             path=str(self.path), bytes=size, schema_version=SCHEMA_VERSION, orders=orders,
@@ -854,7 +870,7 @@ class History:
             gone = self.conn.execute("DELETE FROM orders WHERE at < ?", (cutoff,)).rowcount
             self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS t_used (id INTEGER PRIMARY KEY)")
             self.conn.execute("DELETE FROM t_used")
-            for col in ("email", "ps", "phone", "address"):
+            for col in ("email", "ps"):
                 self.conn.execute(f"INSERT OR IGNORE INTO t_used SELECT {col} FROM orders "
                                   f"WHERE {col} IS NOT NULL")
             self.conn.execute("INSERT OR IGNORE INTO t_used SELECT a FROM links "
@@ -877,7 +893,7 @@ class History:
         keys = sorted(wanted)
         self._temp_keys(list(keys))
         out: dict[int, list[str]] = {}
-        for pos, customer in self._q("SELECT t.pos, i.customer FROM t_keys t JOIN "
+        for pos, customer in self._q("SELECT t.pos, i.customer FROM t_keys t CROSS JOIN "
                                      "identities i ON i.key = t.key "
                                      "WHERE i.customer IS NOT NULL"):
             have = out.setdefault(customer, [])
@@ -924,6 +940,7 @@ class History:
         text = query.strip()
         region = region or self.region
         tries: list[str] = [text]
+        phone = None
         if "@" in text:
             from .emails import normalize_email
 
@@ -933,20 +950,26 @@ class History:
             if phone:
                 tries.append(phone)
         for key in tries:
-            row = self._q("SELECT customer, kind, id FROM identities WHERE key = ?", (key,))
+            row = self._q("SELECT customer FROM identities WHERE key = ?", (key,))
             if row and row[0][0] is not None:
                 return int(row[0][0])
-            if row and row[0][1] in (K.PHONE, K.ADDRESS):
-                col = "phone" if row[0][1] == K.PHONE else "address"
-                found = self._q(f"SELECT DISTINCT customer FROM orders WHERE {col} = ? "
-                                "AND customer IS NOT NULL", (row[0][2],))
-                if len(found) == 1:
-                    return int(found[0][0])
-                if found:
-                    keys = ", ".join(self._q_keys([f[0] for f in found])[:5])
-                    raise HistoryError(
-                        f'{len(found)} customers have "{query}": {keys}.',
-                        hint="Ask for one of them by email (ordertags customer EMAIL).")
+        # A phone or an address alone: whoever ordered with it, if that is one customer.
+        # (Orders are not indexed by them; a person asking can wait for a scan.)
+        weak: list[tuple[str, str | None]] = [
+            ("phone", phone),
+            ("address", text if text.startswith(K.ADDRESS_PREFIX) else None)]
+        for col, value in weak:
+            if value is None:
+                continue
+            found = self._q(f"SELECT DISTINCT customer FROM orders WHERE {col} = ? "
+                            "AND customer IS NOT NULL", (value,))
+            if len(found) == 1:
+                return int(found[0][0])
+            if found:
+                keys = ", ".join(self._q_keys([f[0] for f in found])[:5])
+                raise HistoryError(
+                    f'{len(found)} customers have "{query}": {keys}.',
+                    hint="Ask for one of them by email (ordertags customer EMAIL).")
         row = self._q("SELECT id FROM customers WHERE key = ?", (text,))
         if row:
             return int(row[0][0])
@@ -974,7 +997,7 @@ class History:
             raise HistoryError(f'"{query}" names an identity with no orders in the history.',
                                file=str(self.path))
         counts: dict[int, int] = {}
-        for col in ("email", "ps", "phone", "address"):
+        for col in ("email", "ps"):
             for ident, count in self._q(f"SELECT {col}, COUNT(*) FROM orders WHERE "
                                         f"customer = ? AND {col} IS NOT NULL GROUP BY {col}",
                                         (cid,)):
@@ -983,10 +1006,18 @@ class History:
             "SELECT id, kind, key FROM identities WHERE customer = ?", (cid,))}
         idents.update({i: (k, key) for i, k, key in self._q_in(
             "SELECT id, kind, key FROM identities", list(counts))})
-        identities = sorted(((K.KIND_NAMES[k], key.removeprefix(K.ADDRESS_PREFIX),
-                              counts.get(i, 0)) for i, (k, key) in idents.items()),
-                            key=lambda t: (list(K.KIND_NAMES.values()).index(t[0]), -t[2],
-                                           t[1]))
+        found = [(K.KIND_NAMES[k], key, counts.get(i, 0)) for i, (k, key) in idents.items()]
+        weak = {(K.KIND_NAMES[K.PHONE], key) for k, key in idents.values() if k == K.PHONE}
+        for kind, col in ((K.PHONE, "phone"), (K.ADDRESS, "address")):
+            for key, count in self._q(f"SELECT {col}, COUNT(*) FROM orders WHERE customer = ? "
+                                      f"AND {col} IS NOT NULL GROUP BY {col}", (cid,)):
+                if (K.KIND_NAMES[kind], key) in weak:  # a linked phone, listed already
+                    found = [(n, k, c + count if k == key else c) for n, k, c in found]
+                else:
+                    found.append((K.KIND_NAMES[kind], key, count))
+        order_of = list(K.KIND_NAMES.values())
+        identities = sorted(((n, key.removeprefix(K.ADDRESS_PREFIX), c) for n, key, c in found),
+                            key=lambda t: (order_of.index(t[0]), -t[2], t[1]))
         names = [r[0] for r in self._q(
             "SELECT name FROM orders WHERE customer = ? AND name IS NOT NULL "
             "GROUP BY name ORDER BY COUNT(*) DESC", (cid,))]
@@ -1008,15 +1039,18 @@ class History:
         possibly one person. Pairs the tag book says are different people are left out;
         pairs with a high-priority tag (FRAUD...) come first."""
         self.sync_tagbook(tagbook)
-        arr = np.array(self._q(
-            "SELECT customer, IFNULL(phone, -1), IFNULL(address, -1) FROM orders "
-            "WHERE customer IS NOT NULL AND (phone IS NOT NULL OR address IS NOT NULL)"),
-            dtype=np.int64).reshape(-1, 3)
-        pairs = find_suspects(arr[:, 0], arr[:, 1], arr[:, 2], max_sharing=max_sharing)
+        rows = self._q(
+            "SELECT customer, phone, address FROM orders "
+            "WHERE customer IS NOT NULL AND (phone IS NOT NULL OR address IS NOT NULL)")
+        phone, phones = codes_of([r[1] for r in rows])
+        address, addresses = codes_of([r[2] for r in rows])
+        pairs = find_suspects(np.array([r[0] for r in rows], dtype=np.int64), phone, address,
+                              max_sharing=max_sharing)
+        del rows
         if not len(pairs.a):
             return []
-        apart = self._q("SELECT ia.customer, ib.customer FROM links l JOIN identities ia "
-                        "ON ia.id = l.a JOIN identities ib ON ib.id = l.b WHERE l.same = 0")
+        apart = self._q("SELECT ia.customer, ib.customer FROM links l CROSS JOIN identities ia "
+                        "ON ia.id = l.a CROSS JOIN identities ib ON ib.id = l.b WHERE l.same = 0")
         dismissed = {(min(x, y), max(x, y)) for x, y in apart if x is not None and y is not None}
         manual = self._manual_customers(tagbook, as_of or dt.date.today())
         involved = np.unique(np.concatenate([pairs.a, pairs.b]))
@@ -1039,22 +1073,22 @@ class History:
                 continue
             if tag and tag not in tags_of[a] and tag not in tags_of[b]:
                 continue
-            evidence = [self._evidence(int(pairs.kind[i]), int(pairs.value[i]), a, b)
-                        for i in which]
+            evidence = [self._evidence(int(pairs.kind[i]), (addresses if pairs.kind[i] ==
+                                                            K.ADDRESS else phones)[
+                int(pairs.value[i])], a, b) for i in which]
             out.append(Suspect(info[a][1], info[b][1], evidence, tags_of[a], tags_of[b],
                                int(max(priority[a], priority[b]))))
             if limit and len(out) >= limit:
                 break
         return out
 
-    def _evidence(self, kind: int, value: int, a: int, b: int) -> str:
-        key = self._q("SELECT key FROM identities WHERE id = ?", (value,))[0][0]
+    def _evidence(self, kind: int, key: str, a: int, b: int) -> str:
         if kind == K.ADDRESS:
             return f"same address {key.removeprefix(K.ADDRESS_PREFIX)}"
         names = []
         for c in (a, b):
-            rows = self._q("SELECT DISTINCT i.key FROM orders o JOIN identities i "
-                           "ON i.id = o.ps WHERE o.customer = ? AND o.phone = ?", (c, value))
+            rows = self._q("SELECT DISTINCT i.key FROM orders o CROSS JOIN identities i "
+                           "ON i.id = o.ps WHERE o.customer = ? AND o.phone = ?", (c, key))
             names.append("/".join(sorted(r[0].split(" ", 1)[1] for r in rows)) or "?")
         return f"same phone {key} ({names[0]} / {names[1]})"
 

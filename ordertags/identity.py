@@ -20,7 +20,7 @@ history, when a workspace is in use) and the customer measures rules ask for.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -858,9 +858,6 @@ def codes_of(values: Sequence[str | None] | pa.Array) -> tuple[IntArray, list[st
     enc = pc.dictionary_encode(arr)
     return _codes(enc), enc.dictionary.to_pylist()
 
-
-def unique_ints(values: Iterable[int]) -> IntArray:
-    return np.unique(np.fromiter(values, dtype=np.int64))
 
 
 @dataclass

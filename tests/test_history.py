@@ -577,3 +577,66 @@ def test_a_merged_customer_is_one_row_of_a_mailing_list(tmp_path: Path, export) 
     rows = read_csv(tmp_path / "list.csv")
     assert [(r["Email Address"], r["Orders"], r["Spend"]) for r in rows] == [
         ("a@example.com", "3", "35.00")]
+
+
+def test_a_refund_arriving_later_updates_the_order_and_the_measure(ws: Workspace,
+                                                                   tmp_path: Path) -> None:
+    header = ["Order Id", "Email", "Total", "Received Date", "Refunded Amount"]
+    first = tmp_path / "first.csv"
+    first.write_text(csv_text(header, [["1", "a@example.com", "50.00", "2026-11-01", ""]]),
+                     encoding="utf-8")
+    later = tmp_path / "later.csv"
+    later.write_text(csv_text(header, [["1", "a@example.com", "50.00", "2026-11-01", "20.00"]]),
+                     encoding="utf-8")
+    today = tmp_path / "today.csv"
+    today.write_text(csv_text(header, [["2", "a@example.com", "5.00", "2026-11-20", ""]]),
+                     encoding="utf-8")
+    rules = """\
+        version: 1
+        rules:
+          - {name: Refunder, when: {customer: refunds, over: 10, within_days: 30}, tag: FRAUD}
+    """
+    ingest(ws, first)
+    assert tags_of(ws, today, tmp_path, rules, record=False) == {"2": ""}
+    report = ingest(ws, later)
+    assert (report.new, report.updated) == (0, 1)
+    assert tags_of(ws, today, tmp_path, record=False) == {"2": "FRAUD"}
+    with ws.open_history() as h:
+        row = h.list_customers()[0]
+    assert (row.orders, row.spend, row.refunds, row.refunded) == (1, 500_000, 1, 200_000)
+
+
+def test_an_export_in_slices_is_still_one_transaction(ws: Workspace, export,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from ordertags import api, history
+
+    monkeypatch.setattr(api, "INGEST_SLICE", 3)
+    rows = [order(str(i), f"c{i % 4}@example.com", "1.00") for i in range(10)]
+    report = ingest(ws, export("a.csv", rows))
+    assert (report.files, report.read, report.new) == ([str(ws.root.parent / "a.csv")], 10, 10)
+    assert customers(ws) == [(f"c{i}@example.com", n, n * 10_000)
+                             for i, n in ((0, 3), (1, 3), (2, 2), (3, 2))]
+    calls = []
+    real = history.History._refresh
+
+    def fail_second(self: history.History, touched: object) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("disk on fire")
+        real(self, touched)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(history.History, "_refresh", fail_second)
+    more = [order(str(i), "new@example.com", "2.00") for i in range(10, 20)]
+    with pytest.raises(RuntimeError):
+        ingest(ws, export("b.csv", more))
+    monkeypatch.undo()
+    with ws.open_history() as h:
+        assert h.stats().orders == 10  # the first slice of b.csv went too
+
+
+def test_orders_with_no_identity_at_all_are_recorded_without_a_customer(ws: Workspace,
+                                                                         export) -> None:
+    report = ingest(ws, export("a.csv", [order("1", "", name="")]))
+    assert (report.new, customers(ws)) == (1, [])
+    with ws.open_history() as h:
+        assert h.stats().orders == 1

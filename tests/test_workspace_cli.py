@@ -207,7 +207,7 @@ def test_history_prune(shop: Path, tmp_path: Path) -> None:
     result = run("history", "prune", "--before", "2026-03-15", "-w", shop)
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ("pruned 2 orders dated before 2026-03-15: 1 customer and "
-                             "5 identities left with none removed\n")
+                             "3 identities left with none removed\n")
     assert "2 orders, 2 customers" in run("history", "stats", "-w", shop).stdout
     bad = run("history", "prune", "--before", "March", "-w", shop)
     assert bad.exit_code == 2
@@ -250,3 +250,18 @@ def test_quick_commands_stay_quick(shop: Path) -> None:
                             check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "[]\n"
+
+
+def test_recording_needs_an_order_id_column(shop: Path, tmp_path: Path) -> None:
+    (tmp_path / "noid.csv").write_text("Email,Total,Received Date\na@example.com,5.00,2026-11-01\n",
+                                       encoding="utf-8")
+    result = run("apply", tmp_path / "noid.csv", "-o", tmp_path / "out.csv", "-w", shop)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"ordertags: {tmp_path / 'noid.csv'}: no order id column (looked for: Order Id, "
+        "Order ID, OrderId, Order Number, Order No, Order #, ...), so its orders cannot be "
+        "recorded in the history. Name the column with --order-id-column, or leave the "
+        "history out with --no-record.")
+    again = run("apply", tmp_path / "noid.csv", "-o", tmp_path / "out.csv", "-w", shop,
+                "--no-record")
+    assert again.exit_code == 0, again.stderr
