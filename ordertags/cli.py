@@ -309,6 +309,10 @@ def render_summary(summary: Any, written: list[str]) -> str:
         lines.append("no order carries a tag")
     for column, count in getattr(summary, "fields_set", {}).items():
         lines.append(f"set {column} on {_n(count, 'order')}")
+    changes = getattr(summary, "tag_changes", {})
+    if changes:
+        lines.append("since the last run: " + ", ".join(
+            f"{t} +{g:,} -{lost:,}" for t, (g, lost) in changes.items()))
     if getattr(summary, "held", 0):
         lines.append(f"held {_n(summary.held, 'order')}")
     for column, loser, winner, count in getattr(summary, "conflicts", []):
@@ -579,7 +583,7 @@ def explain(
     order_id: Annotated[str, typer.Argument(help="The order number, as in the export.",
                                             show_default=False)],
     orders: OrdersArg,
-    tagbook: TagbookOpt,
+    tagbook: BookOpt = None,
     rules: RulesOpt = None,
     as_of: AsOfOpt = None,
     encoding: EncodingOpt = None,
@@ -589,25 +593,36 @@ def explain(
     date_column: DateColOpt = None,
     name_column: NameColOpt = None,
     order_id_column: IdColOpt = None,
-    money_style: MoneyOpt = "plain",
+    money_style: MoneyOpt = None,
+    format_: FormatOpt = None,
+    mapping: MappingOpt = None,
+    workspace: WorkspaceOpt = None,
+    default_region: RegionOpt = None,
 ) -> None:
     """Show why an order gets its tags: each rule with its conditions' values and
     results, the tag-book entries that matched, and the final tags, fields and colour.
+    In a workspace, customer conditions read the order history, as apply does.
 
     Example: ordertags explain 200011 orders.csv -t tagbook.yaml -r rules.yaml
     """
     when = _as_of(as_of)
+    ws = _workspace(workspace)
+    tagbook_path, rules_path = _book(tagbook, ws), _rules(rules, ws)
     from .explain import explain_order, render
     from .rules import load_rules
     from .tags import load_tagbook
+    from .workspace import workspace_history
 
     try:
-        ex = explain_order(order_id, orders, tagbook=load_tagbook(tagbook),
-                           rules=load_rules(rules) if rules else None, as_of=when,
-                           columns=_columns(email_column, total_column, date_column,
-                                            name_column, order_id_column),
-                           encoding=encoding, delimiter=delimiter,
-                           money_style=_money(money_style) or "plain")
+        with workspace_history(ws) as history:
+            ex = explain_order(order_id, orders, tagbook=load_tagbook(tagbook_path),
+                               rules=load_rules(rules_path) if rules_path else None,
+                               as_of=when, columns=_columns(email_column, total_column,
+                                                            date_column, name_column,
+                                                            order_id_column),
+                               encoding=encoding, delimiter=delimiter,
+                               money_style=_money(money_style), profile=format_,
+                               mapping=mapping, history=history, region=default_region)
     except OrderTagsError as exc:
         _fail(exc)
     typer.echo(render(ex))

@@ -70,7 +70,9 @@ def explain_order(order_id: str, orders: Sequence[str | Path], *, tagbook: TagBo
                   rules: RuleSet | None = None, as_of: dt.date | None = None,
                   columns: Mapping[str, str | None] | None = None,
                   encoding: str | None = None, delimiter: str | None = None,
-                  money_style: str = "plain") -> Explanation:
+                  money_style: str | None = None, profile: str | None = None,
+                  mapping: str | Path | None = None, history: Any = None,
+                  region: str | None = None) -> Explanation:
     """Explain the tags of order ``order_id`` (its number as in the export).
 
     >>> ex = explain_order("200002", ["examples/orders.csv"], tagbook=book,
@@ -80,7 +82,9 @@ def explain_order(order_id: str, orders: Sequence[str | Path], *, tagbook: TagBo
     """
     from .readers import read_orders
 
-    tables = [read_orders(o, encoding=encoding, delimiter=delimiter) for o in orders]
+    tables = [read_orders(o, encoding=encoding, delimiter=delimiter, profile=profile,
+                          mapping=str(mapping) if mapping is not None else None)
+              for o in orders]
     from .frame import Frame
 
     probe = Frame(tables, as_of=as_of or dt.date.today(), overrides=columns)
@@ -100,8 +104,11 @@ def explain_order(order_id: str, orders: Sequence[str | Path], *, tagbook: TagBo
                                 conditions=rule.when.explain(ctx.frame, ctx, row),
                                 actions=_actions(rule) if matched[row] else []))
 
+    # With a workspace's history, customer measures and tags read it as apply does
+    # (nothing is recorded: explaining changes nothing).
     result = annotate(tables, tagbook=tagbook, rules=rules, as_of=as_of, columns=columns,
-                      money_style=money_style, on_rule=on_rule)
+                      money_style=money_style, on_rule=on_rule, history=history,
+                      record=False, region=region)
     outcome = result.outcome
     stopped_by = int(outcome.stopped_by[row]) if outcome is not None else -1
     if rules is not None and stopped_by >= 0:

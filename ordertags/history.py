@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x4F544147  # "OTAG": an ordertags history, not some other SQLite file
 LOCK_TIMEOUT_S = 30.0
 NONE = np.iinfo(np.int64).max  # no date
@@ -108,7 +108,19 @@ INSERT INTO meta VALUES ('next_customer', '1');
 
 #: Forward migrations: (version reached, SQL script). A history at version v runs every
 #: step above v, each in its own transaction with the version bump.
-MIGRATIONS: list[tuple[int, str]] = [(1, _V1)]
+# Version 2: when each customer carried each customer tag (for ``had_tag``), as spans
+# from the as-of date of the apply that gave it to the one that found it gone.
+_V2 = """
+CREATE TABLE tag_log (
+    customer INTEGER NOT NULL,
+    tag TEXT NOT NULL,
+    since TEXT NOT NULL,            -- as-of date of the apply that gave the tag
+    until TEXT                      -- as-of date of the apply that found it gone; NULL: still
+);
+CREATE INDEX tag_log_customer ON tag_log (customer, tag)
+"""
+
+MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2)]
 
 
 # --- results ------------------------------------------------------------------------------
@@ -415,6 +427,37 @@ class History:
             "AND o.channel = t.channel", (int(NONE),))
         arr = np.array(rows, dtype=np.int64).reshape(-1, 4)
         return Recorded(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
+
+    def log_tags(self, gained: dict[str, list[int]], lost: dict[str, list[int]],
+                 as_of: dt.date) -> None:
+        """Open a span for each customer that gained a tag, close the span of each that
+        lost one (``had_tag`` reads these)."""
+        day = as_of.isoformat()
+        with self._write() as conn:
+            for tag, ids in gained.items():
+                conn.executemany("INSERT INTO tag_log (customer, tag, since) VALUES (?, ?, ?)",
+                                 ((c, tag, day) for c in ids))
+            for tag, ids in lost.items():
+                conn.executemany("UPDATE tag_log SET until = ? WHERE customer = ? AND tag = ? "
+                                 "AND until IS NULL", ((day, c, tag) for c in ids))
+
+    def had_tag(self, customers: IntArray, tag: str, start: dt.date,
+                end: dt.date) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """Per customer of ``customers``: did they carry ``tag`` at some time from
+        ``start`` (inclusive) to ``end`` (exclusive)?"""
+        self._temp_ids("want", customers.tolist())
+        had = {c for (c,) in self._q(
+            "SELECT DISTINCT l.customer FROM tag_log l JOIN temp.want w ON w.id = l.customer "
+            "WHERE l.tag = ? AND l.since < ? AND (l.until IS NULL OR l.until > ?)",
+            (tag, end.isoformat(), start.isoformat()))}
+        return np.isin(customers, np.fromiter(had, dtype=np.int64, count=len(had)))
+
+    def tags_of(self, customers: IntArray) -> pa.Array:
+        """The customer tags the last apply gave each customer ("" where none)."""
+        self._temp_ids("want", customers.tolist())
+        rows = dict(self._q("SELECT c.id, coalesce(c.tags, '') FROM customers c "
+                            "JOIN temp.want w ON w.id = c.id"))
+        return pa.array([rows.get(int(c), "") for c in customers], pa.string())
 
     def remember_tags(self, customers: list[int], texts: list[str], as_of: dt.date) -> None:
         """Keep the customer tags a run gave (shown and searched by ``customers``)."""

@@ -360,7 +360,10 @@ class Grouping:
     """How a run's rows fall into customers (see :meth:`Memory.customers`)."""
 
     customers: Customers
-    person_hist: list[IntArray]  # per person: the history customer ids in it (may be empty)
+    # The history customers in each person, as two aligned arrays sorted by history id:
+    # ``hist_ids[i]`` belongs to person ``hist_owner[i]`` (a person may have none).
+    hist_ids: IntArray
+    hist_owner: IntArray
 
 
 class Memory:
@@ -414,7 +417,8 @@ class Memory:
         n_codes = n_email + len(extra.dictionary)
         keys = pa.concat_arrays([base.keys.cast(pa.string()), _nulls(len(extra.dictionary))])
         if n_codes == 0:
-            return Grouping(Customers(codes=codes, keys=keys), [])
+            return Grouping(Customers(codes=codes, keys=keys), np.zeros(0, np.int64),
+                            np.zeros(0, np.int64))
 
         # One node per distinct identity; the codes' own identities (email keys, then
         # the anchors) come first.
@@ -467,16 +471,15 @@ class Memory:
                                 == labels[:n_nodes]), node_person, -1)
         alias_keys = [nodes.dictionary]
         alias_people = [node_person]
-        person_hist: list[IntArray] = [np.zeros(0, np.int64)] * len(people)
+        grouped_ids = np.zeros(0, np.int64)
+        grouped_owner = np.zeros(0, np.int64)
         if len(hist_ids):
             hist_person = np.searchsorted(people, labels[n_nodes:])
             found = (hist_person < len(people)) & \
                 (people[np.minimum(hist_person, len(people) - 1)] == labels[n_nodes:])
-            order = np.argsort(hist_person[found], kind="stable")
-            ids_sorted = hist_ids[found][order]
-            who = hist_person[found][order]
-            bounds = np.searchsorted(who, np.arange(len(people) + 1))
-            person_hist = [ids_sorted[bounds[p]:bounds[p + 1]] for p in range(len(people))]
+            by_id = np.argsort(hist_ids[found], kind="stable")
+            grouped_ids = hist_ids[found][by_id].astype(np.int64)
+            grouped_owner = hist_person[found][by_id].astype(np.int64)
             assert self.history is not None
             akeys, acust = self.history.email_identities(hist_ids[found])
             if len(akeys):
@@ -487,7 +490,7 @@ class Memory:
                               alias_keys=pa.concat_arrays(
                                   [a.cast(pa.string()) for a in alias_keys]),
                               alias_people=np.concatenate(alias_people))
-        return Grouping(customers, person_hist)
+        return Grouping(customers, grouped_ids, grouped_owner)
 
     # --- measures -----------------------------------------------------------------------
 
@@ -583,14 +586,9 @@ class Memory:
         """Add the history's orders of each person; take out the history's copy of the
         orders this run holds too, so that no order counts twice."""
         assert self.history is not None
-        hist = self.grouping.person_hist
-        sizes = np.array([len(h) for h in hist], dtype=np.int64)
-        if not len(sizes) or not sizes.sum():
+        ids_sorted, owner_sorted = self.grouping.hist_ids, self.grouping.hist_owner
+        if not len(ids_sorted):
             return
-        ids = np.concatenate(hist)
-        owner = np.repeat(np.arange(len(hist), dtype=np.int64), sizes)
-        by_id = np.argsort(ids)
-        ids_sorted, owner_sorted = ids[by_id], owner[by_id]
         agg = self.history.aggregates(ids_sorted, start=start, end=end)
         k = np.searchsorted(ids_sorted, agg.ids)
         p = owner_sorted[k]
@@ -766,26 +764,67 @@ def attach_memory(frame: Frame, tagbook: TagBook, *, history: History | None = N
 
 
 def remember_tags(memory: Memory, masks: dict[str, BoolArray], tagbook: TagBook,
-                  as_of: dt.date) -> None:
+                  as_of: dt.date) -> dict[str, tuple[int, int]]:
     """Store each recorded customer's customer tags of this run in the history (for
-    ``ordertags customers --tag``)."""
+    ``ordertags customers --tag``), and say per tag how many of the run's customers
+    gained it and lost it since the last run that saw them: ``{tag: (gained, lost)}``."""
+    from .pipeline import render_tags
+
     if memory.history is None:
-        return
+        return {}
     customers = memory.customers
     assert customers.groups is not None
     names = [t for t in tagbook.rank(masks) if tagbook.tags[t].scope == "customer"]
-    per_person = {t: customers.person_any(masks[t]) for t in names}
-    hist = memory.grouping.person_hist
-    ids: list[int] = []
-    texts: list[str] = []
-    for p, h in enumerate(hist):
-        if not len(h):
-            continue
-        text = "; ".join(t for t in names if per_person[t][p])
-        for c in h.tolist():
-            ids.append(c)
-            texts.append(text)
-    memory.history.remember_tags(ids, texts, as_of)
+    ids, owner = memory.grouping.hist_ids, memory.grouping.hist_owner
+    if not len(ids):
+        return {}
+    per_person = {t: customers.person_any(masks[t])[owner] for t in names}
+    text = render_tags(names, per_person, tagbook, len(ids))[0].combine_chunks() if names \
+        else pa.repeat(pa.scalar("", pa.string()), len(ids))
+    before = memory.history.tags_of(ids)  # "; "-joined, "" where never tagged
+    wrapped = pc.binary_join_element_wise("; ", before, "; ", "")
+    changes = {}
+    log_gained: dict[str, list[int]] = {}
+    log_lost: dict[str, list[int]] = {}
+    seen = {*names, *_names_in(before)}
+    known = tagbook.rank(t for t in seen if t in tagbook.tags)
+    for t in [*known, *sorted(seen - set(known))]:
+        had = np.asarray(pc.match_substring(wrapped, f"; {t}; ").to_numpy(
+            zero_copy_only=False), dtype=bool)
+        has = per_person[t] if t in per_person else np.zeros(len(ids), dtype=bool)
+        gained, lost = has & ~had, had & ~has
+        if gained.any() or lost.any():
+            changes[t] = (int(gained.sum()), int(lost.sum()))
+            log_gained[t] = ids[gained].tolist()
+            log_lost[t] = ids[lost].tolist()
+    memory.history.remember_tags(ids.tolist(), text.to_pylist(), as_of)
+    memory.history.log_tags(log_gained, log_lost, as_of)
+    return changes
+
+
+def tag_history(memory: Memory) -> Any:
+    """For ``had_tag``: a function (tag, days) -> per row, did the row's customer carry
+    the tag in the last ``days`` days before the as-of date (from the history's log)."""
+    def had(tag: str, days: int) -> BoolArray:
+        frame = memory.frame
+        customers = memory.customers
+        ids, owner = memory.grouping.hist_ids, memory.grouping.hist_owner
+        assert memory.history is not None
+        per_id = memory.history.had_tag(ids, tag, frame.as_of - dt.timedelta(days=days),
+                                        frame.as_of) if len(ids) else np.zeros(0, bool)
+        people = np.zeros(customers.people, dtype=bool)
+        people[owner[per_id]] = True
+        assert customers.groups is not None
+        result: BoolArray = customers.broadcast(people[customers.groups], fill=False)
+        return result
+
+    return had
+
+
+def _names_in(tag_texts: pa.Array) -> set[str]:
+    """Every tag name in a column of "; "-joined tag lists (few distinct lists)."""
+    distinct = pc.unique(tag_texts).to_pylist()
+    return {t for text in distinct if text for t in text.split("; ")}
 
 
 # --- possibly the same customer ---------------------------------------------------------

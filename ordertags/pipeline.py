@@ -60,6 +60,8 @@ class Summary:
     conflicts: list[tuple[str, str, str, int]] = field(default_factory=list)
     held: int = 0
     fields_set: dict[str, int] = field(default_factory=dict)
+    # With a workspace: per customer tag, (gained, lost) since the last run that saw them.
+    tag_changes: dict[str, tuple[int, int]] = field(default_factory=dict)
     recorded: Any = None  # ordertags.history.IngestReport, when apply recorded its orders
 
 
@@ -159,16 +161,21 @@ def annotate(orders: Sequence[str | Path | OrderTable], *, tagbook: TagBook,
 
     # Derived tags and the other actions.
     from .engine import field_columns, run_rules
+    from .identity import tag_history
 
-    outcome = run_rules(frame, tagbook, rules, manual, on_rule=on_rule)
+    history_of_tags = tag_history(memory) if memory is not None and \
+        memory.history is not None else None
+    outcome = run_rules(frame, tagbook, rules, manual, on_rule=on_rule,
+                        tag_history=history_of_tags)
     # An order's rows carry its tags as its first row has them (Shopify, Amazon: one
     # row per line item; line items are judged by any_item / all_items / no_item).
     masks = {t: frame.order_first(m) for t, m in outcome.masks.items()}
     fields = field_columns(outcome, frame, rules)
 
     ranked = tagbook.rank(masks)
+    changes: dict[str, tuple[int, int]] = {}
     if memory is not None and memory.recorded is not None:
-        remember_tags(memory, masks, tagbook, as_of)
+        changes = remember_tags(memory, masks, tagbook, as_of)
     tags_col, profile_col, colour_col = render_tags(ranked, masks, tagbook, frame.n)
     summary = Summary(
         files=[FileSummary(t.source, t.kind, t.num_rows, t.profile.name,
@@ -185,6 +192,7 @@ def annotate(orders: Sequence[str | Path | OrderTable], *, tagbook: TagBook,
         held=int(np.logical_or.reduce([m for _, m in outcome.holds]).sum())
         if outcome.holds else 0,
         fields_set={c: int((fs.index >= 0).sum()) for c, fs in outcome.fields.items()},
+        tag_changes=changes,
         recorded=memory.recorded if memory is not None else None)
     return Annotated(frame, tagbook, masks, tags_col, profile_col, colour_col, summary,
                      outcome=outcome, fields=fields)

@@ -640,3 +640,20 @@ def test_orders_with_no_identity_at_all_are_recorded_without_a_customer(ws: Work
     assert (report.new, customers(ws)) == (1, [])
     with ws.open_history() as h:
         assert h.stats().orders == 1
+
+
+def test_a_version_1_history_is_migrated_to_the_tag_log(tmp_path: Path) -> None:
+    from ordertags.history import SCHEMA_VERSION, open_history
+
+    path = tmp_path / "history.sqlite"
+    open_history(path, create=True).close()
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE tag_log")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    with open_history(path) as history:
+        tables = {r[0] for r in history.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert "tag_log" in tables
+        assert history.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2

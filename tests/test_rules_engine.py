@@ -439,3 +439,79 @@ def test_customer_refunds(tmp_path: Path, tagbook: Path) -> None:
         tags = dict(zip(result.frame.text(column="Order Id").to_pylist(),
                         result.tags.to_pylist(), strict=True))
         assert [i for i, t in tags.items() if t == "CHECK"] == expected, when
+
+
+def test_workspace_reports_tags_gained_and_lost_since_the_last_run(tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    assert runner.invoke(app, ["init", str(shop)]).exit_code == 0
+    from .conftest import TAGBOOK
+
+    (shop / "tagbook.yaml").write_text(TAGBOOK, encoding="utf-8")
+    (shop / "rules.yaml").write_text(
+        "rules:\n  - name: big\n    when: {customer: spend, over: 60, within_days: 30}\n"
+        "    tag: BIG\n", encoding="utf-8")
+    orders = tmp_path / "orders.csv"
+    orders.write_text(csv_text(HEADER, ROWS), encoding="utf-8")
+
+    def apply(as_of: str) -> str:
+        result = runner.invoke(app, ["apply", str(orders), "--workspace", str(shop),
+                                     "--as-of", as_of, "-o", str(tmp_path / "out.csv")])
+        assert result.exit_code == 0, result.stderr
+        return result.stderr
+
+    first = apply("2026-11-26")
+    assert "since the last run: BIG +1 -0" in first  # a@ (two orders, 65.50) is new
+    assert "since the last run" not in apply("2026-11-26")  # nothing changed
+    later = apply("2027-01-05")  # a@'s orders have left the 30-day window
+    assert "since the last run: BIG +0 -1" in later
+    assert [r["Customer Tags"] for r in read_csv(tmp_path / "out.csv")] == ["", "", "", ""]
+
+
+def test_had_tag_reads_the_workspace_tag_log(tmp_path: Path) -> None:
+    from .conftest import TAGBOOK
+
+    shop = tmp_path / "shop"
+    assert runner.invoke(app, ["init", str(shop)]).exit_code == 0
+    (shop / "tagbook.yaml").write_text(TAGBOOK, encoding="utf-8")
+    (shop / "rules.yaml").write_text(
+        "rules:\n  - name: big\n    when: {customer: spend, over: 60, within_days: 30}\n"
+        "    tag: BIG\n  - name: was big lately\n    when: {had_tag: BIG, within_days: 60}\n"
+        "    tag: CHECK\n", encoding="utf-8")
+    orders = tmp_path / "orders.csv"
+    orders.write_text(csv_text(HEADER, ROWS), encoding="utf-8")
+    out = tmp_path / "out.csv"
+
+    def apply(as_of: str) -> list[str]:
+        result = runner.invoke(app, ["apply", str(orders), "--workspace", str(shop),
+                                     "--as-of", as_of, "-o", str(out), "-q"])
+        assert result.exit_code == 0, result.stderr
+        return [r["Customer Tags"] for r in read_csv(out)]
+
+    assert apply("2026-11-26") == ["BIG; CHECK", "", "", "BIG; CHECK"]  # has it now
+    assert apply("2027-01-05") == ["CHECK", "", "", "CHECK"]  # lost BIG, had it 40 days ago
+    assert apply("2027-03-10") == ["", "", "", ""]  # gone since 2027-01-05: over 60 days
+    without = runner.invoke(app, ["apply", str(orders), "-t", str(shop / "tagbook.yaml"),
+                                  "-r", str(shop / "rules.yaml"), "-o", str(out)])
+    assert without.exit_code == 1
+    assert "had_tag needs the tag history of a workspace" in without.stderr
+
+
+def test_explain_in_a_workspace_reads_the_history(tmp_path: Path) -> None:
+    from .conftest import TAGBOOK
+
+    shop = tmp_path / "shop"
+    assert runner.invoke(app, ["init", str(shop)]).exit_code == 0
+    (shop / "tagbook.yaml").write_text(TAGBOOK, encoding="utf-8")
+    (shop / "rules.yaml").write_text(
+        "rules:\n  - name: big\n    when: {customer: spend, over: 60}\n    tag: BIG\n",
+        encoding="utf-8")
+    old = tmp_path / "old.csv"
+    old.write_text(csv_text(HEADER, ROWS[3:]), encoding="utf-8")  # a@: 55.50
+    new = tmp_path / "new.csv"
+    new.write_text(csv_text(HEADER, ROWS[:1]), encoding="utf-8")  # a@: 10.00
+    assert runner.invoke(app, ["ingest", str(old), "--workspace", str(shop)]).exit_code == 0
+    result = runner.invoke(app, ["explain", "1", str(new), "--workspace", str(shop),
+                                 "--as-of", AS_OF.isoformat()])
+    assert result.exit_code == 0, result.stderr
+    assert "       customer spend over 60 (value 65.5): yes" in result.stdout.splitlines()
+    assert "  tags: BIG" in result.stdout.splitlines()
