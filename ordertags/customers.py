@@ -133,11 +133,17 @@ class Customers:
 
     def reduce_any(self, mask: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.bool_]]:
         """Per customer: does any of their rows (any row of their person) match ``mask``?"""
-        out = np.zeros(self.count + 1, dtype=bool)
-        out[self._slots[mask]] = True
+        out = self._any_code(mask)
         if self.groups is None:
             return out[: self.count]
         return self._spread(out[: self.count])
+
+    def _any_code(self, mask: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """Per code, plus the spare slot of rows with no customer: any row in ``mask``?
+        (Positions then a gather: faster than a boolean index at every density.)"""
+        out = np.zeros(self.count + 1, dtype=bool)
+        out[self._slots.take(np.flatnonzero(mask))] = True
+        return out
 
     def _spread(self, per_code: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.bool_]]:
         """Per code: True where any code of the same person is True."""
@@ -149,8 +155,7 @@ class Customers:
 
     def person_any(self, mask: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.bool_]]:
         """Per person (per code when there are no groups): does any row match ``mask``?"""
-        out = np.zeros(self.count + 1, dtype=bool)
-        out[self._slots[mask]] = True
+        out = self._any_code(mask)
         if self.groups is None:
             return out[: self.count]
         people = np.zeros(self.people, dtype=bool)

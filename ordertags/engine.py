@@ -93,14 +93,23 @@ def run_rules(frame: Frame, tagbook: TagBook, rules: RuleSet | None,
     stopped = np.zeros(n, dtype=bool)
     for rule in rules.rules:
         matched = rule.when.evaluate(frame, ctx) & ~stopped
-        out.acted[rule.index] = int(matched.sum())
+        out.acted[rule.index] = int(np.count_nonzero(matched))
         if on_rule is not None:
             on_rule(rule, ctx, matched)
-        if not matched.any():
+        if not out.acted[rule.index]:
             continue
+        # Spreading a customer tag from the matching orders to the customer's others is
+        # needed only when the condition can differ between a customer's orders.
+        # (With merged identities a customer has several emails: spread then too.)
+        uniform = rule.when.same_for_customer and not stopped.any() and \
+            frame.customers.groups is None
         for action in rule.tags:
-            rows = _spread(frame, matched) \
-                if rules.scope_of(action, tagbook) == "customer" else matched
+            if rules.scope_of(action, tagbook) != "customer":
+                rows = matched
+            elif uniform:
+                rows = matched & frame.customers.has_customer
+            else:
+                rows = _spread(frame, matched)
             prev = out.derived.get(action.name)
             out.derived[action.name] = rows.copy() if prev is None else prev | rows
         for name in rule.untag:

@@ -377,6 +377,33 @@ class Frame:
             return codes, lowered
         return codes, values
 
+    def rows_with_values(self, per_value: BoolArray, *, field: str | None = None,
+                         column: str | None = None) -> BoolArray:
+        """Per row: is its value one of those ``per_value`` marks (a bool per distinct value
+        of :meth:`encoded`)? Few marked values touch only their own rows: the rows are
+        kept grouped by value, so a rule picking one country out of twenty costs that
+        country's rows, not the whole column."""
+        codes, _ = self.encoded(field=field, column=column)
+        hits = np.flatnonzero(per_value)
+        if len(hits) == 0:
+            return np.zeros(self.n, dtype=bool)
+        key = ("byvalue", field or f"col:{column}")
+        if key not in self._cache:
+            order = np.argsort(codes, kind="stable").astype(np.int32)
+            starts = np.searchsorted(codes[order], np.arange(len(per_value) + 1))
+            self._cache[key] = (order, starts)
+        order, starts = self._cache[key]
+        sizes = starts[hits + 1] - starts[hits]
+        total = int(sizes.sum())
+        if total * 8 > self.n:  # a large share: one gather over all rows is cheaper
+            result: BoolArray = per_value[codes]
+            return result
+        out = np.zeros(self.n, dtype=bool)
+        # The rows of every hit value, as one index: each value's run in ``order``.
+        run_start = np.repeat(starts[hits] - np.cumsum(sizes) + sizes, sizes)
+        out[order[run_start + np.arange(total)]] = True
+        return out
+
     # --- customers ----------------------------------------------------------------------
 
     def _identity_field(self, ti: int) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,6 +105,12 @@ class Condition:
     def walk(self) -> list[Condition]:
         return [self]
 
+    @property
+    def same_for_customer(self) -> bool:
+        """True when the result is the same on every order of a customer, so a customer
+        tag needs no spreading from the matching orders to the others."""
+        return False
+
 
 @dataclass
 class AllOf(Condition):
@@ -135,6 +142,10 @@ class AllOf(Condition):
 
     def walk(self) -> list[Condition]:
         return [self, *(c for p in self.parts for c in p.walk())]
+
+    @property
+    def same_for_customer(self) -> bool:
+        return all(p.same_for_customer for p in self.parts)
 
 
 @dataclass
@@ -168,6 +179,10 @@ class Not(Condition):
     def walk(self) -> list[Condition]:
         return [self, *self.part.walk()]
 
+    @property
+    def same_for_customer(self) -> bool:
+        return self.part.same_for_customer
+
 
 def _to_bool(arr: Any) -> BoolArray:
     import numpy as np
@@ -199,6 +214,25 @@ def _compare(values: Any, op: str, bound: Any) -> BoolArray:
         else:  # between, inclusive
             result = (values >= bound[0]) & (values <= bound[1])
     return np.asarray(result, dtype=bool)
+
+
+@functools.lru_cache(maxsize=512)
+def _value_set(mode: str, values: tuple[str, ...]) -> Any:
+    """The Arrow set a list compares against, made once per list (a list file used by
+    forty rules is normalised once)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .customers import customer_keys
+
+    arr = pa.array(values, type=pa.string())
+    if mode == "email":
+        arr = customer_keys(arr)
+    elif mode == "domain":
+        arr = pc.utf8_lower(pc.utf8_trim_whitespace(arr))
+    elif mode == "fold":
+        arr = pc.utf8_lower(arr)
+    return pc.drop_null(arr)
 
 
 def _is_number(value: Any) -> bool:
@@ -309,6 +343,10 @@ class FieldCondition(Condition):
     def _per_customer(self) -> bool:
         return not self.item and self.field in ("email", "email_domain")
 
+    @property
+    def same_for_customer(self) -> bool:
+        return self._per_customer()
+
     def value_at(self, frame: Frame, ctx: Context, row: int) -> str:
         if self.item:
             return ""
@@ -384,10 +422,9 @@ class FieldCondition(Condition):
             text = self._text(frame, folded=False)
             return _to_bool(pc.equal(pc.utf8_trim_whitespace(text), ""))
         fld, col = self._resolve(frame)
-        codes, values = frame.encoded(field=fld, column=col)
+        _, values = frame.encoded(field=fld, column=col)
         per_value = _to_bool(pc.equal(pc.utf8_trim_whitespace(values), ""))
-        result: BoolArray = per_value[codes]
-        return result
+        return frame.rows_with_values(per_value, field=fld, column=col)
 
     def _number_op(self, frame: Frame, op: str, value: Any) -> BoolArray:
         import numpy as np
@@ -437,10 +474,9 @@ class FieldCondition(Condition):
             return _to_bool(self._match(text, op, value, raw_op, fold))
         # Once per distinct value, then broadcast to the rows by their value's index.
         fld, col = self._resolve(frame)
-        codes, values = frame.encoded(field=fld, column=col, folded=fold and op != "matches")
+        _, values = frame.encoded(field=fld, column=col, folded=fold and op != "matches")
         per_value = _to_bool(self._match(values, op, value, raw_op, fold))
-        result: BoolArray = per_value[codes]
-        return result
+        return frame.rows_with_values(per_value, field=fld, column=col)
 
     def _match(self, text: Any, op: str, value: Any, raw_op: str, fold: bool) -> Any:
         import pyarrow.compute as pc
@@ -463,19 +499,10 @@ class FieldCondition(Condition):
         return pc.ends_with(text, needle)
 
     def _value_set(self, values: list[str]) -> Any:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        from .customers import customer_keys
-
-        arr = pa.array(values, type=pa.string())
-        if not self.item and self.field == "email":
-            arr = customer_keys(arr)
-        elif not self.item and self.field == "email_domain":
-            arr = pc.utf8_lower(pc.utf8_trim_whitespace(arr))
-        elif not self.case_sensitive:
-            arr = pc.utf8_lower(arr)
-        return pc.drop_null(arr)
+        mode = "email" if not self.item and self.field == "email" else \
+            "domain" if not self.item and self.field == "email_domain" else \
+            "exact" if self.case_sensitive else "fold"
+        return _value_set(mode, tuple(values))
 
 
 @dataclass
@@ -488,6 +515,7 @@ class CustomerCondition(Condition):
     ops: dict[str, Any]
     within_days: int | None
     where: Where
+    same_for_customer = True
 
     def describe(self) -> str:
         window = f" in the last {self.within_days} days" if self.within_days else ""
