@@ -68,7 +68,7 @@ def compare(result: Annotated, index: int, target: str, *, encoding: str | None 
     left = {"id": new_ids}
     right = {"id": old_ids}
     for col in compared:
-        left[f"new:{col}"] = new_cols[col].combine_chunks()
+        left[f"new:{col}"] = new_cols[col].combine_chunks().cast(pa.string())
         right[f"old:{col}"] = old.table.column(old.columns.index(col)).combine_chunks() \
             if col in old.columns else pa.repeat(pa.scalar("", pa.string()), old.num_rows)
     # Orders that appear twice (several rows of one order) compare on their first row.

@@ -91,8 +91,9 @@ def run_rules(frame: Frame, tagbook: TagBook, rules: RuleSet | None,
     ctx = Context(tag_masks={t: m.copy() for t, m in manual.items()}, tag_history=tag_history,
                   frame=frame)
     stopped = np.zeros(n, dtype=bool)
+    ahead = _Lookahead(frame, ctx, rules.rules)
     for rule in rules.rules:
-        matched = rule.when.evaluate(frame, ctx) & ~stopped
+        matched = ahead.evaluate(rule) & ~stopped
         out.acted[rule.index] = int(np.count_nonzero(matched))
         if on_rule is not None:
             on_rule(rule, ctx, matched)
@@ -129,8 +130,58 @@ def run_rules(frame: Frame, tagbook: TagBook, rules: RuleSet | None,
         for t in {a.name for a in rule.tags} | set(rule.untag):
             given = [m for m in (out.manual.get(t), out.derived.get(t)) if m is not None]
             ctx.tag_masks[t] = np.logical_or.reduce(given)
+    ahead.close()
     _name_conflicts(out, rules)
     return out
+
+
+class _Lookahead:
+    """Evaluates the conditions of the next few rules on a second thread while the
+    current rule's actions run. A condition depends on earlier rules only through
+    ``has_tag``/``had_tag``; those are evaluated in turn, all others may run ahead.
+    The kernels release the GIL, so two cores share the work."""
+
+    WINDOW = 4
+
+    def __init__(self, frame: Frame, ctx: Context, rules: list[Rule]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from .rules import CustomerCondition, TagCondition
+
+        self.frame, self.ctx, self.rules = frame, ctx, rules
+        # Customer measures may read the workspace's history (one SQLite connection, this
+        # thread's): those conditions stay on this thread then.
+        memory = getattr(frame, "memory", None)
+        bound: tuple[type, ...] = (TagCondition, CustomerCondition) \
+            if memory is not None and getattr(memory, "history", None) is not None \
+            else (TagCondition,)
+        self.free = [not any(isinstance(c, bound) for c in r.when.walk()) for r in rules]
+        self.pending: dict[int, Any] = {}
+        self.next = 0
+        self.pool = ThreadPoolExecutor(max_workers=1) if len(rules) > 1 else None
+        if self.pool is not None:
+            # What every condition reads first, made once before any thread starts.
+            frame.customers  # noqa: B018 - a cached property, computed here on purpose
+
+    def evaluate(self, rule: Rule) -> BoolArray:
+        i = rule.index
+        self.next = max(self.next, i + 1)
+        if self.pool is not None:
+            while self.next < len(self.rules) and self.next <= i + self.WINDOW:
+                j = self.next
+                if self.free[j]:
+                    self.pending[j] = self.pool.submit(self.rules[j].when.evaluate,
+                                                       self.frame, self.ctx)
+                self.next += 1
+        future = self.pending.pop(i, None)
+        if future is not None:
+            result: BoolArray = future.result()
+            return result
+        return rule.when.evaluate(self.frame, self.ctx)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _set(out: Outcome, column: str, value: str, rule: Rule, matched: BoolArray,

@@ -228,6 +228,10 @@ def render_tags(ranked: list[str], masks: Mapping[str, np.ndarray[Any, Any]], ta
     colours = [tagbook.tags[names[0]].colour if names else "" for names in combos]
 
     def take(values: list[str]) -> pa.ChunkedArray:
-        return pa.chunked_array([pc.take(pa.array(values, pa.string()), index)])
+        # Dictionary-encoded: the few distinct texts once, an index per row. Writers turn
+        # it into text a batch at a time, so a million long profiles are never all
+        # materialised at once.
+        return pa.chunked_array([pa.DictionaryArray.from_arrays(
+            index, pa.array(values, pa.string()))])
 
     return take(texts), take(labels), take(colours)

@@ -148,8 +148,7 @@ def parse_orders(data: bytes, *, source: str, encoding: str | None = None,
     if encoding is None:
         _check_not_binary(body[:SNIFF_BYTES], source)
     enc = _check_encoding(encoding, source) if encoding else None
-    first = head[:1]
-    if first in (b"[", b"{") and delimiter is None:
+    if _looks_like_json(head) and delimiter is None:
         text = _decode(body, enc or "utf-8", source, len(BOM) if bom else 0)
         table = _parse_json(text, source=source, bom=bom, encoding=enc or "utf-8")
         detection = resolve_profile(table.columns, format=forced, mapping=mapping)
@@ -157,6 +156,17 @@ def parse_orders(data: bytes, *, source: str, encoding: str | None = None,
         return table
     return _parse_csv(body, source=source, bom=bom, encoding=enc, delimiter=delimiter,
                       profile=forced, mapping=mapping)
+
+
+def _looks_like_json(head: bytes) -> bool:
+    """A leading ``[`` or ``{`` that JSON could continue: ``[{``, ``[]``, ``{"``... (a CSV
+    header may begin with a column named ``[``, which is followed by its delimiter)."""
+    if head[:1] not in (b"[", b"{"):
+        return False
+    rest = head[1:].lstrip()[:1]
+    if head[:1] == b"{":
+        return rest in (b'"', b"}", b"")
+    return rest == b"" or rest in b'{["]-0123456789tfn'
 
 
 _MAGIC = (

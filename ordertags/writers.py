@@ -42,6 +42,8 @@ def _may_need_quotes(col: pa.ChunkedArray, specials: bytes) -> bool:
     for chunk in col.chunks:
         if len(chunk) == 0:
             continue
+        if pa.types.is_dictionary(chunk.type):  # the distinct values are enough
+            chunk = chunk.dictionary
         if chunk.type == pa.large_string():
             chunk = chunk.cast(pa.string())
         data = _string_buffer(chunk).tobytes()
@@ -96,6 +98,8 @@ def write_csv_table(out: BinaryIO, names: Sequence[str], columns: Sequence[pa.Ch
         cols = []
         for c, may in zip(columns, check, strict=True):
             arr = c.slice(start, BATCH_ROWS).combine_chunks()
+            if pa.types.is_dictionary(arr.type):
+                arr = arr.cast(pa.string())
             if arr.null_count:
                 arr = pc.fill_null(arr, "")
             cols.append(_quoted(arr, pattern) if may else arr)
