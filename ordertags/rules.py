@@ -448,6 +448,8 @@ class FieldCondition(Condition):
             date_only = len(str(v).strip()) <= 10
             return stamp + day if end and date_only else stamp
 
+        if op == "within_days" and not self.item and self.field == "date":
+            return frame.within_days(int(value))  # the order date's window, kept per run
         if op == "within_days":
             end = np.datetime64(frame.as_of.isoformat(), "s")
             return _compare(stamps, "at_least", end - np.timedelta64(int(value), "D")) & \
