@@ -220,14 +220,14 @@ def main() -> int:
         wall = {k: statistics.median(r.wall for r in v) for k, v in results.items()}
         peak = {k: max(r.peak_kib for r in v) / 1024 for k, v in results.items()}
         ratio = wall["many"] / wall["reference"]
-        lines = (data / "orders.csv").open("rb").read().count(b"\n")
+        size_mb = (data / "orders.csv").stat().st_size / 1e6
         section = "\n".join(
             [
                 SECTION_TITLE,
                 "",
                 f"Measured {date.today().isoformat()} with `python benchmarks/run_rules_scale.py"
-                f" --rules {a.rules} --runs {a.runs}` on {lines - 1:,} lines of "
-                "`gen_orders.py` data.",
+                f" --rules {a.rules} --runs {a.runs}` on `gen_orders.py` data "
+                f"(`orders.csv`, {size_mb:.0f} MB).",
                 "",
                 f"Machine: {machine()}",
                 "",

@@ -88,8 +88,20 @@ def run_rules(frame: Frame, tagbook: TagBook, rules: RuleSet | None,
     out.stopped_by = np.full(n, -1, dtype=np.int64)
     if rules is None:
         return out
-    ctx = Context(tag_masks={t: m.copy() for t, m in manual.items()}, tag_history=tag_history,
-                  frame=frame)
+    customers = frame.customers
+    # Customer tags are kept per customer while the rules run (a bool per customer code),
+    # order tags per row; rows are made of customer tags once at the end, or when a
+    # has_tag condition asks.
+    per_customer: dict[str, BoolArray] = {}
+    per_row: dict[str, BoolArray] = {}
+
+    def rows_of(tag: str) -> BoolArray | None:
+        parts = [m for m in (manual.get(tag), per_row.get(tag)) if m is not None]
+        if tag in per_customer:
+            parts.append(customers.broadcast(per_customer[tag], fill=False))
+        return np.logical_or.reduce(parts) if parts else None
+
+    ctx = Context(tag_history=tag_history, frame=frame, resolve=rows_of)
     stopped = np.zeros(n, dtype=bool)
     ahead = _Lookahead(frame, ctx, rules.rules)
     for rule in rules.rules:
@@ -99,25 +111,22 @@ def run_rules(frame: Frame, tagbook: TagBook, rules: RuleSet | None,
             on_rule(rule, ctx, matched)
         if not out.acted[rule.index]:
             continue
-        # Spreading a customer tag from the matching orders to the customer's others is
-        # needed only when the condition can differ between a customer's orders.
-        # (With merged identities a customer has several emails: spread then too.)
-        uniform = rule.when.same_for_customer and not stopped.any() and \
-            frame.customers.groups is None
+        who: BoolArray | None = None  # the matching customers, worked out once per rule
         for action in rule.tags:
-            if rules.scope_of(action, tagbook) != "customer":
-                rows = matched
-            elif uniform:
-                rows = matched & frame.customers.has_customer
+            if rules.scope_of(action, tagbook) == "customer":
+                who = customers.reduce_any(matched) if who is None else who
+                prev = per_customer.get(action.name)
+                per_customer[action.name] = who.copy() if prev is None else prev | who
             else:
-                rows = _spread(frame, matched)
-            prev = out.derived.get(action.name)
-            out.derived[action.name] = rows.copy() if prev is None else prev | rows
+                prev = per_row.get(action.name)
+                per_row[action.name] = matched.copy() if prev is None else prev | matched
         for name in rule.untag:
-            if name in out.derived:
-                rows = _spread(frame, matched) if tagbook.tags[name].scope == "customer" \
-                    else matched
-                out.derived[name] &= ~rows
+            if tagbook.tags[name].scope == "customer" and name in per_customer:
+                who = customers.reduce_any(matched) if who is None else who
+                per_customer[name] &= ~who
+            if name in per_row:
+                per_row[name] &= ~(_spread(frame, matched)
+                                   if tagbook.tags[name].scope == "customer" else matched)
         for column, value in rule.set.items():
             _set(out, column, value, rule, matched, n)
         if rule.note is not None:
@@ -128,9 +137,13 @@ def run_rules(frame: Frame, tagbook: TagBook, rules: RuleSet | None,
             out.stopped_by[matched] = rule.index
             stopped |= matched
         for t in {a.name for a in rule.tags} | set(rule.untag):
-            given = [m for m in (out.manual.get(t), out.derived.get(t)) if m is not None]
-            ctx.tag_masks[t] = np.logical_or.reduce(given)
+            ctx.tag_masks.pop(t, None)  # changed: made again when next asked for
     ahead.close()
+    for tag in {*per_customer, *per_row}:
+        rows = [m for m in (per_row.get(tag),) if m is not None]
+        if tag in per_customer:
+            rows.append(customers.broadcast(per_customer[tag], fill=False))
+        out.derived[tag] = np.logical_or.reduce(rows)
     _name_conflicts(out, rules)
     return out
 

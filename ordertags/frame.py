@@ -389,7 +389,9 @@ class Frame:
             return np.zeros(self.n, dtype=bool)
         key = ("byvalue", field or f"col:{column}")
         if key not in self._cache:
-            order = np.argsort(codes, kind="stable").astype(np.int32)
+            # Few distinct values (a country, a service): 16-bit codes sort by radix.
+            keys = codes.astype(np.uint16) if len(per_value) <= 65_536 else codes
+            order = np.argsort(keys, kind="stable").astype(np.int32)
             starts = np.searchsorted(codes[order], np.arange(len(per_value) + 1))
             self._cache[key] = (order, starts)
         order, starts = self._cache[key]

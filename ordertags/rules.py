@@ -82,6 +82,17 @@ class Context:
     tag_masks: dict[str, BoolArray] = field(default_factory=dict)
     tag_history: Any = None  # callable (tag, days) -> per-row bool array, or None
     frame: Any = None  # the frame being evaluated
+    # How to work out a tag's rows when ``tag_masks`` lacks it (the engine keeps customer
+    # tags per customer while rules run, and makes rows of them only when asked).
+    resolve: Any = None
+
+    def mask(self, tag: str) -> BoolArray | None:
+        """The rows carrying ``tag`` at this point of the run (None: no row yet)."""
+        if tag not in self.tag_masks and self.resolve is not None:
+            found = self.resolve(tag)
+            if found is not None:
+                self.tag_masks[tag] = found
+        return self.tag_masks.get(tag)
 
 
 class Condition:
@@ -104,12 +115,6 @@ class Condition:
 
     def walk(self) -> list[Condition]:
         return [self]
-
-    @property
-    def same_for_customer(self) -> bool:
-        """True when the result is the same on every order of a customer, so a customer
-        tag needs no spreading from the matching orders to the others."""
-        return False
 
 
 @dataclass
@@ -143,10 +148,6 @@ class AllOf(Condition):
     def walk(self) -> list[Condition]:
         return [self, *(c for p in self.parts for c in p.walk())]
 
-    @property
-    def same_for_customer(self) -> bool:
-        return all(p.same_for_customer for p in self.parts)
-
 
 @dataclass
 class AnyOf(AllOf):
@@ -178,10 +179,6 @@ class Not(Condition):
 
     def walk(self) -> list[Condition]:
         return [self, *self.part.walk()]
-
-    @property
-    def same_for_customer(self) -> bool:
-        return self.part.same_for_customer
 
 
 def _to_bool(arr: Any) -> BoolArray:
@@ -342,10 +339,6 @@ class FieldCondition(Condition):
 
     def _per_customer(self) -> bool:
         return not self.item and self.field in ("email", "email_domain")
-
-    @property
-    def same_for_customer(self) -> bool:
-        return self._per_customer()
 
     def value_at(self, frame: Frame, ctx: Context, row: int) -> str:
         if self.item:
@@ -517,7 +510,6 @@ class CustomerCondition(Condition):
     ops: dict[str, Any]
     within_days: int | None
     where: Where
-    same_for_customer = True
 
     def describe(self) -> str:
         window = f" in the last {self.within_days} days" if self.within_days else ""
@@ -625,13 +617,13 @@ class TagCondition(Condition):
         import numpy as np
 
         if self.within_days is None:
-            mask = ctx.tag_masks.get(self.tag)
+            mask = ctx.mask(self.tag)
             return mask.copy() if mask is not None else np.zeros(frame.n, dtype=bool)
         if ctx.tag_history is None:
             raise self.where.error(
                 "had_tag needs the tag history of a workspace, and this run has none.",
                 hint="Run in a workspace (`ordertags init`), or use has_tag.")
-        now = ctx.tag_masks.get(self.tag)
+        now = ctx.mask(self.tag)
         past: BoolArray = ctx.tag_history(self.tag, self.within_days)
         return past | now if now is not None else past
 
