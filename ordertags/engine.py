@@ -309,9 +309,14 @@ def field_columns(out: Outcome, frame: Frame, rules: RuleSet | None) -> dict[str
         existing = cols[key] if key in cols else _original(frame, column)
         parts = []
         for text, mask in out.notes.get(column, []):
-            already = np.asarray(pc.fill_null(pc.match_substring(existing, text), False)
-                                 .to_numpy(zero_copy_only=False), dtype=bool)
-            parts.append((text, mask & ~already))
+            # A note already in the text (applying to an annotated file) is not added
+            # again; only the rows the note is for are looked at.
+            rows = np.flatnonzero(mask)
+            there = pc.match_substring(existing.take(pa.array(rows)), text)
+            kept = mask.copy()
+            kept[rows[np.asarray(pc.fill_null(there, False).to_numpy(zero_copy_only=False),
+                                 dtype=bool)]] = False
+            parts.append((text, kept))
         added = _combine(parts, n)
         both = pc.and_(pc.not_equal(pc.utf8_trim_whitespace(existing), ""),
                        pc.not_equal(added, ""))

@@ -464,14 +464,27 @@ class FieldCondition(Condition):
 
     def _text_op(self, frame: Frame, op: str, value: Any, raw_op: str) -> BoolArray:
         fold = not self.case_sensitive  # (customer keys are lower-case already)
-        if self._per_customer() or self.item:
+        if self.item:
             text = self._text(frame, folded=fold and op != "matches")
             return _to_bool(self._match(text, op, value, raw_op, fold))
+        # The same comparison in several rules (a list file, "Source equals AMAZON") is
+        # worked out once per run: its result per customer or per distinct value is kept.
+        what = self.list_paths[raw_op] if op == "in_file" else \
+            tuple(value) if isinstance(value, list) else value
+        memo = ("cmp", f"{self.field}\x00{op}\x00{what}\x00{fold}")
+        cache = frame._cache
+        if self._per_customer():
+            if memo not in cache:
+                text = self._text(frame, folded=fold and op != "matches")
+                cache[memo] = _to_bool(self._match(text, op, value, raw_op, fold))
+            known: BoolArray = cache[memo]
+            return known
         # Once per distinct value, then broadcast to the rows by their value's index.
         fld, col = self._resolve(frame)
-        _, values = frame.encoded(field=fld, column=col, folded=fold and op != "matches")
-        per_value = _to_bool(self._match(values, op, value, raw_op, fold))
-        return frame.rows_with_values(per_value, field=fld, column=col)
+        if memo not in cache:
+            _, values = frame.encoded(field=fld, column=col, folded=fold and op != "matches")
+            cache[memo] = _to_bool(self._match(values, op, value, raw_op, fold))
+        return frame.rows_with_values(cache[memo], field=fld, column=col)
 
     def _match(self, text: Any, op: str, value: Any, raw_op: str, fold: bool) -> Any:
         import pyarrow.compute as pc
