@@ -10,8 +10,9 @@ benchmarks/RESULTS.md is replaced (the other sections are kept).
     python benchmarks/run_history.py --orders 20000 --more 80000 --runs 1 --no-results
 
 Data (made with ../shared/bench/gen_orders.py, or reused):
-  - the first history: /tmp/bench1m/orders.csv when it exists and --orders is 1,000,000,
-    else `gen_orders.py N` (seed 42, order ids from 100000);
+  - the first history: DIR/orders.csv of `--data DIR` (a data set gen_orders.py made,
+    such as the one run_reference.py uses), else `gen_orders.py N` (seed 42, order ids
+    from 100000);
   - the rest of the larger history: `gen_orders.py M --first-id 10000000 --seed 43`;
   - the new orders: `gen_orders.py 5000 --first-id 5000000 --seed 7`.
 
@@ -33,11 +34,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from run_reference import write_results  # noqa: E402 - the sibling script's helper
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 GEN = REPO.parent / "shared" / "bench" / "gen_orders.py"
 DEFAULT_RESULTS = BENCH_DIR / "RESULTS.md"
-CACHED_1M = Path("/tmp/bench1m/orders.csv")
 SECTION_TITLE = "## History: ingest and incremental apply"
 RESULTS_TITLE = "# Benchmark results"
 AS_OF = "2026-11-26"
@@ -187,6 +191,8 @@ def tags_by_order(path: Path) -> dict[str, str]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--orders", type=int, default=1_000_000, help="orders in the first history")
+    ap.add_argument("--data", type=Path,
+                    help="reuse DIR/orders.csv (made by gen_orders.py) as the first history")
     ap.add_argument("--more", type=int, default=4_000_000,
                     help="orders added for the larger history (default 4,000,000: 5M in all)")
     ap.add_argument("--new", type=int, default=5_000, help="new orders to apply")
@@ -211,7 +217,7 @@ def main() -> int:
 
 
 def run(args: argparse.Namespace, work: Path) -> int:
-    first = CACHED_1M if args.orders == 1_000_000 and CACHED_1M.is_file() else \
+    first = args.data / "orders.csv" if args.data is not None else \
         generate(args.orders, work / "first", "--seed", "42")
     more = generate(args.more, work / "more", "--first-id", "10000000", "--seed", "43")
     new = generate(args.new, work / "new", "--first-id", "5000000", "--seed", "7")
@@ -363,25 +369,6 @@ def render(args: argparse.Namespace, results: dict[str, Measured], sizes: dict[s
                       "plain") if k in results))
     lines += ["", "### Check", ""] + [f"- {c}" for c in check]
     return "\n".join(lines) + "\n"
-
-
-def write_results(path: Path, section: str) -> None:
-    """Replace this benchmark's section of RESULTS.md (up to the next '## '), keep the rest."""
-    text = path.read_text(encoding="utf-8") if path.exists() else f"{RESULTS_TITLE}\n\n"
-    lines = text.splitlines()
-    try:
-        start = lines.index(SECTION_TITLE)
-    except ValueError:
-        body = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
-                   len(lines))
-        before = "\n".join(lines[:start]).rstrip("\n")
-        after = "\n".join(lines[end:]).strip("\n")
-        body = (before + "\n\n" if before else "") + section
-        if after:
-            body = body.rstrip("\n") + "\n\n" + after + "\n"
-    path.write_text(body.rstrip("\n") + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

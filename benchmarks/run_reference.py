@@ -676,11 +676,13 @@ def render_section(
 
 
 def write_results(path: Path, section: str) -> None:
-    """Replace this benchmark's section of RESULTS.md (up to the next '## '), keep the rest."""
+    """Replace a benchmark's section of RESULTS.md (from the section's own first line, its
+    '## ' title, up to the next '## '), keep the rest. Every benchmark script uses this."""
+    title = section.splitlines()[0]
     text = path.read_text(encoding="utf-8") if path.exists() else f"{RESULTS_TITLE}\n\n"
     lines = text.splitlines()
     try:
-        start = lines.index(SECTION_TITLE)
+        start = lines.index(title)
     except ValueError:
         body = text.rstrip("\n") + "\n\n" + section
     else:

@@ -26,12 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from run_reference import (  # noqa: E402 - the sibling script's helpers
     REFERENCE_DIR,
-    RESULTS_TITLE,
     SHARED_BENCH,
     Run,
     machine,
     run_measured,
     warm_cache,
+    write_results,
 )
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -147,21 +147,6 @@ def rules_text(n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_results(section: str) -> None:
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else f"{RESULTS_TITLE}\n\n"
-    lines = text.splitlines()
-    if SECTION_TITLE in lines:
-        start = lines.index(SECTION_TITLE)
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
-        )
-        lines[start:end] = section.rstrip("\n").splitlines() + [""]
-        body = "\n".join(lines)
-    else:
-        body = text.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(body.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, help="a data set made by gen_orders.py")
@@ -243,7 +228,7 @@ def main() -> int:
         )
         print(section)
         if not a.no_results:
-            write_results(section)
+            write_results(RESULTS, section)
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)
