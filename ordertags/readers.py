@@ -327,17 +327,10 @@ def _read_table(data: bytes, *, source: str, encoding: str, delimiter: str, widt
                 column_types={n: pa.string() for n in names},
                 strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
-    except UnicodeDecodeError:
-        if not last:
-            return None
-        try:
-            data.decode(encoding)
-        except UnicodeDecodeError as dec:
-            raise _decode_error(dec, encoding, source, base) from None
-        raise InputError("this is not a readable CSV file.", file=source,
-                         hint="Check that it is a CSV/TSV export or JSON.") from None
-    except pa.ArrowInvalid as exc:
-        if "UTF8" in str(exc) or "utf8" in str(exc).lower():
+    except (UnicodeDecodeError, pa.ArrowInvalid) as exc:
+        # A decoding failure: the caller may try the next encoding, or (the last one)
+        # it is reported with the byte offset. Anything else is not CSV at all.
+        if isinstance(exc, UnicodeDecodeError) or "utf8" in str(exc).lower():
             if not last:
                 return None
             try:
