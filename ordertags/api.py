@@ -102,9 +102,11 @@ def export_list(orders: Sequence[PathLike], *, tagbook: PathLike, output: PathLi
                 encoding: str | None = None, delimiter: str | None = None,
                 money_style: str | None = None, profile: str | None = None,
                 mapping: PathLike | None = None, workspace: Any = None,
-                region: str | None = None) -> tuple[Annotated, MailingList]:
-    """Write the mailing list of customers with any of ``tags`` and none of ``not_tags``.
-    With a ``workspace``, customer conditions read its history (nothing is recorded)."""
+                region: str | None = None, consent: bool = True) -> tuple[Annotated, MailingList]:
+    """Write the mailing list of customers with any of ``tags`` and none of ``not_tags``
+    (and, where the exports record it, who accepted marketing: see
+    :func:`ordertags.mailing.mailing_list`). With a ``workspace``, customer conditions
+    read its history (nothing is recorded)."""
     from .workspace import workspace_history
 
     if not tags:
@@ -112,7 +114,7 @@ def export_list(orders: Sequence[PathLike], *, tagbook: PathLike, output: PathLi
     with workspace_history(workspace) as history:
         result = _run(orders, tagbook, rules, as_of, columns, encoding, delimiter,
                       money_style, profile, mapping, history=history, region=region)
-    ml = mailing_list(result, tags=tags, not_tags=not_tags)
+    ml = mailing_list(result, tags=tags, not_tags=not_tags, consent=consent)
     cols = [ml.columns[c] for c in LIST_COLUMNS]
     import pyarrow as pa
 

@@ -355,9 +355,14 @@ def export(
     mapping: MappingOpt = None,
     workspace: WorkspaceOpt = None,
     default_region: RegionOpt = None,
+    without_consent: Annotated[bool, typer.Option(
+        "--include-without-consent", help="Also list customers whose exports do not say "
+        "they accept marketing (by default, where an export has a marketing-consent "
+        "column, only those whose latest answer is yes are listed).")] = False,
 ) -> None:
     """Write a mailing list of the customers with a tag: one row per customer, highest
-    spend first (Email Address, First Name, Last Name, Orders, Spend, Tags).
+    spend first (Email Address, First Name, Last Name, Orders, Spend, Tags). Customers
+    who did not accept marketing and marketplace relay addresses are left out.
 
     Example: ordertags export orders.csv --tag VIP --not-tag FRAUD -t tagbook.yaml
     -r rules.yaml -o vip.csv
@@ -374,10 +379,12 @@ def export(
             not_tags=not_tag or [], columns=_columns(email_column, total_column, date_column,
                                                      name_column, None),
             encoding=encoding, delimiter=delimiter, money_style=_money(money_style),
-            profile=format_, mapping=mapping)
+            profile=format_, mapping=mapping, consent=not without_consent)
     except OrderTagsError as exc:
         _fail(exc)
     left_out = []
+    if ml.excluded_consent:
+        left_out.append(f"{ml.excluded_consent:,} without marketing consent")
     if ml.excluded_not_tag:
         left_out.append(f"{ml.excluded_not_tag:,} for --not-tag")
     if ml.excluded_relay:

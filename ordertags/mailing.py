@@ -16,11 +16,33 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import UsageError
 from .pipeline import Annotated, render_tags
 
 LIST_COLUMNS = ("Email Address", "First Name", "Last Name", "Orders", "Spend", "Tags")
 RELAY_PATTERN = r"@(marketplace\.amazon\.|members\.ebay\.)"
+#: Values of a marketing-consent column that mean yes (compared lower-cased).
+CONSENT_YES = ("yes", "y", "true", "1", "subscribed", "accepted", "opt-in", "opted in",
+               "granted")
+
+
+def _consented(annotated: Annotated) -> np.ndarray[Any, np.dtype[np.bool_]] | None:
+    """Per customer: did their latest order with an answer say yes to marketing? None
+    when no export of the run has a marketing-consent column."""
+    frame = annotated.frame
+    if not frame.has_field("marketing_consent"):
+        return None
+    customers = frame.customers
+    text = pc.utf8_lower(pc.utf8_trim_whitespace(frame.text(field="marketing_consent")))
+    known = np.asarray(pc.not_equal(text, "").to_numpy(zero_copy_only=False), dtype=bool)
+    yes = np.asarray(pc.fill_null(pc.is_in(text, value_set=pa.array(CONSENT_YES)), False)
+                     .to_numpy(zero_copy_only=False), dtype=bool)
+    rows = np.flatnonzero(known & customers.has_customer)
+    if frame.has_field("date"):  # latest by date (then by row), so the newest answer wins
+        stamps = frame.dates()[rows].astype("datetime64[s]").astype(np.int64)
+        rows = rows[np.lexsort((rows, stamps))]
+    answer = np.zeros(customers.count, dtype=bool)
+    answer[customers.codes[rows]] = yes[rows]  # later rows overwrite earlier ones
+    return answer
 
 
 @dataclass
@@ -30,6 +52,7 @@ class MailingList:
     columns: dict[str, pa.Array]
     excluded_not_tag: int = 0
     excluded_relay: int = 0
+    excluded_consent: int = 0
 
     @property
     def count(self) -> int:
@@ -58,8 +81,10 @@ def _split_names(names: pa.Array) -> tuple[pa.Array, pa.Array]:
 
 
 def mailing_list(annotated: Annotated, *, tags: Sequence[str],
-                 not_tags: Sequence[str] = ()) -> MailingList:
-    """Customers who carry any of ``tags`` and none of ``not_tags``.
+                 not_tags: Sequence[str] = (), consent: bool = True) -> MailingList:
+    """Customers who carry any of ``tags`` and none of ``not_tags``. Where the exports
+    say whether a customer accepts marketing, those whose latest answer is not yes (or
+    who never answered) are left out, unless ``consent`` is False.
 
     >>> ml = mailing_list(result, tags=["VIP"], not_tags=["FRAUD"])  # doctest: +SKIP
     >>> ml.columns["Email Address"].to_pylist()[:1]  # doctest: +SKIP
@@ -84,7 +109,9 @@ def mailing_list(annotated: Annotated, *, tags: Sequence[str],
         blocked |= customer_has(t)
     relay = np.asarray(pc.fill_null(pc.match_substring_regex(customers.keys, RELAY_PATTERN),
                                     False).to_numpy(zero_copy_only=False), dtype=bool)
-    chosen = wanted & ~blocked & ~relay
+    agreed = _consented(annotated) if consent else None
+    no_consent = np.zeros(customers.count, dtype=bool) if agreed is None else ~agreed
+    chosen = wanted & ~blocked & ~relay & ~no_consent
     if customers.groups is not None:
         # A merged customer (several emails, a link, a phone) is one row, under their
         # first email that is a mailbox; a code known by its phone alone has none.
@@ -127,9 +154,5 @@ def mailing_list(annotated: Annotated, *, tags: Sequence[str],
         "Spend": _money_text(spend[idx]), "Tags": tag_text.combine_chunks(),
     }
     return MailingList(columns, excluded_not_tag=int((wanted & blocked).sum()),
-                       excluded_relay=int((wanted & ~blocked & relay).sum()))
-
-
-def check_tag_names(tags: Sequence[str]) -> None:
-    if not tags:
-        raise UsageError("name at least one tag with --tag.", hint="For example: --tag VIP.")
+                       excluded_relay=int((wanted & ~blocked & relay).sum()),
+                       excluded_consent=int((wanted & ~blocked & ~relay & no_consent).sum()))

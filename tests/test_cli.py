@@ -428,3 +428,22 @@ def test_cli_reference_is_current() -> None:
     current = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     assert current == render_reference(), \
         "docs/cli.md is stale: run `python -m ordertags.clidoc > docs/cli.md`"
+
+
+def test_export_respects_marketing_consent(tmp_path: Path) -> None:
+    """Shopify's Accepts Marketing: Jane said yes on #5001; Priya said no on #5002."""
+    args = ["export", str(ROOT / "examples" / "orders.csv"),
+            str(ROOT / "examples" / "shopify_orders.csv"), "--tag", "NEW", "--tag", "VIP",
+            "-t", str(ROOT / "tagbook.example.yaml"), "-r", str(ROOT / "rules.example.yaml"),
+            "--as-of", AS_OF]
+    out = tmp_path / "list.csv"
+    result = run(*args, "-o", out)
+    assert result.exit_code == 0, result.stderr
+    emails = [r["Email Address"] for r in read_csv(out)]
+    # Only Jane's latest answer is yes; every other customer never answered or said no.
+    assert emails == ["Jane.Doe@gmail.com"]
+    assert "without marketing consent left out" in result.stderr
+    everyone = run(*args, "-o", out, "--include-without-consent")
+    assert everyone.exit_code == 0
+    listed = {r["Email Address"] for r in read_csv(out)}
+    assert {"Jane.Doe@gmail.com", "mary-jane.smith@icloud.com", "lena.nguyen@example.org"} <= listed
