@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -36,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run_reference import write_results  # noqa: E402 - the sibling script's helper
+from run_reference import machine, write_results  # noqa: E402 - the sibling script's
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -112,25 +112,6 @@ def warm(path: Path) -> None:
 
 def size_mb(workspace: Path) -> float:
     return sum(p.stat().st_size for p in workspace.glob("history.sqlite*")) / 1e6
-
-
-def machine() -> str:
-    cpu = platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    import sqlite3
-    from importlib.metadata import version
-
-    return (f"`nproc` {os.cpu_count()} ({cpu}), {ram:.1f} GiB RAM, {platform.system()} "
-            f"{platform.machine()}; Python {platform.python_version()}, SQLite "
-            f"{sqlite3.sqlite_version}, pyarrow {version('pyarrow')}, numpy {version('numpy')}, "
-            f"ordertags {version('ordertags')}")
 
 
 def count_tags(path: Path) -> dict[str, int]:
@@ -329,7 +310,7 @@ def render(args: argparse.Namespace, results: dict[str, Measured], sizes: dict[s
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     argv = " ".join(["python", "benchmarks/run_history.py", *sys.argv[1:]])
     lines = [SECTION_TITLE, "", f"Measured {now} with `{argv}`.", "",
-             f"- Machine: {machine()}",
+             f"- Machine: {machine((f'SQLite {sqlite3.sqlite_version}',))}",
              f"- Data: `gen_orders.py` — the first history {args.orders:,} orders (seed 42), "
              f"{args.more:,} more for the larger one (seed 43, ids from 10,000,000), "
              f"{args.new:,} new orders (seed 7, ids from 5,000,000: mostly new customers), and "

@@ -568,7 +568,9 @@ def check_vip(ot_path: Path, dk_path: Path) -> Check:
 # --------------------------------------------------------------------------- results
 
 
-def machine() -> str:
+def machine(extra: tuple[str, ...] = ()) -> str:
+    """The machine and the versions that matter, for RESULTS.md (``extra``: more text
+    to list after Python, such as the SQLite version)."""
     nproc = os.cpu_count()
     if shutil.which("nproc"):
         out = subprocess.run(["nproc"], capture_output=True, text=True, check=False).stdout
@@ -586,7 +588,7 @@ def machine() -> str:
         ram_text = f", {ram:.1f} GiB RAM"
     except (ValueError, OSError, AttributeError):
         ram_text = ""
-    versions = [f"Python {platform.python_version()}", f"pyarrow {pa.__version__}"]
+    versions = [f"Python {platform.python_version()}", *extra, f"pyarrow {pa.__version__}"]
     for mod in ("duckdb", "numpy", "ordertags"):
         try:
             from importlib.metadata import version

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -43,12 +44,13 @@ class DryRun:
 
 def _ids(table: pa.Table, names: list[str], fallback: int) -> pa.Array:
     from .fields import map_fields
+    from .frame import order_id_keys
 
     i = map_fields(names).get("order_id")
-    if i is None:
-        return pa.array([str(n) for n in range(1, fallback + 1)])
-    col = table.column(i).combine_chunks()
-    return pc.utf8_trim(pc.utf8_trim_whitespace(col), "'#")
+    if i is None:  # no order numbers: compare row by row
+        result: pa.Array = pa.array(np.arange(1, fallback + 1)).cast(pa.string())
+        return result
+    return order_id_keys(table.column(i))
 
 
 def compare(result: Annotated, index: int, target: str, *, encoding: str | None = None,

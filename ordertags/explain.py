@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import InputError
 from .pipeline import COLOUR_COLUMN, PROFILE_COLUMN, TAGS_COLUMN, annotate
@@ -49,10 +50,6 @@ class Explanation:
     conflicts: list[str]
 
 
-def _norm_id(text: str) -> str:
-    return text.strip().lstrip("'#").strip()
-
-
 def _actions(rule: Rule) -> list[str]:
     out = [f"tag {a.name}" + (f" ({a.scope})" if a.scope else "") for a in rule.tags]
     out += [f"untag {t}" for t in rule.untag]
@@ -85,15 +82,14 @@ def explain_order(order_id: str, orders: Sequence[str | Path], *, tagbook: TagBo
     tables = [read_orders(o, encoding=encoding, delimiter=delimiter, profile=profile,
                           mapping=str(mapping) if mapping is not None else None)
               for o in orders]
-    from .frame import Frame
+    from .frame import Frame, order_id_keys
+    from .lookup import norm_order_id
 
     probe = Frame(tables, as_of=as_of or dt.date.today(), overrides=columns)
     probe.require_field("order_id")
-    ids = [_norm_id(x or "") for x in probe.text(field="order_id").to_pylist()]
-    want = _norm_id(order_id)
-    try:
-        row = ids.index(want)
-    except ValueError:
+    ids = order_id_keys(probe.text(field="order_id"))
+    row = pc.index(ids, norm_order_id(order_id)).as_py()
+    if row < 0:
         names = ", ".join(t.source for t in tables)
         raise InputError(f'no order "{order_id}" in {names}.',
                          hint="Give the order number as the export writes it.") from None

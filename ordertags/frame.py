@@ -39,6 +39,17 @@ VIRTUAL_FIELDS = ("email", "email_domain", "total", "date", "order_id", "name",
                   "customer_id", "phone", "postcode", "country", "currency", "channel",
                   "shipping_service", "status", "refunds")
 
+def order_id_keys(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Order numbers as compared across files, a column at a time: surrounding spaces
+    and a leading ``'`` (Excel) or ``#`` (Shopify) dropped. The one-value twin, for the
+    quick commands, is :func:`ordertags.lookup.norm_order_id`."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    stripped = pc.utf8_ltrim(pc.utf8_trim_whitespace(values), "'#")
+    result: pa.Array = pc.utf8_trim_whitespace(stripped)
+    return result
+
+
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]

@@ -455,9 +455,15 @@ class History:
     def tags_of(self, customers: IntArray) -> pa.Array:
         """The customer tags the last apply gave each customer ("" where none)."""
         self._temp_ids("want", customers.tolist())
-        rows = dict(self._q("SELECT c.id, coalesce(c.tags, '') FROM customers c "
-                            "JOIN temp.want w ON w.id = c.id"))
-        return pa.array([rows.get(int(c), "") for c in customers], pa.string())
+        rows = self._q("SELECT c.id, coalesce(c.tags, '') FROM customers c "
+                       "JOIN temp.want w ON w.id = c.id ORDER BY c.id")
+        found = np.array([r[0] for r in rows], dtype=np.int64)
+        texts = pa.array([r[1] for r in rows] + [""], pa.string())  # last: none found
+        at = np.searchsorted(found, customers)
+        hit = (at < len(found)) & (found[np.minimum(at, max(len(found) - 1, 0))] == customers) \
+            if len(found) else np.zeros(len(customers), dtype=bool)
+        result: pa.Array = texts.take(pa.array(np.where(hit, at, len(found))))
+        return result
 
     def remember_tags(self, customers: list[int], texts: list[str], as_of: dt.date) -> None:
         """Keep the customer tags a run gave (shown and searched by ``customers``)."""
@@ -796,7 +802,10 @@ class History:
                 chosen[lab] = next_c
                 next_c += 1
         self._set_meta("next_customer", str(next_c))
-        new_of_node = np.array([chosen[x] for x in labels.tolist()], dtype=np.int64)
+        groups = np.fromiter(chosen, dtype=np.int64, count=len(chosen))
+        ids = np.fromiter(chosen.values(), dtype=np.int64, count=len(chosen))
+        by_group = np.argsort(groups)
+        new_of_node = ids[by_group][np.searchsorted(groups[by_group], labels)]
         moved = new_of_node != old_of_node
         self.conn.executemany("UPDATE identities SET customer = ? WHERE id = ?",
                               zip(new_of_node[moved].tolist(), nodes[moved].tolist(),

@@ -653,14 +653,6 @@ class OrderBatch:
     skipped: int = 0  # orders with no order id: not recorded
 
 
-def _norm_ids(text: pa.Array) -> pa.Array:
-    """Order ids as ``ordertags tag --order`` compares them: trimmed, without the
-    ``#`` Shopify writes and the ``'`` Excel exports prefix."""
-    stripped = pc.utf8_ltrim(pc.utf8_trim_whitespace(text), characters="'#")
-    result: pa.Array = pc.utf8_trim_whitespace(stripped)
-    return result
-
-
 def run_orders(frame: Frame, ids: RunIdentities | None = None, *, start: int = 0,
                length: int | None = None, source: str = "") -> OrderBatch | None:
     """The recordable orders among frame rows ``start .. start+length`` (all rows by
@@ -669,7 +661,9 @@ def run_orders(frame: Frame, ids: RunIdentities | None = None, *, start: int = 0
         return None
     length = frame.n - start if length is None else length
     sl = slice(start, start + length)
-    order_id = _norm_ids(_array(frame.text(field="order_id")).slice(start, length))
+    from .frame import order_id_keys
+
+    order_id = order_id_keys(_array(frame.text(field="order_id")).slice(start, length))
     keep = frame.order_starts[sl] & np.asarray(
         pc.not_equal(order_id, "").to_numpy(zero_copy_only=False), dtype=bool)
     skipped = int((frame.order_starts[sl] & ~keep).sum())

@@ -113,6 +113,14 @@ def _from_woo_cells(frame: Frame, ti: int) -> list[_ItemSource]:
     return [s for _, s in sorted(out, key=lambda x: x[0])]
 
 
+def _split_marked(marked: pa.Array) -> tuple[np.ndarray[Any, np.dtype[np.int64]], pa.Array]:
+    """Cells with their items separated by U+001F: each item's cell index, and the items."""
+    lists = pc.split_pattern(marked, "\x1f")
+    parents = np.asarray(pc.list_parent_indices(lists).to_numpy(zero_copy_only=False),
+                         dtype=np.int64)
+    return parents, pc.list_flatten(lists)
+
+
 def _from_skyverge(frame: Frame, ti: int) -> list[_ItemSource]:
     """``line_items``: items separated by ``;``, each ``key:value|key:value``."""
     table = frame.tables[ti]
@@ -124,11 +132,8 @@ def _from_skyverge(frame: Frame, ti: int) -> list[_ItemSource]:
     # product name stays (cells in another layout are split at every ";").
     by_id = pc.replace_substring_regex(cells, r";\s*(id:)", "\x1f\\1")
     by_semicolon = pc.replace_substring(cells, ";", "\x1f")
-    marked = pc.if_else(pc.starts_with(cells, "id:"), by_id, by_semicolon)
-    lists = pc.split_pattern(marked, "\x1f")
-    parents = np.asarray(pc.list_parent_indices(lists).to_numpy(zero_copy_only=False),
-                         dtype=np.int64)
-    flat = pc.list_flatten(lists)
+    parents, flat = _split_marked(pc.if_else(pc.starts_with(cells, "id:"), by_id,
+                                             by_semicolon))
     keep = _nonblank(flat)
     if not keep.any():
         return []
@@ -143,11 +148,9 @@ def _from_woo_products(frame: Frame, ti: int) -> list[_ItemSource]:
         return []
     cells = _combined(table.column(i))
     # Split only before "N× ", so that a comma inside a product name stays.
-    marked = pc.replace_substring_regex(cells, r",\s*(\d+)\s*× ", "\x1f\\1× ")
-    lists = pc.split_pattern(marked, "\x1f")
-    parents = np.asarray(pc.list_parent_indices(lists).to_numpy(zero_copy_only=False),
-                         dtype=np.int64)
-    flat = pc.utf8_trim_whitespace(pc.list_flatten(lists))
+    parents, flat = _split_marked(
+        pc.replace_substring_regex(cells, r",\s*(\d+)\s*× ", "\x1f\\1× "))
+    flat = pc.utf8_trim_whitespace(flat)
     keep = _nonblank(flat)
     if not keep.any():
         return []

@@ -24,7 +24,7 @@ from .platforms import Profile, clean_id, find_header, get_profile, map_profile,
 from .sniff import BOM, SNIFF_BYTES, sniff_delimiter
 
 
-def _norm_id(value: str) -> str:
+def norm_order_id(value: str) -> str:
     # Shopify writes "#1001", Woo "1001", Shopify prefixes ids with "'" for Excel.
     return clean_id(value)
 
@@ -63,7 +63,7 @@ def find_order_email(path: str | Path, order_id: str, *, encoding: str | None = 
     except IsADirectoryError:
         raise InputError("this is a folder, not an order export.", file=str(p)) from None
     forced = get_profile(profile) if profile else None
-    want = _norm_id(order_id)
+    want = norm_order_id(order_id)
     bom = head.startswith(BOM)
     body = head[len(BOM):] if bom else head
     if body.lstrip()[:1] in (b"[", b"{") and delimiter is None:
@@ -153,7 +153,7 @@ def _search(rows: Iterator[list[str]], fmap: FieldMap, profile: Profile, want: s
         # rows of one order need not be adjacent, and a later row may hold the email
         # (Shopify leaves it blank after an order's first row in some exports).
         current = _first(row, ids) or (current if profile.grouped else "")
-        if _norm_id(current) != want:
+        if norm_order_id(current) != want:
             continue
         email = _first(row, emails)
         if email:
