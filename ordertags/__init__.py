@@ -20,27 +20,27 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "annotate": "pipeline", "Annotated": "pipeline", "Summary": "pipeline",
+    "annotate": "engine.pipeline", "Annotated": "engine.pipeline", "Summary": "engine.pipeline",
     "apply_files": "api", "export_list": "api",
-    "customer_keys": "customers",
-    "normalize_email": "emails",
+    "customer_keys": "customers.grouping",
+    "normalize_email": "base.emails",
     "OrderTagsError": "errors", "InputError": "errors", "ColumnError": "errors",
     "ValueParseError": "errors", "TagBookError": "errors", "RulesError": "errors",
     "UsageError": "errors",
-    "find_order_email": "lookup",
-    "mailing_list": "mailing", "MailingList": "mailing",
-    "read_orders": "readers", "OrderTable": "readers",
+    "find_order_email": "io.lookup",
+    "mailing_list": "reports.mailing", "MailingList": "reports.mailing",
+    "read_orders": "io.readers", "OrderTable": "io.readers",
     "load_rules": "rules", "RuleSet": "rules",
     "load_tagbook": "tags", "tag_customer": "tags", "untag_customer": "tags",
     "TagBook": "tags", "TagDef": "tags", "Entry": "tags",
-    "parse_money": "values", "parse_dates": "values",
+    "parse_money": "io.values", "parse_dates": "io.values",
     # Customer memory: workspace, history, identity (issue 4).
     "ingest_files": "api",
     "HistoryError": "errors", "WorkspaceError": "errors",
-    "History": "history", "open_history": "history", "IngestReport": "history",
-    "normalize_phone": "keys", "address_key": "keys",
+    "History": "customers.history", "open_history": "customers.history", "IngestReport": "customers.history",
+    "normalize_phone": "base.keys", "address_key": "base.keys",
     "link_identities": "tags", "unlink_identities": "tags", "Link": "tags",
-    "Workspace": "workspace", "find_workspace": "workspace", "init_workspace": "workspace",
+    "Workspace": "customers.workspace", "find_workspace": "customers.workspace", "init_workspace": "customers.workspace",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

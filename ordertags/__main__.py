@@ -1,5 +1,5 @@
 """``python -m ordertags``."""
 
-from .cli import main
+from ordertags.cli import main
 
 main()

@@ -13,13 +13,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
-from .mailing import LIST_COLUMNS, MailingList, mailing_list
-from .pipeline import Annotated, annotate
-from .readers import Dialect
-from .rules import load_rules
-from .tags import load_tagbook
-from .writers import write_csv_table, write_output, write_table
+from ordertags.engine.pipeline import Annotated, annotate
+from ordertags.errors import UsageError
+from ordertags.io.readers import Dialect
+from ordertags.io.writers import write_csv_table, write_output, write_table
+from ordertags.reports.mailing import LIST_COLUMNS, MailingList, mailing_list
+from ordertags.rules import load_rules
+from ordertags.tags import load_tagbook
 
 PathLike = str | os.PathLike[str]
 
@@ -71,13 +71,13 @@ def apply_files(orders: Sequence[PathLike], *, tagbook: PathLike, output: PathLi
     (csv, json, ndjson) converts, else each export keeps its own. Returns the result and
     the paths written;
     with ``dry_run``, writes nothing and returns, per output, a
-    :class:`ordertags.dryrun.DryRun` of what would change.
+    :class:`ordertags.reports.dryrun.DryRun` of what would change.
 
-    With a ``workspace`` (:class:`ordertags.workspace.Workspace`), customer conditions
+    With a ``workspace`` (:class:`ordertags.customers.workspace.Workspace`), customer conditions
     read its order history, and the run's orders are recorded in it (unless ``record``
     is false, or on a dry run).
     """
-    from .workspace import workspace_history
+    from ordertags.customers.workspace import workspace_history
 
     targets = _targets(orders, output, output_format)
     with workspace_history(workspace) as history:
@@ -85,7 +85,7 @@ def apply_files(orders: Sequence[PathLike], *, tagbook: PathLike, output: PathLi
                       money_style, profile, mapping, history=history,
                       record=record and not dry_run, region=region)
     if dry_run:
-        from .dryrun import compare
+        from ordertags.reports.dryrun import compare
 
         return result, [compare(result, i, t, encoding=encoding)
                         for i, t in enumerate(targets)]
@@ -105,9 +105,9 @@ def export_list(orders: Sequence[PathLike], *, tagbook: PathLike, output: PathLi
                 region: str | None = None, consent: bool = True) -> tuple[Annotated, MailingList]:
     """Write the mailing list of customers with any of ``tags`` and none of ``not_tags``
     (and, where the exports record it, who accepted marketing: see
-    :func:`ordertags.mailing.mailing_list`). With a ``workspace``, customer conditions
+    :func:`ordertags.reports.mailing.mailing_list`). With a ``workspace``, customer conditions
     read its history (nothing is recorded)."""
-    from .workspace import workspace_history
+    from ordertags.customers.workspace import workspace_history
 
     if not tags:
         raise UsageError("name at least one tag with --tag.", hint="For example: --tag VIP.")
@@ -129,18 +129,18 @@ def ingest_files(orders: Sequence[PathLike], *, workspace: Any,
                  profile: str | None = None, mapping: PathLike | None = None,
                  region: str | None = None) -> Any:
     """Record the orders of ``orders`` in the workspace's history, one transaction per
-    export; returns an :class:`ordertags.history.IngestReport`. Ingesting an export
+    export; returns an :class:`ordertags.customers.history.IngestReport`. Ingesting an export
     again changes nothing; a changed order is updated.
 
     >>> ingest_files(["orders.csv"], workspace=find_workspace("shop"))  # doctest: +SKIP
     IngestReport(files=['orders.csv'], read=40, new=40, updated=0, unchanged=0, ...)
     """
-    from .frame import Frame
-    from .history import IngestReport
-    from .identity import RunIdentities, order_batches, resolve_links
-    from .keys import check_region
-    from .readers import read_orders
-    from .workspace import workspace_history
+    from ordertags.base.keys import check_region
+    from ordertags.customers.history import IngestReport
+    from ordertags.customers.identity import RunIdentities, order_batches, resolve_links
+    from ordertags.customers.workspace import workspace_history
+    from ordertags.engine.frame import Frame
+    from ordertags.io.readers import read_orders
 
     report = IngestReport()
     with workspace_history(workspace) as history:
@@ -181,7 +181,7 @@ def _slices(table: Any, columns: Mapping[str, str | None] | None,
     import numpy as np
     import pyarrow.compute as pc
 
-    from .frame import Frame
+    from ordertags.engine.frame import Frame
 
     n = table.num_rows
     rows = rows or INGEST_SLICE

@@ -15,8 +15,8 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from . import __version__
-from .errors import OrderTagsError
+from ordertags import __version__
+from ordertags.errors import OrderTagsError
 
 app = typer.Typer(
     name="ordertags",
@@ -134,7 +134,7 @@ def _say(quiet: bool, text: str) -> None:
 def _workspace(explicit: Path | None) -> Any:
     """The workspace in use (``--workspace``, $ORDERTAGS_WORKSPACE, the current folder)
     or None. Imports nothing heavy: the quick commands call it."""
-    from .workspace import find_workspace
+    from ordertags.customers.workspace import find_workspace
 
     try:
         return find_workspace(explicit)
@@ -240,7 +240,7 @@ def apply(
                                  param_hint="--output")
     if orders.count("-") > 1:
         raise typer.BadParameter("standard input (-) can be read only once.")
-    from .api import apply_files
+    from ordertags.api import apply_files
 
     try:
         result, written = apply_files(
@@ -370,7 +370,7 @@ def export(
     when = _as_of(as_of)
     ws = _workspace(workspace)
     tagbook_path, rules_path = _book(tagbook, ws), _rules(rules, ws)
-    from .api import export_list
+    from ordertags.api import export_list
 
     try:
         result, ml = export_list(
@@ -419,7 +419,7 @@ def inspect_cmd(
 
     Example: ordertags inspect orders_export.csv
     """
-    from .inspection import inspect_orders
+    from ordertags.reports.inspection import inspect_orders
 
     try:
         report = inspect_orders(
@@ -442,13 +442,13 @@ def _email_of(email: str | None, order: str | None, in_: str | None, encoding: s
         if email is not None:
             raise typer.BadParameter("give an EMAIL or --order, not both.")
         if in_ is None and ws is not None:
-            from .workspace import order_email
+            from ordertags.customers.workspace import order_email
 
             return order_email(ws, order)
         if in_ is None:
             raise typer.BadParameter("--order needs --in EXPORT (the export holding the order).",
                                      param_hint="--in")
-        from .lookup import find_order_email
+        from ordertags.io.lookup import find_order_email
 
         return find_order_email(in_, order, encoding=encoding, delimiter=delimiter,
                                 profile=format_, mapping=mapping)
@@ -494,7 +494,7 @@ def tag_cmd(
 
     Example: ordertags tag --order 100123 --in orders.csv --tag FRAUD -t tagbook.yaml
     """
-    from .tags import tag_customer
+    from ordertags.tags import tag_customer
 
     ws = _workspace(workspace)
     book = _book(tagbook, ws)
@@ -530,7 +530,7 @@ def untag_cmd(
 
     Example: ordertags untag jane@example.com --tag VIP -t tagbook.yaml
     """
-    from .tags import untag_customer
+    from ordertags.tags import untag_customer
 
     ws = _workspace(workspace)
     book = _book(tagbook, ws)
@@ -558,7 +558,7 @@ def tags_cmd(
     """
     from tabulate import tabulate
 
-    from .tags import load_tagbook
+    from ordertags.tags import load_tagbook
 
     when = _as_of(as_of)
     path = _book(tagbook, _workspace(workspace))
@@ -615,10 +615,10 @@ def explain(
     when = _as_of(as_of)
     ws = _workspace(workspace)
     tagbook_path, rules_path = _book(tagbook, ws), _rules(rules, ws)
-    from .explain import explain_order, render
-    from .rules import load_rules
-    from .tags import load_tagbook
-    from .workspace import workspace_history
+    from ordertags.customers.workspace import workspace_history
+    from ordertags.reports.explain import explain_order, render
+    from ordertags.rules import load_rules
+    from ordertags.tags import load_tagbook
 
     try:
         with workspace_history(ws) as history:
@@ -652,7 +652,7 @@ def lint(
 
     Example: ordertags lint -r rules.yaml -t tagbook.yaml orders.csv
     """
-    from .lint import lint as run_lint
+    from ordertags.reports.lint import lint as run_lint
 
     if rules is None and tagbook is None:
         raise typer.BadParameter("give --rules, --tagbook or both.")
@@ -676,7 +676,7 @@ def schema(
     """
     import json
 
-    from .yamlfiles import load_schema
+    from ordertags.base.yamlfiles import load_schema
 
     if which not in ("tagbook", "rules"):
         raise typer.BadParameter("choose tagbook or rules.", param_hint="WHICH")
@@ -698,7 +698,7 @@ def init_cmd(
 
     Example: ordertags init shop --default-region GB
     """
-    from .workspace import init_workspace
+    from ordertags.customers.workspace import init_workspace
 
     try:
         report = init_workspace(directory, region=default_region)
@@ -746,7 +746,7 @@ def ingest(
     Example: ordertags ingest orders-2025.csv orders-2026.csv --workspace shop
     """
     ws = _need_workspace(workspace)
-    from .api import ingest_files
+    from ordertags.api import ingest_files
 
     try:
         report = ingest_files(
@@ -762,7 +762,7 @@ def ingest(
 def _customer_rows(rows: list[Any]) -> str:
     from tabulate import tabulate
 
-    from .history import money
+    from ordertags.customers.history import money
 
     table = [(r.key, f"{r.orders:,}", money(r.spend), str(r.first or ""), str(r.last or ""),
               f"{r.refunds:,}" if r.refunds else "",
@@ -793,7 +793,7 @@ def customers_cmd(
     Example: ordertags customers --tag VIP --search gmail.com
     """
     ws = _need_workspace(workspace)
-    from .tags import load_tagbook
+    from ordertags.tags import load_tagbook
 
     try:
         book = load_tagbook(_book(tagbook, ws))
@@ -827,8 +827,8 @@ def customer_cmd(
     """
     from tabulate import tabulate
 
-    from .history import money
-    from .tags import load_tagbook
+    from ordertags.customers.history import money
+    from ordertags.tags import load_tagbook
 
     ws = _need_workspace(workspace)
     try:
@@ -927,13 +927,13 @@ def history_prune(
 
 def _link(a: str, b: str, same: bool, note: str | None, by: str | None,
           tagbook: Path | None, workspace: Path | None, region: str | None) -> None:
-    from .tags import link_identities, unlink_identities
-    from .workspace import workspace_region
+    from ordertags.customers.workspace import workspace_region
+    from ordertags.tags import link_identities, unlink_identities
 
     ws = _workspace(workspace)
     book = _book(tagbook, ws)
     try:
-        from .keys import check_region
+        from ordertags.base.keys import check_region
 
         code = check_region(region or workspace_region(ws))
         edit = link_identities if same else unlink_identities
@@ -1024,18 +1024,18 @@ def suspects(
     """
     from tabulate import tabulate
 
-    from .tags import load_tagbook
+    from ordertags.tags import load_tagbook
 
     when = _as_of(as_of)
     ws = _workspace(workspace)
     try:
         book = load_tagbook(_book(tagbook, ws))
         if orders:
-            from .frame import Frame
-            from .identity import suspects_in_frame
-            from .keys import check_region
-            from .readers import read_orders
-            from .workspace import workspace_region
+            from ordertags.base.keys import check_region
+            from ordertags.customers.identity import suspects_in_frame
+            from ordertags.customers.workspace import workspace_region
+            from ordertags.engine.frame import Frame
+            from ordertags.io.readers import read_orders
 
             tables = [read_orders(o, encoding=encoding, delimiter=delimiter, profile=format_,
                                   mapping=str(mapping) if mapping else None) for o in orders]

@@ -35,7 +35,7 @@ def _commands(app: Any) -> list[list[str]]:
 
 def render_reference() -> str:
     """docs/cli.md as it should be now."""
-    from .cli import app
+    from ordertags.cli import app
 
     parts = ["# ordertags command-line reference", "",
              "Made by `python -m ordertags.clidoc > docs/cli.md`; do not edit by hand.", "",

@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import RulesError
-from .yamlfiles import json_path, line_of, load_yaml, read_text, validate
+from ordertags.base.yamlfiles import json_path, line_of, load_yaml, read_text, validate
+from ordertags.errors import RulesError
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from .frame import Frame
-    from .tags import TagBook
+    from ordertags.engine.frame import Frame
+    from ordertags.tags import TagBook
 
     BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 
@@ -220,7 +220,7 @@ def _value_set(mode: str, values: tuple[str, ...]) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from .customers import customer_keys
+    from ordertags.customers.grouping import customer_keys
 
     arr = pa.array(values, type=pa.string())
     if mode == "email":
@@ -291,7 +291,7 @@ class FieldCondition(Condition):
         return "text"
 
     def _resolve(self, frame: Frame) -> tuple[str | None, str | None]:
-        from .frame import VIRTUAL_FIELDS
+        from ordertags.engine.frame import VIRTUAL_FIELDS
 
         if self.field in VIRTUAL_FIELDS:
             if self.field in ("email", "email_domain"):
@@ -542,7 +542,7 @@ class CustomerCondition(Condition):
         import numpy as np
 
         if frame.memory is not None:
-            # Merged customers and, in a workspace, the order history (ordertags.identity).
+            # Merged customers and, in a workspace, the order history (ordertags.customers.identity).
             remembered = frame.memory.measure(frame, self.measure, self.within_days)
             if remembered is not None:
                 return remembered

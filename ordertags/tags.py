@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .colours import is_colour
-from .emails import looks_like_email, normalize_email
-from .errors import OrderTagsError, TagBookError
-from .files import atomic_write_bytes
-from .keys import looks_like_identity
-from .yamlfiles import line_of, load_yaml, read_text, validate
+from ordertags.base.colours import is_colour
+from ordertags.base.emails import looks_like_email, normalize_email
+from ordertags.base.files import atomic_write_bytes
+from ordertags.base.keys import looks_like_identity
+from ordertags.base.yamlfiles import line_of, load_yaml, read_text, validate
+from ordertags.errors import OrderTagsError, TagBookError
 
 LOCK_TIMEOUT_S = 30.0
 
@@ -386,7 +386,7 @@ def _edit_link(path: str | os.PathLike[str], a: str, b: str, *, same: bool,
                now: dt.datetime | None) -> LinkChange:
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-    from .keys import DEFAULT_REGION, identity_of
+    from ordertags.base.keys import DEFAULT_REGION, identity_of
 
     code = region or DEFAULT_REGION
     ka, kb = identity_of(a, code)[1], identity_of(b, code)[1]

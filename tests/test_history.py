@@ -17,19 +17,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ordertags import keys as K
 from ordertags.api import apply_files, ingest_files
-from ordertags.errors import HistoryError, WorkspaceError
-from ordertags.history import SCHEMA_VERSION, open_history
-from ordertags.identity import (
+from ordertags.base import keys as K
+from ordertags.customers.history import SCHEMA_VERSION, open_history
+from ordertags.customers.identity import (
     address_keys,
     connected_components,
     phone_keys,
     split_components,
     surnames,
 )
+from ordertags.customers.workspace import Workspace, find_workspace, init_workspace
+from ordertags.errors import HistoryError, WorkspaceError
 from ordertags.tags import link_identities, tag_customer, unlink_identities
-from ordertags.workspace import Workspace, find_workspace, init_workspace
 
 from .conftest import ROOT, csv_text, read_csv
 
@@ -177,7 +177,7 @@ def test_interrupted_ingest_leaves_the_history_as_it_was(ws: Workspace, export,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     ingest(ws, export("a.csv", [order("1", "jane@example.com")]))
     before = customers(ws)
-    from ordertags import history
+    from ordertags.customers import history
 
     def boom(self: object, customers: object) -> None:
         raise KeyboardInterrupt  # after the orders were written, before the commit
@@ -197,9 +197,9 @@ def test_killed_ingest_leaves_the_history_as_it_was(ws: Workspace, export) -> No
     big = export("b.csv", [order(str(i), f"c{i}@example.com") for i in range(2, 500)])
     script = textwrap.dedent(f"""
         import os
-        from ordertags import history
+        from ordertags.customers import history
         from ordertags.api import ingest_files
-        from ordertags.workspace import find_workspace
+        from ordertags.customers.workspace import find_workspace
         def die(self, customers):
             os._exit(9)  # the process dies mid-transaction: no rollback, no cleanup
         history.History._refresh = die
@@ -218,7 +218,7 @@ def test_two_writers_at_once_both_land(ws: Workspace, export) -> None:
     script = textwrap.dedent(f"""
         import sys
         from ordertags.api import ingest_files
-        from ordertags.workspace import find_workspace
+        from ordertags.customers.workspace import find_workspace
         ingest_files([sys.argv[1]], workspace=find_workspace({str(ws.root)!r}))
     """)
     procs = [subprocess.Popen([sys.executable, "-c", script, str(f)], stderr=subprocess.PIPE)
@@ -269,7 +269,7 @@ def test_another_sqlite_file_is_not_a_history(tmp_path: Path) -> None:
 
 
 def test_migrations_run_once_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ordertags import history
+    from ordertags.customers import history
 
     path = tmp_path / "h.sqlite"
     open_history(path, create=True).close()
@@ -608,7 +608,8 @@ def test_a_refund_arriving_later_updates_the_order_and_the_measure(ws: Workspace
 
 def test_an_export_in_slices_is_still_one_transaction(ws: Workspace, export,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from ordertags import api, history
+    from ordertags import api
+    from ordertags.customers import history
 
     monkeypatch.setattr(api, "INGEST_SLICE", 3)
     rows = [order(str(i), f"c{i % 4}@example.com", "1.00") for i in range(10)]
@@ -643,7 +644,7 @@ def test_orders_with_no_identity_at_all_are_recorded_without_a_customer(ws: Work
 
 
 def test_a_version_1_history_is_migrated_to_the_tag_log(tmp_path: Path) -> None:
-    from ordertags.history import SCHEMA_VERSION, open_history
+    from ordertags.customers.history import SCHEMA_VERSION, open_history
 
     path = tmp_path / "history.sqlite"
     open_history(path, create=True).close()

@@ -7,7 +7,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from ordertags.cli import app
-from ordertags.inspection import inspect_orders
+from ordertags.reports.inspection import inspect_orders
 
 from .conftest import shared_path
 

@@ -22,11 +22,11 @@ from typer.testing import CliRunner
 
 from ordertags import annotate, load_rules, load_tagbook
 from ordertags.cli import app
+from ordertags.engine.frame import Frame
 from ordertags.errors import ColumnError, OrderTagsError
-from ordertags.frame import Frame
-from ordertags.lookup import find_order_email
-from ordertags.platforms import GENERIC, detect_profile, load_mapping
-from ordertags.readers import read_orders
+from ordertags.io.lookup import find_order_email
+from ordertags.io.platforms import GENERIC, detect_profile, load_mapping
+from ordertags.io.readers import read_orders
 
 from .conftest import AS_OF, shared_path
 

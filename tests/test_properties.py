@@ -26,9 +26,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from ordertags.api import apply_files
+from ordertags.base.emails import normalize_email
 from ordertags.cli import app
-from ordertags.customers import customer_keys
-from ordertags.emails import normalize_email
+from ordertags.customers.grouping import customer_keys
 from ordertags.tags import load_tagbook, tag_customer, untag_customer
 
 from .conftest import TAGBOOK

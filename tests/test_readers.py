@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from ordertags.cli import app
-from ordertags.readers import read_orders
-from ordertags.values import money_to_units, parse_money
+from ordertags.io.readers import read_orders
+from ordertags.io.values import money_to_units, parse_money
 
 from .conftest import AS_OF
 

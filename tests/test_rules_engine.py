@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from ordertags import annotate, load_rules, load_tagbook
 from ordertags.cli import app
-from ordertags.explain import explain_order, render
-from ordertags.lint import lint
+from ordertags.reports.explain import explain_order, render
+from ordertags.reports.lint import lint
 
 from .conftest import ROOT, csv_text, read_csv
 
@@ -351,8 +351,8 @@ def test_not_all_any_and_row_order(tmp_path: Path, tagbook: Path,
                                    rows: list[tuple[str, str]], seed: int) -> None:
     """``not`` inverts, ``all``/``any`` are Python's all/any row by row, and a rule's
     result follows its order, not its position."""
-    from ordertags.frame import Frame
-    from ordertags.readers import parse_orders
+    from ordertags.engine.frame import Frame
+    from ordertags.io.readers import parse_orders
     from ordertags.rules import Context, parse_rules
 
     data = csv_text(["Id", "Email", "A", "B"],

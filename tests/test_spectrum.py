@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from ordertags.base.emails import normalize_email
 from ordertags.cli import app
-from ordertags.emails import normalize_email
-from ordertags.readers import read_orders
+from ordertags.io.readers import read_orders
 
 from .conftest import AS_OF, SHARED, shared_path
 

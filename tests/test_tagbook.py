@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from ordertags.cli import app
 from ordertags.errors import OrderTagsError
-from ordertags.lookup import find_order_email
+from ordertags.io.lookup import find_order_email
 from ordertags.tags import load_tagbook
 
 from .conftest import AS_OF, ROOT, TAGBOOK, csv_text, read_csv
@@ -262,7 +262,7 @@ import json, sys
 from typer.testing import CliRunner
 from ordertags.cli import app
 from ordertags.errors import OrderTagsError
-from ordertags.lookup import find_order_email
+from ordertags.io.lookup import find_order_email
 result = CliRunner().invoke(app, json.loads(sys.argv[1]))
 assert result.exit_code == 0, (result.exit_code, result.output)
 assert 'pandas' not in sys.modules, 'pandas'

@@ -1,4 +1,4 @@
-"""Tests for ordertags.values: money and date text columns."""
+"""Tests for ordertags.io.values: money and date text columns."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ordertags import values
 from ordertags.errors import OrderTagsError, ValueParseError
-from ordertags.values import (
+from ordertags.io import values
+from ordertags.io.values import (
     DATE_STYLES,
     MONEY_STYLES,
     money_to_units,

@@ -24,9 +24,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import OrderTagsError
-from .files import atomic_writer
-from .readers import Dialect, OrderTable, RawNumber
+from ordertags.base.files import atomic_writer
+from ordertags.errors import OrderTagsError
+from ordertags.io.readers import Dialect, OrderTable, RawNumber
 
 BATCH_ROWS = 65_536
 WRITE_THREADS = max(1, min(4, os.cpu_count() or 1))

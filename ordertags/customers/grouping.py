@@ -1,8 +1,8 @@
 """Customer identity and per-customer aggregates, as column operations.
 
 Rows get a customer code per normalised email (see
-:func:`ordertags.emails.normalize_email`, which this module computes for a whole column
-at once). With a customer memory (:mod:`ordertags.identity`: phones, links, the history)
+:func:`ordertags.base.emails.normalize_email`, which this module computes for a whole column
+at once). With a customer memory (:mod:`ordertags.customers.identity`: phones, links, the history)
 several codes can be one person: ``groups`` maps codes to people, and the reductions run
 per person. Aggregates are reductions over the rows' codes (``numpy.bincount``),
 broadcast back to rows by indexing.
@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .emails import GMAIL_DOMAINS
+from ordertags.base.emails import GMAIL_DOMAINS
 
 _EMAIL = r"(?s)^(?P<local>.*)@(?P<domain>[^@]*)$"
 

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .pipeline import Annotated, render_tags
+from ordertags.engine.pipeline import Annotated, render_tags
 
 LIST_COLUMNS = ("Email Address", "First Name", "Last Name", "Orders", "Spend", "Tags")
 RELAY_PATTERN = r"@(marketplace\.amazon\.|members\.ebay\.)"

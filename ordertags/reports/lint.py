@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .emails import looks_like_email
-from .errors import OrderTagsError
-from .rules import (
+from ordertags.base.emails import looks_like_email
+from ordertags.errors import OrderTagsError
+from ordertags.rules import (
     AllOf,
     Condition,
     CustomerCondition,
@@ -27,7 +27,7 @@ from .rules import (
     RuleSet,
     load_rules,
 )
-from .tags import TagBook, load_tagbook
+from ordertags.tags import TagBook, load_tagbook
 
 
 @dataclass(frozen=True)
@@ -199,9 +199,9 @@ def lint(rules_path: str | Path | None, tagbook_path: str | Path | None, *,
 
 
 def _check_fields(rules: RuleSet, orders: Sequence[str | Path], report: LintReport) -> None:
-    from .fields import map_fields
-    from .frame import VIRTUAL_FIELDS
-    from .readers import read_orders
+    from ordertags.engine.frame import VIRTUAL_FIELDS
+    from ordertags.io.fields import map_fields
+    from ordertags.io.readers import read_orders
 
     columns: list[str] = []
     try:

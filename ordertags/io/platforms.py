@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ColumnError, UsageError
-from .fields import FIELD_ALIASES, FIELD_TITLES, FieldMap, build_map
+from ordertags.errors import ColumnError, UsageError
+from ordertags.io.fields import FIELD_ALIASES, FIELD_TITLES, FieldMap, build_map
 
 #: Fields that belong to a line item; every other field belongs to the order.
 ITEM_FIELDS = ("sku", "item_name", "quantity", "price", "line_total")
@@ -533,7 +533,7 @@ def load_mapping(path: str | os.PathLike[str], *, base: Profile | None = None) -
     order; item: one row per line item, grouped by the order id) and ``customer``
     (email or customer_id: which field identifies the customer).
     """
-    from .yamlfiles import line_of, load_yaml, read_text
+    from ordertags.base.yamlfiles import line_of, load_yaml, read_text
 
     p = Path(path)
     text = read_text(p, MappingError, "mapping file")

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import WorkspaceError
+from ordertags.errors import WorkspaceError
 
 if TYPE_CHECKING:
     import sqlite3
 
-    from .history import History
+    from ordertags.customers.history import History
 
 TAGBOOK_NAME = "tagbook.yaml"
 RULES_NAME = "rules.yaml"
@@ -135,7 +135,7 @@ class Workspace:
 
     def open_history(self, *, lock_timeout: float | None = None) -> History:
         """Open the workspace's history (the caller closes it)."""
-        from .history import LOCK_TIMEOUT_S, open_history
+        from ordertags.customers.history import LOCK_TIMEOUT_S, open_history
 
         return open_history(self.history_path, lock_timeout=lock_timeout or LOCK_TIMEOUT_S)
 
@@ -187,9 +187,9 @@ def init_workspace(directory: str | os.PathLike[str] = ".", *,
     >>> init_workspace("shop", region="GB").created  # doctest: +SKIP
     ['tagbook.yaml', 'rules.yaml', 'history.sqlite', '.gitignore']
     """
-    from .files import atomic_write_bytes
-    from .history import open_history
-    from .keys import check_region
+    from ordertags.base.files import atomic_write_bytes
+    from ordertags.base.keys import check_region
+    from ordertags.customers.history import open_history
 
     root = Path(directory).expanduser()
     if root.exists() and not root.is_dir():
@@ -236,7 +236,7 @@ def _read_only(ws: Workspace) -> sqlite3.Connection:
     or pyarrow), for the quick commands."""
     import sqlite3
 
-    from .errors import HistoryError
+    from ordertags.errors import HistoryError
 
     try:
         return sqlite3.connect(f"{ws.history_path.resolve().as_uri()}?mode=ro", uri=True,
@@ -267,7 +267,7 @@ def order_email(ws: Workspace, order_id: str) -> str:
     ``ordertags tag --order ID`` without an export."""
     import sqlite3
 
-    from .errors import HistoryError
+    from ordertags.errors import HistoryError
 
     wanted = order_id.strip().lstrip("'#").strip()
     conn = _read_only(ws)

@@ -1,6 +1,6 @@
 """Customer keys from email addresses, one value at a time (pure Python).
 
-The column version, used on whole exports, is :func:`ordertags.customers.customer_keys`;
+The column version, used on whole exports, is :func:`ordertags.customers.grouping.customer_keys`;
 a property test checks that both agree. This module imports nothing heavy, so that
 quick commands (``ordertags tag``) stay quick.
 """

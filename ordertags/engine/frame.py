@@ -27,12 +27,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .customers import Customers, email_domains
-from .errors import ColumnError, ValueParseError
-from .fields import FieldMap
-from .platforms import ITEM_FIELDS, QUOTED_FIELDS, Profile, map_profile
-from .readers import OrderTable
-from .values import money_to_units, parse_dates, parse_money
+from ordertags.customers.grouping import Customers, email_domains
+from ordertags.errors import ColumnError, ValueParseError
+from ordertags.io.fields import FieldMap
+from ordertags.io.platforms import ITEM_FIELDS, QUOTED_FIELDS, Profile, map_profile
+from ordertags.io.readers import OrderTable
+from ordertags.io.values import money_to_units, parse_dates, parse_money
 
 #: Field names a rule can use besides the export's own columns.
 VIRTUAL_FIELDS = ("email", "email_domain", "total", "date", "order_id", "name",
@@ -42,7 +42,7 @@ VIRTUAL_FIELDS = ("email", "email_domain", "total", "date", "order_id", "name",
 def order_id_keys(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Order numbers as compared across files, a column at a time: surrounding spaces
     and a leading ``'`` (Excel) or ``#`` (Shopify) dropped. The one-value twin, for the
-    quick commands, is :func:`ordertags.lookup.norm_order_id`."""
+    quick commands, is :func:`ordertags.io.lookup.norm_order_id`."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     stripped = pc.utf8_ltrim(pc.utf8_trim_whitespace(values), "'#")
@@ -442,7 +442,7 @@ class Frame:
 
     def identity_text(self) -> pa.ChunkedArray:
         """Per row, what the customer key is made from (feed it to
-        :func:`ordertags.customers.customer_keys`): the order's email, or, on platforms
+        :func:`ordertags.customers.grouping.customer_keys`): the order's email, or, on platforms
         without one, the platform's buyer id prefixed with the platform (``ebay:jdoe``,
         ``etsy:123``); "" where there is none. Raises for a file with neither."""
         key = ("identity", "")
@@ -453,7 +453,7 @@ class Frame:
         result: pa.ChunkedArray = self._cache[key]
         return result
 
-    #: The run's customer memory (:class:`ordertags.identity.Memory`: links, phones, the
+    #: The run's customer memory (:class:`ordertags.customers.identity.Memory`: links, phones, the
     #: history), set by the pipeline; None: customers are told apart by their key alone.
     memory: Any = None
 
@@ -645,7 +645,7 @@ class Frame:
     @cached_property
     def items(self) -> Items:
         """The line items of every order (see :class:`Items`)."""
-        from .items import build_items
+        from ordertags.engine.items import build_items
 
         return build_items(self)
 

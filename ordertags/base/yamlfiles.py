@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from .errors import OrderTagsError
+from ordertags.errors import OrderTagsError
 
 try:  # the C loader is much faster where libyaml is present
     _Base: type[yaml.SafeLoader] = yaml.CSafeLoader

@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from .errors import OrderTagsError
-from .fields import FIELD_TITLES
-from .frame import Frame
-from .platforms import GENERIC, Profile
-from .readers import OrderTable, read_orders
+from ordertags.engine.frame import Frame
+from ordertags.errors import OrderTagsError
+from ordertags.io.fields import FIELD_TITLES
+from ordertags.io.platforms import GENERIC, Profile
+from ordertags.io.readers import OrderTable, read_orders
 
 #: The fields shown in the table of first orders, in this order.
 SHOWN = ("order_id", "customer", "name", "date", "total", "currency", "country", "items")

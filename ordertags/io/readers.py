@@ -4,9 +4,9 @@ A file is read as bytes; a leading ``[`` or ``{`` means JSON (an array of object
 object with an ``orders`` list, or one object a line); anything else is delimited text.
 The header is looked for in the first lines (an eBay report has a title line before it,
 Excel may add ``sep=;``), the platform profile is picked from it
-(:mod:`ordertags.platforms`), and the delimiter is sniffed from a sample unless given.
+(:mod:`ordertags.io.platforms`), and the delimiter is sniffed from a sample unless given.
 Every column is kept as text, so ``007`` stays ``007`` and ``0.00`` stays ``0.00``; only
-the fields a rule computes on are converted later (:mod:`ordertags.values`). Lines before
+the fields a rule computes on are converted later (:mod:`ordertags.io.values`). Lines before
 the header and eBay's trailer lines are kept as bytes, to be written back as they were.
 """
 
@@ -27,8 +27,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from .errors import InputError
-from .platforms import (
+from ordertags.errors import InputError
+from ordertags.io.platforms import (
     GENERIC,
     MAX_PREAMBLE,
     Detection,
@@ -39,7 +39,7 @@ from .platforms import (
     resolve_profile,
     split_line,
 )
-from .sniff import BOM, SNIFF_BYTES, sniff_delimiter
+from ordertags.io.sniff import BOM, SNIFF_BYTES, sniff_delimiter
 
 #: What a --format or --mapping value may be: a name, a path, or a profile already made.
 ProfileSpec = str | Profile | None

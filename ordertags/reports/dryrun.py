@@ -14,8 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .pipeline import TAGS_COLUMN, Annotated
-from .readers import read_orders
+from ordertags.engine.pipeline import TAGS_COLUMN, Annotated
+from ordertags.io.readers import read_orders
 
 COMPARED_LIMIT = 10_000
 
@@ -43,8 +43,8 @@ class DryRun:
 
 
 def _ids(table: pa.Table, names: list[str], fallback: int) -> pa.Array:
-    from .fields import map_fields
-    from .frame import order_id_keys
+    from ordertags.engine.frame import order_id_keys
+    from ordertags.io.fields import map_fields
 
     i = map_fields(names).get("order_id")
     if i is None:  # no order numbers: compare row by row

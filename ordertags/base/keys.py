@@ -1,9 +1,9 @@
 """Identity keys one value at a time (pure Python): phones, surnames, addresses, links.
 
-A customer is a set of identities (see :mod:`ordertags.identity`, which computes the
+A customer is a set of identities (see :mod:`ordertags.customers.identity`, which computes the
 same keys for whole columns at once; a property test checks that both agree):
 
-- an email key (:func:`ordertags.emails.normalize_email`); marketplace relay addresses
+- an email key (:func:`ordertags.base.emails.normalize_email`); marketplace relay addresses
   (Amazon's ``@marketplace.amazon.*``, eBay's ``@members.ebay.*``) are keys too, for a
   buyer on that marketplace, but never a marketing address;
 - a phone number in E.164 (``+447700900123``), parsed with ``phonenumbers`` in a default
@@ -22,8 +22,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .emails import _lower, looks_like_email, normalize_email
-from .errors import UsageError
+from ordertags.base.emails import _lower, looks_like_email, normalize_email
+from ordertags.errors import UsageError
 
 #: Identity kinds, as stored in the history; up to PHONE_NAME they are strong (they
 #: merge customers). BUYER is a platform's buyer id where it gives no email (``ebay:jdoe``).
@@ -33,7 +33,7 @@ KIND_NAMES = {EMAIL: "email", RELAY: "relay email", BUYER: "buyer id",
 
 
 def key_kind(key: str) -> int:
-    """The kind of a customer key (what :func:`ordertags.customers.customer_keys` gives)."""
+    """The kind of a customer key (what :func:`ordertags.customers.grouping.customer_keys` gives)."""
     if "@" not in key:
         return BUYER
     return RELAY if is_relay(key) else EMAIL

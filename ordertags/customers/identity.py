@@ -1,6 +1,6 @@
 """One customer across emails, phones and channels, as column operations.
 
-Every order carries identities (see :mod:`ordertags.keys` for what each key is). Two
+Every order carries identities (see :mod:`ordertags.base.keys` for what each key is). Two
 orders belong to one customer when they share a *strong* identity: the same email key,
 or the same phone with the same surname; links in the tag book join identities by
 hand, and "not the same person" statements keep them apart, whatever the evidence.
@@ -29,13 +29,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import keys as K
-from .customers import Customers, customer_keys
+from ordertags.base import keys as K
+from ordertags.customers.grouping import Customers, customer_keys
 
 if TYPE_CHECKING:
-    from .frame import Frame
-    from .history import History, IngestReport, Recorded
-    from .tags import TagBook
+    from ordertags.customers.history import History, IngestReport, Recorded
+    from ordertags.engine.frame import Frame
+    from ordertags.tags import TagBook
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
@@ -65,7 +65,7 @@ def phone_keys(values: pa.Array | pa.ChunkedArray, region: str = K.DEFAULT_REGIO
     digits are parsed alike, so for each class (international or national, length,
     first digits) one number goes through ``phonenumbers`` and the rest take the same
     transformation, checked against it: a class where the check fails is parsed number
-    by number. The result is the same as :func:`ordertags.keys.normalize_phone` on
+    by number. The result is the same as :func:`ordertags.base.keys.normalize_phone` on
     every value (a property test checks it).
     """
     import phonenumbers
@@ -106,7 +106,7 @@ def phone_keys(values: pa.Array | pa.ChunkedArray, region: str = K.DEFAULT_REGIO
 
 
 def fold_names(text: pa.Array) -> pa.Array:
-    """Vectorised :func:`ordertags.keys.fold_name`."""
+    """Vectorised :func:`ordertags.base.keys.fold_name`."""
     decomposed = pc.utf8_normalize(text, form="NFKD")
     plain = pc.replace_substring_regex(decomposed, r"\p{Mn}", "")
     result: pa.Array = pc.replace_substring_regex(pc.utf8_lower(plain), r"[^\p{L}]", "")
@@ -114,7 +114,7 @@ def fold_names(text: pa.Array) -> pa.Array:
 
 
 def surnames(names: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """Vectorised :func:`ordertags.keys.surname_of` (null where there is none)."""
+    """Vectorised :func:`ordertags.base.keys.surname_of` (null where there is none)."""
     text = pc.utf8_trim_whitespace(_array(names))
     before = pc.struct_field(pc.extract_regex(text, _SURNAME_BEFORE_COMMA), "p")
     last = pc.struct_field(pc.extract_regex(text, _LAST_WORD), "p")
@@ -126,7 +126,7 @@ def surnames(names: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 def address_keys(postcodes: pa.Array | pa.ChunkedArray,
                  lines: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """Vectorised :func:`ordertags.keys.address_key`."""
+    """Vectorised :func:`ordertags.base.keys.address_key`."""
     code = pc.replace_substring_regex(pc.utf8_upper(_array(postcodes)), r"[^\p{L}\p{Nd}]", "")
     line = _array(lines)
     number = pc.utf8_lower(pc.struct_field(pc.extract_regex(line, _HOUSE), "h"))
@@ -262,7 +262,7 @@ def resolve_links(tagbook: TagBook | None, region: str = K.DEFAULT_REGION) -> Li
     links = getattr(tagbook, "links", None) or []
     if not links:
         return LinkSet(region=region)
-    from .errors import TagBookError, UsageError
+    from ordertags.errors import TagBookError, UsageError
 
     kinds: dict[str, int] = {}
     state: dict[tuple[str, str], bool] = {}
@@ -661,7 +661,7 @@ def run_orders(frame: Frame, ids: RunIdentities | None = None, *, start: int = 0
         return None
     length = frame.n - start if length is None else length
     sl = slice(start, start + length)
-    from .frame import order_id_keys
+    from ordertags.engine.frame import order_id_keys
 
     order_id = order_id_keys(_array(frame.text(field="order_id")).slice(start, length))
     keep = frame.order_starts[sl] & np.asarray(
@@ -710,8 +710,8 @@ def run_orders(frame: Frame, ids: RunIdentities | None = None, *, start: int = 0
 
 def order_batches(frame: Frame, ids: RunIdentities) -> list[OrderBatch]:
     """One :class:`OrderBatch` per export of the frame (one history transaction each)."""
-    from .errors import ColumnError
-    from .fields import FIELD_ALIASES
+    from ordertags.errors import ColumnError
+    from ordertags.io.fields import FIELD_ALIASES
 
     out = []
     for t, table in enumerate(frame.tables):
@@ -762,7 +762,7 @@ def remember_tags(memory: Memory, masks: dict[str, BoolArray], tagbook: TagBook,
     """Store each recorded customer's customer tags of this run in the history (for
     ``ordertags customers --tag``), and say per tag how many of the run's customers
     gained it and lost it since the last run that saw them: ``{tag: (gained, lost)}``."""
-    from .pipeline import render_tags
+    from ordertags.engine.pipeline import render_tags
 
     if memory.history is None:
         return {}

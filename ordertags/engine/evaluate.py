@@ -17,9 +17,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .frame import Frame
-from .rules import Context, Rule, RuleSet
-from .tags import TagBook
+from ordertags.engine.frame import Frame
+from ordertags.rules import Context, Rule, RuleSet
+from ordertags.tags import TagBook
 
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
@@ -159,7 +159,7 @@ class _Lookahead:
     def __init__(self, frame: Frame, ctx: Context, rules: list[Rule]) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
-        from .rules import CustomerCondition, TagCondition
+        from ordertags.rules import CustomerCondition, TagCondition
 
         self.frame, self.ctx, self.rules = frame, ctx, rules
         # Customer measures may read the workspace's history (one SQLite connection, this
@@ -263,7 +263,7 @@ FIELD_KEY = "field:"
 def _output_key(frame: Frame, name: str) -> str:
     """``set: {shipping_service: ...}`` names an order field, written into whichever
     column holds it in each export; any other name is a column, the same in every export."""
-    from .frame import VIRTUAL_FIELDS
+    from ordertags.engine.frame import VIRTUAL_FIELDS
 
     if name in VIRTUAL_FIELDS and not frame.has_column(name):
         return FIELD_KEY + name

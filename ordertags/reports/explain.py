@@ -16,10 +16,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import InputError
-from .pipeline import COLOUR_COLUMN, PROFILE_COLUMN, TAGS_COLUMN, annotate
-from .rules import Context, Explained, Rule, RuleSet
-from .tags import Entry, TagBook
+from ordertags.engine.pipeline import COLOUR_COLUMN, PROFILE_COLUMN, TAGS_COLUMN, annotate
+from ordertags.errors import InputError
+from ordertags.rules import Context, Explained, Rule, RuleSet
+from ordertags.tags import Entry, TagBook
 
 
 @dataclass
@@ -77,13 +77,13 @@ def explain_order(order_id: str, orders: Sequence[str | Path], *, tagbook: TagBo
     >>> ex.tags  # doctest: +SKIP
     'VIP; BIG_SPENDER; REGULAR; HIGH_VALUE'
     """
-    from .readers import read_orders
+    from ordertags.io.readers import read_orders
 
     tables = [read_orders(o, encoding=encoding, delimiter=delimiter, profile=profile,
                           mapping=str(mapping) if mapping is not None else None)
               for o in orders]
-    from .frame import Frame, order_id_keys
-    from .lookup import norm_order_id
+    from ordertags.engine.frame import Frame, order_id_keys
+    from ordertags.io.lookup import norm_order_id
 
     probe = Frame(tables, as_of=as_of or dt.date.today(), overrides=columns)
     probe.require_field("order_id")
@@ -118,7 +118,7 @@ def explain_order(order_id: str, orders: Sequence[str | Path], *, tagbook: TagBo
     email = frame.text(field="email")[row].as_py() or ""
     entries = []
     if key is not None:
-        from .customers import customer_keys
+        from ordertags.customers.grouping import customer_keys
 
         for entry in tagbook.entries:
             entry_key = customer_keys(pa.array([entry.email], pa.string()))[0].as_py()

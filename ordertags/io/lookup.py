@@ -18,10 +18,17 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
-from .fields import FieldMap
-from .platforms import Profile, clean_id, find_header, get_profile, map_profile, resolve_profile
-from .sniff import BOM, SNIFF_BYTES, sniff_delimiter
+from ordertags.errors import InputError
+from ordertags.io.fields import FieldMap
+from ordertags.io.platforms import (
+    Profile,
+    clean_id,
+    find_header,
+    get_profile,
+    map_profile,
+    resolve_profile,
+)
+from ordertags.io.sniff import BOM, SNIFF_BYTES, sniff_delimiter
 
 
 def norm_order_id(value: str) -> str:

@@ -3,7 +3,7 @@
 Pure Python on purpose: ``ordertags tag --order`` uses it without loading pyarrow.
 Columns are matched by name, never by position, ignoring case, spaces, ``_`` and ``-``.
 The aliases here are those of the generic profile; each platform profile
-(:mod:`ordertags.platforms`) has its own, matched the same way.
+(:mod:`ordertags.io.platforms`) has its own, matched the same way.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .errors import ColumnError
+from ordertags.errors import ColumnError
 
 #: The order fields ordertags computes on, with the column names that usually hold them
 #: (the generic profile: an export from no platform ordertags knows by name).

@@ -22,10 +22,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .frame import Items, _combined, _ItemSource, _nonblank
+from ordertags.engine.frame import Items, _combined, _ItemSource, _nonblank
 
 if TYPE_CHECKING:
-    from .frame import Frame
+    from ordertags.engine.frame import Frame
 
 #: Item name -> the order field that holds it on row-per-item platforms.
 ROW_FIELDS = {"sku": "sku", "name": "item_name", "quantity": "quantity", "price": "price",

@@ -40,9 +40,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import keys as K
-from .errors import HistoryError
-from .identity import (
+from ordertags.base import keys as K
+from ordertags.customers.identity import (
     LinkSet,
     OrderBatch,
     Suspect,
@@ -53,9 +52,10 @@ from .identity import (
     ranked_pairs,
     split_components,
 )
+from ordertags.errors import HistoryError
 
 if TYPE_CHECKING:
-    from .tags import TagBook
+    from ordertags.tags import TagBook
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
@@ -879,7 +879,7 @@ class History:
 
     def sync_tagbook(self, tagbook: TagBook | None, region: str | None = None) -> bool:
         """:meth:`sync_links` with the links of a tag book."""
-        from .identity import resolve_links
+        from ordertags.customers.identity import resolve_links
 
         if tagbook is None:
             return False
@@ -994,7 +994,7 @@ class History:
         tries: list[str] = [text]
         phone = None
         if "@" in text:
-            from .emails import normalize_email
+            from ordertags.base.emails import normalize_email
 
             tries.insert(0, normalize_email(text) or text)
         else:
@@ -1189,7 +1189,7 @@ def _prepare(history: History, *, create: bool, region: str | None) -> None:
         raise HistoryError("this SQLite database is not an ordertags history.", file=path,
                            hint="Point --workspace at a folder made by `ordertags init`.")
     if version > SCHEMA_VERSION:
-        from . import __version__
+        from ordertags import __version__
 
         raise HistoryError(
             f"the history was written by a newer ordertags (schema version {version}; "

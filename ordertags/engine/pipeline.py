@@ -19,10 +19,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .frame import Frame
-from .readers import OrderTable, read_orders
-from .rules import RuleSet
-from .tags import TagBook
+from ordertags.engine.frame import Frame
+from ordertags.io.readers import OrderTable, read_orders
+from ordertags.rules import RuleSet
+from ordertags.tags import TagBook
 
 #: The columns ``apply`` adds (or refreshes, when the input already has them).
 TAGS_COLUMN = "Customer Tags"
@@ -62,7 +62,7 @@ class Summary:
     fields_set: dict[str, int] = field(default_factory=dict)
     # With a workspace: per customer tag, (gained, lost) since the last run that saw them.
     tag_changes: dict[str, tuple[int, int]] = field(default_factory=dict)
-    recorded: Any = None  # ordertags.history.IngestReport, when apply recorded its orders
+    recorded: Any = None  # ordertags.customers.history.IngestReport, when apply recorded its orders
 
 
 @dataclass
@@ -98,7 +98,7 @@ class Annotated:
         out = {TAGS_COLUMN: tags, PROFILE_COLUMN: profile, COLOUR_COLUMN: colour}
         start = int(self.frame.offsets[index])
         length = self.frame.tables[index].num_rows
-        from .engine import FIELD_KEY
+        from ordertags.engine.evaluate import FIELD_KEY
 
         fmap = self.frame.maps[index]
         for name, values in self.fields.items():
@@ -122,12 +122,12 @@ def annotate(orders: Sequence[str | Path | OrderTable], *, tagbook: TagBook,
 
     ``orders`` are paths (``-`` is stdin) or tables already read. ``columns`` names the
     column of a field where the usual names do not find it (``{"email": "Buyer"}``).
-    ``money_style`` says how money is written (see :func:`ordertags.values.parse_money`;
+    ``money_style`` says how money is written (see :func:`ordertags.io.values.parse_money`;
     default: as each export's platform writes it). ``profile`` forces a platform profile
     (``shopify``, ``amazon``, ...; default: picked from each header) and ``mapping`` is a
-    mapping file naming the columns (see :func:`ordertags.platforms.load_mapping`).
+    mapping file naming the columns (see :func:`ordertags.io.platforms.load_mapping`).
 
-    ``history`` (an open :class:`ordertags.history.History`) gives customer conditions
+    ``history`` (an open :class:`ordertags.customers.history.History`) gives customer conditions
     the customers' past orders and merges customers by phone too; with ``record``, the
     run's orders are recorded in it first. ``region`` is the default region of phone
     numbers (default: the history's, else GB).
@@ -141,7 +141,7 @@ def annotate(orders: Sequence[str | Path | OrderTable], *, tagbook: TagBook,
     frame = Frame(tables, as_of=as_of, overrides=columns, money_style=money_style)
     frame.require_field("email")
     # Links in the tag book and, with a history, phones and past orders (issue 4).
-    from .identity import attach_memory, remember_tags
+    from ordertags.customers.identity import attach_memory, remember_tags
 
     memory = attach_memory(frame, tagbook, history=history, record=record, region=region)
     customers = frame.customers
@@ -153,15 +153,15 @@ def annotate(orders: Sequence[str | Path | OrderTable], *, tagbook: TagBook,
     for entry in active:
         for t in entry.tags:
             by_tag.setdefault(t, []).append(entry.email)
-    from .customers import customer_keys
+    from ordertags.customers.grouping import customer_keys
 
     for t, emails in by_tag.items():
         keys = pc.drop_null(customer_keys(pa.array(emails, pa.string())))
         manual[t] = customers.per_row(customers.match_keys(keys))
 
     # Derived tags and the other actions.
-    from .engine import field_columns, run_rules
-    from .identity import tag_history
+    from ordertags.customers.identity import tag_history
+    from ordertags.engine.evaluate import field_columns, run_rules
 
     history_of_tags = tag_history(memory) if memory is not None and \
         memory.history is not None else None

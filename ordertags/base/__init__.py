@@ -1,0 +1,1 @@
+"""base layer of ordertags."""

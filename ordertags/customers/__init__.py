@@ -1,0 +1,1 @@
+"""customers layer of ordertags."""
