@@ -24,45 +24,79 @@ from ordertags.tags import load_tagbook
 PathLike = str | os.PathLike[str]
 
 
-def _run(orders: Sequence[PathLike], tagbook: PathLike, rules: PathLike | None,
-         as_of: dt.date | None, columns: Mapping[str, str | None] | None,
-         encoding: str | None, delimiter: str | None, money_style: str | None,
-         profile: str | None = None, mapping: PathLike | None = None,
-         history: Any = None, record: bool = False, region: str | None = None) -> Annotated:
+def _run(
+    orders: Sequence[PathLike],
+    tagbook: PathLike,
+    rules: PathLike | None,
+    as_of: dt.date | None,
+    columns: Mapping[str, str | None] | None,
+    encoding: str | None,
+    delimiter: str | None,
+    money_style: str | None,
+    profile: str | None = None,
+    mapping: PathLike | None = None,
+    history: Any = None,
+    record: bool = False,
+    region: str | None = None,
+) -> Annotated:
     book = load_tagbook(tagbook)
     ruleset = load_rules(rules) if rules is not None else None
-    return annotate([str(o) for o in orders], tagbook=book, rules=ruleset, as_of=as_of,
-                    columns=columns, encoding=encoding, delimiter=delimiter,
-                    money_style=money_style, profile=profile,
-                    mapping=str(mapping) if mapping is not None else None,
-                    history=history, record=record, region=region)
+    return annotate(
+        [str(o) for o in orders],
+        tagbook=book,
+        rules=ruleset,
+        as_of=as_of,
+        columns=columns,
+        encoding=encoding,
+        delimiter=delimiter,
+        money_style=money_style,
+        profile=profile,
+        mapping=str(mapping) if mapping is not None else None,
+        history=history,
+        record=record,
+        region=region,
+    )
 
 
-def _targets(orders: Sequence[PathLike], output: PathLike,
-             output_format: str | None) -> list[str]:
+def _targets(orders: Sequence[PathLike], output: PathLike, output_format: str | None) -> list[str]:
     if len(orders) == 1:
         return [str(output)]
     folder = Path(output)
     if folder.exists() and not folder.is_dir():
-        raise UsageError(f"{folder} is a file; with several exports, --output is a folder.",
-                         hint="Give a folder (it is created if missing).")
+        raise UsageError(
+            f"{folder} is a file; with several exports, --output is a folder.",
+            hint="Give a folder (it is created if missing).",
+        )
     names = [Path(str(o)).name for o in orders]
     if len(set(names)) != len(names):
-        raise UsageError("two exports have the same file name, so their outputs would clash.",
-                         hint="Apply them in separate runs, or rename one.")
+        raise UsageError(
+            "two exports have the same file name, so their outputs would clash.",
+            hint="Apply them in separate runs, or rename one.",
+        )
     folder.mkdir(parents=True, exist_ok=True)
     suffix = {"json": ".json", "ndjson": ".ndjson", "csv": ".csv"}.get(output_format or "")
     return [str(folder / (Path(n).stem + suffix if suffix else n)) for n in names]
 
 
-def apply_files(orders: Sequence[PathLike], *, tagbook: PathLike, output: PathLike,
-                rules: PathLike | None = None, as_of: dt.date | None = None,
-                columns: Mapping[str, str | None] | None = None, encoding: str | None = None,
-                delimiter: str | None = None, output_format: str | None = None,
-                money_style: str | None = None, dry_run: bool = False,
-                profile: str | None = None,
-                mapping: PathLike | None = None, workspace: Any = None, record: bool = True,
-                region: str | None = None) -> tuple[Annotated, list[Any]]:
+def apply_files(
+    orders: Sequence[PathLike],
+    *,
+    tagbook: PathLike,
+    output: PathLike,
+    rules: PathLike | None = None,
+    as_of: dt.date | None = None,
+    columns: Mapping[str, str | None] | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    output_format: str | None = None,
+    money_style: str | None = None,
+    dry_run: bool = False,
+    profile: str | None = None,
+    mapping: PathLike | None = None,
+    workspace: Any = None,
+    record: bool = True,
+    region: str | None = None,
+) -> tuple[Annotated, list[Any]]:
     """Tag the orders of ``orders`` and write each export back annotated.
 
     With one export, ``output`` is a file (``-``: standard output); with several, a folder
@@ -81,28 +115,52 @@ def apply_files(orders: Sequence[PathLike], *, tagbook: PathLike, output: PathLi
 
     targets = _targets(orders, output, output_format)
     with workspace_history(workspace) as history:
-        result = _run(orders, tagbook, rules, as_of, columns, encoding, delimiter,
-                      money_style, profile, mapping, history=history,
-                      record=record and not dry_run, region=region)
+        result = _run(
+            orders,
+            tagbook,
+            rules,
+            as_of,
+            columns,
+            encoding,
+            delimiter,
+            money_style,
+            profile,
+            mapping,
+            history=history,
+            record=record and not dry_run,
+            region=region,
+        )
     if dry_run:
         from ordertags.reports.dryrun import compare
 
-        return result, [compare(result, i, t, encoding=encoding)
-                        for i, t in enumerate(targets)]
+        return result, [compare(result, i, t, encoding=encoding) for i, t in enumerate(targets)]
     for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
         extra = result.output_columns(index)
-        write_output(target, lambda fh, t=table, e=extra: write_table(
-            fh, t, e, output_format=output_format))
+        write_output(
+            target, lambda fh, t=table, e=extra: write_table(fh, t, e, output_format=output_format)
+        )
     return result, [t for t in targets if t != "-"]
 
 
-def export_list(orders: Sequence[PathLike], *, tagbook: PathLike, output: PathLike,
-                tags: Sequence[str], not_tags: Sequence[str] = (), rules: PathLike | None = None,
-                as_of: dt.date | None = None, columns: Mapping[str, str | None] | None = None,
-                encoding: str | None = None, delimiter: str | None = None,
-                money_style: str | None = None, profile: str | None = None,
-                mapping: PathLike | None = None, workspace: Any = None,
-                region: str | None = None, consent: bool = True) -> tuple[Annotated, MailingList]:
+def export_list(
+    orders: Sequence[PathLike],
+    *,
+    tagbook: PathLike,
+    output: PathLike,
+    tags: Sequence[str],
+    not_tags: Sequence[str] = (),
+    rules: PathLike | None = None,
+    as_of: dt.date | None = None,
+    columns: Mapping[str, str | None] | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    money_style: str | None = None,
+    profile: str | None = None,
+    mapping: PathLike | None = None,
+    workspace: Any = None,
+    region: str | None = None,
+    consent: bool = True,
+) -> tuple[Annotated, MailingList]:
     """Write the mailing list of customers with any of ``tags`` and none of ``not_tags``
     (and, where the exports record it, who accepted marketing: see
     :func:`ordertags.reports.mailing.mailing_list`). With a ``workspace``, customer conditions
@@ -112,8 +170,20 @@ def export_list(orders: Sequence[PathLike], *, tagbook: PathLike, output: PathLi
     if not tags:
         raise UsageError("name at least one tag with --tag.", hint="For example: --tag VIP.")
     with workspace_history(workspace) as history:
-        result = _run(orders, tagbook, rules, as_of, columns, encoding, delimiter,
-                      money_style, profile, mapping, history=history, region=region)
+        result = _run(
+            orders,
+            tagbook,
+            rules,
+            as_of,
+            columns,
+            encoding,
+            delimiter,
+            money_style,
+            profile,
+            mapping,
+            history=history,
+            region=region,
+        )
     ml = mailing_list(result, tags=tags, not_tags=not_tags, consent=consent)
     cols = [ml.columns[c] for c in LIST_COLUMNS]
     import pyarrow as pa
@@ -123,11 +193,18 @@ def export_list(orders: Sequence[PathLike], *, tagbook: PathLike, output: PathLi
     return result, ml
 
 
-def ingest_files(orders: Sequence[PathLike], *, workspace: Any,
-                 columns: Mapping[str, str | None] | None = None, encoding: str | None = None,
-                 delimiter: str | None = None, money_style: str | None = None,
-                 profile: str | None = None, mapping: PathLike | None = None,
-                 region: str | None = None) -> Any:
+def ingest_files(
+    orders: Sequence[PathLike],
+    *,
+    workspace: Any,
+    columns: Mapping[str, str | None] | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    money_style: str | None = None,
+    profile: str | None = None,
+    mapping: PathLike | None = None,
+    region: str | None = None,
+) -> Any:
     """Record the orders of ``orders`` in the workspace's history, one transaction per
     export; returns an :class:`ordertags.customers.history.IngestReport`. Ingesting an export
     again changes nothing; a changed order is updated.
@@ -151,14 +228,19 @@ def ingest_files(orders: Sequence[PathLike], *, workspace: Any,
         for path in orders:
             # One export at a time, in slices of whole orders: memory stays that of a
             # slice, however large the export; one transaction for the whole export.
-            table = read_orders(str(path), encoding=encoding, delimiter=delimiter,
-                                profile=profile,
-                                mapping=str(mapping) if mapping is not None else None)
+            table = read_orders(
+                str(path),
+                encoding=encoding,
+                delimiter=delimiter,
+                profile=profile,
+                mapping=str(mapping) if mapping is not None else None,
+            )
             part_report = IngestReport(files=[table.source])
             with history.transaction():
                 for part in _slices(table, columns, money_style):
-                    frame = Frame([part], as_of=dt.date.today(), overrides=columns,
-                                  money_style=money_style)
+                    frame = Frame(
+                        [part], as_of=dt.date.today(), overrides=columns, money_style=money_style
+                    )
                     frame.require_field("email")
                     ids = RunIdentities.from_frame(frame, code)
                     got = history.record(order_batches(frame, ids))
@@ -172,8 +254,12 @@ def ingest_files(orders: Sequence[PathLike], *, workspace: Any,
 INGEST_SLICE = 500_000
 
 
-def _slices(table: Any, columns: Mapping[str, str | None] | None,
-            money_style: str | None, rows: int | None = None) -> Any:
+def _slices(
+    table: Any,
+    columns: Mapping[str, str | None] | None,
+    money_style: str | None,
+    rows: int | None = None,
+) -> Any:
     """The export in slices of about ``rows`` rows, cut between orders (a CSV export;
     others whole). Row numbers in messages stay those of the file."""
     import dataclasses
@@ -192,13 +278,23 @@ def _slices(table: Any, columns: Mapping[str, str | None] | None,
     cuts = np.arange(rows, n, rows)
     if frame.has_field("order_id"):
         ids = frame.text(field="order_id").combine_chunks()
-        change = np.flatnonzero(np.asarray(pc.not_equal(ids.slice(1), ids.slice(0, n - 1))
-                                           .to_numpy(zero_copy_only=False), dtype=bool)) + 1
+        change = (
+            np.flatnonzero(
+                np.asarray(
+                    pc.not_equal(ids.slice(1), ids.slice(0, n - 1)).to_numpy(zero_copy_only=False),
+                    dtype=bool,
+                )
+            )
+            + 1
+        )
         at = np.searchsorted(change, cuts)
-        cuts = np.unique(np.where(at < len(change), change[np.minimum(at, len(change) - 1)],
-                                  n))
+        cuts = np.unique(np.where(at < len(change), change[np.minimum(at, len(change) - 1)], n))
     bounds = [0, *[int(c) for c in cuts if 0 < c < n], n]
     for start, end in zip(bounds[:-1], bounds[1:], strict=True):
         skip = table.skip_rows[start:end] if table.skip_rows is not None else None
-        yield dataclasses.replace(table, table=table.table.slice(start, end - start),
-                                  header_row=table.header_row + start, skip_rows=skip)
+        yield dataclasses.replace(
+            table,
+            table=table.table.slice(start, end - start),
+            header_row=table.header_row + start,
+            skip_rows=skip,
+        )

@@ -32,67 +32,166 @@ _state = {"verbose": False}
 
 # --- shared options: one spelling and one help text each ---------------------------------
 
-OrdersArg = Annotated[list[str], typer.Argument(
-    help="Order exports (CSV, TSV or JSON); - reads standard input.", show_default=False)]
-TagbookOpt = Annotated[Path, typer.Option(
-    "--tagbook", "-t", help="The tag book (YAML): tag definitions and customers tagged by hand.",
-    show_default=False)]
-RulesOpt = Annotated[Path | None, typer.Option(
-    "--rules", "-r", help="The rule file (YAML). Optional: manual tags alone are a valid run.",
-    show_default=False)]
-OutputOpt = Annotated[str, typer.Option(
-    "--output", "-o", help="Where to write: a file, - for standard output, or a folder when "
-    "several exports are given.", show_default=False)]
-AsOfOpt = Annotated[str | None, typer.Option(
-    "--as-of", help="The date rules are evaluated on, YYYY-MM-DD (default: today). Windows "
-    "such as within_days count back from it.", show_default=False)]
+OrdersArg = Annotated[
+    list[str],
+    typer.Argument(
+        help="Order exports (CSV, TSV or JSON); - reads standard input.", show_default=False
+    ),
+]
+TagbookOpt = Annotated[
+    Path,
+    typer.Option(
+        "--tagbook",
+        "-t",
+        help="The tag book (YAML): tag definitions and customers tagged by hand.",
+        show_default=False,
+    ),
+]
+RulesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--rules",
+        "-r",
+        help="The rule file (YAML). Optional: manual tags alone are a valid run.",
+        show_default=False,
+    ),
+]
+OutputOpt = Annotated[
+    str,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Where to write: a file, - for standard output, or a folder when "
+        "several exports are given.",
+        show_default=False,
+    ),
+]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="The date rules are evaluated on, YYYY-MM-DD (default: today). Windows "
+        "such as within_days count back from it.",
+        show_default=False,
+    ),
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print no summary.")]
-EncodingOpt = Annotated[str | None, typer.Option(
-    "--encoding", help="Text encoding of the exports (default utf-8; e.g. cp1252, latin-1).",
-    show_default=False)]
-DelimiterOpt = Annotated[str | None, typer.Option(
-    "--delimiter", help="Field delimiter of CSV exports (default: sniffed; 'tab' for TSV).",
-    show_default=False)]
-EmailColOpt = Annotated[str | None, typer.Option(
-    "--email-column", help="The column holding the customer's email.", show_default=False)]
-TotalColOpt = Annotated[str | None, typer.Option(
-    "--total-column", help="The column holding the order total.", show_default=False)]
-DateColOpt = Annotated[str | None, typer.Option(
-    "--date-column", help="The column holding the order date.", show_default=False)]
-NameColOpt = Annotated[str | None, typer.Option(
-    "--name-column", help="The column holding the customer's name.", show_default=False)]
-IdColOpt = Annotated[str | None, typer.Option(
-    "--order-id-column", help="The column holding the order number.", show_default=False)]
-TagOpt = Annotated[list[str], typer.Option(
-    "--tag", help="A tag name (repeat for several).", show_default=False)]
-MoneyOpt = Annotated[str | None, typer.Option(
-    "--money-style", help="How money is written: plain (1234.50), symbol ($1,433.66), "
-    "comma_decimal (116,99 €) or auto (each value by its look). Default: as the export's "
-    "platform writes it (plain for an export from no known platform).", show_default=False)]
-FormatOpt = Annotated[str | None, typer.Option(
-    "--format", help="The platform the exports come from, instead of recognising it from "
-    "the header: shopify, woocommerce, woocommerce-algolplus, woocommerce-analytics, "
-    "linnworks, amazon, ebay, ebay-de, etsy-orders, etsy-items, online-retail or generic.",
-    show_default=False)]
-MappingOpt = Annotated[Path | None, typer.Option(
-    "--mapping", help="A YAML file naming the columns of any other export: one "
-    "`Their column: field` a line (fields: order_id, email, total, date, name, ...).",
-    show_default=False)]
-VerboseOpt = Annotated[bool, typer.Option(
-    "--verbose", "-v", help="On an error, also show the traceback.")]
-BookOpt = Annotated[Path | None, typer.Option(
-    "--tagbook", "-t", help="The tag book (YAML): tag definitions, customers tagged by hand "
-    "and identity links. Default: the workspace's tagbook.yaml.", show_default=False)]
-WorkspaceOpt = Annotated[Path | None, typer.Option(
-    "--workspace", "-w", envvar="ORDERTAGS_WORKSPACE", help="The workspace folder (tag "
-    "book, rules, order history; see `ordertags init`). Default: the current folder, when "
-    "it is one.", show_default=False)]
-NoRecordOpt = Annotated[bool, typer.Option(
-    "--no-record", help="Do not record this run's orders in the workspace's history (its "
-    "history is still read).")]
-RegionOpt = Annotated[str | None, typer.Option(
-    "--default-region", help="The country of phone numbers written without a country code, "
-    "e.g. GB, US, DE (default: the workspace's, else GB).", show_default=False)]
+EncodingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding",
+        help="Text encoding of the exports (default utf-8; e.g. cp1252, latin-1).",
+        show_default=False,
+    ),
+]
+DelimiterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--delimiter",
+        help="Field delimiter of CSV exports (default: sniffed; 'tab' for TSV).",
+        show_default=False,
+    ),
+]
+EmailColOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--email-column", help="The column holding the customer's email.", show_default=False
+    ),
+]
+TotalColOpt = Annotated[
+    str | None,
+    typer.Option("--total-column", help="The column holding the order total.", show_default=False),
+]
+DateColOpt = Annotated[
+    str | None,
+    typer.Option("--date-column", help="The column holding the order date.", show_default=False),
+]
+NameColOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--name-column", help="The column holding the customer's name.", show_default=False
+    ),
+]
+IdColOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--order-id-column", help="The column holding the order number.", show_default=False
+    ),
+]
+TagOpt = Annotated[
+    list[str], typer.Option("--tag", help="A tag name (repeat for several).", show_default=False)
+]
+MoneyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--money-style",
+        help="How money is written: plain (1234.50), symbol ($1,433.66), "
+        "comma_decimal (116,99 €) or auto (each value by its look). Default: as the export's "
+        "platform writes it (plain for an export from no known platform).",
+        show_default=False,
+    ),
+]
+FormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        help="The platform the exports come from, instead of recognising it from "
+        "the header: shopify, woocommerce, woocommerce-algolplus, woocommerce-analytics, "
+        "linnworks, amazon, ebay, ebay-de, etsy-orders, etsy-items, online-retail or generic.",
+        show_default=False,
+    ),
+]
+MappingOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--mapping",
+        help="A YAML file naming the columns of any other export: one "
+        "`Their column: field` a line (fields: order_id, email, total, date, name, ...).",
+        show_default=False,
+    ),
+]
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="On an error, also show the traceback.")
+]
+BookOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--tagbook",
+        "-t",
+        help="The tag book (YAML): tag definitions, customers tagged by hand "
+        "and identity links. Default: the workspace's tagbook.yaml.",
+        show_default=False,
+    ),
+]
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        envvar="ORDERTAGS_WORKSPACE",
+        help="The workspace folder (tag "
+        "book, rules, order history; see `ordertags init`). Default: the current folder, when "
+        "it is one.",
+        show_default=False,
+    ),
+]
+NoRecordOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-record",
+        help="Do not record this run's orders in the workspace's history (its "
+        "history is still read).",
+    ),
+]
+RegionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--default-region",
+        help="The country of phone numbers written without a country code, "
+        "e.g. GB, US, DE (default: the workspace's, else GB).",
+        show_default=False,
+    ),
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -110,19 +209,22 @@ def _as_of(value: str | None) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f'"{value}" is not a date; write YYYY-MM-DD.',
-                                 param_hint="--as-of") from None
+        raise typer.BadParameter(
+            f'"{value}" is not a date; write YYYY-MM-DD.', param_hint="--as-of"
+        ) from None
 
 
 def _money(value: str | None) -> str | None:
     if value is not None and value not in ("plain", "symbol", "comma_decimal", "auto"):
-        raise typer.BadParameter("use plain, symbol, comma_decimal or auto.",
-                                 param_hint="--money-style")
+        raise typer.BadParameter(
+            "use plain, symbol, comma_decimal or auto.", param_hint="--money-style"
+        )
     return value
 
 
-def _columns(email: str | None, total: str | None, date: str | None, name: str | None,
-             order_id: str | None) -> dict[str, str | None]:
+def _columns(
+    email: str | None, total: str | None, date: str | None, name: str | None, order_id: str | None
+) -> dict[str, str | None]:
     return {"email": email, "total": total, "date": date, "name": name, "order_id": order_id}
 
 
@@ -147,7 +249,8 @@ def _need_workspace(explicit: Path | None) -> Any:
     if ws is None:
         raise typer.BadParameter(
             "this command needs a workspace, and the current folder is not one.",
-            param_hint="--workspace")
+            param_hint="--workspace",
+        )
     return ws
 
 
@@ -160,7 +263,9 @@ def _book(tagbook: Path | None, ws: Any) -> Path:
         return path
     raise typer.BadParameter(
         "no tag book: give --tagbook FILE, or run in a workspace (see `ordertags init`), or "
-        "name one with --workspace DIR or ORDERTAGS_WORKSPACE.", param_hint="--tagbook")
+        "name one with --workspace DIR or ORDERTAGS_WORKSPACE.",
+        param_hint="--tagbook",
+    )
 
 
 def _rules(rules: Path | None, ws: Any) -> Path | None:
@@ -175,8 +280,7 @@ def _rules(rules: Path | None, ws: Any) -> Path | None:
 def main_callback(
     ctx: typer.Context,
     verbose: VerboseOpt = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] =
-    False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
 ) -> None:
     """Customer tags for online sellers: apply a tag book and rules to order exports.
 
@@ -212,12 +316,22 @@ def apply(
     money_style: MoneyOpt = None,
     format_: FormatOpt = None,
     mapping: MappingOpt = None,
-    output_format: Annotated[str | None, typer.Option(
-        "--output-format", help="csv, json or ndjson (default: the input's format).",
-        show_default=False)] = None,
-    dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Write nothing; list the orders whose tags, set fields, notes "
-        "or holds would change against the previous output file.")] = False,
+    output_format: Annotated[
+        str | None,
+        typer.Option(
+            "--output-format",
+            help="csv, json or ndjson (default: the input's format).",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Write nothing; list the orders whose tags, set fields, notes "
+            "or holds would change against the previous output file.",
+        ),
+    ] = False,
     workspace: WorkspaceOpt = None,
     no_record: NoRecordOpt = False,
     default_region: RegionOpt = None,
@@ -236,20 +350,32 @@ def apply(
     if output_format not in (None, "csv", "json", "ndjson"):
         raise typer.BadParameter("use csv, json or ndjson.", param_hint="--output-format")
     if len(orders) > 1 and output == "-":
-        raise typer.BadParameter("several exports are written to a folder, not to -.",
-                                 param_hint="--output")
+        raise typer.BadParameter(
+            "several exports are written to a folder, not to -.", param_hint="--output"
+        )
     if orders.count("-") > 1:
         raise typer.BadParameter("standard input (-) can be read only once.")
     from ordertags.api import apply_files
 
     try:
         result, written = apply_files(
-            orders, tagbook=tagbook_path, rules=rules_path, output=output, as_of=when,
-            columns=_columns(email_column, total_column, date_column, name_column,
-                             order_id_column),
-            encoding=encoding, delimiter=delimiter, output_format=output_format,
-            money_style=_money(money_style), dry_run=dry_run, profile=format_,
-            mapping=mapping, workspace=ws, record=not no_record, region=default_region)
+            orders,
+            tagbook=tagbook_path,
+            rules=rules_path,
+            output=output,
+            as_of=when,
+            columns=_columns(email_column, total_column, date_column, name_column, order_id_column),
+            encoding=encoding,
+            delimiter=delimiter,
+            output_format=output_format,
+            money_style=_money(money_style),
+            dry_run=dry_run,
+            profile=format_,
+            mapping=mapping,
+            workspace=ws,
+            record=not no_record,
+            region=default_region,
+        )
     except OrderTagsError as exc:
         _fail(exc)
     if dry_run:
@@ -266,11 +392,14 @@ def render_dry_run(runs: list[Any]) -> str:
     lines = []
     for run in runs:
         if not run.previous:
-            lines.append(f"{run.target}: no previous output; {_n(run.orders, 'order')} would "
-                         f"be written, {_n(run.changed_orders, 'order')} with tags")
+            lines.append(
+                f"{run.target}: no previous output; {_n(run.orders, 'order')} would "
+                f"be written, {_n(run.changed_orders, 'order')} with tags"
+            )
             continue
-        lines.append(f"{run.target}: {_n(run.changed_orders, 'order')} of {run.orders:,} "
-                     "would change")
+        lines.append(
+            f"{run.target}: {_n(run.changed_orders, 'order')} of {run.orders:,} would change"
+        )
         if run.changes:
             rows = [(c.order, c.column, c.before, c.after) for c in run.changes]
             lines.append(tabulate(rows, headers=["order", "column", "before", "after"]))
@@ -294,36 +423,55 @@ def render_summary(summary: Any, written: list[str]) -> str:
         if f.orders == f.rows:
             lines.append(f"read {_n(f.rows, 'order')} from {f.name} ({what})")
         else:
-            lines.append(f"read {_n(f.orders, 'order')} ({_n(f.rows, 'row')}) from {f.name} "
-                         f"({what})")
-    lines.append(f"{_n(summary.orders, 'order')}, {_n(summary.customers, 'customer')}"
-                 + (f", {_n(summary.orders_without_customer, 'order')} without an email"
-                    if summary.orders_without_customer else "")
-                 + f"; as of {summary.as_of}")
+            lines.append(
+                f"read {_n(f.orders, 'order')} ({_n(f.rows, 'row')}) from {f.name} ({what})"
+            )
+    lines.append(
+        f"{_n(summary.orders, 'order')}, {_n(summary.customers, 'customer')}"
+        + (
+            f", {_n(summary.orders_without_customer, 'order')} without an email"
+            if summary.orders_without_customer
+            else ""
+        )
+        + f"; as of {summary.as_of}"
+    )
     if summary.orders_per_tag:
-        rows_ = [(t, f"{summary.orders_per_tag[t]:,}", f"{summary.customers_per_tag[t]:,}")
-                 for t in summary.orders_per_tag]
-        lines.append(tabulate(rows_, headers=["tag", "orders", "customers"],
-                              tablefmt="simple", colalign=("left", "right", "right")))
+        rows_ = [
+            (t, f"{summary.orders_per_tag[t]:,}", f"{summary.customers_per_tag[t]:,}")
+            for t in summary.orders_per_tag
+        ]
+        lines.append(
+            tabulate(
+                rows_,
+                headers=["tag", "orders", "customers"],
+                tablefmt="simple",
+                colalign=("left", "right", "right"),
+            )
+        )
     else:
         lines.append("no order carries a tag")
     for column, count in getattr(summary, "fields_set", {}).items():
         lines.append(f"set {column} on {_n(count, 'order')}")
     changes = getattr(summary, "tag_changes", {})
     if changes:
-        lines.append("since the last run: " + ", ".join(
-            f"{t} +{g:,} -{lost:,}" for t, (g, lost) in changes.items()))
+        lines.append(
+            "since the last run: "
+            + ", ".join(f"{t} +{g:,} -{lost:,}" for t, (g, lost) in changes.items())
+        )
     if getattr(summary, "held", 0):
         lines.append(f"held {_n(summary.held, 'order')}")
     for column, loser, winner, count in getattr(summary, "conflicts", []):
-        lines.append(f'conflict: rules "{loser}" and "{winner}" set {column} differently on '
-                     f'{_n(count, "order")}; "{winner}" wins')
+        lines.append(
+            f'conflict: rules "{loser}" and "{winner}" set {column} differently on '
+            f'{_n(count, "order")}; "{winner}" wins'
+        )
     recorded = getattr(summary, "recorded", None)
     if recorded is not None:
         lines.append(render_ingest(recorded, prefix="history: "))
-    lines.append(f"tag book: {_n(summary.manual_entries, 'entry', 'entries')} in force"
-                 + (f", {summary.expired_entries} expired (ignored)"
-                    if summary.expired_entries else ""))
+    lines.append(
+        f"tag book: {_n(summary.manual_entries, 'entry', 'entries')} in force"
+        + (f", {summary.expired_entries} expired (ignored)" if summary.expired_entries else "")
+    )
     for path in written:
         lines.append(f"wrote {path}")
     return "\n".join(lines)
@@ -338,9 +486,14 @@ def export(
     output: OutputOpt,
     tag: TagOpt,
     tagbook: BookOpt = None,
-    not_tag: Annotated[list[str] | None, typer.Option(
-        "--not-tag", help="Leave out customers with this tag (repeat for several).",
-        show_default=False)] = None,
+    not_tag: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--not-tag",
+            help="Leave out customers with this tag (repeat for several).",
+            show_default=False,
+        ),
+    ] = None,
     rules: RulesOpt = None,
     as_of: AsOfOpt = None,
     quiet: QuietOpt = False,
@@ -355,10 +508,15 @@ def export(
     mapping: MappingOpt = None,
     workspace: WorkspaceOpt = None,
     default_region: RegionOpt = None,
-    without_consent: Annotated[bool, typer.Option(
-        "--include-without-consent", help="Also list customers whose exports do not say "
-        "they accept marketing (by default, where an export has a marketing-consent "
-        "column, only those whose latest answer is yes are listed).")] = False,
+    without_consent: Annotated[
+        bool,
+        typer.Option(
+            "--include-without-consent",
+            help="Also list customers whose exports do not say "
+            "they accept marketing (by default, where an export has a marketing-consent "
+            "column, only those whose latest answer is yes are listed).",
+        ),
+    ] = False,
 ) -> None:
     """Write a mailing list of the customers with a tag: one row per customer, highest
     spend first (Email Address, First Name, Last Name, Orders, Spend, Tags). Customers
@@ -374,12 +532,23 @@ def export(
 
     try:
         result, ml = export_list(
-            orders, tagbook=tagbook_path, rules=rules_path, output=output, as_of=when,
-            tags=tag, workspace=ws, region=default_region,
-            not_tags=not_tag or [], columns=_columns(email_column, total_column, date_column,
-                                                     name_column, None),
-            encoding=encoding, delimiter=delimiter, money_style=_money(money_style),
-            profile=format_, mapping=mapping, consent=not without_consent)
+            orders,
+            tagbook=tagbook_path,
+            rules=rules_path,
+            output=output,
+            as_of=when,
+            tags=tag,
+            workspace=ws,
+            region=default_region,
+            not_tags=not_tag or [],
+            columns=_columns(email_column, total_column, date_column, name_column, None),
+            encoding=encoding,
+            delimiter=delimiter,
+            money_style=_money(money_style),
+            profile=format_,
+            mapping=mapping,
+            consent=not without_consent,
+        )
     except OrderTagsError as exc:
         _fail(exc)
     left_out = []
@@ -389,9 +558,12 @@ def export(
         left_out.append(f"{ml.excluded_not_tag:,} for --not-tag")
     if ml.excluded_relay:
         left_out.append(f"{ml.excluded_relay:,} with marketplace relay addresses")
-    _say(quiet, f"{ml.count:,} customers with {' or '.join(tag)}"
-         + (f" ({'; '.join(left_out)} left out)" if left_out else "")
-         + ("" if output == "-" else f"; wrote {output}"))
+    _say(
+        quiet,
+        f"{ml.count:,} customers with {' or '.join(tag)}"
+        + (f" ({'; '.join(left_out)} left out)" if left_out else "")
+        + ("" if output == "-" else f"; wrote {output}"),
+    )
 
 
 # --- inspect ---------------------------------------------------------------------------------
@@ -399,8 +571,12 @@ def export(
 
 @app.command("inspect")
 def inspect_cmd(
-    export: Annotated[str, typer.Argument(
-        help="An order export (CSV, TSV or JSON); - reads standard input.", show_default=False)],
+    export: Annotated[
+        str,
+        typer.Argument(
+            help="An order export (CSV, TSV or JSON); - reads standard input.", show_default=False
+        ),
+    ],
     format_: FormatOpt = None,
     mapping: MappingOpt = None,
     encoding: EncodingOpt = None,
@@ -423,10 +599,15 @@ def inspect_cmd(
 
     try:
         report = inspect_orders(
-            export, profile=format_, mapping=mapping, encoding=encoding, delimiter=delimiter,
+            export,
+            profile=format_,
+            mapping=mapping,
+            encoding=encoding,
+            delimiter=delimiter,
             money_style=_money(money_style),
-            columns=_columns(email_column, total_column, date_column, name_column,
-                             order_id_column), rows=rows)
+            columns=_columns(email_column, total_column, date_column, name_column, order_id_column),
+            rows=rows,
+        )
     except OrderTagsError as exc:
         _fail(exc)
     typer.echo(report.render())
@@ -435,9 +616,16 @@ def inspect_cmd(
 # --- tag book ------------------------------------------------------------------------------
 
 
-def _email_of(email: str | None, order: str | None, in_: str | None, encoding: str | None,
-              delimiter: str | None, format_: str | None = None,
-              mapping: Path | None = None, ws: Any = None) -> str:
+def _email_of(
+    email: str | None,
+    order: str | None,
+    in_: str | None,
+    encoding: str | None,
+    delimiter: str | None,
+    format_: str | None = None,
+    mapping: Path | None = None,
+    ws: Any = None,
+) -> str:
     if order is not None:
         if email is not None:
             raise typer.BadParameter("give an EMAIL or --order, not both.")
@@ -446,39 +634,63 @@ def _email_of(email: str | None, order: str | None, in_: str | None, encoding: s
 
             return order_email(ws, order)
         if in_ is None:
-            raise typer.BadParameter("--order needs --in EXPORT (the export holding the order).",
-                                     param_hint="--in")
+            raise typer.BadParameter(
+                "--order needs --in EXPORT (the export holding the order).", param_hint="--in"
+            )
         from ordertags.io.lookup import find_order_email
 
-        return find_order_email(in_, order, encoding=encoding, delimiter=delimiter,
-                                profile=format_, mapping=mapping)
+        return find_order_email(
+            in_, order, encoding=encoding, delimiter=delimiter, profile=format_, mapping=mapping
+        )
     if email is None:
         raise typer.BadParameter("give the customer's EMAIL, or --order ORDER_ID --in EXPORT.")
     return email
 
 
-OrderOpt = Annotated[str | None, typer.Option(
-    "--order", help="Tag the customer of this order number instead of an EMAIL.",
-    show_default=False)]
-InOpt = Annotated[str | None, typer.Option(
-    "--in", help="The export that holds --order (in a workspace, default: the order "
-    "history).", show_default=False)]
+OrderOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--order",
+        help="Tag the customer of this order number instead of an EMAIL.",
+        show_default=False,
+    ),
+]
+InOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--in",
+        help="The export that holds --order (in a workspace, default: the order history).",
+        show_default=False,
+    ),
+]
 
 
 @app.command("tag")
 def tag_cmd(
     tag: TagOpt,
     tagbook: BookOpt = None,
-    email: Annotated[str | None, typer.Argument(help="The customer's email.",
-                                                show_default=False)] = None,
-    note: Annotated[str | None, typer.Option("--note", help="Why: shown with the tag.",
-                                             show_default=False)] = None,
-    by: Annotated[str | None, typer.Option(
-        "--by", help="Who is tagging (default: $ORDERTAGS_USER or the login name).",
-        show_default=False)] = None,
-    expires: Annotated[str | None, typer.Option(
-        "--expires", help="Last day the tag applies, YYYY-MM-DD (default: never).",
-        show_default=False)] = None,
+    email: Annotated[
+        str | None, typer.Argument(help="The customer's email.", show_default=False)
+    ] = None,
+    note: Annotated[
+        str | None, typer.Option("--note", help="Why: shown with the tag.", show_default=False)
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="Who is tagging (default: $ORDERTAGS_USER or the login name).",
+            show_default=False,
+        ),
+    ] = None,
+    expires: Annotated[
+        str | None,
+        typer.Option(
+            "--expires",
+            help="Last day the tag applies, YYYY-MM-DD (default: never).",
+            show_default=False,
+        ),
+    ] = None,
     order: OrderOpt = None,
     in_: InOpt = None,
     encoding: EncodingOpt = None,
@@ -504,20 +716,24 @@ def tag_cmd(
     except OrderTagsError as exc:
         _fail(exc)
     if change.added:
-        typer.echo(f"tagged {change.email} with {', '.join(change.added)}"
-                   + (f" (already had {', '.join(change.unchanged)})" if change.unchanged else ""),
-                   err=True)
+        typer.echo(
+            f"tagged {change.email} with {', '.join(change.added)}"
+            + (f" (already had {', '.join(change.unchanged)})" if change.unchanged else ""),
+            err=True,
+        )
     else:
-        typer.echo(f"{change.email} already has {', '.join(change.unchanged)}; nothing changed",
-                   err=True)
+        typer.echo(
+            f"{change.email} already has {', '.join(change.unchanged)}; nothing changed", err=True
+        )
 
 
 @app.command("untag")
 def untag_cmd(
     tag: TagOpt,
     tagbook: BookOpt = None,
-    email: Annotated[str | None, typer.Argument(help="The customer's email.",
-                                                show_default=False)] = None,
+    email: Annotated[
+        str | None, typer.Argument(help="The customer's email.", show_default=False)
+    ] = None,
     order: OrderOpt = None,
     in_: InOpt = None,
     encoding: EncodingOpt = None,
@@ -542,8 +758,7 @@ def untag_cmd(
     if change.removed:
         typer.echo(f"removed {', '.join(change.removed)} from {change.email}", err=True)
     if change.unchanged:
-        typer.echo(f"{change.email} had no {', '.join(change.unchanged)} in the tag book",
-                   err=True)
+        typer.echo(f"{change.email} had no {', '.join(change.unchanged)} in the tag book", err=True)
 
 
 @app.command("tags")
@@ -566,29 +781,55 @@ def tags_cmd(
         book = load_tagbook(path)
     except OrderTagsError as exc:
         _fail(exc)
-    defs = [(t.name, t.priority, t.scope, t.colour, t.label) for t in
-            sorted(book.tags.values(), key=lambda t: (-t.priority, t.index))]
+    defs = [
+        (t.name, t.priority, t.scope, t.colour, t.label)
+        for t in sorted(book.tags.values(), key=lambda t: (-t.priority, t.index))
+    ]
     typer.echo(tabulate(defs, headers=["tag", "priority", "scope", "colour", "label"]))
     typer.echo("")
-    entries = [(e.email, ", ".join(e.tags), e.note or "", e.by or "", (e.at or "")[:10],
-                e.expires.isoformat() if e.expires else "",
-                "expired" if e.expired(when) else "") for e in book.entries]
+    entries = [
+        (
+            e.email,
+            ", ".join(e.tags),
+            e.note or "",
+            e.by or "",
+            (e.at or "")[:10],
+            e.expires.isoformat() if e.expires else "",
+            "expired" if e.expired(when) else "",
+        )
+        for e in book.entries
+    ]
     if entries:
-        typer.echo(tabulate(entries, headers=["customer", "tags", "note", "by", "at", "expires",
-                                              ""]))
+        typer.echo(
+            tabulate(entries, headers=["customer", "tags", "note", "by", "at", "expires", ""])
+        )
     else:
         typer.echo("no customers tagged by hand")
     if book.links:
         typer.echo("")
-        typer.echo(tabulate([(ln.a, "same as" if ln.same else "not", ln.b, ln.note or "",
-                              ln.by or "", (ln.at or "")[:10]) for ln in book.links],
-                            headers=["identity", "link", "identity", "note", "by", "at"]))
+        typer.echo(
+            tabulate(
+                [
+                    (
+                        ln.a,
+                        "same as" if ln.same else "not",
+                        ln.b,
+                        ln.note or "",
+                        ln.by or "",
+                        (ln.at or "")[:10],
+                    )
+                    for ln in book.links
+                ],
+                headers=["identity", "link", "identity", "note", "by", "at"],
+            )
+        )
 
 
 @app.command()
 def explain(
-    order_id: Annotated[str, typer.Argument(help="The order number, as in the export.",
-                                            show_default=False)],
+    order_id: Annotated[
+        str, typer.Argument(help="The order number, as in the export.", show_default=False)
+    ],
     orders: OrdersArg,
     tagbook: BookOpt = None,
     rules: RulesOpt = None,
@@ -622,14 +863,23 @@ def explain(
 
     try:
         with workspace_history(ws) as history:
-            ex = explain_order(order_id, orders, tagbook=load_tagbook(tagbook_path),
-                               rules=load_rules(rules_path) if rules_path else None,
-                               as_of=when, columns=_columns(email_column, total_column,
-                                                            date_column, name_column,
-                                                            order_id_column),
-                               encoding=encoding, delimiter=delimiter,
-                               money_style=_money(money_style), profile=format_,
-                               mapping=mapping, history=history, region=default_region)
+            ex = explain_order(
+                order_id,
+                orders,
+                tagbook=load_tagbook(tagbook_path),
+                rules=load_rules(rules_path) if rules_path else None,
+                as_of=when,
+                columns=_columns(
+                    email_column, total_column, date_column, name_column, order_id_column
+                ),
+                encoding=encoding,
+                delimiter=delimiter,
+                money_style=_money(money_style),
+                profile=format_,
+                mapping=mapping,
+                history=history,
+                region=default_region,
+            )
     except OrderTagsError as exc:
         _fail(exc)
     typer.echo(render(ex))
@@ -638,12 +888,22 @@ def explain(
 @app.command()
 def lint(
     rules: RulesOpt = None,
-    tagbook: Annotated[Path | None, typer.Option(
-        "--tagbook", "-t", help="The tag book (YAML) to check, and to check the rules "
-        "against.", show_default=False)] = None,
-    orders: Annotated[list[str] | None, typer.Argument(
-        help="Exports whose columns the rules' fields are checked against (optional).",
-        show_default=False)] = None,
+    tagbook: Annotated[
+        Path | None,
+        typer.Option(
+            "--tagbook",
+            "-t",
+            help="The tag book (YAML) to check, and to check the rules against.",
+            show_default=False,
+        ),
+    ] = None,
+    orders: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Exports whose columns the rules' fields are checked against (optional).",
+            show_default=False,
+        ),
+    ] = None,
     as_of: AsOfOpt = None,
 ) -> None:
     """Check the rule file and the tag book: unknown tags and fields, rules that can
@@ -659,8 +919,9 @@ def lint(
     report = run_lint(rules, tagbook, orders=orders or [], as_of=_as_of(as_of))
     for f in report.findings:
         typer.echo(f"{f.level}: {f.where}: {f.message}")
-    typer.echo(f"{_n(len(report.errors), 'error')}, {_n(len(report.warnings), 'warning')}",
-               err=True)
+    typer.echo(
+        f"{_n(len(report.errors), 'error')}, {_n(len(report.warnings), 'warning')}", err=True
+    )
     if report.errors:
         raise typer.Exit(code=1)
 
@@ -688,8 +949,9 @@ def schema(
 
 @app.command("init")
 def init_cmd(
-    directory: Annotated[Path, typer.Argument(
-        help="The workspace folder (created if missing).", show_default=False)] = Path("."),
+    directory: Annotated[
+        Path, typer.Argument(help="The workspace folder (created if missing).", show_default=False)
+    ] = Path("."),
     default_region: RegionOpt = None,
 ) -> None:
     """Create a workspace: a starter tag book and rule file (commented, valid as written),
@@ -705,16 +967,21 @@ def init_cmd(
     except OrderTagsError as exc:
         _fail(exc)
     root = report.workspace.root
-    typer.echo(f"workspace {root}: "
-               + (f"created {', '.join(report.created)}" if report.created else "")
-               + ("; " if report.created and report.kept else "")
-               + (f"kept {', '.join(report.kept)}" if report.kept else ""), err=True)
+    typer.echo(
+        f"workspace {root}: "
+        + (f"created {', '.join(report.created)}" if report.created else "")
+        + ("; " if report.created and report.kept else "")
+        + (f"kept {', '.join(report.kept)}" if report.kept else ""),
+        err=True,
+    )
 
 
 def render_ingest(report: Any, prefix: str = "") -> str:
     """One line on what recording orders did."""
-    text = (f"{prefix}{_n(report.read, 'order')} from {_n(len(report.files), 'export')}: "
-            f"{report.new:,} new, {report.updated:,} updated, {report.unchanged:,} unchanged")
+    text = (
+        f"{prefix}{_n(report.read, 'order')} from {_n(len(report.files), 'export')}: "
+        f"{report.new:,} new, {report.updated:,} updated, {report.unchanged:,} unchanged"
+    )
     if report.merged:
         text += f"; {_n(report.merged, 'customer')} merged into another"
     if report.skipped:
@@ -750,10 +1017,16 @@ def ingest(
 
     try:
         report = ingest_files(
-            orders, workspace=ws, columns=_columns(email_column, total_column, date_column,
-                                                   name_column, order_id_column),
-            encoding=encoding, delimiter=delimiter, money_style=_money(money_style),
-            profile=format_, mapping=mapping, region=default_region)
+            orders,
+            workspace=ws,
+            columns=_columns(email_column, total_column, date_column, name_column, order_id_column),
+            encoding=encoding,
+            delimiter=delimiter,
+            money_style=_money(money_style),
+            profile=format_,
+            mapping=mapping,
+            region=default_region,
+        )
     except OrderTagsError as exc:
         _fail(exc)
     _say(quiet, render_ingest(report))
@@ -764,25 +1037,46 @@ def _customer_rows(rows: list[Any]) -> str:
 
     from ordertags.customers.history import money
 
-    table = [(r.key, f"{r.orders:,}", money(r.spend), str(r.first or ""), str(r.last or ""),
-              f"{r.refunds:,}" if r.refunds else "",
-              ", ".join(dict.fromkeys(r.manual + r.tags))) for r in rows]
-    text: str = tabulate(table, headers=["customer", "orders", "spend", "first", "last",
-                                         "refunds", "tags"],
-                         colalign=("left", "right", "right"), disable_numparse=True)
+    table = [
+        (
+            r.key,
+            f"{r.orders:,}",
+            money(r.spend),
+            str(r.first or ""),
+            str(r.last or ""),
+            f"{r.refunds:,}" if r.refunds else "",
+            ", ".join(dict.fromkeys(r.manual + r.tags)),
+        )
+        for r in rows
+    ]
+    text: str = tabulate(
+        table,
+        headers=["customer", "orders", "spend", "first", "last", "refunds", "tags"],
+        colalign=("left", "right", "right"),
+        disable_numparse=True,
+    )
     return text
 
 
 @app.command("customers")
 def customers_cmd(
-    tag: Annotated[str | None, typer.Option(
-        "--tag", help="Only customers with this tag (by hand, or at the last apply).",
-        show_default=False)] = None,
-    search: Annotated[str | None, typer.Option(
-        "--search", help="Only customers whose email, phone, address or name contains this.",
-        show_default=False)] = None,
-    limit: Annotated[int, typer.Option(
-        "--limit", min=0, help="At most this many (0: all).")] = 50,
+    tag: Annotated[
+        str | None,
+        typer.Option(
+            "--tag",
+            help="Only customers with this tag (by hand, or at the last apply).",
+            show_default=False,
+        ),
+    ] = None,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            "--search",
+            help="Only customers whose email, phone, address or name contains this.",
+            show_default=False,
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=0, help="At most this many (0: all).")] = 50,
     workspace: WorkspaceOpt = None,
     tagbook: BookOpt = None,
     as_of: AsOfOpt = None,
@@ -798,26 +1092,34 @@ def customers_cmd(
     try:
         book = load_tagbook(_book(tagbook, ws))
         with ws.open_history() as history:
-            rows = history.list_customers(tag=tag, search=search, limit=limit or None,
-                                          tagbook=book, as_of=_as_of(as_of))
+            rows = history.list_customers(
+                tag=tag, search=search, limit=limit or None, tagbook=book, as_of=_as_of(as_of)
+            )
     except OrderTagsError as exc:
         _fail(exc)
     if rows:
         typer.echo(_customer_rows(rows))
-    typer.echo(f"{_n(len(rows), 'customer')}"
-               + (f" (--limit {limit}; there may be more)" if limit and len(rows) == limit
-                  else ""), err=True)
+    typer.echo(
+        f"{_n(len(rows), 'customer')}"
+        + (f" (--limit {limit}; there may be more)" if limit and len(rows) == limit else ""),
+        err=True,
+    )
 
 
 @app.command("customer")
 def customer_cmd(
-    key: Annotated[str, typer.Argument(
-        help="An email, phone number, order id or customer key.", show_default=False)],
+    key: Annotated[
+        str,
+        typer.Argument(
+            help="An email, phone number, order id or customer key.", show_default=False
+        ),
+    ],
     workspace: WorkspaceOpt = None,
     tagbook: BookOpt = None,
     as_of: AsOfOpt = None,
-    recent: Annotated[int, typer.Option("--orders", min=0,
-                                        help="How many recent orders to show.")] = 10,
+    recent: Annotated[
+        int, typer.Option("--orders", min=0, help="How many recent orders to show.")
+    ] = 10,
     default_region: RegionOpt = None,
 ) -> None:
     """Show one customer: identities, tags with who, when and why, aggregates and recent
@@ -834,38 +1136,75 @@ def customer_cmd(
     try:
         book = load_tagbook(_book(tagbook, ws))
         with ws.open_history() as history:
-            rep = history.customer_report(key, tagbook=book, as_of=_as_of(as_of),
-                                          region=default_region, recent=recent)
+            rep = history.customer_report(
+                key, tagbook=book, as_of=_as_of(as_of), region=default_region, recent=recent
+            )
     except OrderTagsError as exc:
         _fail(exc)
     row = rep.row
-    lines = [f"customer {row.key}" + (f" ({', '.join(rep.names[:3])})" if rep.names else ""),
-             "", tabulate([(k, v, f"{n:,}") for k, v, n in rep.identities],
-                          headers=["kind", "identity", "orders"],
-                          colalign=("left", "left", "right"), disable_numparse=True),
-             ""]
+    lines = [
+        f"customer {row.key}" + (f" ({', '.join(rep.names[:3])})" if rep.names else ""),
+        "",
+        tabulate(
+            [(k, v, f"{n:,}") for k, v, n in rep.identities],
+            headers=["kind", "identity", "orders"],
+            colalign=("left", "left", "right"),
+            disable_numparse=True,
+        ),
+        "",
+    ]
     when = _as_of(as_of)
-    tag_rows = [(", ".join(e.tags), "by hand", e.by or "", (e.at or "")[:10],
-                 (e.note or "") + (f" (expires {e.expires})" if e.expires else "")
-                 + (" [expired]" if e.expired(when) else ""), e.email) for e in rep.entries]
+    tag_rows = [
+        (
+            ", ".join(e.tags),
+            "by hand",
+            e.by or "",
+            (e.at or "")[:10],
+            (e.note or "")
+            + (f" (expires {e.expires})" if e.expires else "")
+            + (" [expired]" if e.expired(when) else ""),
+            e.email,
+        )
+        for e in rep.entries
+    ]
     if row.tags:
-        tag_rows.append((", ".join(row.tags), "rules", "", row.tags_on or "",
-                         "at the last apply that saw the customer", ""))
-    lines.append(tabulate(tag_rows, headers=["tags", "from", "by", "at", "why", "email"])
-                 if tag_rows else "no tags")
-    lines += ["", f"orders {row.orders:,}, spend {money(row.spend)}, refunds {row.refunds:,} "
-              f"({money(row.refunded)}), first {row.first or '-'}, last {row.last or '-'}"]
+        tag_rows.append(
+            (
+                ", ".join(row.tags),
+                "rules",
+                "",
+                row.tags_on or "",
+                "at the last apply that saw the customer",
+                "",
+            )
+        )
+    lines.append(
+        tabulate(tag_rows, headers=["tags", "from", "by", "at", "why", "email"])
+        if tag_rows
+        else "no tags"
+    )
+    lines += [
+        "",
+        f"orders {row.orders:,}, spend {money(row.spend)}, refunds {row.refunds:,} "
+        f"({money(row.refunded)}), first {row.first or '-'}, last {row.last or '-'}",
+    ]
     if rep.recent:
-        lines += ["", tabulate(rep.recent, headers=["date", "channel", "order", "total",
-                                                     "refund", "email"],
-                               colalign=("left", "left", "left", "right", "right"),
-                               disable_numparse=True)]
+        lines += [
+            "",
+            tabulate(
+                rep.recent,
+                headers=["date", "channel", "order", "total", "refund", "email"],
+                colalign=("left", "left", "left", "right", "right"),
+                disable_numparse=True,
+            ),
+        ]
     typer.echo("\n".join(lines))
 
 
 history_app = typer.Typer(
     help="The workspace's order history: counts, and pruning for data retention.",
-    no_args_is_help=True)
+    no_args_is_help=True,
+)
 app.add_typer(history_app, name="history")
 
 
@@ -883,25 +1222,37 @@ def history_stats(workspace: WorkspaceOpt = None) -> None:
             st = history.stats()
     except OrderTagsError as exc:
         _fail(exc)
-    lines = [f"history {st.path} ({st.bytes / 1e6:,.1f} MB, schema version "
-             f"{st.schema_version}, phone region {st.region})",
-             f"{_n(st.orders, 'order')}, {_n(st.customers, 'customer')}; orders from "
-             f"{st.first or '-'} to {st.last or '-'}"
-             + (f", {_n(st.undated, 'order')} without a date" if st.undated else ""),
-             "identities: " + (", ".join(f"{n:,} {k}" for k, n in st.identities.items())
-                               or "none"),
-             f"links: {st.links:,} same person, {st.apart:,} different people"]
+    lines = [
+        f"history {st.path} ({st.bytes / 1e6:,.1f} MB, schema version "
+        f"{st.schema_version}, phone region {st.region})",
+        f"{_n(st.orders, 'order')}, {_n(st.customers, 'customer')}; orders from "
+        f"{st.first or '-'} to {st.last or '-'}"
+        + (f", {_n(st.undated, 'order')} without a date" if st.undated else ""),
+        "identities: " + (", ".join(f"{n:,} {k}" for k, n in st.identities.items()) or "none"),
+        f"links: {st.links:,} same person, {st.apart:,} different people",
+    ]
     if st.channels:
-        lines += ["", tabulate([(c, f"{n:,}") for c, n in st.channels],
-                               headers=["channel", "orders"], colalign=("left", "right"))]
+        lines += [
+            "",
+            tabulate(
+                [(c, f"{n:,}") for c, n in st.channels],
+                headers=["channel", "orders"],
+                colalign=("left", "right"),
+            ),
+        ]
     typer.echo("\n".join(lines))
 
 
 @history_app.command("prune")
 def history_prune(
-    before: Annotated[str, typer.Option(
-        "--before", help="Delete the orders dated before this day, YYYY-MM-DD.",
-        show_default=False)],
+    before: Annotated[
+        str,
+        typer.Option(
+            "--before",
+            help="Delete the orders dated before this day, YYYY-MM-DD.",
+            show_default=False,
+        ),
+    ],
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Delete the orders dated before a day (data retention), with the identities and
@@ -912,21 +1263,33 @@ def history_prune(
     try:
         day = dt.date.fromisoformat(before)
     except ValueError:
-        raise typer.BadParameter(f'"{before}" is not a date; write YYYY-MM-DD.',
-                                 param_hint="--before") from None
+        raise typer.BadParameter(
+            f'"{before}" is not a date; write YYYY-MM-DD.', param_hint="--before"
+        ) from None
     ws = _need_workspace(workspace)
     try:
         with ws.open_history() as history:
             rep = history.prune(day)
     except OrderTagsError as exc:
         _fail(exc)
-    typer.echo(f"pruned {_n(rep.orders, 'order')} dated before {rep.before}: "
-               f"{_n(rep.customers, 'customer')} and {_n(rep.identities, 'identity', 'identities')}"
-               " left with none removed", err=True)
+    typer.echo(
+        f"pruned {_n(rep.orders, 'order')} dated before {rep.before}: "
+        f"{_n(rep.customers, 'customer')} and {_n(rep.identities, 'identity', 'identities')}"
+        " left with none removed",
+        err=True,
+    )
 
 
-def _link(a: str, b: str, same: bool, note: str | None, by: str | None,
-          tagbook: Path | None, workspace: Path | None, region: str | None) -> None:
+def _link(
+    a: str,
+    b: str,
+    same: bool,
+    note: str | None,
+    by: str | None,
+    tagbook: Path | None,
+    workspace: Path | None,
+    region: str | None,
+) -> None:
     from ordertags.customers.workspace import workspace_region
     from ordertags.tags import link_identities, unlink_identities
 
@@ -942,19 +1305,25 @@ def _link(a: str, b: str, same: bool, note: str | None, by: str | None,
         _fail(exc)
     what = "the same person" if same else "different people"
     if change.added:
-        typer.echo(f"{a} and {b} are now {what}"
-                   + (f" (replacing {change.removed} earlier opposite entry)"
-                      if change.removed else ""), err=True)
+        typer.echo(
+            f"{a} and {b} are now {what}"
+            + (f" (replacing {change.removed} earlier opposite entry)" if change.removed else ""),
+            err=True,
+        )
     else:
         typer.echo(f"{a} and {b} were already {what}; nothing changed", err=True)
 
 
 LinkArg = Annotated[str, typer.Argument(help="An email or a phone number.", show_default=False)]
-NoteOpt = Annotated[str | None, typer.Option("--note", help="Why: kept with the link.",
-                                             show_default=False)]
-ByOpt = Annotated[str | None, typer.Option(
-    "--by", help="Who says so (default: $ORDERTAGS_USER or the login name).",
-    show_default=False)]
+NoteOpt = Annotated[
+    str | None, typer.Option("--note", help="Why: kept with the link.", show_default=False)
+]
+ByOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--by", help="Who says so (default: $ORDERTAGS_USER or the login name).", show_default=False
+    ),
+]
 
 
 @app.command("link")
@@ -996,17 +1365,30 @@ def unlink_cmd(
 
 @app.command()
 def suspects(
-    orders: Annotated[list[str] | None, typer.Argument(
-        help="Look in these exports instead of the workspace's history.",
-        show_default=False)] = None,
-    tag: Annotated[str | None, typer.Option(
-        "--tag", help="Only pairs where one customer has this tag.", show_default=False)] =
-    None,
-    limit: Annotated[int, typer.Option("--limit", min=0,
-                                       help="At most this many pairs (0: all).")] = 50,
-    max_sharing: Annotated[int, typer.Option(
-        "--max-sharing", min=2, help="An address or phone shared by more customers than "
-        "this (a parcel locker, an office) is no evidence.")] = 5,
+    orders: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Look in these exports instead of the workspace's history.", show_default=False
+        ),
+    ] = None,
+    tag: Annotated[
+        str | None,
+        typer.Option(
+            "--tag", help="Only pairs where one customer has this tag.", show_default=False
+        ),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=0, help="At most this many pairs (0: all).")
+    ] = 50,
+    max_sharing: Annotated[
+        int,
+        typer.Option(
+            "--max-sharing",
+            min=2,
+            help="An address or phone shared by more customers than "
+            "this (a parcel locker, an office) is no evidence.",
+        ),
+    ] = 5,
     workspace: WorkspaceOpt = None,
     tagbook: BookOpt = None,
     as_of: AsOfOpt = None,
@@ -1037,31 +1419,58 @@ def suspects(
             from ordertags.engine.frame import Frame
             from ordertags.io.readers import read_orders
 
-            tables = [read_orders(o, encoding=encoding, delimiter=delimiter, profile=format_,
-                                  mapping=str(mapping) if mapping else None) for o in orders]
+            tables = [
+                read_orders(
+                    o,
+                    encoding=encoding,
+                    delimiter=delimiter,
+                    profile=format_,
+                    mapping=str(mapping) if mapping else None,
+                )
+                for o in orders
+            ]
             frame = Frame(tables, as_of=when)
             frame.require_field("email")
-            found = suspects_in_frame(frame, book, as_of=when, tag=tag, limit=limit or None,
-                                      max_sharing=max_sharing,
-                                      region=check_region(default_region
-                                                          or workspace_region(ws)))
+            found = suspects_in_frame(
+                frame,
+                book,
+                as_of=when,
+                tag=tag,
+                limit=limit or None,
+                max_sharing=max_sharing,
+                region=check_region(default_region or workspace_region(ws)),
+            )
         elif ws is None:
-            raise typer.BadParameter("give order exports, or run in a workspace (its "
-                                     "history is searched).", param_hint="ORDERS")
+            raise typer.BadParameter(
+                "give order exports, or run in a workspace (its history is searched).",
+                param_hint="ORDERS",
+            )
         else:
             with ws.open_history() as history:
-                found = history.suspects(tagbook=book, as_of=when, tag=tag,
-                                         limit=limit or None, max_sharing=max_sharing)
+                found = history.suspects(
+                    tagbook=book, as_of=when, tag=tag, limit=limit or None, max_sharing=max_sharing
+                )
     except OrderTagsError as exc:
         _fail(exc)
     if found:
-        typer.echo(tabulate([(s.a, ", ".join(s.tags_a), s.b, ", ".join(s.tags_b),
-                              "; ".join(s.evidence)) for s in found],
-                            headers=["customer", "tags", "possibly the same as", "tags",
-                                     "evidence"]))
-    typer.echo(f"{_n(len(found), 'pair')} of possibly the same customer"
-               + ("; `ordertags link A B` joins a pair, `ordertags unlink A B` dismisses it"
-                  if found else ""), err=True)
+        typer.echo(
+            tabulate(
+                [
+                    (s.a, ", ".join(s.tags_a), s.b, ", ".join(s.tags_b), "; ".join(s.evidence))
+                    for s in found
+                ],
+                headers=["customer", "tags", "possibly the same as", "tags", "evidence"],
+            )
+        )
+    typer.echo(
+        f"{_n(len(found), 'pair')} of possibly the same customer"
+        + (
+            "; `ordertags link A B` joins a pair, `ordertags unlink A B` dismisses it"
+            if found
+            else ""
+        ),
+        err=True,
+    )
 
 
 def main() -> None:

@@ -12,8 +12,9 @@ from typing import Any
 def _help(app: Any, args: list[str]) -> str:
     from typer.testing import CliRunner
 
-    result = CliRunner().invoke(app, [*args, "--help"], terminal_width=100,
-                                env={"COLUMNS": "100", "TERMINAL_WIDTH": "100"})
+    result = CliRunner().invoke(
+        app, [*args, "--help"], terminal_width=100, env={"COLUMNS": "100", "TERMINAL_WIDTH": "100"}
+    )
     return result.stdout.rstrip()
 
 
@@ -37,9 +38,18 @@ def render_reference() -> str:
     """docs/cli.md as it should be now."""
     from ordertags.cli import app
 
-    parts = ["# ordertags command-line reference", "",
-             "Made by `python -m ordertags.clidoc > docs/cli.md`; do not edit by hand.", "",
-             "## ordertags", "", "```", _help(app, []), "```", ""]
+    parts = [
+        "# ordertags command-line reference",
+        "",
+        "Made by `python -m ordertags.clidoc > docs/cli.md`; do not edit by hand.",
+        "",
+        "## ordertags",
+        "",
+        "```",
+        _help(app, []),
+        "```",
+        "",
+    ]
     for path in _commands(app):
         parts += [f"## ordertags {' '.join(path)}", "", "```", _help(app, path), "```", ""]
     return "\n".join(parts)

@@ -36,12 +36,29 @@ NUMBER_OPS = ("over", "under", "at_least", "at_most", "between")
 DATE_OPS = ("before", "after", "within_days")
 NEGATED = {f"not_{op}": op for op in (*TEXT_OPS, "between", "within_days")}
 ALL_FIELD_OPS = (*TEXT_OPS, *NUMBER_OPS, *DATE_OPS, *NEGATED, "blank")
-CUSTOMER_MEASURES = ("spend", "orders", "average_order_value", "days_since_first",
-                     "days_since_last", "refunds", "first_order")
+CUSTOMER_MEASURES = (
+    "spend",
+    "orders",
+    "average_order_value",
+    "days_since_first",
+    "days_since_last",
+    "refunds",
+    "first_order",
+)
 ITEM_FIELDS = ("sku", "name", "quantity", "price")
 DATE_FIELDS = ("date",)
-FORMS = ("all", "any", "not", "field", "customer", "has_tag", "had_tag", "any_item",
-         "all_items", "no_item")
+FORMS = (
+    "all",
+    "any",
+    "not",
+    "field",
+    "customer",
+    "has_tag",
+    "had_tag",
+    "any_item",
+    "all_items",
+    "no_item",
+)
 
 
 @dataclass
@@ -60,8 +77,9 @@ class Where:
         return line_of(self.text, self.path)
 
     def error(self, message: str, hint: str | None = None) -> RulesError:
-        return RulesError(message, file=self.file, line=self.line,
-                          key=json_path(self.path), hint=hint)
+        return RulesError(
+            message, file=self.file, line=self.line, key=json_path(self.path), hint=hint
+        )
 
 
 @dataclass
@@ -248,11 +266,13 @@ def _fmt(value: Any) -> str:
 def parse_when(text: str, where: Where) -> dt.datetime:
     """A date (``2026-01-31``) or date-time (``2026-01-31 17:00``) in a rule."""
     try:
-        return dt.datetime.fromisoformat(str(text).strip().replace("Z", "+00:00")) \
-            .replace(tzinfo=None)
+        return dt.datetime.fromisoformat(str(text).strip().replace("Z", "+00:00")).replace(
+            tzinfo=None
+        )
     except ValueError:
-        raise where.error(f'"{text}" is not a date.',
-                          hint="Write dates as YYYY-MM-DD (optionally with HH:MM).") from None
+        raise where.error(
+            f'"{text}" is not a date.', hint="Write dates as YYYY-MM-DD (optionally with HH:MM)."
+        ) from None
 
 
 @dataclass
@@ -275,16 +295,14 @@ class FieldCondition(Condition):
     def kind(self) -> str:
         """number, date or text: what the comparisons treat the values as."""
         ops = set(self.ops) - {"blank"}
-        if self.field in DATE_FIELDS or ops & {"before", "after", "within_days",
-                                                  "not_within_days"}:
+        if self.field in DATE_FIELDS or ops & {"before", "after", "within_days", "not_within_days"}:
             return "date"
         if ops & set(NUMBER_OPS) or ops & {"not_between"}:
             between = self.ops.get("between", self.ops.get("not_between"))
             if between is not None and not all(_is_number(b) for b in between):
                 return "date"
             return "number"
-        values = [v for op, v in self.ops.items() if op in ("equals", "not_equals", "in",
-                                                              "not_in")]
+        values = [v for op, v in self.ops.items() if op in ("equals", "not_equals", "in", "not_in")]
         flat = [x for v in values for x in (v if isinstance(v, list) else [v])]
         if flat and all(_is_number(v) for v in flat):
             return "number"
@@ -304,8 +322,8 @@ class FieldCondition(Condition):
         columns = ", ".join(frame.columns()[:15])
         raise self.where.child("field").error(
             f'unknown field "{self.field}": no export in this run has that column.',
-            hint=f"Use one of {', '.join(VIRTUAL_FIELDS)} or a column of the export "
-                 f"({columns}).")
+            hint=f"Use one of {', '.join(VIRTUAL_FIELDS)} or a column of the export ({columns}).",
+        )
 
     # --- values ----------------------------------------------------------------------
 
@@ -387,8 +405,7 @@ class FieldCondition(Condition):
         if per_customer:
             result: BoolArray = frame.customers.broadcast(out, fill=False)
             # Rows with no email: a blank value, so negated comparisons hold there.
-            if any(op.startswith("not_") for op in self.ops) or \
-                    self.ops.get("blank") is True:
+            if any(op.startswith("not_") for op in self.ops) or self.ops.get("blank") is True:
                 result |= ~frame.customers.has_customer & self._blank_row_result(frame, ctx)
             return result
         return out
@@ -445,22 +462,26 @@ class FieldCondition(Condition):
             return frame.within_days(int(value))  # the order date's window, kept per run
         if op == "within_days":
             end = np.datetime64(frame.as_of.isoformat(), "s")
-            return _compare(stamps, "at_least", end - np.timedelta64(int(value), "D")) & \
-                _compare(stamps, "under", end)
+            return _compare(stamps, "at_least", end - np.timedelta64(int(value), "D")) & _compare(
+                stamps, "under", end
+            )
         if op == "before":
             return _compare(stamps, "under", bound(value))
         if op == "after":
             return _compare(stamps, "at_least", bound(value, end=True))
         if op == "between":
-            return _compare(stamps, "at_least", bound(value[0])) & \
-                _compare(stamps, "under", bound(value[1], end=True))
+            return _compare(stamps, "at_least", bound(value[0])) & _compare(
+                stamps, "under", bound(value[1], end=True)
+            )
         if op in ("equals", "in"):
             values = value if op == "in" else [value]
             days = stamps.astype("datetime64[D]")
-            return np.isin(days, [np.datetime64(parse_when(v, self.where).date(), "D")
-                                  for v in values])
-        raise self.where.child(op).error(f'"{op}" does not apply to dates.',
-                                         hint="Use before, after, between or within_days.")
+            return np.isin(
+                days, [np.datetime64(parse_when(v, self.where).date(), "D") for v in values]
+            )
+        raise self.where.child(op).error(
+            f'"{op}" does not apply to dates.', hint="Use before, after, between or within_days."
+        )
 
     def _text_op(self, frame: Frame, op: str, value: Any, raw_op: str) -> BoolArray:
         fold = not self.case_sensitive  # (customer keys are lower-case already)
@@ -469,8 +490,13 @@ class FieldCondition(Condition):
             return _to_bool(self._match(text, op, value, raw_op, fold))
         # The same comparison in several rules (a list file, "Source equals AMAZON") is
         # worked out once per run: its result per customer or per distinct value is kept.
-        what = self.list_paths[raw_op] if op == "in_file" else \
-            tuple(value) if isinstance(value, list) else value
+        what = (
+            self.list_paths[raw_op]
+            if op == "in_file"
+            else tuple(value)
+            if isinstance(value, list)
+            else value
+        )
         memo = ("cmp", f"{self.field}\x00{op}\x00{what}\x00{fold}")
         cache = frame._cache
         if self._per_customer():
@@ -507,9 +533,15 @@ class FieldCondition(Condition):
         return pc.ends_with(text, needle)
 
     def _value_set(self, values: list[str]) -> Any:
-        mode = "email" if not self.item and self.field == "email" else \
-            "domain" if not self.item and self.field == "email_domain" else \
-            "exact" if self.case_sensitive else "fold"
+        mode = (
+            "email"
+            if not self.item and self.field == "email"
+            else "domain"
+            if not self.item and self.field == "email_domain"
+            else "exact"
+            if self.case_sensitive
+            else "fold"
+        )
         return _value_set(mode, tuple(values))
 
 
@@ -571,13 +603,19 @@ class CustomerCondition(Condition):
         if self.measure == "days_since_first":
             init = np.iinfo(np.int64).max
             agg = np.full(customers.count, init, dtype=np.int64)
-            np.minimum.at(agg, customers.codes[valid & customers.has_customer],
-                          secs[valid & customers.has_customer])
+            np.minimum.at(
+                agg,
+                customers.codes[valid & customers.has_customer],
+                secs[valid & customers.has_customer],
+            )
         else:
             init = np.iinfo(np.int64).min
             agg = np.full(customers.count, init, dtype=np.int64)
-            np.maximum.at(agg, customers.codes[valid & customers.has_customer],
-                          secs[valid & customers.has_customer])
+            np.maximum.at(
+                agg,
+                customers.codes[valid & customers.has_customer],
+                secs[valid & customers.has_customer],
+            )
         as_of = np.datetime64(frame.as_of.isoformat(), "s").astype(np.int64)
         days = np.floor((as_of - agg) / 86_400).astype(np.float64)
         days[agg == init] = np.nan
@@ -595,8 +633,9 @@ class CustomerCondition(Condition):
                 negate = op.startswith("not_")
                 base = NEGATED.get(op, op)
                 if base in ("equals", "in"):
-                    hit = np.isin(values, [float(b) for b in
-                                           (bound if isinstance(bound, list) else [bound])])
+                    hit = np.isin(
+                        values, [float(b) for b in (bound if isinstance(bound, list) else [bound])]
+                    )
                 else:
                     hit = _compare(values, base, bound)
                 ok &= ~hit if negate else hit
@@ -635,7 +674,8 @@ class TagCondition(Condition):
         if ctx.tag_history is None:
             raise self.where.error(
                 "had_tag needs the tag history of a workspace, and this run has none.",
-                hint="Run in a workspace (`ordertags init`), or use has_tag.")
+                hint="Run in a workspace (`ordertags init`), or use has_tag.",
+            )
         now = ctx.mask(self.tag)
         past: BoolArray = ctx.tag_history(self.tag, self.within_days)
         return past | now if now is not None else past
@@ -650,8 +690,13 @@ class ItemCondition(Condition):
     where: Where
 
     def describe(self) -> str:
-        return {"any_item": "any item", "all_items": "all items",
-                "no_item": "no item"}[self.quantifier] + ": " + self.part.describe()
+        return (
+            {"any_item": "any item", "all_items": "all items", "no_item": "no item"}[
+                self.quantifier
+            ]
+            + ": "
+            + self.part.describe()
+        )
 
     def evaluate(self, frame: Frame, ctx: Context) -> BoolArray:
         import numpy as np
@@ -729,8 +774,11 @@ class RuleSet:
                     raise RulesError(
                         f'rule "{rule.name}" {verb} tag "{name}", which the tag book '
                         f"{tagbook.path} does not define (defined: {defined}).",
-                        file=self.path, line=rule.line, key=f"$.rules[{rule.index}].tag",
-                        hint="Define the tag in the tag book, or fix the rule's tag name.")
+                        file=self.path,
+                        line=rule.line,
+                        key=f"$.rules[{rule.index}].tag",
+                        hint="Define the tag in the tag book, or fix the rule's tag name.",
+                    )
 
     def scope_of(self, action: TagAction, tagbook: TagBook) -> str:
         return action.scope or tagbook.tags[action.name].scope
@@ -764,29 +812,36 @@ def parse_rules(text: str, *, file: str, base: Path) -> RuleSet:
     """Compile rules from YAML text; ``in_file`` paths are relative to ``base``."""
     data = load_yaml(text, file=file, error=RulesError)
     if data is None:
-        raise RulesError("the rule file is empty.", file=file,
-                         hint="Start from rules.example.yaml, or write `rules: []`.")
+        raise RulesError(
+            "the rule file is empty.",
+            file=file,
+            hint="Start from rules.example.yaml, or write `rules: []`.",
+        )
     validate(data, schema="rules", text=text, file=file, error=RulesError)
-    ruleset = RuleSet(path=file, text=text,
-                      notes_column=data.get("notes_column") or "Order Notes",
-                      hold_column=data.get("hold_column") or "Hold")
+    ruleset = RuleSet(
+        path=file,
+        text=text,
+        notes_column=data.get("notes_column") or "Order Notes",
+        hold_column=data.get("hold_column") or "Hold",
+    )
     names: dict[str, int] = {}
     for i, raw in enumerate(data.get("rules") or []):
         where = Where(file, text, ["rules", i])
         if raw["name"] in names:
             raise where.child("name").error(
-                f'two rules are named "{raw["name"]}".', hint="Give each rule its own name.")
+                f'two rules are named "{raw["name"]}".', hint="Give each rule its own name."
+            )
         names[raw["name"]] = i
         ruleset.rules.append(_compile_rule(raw, i, where, base, ruleset))
     return ruleset
 
 
-def _compile_rule(raw: dict[str, Any], i: int, where: Where, base: Path,
-                  ruleset: RuleSet) -> Rule:
+def _compile_rule(raw: dict[str, Any], i: int, where: Where, base: Path, ruleset: RuleSet) -> Rule:
     actions = ("tag", "untag", "set", "note", "hold", "stop")
     if not any(k in raw for k in actions):
-        raise where.error(f'rule "{raw["name"]}" does nothing.',
-                          hint=f"Give it an action: {', '.join(actions)}.")
+        raise where.error(
+            f'rule "{raw["name"]}" does nothing.', hint=f"Give it an action: {', '.join(actions)}."
+        )
     scope = raw.get("scope")
     tag = raw.get("tag")
     if tag is None:
@@ -809,13 +864,19 @@ def _compile_rule(raw: dict[str, Any], i: int, where: Where, base: Path,
     elif hold is False:
         hold = None
     return Rule(
-        name=raw["name"], index=i, when=compile_condition(raw["when"], where.child("when"),
-                                                          base),
-        tags=tags, line=line_of(where.text, ["rules", i]),
+        name=raw["name"],
+        index=i,
+        when=compile_condition(raw["when"], where.child("when"), base),
+        tags=tags,
+        line=line_of(where.text, ["rules", i]),
         untag=[untag] if isinstance(untag, str) else list(untag),
         set={str(k): _text(v) for k, v in (raw.get("set") or {}).items()},
-        note=note, hold=hold, stop=bool(raw.get("stop", False)),
-        priority=int(raw.get("priority", 0)), raw_when=raw["when"])
+        note=note,
+        hold=hold,
+        stop=bool(raw.get("stop", False)),
+        priority=int(raw.get("priority", 0)),
+        raw_when=raw["when"],
+    )
 
 
 def _text(value: Any) -> str:
@@ -824,88 +885,124 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def compile_condition(raw: dict[str, Any], where: Where, base: Path, *,
-                      item: bool = False) -> Condition:
+def compile_condition(
+    raw: dict[str, Any], where: Where, base: Path, *, item: bool = False
+) -> Condition:
     """Turn one condition mapping into a :class:`Condition` (checks what the schema cannot)."""
     forms = [k for k in FORMS if k in raw]
     if len(forms) != 1:
         found = ", ".join(forms) or "none of them"
         raise where.error(
             f"a condition needs exactly one of {', '.join(FORMS)} (found {found}).",
-            hint="Split it into several conditions under `all:` or `any:`.")
+            hint="Split it into several conditions under `all:` or `any:`.",
+        )
     form = forms[0]
-    allowed_beside = {"field": (*ALL_FIELD_OPS, "case_sensitive"),
-                      "customer": (*NUMBER_OPS, "equals", "not_equals", "in", "not_in",
-                                   "not_between", "within_days"),
-                      "had_tag": ("within_days",)}.get(form, ())
+    allowed_beside = {
+        "field": (*ALL_FIELD_OPS, "case_sensitive"),
+        "customer": (
+            *NUMBER_OPS,
+            "equals",
+            "not_equals",
+            "in",
+            "not_in",
+            "not_between",
+            "within_days",
+        ),
+        "had_tag": ("within_days",),
+    }.get(form, ())
     extra = [k for k in raw if k != form and k not in allowed_beside]
     if extra:
         raise where.child(extra[0]).error(
             f'"{extra[0]}" cannot stand beside "{form}" in one condition.',
-            hint="Put each condition in its own mapping under `all:` or `any:`.")
+            hint="Put each condition in its own mapping under `all:` or `any:`.",
+        )
     if form in ("all", "any"):
-        parts = [compile_condition(c, where.child(form, i), base, item=item)
-                 for i, c in enumerate(raw[form])]
+        parts = [
+            compile_condition(c, where.child(form, i), base, item=item)
+            for i, c in enumerate(raw[form])
+        ]
         return AllOf(parts, where) if form == "all" else AnyOf(parts, where)
     if form == "not":
         return Not(compile_condition(raw["not"], where.child("not"), base, item=item), where)
     if item and form != "field":
-        raise where.error(f"inside a line-item condition only field conditions on "
-                          f"{', '.join(ITEM_FIELDS)} can be used (found {form}).")
+        raise where.error(
+            f"inside a line-item condition only field conditions on "
+            f"{', '.join(ITEM_FIELDS)} can be used (found {form})."
+        )
     if form in ("any_item", "all_items", "no_item"):
         if item:
             raise where.error("line-item conditions cannot be nested.")
-        return ItemCondition(form, compile_condition(raw[form], where.child(form), base,
-                                                     item=True), where)
+        return ItemCondition(
+            form, compile_condition(raw[form], where.child(form), base, item=True), where
+        )
     if form == "has_tag":
         return TagCondition(raw["has_tag"], None, where)
     if form == "had_tag":
         if "within_days" not in raw:
-            raise where.error("had_tag needs within_days.",
-                              hint="For example: {had_tag: FRAUD, within_days: 365}.")
+            raise where.error(
+                "had_tag needs within_days.",
+                hint="For example: {had_tag: FRAUD, within_days: 365}.",
+            )
         return TagCondition(raw["had_tag"], int(raw["within_days"]), where)
     if form == "customer":
         ops = {k: raw[k] for k in raw if k not in ("customer", "within_days")}
         if raw["customer"] == "first_order":
             if ops:
-                raise where.error("first_order takes no comparison.",
-                                  hint="Write {customer: first_order}.")
+                raise where.error(
+                    "first_order takes no comparison.", hint="Write {customer: first_order}."
+                )
         elif not ops:
             raise where.error(
                 f"a customer condition compares a number: use {', '.join(NUMBER_OPS)}.",
-                hint="For example: {customer: spend, over: 1000, within_days: 365}.")
+                hint="For example: {customer: spend, over: 1000, within_days: 365}.",
+            )
         _check_bounds(raw, where)
         return CustomerCondition(raw["customer"], ops, raw.get("within_days"), where)
     # a field condition
     if item and raw["field"] not in ITEM_FIELDS:
         raise where.child("field").error(
             f'a line item has no field "{raw["field"]}".',
-            hint=f"Item fields: {', '.join(ITEM_FIELDS)}.")
+            hint=f"Item fields: {', '.join(ITEM_FIELDS)}.",
+        )
     ops = {k: raw[k] for k in ALL_FIELD_OPS if k in raw}
     if not ops:
         raise where.error(
             f'the condition on "{raw["field"]}" has no comparison.',
-            hint=f"Add one of: {', '.join(ALL_FIELD_OPS)}.")
+            hint=f"Add one of: {', '.join(ALL_FIELD_OPS)}.",
+        )
     _check_bounds(raw, where)
-    paths: dict[str, Path] = {op: base / ops[op] for op in ("in_file", "not_in_file")
-                              if op in ops}
-    lists: dict[str, list[str]] = {op: read_list_file(path, where.child(op))
-                                   for op, path in paths.items()}
+    paths: dict[str, Path] = {op: base / ops[op] for op in ("in_file", "not_in_file") if op in ops}
+    lists: dict[str, list[str]] = {
+        op: read_list_file(path, where.child(op)) for op, path in paths.items()
+    }
     for op in ("matches", "not_matches"):
         if op in ops:
             _check_regex(ops[op], where.child(op))
-    cond = FieldCondition(raw["field"], ops, bool(raw.get("case_sensitive", False)), where,
-                          lists, item=item, list_paths=paths)
+    cond = FieldCondition(
+        raw["field"],
+        ops,
+        bool(raw.get("case_sensitive", False)),
+        where,
+        lists,
+        item=item,
+        list_paths=paths,
+    )
     kind = cond.kind()
     if kind == "text":
         bad = [op for op in ops if NEGATED.get(op, op) in (*NUMBER_OPS, "before", "after")]
     elif kind == "number":
-        bad = [op for op in ops if NEGATED.get(op, op) in ("contains", "starts_with",
-                                                           "ends_with", "matches", "in_file")]
+        bad = [
+            op
+            for op in ops
+            if NEGATED.get(op, op) in ("contains", "starts_with", "ends_with", "matches", "in_file")
+        ]
     else:
-        bad = [op for op in ops if NEGATED.get(op, op) in ("contains", "starts_with",
-                                                           "ends_with", "matches", "in_file",
-                                                           *NUMBER_OPS[:4])]
+        bad = [
+            op
+            for op in ops
+            if NEGATED.get(op, op)
+            in ("contains", "starts_with", "ends_with", "matches", "in_file", *NUMBER_OPS[:4])
+        ]
         for op in ("before", "after"):
             if op in ops:
                 parse_when(ops[op], where.child(op))
@@ -917,8 +1014,9 @@ def compile_condition(raw: dict[str, Any], where: Where, base: Path, *,
         raise where.child(bad[0]).error(
             f'"{bad[0]}" does not apply to a {kind} comparison.',
             hint="Compare numbers with over/under/between, dates with before/after/"
-                 "between/within_days, text with equals/in/contains/starts_with/ends_with/"
-                 "matches.")
+            "between/within_days, text with equals/in/contains/starts_with/ends_with/"
+            "matches.",
+        )
     return cond
 
 
@@ -926,8 +1024,8 @@ def _check_bounds(raw: dict[str, Any], where: Where) -> None:
     for op in ("between", "not_between"):
         if op in raw and all(_is_number(b) for b in raw[op]) and raw[op][0] > raw[op][1]:
             raise where.child(op).error(
-                f"{op} {raw[op]}: the low bound is above the high one.",
-                hint="Write [low, high].")
+                f"{op} {raw[op]}: the low bound is above the high one.", hint="Write [low, high]."
+            )
 
 
 def _check_regex(pattern: str, where: Where) -> None:
@@ -941,7 +1039,8 @@ def _check_regex(pattern: str, where: Where) -> None:
         raise where.error(
             f"the regular expression {pattern!r} cannot be used: {reason}.",
             hint="Patterns run in RE2, which has no backreferences or lookarounds "
-                 "(that is what keeps them fast); rewrite it without them.") from None
+            "(that is what keeps them fast); rewrite it without them.",
+        ) from None
 
 
 def read_list_file(path: Path, where: Where) -> list[str]:
@@ -949,11 +1048,13 @@ def read_list_file(path: Path, where: Where) -> list[str]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise where.error(f"the list file {path} does not exist.",
-                          hint="Paths are relative to the rule file.") from None
+        raise where.error(
+            f"the list file {path} does not exist.", hint="Paths are relative to the rule file."
+        ) from None
     except UnicodeDecodeError:
-        raise where.error(f"the list file {path} is not UTF-8 text.",
-                          hint="Save it as UTF-8, one value a line.") from None
+        raise where.error(
+            f"the list file {path} is not UTF-8 text.", hint="Save it as UTF-8, one value a line."
+        ) from None
     except OSError as exc:
         raise where.error(f"cannot read the list file {path}: {exc.strerror}.") from None
     lines = (ln.strip() for ln in text.splitlines())

@@ -85,16 +85,20 @@ class TagBook:
         """Tag names, highest priority first (ties: the order of the tag book)."""
         return sorted(set(names), key=lambda n: (-self.tags[n].priority, self.tags[n].index))
 
-    def require(self, name: str, *, file: str | None = None, line: int | None = None,
-                key: str | None = None) -> TagDef:
+    def require(
+        self, name: str, *, file: str | None = None, line: int | None = None, key: str | None = None
+    ) -> TagDef:
         """The definition of ``name``, or an error that lists the defined tags."""
         if name in self.tags:
             return self.tags[name]
         defined = ", ".join(self.tags) or "none"
         raise TagBookError(
             f'tag "{name}" is not defined in the tag book {self.path} (defined: {defined}).',
-            file=file, line=line, key=key,
-            hint="Add it under `tags:` in the tag book, or use one of the defined tags.")
+            file=file,
+            line=line,
+            key=key,
+            hint="Add it under `tags:` in the tag book, or use one of the defined tags.",
+        )
 
     def active_entries(self, as_of: dt.date) -> tuple[list[Entry], int]:
         """The entries in force on ``as_of``, and how many have expired."""
@@ -109,14 +113,25 @@ class TagBook:
         return out
 
 
-def parse_date(text: str, *, what: str, file: str | None = None, line: int | None = None,
-               key: str | None = None) -> dt.date:
+def parse_date(
+    text: str,
+    *,
+    what: str,
+    file: str | None = None,
+    line: int | None = None,
+    key: str | None = None,
+) -> dt.date:
     """``YYYY-MM-DD`` (optionally followed by a time) as a date."""
     try:
         return dt.date.fromisoformat(str(text).strip()[:10])
     except ValueError:
-        raise TagBookError(f'"{text}" is not a date for {what}.', file=file, line=line,
-                           key=key, hint="Write dates as YYYY-MM-DD, e.g. 2027-01-31.") from None
+        raise TagBookError(
+            f'"{text}" is not a date for {what}.',
+            file=file,
+            line=line,
+            key=key,
+            hint="Write dates as YYYY-MM-DD, e.g. 2027-01-31.",
+        ) from None
 
 
 def load_tagbook(path: str | os.PathLike[str]) -> TagBook:
@@ -135,54 +150,100 @@ def parse_tagbook(text: str, *, file: str) -> TagBook:
     """Build a :class:`TagBook` from YAML text (see :func:`load_tagbook`)."""
     data = load_yaml(text, file=file, error=TagBookError)
     if data is None:
-        raise TagBookError("the tag book is empty.", file=file,
-                           hint="Start from tagbook.example.yaml or `ordertags init`.")
+        raise TagBookError(
+            "the tag book is empty.",
+            file=file,
+            hint="Start from tagbook.example.yaml or `ordertags init`.",
+        )
     validate(data, schema="tagbook", text=text, file=file, error=TagBookError)
     book = TagBook(path=file)
     for i, raw in enumerate(data.get("tags") or []):
         name = raw["name"]
         line = line_of(text, ["tags", i])
         if name in book.tags:
-            raise TagBookError(f'tag "{name}" is defined twice.', file=file, line=line,
-                               key=f"tags[{i}].name", hint="Keep one definition.")
+            raise TagBookError(
+                f'tag "{name}" is defined twice.',
+                file=file,
+                line=line,
+                key=f"tags[{i}].name",
+                hint="Keep one definition.",
+            )
         colour = raw.get("colour", "")
         if colour and not is_colour(colour):
-            raise TagBookError(f'"{colour}" is not a colour.', file=file,
-                               line=line_of(text, ["tags", i, "colour"]),
-                               key=f"tags[{i}].colour",
-                               hint="Use a CSS colour name (red, gold, teal) or #rrggbb.")
+            raise TagBookError(
+                f'"{colour}" is not a colour.',
+                file=file,
+                line=line_of(text, ["tags", i, "colour"]),
+                key=f"tags[{i}].colour",
+                hint="Use a CSS colour name (red, gold, teal) or #rrggbb.",
+            )
         book.tags[name] = TagDef(
-            name=name, colour=colour, label=raw.get("label") or name,
-            description=raw.get("description", ""), priority=raw.get("priority", 0),
-            scope=raw.get("scope", "customer"), index=i)
+            name=name,
+            colour=colour,
+            label=raw.get("label") or name,
+            description=raw.get("description", ""),
+            priority=raw.get("priority", 0),
+            scope=raw.get("scope", "customer"),
+            index=i,
+        )
     for i, raw in enumerate(data.get("customers") or []):
         line = line_of(text, ["customers", i])
         key = normalize_email(raw["email"])
         if key is None or not looks_like_email(raw["email"]):
-            raise TagBookError(f'"{raw["email"]}" is not an email address.', file=file,
-                               line=line, key=f"customers[{i}].email",
-                               hint="Write the customer's email, e.g. jane@example.com.")
+            raise TagBookError(
+                f'"{raw["email"]}" is not an email address.',
+                file=file,
+                line=line,
+                key=f"customers[{i}].email",
+                hint="Write the customer's email, e.g. jane@example.com.",
+            )
         for j, name in enumerate(raw["tags"]):
-            book.require(name, file=file, line=line_of(text, ["customers", i, "tags", j]),
-                         key=f"customers[{i}].tags[{j}]")
+            book.require(
+                name,
+                file=file,
+                line=line_of(text, ["customers", i, "tags", j]),
+                key=f"customers[{i}].tags[{j}]",
+            )
         expires = raw.get("expires")
-        book.entries.append(Entry(
-            email=raw["email"], key=key, tags=tuple(raw["tags"]), note=raw.get("note"),
-            by=raw.get("by"), at=raw.get("at"), line=line,
-            expires=parse_date(expires, what="expires", file=file, line=line,
-                               key=f"customers[{i}].expires") if expires else None))
+        book.entries.append(
+            Entry(
+                email=raw["email"],
+                key=key,
+                tags=tuple(raw["tags"]),
+                note=raw.get("note"),
+                by=raw.get("by"),
+                at=raw.get("at"),
+                line=line,
+                expires=parse_date(
+                    expires, what="expires", file=file, line=line, key=f"customers[{i}].expires"
+                )
+                if expires
+                else None,
+            )
+        )
     for i, raw in enumerate(data.get("links") or []):
         kind = "same" if "same" in raw else "different"
         for j, value in enumerate(raw[kind]):
             if not looks_like_identity(value):
                 raise TagBookError(
-                    f'"{value}" is neither an email address nor a phone number.', file=file,
-                    line=line_of(text, ["links", i, kind, j]), key=f"links[{i}].{kind}[{j}]",
+                    f'"{value}" is neither an email address nor a phone number.',
+                    file=file,
+                    line=line_of(text, ["links", i, kind, j]),
+                    key=f"links[{i}].{kind}[{j}]",
                     hint="A link joins two emails or phone numbers, e.g. "
-                         '[jane@example.com, "+447700900123"].')
-        book.links.append(Link(a=raw[kind][0], b=raw[kind][1], same=kind == "same",
-                               note=raw.get("note"), by=raw.get("by"), at=raw.get("at"),
-                               line=line_of(text, ["links", i])))
+                    '[jane@example.com, "+447700900123"].',
+                )
+        book.links.append(
+            Link(
+                a=raw[kind][0],
+                b=raw[kind][1],
+                same=kind == "same",
+                note=raw.get("note"),
+                by=raw.get("by"),
+                at=raw.get("at"),
+                line=line_of(text, ["links", i]),
+            )
+        )
     return book
 
 
@@ -209,8 +270,7 @@ def _plain(value: str) -> Any:
         same = load_yaml(f"v: {value}", file="", error=TagBookError) == {"v": value}
     except TagBookError:
         same = False
-    return value if same and value == value.strip() and value else \
-        DoubleQuotedScalarString(value)
+    return value if same and value == value.strip() and value else DoubleQuotedScalarString(value)
 
 
 def _round_trip() -> Any:
@@ -242,8 +302,9 @@ def _edit(path: Path, change: Any) -> Any:
             # 4 and 2); the mapping indent is what is left once the dash is placed.
             indent = indent or 2
             block_seq_indent = block_seq_indent or 0
-            yaml.indent(mapping=max(2, indent - block_seq_indent), sequence=indent,
-                        offset=block_seq_indent)
+            yaml.indent(
+                mapping=max(2, indent - block_seq_indent), sequence=indent, offset=block_seq_indent
+            )
             data = yaml.load(text)
             result = change(data, book)
             out = io.StringIO()
@@ -262,7 +323,8 @@ def _edit(path: Path, change: Any) -> Any:
         raise TagBookError(
             f"the tag book is locked by another ordertags for over {LOCK_TIMEOUT_S:.0f} s.",
             file=str(path),
-            hint=f"Try again; if no ordertags is running, delete {path}.lock.") from None
+            hint=f"Try again; if no ordertags is running, delete {path}.lock.",
+        ) from None
 
 
 def default_author() -> str:
@@ -273,10 +335,16 @@ def default_author() -> str:
         return "unknown"
 
 
-def tag_customer(path: str | os.PathLike[str], email: str, tags: list[str], *,
-                 note: str | None = None, by: str | None = None,
-                 expires: str | dt.date | None = None,
-                 now: dt.datetime | None = None) -> TagChange:
+def tag_customer(
+    path: str | os.PathLike[str],
+    email: str,
+    tags: list[str],
+    *,
+    note: str | None = None,
+    by: str | None = None,
+    expires: str | dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> TagChange:
     """Tag a customer by hand: append an entry to the tag book's ``customers`` list.
 
     Tags the customer already has (from an unexpired entry) are left alone.
@@ -291,14 +359,18 @@ def tag_customer(path: str | os.PathLike[str], email: str, tags: list[str], *,
     email = email.strip()
     key = normalize_email(email)
     if key is None or not looks_like_email(email):
-        raise TagBookError(f'"{email}" is not an email address.',
-                           hint="Give the customer's email, e.g. jane@example.com.")
+        raise TagBookError(
+            f'"{email}" is not an email address.',
+            hint="Give the customer's email, e.g. jane@example.com.",
+        )
     if isinstance(expires, str):
         expires = parse_date(expires, what="--expires")
     when = (now or dt.datetime.now().astimezone()).replace(microsecond=0)
     if expires is not None and expires < when.date():
-        raise TagBookError(f"--expires {expires.isoformat()} is in the past.",
-                           hint="Give a date from today on, or leave --expires out.")
+        raise TagBookError(
+            f"--expires {expires.isoformat()} is in the past.",
+            hint="Give a date from today on, or leave --expires out.",
+        )
 
     def change(data: Any, book: TagBook) -> TagChange:
         for name in tags:
@@ -326,8 +398,9 @@ def tag_customer(path: str | os.PathLike[str], email: str, tags: list[str], *,
             customers = CommentedSeq()
             data["customers"] = customers
         customers.append(record)
-        return TagChange(email, key, added=tuple(new),
-                         unchanged=tuple(t for t in tags if t in have))
+        return TagChange(
+            email, key, added=tuple(new), unchanged=tuple(t for t in tags if t in have)
+        )
 
     result: TagChange = _edit(p, change)
     return result
@@ -361,8 +434,12 @@ def untag_customer(path: str | os.PathLike[str], email: str, tags: list[str]) ->
                 for j in reversed(range(len(entry["tags"]))):
                     if entry["tags"][j] in tags:
                         del entry["tags"][j]
-        return TagChange(email, key, removed=tuple(t for t in tags if t in removed),
-                         unchanged=tuple(t for t in tags if t not in removed))
+        return TagChange(
+            email,
+            key,
+            removed=tuple(t for t in tags if t in removed),
+            unchanged=tuple(t for t in tags if t not in removed),
+        )
 
     result: TagChange = _edit(p, change)
     return result
@@ -381,9 +458,17 @@ class LinkChange:
     removed: int = 0  # entries of the opposite kind for the pair, removed
 
 
-def _edit_link(path: str | os.PathLike[str], a: str, b: str, *, same: bool,
-               note: str | None, by: str | None, region: str | None,
-               now: dt.datetime | None) -> LinkChange:
+def _edit_link(
+    path: str | os.PathLike[str],
+    a: str,
+    b: str,
+    *,
+    same: bool,
+    note: str | None,
+    by: str | None,
+    region: str | None,
+    now: dt.datetime | None,
+) -> LinkChange:
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     from ordertags.base.keys import DEFAULT_REGION, identity_of
@@ -391,8 +476,10 @@ def _edit_link(path: str | os.PathLike[str], a: str, b: str, *, same: bool,
     code = region or DEFAULT_REGION
     ka, kb = identity_of(a, code)[1], identity_of(b, code)[1]
     if ka == kb:
-        raise TagBookError(f'"{a}" and "{b}" are the same identity.',
-                           hint="Give two different emails or phone numbers.")
+        raise TagBookError(
+            f'"{a}" and "{b}" are the same identity.',
+            hint="Give two different emails or phone numbers.",
+        )
     pair = {ka, kb}
     when = (now or dt.datetime.now().astimezone()).replace(microsecond=0)
     kind, other = ("same", "different") if same else ("different", "same")
@@ -436,9 +523,16 @@ def _edit_link(path: str | os.PathLike[str], a: str, b: str, *, same: bool,
     return result
 
 
-def link_identities(path: str | os.PathLike[str], a: str, b: str, *, note: str | None = None,
-                    by: str | None = None, region: str | None = None,
-                    now: dt.datetime | None = None) -> LinkChange:
+def link_identities(
+    path: str | os.PathLike[str],
+    a: str,
+    b: str,
+    *,
+    note: str | None = None,
+    by: str | None = None,
+    region: str | None = None,
+    now: dt.datetime | None = None,
+) -> LinkChange:
     """Record in the tag book that two identities (emails or phone numbers) are the same
     person; a "different" entry for the pair is removed. Links beat automatic matches.
 
@@ -448,10 +542,16 @@ def link_identities(path: str | os.PathLike[str], a: str, b: str, *, note: str |
     return _edit_link(path, a, b, same=True, note=note, by=by, region=region, now=now)
 
 
-def unlink_identities(path: str | os.PathLike[str], a: str, b: str, *,
-                      note: str | None = None, by: str | None = None,
-                      region: str | None = None,
-                      now: dt.datetime | None = None) -> LinkChange:
+def unlink_identities(
+    path: str | os.PathLike[str],
+    a: str,
+    b: str,
+    *,
+    note: str | None = None,
+    by: str | None = None,
+    region: str | None = None,
+    now: dt.datetime | None = None,
+) -> LinkChange:
     """Record in the tag book that two identities are different people, whatever the
     evidence says; a "same" link for the pair is removed."""
     return _edit_link(path, a, b, same=False, note=note, by=by, region=region, now=now)

@@ -54,8 +54,9 @@ def run(*args: str | Path, input: str | None = None) -> object:
     return runner.invoke(app, [str(a) for a in args], input=input)
 
 
-def test_apply_writes_tags_profile_and_colour(orders: Path, tagbook: Path, rules: Path,
-                                              tmp_path: Path) -> None:
+def test_apply_writes_tags_profile_and_colour(
+    orders: Path, tagbook: Path, rules: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "out.csv"
     result = run("apply", orders, "-t", tagbook, "-r", rules, "--as-of", AS_OF, "-o", out)
     assert result.exit_code == 0, result.stderr
@@ -75,8 +76,7 @@ def test_apply_writes_tags_profile_and_colour(orders: Path, tagbook: Path, rules
     assert result.stderr.splitlines()[-1] == f"wrote {out}"
 
 
-def test_apply_without_rules_uses_manual_tags(orders: Path, tagbook: Path,
-                                              tmp_path: Path) -> None:
+def test_apply_without_rules_uses_manual_tags(orders: Path, tagbook: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.csv"
     result = run("apply", orders, "--tagbook", tagbook, "--output", out, "--quiet")
     assert result.exit_code == 0
@@ -85,20 +85,33 @@ def test_apply_without_rules_uses_manual_tags(orders: Path, tagbook: Path,
 
 
 def test_apply_stdin_to_stdout(orders: Path, tagbook: Path, rules: Path) -> None:
-    result = run("apply", "-", "-t", tagbook, "-r", rules, "--as-of", AS_OF, "-o", "-", "-q",
-                 input=orders.read_text(encoding="utf-8"))
+    result = run(
+        "apply",
+        "-",
+        "-t",
+        tagbook,
+        "-r",
+        rules,
+        "--as-of",
+        AS_OF,
+        "-o",
+        "-",
+        "-q",
+        input=orders.read_text(encoding="utf-8"),
+    )
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0] == ",".join([*HEADER, "Customer Tags", "Customer Profile", "Tag Colour"])
     assert lines[1].startswith("1001,Jane Doe,Jane.Doe@gmail.com,620.00,")
 
 
-def test_apply_json_keeps_numbers_and_adds_keys(tagbook: Path, rules: Path,
-                                                tmp_path: Path) -> None:
+def test_apply_json_keeps_numbers_and_adds_keys(tagbook: Path, rules: Path, tmp_path: Path) -> None:
     src = tmp_path / "orders.json"
-    src.write_text('[{"id": "7", "email": "vip@example.com", "total": 200.50, "n": 1.10},\n'
-                   ' {"id": "8", "email": "x@y.z", "total": 12, "tags": ["a", 1]}]',
-                   encoding="utf-8")
+    src.write_text(
+        '[{"id": "7", "email": "vip@example.com", "total": 200.50, "n": 1.10},\n'
+        ' {"id": "8", "email": "x@y.z", "total": 12, "tags": ["a", 1]}]',
+        encoding="utf-8",
+    )
     out = tmp_path / "out.json"
     result = run("apply", src, "-t", tagbook, "-r", rules, "--as-of", AS_OF, "-o", out, "-q")
     assert result.exit_code == 0, result.stderr
@@ -117,13 +130,16 @@ def test_apply_output_format_ndjson(orders: Path, tagbook: Path, tmp_path: Path)
     assert lines[3]["Postcode"] == "00007" and lines[3]["Customer Tags"] == "VIP"
 
 
-def test_apply_several_exports_share_customer_history(tagbook: Path, rules: Path,
-                                                      tmp_path: Path) -> None:
+def test_apply_several_exports_share_customer_history(
+    tagbook: Path, rules: Path, tmp_path: Path
+) -> None:
     a = tmp_path / "shop.csv"
     b = tmp_path / "web.csv"
     a.write_text(csv_text(HEADER, ROWS[:1]), encoding="utf-8")
-    b.write_text(csv_text(["Ref", "E-mail", "Order Total"],
-                          [["W1", "JANEDOE@gmail.com", "400.00"]]), encoding="utf-8")
+    b.write_text(
+        csv_text(["Ref", "E-mail", "Order Total"], [["W1", "JANEDOE@gmail.com", "400.00"]]),
+        encoding="utf-8",
+    )
     folder = tmp_path / "out"
     result = run("apply", a, b, "-t", tagbook, "-r", rules, "-o", folder, "-q")
     assert result.exit_code == 0, result.stderr
@@ -135,8 +151,21 @@ def test_apply_column_options(tmp_path: Path, tagbook: Path, rules: Path) -> Non
     src = tmp_path / "o.csv"
     src.write_text(csv_text(["Buyer", "Paid"], [["vip@example.com", "151"]]), encoding="utf-8")
     out = tmp_path / "out.csv"
-    result = run("apply", src, "-t", tagbook, "-r", rules, "-o", out, "-q",
-                 "--email-column", "Buyer", "--total-column", "paid")
+    result = run(
+        "apply",
+        src,
+        "-t",
+        tagbook,
+        "-r",
+        rules,
+        "-o",
+        out,
+        "-q",
+        "--email-column",
+        "Buyer",
+        "--total-column",
+        "paid",
+    )
     assert result.exit_code == 0, result.stderr
     assert read_csv(out)[0]["Customer Tags"] == "VIP; HIGH"
 
@@ -146,19 +175,30 @@ def test_apply_keeps_bom_crlf_and_semicolons(tmp_path: Path, tagbook: Path) -> N
     src.write_bytes(b"\xef\xbb\xbfOrder Id;Email;Total\r\n1;vip@example.com;1,50\r\n")
     out = tmp_path / "out.csv"
     assert run("apply", src, "-t", tagbook, "-o", out, "-q").exit_code == 0
-    assert out.read_bytes() == (b"\xef\xbb\xbfOrder Id;Email;Total;Customer Tags;"
-                                b"Customer Profile;Tag Colour\r\n"
-                                b"1;vip@example.com;1,50;VIP;VIP \xe2\x80\x94 add a note;gold\r\n")
+    assert out.read_bytes() == (
+        b"\xef\xbb\xbfOrder Id;Email;Total;Customer Tags;"
+        b"Customer Profile;Tag Colour\r\n"
+        b"1;vip@example.com;1,50;VIP;VIP \xe2\x80\x94 add a note;gold\r\n"
+    )
 
 
-def test_apply_is_idempotent_on_its_own_output(orders: Path, tagbook: Path, rules: Path,
-                                               tmp_path: Path) -> None:
+def test_apply_is_idempotent_on_its_own_output(
+    orders: Path, tagbook: Path, rules: Path, tmp_path: Path
+) -> None:
     once = tmp_path / "once.csv"
     twice = tmp_path / "twice.csv"
-    assert run("apply", orders, "-t", tagbook, "-r", rules, "--as-of", AS_OF, "-o", once,
-               "-q").exit_code == 0
-    assert run("apply", once, "-t", tagbook, "-r", rules, "--as-of", AS_OF, "-o", twice,
-               "-q").exit_code == 0
+    assert (
+        run(
+            "apply", orders, "-t", tagbook, "-r", rules, "--as-of", AS_OF, "-o", once, "-q"
+        ).exit_code
+        == 0
+    )
+    assert (
+        run(
+            "apply", once, "-t", tagbook, "-r", rules, "--as-of", AS_OF, "-o", twice, "-q"
+        ).exit_code
+        == 0
+    )
     assert once.read_bytes() == twice.read_bytes()
 
 
@@ -182,13 +222,13 @@ def test_missing_email_column(tmp_path: Path, tagbook: Path) -> None:
         f"ordertags: {src}: no customer email column (looked for: Email, E-mail, Email Address, "
         "Customer Email, Customer email address, customer_email, billing_email, "
         "Email (Billing), Buyer Email, buyer-email, cEmailAddress). Name the column with "
-        "--email-column (the file's columns: Order Id, Mail, Total).")
+        "--email-column (the file's columns: Order Id, Mail, Total)."
+    )
 
 
 def test_non_numeric_total(tmp_path: Path, tagbook: Path, rules: Path) -> None:
     src = tmp_path / "o.csv"
-    src.write_text('Order Id,Email,Total\n1,a@b.com,10\n2,c@d.com,"£1,234.50"\n',
-                   encoding="utf-8")
+    src.write_text('Order Id,Email,Total\n1,a@b.com,10\n2,c@d.com,"£1,234.50"\n', encoding="utf-8")
     code, err = bad(tmp_path, ["apply", src, "-t", tagbook, "-r", rules])
     assert code == 1
     assert err.startswith(f'ordertags: {src}, row 3, column "Total": "£1,234.50" is not')
@@ -197,19 +237,25 @@ def test_non_numeric_total(tmp_path: Path, tagbook: Path, rules: Path) -> None:
 
 def test_broken_yaml_names_its_line(tmp_path: Path, tagbook: Path, orders: Path) -> None:
     r = tmp_path / "r.yaml"
-    r.write_text("rules:\n  - name: x\n    when: {field: total, over: 5\n    tag: HIGH\n",
-                 encoding="utf-8")
+    r.write_text(
+        "rules:\n  - name: x\n    when: {field: total, over: 5\n    tag: HIGH\n", encoding="utf-8"
+    )
     code, err = bad(tmp_path, ["apply", orders, "-t", tagbook, "-r", r])
     assert code == 1
-    assert err == (f"ordertags: {r}, line 4: YAML syntax error (column 8): did not find "
-                   "expected ',' or '}'. Fix the YAML at that line; check indentation and "
-                   "quotes.")
+    assert err == (
+        f"ordertags: {r}, line 4: YAML syntax error (column 8): did not find "
+        "expected ',' or '}'. Fix the YAML at that line; check indentation and "
+        "quotes."
+    )
 
 
 def test_schema_violation(tmp_path: Path, tagbook: Path, orders: Path) -> None:
     r = tmp_path / "r.yaml"
-    r.write_text('rules:\n  - name: x\n    when: {field: total, over: "5"}\n    tag: HIGH\n'
-                 '    colour: red\n', encoding="utf-8")
+    r.write_text(
+        'rules:\n  - name: x\n    when: {field: total, over: "5"}\n    tag: HIGH\n'
+        "    colour: red\n",
+        encoding="utf-8",
+    )
     code, err = bad(tmp_path, ["apply", orders, "-t", tagbook, "-r", r])
     assert code == 1
     assert err == (
@@ -217,49 +263,63 @@ def test_schema_violation(tmp_path: Path, tagbook: Path, orders: Path) -> None:
         "  line 3, $.rules[0].when.over: '5' is not of type 'number'.\n"
         "  line 5, $.rules[0].colour: Additional properties are not allowed ('colour' was "
         "unexpected). "
-        "See `ordertags schema rules` for what is allowed.")
+        "See `ordertags schema rules` for what is allowed."
+    )
 
 
 def test_unknown_tag_in_rule(tmp_path: Path, tagbook: Path, orders: Path) -> None:
     r = tmp_path / "r.yaml"
-    r.write_text("rules:\n  - name: x\n    when: {field: total, over: 5}\n    tag: GOLD\n",
-                 encoding="utf-8")
+    r.write_text(
+        "rules:\n  - name: x\n    when: {field: total, over: 5}\n    tag: GOLD\n", encoding="utf-8"
+    )
     code, err = bad(tmp_path, ["apply", orders, "-t", tagbook, "-r", r])
     assert code == 1
     assert err == (
         f'ordertags: {r}, line 2, key $.rules[0].tag: rule "x" adds tag "GOLD", which the '
         f"tag book {tagbook} does not define (defined: FRAUD, VIP, BIG, REGULAR, HIGH, CHECK). "
-        "Define the tag in the tag book, or fix the rule's tag name.")
+        "Define the tag in the tag book, or fix the rule's tag name."
+    )
 
 
 def test_unknown_tag_in_tag_book_entry(tmp_path: Path, orders: Path) -> None:
     book = tmp_path / "book.yaml"
-    book.write_text("tags:\n  - name: VIP\ncustomers:\n  - email: a@b.com\n    tags: [GOLD]\n",
-                    encoding="utf-8")
+    book.write_text(
+        "tags:\n  - name: VIP\ncustomers:\n  - email: a@b.com\n    tags: [GOLD]\n", encoding="utf-8"
+    )
     code, err = bad(tmp_path, ["apply", orders, "-t", book])
     assert code == 1
-    assert err == (f'ordertags: {book}, line 5, key customers[0].tags[0]: tag "GOLD" is not '
-                   f"defined in the tag book {book} (defined: VIP). Add it under `tags:` in "
-                   "the tag book, or use one of the defined tags.")
+    assert err == (
+        f'ordertags: {book}, line 5, key customers[0].tags[0]: tag "GOLD" is not '
+        f"defined in the tag book {book} (defined: VIP). Add it under `tags:` in "
+        "the tag book, or use one of the defined tags."
+    )
 
 
 def test_ragged_row(tmp_path: Path, tagbook: Path) -> None:
     src = tmp_path / "o.csv"
-    src.write_text('Order Id,Email,Notes\n1,a@b.com,"two\nlines"\n2,c@d.com,x,y\n',
-                   encoding="utf-8")
+    src.write_text(
+        'Order Id,Email,Notes\n1,a@b.com,"two\nlines"\n2,c@d.com,x,y\n', encoding="utf-8"
+    )
     code, err = bad(tmp_path, ["apply", src, "-t", tagbook])
     assert code == 1
-    assert err.startswith(f"ordertags: {src}, row 3, line 4: this row has 4 fields but the "
-                          "header has 3.")
+    assert err.startswith(
+        f"ordertags: {src}, row 3, line 4: this row has 4 fields but the header has 3."
+    )
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (b"", "the file is empty."),
-    (b"\xef\xbb\xbf  \n", "the file is empty."),
-    (b"Order Id,Email\n1,caf\xe9@x.com\n", "cannot decode byte 0xe9 at byte offset 20 as utf-8."),
-    (b'[{"a": 1}, 2]', "row 2: item 2 of the list is not an object."),
-    (b'{"orders": [}', "line 1: not valid JSON (column 13): Expecting value."),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "the file is empty."),
+        (b"\xef\xbb\xbf  \n", "the file is empty."),
+        (
+            b"Order Id,Email\n1,caf\xe9@x.com\n",
+            "cannot decode byte 0xe9 at byte offset 20 as utf-8.",
+        ),
+        (b'[{"a": 1}, 2]', "row 2: item 2 of the list is not an object."),
+        (b'{"orders": [}', "line 1: not valid JSON (column 13): Expecting value."),
+    ],
+)
 def test_unreadable_exports(tmp_path: Path, tagbook: Path, content: bytes, message: str) -> None:
     src = tmp_path / "o.csv"
     src.write_bytes(content)
@@ -277,17 +337,20 @@ def test_encoding_option_reads_cp1252(tmp_path: Path, tagbook: Path) -> None:
     assert out.read_bytes().decode("cp1252").splitlines()[1].startswith("1,vip@example.com,Zoë,VIP")
 
 
-@pytest.mark.parametrize("args", [
-    ["apply", "o.csv", "-t", "t.yaml"],  # no --output
-    ["apply", "o.csv", "-t", "t.yaml", "-o", "x", "--as-of", "26/11/2026"],
-    ["apply", "a.csv", "b.csv", "-t", "t.yaml", "-o", "-"],
-    ["apply", "o.csv", "-t", "t.yaml", "-o", "x", "--output-format", "xml"],
-    ["export", "o.csv", "-t", "t.yaml", "-o", "x"],  # no --tag
-    ["tag", "--tag", "VIP", "-t", "t.yaml"],  # no email, no --order
-    ["tag", "a@b.com", "--order", "1", "--in", "o.csv", "--tag", "VIP", "-t", "t.yaml"],
-    ["schema", "orders"],
-    ["nosuchcommand"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["apply", "o.csv", "-t", "t.yaml"],  # no --output
+        ["apply", "o.csv", "-t", "t.yaml", "-o", "x", "--as-of", "26/11/2026"],
+        ["apply", "a.csv", "b.csv", "-t", "t.yaml", "-o", "-"],
+        ["apply", "o.csv", "-t", "t.yaml", "-o", "x", "--output-format", "xml"],
+        ["export", "o.csv", "-t", "t.yaml", "-o", "x"],  # no --tag
+        ["tag", "--tag", "VIP", "-t", "t.yaml"],  # no email, no --order
+        ["tag", "a@b.com", "--order", "1", "--in", "o.csv", "--tag", "VIP", "-t", "t.yaml"],
+        ["schema", "orders"],
+        ["nosuchcommand"],
+    ],
+)
 def test_bad_usage_exits_2(args: list[str]) -> None:
     assert run(*args).exit_code == 2
 
@@ -305,8 +368,22 @@ def test_verbose_shows_traceback(tmp_path: Path, tagbook: Path) -> None:
 
 def test_export_mailing_list(orders: Path, tagbook: Path, rules: Path, tmp_path: Path) -> None:
     out = tmp_path / "list.csv"
-    result = run("export", orders, "--tag", "BIG", "--tag", "VIP", "-t", tagbook, "-r", rules,
-                 "--as-of", AS_OF, "-o", out)
+    result = run(
+        "export",
+        orders,
+        "--tag",
+        "BIG",
+        "--tag",
+        "VIP",
+        "-t",
+        tagbook,
+        "-r",
+        rules,
+        "--as-of",
+        AS_OF,
+        "-o",
+        out,
+    )
     assert result.exit_code == 0, result.stderr
     assert read_rows(out) == [
         ["Email Address", "First Name", "Last Name", "Orders", "Spend", "Tags"],
@@ -318,17 +395,39 @@ def test_export_mailing_list(orders: Path, tagbook: Path, rules: Path, tmp_path:
 
 def test_export_not_tag_and_relay_addresses(tmp_path: Path, tagbook: Path, rules: Path) -> None:
     src = tmp_path / "o.csv"
-    src.write_text(csv_text(["Email", "Total", "Customer Name"], [
-        ["vip@example.com", "5", "Smith, Ann"],
-        ["x1@marketplace.amazon.co.uk", "2000", "Relay Buyer"],
-        ["fraud@example.com", "3000", "Bad Actor"],
-    ]), encoding="utf-8")
+    src.write_text(
+        csv_text(
+            ["Email", "Total", "Customer Name"],
+            [
+                ["vip@example.com", "5", "Smith, Ann"],
+                ["x1@marketplace.amazon.co.uk", "2000", "Relay Buyer"],
+                ["fraud@example.com", "3000", "Bad Actor"],
+            ],
+        ),
+        encoding="utf-8",
+    )
     r = tmp_path / "r.yaml"
-    r.write_text(RULES + "  - name: f\n    when: {field: email, in: [fraud@example.com]}\n"
-                 "    tag: FRAUD\n", encoding="utf-8")
+    r.write_text(
+        RULES + "  - name: f\n    when: {field: email, in: [fraud@example.com]}\n    tag: FRAUD\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "list.csv"
-    result = run("export", src, "--tag", "BIG", "--tag", "VIP", "--not-tag", "FRAUD",
-                 "-t", tagbook, "-r", r, "-o", out)
+    result = run(
+        "export",
+        src,
+        "--tag",
+        "BIG",
+        "--tag",
+        "VIP",
+        "--not-tag",
+        "FRAUD",
+        "-t",
+        tagbook,
+        "-r",
+        r,
+        "-o",
+        out,
+    )
     assert result.exit_code == 0, result.stderr
     assert read_rows(out)[1:] == [["vip@example.com", "Ann", "Smith", "1", "5.00", "VIP"]]
     assert "(1 for --not-tag; 1 with marketplace relay addresses left out)" in result.stderr
@@ -363,12 +462,17 @@ def test_every_command_has_help_with_an_example() -> None:
 
 
 def test_python_dash_m_and_version() -> None:
-    result = subprocess.run([sys.executable, "-m", "ordertags", "--version"],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "ordertags", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0
     assert result.stdout.startswith("ordertags 0.")
-    helped = subprocess.run([sys.executable, "-m", "ordertags", "--help"],
-                            capture_output=True, text=True, check=False)
+    helped = subprocess.run(
+        [sys.executable, "-m", "ordertags", "--help"], capture_output=True, text=True, check=False
+    )
     assert helped.returncode == 0 and "apply" in helped.stdout
 
 
@@ -379,17 +483,36 @@ def test_examples_and_readme_job(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     out = tmp_path / "annotated.csv"
     result = subprocess.run(
-        [sys.executable, "-m", "ordertags", "apply", "examples/orders.csv", "--tagbook",
-         "tagbook.example.yaml", "--rules", "rules.example.yaml", "--as-of", AS_OF,
-         "--output", str(out)], cwd=tmp_path, capture_output=True, text=True, check=False)
+        [
+            sys.executable,
+            "-m",
+            "ordertags",
+            "apply",
+            "examples/orders.csv",
+            "--tagbook",
+            "tagbook.example.yaml",
+            "--rules",
+            "rules.example.yaml",
+            "--as-of",
+            AS_OF,
+            "--output",
+            str(out),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     tags = {r["Order Id"]: r["Customer Tags"] for r in read_csv(out)}
     assert tags["200002"] == "VIP; BIG_SPENDER; REGULAR; HIGH_VALUE"
     assert tags["200011"] == "FRAUD; CHECK"  # the fraud rule stops later rules
     assert tags["200004"] == ""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert ("ordertags apply examples/orders.csv --tagbook tagbook.example.yaml --rules "
-            "rules.example.yaml --as-of 2026-11-26 --output annotated.csv") in readme
+    assert (
+        "ordertags apply examples/orders.csv --tagbook tagbook.example.yaml --rules "
+        "rules.example.yaml --as-of 2026-11-26 --output annotated.csv"
+    ) in readme
 
 
 def test_every_example_rule_matches_something() -> None:
@@ -398,16 +521,19 @@ def test_every_example_rule_matches_something() -> None:
     import ordertags
 
     rules = ordertags.load_rules(ROOT / "rules.example.yaml")
-    result = ordertags.annotate([ROOT / "examples" / "orders.csv",
-                                 ROOT / "examples" / "shopify_orders.csv"],
-                                tagbook=ordertags.load_tagbook(ROOT / "tagbook.example.yaml"),
-                                rules=rules, as_of=dt.date(2026, 11, 26))
+    result = ordertags.annotate(
+        [ROOT / "examples" / "orders.csv", ROOT / "examples" / "shopify_orders.csv"],
+        tagbook=ordertags.load_tagbook(ROOT / "tagbook.example.yaml"),
+        rules=rules,
+        as_of=dt.date(2026, 11, 26),
+    )
     for rule in rules.rules:
         assert result.outcome.acted[rule.index] > 0, rule.name
 
 
-def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_readme_python_example_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     code = readme.split("## From Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
     for name in ("tagbook.example.yaml", "rules.example.yaml"):
@@ -426,16 +552,28 @@ def test_cli_reference_is_current() -> None:
     from ordertags.clidoc import render_reference
 
     current = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
-    assert current == render_reference(), \
+    assert current == render_reference(), (
         "docs/cli.md is stale: run `python -m ordertags.clidoc > docs/cli.md`"
+    )
 
 
 def test_export_respects_marketing_consent(tmp_path: Path) -> None:
     """Shopify's Accepts Marketing: Jane said yes on #5001; Priya said no on #5002."""
-    args = ["export", str(ROOT / "examples" / "orders.csv"),
-            str(ROOT / "examples" / "shopify_orders.csv"), "--tag", "NEW", "--tag", "VIP",
-            "-t", str(ROOT / "tagbook.example.yaml"), "-r", str(ROOT / "rules.example.yaml"),
-            "--as-of", AS_OF]
+    args = [
+        "export",
+        str(ROOT / "examples" / "orders.csv"),
+        str(ROOT / "examples" / "shopify_orders.csv"),
+        "--tag",
+        "NEW",
+        "--tag",
+        "VIP",
+        "-t",
+        str(ROOT / "tagbook.example.yaml"),
+        "-r",
+        str(ROOT / "rules.example.yaml"),
+        "--as-of",
+        AS_OF,
+    ]
     out = tmp_path / "list.csv"
     result = run(*args, "-o", out)
     assert result.exit_code == 0, result.stderr

@@ -34,8 +34,17 @@ from ordertags.tags import link_identities, tag_customer, unlink_identities
 from .conftest import ROOT, csv_text, read_csv
 
 AS_OF = dt.date(2026, 11, 26)
-HEADER = ["Order Id", "Source", "Received Date", "Customer Name", "Email", "Phone",
-          "Address1", "Postcode", "Total"]
+HEADER = [
+    "Order Id",
+    "Source",
+    "Received Date",
+    "Customer Name",
+    "Email",
+    "Phone",
+    "Address1",
+    "Postcode",
+    "Total",
+]
 TAGBOOK = """\
 # a test tag book
 version: 1
@@ -79,9 +88,17 @@ def export(tmp_path: Path) -> Callable[..., Path]:
     return _export
 
 
-def order(oid: str, email: str, total: str = "10.00", date: str = "2026-06-01 10:00",
-          name: str = "Jane Doe", phone: str = "", address: str = "", postcode: str = "",
-          source: str = "SHOP") -> list[str]:
+def order(
+    oid: str,
+    email: str,
+    total: str = "10.00",
+    date: str = "2026-06-01 10:00",
+    name: str = "Jane Doe",
+    phone: str = "",
+    address: str = "",
+    postcode: str = "",
+    source: str = "SHOP",
+) -> list[str]:
     return [oid, source, date, name, email, phone, address, postcode, total]
 
 
@@ -95,13 +112,21 @@ def customers(ws: Workspace) -> list[tuple[str, int, int]]:
         return sorted((c.key, c.orders, c.spend) for c in h.list_customers(limit=None))
 
 
-def tags_of(ws: Workspace, path: Path, tmp_path: Path, rules: str | None = None, *,
-            record: bool = True) -> dict[str, str]:
+def tags_of(
+    ws: Workspace, path: Path, tmp_path: Path, rules: str | None = None, *, record: bool = True
+) -> dict[str, str]:
     if rules is not None:
         ws.rules.write_text(textwrap.dedent(rules), encoding="utf-8")
     out = tmp_path / f"{path.stem}.out.csv"
-    apply_files([path], tagbook=ws.tagbook, rules=ws.rules, output=out, as_of=AS_OF,
-                workspace=ws, record=record)
+    apply_files(
+        [path],
+        tagbook=ws.tagbook,
+        rules=ws.rules,
+        output=out,
+        as_of=AS_OF,
+        workspace=ws,
+        record=record,
+    )
     return {r["Order Id"]: r["Customer Tags"] for r in read_csv(out)}
 
 
@@ -123,8 +148,9 @@ def test_init_writes_valid_starters_and_keeps_existing_files(tmp_path: Path) -> 
     assert report.workspace.tagbook.read_text(encoding="utf-8") == TAGBOOK
 
 
-def test_workspace_is_found_explicitly_by_environment_and_in_cwd(ws: Workspace,
-                                                                 tmp_path: Path) -> None:
+def test_workspace_is_found_explicitly_by_environment_and_in_cwd(
+    ws: Workspace, tmp_path: Path
+) -> None:
     assert find_workspace(ws.root) == ws
     assert find_workspace(env={"ORDERTAGS_WORKSPACE": str(ws.root)}, cwd=tmp_path) == ws
     assert find_workspace(env={}, cwd=ws.root) == ws
@@ -133,7 +159,8 @@ def test_workspace_is_found_explicitly_by_environment_and_in_cwd(ws: Workspace,
         find_workspace(tmp_path / "nowhere")
     assert str(err.value) == (
         f"{tmp_path / 'nowhere'} (--workspace) is not an ordertags workspace: it does not "
-        f"exist. Create one with `ordertags init {tmp_path / 'nowhere'}`, or fix the path.")
+        f"exist. Create one with `ordertags init {tmp_path / 'nowhere'}`, or fix the path."
+    )
     assert err.value.exit_code == 2
 
 
@@ -141,9 +168,14 @@ def test_workspace_is_found_explicitly_by_environment_and_in_cwd(ws: Workspace,
 
 
 def test_ingest_is_idempotent_and_updates_changed_orders(ws: Workspace, export) -> None:
-    first = export("a.csv", [order("1", "jane@example.com", "10.00"),
-                             order("2", "jane@example.com", "20.00"),
-                             order("3", "bob@example.com", "5.50")])
+    first = export(
+        "a.csv",
+        [
+            order("1", "jane@example.com", "10.00"),
+            order("2", "jane@example.com", "20.00"),
+            order("3", "bob@example.com", "5.50"),
+        ],
+    )
     report = ingest(ws, first)
     assert (report.read, report.new, report.updated, report.unchanged) == (3, 3, 0, 0)
     assert customers(ws) == [("bob@example.com", 1, 55_000), ("jane@example.com", 2, 300_000)]
@@ -152,8 +184,9 @@ def test_ingest_is_idempotent_and_updates_changed_orders(ws: Workspace, export) 
     assert (again.new, again.updated, again.unchanged) == (0, 0, 3)
     assert ws.history_path.read_bytes() == db  # nothing written at all
     # Order 2 refunded down to 12.00, order 4 new; same order ids, no duplicates.
-    second = export("b.csv", [order("2", "jane@example.com", "12.00"),
-                              order("4", "bob@example.com", "1.00")])
+    second = export(
+        "b.csv", [order("2", "jane@example.com", "12.00"), order("4", "bob@example.com", "1.00")]
+    )
     later = ingest(ws, second)
     assert (later.new, later.updated, later.unchanged) == (1, 1, 0)
     assert customers(ws) == [("bob@example.com", 2, 65_000), ("jane@example.com", 2, 220_000)]
@@ -162,19 +195,27 @@ def test_ingest_is_idempotent_and_updates_changed_orders(ws: Workspace, export) 
 
 
 def test_same_order_id_on_two_channels_is_two_orders(ws: Workspace, export) -> None:
-    ingest(ws, export("a.csv", [order("1", "a@example.com", source="EBAY"),
-                                order("1", "a@example.com", source="AMAZON")]))
+    ingest(
+        ws,
+        export(
+            "a.csv",
+            [
+                order("1", "a@example.com", source="EBAY"),
+                order("1", "a@example.com", source="AMAZON"),
+            ],
+        ),
+    )
     assert customers(ws) == [("a@example.com", 2, 200_000)]
 
 
 def test_rows_without_order_id_are_counted_not_recorded(ws: Workspace, export) -> None:
-    report = ingest(ws, export("a.csv", [order("", "a@example.com"),
-                                         order("7", "a@example.com")]))
+    report = ingest(ws, export("a.csv", [order("", "a@example.com"), order("7", "a@example.com")]))
     assert (report.new, report.skipped) == (1, 1)
 
 
-def test_interrupted_ingest_leaves_the_history_as_it_was(ws: Workspace, export,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_ingest_leaves_the_history_as_it_was(
+    ws: Workspace, export, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ingest(ws, export("a.csv", [order("1", "jane@example.com")]))
     before = customers(ws)
     from ordertags.customers import history
@@ -184,8 +225,7 @@ def test_interrupted_ingest_leaves_the_history_as_it_was(ws: Workspace, export,
 
     monkeypatch.setattr(history.History, "_refresh", boom)
     with pytest.raises(KeyboardInterrupt):
-        ingest(ws, export("b.csv", [order("2", "jane@example.com"),
-                                    order("3", "new@example.com")]))
+        ingest(ws, export("b.csv", [order("2", "jane@example.com"), order("3", "new@example.com")]))
     monkeypatch.undo()
     assert customers(ws) == before
     with ws.open_history() as h:
@@ -213,16 +253,20 @@ def test_killed_ingest_leaves_the_history_as_it_was(ws: Workspace, export) -> No
 
 
 def test_two_writers_at_once_both_land(ws: Workspace, export) -> None:
-    files = [export(f"{k}.csv", [order(f"{k}{i}", f"{k}{i % 50}@example.com")
-                                 for i in range(3000)]) for k in ("a", "b")]
+    files = [
+        export(f"{k}.csv", [order(f"{k}{i}", f"{k}{i % 50}@example.com") for i in range(3000)])
+        for k in ("a", "b")
+    ]
     script = textwrap.dedent(f"""
         import sys
         from ordertags.api import ingest_files
         from ordertags.customers.workspace import find_workspace
         ingest_files([sys.argv[1]], workspace=find_workspace({str(ws.root)!r}))
     """)
-    procs = [subprocess.Popen([sys.executable, "-c", script, str(f)], stderr=subprocess.PIPE)
-             for f in files]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, str(f)], stderr=subprocess.PIPE)
+        for f in files
+    ]
     for p in procs:
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err.decode()
@@ -235,8 +279,10 @@ def test_a_locked_history_is_waited_for_then_reported(ws: Workspace, export) -> 
     blocker = sqlite3.connect(ws.history_path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
     try:
-        with open_history(ws.history_path, lock_timeout=0.2) as h, \
-                pytest.raises(HistoryError) as err:
+        with (
+            open_history(ws.history_path, lock_timeout=0.2) as h,
+            pytest.raises(HistoryError) as err,
+        ):
             h.remember_tags([1], ["VIP"], AS_OF)
     finally:
         blocker.execute("ROLLBACK")
@@ -244,7 +290,8 @@ def test_a_locked_history_is_waited_for_then_reported(ws: Workspace, export) -> 
     assert str(err.value) == (
         f"{ws.history_path}: the history is locked by another ordertags (waited 0.2 s). "
         "Another ingest or apply is writing to it: try again when it has finished. If none "
-        "is running, check that nothing else holds the file open.")
+        "is running, check that nothing else holds the file open."
+    )
 
 
 def test_a_history_from_a_newer_ordertags_is_refused(ws: Workspace) -> None:
@@ -256,7 +303,8 @@ def test_a_history_from_a_newer_ordertags_is_refused(ws: Workspace) -> None:
     assert str(err.value) == (
         f"{ws.history_path}: the history was written by a newer ordertags (schema version "
         f"{SCHEMA_VERSION + 1}; ordertags 0.1.0 reads up to version {SCHEMA_VERSION}). "
-        "Upgrade ordertags (pip install -U ordertags); this version will not touch the file.")
+        "Upgrade ordertags (pip install -U ordertags); this version will not touch the file."
+    )
 
 
 def test_another_sqlite_file_is_not_a_history(tmp_path: Path) -> None:
@@ -274,8 +322,9 @@ def test_migrations_run_once_in_order(tmp_path: Path, monkeypatch: pytest.Monkey
     path = tmp_path / "h.sqlite"
     open_history(path, create=True).close()
     monkeypatch.setattr(history, "SCHEMA_VERSION", 2)
-    monkeypatch.setattr(history, "MIGRATIONS", [*history.MIGRATIONS,
-                                                (2, "CREATE TABLE extra (x INTEGER);\n")])
+    monkeypatch.setattr(
+        history, "MIGRATIONS", [*history.MIGRATIONS, (2, "CREATE TABLE extra (x INTEGER);\n")]
+    )
     open_history(path).close()
     open_history(path).close()  # a second open finds it migrated
     conn = sqlite3.connect(path)
@@ -285,9 +334,17 @@ def test_migrations_run_once_in_order(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_prune_deletes_old_orders_and_what_only_they_used(ws: Workspace, export) -> None:
-    ingest(ws, export("a.csv", [order("1", "old@example.com", date="2019-05-01 10:00"),
-                                order("2", "both@example.com", "7.00", date="2019-06-01"),
-                                order("3", "both@example.com", "3.00", date="2026-01-01")]))
+    ingest(
+        ws,
+        export(
+            "a.csv",
+            [
+                order("1", "old@example.com", date="2019-05-01 10:00"),
+                order("2", "both@example.com", "7.00", date="2019-06-01"),
+                order("3", "both@example.com", "3.00", date="2026-01-01"),
+            ],
+        ),
+    )
     with ws.open_history() as h:
         report = h.prune(dt.date(2020, 1, 1))
         assert (report.orders, report.customers) == (2, 1)
@@ -302,43 +359,70 @@ def test_prune_deletes_old_orders_and_what_only_they_used(ws: Workspace, export)
 
 
 def test_email_variants_are_one_customer(ws: Workspace, export) -> None:
-    ingest(ws, export("a.csv", [order("1", "Jane.Doe@gmail.com"),
-                                order("2", "janedoe+shop@googlemail.com"),
-                                order("3", " JANEDOE@GMAIL.COM ")]))
+    ingest(
+        ws,
+        export(
+            "a.csv",
+            [
+                order("1", "Jane.Doe@gmail.com"),
+                order("2", "janedoe+shop@googlemail.com"),
+                order("3", " JANEDOE@GMAIL.COM "),
+            ],
+        ),
+    )
     assert customers(ws) == [("janedoe@gmail.com", 3, 300_000)]
 
 
 def test_same_phone_and_surname_merges_across_exports(ws: Workspace, export) -> None:
     ingest(ws, export("a.csv", [order("1", "jane@home.example", phone="07700 900123")]))
-    report = ingest(ws, export("b.csv", [
-        order("2", "j.doe@work.example", name="Doe, Jane", phone="+44 7700 900123"),
-        order("3", "other@example.com", name="Jane Smith", phone="07700900123")]))
+    report = ingest(
+        ws,
+        export(
+            "b.csv",
+            [
+                order("2", "j.doe@work.example", name="Doe, Jane", phone="+44 7700 900123"),
+                order("3", "other@example.com", name="Jane Smith", phone="07700900123"),
+            ],
+        ),
+    )
     assert report.merged == 0  # the new email joined the customer; nothing to merge
-    assert customers(ws) == [("j.doe@work.example", 2, 200_000),
-                             ("other@example.com", 1, 100_000)]
+    assert customers(ws) == [("j.doe@work.example", 2, 200_000), ("other@example.com", 1, 100_000)]
     with ws.open_history() as h:
         rep = h.customer_report("j.doe@work.example")
         assert {(k, v) for k, v, _ in rep.identities} >= {
-            ("email", "jane@home.example"), ("email", "j.doe@work.example"),
-            ("phone+name", "+447700900123 doe")}
+            ("email", "jane@home.example"),
+            ("email", "j.doe@work.example"),
+            ("phone+name", "+447700900123 doe"),
+        }
 
 
 def test_evidence_joining_two_customers_merges_them(ws: Workspace, export) -> None:
-    ingest(ws, export("a.csv", [order("1", "a@example.com", "30.00"),
-                                order("2", "b@example.com", "12.00", phone="0161 496 0000")]))
-    report = ingest(ws, export("b.csv", [order("3", "a@example.com", "1.00",
-                                               phone="01614960000")]))
+    ingest(
+        ws,
+        export(
+            "a.csv",
+            [
+                order("1", "a@example.com", "30.00"),
+                order("2", "b@example.com", "12.00", phone="0161 496 0000"),
+            ],
+        ),
+    )
+    report = ingest(ws, export("b.csv", [order("3", "a@example.com", "1.00", phone="01614960000")]))
     assert report.merged == 1
     assert customers(ws) == [("a@example.com", 3, 430_000)]
 
 
 def test_links_join_and_unlinks_split(ws: Workspace, export, tmp_path: Path) -> None:
-    path = export("a.csv", [order("1", "jane@home.example", "600.00", phone="07700 900123"),
-                            order("2", "j.doe@work.example", "500.00", phone="07700 900123"),
-                            order("3", "mum@home.example", "10.00", name="Ann Smith",
-                                  phone="07700 900123"),
-                            order("4", "work@example.com", "2.00", name="Someone Else"),
-                            order("5", "", "1.00", name="Kid", phone="07700 900999")])
+    path = export(
+        "a.csv",
+        [
+            order("1", "jane@home.example", "600.00", phone="07700 900123"),
+            order("2", "j.doe@work.example", "500.00", phone="07700 900123"),
+            order("3", "mum@home.example", "10.00", name="Ann Smith", phone="07700 900123"),
+            order("4", "work@example.com", "2.00", name="Someone Else"),
+            order("5", "", "1.00", name="Kid", phone="07700 900999"),
+        ],
+    )
     rules = """\
         version: 1
         rules:
@@ -350,10 +434,17 @@ def test_links_join_and_unlinks_split(ws: Workspace, export, tmp_path: Path) -> 
     link_identities(ws.tagbook, "jane@home.example", "work@example.com")
     link_identities(ws.tagbook, "j.doe@work.example", "07700 900999")
     tag_customer(ws.tagbook, "work@example.com", ["VIP"])
-    assert tags_of(ws, path, tmp_path) == {"1": "VIP; BIG", "2": "VIP; BIG", "3": "",
-                                           "4": "VIP; BIG", "5": "VIP; BIG"}
-    assert customers(ws) == [("j.doe@work.example", 4, 11_030_000),
-                             ("mum@home.example", 1, 100_000)]
+    assert tags_of(ws, path, tmp_path) == {
+        "1": "VIP; BIG",
+        "2": "VIP; BIG",
+        "3": "",
+        "4": "VIP; BIG",
+        "5": "VIP; BIG",
+    }
+    assert customers(ws) == [
+        ("j.doe@work.example", 4, 11_030_000),
+        ("mum@home.example", 1, 100_000),
+    ]
     # Unlink: the two emails are different people, whatever the phone says.
     unlink_identities(ws.tagbook, "jane@home.example", "j.doe@work.example")
     tags = tags_of(ws, path, tmp_path)
@@ -368,15 +459,22 @@ def test_links_join_and_unlinks_split(ws: Workspace, export, tmp_path: Path) -> 
     assert text.startswith("# a test tag book\n") and "different:" not in text
 
 
-def test_a_customer_tag_reaches_an_order_without_email(ws: Workspace, export,
-                                                        tmp_path: Path) -> None:
-    ingest(ws, export("a.csv", [order("1", "a.crook@example.com", name="Al Crook",
-                                      phone="07700 900555")]))
+def test_a_customer_tag_reaches_an_order_without_email(
+    ws: Workspace, export, tmp_path: Path
+) -> None:
+    ingest(
+        ws,
+        export("a.csv", [order("1", "a.crook@example.com", name="Al Crook", phone="07700 900555")]),
+    )
     tag_customer(ws.tagbook, "a.crook@example.com", ["FRAUD"])
-    new = export("b.csv", [order("2", "", name="A. Crook", phone="+447700900555"),
-                           order("3", "", name="Someone Else", phone="+447700900555"),
-                           order("4", "crook@marketplace.amazon.co.uk", name="Al Crook",
-                                 phone="07700 900555")])
+    new = export(
+        "b.csv",
+        [
+            order("2", "", name="A. Crook", phone="+447700900555"),
+            order("3", "", name="Someone Else", phone="+447700900555"),
+            order("4", "crook@marketplace.amazon.co.uk", name="Al Crook", phone="07700 900555"),
+        ],
+    )
     # A blank email with the phone and surname; another name on the same phone is not
     # enough; the Amazon relay address is a new identity, joined by phone and surname.
     assert tags_of(ws, new, tmp_path) == {"2": "FRAUD", "3": "", "4": "FRAUD"}
@@ -389,21 +487,40 @@ def test_a_customer_tag_reaches_an_order_without_email(ws: Workspace, export,
 
 
 def test_suspects_lists_weak_evidence_fraud_first(ws: Workspace, export) -> None:
-    ingest(ws, export("a.csv", [
-        order("1", "ann@example.com", name="Ann Lee", address="12 Rose St", postcode="EH2 2PR"),
-        order("2", "new@example.com", name="Ann Lee", address="Flat 12, Rose Street",
-              postcode="eh22pr"),
-        order("3", "bob@example.com", name="Bob Stone", phone="07700 900777"),
-        order("4", "rob@example.com", name="Rob Marsh", phone="07700900777")]))
+    ingest(
+        ws,
+        export(
+            "a.csv",
+            [
+                order(
+                    "1", "ann@example.com", name="Ann Lee", address="12 Rose St", postcode="EH2 2PR"
+                ),
+                order(
+                    "2",
+                    "new@example.com",
+                    name="Ann Lee",
+                    address="Flat 12, Rose Street",
+                    postcode="eh22pr",
+                ),
+                order("3", "bob@example.com", name="Bob Stone", phone="07700 900777"),
+                order("4", "rob@example.com", name="Rob Marsh", phone="07700900777"),
+            ],
+        ),
+    )
     tag_customer(ws.tagbook, "rob@example.com", ["FRAUD"])
     from ordertags.tags import load_tagbook
 
     with ws.open_history() as h:
         found = h.suspects(tagbook=load_tagbook(ws.tagbook), as_of=AS_OF)
     assert [(s.a, s.b, s.evidence, s.tags_a + s.tags_b) for s in found] == [
-        ("bob@example.com", "rob@example.com",
-         ["same phone +447700900777 (stone / marsh)"], ["FRAUD"]),
-        ("ann@example.com", "new@example.com", ["same address EH22PR 12"], [])]
+        (
+            "bob@example.com",
+            "rob@example.com",
+            ["same phone +447700900777 (stone / marsh)"],
+            ["FRAUD"],
+        ),
+        ("ann@example.com", "new@example.com", ["same address EH22PR 12"], []),
+    ]
     unlink_identities(ws.tagbook, "ann@example.com", "new@example.com")
     ingest(ws)  # syncs the links
     with ws.open_history() as h:
@@ -422,21 +539,36 @@ RULES_WINDOWS = """\
 """
 
 
-def test_windowed_measures_read_the_history_without_double_counting(ws: Workspace, export,
-                                                                     tmp_path: Path) -> None:
+def test_windowed_measures_read_the_history_without_double_counting(
+    ws: Workspace, export, tmp_path: Path
+) -> None:
     # As of 2026-11-26, the last 365 days run from 2025-11-26 (inclusive).
-    ingest(ws, export("past.csv", [
-        order("1", "a@example.com", "60.00", date="2025-11-25 23:59"),  # a day too early
-        order("2", "a@example.com", "40.00", date="2025-11-26 00:00"),  # first day: in
-        order("3", "b@example.com", "99.00", date="2026-03-01 12:00"),
-        order("4", "c@example.com", "80.00", date="2026-11-25 18:00")]))
-    today = export("today.csv", [order("10", "a@example.com", "60.01", date="2026-11-25 09:00"),
-                                 order("11", "b@example.com", "1.00", date="2026-11-25 09:00"),
-                                 order("4", "c@example.com", "80.00", date="2026-11-25 18:00")])
+    ingest(
+        ws,
+        export(
+            "past.csv",
+            [
+                order("1", "a@example.com", "60.00", date="2025-11-25 23:59"),  # a day too early
+                order("2", "a@example.com", "40.00", date="2025-11-26 00:00"),  # first day: in
+                order("3", "b@example.com", "99.00", date="2026-03-01 12:00"),
+                order("4", "c@example.com", "80.00", date="2026-11-25 18:00"),
+            ],
+        ),
+    )
+    today = export(
+        "today.csv",
+        [
+            order("10", "a@example.com", "60.01", date="2026-11-25 09:00"),
+            order("11", "b@example.com", "1.00", date="2026-11-25 09:00"),
+            order("4", "c@example.com", "80.00", date="2026-11-25 18:00"),
+        ],
+    )
     # a: 40.00 + 60.01 > 100 in the window; 3 orders in all; first order 365 days ago.
-    expected = {"10": "BIG; REGULAR; RECENT",
-                "11": "",  # b: 99.00 + 1.00 is not over 100
-                "4": ""}  # c: the order in the history and today counts once
+    expected = {
+        "10": "BIG; REGULAR; RECENT",
+        "11": "",  # b: 99.00 + 1.00 is not over 100
+        "4": "",
+    }  # c: the order in the history and today counts once
     assert tags_of(ws, today, tmp_path, RULES_WINDOWS, record=False) == expected
     with ws.open_history() as h:
         assert h.stats().orders == 4  # --no-record
@@ -448,13 +580,16 @@ def test_windowed_measures_read_the_history_without_double_counting(ws: Workspac
     assert [r.key for r in rows] == ["a@example.com"]
 
 
-def test_without_a_workspace_measures_use_the_run_alone(ws: Workspace, export,
-                                                         tmp_path: Path) -> None:
+def test_without_a_workspace_measures_use_the_run_alone(
+    ws: Workspace, export, tmp_path: Path
+) -> None:
     ingest(ws, export("past.csv", [order("1", "a@example.com", "500.00")]))
     today = export("today.csv", [order("10", "a@example.com", "60.00")])
     out = tmp_path / "out.csv"
-    ws.rules.write_text("version: 1\nrules:\n  - {name: B, when: {customer: spend, over: 100},"
-                        " tag: BIG}\n", encoding="utf-8")
+    ws.rules.write_text(
+        "version: 1\nrules:\n  - {name: B, when: {customer: spend, over: 100}, tag: BIG}\n",
+        encoding="utf-8",
+    )
     apply_files([today], tagbook=ws.tagbook, rules=ws.rules, output=out, as_of=AS_OF)
     assert read_csv(out)[0]["Customer Tags"] == ""
     assert tags_of(ws, today, tmp_path) == {"10": "BIG"}
@@ -468,8 +603,11 @@ def test_example_export_tags_the_same_with_and_without_a_history(tmp_path: Path)
     for f in (ROOT / "examples").iterdir():
         (shop.root / "examples" / f.name).write_bytes(f.read_bytes())
     export = shop.root / "examples" / "orders.csv"
-    common = {"tagbook": shop.root / "tagbook.example.yaml",
-              "rules": shop.root / "rules.example.yaml", "as_of": AS_OF}
+    common = {
+        "tagbook": shop.root / "tagbook.example.yaml",
+        "rules": shop.root / "rules.example.yaml",
+        "as_of": AS_OF,
+    }
     apply_files([export], output=tmp_path / "plain.csv", **common)
     apply_files([export], output=tmp_path / "memory.csv", workspace=shop, **common)
     apply_files([export], output=tmp_path / "again.csv", workspace=shop, **common)
@@ -484,7 +622,8 @@ PHONES = st.one_of(
     st.from_regex(r"\A\+?[0-9 ()\-.]{0,16}\Z"),
     st.from_regex(r"\A0[1-9][0-9]{8,9}\Z"),
     st.from_regex(r"\A(\+|00)(44|1|49|33)[ ]?[0-9]{9,10}\Z"),
-    st.text(max_size=8))
+    st.text(max_size=8),
+)
 NAMES = st.text(alphabet=st.sampled_from("abcÉéöß ,.-'Jo\tΣ"), max_size=12)
 
 
@@ -502,9 +641,15 @@ def test_surnames_agree_with_one_at_a_time(names: list[str]) -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.text(alphabet="ab12 -EH", max_size=8),
-                          st.text(alphabet="Flat 12a,Rose-St.\u00e9 ", max_size=16)),
-                max_size=20))
+@given(
+    st.lists(
+        st.tuples(
+            st.text(alphabet="ab12 -EH", max_size=8),
+            st.text(alphabet="Flat 12a,Rose-St.\u00e9 ", max_size=16),
+        ),
+        max_size=20,
+    )
+)
 def test_address_keys_agree_with_one_at_a_time(pairs: list[tuple[str, str]]) -> None:
     codes = pa.array([p for p, _ in pairs], pa.string())
     lines = pa.array([ln for _, ln in pairs], pa.string())
@@ -512,10 +657,10 @@ def test_address_keys_agree_with_one_at_a_time(pairs: list[tuple[str, str]]) -> 
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.integers(1, 40), st.lists(st.tuples(st.integers(0, 39), st.integers(0, 39)),
-                                    max_size=60))
-def test_connected_components_match_a_plain_union_find(n: int,
-                                                       edges: list[tuple[int, int]]) -> None:
+@given(st.integers(1, 40), st.lists(st.tuples(st.integers(0, 39), st.integers(0, 39)), max_size=60))
+def test_connected_components_match_a_plain_union_find(
+    n: int, edges: list[tuple[int, int]]
+) -> None:
     edges = [(a % n, b % n) for a, b in edges]
     parent = list(range(n))
 
@@ -536,25 +681,35 @@ def test_split_components_keeps_apart_what_must_stay_apart() -> None:
     # 0-1-2-3 in a chain, 0 and 3 said to be different people; 4-5 untouched.
     u, v = np.array([0, 1, 2, 4]), np.array([1, 2, 3, 5])
     labels = connected_components(6, u, v)
-    split = split_components(labels, u, v, np.array([True, False, False, False]),
-                             np.array([0]), np.array([3]))
+    split = split_components(
+        labels, u, v, np.array([True, False, False, False]), np.array([0]), np.array([3])
+    )
     assert split[0] == split[1] == split[2] != split[3]  # the link 0-1 first, then 1-2
     assert split[4] == split[5] == 4
 
 
 def test_links_apply_without_a_workspace(tmp_path: Path, export) -> None:
     book = tmp_path / "book.yaml"
-    book.write_text(TAGBOOK + "links:\n  - same: [A@example.com, b@example.com]\n",
-                    encoding="utf-8")
+    book.write_text(
+        TAGBOOK + "links:\n  - same: [A@example.com, b@example.com]\n", encoding="utf-8"
+    )
     rules = tmp_path / "rules.yaml"
-    rules.write_text("version: 1\nrules:\n  - {name: B, when: {customer: spend, over: 15}, "
-                     "tag: BIG}\n", encoding="utf-8")
-    path = export("a.csv", [order("1", "a@example.com", "10.00"),
-                            order("2", "b@example.com", "10.00"),
-                            order("3", "c@example.com", "10.00", phone="07700 900123"),
-                            order("4", "d@example.com", "10.00", phone="07700900123")])
-    result, _ = apply_files([path], tagbook=book, rules=rules, output=tmp_path / "o.csv",
-                            as_of=AS_OF)
+    rules.write_text(
+        "version: 1\nrules:\n  - {name: B, when: {customer: spend, over: 15}, tag: BIG}\n",
+        encoding="utf-8",
+    )
+    path = export(
+        "a.csv",
+        [
+            order("1", "a@example.com", "10.00"),
+            order("2", "b@example.com", "10.00"),
+            order("3", "c@example.com", "10.00", phone="07700 900123"),
+            order("4", "d@example.com", "10.00", phone="07700900123"),
+        ],
+    )
+    result, _ = apply_files(
+        [path], tagbook=book, rules=rules, output=tmp_path / "o.csv", as_of=AS_OF
+    )
     # The link joins a and b; without a history, a shared phone and surname does not.
     assert [r["Customer Tags"] for r in read_csv(tmp_path / "o.csv")] == ["BIG", "BIG", "", ""]
     assert (result.summary.customers, result.summary.customers_per_tag) == (3, {"BIG": 1})
@@ -564,33 +719,46 @@ def test_a_merged_customer_is_one_row_of_a_mailing_list(tmp_path: Path, export) 
     from ordertags.api import export_list
 
     book = tmp_path / "book.yaml"
-    book.write_text(TAGBOOK + "links:\n  - same: [a@example.com, b@example.com]\n"
-                    "  - same: [a@example.com, x1@marketplace.amazon.co.uk]\n",
-                    encoding="utf-8")
+    book.write_text(
+        TAGBOOK + "links:\n  - same: [a@example.com, b@example.com]\n"
+        "  - same: [a@example.com, x1@marketplace.amazon.co.uk]\n",
+        encoding="utf-8",
+    )
     tag_customer(book, "b@example.com", ["VIP"])
-    path = export("a.csv", [order("1", "x1@marketplace.amazon.co.uk", "5.00"),
-                            order("2", "a@example.com", "10.00"),
-                            order("3", "b@example.com", "20.00"),
-                            order("4", "c@example.com", "1.00")])
-    _, ml = export_list([path], tagbook=book, output=tmp_path / "list.csv", tags=["VIP"],
-                        as_of=AS_OF)
+    path = export(
+        "a.csv",
+        [
+            order("1", "x1@marketplace.amazon.co.uk", "5.00"),
+            order("2", "a@example.com", "10.00"),
+            order("3", "b@example.com", "20.00"),
+            order("4", "c@example.com", "1.00"),
+        ],
+    )
+    _, ml = export_list(
+        [path], tagbook=book, output=tmp_path / "list.csv", tags=["VIP"], as_of=AS_OF
+    )
     rows = read_csv(tmp_path / "list.csv")
     assert [(r["Email Address"], r["Orders"], r["Spend"]) for r in rows] == [
-        ("a@example.com", "3", "35.00")]
+        ("a@example.com", "3", "35.00")
+    ]
 
 
-def test_a_refund_arriving_later_updates_the_order_and_the_measure(ws: Workspace,
-                                                                   tmp_path: Path) -> None:
+def test_a_refund_arriving_later_updates_the_order_and_the_measure(
+    ws: Workspace, tmp_path: Path
+) -> None:
     header = ["Order Id", "Email", "Total", "Received Date", "Refunded Amount"]
     first = tmp_path / "first.csv"
-    first.write_text(csv_text(header, [["1", "a@example.com", "50.00", "2026-11-01", ""]]),
-                     encoding="utf-8")
+    first.write_text(
+        csv_text(header, [["1", "a@example.com", "50.00", "2026-11-01", ""]]), encoding="utf-8"
+    )
     later = tmp_path / "later.csv"
-    later.write_text(csv_text(header, [["1", "a@example.com", "50.00", "2026-11-01", "20.00"]]),
-                     encoding="utf-8")
+    later.write_text(
+        csv_text(header, [["1", "a@example.com", "50.00", "2026-11-01", "20.00"]]), encoding="utf-8"
+    )
     today = tmp_path / "today.csv"
-    today.write_text(csv_text(header, [["2", "a@example.com", "5.00", "2026-11-20", ""]]),
-                     encoding="utf-8")
+    today.write_text(
+        csv_text(header, [["2", "a@example.com", "5.00", "2026-11-20", ""]]), encoding="utf-8"
+    )
     rules = """\
         version: 1
         rules:
@@ -606,8 +774,9 @@ def test_a_refund_arriving_later_updates_the_order_and_the_measure(ws: Workspace
     assert (row.orders, row.spend, row.refunds, row.refunded) == (1, 500_000, 1, 200_000)
 
 
-def test_an_export_in_slices_is_still_one_transaction(ws: Workspace, export,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_export_in_slices_is_still_one_transaction(
+    ws: Workspace, export, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from ordertags import api
     from ordertags.customers import history
 
@@ -615,8 +784,9 @@ def test_an_export_in_slices_is_still_one_transaction(ws: Workspace, export,
     rows = [order(str(i), f"c{i % 4}@example.com", "1.00") for i in range(10)]
     report = ingest(ws, export("a.csv", rows))
     assert (report.files, report.read, report.new) == ([str(ws.root.parent / "a.csv")], 10, 10)
-    assert customers(ws) == [(f"c{i}@example.com", n, n * 10_000)
-                             for i, n in ((0, 3), (1, 3), (2, 2), (3, 2))]
+    assert customers(ws) == [
+        (f"c{i}@example.com", n, n * 10_000) for i, n in ((0, 3), (1, 3), (2, 2), (3, 2))
+    ]
     calls = []
     real = history.History._refresh
 
@@ -635,8 +805,9 @@ def test_an_export_in_slices_is_still_one_transaction(ws: Workspace, export,
         assert h.stats().orders == 10  # the first slice of b.csv went too
 
 
-def test_orders_with_no_identity_at_all_are_recorded_without_a_customer(ws: Workspace,
-                                                                         export) -> None:
+def test_orders_with_no_identity_at_all_are_recorded_without_a_customer(
+    ws: Workspace, export
+) -> None:
     report = ingest(ws, export("a.csv", [order("1", "", name="")]))
     assert (report.new, customers(ws)) == (1, [])
     with ws.open_history() as h:
@@ -654,7 +825,9 @@ def test_a_version_1_history_is_migrated_to_the_tag_log(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     with open_history(path) as history:
-        tables = {r[0] for r in history.conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = {
+            r[0]
+            for r in history.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
         assert "tag_log" in tables
         assert history.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2

@@ -42,24 +42,51 @@ NOW = dt.datetime(2026, 11, 26, 9, 30, tzinfo=dt.UTC)
 def files(max_examples: int) -> settings:
     """Settings for a property on files: tmp_path is shared by the examples of one test
     (each example overwrites its files), and no deadline (file I/O varies)."""
-    return settings(max_examples=max_examples, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
 
 
 # --- strategies: arbitrary cell text -----------------------------------------------------
 
 # No NUL, no lone CR (a CR only as part of CRLF, below), no surrogates.
 _CHARS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r")
-_SPECIAL = ["", " ", "007", "0.00", "00123", '"', '""', '"quoted, with comma"', ",", ";",
-            "\t", "\n", "\r\n", "a\r\nb", "line\nbreak", "  lead", "trail  ", "Zoë", "日本語",
-            "€1,234.50", "=1+2", "'#1001", "vip@example.com", " VIP@Example.com "]
+_SPECIAL = [
+    "",
+    " ",
+    "007",
+    "0.00",
+    "00123",
+    '"',
+    '""',
+    '"quoted, with comma"',
+    ",",
+    ";",
+    "\t",
+    "\n",
+    "\r\n",
+    "a\r\nb",
+    "line\nbreak",
+    "  lead",
+    "trail  ",
+    "Zoë",
+    "日本語",
+    "€1,234.50",
+    "=1+2",
+    "'#1001",
+    "vip@example.com",
+    " VIP@Example.com ",
+]
 _PIECE = st.one_of(st.text(_CHARS, max_size=6), st.sampled_from(_SPECIAL))
 CELL = st.lists(_PIECE, max_size=3).map("".join)
 NAME = CELL.filter(lambda s: s != "" and s not in ("Email", "Total", *OUTPUT_COLUMNS))
 # An email column that sometimes holds the tag book's customer, so that tags are not
 # always blank; anything else in it is just text.
-EMAIL_CELL = st.one_of(CELL, st.sampled_from(["vip@example.com", " Vip+x@EXAMPLE.com",
-                                              "jane@example.com", ""]))
+EMAIL_CELL = st.one_of(
+    CELL, st.sampled_from(["vip@example.com", " Vip+x@EXAMPLE.com", "jane@example.com", ""])
+)
 
 
 class Export(NamedTuple):
@@ -76,22 +103,33 @@ def csv_exports(draw: st.DrawFn, names: st.SearchStrategy[str] = NAME) -> Export
     names = draw(st.lists(names, min_size=1, max_size=5, unique=True))
     header = draw(st.permutations([*names, "Email", "Total"]))
     n = draw(st.integers(0, 20))
-    rows = [[draw(EMAIL_CELL) if h == "Email" else draw(CELL) for h in header]
-            for _ in range(n)]
-    return Export(header, rows, draw(st.sampled_from([",", ";"])),
-                  draw(st.sampled_from(["\n", "\r\n"])), draw(st.booleans()))
+    rows = [[draw(EMAIL_CELL) if h == "Email" else draw(CELL) for h in header] for _ in range(n)]
+    return Export(
+        header,
+        rows,
+        draw(st.sampled_from([",", ";"])),
+        draw(st.sampled_from(["\n", "\r\n"])),
+        draw(st.booleans()),
+    )
 
 
-def write_csv(path: Path, header: list[str], rows: list[list[str]], delimiter: str,
-              eol: str, bom: bool = False) -> None:
+def write_csv(
+    path: Path,
+    header: list[str],
+    rows: list[list[str]],
+    delimiter: str,
+    eol: str,
+    bom: bool = False,
+) -> None:
     with open(path, "w", newline="", encoding="utf-8-sig" if bom else "utf-8") as fh:
         w = csv.writer(fh, delimiter=delimiter, lineterminator=eol)
         w.writerow(header)
         w.writerows(rows)
 
 
-def render_csv(header: list[str], rows: list[list[str]], delimiter: str, eol: str,
-               bom: bool = False) -> bytes:
+def render_csv(
+    header: list[str], rows: list[list[str]], delimiter: str, eol: str, bom: bool = False
+) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, delimiter=delimiter, lineterminator=eol)
     w.writerow(header)
@@ -104,10 +142,17 @@ def read_back(path: Path, delimiter: str) -> list[list[str]]:
         return list(csv.reader(fh, delimiter=delimiter))
 
 
-def apply(tmp_path: Path, src: Path, out: Path, rules: Path | None = None,
-          delimiter: str | None = None) -> bytes:
-    apply_files([src], tagbook=tmp_path / "tagbook.yaml", rules=rules, output=out,
-                as_of=AS_OF, delimiter=delimiter)
+def apply(
+    tmp_path: Path, src: Path, out: Path, rules: Path | None = None, delimiter: str | None = None
+) -> bytes:
+    apply_files(
+        [src],
+        tagbook=tmp_path / "tagbook.yaml",
+        rules=rules,
+        output=out,
+        as_of=AS_OF,
+        delimiter=delimiter,
+    )
     return out.read_bytes()
 
 
@@ -116,8 +161,7 @@ def apply(tmp_path: Path, src: Path, out: Path, rules: Path | None = None,
 
 @files(60)
 @given(export=csv_exports())
-def test_csv_columns_round_trip(tmp_path: Path, tagbook: Path,
-                                export: Export) -> None:
+def test_csv_columns_round_trip(tmp_path: Path, tagbook: Path, export: Export) -> None:
     header, rows, delimiter, eol, bom = export
     src, out = tmp_path / "orders.csv", tmp_path / "out.csv"
     write_csv(src, header, rows, delimiter, eol, bom)
@@ -137,8 +181,9 @@ def test_csv_columns_round_trip(tmp_path: Path, tagbook: Path,
 # Regression: the line end was taken from the first LF of the file, even inside a quoted
 # header name, so a CRLF file with a line break in a header name came back with LF ends.
 @pytest.mark.parametrize("eol, inner", [("\r\n", "\n"), ("\n", "\r\n")])
-def test_line_break_in_header_name_keeps_line_ends(tmp_path: Path, tagbook: Path, eol: str,
-                                                   inner: str) -> None:
+def test_line_break_in_header_name_keeps_line_ends(
+    tmp_path: Path, tagbook: Path, eol: str, inner: str
+) -> None:
     header, rows = [f"Notes{inner}(internal)", "Email", "Total"], [["a", "b@c.de", "1"]]
     src, out = tmp_path / "orders.csv", tmp_path / "out.csv"
     write_csv(src, header, rows, ",", eol)
@@ -150,24 +195,30 @@ def test_line_break_in_header_name_keeps_line_ends(tmp_path: Path, tagbook: Path
 # Column names free of delimiters, quotes and line breaks, so that the header line alone
 # tells the delimiter (the values are as arbitrary as above).
 PLAIN_NAME = st.one_of(
-    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters='\x00\r\n,;\t|"'),
-            min_size=1, max_size=10),
+    st.text(
+        st.characters(blacklist_categories=("Cs",), blacklist_characters='\x00\r\n,;\t|"'),
+        min_size=1,
+        max_size=10,
+    ),
     st.sampled_from(["007", "0.00", "  lead", "trail  ", "Zoë", "日本語", "Order Id", "e-mail"]),
 ).filter(lambda s: s not in ("Email", "Total", *OUTPUT_COLUMNS))
 
 
 @files(40)
 @given(export=csv_exports(names=PLAIN_NAME))
-def test_csv_round_trip_with_sniffed_delimiter(tmp_path: Path, tagbook: Path,
-                                               export: Export) -> None:
+def test_csv_round_trip_with_sniffed_delimiter(
+    tmp_path: Path, tagbook: Path, export: Export
+) -> None:
     """The same through the CLI, with the delimiter sniffed rather than given."""
     header, rows, delimiter, eol, bom = export
     src, out = tmp_path / "orders.csv", tmp_path / "out.csv"
     write_csv(src, header, rows, delimiter, eol, bom)
 
-    result = CliRunner().invoke(app, ["apply", str(src), "-t", str(tagbook), "-o", str(out),
-                                      "--as-of", AS_OF.isoformat(), "-q"],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        app,
+        ["apply", str(src), "-t", str(tagbook), "-o", str(out), "--as-of", AS_OF.isoformat(), "-q"],
+        catch_exceptions=False,
+    )
 
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""
@@ -178,9 +229,10 @@ def test_csv_round_trip_with_sniffed_delimiter(tmp_path: Path, tagbook: Path,
 
 _JSON_NUMBERS = st.one_of(
     st.sampled_from(["12.50", "0.00", "0", "-0.5", "100", "1e3", "1.0E+2", "99.999", "-7"]),
-    st.integers(-10**12, 10**12).map(str),
-    st.decimals(min_value=-10**6, max_value=10**6, places=2, allow_nan=False,
-                allow_infinity=False).map(str),
+    st.integers(-(10**12), 10**12).map(str),
+    st.decimals(
+        min_value=-(10**6), max_value=10**6, places=2, allow_nan=False, allow_infinity=False
+    ).map(str),
 )
 # str.splitlines() breaks lines at these too; JSON strings may hold them unescaped.
 NOT_LINE_BREAKS = str.maketrans({"\x85": "_", "\u2028": "_", "\u2029": "_"})
@@ -203,8 +255,9 @@ def json_exports(draw: st.DrawFn) -> tuple[str, str]:
     in NDJSON values, which the writer leaves raw: another xfail below)."""
     shape = draw(st.sampled_from(["array", "orders", "ndjson"]))
     # NDJSON keys and values: see the note above.
-    plain: Callable[[str], str] = ((lambda s: s.translate(NOT_LINE_BREAKS))
-                                   if shape == "ndjson" else (lambda s: s))
+    plain: Callable[[str], str] = (
+        (lambda s: s.translate(NOT_LINE_BREAKS)) if shape == "ndjson" else (lambda s: s)
+    )
     keys = draw(st.lists(NAME, min_size=1, max_size=5, unique=True))
     keys = draw(st.permutations([*dict.fromkeys(plain(k) for k in keys), "Email", "Total"]))
     objects = []
@@ -236,8 +289,9 @@ def json_orders(shape: str, text: str) -> list[dict[str, object]]:
 
 @files(50)
 @given(export=json_exports())
-def test_json_keys_and_values_round_trip(tmp_path: Path, tagbook: Path,
-                                         export: tuple[str, str]) -> None:
+def test_json_keys_and_values_round_trip(
+    tmp_path: Path, tagbook: Path, export: tuple[str, str]
+) -> None:
     shape, text = export
     src, out, again = tmp_path / "orders.json", tmp_path / "out.json", tmp_path / "again.json"
     src.write_text(text, encoding="utf-8")
@@ -256,25 +310,33 @@ def test_json_keys_and_values_round_trip(tmp_path: Path, tagbook: Path,
     assert apply(tmp_path, out, again) == data
 
 
-@pytest.mark.parametrize("line", [
-    '{"Email": "vip@example.com", "Total": 12.50}',
-    '{"Email": "vip@example.com", "Total": 12.50, "Items": [{"sku": "A1"}]}',
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"Email": "vip@example.com", "Total": 12.50}',
+        '{"Email": "vip@example.com", "Total": 12.50, "Items": [{"sku": "A1"}]}',
+    ],
+)
 def test_one_line_ndjson_is_one_order(tmp_path: Path, tagbook: Path, line: str) -> None:
     src, out = tmp_path / "orders.ndjson", tmp_path / "out.ndjson"
     src.write_text(line + "\n", encoding="utf-8")
     text = apply(tmp_path, src, out).decode("utf-8")
-    assert text == line[:-1] + ', "Customer Tags": "VIP", "Customer Profile": ' \
+    assert (
+        text == line[:-1] + ', "Customer Tags": "VIP", "Customer Profile": '
         '"VIP — add a note", "Tag Colour": "gold"}\n'
+    )
 
 
 @pytest.mark.parametrize("char", ["\x85", "\u2028", "\u2029"])
-def test_ndjson_value_with_unicode_line_separator(tmp_path: Path, tagbook: Path,
-                                                  char: str) -> None:
+def test_ndjson_value_with_unicode_line_separator(tmp_path: Path, tagbook: Path, char: str) -> None:
     src, out = tmp_path / "orders.ndjson", tmp_path / "out.ndjson"
-    src.write_text(json.dumps({"Email": "vip@example.com", "Note": "a" + char + "b"},
-                              ensure_ascii=False) + "\n" +
-                   json.dumps({"Email": "x@example.com", "Note": "c"}) + "\n", encoding="utf-8")
+    src.write_text(
+        json.dumps({"Email": "vip@example.com", "Note": "a" + char + "b"}, ensure_ascii=False)
+        + "\n"
+        + json.dumps({"Email": "x@example.com", "Note": "c"})
+        + "\n",
+        encoding="utf-8",
+    )
     text = apply(tmp_path, src, out).decode("utf-8")
     assert json.loads(text.split("\n")[0])["Note"] == "a" + char + "b"
     assert apply(tmp_path, out, tmp_path / "again.ndjson") == text.encode("utf-8")
@@ -284,8 +346,10 @@ def test_ndjson_value_with_unicode_line_separator(tmp_path: Path, tagbook: Path,
 # other key of the wrapping object (paging, counts, metadata).
 def test_wrapped_json_keeps_its_other_keys(tmp_path: Path, tagbook: Path) -> None:
     src, out = tmp_path / "orders.json", tmp_path / "out.json"
-    src.write_text('{"page": 1, "orders": [{"Email": "a@b.co", "Total": 1.50}], '
-                   '"count": 1}\n', encoding="utf-8")
+    src.write_text(
+        '{"page": 1, "orders": [{"Email": "a@b.co", "Total": 1.50}], "count": 1}\n',
+        encoding="utf-8",
+    )
     data = load_raw_json(apply(tmp_path, src, out).decode("utf-8"))
     assert isinstance(data, dict)
     assert list(data) == ["page", "orders", "count"]
@@ -308,8 +372,8 @@ def test_json_number_text_is_kept_exactly(tmp_path: Path, tagbook: Path) -> None
 @files(40)
 @given(export=csv_exports())
 def test_apply_is_deterministic_and_idempotent(
-        tmp_path: Path, tagbook: Path,
-        export: Export) -> None:
+    tmp_path: Path, tagbook: Path, export: Export
+) -> None:
     header, rows, delimiter, eol, bom = export
     src = tmp_path / "orders.csv"
     write_csv(src, header, rows, delimiter, eol, bom)
@@ -325,8 +389,10 @@ def test_apply_is_deterministic_and_idempotent(
 
 def test_reapply_refreshes_stale_tag_columns(tmp_path: Path, tagbook: Path) -> None:
     src, out = tmp_path / "o.csv", tmp_path / "out.csv"
-    src.write_text("Email,Customer Tags,Total,Tag Colour,Customer Profile\n"
-                   "vip@example.com,OLD,1.00,black,old\nnobody@example.com,OLD,2.00,black,old\n")
+    src.write_text(
+        "Email,Customer Tags,Total,Tag Colour,Customer Profile\n"
+        "vip@example.com,OLD,1.00,black,old\nnobody@example.com,OLD,2.00,black,old\n"
+    )
     apply(tmp_path, src, out)
     assert read_back(out, ",") == [
         ["Email", "Customer Tags", "Total", "Tag Colour", "Customer Profile"],
@@ -337,8 +403,13 @@ def test_reapply_refreshes_stale_tag_columns(tmp_path: Path, tagbook: Path) -> N
 
 # --- row order does not matter --------------------------------------------------------------
 
-_CUSTOMERS = ["jane.doe@gmail.com", "bob@example.com", "vip@example.com", "eve@bad.example",
-              "li@googlemail.com"]
+_CUSTOMERS = [
+    "jane.doe@gmail.com",
+    "bob@example.com",
+    "vip@example.com",
+    "eve@bad.example",
+    "li@googlemail.com",
+]
 
 
 @st.composite
@@ -354,8 +425,11 @@ def email_spellings(draw: st.DrawFn) -> str:
     if draw(st.booleans()):
         local += "+" + draw(st.sampled_from(["shop", "x", "a.b", ""]))
     text = f"{local}@{domain}"
-    text = "".join(c.upper() if draw(st.booleans()) else c for c in text) \
-        if draw(st.booleans()) else text
+    text = (
+        "".join(c.upper() if draw(st.booleans()) else c for c in text)
+        if draw(st.booleans())
+        else text
+    )
     return draw(st.sampled_from(["", " ", "  "])) + text + draw(st.sampled_from(["", " "]))
 
 
@@ -364,14 +438,19 @@ def order_sets(draw: st.DrawFn) -> dict[str, object]:
     n = draw(st.integers(1, 30))
     orders = []
     for i in range(n):
-        email = draw(st.one_of(email_spellings(), st.just("")) if i % 7 == 6
-                     else email_spellings())
+        email = draw(st.one_of(email_spellings(), st.just("")) if i % 7 == 6 else email_spellings())
         cents = draw(st.integers(0, 99_999))
         when = dt.datetime(2025, 1, 1) + dt.timedelta(
-            minutes=draw(st.integers(0, 730 * 24 * 60 - 1)))
-        orders.append({"Order Id": str(100000 + i), "Email": email,
-                       "Total": f"{cents // 100}.{cents % 100:02d}",
-                       "Received Date": when.strftime("%Y-%m-%d %H:%M")})
+            minutes=draw(st.integers(0, 730 * 24 * 60 - 1))
+        )
+        orders.append(
+            {
+                "Order Id": str(100000 + i),
+                "Email": email,
+                "Total": f"{cents // 100}.{cents % 100:02d}",
+                "Received Date": when.strftime("%Y-%m-%d %H:%M"),
+            }
+        )
     return {
         "orders": orders,
         "spend_over": draw(st.integers(0, 2000)),
@@ -457,12 +536,15 @@ def model_tags(case: dict[str, object]) -> dict[str, str]:
 
 @files(40)
 @given(case=order_sets())
-def test_row_order_does_not_change_tags(tmp_path: Path, tagbook: Path,
-                                         case: dict[str, object]) -> None:
+def test_row_order_does_not_change_tags(
+    tmp_path: Path, tagbook: Path, case: dict[str, object]
+) -> None:
     orders: list[dict[str, str]] = case["orders"]  # type: ignore[assignment]
     rules = tmp_path / "rules.yaml"
-    rules.write_text(RULES.format(**{k: json.dumps(v) for k, v in case.items()
-                                     if k != "orders"}), encoding="utf-8")
+    rules.write_text(
+        RULES.format(**{k: json.dumps(v) for k, v in case.items() if k != "orders"}),
+        encoding="utf-8",
+    )
     shuffled = list(orders)
     random.Random(case["seed"]).shuffle(shuffled)  # type: ignore[arg-type]
     write_orders(tmp_path / "a.csv", orders)
@@ -482,18 +564,37 @@ def test_row_order_does_not_change_tags(tmp_path: Path, tagbook: Path,
 
 # ASCII letters and digits plus common Latin-1 letters (the addresses shops see), and
 # below any assigned code point.
-_LATIN = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" \
-         "àáâäçèéêëìíîïñòóôöøùúûüýÿßÀÁÂÄÇÈÉÊËÌÍÎÏÑÒÓÔÖØÙÚÛÜÝÆæÐðÞþ"
+_LATIN = (
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    "àáâäçèéêëìíîïñòóôöøùúûüýÿßÀÁÂÄÇÈÉÊËÌÍÎÏÑÒÓÔÖØÙÚÛÜÝÆæÐðÞþ"
+)
 _LOCAL = st.text(st.sampled_from(list(_LATIN) + list(".+-_")), max_size=12)
 _DOMAIN = st.one_of(
-    st.sampled_from(["gmail.com", "googlemail.com", "GMail.com", "GoogleMail.COM",
-                     "example.com", "Example.ORG", "shop.co.uk", "gmail.com.evil.test", ""]),
+    st.sampled_from(
+        [
+            "gmail.com",
+            "googlemail.com",
+            "GMail.com",
+            "GoogleMail.COM",
+            "example.com",
+            "Example.ORG",
+            "shop.co.uk",
+            "gmail.com.evil.test",
+            "",
+        ]
+    ),
     st.text(st.sampled_from(list(_LATIN) + list(".-")), min_size=1, max_size=10),
 )
 _SPACE = st.sampled_from(["", " ", "  ", "\t", "\n", " \t "])
 EMAILS = st.one_of(
-    st.builds(lambda a, local, ats, d, b: f"{a}{local}{ats}{d}{b}", _SPACE, _LOCAL,
-              st.sampled_from(["@", "@", "@@", "@x@"]), _DOMAIN, _SPACE),
+    st.builds(
+        lambda a, local, ats, d, b: f"{a}{local}{ats}{d}{b}",
+        _SPACE,
+        _LOCAL,
+        st.sampled_from(["@", "@", "@@", "@x@"]),
+        _DOMAIN,
+        _SPACE,
+    ),
     st.builds(lambda a, t, b: f"{a}{t}{b}", _SPACE, _LOCAL, _SPACE),  # no "@"
     _SPACE,  # blank
 )
@@ -507,10 +608,24 @@ def test_normalize_email_and_customer_keys_agree(emails: list[str]) -> None:
 
 
 def test_customer_keys_examples() -> None:
-    emails = [" Jane.Doe+shop@GoogleMail.com ", "j.a.n.e.doe@gmail.com", "x@y.org", "", "  ",
-              "no-at-sign", "A+B@Example.COM"]
-    expected = ["janedoe@gmail.com", "janedoe@gmail.com", "x@y.org", None, None, "no-at-sign",
-                "a@example.com"]
+    emails = [
+        " Jane.Doe+shop@GoogleMail.com ",
+        "j.a.n.e.doe@gmail.com",
+        "x@y.org",
+        "",
+        "  ",
+        "no-at-sign",
+        "A+B@Example.COM",
+    ]
+    expected = [
+        "janedoe@gmail.com",
+        "janedoe@gmail.com",
+        "x@y.org",
+        None,
+        None,
+        "no-at-sign",
+        "a@example.com",
+    ]
     assert [normalize_email(e) for e in emails] == expected
     assert customer_keys(pa.array(emails)).to_pylist() == expected
 
@@ -522,9 +637,18 @@ _ANY = st.characters(blacklist_categories=("Cs", "Cn"), blacklist_characters="\x
 
 
 @settings(max_examples=200, deadline=None)
-@given(emails=st.lists(st.one_of(
-    st.builds(lambda a, b: f"{a}@{b}", st.text(_ANY, max_size=8), st.text(_ANY, max_size=8)),
-    st.text(_ANY, max_size=10)), min_size=1, max_size=20))
+@given(
+    emails=st.lists(
+        st.one_of(
+            st.builds(
+                lambda a, b: f"{a}@{b}", st.text(_ANY, max_size=8), st.text(_ANY, max_size=8)
+            ),
+            st.text(_ANY, max_size=10),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
 def test_customer_keys_agree_on_any_assigned_character(emails: list[str]) -> None:
     arrow = customer_keys(pa.array(emails, pa.string())).to_pylist()
     assert arrow == [normalize_email(e) for e in emails]
@@ -532,8 +656,10 @@ def test_customer_keys_agree_on_any_assigned_character(emails: list[str]) -> Non
 
 # Regression: str.lower() maps İ to i + combining dot and a word-final Σ to ς, while
 # Arrow's utf8_lower gives i and σ, so the two keys of one address differed.
-@pytest.mark.parametrize("email, key", [("İNCE@example.com", "ince@example.com"),
-                                        ("ΟΔΥΣ@example.com", "οδυσ@example.com")])
+@pytest.mark.parametrize(
+    "email, key",
+    [("İNCE@example.com", "ince@example.com"), ("ΟΔΥΣ@example.com", "οδυσ@example.com")],
+)
 def test_customer_keys_agree_on_special_case_mappings(email: str, key: str) -> None:
     assert normalize_email(email) == key
     assert customer_keys(pa.array([email])).to_pylist() == [key]
@@ -542,35 +668,78 @@ def test_customer_keys_agree_on_special_case_mappings(email: str, key: str) -> N
 # --- tag book round trip --------------------------------------------------------------------
 
 _PRINTABLE = st.characters(whitelist_categories=("L", "M", "N", "P", "S", "Zs"))
-NOTE_PIECES = st.one_of(st.text(_PRINTABLE, min_size=1, max_size=10),
-                        st.sampled_from([":", ": ", " #", "# ", "'", '"', "- ", "? ", "&a",
-                                         "*a", "!x", "%", "@", "`", "{", "}", "[", "]", "|",
-                                         ">", "—", "é", "null", "~", "2026-01-01", "0x1F",
-                                         "  ", "yes", "No", "on", "1:20", "=", "<<"]))
+NOTE_PIECES = st.one_of(
+    st.text(_PRINTABLE, min_size=1, max_size=10),
+    st.sampled_from(
+        [
+            ":",
+            ": ",
+            " #",
+            "# ",
+            "'",
+            '"',
+            "- ",
+            "? ",
+            "&a",
+            "*a",
+            "!x",
+            "%",
+            "@",
+            "`",
+            "{",
+            "}",
+            "[",
+            "]",
+            "|",
+            ">",
+            "—",
+            "é",
+            "null",
+            "~",
+            "2026-01-01",
+            "0x1F",
+            "  ",
+            "yes",
+            "No",
+            "on",
+            "1:20",
+            "=",
+            "<<",
+        ]
+    ),
+)
 # Including what YAML 1.1 reads as something else than text (yes, on, 1:20, 1_000).
-YAML11_WORDS = ["yes", "No", "on", "OFF", "y", "true", "null", "1_000", "1.5", "0x1F",
-                "1e3", "017"]
-NOTES = st.lists(NOTE_PIECES, min_size=1, max_size=4).map("".join) \
-    .filter(lambda s: s.strip() != "")
-TAG_NAMES = st.one_of(st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,11}\Z"),
-                      st.sampled_from(YAML11_WORDS))
+YAML11_WORDS = ["yes", "No", "on", "OFF", "y", "true", "null", "1_000", "1.5", "0x1F", "1e3", "017"]
+NOTES = st.lists(NOTE_PIECES, min_size=1, max_size=4).map("".join).filter(lambda s: s.strip() != "")
+TAG_NAMES = st.one_of(
+    st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,11}\Z"), st.sampled_from(YAML11_WORDS)
+)
 LOCALS = st.from_regex(r"\A[a-z0-9][a-z0-9._+-]{0,10}\Z")
 
 
 def tagbook_with(names: list[str]) -> str:
-    defs = "".join(f"  - name: {json.dumps(n)}  # defined by hand\n    priority: {i}\n"
-                   for i, n in enumerate(names))
-    return ("# a tag book: comments must survive\nversion: 1\ntags:\n" + defs
-            + "customers:\n  - email: old@example.com  # kept as is\n    tags: "
-            + f"[{json.dumps(names[0])}]\n    note: \"first\"\n")
+    defs = "".join(
+        f"  - name: {json.dumps(n)}  # defined by hand\n    priority: {i}\n"
+        for i, n in enumerate(names)
+    )
+    return (
+        "# a tag book: comments must survive\nversion: 1\ntags:\n"
+        + defs
+        + "customers:\n  - email: old@example.com  # kept as is\n    tags: "
+        + f'[{json.dumps(names[0])}]\n    note: "first"\n'
+    )
 
 
 @files(40)
-@given(names=st.lists(TAG_NAMES, min_size=1, max_size=4, unique=True),
-       data=st.data(), note=NOTES, local=LOCALS)
-def test_tag_then_load_then_untag_round_trips(tmp_path: Path, names: list[str],
-                                              data: st.DataObject, note: str,
-                                              local: str) -> None:
+@given(
+    names=st.lists(TAG_NAMES, min_size=1, max_size=4, unique=True),
+    data=st.data(),
+    note=NOTES,
+    local=LOCALS,
+)
+def test_tag_then_load_then_untag_round_trips(
+    tmp_path: Path, names: list[str], data: st.DataObject, note: str, local: str
+) -> None:
     path = tmp_path / "book.yaml"
     original = tagbook_with(names).encode("utf-8")
     path.write_bytes(original)
@@ -582,8 +751,7 @@ def test_tag_then_load_then_untag_round_trips(tmp_path: Path, names: list[str],
     assert change.added == tuple(chosen)
     book = load_tagbook(path)
     entry = book.entries[-1]
-    assert (entry.email, entry.tags, entry.note, entry.by) == (email, tuple(chosen), note,
-                                                                "tester")
+    assert (entry.email, entry.tags, entry.note, entry.by) == (email, tuple(chosen), note, "tester")
     assert book.entries[0].email == "old@example.com"
     assert path.read_bytes().startswith(original)  # only lines added, at the end
 
@@ -595,16 +763,18 @@ def test_tag_then_load_then_untag_round_trips(tmp_path: Path, names: list[str],
 
 # Regression: ruamel.yaml (YAML 1.2) wrote yes/No/on/OFF/1:20 unquoted, the YAML 1.1
 # reader read them back as booleans or numbers, and tag_customer refused to write.
-@pytest.mark.parametrize("where, text", [
-    *[("note", t) for t in ["yes", "No", "on", "OFF", "1:20", "1_000"]],
-    *[("tag", t) for t in ["yes", "No", "on", "OFF", "1_000"]],  # "1:20" is no tag name
-])
+@pytest.mark.parametrize(
+    "where, text",
+    [
+        *[("note", t) for t in ["yes", "No", "on", "OFF", "1:20", "1_000"]],
+        *[("tag", t) for t in ["yes", "No", "on", "OFF", "1_000"]],  # "1:20" is no tag name
+    ],
+)
 def test_yaml11_lookalike_note_or_tag_round_trips(tmp_path: Path, where: str, text: str) -> None:
     path = tmp_path / "book.yaml"
     names = [text if where == "tag" else "VIP"]
     path.write_text(tagbook_with(names), encoding="utf-8")
-    tag_customer(path, "jane@example.com", names, note=text if where == "note" else "n",
-                 now=NOW)
+    tag_customer(path, "jane@example.com", names, note=text if where == "note" else "n", now=NOW)
     entry = load_tagbook(path).entries[-1]
     assert entry.tags == tuple(names)
     assert entry.note == (text if where == "note" else "n")
@@ -613,12 +783,23 @@ def test_yaml11_lookalike_note_or_tag_round_trips(tmp_path: Path, where: str, te
 def test_fixture_tagbook_round_trips(tmp_path: Path) -> None:
     path = tmp_path / "book.yaml"
     path.write_text(TAGBOOK, encoding="utf-8")
-    note = "Said: \"it's #1\" — dépôt: 50% off"
-    tag_customer(path, "Jane.Doe+x@GMail.com", ["FRAUD", "BIG"], note=note, by="sam",
-                 expires="2027-01-31", now=NOW)
+    note = 'Said: "it\'s #1" — dépôt: 50% off'
+    tag_customer(
+        path,
+        "Jane.Doe+x@GMail.com",
+        ["FRAUD", "BIG"],
+        note=note,
+        by="sam",
+        expires="2027-01-31",
+        now=NOW,
+    )
     entry = load_tagbook(path).entries[-1]
     assert (entry.email, entry.key, entry.tags, entry.note) == (
-        "Jane.Doe+x@GMail.com", "janedoe@gmail.com", ("FRAUD", "BIG"), note)
+        "Jane.Doe+x@GMail.com",
+        "janedoe@gmail.com",
+        ("FRAUD", "BIG"),
+        note,
+    )
     assert entry.expires == dt.date(2027, 1, 31)
     assert entry.at == NOW.isoformat()
     untag_customer(path, "janedoe@googlemail.com", ["FRAUD", "BIG"])

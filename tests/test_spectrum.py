@@ -53,22 +53,41 @@ def test_apply_keeps_every_value(name: str, tmp_path: Path, tagbook: Path) -> No
     out = tmp_path / f"{name}.out.csv"
 
     result = CliRunner().invoke(
-        app, ["apply", str(source), "-t", str(tagbook), "-o", str(out), "--as-of", AS_OF,
-              "--email-column", header[0]], catch_exceptions=False)
+        app,
+        [
+            "apply",
+            str(source),
+            "-t",
+            str(tagbook),
+            "-o",
+            str(out),
+            "--as-of",
+            AS_OF,
+            "--email-column",
+            header[0],
+        ],
+        catch_exceptions=False,
+    )
 
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""
     keys = {normalize_email(r[header[0]]) for r in expected} - {None}
-    assert result.stderr == "\n".join([
-        f"read {plural(len(expected), 'order')} from {source} (csv)",
-        f"{plural(len(expected), 'order')}, {plural(len(keys), 'customer')}; as of {AS_OF}",
-        # The tag book's tags are counted even where no order has them.
-        "tag      orders    customers",
-        "-----  --------  -----------",
-        "VIP           0            0",
-        "tag book: 1 entry in force",
-        f"wrote {out}",
-    ]) + "\n"
+    assert (
+        result.stderr
+        == "\n".join(
+            [
+                f"read {plural(len(expected), 'order')} from {source} (csv)",
+                f"{plural(len(expected), 'order')}, {plural(len(keys), 'customer')}; as of {AS_OF}",
+                # The tag book's tags are counted even where no order has them.
+                "tag      orders    customers",
+                "-----  --------  -----------",
+                "VIP           0            0",
+                "tag book: 1 entry in force",
+                f"wrote {out}",
+            ]
+        )
+        + "\n"
+    )
     with open(out, newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
     assert rows[0] == [*header, *ADDED]
@@ -78,8 +97,11 @@ def test_apply_keeps_every_value(name: str, tmp_path: Path, tagbook: Path) -> No
     # Written back with the input's line ends: CRLF files stay CRLF, LF files gain no CR.
     data, original = out.read_bytes(), source.read_bytes()
     if b"\r\n" in original:
-        assert data.count(b"\r\n") == data.count(b"\n") == original.count(b"\n") + (
-            0 if original.endswith(b"\n") else 1)
+        assert (
+            data.count(b"\r\n")
+            == data.count(b"\n")
+            == original.count(b"\n") + (0 if original.endswith(b"\n") else 1)
+        )
     else:
         assert b"\r" not in data
 
@@ -91,8 +113,9 @@ def test_read_orders_parses_like_the_oracle(name: str) -> None:
     assert table.kind == "csv"
     assert table.columns == list(expected[0])
     columns = [table.column(i).to_pylist() for i in range(len(table.columns))]
-    parsed = [dict(zip(table.columns, values, strict=True))
-              for values in zip(*columns, strict=True)]
+    parsed = [
+        dict(zip(table.columns, values, strict=True)) for values in zip(*columns, strict=True)
+    ]
     assert parsed == expected
 
 

@@ -55,9 +55,21 @@ def test_tag_only_appends_to_the_customers_list_and_untag_restores(example_book:
     top_level = [line for line in before if line[:1].isalpha()]
     assert top_level[-1] == "customers:\n"
 
-    result = run("tag", "new.customer@example.com", "--tag", "VIP", "--tag", "REGULAR",
-                 "--note", "Wholesale: 10% off, #1 fan", "--by", "tester", "-t", example_book,
-                 catch=False)
+    result = run(
+        "tag",
+        "new.customer@example.com",
+        "--tag",
+        "VIP",
+        "--tag",
+        "REGULAR",
+        "--note",
+        "Wholesale: 10% off, #1 fan",
+        "--by",
+        "tester",
+        "-t",
+        example_book,
+        catch=False,
+    )
 
     assert result.exit_code == 0
     assert result.stdout == ""
@@ -66,15 +78,28 @@ def test_tag_only_appends_to_the_customers_list_and_untag_restores(example_book:
     diff = list(difflib.ndiff(before, after))
     assert not [d for d in diff if d.startswith(("- ", "? "))], "".join(diff)
     added = [d[2:] for d in diff if d.startswith("+ ")]
-    assert after[len(before):] == added  # every added line is after the last old line
+    assert after[len(before) :] == added  # every added line is after the last old line
     assert added[0] == "  - email: new.customer@example.com\n"  # an item of customers:
     assert all(line.startswith("    ") for line in added[1:])
     entry = load_tagbook(example_book).entries[-1]
     assert (entry.email, entry.tags, entry.note, entry.by) == (
-        "new.customer@example.com", ("VIP", "REGULAR"), "Wholesale: 10% off, #1 fan", "tester")
+        "new.customer@example.com",
+        ("VIP", "REGULAR"),
+        "Wholesale: 10% off, #1 fan",
+        "tester",
+    )
 
-    result = run("untag", "New.Customer+x@Example.com", "--tag", "VIP", "--tag", "REGULAR",
-                 "-t", example_book, catch=False)
+    result = run(
+        "untag",
+        "New.Customer+x@Example.com",
+        "--tag",
+        "VIP",
+        "--tag",
+        "REGULAR",
+        "-t",
+        example_book,
+        catch=False,
+    )
 
     assert result.exit_code == 0
     assert result.stderr == "removed VIP, REGULAR from New.Customer+x@Example.com\n"
@@ -86,8 +111,11 @@ def test_tag_only_appends_to_the_customers_list_and_untag_restores(example_book:
 @pytest.mark.parametrize("style", ["crlf", "bom"])
 def test_tag_keeps_crlf_and_bom_of_the_tag_book(style: str, example_book: Path) -> None:
     text = example_book.read_text(encoding="utf-8")
-    original = (text.replace("\n", "\r\n").encode("utf-8") if style == "crlf"
-                else b"\xef\xbb\xbf" + text.encode("utf-8"))
+    original = (
+        text.replace("\n", "\r\n").encode("utf-8")
+        if style == "crlf"
+        else b"\xef\xbb\xbf" + text.encode("utf-8")
+    )
     example_book.write_bytes(original)
 
     result = run("tag", "new@example.com", "--tag", "VIP", "--by", "t", "-t", example_book)
@@ -101,10 +129,28 @@ def test_tag_keeps_crlf_and_bom_of_the_tag_book(style: str, example_book: Path) 
 
 def test_concurrent_tag_processes_all_land(tmp_path: Path, tagbook: Path) -> None:
     emails = [f"buyer{i}@example.com" for i in range(6)]
-    procs = [subprocess.Popen(
-        [sys.executable, "-m", "ordertags", "tag", email, "--tag", "VIP", "--by", f"p{i}",
-         "-t", str(tagbook)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True) for i, email in enumerate(emails)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ordertags",
+                "tag",
+                email,
+                "--tag",
+                "VIP",
+                "--by",
+                f"p{i}",
+                "-t",
+                str(tagbook),
+            ],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i, email in enumerate(emails)
+    ]
     outcomes = [(p.wait(timeout=120), *p.communicate()) for p in procs]
 
     assert [o[0] for o in outcomes] == [0] * len(emails), outcomes
@@ -120,18 +166,30 @@ def test_concurrent_tag_processes_all_land(tmp_path: Path, tagbook: Path) -> Non
 
 def test_expired_entry_is_ignored_and_counted(tmp_path: Path) -> None:
     book = tmp_path / "tagbook.yaml"
-    book.write_text(TAGBOOK + """\
+    book.write_text(
+        TAGBOOK
+        + """\
   - email: old@example.com
     tags: [FRAUD]
     expires: 2026-11-25
   - email: last.day@example.com
     tags: [BIG]
     expires: 2026-11-26
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     orders = tmp_path / "orders.csv"
-    orders.write_text(csv_text(["Order Id", "Email", "Total"], [
-        ["1", "vip@example.com", "1.00"], ["2", "Old@Example.com", "2.00"],
-        ["3", "last.day@example.com", "3.00"]]), encoding="utf-8")
+    orders.write_text(
+        csv_text(
+            ["Order Id", "Email", "Total"],
+            [
+                ["1", "vip@example.com", "1.00"],
+                ["2", "Old@Example.com", "2.00"],
+                ["3", "last.day@example.com", "3.00"],
+            ],
+        ),
+        encoding="utf-8",
+    )
     out = tmp_path / "out.csv"
 
     result = run("apply", orders, "-t", book, "--as-of", AS_OF, "-o", out, catch=False)
@@ -146,7 +204,8 @@ def test_expired_entry_is_ignored_and_counted(tmp_path: Path) -> None:
         "VIP           1            1\n"
         "BIG           1            1\n"
         "tag book: 2 entries in force, 1 expired (ignored)\n"
-        f"wrote {out}\n")
+        f"wrote {out}\n"
+    )
     # Expired the day before the as-of date: ignored. Expiring on it: still in force.
     assert [r["Customer Tags"] for r in read_csv(out)] == ["VIP", "", "BIG"]
 
@@ -163,7 +222,8 @@ def test_tag_with_an_undefined_tag_lists_the_defined_ones(tagbook: Path) -> None
     assert result.stdout == ""
     assert result.stderr == (
         f'ordertags: tag "GOLD" is not defined in the tag book {tagbook} (defined: {DEFINED}). '
-        "Add it under `tags:` in the tag book, or use one of the defined tags.\n")
+        "Add it under `tags:` in the tag book, or use one of the defined tags.\n"
+    )
     assert tagbook.read_bytes() == original
 
 
@@ -171,8 +231,20 @@ def test_tag_with_an_undefined_tag_lists_the_defined_ones(tagbook: Path) -> None
 
 
 def test_tag_by_order_tags_that_orders_customer(tagbook: Path, orders_copy: Path) -> None:
-    result = run("tag", "--order", "200011", "--in", orders_copy, "--tag", "FRAUD",
-                 "--by", "sam", "-t", tagbook, catch=False)
+    result = run(
+        "tag",
+        "--order",
+        "200011",
+        "--in",
+        orders_copy,
+        "--tag",
+        "FRAUD",
+        "--by",
+        "sam",
+        "-t",
+        tagbook,
+        catch=False,
+    )
 
     assert result.exit_code == 0
     assert result.stderr == "tagged zoe.evans@mailinator.com with FRAUD\n"
@@ -183,12 +255,13 @@ def test_tag_by_order_tags_that_orders_customer(tagbook: Path, orders_copy: Path
 def test_tag_by_unknown_order_names_the_file(tagbook: Path, orders_copy: Path) -> None:
     original = tagbook.read_bytes()
 
-    result = run("tag", "--order", "999999", "--in", orders_copy, "--tag", "FRAUD",
-                 "-t", tagbook)
+    result = run("tag", "--order", "999999", "--in", orders_copy, "--tag", "FRAUD", "-t", tagbook)
 
     assert result.exit_code == 1
-    assert result.stderr == (f'ordertags: {orders_copy}: no order "999999" in this export. '
-                             "Check the order number, or the file.\n")
+    assert result.stderr == (
+        f'ordertags: {orders_copy}: no order "999999" in this export. '
+        "Check the order number, or the file.\n"
+    )
     assert tagbook.read_bytes() == original
 
 
@@ -217,7 +290,8 @@ def test_tag_by_order_without_in_is_a_usage_error(tagbook: Path) -> None:
         "Usage: ordertags tag [OPTIONS] [email]\n"
         "Try 'ordertags tag --help' for help.\n\n"
         "Error: Invalid value for --in: --order needs --in EXPORT (the export holding the "
-        "order).\n")
+        "order).\n"
+    )
     assert tagbook.read_bytes() == original
 
 
@@ -226,14 +300,18 @@ def test_tag_by_order_without_in_is_a_usage_error(tagbook: Path) -> None:
 
 def test_tags_lists_definitions_and_entries_and_marks_expired(tmp_path: Path) -> None:
     book = tmp_path / "tagbook.yaml"
-    book.write_text(TAGBOOK + """\
+    book.write_text(
+        TAGBOOK
+        + """\
   - email: old@example.com
     tags: [FRAUD, BIG]
     note: chargeback in 2025
     by: priya
     at: 2025-03-01
     expires: 2026-01-31
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
 
     result = run("tags", "-t", book, "--as-of", AS_OF, catch=False)
 
@@ -245,8 +323,9 @@ def test_tags_lists_definitions_and_entries_and_marks_expired(tmp_path: Path) ->
         line = next(x for x in lines if x.startswith(tag["name"] + " "))
         assert tag["label"] in line and str(tag["priority"]) in line
     # Highest priority first.
-    assert [x.split()[0] for x in lines[2:2 + len(defs)]] == [
-        t["name"] for t in sorted(defs, key=lambda t: -t["priority"])]
+    assert [x.split()[0] for x in lines[2 : 2 + len(defs)]] == [
+        t["name"] for t in sorted(defs, key=lambda t: -t["priority"])
+    ]
     vip = next(x for x in lines if x.startswith("vip@example.com"))
     old = next(x for x in lines if x.startswith("old@example.com"))
     assert "picked by hand" in vip and "VIP" in vip and "sam" in vip
@@ -271,25 +350,47 @@ print("light")
 """
 
 
-@pytest.mark.parametrize("args", [
-    ["tag", "new@example.com", "--tag", "VIP", "--by", "x", "-t", "tagbook.yaml"],
-    ["untag", "vip@example.com", "--tag", "VIP", "-t", "tagbook.yaml"],
-    ["tags", "-t", "tagbook.yaml"],
-    ["--help"],
-    ["tag", "--order", "200011", "--in", "orders.csv", "--tag", "FRAUD", "--by", "x",
-     "-t", "tagbook.yaml"],
-], ids=["tag", "untag", "tags", "help", "tag-order"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["tag", "new@example.com", "--tag", "VIP", "--by", "x", "-t", "tagbook.yaml"],
+        ["untag", "vip@example.com", "--tag", "VIP", "-t", "tagbook.yaml"],
+        ["tags", "-t", "tagbook.yaml"],
+        ["--help"],
+        [
+            "tag",
+            "--order",
+            "200011",
+            "--in",
+            "orders.csv",
+            "--tag",
+            "FRAUD",
+            "--by",
+            "x",
+            "-t",
+            "tagbook.yaml",
+        ],
+    ],
+    ids=["tag", "untag", "tags", "help", "tag-order"],
+)
 def test_quick_commands_do_not_import_pandas_or_pyarrow(
-        args: list[str], tmp_path: Path, tagbook: Path, orders_copy: Path) -> None:
-    proc = subprocess.run([sys.executable, "-c", QUICK, json.dumps(args)], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
+    args: list[str], tmp_path: Path, tagbook: Path, orders_copy: Path
+) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", QUICK, json.dumps(args)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "light\n"
 
 
 def test_help_smoke_in_a_subprocess() -> None:
-    proc = subprocess.run([sys.executable, "-m", "ordertags", "--help"], capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ordertags", "--help"], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Usage: " in proc.stdout
     for command in ("apply", "tag", "untag", "tags", "export", "schema"):
@@ -302,4 +403,7 @@ def test_tag_book_rows_keep_their_order_after_untag_of_a_middle_entry(tagbook: P
         assert run("tag", email, "--tag", "BIG", "--by", "t", "-t", tagbook).exit_code == 0
     assert run("untag", "b@example.com", "--tag", "BIG", "-t", tagbook).exit_code == 0
     assert [e.email for e in load_tagbook(tagbook).entries] == [
-        "vip@example.com", "a@example.com", "c@example.com"]
+        "vip@example.com",
+        "a@example.com",
+        "c@example.com",
+    ]

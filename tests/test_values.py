@@ -204,7 +204,7 @@ def test_money_error_message_plain_with_symbol() -> None:
             "plain",
             'row 2, column "Total": "12,00" is not valid money in the "plain" style '
             "(1 bad value in all). The value looks like money with a decimal comma, but plain "
-            'numbers like 1234.50 are expected; run with --money-style auto.',
+            "numbers like 1234.50 are expected; run with --money-style auto.",
         ),
         (
             ["9.23225E+11"],
@@ -227,7 +227,7 @@ def test_money_error_message_plain_with_symbol() -> None:
             'row 1, column "Total": "116,99 €" is not valid money in the "symbol" style '
             "(1 bad value in all). The value looks like money with a decimal comma "
             "(1.234,56 €), but amounts like $1,234.56, -$5.00, (5.00) or EUR 12.00 are "
-            'expected; run with --money-style auto.',
+            "expected; run with --money-style auto.",
         ),
         (
             ["$1,234.56"],

@@ -1,6 +1,7 @@
 """CSS colour names (CSS Color Module Level 4), for checking tag colours."""
 
-CSS_COLOUR_NAMES = frozenset("""
+CSS_COLOUR_NAMES = frozenset(
+    """
 aliceblue antiquewhite aqua aquamarine azure beige bisque black blanchedalmond blue
 blueviolet brown burlywood cadetblue chartreuse chocolate coral cornflowerblue cornsilk
 crimson cyan darkblue darkcyan darkgoldenrod darkgray darkgreen darkgrey darkkhaki
@@ -19,7 +20,8 @@ powderblue purple rebeccapurple red rosybrown royalblue saddlebrown salmon sandy
 seagreen seashell sienna silver skyblue slateblue slategray slategrey snow springgreen
 steelblue tan teal thistle tomato turquoise violet wheat white whitesmoke yellow
 yellowgreen
-""".split())
+""".split()
+)
 
 
 def is_colour(text: str) -> bool:

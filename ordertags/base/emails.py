@@ -52,5 +52,11 @@ def looks_like_email(text: str) -> bool:
     (True, False)
     """
     local, at, domain = text.strip().rpartition("@")
-    return bool(at and local and "." in domain and not domain.startswith(".")
-                and not domain.endswith(".") and " " not in text.strip())
+    return bool(
+        at
+        and local
+        and "." in domain
+        and not domain.startswith(".")
+        and not domain.endswith(".")
+        and " " not in text.strip()
+    )

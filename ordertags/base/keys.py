@@ -28,8 +28,14 @@ from ordertags.errors import UsageError
 #: Identity kinds, as stored in the history; up to PHONE_NAME they are strong (they
 #: merge customers). BUYER is a platform's buyer id where it gives no email (``ebay:jdoe``).
 EMAIL, RELAY, BUYER, PHONE_NAME, PHONE, ADDRESS = 1, 2, 3, 4, 5, 6
-KIND_NAMES = {EMAIL: "email", RELAY: "relay email", BUYER: "buyer id",
-              PHONE_NAME: "phone+name", PHONE: "phone", ADDRESS: "address"}
+KIND_NAMES = {
+    EMAIL: "email",
+    RELAY: "relay email",
+    BUYER: "buyer id",
+    PHONE_NAME: "phone+name",
+    PHONE: "phone",
+    ADDRESS: "address",
+}
 
 
 def key_kind(key: str) -> int:
@@ -37,6 +43,7 @@ def key_kind(key: str) -> int:
     if "@" not in key:
         return BUYER
     return RELAY if is_relay(key) else EMAIL
+
 
 #: Marketplace relay addresses: a buyer on Amazon or eBay, never a marketing address.
 RELAY_PATTERN = r"@(marketplace\.amazon\.|members\.ebay\.)"
@@ -65,8 +72,10 @@ def check_region(region: str | None) -> str:
 
     code = (region or DEFAULT_REGION).strip().upper()
     if code not in phonenumbers.SUPPORTED_REGIONS:
-        raise UsageError(f'"{region}" is not a region code phonenumbers knows.',
-                         hint="Give a two-letter country code such as GB, US, DE or FR.")
+        raise UsageError(
+            f'"{region}" is not a region code phonenumbers knows.',
+            hint="Give a two-letter country code such as GB, US, DE or FR.",
+        )
     return code
 
 
@@ -135,8 +144,7 @@ def address_key(postcode: str | None, line1: str | None) -> str | None:
         return None
     line = line1 or ""
     match = _HOUSE.search(line)
-    house = match.group(1).lower() if match else \
-        "".join(c for c in _lower(line) if _alnum(c))
+    house = match.group(1).lower() if match else "".join(c for c in _lower(line) if _alnum(c))
     return f"{ADDRESS_PREFIX}{code} {house}" if house else None
 
 
@@ -156,15 +164,18 @@ def identity_of(text: str, region: str = DEFAULT_REGION) -> tuple[int, str]:
     if "@" in value:
         key = normalize_email(value)
         if key is None or not looks_like_email(value):
-            raise UsageError(f'"{text}" is not an email address.',
-                             hint="Give an email (jane@example.com) or a phone number.")
+            raise UsageError(
+                f'"{text}" is not an email address.',
+                hint="Give an email (jane@example.com) or a phone number.",
+            )
         return (RELAY if is_relay(key) else EMAIL), key
     phone = normalize_phone(value, region)
     if phone is None:
         raise UsageError(
             f'"{text}" is neither an email address nor a phone number.',
             hint=f"Give an email (jane@example.com) or a phone number (+447700900123; "
-                 f"numbers without a country code are read as {region} numbers).")
+            f"numbers without a country code are read as {region} numbers).",
+        )
     return PHONE, phone
 
 

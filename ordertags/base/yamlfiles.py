@@ -38,13 +38,17 @@ def read_text(path: Path, error: type[OrderTagsError], what: str) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise error(f"no such {what}.", file=str(path),
-                    hint="Check the path, or create it (see `ordertags init`).") from None
+        raise error(
+            f"no such {what}.",
+            file=str(path),
+            hint="Check the path, or create it (see `ordertags init`).",
+        ) from None
     except IsADirectoryError:
         raise error(f"this is a folder, not a {what}.", file=str(path)) from None
     except UnicodeDecodeError as exc:
-        raise error(f"not UTF-8 text (byte {exc.start}).", file=str(path),
-                    hint="Save the file as UTF-8.") from None
+        raise error(
+            f"not UTF-8 text (byte {exc.start}).", file=str(path), hint="Save the file as UTF-8."
+        ) from None
     except OSError as exc:
         raise error(f"cannot read the {what}: {exc.strerror}.", file=str(path)) from None
 
@@ -58,8 +62,12 @@ def load_yaml(text: str, *, file: str, error: type[OrderTagsError]) -> Any:
         problem = (exc.problem or exc.context or "invalid YAML").strip()
         line = mark.line + 1 if mark is not None else None
         col = f" (column {mark.column + 1})" if mark is not None else ""
-        raise error(f"YAML syntax error{col}: {problem}.", file=file, line=line,
-                    hint="Fix the YAML at that line; check indentation and quotes.") from None
+        raise error(
+            f"YAML syntax error{col}: {problem}.",
+            file=file,
+            line=line,
+            hint="Fix the YAML at that line; check indentation and quotes.",
+        ) from None
     except yaml.YAMLError as exc:
         raise error(f"YAML syntax error: {exc}.", file=file) from None
 
@@ -115,8 +123,7 @@ def load_schema(name: str) -> dict[str, Any]:
     return schema
 
 
-def validate(data: Any, *, schema: str, text: str, file: str,
-             error: type[OrderTagsError]) -> None:
+def validate(data: Any, *, schema: str, text: str, file: str, error: type[OrderTagsError]) -> None:
     """Validate against a shipped schema and raise ``error`` listing every problem
     (most relevant first), each with its path and line."""
     import jsonschema
@@ -147,9 +154,13 @@ def validate(data: Any, *, schema: str, text: str, file: str,
     first_line = line_of(text, list(errors[0].absolute_path))
     noun = "problem" if len(lines) == 1 else "problems"
     body = "; ".join(lines) if len(lines) == 1 else "\n  " + "\n  ".join(lines)
-    raise error(f"{len(lines)} {noun} with the file's layout: {body}", file=file,
-                hint=f"See `ordertags schema {schema}` for what is allowed."
-                if first_line is not None else None)
+    raise error(
+        f"{len(lines)} {noun} with the file's layout: {body}",
+        file=file,
+        hint=f"See `ordertags schema {schema}` for what is allowed."
+        if first_line is not None
+        else None,
+    )
 
 
 def _short(message: str) -> str:

@@ -78,8 +78,9 @@ class Customers:
 
     def __post_init__(self) -> None:
         if self.people < 0:
-            self.people = len(self.keys) if self.groups is None else \
-                int(self.groups.max(initial=-1)) + 1
+            self.people = (
+                len(self.keys) if self.groups is None else int(self.groups.max(initial=-1)) + 1
+            )
 
     @classmethod
     def from_emails(cls, emails: pa.ChunkedArray) -> Customers:
@@ -99,13 +100,15 @@ class Customers:
         result: pa.Array = self.keys.take(codes)
         return result
 
-    def per_row(self, per_customer_mask: pa.Array | pa.ChunkedArray) \
-            -> np.ndarray[Any, np.dtype[np.bool_]]:
+    def per_row(
+        self, per_customer_mask: pa.Array | pa.ChunkedArray
+    ) -> np.ndarray[Any, np.dtype[np.bool_]]:
         """Broadcast an Arrow boolean per customer (nulls: False) to the rows."""
         if isinstance(per_customer_mask, pa.ChunkedArray):
             per_customer_mask = per_customer_mask.combine_chunks()
-        flags = np.asarray(pc.fill_null(per_customer_mask, False)
-                           .to_numpy(zero_copy_only=False), dtype=bool)
+        flags = np.asarray(
+            pc.fill_null(per_customer_mask, False).to_numpy(zero_copy_only=False), dtype=bool
+        )
         return self.broadcast(flags, fill=False)
 
     @property
@@ -128,7 +131,8 @@ class Customers:
         that gathers and scatters need no mask of their own (int32: half the memory
         traffic of int64, which is what these operations are bound by)."""
         slots: np.ndarray[Any, np.dtype[np.int32]] = np.where(
-            self.codes >= 0, self.codes, self.count).astype(np.int32)
+            self.codes >= 0, self.codes, self.count
+        ).astype(np.int32)
         return slots
 
     def reduce_any(self, mask: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.bool_]]:
@@ -166,8 +170,11 @@ class Customers:
         """Per customer: the sum of ``values`` over their rows (over their person's rows,
         with groups); exact for integers."""
         vals = values[self.has_customer]
-        codes, size = (self._valid_codes, self.count) if self.groups is None else \
-            (self.groups[self._valid_codes], self.people)
+        codes, size = (
+            (self._valid_codes, self.count)
+            if self.groups is None
+            else (self.groups[self._valid_codes], self.people)
+        )
         if vals.dtype.kind in "iub":
             # bincount sums in float64, which holds integers exactly up to 2**53: money in
             # ten-thousandths stays exact up to 900 billion per customer.
@@ -194,13 +201,16 @@ class Customers:
         if self.groups is None:
             result: pa.Array = direct
             return result
-        flags = np.asarray(pc.fill_null(direct, False).to_numpy(zero_copy_only=False),
-                           dtype=bool)
+        flags = np.asarray(pc.fill_null(direct, False).to_numpy(zero_copy_only=False), dtype=bool)
         hit = np.zeros(self.people, dtype=bool)
         hit[self.groups[flags]] = True
         if self.alias_keys is not None and self.alias_people is not None:
-            aliased = np.asarray(pc.fill_null(pc.is_in(self.alias_keys, value_set=keys),
-                                              False).to_numpy(zero_copy_only=False), dtype=bool)
+            aliased = np.asarray(
+                pc.fill_null(pc.is_in(self.alias_keys, value_set=keys), False).to_numpy(
+                    zero_copy_only=False
+                ),
+                dtype=bool,
+            )
             who = self.alias_people[aliased]
             hit[who[who >= 0]] = True
         return pa.array(hit[self.groups])
@@ -211,8 +221,9 @@ class Customers:
             return int(np.count_nonzero(per_customer))
         return int(np.unique(self.groups[np.asarray(per_customer, dtype=bool)]).size)
 
-    def broadcast(self, per_customer: np.ndarray[Any, Any], fill: Any = False) \
-            -> np.ndarray[Any, Any]:
+    def broadcast(
+        self, per_customer: np.ndarray[Any, Any], fill: Any = False
+    ) -> np.ndarray[Any, Any]:
         """Per row: the value of the row's customer (``fill`` for rows with no customer)."""
         ext = np.empty(self.count + 1, dtype=per_customer.dtype)
         ext[: self.count] = per_customer

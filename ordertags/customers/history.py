@@ -247,8 +247,9 @@ def _day(seconds: int | None) -> dt.date | None:
 
 
 def _epoch(day: dt.date) -> int:
-    return int((dt.datetime(day.year, day.month, day.day) - dt.datetime(1970, 1, 1))
-               .total_seconds())
+    return int(
+        (dt.datetime(day.year, day.month, day.day) - dt.datetime(1970, 1, 1)).total_seconds()
+    )
 
 
 def money(units: int) -> str:
@@ -289,13 +290,17 @@ class History:
         text = str(exc)
         if "locked" in text or "busy" in text:
             return HistoryError(
-                f"the history is locked by another ordertags (waited "
-                f"{self.lock_timeout:g} s).", file=str(self.path),
+                f"the history is locked by another ordertags (waited {self.lock_timeout:g} s).",
+                file=str(self.path),
                 hint="Another ingest or apply is writing to it: try again when it has "
-                     "finished. If none is running, check that nothing else holds the file "
-                     "open.")
-        return HistoryError(f"the history cannot be used: {text}.", file=str(self.path),
-                            hint="Check the file and the disk (space, permissions).")
+                "finished. If none is running, check that nothing else holds the file "
+                "open.",
+            )
+        return HistoryError(
+            f"the history cannot be used: {text}.",
+            file=str(self.path),
+            hint="Check the file and the disk (space, permissions).",
+        )
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -341,29 +346,37 @@ class History:
         return row[0][0] if row else default
 
     def _set_meta(self, key: str, value: str) -> None:
-        self.conn.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
-                          "value = excluded.value", (key, value))
+        self.conn.execute(
+            "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
     def _temp_ids(self, name: str, ids: Iterable[int]) -> None:
         """Fill the temporary table ``name`` (one id column) with ``ids``."""
         self.conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} (id INTEGER PRIMARY KEY)")
         self.conn.execute(f"DELETE FROM {name}")
-        self.conn.executemany(f"INSERT OR IGNORE INTO {name} VALUES (?)",
-                              ((int(i),) for i in ids))
+        self.conn.executemany(f"INSERT OR IGNORE INTO {name} VALUES (?)", ((int(i),) for i in ids))
 
     def _temp_keys(self, keys: list[str | None]) -> None:
-        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS t_keys "
-                          "(pos INTEGER PRIMARY KEY, key TEXT NOT NULL)")
+        self.conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS t_keys (pos INTEGER PRIMARY KEY, key TEXT NOT NULL)"
+        )
         self.conn.execute("DELETE FROM t_keys")
-        self.conn.executemany("INSERT INTO t_keys VALUES (?, ?)",
-                              ((i, k) for i, k in enumerate(keys) if k is not None))
+        self.conn.executemany(
+            "INSERT INTO t_keys VALUES (?, ?)",
+            ((i, k) for i, k in enumerate(keys) if k is not None),
+        )
 
     def _temp_orders(self, channels: list[str], order_ids: list[str]) -> None:
-        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS t_orders "
-                          "(pos INTEGER PRIMARY KEY, channel TEXT, order_id TEXT)")
+        self.conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS t_orders "
+            "(pos INTEGER PRIMARY KEY, channel TEXT, order_id TEXT)"
+        )
         self.conn.execute("DELETE FROM t_orders")
-        self.conn.executemany("INSERT INTO t_orders VALUES (?, ?, ?)",
-                              zip(range(len(order_ids)), channels, order_ids, strict=True))
+        self.conn.executemany(
+            "INSERT INTO t_orders VALUES (?, ?, ?)",
+            zip(range(len(order_ids)), channels, order_ids, strict=True),
+        )
 
     @property
     def region(self) -> str:
@@ -377,8 +390,10 @@ class History:
         if not len(keys):
             return out
         self._temp_keys(keys.to_pylist())
-        rows = self._q("SELECT t.pos, i.customer FROM t_keys t CROSS JOIN identities i "
-                       "ON i.key = t.key WHERE i.customer IS NOT NULL")
+        rows = self._q(
+            "SELECT t.pos, i.customer FROM t_keys t CROSS JOIN identities i "
+            "ON i.key = t.key WHERE i.customer IS NOT NULL"
+        )
         if rows:
             arr = np.array(rows, dtype=np.int64)
             out[arr[:, 0]] = arr[:, 1]
@@ -390,13 +405,19 @@ class History:
         if not len(customers):
             return pa.array([], pa.string()), np.zeros(0, np.int64)
         self._temp_ids("t_ids", customers.tolist())
-        rows = self._q("SELECT i.key, i.customer FROM t_ids t CROSS JOIN identities i "
-                       "ON i.customer = t.id WHERE i.kind <= ?", (K.BUYER,))
-        return (pa.array([r[0] for r in rows], pa.string()),
-                np.array([r[1] for r in rows], dtype=np.int64))
+        rows = self._q(
+            "SELECT i.key, i.customer FROM t_ids t CROSS JOIN identities i "
+            "ON i.customer = t.id WHERE i.kind <= ?",
+            (K.BUYER,),
+        )
+        return (
+            pa.array([r[0] for r in rows], pa.string()),
+            np.array([r[1] for r in rows], dtype=np.int64),
+        )
 
-    def aggregates(self, customers: IntArray, *, start: int | None = None,
-                   end: int | None = None) -> Aggregates:
+    def aggregates(
+        self, customers: IntArray, *, start: int | None = None, end: int | None = None
+    ) -> Aggregates:
         """Per customer: orders, spend, refunds, first and last order; over all their
         orders, or those dated from ``start`` (inclusive) to ``end`` (exclusive).
 
@@ -409,12 +430,15 @@ class History:
             rows = self._q(
                 "SELECT c.id, c.orders, c.spend, c.refunded, IFNULL(c.first_at, ?), "
                 "IFNULL(c.last_at, ?) FROM t_ids t CROSS JOIN customers c ON c.id = t.id",
-                (int(NONE), int(NONE)))
+                (int(NONE), int(NONE)),
+            )
         else:
             rows = self._q(
                 "SELECT o.customer, COUNT(*), IFNULL(SUM(o.total), 0), SUM(o.refund), "
                 "MIN(o.at), MAX(o.at) FROM t_ids t CROSS JOIN orders o ON o.customer = t.id "
-                "WHERE o.at >= ? AND o.at < ? GROUP BY o.customer", (start, end))
+                "WHERE o.at >= ? AND o.at < ? GROUP BY o.customer",
+                (start, end),
+            )
         arr = np.array(rows, dtype=np.int64).reshape(-1, 6)
         return Aggregates(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4], arr[:, 5])
 
@@ -424,44 +448,61 @@ class History:
         rows = self._q(
             "SELECT IFNULL(o.customer, -1), IFNULL(o.at, ?), IFNULL(o.total, 0), o.refund "
             "FROM t_orders t CROSS JOIN orders o ON o.order_id = t.order_id "
-            "AND o.channel = t.channel", (int(NONE),))
+            "AND o.channel = t.channel",
+            (int(NONE),),
+        )
         arr = np.array(rows, dtype=np.int64).reshape(-1, 4)
         return Recorded(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
 
-    def log_tags(self, gained: dict[str, list[int]], lost: dict[str, list[int]],
-                 as_of: dt.date) -> None:
+    def log_tags(
+        self, gained: dict[str, list[int]], lost: dict[str, list[int]], as_of: dt.date
+    ) -> None:
         """Open a span for each customer that gained a tag, close the span of each that
         lost one (``had_tag`` reads these)."""
         day = as_of.isoformat()
         with self._write() as conn:
             for tag, ids in gained.items():
-                conn.executemany("INSERT INTO tag_log (customer, tag, since) VALUES (?, ?, ?)",
-                                 ((c, tag, day) for c in ids))
+                conn.executemany(
+                    "INSERT INTO tag_log (customer, tag, since) VALUES (?, ?, ?)",
+                    ((c, tag, day) for c in ids),
+                )
             for tag, ids in lost.items():
-                conn.executemany("UPDATE tag_log SET until = ? WHERE customer = ? AND tag = ? "
-                                 "AND until IS NULL", ((day, c, tag) for c in ids))
+                conn.executemany(
+                    "UPDATE tag_log SET until = ? WHERE customer = ? AND tag = ? AND until IS NULL",
+                    ((day, c, tag) for c in ids),
+                )
 
-    def had_tag(self, customers: IntArray, tag: str, start: dt.date,
-                end: dt.date) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    def had_tag(
+        self, customers: IntArray, tag: str, start: dt.date, end: dt.date
+    ) -> np.ndarray[Any, np.dtype[np.bool_]]:
         """Per customer of ``customers``: did they carry ``tag`` at some time from
         ``start`` (inclusive) to ``end`` (exclusive)?"""
         self._temp_ids("want", customers.tolist())
-        had = {c for (c,) in self._q(
-            "SELECT DISTINCT l.customer FROM tag_log l JOIN temp.want w ON w.id = l.customer "
-            "WHERE l.tag = ? AND l.since < ? AND (l.until IS NULL OR l.until > ?)",
-            (tag, end.isoformat(), start.isoformat()))}
+        had = {
+            c
+            for (c,) in self._q(
+                "SELECT DISTINCT l.customer FROM tag_log l JOIN temp.want w ON w.id = l.customer "
+                "WHERE l.tag = ? AND l.since < ? AND (l.until IS NULL OR l.until > ?)",
+                (tag, end.isoformat(), start.isoformat()),
+            )
+        }
         return np.isin(customers, np.fromiter(had, dtype=np.int64, count=len(had)))
 
     def tags_of(self, customers: IntArray) -> pa.Array:
         """The customer tags the last apply gave each customer ("" where none)."""
         self._temp_ids("want", customers.tolist())
-        rows = self._q("SELECT c.id, coalesce(c.tags, '') FROM customers c "
-                       "JOIN temp.want w ON w.id = c.id ORDER BY c.id")
+        rows = self._q(
+            "SELECT c.id, coalesce(c.tags, '') FROM customers c "
+            "JOIN temp.want w ON w.id = c.id ORDER BY c.id"
+        )
         found = np.array([r[0] for r in rows], dtype=np.int64)
         texts = pa.array([r[1] for r in rows] + [""], pa.string())  # last: none found
         at = np.searchsorted(found, customers)
-        hit = (at < len(found)) & (found[np.minimum(at, max(len(found) - 1, 0))] == customers) \
-            if len(found) else np.zeros(len(customers), dtype=bool)
+        hit = (
+            (at < len(found)) & (found[np.minimum(at, max(len(found) - 1, 0))] == customers)
+            if len(found)
+            else np.zeros(len(customers), dtype=bool)
+        )
         result: pa.Array = texts.take(pa.array(np.where(hit, at, len(found))))
         return result
 
@@ -470,9 +511,10 @@ class History:
         if not customers:
             return
         with self._write() as conn:
-            conn.executemany("UPDATE customers SET tags = ?, tags_on = ? WHERE id = ?",
-                             zip(texts, [as_of.isoformat()] * len(customers), customers,
-                                 strict=True))
+            conn.executemany(
+                "UPDATE customers SET tags = ?, tags_on = ? WHERE id = ?",
+                zip(texts, [as_of.isoformat()] * len(customers), customers, strict=True),
+            )
 
     # --- recording orders -----------------------------------------------------------------
 
@@ -497,8 +539,7 @@ class History:
         if n == 0:
             return report
         ids = batch.ids
-        strings = pa.concat_arrays([ids.email.cast(pa.string()),
-                                    ids.phone_name.cast(pa.string())])
+        strings = pa.concat_arrays([ids.email.cast(pa.string()), ids.phone_name.cast(pa.string())])
         encoded = pc.dictionary_encode(strings)
         pos = _codes(encoded)
         keys: list[str] = encoded.dictionary.to_pylist()
@@ -519,11 +560,18 @@ class History:
             e, pn = row_id
             old = self._existing(batch.channel, batch.order_id)
             exists = old["id"] >= 0
-            same = exists & (old["at"] == at) & (old["has_total"] == batch.has_total) & \
-                (old["total"] == total) & (old["refund"] == batch.refund) & \
-                (old["email"] == e) & (old["ps"] == pn) & \
-                _same_text(phone, old["phone"]) & _same_text(address, old["address"]) & \
-                _same_text(pa.array(batch.name, pa.string()), old["name"])
+            same = (
+                exists
+                & (old["at"] == at)
+                & (old["has_total"] == batch.has_total)
+                & (old["total"] == total)
+                & (old["refund"] == batch.refund)
+                & (old["email"] == e)
+                & (old["ps"] == pn)
+                & _same_text(phone, old["phone"])
+                & _same_text(address, old["address"])
+                & _same_text(pa.array(batch.name, pa.string()), old["name"])
+            )
             todo = ~same
             report.new = int((~exists).sum())
             report.updated = int((exists & ~same).sum())
@@ -533,22 +581,32 @@ class History:
             T = np.flatnonzero(todo)
             lp = self._linked_phone_ids(phone)[T]
             row_cust, merges, node_ids, node_cust, new_ids = self._plan(
-                e[T], pn[T], lp, ident, cust)
+                e[T], pn[T], lp, ident, cust
+            )
             report.merged = len(merges)
             # New identities, with their customer when they are strong.
             where = np.flatnonzero(new_key)
             at_node = np.searchsorted(node_ids, ident[where])
             found = at_node < len(node_ids)
             found[found] = node_ids[at_node[found]] == ident[where][found]
-            new_cust = np.where(found, node_cust[np.minimum(at_node, max(len(node_ids) - 1, 0))]
-                                if len(node_ids) else -1, -1)
-            rows = zip(ident[where].tolist(), [keys[i] for i in where.tolist()],
-                       kind[where].tolist(), _ids(new_cust), strict=True)
+            new_cust = np.where(
+                found,
+                node_cust[np.minimum(at_node, max(len(node_ids) - 1, 0))] if len(node_ids) else -1,
+                -1,
+            )
+            rows = zip(
+                ident[where].tolist(),
+                [keys[i] for i in where.tolist()],
+                kind[where].tolist(),
+                _ids(new_cust),
+                strict=True,
+            )
             self.conn.executemany("INSERT INTO identities VALUES (?, ?, ?, ?)", rows)
             known = ~np.isin(node_ids, ident[where])
             self.conn.executemany(
                 "UPDATE identities SET customer = ? WHERE id = ? AND customer IS NULL",
-                zip(node_cust[known].tolist(), node_ids[known].tolist(), strict=True))
+                zip(node_cust[known].tolist(), node_ids[known].tolist(), strict=True),
+            )
             moves = [(new_c, old_c) for old_c, new_c in merges]
             self.conn.executemany("UPDATE identities SET customer = ? WHERE customer = ?", moves)
             self.conn.executemany("UPDATE orders SET customer = ? WHERE customer = ?", moves)
@@ -559,26 +617,55 @@ class History:
             rc = np.full(n, -1, dtype=np.int64)
             rc[T] = row_cust
             values = {
-                "at": _opt(at, at == NONE), "total": _opt(total, ~batch.has_total),
-                "refund": batch.refund.tolist(), "customer": _ids(rc), "email": _ids(e),
-                "ps": _ids(pn), "phone": phone.to_pylist(), "address": address.to_pylist()}
-            columns = [cols[0], cols[1], values["at"], values["total"], values["refund"],
-                       values["customer"], values["email"], values["ps"], values["phone"],
-                       values["address"], batch.name]
+                "at": _opt(at, at == NONE),
+                "total": _opt(total, ~batch.has_total),
+                "refund": batch.refund.tolist(),
+                "customer": _ids(rc),
+                "email": _ids(e),
+                "ps": _ids(pn),
+                "phone": phone.to_pylist(),
+                "address": address.to_pylist(),
+            }
+            columns = [
+                cols[0],
+                cols[1],
+                values["at"],
+                values["total"],
+                values["refund"],
+                values["customer"],
+                values["email"],
+                values["ps"],
+                values["phone"],
+                values["address"],
+                batch.name,
+            ]
             if len(fresh) < n:
                 picked = fresh.tolist()
                 columns = [[c[i] for i in picked] for c in columns]
             self.conn.executemany(
                 "INSERT INTO orders (channel, order_id, at, total, refund, customer, email, "
                 "ps, phone, address, name) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                zip(*columns, strict=True))
+                zip(*columns, strict=True),
+            )
             self.conn.executemany(
                 "UPDATE orders SET at = ?, total = ?, refund = ?, customer = ?, email = ?, "
                 "ps = ?, phone = ?, address = ?, name = ? WHERE id = ?",
-                ((values["at"][i], values["total"][i], values["refund"][i],
-                  values["customer"][i], values["email"][i], values["ps"][i],
-                  values["phone"][i], values["address"][i], batch.name[i],
-                  int(old["id"][i])) for i in changed.tolist()))
+                (
+                    (
+                        values["at"][i],
+                        values["total"][i],
+                        values["refund"][i],
+                        values["customer"][i],
+                        values["email"][i],
+                        values["ps"][i],
+                        values["phone"][i],
+                        values["address"][i],
+                        batch.name[i],
+                        int(old["id"][i]),
+                    )
+                    for i in changed.tolist()
+                ),
+            )
             touched = set(row_cust[row_cust >= 0].tolist())
             touched.update(old["customer"][changed][old["customer"][changed] >= 0].tolist())
             touched.update(c for pair in merges for c in pair)
@@ -592,8 +679,10 @@ class History:
         ident = np.full(len(keys), -1, dtype=np.int64)
         cust = np.full(len(keys), -1, dtype=np.int64)
         self._temp_keys(list(keys))
-        rows = self._q("SELECT t.pos, i.id, IFNULL(i.customer, -1) FROM t_keys t "
-                       "CROSS JOIN identities i ON i.key = t.key")
+        rows = self._q(
+            "SELECT t.pos, i.id, IFNULL(i.customer, -1) FROM t_keys t "
+            "CROSS JOIN identities i ON i.key = t.key"
+        )
         if rows:
             arr = np.array(rows, dtype=np.int64)
             ident[arr[:, 0]] = arr[:, 1]
@@ -605,23 +694,29 @@ class History:
         empty = not self._q("SELECT 1 FROM orders LIMIT 1")
         if not empty:
             self._temp_orders(channels, order_ids)
-        rows = [] if empty else self._q(
-            "SELECT t.pos, o.id, IFNULL(o.at, ?), o.total IS NOT NULL, IFNULL(o.total, 0), "
-            "o.refund, IFNULL(o.customer, -1), IFNULL(o.email, -1), IFNULL(o.ps, -1) "
-            "FROM t_orders t CROSS JOIN orders o "
-            "ON o.order_id = t.order_id AND o.channel = t.channel", (int(NONE),))
+        rows = (
+            []
+            if empty
+            else self._q(
+                "SELECT t.pos, o.id, IFNULL(o.at, ?), o.total IS NOT NULL, IFNULL(o.total, 0), "
+                "o.refund, IFNULL(o.customer, -1), IFNULL(o.email, -1), IFNULL(o.ps, -1) "
+                "FROM t_orders t CROSS JOIN orders o "
+                "ON o.order_id = t.order_id AND o.channel = t.channel",
+                (int(NONE),),
+            )
+        )
         numbers = ("id", "at", "has_total", "total", "refund", "customer", "email", "ps")
         out: dict[str, Any] = {k: np.full(n, -1, dtype=np.int64) for k in numbers}
-        texts: dict[str, list[str | None]] = {k: [None] * n for k in ("phone", "address",
-                                                                       "name")}
+        texts: dict[str, list[str | None]] = {k: [None] * n for k in ("phone", "address", "name")}
         if rows:
             arr = np.array(rows, dtype=np.int64)
             at = arr[:, 0]
             for j, k in enumerate(numbers, start=1):
                 out[k][at] = arr[:, j]
             for i, ph, ad, name in self._q(
-                    "SELECT t.pos, o.phone, o.address, o.name FROM t_orders t CROSS JOIN "
-                    "orders o ON o.order_id = t.order_id AND o.channel = t.channel"):
+                "SELECT t.pos, o.phone, o.address, o.name FROM t_orders t CROSS JOIN "
+                "orders o ON o.order_id = t.order_id AND o.channel = t.channel"
+            ):
                 texts["phone"][i], texts["address"][i], texts["name"][i] = ph, ad, name
         out.update({k: pa.array(v, pa.string()) for k, v in texts.items()})
         out["has_total"] = out["has_total"] == 1
@@ -632,12 +727,16 @@ class History:
 
     def _linked_phones(self) -> tuple[pa.Array, IntArray]:
         """The phones named in "same person" links: their keys and identity ids."""
-        rows = self._q("SELECT i.key, i.id FROM links l CROSS JOIN identities i ON i.id = l.a "
-                       "WHERE l.same = 1 AND i.kind = ? UNION SELECT i.key, i.id FROM links l "
-                       "CROSS JOIN identities i ON i.id = l.b WHERE l.same = 1 AND i.kind = ?",
-                       (K.PHONE, K.PHONE))
-        return (pa.array([r[0] for r in rows], pa.string()),
-                np.array([r[1] for r in rows], dtype=np.int64))
+        rows = self._q(
+            "SELECT i.key, i.id FROM links l CROSS JOIN identities i ON i.id = l.a "
+            "WHERE l.same = 1 AND i.kind = ? UNION SELECT i.key, i.id FROM links l "
+            "CROSS JOIN identities i ON i.id = l.b WHERE l.same = 1 AND i.kind = ?",
+            (K.PHONE, K.PHONE),
+        )
+        return (
+            pa.array([r[0] for r in rows], pa.string()),
+            np.array([r[1] for r in rows], dtype=np.int64),
+        )
 
     def _linked_phone_ids(self, phones: pa.Array) -> IntArray:
         """Per phone key: the identity id of that phone where a link names it, else -1."""
@@ -649,9 +748,9 @@ class History:
         result: IntArray = np.where(idx >= 0, ids[np.maximum(idx, 0)], -1)
         return result
 
-    def _plan(self, e: IntArray, pn: IntArray, lp: IntArray, ident: IntArray,
-              cust: IntArray) -> tuple[IntArray, list[tuple[int, int]], IntArray, IntArray,
-                                       list[int]]:
+    def _plan(
+        self, e: IntArray, pn: IntArray, lp: IntArray, ident: IntArray, cust: IntArray
+    ) -> tuple[IntArray, list[tuple[int, int]], IntArray, IntArray, list[int]]:
         """Customers for new and changed orders: connected components over their strong
         identities and the customers those already belong to.
 
@@ -687,8 +786,11 @@ class History:
             first = np.ones(len(order), dtype=bool)
             first[1:] = oc[order][1:] != oc[order][:-1]
             target[oc[order][first]] = olds[order][first]
-            merges = [(int(c), int(target[oc[i]])) for i, c in enumerate(olds.tolist())
-                      if target[oc[i]] != c]
+            merges = [
+                (int(c), int(target[oc[i]]))
+                for i, c in enumerate(olds.tolist())
+                if target[oc[i]] != c
+            ]
         fresh = np.flatnonzero(target < 0)
         start = self._next_customer()
         target[fresh] = start + np.arange(len(fresh), dtype=np.int64)
@@ -712,14 +814,18 @@ class History:
             "WHERE o.customer IN (SELECT id FROM t_touched) GROUP BY o.customer "
             "ON CONFLICT (id) DO UPDATE SET orders = excluded.orders, spend = excluded.spend, "
             "refunds = excluded.refunds, refunded = excluded.refunded, "
-            "first_at = excluded.first_at, last_at = excluded.last_at")
+            "first_at = excluded.first_at, last_at = excluded.last_at"
+        )
         self.conn.execute(
             "UPDATE customers SET key = IFNULL((SELECT substr(MIN(i.kind || ' ' || i.key), 3) "
             "FROM identities i WHERE i.customer = customers.id AND i.kind <= ?), "
-            "'#' || customers.id) WHERE id IN (SELECT id FROM t_touched)", (K.PHONE,))
+            "'#' || customers.id) WHERE id IN (SELECT id FROM t_touched)",
+            (K.PHONE,),
+        )
         self.conn.execute(
             "DELETE FROM customers WHERE id IN (SELECT id FROM t_touched) AND NOT EXISTS "
-            "(SELECT 1 FROM orders o WHERE o.customer = customers.id)")
+            "(SELECT 1 FROM orders o WHERE o.customer = customers.id)"
+        )
 
     def _keep_apart(self) -> None:
         """Where evidence joined identities the tag book says are different people,
@@ -727,7 +833,8 @@ class History:
         rows = self._q(
             "SELECT ia.customer FROM links l CROSS JOIN identities ia ON ia.id = l.a "
             "CROSS JOIN identities ib ON ib.id = l.b WHERE l.same = 0 "
-            "AND ia.customer IS NOT NULL AND ia.customer = ib.customer")
+            "AND ia.customer IS NOT NULL AND ia.customer = ib.customer"
+        )
         if rows:
             self._recompute({r[0] for r in rows})
 
@@ -743,18 +850,25 @@ class History:
     def _recompute_dirty(self, customers: set[int]) -> None:
         fetched = self._q(
             "SELECT id, customer, IFNULL(email, -1), IFNULL(ps, -1), phone "
-            "FROM orders WHERE customer IN (SELECT id FROM t_dirty)")
+            "FROM orders WHERE customer IN (SELECT id FROM t_dirty)"
+        )
         orders = np.array([r[:4] for r in fetched], dtype=np.int64).reshape(-1, 4)
         lp = self._linked_phone_ids(pa.array([r[4] for r in fetched], pa.string()))
-        idents = np.array(self._q(
-            "SELECT id, customer, kind FROM identities WHERE customer IN "
-            "(SELECT id FROM t_dirty)"), dtype=np.int64).reshape(-1, 3)
+        idents = np.array(
+            self._q(
+                "SELECT id, customer, kind FROM identities WHERE customer IN "
+                "(SELECT id FROM t_dirty)"
+            ),
+            dtype=np.int64,
+        ).reshape(-1, 3)
         links = np.array(self._q("SELECT a, b, same FROM links"), dtype=np.int64).reshape(-1, 3)
         linked = self._linked_phones()[1]
         weak = (idents[:, 2] >= K.PHONE) & ~np.isin(idents[:, 0], linked)
         if weak.any():
-            self.conn.executemany("UPDATE identities SET customer = NULL WHERE id = ?",
-                                  ((int(i),) for i in idents[weak, 0]))
+            self.conn.executemany(
+                "UPDATE identities SET customer = NULL WHERE id = ?",
+                ((int(i),) for i in idents[weak, 0]),
+            )
         idents = idents[~weak]
         nodes = np.unique(np.concatenate([idents[:, 0], orders[:, 2], orders[:, 3], lp]))
         nodes = nodes[nodes >= 0]
@@ -787,8 +901,9 @@ class History:
         # Give each group an id: the old customer most of its identities had, once.
         old_of_node = np.full(len(nodes), -1, dtype=np.int64)
         old_of_node[local(idents[:, 0])] = idents[:, 1]
-        pairs, counts = np.unique(np.stack([labels, old_of_node], axis=1), axis=0,
-                                  return_counts=True)
+        pairs, counts = np.unique(
+            np.stack([labels, old_of_node], axis=1), axis=0, return_counts=True
+        )
         order = np.lexsort((pairs[:, 1], -counts))
         chosen: dict[int, int] = {}
         taken: set[int] = set()
@@ -807,14 +922,16 @@ class History:
         by_group = np.argsort(groups)
         new_of_node = ids[by_group][np.searchsorted(groups[by_group], labels)]
         moved = new_of_node != old_of_node
-        self.conn.executemany("UPDATE identities SET customer = ? WHERE id = ?",
-                              zip(new_of_node[moved].tolist(), nodes[moved].tolist(),
-                                  strict=True))
+        self.conn.executemany(
+            "UPDATE identities SET customer = ? WHERE id = ?",
+            zip(new_of_node[moved].tolist(), nodes[moved].tolist(), strict=True),
+        )
         row_new = np.where(anchor >= 0, new_of_node[np.maximum(anchor, 0)], -1)
         changed = row_new != orders[:, 1]
-        self.conn.executemany("UPDATE orders SET customer = ? WHERE id = ?",
-                              zip(_ids(row_new[changed]), orders[changed, 0].tolist(),
-                                  strict=True))
+        self.conn.executemany(
+            "UPDATE orders SET customer = ? WHERE id = ?",
+            zip(_ids(row_new[changed]), orders[changed, 0].tolist(), strict=True),
+        )
         self._refresh(set(customers) | set(chosen.values()))
 
     # --- links ------------------------------------------------------------------------------
@@ -838,40 +955,48 @@ class History:
             for key, i, c in zip(ends, ident.tolist(), cust.tolist(), strict=True):
                 strong = links.kinds[key] <= K.PHONE_NAME or key in linked_phones
                 if i < 0:
-                    self.conn.execute("INSERT INTO identities VALUES (?, ?, ?, ?)",
-                                      (next_id, key, links.kinds[key],
-                                       next_c if strong else None))
+                    self.conn.execute(
+                        "INSERT INTO identities VALUES (?, ?, ?, ?)",
+                        (next_id, key, links.kinds[key], next_c if strong else None),
+                    )
                     id_of[key] = next_id
                     next_id += 1
                     next_c += strong
                 elif c < 0 and strong:
-                    self.conn.execute("UPDATE identities SET customer = ? WHERE id = ?",
-                                      (next_c, i))
+                    self.conn.execute(
+                        "UPDATE identities SET customer = ? WHERE id = ?", (next_c, i)
+                    )
                     next_c += 1
             self._set_meta("next_customer", str(next_c))
-            want = {(min(id_of[a], id_of[b]), max(id_of[a], id_of[b])): 1
-                    for a, b in links.same}
-            want.update({(min(id_of[a], id_of[b]), max(id_of[a], id_of[b])): 0
-                         for a, b in links.different})
+            want = {(min(id_of[a], id_of[b]), max(id_of[a], id_of[b])): 1 for a, b in links.same}
+            want.update(
+                {(min(id_of[a], id_of[b]), max(id_of[a], id_of[b])): 0 for a, b in links.different}
+            )
             have = {(a, b): s for a, b, s in self._q("SELECT a, b, same FROM links")}
             changed = {p for p in set(want) | set(have) if want.get(p) != have.get(p)}
             ends_changed = {x for p in changed for x in p}
             dirty: set[int] = set()
             if ends_changed:
-                rows = self._q_in("SELECT customer, kind, key FROM identities",
-                                  sorted(ends_changed))
+                rows = self._q_in(
+                    "SELECT customer, kind, key FROM identities", sorted(ends_changed)
+                )
                 dirty = {r[0] for r in rows if r[0] is not None}
                 phones = [r[2] for r in rows if r[1] == K.PHONE]
                 if phones:
                     # Orders are not indexed by phone: a scan, only when a phone link
                     # changes.
                     self._temp_keys(list(phones))
-                    dirty.update(r[0] for r in self._q(
-                        "SELECT DISTINCT customer FROM orders WHERE phone IN "
-                        "(SELECT key FROM t_keys) AND customer IS NOT NULL"))
+                    dirty.update(
+                        r[0]
+                        for r in self._q(
+                            "SELECT DISTINCT customer FROM orders WHERE phone IN "
+                            "(SELECT key FROM t_keys) AND customer IS NOT NULL"
+                        )
+                    )
             self.conn.execute("DELETE FROM links")
-            self.conn.executemany("INSERT INTO links VALUES (?, ?, ?)",
-                                  ((a, b, s) for (a, b), s in want.items()))
+            self.conn.executemany(
+                "INSERT INTO links VALUES (?, ?, ?)", ((a, b, s) for (a, b), s in want.items())
+            )
             self._recompute(dirty)
             self._keep_apart()
             self._set_meta("links", digest)
@@ -889,24 +1014,44 @@ class History:
 
     def stats(self) -> Stats:
         """Counts and dates, for ``ordertags history stats``."""
-        size = sum(os.path.getsize(p) for p in (self.path, Path(f"{self.path}-wal"))
-                   if os.path.exists(p))
+        size = sum(
+            os.path.getsize(p) for p in (self.path, Path(f"{self.path}-wal")) if os.path.exists(p)
+        )
         orders, first, last, undated = self._q(
-            "SELECT COUNT(*), MIN(at), MAX(at), COUNT(*) - COUNT(at) FROM orders")[0]
-        kinds = {K.KIND_NAMES[k]: c for k, c in self._q(
-            "SELECT kind, COUNT(*) FROM identities WHERE kind < ? GROUP BY kind ORDER BY kind",
-            (K.PHONE,))}
-        phones, addresses = self._q("SELECT COUNT(DISTINCT phone), COUNT(DISTINCT address) "
-                                    "FROM orders")[0]
+            "SELECT COUNT(*), MIN(at), MAX(at), COUNT(*) - COUNT(at) FROM orders"
+        )[0]
+        kinds = {
+            K.KIND_NAMES[k]: c
+            for k, c in self._q(
+                "SELECT kind, COUNT(*) FROM identities WHERE kind < ? GROUP BY kind ORDER BY kind",
+                (K.PHONE,),
+            )
+        }
+        phones, addresses = self._q(
+            "SELECT COUNT(DISTINCT phone), COUNT(DISTINCT address) FROM orders"
+        )[0]
         kinds.update({K.KIND_NAMES[K.PHONE]: phones, K.KIND_NAMES[K.ADDRESS]: addresses})
         links = dict(self._q("SELECT same, COUNT(*) FROM links GROUP BY same"))
         return Stats(
-            path=str(self.path), bytes=size, schema_version=SCHEMA_VERSION, orders=orders,
-            customers=self._q("SELECT COUNT(*) FROM customers")[0][0], identities=kinds,
-            first=_day(first), last=_day(last), undated=undated,
-            channels=[(c or "(none)", n) for c, n in self._q(
-                "SELECT channel, COUNT(*) FROM orders GROUP BY channel ORDER BY 2 DESC")],
-            links=links.get(1, 0), apart=links.get(0, 0), region=self.region)
+            path=str(self.path),
+            bytes=size,
+            schema_version=SCHEMA_VERSION,
+            orders=orders,
+            customers=self._q("SELECT COUNT(*) FROM customers")[0][0],
+            identities=kinds,
+            first=_day(first),
+            last=_day(last),
+            undated=undated,
+            channels=[
+                (c or "(none)", n)
+                for c, n in self._q(
+                    "SELECT channel, COUNT(*) FROM orders GROUP BY channel ORDER BY 2 DESC"
+                )
+            ],
+            links=links.get(1, 0),
+            apart=links.get(0, 0),
+            region=self.region,
+        )
 
     def prune(self, before: dt.date) -> PruneReport:
         """Delete the orders dated before ``before`` (data retention), the identities
@@ -916,26 +1061,32 @@ class History:
         customers_before = self._q("SELECT COUNT(*) FROM customers")[0][0]
         self.conn.execute("PRAGMA secure_delete = ON")
         with self._write():
-            affected = {r[0] for r in self._q(
-                "SELECT DISTINCT customer FROM orders WHERE at < ? AND customer IS NOT NULL",
-                (cutoff,))}
+            affected = {
+                r[0]
+                for r in self._q(
+                    "SELECT DISTINCT customer FROM orders WHERE at < ? AND customer IS NOT NULL",
+                    (cutoff,),
+                )
+            }
             gone = self.conn.execute("DELETE FROM orders WHERE at < ?", (cutoff,)).rowcount
             self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS t_used (id INTEGER PRIMARY KEY)")
             self.conn.execute("DELETE FROM t_used")
             for col in ("email", "ps"):
-                self.conn.execute(f"INSERT OR IGNORE INTO t_used SELECT {col} FROM orders "
-                                  f"WHERE {col} IS NOT NULL")
-            self.conn.execute("INSERT OR IGNORE INTO t_used SELECT a FROM links "
-                              "UNION SELECT b FROM links")
+                self.conn.execute(
+                    f"INSERT OR IGNORE INTO t_used SELECT {col} FROM orders WHERE {col} IS NOT NULL"
+                )
+            self.conn.execute(
+                "INSERT OR IGNORE INTO t_used SELECT a FROM links UNION SELECT b FROM links"
+            )
             dropped = self.conn.execute(
-                "DELETE FROM identities WHERE id NOT IN (SELECT id FROM t_used)").rowcount
+                "DELETE FROM identities WHERE id NOT IN (SELECT id FROM t_used)"
+            ).rowcount
             self._recompute(affected)
         self.conn.execute("VACUUM")
         left = self._q("SELECT COUNT(*) FROM customers")[0][0]
         return PruneReport(before, gone, max(customers_before - left, 0), dropped)
 
-    def _manual_customers(self, tagbook: TagBook | None, as_of: dt.date) \
-            -> dict[int, list[str]]:
+    def _manual_customers(self, tagbook: TagBook | None, as_of: dt.date) -> dict[int, list[str]]:
         """History customer -> tags given by hand in the tag book (in force)."""
         if tagbook is None:
             return {}
@@ -945,27 +1096,49 @@ class History:
         keys = sorted(wanted)
         self._temp_keys(list(keys))
         out: dict[int, list[str]] = {}
-        for pos, customer in self._q("SELECT t.pos, i.customer FROM t_keys t CROSS JOIN "
-                                     "identities i ON i.key = t.key "
-                                     "WHERE i.customer IS NOT NULL"):
+        for pos, customer in self._q(
+            "SELECT t.pos, i.customer FROM t_keys t CROSS JOIN "
+            "identities i ON i.key = t.key "
+            "WHERE i.customer IS NOT NULL"
+        ):
             have = out.setdefault(customer, [])
             have.extend(t for t in tagbook.rank(wanted[keys[pos]]) if t not in have)
         return out
 
-    def _rows(self, sql: str, params: Sequence[Any], manual: dict[int, list[str]]) \
-            -> list[CustomerRow]:
-        return [CustomerRow(id=r[0], key=r[1], orders=r[2], spend=r[3], refunds=r[4],
-                            refunded=r[5], first=_day(r[6]), last=_day(r[7]),
-                            tags=[t for t in (r[8] or "").split("; ") if t], tags_on=r[9],
-                            manual=manual.get(r[0], []))
-                for r in self._q(sql, params)]
+    def _rows(
+        self, sql: str, params: Sequence[Any], manual: dict[int, list[str]]
+    ) -> list[CustomerRow]:
+        return [
+            CustomerRow(
+                id=r[0],
+                key=r[1],
+                orders=r[2],
+                spend=r[3],
+                refunds=r[4],
+                refunded=r[5],
+                first=_day(r[6]),
+                last=_day(r[7]),
+                tags=[t for t in (r[8] or "").split("; ") if t],
+                tags_on=r[9],
+                manual=manual.get(r[0], []),
+            )
+            for r in self._q(sql, params)
+        ]
 
-    _COLUMNS = ("SELECT id, key, orders, spend, refunds, refunded, first_at, last_at, tags, "
-                "tags_on FROM customers")
+    _COLUMNS = (
+        "SELECT id, key, orders, spend, refunds, refunded, first_at, last_at, tags, "
+        "tags_on FROM customers"
+    )
 
-    def list_customers(self, *, tag: str | None = None, search: str | None = None,
-                       limit: int | None = 50, tagbook: TagBook | None = None,
-                       as_of: dt.date | None = None) -> list[CustomerRow]:
+    def list_customers(
+        self,
+        *,
+        tag: str | None = None,
+        search: str | None = None,
+        limit: int | None = 50,
+        tagbook: TagBook | None = None,
+        as_of: dt.date | None = None,
+    ) -> list[CustomerRow]:
         """Customers, highest spend first: those with ``tag`` (by hand, or at the last
         apply), whose identities or names contain ``search``."""
         self.sync_tagbook(tagbook)
@@ -973,17 +1146,25 @@ class History:
         where, params = [], []
         if tag:
             self._temp_ids("t_manual", [c for c, tags in manual.items() if tag in tags])
-            where.append("(instr('; ' || IFNULL(tags, '') || '; ', '; ' || ? || '; ') > 0 "
-                         "OR id IN (SELECT id FROM t_manual))")
+            where.append(
+                "(instr('; ' || IFNULL(tags, '') || '; ', '; ' || ? || '; ') > 0 "
+                "OR id IN (SELECT id FROM t_manual))"
+            )
             params.append(tag)
         if search:
             like = f"%{search.strip().lower()}%"
-            where.append("(id IN (SELECT customer FROM identities WHERE key LIKE ? AND "
-                         "customer IS NOT NULL) OR id IN (SELECT customer FROM orders "
-                         "WHERE lower(name) LIKE ?))")
+            where.append(
+                "(id IN (SELECT customer FROM identities WHERE key LIKE ? AND "
+                "customer IS NOT NULL) OR id IN (SELECT customer FROM orders "
+                "WHERE lower(name) LIKE ?))"
+            )
             params += [like, like]
-        sql = self._COLUMNS + (" WHERE " + " AND ".join(where) if where else "") + \
-            " ORDER BY spend DESC, key" + (f" LIMIT {int(limit)}" if limit else "")
+        sql = (
+            self._COLUMNS
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY spend DESC, key"
+            + (f" LIMIT {int(limit)}" if limit else "")
+        )
         return self._rows(sql, params, manual)
 
     def find_customer(self, query: str, region: str | None = None) -> int:
@@ -1009,36 +1190,51 @@ class History:
         # (Orders are not indexed by them; a person asking can wait for a scan.)
         weak: list[tuple[str, str | None]] = [
             ("phone", phone),
-            ("address", text if text.startswith(K.ADDRESS_PREFIX) else None)]
+            ("address", text if text.startswith(K.ADDRESS_PREFIX) else None),
+        ]
         for col, value in weak:
             if value is None:
                 continue
-            found = self._q(f"SELECT DISTINCT customer FROM orders WHERE {col} = ? "
-                            "AND customer IS NOT NULL", (value,))
+            found = self._q(
+                f"SELECT DISTINCT customer FROM orders WHERE {col} = ? AND customer IS NOT NULL",
+                (value,),
+            )
             if len(found) == 1:
                 return int(found[0][0])
             if found:
                 keys = ", ".join(self._q_keys([f[0] for f in found])[:5])
                 raise HistoryError(
                     f'{len(found)} customers have "{query}": {keys}.',
-                    hint="Ask for one of them by email (ordertags customer EMAIL).")
+                    hint="Ask for one of them by email (ordertags customer EMAIL).",
+                )
         row = self._q("SELECT id FROM customers WHERE key = ?", (text,))
         if row:
             return int(row[0][0])
-        found = self._q("SELECT DISTINCT customer FROM orders WHERE order_id = ? AND "
-                        "customer IS NOT NULL", (text.lstrip("'#"),))
+        found = self._q(
+            "SELECT DISTINCT customer FROM orders WHERE order_id = ? AND customer IS NOT NULL",
+            (text.lstrip("'#"),),
+        )
         if len(found) == 1:
             return int(found[0][0])
-        raise HistoryError(f'no customer "{query}" in the history.', file=str(self.path),
-                           hint="Give an email, a phone number or an order id; "
-                                "`ordertags customers --search TEXT` finds customers.")
+        raise HistoryError(
+            f'no customer "{query}" in the history.',
+            file=str(self.path),
+            hint="Give an email, a phone number or an order id; "
+            "`ordertags customers --search TEXT` finds customers.",
+        )
 
     def _q_keys(self, customers: list[int]) -> list[str]:
         return [r[0] for r in self._q_in("SELECT key FROM customers", customers)]
 
-    def customer_report(self, query: str, *, tagbook: TagBook | None = None,
-                        as_of: dt.date | None = None, region: str | None = None,
-                        recent: int = 10) -> CustomerReport:
+    def customer_report(
+        self,
+        query: str,
+        *,
+        tagbook: TagBook | None = None,
+        as_of: dt.date | None = None,
+        region: str | None = None,
+        recent: int = 10,
+    ) -> CustomerReport:
         """Identities, tags, aggregates and recent orders of one customer."""
         self.sync_tagbook(tagbook, region)
         cid = self.find_customer(query, region)
@@ -1046,68 +1242,109 @@ class History:
         manual = self._manual_customers(tagbook, as_of)
         rows = self._rows(self._COLUMNS + " WHERE id = ?", (cid,), manual)
         if not rows:
-            raise HistoryError(f'"{query}" names an identity with no orders in the history.',
-                               file=str(self.path))
+            raise HistoryError(
+                f'"{query}" names an identity with no orders in the history.', file=str(self.path)
+            )
         counts: dict[int, int] = {}
         for col in ("email", "ps"):
-            for ident, count in self._q(f"SELECT {col}, COUNT(*) FROM orders WHERE "
-                                        f"customer = ? AND {col} IS NOT NULL GROUP BY {col}",
-                                        (cid,)):
+            for ident, count in self._q(
+                f"SELECT {col}, COUNT(*) FROM orders WHERE "
+                f"customer = ? AND {col} IS NOT NULL GROUP BY {col}",
+                (cid,),
+            ):
                 counts[ident] = counts.get(ident, 0) + count
-        idents = {i: (k, key) for i, k, key in self._q(
-            "SELECT id, kind, key FROM identities WHERE customer = ?", (cid,))}
-        idents.update({i: (k, key) for i, k, key in self._q_in(
-            "SELECT id, kind, key FROM identities", list(counts))})
+        idents = {
+            i: (k, key)
+            for i, k, key in self._q(
+                "SELECT id, kind, key FROM identities WHERE customer = ?", (cid,)
+            )
+        }
+        idents.update(
+            {
+                i: (k, key)
+                for i, k, key in self._q_in("SELECT id, kind, key FROM identities", list(counts))
+            }
+        )
         found = [(K.KIND_NAMES[k], key, counts.get(i, 0)) for i, (k, key) in idents.items()]
         weak = {(K.KIND_NAMES[K.PHONE], key) for k, key in idents.values() if k == K.PHONE}
         for kind, col in ((K.PHONE, "phone"), (K.ADDRESS, "address")):
-            for key, count in self._q(f"SELECT {col}, COUNT(*) FROM orders WHERE customer = ? "
-                                      f"AND {col} IS NOT NULL GROUP BY {col}", (cid,)):
+            for key, count in self._q(
+                f"SELECT {col}, COUNT(*) FROM orders WHERE customer = ? "
+                f"AND {col} IS NOT NULL GROUP BY {col}",
+                (cid,),
+            ):
                 if (K.KIND_NAMES[kind], key) in weak:  # a linked phone, listed already
                     found = [(n, k, c + count if k == key else c) for n, k, c in found]
                 else:
                     found.append((K.KIND_NAMES[kind], key, count))
         order_of = list(K.KIND_NAMES.values())
-        identities = sorted(((n, key.removeprefix(K.ADDRESS_PREFIX), c) for n, key, c in found),
-                            key=lambda t: (order_of.index(t[0]), -t[2], t[1]))
-        names = [r[0] for r in self._q(
-            "SELECT name FROM orders WHERE customer = ? AND name IS NOT NULL "
-            "GROUP BY name ORDER BY COUNT(*) DESC", (cid,))]
+        identities = sorted(
+            ((n, key.removeprefix(K.ADDRESS_PREFIX), c) for n, key, c in found),
+            key=lambda t: (order_of.index(t[0]), -t[2], t[1]),
+        )
+        names = [
+            r[0]
+            for r in self._q(
+                "SELECT name FROM orders WHERE customer = ? AND name IS NOT NULL "
+                "GROUP BY name ORDER BY COUNT(*) DESC",
+                (cid,),
+            )
+        ]
         emails = {key for k, key in idents.values() if k <= K.BUYER}
         entries = [e for e in (tagbook.entries if tagbook else []) if e.key in emails]
         recent_rows = [
-            (str(_day(r[0]) or ""), r[1], r[2], "" if r[3] is None else money(r[3]),
-             money(r[4]) if r[4] else "", r[5] or "")
+            (
+                str(_day(r[0]) or ""),
+                r[1],
+                r[2],
+                "" if r[3] is None else money(r[3]),
+                money(r[4]) if r[4] else "",
+                r[5] or "",
+            )
             for r in self._q(
                 "SELECT o.at, o.channel, o.order_id, o.total, o.refund, i.key FROM orders o "
                 "LEFT JOIN identities i ON i.id = o.email WHERE o.customer = ? "
-                "ORDER BY o.at IS NULL, o.at DESC, o.id DESC LIMIT ?", (cid, recent))]
+                "ORDER BY o.at IS NULL, o.at DESC, o.id DESC LIMIT ?",
+                (cid, recent),
+            )
+        ]
         return CustomerReport(rows[0], identities, names, entries, recent_rows)
 
-    def suspects(self, *, tagbook: TagBook | None = None, as_of: dt.date | None = None,
-                 tag: str | None = None, limit: int | None = 50,
-                 max_sharing: int = 5) -> list[Suspect]:
+    def suspects(
+        self,
+        *,
+        tagbook: TagBook | None = None,
+        as_of: dt.date | None = None,
+        tag: str | None = None,
+        limit: int | None = 50,
+        max_sharing: int = 5,
+    ) -> list[Suspect]:
         """Pairs of customers that share an address or a phone but were not merged:
         possibly one person. Pairs the tag book says are different people are left out;
         pairs with a high-priority tag (FRAUD...) come first."""
         self.sync_tagbook(tagbook)
         rows = self._q(
             "SELECT customer, phone, address FROM orders "
-            "WHERE customer IS NOT NULL AND (phone IS NOT NULL OR address IS NOT NULL)")
+            "WHERE customer IS NOT NULL AND (phone IS NOT NULL OR address IS NOT NULL)"
+        )
         phone, phones = codes_of([r[1] for r in rows])
         address, addresses = codes_of([r[2] for r in rows])
-        pairs = find_suspects(np.array([r[0] for r in rows], dtype=np.int64), phone, address,
-                              max_sharing=max_sharing)
+        pairs = find_suspects(
+            np.array([r[0] for r in rows], dtype=np.int64), phone, address, max_sharing=max_sharing
+        )
         del rows
         if not len(pairs.a):
             return []
-        apart = self._q("SELECT ia.customer, ib.customer FROM links l CROSS JOIN identities ia "
-                        "ON ia.id = l.a CROSS JOIN identities ib ON ib.id = l.b WHERE l.same = 0")
+        apart = self._q(
+            "SELECT ia.customer, ib.customer FROM links l CROSS JOIN identities ia "
+            "ON ia.id = l.a CROSS JOIN identities ib ON ib.id = l.b WHERE l.same = 0"
+        )
         dismissed = {(min(x, y), max(x, y)) for x, y in apart if x is not None and y is not None}
         manual = self._manual_customers(tagbook, as_of or dt.date.today())
         involved = np.unique(np.concatenate([pairs.a, pairs.b]))
-        info = {r[0]: r for r in self._q_in("SELECT id, key, tags FROM customers",
-                                            involved.tolist())}
+        info = {
+            r[0]: r for r in self._q_in("SELECT id, key, tags FROM customers", involved.tolist())
+        }
         tags_of: dict[int, list[str]] = {}
         for c in involved.tolist():
             derived = [t for t in ((info.get(c) or (0, "", ""))[2] or "").split("; ") if t]
@@ -1115,7 +1352,7 @@ class History:
             if tagbook is not None:
                 names = tagbook.rank(t for t in names if t in tagbook.tags)
             tags_of[c] = names
-        priority = np.full(int(involved.max()) + 1, -(10 ** 9), dtype=np.int64)
+        priority = np.full(int(involved.max()) + 1, -(10**9), dtype=np.int64)
         for c, names in tags_of.items():
             if names and tagbook is not None:
                 priority[c] = max(tagbook.tags[t].priority for t in names)
@@ -1125,11 +1362,25 @@ class History:
                 continue
             if tag and tag not in tags_of[a] and tag not in tags_of[b]:
                 continue
-            evidence = [self._evidence(int(pairs.kind[i]), (addresses if pairs.kind[i] ==
-                                                            K.ADDRESS else phones)[
-                int(pairs.value[i])], a, b) for i in which]
-            out.append(Suspect(info[a][1], info[b][1], evidence, tags_of[a], tags_of[b],
-                               int(max(priority[a], priority[b]))))
+            evidence = [
+                self._evidence(
+                    int(pairs.kind[i]),
+                    (addresses if pairs.kind[i] == K.ADDRESS else phones)[int(pairs.value[i])],
+                    a,
+                    b,
+                )
+                for i in which
+            ]
+            out.append(
+                Suspect(
+                    info[a][1],
+                    info[b][1],
+                    evidence,
+                    tags_of[a],
+                    tags_of[b],
+                    int(max(priority[a], priority[b])),
+                )
+            )
             if limit and len(out) >= limit:
                 break
         return out
@@ -1139,8 +1390,11 @@ class History:
             return f"same address {key.removeprefix(K.ADDRESS_PREFIX)}"
         names = []
         for c in (a, b):
-            rows = self._q("SELECT DISTINCT i.key FROM orders o CROSS JOIN identities i "
-                           "ON i.id = o.ps WHERE o.customer = ? AND o.phone = ?", (c, key))
+            rows = self._q(
+                "SELECT DISTINCT i.key FROM orders o CROSS JOIN identities i "
+                "ON i.id = o.ps WHERE o.customer = ? AND o.phone = ?",
+                (c, key),
+            )
             names.append("/".join(sorted(r[0].split(" ", 1)[1] for r in rows)) or "?")
         return f"same phone {key} ({names[0]} / {names[1]})"
 
@@ -1148,8 +1402,13 @@ class History:
 # --- opening ----------------------------------------------------------------------------
 
 
-def open_history(path: str | os.PathLike[str], *, create: bool = False,
-                 lock_timeout: float = LOCK_TIMEOUT_S, region: str | None = None) -> History:
+def open_history(
+    path: str | os.PathLike[str],
+    *,
+    create: bool = False,
+    lock_timeout: float = LOCK_TIMEOUT_S,
+    region: str | None = None,
+) -> History:
     """Open (with ``create``, create) a history database, migrating it to this version.
 
     A history written by a newer ordertags, or a file that is not an ordertags history,
@@ -1157,14 +1416,21 @@ def open_history(path: str | os.PathLike[str], *, create: bool = False,
     """
     p = Path(path)
     if not create and not p.exists():
-        raise HistoryError("no history database here.", file=str(p),
-                           hint="Create a workspace with `ordertags init DIR`.")
+        raise HistoryError(
+            "no history database here.",
+            file=str(p),
+            hint="Create a workspace with `ordertags init DIR`.",
+        )
     try:
-        conn = sqlite3.connect(str(p), timeout=lock_timeout, isolation_level=None,
-                               check_same_thread=False)
+        conn = sqlite3.connect(
+            str(p), timeout=lock_timeout, isolation_level=None, check_same_thread=False
+        )
     except sqlite3.Error as exc:
-        raise HistoryError(f"cannot open the history: {exc}.", file=str(p),
-                           hint="Check the path and its permissions.") from None
+        raise HistoryError(
+            f"cannot open the history: {exc}.",
+            file=str(p),
+            hint="Check the path and its permissions.",
+        ) from None
     history = History(p, conn, lock_timeout)
     try:
         _prepare(history, create=create, region=region)
@@ -1182,20 +1448,27 @@ def _prepare(history: History, *, create: bool, region: str | None) -> None:
         app = conn.execute("PRAGMA application_id").fetchone()[0]
         tables = conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
     except sqlite3.DatabaseError as exc:
-        raise HistoryError(f"this is not an ordertags history ({exc}).", file=path,
-                           hint="Point --workspace at a folder made by `ordertags init`.") \
-            from None
+        raise HistoryError(
+            f"this is not an ordertags history ({exc}).",
+            file=path,
+            hint="Point --workspace at a folder made by `ordertags init`.",
+        ) from None
     if app not in (0, APPLICATION_ID) or (app == 0 and tables):
-        raise HistoryError("this SQLite database is not an ordertags history.", file=path,
-                           hint="Point --workspace at a folder made by `ordertags init`.")
+        raise HistoryError(
+            "this SQLite database is not an ordertags history.",
+            file=path,
+            hint="Point --workspace at a folder made by `ordertags init`.",
+        )
     if version > SCHEMA_VERSION:
         from ordertags import __version__
 
         raise HistoryError(
             f"the history was written by a newer ordertags (schema version {version}; "
-            f"ordertags {__version__} reads up to version {SCHEMA_VERSION}).", file=path,
+            f"ordertags {__version__} reads up to version {SCHEMA_VERSION}).",
+            file=path,
             hint="Upgrade ordertags (pip install -U ordertags); this version will not "
-                 "touch the file.")
+            "touch the file.",
+        )
     try:
         if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
             conn.execute("PRAGMA journal_mode = WAL")

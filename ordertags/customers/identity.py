@@ -75,8 +75,9 @@ def phone_keys(values: pa.Array | pa.ChunkedArray, region: str = K.DEFAULT_REGIO
         return _nulls(0)
     encoded = pc.dictionary_encode(arr)
     raw = encoded.dictionary.to_pylist()
-    cleaned = pc.replace_substring_regex(pc.utf8_trim_whitespace(encoded.dictionary),
-                                         K.PHONE_SEPARATORS, "").to_pylist()
+    cleaned = pc.replace_substring_regex(
+        pc.utf8_trim_whitespace(encoded.dictionary), K.PHONE_SEPARATORS, ""
+    ).to_pylist()
     country = str(phonenumbers.country_code_for_region(region))
     meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
     trunk = (meta.national_prefix if meta is not None else None) or ""
@@ -91,7 +92,7 @@ def phone_keys(values: pa.Array | pa.ChunkedArray, region: str = K.DEFAULT_REGIO
             if digits.isascii() and digits.isdigit() and 7 <= len(digits) <= 15:
                 guess, cls = "+" + digits, (text[:1], len(digits), digits[:4])
         elif text.isascii() and text.isdigit():
-            national = text[len(trunk):] if trunk and text.startswith(trunk) else text
+            national = text[len(trunk) :] if trunk and text.startswith(trunk) else text
             guess, cls = f"+{country}{national}", ("n", len(text), text[:4])
         if guess is not None:
             ok = classes.get(cls)
@@ -124,19 +125,20 @@ def surnames(names: pa.Array | pa.ChunkedArray) -> pa.Array:
     return result
 
 
-def address_keys(postcodes: pa.Array | pa.ChunkedArray,
-                 lines: pa.Array | pa.ChunkedArray) -> pa.Array:
+def address_keys(
+    postcodes: pa.Array | pa.ChunkedArray, lines: pa.Array | pa.ChunkedArray
+) -> pa.Array:
     """Vectorised :func:`ordertags.base.keys.address_key`."""
     code = pc.replace_substring_regex(pc.utf8_upper(_array(postcodes)), r"[^\p{L}\p{Nd}]", "")
     line = _array(lines)
     number = pc.utf8_lower(pc.struct_field(pc.extract_regex(line, _HOUSE), "h"))
     words = pc.replace_substring_regex(pc.utf8_lower(line), r"[^\p{L}\p{Nd}]", "")
     house = pc.coalesce(number, words)
-    joined = pc.binary_join_element_wise(pa.scalar(K.ADDRESS_PREFIX), code,
-                                         pa.scalar(" "), house, "")
+    joined = pc.binary_join_element_wise(
+        pa.scalar(K.ADDRESS_PREFIX), code, pa.scalar(" "), house, ""
+    )
     blank = pc.or_(pc.equal(code, ""), pc.equal(pc.fill_null(house, ""), ""))
-    result: pa.Array = pc.if_else(pc.fill_null(blank, True), pa.scalar(None, pa.string()),
-                                  joined)
+    result: pa.Array = pc.if_else(pc.fill_null(blank, True), pa.scalar(None, pa.string()), joined)
     return result
 
 
@@ -183,8 +185,14 @@ def connected_components(n: int, u: IntArray, v: IntArray) -> IntArray:
     return parent
 
 
-def split_components(labels: IntArray, u: IntArray, v: IntArray, first: BoolArray,
-                     apart_a: IntArray, apart_b: IntArray) -> IntArray:
+def split_components(
+    labels: IntArray,
+    u: IntArray,
+    v: IntArray,
+    first: BoolArray,
+    apart_a: IntArray,
+    apart_b: IntArray,
+) -> IntArray:
     """Redo the components that hold both nodes of an ``apart`` pair, one edge at a time:
     edges marked ``first`` (links, settled assignments), then the others in order, each
     skipped when it would join two nodes that must stay apart. Other components keep
@@ -207,8 +215,11 @@ def split_components(labels: IntArray, u: IntArray, v: IntArray, first: BoolArra
             x = parent[x]
         return x
 
-    pairs = [(int(a), int(b)) for a, b in zip(apart_a, apart_b, strict=True)
-             if a in parent and b in parent]
+    pairs = [
+        (int(a), int(b))
+        for a, b in zip(apart_a, apart_b, strict=True)
+        if a in parent and b in parent
+    ]
     for a, b in zip(eu, ev, strict=True):
         ra, rb = find(a), find(b)
         if ra == rb:
@@ -251,8 +262,11 @@ class LinkSet:
         """A fingerprint, so the history knows when the links changed."""
         import hashlib
 
-        text = "\n".join([self.region] + [f"= {a} {b}" for a, b in sorted(self.same)] +
-                         [f"! {a} {b}" for a, b in sorted(self.different)])
+        text = "\n".join(
+            [self.region]
+            + [f"= {a} {b}" for a, b in sorted(self.same)]
+            + [f"! {a} {b}" for a, b in sorted(self.different)]
+        )
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -272,8 +286,12 @@ def resolve_links(tagbook: TagBook | None, region: str = K.DEFAULT_REGION) -> Li
             try:
                 kind, key = K.identity_of(text, region)
             except UsageError as exc:
-                raise TagBookError(exc.message, file=tagbook.path if tagbook else None,
-                                   line=link.line, hint=exc.hint) from None
+                raise TagBookError(
+                    exc.message,
+                    file=tagbook.path if tagbook else None,
+                    line=link.line,
+                    hint=exc.hint,
+                ) from None
             kinds[key] = kind
             ends.append(key)
         a, b = sorted(ends)
@@ -317,22 +335,37 @@ class RunIdentities:
         else:
             surname = _nulls(n)
         postcode, line1 = text("postcode"), text("address")
-        address = address_keys(postcode, line1 if line1 is not None else
-                               pa.repeat(pa.scalar("", pa.string()), n)) \
-            if postcode is not None else _nulls(n)
+        address = (
+            address_keys(
+                postcode, line1 if line1 is not None else pa.repeat(pa.scalar("", pa.string()), n)
+            )
+            if postcode is not None
+            else _nulls(n)
+        )
         kind = np.where(relay_flags(email), K.RELAY, K.EMAIL)
-        no_at = np.asarray(pc.fill_null(pc.invert(pc.match_substring(email, "@")), False)
-                           .to_numpy(zero_copy_only=False), dtype=bool)
+        no_at = np.asarray(
+            pc.fill_null(pc.invert(pc.match_substring(email, "@")), False).to_numpy(
+                zero_copy_only=False
+            ),
+            dtype=bool,
+        )
         kind[no_at] = K.BUYER
-        return cls(email=email, kind=kind.astype(np.int64), phone=phone,
-                   phone_name=phone_name_keys(phone, surname), address=address)
+        return cls(
+            email=email,
+            kind=kind.astype(np.int64),
+            phone=phone,
+            phone_name=phone_name_keys(phone, surname),
+            address=address,
+        )
 
     def slice(self, start: int, length: int) -> RunIdentities:
-        return RunIdentities(self.email.slice(start, length),
-                             self.kind[start:start + length],
-                             self.phone.slice(start, length),
-                             self.phone_name.slice(start, length),
-                             self.address.slice(start, length))
+        return RunIdentities(
+            self.email.slice(start, length),
+            self.kind[start : start + length],
+            self.phone.slice(start, length),
+            self.phone_name.slice(start, length),
+            self.address.slice(start, length),
+        )
 
 
 def _codes(encoded: pa.DictionaryArray, offset: int = 0) -> IntArray:
@@ -378,9 +411,16 @@ class Memory:
     measure cover every order of the merged customer.
     """
 
-    def __init__(self, frame: Frame, ids: RunIdentities, links: LinkSet,
-                 history: History | None = None, *, full: bool = False,
-                 recorded: IngestReport | None = None) -> None:
+    def __init__(
+        self,
+        frame: Frame,
+        ids: RunIdentities,
+        links: LinkSet,
+        history: History | None = None,
+        *,
+        full: bool = False,
+        recorded: IngestReport | None = None,
+    ) -> None:
         self.frame = frame
         self.ids = ids
         self.links = links
@@ -401,15 +441,17 @@ class Memory:
         phone_name = ids.phone_name if self.full else _nulls(frame.n)
         linked = self.links.linked_phones
         if linked:
-            hit = pc.fill_null(pc.is_in(ids.phone, value_set=pa.array(sorted(linked),
-                                                                        pa.string())), False)
+            hit = pc.fill_null(
+                pc.is_in(ids.phone, value_set=pa.array(sorted(linked), pa.string())), False
+            )
             linked_phone = pc.if_else(hit, ids.phone, pa.scalar(None, pa.string()))
         else:
             linked_phone = _nulls(frame.n)
         # Rows with no email but a strong phone identity: codes of their own.
         no_email = base.codes < 0
-        anchor = pc.if_else(pa.array(no_email), pc.coalesce(phone_name, linked_phone),
-                            pa.scalar(None, pa.string()))
+        anchor = pc.if_else(
+            pa.array(no_email), pc.coalesce(phone_name, linked_phone), pa.scalar(None, pa.string())
+        )
         extra = pc.dictionary_encode(anchor)
         codes = base.codes.copy()
         extra_codes = _codes(extra, n_email)
@@ -417,27 +459,34 @@ class Memory:
         n_codes = n_email + len(extra.dictionary)
         keys = pa.concat_arrays([base.keys.cast(pa.string()), _nulls(len(extra.dictionary))])
         if n_codes == 0:
-            return Grouping(Customers(codes=codes, keys=keys), np.zeros(0, np.int64),
-                            np.zeros(0, np.int64))
+            return Grouping(
+                Customers(codes=codes, keys=keys), np.zeros(0, np.int64), np.zeros(0, np.int64)
+            )
 
         # One node per distinct identity; the codes' own identities (email keys, then
         # the anchors) come first.
         ends_same = [k for pair in self.links.same for k in pair]
         ends_diff = [k for pair in self.links.different for k in pair]
-        strings = pa.concat_arrays([
-            base.keys.cast(pa.string()), extra.dictionary.cast(pa.string()), phone_name,
-            linked_phone, pa.array(ends_same + ends_diff, pa.string())])
+        strings = pa.concat_arrays(
+            [
+                base.keys.cast(pa.string()),
+                extra.dictionary.cast(pa.string()),
+                phone_name,
+                linked_phone,
+                pa.array(ends_same + ends_diff, pa.string()),
+            ]
+        )
         nodes = pc.dictionary_encode(strings)
         node_of = _codes(nodes)
         n_nodes = len(nodes.dictionary)
         n = frame.n
         code_node = node_of[:n_codes]
         at = n_codes
-        row_pn = node_of[at:at + n]
-        row_lp = node_of[at + n:at + 2 * n]
+        row_pn = node_of[at : at + n]
+        row_lp = node_of[at + n : at + 2 * n]
         at += 2 * n
-        same_nodes = node_of[at:at + len(ends_same)].reshape(-1, 2)
-        diff_nodes = node_of[at + len(ends_same):].reshape(-1, 2)
+        same_nodes = node_of[at : at + len(ends_same)].reshape(-1, 2)
+        diff_nodes = node_of[at + len(ends_same) :].reshape(-1, 2)
         has = codes >= 0
         row_code = np.where(has, code_node[np.maximum(codes, 0)], -1)
         u, v = _edges((row_code, row_pn), (row_code, row_lp), (row_pn, row_lp))
@@ -449,8 +498,7 @@ class Memory:
         hist_ids = np.zeros(0, dtype=np.int64)
         if self.history is not None:
             hist_of_node = self.history.customers_of(nodes.dictionary)
-            hist_ids, hist_index = np.unique(hist_of_node[hist_of_node >= 0],
-                                             return_inverse=True)
+            hist_ids, hist_index = np.unique(hist_of_node[hist_of_node >= 0], return_inverse=True)
             with_hist = np.flatnonzero(hist_of_node >= 0)
             u = np.concatenate([u, with_hist])
             v = np.concatenate([v, n_nodes + hist_index.astype(np.int64)])
@@ -458,25 +506,28 @@ class Memory:
         total = n_nodes + len(hist_ids)
         labels = connected_components(total, u, v)
         if len(diff_nodes):
-            labels = split_components(labels, u, v, first, diff_nodes[:, 0],
-                                      diff_nodes[:, 1])
+            labels = split_components(labels, u, v, first, diff_nodes[:, 0], diff_nodes[:, 1])
         # People: the components of the codes, numbered 0..P-1.
         people, groups = np.unique(labels[code_node], return_inverse=True)
         groups = groups.astype(np.int64)
         # Other identities of each person: for tag-book entries that name an email
         # this run does not carry.
         node_person = np.searchsorted(people, labels[:n_nodes])
-        node_person = np.where((node_person < len(people)) &
-                               (people[np.minimum(node_person, len(people) - 1)]
-                                == labels[:n_nodes]), node_person, -1)
+        node_person = np.where(
+            (node_person < len(people))
+            & (people[np.minimum(node_person, len(people) - 1)] == labels[:n_nodes]),
+            node_person,
+            -1,
+        )
         alias_keys = [nodes.dictionary]
         alias_people = [node_person]
         grouped_ids = np.zeros(0, np.int64)
         grouped_owner = np.zeros(0, np.int64)
         if len(hist_ids):
             hist_person = np.searchsorted(people, labels[n_nodes:])
-            found = (hist_person < len(people)) & \
-                (people[np.minimum(hist_person, len(people) - 1)] == labels[n_nodes:])
+            found = (hist_person < len(people)) & (
+                people[np.minimum(hist_person, len(people) - 1)] == labels[n_nodes:]
+            )
             by_id = np.argsort(hist_ids[found], kind="stable")
             grouped_ids = hist_ids[found][by_id].astype(np.int64)
             grouped_owner = hist_person[found][by_id].astype(np.int64)
@@ -484,18 +535,22 @@ class Memory:
             akeys, acust = self.history.email_identities(hist_ids[found])
             if len(akeys):
                 alias_keys.append(akeys)
-                alias_people.append(hist_person[found][np.searchsorted(hist_ids[found],
-                                                                       acust)])
-        customers = Customers(codes=codes, keys=keys, groups=groups, people=len(people),
-                              alias_keys=pa.concat_arrays(
-                                  [a.cast(pa.string()) for a in alias_keys]),
-                              alias_people=np.concatenate(alias_people))
+                alias_people.append(hist_person[found][np.searchsorted(hist_ids[found], acust)])
+        customers = Customers(
+            codes=codes,
+            keys=keys,
+            groups=groups,
+            people=len(people),
+            alias_keys=pa.concat_arrays([a.cast(pa.string()) for a in alias_keys]),
+            alias_people=np.concatenate(alias_people),
+        )
         return Grouping(customers, grouped_ids, grouped_owner)
 
     # --- measures -----------------------------------------------------------------------
 
-    def measure(self, frame: Frame, measure: str, within_days: int | None) \
-            -> np.ndarray[Any, Any] | None:
+    def measure(
+        self, frame: Frame, measure: str, within_days: int | None
+    ) -> np.ndarray[Any, Any] | None:
         """Per customer code: a customer measure as rules read it (float64, NaN where it
         has no value), over the run's orders and, with a workspace, the history's; None
         for a measure this memory does not know (the caller computes it)."""
@@ -547,16 +602,22 @@ class Memory:
             rows &= frame.within_days(within_days)
             end = int(np.datetime64(frame.as_of.isoformat(), "s").astype(np.int64))
             start = end - within_days * 86_400
-        person = np.where(customers.codes >= 0,
-                          customers.groups[np.maximum(customers.codes, 0)], -1)
+        person = np.where(
+            customers.codes >= 0, customers.groups[np.maximum(customers.codes, 0)], -1
+        )
         sel = rows & (person >= 0)
         who = person[sel]
-        out: dict[str, IntArray] = {
-            "orders": np.bincount(who, minlength=people).astype(np.int64)}
-        out["spend"] = _sum_by(who, frame.money_units(field="total")[sel], people) \
-            if frame.has_field("total") else np.zeros(people, np.int64)
-        out["refunds"] = _sum_by(who, frame.money_units(field="refunds")[sel], people) \
-            if frame.has_field("refunds") else np.zeros(people, np.int64)
+        out: dict[str, IntArray] = {"orders": np.bincount(who, minlength=people).astype(np.int64)}
+        out["spend"] = (
+            _sum_by(who, frame.money_units(field="total")[sel], people)
+            if frame.has_field("total")
+            else np.zeros(people, np.int64)
+        )
+        out["refunds"] = (
+            _sum_by(who, frame.money_units(field="refunds")[sel], people)
+            if frame.has_field("refunds")
+            else np.zeros(people, np.int64)
+        )
         first = np.full(people, _NONE, dtype=np.int64)
         last = np.full(people, _LOW, dtype=np.int64)
         if frame.has_field("date"):
@@ -576,13 +637,22 @@ class Memory:
         if "copies" not in self.__dict__:
             assert self.history is not None
             batch = run_orders(self.frame, self.ids)
-            self.__dict__["copies"] = None if batch is None or not len(batch.rows) else \
-                self.history.recorded_orders(batch.channel, batch.order_id)
+            self.__dict__["copies"] = (
+                None
+                if batch is None or not len(batch.rows)
+                else self.history.recorded_orders(batch.channel, batch.order_id)
+            )
         copies: Recorded | None = self.__dict__["copies"]
         return copies
 
-    def _add_history(self, out: dict[str, IntArray], first: IntArray, last: IntArray,
-                     start: int | None, end: int | None) -> None:
+    def _add_history(
+        self,
+        out: dict[str, IntArray],
+        first: IntArray,
+        last: IntArray,
+        start: int | None,
+        end: int | None,
+    ) -> None:
         """Add the history's orders of each person; take out the history's copy of the
         orders this run holds too, so that no order counts twice."""
         assert self.history is not None
@@ -613,8 +683,15 @@ class Memory:
         np.subtract.at(out["refunds"], q, dup.refund[keep])
 
 
-MEASURES = ("orders", "first_order", "spend", "average_order_value", "refunds",
-            "days_since_first", "days_since_last")
+MEASURES = (
+    "orders",
+    "first_order",
+    "spend",
+    "average_order_value",
+    "refunds",
+    "days_since_first",
+    "days_since_last",
+)
 _LOW = np.iinfo(np.int64).min
 _NONE = np.iinfo(np.int64).max  # "no date"
 
@@ -653,8 +730,14 @@ class OrderBatch:
     skipped: int = 0  # orders with no order id: not recorded
 
 
-def run_orders(frame: Frame, ids: RunIdentities | None = None, *, start: int = 0,
-               length: int | None = None, source: str = "") -> OrderBatch | None:
+def run_orders(
+    frame: Frame,
+    ids: RunIdentities | None = None,
+    *,
+    start: int = 0,
+    length: int | None = None,
+    source: str = "",
+) -> OrderBatch | None:
     """The recordable orders among frame rows ``start .. start+length`` (all rows by
     default): None when the exports have no order id column."""
     if not frame.has_field("order_id"):
@@ -665,11 +748,16 @@ def run_orders(frame: Frame, ids: RunIdentities | None = None, *, start: int = 0
 
     order_id = order_id_keys(_array(frame.text(field="order_id")).slice(start, length))
     keep = frame.order_starts[sl] & np.asarray(
-        pc.not_equal(order_id, "").to_numpy(zero_copy_only=False), dtype=bool)
+        pc.not_equal(order_id, "").to_numpy(zero_copy_only=False), dtype=bool
+    )
     skipped = int((frame.order_starts[sl] & ~keep).sum())
-    channel = pc.utf8_upper(pc.utf8_trim_whitespace(
-        _array(frame.text(field="channel")).slice(start, length))) \
-        if frame.has_field("channel") else pa.repeat(pa.scalar("", pa.string()), length)
+    channel = (
+        pc.utf8_upper(
+            pc.utf8_trim_whitespace(_array(frame.text(field="channel")).slice(start, length))
+        )
+        if frame.has_field("channel")
+        else pa.repeat(pa.scalar("", pa.string()), length)
+    )
     # One version per (channel, order id): the last one in the file.
     combined = pc.binary_join_element_wise(channel, order_id, "\x1f")
     idx = np.flatnonzero(keep)
@@ -692,20 +780,37 @@ def run_orders(frame: Frame, ids: RunIdentities | None = None, *, start: int = 0
     else:
         has_total = np.zeros(len(rows), dtype=bool)
         total = np.zeros(len(rows), dtype=np.int64)
-    refund = frame.money_units(field="refunds")[rows] if frame.has_field("refunds") else \
-        np.zeros(len(rows), dtype=np.int64)
-    name = _array(frame.text(field="name")).take(pa.array(rows)).to_pylist() \
-        if frame.has_field("name") else [None] * len(rows)
+    refund = (
+        frame.money_units(field="refunds")[rows]
+        if frame.has_field("refunds")
+        else np.zeros(len(rows), dtype=np.int64)
+    )
+    name = (
+        _array(frame.text(field="name")).take(pa.array(rows)).to_pylist()
+        if frame.has_field("name")
+        else [None] * len(rows)
+    )
     full_ids = ids if ids is not None else RunIdentities.from_frame(frame)
-    sub = RunIdentities(full_ids.email.take(pa.array(rows)), full_ids.kind[rows],
-                        full_ids.phone.take(pa.array(rows)),
-                        full_ids.phone_name.take(pa.array(rows)),
-                        full_ids.address.take(pa.array(rows)))
-    return OrderBatch(source=source, rows=rows, channel=channel.take(take).to_pylist(),
-                      order_id=order_id.take(take).to_pylist(), at=at, total=total,
-                      has_total=has_total, refund=refund,
-                      name=[(x or "").strip() or None for x in name], ids=sub,
-                      skipped=skipped)
+    sub = RunIdentities(
+        full_ids.email.take(pa.array(rows)),
+        full_ids.kind[rows],
+        full_ids.phone.take(pa.array(rows)),
+        full_ids.phone_name.take(pa.array(rows)),
+        full_ids.address.take(pa.array(rows)),
+    )
+    return OrderBatch(
+        source=source,
+        rows=rows,
+        channel=channel.take(take).to_pylist(),
+        order_id=order_id.take(take).to_pylist(),
+        at=at,
+        total=total,
+        has_total=has_total,
+        refund=refund,
+        name=[(x or "").strip() or None for x in name],
+        ids=sub,
+        skipped=skipped,
+    )
 
 
 def order_batches(frame: Frame, ids: RunIdentities) -> list[OrderBatch]:
@@ -719,12 +824,13 @@ def order_batches(frame: Frame, ids: RunIdentities) -> list[OrderBatch]:
             looked = ", ".join(FIELD_ALIASES["order_id"][:6])
             raise ColumnError(
                 f"no order id column (looked for: {looked}, ...), so its orders cannot be "
-                "recorded in the history.", file=table.source,
+                "recorded in the history.",
+                file=table.source,
                 hint="Name the column with --order-id-column, or leave the history out "
-                     "with --no-record.")
+                "with --no-record.",
+            )
         start = int(frame.offsets[t])
-        batch = run_orders(frame, ids, start=start, length=table.num_rows,
-                           source=table.source)
+        batch = run_orders(frame, ids, start=start, length=table.num_rows, source=table.source)
         assert batch is not None
         out.append(batch)
     return out
@@ -733,8 +839,14 @@ def order_batches(frame: Frame, ids: RunIdentities) -> list[OrderBatch]:
 # --- attaching a memory to a run --------------------------------------------------------
 
 
-def attach_memory(frame: Frame, tagbook: TagBook, *, history: History | None = None,
-                  record: bool = False, region: str | None = None) -> Memory | None:
+def attach_memory(
+    frame: Frame,
+    tagbook: TagBook,
+    *,
+    history: History | None = None,
+    record: bool = False,
+    region: str | None = None,
+) -> Memory | None:
     """Give ``frame`` its customer memory: links from the tag book and, with a history,
     strong phone identities, the past orders and (with ``record``) this run's orders
     written to it. None (the frame groups by email alone) when there is neither a
@@ -757,8 +869,9 @@ def attach_memory(frame: Frame, tagbook: TagBook, *, history: History | None = N
     return memory
 
 
-def remember_tags(memory: Memory, masks: dict[str, BoolArray], tagbook: TagBook,
-                  as_of: dt.date) -> dict[str, tuple[int, int]]:
+def remember_tags(
+    memory: Memory, masks: dict[str, BoolArray], tagbook: TagBook, as_of: dt.date
+) -> dict[str, tuple[int, int]]:
     """Store each recorded customer's customer tags of this run in the history (for
     ``ordertags customers --tag``), and say per tag how many of the run's customers
     gained it and lost it since the last run that saw them: ``{tag: (gained, lost)}``."""
@@ -773,8 +886,11 @@ def remember_tags(memory: Memory, masks: dict[str, BoolArray], tagbook: TagBook,
     if not len(ids):
         return {}
     per_person = {t: customers.person_any(masks[t])[owner] for t in names}
-    text = render_tags(names, per_person, tagbook, len(ids))[0].combine_chunks() if names \
+    text = (
+        render_tags(names, per_person, tagbook, len(ids))[0].combine_chunks()
+        if names
         else pa.repeat(pa.scalar("", pa.string()), len(ids))
+    )
     before = memory.history.tags_of(ids)  # "; "-joined, "" where never tagged
     wrapped = pc.binary_join_element_wise("; ", before, "; ", "")
     changes = {}
@@ -783,8 +899,9 @@ def remember_tags(memory: Memory, masks: dict[str, BoolArray], tagbook: TagBook,
     seen = {*names, *_names_in(before)}
     known = tagbook.rank(t for t in seen if t in tagbook.tags)
     for t in [*known, *sorted(seen - set(known))]:
-        had = np.asarray(pc.match_substring(wrapped, f"; {t}; ").to_numpy(
-            zero_copy_only=False), dtype=bool)
+        had = np.asarray(
+            pc.match_substring(wrapped, f"; {t}; ").to_numpy(zero_copy_only=False), dtype=bool
+        )
         has = per_person[t] if t in per_person else np.zeros(len(ids), dtype=bool)
         gained, lost = has & ~had, had & ~has
         if gained.any() or lost.any():
@@ -799,13 +916,17 @@ def remember_tags(memory: Memory, masks: dict[str, BoolArray], tagbook: TagBook,
 def tag_history(memory: Memory) -> Any:
     """For ``had_tag``: a function (tag, days) -> per row, did the row's customer carry
     the tag in the last ``days`` days before the as-of date (from the history's log)."""
+
     def had(tag: str, days: int) -> BoolArray:
         frame = memory.frame
         customers = memory.customers
         ids, owner = memory.grouping.hist_ids, memory.grouping.hist_owner
         assert memory.history is not None
-        per_id = memory.history.had_tag(ids, tag, frame.as_of - dt.timedelta(days=days),
-                                        frame.as_of) if len(ids) else np.zeros(0, bool)
+        per_id = (
+            memory.history.had_tag(ids, tag, frame.as_of - dt.timedelta(days=days), frame.as_of)
+            if len(ids)
+            else np.zeros(0, bool)
+        )
         people = np.zeros(customers.people, dtype=bool)
         people[owner[per_id]] = True
         assert customers.groups is not None
@@ -836,8 +957,9 @@ class SuspectPairs:
     value: IntArray
 
 
-def find_suspects(customer: IntArray, phone: IntArray, address: IntArray, *,
-                  max_sharing: int = 5) -> SuspectPairs:
+def find_suspects(
+    customer: IntArray, phone: IntArray, address: IntArray, *, max_sharing: int = 5
+) -> SuspectPairs:
     """Pairs of different customers that share an address or a phone (codes, -1 where
     absent). A value shared by more than ``max_sharing`` customers (a parcel locker, an
     office switchboard) is no evidence about anyone and is skipped."""
@@ -862,8 +984,12 @@ def find_suspects(customer: IntArray, phone: IntArray, address: IntArray, *,
     if not parts_a:
         empty = np.zeros(0, dtype=np.int64)
         return SuspectPairs(empty, empty, empty, empty)
-    return SuspectPairs(np.concatenate(parts_a), np.concatenate(parts_b),
-                        np.concatenate(parts_k), np.concatenate(parts_v))
+    return SuspectPairs(
+        np.concatenate(parts_a),
+        np.concatenate(parts_b),
+        np.concatenate(parts_k),
+        np.concatenate(parts_v),
+    )
 
 
 def ranked_pairs(pairs: SuspectPairs, priority: IntArray) -> list[tuple[int, int, list[int]]]:
@@ -881,8 +1007,10 @@ def ranked_pairs(pairs: SuspectPairs, priority: IntArray) -> list[tuple[int, int
     order = np.lexsort((uniq[:, 1], uniq[:, 0], -evidence, -top))
     by_pair = np.argsort(inverse, kind="stable")
     bounds = np.searchsorted(inverse[by_pair], np.arange(len(uniq) + 1))
-    return [(int(uniq[p, 0]), int(uniq[p, 1]),
-             by_pair[bounds[p]:bounds[p + 1]].tolist()) for p in order]
+    return [
+        (int(uniq[p, 0]), int(uniq[p, 1]), by_pair[bounds[p] : bounds[p + 1]].tolist())
+        for p in order
+    ]
 
 
 def codes_of(values: Sequence[str | None] | pa.Array) -> tuple[IntArray, list[str]]:
@@ -890,7 +1018,6 @@ def codes_of(values: Sequence[str | None] | pa.Array) -> tuple[IntArray, list[st
     arr = values if isinstance(values, pa.Array) else pa.array(list(values), pa.string())
     enc = pc.dictionary_encode(arr)
     return _codes(enc), enc.dictionary.to_pylist()
-
 
 
 @dataclass
@@ -905,13 +1032,23 @@ class Suspect:
     priority: int
 
 
-def suspects_in_frame(frame: Frame, tagbook: TagBook, *, as_of: dt.date,
-                      region: str = K.DEFAULT_REGION, tag: str | None = None,
-                      limit: int | None = 50, max_sharing: int = 5) -> list[Suspect]:
+def suspects_in_frame(
+    frame: Frame,
+    tagbook: TagBook,
+    *,
+    as_of: dt.date,
+    region: str = K.DEFAULT_REGION,
+    tag: str | None = None,
+    limit: int | None = 50,
+    max_sharing: int = 5,
+) -> list[Suspect]:
     """:func:`find_suspects` over the orders of a run (no history): customers of the
     run that share an address, or a phone under another surname."""
-    memory = frame.memory if frame.memory is not None else \
-        Memory(frame, RunIdentities.from_frame(frame, region), resolve_links(tagbook, region))
+    memory = (
+        frame.memory
+        if frame.memory is not None
+        else Memory(frame, RunIdentities.from_frame(frame, region), resolve_links(tagbook, region))
+    )
     customers = memory.customers
     assert customers.groups is not None
     ids = memory.ids
@@ -925,13 +1062,17 @@ def suspects_in_frame(frame: Frame, tagbook: TagBook, *, as_of: dt.date,
     # Tags given by hand, per person; the priority of the highest.
     tags_of: list[list[str]] = [[] for _ in range(customers.people)]
     for t, keys in _manual_keys(tagbook, as_of).items():
-        hit = np.asarray(customers.match_keys(pa.array(keys, pa.string()))
-                         .to_numpy(zero_copy_only=False), dtype=bool)
+        hit = np.asarray(
+            customers.match_keys(pa.array(keys, pa.string())).to_numpy(zero_copy_only=False),
+            dtype=bool,
+        )
         for p in np.unique(customers.groups[hit]).tolist():
             tags_of[p].append(t)
     tags_of = [tagbook.rank(t) for t in tags_of]
-    priority = np.array([max((tagbook.tags[t].priority for t in t_), default=-(10 ** 9))
-                         for t_ in tags_of], dtype=np.int64)
+    priority = np.array(
+        [max((tagbook.tags[t].priority for t in t_), default=-(10**9)) for t_ in tags_of],
+        dtype=np.int64,
+    )
     first_row = np.full(customers.people, -1, dtype=np.int64)
     rows = np.flatnonzero(person >= 0)
     first_row[person[rows[::-1]]] = rows[::-1]
@@ -965,8 +1106,16 @@ def suspects_in_frame(frame: Frame, tagbook: TagBook, *, as_of: dt.date,
                     found = {str(names[int(r)].as_py() or " ?").split(" ", 1)[1] for r in hit}
                     surnames_.append("/".join(sorted(found)) or "?")
                 evidence.append(f"same phone {phones[value]} ({surnames_[0]} / {surnames_[1]})")
-        out.append(Suspect(label(a), label(b), evidence, tags_of[a], tags_of[b],
-                           int(max(priority[a], priority[b]))))
+        out.append(
+            Suspect(
+                label(a),
+                label(b),
+                evidence,
+                tags_of[a],
+                tags_of[b],
+                int(max(priority[a], priority[b])),
+            )
+        )
         if limit and len(out) >= limit:
             break
     return out
@@ -984,14 +1133,23 @@ def _manual_keys(tagbook: TagBook, as_of: dt.date) -> dict[str, list[str]]:
 def _person_of(customers: Customers, key: str) -> int:
     """The person carrying the identity ``key`` (-1: none in the run)."""
     assert customers.groups is not None
-    hit = np.flatnonzero(np.asarray(pc.fill_null(pc.equal(customers.keys, key), False)
-                                    .to_numpy(zero_copy_only=False), dtype=bool))
+    hit = np.flatnonzero(
+        np.asarray(
+            pc.fill_null(pc.equal(customers.keys, key), False).to_numpy(zero_copy_only=False),
+            dtype=bool,
+        )
+    )
     if len(hit):
         return int(customers.groups[hit[0]])
     if customers.alias_keys is not None and customers.alias_people is not None:
-        hit = np.flatnonzero(np.asarray(pc.fill_null(pc.equal(customers.alias_keys, key),
-                                                     False).to_numpy(zero_copy_only=False),
-                                        dtype=bool))
+        hit = np.flatnonzero(
+            np.asarray(
+                pc.fill_null(pc.equal(customers.alias_keys, key), False).to_numpy(
+                    zero_copy_only=False
+                ),
+                dtype=bool,
+            )
+        )
         if len(hit):
             return int(customers.alias_people[hit[0]])
     return -1

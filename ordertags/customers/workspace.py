@@ -144,9 +144,12 @@ def is_workspace(path: str | os.PathLike[str]) -> bool:
     return (Path(path) / HISTORY_NAME).is_file()
 
 
-def find_workspace(explicit: str | os.PathLike[str] | None = None, *,
-                   env: Mapping[str, str] | None = None,
-                   cwd: str | os.PathLike[str] | None = None) -> Workspace | None:
+def find_workspace(
+    explicit: str | os.PathLike[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+) -> Workspace | None:
     """The workspace to use: ``explicit`` (``--workspace``), else ``$ORDERTAGS_WORKSPACE``,
     else the current directory when it is one; None when there is none.
 
@@ -164,7 +167,8 @@ def find_workspace(explicit: str | os.PathLike[str] | None = None, *,
             why = "does not exist" if not root.exists() else f"has no {HISTORY_NAME}"
             raise WorkspaceError(
                 f"{root} ({how}) is not an ordertags workspace: it {why}.",
-                hint=f"Create one with `ordertags init {root}`, or fix the path.")
+                hint=f"Create one with `ordertags init {root}`, or fix the path.",
+            )
         return Workspace(root.resolve())
     here = Path(cwd) if cwd is not None else Path.cwd()
     return Workspace(here.resolve()) if is_workspace(here) else None
@@ -177,8 +181,9 @@ class InitReport:
     kept: list[str]
 
 
-def init_workspace(directory: str | os.PathLike[str] = ".", *,
-                   region: str | None = None) -> InitReport:
+def init_workspace(
+    directory: str | os.PathLike[str] = ".", *, region: str | None = None
+) -> InitReport:
     """Create a workspace in ``directory`` (made if missing): a starter tag book and rule
     file (commented, valid as written), the history database and a ``.gitignore`` that
     keeps the history out of version control. Files already there are kept, so running
@@ -193,13 +198,16 @@ def init_workspace(directory: str | os.PathLike[str] = ".", *,
 
     root = Path(directory).expanduser()
     if root.exists() and not root.is_dir():
-        raise WorkspaceError(f"{root} is a file, not a folder.",
-                             hint="Give a folder for the workspace.")
+        raise WorkspaceError(
+            f"{root} is a file, not a folder.", hint="Give a folder for the workspace."
+        )
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise WorkspaceError(f"cannot create the folder {root}: {exc.strerror}.",
-                             hint="Check the path and its permissions.") from None
+        raise WorkspaceError(
+            f"cannot create the folder {root}: {exc.strerror}.",
+            hint="Check the path and its permissions.",
+        ) from None
     code = check_region(region) if region else None
     created, kept = [], []
     for name, text in ((TAGBOOK_NAME, STARTER_TAGBOOK), (RULES_NAME, STARTER_RULES)):
@@ -239,11 +247,9 @@ def _read_only(ws: Workspace) -> sqlite3.Connection:
     from ordertags.errors import HistoryError
 
     try:
-        return sqlite3.connect(f"{ws.history_path.resolve().as_uri()}?mode=ro", uri=True,
-                               timeout=5)
+        return sqlite3.connect(f"{ws.history_path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
     except sqlite3.Error as exc:
-        raise HistoryError(f"cannot read the history: {exc}.", file=str(ws.history_path)) \
-            from None
+        raise HistoryError(f"cannot read the history: {exc}.", file=str(ws.history_path)) from None
 
 
 def workspace_region(ws: Workspace | None) -> str | None:
@@ -274,22 +280,35 @@ def order_email(ws: Workspace, order_id: str) -> str:
     try:
         rows = conn.execute(
             "SELECT o.channel, i.key FROM orders o LEFT JOIN identities i ON i.id = o.email "
-            "WHERE o.order_id = ?", (wanted,)).fetchall()
+            "WHERE o.order_id = ?",
+            (wanted,),
+        ).fetchall()
     except sqlite3.Error as exc:
-        raise HistoryError(f"cannot read the history: {exc}.", file=str(ws.history_path),
-                           hint="Check the workspace, or use --in EXPORT.") from None
+        raise HistoryError(
+            f"cannot read the history: {exc}.",
+            file=str(ws.history_path),
+            hint="Check the workspace, or use --in EXPORT.",
+        ) from None
     finally:
         conn.close()
     emails = sorted({key for _, key in rows if key and "@" in key})
     if not rows:
-        raise HistoryError(f'no order "{order_id}" in the history.', file=str(ws.history_path),
-                           hint="Check the order number, or give the export with --in.")
+        raise HistoryError(
+            f'no order "{order_id}" in the history.',
+            file=str(ws.history_path),
+            hint="Check the order number, or give the export with --in.",
+        )
     if not emails:
-        raise HistoryError(f'order "{order_id}" has no customer email in the history.',
-                           file=str(ws.history_path), hint="Tag the customer by email instead.")
+        raise HistoryError(
+            f'order "{order_id}" has no customer email in the history.',
+            file=str(ws.history_path),
+            hint="Tag the customer by email instead.",
+        )
     if len(emails) > 1:
         channels = ", ".join(sorted({c or "(none)" for c, _ in rows}))
         raise HistoryError(
             f'{len(rows)} orders "{order_id}" ({channels}) have different customers.',
-            file=str(ws.history_path), hint="Tag the customer by email instead.")
+            file=str(ws.history_path),
+            hint="Tag the customer by email instead.",
+        )
     return str(emails[0])

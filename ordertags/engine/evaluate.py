@@ -73,13 +73,20 @@ def _spread(frame: Frame, rows: BoolArray) -> BoolArray:
     """From the matching rows to every row of the same customers."""
     customers = frame.customers
     result: BoolArray = customers.broadcast(
-        customers.reduce_any(rows & customers.has_customer), fill=False)
+        customers.reduce_any(rows & customers.has_customer), fill=False
+    )
     return result
 
 
-def run_rules(frame: Frame, tagbook: TagBook, rules: RuleSet | None,
-              manual: dict[str, BoolArray], *, tag_history: Any = None,
-              on_rule: Any = None) -> Outcome:
+def run_rules(
+    frame: Frame,
+    tagbook: TagBook,
+    rules: RuleSet | None,
+    manual: dict[str, BoolArray],
+    *,
+    tag_history: Any = None,
+    on_rule: Any = None,
+) -> Outcome:
     """Apply ``rules`` (if any) on top of the ``manual`` tags. ``on_rule(rule, ctx,
     matched)`` is called for each rule before its actions, with the context it saw
     (``ordertags explain`` uses it)."""
@@ -125,8 +132,9 @@ def run_rules(frame: Frame, tagbook: TagBook, rules: RuleSet | None,
                 who = customers.reduce_any(matched) if who is None else who
                 per_customer[name] &= ~who
             if name in per_row:
-                per_row[name] &= ~(_spread(frame, matched)
-                                   if tagbook.tags[name].scope == "customer" else matched)
+                per_row[name] &= ~(
+                    _spread(frame, matched) if tagbook.tags[name].scope == "customer" else matched
+                )
         for column, value in rule.set.items():
             _set(out, column, value, rule, matched, n)
         if rule.note is not None:
@@ -165,9 +173,11 @@ class _Lookahead:
         # Customer measures may read the workspace's history (one SQLite connection, this
         # thread's): those conditions stay on this thread then.
         memory = getattr(frame, "memory", None)
-        bound: tuple[type, ...] = (TagCondition, CustomerCondition) \
-            if memory is not None and getattr(memory, "history", None) is not None \
+        bound: tuple[type, ...] = (
+            (TagCondition, CustomerCondition)
+            if memory is not None and getattr(memory, "history", None) is not None
             else (TagCondition,)
+        )
         self.free = [not any(isinstance(c, bound) for c in r.when.walk()) for r in rules]
         self.pending: dict[int, Any] = {}
         self.next = 0
@@ -183,8 +193,9 @@ class _Lookahead:
             while self.next < len(self.rules) and self.next <= i + self.WINDOW:
                 j = self.next
                 if self.free[j]:
-                    self.pending[j] = self.pool.submit(self.rules[j].when.evaluate,
-                                                       self.frame, self.ctx)
+                    self.pending[j] = self.pool.submit(
+                        self.rules[j].when.evaluate, self.frame, self.ctx
+                    )
                 self.next += 1
         future = self.pending.pop(i, None)
         if future is not None:
@@ -197,12 +208,16 @@ class _Lookahead:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _set(out: Outcome, column: str, value: str, rule: Rule, matched: BoolArray,
-         n: int) -> None:
+def _set(out: Outcome, column: str, value: str, rule: Rule, matched: BoolArray, n: int) -> None:
     fs = out.fields.get(column)
     if fs is None:
-        fs = FieldSet([], np.full(n, -1, np.int64), np.zeros(n, np.int64),
-                      np.full(n, -1, np.int64), np.full(n, -1, np.int64))
+        fs = FieldSet(
+            [],
+            np.full(n, -1, np.int64),
+            np.zeros(n, np.int64),
+            np.full(n, -1, np.int64),
+            np.full(n, -1, np.int64),
+        )
         out.fields[column] = fs
     if value not in fs.values:
         fs.values.append(value)
@@ -216,8 +231,9 @@ def _set(out: Outcome, column: str, value: str, rule: Rule, matched: BoolArray,
         # Remember (earlier rule, this rule, winner) per clashing row, named afterwards.
         earlier = fs.rule[clash]
         wins_now = win[clash]
-        for (prev, now_wins), count in Counter(zip(earlier.tolist(),
-                                                   wins_now.tolist(), strict=True)).items():
+        for (prev, now_wins), count in Counter(
+            zip(earlier.tolist(), wins_now.tolist(), strict=True)
+        ).items():
             loser, winner = (prev, rule.index) if now_wins else (rule.index, prev)
             out.conflicts.append(Conflict(column, str(loser), str(winner), count))
     fs.index[win] = vi
@@ -230,8 +246,9 @@ def _name_conflicts(out: Outcome, rules: RuleSet) -> None:
     merged: Counter[tuple[str, str, str]] = Counter()
     for c in out.conflicts:
         merged[(c.column, names[int(c.loser)], names[int(c.winner)])] += c.orders
-    out.conflicts = [Conflict(col, loser, winner, count)
-                     for (col, loser, winner), count in merged.items()]
+    out.conflicts = [
+        Conflict(col, loser, winner, count) for (col, loser, winner), count in merged.items()
+    ]
 
 
 # --- output columns ---------------------------------------------------------------------
@@ -249,8 +266,10 @@ def _combine(parts: list[tuple[str, BoolArray]], n: int, sep: str = "; ") -> pa.
     for i, (_, mask) in enumerate(parts):
         bits |= mask.astype(np.int64) << i
     encoded = pc.dictionary_encode(pa.array(bits))
-    combos = [sep.join(dict.fromkeys(texts[i] for i in range(len(texts)) if code >> i & 1))
-              for code in encoded.dictionary.to_pylist()]
+    combos = [
+        sep.join(dict.fromkeys(texts[i] for i in range(len(texts)) if code >> i & 1))
+        for code in encoded.dictionary.to_pylist()
+    ]
     result: pa.Array = pc.take(pa.array(combos, pa.string()), encoded.indices)
     return result
 
@@ -277,8 +296,11 @@ def _original(frame: Frame, name: str) -> pa.Array:
         pieces = []
         for ti, table in enumerate(frame.tables):
             sources = frame.maps[ti].sources(name)
-            pieces.append(table.column(sources[0]).combine_chunks() if sources
-                          else pa.repeat(pa.scalar("", pa.string()), table.num_rows))
+            pieces.append(
+                table.column(sources[0]).combine_chunks()
+                if sources
+                else pa.repeat(pa.scalar("", pa.string()), table.num_rows)
+            )
         return pa.concat_arrays(pieces) if pieces else pa.array([], pa.string())
     if frame.has_column(name):
         result: pa.Array = frame.text(column=name).combine_chunks()
@@ -314,15 +336,18 @@ def field_columns(out: Outcome, frame: Frame, rules: RuleSet | None) -> dict[str
             rows = np.flatnonzero(mask)
             there = pc.match_substring(existing.take(pa.array(rows)), text)
             kept = mask.copy()
-            kept[rows[np.asarray(pc.fill_null(there, False).to_numpy(zero_copy_only=False),
-                                 dtype=bool)]] = False
+            kept[
+                rows[
+                    np.asarray(
+                        pc.fill_null(there, False).to_numpy(zero_copy_only=False), dtype=bool
+                    )
+                ]
+            ] = False
             parts.append((text, kept))
         added = _combine(parts, n)
-        both = pc.and_(pc.not_equal(pc.utf8_trim_whitespace(existing), ""),
-                       pc.not_equal(added, ""))
+        both = pc.and_(pc.not_equal(pc.utf8_trim_whitespace(existing), ""), pc.not_equal(added, ""))
         joined = pc.binary_join_element_wise(existing, added, "; ")
-        cols[key] = pc.if_else(both, joined,
-                               pc.if_else(pc.equal(added, ""), existing, added))
+        cols[key] = pc.if_else(both, joined, pc.if_else(pc.equal(added, ""), existing, added))
     if rules.holds:
         cols[rules.hold_column] = _combine(out.holds, n)
     return cols

@@ -35,9 +35,24 @@ from ordertags.io.readers import OrderTable
 from ordertags.io.values import money_to_units, parse_dates, parse_money
 
 #: Field names a rule can use besides the export's own columns.
-VIRTUAL_FIELDS = ("email", "email_domain", "total", "date", "order_id", "name",
-                  "customer_id", "phone", "postcode", "country", "currency", "channel",
-                  "shipping_service", "status", "refunds")
+VIRTUAL_FIELDS = (
+    "email",
+    "email_domain",
+    "total",
+    "date",
+    "order_id",
+    "name",
+    "customer_id",
+    "phone",
+    "postcode",
+    "country",
+    "currency",
+    "channel",
+    "shipping_service",
+    "status",
+    "refunds",
+)
+
 
 def order_id_keys(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Order numbers as compared across files, a column at a time: surrounding spaces
@@ -81,16 +96,21 @@ def _nonblank(arr: pa.Array) -> BoolArray:
 
 
 def _floats(arr: pa.Array) -> FloatArray:
-    return np.asarray(pc.fill_null(arr, np.nan).to_numpy(zero_copy_only=False),
-                      dtype=np.float64)
+    return np.asarray(pc.fill_null(arr, np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
 class Frame:
     """All rows of a run. Row ``i`` of the frame is row ``i - offset`` of its table."""
 
-    def __init__(self, tables: Sequence[OrderTable], *, as_of: dt.date,
-                 overrides: Mapping[str, str | None] | None = None,
-                 money_style: str | None = None, date_style: str | None = None) -> None:
+    def __init__(
+        self,
+        tables: Sequence[OrderTable],
+        *,
+        as_of: dt.date,
+        overrides: Mapping[str, str | None] | None = None,
+        money_style: str | None = None,
+        date_style: str | None = None,
+    ) -> None:
         self.tables = list(tables)
         self.as_of = as_of
         #: Forced styles (``--money-style``); None: each export's profile decides.
@@ -99,7 +119,8 @@ class Frame:
         self.profiles: list[Profile] = [t.profile for t in self.tables]
         self.maps: list[FieldMap] = [
             map_profile(t.columns, t.profile, overrides=overrides, file=t.source)
-            for t in self.tables]
+            for t in self.tables
+        ]
         self.offsets = np.cumsum([0] + [t.num_rows for t in self.tables])
         self.n = int(self.offsets[-1])
         self._cache: dict[tuple[str, str], Any] = {}
@@ -112,8 +133,10 @@ class Frame:
             return True
         if field == "total":
             return bool(self._line_columns(ti, profile.total_lines)) or (
-                profile.total_product and fmap.get("quantity") is not None
-                and fmap.get("price") is not None)
+                profile.total_product
+                and fmap.get("quantity") is not None
+                and fmap.get("price") is not None
+            )
         if field == "name":
             return fmap.get("first_name") is not None or fmap.get("last_name") is not None
         return False
@@ -152,8 +175,7 @@ class Frame:
         return out
 
     def _stack(self, pieces: Sequence[pa.ChunkedArray | pa.Array]) -> pa.ChunkedArray:
-        chunks = [c for p in pieces
-                  for c in (p.chunks if isinstance(p, pa.ChunkedArray) else [p])]
+        chunks = [c for p in pieces for c in (p.chunks if isinstance(p, pa.ChunkedArray) else [p])]
         return pa.chunked_array(chunks, type=pa.string())
 
     def _money(self, ti: int) -> str:
@@ -172,8 +194,9 @@ class Frame:
         table, profile = self.tables[ti], self.profiles[ti]
         n = table.num_rows
         skip = table.skip_rows
-        if n == 0 or ((not profile.grouped or self.maps[ti].get("order_id") is None)
-                      and skip is None):
+        if n == 0 or (
+            (not profile.grouped or self.maps[ti].get("order_id") is None) and skip is None
+        ):
             groups = _Groups(None, n, None, None)
         else:
             groups = self._group_rows(ti, n, skip)
@@ -194,8 +217,12 @@ class Frame:
             if skip is not None:
                 blank |= skip
             keyed = pc.if_else(pa.array(blank), pa.scalar(None, pa.string()), ids)
-            idx = np.asarray(pc.fill_null(pc.dictionary_encode(keyed).indices, -1)
-                             .to_numpy(zero_copy_only=False), dtype=np.int64)
+            idx = np.asarray(
+                pc.fill_null(pc.dictionary_encode(keyed).indices, -1).to_numpy(
+                    zero_copy_only=False
+                ),
+                dtype=np.int64,
+            )
         else:  # one row per order, but some rows are not orders
             assert skip is not None
             idx = np.where(skip, -1, np.cumsum(~skip) - 1)
@@ -301,8 +328,9 @@ class Frame:
             src[uniq] = rows[at]
         return src
 
-    def _spread(self, ti: int, per_row: pa.Array | pa.ChunkedArray,
-                valid: BoolArray) -> pa.Array | pa.ChunkedArray:
+    def _spread(
+        self, ti: int, per_row: pa.Array | pa.ChunkedArray, valid: BoolArray
+    ) -> pa.Array | pa.ChunkedArray:
         """An order field's value on every row of its order (see :meth:`_first_valid`)."""
         g = self._groups(ti)
         if g.codes is None:
@@ -319,11 +347,13 @@ class Frame:
         table, fmap = self.tables[ti], self.maps[ti]
         sources = fmap.sources(field)
         if not sources:
-            if field == "name" and (fmap.get("first_name") is not None
-                                    or fmap.get("last_name") is not None):
-                parts = [_combined(self._raw_field(ti, f) or
-                                   pa.repeat(_BLANK, table.num_rows))
-                         for f in ("first_name", "last_name")]
+            if field == "name" and (
+                fmap.get("first_name") is not None or fmap.get("last_name") is not None
+            ):
+                parts = [
+                    _combined(self._raw_field(ti, f) or pa.repeat(_BLANK, table.num_rows))
+                    for f in ("first_name", "last_name")
+                ]
                 return pc.utf8_trim_whitespace(pc.binary_join_element_wise(*parts, " "))
             return None
         col: pa.ChunkedArray | pa.Array = table.column(sources[0])
@@ -355,8 +385,9 @@ class Frame:
             else:
                 pieces = []
                 for table, i in self._pieces(None, column):
-                    pieces.append(pa.repeat(_BLANK, table.num_rows) if i is None
-                                  else table.column(i))
+                    pieces.append(
+                        pa.repeat(_BLANK, table.num_rows) if i is None else table.column(i)
+                    )
             self._cache[key] = self._stack(pieces)
         result: pa.ChunkedArray = self._cache[key]
         return result
@@ -368,8 +399,9 @@ class Frame:
         result: pa.ChunkedArray = self._cache[key]
         return result
 
-    def encoded(self, *, field: str | None = None, column: str | None = None,
-                folded: bool = False) -> tuple[np.ndarray[Any, np.dtype[np.int32]], pa.Array]:
+    def encoded(
+        self, *, field: str | None = None, column: str | None = None, folded: bool = False
+    ) -> tuple[np.ndarray[Any, np.dtype[np.int32]], pa.Array]:
         """The distinct values of a text column (lower-cased if ``folded``) and, per row,
         the index of its value. Text conditions are evaluated once per distinct value
         (a Country column has a few dozen) and broadcast, so hundreds of rules stay cheap.
@@ -388,8 +420,9 @@ class Frame:
             return codes, lowered
         return codes, values
 
-    def rows_with_values(self, per_value: BoolArray, *, field: str | None = None,
-                         column: str | None = None) -> BoolArray:
+    def rows_with_values(
+        self, per_value: BoolArray, *, field: str | None = None, column: str | None = None
+    ) -> BoolArray:
         """Per row: is its value one of those ``per_value`` marks (a bool per distinct value
         of :meth:`encoded`)? Few marked values touch only their own rows: the rows are
         kept grouped by value, so a rule picking one country out of twenty costs that
@@ -477,8 +510,9 @@ class Frame:
 
     def _parse_money(self, ti: int, col: pa.ChunkedArray | pa.Array, name: str) -> FloatArray:
         table = self.tables[ti]
-        arr = parse_money(col, style=self._money(ti), file=table.source, column=name,
-                          row_offset=table.row_offset)
+        arr = parse_money(
+            col, style=self._money(ti), file=table.source, column=name, row_offset=table.row_offset
+        )
         return _floats(arr)
 
     def _column_numbers(self, ti: int, name: str) -> FloatArray | None:
@@ -507,8 +541,9 @@ class Frame:
         if g.codes is None:
             return per_row
         present = ~np.isnan(per_row)
-        sums = np.bincount(g.codes, weights=np.where(present, per_row, 0.0),
-                           minlength=g.count)[: g.count]
+        sums = np.bincount(g.codes, weights=np.where(present, per_row, 0.0), minlength=g.count)[
+            : g.count
+        ]
         seen = np.bincount(g.codes[present], minlength=g.count)[: g.count]
         out: FloatArray = np.where(seen > 0, sums, np.nan)
         return out
@@ -593,8 +628,9 @@ class Frame:
         result: IntArray = self._cache[key]
         return result
 
-    def dates(self, *, field: str | None = "date", column: str | None = None) \
-            -> np.ndarray[Any, np.dtype[np.datetime64]]:
+    def dates(
+        self, *, field: str | None = "date", column: str | None = None
+    ) -> np.ndarray[Any, np.dtype[np.datetime64]]:
         """A date field as datetime64[s] (NaT where blank). Bad values raise. An order
         field gives the order's date on every row of the order."""
         key = ("date", field or f"col:{column}")
@@ -611,19 +647,22 @@ class Frame:
                 else:
                     i = fmap.find_column(column or "")
                     if i is None:
-                        parts.append(np.full(table.num_rows, np.datetime64("NaT"),
-                                             "datetime64[s]"))
+                        parts.append(np.full(table.num_rows, np.datetime64("NaT"), "datetime64[s]"))
                         continue
                     raw, name = table.column(i), table.columns[i]
-                arr = parse_dates(raw, style=self._date_style(ti), file=table.source,
-                                  column=name, row_offset=table.row_offset)
+                arr = parse_dates(
+                    raw,
+                    style=self._date_style(ti),
+                    file=table.source,
+                    column=name,
+                    row_offset=table.row_offset,
+                )
                 stamps = arr.to_numpy(zero_copy_only=False).astype("datetime64[s]")
                 g = self._groups(ti)
                 if field and field not in ITEM_FIELDS and g.codes is not None:
                     stamps = stamps[self._first_valid(ti, ~np.isnat(stamps))][g.codes]
                 parts.append(stamps)
-            self._cache[key] = np.concatenate(parts) if parts else \
-                np.zeros(0, "datetime64[s]")
+            self._cache[key] = np.concatenate(parts) if parts else np.zeros(0, "datetime64[s]")
         result: np.ndarray[Any, np.dtype[np.datetime64]] = self._cache[key]
         return result
 
@@ -681,8 +720,13 @@ class Items:
 
     NAMES = ("sku", "name", "quantity", "price", "total")
 
-    def __init__(self, frame: Frame, order_row: IntArray, sources: list[_ItemSource],
-                 perm: IntArray | None = None) -> None:
+    def __init__(
+        self,
+        frame: Frame,
+        order_row: IntArray,
+        sources: list[_ItemSource],
+        perm: IntArray | None = None,
+    ) -> None:
         self.frame = frame
         self.order_row = order_row
         self._sources = sources
@@ -694,8 +738,9 @@ class Items:
 
     def _check(self, name: str) -> None:
         if name not in self.NAMES:
-            raise ColumnError(f'line items have no "{name}".',
-                              hint=f"Use one of {', '.join(self.NAMES)}.")
+            raise ColumnError(
+                f'line items have no "{name}".', hint=f"Use one of {', '.join(self.NAMES)}."
+            )
 
     def text(self, name: str) -> pa.Array:
         """Per item, the text of ``name`` ("" where the export does not write it)."""
@@ -703,8 +748,11 @@ class Items:
         key = ("text", name)
         if key not in self._cache:
             parts = [s.values.get(name, pa.repeat(_BLANK, len(s.rows))) for s in self._sources]
-            arr = pa.concat_arrays([_combined(p).cast(pa.string()) for p in parts]) \
-                if parts else pa.array([], pa.string())
+            arr = (
+                pa.concat_arrays([_combined(p).cast(pa.string()) for p in parts])
+                if parts
+                else pa.array([], pa.string())
+            )
             if self._perm is not None:
                 arr = arr.take(pa.array(self._perm))
             self._cache[key] = arr
@@ -719,13 +767,22 @@ class Items:
         table = frame.tables[source.table]
         column = (source.columns or {}).get(name, source.column)
         try:
-            arr = parse_money(values, style=frame._money(source.table), file=table.source,
-                              column=column, row_offset=0)
+            arr = parse_money(
+                values,
+                style=frame._money(source.table),
+                file=table.source,
+                column=column,
+                row_offset=0,
+            )
         except ValueParseError as exc:
             at = exc.row if exc.row is not None else 0
-            raise ValueParseError(exc.message, file=table.source,
-                                  row=int(source.rows[at]) + table.row_offset,
-                                  column=column, hint=exc.hint) from None
+            raise ValueParseError(
+                exc.message,
+                file=table.source,
+                row=int(source.rows[at]) + table.row_offset,
+                column=column,
+                hint=exc.hint,
+            ) from None
         return _floats(arr)
 
     def numbers(self, name: str) -> FloatArray:
@@ -740,9 +797,11 @@ class Items:
                     price, total = self._parse(s, "price"), self._parse(s, "total")
                     with np.errstate(invalid="ignore", divide="ignore"):
                         if name == "price":
-                            got = np.where(np.isnan(price),
-                                           np.where(quantity != 0, total / quantity, np.nan),
-                                           price)
+                            got = np.where(
+                                np.isnan(price),
+                                np.where(quantity != 0, total / quantity, np.nan),
+                                price,
+                            )
                         else:
                             got = np.where(np.isnan(total), quantity * price, total)
                     parts.append(np.asarray(got, dtype=np.float64))

@@ -28,24 +28,42 @@ if TYPE_CHECKING:
     from ordertags.engine.frame import Frame
 
 #: Item name -> the order field that holds it on row-per-item platforms.
-ROW_FIELDS = {"sku": "sku", "name": "item_name", "quantity": "quantity", "price": "price",
-              "total": "line_total"}
+ROW_FIELDS = {
+    "sku": "sku",
+    "name": "item_name",
+    "quantity": "quantity",
+    "price": "price",
+    "total": "line_total",
+}
 #: Item name -> the keys that hold it in a ``key:value|key:value`` cell.
-CELL_KEYS = {"sku": ("sku",), "name": ("name",), "quantity": ("quantity", "qty"),
-             "price": ("price", "item_price"), "total": ("total", "subtotal")}
+CELL_KEYS = {
+    "sku": ("sku",),
+    "name": ("name",),
+    "quantity": ("quantity", "qty"),
+    "price": ("price", "item_price"),
+    "total": ("total", "subtotal"),
+}
 _NUMBERED_CELL = re.compile(r"^line_item_(\d+)$", re.IGNORECASE)
-_NUMBERED_PART = re.compile(r"^Product Item (\d+) (Name|SKU|Quantity|Total|Subtotal|Price)$",
-                            re.IGNORECASE)
-_PART_NAMES = {"name": "name", "sku": "sku", "quantity": "quantity", "total": "total",
-               "subtotal": "total", "price": "price"}
+_NUMBERED_PART = re.compile(
+    r"^Product Item (\d+) (Name|SKU|Quantity|Total|Subtotal|Price)$", re.IGNORECASE
+)
+_PART_NAMES = {
+    "name": "name",
+    "sku": "sku",
+    "quantity": "quantity",
+    "total": "total",
+    "subtotal": "total",
+    "price": "price",
+}
 
 
 def _value(cells: pa.Array, keys: tuple[str, ...]) -> pa.Array:
     """The value of the first of ``keys`` in each ``k:v|k:v`` cell ("" where absent)."""
     out: pa.Array | None = None
     for key in keys:
-        got = pc.struct_field(pc.extract_regex(cells, rf"(?:^|\|){re.escape(key)}:(?P<v>[^|]*)"),
-                              "v")
+        got = pc.struct_field(
+            pc.extract_regex(cells, rf"(?:^|\|){re.escape(key)}:(?P<v>[^|]*)"), "v"
+        )
         out = got if out is None else pc.coalesce(out, got)
     assert out is not None
     result: pa.Array = pc.fill_null(out, "")
@@ -59,8 +77,9 @@ def _cells_source(ti: int, rows: Any, column: str, cells: pa.Array) -> _ItemSour
 
 def _from_rows(frame: Frame, ti: int) -> list[_ItemSource]:
     fmap, table = frame.maps[ti], frame.tables[ti]
-    present = {name: frame._raw_field(ti, f) for name, f in ROW_FIELDS.items()
-               if fmap.get(f) is not None}
+    present = {
+        name: frame._raw_field(ti, f) for name, f in ROW_FIELDS.items() if fmap.get(f) is not None
+    }
     if not present:
         return []
     filled = np.zeros(table.num_rows, dtype=bool)
@@ -71,12 +90,18 @@ def _from_rows(frame: Frame, ti: int) -> list[_ItemSource]:
         filled &= ~table.skip_rows
     rows = np.flatnonzero(filled)
     index = pa.array(rows)
-    names = {name: table.columns[fmap.get(f) or 0] for name, f in ROW_FIELDS.items()
-             if fmap.get(f) is not None}
+    names = {
+        name: table.columns[fmap.get(f) or 0]
+        for name, f in ROW_FIELDS.items()
+        if fmap.get(f) is not None
+    }
     column = names.get("sku") or next(iter(names.values()))
-    source = _ItemSource(ti, rows.astype(np.int64), column,
-                         {name: _combined(v).take(index) for name, v in present.items()
-                          if v is not None})
+    source = _ItemSource(
+        ti,
+        rows.astype(np.int64),
+        column,
+        {name: _combined(v).take(index) for name, v in present.items() if v is not None},
+    )
     source.columns = names
     return [source]
 
@@ -93,8 +118,9 @@ def _from_woo_cells(frame: Frame, ti: int) -> list[_ItemSource]:
             filled = _nonblank(cells)
             rows = np.flatnonzero(filled)
             if len(rows):
-                out.append((int(m.group(1)), _cells_source(
-                    ti, rows, name, cells.filter(pa.array(filled)))))
+                out.append(
+                    (int(m.group(1)), _cells_source(ti, rows, name, cells.filter(pa.array(filled))))
+                )
             continue
         m = _NUMBERED_PART.match(name.strip())
         if m:
@@ -108,16 +134,26 @@ def _from_woo_cells(frame: Frame, ti: int) -> list[_ItemSource]:
         if len(rows):
             index = pa.array(rows)
             first = table.columns[next(iter(cols.values()))]
-            out.append((number, _ItemSource(ti, rows.astype(np.int64), first,
-                                            {k: a.take(index) for k, a in arrays.items()})))
+            out.append(
+                (
+                    number,
+                    _ItemSource(
+                        ti,
+                        rows.astype(np.int64),
+                        first,
+                        {k: a.take(index) for k, a in arrays.items()},
+                    ),
+                )
+            )
     return [s for _, s in sorted(out, key=lambda x: x[0])]
 
 
 def _split_marked(marked: pa.Array) -> tuple[np.ndarray[Any, np.dtype[np.int64]], pa.Array]:
     """Cells with their items separated by U+001F: each item's cell index, and the items."""
     lists = pc.split_pattern(marked, "\x1f")
-    parents = np.asarray(pc.list_parent_indices(lists).to_numpy(zero_copy_only=False),
-                         dtype=np.int64)
+    parents = np.asarray(
+        pc.list_parent_indices(lists).to_numpy(zero_copy_only=False), dtype=np.int64
+    )
     return parents, pc.list_flatten(lists)
 
 
@@ -132,8 +168,7 @@ def _from_skyverge(frame: Frame, ti: int) -> list[_ItemSource]:
     # product name stays (cells in another layout are split at every ";").
     by_id = pc.replace_substring_regex(cells, r";\s*(id:)", "\x1f\\1")
     by_semicolon = pc.replace_substring(cells, ";", "\x1f")
-    parents, flat = _split_marked(pc.if_else(pc.starts_with(cells, "id:"), by_id,
-                                             by_semicolon))
+    parents, flat = _split_marked(pc.if_else(pc.starts_with(cells, "id:"), by_id, by_semicolon))
     keep = _nonblank(flat)
     if not keep.any():
         return []
@@ -148,21 +183,25 @@ def _from_woo_products(frame: Frame, ti: int) -> list[_ItemSource]:
         return []
     cells = _combined(table.column(i))
     # Split only before "N× ", so that a comma inside a product name stays.
-    parents, flat = _split_marked(
-        pc.replace_substring_regex(cells, r",\s*(\d+)\s*× ", "\x1f\\1× "))
+    parents, flat = _split_marked(pc.replace_substring_regex(cells, r",\s*(\d+)\s*× ", "\x1f\\1× "))
     flat = pc.utf8_trim_whitespace(flat)
     keep = _nonblank(flat)
     if not keep.any():
         return []
     flat = flat.filter(pa.array(keep))
     parts = pc.extract_regex(flat, r"^(?:(?P<q>\d+)\s*×\s*)?(?P<n>.*)$")
-    values = {"quantity": pc.fill_null(pc.struct_field(parts, "q"), ""),
-              "name": pc.fill_null(pc.struct_field(parts, "n"), "")}
+    values = {
+        "quantity": pc.fill_null(pc.struct_field(parts, "q"), ""),
+        "name": pc.fill_null(pc.struct_field(parts, "n"), ""),
+    }
     return [_ItemSource(ti, parents[keep], table.columns[i], values)]
 
 
-_CELL_READERS = {"woo_cells": _from_woo_cells, "skyverge": _from_skyverge,
-                 "woo_products": _from_woo_products}
+_CELL_READERS = {
+    "woo_cells": _from_woo_cells,
+    "skyverge": _from_skyverge,
+    "woo_products": _from_woo_products,
+}
 
 
 def build_items(frame: Frame) -> Items:
@@ -177,8 +216,9 @@ def build_items(frame: Frame) -> Items:
         g = frame._groups(s.table)
         local = s.rows if g.codes is None or g.first is None else g.first[g.codes[s.rows]]
         order_rows.append(local + int(frame.offsets[s.table]))
-    order_row = np.concatenate(order_rows).astype(np.int64) if order_rows else \
-        np.zeros(0, dtype=np.int64)
+    order_row = (
+        np.concatenate(order_rows).astype(np.int64) if order_rows else np.zeros(0, dtype=np.int64)
+    )
     perm = np.argsort(order_row, kind="stable")
     if np.array_equal(perm, np.arange(len(perm))):
         return Items(frame, order_row, sources)

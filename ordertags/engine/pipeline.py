@@ -88,8 +88,11 @@ class Annotated:
         """The three added columns for the rows of table ``index``."""
         start = int(self.frame.offsets[index])
         length = self.frame.tables[index].num_rows
-        return (self.tags.slice(start, length), self.profile.slice(start, length),
-                self.colour.slice(start, length))
+        return (
+            self.tags.slice(start, length),
+            self.profile.slice(start, length),
+            self.colour.slice(start, length),
+        )
 
     def output_columns(self, index: int) -> dict[str, pa.ChunkedArray]:
         """Every column ``apply`` writes into table ``index`` beside its own: the three
@@ -103,21 +106,34 @@ class Annotated:
         fmap = self.frame.maps[index]
         for name, values in self.fields.items():
             if name.startswith(FIELD_KEY):  # an order field: its column in this export
-                field_name = name[len(FIELD_KEY):]
+                field_name = name[len(FIELD_KEY) :]
                 sources = fmap.sources(field_name)
-                name = self.frame.tables[index].columns[sources[0]] if sources else \
-                    field_name.replace("_", " ").title()
+                name = (
+                    self.frame.tables[index].columns[sources[0]]
+                    if sources
+                    else field_name.replace("_", " ").title()
+                )
             out[name] = pa.chunked_array([values.slice(start, length)], type=pa.string())
         return out
 
 
-def annotate(orders: Sequence[str | Path | OrderTable], *, tagbook: TagBook,
-             rules: RuleSet | None = None, as_of: dt.date | None = None,
-             columns: Mapping[str, str | None] | None = None, encoding: str | None = None,
-             delimiter: str | None = None, money_style: str | None = None,
-             profile: str | None = None, mapping: str | Path | None = None,
-             on_rule: Any = None, history: Any = None, record: bool = False,
-             region: str | None = None) -> Annotated:
+def annotate(
+    orders: Sequence[str | Path | OrderTable],
+    *,
+    tagbook: TagBook,
+    rules: RuleSet | None = None,
+    as_of: dt.date | None = None,
+    columns: Mapping[str, str | None] | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    money_style: str | None = None,
+    profile: str | None = None,
+    mapping: str | Path | None = None,
+    on_rule: Any = None,
+    history: Any = None,
+    record: bool = False,
+    region: str | None = None,
+) -> Annotated:
     """Tag every order of the given exports.
 
     ``orders`` are paths (``-`` is stdin) or tables already read. ``columns`` names the
@@ -135,9 +151,14 @@ def annotate(orders: Sequence[str | Path | OrderTable], *, tagbook: TagBook,
     as_of = as_of or dt.date.today()
     if rules is not None:
         rules.check_tags(tagbook)
-    tables = [o if isinstance(o, OrderTable) else
-              read_orders(o, encoding=encoding, delimiter=delimiter, profile=profile,
-                          mapping=mapping) for o in orders]
+    tables = [
+        o
+        if isinstance(o, OrderTable)
+        else read_orders(
+            o, encoding=encoding, delimiter=delimiter, profile=profile, mapping=mapping
+        )
+        for o in orders
+    ]
     frame = Frame(tables, as_of=as_of, overrides=columns, money_style=money_style)
     frame.require_field("email")
     # Links in the tag book and, with a history, phones and past orders (issue 4).
@@ -163,10 +184,10 @@ def annotate(orders: Sequence[str | Path | OrderTable], *, tagbook: TagBook,
     from ordertags.customers.identity import tag_history
     from ordertags.engine.evaluate import field_columns, run_rules
 
-    history_of_tags = tag_history(memory) if memory is not None and \
-        memory.history is not None else None
-    outcome = run_rules(frame, tagbook, rules, manual, on_rule=on_rule,
-                        tag_history=history_of_tags)
+    history_of_tags = (
+        tag_history(memory) if memory is not None and memory.history is not None else None
+    )
+    outcome = run_rules(frame, tagbook, rules, manual, on_rule=on_rule, tag_history=history_of_tags)
     # An order's rows carry its tags as its first row has them (Shopify, Amazon: one
     # row per line item; line items are judged by any_item / all_items / no_item).
     masks = {t: frame.order_first(m) for t, m in outcome.masks.items()}
@@ -178,28 +199,49 @@ def annotate(orders: Sequence[str | Path | OrderTable], *, tagbook: TagBook,
         changes = remember_tags(memory, masks, tagbook, as_of)
     tags_col, profile_col, colour_col = render_tags(ranked, masks, tagbook, frame.n)
     summary = Summary(
-        files=[FileSummary(t.source, t.kind, t.num_rows, t.profile.name,
-                           int(frame.order_offsets[i + 1] - frame.order_offsets[i]),
-                           t.profile.title) for i, t in enumerate(tables)],
+        files=[
+            FileSummary(
+                t.source,
+                t.kind,
+                t.num_rows,
+                t.profile.name,
+                int(frame.order_offsets[i + 1] - frame.order_offsets[i]),
+                t.profile.title,
+            )
+            for i, t in enumerate(tables)
+        ],
         orders=frame.n_orders,
         customers=customers.people,
         orders_without_customer=int((frame.order_starts & ~customers.has_customer).sum()),
         orders_per_tag={t: int((masks[t] & frame.order_starts).sum()) for t in ranked},
-        customers_per_tag={t: customers.count_people(customers.reduce_any(masks[t]))
-                           for t in ranked},
-        manual_entries=len(active), expired_entries=expired, as_of=as_of,
+        customers_per_tag={
+            t: customers.count_people(customers.reduce_any(masks[t])) for t in ranked
+        },
+        manual_entries=len(active),
+        expired_entries=expired,
+        as_of=as_of,
         conflicts=[(c.column, c.loser, c.winner, c.orders) for c in outcome.conflicts],
-        held=int(np.logical_or.reduce([m for _, m in outcome.holds]).sum())
-        if outcome.holds else 0,
+        held=int(np.logical_or.reduce([m for _, m in outcome.holds]).sum()) if outcome.holds else 0,
         fields_set={c: int((fs.index >= 0).sum()) for c, fs in outcome.fields.items()},
         tag_changes=changes,
-        recorded=memory.recorded if memory is not None else None)
-    return Annotated(frame, tagbook, masks, tags_col, profile_col, colour_col, summary,
-                     outcome=outcome, fields=fields)
+        recorded=memory.recorded if memory is not None else None,
+    )
+    return Annotated(
+        frame,
+        tagbook,
+        masks,
+        tags_col,
+        profile_col,
+        colour_col,
+        summary,
+        outcome=outcome,
+        fields=fields,
+    )
 
 
-def render_tags(ranked: list[str], masks: Mapping[str, np.ndarray[Any, Any]], tagbook: TagBook,
-            n: int) -> tuple[pa.ChunkedArray, pa.ChunkedArray, pa.ChunkedArray]:
+def render_tags(
+    ranked: list[str], masks: Mapping[str, np.ndarray[Any, Any]], tagbook: TagBook, n: int
+) -> tuple[pa.ChunkedArray, pa.ChunkedArray, pa.ChunkedArray]:
     """The three output columns. Rows are grouped by their combination of tags (few
     distinct ones), each combination's text is built once and taken for every row."""
     if not ranked or n == 0:
@@ -212,16 +254,24 @@ def render_tags(ranked: list[str], masks: Mapping[str, np.ndarray[Any, Any]], ta
         for i, t in enumerate(ranked):
             bits |= masks[t].astype(np.int64) << i
         encoded = pc.dictionary_encode(pa.array(bits))
-        combos = [[ranked[i] for i in range(len(ranked)) if code >> i & 1]
-                  for code in encoded.dictionary.to_pylist()]
+        combos = [
+            [ranked[i] for i in range(len(ranked)) if code >> i & 1]
+            for code in encoded.dictionary.to_pylist()
+        ]
         index = encoded.indices
     else:
         matrix = np.packbits(np.stack([masks[t] for t in ranked], axis=1), axis=1)
         keys = np.ascontiguousarray(matrix).view(f"V{matrix.shape[1]}").ravel()
         uniques, inverse = np.unique(keys, return_inverse=True)
-        combos = [[ranked[i] for i in np.flatnonzero(
-            np.unpackbits(np.frombuffer(u.tobytes(), dtype=np.uint8))[: len(ranked)])]
-            for u in uniques]
+        combos = [
+            [
+                ranked[i]
+                for i in np.flatnonzero(
+                    np.unpackbits(np.frombuffer(u.tobytes(), dtype=np.uint8))[: len(ranked)]
+                )
+            ]
+            for u in uniques
+        ]
         index = pa.array(inverse.ravel().astype(np.int32))
     texts = [SEPARATOR.join(names) for names in combos]
     labels = [SEPARATOR.join(tagbook.tags[t].label for t in names) for names in combos]
@@ -231,7 +281,8 @@ def render_tags(ranked: list[str], masks: Mapping[str, np.ndarray[Any, Any]], ta
         # Dictionary-encoded: the few distinct texts once, an index per row. Writers turn
         # it into text a batch at a time, so a million long profiles are never all
         # materialised at once.
-        return pa.chunked_array([pa.DictionaryArray.from_arrays(
-            index, pa.array(values, pa.string()))])
+        return pa.chunked_array(
+            [pa.DictionaryArray.from_arrays(index, pa.array(values, pa.string()))]
+        )
 
     return take(texts), take(labels), take(colours)

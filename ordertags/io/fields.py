@@ -17,37 +17,124 @@ from ordertags.errors import ColumnError
 #: The order fields ordertags computes on, with the column names that usually hold them
 #: (the generic profile: an export from no platform ordertags knows by name).
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
-    "order_id": ("Order Id", "Order ID", "OrderId", "Order Number", "Order No", "Order #",
-                 "order_id", "order-id", "amazon-order-id", "nOrderId", "Reference Number",
-                 "Reference Num", "Id"),
-    "email": ("Email", "E-mail", "Email Address", "Customer Email", "Customer email address",
-              "customer_email", "billing_email", "Email (Billing)", "Buyer Email", "buyer-email",
-              "cEmailAddress"),
-    "total": ("Total", "Order Total", "order_total", "Total Price", "Grand Total",
-              "Total Charge", "fTotalCharge", "Amount", "Order Value"),
-    "date": ("Received Date", "Created at", "Order Date", "order_date", "Sale Date",
-             "purchase-date", "Created Date", "Date", "dReceivedDate", "Date Created"),
-    "name": ("Customer Name", "Billing Name", "Buyer Name", "Full Name", "Shipping customer name",
-             "Ship To Name", "buyer-name", "Customer"),
+    "order_id": (
+        "Order Id",
+        "Order ID",
+        "OrderId",
+        "Order Number",
+        "Order No",
+        "Order #",
+        "order_id",
+        "order-id",
+        "amazon-order-id",
+        "nOrderId",
+        "Reference Number",
+        "Reference Num",
+        "Id",
+    ),
+    "email": (
+        "Email",
+        "E-mail",
+        "Email Address",
+        "Customer Email",
+        "Customer email address",
+        "customer_email",
+        "billing_email",
+        "Email (Billing)",
+        "Buyer Email",
+        "buyer-email",
+        "cEmailAddress",
+    ),
+    "total": (
+        "Total",
+        "Order Total",
+        "order_total",
+        "Total Price",
+        "Grand Total",
+        "Total Charge",
+        "fTotalCharge",
+        "Amount",
+        "Order Value",
+    ),
+    "date": (
+        "Received Date",
+        "Created at",
+        "Order Date",
+        "order_date",
+        "Sale Date",
+        "purchase-date",
+        "Created Date",
+        "Date",
+        "dReceivedDate",
+        "Date Created",
+    ),
+    "name": (
+        "Customer Name",
+        "Billing Name",
+        "Buyer Name",
+        "Full Name",
+        "Shipping customer name",
+        "Ship To Name",
+        "buyer-name",
+        "Customer",
+    ),
     "first_name": ("First Name", "billing_first_name", "First Name (Billing)"),
     "last_name": ("Last Name", "billing_last_name", "Last Name (Billing)"),
-    "customer_id": ("Customer ID", "CustomerID", "Customer Number", "Buyer Username",
-                    "Buyer User ID", "buyerID"),
-    "phone": ("Phone", "Phone Number", "Telephone", "Customer Phone", "Billing Phone",
-              "Buyer Phone", "buyer-phone-number", "Ship To Phone"),
-    "address": ("Address", "Address1", "Address Line 1", "Street", "Billing Address1",
-                "Shipping Address1", "ship-address-1"),
-    "postcode": ("Postcode", "Post Code", "Postal Code", "Zip", "Zip Code", "Zipcode",
-                 "Shipping Zip", "Billing Zip", "ship-postal-code"),
-    "country": ("Country", "Country Code", "Shipping Country", "Billing Country",
-                "ship-country"),
+    "customer_id": (
+        "Customer ID",
+        "CustomerID",
+        "Customer Number",
+        "Buyer Username",
+        "Buyer User ID",
+        "buyerID",
+    ),
+    "phone": (
+        "Phone",
+        "Phone Number",
+        "Telephone",
+        "Customer Phone",
+        "Billing Phone",
+        "Buyer Phone",
+        "buyer-phone-number",
+        "Ship To Phone",
+    ),
+    "address": (
+        "Address",
+        "Address1",
+        "Address Line 1",
+        "Street",
+        "Billing Address1",
+        "Shipping Address1",
+        "ship-address-1",
+    ),
+    "postcode": (
+        "Postcode",
+        "Post Code",
+        "Postal Code",
+        "Zip",
+        "Zip Code",
+        "Zipcode",
+        "Shipping Zip",
+        "Billing Zip",
+        "ship-postal-code",
+    ),
+    "country": ("Country", "Country Code", "Shipping Country", "Billing Country", "ship-country"),
     "currency": ("Currency", "Currency Code", "cCurrency"),
     "channel": ("Channel", "Source", "Sales Channel", "sales-channel", "Marketplace"),
-    "shipping_service": ("Shipping Service", "Postal Service", "Shipping Method",
-                         "Delivery Method", "ship-service-level"),
+    "shipping_service": (
+        "Shipping Service",
+        "Postal Service",
+        "Shipping Method",
+        "Delivery Method",
+        "ship-service-level",
+    ),
     "status": ("Status", "Order Status", "Financial Status"),
-    "marketing_consent": ("Accepts Marketing", "Accepts Email Marketing", "Marketing Consent",
-                          "Newsletter"),
+    "marketing_consent": (
+        "Accepts Marketing",
+        "Accepts Email Marketing",
+        "Marketing Consent",
+        "Newsletter",
+    ),
     "refunds": ("Refunded Amount", "Refunds", "Refund Amount", "Refunded"),
     "sku": ("SKU", "Item SKU", "Product SKU"),
     "item_name": ("Item Name", "Item Title", "Product Name"),
@@ -58,19 +145,35 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
 
 #: What each field is for, in messages.
 FIELD_TITLES = {
-    "order_id": "order id", "email": "customer email", "total": "order total",
-    "date": "order date", "name": "customer name", "first_name": "first name",
-    "last_name": "last name", "customer_id": "customer id", "phone": "phone",
-    "address": "address", "postcode": "postcode", "country": "country",
-    "currency": "currency", "channel": "channel", "shipping_service": "shipping service",
-    "status": "order status", "marketing_consent": "marketing consent", "refunds": "refunds",
-    "sku": "line item SKU", "item_name": "line item name", "quantity": "line item quantity",
-    "price": "line item price", "line_total": "line item total",
+    "order_id": "order id",
+    "email": "customer email",
+    "total": "order total",
+    "date": "order date",
+    "name": "customer name",
+    "first_name": "first name",
+    "last_name": "last name",
+    "customer_id": "customer id",
+    "phone": "phone",
+    "address": "address",
+    "postcode": "postcode",
+    "country": "country",
+    "currency": "currency",
+    "channel": "channel",
+    "shipping_service": "shipping service",
+    "status": "order status",
+    "marketing_consent": "marketing consent",
+    "refunds": "refunds",
+    "sku": "line item SKU",
+    "item_name": "line item name",
+    "quantity": "line item quantity",
+    "price": "line item price",
+    "line_total": "line item total",
 }
 
 #: The command-line option that names each field's column (the others: --mapping).
-FIELD_OPTIONS = {f: f"--{f.replace('_', '-')}-column"
-                 for f in ("order_id", "email", "total", "date", "name")}
+FIELD_OPTIONS = {
+    f: f"--{f.replace('_', '-')}-column" for f in ("order_id", "email", "total", "date", "name")
+}
 
 
 def _squash(name: str) -> str:
@@ -117,13 +220,16 @@ class FieldMap:
         looked = ", ".join(self.aliases.get(field, ()))
         note = self.notes.get(field)
         option = FIELD_OPTIONS.get(field)
-        how = f"Name the column with {option}" if option else "Map a column to it with " \
-            "--mapping FILE"
+        how = (
+            f"Name the column with {option}" if option else "Map a column to it with --mapping FILE"
+        )
         if note:  # the profile's advice, then "or name the column ..."
             how = f"{note} {how[0].lower()}{how[1:]}"
         return ColumnError(
-            f"no {FIELD_TITLES.get(field, field)} column (looked for: {looked}).", file=file,
-            hint=f"{how} (the file's columns: {_list(self.columns)}).")
+            f"no {FIELD_TITLES.get(field, field)} column (looked for: {looked}).",
+            file=file,
+            hint=f"{how} (the file's columns: {_list(self.columns)}).",
+        )
 
     def find_column(self, name: str) -> int | None:
         """A column by its name: exact first, then ignoring case and spacing."""
@@ -142,10 +248,15 @@ def _list(columns: Sequence[str], limit: int = 12) -> str:
     return shown + (f", ... ({len(columns)} in all)" if len(columns) > limit else "")
 
 
-def build_map(columns: Sequence[str], aliases: Mapping[str, tuple[str, ...]], *,
-              fallbacks: Mapping[str, tuple[str, ...]] | None = None,
-              overrides: Mapping[str, str | None] | None = None,
-              notes: Mapping[str, str] | None = None, file: str = "") -> FieldMap:
+def build_map(
+    columns: Sequence[str],
+    aliases: Mapping[str, tuple[str, ...]],
+    *,
+    fallbacks: Mapping[str, tuple[str, ...]] | None = None,
+    overrides: Mapping[str, str | None] | None = None,
+    notes: Mapping[str, str] | None = None,
+    file: str = "",
+) -> FieldMap:
     """Find each field's column by its aliases (the first alias present wins), then its
     fallback columns; ``overrides`` (field -> column name) win over both."""
     cols = tuple(columns)
@@ -177,14 +288,17 @@ def build_map(columns: Sequence[str], aliases: Mapping[str, tuple[str, ...]], *,
         if named is None:
             raise ColumnError(
                 f'there is no column "{column}" for the {FIELD_TITLES.get(fld, fld)}.',
-                file=file, hint=f"The file's columns: {_list(cols)}.")
+                file=file,
+                hint=f"The file's columns: {_list(cols)}.",
+            )
         index[fld] = named
         backs.pop(fld, None)
     return FieldMap(cols, index, backs, aliases, notes or {})
 
 
-def map_fields(columns: Sequence[str], *, overrides: Mapping[str, str | None] | None = None,
-               file: str = "") -> FieldMap:
+def map_fields(
+    columns: Sequence[str], *, overrides: Mapping[str, str | None] | None = None, file: str = ""
+) -> FieldMap:
     """Find each field's column in a header by the generic names; ``overrides``
     (field -> column name) win.
 

@@ -51,11 +51,16 @@ def _json_rows(path: Path, encoding: str) -> Iterator[dict[str, Any]]:
             yield rec
 
 
-def find_order_email(path: str | Path, order_id: str, *, encoding: str | None = None,
-                     delimiter: str | None = None,
-                     columns: Mapping[str, str | None] | None = None,
-                     profile: str | None = None,
-                     mapping: str | os.PathLike[str] | None = None) -> str:
+def find_order_email(
+    path: str | Path,
+    order_id: str,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    columns: Mapping[str, str | None] | None = None,
+    profile: str | None = None,
+    mapping: str | os.PathLike[str] | None = None,
+) -> str:
     """The customer email on order ``order_id`` of an export.
 
     >>> find_order_email("examples/orders.csv", "100004")  # doctest: +SKIP
@@ -72,7 +77,7 @@ def find_order_email(path: str | Path, order_id: str, *, encoding: str | None = 
     forced = get_profile(profile) if profile else None
     want = norm_order_id(order_id)
     bom = head.startswith(BOM)
-    body = head[len(BOM):] if bom else head
+    body = head[len(BOM) :] if bom else head
     if body.lstrip()[:1] in (b"[", b"{") and delimiter is None:
         records = list(_json_rows(p, encoding or "utf-8"))
         keys = list(dict.fromkeys(k for rec in records for k in rec))
@@ -81,17 +86,27 @@ def find_order_email(path: str | Path, order_id: str, *, encoding: str | None = 
         rows = ([_json_text(rec.get(c)) for c in keys] for rec in records)
         return _search(rows, fmap, chosen, want, order_id, p, where=None)
     tries = [encoding] if encoding else ["utf-8"]
-    found = find_header(body, encoding=tries[0] or "utf-8", delimiter=_delim(delimiter),
-                        profile=forced)
+    found = find_header(
+        body, encoding=tries[0] or "utf-8", delimiter=_delim(delimiter), profile=forced
+    )
     if not encoding:
         tries += list(found.detection.profile.encodings)
     for enc in tries:
         try:
-            return _search_csv(p, enc, len(BOM) if bom else 0, found.start, found.line,
-                               found.delimiter or sniff_delimiter(
-                                   body[found.start:].decode(enc, errors="replace"), delimiter),
-                               forced or found.detection.profile, mapping, columns, want,
-                               order_id)
+            return _search_csv(
+                p,
+                enc,
+                len(BOM) if bom else 0,
+                found.start,
+                found.line,
+                found.delimiter
+                or sniff_delimiter(body[found.start :].decode(enc, errors="replace"), delimiter),
+                forced or found.detection.profile,
+                mapping,
+                columns,
+                want,
+                order_id,
+            )
         except UnicodeDecodeError:
             if enc != tries[-1]:
                 continue
@@ -101,10 +116,11 @@ def find_order_email(path: str | Path, order_id: str, *, encoding: str | None = 
             except UnicodeDecodeError as exc:
                 raise InputError(
                     f"cannot decode byte 0x{exc.object[exc.start]:02x} at byte offset "
-                    f"{exc.start} as {codecs.lookup(enc).name}.", file=str(p),
+                    f"{exc.start} as {codecs.lookup(enc).name}.",
+                    file=str(p),
                     hint="The file is in another encoding: try --encoding cp1252 (Excel on "
-                         "Windows), --encoding latin-1 or --encoding cp932 (Japanese).") \
-                    from None
+                    "Windows), --encoding latin-1 or --encoding cp932 (Japanese).",
+                ) from None
             raise
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -121,9 +137,19 @@ def _json_text(value: Any) -> str:
     return "" if value is None else json.dumps(value)
 
 
-def _search_csv(path: Path, encoding: str, skip: int, start: int, line: int, delimiter: str,
-                profile: Profile, mapping: str | os.PathLike[str] | None,
-                columns: Mapping[str, str | None] | None, want: str, order_id: str) -> str:
+def _search_csv(
+    path: Path,
+    encoding: str,
+    skip: int,
+    start: int,
+    line: int,
+    delimiter: str,
+    profile: Profile,
+    mapping: str | os.PathLike[str] | None,
+    columns: Mapping[str, str | None] | None,
+    want: str,
+    order_id: str,
+) -> str:
     with path.open("rb") as raw:
         raw.seek(skip + start)
         fh = io.TextIOWrapper(raw, encoding=encoding, newline="")
@@ -134,8 +160,9 @@ def _search_csv(path: Path, encoding: str, skip: int, start: int, line: int, del
         chosen = resolve_profile(header, format=profile, mapping=mapping).profile
         fmap = map_profile(header, chosen, overrides=columns, file=str(path))
         rows = iter(reader)
-        return _search(rows, fmap, chosen, want, order_id, path,
-                       where=lambda: reader.line_num + line)
+        return _search(
+            rows, fmap, chosen, want, order_id, path, where=lambda: reader.line_num + line
+        )
 
 
 def _first(row: Sequence[str], cols: Sequence[int]) -> str:
@@ -145,8 +172,15 @@ def _first(row: Sequence[str], cols: Sequence[int]) -> str:
     return ""
 
 
-def _search(rows: Iterator[list[str]], fmap: FieldMap, profile: Profile, want: str,
-            order_id: str, path: Path, where: Any) -> str:
+def _search(
+    rows: Iterator[list[str]],
+    fmap: FieldMap,
+    profile: Profile,
+    want: str,
+    order_id: str,
+    path: Path,
+    where: Any,
+) -> str:
     ids = fmap.sources("order_id")
     if not ids:
         fmap.require("order_id", file=str(path))
@@ -171,11 +205,21 @@ def _search(rows: Iterator[list[str]], fmap: FieldMap, profile: Profile, want: s
         how = ""
         ident = fmap.column_name("customer_id")
         if not emails:
-            how = f" (this {profile.title} has no email column" + \
-                (f"; it tells customers apart by {ident}" if ident else "") + ")"
+            how = (
+                f" (this {profile.title} has no email column"
+                + (f"; it tells customers apart by {ident}" if ident else "")
+                + ")"
+            )
         elif ident and profile.customer[0] != "email":
             how = f" (this {profile.title} tells customers apart by {ident})"
-        raise InputError(f'order "{order_id}" has no customer email{how}.', file=str(path),
-                         line=blank_at or None, hint="Tag the customer by email instead.")
-    raise InputError(f'no order "{order_id}" in this export.', file=str(path),
-                     hint="Check the order number, or the file.")
+        raise InputError(
+            f'order "{order_id}" has no customer email{how}.',
+            file=str(path),
+            line=blank_at or None,
+            hint="Tag the customer by email instead.",
+        )
+    raise InputError(
+        f'no order "{order_id}" in this export.',
+        file=str(path),
+        hint="Check the order number, or the file.",
+    )

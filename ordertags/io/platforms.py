@@ -99,98 +99,156 @@ def _p(**kw: Any) -> Profile:
 
 
 SHOPIFY = _p(
-    name="shopify", title="Shopify orders export",
-    signatures=(("Name", "Financial Status", "Lineitem name"),
-                ("Name", "Lineitem quantity", "Lineitem price")),
+    name="shopify",
+    title="Shopify orders export",
+    signatures=(
+        ("Name", "Financial Status", "Lineitem name"),
+        ("Name", "Lineitem quantity", "Lineitem price"),
+    ),
     fields={
-        "order_id": ("Name",), "email": ("Email",), "name": ("Billing Name", "Shipping Name"),
+        "order_id": ("Name",),
+        "email": ("Email",),
+        "name": ("Billing Name", "Shipping Name"),
         "phone": ("Phone", "Billing Phone", "Shipping Phone"),
         "address": ("Shipping Address1", "Billing Address1"),
         "postcode": ("Shipping Zip", "Billing Zip"),
         "country": ("Shipping Country", "Billing Country"),
-        "date": ("Created at",), "total": ("Total",), "currency": ("Currency",),
-        "channel": ("Source",), "shipping_service": ("Shipping Method",),
+        "date": ("Created at",),
+        "total": ("Total",),
+        "currency": ("Currency",),
+        "channel": ("Source",),
+        "shipping_service": ("Shipping Method",),
         "status": ("Financial Status",),
         "marketing_consent": ("Accepts Marketing", "Accepts Email Marketing"),
-        "refunds": ("Refunded Amount",), "sku": ("Lineitem sku",),
-        "item_name": ("Lineitem name",), "quantity": ("Lineitem quantity",),
+        "refunds": ("Refunded Amount",),
+        "sku": ("Lineitem sku",),
+        "item_name": ("Lineitem name",),
+        "quantity": ("Lineitem quantity",),
         "price": ("Lineitem price",),
     },
-    fallbacks={"phone": ("Billing Phone", "Shipping Phone"),
-               "name": ("Shipping Name",), "postcode": ("Billing Zip",),
-               "country": ("Billing Country",), "address": ("Billing Address1",)},
-    money="plain", dates="iso", rows="item",
+    fallbacks={
+        "phone": ("Billing Phone", "Shipping Phone"),
+        "name": ("Shipping Name",),
+        "postcode": ("Billing Zip",),
+        "country": ("Billing Country",),
+        "address": ("Billing Address1",),
+    },
+    money="plain",
+    dates="iso",
+    rows="item",
     about="order fields (Total, Email, addresses) on an order's first row only; draft "
-          "orders have no email",
+    "orders have no email",
 )
 
 WOOCOMMERCE = _p(
-    name="woocommerce", title="WooCommerce order export (WebToffee / SkyVerge)",
-    signatures=(("order_id", "order_total", "billing_email"),
-                ("order_id", "order_date", "customer_email")),
+    name="woocommerce",
+    title="WooCommerce order export (WebToffee / SkyVerge)",
+    signatures=(
+        ("order_id", "order_total", "billing_email"),
+        ("order_id", "order_date", "customer_email"),
+    ),
     fields={
-        "order_id": ("order_number", "order_id"), "email": ("customer_email", "billing_email"),
+        "order_id": ("order_number", "order_id"),
+        "email": ("customer_email", "billing_email"),
         "first_name": ("billing_first_name", "shipping_first_name"),
         "last_name": ("billing_last_name", "shipping_last_name"),
         "phone": ("billing_phone", "shipping_phone"),
         "address": ("shipping_address_1", "billing_address_1"),
         "postcode": ("shipping_postcode", "billing_postcode"),
-        "country": ("shipping_country", "billing_country"), "date": ("order_date",),
-        "total": ("order_total",), "currency": ("order_currency",),
-        "shipping_service": ("shipping_method",), "status": ("status",),
+        "country": ("shipping_country", "billing_country"),
+        "date": ("order_date",),
+        "total": ("order_total",),
+        "currency": ("order_currency",),
+        "shipping_service": ("shipping_method",),
+        "status": ("status",),
         "refunds": ("refunded_total", "order_refund"),
-        "sku": ("item_sku",), "item_name": ("item_name",), "quantity": ("item_quantity",),
-        "price": ("item_price",), "line_total": ("item_total",),
+        "sku": ("item_sku",),
+        "item_name": ("item_name",),
+        "quantity": ("item_quantity",),
+        "price": ("item_price",),
+        "line_total": ("item_total",),
     },
-    fallbacks={"email": ("billing_email",), "order_id": ("order_id",),
-               "phone": ("shipping_phone",), "postcode": ("billing_postcode",),
-               "country": ("billing_country",), "address": ("billing_address_1",)},
-    money="auto", dates="auto", rows="item", items=("woo_cells", "skyverge"),
+    fallbacks={
+        "email": ("billing_email",),
+        "order_id": ("order_id",),
+        "phone": ("shipping_phone",),
+        "postcode": ("billing_postcode",),
+        "country": ("billing_country",),
+        "address": ("billing_address_1",),
+    },
+    money="auto",
+    dates="auto",
+    rows="item",
+    items=("woo_cells", "skyverge"),
     about="customer_email is blank for guests, so billing_email is read there; line items "
-          "in line_item_N / line_items cells",
+    "in line_item_N / line_items cells",
 )
 
 WOO_ALGOLPLUS = _p(
-    name="woocommerce-algolplus", title="WooCommerce Advanced Order Export (AlgolPlus)",
-    signatures=(("Order Number", "Order Date", "Email (Billing)"),
-                ("Order Number", "Order Total Amount")),
+    name="woocommerce-algolplus",
+    title="WooCommerce Advanced Order Export (AlgolPlus)",
+    signatures=(
+        ("Order Number", "Order Date", "Email (Billing)"),
+        ("Order Number", "Order Total Amount"),
+    ),
     fields={
-        "order_id": ("Order Number",), "email": ("Email (Billing)",),
+        "order_id": ("Order Number",),
+        "email": ("Email (Billing)",),
         "first_name": ("First Name (Billing)", "First Name (Shipping)"),
         "last_name": ("Last Name (Billing)", "Last Name (Shipping)"),
         "phone": ("Phone (Billing)",),
         "address": ("Address 1&2 (Shipping)", "Address 1&2 (Billing)"),
         "postcode": ("Postcode (Shipping)", "Postcode (Billing)"),
         "country": ("Country Code (Shipping)", "Country Code (Billing)"),
-        "date": ("Order Date",), "total": ("Order Total Amount", "Order Total"),
-        "currency": ("Currency",), "status": ("Order Status",),
+        "date": ("Order Date",),
+        "total": ("Order Total Amount", "Order Total"),
+        "currency": ("Currency",),
+        "status": ("Order Status",),
         "shipping_service": ("Shipping Method Title", "Shipping Method"),
-        "refunds": ("Order Refund Amount",), "sku": ("SKU",),
-        "item_name": ("Name", "Product Name"), "quantity": ("Quantity",),
-        "price": ("Item Cost",), "line_total": ("Order Line Total",),
+        "refunds": ("Order Refund Amount",),
+        "sku": ("SKU",),
+        "item_name": ("Name", "Product Name"),
+        "quantity": ("Quantity",),
+        "price": ("Item Cost",),
+        "line_total": ("Order Line Total",),
     },
-    money="auto", dates="auto", rows="item", encodings=("cp1252", "latin-1"),
+    money="auto",
+    dates="auto",
+    rows="item",
+    encodings=("cp1252", "latin-1"),
     about="one row per product with the order's fields (and totals) repeated on each; "
-          "totals are counted once per order",
+    "totals are counted once per order",
 )
 
 WOO_ANALYTICS = _p(
-    name="woocommerce-analytics", title="WooCommerce Analytics orders download",
+    name="woocommerce-analytics",
+    title="WooCommerce Analytics orders download",
     signatures=(("Order #", "Customer type"), ("Order #", "Net Sales", "Items sold")),
     fields={
-        "order_id": ("Order #",), "customer_id": ("Customer",), "name": ("Customer",),
-        "date": ("Date",), "total": ("Net Sales", "N. Revenue (formatted)"),
+        "order_id": ("Order #",),
+        "customer_id": ("Customer",),
+        "name": ("Customer",),
+        "date": ("Date",),
+        "total": ("Net Sales", "N. Revenue (formatted)"),
         "status": ("Status",),
     },
-    customer=("customer_id",), key_prefix="woo-name:", money="auto", dates="auto",
+    customer=("customer_id",),
+    key_prefix="woo-name:",
+    money="auto",
+    dates="auto",
     items=("woo_products",),
     about="no email column: customers are told apart by name only",
 )
 
 LINNWORKS = _p(
-    name="linnworks", title="Linnworks orders export",
-    signatures=(("Order Id", "Customer email address"), ("nOrderId", "cEmailAddress"),
-                ("Order Id", "SubSource"), ("Reference Number", "Customer email address")),
+    name="linnworks",
+    title="Linnworks orders export",
+    signatures=(
+        ("Order Id", "Customer email address"),
+        ("nOrderId", "cEmailAddress"),
+        ("Order Id", "SubSource"),
+        ("Reference Number", "Customer email address"),
+    ),
     fields={
         "order_id": ("Order Id", "nOrderId", "Reference Number", "ReferenceNum"),
         "email": ("Customer email address", "cEmailAddress", "Email"),
@@ -201,146 +259,244 @@ LINNWORKS = _p(
         "country": ("Shipping country", "Country"),
         "date": ("Received date", "dReceivedDate", "Created Date"),
         "total": ("Total", "Total Charge", "fTotalCharge", "Order Total"),
-        "currency": ("Currency", "cCurrency"), "channel": ("Source", "SubSource"),
+        "currency": ("Currency", "cCurrency"),
+        "channel": ("Source", "SubSource"),
         "shipping_service": ("Postal Service", "Shipping Service", "PostalServiceName"),
-        "status": ("Status",), "sku": ("SKU", "ItemNumber"),
-        "item_name": ("Item Title", "ItemTitle", "Title"), "quantity": ("Quantity",),
+        "status": ("Status",),
+        "sku": ("SKU", "ItemNumber"),
+        "item_name": ("Item Title", "ItemTitle", "Title"),
+        "quantity": ("Quantity",),
         "price": ("Unit Cost", "Price Per Unit", "PricePerUnit"),
         "line_total": ("Line Total", "LineTotal"),
     },
     fallbacks={"order_id": ("Reference Number",)},
-    money="auto", dates="auto", rows="item",
+    money="auto",
+    dates="auto",
+    rows="item",
     about="columns are chosen by the user: map others with --mapping; one row per SKU "
-          "with the order's total repeated, counted once",
+    "with the order's total repeated, counted once",
 )
 
 AMAZON = _p(
-    name="amazon", title="Amazon Seller Central order report",
-    signatures=(("order-id", "order-item-id", "purchase-date"),
-                ("amazon-order-id", "purchase-date", "sku"),
-                ("amazon-order-id", "buyer-email")),
+    name="amazon",
+    title="Amazon Seller Central order report",
+    signatures=(
+        ("order-id", "order-item-id", "purchase-date"),
+        ("amazon-order-id", "purchase-date", "sku"),
+        ("amazon-order-id", "buyer-email"),
+    ),
     fields={
-        "order_id": ("order-id", "amazon-order-id"), "email": ("buyer-email",),
+        "order_id": ("order-id", "amazon-order-id"),
+        "email": ("buyer-email",),
         "name": ("buyer-name", "recipient-name"),
         "phone": ("buyer-phone-number", "ship-phone-number"),
-        "address": ("ship-address-1",), "postcode": ("ship-postal-code",),
-        "country": ("ship-country",), "date": ("purchase-date",), "currency": ("currency",),
-        "channel": ("sales-channel",), "shipping_service": ("ship-service-level",),
-        "status": ("order-status", "item-status"), "sku": ("sku",),
+        "address": ("ship-address-1",),
+        "postcode": ("ship-postal-code",),
+        "country": ("ship-country",),
+        "date": ("purchase-date",),
+        "currency": ("currency",),
+        "channel": ("sales-channel",),
+        "shipping_service": ("ship-service-level",),
+        "status": ("order-status", "item-status"),
+        "sku": ("sku",),
         "item_name": ("product-name",),
         "quantity": ("quantity-purchased", "quantity", "quantity-shipped"),
         "line_total": ("item-price",),
     },
-    total_lines=("item-price", "item-tax", "shipping-price", "shipping-tax",
-                 "gift-wrap-price", "gift-wrap-tax"),
-    money="plain", dates="iso", rows="item", encodings=("cp1252", "cp932"),
-    notes={"email": "This Amazon report has no buyer-email (the All Orders report "
-                    "lacks it), so customers cannot be told apart: download the Order "
-                    "Report (unshipped orders) or Amazon Fulfilled Shipments instead, or"},
+    total_lines=(
+        "item-price",
+        "item-tax",
+        "shipping-price",
+        "shipping-tax",
+        "gift-wrap-price",
+        "gift-wrap-tax",
+    ),
+    money="plain",
+    dates="iso",
+    rows="item",
+    encodings=("cp1252", "cp932"),
+    notes={
+        "email": "This Amazon report has no buyer-email (the All Orders report "
+        "lacks it), so customers cannot be told apart: download the Order "
+        "Report (unshipped orders) or Amazon Fulfilled Shipments instead, or"
+    },
     about="buyer-email is a marketplace relay address (an opaque per-buyer key); the "
-          "order total is the sum over its lines of item-price, item-tax, shipping-price "
-          "and shipping-tax (and gift wrap)",
+    "order total is the sum over its lines of item-price, item-tax, shipping-price "
+    "and shipping-tax (and gift wrap)",
 )
 
 EBAY = _p(
-    name="ebay", title="eBay orders report",
-    signatures=(("Sales Record Number", "Order Number", "Buyer Username"),
-                ("Order Number", "Buyer Username", "Post to name"),
-                ("Sales Record Number", "User Id")),
+    name="ebay",
+    title="eBay orders report",
+    signatures=(
+        ("Sales Record Number", "Order Number", "Buyer Username"),
+        ("Order Number", "Buyer Username", "Post to name"),
+        ("Sales Record Number", "User Id"),
+    ),
     fields={
         "order_id": ("Order Number", "Sales Record Number"),
-        "customer_id": ("Buyer Username", "User Id"), "email": ("Buyer Email",),
+        "customer_id": ("Buyer Username", "User Id"),
+        "email": ("Buyer Email",),
         "name": ("Buyer Name", "Ship To Name", "Post to name"),
         "phone": ("Ship To Phone", "Post to phone", "Buyer Phone"),
         "address": ("Ship To Address 1", "Post to address 1", "Buyer Address 1"),
         "postcode": ("Ship To Zip", "Post to postcode", "Buyer Zip"),
         "country": ("Ship To Country", "Post to country", "Buyer Country"),
-        "date": ("Sale Date",), "total": ("Total Price",),
+        "date": ("Sale Date",),
+        "total": ("Total Price",),
         "shipping_service": ("Shipping Service", "Delivery service"),
-        "sku": ("Custom Label",), "item_name": ("Item Title",), "quantity": ("Quantity",),
+        "sku": ("Custom Label",),
+        "item_name": ("Item Title",),
+        "quantity": ("Quantity",),
         "price": ("Sold For",),
     },
     fallbacks={"order_id": ("Sales Record Number",)},
-    customer=("customer_id", "email"), key_prefix="ebay:", money="symbol", dates="ebay",
-    rows="item", skip_junk=True,
+    customer=("customer_id", "email"),
+    key_prefix="ebay:",
+    money="symbol",
+    dates="ebay",
+    rows="item",
+    skip_junk=True,
     about="customers by Buyer Username; lines before the header and 'record(s) "
-          "downloaded' / 'Seller ID' lines are skipped and written back as they were",
+    "downloaded' / 'Seller ID' lines are skipped and written back as they were",
 )
 
 EBAY_DE = _p(
-    name="ebay-de", title="eBay orders report (German)",
-    signatures=(("Verkaufsprotokollnummer", "Bestellnummer"),
-                ("Bestellnummer", "Nutzername des Käufers")),
+    name="ebay-de",
+    title="eBay orders report (German)",
+    signatures=(
+        ("Verkaufsprotokollnummer", "Bestellnummer"),
+        ("Bestellnummer", "Nutzername des Käufers"),
+    ),
     fields={
         "order_id": ("Bestellnummer", "Verkaufsprotokollnummer"),
-        "customer_id": ("Nutzername des Käufers",), "email": ("E-Mail des Käufers",),
-        "name": ("Name des Käufers",), "date": ("Verkauft am",),
+        "customer_id": ("Nutzername des Käufers",),
+        "email": ("E-Mail des Käufers",),
+        "name": ("Name des Käufers",),
+        "date": ("Verkauft am",),
         "total": ("Gesamtbetrag",),
     },
     fallbacks={"order_id": ("Verkaufsprotokollnummer",)},
-    customer=("customer_id", "email"), key_prefix="ebay:", money="comma_decimal",
-    dates="ebay", rows="item", skip_junk=True,
+    customer=("customer_id", "email"),
+    key_prefix="ebay:",
+    money="comma_decimal",
+    dates="ebay",
+    rows="item",
+    skip_junk=True,
     about="semicolon-separated, 116,99 € and 10-Dez-25",
 )
 
 ETSY_ORDERS = _p(
-    name="etsy-orders", title="Etsy sold orders (EtsySoldOrders)",
-    signatures=(("Sale Date", "Order ID", "Buyer User ID"),
-                ("Order ID", "Order Value", "Order Total", "Number of Items")),
+    name="etsy-orders",
+    title="Etsy sold orders (EtsySoldOrders)",
+    signatures=(
+        ("Sale Date", "Order ID", "Buyer User ID"),
+        ("Order ID", "Order Value", "Order Total", "Number of Items"),
+    ),
     fields={
-        "order_id": ("Order ID",), "customer_id": ("Buyer User ID", "Buyer"),
-        "name": ("Full Name",), "first_name": ("First Name",), "last_name": ("Last Name",),
-        "address": ("Street 1",), "postcode": ("Ship Zipcode",), "country": ("Ship Country",),
-        "date": ("Sale Date",), "total": ("Order Total",), "currency": ("Currency",),
+        "order_id": ("Order ID",),
+        "customer_id": ("Buyer User ID", "Buyer"),
+        "name": ("Full Name",),
+        "first_name": ("First Name",),
+        "last_name": ("Last Name",),
+        "address": ("Street 1",),
+        "postcode": ("Ship Zipcode",),
+        "country": ("Ship Country",),
+        "date": ("Sale Date",),
+        "total": ("Order Total",),
+        "currency": ("Currency",),
         "status": ("Status",),
     },
-    customer=("customer_id",), key_prefix="etsy:", money="auto", dates="us",
+    customer=("customer_id",),
+    key_prefix="etsy:",
+    money="auto",
+    dates="us",
     about="no email column: customers by Buyer User ID",
 )
 
 ETSY_ITEMS = _p(
-    name="etsy-items", title="Etsy sold order items (EtsySoldOrderItems)",
-    signatures=(("Sale Date", "Item Name", "Order ID", "Transaction ID"),
-                ("Item Name", "Order ID", "Listing ID")),
+    name="etsy-items",
+    title="Etsy sold order items (EtsySoldOrderItems)",
+    signatures=(
+        ("Sale Date", "Item Name", "Order ID", "Transaction ID"),
+        ("Item Name", "Order ID", "Listing ID"),
+    ),
     fields={
-        "order_id": ("Order ID",), "customer_id": ("Buyer",), "name": ("Ship Name",),
-        "address": ("Ship Address1",), "postcode": ("Ship Zipcode",),
-        "country": ("Ship Country",), "date": ("Sale Date",), "currency": ("Currency",),
-        "sku": ("SKU",), "item_name": ("Item Name",), "quantity": ("Quantity",),
-        "price": ("Price",), "line_total": ("Item Total",),
+        "order_id": ("Order ID",),
+        "customer_id": ("Buyer",),
+        "name": ("Ship Name",),
+        "address": ("Ship Address1",),
+        "postcode": ("Ship Zipcode",),
+        "country": ("Ship Country",),
+        "date": ("Sale Date",),
+        "currency": ("Currency",),
+        "sku": ("SKU",),
+        "item_name": ("Item Name",),
+        "quantity": ("Quantity",),
+        "price": ("Price",),
+        "line_total": ("Item Total",),
     },
-    total_lines=("Item Total",), total_once=("Order Shipping", "Order Sales Tax"),
-    customer=("customer_id",), key_prefix="etsy:", money="auto", dates="us", rows="item",
+    total_lines=("Item Total",),
+    total_once=("Order Shipping", "Order Sales Tax"),
+    customer=("customer_id",),
+    key_prefix="etsy:",
+    money="auto",
+    dates="us",
+    rows="item",
     about="no email column: customers by Buyer; the order total is the sum of Item Total "
-          "plus Order Shipping and Order Sales Tax once",
+    "plus Order Shipping and Order Sales Tax once",
 )
 
 ONLINE_RETAIL = _p(
-    name="online-retail", title="UCI Online Retail invoice lines",
-    signatures=(("InvoiceNo", "StockCode", "CustomerID"),
-                ("InvoiceNo", "StockCode", "UnitPrice")),
+    name="online-retail",
+    title="UCI Online Retail invoice lines",
+    signatures=(("InvoiceNo", "StockCode", "CustomerID"), ("InvoiceNo", "StockCode", "UnitPrice")),
     fields={
-        "order_id": ("InvoiceNo", "Invoice"), "customer_id": ("CustomerID", "Customer ID"),
-        "country": ("Country",), "date": ("InvoiceDate",), "sku": ("StockCode",),
-        "item_name": ("Description",), "quantity": ("Quantity",),
+        "order_id": ("InvoiceNo", "Invoice"),
+        "customer_id": ("CustomerID", "Customer ID"),
+        "country": ("Country",),
+        "date": ("InvoiceDate",),
+        "sku": ("StockCode",),
+        "item_name": ("Description",),
+        "quantity": ("Quantity",),
         "price": ("UnitPrice", "Price"),
     },
-    total_product=True, customer=("customer_id",), key_prefix="online-retail:",
-    money="plain", dates="auto", rows="item",
+    total_product=True,
+    customer=("customer_id",),
+    key_prefix="online-retail:",
+    money="plain",
+    dates="auto",
+    rows="item",
     about="one row per invoice line; the invoice total is the sum of Quantity x UnitPrice; "
-          "customers by CustomerID (17850.0 is read as 17850)",
+    "customers by CustomerID (17850.0 is read as 17850)",
 )
 
 GENERIC = _p(
-    name="generic", title="generic export", fields=FIELD_ALIASES,
-    customer=("email", "customer_id"), key_prefix="customer:", money="plain", dates="auto",
+    name="generic",
+    title="generic export",
+    fields=FIELD_ALIASES,
+    customer=("email", "customer_id"),
+    key_prefix="customer:",
+    money="plain",
+    dates="auto",
     about="no platform recognised: columns found by their usual names, one row per order",
 )
 
 #: Every profile, in the order ties are broken.
-PROFILES: tuple[Profile, ...] = (SHOPIFY, WOOCOMMERCE, WOO_ALGOLPLUS, WOO_ANALYTICS, LINNWORKS,
-                                 AMAZON, EBAY, EBAY_DE, ETSY_ORDERS, ETSY_ITEMS, ONLINE_RETAIL,
-                                 GENERIC)
+PROFILES: tuple[Profile, ...] = (
+    SHOPIFY,
+    WOOCOMMERCE,
+    WOO_ALGOLPLUS,
+    WOO_ANALYTICS,
+    LINNWORKS,
+    AMAZON,
+    EBAY,
+    EBAY_DE,
+    ETSY_ORDERS,
+    ETSY_ITEMS,
+    ONLINE_RETAIL,
+    GENERIC,
+)
 PROFILE_NAMES = tuple(p.name for p in PROFILES)
 _BY_NAME = {p.name: p for p in PROFILES}
 
@@ -350,8 +506,9 @@ def get_profile(name: str) -> Profile:
     key = name.strip().lower().replace("_", "-")
     profile = _BY_NAME.get(key)
     if profile is None:
-        raise UsageError(f'unknown format "{name}".',
-                         hint=f"Use one of: {', '.join(PROFILE_NAMES)}.")
+        raise UsageError(
+            f'unknown format "{name}".', hint=f"Use one of: {', '.join(PROFILE_NAMES)}."
+        )
     return profile
 
 
@@ -380,17 +537,29 @@ def detect_profile(columns: Sequence[str]) -> Detection:
     best: Detection | None = None
     for profile in PROFILES:
         for sig in profile.signatures:
-            if all(_norm(c) in present for c in sig) and \
-                    (best is None or len(sig) > len(best.matched)):
+            if all(_norm(c) in present for c in sig) and (
+                best is None or len(sig) > len(best.matched)
+            ):
                 best = Detection(profile, sig)
     return best or Detection(GENERIC)
 
 
-def map_profile(columns: Sequence[str], profile: Profile, *,
-                overrides: Mapping[str, str | None] | None = None, file: str = "") -> FieldMap:
+def map_profile(
+    columns: Sequence[str],
+    profile: Profile,
+    *,
+    overrides: Mapping[str, str | None] | None = None,
+    file: str = "",
+) -> FieldMap:
     """Find each field's column for ``profile``; ``overrides`` (field -> column) win."""
-    return build_map(columns, profile.fields, fallbacks=profile.fallbacks,
-                     overrides=overrides, notes=profile.notes, file=file)
+    return build_map(
+        columns,
+        profile.fields,
+        fallbacks=profile.fallbacks,
+        overrides=overrides,
+        notes=profile.notes,
+        file=file,
+    )
 
 
 # --- where the header is ---------------------------------------------------------------
@@ -412,8 +581,13 @@ class Header:
     detection: Detection
 
 
-def find_header(sample: bytes, *, encoding: str = "utf-8", delimiter: str | None = None,
-                profile: Profile | None = None) -> Header:
+def find_header(
+    sample: bytes,
+    *,
+    encoding: str = "utf-8",
+    delimiter: str | None = None,
+    profile: Profile | None = None,
+) -> Header:
     """Find the header line in the first bytes of a delimited export.
 
     Blank lines, an Excel ``sep=;`` line and title lines before a recognised header
@@ -451,7 +625,7 @@ def find_header(sample: bytes, *, encoding: str = "utf-8", delimiter: str | None
         if odd:
             continue
         given = forced or sep
-        for d in ([given] if given else list(DELIMITERS)):
+        for d in [given] if given else list(DELIMITERS):
             cells = split_line(text, d)
             if len(cells) < 2:
                 continue
@@ -539,48 +713,67 @@ def load_mapping(path: str | os.PathLike[str], *, base: Profile | None = None) -
     text = read_text(p, MappingError, "mapping file")
     data = load_yaml(text, file=str(p), error=MappingError)
     if not isinstance(data, dict) or not data:
-        raise MappingError("a mapping file maps column names to ordertags fields.",
-                           file=str(p), hint="Write one `Their column: field` a line, e.g. "
-                           "`Buyer: email`.")
+        raise MappingError(
+            "a mapping file maps column names to ordertags fields.",
+            file=str(p),
+            hint="Write one `Their column: field` a line, e.g. `Buyer: email`.",
+        )
     structured = isinstance(data.get("columns"), dict)
     columns = data["columns"] if structured else data
     prefix = ["columns"] if structured else []
     if structured:
         for key in data:
             if key not in _SETTINGS:
-                raise MappingError(f'unknown setting "{key}".', file=str(p),
-                                   line=line_of(text, [key]),
-                                   hint=f"Use {', '.join(_SETTINGS)}.")
+                raise MappingError(
+                    f'unknown setting "{key}".',
+                    file=str(p),
+                    line=line_of(text, [key]),
+                    hint=f"Use {', '.join(_SETTINGS)}.",
+                )
     mapped: dict[str, tuple[str, ...]] = {}
     for column, fld in columns.items():
         where = line_of(text, [*prefix, column])
         if not isinstance(fld, str) or fld not in MAPPABLE_FIELDS:
             raise MappingError(
                 f'column "{column}" is mapped to "{fld}", which is not an ordertags field.',
-                file=str(p), line=where,
-                hint=f"Use one of: {', '.join(MAPPABLE_FIELDS)}.")
+                file=str(p),
+                line=where,
+                hint=f"Use one of: {', '.join(MAPPABLE_FIELDS)}.",
+            )
         if fld in mapped:
-            raise MappingError(f'two columns are mapped to "{fld}".', file=str(p), line=where,
-                               hint="Map each field from one column.")
+            raise MappingError(
+                f'two columns are mapped to "{fld}".',
+                file=str(p),
+                line=where,
+                hint="Map each field from one column.",
+            )
         mapped[fld] = (str(column),)
     start = base or GENERIC
     if structured and data.get("format") is not None:
         start = get_profile(str(data["format"]))
     changes: dict[str, Any] = {"mapping_file": str(p)}
-    for key, allowed in (("money", MONEY_STYLES), ("dates", DATE_STYLES),
-                         ("rows", ("order", "item")), ("customer", ("email", "customer_id"))):
+    for key, allowed in (
+        ("money", MONEY_STYLES),
+        ("dates", DATE_STYLES),
+        ("rows", ("order", "item")),
+        ("customer", ("email", "customer_id")),
+    ):
         if not structured or data.get(key) is None:
             continue
         value = str(data[key])
         if value not in allowed:
-            raise MappingError(f'{key} "{value}" is not one of {", ".join(allowed)}.',
-                               file=str(p), line=line_of(text, [key]))
+            raise MappingError(
+                f'{key} "{value}" is not one of {", ".join(allowed)}.',
+                file=str(p),
+                line=line_of(text, [key]),
+            )
         changes[key] = (value,) if key == "customer" else value
     return with_mapping(start, mapped, **changes)
 
 
-def with_mapping(profile: Profile, mapped: Mapping[str, tuple[str, ...]],
-                 **changes: Any) -> Profile:
+def with_mapping(
+    profile: Profile, mapped: Mapping[str, tuple[str, ...]], **changes: Any
+) -> Profile:
     """``profile`` with the fields of ``mapped`` taken from the given columns (and the
     totals they imply: a mapped total is the order's total, a mapped customer_id
     identifies the customer when there is no email)."""
@@ -589,17 +782,23 @@ def with_mapping(profile: Profile, mapped: Mapping[str, tuple[str, ...]],
     extra: dict[str, Any] = {}
     if "total" in mapped:
         extra.update(total_lines=(), total_product=False, total_once=())
-    if "customer_id" in mapped and "customer" not in changes and \
-            "customer_id" not in profile.customer:
+    if (
+        "customer_id" in mapped
+        and "customer" not in changes
+        and "customer_id" not in profile.customer
+    ):
         extra["customer"] = (*profile.customer, "customer_id")
     if "customer_id" in mapped and not profile.key_prefix:
         extra["key_prefix"] = "customer:"
-    return dataclasses.replace(profile, fields=fields, fallbacks=fallbacks,
-                               **{**extra, **changes})
+    return dataclasses.replace(profile, fields=fields, fallbacks=fallbacks, **{**extra, **changes})
 
 
-def resolve_profile(columns: Sequence[str], *, format: str | Profile | None = None,
-                    mapping: str | os.PathLike[str] | Profile | None = None) -> Detection:
+def resolve_profile(
+    columns: Sequence[str],
+    *,
+    format: str | Profile | None = None,
+    mapping: str | os.PathLike[str] | Profile | None = None,
+) -> Detection:
     """The profile for a header: forced by ``format``, else detected; then a mapping
     file laid over it."""
     if isinstance(format, Profile):

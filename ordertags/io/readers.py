@@ -117,9 +117,14 @@ def _read_bytes(path: str | Path) -> tuple[bytes, str]:
         raise InputError(f"cannot read the file: {exc.strerror}.", file=str(p)) from None
 
 
-def read_orders(path: str | Path, *, encoding: str | None = None,
-                delimiter: str | None = None, profile: ProfileSpec = None,
-                mapping: MappingSpec = None) -> OrderTable:
+def read_orders(
+    path: str | Path,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    profile: ProfileSpec = None,
+    mapping: MappingSpec = None,
+) -> OrderTable:
     """Read one order export (``-`` for stdin) with every value as text.
 
     ``profile`` forces a platform profile by name (``--format``); ``mapping`` is a
@@ -130,21 +135,31 @@ def read_orders(path: str | Path, *, encoding: str | None = None,
     (['Order Id', 'Reference Num', 'Source'], 40, 'generic')
     """
     data, name = _read_bytes(path)
-    return parse_orders(data, source=name, encoding=encoding, delimiter=delimiter,
-                        profile=profile, mapping=mapping)
+    return parse_orders(
+        data, source=name, encoding=encoding, delimiter=delimiter, profile=profile, mapping=mapping
+    )
 
 
-def parse_orders(data: bytes, *, source: str, encoding: str | None = None,
-                 delimiter: str | None = None, profile: ProfileSpec = None,
-                 mapping: MappingSpec = None) -> OrderTable:
+def parse_orders(
+    data: bytes,
+    *,
+    source: str,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    profile: ProfileSpec = None,
+    mapping: MappingSpec = None,
+) -> OrderTable:
     """Parse an export held in memory (see :func:`read_orders`)."""
     forced = get_profile(profile) if isinstance(profile, str) else profile
     bom = data.startswith(BOM)
-    body = data[len(BOM):] if bom else data
+    body = data[len(BOM) :] if bom else data
     head = body[:4096].lstrip()
     if not head and not body.strip():
-        raise InputError("the file is empty.", file=source,
-                         hint="Export the orders again; the file has no header and no rows.")
+        raise InputError(
+            "the file is empty.",
+            file=source,
+            hint="Export the orders again; the file has no header and no rows.",
+        )
     if encoding is None:
         _check_not_binary(body[:SNIFF_BYTES], source)
     enc = _check_encoding(encoding, source) if encoding else None
@@ -154,8 +169,15 @@ def parse_orders(data: bytes, *, source: str, encoding: str | None = None,
         detection = resolve_profile(table.columns, format=forced, mapping=mapping)
         table.profile, table.detected = detection.profile, detection.matched
         return table
-    return _parse_csv(body, source=source, bom=bom, encoding=enc, delimiter=delimiter,
-                      profile=forced, mapping=mapping)
+    return _parse_csv(
+        body,
+        source=source,
+        bom=bom,
+        encoding=enc,
+        delimiter=delimiter,
+        profile=forced,
+        mapping=mapping,
+    )
 
 
 def _looks_like_json(head: bytes) -> bool:
@@ -170,8 +192,11 @@ def _looks_like_json(head: bytes) -> bool:
 
 
 _MAGIC = (
-    (b"PK\x03\x04", "a zip archive or an Excel workbook (.xlsx)",
-     "In Excel: File > Save As > CSV UTF-8; or unzip it first."),
+    (
+        b"PK\x03\x04",
+        "a zip archive or an Excel workbook (.xlsx)",
+        "In Excel: File > Save As > CSV UTF-8; or unzip it first.",
+    ),
     (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)", "In Excel: File > Save As > CSV UTF-8."),
     (b"%PDF", "a PDF document", "Download the orders as CSV instead."),
     (b"\x1f\x8b", "a gzip-compressed file", "Decompress it first (gunzip)."),
@@ -184,22 +209,32 @@ def _check_not_binary(sample: bytes, source: str) -> None:
     """Refuse what is not text: a workbook, a PDF, an archive (a CSV has no NUL byte)."""
     for magic, what, hint in _MAGIC:
         if sample.startswith(magic):
-            raise InputError(f"this is not a CSV or JSON file: it looks like {what}.",
-                             file=source, hint=hint)
+            raise InputError(
+                f"this is not a CSV or JSON file: it looks like {what}.", file=source, hint=hint
+            )
     if b"\x00" in sample:
-        raise InputError("this is not a CSV or JSON file: it holds binary data.",
-                         file=source, hint="Export the orders as CSV or JSON.")
+        raise InputError(
+            "this is not a CSV or JSON file: it holds binary data.",
+            file=source,
+            hint="Export the orders as CSV or JSON.",
+        )
     if sample.lstrip()[:1] == b"<":
-        raise InputError("this is not a CSV or JSON file: it looks like a web page or XML.",
-                         file=source, hint="Export the orders as CSV or JSON.")
+        raise InputError(
+            "this is not a CSV or JSON file: it looks like a web page or XML.",
+            file=source,
+            hint="Export the orders as CSV or JSON.",
+        )
 
 
 def _check_encoding(encoding: str, source: str) -> str:
     try:
         return codecs.lookup(encoding).name
     except LookupError:
-        raise InputError(f'unknown encoding "{encoding}".', file=source,
-                         hint="Use utf-8, cp1252, latin-1 or cp932.") from None
+        raise InputError(
+            f'unknown encoding "{encoding}".',
+            file=source,
+            hint="Use utf-8, cp1252, latin-1 or cp932.",
+        ) from None
 
 
 def _decode(data: bytes, encoding: str, source: str, base: int = 0) -> str:
@@ -209,24 +244,36 @@ def _decode(data: bytes, encoding: str, source: str, base: int = 0) -> str:
         raise _decode_error(exc, encoding, source, base) from None
 
 
-def _decode_error(exc: UnicodeDecodeError, encoding: str, source: str,
-                  base: int = 0) -> InputError:
+def _decode_error(exc: UnicodeDecodeError, encoding: str, source: str, base: int = 0) -> InputError:
     return InputError(
         f"cannot decode byte 0x{exc.object[exc.start]:02x} at byte offset {exc.start + base} "
-        f"as {encoding}.", file=source,
+        f"as {encoding}.",
+        file=source,
         hint="The file is in another encoding: try --encoding cp1252 (Excel on Windows), "
-             "--encoding latin-1 or --encoding cp932 (Japanese).")
+        "--encoding latin-1 or --encoding cp932 (Japanese).",
+    )
 
 
 # --- delimited text ------------------------------------------------------------------
 
 
-def _parse_csv(body: bytes, *, source: str, bom: bool, encoding: str | None,
-               delimiter: str | None, profile: Profile | None,
-               mapping: MappingSpec) -> OrderTable:
-    found = find_header(body[:SNIFF_BYTES], encoding=encoding or "utf-8",
-                        delimiter=_delimiter_option(delimiter, source), profile=profile)
-    preamble, data = body[:found.start], body[found.start:]
+def _parse_csv(
+    body: bytes,
+    *,
+    source: str,
+    bom: bool,
+    encoding: str | None,
+    delimiter: str | None,
+    profile: Profile | None,
+    mapping: MappingSpec,
+) -> OrderTable:
+    found = find_header(
+        body[:SNIFF_BYTES],
+        encoding=encoding or "utf-8",
+        delimiter=_delimiter_option(delimiter, source),
+        profile=profile,
+    )
+    preamble, data = body[: found.start], body[found.start :]
     sample_bytes = data[:SNIFF_BYTES]
     sample = sample_bytes.decode(encoding or "utf-8", errors="replace")
     delim = found.delimiter or sniff_delimiter(sample, delimiter)
@@ -238,10 +285,12 @@ def _parse_csv(body: bytes, *, source: str, bom: bool, encoding: str | None,
     except (StopIteration, csv.Error):
         header = []
     if not header or all(not h.strip() for h in header):
-        raise InputError("the first line is not a header.", file=source,
-                         hint="The first line must name the columns.")
-    detection = resolve_profile(header, format=profile or found.detection.profile,
-                                mapping=mapping)
+        raise InputError(
+            "the first line is not a header.",
+            file=source,
+            hint="The first line must name the columns.",
+        )
+    detection = resolve_profile(header, format=profile or found.detection.profile, mapping=mapping)
     if not profile:
         detection = Detection(detection.profile, found.detection.matched)
     chosen = detection.profile
@@ -254,10 +303,16 @@ def _parse_csv(body: bytes, *, source: str, bom: bool, encoding: str | None,
     table: pa.Table | None = None
     used = tries[0]
     for used in tries:
-        table = _read_table(data, source=source, encoding=used, delimiter=delim,
-                            width=len(header), last=used == tries[-1],
-                            base=(len(BOM) if bom else 0) + len(preamble),
-                            row_base=found.line)
+        table = _read_table(
+            data,
+            source=source,
+            encoding=used,
+            delimiter=delim,
+            width=len(header),
+            last=used == tries[-1],
+            base=(len(BOM) if bom else 0) + len(preamble),
+            row_base=found.line,
+        )
         if table is not None:
             break
     assert table is not None
@@ -275,10 +330,17 @@ def _parse_csv(body: bytes, *, source: str, bom: bool, encoding: str | None,
             detection = again
             chosen = again.profile
     result = OrderTable(
-        source=source, kind="csv", columns=header, table=table,
-        dialect=Dialect(delimiter=delim, eol=eol, bom=bom, encoding=used, preamble=preamble,
-                        trailer=trailer),
-        profile=chosen, detected=detection.matched, header_row=found.line + 1)
+        source=source,
+        kind="csv",
+        columns=header,
+        table=table,
+        dialect=Dialect(
+            delimiter=delim, eol=eol, bom=bom, encoding=used, preamble=preamble, trailer=trailer
+        ),
+        profile=chosen,
+        detected=detection.matched,
+        header_row=found.line + 1,
+    )
     if chosen.skip_junk and table.num_rows:
         result.skip_rows = _junk_rows(table)
     return result
@@ -304,8 +366,17 @@ def _fallbacks(profile: Profile, sample: bytes) -> list[str]:
     return order
 
 
-def _read_table(data: bytes, *, source: str, encoding: str, delimiter: str, width: int,
-                last: bool, base: int, row_base: int) -> pa.Table | None:
+def _read_table(
+    data: bytes,
+    *,
+    source: str,
+    encoding: str,
+    delimiter: str,
+    width: int,
+    last: bool,
+    base: int,
+    row_base: int,
+) -> pa.Table | None:
     """Parse with pyarrow; None when the bytes do not decode and another encoding is
     to be tried (``last`` False), else an error naming the byte offset."""
     names = [f"c{i}" for i in range(width)]
@@ -318,14 +389,20 @@ def _read_table(data: bytes, *, source: str, encoding: str, delimiter: str, widt
     try:
         table = pacsv.read_csv(
             pa.BufferReader(data),
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=0,
-                                           encoding="utf8" if encoding == "utf-8" else encoding,
-                                           block_size=8 << 20),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
-                                             invalid_row_handler=on_bad_row),
+            read_options=pacsv.ReadOptions(
+                column_names=names,
+                skip_rows=0,
+                encoding="utf8" if encoding == "utf-8" else encoding,
+                block_size=8 << 20,
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_bad_row
+            ),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
-                strings_can_be_null=False, quoted_strings_can_be_null=False),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
         )
     except (UnicodeDecodeError, pa.ArrowInvalid) as exc:
         # A decoding failure: the caller may try the next encoding, or (the last one)
@@ -337,11 +414,21 @@ def _read_table(data: bytes, *, source: str, encoding: str, delimiter: str, widt
                 data.decode(encoding)
             except UnicodeDecodeError as dec:
                 raise _decode_error(dec, encoding, source, base) from None
-        raise InputError("this is not a readable CSV file.", file=source,
-                         hint="Check that it is a CSV/TSV export or JSON.") from None
+        raise InputError(
+            "this is not a readable CSV file.",
+            file=source,
+            hint="Check that it is a CSV/TSV export or JSON.",
+        ) from None
     if bad_rows:
-        raise _ragged_error(data, source=source, encoding=encoding, delimiter=delimiter,
-                            width=width, count=len(bad_rows), row_base=row_base)
+        raise _ragged_error(
+            data,
+            source=source,
+            encoding=encoding,
+            delimiter=delimiter,
+            width=width,
+            count=len(bad_rows),
+            row_base=row_base,
+        )
     return table
 
 
@@ -351,7 +438,7 @@ def _header_line_end(sample: bytes) -> str:
     start = 0
     while (nl := sample.find(b"\n", start)) >= 0:
         if sample.count(b'"', 0, nl) % 2 == 0:
-            return "\r\n" if nl > 0 and sample[nl - 1:nl] == b"\r" else "\n"
+            return "\r\n" if nl > 0 and sample[nl - 1 : nl] == b"\r" else "\n"
         start = nl + 1
     return "\n"
 
@@ -365,7 +452,7 @@ def _cut_trailer(data: bytes, delimiter: str, encoding: str) -> tuple[bytes, byt
     for _ in range(MAX_PREAMBLE):
         if end == 0:
             break
-        stop = end - 1 if data[end - 1:end] == b"\n" else end
+        stop = end - 1 if data[end - 1 : end] == b"\n" else end
         start = data.rfind(b"\n", 0, stop) + 1
         if start == 0:
             break  # the header line itself
@@ -394,8 +481,16 @@ def _junk_rows(table: pa.Table) -> np.ndarray[Any, np.dtype[np.bool_]] | None:
     return mask if mask.any() else None
 
 
-def _ragged_error(body: bytes, *, source: str, encoding: str, delimiter: str, width: int,
-                  count: int, row_base: int = 0) -> InputError:
+def _ragged_error(
+    body: bytes,
+    *,
+    source: str,
+    encoding: str,
+    delimiter: str,
+    width: int,
+    count: int,
+    row_base: int = 0,
+) -> InputError:
     """Find the first row whose number of fields differs from the header's (slow path,
     only on error), and say where it is without quoting its contents. ``row_base`` is
     the number of lines before the header."""
@@ -407,11 +502,17 @@ def _ragged_error(body: bytes, *, source: str, encoding: str, delimiter: str, wi
             more = f" ({count} such rows in all)" if count > 1 else ""
             return InputError(
                 f"this row has {len(row)} fields but the header has {width}{more}.",
-                file=source, row=number + row_base, line=reader.line_num + row_base,
+                file=source,
+                row=number + row_base,
+                line=reader.line_num + row_base,
                 hint="A value with the delimiter or a line break in it must be in double "
-                     "quotes; re-export the file, or fix that row.")
-    return InputError(f"{count} rows do not have {width} fields like the header.",
-                      file=source, hint="Re-export the file.")
+                "quotes; re-export the file, or fix that row.",
+            )
+    return InputError(
+        f"{count} rows do not have {width} fields like the header.",
+        file=source,
+        hint="Re-export the file.",
+    )
 
 
 # --- JSON ----------------------------------------------------------------------------
@@ -444,8 +545,12 @@ def _ndjson(text: str, source: str) -> list[Any]:
         try:
             out.append(_loads(ln))
         except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON (column {exc.colno}): {exc.msg}.",
-                             file=source, line=n, hint="Fix or re-export that line.") from None
+            raise InputError(
+                f"not valid JSON (column {exc.colno}): {exc.msg}.",
+                file=source,
+                line=n,
+                hint="Fix or re-export that line.",
+            ) from None
     return out
 
 
@@ -461,9 +566,12 @@ def _parse_json(text: str, *, source: str, bom: bool, encoding: str) -> OrderTab
             data = _ndjson(text, source)
             kind = "ndjson"
         else:
-            raise InputError(f"not valid JSON (column {exc.colno}): {exc.msg}.", file=source,
-                             line=exc.lineno, hint="Fix the JSON, or re-export the file.")\
-                from None
+            raise InputError(
+                f"not valid JSON (column {exc.colno}): {exc.msg}.",
+                file=source,
+                line=exc.lineno,
+                hint="Fix the JSON, or re-export the file.",
+            ) from None
     if isinstance(data, dict):
         if isinstance(data.get("orders"), list):
             wrapper, document, data = "orders", data, data["orders"]
@@ -472,22 +580,38 @@ def _parse_json(text: str, *, source: str, bom: bool, encoding: str) -> OrderTab
             data = [data]
             kind = "ndjson"
     if not isinstance(data, list):
-        raise InputError("JSON, but not a list of orders.", file=source,
-                         hint="Give a JSON array of objects, one per order.")
+        raise InputError(
+            "JSON, but not a list of orders.",
+            file=source,
+            hint="Give a JSON array of objects, one per order.",
+        )
     columns: dict[str, None] = {}
     for i, rec in enumerate(data):
         if not isinstance(rec, dict):
-            raise InputError(f"item {i + 1} of the list is not an object.", file=source,
-                             row=i + 1, hint="Each order must be a JSON object.")
+            raise InputError(
+                f"item {i + 1} of the list is not an object.",
+                file=source,
+                row=i + 1,
+                hint="Each order must be a JSON object.",
+            )
         for k in rec:
             columns.setdefault(k, None)
     names = list(columns)
-    arrays = [pa.array([_json_text(rec.get(c)) for rec in data], type=pa.string())
-              for c in names]
-    table = pa.Table.from_arrays(arrays, names=[f"c{i}" for i in range(len(names))]) \
-        if names else pa.table({})
+    arrays = [pa.array([_json_text(rec.get(c)) for rec in data], type=pa.string()) for c in names]
+    table = (
+        pa.Table.from_arrays(arrays, names=[f"c{i}" for i in range(len(names))])
+        if names
+        else pa.table({})
+    )
     if not names and data:
         table = pa.table({"_": pa.array([""] * len(data))}).select([])
-    return OrderTable(source=source, kind=kind, columns=names, table=table,
-                      dialect=Dialect(bom=bom, encoding=encoding), records=data,
-                      json_wrapper=wrapper, json_document=document)
+    return OrderTable(
+        source=source,
+        kind=kind,
+        columns=names,
+        table=table,
+        dialect=Dialect(bom=bom, encoding=encoding),
+        records=data,
+        json_wrapper=wrapper,
+        json_document=document,
+    )

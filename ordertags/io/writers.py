@@ -56,20 +56,27 @@ def _quoted(col: pa.Array, pattern: str) -> pa.Array:
     needs = pc.match_substring_regex(col, pattern)
     if not pc.any(needs).as_py():
         return col
-    escaped = pc.binary_join_element_wise("\"", pc.replace_substring(col, '"', '""'), "\"", "")
+    escaped = pc.binary_join_element_wise('"', pc.replace_substring(col, '"', '""'), '"', "")
     result: pa.Array = pc.if_else(needs, escaped, col)
     return result
 
 
 def _header_line(names: Sequence[str], dialect: Dialect) -> str:
     buf = io.StringIO()
-    csv.writer(buf, delimiter=dialect.delimiter, lineterminator=dialect.eol,
-               quoting=csv.QUOTE_MINIMAL).writerow(names)
+    csv.writer(
+        buf, delimiter=dialect.delimiter, lineterminator=dialect.eol, quoting=csv.QUOTE_MINIMAL
+    ).writerow(names)
     return buf.getvalue()
 
 
-def write_csv_table(out: BinaryIO, names: Sequence[str], columns: Sequence[pa.ChunkedArray],
-                    dialect: Dialect, *, bom: bool | None = None) -> None:
+def write_csv_table(
+    out: BinaryIO,
+    names: Sequence[str],
+    columns: Sequence[pa.ChunkedArray],
+    dialect: Dialect,
+    *,
+    bom: bool | None = None,
+) -> None:
     """Write string columns as delimited text to a binary file."""
     encoding = dialect.encoding
     use_bom = dialect.bom if bom is None else bom
@@ -105,8 +112,9 @@ def write_csv_table(out: BinaryIO, names: Sequence[str], columns: Sequence[pa.Ch
             cols.append(_quoted(arr, pattern) if may else arr)
         # The line end rides on the last value, so whole rows are copied once.
         cols[-1] = pc.binary_join_element_wise(cols[-1], eol, "")
-        lines: pa.Array = cols[0] if len(cols) == 1 else \
-            pc.binary_join_element_wise(*cols, dialect.delimiter)
+        lines: pa.Array = (
+            cols[0] if len(cols) == 1 else pc.binary_join_element_wise(*cols, dialect.delimiter)
+        )
         return lines
 
     # Arrow kernels release the GIL: render the next batches while this one is written.
@@ -119,16 +127,27 @@ def write_csv_table(out: BinaryIO, names: Sequence[str], columns: Sequence[pa.Ch
 #: Typographic punctuation in added text (tag labels: "VIP — add a note") that an
 #: export's encoding lacks (cp932 has no em dash), written as its plain look-alike. The
 #: export's own values never reach this: they were read in that encoding.
-_LOOK_ALIKES = {"\u2014": "-", "\u2013": "-", "\u2012": "-", "\u2212": "-", "\u2018": "'",
-                "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2026": "...", "\u00a0": " ",
-                "\u2022": "*", "\u00b7": "*"}
+_LOOK_ALIKES = {
+    "\u2014": "-",
+    "\u2013": "-",
+    "\u2012": "-",
+    "\u2212": "-",
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u2026": "...",
+    "\u00a0": " ",
+    "\u2022": "*",
+    "\u00b7": "*",
+}
 _PLAIN_PUNCTUATION = "ordertags-plain-punctuation"
 
 
 def _look_alike(exc: UnicodeError) -> tuple[str, int]:
     if not isinstance(exc, UnicodeEncodeError):
         raise exc
-    chars = exc.object[exc.start:exc.end]
+    chars = exc.object[exc.start : exc.end]
     if all(c in _LOOK_ALIKES for c in chars):
         return "".join(_LOOK_ALIKES[c] for c in chars), exc.end
     raise exc
@@ -140,12 +159,13 @@ codecs.register_error(_PLAIN_PUNCTUATION, _look_alike)
 def _encode_error(exc: UnicodeEncodeError, encoding: str) -> OrderTagsError:
     """A value ordertags adds (a tag label, a note) that the export's encoding cannot
     hold: the export's own values always can, as they were read in it."""
-    char = exc.object[exc.start:exc.end]
-    around = exc.object[max(0, exc.start - 20):exc.end + 20].strip()
+    char = exc.object[exc.start : exc.end]
+    around = exc.object[max(0, exc.start - 20) : exc.end + 20].strip()
     return OrderTagsError(
         f'"{char}" (in "{around}") cannot be written in {encoding}, the export\'s encoding.',
         hint="Change the tag label or rule text that holds it, or write the output as "
-             "JSON (--output-format json), which is UTF-8.")
+        "JSON (--output-format json), which is UTF-8.",
+    )
 
 
 def _string_buffer(arr: pa.Array) -> memoryview:
@@ -165,8 +185,13 @@ def _dump(value: Any) -> str:
     if isinstance(value, RawNumber):
         return str(value)
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{json.dumps(k, ensure_ascii=False)}: {_dump(v)}"
-                               for k, v in value.items()) + "}"
+        return (
+            "{"
+            + ", ".join(
+                f"{json.dumps(k, ensure_ascii=False)}: {_dump(v)}" for k, v in value.items()
+            )
+            + "}"
+        )
     if isinstance(value, list):
         return "[" + ", ".join(_dump(v) for v in value) + "]"
     return json.dumps(value, ensure_ascii=False)
@@ -178,8 +203,11 @@ def _json_records(table: OrderTable, extra: dict[str, pa.ChunkedArray]) -> list[
         base = table.records
     else:  # a CSV converted to JSON: every value is text
         cols = [table.column(i).to_pylist() for i in range(len(table.columns))]
-        base = [dict(zip(table.columns, vals, strict=True)) for vals in zip(*cols, strict=True)] \
-            if cols else [{} for _ in range(table.num_rows)]
+        base = (
+            [dict(zip(table.columns, vals, strict=True)) for vals in zip(*cols, strict=True)]
+            if cols
+            else [{} for _ in range(table.num_rows)]
+        )
     out = []
     for i, rec in enumerate(base):
         merged = dict(rec)
@@ -189,8 +217,9 @@ def _json_records(table: OrderTable, extra: dict[str, pa.ChunkedArray]) -> list[
     return out
 
 
-def write_json_table(out: BinaryIO, table: OrderTable, extra: dict[str, pa.ChunkedArray],
-                     *, ndjson: bool = False) -> None:
+def write_json_table(
+    out: BinaryIO, table: OrderTable, extra: dict[str, pa.ChunkedArray], *, ndjson: bool = False
+) -> None:
     """Write a table's records plus the added columns as a JSON array or NDJSON."""
     records = _json_records(table, extra)
     if ndjson:
@@ -201,9 +230,12 @@ def write_json_table(out: BinaryIO, table: OrderTable, extra: dict[str, pa.Chunk
     if table.json_wrapper and table.records is not None:
         # The wrapping object keeps its other keys (paging, counts) where they were.
         document = table.json_document or {table.json_wrapper: None}
-        parts = [json.dumps(k, ensure_ascii=False) + ": "
-                 + (text.rstrip("\n") if k == table.json_wrapper else _dump(v))
-                 for k, v in document.items()]
+        parts = [
+            json.dumps(k, ensure_ascii=False)
+            + ": "
+            + (text.rstrip("\n") if k == table.json_wrapper else _dump(v))
+            for k, v in document.items()
+        ]
         text = "{" + ", ".join(parts) + "}\n"
     out.write(text.encode("utf-8"))
 
@@ -211,8 +243,13 @@ def write_json_table(out: BinaryIO, table: OrderTable, extra: dict[str, pa.Chunk
 # --- one table with added columns -------------------------------------------------------
 
 
-def write_table(out: BinaryIO, table: OrderTable, extra: dict[str, pa.ChunkedArray],
-                *, output_format: str | None = None) -> None:
+def write_table(
+    out: BinaryIO,
+    table: OrderTable,
+    extra: dict[str, pa.ChunkedArray],
+    *,
+    output_format: str | None = None,
+) -> None:
     """Write ``table`` with ``extra`` columns (name -> values; a name already in the
     header is replaced in place, so applying to an annotated file refreshes it)."""
     fmt = output_format or table.kind
@@ -220,8 +257,10 @@ def write_table(out: BinaryIO, table: OrderTable, extra: dict[str, pa.ChunkedArr
         # Report lines inside the data (eBay's "record(s) downloaded") are no orders:
         # they get no tags.
         skip = pa.array(table.skip_rows)
-        extra = {name: pa.chunked_array([pc.if_else(skip, "", _whole(values))])
-                 for name, values in extra.items()}
+        extra = {
+            name: pa.chunked_array([pc.if_else(skip, "", _whole(values))])
+            for name, values in extra.items()
+        }
     if fmt in ("json", "ndjson"):
         write_json_table(out, table, extra, ndjson=fmt == "ndjson")
         return

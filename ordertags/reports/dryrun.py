@@ -53,8 +53,9 @@ def _ids(table: pa.Table, names: list[str], fallback: int) -> pa.Array:
     return order_id_keys(table.column(i))
 
 
-def compare(result: Annotated, index: int, target: str, *, encoding: str | None = None,
-            limit: int = 200) -> DryRun:
+def compare(
+    result: Annotated, index: int, target: str, *, encoding: str | None = None, limit: int = 200
+) -> DryRun:
     """Compare the new annotation of table ``index`` with the file at ``target``."""
     from pathlib import Path
 
@@ -71,13 +72,24 @@ def compare(result: Annotated, index: int, target: str, *, encoding: str | None 
     right = {"id": old_ids}
     for col in compared:
         left[f"new:{col}"] = new_cols[col].combine_chunks().cast(pa.string())
-        right[f"old:{col}"] = old.table.column(old.columns.index(col)).combine_chunks() \
-            if col in old.columns else pa.repeat(pa.scalar("", pa.string()), old.num_rows)
+        right[f"old:{col}"] = (
+            old.table.column(old.columns.index(col)).combine_chunks()
+            if col in old.columns
+            else pa.repeat(pa.scalar("", pa.string()), old.num_rows)
+        )
     # Orders that appear twice (several rows of one order) compare on their first row.
-    joined = pa.table(left).group_by("id", use_threads=False).aggregate(
-        [(f"new:{c}", "first") for c in compared]).join(
-        pa.table(right).group_by("id", use_threads=False).aggregate(
-            [(f"old:{c}", "first") for c in compared]), "id", join_type="left outer")
+    joined = (
+        pa.table(left)
+        .group_by("id", use_threads=False)
+        .aggregate([(f"new:{c}", "first") for c in compared])
+        .join(
+            pa.table(right)
+            .group_by("id", use_threads=False)
+            .aggregate([(f"old:{c}", "first") for c in compared]),
+            "id",
+            join_type="left outer",
+        )
+    )
     any_change = pa.repeat(pa.scalar(False), joined.num_rows)
     changes: list[Change] = []
     for col in compared:
@@ -86,10 +98,14 @@ def compare(result: Annotated, index: int, target: str, *, encoding: str | None 
         differs = pc.not_equal(after, before)
         any_change = pc.or_(any_change, differs)
         rows = joined.filter(differs).slice(0, limit)
-        for order, b, a in zip(rows.column("id").to_pylist(),
-                               rows.column(f"old:{col}_first").to_pylist(),
-                               rows.column(f"new:{col}_first").to_pylist(), strict=True):
+        for order, b, a in zip(
+            rows.column("id").to_pylist(),
+            rows.column(f"old:{col}_first").to_pylist(),
+            rows.column(f"new:{col}_first").to_pylist(),
+            strict=True,
+        ):
             changes.append(Change(str(order), col, b or "", a or ""))
     changes.sort(key=lambda c: (c.order, compared.index(c.column)))
-    return DryRun(target, True, joined.num_rows, int(pc.sum(any_change).as_py() or 0),
-                  changes[:limit])
+    return DryRun(
+        target, True, joined.num_rows, int(pc.sum(any_change).as_py() or 0), changes[:limit]
+    )

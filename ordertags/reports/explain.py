@@ -63,13 +63,22 @@ def _actions(rule: Rule) -> list[str]:
     return out
 
 
-def explain_order(order_id: str, orders: Sequence[str | Path], *, tagbook: TagBook,
-                  rules: RuleSet | None = None, as_of: dt.date | None = None,
-                  columns: Mapping[str, str | None] | None = None,
-                  encoding: str | None = None, delimiter: str | None = None,
-                  money_style: str | None = None, profile: str | None = None,
-                  mapping: str | Path | None = None, history: Any = None,
-                  region: str | None = None) -> Explanation:
+def explain_order(
+    order_id: str,
+    orders: Sequence[str | Path],
+    *,
+    tagbook: TagBook,
+    rules: RuleSet | None = None,
+    as_of: dt.date | None = None,
+    columns: Mapping[str, str | None] | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    money_style: str | None = None,
+    profile: str | None = None,
+    mapping: str | Path | None = None,
+    history: Any = None,
+    region: str | None = None,
+) -> Explanation:
     """Explain the tags of order ``order_id`` (its number as in the export).
 
     >>> ex = explain_order("200002", ["examples/orders.csv"], tagbook=book,
@@ -79,9 +88,16 @@ def explain_order(order_id: str, orders: Sequence[str | Path], *, tagbook: TagBo
     """
     from ordertags.io.readers import read_orders
 
-    tables = [read_orders(o, encoding=encoding, delimiter=delimiter, profile=profile,
-                          mapping=str(mapping) if mapping is not None else None)
-              for o in orders]
+    tables = [
+        read_orders(
+            o,
+            encoding=encoding,
+            delimiter=delimiter,
+            profile=profile,
+            mapping=str(mapping) if mapping is not None else None,
+        )
+        for o in orders
+    ]
     from ordertags.engine.frame import Frame, order_id_keys
     from ordertags.io.lookup import norm_order_id
 
@@ -91,20 +107,37 @@ def explain_order(order_id: str, orders: Sequence[str | Path], *, tagbook: TagBo
     row = pc.index(ids, norm_order_id(order_id)).as_py()
     if row < 0:
         names = ", ".join(t.source for t in tables)
-        raise InputError(f'no order "{order_id}" in {names}.',
-                         hint="Give the order number as the export writes it.") from None
+        raise InputError(
+            f'no order "{order_id}" in {names}.',
+            hint="Give the order number as the export writes it.",
+        ) from None
     traces: list[RuleTrace] = []
 
     def on_rule(rule: Rule, ctx: Context, matched: Any) -> None:
-        traces.append(RuleTrace(rule.name, rule.line, bool(matched[row]),
-                                conditions=rule.when.explain(ctx.frame, ctx, row),
-                                actions=_actions(rule) if matched[row] else []))
+        traces.append(
+            RuleTrace(
+                rule.name,
+                rule.line,
+                bool(matched[row]),
+                conditions=rule.when.explain(ctx.frame, ctx, row),
+                actions=_actions(rule) if matched[row] else [],
+            )
+        )
 
     # With a workspace's history, customer measures and tags read it as apply does
     # (nothing is recorded: explaining changes nothing).
-    result = annotate(tables, tagbook=tagbook, rules=rules, as_of=as_of, columns=columns,
-                      money_style=money_style, on_rule=on_rule, history=history,
-                      record=False, region=region)
+    result = annotate(
+        tables,
+        tagbook=tagbook,
+        rules=rules,
+        as_of=as_of,
+        columns=columns,
+        money_style=money_style,
+        on_rule=on_rule,
+        history=history,
+        record=False,
+        region=region,
+    )
     outcome = result.outcome
     stopped_by = int(outcome.stopped_by[row]) if outcome is not None else -1
     if rules is not None and stopped_by >= 0:
@@ -129,22 +162,36 @@ def explain_order(order_id: str, orders: Sequence[str | Path], *, tagbook: TagBo
     index = frame.tables.index(table)
     columns = result.output_columns(index)
     start = int(frame.offsets[index])
-    fields = {name: values[row - start].as_py() for name, values in columns.items()
-              if name not in (TAGS_COLUMN, PROFILE_COLUMN, COLOUR_COLUMN)}
+    fields = {
+        name: values[row - start].as_py()
+        for name, values in columns.items()
+        if name not in (TAGS_COLUMN, PROFILE_COLUMN, COLOUR_COLUMN)
+    }
     conflicts = []
     if outcome is not None:
         for column, fs in outcome.fields.items():
             if fs.loser[row] >= 0 and rules is not None:
                 loser = rules.rules[int(fs.loser[row])]
                 winner = rules.rules[int(fs.rule[row])]
-                conflicts.append(f'{column}: rule "{loser.name}" would set '
-                                 f'{loser.set[column]!r}, but "{winner.name}" sets '
-                                 f"{winner.set[column]!r} and wins")
+                conflicts.append(
+                    f'{column}: rule "{loser.name}" would set '
+                    f'{loser.set[column]!r}, but "{winner.name}" sets '
+                    f"{winner.set[column]!r} and wins"
+                )
     return Explanation(
-        order_id=order_id, source=table.source, row=person_row, email=email,
-        customer_key=key, entries=entries, rules=traces, tags=result.tags[row].as_py(),
-        profile=result.profile[row].as_py(), colour=result.colour[row].as_py(),
-        fields=fields, conflicts=conflicts)
+        order_id=order_id,
+        source=table.source,
+        row=person_row,
+        email=email,
+        customer_key=key,
+        entries=entries,
+        rules=traces,
+        tags=result.tags[row].as_py(),
+        profile=result.profile[row].as_py(),
+        colour=result.colour[row].as_py(),
+        fields=fields,
+        conflicts=conflicts,
+    )
 
 
 def render(ex: Explanation) -> str:
@@ -156,17 +203,25 @@ def render(ex: Explanation) -> str:
         lines.append("customer: none (no email): only order tags apply")
     lines.append("tag book:" if ex.entries else "tag book: no entry for this customer")
     for entry, how in ex.entries:
-        detail = ", ".join(x for x in (
-            f"by {entry.by}" if entry.by else "", f"at {entry.at}" if entry.at else "",
-            f"expires {entry.expires}" if entry.expires else "",
-            f"note: {entry.note}" if entry.note else "") if x)
-        lines.append(f"  {', '.join(entry.tags)} (line {entry.line}) through {how}"
-                     + (f"; {detail}" if detail else ""))
+        detail = ", ".join(
+            x
+            for x in (
+                f"by {entry.by}" if entry.by else "",
+                f"at {entry.at}" if entry.at else "",
+                f"expires {entry.expires}" if entry.expires else "",
+                f"note: {entry.note}" if entry.note else "",
+            )
+            if x
+        )
+        lines.append(
+            f"  {', '.join(entry.tags)} (line {entry.line}) through {how}"
+            + (f"; {detail}" if detail else "")
+        )
     lines.append("rules:" if ex.rules else "rules: none")
     for i, t in enumerate(ex.rules, start=1):
         where = f" (line {t.line})" if t.line else ""
         if t.skipped_by:
-            lines.append(f"  {i}. {t.name}{where}: skipped, stopped by \"{t.skipped_by}\"")
+            lines.append(f'  {i}. {t.name}{where}: skipped, stopped by "{t.skipped_by}"')
             continue
         verdict = "yes -> " + "; ".join(t.actions) if t.matched else "no"
         lines.append(f"  {i}. {t.name}{where}: {verdict}")
@@ -184,5 +239,3 @@ def render(ex: Explanation) -> str:
     for conflict in ex.conflicts:
         lines.append(f"  conflict: {conflict}")
     return "\n".join(lines)
-
-

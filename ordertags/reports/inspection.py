@@ -60,9 +60,12 @@ class Inspection:
             return "NDJSON (one JSON object a line)"
         if t.kind == "json":
             return "JSON, an object with an orders list" if t.json_wrapper else "JSON array"
-        parts = [f"delimiter {_DELIMITERS.get(d.delimiter, repr(d.delimiter))}",
-                 "CRLF line ends" if d.eol == "\r\n" else "LF line ends", d.encoding,
-                 "with BOM" if d.bom else "no BOM"]
+        parts = [
+            f"delimiter {_DELIMITERS.get(d.delimiter, repr(d.delimiter))}",
+            "CRLF line ends" if d.eol == "\r\n" else "LF line ends",
+            d.encoding,
+            "with BOM" if d.bom else "no BOM",
+        ]
         if d.preamble:
             parts.append(f"{t.header_row - 1} line(s) before the header")
         if d.trailer:
@@ -76,8 +79,10 @@ class Inspection:
         how = "forced" if not self.detected else "detected from " + ", ".join(self.detected)
         if p.name == GENERIC.name and not self.detected and not p.mapping_file:
             how = "no platform recognised"
-        lines = [f"file:      {self.table.source} ({self.layout()})",
-                 f"profile:   {p.name} ({p.title}; {how})"]
+        lines = [
+            f"file:      {self.table.source} ({self.layout()})",
+            f"profile:   {p.name} ({p.title}; {how})",
+        ]
         if p.mapping_file:
             lines.append(f"mapping:   {p.mapping_file}")
         lines.append(f"rows:      {p.describe()}")
@@ -89,8 +94,7 @@ class Inspection:
             extra = f" (else {backs})" if backs else ""
             lines.append(f"  {FIELD_TITLES.get(f, f):<{width}}  {column}{extra}")
         if self.missing:
-            lines.append("  not found: " + ", ".join(FIELD_TITLES.get(f, f)
-                                                     for f in self.missing))
+            lines.append("  not found: " + ", ".join(FIELD_TITLES.get(f, f) for f in self.missing))
         counts = f"{_n(self.rows, 'row')}, {_n(self.orders, 'order')}"
         if self.customers is not None:
             counts += f", {_n(self.customers, 'customer')}"
@@ -121,15 +125,22 @@ def _fmt_date(value: Any) -> str:
     return "" if np.isnat(value) else str(value).replace("T", " ")
 
 
-def inspect_orders(path: str | os.PathLike[str], *, profile: str | None = None,
-                   mapping: str | os.PathLike[str] | None = None, encoding: str | None = None,
-                   delimiter: str | None = None, money_style: str | None = None,
-                   columns: Mapping[str, str | None] | None = None,
-                   rows: int = 5) -> Inspection:
+def inspect_orders(
+    path: str | os.PathLike[str],
+    *,
+    profile: str | None = None,
+    mapping: str | os.PathLike[str] | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    money_style: str | None = None,
+    columns: Mapping[str, str | None] | None = None,
+    rows: int = 5,
+) -> Inspection:
     """Read one export and describe it (see the module docstring). Unreadable files
     raise; values that do not parse are listed in ``problems``."""
-    table = read_orders(str(path), encoding=encoding, delimiter=delimiter, profile=profile,
-                        mapping=mapping)
+    table = read_orders(
+        str(path), encoding=encoding, delimiter=delimiter, profile=profile, mapping=mapping
+    )
     frame = Frame([table], as_of=dt.date.today(), overrides=columns, money_style=money_style)
     fmap = frame.maps[0]
     found = []
@@ -139,8 +150,7 @@ def inspect_orders(path: str | os.PathLike[str], *, profile: str | None = None,
     found.sort(key=lambda x: list(FIELD_TITLES).index(x[0]) if x[0] in FIELD_TITLES else 99)
     wanted = ("order_id", "email", "total", "date", "name", "country", "currency")
     missing = [f for f in wanted if fmap.get(f) is None and not frame.has_field(f)]
-    report = Inspection(table, table.profile, table.detected, found, missing,
-                        rows=table.num_rows)
+    report = Inspection(table, table.profile, table.detected, found, missing, rows=table.num_rows)
     problems = report.problems
 
     def attempt(what: str, fn: Any) -> Any:
@@ -161,8 +171,11 @@ def inspect_orders(path: str | os.PathLike[str], *, profile: str | None = None,
         valid = stamps[starts][~np.isnat(stamps[starts])]
         if len(valid):
             report.first_date, report.last_date = _fmt_date(valid.min()), _fmt_date(valid.max())
-    totals = attempt("totals", lambda: frame.numbers(field="total")) \
-        if frame.has_field("total") else None
+    totals = (
+        attempt("totals", lambda: frame.numbers(field="total"))
+        if frame.has_field("total")
+        else None
+    )
     if totals is not None:
         report.total = float(np.nansum(totals[starts]))
     if frame.has_field("currency"):
@@ -186,8 +199,7 @@ def inspect_orders(path: str | os.PathLike[str], *, profile: str | None = None,
     if stamps is not None:
         cols["date"] = [_fmt_date(stamps[int(r)]) for r in shown]
     if totals is not None:
-        cols["total"] = ["" if np.isnan(totals[int(r)]) else f"{totals[int(r)]:.2f}"
-                         for r in shown]
+        cols["total"] = ["" if np.isnan(totals[int(r)]) else f"{totals[int(r)]:.2f}" for r in shown]
     for f in ("currency", "country", "channel"):
         if frame.has_field(f):
             cols[f] = [frame.text(field=f)[int(r)].as_py() for r in shown]

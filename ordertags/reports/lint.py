@@ -134,8 +134,13 @@ def _conjuncts(rule: Rule) -> set[str]:
     return {json.dumps(p, sort_keys=True, default=str) for p in parts}
 
 
-def lint(rules_path: str | Path | None, tagbook_path: str | Path | None, *,
-         orders: Sequence[str | Path] = (), as_of: dt.date | None = None) -> LintReport:
+def lint(
+    rules_path: str | Path | None,
+    tagbook_path: str | Path | None,
+    *,
+    orders: Sequence[str | Path] = (),
+    as_of: dt.date | None = None,
+) -> LintReport:
     """Check a rule file and a tag book (and, given exports, the fields rules use)."""
     report = LintReport()
     as_of = as_of or dt.date.today()
@@ -154,9 +159,12 @@ def lint(rules_path: str | Path | None, tagbook_path: str | Path | None, *,
     if book is not None:
         for entry in book.entries:
             if entry.expired(as_of):
-                report.add("warning", _where(book.path, entry.line),
-                           f"the entry for {entry.email} ({', '.join(entry.tags)}) expired on "
-                           f"{entry.expires}; it is ignored (remove it, or extend expires)")
+                report.add(
+                    "warning",
+                    _where(book.path, entry.line),
+                    f"the entry for {entry.email} ({', '.join(entry.tags)}) expired on "
+                    f"{entry.expires}; it is ignored (remove it, or extend expires)",
+                )
     if rules is None:
         return report
     if book is not None:
@@ -172,9 +180,12 @@ def lint(rules_path: str | Path | None, tagbook_path: str | Path | None, *,
             report.add("warning", where, f'rule "{rule.name}" can never match: {reason}')
         for earlier in stoppers:
             if _conjuncts(earlier) <= _conjuncts(rule):
-                report.add("warning", where,
-                           f'rule "{rule.name}" is shadowed: every order it matches was '
-                           f'already stopped by "{earlier.name}" (line {earlier.line})')
+                report.add(
+                    "warning",
+                    where,
+                    f'rule "{rule.name}" is shadowed: every order it matches was '
+                    f'already stopped by "{earlier.name}" (line {earlier.line})',
+                )
                 break
         if rule.stop:
             stoppers.append(rule)
@@ -184,15 +195,21 @@ def lint(rules_path: str | Path | None, tagbook_path: str | Path | None, *,
             for op, path in cond.list_paths.items():
                 values = cond.list_values[op]
                 if not values:
-                    report.add("warning", _where(rules.path, cond.where.line),
-                               f"the list file {path} is empty: {op} matches nothing")
+                    report.add(
+                        "warning",
+                        _where(rules.path, cond.where.line),
+                        f"the list file {path} is empty: {op} matches nothing",
+                    )
                 if cond.field == "email":
                     bad = [v for v in values if not looks_like_email(v)]
                     if bad:
                         shown = ", ".join(repr(b) for b in bad[:3])
-                        report.add("warning", str(path),
-                                   f"{len(bad)} entries are not email addresses ({shown}"
-                                   f"{', ...' if len(bad) > 3 else ''})")
+                        report.add(
+                            "warning",
+                            str(path),
+                            f"{len(bad)} entries are not email addresses ({shown}"
+                            f"{', ...' if len(bad) > 3 else ''})",
+                        )
     if orders:
         _check_fields(rules, orders, report)
     return report
@@ -213,8 +230,15 @@ def _check_fields(rules: RuleSet, orders: Sequence[str | Path], report: LintRepo
     fmap = map_fields(columns)
     for rule in rules.rules:
         for cond in rule.when.walk():
-            if isinstance(cond, FieldCondition) and not cond.item and \
-                    cond.field not in VIRTUAL_FIELDS and fmap.find_column(cond.field) is None:
-                report.add("error", _where(rules.path, cond.where.line),
-                           f'rule "{rule.name}" uses the field "{cond.field}", which the '
-                           f"exports do not have (their columns: {', '.join(columns[:12])})")
+            if (
+                isinstance(cond, FieldCondition)
+                and not cond.item
+                and cond.field not in VIRTUAL_FIELDS
+                and fmap.find_column(cond.field) is None
+            ):
+                report.add(
+                    "error",
+                    _where(rules.path, cond.where.line),
+                    f'rule "{rule.name}" uses the field "{cond.field}", which the '
+                    f"exports do not have (their columns: {', '.join(columns[:12])})",
+                )

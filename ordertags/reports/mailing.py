@@ -21,8 +21,7 @@ from ordertags.engine.pipeline import Annotated, render_tags
 LIST_COLUMNS = ("Email Address", "First Name", "Last Name", "Orders", "Spend", "Tags")
 RELAY_PATTERN = r"@(marketplace\.amazon\.|members\.ebay\.)"
 #: Values of a marketing-consent column that mean yes (compared lower-cased).
-CONSENT_YES = ("yes", "y", "true", "1", "subscribed", "accepted", "opt-in", "opted in",
-               "granted")
+CONSENT_YES = ("yes", "y", "true", "1", "subscribed", "accepted", "opt-in", "opted in", "granted")
 
 
 def _consented(annotated: Annotated) -> np.ndarray[Any, np.dtype[np.bool_]] | None:
@@ -34,8 +33,12 @@ def _consented(annotated: Annotated) -> np.ndarray[Any, np.dtype[np.bool_]] | No
     customers = frame.customers
     text = pc.utf8_lower(pc.utf8_trim_whitespace(frame.text(field="marketing_consent")))
     known = np.asarray(pc.not_equal(text, "").to_numpy(zero_copy_only=False), dtype=bool)
-    yes = np.asarray(pc.fill_null(pc.is_in(text, value_set=pa.array(CONSENT_YES)), False)
-                     .to_numpy(zero_copy_only=False), dtype=bool)
+    yes = np.asarray(
+        pc.fill_null(pc.is_in(text, value_set=pa.array(CONSENT_YES)), False).to_numpy(
+            zero_copy_only=False
+        ),
+        dtype=bool,
+    )
     rows = np.flatnonzero(known & customers.has_customer)
     if frame.has_field("date"):  # latest by date (then by row), so the newest answer wins
         stamps = frame.dates()[rows].astype("datetime64[s]").astype(np.int64)
@@ -70,7 +73,7 @@ def _money_text(units: np.ndarray[Any, Any]) -> pa.Array:
 
 
 def _split_names(names: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """"Smith, Ann" -> (Ann, Smith); "Ann van Dijk" -> (Ann, van Dijk)."""
+    """ "Smith, Ann" -> (Ann, Smith); "Ann van Dijk" -> (Ann, van Dijk)."""
     trimmed = pc.utf8_trim_whitespace(names)
     comma = pc.extract_regex(trimmed, r"(?s)^(?P<last>[^,]*?)\s*,\s*(?P<first>.*)$")
     plain = pc.extract_regex(trimmed, r"(?s)^(?P<first>\S*)\s*(?P<last>.*)$")
@@ -80,8 +83,9 @@ def _split_names(names: pa.Array) -> tuple[pa.Array, pa.Array]:
     return pc.fill_null(first, ""), pc.fill_null(last, "")
 
 
-def mailing_list(annotated: Annotated, *, tags: Sequence[str],
-                 not_tags: Sequence[str] = (), consent: bool = True) -> MailingList:
+def mailing_list(
+    annotated: Annotated, *, tags: Sequence[str], not_tags: Sequence[str] = (), consent: bool = True
+) -> MailingList:
     """Customers who carry any of ``tags`` and none of ``not_tags``. Where the exports
     say whether a customer accepts marketing, those whose latest answer is not yes (or
     who never answered) are left out, unless ``consent`` is False.
@@ -107,16 +111,19 @@ def mailing_list(annotated: Annotated, *, tags: Sequence[str],
     blocked = np.zeros(customers.count, dtype=bool)
     for t in not_tags:
         blocked |= customer_has(t)
-    relay = np.asarray(pc.fill_null(pc.match_substring_regex(customers.keys, RELAY_PATTERN),
-                                    False).to_numpy(zero_copy_only=False), dtype=bool)
+    relay = np.asarray(
+        pc.fill_null(pc.match_substring_regex(customers.keys, RELAY_PATTERN), False).to_numpy(
+            zero_copy_only=False
+        ),
+        dtype=bool,
+    )
     agreed = _consented(annotated) if consent else None
     no_consent = np.zeros(customers.count, dtype=bool) if agreed is None else ~agreed
     chosen = wanted & ~blocked & ~relay & ~no_consent
     if customers.groups is not None:
         # A merged customer (several emails, a link, a phone) is one row, under their
         # first email that is a mailbox; a code known by its phone alone has none.
-        chosen &= np.asarray(pc.is_valid(customers.keys).to_numpy(zero_copy_only=False),
-                             dtype=bool)
+        chosen &= np.asarray(pc.is_valid(customers.keys).to_numpy(zero_copy_only=False), dtype=bool)
         picked = np.flatnonzero(chosen)
         _, first_of = np.unique(customers.groups[picked], return_index=True)
         chosen = np.zeros_like(chosen)
@@ -124,8 +131,11 @@ def mailing_list(annotated: Annotated, *, tags: Sequence[str],
 
     first = customers.first_rows()
     rows = frame.order_starts
-    spend = customers.reduce_sum(np.where(rows, frame.money_units(field="total"), 0)) \
-        if frame.has_field("total") else np.zeros(customers.count, dtype=np.int64)
+    spend = (
+        customers.reduce_sum(np.where(rows, frame.money_units(field="total"), 0))
+        if frame.has_field("total")
+        else np.zeros(customers.count, dtype=np.int64)
+    )
     orders = customers.count_rows(rows)
     idx = np.flatnonzero(chosen)
     keys = customers.keys.take(pa.array(idx)).to_pylist() if len(idx) else []
@@ -149,10 +159,16 @@ def mailing_list(annotated: Annotated, *, tags: Sequence[str],
     has = {t: customer_has(t)[idx] for t in customer_tags}
     tag_text = render_tags(customer_tags, has, book, len(idx))[0]
     columns = {
-        "Email Address": email, "First Name": first_name, "Last Name": last_name,
+        "Email Address": email,
+        "First Name": first_name,
+        "Last Name": last_name,
         "Orders": pa.array(orders[idx]).cast(pa.string()),
-        "Spend": _money_text(spend[idx]), "Tags": tag_text.combine_chunks(),
+        "Spend": _money_text(spend[idx]),
+        "Tags": tag_text.combine_chunks(),
     }
-    return MailingList(columns, excluded_not_tag=int((wanted & blocked).sum()),
-                       excluded_relay=int((wanted & ~blocked & relay).sum()),
-                       excluded_consent=int((wanted & ~blocked & ~relay & no_consent).sum()))
+    return MailingList(
+        columns,
+        excluded_not_tag=int((wanted & blocked).sum()),
+        excluded_relay=int((wanted & ~blocked & relay).sum()),
+        excluded_consent=int((wanted & ~blocked & ~relay & no_consent).sum()),
+    )
