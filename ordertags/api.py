@@ -15,9 +15,24 @@ from typing import Any
 
 from ordertags.engine.pipeline import Annotated, annotate
 from ordertags.errors import UsageError
-from ordertags.io.readers import Dialect
-from ordertags.io.writers import write_csv_table, write_output, write_table
-from ordertags.reports.mailing import LIST_COLUMNS, MailingList, mailing_list
+from ordertags.io.writers import write_output, write_table
+from ordertags.reports.lists import (
+    ListFilter,
+    Selection,
+    customers_of_run,
+    get_preset,
+    read_suppression_file,
+    render_list,
+    render_suppression,
+    select,
+)
+from ordertags.reports.segments import (
+    SegmentTable,
+    TagLine,
+    segment_customers,
+    segment_table,
+    tag_figures,
+)
 from ordertags.rules import load_rules
 from ordertags.tags import load_tagbook
 
@@ -151,7 +166,7 @@ def export_list(
     *,
     tagbook: PathLike,
     output: PathLike,
-    tags: Sequence[str],
+    tags: Sequence[str] = (),
     not_tags: Sequence[str] = (),
     rules: PathLike | None = None,
     as_of: dt.date | None = None,
@@ -164,15 +179,35 @@ def export_list(
     workspace: Any = None,
     region: str | None = None,
     consent: bool = True,
-) -> tuple[Annotated, MailingList]:
-    """Write the mailing list of customers with any of ``tags`` and none of ``not_tags``
-    (and, where the exports record it, who accepted marketing: see
-    :func:`ordertags.reports.mailing.mailing_list`). With a ``workspace``, customer conditions
-    read its history (nothing is recorded)."""
+    preset: str | None = None,
+    excel: bool | None = None,
+    list_filter: ListFilter | None = None,
+    suppress: Sequence[PathLike] = (),
+    suppression_out: PathLike | None = None,
+) -> tuple[Annotated, Selection]:
+    """Write the mailing list of the run's customers that ``list_filter`` asks for (or
+    those with any of ``tags`` and none of ``not_tags``), in the columns of ``preset``
+    (see :data:`ordertags.reports.lists.PRESETS`), leaving out invalid and relay
+    addresses, suppressed addresses (the tag book's ``suppressed`` list and the
+    ``suppress`` files), customers with a ``no_marketing`` tag, and, unless ``consent``
+    is False, customers who did not accept marketing where any export records it. With
+    ``suppression_out``, writes the addresses left out and why. With a ``workspace``,
+    figures are all-time ones from its history.
+
+    >>> result, chosen = export_list(["orders.csv"], tagbook="tagbook.yaml", output="vip.csv",
+    ...     tags=["VIP"], preset="mailchimp")  # doctest: +SKIP
+    >>> chosen.count, chosen.left_out["no_consent"]  # doctest: +SKIP
+    (12, 3)
+    """
     from ordertags.customers.workspace import workspace_history
 
-    if not tags:
-        raise UsageError("name at least one tag with --tag.", hint="For example: --tag VIP.")
+    flt = list_filter or ListFilter(tags=tuple(tags), not_tags=tuple(not_tags))
+    if not flt.tags and not flt.segments:
+        raise UsageError(
+            "name at least one tag with --tag, or a segment with --segment.",
+            hint="For example: --tag VIP, or --segment champions.",
+        )
+    chosen_preset = get_preset(preset)
     with workspace_history(workspace) as history:
         result = _run(
             orders,
@@ -188,19 +223,108 @@ def export_list(
             history=history,
             region=region,
         )
-    ml = mailing_list(result, tags=tags, not_tags=not_tags, consent=consent)
-    cols = [ml.columns[c] for c in LIST_COLUMNS]
-    import pyarrow as pa
+        book = result.tagbook
+        for t in flt.names_tags():
+            book.require(t)
+        rows = customers_of_run(result)
+    segments = None
+    if flt.segments or chosen_preset.name == "generic":
+        method, cutoffs = _segment_config(rules)
+        segments = segment_customers(
+            rows, result.frame.as_of, method=method, cutoffs=cutoffs
+        ).groups
+    suppressed = {s.key for s in book.suppressed}
+    for path in suppress:
+        suppressed |= read_suppression_file(path)
+    chosen = select(
+        rows,
+        flt,
+        suppressed=suppressed,
+        no_marketing=book.no_marketing_tags(),
+        consent=consent,
+        segments=segments,
+    )
+    listed_segments = None
+    if segments is not None:
+        by_key = dict(zip(rows.key, segments, strict=True))
+        listed_segments = [by_key[k] for k in chosen.rows.key]
+    data = render_list(chosen.rows, chosen_preset, excel=excel, segments=listed_segments)
+    write_output(output, lambda fh: fh.write(data))
+    if suppression_out is not None:
+        gone = render_suppression(chosen.suppressed_out)
+        write_output(suppression_out, lambda fh: fh.write(gone))
+    return result, chosen
 
-    from ordertags.io.safecsv import neutralise_column
 
-    numeric = {"Orders", "Spend"}
-    chunked = [
-        pa.chunked_array([neutralise_column(c, numeric=name in numeric)])
-        for name, c in zip(LIST_COLUMNS, cols, strict=True)
-    ]
-    write_output(output, lambda fh: write_csv_table(fh, LIST_COLUMNS, chunked, Dialect()))
-    return result, ml
+def _segment_config(rules: PathLike | None) -> tuple[str, Any]:
+    """RFM method and fixed cut-offs from the rule file's ``segments:`` (defaults without)."""
+    from ordertags.customers.rfm import Cutoffs
+
+    if rules is None:
+        return "quantiles", None
+    ruleset = load_rules(rules)
+    cuts = ruleset.segment_cutoffs
+    cutoffs = (
+        Cutoffs(
+            tuple(int(x) for x in cuts[0]),  # type: ignore[arg-type]
+            tuple(cuts[1]),  # type: ignore[arg-type]
+            tuple(cuts[2]),  # type: ignore[arg-type]
+        )
+        if cuts
+        else None
+    )
+    return ruleset.segment_method, cutoffs
+
+
+def segments_report(
+    orders: Sequence[PathLike],
+    *,
+    tagbook: PathLike,
+    rules: PathLike | None = None,
+    as_of: dt.date | None = None,
+    columns: Mapping[str, str | None] | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    money_style: str | None = None,
+    profile: str | None = None,
+    mapping: PathLike | None = None,
+    workspace: Any = None,
+    region: str | None = None,
+    by: str = "group",
+) -> SegmentTable | list[TagLine]:
+    """The RFM groups of the run's customers (all-time figures from the history in a
+    workspace) as a :class:`ordertags.reports.segments.SegmentTable`; with ``by="tag"``,
+    per tag the customers, orders and spend of the last 30, 90 and 365 days.
+
+    >>> table = segments_report(["orders.csv"], tagbook="tagbook.yaml")  # doctest: +SKIP
+    >>> [(line.name, line.customers) for line in table.lines][:1]  # doctest: +SKIP
+    [('Champions', 4)]
+    """
+    from ordertags.customers.workspace import workspace_history
+
+    if by not in ("group", "tag"):
+        raise UsageError(f'cannot group segments by "{by}".', hint="Use --by group or --by tag.")
+    with workspace_history(workspace) as history:
+        result = _run(
+            orders,
+            tagbook,
+            rules,
+            as_of,
+            columns,
+            encoding,
+            delimiter,
+            money_style,
+            profile,
+            mapping,
+            history=history,
+            region=region,
+        )
+        if by == "tag":
+            return tag_figures(result)
+        rows = customers_of_run(result)
+    method, cutoffs = _segment_config(rules)
+    scores = segment_customers(rows, result.frame.as_of, method=method, cutoffs=cutoffs)
+    return segment_table(rows, scores)
 
 
 def ingest_files(

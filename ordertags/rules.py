@@ -53,6 +53,7 @@ FORMS = (
     "not",
     "field",
     "customer",
+    "segment",
     "has_tag",
     "had_tag",
     "any_item",
@@ -651,6 +652,77 @@ class CustomerCondition(Condition):
 
 
 @dataclass
+class SegmentCondition(Condition):
+    """``segment``: the customer's RFM group is one of ``groups`` (slugs, see
+    :mod:`ordertags.customers.rfm`), scored from the customers of the run (with their
+    history, in a workspace) as the rule file's ``segments:`` says."""
+
+    groups: tuple[str, ...]
+    where: Where
+    method: str = "quantiles"
+    cutoffs: tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]] | None = None
+
+    def describe(self) -> str:
+        return "segment " + " or ".join(self.groups)
+
+    def segments(self, frame: Frame) -> list[str]:
+        """Per customer code: the RFM group slug."""
+        key = ("segments", f"{self.method}/{self.cutoffs}")
+        cache = frame._cache
+        if key not in cache:
+            cache[key] = self._score(frame)
+        result: list[str] = cache[key]
+        return result
+
+    def _score(self, frame: Frame) -> list[str]:
+        import numpy as np
+
+        from ordertags.customers.rfm import Cutoffs, score
+
+        measures = {
+            m: CustomerCondition(m, {}, None, self.where).measure_values(frame)
+            for m in ("days_since_last", "orders", "spend")
+        }
+        customers = frame.customers
+        if customers.groups is not None:  # one value per person, not per email of theirs
+            _, pick = np.unique(customers.groups, return_index=True)
+            back = np.searchsorted(np.unique(customers.groups), customers.groups)
+        else:
+            pick = back = np.arange(customers.count)
+        cuts = (
+            Cutoffs(
+                tuple(int(x) for x in self.cutoffs[0]),  # type: ignore[arg-type]
+                tuple(self.cutoffs[1]),  # type: ignore[arg-type]
+                tuple(self.cutoffs[2]),  # type: ignore[arg-type]
+            )
+            if self.cutoffs
+            else None
+        )
+        scores = score(
+            measures["days_since_last"][pick],
+            np.nan_to_num(measures["orders"][pick]),
+            np.nan_to_num(measures["spend"][pick]),
+            cutoffs=cuts,
+            method=self.method,
+        )
+        return [scores.groups[int(i)] for i in back]
+
+    def evaluate(self, frame: Frame, ctx: Context) -> BoolArray:
+        import numpy as np
+
+        wanted = set(self.groups)
+        ok = np.array([g in wanted for g in self.segments(frame)], dtype=bool)
+        result: BoolArray = frame.customers.broadcast(ok, fill=False)
+        return result
+
+    def value_at(self, frame: Frame, ctx: Context, row: int) -> str:
+        code = frame.customers.codes[row]
+        if code < 0:
+            return "no customer (blank email)"
+        return self.segments(frame)[int(code)]
+
+
+@dataclass
 class TagCondition(Condition):
     """``has_tag``: the order or its customer carries the tag at this point of the run
     (from the tag book or an earlier rule). ``had_tag`` with ``within_days``: the customer
@@ -762,6 +834,10 @@ class RuleSet:
     notes_column: str = "Order Notes"
     hold_column: str = "Hold"
     text: str = ""
+    #: RFM scoring (``segments:``): quantiles or fixed, and the fixed cut-offs (recency
+    #: days, frequency, monetary) where the file gives them.
+    segment_method: str = "quantiles"
+    segment_cutoffs: tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]] | None = None
 
     def check_tags(self, tagbook: TagBook) -> None:
         """Every tag a rule adds, removes or tests must be defined in the tag book."""
@@ -824,6 +900,23 @@ def parse_rules(text: str, *, file: str, base: Path) -> RuleSet:
         notes_column=data.get("notes_column") or "Order Notes",
         hold_column=data.get("hold_column") or "Hold",
     )
+    seg = data.get("segments") or {}
+    ruleset.segment_method = seg.get("method", "quantiles")
+    given = [k for k in ("recency_days", "frequency", "monetary") if k in seg]
+    if given:
+        from ordertags.customers.rfm import DEFAULT_CUTOFFS
+
+        for k in given:
+            if list(seg[k]) != sorted(seg[k]):
+                raise Where(file, text, ["segments", k]).error(
+                    f"segments.{k} must be in ascending order.",
+                    hint="For example: recency_days: [30, 90, 180, 365].",
+                )
+        ruleset.segment_cutoffs = (
+            tuple(seg.get("recency_days", DEFAULT_CUTOFFS.recency_days)),
+            tuple(seg.get("frequency", DEFAULT_CUTOFFS.frequency)),
+            tuple(seg.get("monetary", DEFAULT_CUTOFFS.monetary)),
+        )
     names: dict[str, int] = {}
     for i, raw in enumerate(data.get("rules") or []):
         where = Where(file, text, ["rules", i])
@@ -833,6 +926,11 @@ def parse_rules(text: str, *, file: str, base: Path) -> RuleSet:
             )
         names[raw["name"]] = i
         ruleset.rules.append(_compile_rule(raw, i, where, base, ruleset))
+    for rule in ruleset.rules:
+        for cond in rule.when.walk():
+            if isinstance(cond, SegmentCondition):
+                cond.method = ruleset.segment_method
+                cond.cutoffs = ruleset.segment_cutoffs
     return ruleset
 
 
@@ -935,6 +1033,20 @@ def compile_condition(
         return ItemCondition(
             form, compile_condition(raw[form], where.child(form), base, item=True), where
         )
+    if form == "segment":
+        from ordertags.customers.rfm import GROUP_NAMES, group_slug
+
+        given = raw["segment"] if isinstance(raw["segment"], list) else [raw["segment"]]
+        slugs = []
+        for j, name in enumerate(given):
+            slug = group_slug(str(name))
+            if slug is None:
+                at = where.child("segment", j) if isinstance(raw["segment"], list) else where
+                raise at.error(
+                    f'"{name}" is not an RFM group.', hint=f"Use one of: {', '.join(GROUP_NAMES)}."
+                )
+            slugs.append(slug)
+        return SegmentCondition(tuple(slugs), where)
     if form == "has_tag":
         return TagCondition(raw["has_tag"], None, where)
     if form == "had_tag":

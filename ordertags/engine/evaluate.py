@@ -167,14 +167,14 @@ class _Lookahead:
     def __init__(self, frame: Frame, ctx: Context, rules: list[Rule]) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
-        from ordertags.rules import CustomerCondition, TagCondition
+        from ordertags.rules import CustomerCondition, SegmentCondition, TagCondition
 
         self.frame, self.ctx, self.rules = frame, ctx, rules
         # Customer measures may read the workspace's history (one SQLite connection, this
         # thread's): those conditions stay on this thread then.
         memory = getattr(frame, "memory", None)
         bound: tuple[type, ...] = (
-            (TagCondition, CustomerCondition)
+            (TagCondition, CustomerCondition, SegmentCondition)
             if memory is not None and getattr(memory, "history", None) is not None
             else (TagCondition,)
         )
