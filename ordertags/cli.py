@@ -838,7 +838,7 @@ def render_segments(table: Any) -> str:
         for line in table.lines
     ]
     headers = ["group", "customers", "share", *[f"spend {c}".strip() for c in currencies]]
-    text = tabulate(
+    text: str = tabulate(
         rows,
         headers=headers,
         disable_numparse=True,
@@ -864,7 +864,8 @@ def render_tag_figures(lines: list[Any]) -> str:
         for w in line.windows
     ]
     headers = ["tag", "last", "customers", "orders", *[f"spend {c}".strip() for c in currencies]]
-    return tabulate(rows, headers=headers, disable_numparse=True)
+    text: str = tabulate(rows, headers=headers, disable_numparse=True)
+    return text
 
 
 # --- inspect ---------------------------------------------------------------------------------
@@ -1759,9 +1760,9 @@ def suspects(
         book = load_tagbook(_book(tagbook, ws))
         if orders:
             from ordertags.base.keys import check_region
-            from ordertags.customers.identity import suspects_in_frame
             from ordertags.customers.workspace import workspace_region
             from ordertags.engine.frame import Frame
+            from ordertags.engine.resolution import suspects_in_frame
             from ordertags.io.readers import read_orders
 
             tables = [

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -223,7 +224,7 @@ def customers_of_run(annotated: Any) -> CustomerRows:
     """
     frame = annotated.frame
     book = annotated.tagbook
-    customers = frame.customers
+    customers = annotated.customers
     codes = customers.codes
     has = customers.has_customer
     n_people = customers.people if customers.groups is not None else customers.count
@@ -302,12 +303,10 @@ def customers_of_run(annotated: Any) -> CustomerRows:
     last_order = np.where(last == np.iinfo(np.int64).min, nat, last.astype("datetime64[D]"))
     first_order = np.where(first == np.iinfo(np.int64).max, nat, first.astype("datetime64[D]"))
 
-    if getattr(frame, "memory", None) is not None:
+    if annotated.memory is not None and customers.groups is not None:
         # In a workspace: all-time figures from the history (one value per person,
         # whichever of their codes it is read through).
-        orders, spend, last_order, first_order = _remembered(
-            frame, orders, spend, last_order, first_order
-        )
+        orders, spend, last_order, first_order = _remembered(annotated.memory, frame, orders, spend)
 
     consent = np.full(n_people, -1, dtype=np.int8)
     recorded = frame.has_field("marketing_consent")
@@ -371,18 +370,12 @@ def customers_of_run(annotated: Any) -> CustomerRows:
 
 
 def _remembered(
-    frame: Any,
-    orders: IntArray,
-    spend: dict[str, IntArray],
-    last_order: DateArray,
-    first_order: DateArray,
+    memory: Any, frame: Any, orders: IntArray, spend: dict[str, IntArray]
 ) -> tuple[IntArray, dict[str, IntArray], DateArray, DateArray]:
-    """The run's per-person figures replaced by the customer memory's (the run's orders
-    and, in a workspace, the history's). Spend is replaced only where the run has one
-    currency: the history keeps one spend figure per customer."""
-    if frame.customers.groups is None:
-        return orders, spend, last_order, first_order
-    agg = frame.memory.aggregates(None)
+    """Per person: orders, spend, last and first order from the customer memory (the
+    run's orders and, in a workspace, the history's). Spend is replaced only where the
+    run has one currency: the history keeps one spend figure per customer."""
+    agg = memory.aggregates(None)
     none = np.iinfo(np.int64).max
     orders = agg["orders"].astype(np.int64)
     if len(spend) <= 1 and frame.has_field("total"):
@@ -526,7 +519,7 @@ def filter_mask(
     return keep, not_tag_count
 
 
-def read_suppression_file(path: str | Path) -> set[str]:
+def read_suppression_file(path: str | os.PathLike[str]) -> set[str]:
     """Customer keys of the addresses in a suppression file: one a line, or a CSV whose
     column named like ``email`` holds them (Mailchimp's and Klaviyo's exports of
     unsubscribed and cleaned contacts); blank lines and ``#`` comments skipped."""

@@ -177,7 +177,7 @@ def tag_figures(annotated: Any, windows: Sequence[int] = WINDOWS) -> list[TagLin
     frame = annotated.frame
     book = annotated.tagbook
     masks = annotated.tag_masks
-    customers = frame.customers
+    customers = annotated.customers
     starts = frame.order_starts & customers.has_customer
     person = np.full(frame.n, -1, dtype=np.int64)
     has = customers.has_customer
