@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import json
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
