@@ -262,10 +262,13 @@ def customers_of_run(annotated: Any) -> CustomerRows:
         return [g if a >= 0 and g is not None else "" for g, a in zip(got, at, strict=True)]
 
     emails = pick(email)
-    if frame.has_field("first_name") or frame.has_field("last_name"):
-        first_names, last_names = pick(text("first_name")), pick(text("last_name"))
-    else:
-        first_names, last_names = _split_names(pick(text("name")))
+    # First and last name where the export has them, else the full name split (one run
+    # may mix both kinds of export).
+    first_names, last_names = pick(text("first_name")), pick(text("last_name"))
+    split_first, split_last = _split_names(pick(text("name")))
+    for p in range(n_people):
+        if not first_names[p] and not last_names[p]:
+            first_names[p], last_names[p] = split_first[p], split_last[p]
     phones = pick(text("phone"))
     country_text = pc.utf8_upper(text("country"))
     with_country = np.flatnonzero(has & _flags(pc.not_equal(country_text, "")))
