@@ -330,17 +330,17 @@ def test_every_exclusion_counted_and_written_out(scene: dict[str, Path], tmp_pat
         f"left out); wrote {out}; left-out addresses in {gone}"
     )
     assert out.read_bytes() == (
-        "Email Address,First Name,Last Name,Orders,Spend,Tags\r\n"
+        b"Email Address,First Name,Last Name,Orders,Spend,Tags\r\n"
         # Jane: one customer over two spellings and channels, under the address used
         # last; Shopify's yes applies to the eBay order's address
-        'Jane.Doe+lw@gmail.com,Jane,Doe,2,150.00,"VIP,CUST,HIGH"\r\n'
+        b'Jane.Doe+lw@gmail.com,Jane,Doe,2,150.00,"VIP,CUST,HIGH"\r\n'
         # formulas inert; the cell with quotes and commas quoted as CSV wants
-        "at@example.com,'@SUM(A1),'-2+3,1,90.00,\"CUST,HIGH\"\r\n"
-        'hy@example.com,"\'=HYPERLINK(""http://x"",""y"")",\'+cmd|\' /C calc\'!A0,1,'
-        '80.00,"CUST,HIGH"\r\n'
+        b"at@example.com,'@SUM(A1),'-2+3,1,90.00,\"CUST,HIGH\"\r\n"
+        b'hy@example.com,"\'=HYPERLINK(""http://x"",""y"")",\'+cmd|\' /C calc\'!A0,1,'
+        b'80.00,"CUST,HIGH"\r\n'
         # a linked pair is one customer: -5.00 + -30.00, a plain negative number stays
-        "neg.other@example.net,Nat,Neg,2,-35.00,CUST\r\n"
-    ).encode("utf-8")
+        b"neg.other@example.net,Nat,Neg,2,-35.00,CUST\r\n"
+    )
     assert gone.read_text(encoding="utf-8").splitlines() == [
         "Email,Reason",
         "'=1+1@example.com,invalid",
