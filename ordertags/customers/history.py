@@ -41,6 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.base import keys as K
+from ordertags.base.version import VERSION
 from ordertags.customers.identity import (
     LinkSet,
     OrderBatch,
@@ -1459,11 +1460,9 @@ def _prepare(history: History, *, create: bool, region: str | None) -> None:
             hint="Point --workspace at a folder made by `ordertags init`.",
         )
     if version > SCHEMA_VERSION:
-        from ordertags import __version__
-
         raise HistoryError(
             f"the history was written by a newer ordertags (schema version {version}; "
-            f"ordertags {__version__} reads up to version {SCHEMA_VERSION}).",
+            f"ordertags {VERSION} reads up to version {SCHEMA_VERSION}).",
             file=path,
             hint="Upgrade ordertags (pip install -U ordertags); this version will not "
             "touch the file.",
