@@ -7,16 +7,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ordertags.base.keys import check_region
+from ordertags.customers.history import IngestReport
+from ordertags.customers.identity import resolve_links
+from ordertags.customers.workspace import workspace_history
+from ordertags.engine.frame import Frame
 from ordertags.engine.pipeline import Annotated, annotate
+from ordertags.engine.resolution import order_batches, run_identities
 from ordertags.errors import UsageError
-from ordertags.io.readers import Dialect
+from ordertags.io.readers import Dialect, read_orders
+from ordertags.io.safecsv import neutralise_column
 from ordertags.io.writers import write_csv_table, write_output, write_table
+from ordertags.reports.dryrun import compare
 from ordertags.reports.mailing import LIST_COLUMNS, MailingList, mailing_list
 from ordertags.rules import load_rules
 from ordertags.tags import load_tagbook
@@ -112,8 +125,6 @@ def apply_files(
     read its order history, and the run's orders are recorded in it (unless ``record``
     is false, or on a dry run).
     """
-    from ordertags.customers.workspace import workspace_history
-
     targets = _targets(orders, output, output_format)
     with workspace_history(workspace) as history:
         result = _run(
@@ -132,8 +143,6 @@ def apply_files(
             region=region,
         )
     if dry_run:
-        from ordertags.reports.dryrun import compare
-
         return result, [compare(result, i, t, encoding=encoding) for i, t in enumerate(targets)]
     for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
         extra = result.output_columns(index)
@@ -169,8 +178,6 @@ def export_list(
     (and, where the exports record it, who accepted marketing: see
     :func:`ordertags.reports.mailing.mailing_list`). With a ``workspace``, customer conditions
     read its history (nothing is recorded)."""
-    from ordertags.customers.workspace import workspace_history
-
     if not tags:
         raise UsageError("name at least one tag with --tag.", hint="For example: --tag VIP.")
     with workspace_history(workspace) as history:
@@ -190,10 +197,6 @@ def export_list(
         )
     ml = mailing_list(result, tags=tags, not_tags=not_tags, consent=consent)
     cols = [ml.columns[c] for c in LIST_COLUMNS]
-    import pyarrow as pa
-
-    from ordertags.io.safecsv import neutralise_column
-
     numeric = {"Orders", "Spend"}
     chunked = [
         pa.chunked_array([neutralise_column(c, numeric=name in numeric)])
@@ -222,14 +225,6 @@ def ingest_files(
     >>> ingest_files(["orders.csv"], workspace=find_workspace("shop"))  # doctest: +SKIP
     IngestReport(files=['orders.csv'], read=40, new=40, updated=0, unchanged=0, ...)
     """
-    from ordertags.base.keys import check_region
-    from ordertags.customers.history import IngestReport
-    from ordertags.customers.identity import resolve_links
-    from ordertags.customers.workspace import workspace_history
-    from ordertags.engine.frame import Frame
-    from ordertags.engine.resolution import order_batches, run_identities
-    from ordertags.io.readers import read_orders
-
     report = IngestReport()
     with workspace_history(workspace) as history:
         assert history is not None
@@ -273,13 +268,6 @@ def _slices(
 ) -> Any:
     """The export in slices of about ``rows`` rows, cut between orders (a CSV export;
     others whole). Row numbers in messages stay those of the file."""
-    import dataclasses
-
-    import numpy as np
-    import pyarrow.compute as pc
-
-    from ordertags.engine.frame import Frame
-
     n = table.num_rows
     rows = rows or INGEST_SLICE
     if n <= rows or table.kind != "csv":

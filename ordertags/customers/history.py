@@ -34,13 +34,14 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.base import keys as K
+from ordertags.base.emails import normalize_email
 from ordertags.base.version import VERSION
 from ordertags.customers.identity import (
     LinkSet,
@@ -55,9 +56,7 @@ from ordertags.customers.identity import (
     split_components,
 )
 from ordertags.errors import HistoryError
-
-if TYPE_CHECKING:
-    from ordertags.tags import TagBook
+from ordertags.tags import TagBook
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
@@ -1175,8 +1174,6 @@ class History:
         tries: list[str] = [text]
         phone = None
         if "@" in text:
-            from ordertags.base.emails import normalize_email
-
             tries.insert(0, normalize_email(text) or text)
         else:
             phone = K.normalize_phone(text, region)
