@@ -335,16 +335,44 @@ def apply(
     workspace: WorkspaceOpt = None,
     no_record: NoRecordOpt = False,
     default_region: RegionOpt = None,
+    list_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--list",
+            help="Also write a mailing list from the same run, as export would: "
+            "FILE:TAG[,TAG...], a tag written !TAG leaves its customers out "
+            "(repeat for several lists).",
+            show_default=False,
+        ),
+    ] = None,
+    without_consent: Annotated[
+        bool,
+        typer.Option(
+            "--include-without-consent",
+            help="In the --list files, also list customers whose exports do not say "
+            "they accept marketing (as export's option of the same name).",
+        ),
+    ] = False,
 ) -> None:
     """Tag every order and write the exports back with Customer Tags, Customer Profile
     and Tag Colour columns. In a workspace, customer conditions read the order history
-    and the run's orders are recorded in it (unless --no-record).
+    and the run's orders are recorded in it (unless --no-record). With --list, the
+    same run also writes mailing lists (the exports are read once).
 
     Example: ordertags apply open_orders.csv -t tagbook.yaml -r rules.yaml -o annotated.csv
 
     Example (in a workspace, e.g. from cron): ordertags apply open_orders.csv -o tagged.csv
+
+    Example (orders and the VIP list in one run):
+    ordertags apply orders.csv -o annotated.csv --list 'vip.csv:VIP,!FRAUD'
     """
     when = _as_of(as_of)
+    from ordertags.api import ListSpec
+
+    try:
+        lists = [ListSpec.parse(text) for text in list_ or []]
+    except OrderTagsError as exc:
+        _fail(exc)
     ws = _workspace(workspace)
     tagbook_path, rules_path = _book(tagbook, ws), _rules(rules, ws)
     if output_format not in (None, "csv", "json", "ndjson"):
@@ -375,6 +403,8 @@ def apply(
             workspace=ws,
             record=not no_record,
             region=default_region,
+            lists=lists,
+            consent=not without_consent,
         )
     except OrderTagsError as exc:
         _fail(exc)
@@ -472,8 +502,12 @@ def render_summary(summary: Any, written: list[str]) -> str:
         f"tag book: {_n(summary.manual_entries, 'entry', 'entries')} in force"
         + (f", {summary.expired_entries} expired (ignored)" if summary.expired_entries else "")
     )
+    lists = getattr(summary, "lists", {})
     for path in written:
-        lines.append(f"wrote {path}")
+        if path in lists:
+            lines.append(f"wrote {path} ({_n(lists[path], 'customer')})")
+        else:
+            lines.append(f"wrote {path}")
     return "\n".join(lines)
 
 

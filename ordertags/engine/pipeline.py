@@ -63,6 +63,7 @@ class Summary:
     # With a workspace: per customer tag, (gained, lost) since the last run that saw them.
     tag_changes: dict[str, tuple[int, int]] = field(default_factory=dict)
     recorded: Any = None  # ordertags.customers.history.IngestReport, when apply recorded its orders
+    lists: dict[str, int] = field(default_factory=dict)  # list file written -> its customers
 
 
 @dataclass
