@@ -131,6 +131,7 @@ def apply_files(
     workspace: Any = None,
     record: bool = True,
     region: str | None = None,
+    excel_safe: bool = False,
     lists: Sequence[ListSpec] = (),
     consent: bool = True,
 ) -> tuple[Annotated, list[Any]]:
@@ -140,9 +141,9 @@ def apply_files(
     that receives each under its own name. ``profile`` forces a platform (``--format``),
     ``mapping`` names the columns of another export (``--mapping``); ``output_format``
     (csv, json, ndjson) converts, else each export keeps its own. Returns the result and
-    the paths written;
-    with ``dry_run``, writes nothing and returns, per output, a
-    :class:`ordertags.reports.dryrun.DryRun` of what would change.
+    the paths written; ``excel_safe`` makes cells a spreadsheet would run as a formula
+    inert (:func:`ordertags.io.writers.write_table`). With ``dry_run``, writes nothing and
+    returns, per output, a :class:`ordertags.reports.dryrun.DryRun` of what would change.
 
     With a ``workspace`` (:class:`ordertags.customers.workspace.Workspace`), customer conditions
     read its order history, and the run's orders are recorded in it (unless ``record``
@@ -195,7 +196,10 @@ def apply_files(
     for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
         extra = result.output_columns(index)
         write_output(
-            target, lambda fh, t=table, e=extra: write_table(fh, t, e, output_format=output_format)
+            target,
+            lambda fh, t=table, e=extra: write_table(
+                fh, t, e, output_format=output_format, excel_safe=excel_safe
+            ),
         )
     for spec, ml in made:
         write_list(ml, spec.path)
@@ -204,10 +208,17 @@ def apply_files(
 
 
 def write_list(ml: MailingList, output: PathLike) -> None:
-    """Write a mailing list as CSV (``LIST_COLUMNS``) to ``output`` (``-``: stdout)."""
+    """Write a mailing list as CSV (``LIST_COLUMNS``) to ``output`` (``-``: stdout), its
+    cells made inert for spreadsheets (:mod:`ordertags.io.safecsv`)."""
     import pyarrow as pa
 
-    chunked = [pa.chunked_array([ml.columns[c]]) for c in LIST_COLUMNS]
+    from ordertags.io.safecsv import neutralise_column
+
+    numeric = {"Orders", "Spend"}
+    chunked = [
+        pa.chunked_array([neutralise_column(ml.columns[name], numeric=name in numeric)])
+        for name in LIST_COLUMNS
+    ]
     write_output(output, lambda fh: write_csv_table(fh, LIST_COLUMNS, chunked, Dialect()))
 
 

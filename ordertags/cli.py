@@ -335,6 +335,15 @@ def apply(
     workspace: WorkspaceOpt = None,
     no_record: NoRecordOpt = False,
     default_region: RegionOpt = None,
+    excel_safe: Annotated[
+        bool,
+        typer.Option(
+            "--excel-safe",
+            help="Put a ' in front of every cell a spreadsheet would run as a formula "
+            "(starting with = + - @, a tab or a carriage return; plain numbers stay). Off by "
+            "default: every original value comes back byte for byte.",
+        ),
+    ] = False,
     list_: Annotated[
         list[str] | None,
         typer.Option(
@@ -403,6 +412,7 @@ def apply(
             workspace=ws,
             record=not no_record,
             region=default_region,
+            excel_safe=excel_safe,
             lists=lists,
             consent=not without_consent,
         )
@@ -1509,4 +1519,18 @@ def suspects(
 
 def main() -> None:
     """Entry point of the console script."""
+    # No command uses pandas, but pyarrow imports it (about a second) the first time it
+    # builds an array, only to recognise pandas objects: refuse it in this process.
+    # (The library itself does not do this: a Python caller may hand pandas data in.)
+    if "pandas" not in sys.modules:
+        sys.meta_path.insert(0, _NoPandas())
     app()
+
+
+class _NoPandas:
+    """An import hook that makes ``import pandas`` fail (see :func:`main`)."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ImportError("the ordertags command line does not use pandas")
+        return None
