@@ -290,9 +290,10 @@ def ingest_files(
     """
     from ordertags.base.keys import check_region
     from ordertags.customers.history import IngestReport
-    from ordertags.customers.identity import RunIdentities, order_batches, resolve_links
+    from ordertags.customers.identity import resolve_links
     from ordertags.customers.workspace import workspace_history
     from ordertags.engine.frame import Frame
+    from ordertags.engine.resolution import order_batches, run_identities
     from ordertags.io.readers import read_orders
 
     report = IngestReport()
@@ -318,7 +319,7 @@ def ingest_files(
                         [part], as_of=dt.date.today(), overrides=columns, money_style=money_style
                     )
                     frame.require_field("email")
-                    ids = RunIdentities.from_frame(frame, code)
+                    ids = run_identities(frame, code)
                     got = history.record(order_batches(frame, ids))
                     got.files = []
                     part_report += got

@@ -1458,9 +1458,9 @@ def suspects(
         book = load_tagbook(_book(tagbook, ws))
         if orders:
             from ordertags.base.keys import check_region
-            from ordertags.customers.identity import suspects_in_frame
             from ordertags.customers.workspace import workspace_region
             from ordertags.engine.frame import Frame
+            from ordertags.engine.resolution import suspects_in_frame
             from ordertags.io.readers import read_orders
 
             tables = [
