@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,40 @@ from ordertags.rules import load_rules
 from ordertags.tags import load_tagbook
 
 PathLike = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """A mailing list that ``apply`` writes beside the annotated orders (``--list``):
+    the customers with any of ``tags`` and none of ``not_tags``, into ``path``.
+
+    >>> ListSpec.parse("vip.csv:VIP,GOLD,!FRAUD")
+    ListSpec(path='vip.csv', tags=('VIP', 'GOLD'), not_tags=('FRAUD',))
+    """
+
+    path: str
+    tags: tuple[str, ...]
+    not_tags: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> ListSpec:
+        """``PATH:TAG[,TAG...]``; a tag written ``!TAG`` leaves its customers out. The
+        path ends at the last ``:``, so a Windows path (``C:\\lists\\vip.csv:VIP``) works."""
+        path, sep, spec = text.rpartition(":")
+        names = [t.strip() for t in spec.split(",") if t.strip()]
+        tags = tuple(t for t in names if not t.startswith("!"))
+        not_tags = tuple(t[1:].strip() for t in names if t.startswith("!") and t[1:].strip())
+        if not sep or not path.strip() or not tags:
+            raise UsageError(
+                f'"{text}" is not a list: write the file, a colon and the tags.',
+                hint="For example: --list vip.csv:VIP or --list 'vip.csv:VIP,GOLD,!FRAUD'.",
+            )
+        if path.strip() == "-":
+            raise UsageError(
+                "a list cannot go to standard output (-).",
+                hint="Give a file name, e.g. --list vip.csv:VIP.",
+            )
+        return cls(path, tags, not_tags)
 
 
 def _run(
@@ -110,6 +145,8 @@ def apply_files(
     record: bool = True,
     region: str | None = None,
     excel_safe: bool = False,
+    lists: Sequence[ListSpec] = (),
+    consent: bool = True,
 ) -> tuple[Annotated, list[Any]]:
     """Tag the orders of ``orders`` and write each export back annotated.
 
@@ -124,8 +161,24 @@ def apply_files(
     With a ``workspace`` (:class:`ordertags.customers.workspace.Workspace`), customer conditions
     read its order history, and the run's orders are recorded in it (unless ``record``
     is false, or on a dry run).
+
+    ``lists`` are mailing lists written from the same run (``--list``): each is what
+    :func:`export_list` would write after this run (``consent`` as there), made from the
+    customer totals the rules already worked out, so the exports are read once. The
+    number of customers in each is in ``result.summary.lists``.
     """
+    if dry_run and lists:
+        raise UsageError(
+            "a dry run writes nothing, so it cannot write lists.",
+            hint="Leave out --list, or --dry-run.",
+        )
     targets = _targets(orders, output, output_format)
+    for spec in lists:
+        if spec.path in targets or str(spec.path) == str(output):
+            raise UsageError(
+                f"the list {spec.path} would overwrite the annotated output.",
+                hint="Give the list its own file name.",
+            )
     with workspace_history(workspace) as history:
         result = _run(
             orders,
@@ -144,6 +197,11 @@ def apply_files(
         )
     if dry_run:
         return result, [compare(result, i, t, encoding=encoding) for i, t in enumerate(targets)]
+    # Every list is made (and its tags checked) before anything is written.
+    made = [
+        (spec, mailing_list(result, tags=spec.tags, not_tags=spec.not_tags, consent=consent))
+        for spec in lists
+    ]
     for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
         extra = result.output_columns(index)
         write_output(
@@ -152,7 +210,22 @@ def apply_files(
                 fh, t, e, output_format=output_format, excel_safe=excel_safe
             ),
         )
-    return result, [t for t in targets if t != "-"]
+    for spec, ml in made:
+        write_list(ml, spec.path)
+        result.summary.lists[str(spec.path)] = ml.count
+    return result, [t for t in targets if t != "-"] + [str(s.path) for s, _ in made]
+
+
+def write_list(ml: MailingList, output: PathLike) -> None:
+    """Write a mailing list as CSV (``LIST_COLUMNS``) to ``output`` (``-``: stdout), its
+    cells made inert for spreadsheets (:mod:`ordertags.io.safecsv`)."""
+
+    numeric = {"Orders", "Spend"}
+    chunked = [
+        pa.chunked_array([neutralise_column(ml.columns[name], numeric=name in numeric)])
+        for name in LIST_COLUMNS
+    ]
+    write_output(output, lambda fh: write_csv_table(fh, LIST_COLUMNS, chunked, Dialect()))
 
 
 def export_list(
@@ -196,13 +269,7 @@ def export_list(
             region=region,
         )
     ml = mailing_list(result, tags=tags, not_tags=not_tags, consent=consent)
-    cols = [ml.columns[c] for c in LIST_COLUMNS]
-    numeric = {"Orders", "Spend"}
-    chunked = [
-        pa.chunked_array([neutralise_column(c, numeric=name in numeric)])
-        for name, c in zip(LIST_COLUMNS, cols, strict=True)
-    ]
-    write_output(output, lambda fh: write_csv_table(fh, LIST_COLUMNS, chunked, Dialect()))
+    write_list(ml, output)
     return result, ml
 
 
