@@ -7,15 +7,31 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ordertags.base.keys import check_region
+from ordertags.customers.history import IngestReport
+from ordertags.customers.identity import resolve_links
+from ordertags.customers.rfm import Cutoffs
+from ordertags.customers.workspace import workspace_history
+from ordertags.engine.frame import Frame
 from ordertags.engine.pipeline import Annotated, annotate
+from ordertags.engine.resolution import order_batches, run_identities
 from ordertags.errors import UsageError
-from ordertags.io.writers import write_output, write_table
+from ordertags.io.readers import Dialect, read_orders
+from ordertags.io.safecsv import neutralise_column
+from ordertags.io.writers import write_csv_table, write_output, write_table
+from ordertags.reports.dryrun import compare
 from ordertags.reports.lists import (
     ListFilter,
     Selection,
@@ -26,6 +42,7 @@ from ordertags.reports.lists import (
     render_suppression,
     select,
 )
+from ordertags.reports.mailing import LIST_COLUMNS, MailingList, mailing_list
 from ordertags.reports.segments import (
     SegmentTable,
     TagLine,
@@ -37,6 +54,40 @@ from ordertags.rules import load_rules
 from ordertags.tags import load_tagbook
 
 PathLike = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """A mailing list that ``apply`` writes beside the annotated orders (``--list``):
+    the customers with any of ``tags`` and none of ``not_tags``, into ``path``.
+
+    >>> ListSpec.parse("vip.csv:VIP,GOLD,!FRAUD")
+    ListSpec(path='vip.csv', tags=('VIP', 'GOLD'), not_tags=('FRAUD',))
+    """
+
+    path: str
+    tags: tuple[str, ...]
+    not_tags: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> ListSpec:
+        """``PATH:TAG[,TAG...]``; a tag written ``!TAG`` leaves its customers out. The
+        path ends at the last ``:``, so a Windows path (``C:\\lists\\vip.csv:VIP``) works."""
+        path, sep, spec = text.rpartition(":")
+        names = [t.strip() for t in spec.split(",") if t.strip()]
+        tags = tuple(t for t in names if not t.startswith("!"))
+        not_tags = tuple(t[1:].strip() for t in names if t.startswith("!") and t[1:].strip())
+        if not sep or not path.strip() or not tags:
+            raise UsageError(
+                f'"{text}" is not a list: write the file, a colon and the tags.',
+                hint="For example: --list vip.csv:VIP or --list 'vip.csv:VIP,GOLD,!FRAUD'.",
+            )
+        if path.strip() == "-":
+            raise UsageError(
+                "a list cannot go to standard output (-).",
+                hint="Give a file name, e.g. --list vip.csv:VIP.",
+            )
+        return cls(path, tags, not_tags)
 
 
 def _run(
@@ -112,6 +163,8 @@ def apply_files(
     record: bool = True,
     region: str | None = None,
     excel_safe: bool = False,
+    lists: Sequence[ListSpec] = (),
+    consent: bool = True,
 ) -> tuple[Annotated, list[Any]]:
     """Tag the orders of ``orders`` and write each export back annotated.
 
@@ -126,10 +179,24 @@ def apply_files(
     With a ``workspace`` (:class:`ordertags.customers.workspace.Workspace`), customer conditions
     read its order history, and the run's orders are recorded in it (unless ``record``
     is false, or on a dry run).
-    """
-    from ordertags.customers.workspace import workspace_history
 
+    ``lists`` are mailing lists written from the same run (``--list``): each is what
+    :func:`export_list` would write after this run (``consent`` as there), made from the
+    customer totals the rules already worked out, so the exports are read once. The
+    number of customers in each is in ``result.summary.lists``.
+    """
+    if dry_run and lists:
+        raise UsageError(
+            "a dry run writes nothing, so it cannot write lists.",
+            hint="Leave out --list, or --dry-run.",
+        )
     targets = _targets(orders, output, output_format)
+    for spec in lists:
+        if spec.path in targets or str(spec.path) == str(output):
+            raise UsageError(
+                f"the list {spec.path} would overwrite the annotated output.",
+                hint="Give the list its own file name.",
+            )
     with workspace_history(workspace) as history:
         result = _run(
             orders,
@@ -147,9 +214,12 @@ def apply_files(
             region=region,
         )
     if dry_run:
-        from ordertags.reports.dryrun import compare
-
         return result, [compare(result, i, t, encoding=encoding) for i, t in enumerate(targets)]
+    # Every list is made (and its tags checked) before anything is written.
+    made = [
+        (spec, mailing_list(result, tags=spec.tags, not_tags=spec.not_tags, consent=consent))
+        for spec in lists
+    ]
     for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
         extra = result.output_columns(index)
         write_output(
@@ -158,7 +228,22 @@ def apply_files(
                 fh, t, e, output_format=output_format, excel_safe=excel_safe
             ),
         )
-    return result, [t for t in targets if t != "-"]
+    for spec, ml in made:
+        write_list(ml, spec.path)
+        result.summary.lists[str(spec.path)] = ml.count
+    return result, [t for t in targets if t != "-"] + [str(s.path) for s, _ in made]
+
+
+def write_list(ml: MailingList, output: PathLike) -> None:
+    """Write a mailing list as CSV (``LIST_COLUMNS``) to ``output`` (``-``: stdout), its
+    cells made inert for spreadsheets (:mod:`ordertags.io.safecsv`)."""
+
+    numeric = {"Orders", "Spend"}
+    chunked = [
+        pa.chunked_array([neutralise_column(ml.columns[name], numeric=name in numeric)])
+        for name in LIST_COLUMNS
+    ]
+    write_output(output, lambda fh: write_csv_table(fh, LIST_COLUMNS, chunked, Dialect()))
 
 
 def export_list(
@@ -199,8 +284,6 @@ def export_list(
     >>> chosen.count, chosen.left_out["no_consent"]  # doctest: +SKIP
     (12, 3)
     """
-    from ordertags.customers.workspace import workspace_history
-
     flt = list_filter or ListFilter(tags=tuple(tags), not_tags=tuple(not_tags))
     if not flt.tags and not flt.segments:
         raise UsageError(
@@ -258,8 +341,6 @@ def export_list(
 
 def _segment_config(rules: PathLike | None) -> tuple[str, Any]:
     """RFM method and fixed cut-offs from the rule file's ``segments:`` (defaults without)."""
-    from ordertags.customers.rfm import Cutoffs
-
     if rules is None:
         return "quantiles", None
     ruleset = load_rules(rules)
@@ -300,8 +381,6 @@ def segments_report(
     >>> [(line.name, line.customers) for line in table.lines][:1]  # doctest: +SKIP
     [('Champions', 4)]
     """
-    from ordertags.customers.workspace import workspace_history
-
     if by not in ("group", "tag"):
         raise UsageError(f'cannot group segments by "{by}".', hint="Use --by group or --by tag.")
     with workspace_history(workspace) as history:
@@ -346,14 +425,6 @@ def ingest_files(
     >>> ingest_files(["orders.csv"], workspace=find_workspace("shop"))  # doctest: +SKIP
     IngestReport(files=['orders.csv'], read=40, new=40, updated=0, unchanged=0, ...)
     """
-    from ordertags.base.keys import check_region
-    from ordertags.customers.history import IngestReport
-    from ordertags.customers.identity import resolve_links
-    from ordertags.customers.workspace import workspace_history
-    from ordertags.engine.frame import Frame
-    from ordertags.engine.resolution import order_batches, run_identities
-    from ordertags.io.readers import read_orders
-
     report = IngestReport()
     with workspace_history(workspace) as history:
         assert history is not None
@@ -397,13 +468,6 @@ def _slices(
 ) -> Any:
     """The export in slices of about ``rows`` rows, cut between orders (a CSV export;
     others whole). Row numbers in messages stay those of the file."""
-    import dataclasses
-
-    import numpy as np
-    import pyarrow.compute as pc
-
-    from ordertags.engine.frame import Frame
-
     n = table.num_rows
     rows = rows or INGEST_SLICE
     if n <= rows or table.kind != "csv":

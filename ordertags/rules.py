@@ -358,6 +358,7 @@ def parse_rules(text: str, *, file: str, base: Path) -> RuleSet:
     ruleset.segment_method = seg.get("method", "quantiles")
     given = [k for k in ("recency_days", "frequency", "monetary") if k in seg]
     if given:
+        # Lazy: rules.py stays free of numpy for the quick commands.
         from ordertags.customers.rfm import DEFAULT_CUTOFFS
 
         for k in given:
@@ -488,6 +489,7 @@ def compile_condition(
             form, compile_condition(raw[form], where.child(form), base, item=True), where
         )
     if form == "segment":
+        # Lazy: rules.py stays free of numpy for the quick commands.
         from ordertags.customers.rfm import GROUP_NAMES, group_slug
 
         given = raw["segment"] if isinstance(raw["segment"], list) else [raw["segment"]]

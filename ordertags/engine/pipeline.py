@@ -67,6 +67,7 @@ class Summary:
     # With a workspace: per customer tag, (gained, lost) since the last run that saw them.
     tag_changes: dict[str, tuple[int, int]] = field(default_factory=dict)
     recorded: IngestReport | None = None  # when apply recorded its orders in a history
+    lists: dict[str, int] = field(default_factory=dict)  # list file written -> its customers
 
 
 @dataclass

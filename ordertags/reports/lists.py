@@ -16,6 +16,7 @@ workspace's history, and
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import json
@@ -537,8 +538,6 @@ def read_suppression_file(path: str | os.PathLike[str]) -> set[str]:
         ) from None
     lines = text.splitlines()
     keys: set[str] = set()
-    import csv
-
     first = lines[0] if lines else ""
     if first and "@" not in first and any(d in first for d in ",;\t"):
         delim = max(",;\t", key=first.count)

@@ -8,6 +8,7 @@ customers, orders and spend of the orders carrying it in the last 30, 90 and 365
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import json
@@ -130,8 +131,6 @@ def segment_table_csv(table: SegmentTable) -> str:
     currencies = sorted({c for line in table.lines for c in line.spend})
     header = ["Group", "Customers", "Share", *[f"Spend {c}".strip() for c in currencies]]
     buf = io.StringIO()
-    import csv
-
     writer = SafeWriter(csv.writer(buf, lineterminator="\r\n"), header=header, numeric=header[1:])
     writer.writerow(header)
     for line in table.lines:
@@ -218,8 +217,6 @@ def tag_figures_csv(lines: list[TagLine]) -> str:
     currencies = sorted({c for line in lines for w in line.windows for c in w.spend})
     header = ["Tag", "Days", "Customers", "Orders", *[f"Spend {c}".strip() for c in currencies]]
     buf = io.StringIO()
-    import csv
-
     writer = SafeWriter(csv.writer(buf, lineterminator="\r\n"), header=header, numeric=header[1:])
     writer.writerow(header)
     for line in lines:
