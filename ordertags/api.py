@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.base.keys import check_region
@@ -28,11 +27,11 @@ from ordertags.engine.frame import Frame
 from ordertags.engine.pipeline import Annotated, annotate
 from ordertags.engine.resolution import order_batches, run_identities
 from ordertags.errors import UsageError
-from ordertags.io.readers import Dialect, read_orders
-from ordertags.io.safecsv import neutralise_column
-from ordertags.io.writers import write_csv_table, write_output, write_table
+from ordertags.io.readers import read_orders
+from ordertags.io.writers import write_output, write_table
 from ordertags.reports.dryrun import compare
 from ordertags.reports.lists import (
+    CustomerRows,
     ListFilter,
     Selection,
     customers_of_run,
@@ -42,7 +41,6 @@ from ordertags.reports.lists import (
     render_suppression,
     select,
 )
-from ordertags.reports.mailing import LIST_COLUMNS, MailingList, mailing_list
 from ordertags.reports.segments import (
     SegmentTable,
     TagLine,
@@ -216,8 +214,17 @@ def apply_files(
     if dry_run:
         return result, [compare(result, i, t, encoding=encoding) for i, t in enumerate(targets)]
     # Every list is made (and its tags checked) before anything is written.
+    rows = customers_of_run(result) if lists else None
     made = [
-        (spec, mailing_list(result, tags=spec.tags, not_tags=spec.not_tags, consent=consent))
+        (
+            spec,
+            make_list(
+                result,
+                rows,  # type: ignore[arg-type]
+                ListFilter(tags=spec.tags, not_tags=spec.not_tags),
+                consent=consent,
+            ),
+        )
         for spec in lists
     ]
     for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
@@ -228,22 +235,11 @@ def apply_files(
                 fh, t, e, output_format=output_format, excel_safe=excel_safe
             ),
         )
-    for spec, ml in made:
-        write_list(ml, spec.path)
-        result.summary.lists[str(spec.path)] = ml.count
+    for spec, chosen in made:
+        data = render_list(chosen.rows, get_preset(None))
+        write_output(spec.path, lambda fh, d=data: fh.write(d))
+        result.summary.lists[str(spec.path)] = chosen.count
     return result, [t for t in targets if t != "-"] + [str(s.path) for s, _ in made]
-
-
-def write_list(ml: MailingList, output: PathLike) -> None:
-    """Write a mailing list as CSV (``LIST_COLUMNS``) to ``output`` (``-``: stdout), its
-    cells made inert for spreadsheets (:mod:`ordertags.io.safecsv`)."""
-
-    numeric = {"Orders", "Spend"}
-    chunked = [
-        pa.chunked_array([neutralise_column(ml.columns[name], numeric=name in numeric)])
-        for name in LIST_COLUMNS
-    ]
-    write_output(output, lambda fh: write_csv_table(fh, LIST_COLUMNS, chunked, Dialect()))
 
 
 def export_list(
@@ -306,9 +302,6 @@ def export_list(
             history=history,
             region=region,
         )
-        book = result.tagbook
-        for t in flt.names_tags():
-            book.require(t)
         rows = customers_of_run(result)
     segments = None
     if flt.segments or chosen_preset.name == "generic":
@@ -316,17 +309,7 @@ def export_list(
         segments = segment_customers(
             rows, result.frame.as_of, method=method, cutoffs=cutoffs
         ).groups
-    suppressed = {s.key for s in book.suppressed}
-    for path in suppress:
-        suppressed |= read_suppression_file(path)
-    chosen = select(
-        rows,
-        flt,
-        suppressed=suppressed,
-        no_marketing=book.no_marketing_tags(),
-        consent=consent,
-        segments=segments,
-    )
+    chosen = make_list(result, rows, flt, consent=consent, segments=segments, suppress=suppress)
     listed_segments = None
     if segments is not None:
         by_key = dict(zip(rows.key, segments, strict=True))
@@ -337,6 +320,35 @@ def export_list(
         gone = render_suppression(chosen.suppressed_out)
         write_output(suppression_out, lambda fh: fh.write(gone))
     return result, chosen
+
+
+def make_list(
+    result: Annotated,
+    rows: CustomerRows,
+    flt: ListFilter,
+    *,
+    consent: bool = True,
+    segments: Sequence[str] | None = None,
+    suppress: Sequence[PathLike] = (),
+) -> Selection:
+    """The customers of ``rows`` (from ``result``) that ``flt`` asks for, without those no
+    list may carry: the tag book's suppressed addresses and those of the ``suppress``
+    files, its ``no_marketing`` tags, and (unless ``consent`` is False) customers who did
+    not accept marketing. Every tag ``flt`` names must be in the tag book."""
+    book = result.tagbook
+    for t in flt.names_tags():
+        book.require(t)
+    suppressed = {s.key for s in book.suppressed}
+    for path in suppress:
+        suppressed |= read_suppression_file(path)
+    return select(
+        rows,
+        flt,
+        suppressed=suppressed,
+        no_marketing=book.no_marketing_tags(),
+        consent=consent,
+        segments=segments,
+    )
 
 
 def _segment_config(rules: PathLike | None) -> tuple[str, Any]:

@@ -16,6 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ordertags.base.segments import (
+    DEFAULT_FREQUENCY,
+    DEFAULT_MONETARY,
+    DEFAULT_RECENCY_DAYS,
+    GROUP_NAMES,
+    group_slug,
+)
 from ordertags.base.yamlfiles import json_path, line_of, load_yaml, read_text, validate
 from ordertags.errors import RulesError
 from ordertags.tags import TagBook
@@ -358,9 +365,6 @@ def parse_rules(text: str, *, file: str, base: Path) -> RuleSet:
     ruleset.segment_method = seg.get("method", "quantiles")
     given = [k for k in ("recency_days", "frequency", "monetary") if k in seg]
     if given:
-        # Lazy: rules.py stays free of numpy for the quick commands.
-        from ordertags.customers.rfm import DEFAULT_CUTOFFS
-
         for k in given:
             if list(seg[k]) != sorted(seg[k]):
                 raise Where(file, text, ["segments", k]).error(
@@ -368,9 +372,9 @@ def parse_rules(text: str, *, file: str, base: Path) -> RuleSet:
                     hint="For example: recency_days: [30, 90, 180, 365].",
                 )
         ruleset.segment_cutoffs = (
-            tuple(seg.get("recency_days", DEFAULT_CUTOFFS.recency_days)),
-            tuple(seg.get("frequency", DEFAULT_CUTOFFS.frequency)),
-            tuple(seg.get("monetary", DEFAULT_CUTOFFS.monetary)),
+            tuple(seg.get("recency_days", DEFAULT_RECENCY_DAYS)),
+            tuple(seg.get("frequency", DEFAULT_FREQUENCY)),
+            tuple(seg.get("monetary", DEFAULT_MONETARY)),
         )
     names: dict[str, int] = {}
     for i, raw in enumerate(data.get("rules") or []):
@@ -489,9 +493,6 @@ def compile_condition(
             form, compile_condition(raw[form], where.child(form), base, item=True), where
         )
     if form == "segment":
-        # Lazy: rules.py stays free of numpy for the quick commands.
-        from ordertags.customers.rfm import GROUP_NAMES, group_slug
-
         given = raw["segment"] if isinstance(raw["segment"], list) else [raw["segment"]]
         slugs = []
         for j, name in enumerate(given):

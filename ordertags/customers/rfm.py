@@ -27,6 +27,27 @@ from typing import Any
 
 import numpy as np
 
+from ordertags.base.segments import (
+    DEFAULT_FREQUENCY,
+    DEFAULT_MONETARY,
+    DEFAULT_RECENCY_DAYS,
+    GROUP_NAMES,
+    group_slug,
+)
+
+__all__ = [
+    "DEFAULT_CUTOFFS",
+    "GROUPS",
+    "GROUP_NAMES",
+    "MIN_QUANTILE_CUSTOMERS",
+    "PROSPECTS",
+    "Cutoffs",
+    "Scores",
+    "group_of",
+    "group_slug",
+    "score",
+]
+
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
@@ -53,30 +74,6 @@ GROUPS: tuple[tuple[str, str, tuple[int, int], tuple[float, float]], ...] = (
     ("dormant", "Dormant", (1, 1), (1.0, 3.0)),
 )
 PROSPECTS = ("prospects", "Prospects")
-#: The 11 groups in display order: slug -> name.
-GROUP_NAMES: dict[str, str] = {
-    "champions": "Champions",
-    "loyal": "Loyal",
-    "active": "Active",
-    "new": "New",
-    "promising": "Promising",
-    "needs_attention": "Needs attention",
-    "almost_lost": "Almost lost",
-    "previously_loyal": "Previously loyal",
-    "at_risk": "At risk",
-    "dormant": "Dormant",
-    "prospects": "Prospects",
-}
-
-
-def group_slug(text: str) -> str | None:
-    """``"At risk"``, ``"at-risk"`` or ``"AT_RISK"`` -> ``"at_risk"``; None if no group.
-
-    >>> group_slug("Needs attention"), group_slug("vip")
-    ('needs_attention', None)
-    """
-    slug = "_".join(text.strip().lower().replace("-", " ").replace("_", " ").split())
-    return slug if slug in GROUP_NAMES else None
 
 
 @dataclass(frozen=True)
@@ -84,9 +81,9 @@ class Cutoffs:
     """Fixed cut-offs: ``recency_days`` ascending (score 5 within the first), and the
     lowest ``frequency`` (orders) and ``monetary`` (spend) for scores 2, 3, 4 and 5."""
 
-    recency_days: tuple[int, int, int, int] = (30, 90, 180, 365)
-    frequency: tuple[float, float, float, float] = (2, 3, 5, 8)
-    monetary: tuple[float, float, float, float] = (100, 250, 500, 1000)
+    recency_days: tuple[int, int, int, int] = DEFAULT_RECENCY_DAYS
+    frequency: tuple[float, float, float, float] = DEFAULT_FREQUENCY
+    monetary: tuple[float, float, float, float] = DEFAULT_MONETARY
 
 
 DEFAULT_CUTOFFS = Cutoffs()
