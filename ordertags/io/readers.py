@@ -17,6 +17,7 @@ import csv
 import io
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,7 +219,8 @@ def _check_not_binary(sample: bytes, source: str) -> None:
             file=source,
             hint="Export the orders as CSV or JSON.",
         )
-    if sample.lstrip()[:1] == b"<":
+    # A markup tag, not a CSV whose first column is named "<" (found by a property test).
+    if re.match(rb"\s*<[!?a-zA-Z]", sample):
         raise InputError(
             "this is not a CSV or JSON file: it looks like a web page or XML.",
             file=source,
