@@ -594,16 +594,21 @@ class Frame:
         self._cache[key] = totals
         return totals
 
-    def numbers(self, *, field: str | None = None, column: str | None = None) -> FloatArray:
+    def numbers(
+        self, *, field: str | None = None, column: str | None = None, optional: bool = False
+    ) -> FloatArray:
         """A money or number field as float64 (NaN where blank). Bad values raise. An
         order field (``total``) gives the order's value on every row of the order; a
-        column is read row by row."""
-        key = ("num", field or f"col:{column}")
+        column is read row by row. With ``optional``, the rows of an export without the
+        field are NaN (several platforms in one run: only Shopify has refunds)."""
+        key = ("num", (field or f"col:{column}") + ("?" if optional else ""))
         if key not in self._cache:
             parts = []
             for ti, table in enumerate(self.tables):
                 g = self._groups(ti)
-                if field == "total":
+                if optional and field and not self._has(ti, field):
+                    parts.append(np.full(table.num_rows, np.nan))
+                elif field == "total":
                     totals = self.order_totals(ti)
                     parts.append(totals if g.codes is None else totals[g.codes])
                 elif field:
@@ -618,26 +623,33 @@ class Frame:
         result: FloatArray = self._cache[key]
         return result
 
-    def money_units(self, *, field: str | None = None, column: str | None = None) -> IntArray:
+    def money_units(
+        self, *, field: str | None = None, column: str | None = None, optional: bool = False
+    ) -> IntArray:
         """Money in ten-thousandths, exact for sums (blank -> 0). For ``total``, the
-        order's total on each row of the order: sum it over :attr:`order_starts`."""
-        key = ("units", field or f"col:{column}")
+        order's total on each row of the order: sum it over :attr:`order_starts`.
+        ``optional``: as for :meth:`numbers`."""
+        key = ("units", (field or f"col:{column}") + ("?" if optional else ""))
         if key not in self._cache:
-            nums = self.numbers(field=field, column=column)
+            nums = self.numbers(field=field, column=column, optional=optional)
             self._cache[key] = money_to_units(pa.array(nums, from_pandas=True))
         result: IntArray = self._cache[key]
         return result
 
     def dates(
-        self, *, field: str | None = "date", column: str | None = None
+        self, *, field: str | None = "date", column: str | None = None, optional: bool = False
     ) -> np.ndarray[Any, np.dtype[np.datetime64]]:
         """A date field as datetime64[s] (NaT where blank). Bad values raise. An order
-        field gives the order's date on every row of the order."""
-        key = ("date", field or f"col:{column}")
+        field gives the order's date on every row of the order. With ``optional``, the
+        rows of an export without the field are NaT."""
+        key = ("date", (field or f"col:{column}") + ("?" if optional else ""))
         if key not in self._cache:
             parts = []
             for ti, table in enumerate(self.tables):
                 fmap = self.maps[ti]
+                if optional and field and not self._has(ti, field):
+                    parts.append(np.full(table.num_rows, np.datetime64("NaT"), "datetime64[s]"))
+                    continue
                 if field:
                     raw = self._raw_field(ti, field)
                     if raw is None:

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ordertags.engine.pipeline import TAGS_COLUMN, Annotated
+from ordertags.engine.pipeline import COLOUR_COLUMN, PROFILE_COLUMN, TAGS_COLUMN, Annotated
 from ordertags.io.readers import read_orders
 
 COMPARED_LIMIT = 10_000
@@ -61,7 +61,9 @@ def compare(
 
     new_cols = result.output_columns(index)
     table = result.tables[index]
-    compared = [TAGS_COLUMN, *result.fields]
+    # Every column the run writes, by the name it has in this export (a ``set`` of an
+    # order field writes the export's own column, e.g. shipping_service -> Postal Service).
+    compared = [c for c in new_cols if c not in (PROFILE_COLUMN, COLOUR_COLUMN)]
     if target == "-" or not Path(target).exists():
         changed = int(pc.sum(pc.not_equal(new_cols[TAGS_COLUMN], "")).as_py() or 0)
         return DryRun(target, False, table.num_rows, changed, [])
