@@ -38,6 +38,7 @@ def _run(
     history: Any = None,
     record: bool = False,
     region: str | None = None,
+    date_style: str | None = None,
 ) -> Annotated:
     book = load_tagbook(tagbook)
     ruleset = load_rules(rules) if rules is not None else None
@@ -55,6 +56,7 @@ def _run(
         history=history,
         record=record,
         region=region,
+        date_style=date_style,
     )
 
 
@@ -96,6 +98,9 @@ def apply_files(
     workspace: Any = None,
     record: bool = True,
     region: str | None = None,
+    date_style: str | None = None,
+    output_encoding: str | None = None,
+    profile_columns: str = "last",
 ) -> tuple[Annotated, list[Any]]:
     """Tag the orders of ``orders`` and write each export back annotated.
 
@@ -110,6 +115,11 @@ def apply_files(
     With a ``workspace`` (:class:`ordertags.customers.workspace.Workspace`), customer conditions
     read its order history, and the run's orders are recorded in it (unless ``record``
     is false, or on a dry run).
+
+    ``date_style`` (``day-first``, ``month-first``) says how numeric dates are written
+    where the platform does not; CSV is written back in each export's encoding, or
+    ``output_encoding``; ``profile_columns`` ``first`` puts the added columns right
+    after the order number (default ``last``, which keeps re-imports safe).
     """
     from ordertags.customers.workspace import workspace_history
 
@@ -129,16 +139,33 @@ def apply_files(
             history=history,
             record=record and not dry_run,
             region=region,
+            date_style=date_style,
         )
     if dry_run:
         from ordertags.reports.dryrun import compare
 
         return result, [compare(result, i, t, encoding=encoding) for i, t in enumerate(targets)]
+    if profile_columns not in ("first", "last"):
+        raise UsageError(
+            f'--profile-columns is "first" or "last", not "{profile_columns}".',
+            hint="first: right after the order number; last: after the export's own columns.",
+        )
+    replaced = [0]
     for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
         extra = result.output_columns(index)
-        write_output(
-            target, lambda fh, t=table, e=extra: write_table(fh, t, e, output_format=output_format)
-        )
+
+        def write(fh: Any, t: Any = table, e: Any = extra) -> None:
+            replaced[0] += write_table(
+                fh,
+                t,
+                e,
+                output_format=output_format,
+                encoding=output_encoding,
+                profile_first=profile_columns == "first",
+            )
+
+        write_output(target, write)
+    result.summary.replaced = replaced[0]
     return result, [t for t in targets if t != "-"]
 
 
@@ -160,6 +187,7 @@ def export_list(
     workspace: Any = None,
     region: str | None = None,
     consent: bool = True,
+    date_style: str | None = None,
 ) -> tuple[Annotated, MailingList]:
     """Write the mailing list of customers with any of ``tags`` and none of ``not_tags``
     (and, where the exports record it, who accepted marketing: see
@@ -183,6 +211,7 @@ def export_list(
             mapping,
             history=history,
             region=region,
+            date_style=date_style,
         )
     ml = mailing_list(result, tags=tags, not_tags=not_tags, consent=consent)
     cols = [ml.columns[c] for c in LIST_COLUMNS]
@@ -204,6 +233,7 @@ def ingest_files(
     profile: str | None = None,
     mapping: PathLike | None = None,
     region: str | None = None,
+    date_style: str | None = None,
 ) -> Any:
     """Record the orders of ``orders`` in the workspace's history, one transaction per
     export; returns an :class:`ordertags.customers.history.IngestReport`. Ingesting an export
@@ -239,7 +269,12 @@ def ingest_files(
             with history.transaction():
                 for part in _slices(table, columns, money_style):
                     frame = Frame(
-                        [part], as_of=dt.date.today(), overrides=columns, money_style=money_style
+                        [part],
+                        as_of=dt.date.today(),
+                        overrides=columns,
+                        money_style=money_style,
+                        date_style=date_style,
+                        region=code,
                     )
                     frame.require_field("email")
                     ids = RunIdentities.from_frame(frame, code)

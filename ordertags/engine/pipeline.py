@@ -42,6 +42,7 @@ class FileSummary(NamedTuple):
     profile: str = "generic"
     orders: int = 0
     title: str = ""
+    encoding: str = ""  # "cp1252 (detected)"; "" for JSON
 
 
 @dataclass
@@ -63,6 +64,11 @@ class Summary:
     # With a workspace: per customer tag, (gained, lost) since the last run that saw them.
     tag_changes: dict[str, tuple[int, int]] = field(default_factory=dict)
     recorded: Any = None  # ordertags.customers.history.IngestReport, when apply recorded its orders
+    #: What the reader should know: dates read by assumption, ...
+    warnings: list[str] = field(default_factory=list)
+    #: Characters of added text (labels, notes) the output encoding could not hold,
+    #: written as "?" (see ordertags.io.writers.encode_text).
+    replaced: int = 0
 
 
 @dataclass
@@ -133,6 +139,7 @@ def annotate(
     history: Any = None,
     record: bool = False,
     region: str | None = None,
+    date_style: str | None = None,
 ) -> Annotated:
     """Tag every order of the given exports.
 
@@ -146,7 +153,10 @@ def annotate(
     ``history`` (an open :class:`ordertags.customers.history.History`) gives customer conditions
     the customers' past orders and merges customers by phone too; with ``record``, the
     run's orders are recorded in it first. ``region`` is the default region of phone
-    numbers (default: the history's, else GB).
+    numbers (default: the history's, else GB); it also says whether numeric dates
+    such as ``05/11/2026`` are day-first or month-first where the export's platform and
+    the dates themselves do not (``date_style``, ``day-first`` or ``month-first``, says
+    it for every export).
     """
     as_of = as_of or dt.date.today()
     if rules is not None:
@@ -159,7 +169,14 @@ def annotate(
         )
         for o in orders
     ]
-    frame = Frame(tables, as_of=as_of, overrides=columns, money_style=money_style)
+    frame = Frame(
+        tables,
+        as_of=as_of,
+        overrides=columns,
+        money_style=money_style,
+        date_style=date_style,
+        region=region or (history.region if history is not None else None),
+    )
     frame.require_field("email")
     # Links in the tag book and, with a history, phones and past orders (issue 4).
     from ordertags.customers.identity import attach_memory, remember_tags
@@ -198,6 +215,7 @@ def annotate(
     if memory is not None and memory.recorded is not None:
         changes = remember_tags(memory, masks, tagbook, as_of)
     tags_col, profile_col, colour_col = render_tags(ranked, masks, tagbook, frame.n)
+    profile_col = add_notes(profile_col, entry_notes(active, customers, frame.n))
     summary = Summary(
         files=[
             FileSummary(
@@ -207,6 +225,7 @@ def annotate(
                 t.profile.name,
                 int(frame.order_offsets[i + 1] - frame.order_offsets[i]),
                 t.profile.title,
+                t.dialect.describe_encoding() if t.kind == "csv" else "",
             )
             for i, t in enumerate(tables)
         ],
@@ -225,6 +244,7 @@ def annotate(
         fields_set={c: int((fs.index >= 0).sum()) for c, fs in outcome.fields.items()},
         tag_changes=changes,
         recorded=memory.recorded if memory is not None else None,
+        warnings=frame.warnings,
     )
     return Annotated(
         frame,
@@ -237,6 +257,60 @@ def annotate(
         outcome=outcome,
         fields=fields,
     )
+
+
+#: Between the tag labels and the customer's own note in ``Customer Profile``.
+NOTE_SEPARATOR = " — "
+
+
+def entry_notes(entries: Sequence[Any], customers: Any, n: int) -> pa.Array | None:
+    """Per row, the hand-written notes of the tag-book entries in force for the row's
+    customer (``"; "``-joined where several), "" where none; None when no entry has a
+    note. Entries are few: one pass per entry with a note, over the customers."""
+    from ordertags.customers.grouping import customer_keys
+
+    with_note = [e for e in entries if e.note and str(e.note).strip()]
+    if not with_note or n == 0:
+        return None
+    notes: list[str] = []
+    which = np.full(n, -1, dtype=np.int64)
+    combos: dict[tuple[int, int], int] = {}
+    for e in with_note:
+        key = pc.drop_null(customer_keys(pa.array([e.email], pa.string())))
+        rows = customers.per_row(customers.match_keys(key))
+        if not rows.any():
+            continue
+        notes.append(" ".join(str(e.note).split()))
+        mine = len(notes) - 1
+        both = rows & (which >= 0)
+        which[rows & (which < 0)] = mine
+        for old in np.unique(which[both]).tolist():  # a customer with two noted entries
+            pair = (old, mine)
+            if pair not in combos:
+                notes.append(f"{notes[old]}; {notes[mine]}")
+                combos[pair] = len(notes) - 1
+            which[both & (which == old)] = combos[pair]
+    if not notes:
+        return None
+    texts = pa.array([*notes, ""], pa.string())
+    result: pa.Array = texts.take(pa.array(np.where(which >= 0, which, len(notes))))
+    return result
+
+
+def add_notes(profile: pa.ChunkedArray, notes: pa.Array | None) -> pa.ChunkedArray:
+    """``Customer Profile`` with the customer's note after the labels:
+    ``VIP — Buys a board every season; add free wax``."""
+    if notes is None:
+        return profile
+    labels = profile.combine_chunks()
+    if pa.types.is_dictionary(labels.type):
+        labels = labels.cast(pa.string())
+    has_note = pc.not_equal(notes, "")
+    has_label = pc.not_equal(labels, "")
+    joined = pc.if_else(
+        has_label, pc.binary_join_element_wise(labels, notes, NOTE_SEPARATOR), notes
+    )
+    return pa.chunked_array([pc.if_else(has_note, joined, labels)], type=pa.string())
 
 
 def render_tags(
