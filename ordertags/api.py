@@ -102,6 +102,7 @@ def _run(
     history: Any = None,
     record: bool = False,
     region: str | None = None,
+    date_style: str | None = None,
 ) -> Annotated:
     book = load_tagbook(tagbook)
     ruleset = load_rules(rules) if rules is not None else None
@@ -119,6 +120,7 @@ def _run(
         history=history,
         record=record,
         region=region,
+        date_style=date_style,
     )
 
 
@@ -160,6 +162,9 @@ def apply_files(
     workspace: Any = None,
     record: bool = True,
     region: str | None = None,
+    date_style: str | None = None,
+    output_encoding: str | None = None,
+    profile_columns: str = "last",
     excel_safe: bool = False,
     lists: Sequence[ListSpec] = (),
     consent: bool = True,
@@ -177,6 +182,11 @@ def apply_files(
     With a ``workspace`` (:class:`ordertags.customers.workspace.Workspace`), customer conditions
     read its order history, and the run's orders are recorded in it (unless ``record``
     is false, or on a dry run).
+
+    ``date_style`` (``day-first``, ``month-first``) says how numeric dates are written
+    where the platform does not; CSV is written back in each export's encoding, or
+    ``output_encoding``; ``profile_columns`` ``first`` puts the added columns right
+    after the order number (default ``last``, which keeps re-imports safe).
 
     ``lists`` are mailing lists written from the same run (``--list``): each is what
     :func:`export_list` would write after this run (``consent`` as there), made from the
@@ -210,9 +220,15 @@ def apply_files(
             history=history,
             record=record and not dry_run,
             region=region,
+            date_style=date_style,
         )
     if dry_run:
         return result, [compare(result, i, t, encoding=encoding) for i, t in enumerate(targets)]
+    if profile_columns not in ("first", "last"):
+        raise UsageError(
+            f'--profile-columns is "first" or "last", not "{profile_columns}".',
+            hint="first: right after the order number; last: after the export's own columns.",
+        )
     # Every list is made (and its tags checked) before anything is written.
     rows = customers_of_run(result) if lists else None
     made = [
@@ -227,14 +243,23 @@ def apply_files(
         )
         for spec in lists
     ]
+    replaced = [0]
     for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
         extra = result.output_columns(index)
-        write_output(
-            target,
-            lambda fh, t=table, e=extra: write_table(
-                fh, t, e, output_format=output_format, excel_safe=excel_safe
-            ),
-        )
+
+        def write(fh: Any, t: Any = table, e: Any = extra) -> None:
+            replaced[0] += write_table(
+                fh,
+                t,
+                e,
+                output_format=output_format,
+                encoding=output_encoding,
+                profile_first=profile_columns == "first",
+                excel_safe=excel_safe,
+            )
+
+        write_output(target, write)
+    result.summary.replaced = replaced[0]
     for spec, chosen in made:
         data = render_list(chosen.rows, get_preset(None))
         write_output(spec.path, lambda fh, d=data: fh.write(d))
@@ -265,6 +290,7 @@ def export_list(
     list_filter: ListFilter | None = None,
     suppress: Sequence[PathLike] = (),
     suppression_out: PathLike | None = None,
+    date_style: str | None = None,
 ) -> tuple[Annotated, Selection]:
     """Write the mailing list of the run's customers that ``list_filter`` asks for (or
     those with any of ``tags`` and none of ``not_tags``), in the columns of ``preset``
@@ -301,6 +327,7 @@ def export_list(
             mapping,
             history=history,
             region=region,
+            date_style=date_style,
         )
         rows = customers_of_run(result)
     segments = None
@@ -384,6 +411,7 @@ def segments_report(
     workspace: Any = None,
     region: str | None = None,
     by: str = "group",
+    date_style: str | None = None,
 ) -> SegmentTable | list[TagLine]:
     """The RFM groups of the run's customers (all-time figures from the history in a
     workspace) as a :class:`ordertags.reports.segments.SegmentTable`; with ``by="tag"``,
@@ -409,6 +437,7 @@ def segments_report(
             mapping,
             history=history,
             region=region,
+            date_style=date_style,
         )
         if by == "tag":
             return tag_figures(result)
@@ -429,6 +458,7 @@ def ingest_files(
     profile: str | None = None,
     mapping: PathLike | None = None,
     region: str | None = None,
+    date_style: str | None = None,
 ) -> Any:
     """Record the orders of ``orders`` in the workspace's history, one transaction per
     export; returns an :class:`ordertags.customers.history.IngestReport`. Ingesting an export
@@ -457,7 +487,12 @@ def ingest_files(
             with history.transaction():
                 for part in _slices(table, columns, money_style):
                     frame = Frame(
-                        [part], as_of=dt.date.today(), overrides=columns, money_style=money_style
+                        [part],
+                        as_of=dt.date.today(),
+                        overrides=columns,
+                        money_style=money_style,
+                        date_style=date_style,
+                        region=code,
                     )
                     frame.require_field("email")
                     ids = run_identities(frame, code)
