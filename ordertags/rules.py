@@ -500,9 +500,28 @@ class FieldCondition(Condition):
         memo = ("cmp", f"{self.field}\x00{op}\x00{what}\x00{fold}")
         cache = frame._cache
         if self._per_customer():
+            # A customer is a set of identities: the comparison holds for every order of
+            # the customer when it holds for any of their emails (an email list names
+            # one spelling; their eBay or Linnworks orders carry another identity).
             if memo not in cache:
                 text = self._text(frame, folded=fold and op != "matches")
-                cache[memo] = _to_bool(self._match(text, op, value, raw_op, fold))
+                per_code = _to_bool(self._match(text, op, value, raw_op, fold))
+                customers = frame.customers
+                per_alias = None
+                if customers.groups is not None and customers.alias_keys is not None:
+                    aliases = customers.alias_keys
+                    if self.field == "email_domain":
+                        from ordertags.customers.grouping import email_domains
+
+                        aliases = email_domains(aliases)
+                    import pyarrow.compute as pc
+
+                    # Emails and buyer ids only: not phones or addresses.
+                    named = _to_bool(
+                        pc.invert(pc.match_substring_regex(customers.alias_keys, r"^(\+|addr:)"))
+                    )
+                    per_alias = _to_bool(self._match(aliases, op, value, raw_op, fold)) & named
+                cache[memo] = customers.spread_any(per_code, per_alias)
             known: BoolArray = cache[memo]
             return known
         # Once per distinct value, then broadcast to the rows by their value's index.

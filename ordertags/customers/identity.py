@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 
 from ordertags.base import keys as K
 from ordertags.customers.grouping import Customers, customer_keys
+from ordertags.io.fields import CONSENT_YES
 
 if TYPE_CHECKING:
     from ordertags.customers.history import History, IngestReport, Recorded
@@ -314,17 +315,26 @@ class RunIdentities:
     phone: pa.Array  # E.164
     phone_name: pa.Array  # "+447700900123 doe"
     address: pa.Array  # "addr:EH22PR 12"
+    buyer: pa.Array  # a platform's buyer id where the order has an email too (ebay:jdoe)
 
     @classmethod
-    def from_frame(cls, frame: Frame, region: str = K.DEFAULT_REGION) -> RunIdentities:
+    def from_frame(
+        cls, frame: Frame, region: str = K.DEFAULT_REGION, *, phones: bool = True
+    ) -> RunIdentities:
+        """The identities of every row; without ``phones`` (a run with neither a history
+        nor a link naming a phone) the phone and address keys are left null, unparsed."""
         n = frame.n
 
         def text(name: str) -> pa.Array | None:
+            if not phones:
+                return None
             return _array(frame.text(field=name)) if frame.has_field(name) else None
 
         email = customer_keys(frame.identity_text())
-        phones = text("phone")
-        phone = phone_keys(phones, region) if phones is not None else _nulls(n)
+        buyer_text = frame.buyer_text()
+        buyer = customer_keys(buyer_text) if buyer_text is not None else _nulls(n)
+        phone_text = text("phone")
+        phone = phone_keys(phone_text, region) if phone_text is not None else _nulls(n)
         last = text("last_name")
         full = text("name")
         if last is not None:
@@ -356,6 +366,7 @@ class RunIdentities:
             phone=phone,
             phone_name=phone_name_keys(phone, surname),
             address=address,
+            buyer=buyer,
         )
 
     def slice(self, start: int, length: int) -> RunIdentities:
@@ -365,6 +376,18 @@ class RunIdentities:
             self.phone.slice(start, length),
             self.phone_name.slice(start, length),
             self.address.slice(start, length),
+            self.buyer.slice(start, length),
+        )
+
+    def take(self, rows: IntArray) -> RunIdentities:
+        at = pa.array(rows)
+        return RunIdentities(
+            self.email.take(at),
+            self.kind[rows],
+            self.phone.take(at),
+            self.phone_name.take(at),
+            self.address.take(at),
+            self.buyer.take(at),
         )
 
 
@@ -420,6 +443,7 @@ class Memory:
         *,
         full: bool = False,
         recorded: IngestReport | None = None,
+        tag_phones: frozenset[str] = frozenset(),
     ) -> None:
         self.frame = frame
         self.ids = ids
@@ -427,6 +451,9 @@ class Memory:
         self.history = history
         self.full = full
         self.recorded = recorded
+        #: Phones the tag book tags by hand: orders with them join that person, as
+        #: phones named in a link do.
+        self.tag_phones = tag_phones
         self._measures: dict[int | None, dict[str, IntArray]] = {}
 
     @property
@@ -439,7 +466,7 @@ class Memory:
         base = Customers.from_emails(frame.identity_text())
         n_email = base.count
         phone_name = ids.phone_name if self.full else _nulls(frame.n)
-        linked = self.links.linked_phones
+        linked = self.links.linked_phones | self.tag_phones
         if linked:
             hit = pc.fill_null(
                 pc.is_in(ids.phone, value_set=pa.array(sorted(linked), pa.string())), False
@@ -473,6 +500,7 @@ class Memory:
                 extra.dictionary.cast(pa.string()),
                 phone_name,
                 linked_phone,
+                ids.buyer.cast(pa.string()),
                 pa.array(ends_same + ends_diff, pa.string()),
             ]
         )
@@ -484,12 +512,17 @@ class Memory:
         at = n_codes
         row_pn = node_of[at : at + n]
         row_lp = node_of[at + n : at + 2 * n]
-        at += 2 * n
+        row_buyer = node_of[at + 2 * n : at + 3 * n]
+        at += 3 * n
         same_nodes = node_of[at : at + len(ends_same)].reshape(-1, 2)
         diff_nodes = node_of[at + len(ends_same) :].reshape(-1, 2)
         has = codes >= 0
         row_code = np.where(has, code_node[np.maximum(codes, 0)], -1)
-        u, v = _edges((row_code, row_pn), (row_code, row_lp), (row_pn, row_lp))
+        # Identities seen on one order are one customer: its email and buyer id, its
+        # phone with surname, a phone a link or the tag book names.
+        u, v = _edges(
+            (row_code, row_pn), (row_code, row_lp), (row_pn, row_lp), (row_code, row_buyer)
+        )
         first = np.zeros(len(u), dtype=bool)
         lu, lv = same_nodes[:, 0], same_nodes[:, 1]
         u, v = np.concatenate([lu, u]), np.concatenate([lv, v])
@@ -728,6 +761,16 @@ class OrderBatch:
     name: list[str | None]
     ids: RunIdentities
     skipped: int = 0  # orders with no order id: not recorded
+    currency: list[str | None] = field(default_factory=list)
+    consent: list[int | None] = field(default_factory=list)  # marketing: 1 yes, 0 no
+    reference: list[str | None] = field(default_factory=list)  # the channel's order number
+    email_text: list[str | None] = field(default_factory=list)  # the email as written
+
+    def __post_init__(self) -> None:
+        n = len(self.order_id)
+        for name in ("currency", "consent", "reference", "email_text"):
+            if not getattr(self, name):
+                setattr(self, name, [None] * n)
 
 
 def run_orders(
@@ -791,14 +834,22 @@ def run_orders(
         else [None] * len(rows)
     )
     full_ids = ids if ids is not None else RunIdentities.from_frame(frame)
-    sub = RunIdentities(
-        full_ids.email.take(pa.array(rows)),
-        full_ids.kind[rows],
-        full_ids.phone.take(pa.array(rows)),
-        full_ids.phone_name.take(pa.array(rows)),
-        full_ids.address.take(pa.array(rows)),
-    )
+    sub = full_ids.take(rows)
+
+    def texts(name: str) -> list[str | None]:
+        if not frame.has_field(name):
+            return [None] * len(rows)
+        got = pc.utf8_trim_whitespace(_array(frame.text(field=name)).take(pa.array(rows)))
+        return [x or None for x in got.to_pylist()]
+
+    consent: list[int | None] = [
+        None if x is None else int(x.lower() in CONSENT_YES) for x in texts("marketing_consent")
+    ]
     return OrderBatch(
+        currency=[x.upper() if x else None for x in texts("currency")],
+        consent=consent,
+        reference=texts("reference"),
+        email_text=[x if x and "@" in x else None for x in texts("email")],
         source=source,
         rows=rows,
         channel=channel.take(take).to_pylist(),
@@ -851,20 +902,33 @@ def attach_memory(
     strong phone identities, the past orders and (with ``record``) this run's orders
     written to it. None (the frame groups by email alone) when there is neither a
     history nor a link."""
-    if history is None and not tagbook.links:
-        return None  # the plain path: nothing to remember, no phone parsing
+    frame.require_field("email")
+    has_phones = tagbook.has_phone_entries()
+    if history is None and not tagbook.links and not has_phones:
+        if frame.buyer_text() is None:
+            return None  # the plain path: one identity per order, no phone parsing
+        # Orders carrying an email and a buyer id: join the two, nothing else.
+        ids = RunIdentities.from_frame(frame, phones=False)
+        memory = Memory(frame, ids, LinkSet())
+        frame.memory = memory
+        return memory
     region = K.check_region(region or (history.region if history is not None else None))
     links = resolve_links(tagbook, region)
-    if history is None and not links:
-        return None
-    frame.require_field("email")
     ids = RunIdentities.from_frame(frame, region)
     recorded = None
     if history is not None:
         history.sync_links(links)
         if record:
             recorded = history.record(order_batches(frame, ids))
-    memory = Memory(frame, ids, links, history, full=history is not None, recorded=recorded)
+    memory = Memory(
+        frame,
+        ids,
+        links,
+        history,
+        full=history is not None,
+        recorded=recorded,
+        tag_phones=tagbook.phone_keys(region),
+    )
     frame.memory = memory
     return memory
 

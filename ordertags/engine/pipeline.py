@@ -168,17 +168,16 @@ def annotate(
     customers = frame.customers
     manual: dict[str, np.ndarray[Any, np.dtype[np.bool_]]] = {}
 
-    # Manual tags: every order of a customer in the tag book, whichever spelling.
+    # Manual tags: every order of a customer in the tag book, whichever identity the
+    # entry names (email, phone, buyer id) and whichever the order carries.
     active, expired = tagbook.active_entries(as_of)
+    region = memory.links.region if memory is not None else None
     by_tag: dict[str, list[str]] = {}
     for entry in active:
         for t in entry.tags:
-            by_tag.setdefault(t, []).append(entry.email)
-    from ordertags.customers.grouping import customer_keys
-
-    for t, emails in by_tag.items():
-        keys = pc.drop_null(customer_keys(pa.array(emails, pa.string())))
-        manual[t] = customers.per_row(customers.match_keys(keys))
+            by_tag.setdefault(t, []).append(entry.key_in(region))
+    for t, keys in by_tag.items():
+        manual[t] = customers.per_row(customers.match_keys(pa.array(keys, pa.string())))
 
     # Derived tags and the other actions.
     from ordertags.customers.identity import tag_history

@@ -17,11 +17,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.engine.pipeline import Annotated, render_tags
+from ordertags.io.fields import CONSENT_YES
 
 LIST_COLUMNS = ("Email Address", "First Name", "Last Name", "Orders", "Spend", "Tags")
 RELAY_PATTERN = r"@(marketplace\.amazon\.|members\.ebay\.)"
-#: Values of a marketing-consent column that mean yes (compared lower-cased).
-CONSENT_YES = ("yes", "y", "true", "1", "subscribed", "accepted", "opt-in", "opted in", "granted")
 
 
 def _consented(annotated: Annotated) -> np.ndarray[Any, np.dtype[np.bool_]] | None:
