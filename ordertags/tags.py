@@ -20,6 +20,7 @@ from typing import Any
 from ordertags.base.colours import is_colour
 from ordertags.base.emails import looks_like_email, normalize_email
 from ordertags.base.files import atomic_write_bytes
+from ordertags.base.keys import BUYER as _BUYER
 from ordertags.base.keys import (
     DEFAULT_REGION,
     buyer_key,
@@ -28,7 +29,6 @@ from ordertags.base.keys import (
     looks_like_phone,
     normalize_phone,
 )
-from ordertags.base.keys import BUYER as _BUYER
 from ordertags.base.keys import PHONE as _PHONE
 from ordertags.base.yamlfiles import line_of, load_yaml, read_text, validate
 from ordertags.errors import OrderTagsError, TagBookError
@@ -433,7 +433,8 @@ def tag_customer(
     >>> tag_customer("tagbook.yaml", "jane@example.com", ["VIP"],
     ...              note="Big order")  # doctest: +SKIP
     TagChange(identity='jane@example.com', key='jane@example.com', added=('VIP',), ...)
-    >>> tag_customer("tagbook.yaml", "ebay:quinn_belfast", ["CLAIMED-NON-RECEIPT"])  # doctest: +SKIP
+    >>> tag_customer("tagbook.yaml", "ebay:quinn_belfast",
+    ...              ["CLAIMED-NON-RECEIPT"])  # doctest: +SKIP
     """
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
@@ -465,9 +466,7 @@ def tag_customer(
         new = [t for t in dict.fromkeys(tags) if t not in have]
         if not new:
             updated = _update_note(data, book, mine, tags, note)
-            return TagChange(
-                written, key, unchanged=tuple(tags), note_updated=updated, kind=kind
-            )
+            return TagChange(written, key, unchanged=tuple(tags), note_updated=updated, kind=kind)
         record = CommentedMap()
         record[kind] = _plain(written)
         seq = CommentedSeq([_plain(t) for t in new])

@@ -247,7 +247,7 @@ def test_tag_by_order_tags_that_orders_customer(tagbook: Path, orders_copy: Path
     )
 
     assert result.exit_code == 0
-    assert result.stderr == "tagged zoe.evans@mailinator.com with FRAUD\n"
+    assert result.stderr == "tagged Zoë Evans (zoe.evans@mailinator.com) with FRAUD\n"
     entry = load_tagbook(tagbook).entries[-1]
     assert (entry.email, entry.tags, entry.by) == ("zoe.evans@mailinator.com", ("FRAUD",), "sam")
 

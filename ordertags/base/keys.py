@@ -189,8 +189,7 @@ def identity_of(text: str, region: str = DEFAULT_REGION) -> tuple[int, str]:
         if key is None or not looks_like_email(value):
             raise UsageError(
                 f'"{text}" is not an email address.',
-                hint="Give an email (jane@example.com), a phone number or a buyer id "
-                "(ebay:NAME).",
+                hint="Give an email (jane@example.com), a phone number or a buyer id (ebay:NAME).",
             )
         return (RELAY if is_relay(key) else EMAIL), key
     phone = normalize_phone(value, region)

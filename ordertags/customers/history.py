@@ -690,10 +690,7 @@ class History:
                 "UPDATE orders SET at = ?, total = ?, refund = ?, customer = ?, email = ?, "
                 "ps = ?, phone = ?, address = ?, name = ?, buyer = ?, currency = ?, "
                 "consent = ?, reference = ?, email_text = ? WHERE id = ?",
-                (
-                    (*(c[i] for c in every[2:]), int(old["id"][i]))
-                    for i in changed.tolist()
-                ),
+                ((*(c[i] for c in every[2:]), int(old["id"][i])) for i in changed.tolist()),
             )
             touched = set(row_cust[row_cust >= 0].tolist())
             touched.update(old["customer"][changed][old["customer"][changed] >= 0].tolist())

@@ -517,8 +517,7 @@ class Frame:
             for ti, table in enumerate(self.tables):
                 buyer = self._buyer(ti)
                 has_email = (
-                    self.maps[ti].get("email") is not None
-                    and "email" in self.profiles[ti].customer
+                    self.maps[ti].get("email") is not None and "email" in self.profiles[ti].customer
                 )
                 if buyer is None or not has_email:
                     pieces.append(pa.repeat(_BLANK, table.num_rows))
