@@ -287,7 +287,7 @@ def test_tag_by_order_without_in_is_a_usage_error(tagbook: Path) -> None:
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == (
-        "Usage: ordertags tag [OPTIONS] [email]\n"
+        "Usage: ordertags tag [OPTIONS] [customer]\n"
         "Try 'ordertags tag --help' for help.\n\n"
         "Error: Invalid value for --in: --order needs --in EXPORT (the export holding the "
         "order).\n"
