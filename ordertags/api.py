@@ -160,31 +160,62 @@ def export_list(
     workspace: Any = None,
     region: str | None = None,
     consent: bool = True,
-) -> tuple[Annotated, MailingList]:
+) -> tuple[Annotated | None, MailingList]:
     """Write the mailing list of customers with any of ``tags`` and none of ``not_tags``
-    (and, where the exports record it, who accepted marketing: see
-    :func:`ordertags.reports.mailing.mailing_list`). With a ``workspace``, customer conditions
-    read its history (nothing is recorded)."""
+    (and, where the exports or the history record it, who accepted marketing: see
+    :func:`ordertags.reports.mailing.mailing_list`).
+
+    With a ``workspace``, the run's orders are recorded in its history like ``apply``
+    records them, and each listed customer's orders, spend and marketing answer are
+    all-time figures from the history, across channels. With a workspace and no
+    ``orders``, every customer of the history with the tags is listed (rule tags as the
+    last ``apply`` left them); the result is then None.
+
+    >>> _, ml = export_list([], tagbook="tagbook.yaml", output="vip.csv", tags=["VIP"],
+    ...                     workspace=ws)  # doctest: +SKIP
+    """
     from ordertags.customers.workspace import workspace_history
+    from ordertags.reports.mailing import history_list
 
     if not tags:
         raise UsageError("name at least one tag with --tag.", hint="For example: --tag VIP.")
-    with workspace_history(workspace) as history:
-        result = _run(
-            orders,
-            tagbook,
-            rules,
-            as_of,
-            columns,
-            encoding,
-            delimiter,
-            money_style,
-            profile,
-            mapping,
-            history=history,
-            region=region,
+    if not orders and workspace is None:
+        raise UsageError(
+            "give the exports to make the list from.",
+            hint="Or, in a workspace (--workspace DIR), give none to list the customers of "
+            "its history.",
         )
-    ml = mailing_list(result, tags=tags, not_tags=not_tags, consent=consent)
+    result: Annotated | None = None
+    with workspace_history(workspace) as history:
+        if not orders:
+            assert history is not None
+            ml = history_list(
+                history,
+                load_tagbook(tagbook),
+                tags=tags,
+                not_tags=not_tags,
+                consent=consent,
+                as_of=as_of,
+            )
+        else:
+            result = _run(
+                orders,
+                tagbook,
+                rules,
+                as_of,
+                columns,
+                encoding,
+                delimiter,
+                money_style,
+                profile,
+                mapping,
+                history=history,
+                record=history is not None,
+                region=region,
+            )
+            ml = mailing_list(
+                result, tags=tags, not_tags=not_tags, consent=consent, history=history
+            )
     cols = [ml.columns[c] for c in LIST_COLUMNS]
     import pyarrow as pa
 

@@ -482,9 +482,16 @@ def render_summary(summary: Any, written: list[str]) -> str:
 
 @app.command()
 def export(
-    orders: OrdersArg,
     output: OutputOpt,
     tag: TagOpt,
+    orders: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Order exports (CSV, TSV or JSON); - reads standard input. In a workspace, "
+            "none: list the customers of its history.",
+            show_default=False,
+        ),
+    ] = None,
     tagbook: BookOpt = None,
     not_tag: Annotated[
         list[str] | None,
@@ -520,10 +527,15 @@ def export(
 ) -> None:
     """Write a mailing list of the customers with a tag: one row per customer, highest
     spend first (Email Address, First Name, Last Name, Orders, Spend, Tags). Customers
-    who did not accept marketing and marketplace relay addresses are left out.
+    who did not accept marketing and marketplace relay addresses are left out. In a
+    workspace, orders and spend are all-time figures from the history, the marketing
+    answer is the latest from any channel, and with no exports every customer of the
+    history with the tag is listed.
 
     Example: ordertags export orders.csv --tag VIP --not-tag FRAUD -t tagbook.yaml
     -r rules.yaml -o vip.csv
+
+    Example: ordertags export --tag VIP -o vip.csv   (in a workspace: from the history)
     """
     when = _as_of(as_of)
     ws = _workspace(workspace)
@@ -532,7 +544,7 @@ def export(
 
     try:
         result, ml = export_list(
-            orders,
+            orders or [],
             tagbook=tagbook_path,
             rules=rules_path,
             output=output,
@@ -558,12 +570,16 @@ def export(
         left_out.append(f"{ml.excluded_not_tag:,} for --not-tag")
     if ml.excluded_relay:
         left_out.append(f"{ml.excluded_relay:,} with marketplace relay addresses")
+    if ml.excluded_no_email:
+        left_out.append(f"{ml.excluded_no_email:,} with no email (buyer id only)")
     _say(
         quiet,
         f"{ml.count:,} customers with {' or '.join(tag)}"
         + (f" ({'; '.join(left_out)} left out)" if left_out else "")
         + ("" if output == "-" else f"; wrote {output}"),
     )
+    if ml.tags_as_of is not None:
+        _say(quiet, _tags_as_of(ml.tags_as_of))
 
 
 # --- inspect ---------------------------------------------------------------------------------
@@ -1086,6 +1102,13 @@ def ingest(
     _say(quiet, render_ingest(report))
 
 
+def _tags_as_of(stamp: str) -> str:
+    """Where the rule tags a history command shows come from."""
+    if stamp == "never":
+        return "no rule tags yet: `ordertags apply` works them out (tags by hand are shown)"
+    return f"rule tags as of the last apply at {stamp}"
+
+
 def _customer_rows(rows: list[Any]) -> str:
     from tabulate import tabulate
 
@@ -1118,7 +1141,7 @@ def customers_cmd(
         str | None,
         typer.Option(
             "--tag",
-            help="Only customers with this tag (by hand, or at the last apply).",
+            help="Only customers with this tag, in any case (by hand, or at the last apply).",
             show_default=False,
         ),
     ] = None,
@@ -1149,13 +1172,15 @@ def customers_cmd(
             rows = history.list_customers(
                 tag=tag, search=search, limit=limit or None, tagbook=book, as_of=_as_of(as_of)
             )
+            stamp = history.last_apply() or "never"
     except OrderTagsError as exc:
         _fail(exc)
     if rows:
         typer.echo(_customer_rows(rows))
     typer.echo(
         f"{_n(len(rows), 'customer')}"
-        + (f" (--limit {limit}; there may be more)" if limit and len(rows) == limit else ""),
+        + (f" (--limit {limit}; there may be more)" if limit and len(rows) == limit else "")
+        + f"; {_tags_as_of(stamp)}",
         err=True,
     )
 

@@ -593,7 +593,7 @@ class CustomerCondition(Condition):
         import numpy as np
 
         if frame.memory is not None:
-            # Merged customers and, in a workspace, the order history (ordertags.customers.identity).
+            # Merged customers and, in a workspace, the history (ordertags.customers.identity).
             remembered = frame.memory.measure(frame, self.measure, self.within_days)
             if remembered is not None:
                 return remembered

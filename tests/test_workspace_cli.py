@@ -219,7 +219,7 @@ def test_tag_by_order_from_the_history(shop: Path, tmp_path: Path) -> None:
     run("ingest", tmp_path / "past.csv", "-w", shop)
     result = run("tag", "--order", "#3", "--tag", "FRAUD", "-w", shop)
     assert result.exit_code == 0, result.stderr
-    assert result.stderr == "tagged bob@example.org with FRAUD\n"
+    assert result.stderr == "tagged Bob Brown (bob@example.org) with FRAUD\n"
     missing = run("tag", "--order", "77", "--tag", "FRAUD", "-w", shop)
     assert missing.exit_code == 1
     assert missing.stderr == (

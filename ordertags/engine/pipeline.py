@@ -79,6 +79,9 @@ class Annotated:
     summary: Summary
     outcome: Any = None  # engine.Outcome: what each rule did, for explain
     fields: dict[str, pa.Array] = field(default_factory=dict)  # set/notes/hold columns
+    #: The run's customer resolution (ordertags.customers.identity.Memory: who is one
+    #: customer, with the history's customers of each); None: one customer per key.
+    memory: Any = None
 
     @property
     def tables(self) -> list[OrderTable]:
@@ -235,6 +238,7 @@ def annotate(
         summary,
         outcome=outcome,
         fields=fields,
+        memory=memory,
     )
 
 
