@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,40 @@ from ordertags.rules import load_rules
 from ordertags.tags import load_tagbook
 
 PathLike = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """A mailing list that ``apply`` writes beside the annotated orders (``--list``):
+    the customers with any of ``tags`` and none of ``not_tags``, into ``path``.
+
+    >>> ListSpec.parse("vip.csv:VIP,GOLD,!FRAUD")
+    ListSpec(path='vip.csv', tags=('VIP', 'GOLD'), not_tags=('FRAUD',))
+    """
+
+    path: str
+    tags: tuple[str, ...]
+    not_tags: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> ListSpec:
+        """``PATH:TAG[,TAG...]``; a tag written ``!TAG`` leaves its customers out. The
+        path ends at the last ``:``, so a Windows path (``C:\\lists\\vip.csv:VIP``) works."""
+        path, sep, spec = text.rpartition(":")
+        names = [t.strip() for t in spec.split(",") if t.strip()]
+        tags = tuple(t for t in names if not t.startswith("!"))
+        not_tags = tuple(t[1:].strip() for t in names if t.startswith("!") and t[1:].strip())
+        if not sep or not path.strip() or not tags:
+            raise UsageError(
+                f'"{text}" is not a list: write the file, a colon and the tags.',
+                hint="For example: --list vip.csv:VIP or --list 'vip.csv:VIP,GOLD,!FRAUD'.",
+            )
+        if path.strip() == "-":
+            raise UsageError(
+                "a list cannot go to standard output (-).",
+                hint="Give a file name, e.g. --list vip.csv:VIP.",
+            )
+        return cls(path, tags, not_tags)
 
 
 def _run(
@@ -96,6 +131,9 @@ def apply_files(
     workspace: Any = None,
     record: bool = True,
     region: str | None = None,
+    excel_safe: bool = False,
+    lists: Sequence[ListSpec] = (),
+    consent: bool = True,
 ) -> tuple[Annotated, list[Any]]:
     """Tag the orders of ``orders`` and write each export back annotated.
 
@@ -103,17 +141,33 @@ def apply_files(
     that receives each under its own name. ``profile`` forces a platform (``--format``),
     ``mapping`` names the columns of another export (``--mapping``); ``output_format``
     (csv, json, ndjson) converts, else each export keeps its own. Returns the result and
-    the paths written;
-    with ``dry_run``, writes nothing and returns, per output, a
-    :class:`ordertags.reports.dryrun.DryRun` of what would change.
+    the paths written; ``excel_safe`` makes cells a spreadsheet would run as a formula
+    inert (:func:`ordertags.io.writers.write_table`). With ``dry_run``, writes nothing and
+    returns, per output, a :class:`ordertags.reports.dryrun.DryRun` of what would change.
 
     With a ``workspace`` (:class:`ordertags.customers.workspace.Workspace`), customer conditions
     read its order history, and the run's orders are recorded in it (unless ``record``
     is false, or on a dry run).
+
+    ``lists`` are mailing lists written from the same run (``--list``): each is what
+    :func:`export_list` would write after this run (``consent`` as there), made from the
+    customer totals the rules already worked out, so the exports are read once. The
+    number of customers in each is in ``result.summary.lists``.
     """
     from ordertags.customers.workspace import workspace_history
 
+    if dry_run and lists:
+        raise UsageError(
+            "a dry run writes nothing, so it cannot write lists.",
+            hint="Leave out --list, or --dry-run.",
+        )
     targets = _targets(orders, output, output_format)
+    for spec in lists:
+        if spec.path in targets or str(spec.path) == str(output):
+            raise UsageError(
+                f"the list {spec.path} would overwrite the annotated output.",
+                hint="Give the list its own file name.",
+            )
     with workspace_history(workspace) as history:
         result = _run(
             orders,
@@ -130,6 +184,21 @@ def apply_files(
             record=record and not dry_run,
             region=region,
         )
+        # Every list is made (and its tags checked) before anything is written; in a
+        # workspace, with the history's all-time figures (as export makes them).
+        made = [
+            (
+                spec,
+                mailing_list(
+                    result,
+                    tags=spec.tags,
+                    not_tags=spec.not_tags,
+                    consent=consent,
+                    history=history,
+                ),
+            )
+            for spec in lists
+        ]
     if dry_run:
         from ordertags.reports.dryrun import compare
 
@@ -137,9 +206,30 @@ def apply_files(
     for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
         extra = result.output_columns(index)
         write_output(
-            target, lambda fh, t=table, e=extra: write_table(fh, t, e, output_format=output_format)
+            target,
+            lambda fh, t=table, e=extra: write_table(
+                fh, t, e, output_format=output_format, excel_safe=excel_safe
+            ),
         )
-    return result, [t for t in targets if t != "-"]
+    for spec, ml in made:
+        write_list(ml, spec.path)
+        result.summary.lists[str(spec.path)] = ml.count
+    return result, [t for t in targets if t != "-"] + [str(s.path) for s, _ in made]
+
+
+def write_list(ml: MailingList, output: PathLike) -> None:
+    """Write a mailing list as CSV (``LIST_COLUMNS``) to ``output`` (``-``: stdout), its
+    cells made inert for spreadsheets (:mod:`ordertags.io.safecsv`)."""
+    import pyarrow as pa
+
+    from ordertags.io.safecsv import neutralise_column
+
+    numeric = {"Orders", "Spend"}
+    chunked = [
+        pa.chunked_array([neutralise_column(ml.columns[name], numeric=name in numeric)])
+        for name in LIST_COLUMNS
+    ]
+    write_output(output, lambda fh: write_csv_table(fh, LIST_COLUMNS, chunked, Dialect()))
 
 
 def export_list(
@@ -165,7 +255,7 @@ def export_list(
     (and, where the exports or the history record it, who accepted marketing: see
     :func:`ordertags.reports.mailing.mailing_list`).
 
-    With a ``workspace``, the run's orders are recorded in its history like ``apply``
+    With a ``workspace``, the run's orders are recorded in its history as ``apply``
     records them, and each listed customer's orders, spend and marketing answer are
     all-time figures from the history, across channels. With a workspace and no
     ``orders``, every customer of the history with the tags is listed (rule tags as the
@@ -216,11 +306,7 @@ def export_list(
             ml = mailing_list(
                 result, tags=tags, not_tags=not_tags, consent=consent, history=history
             )
-    cols = [ml.columns[c] for c in LIST_COLUMNS]
-    import pyarrow as pa
-
-    chunked = [pa.chunked_array([c]) for c in cols]
-    write_output(output, lambda fh: write_csv_table(fh, LIST_COLUMNS, chunked, Dialect()))
+    write_list(ml, output)
     return result, ml
 
 
@@ -245,9 +331,10 @@ def ingest_files(
     """
     from ordertags.base.keys import check_region
     from ordertags.customers.history import IngestReport
-    from ordertags.customers.identity import RunIdentities, order_batches, resolve_links
+    from ordertags.customers.identity import resolve_links
     from ordertags.customers.workspace import workspace_history
     from ordertags.engine.frame import Frame
+    from ordertags.engine.resolution import order_batches, run_identities
     from ordertags.io.readers import read_orders
 
     report = IngestReport()
@@ -273,7 +360,7 @@ def ingest_files(
                         [part], as_of=dt.date.today(), overrides=columns, money_style=money_style
                     )
                     frame.require_field("email")
-                    ids = RunIdentities.from_frame(frame, code)
+                    ids = run_identities(frame, code)
                     got = history.record(order_batches(frame, ids))
                     got.files = []
                     part_report += got

@@ -25,7 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.base.keys import RELAY_PATTERN
-from ordertags.engine.pipeline import Annotated, render_tags
+from ordertags.engine.pipeline import Annotated
+from ordertags.engine.tagtext import render_tags
 from ordertags.io.fields import CONSENT_YES
 from ordertags.tags import TagBook
 
@@ -208,7 +209,7 @@ def run_customers(annotated: Annotated) -> ListCustomers:
     orders and spend per currency in the run, their latest marketing answer in the run,
     their first mailbox address and the name on that order."""
     frame = annotated.frame
-    customers = frame.customers
+    customers = annotated.customers
     people = customers.people
     codes = customers.codes
     has = codes >= 0
