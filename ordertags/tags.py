@@ -582,8 +582,6 @@ def _edit_link(
 ) -> LinkChange:
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-    from ordertags.base.keys import DEFAULT_REGION, identity_of
-
     code = region or DEFAULT_REGION
     ka, kb = identity_of(a, code)[1], identity_of(b, code)[1]
     if ka == kb:

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ordertags.errors import WorkspaceError
+from ordertags.base import keys as K
+from ordertags.base.files import atomic_write_bytes
+from ordertags.base.keys import check_region
+from ordertags.errors import HistoryError, WorkspaceError
 
 if TYPE_CHECKING:
-    import sqlite3
-
     from ordertags.customers.history import History
     from ordertags.io.lookup import OrderCustomer
 
@@ -136,6 +138,8 @@ class Workspace:
 
     def open_history(self, *, lock_timeout: float | None = None) -> History:
         """Open the workspace's history (the caller closes it)."""
+        # Imported here: the quick commands find their workspace through this module
+        # and must not load the history store (numpy, pyarrow).
         from ordertags.customers.history import LOCK_TIMEOUT_S, open_history
 
         return open_history(self.history_path, lock_timeout=lock_timeout or LOCK_TIMEOUT_S)
@@ -193,9 +197,7 @@ def init_workspace(
     >>> init_workspace("shop", region="GB").created  # doctest: +SKIP
     ['tagbook.yaml', 'rules.yaml', 'history.sqlite', '.gitignore']
     """
-    from ordertags.base.files import atomic_write_bytes
-    from ordertags.base.keys import check_region
-    from ordertags.customers.history import open_history
+    from ordertags.customers.history import open_history  # (see Workspace.open_history)
 
     root = Path(directory).expanduser()
     if root.exists() and not root.is_dir():
@@ -243,10 +245,6 @@ def workspace_history(workspace: Workspace | None) -> Iterator[History | None]:
 def _read_only(ws: Workspace) -> sqlite3.Connection:
     """A quick read-only look at the history with the standard library alone (no numpy
     or pyarrow), for the quick commands."""
-    import sqlite3
-
-    from ordertags.errors import HistoryError
-
     try:
         return sqlite3.connect(f"{ws.history_path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
     except sqlite3.Error as exc:
@@ -255,8 +253,6 @@ def _read_only(ws: Workspace) -> sqlite3.Connection:
 
 def workspace_region(ws: Workspace | None) -> str | None:
     """The default phone region stored in the workspace (None without one)."""
-    import sqlite3
-
     if ws is None:
         return None
     conn = _read_only(ws)
@@ -274,11 +270,7 @@ def order_customer(ws: Workspace, order_id: str) -> OrderCustomer:
     number, ``#1042`` and ``1042`` alike, or the channel's reference), for ``ordertags
     tag --order ID`` without an export: the customer's best identity (an email, else a
     buyer id, else a relay address, else the order's phone number) and name."""
-    import sqlite3
-
-    from ordertags.base import keys as K
-    from ordertags.errors import HistoryError
-    from ordertags.io.lookup import OrderCustomer
+    from ordertags.io.lookup import OrderCustomer  # the io layer, loaded for --order only
 
     wanted = order_id.strip().lstrip("'#").strip()
     conn = _read_only(ws)
@@ -351,8 +343,6 @@ def order_customer(ws: Workspace, order_id: str) -> OrderCustomer:
 def customer_name(ws: Workspace | None, key: str) -> str | None:
     """The name the history knows a customer by (the one on most of their orders), from
     any identity key of theirs; None without a workspace or when unknown."""
-    import sqlite3
-
     if ws is None or not ws.history_path.exists():
         return None
     conn = _read_only(ws)
