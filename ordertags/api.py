@@ -86,6 +86,7 @@ def _run(
     history: Any = None,
     record: bool = False,
     region: str | None = None,
+    date_style: str | None = None,
 ) -> Annotated:
     book = load_tagbook(tagbook)
     ruleset = load_rules(rules) if rules is not None else None
@@ -103,6 +104,7 @@ def _run(
         history=history,
         record=record,
         region=region,
+        date_style=date_style,
     )
 
 
@@ -144,6 +146,9 @@ def apply_files(
     workspace: Any = None,
     record: bool = True,
     region: str | None = None,
+    date_style: str | None = None,
+    output_encoding: str | None = None,
+    profile_columns: str = "last",
     excel_safe: bool = False,
     lists: Sequence[ListSpec] = (),
     consent: bool = True,
@@ -161,6 +166,11 @@ def apply_files(
     With a ``workspace`` (:class:`ordertags.customers.workspace.Workspace`), customer conditions
     read its order history, and the run's orders are recorded in it (unless ``record``
     is false, or on a dry run).
+
+    ``date_style`` (``day-first``, ``month-first``) says how numeric dates are written
+    where the platform does not; CSV is written back in each export's encoding, or
+    ``output_encoding``; ``profile_columns`` ``first`` puts the added columns right
+    after the order number (default ``last``, which keeps re-imports safe).
 
     ``lists`` are mailing lists written from the same run (``--list``): each is what
     :func:`export_list` would write after this run (``consent`` as there), made from the
@@ -194,6 +204,7 @@ def apply_files(
             history=history,
             record=record and not dry_run,
             region=region,
+            date_style=date_style,
         )
         # Every list is made (and its tags checked) before anything is written; in a
         # workspace, with the history's all-time figures (as export makes them).
@@ -212,14 +223,28 @@ def apply_files(
         ]
     if dry_run:
         return result, [compare(result, i, t, encoding=encoding) for i, t in enumerate(targets)]
+    if profile_columns not in ("first", "last"):
+        raise UsageError(
+            f'--profile-columns is "first" or "last", not "{profile_columns}".',
+            hint="first: right after the order number; last: after the export's own columns.",
+        )
+    replaced = [0]
     for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
         extra = result.output_columns(index)
-        write_output(
-            target,
-            lambda fh, t=table, e=extra: write_table(
-                fh, t, e, output_format=output_format, excel_safe=excel_safe
-            ),
-        )
+
+        def write(fh: Any, t: Any = table, e: Any = extra) -> None:
+            replaced[0] += write_table(
+                fh,
+                t,
+                e,
+                output_format=output_format,
+                encoding=output_encoding,
+                profile_first=profile_columns == "first",
+                excel_safe=excel_safe,
+            )
+
+        write_output(target, write)
+    result.summary.replaced = replaced[0]
     for spec, ml in made:
         write_list(ml, spec.path)
         result.summary.lists[str(spec.path)] = ml.count
@@ -256,6 +281,7 @@ def export_list(
     workspace: Any = None,
     region: str | None = None,
     consent: bool = True,
+    date_style: str | None = None,
 ) -> tuple[Annotated | None, MailingList]:
     """Write the mailing list of customers with any of ``tags`` and none of ``not_tags``
     (and, where the exports or the history record it, who accepted marketing: see
@@ -305,6 +331,7 @@ def export_list(
                 history=history,
                 record=history is not None,
                 region=region,
+                date_style=date_style,
             )
             ml = mailing_list(
                 result, tags=tags, not_tags=not_tags, consent=consent, history=history
@@ -324,6 +351,7 @@ def ingest_files(
     profile: str | None = None,
     mapping: PathLike | None = None,
     region: str | None = None,
+    date_style: str | None = None,
 ) -> Any:
     """Record the orders of ``orders`` in the workspace's history, one transaction per
     export; returns an :class:`ordertags.customers.history.IngestReport`. Ingesting an export
@@ -352,7 +380,12 @@ def ingest_files(
             with history.transaction():
                 for part in _slices(table, columns, money_style):
                     frame = Frame(
-                        [part], as_of=dt.date.today(), overrides=columns, money_style=money_style
+                        [part],
+                        as_of=dt.date.today(),
+                        overrides=columns,
+                        money_style=money_style,
+                        date_style=date_style,
+                        region=code,
                     )
                     frame.require_field("email")
                     ids = run_identities(frame, code)
