@@ -34,6 +34,7 @@ from ordertags.reports.lists import (
     CustomerRows,
     ListFilter,
     Selection,
+    customers_of_history,
     customers_of_run,
     get_preset,
     read_suppression_file,
@@ -49,7 +50,7 @@ from ordertags.reports.segments import (
     tag_figures,
 )
 from ordertags.rules import load_rules
-from ordertags.tags import load_tagbook
+from ordertags.tags import TagBook, load_tagbook
 
 PathLike = str | os.PathLike[str]
 
@@ -222,6 +223,21 @@ def apply_files(
             region=region,
             date_style=date_style,
         )
+        # Every list is made (and its tags checked) before anything is written; in a
+        # workspace, with the history's all-time figures (as export makes them).
+        rows = customers_of_run(result, history) if lists else None
+        made = [
+            (
+                spec,
+                make_list(
+                    result.tagbook,
+                    rows,  # type: ignore[arg-type]
+                    ListFilter(tags=spec.tags, not_tags=spec.not_tags),
+                    consent=consent,
+                ),
+            )
+            for spec in lists
+        ]
     if dry_run:
         return result, [compare(result, i, t, encoding=encoding) for i, t in enumerate(targets)]
     if profile_columns not in ("first", "last"):
@@ -229,20 +245,6 @@ def apply_files(
             f'--profile-columns is "first" or "last", not "{profile_columns}".',
             hint="first: right after the order number; last: after the export's own columns.",
         )
-    # Every list is made (and its tags checked) before anything is written.
-    rows = customers_of_run(result) if lists else None
-    made = [
-        (
-            spec,
-            make_list(
-                result,
-                rows,  # type: ignore[arg-type]
-                ListFilter(tags=spec.tags, not_tags=spec.not_tags),
-                consent=consent,
-            ),
-        )
-        for spec in lists
-    ]
     replaced = [0]
     for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
         extra = result.output_columns(index)
@@ -291,15 +293,20 @@ def export_list(
     suppress: Sequence[PathLike] = (),
     suppression_out: PathLike | None = None,
     date_style: str | None = None,
-) -> tuple[Annotated, Selection]:
-    """Write the mailing list of the run's customers that ``list_filter`` asks for (or
-    those with any of ``tags`` and none of ``not_tags``), in the columns of ``preset``
-    (see :data:`ordertags.reports.lists.PRESETS`), leaving out invalid and relay
-    addresses, suppressed addresses (the tag book's ``suppressed`` list and the
-    ``suppress`` files), customers with a ``no_marketing`` tag, and, unless ``consent``
-    is False, customers who did not accept marketing where any export records it. With
-    ``suppression_out``, writes the addresses left out and why. With a ``workspace``,
-    figures are all-time ones from its history.
+) -> tuple[Annotated | None, Selection]:
+    """Write the mailing list of the customers that ``list_filter`` asks for (or those
+    with any of ``tags`` and none of ``not_tags``), in the columns of ``preset`` (see
+    :data:`ordertags.reports.lists.PRESETS`), leaving out addresses no list may carry
+    (no email, invalid, relay, suppressed by the tag book or a ``suppress`` file), customers
+    with a ``no_marketing`` tag, and, unless ``consent`` is False, customers who did not
+    accept marketing where any export or the history records it. With ``suppression_out``,
+    writes the addresses left out and why.
+
+    With a ``workspace``, the run's orders are recorded in its history as ``apply``
+    records them, and each listed customer's orders, spend and marketing answer are
+    all-time figures from the history, across channels. With a workspace and no
+    ``orders``, every customer of the history is a candidate (rule tags as the last
+    ``apply`` left them); the result is then None.
 
     >>> result, chosen = export_list(["orders.csv"], tagbook="tagbook.yaml", output="vip.csv",
     ...     tags=["VIP"], preset="mailchimp")  # doctest: +SKIP
@@ -312,31 +319,48 @@ def export_list(
             "name at least one tag with --tag, or a segment with --segment.",
             hint="For example: --tag VIP, or --segment champions.",
         )
-    chosen_preset = get_preset(preset)
-    with workspace_history(workspace) as history:
-        result = _run(
-            orders,
-            tagbook,
-            rules,
-            as_of,
-            columns,
-            encoding,
-            delimiter,
-            money_style,
-            profile,
-            mapping,
-            history=history,
-            region=region,
-            date_style=date_style,
+    if not orders and workspace is None:
+        raise UsageError(
+            "give the exports to make the list from.",
+            hint="Or, in a workspace (--workspace DIR), give none to list the customers of "
+            "its history.",
         )
-        rows = customers_of_run(result)
+    chosen_preset = get_preset(preset)
+    result: Annotated | None = None
+    tags_as_of: str | None = None
+    with workspace_history(workspace) as history:
+        if not orders:
+            assert history is not None
+            book = load_tagbook(tagbook)
+            for t in flt.names_tags():
+                book.require(t)
+            when = as_of or dt.date.today()
+            rows, tags_as_of = customers_of_history(history, book, when)
+        else:
+            result = _run(
+                orders,
+                tagbook,
+                rules,
+                as_of,
+                columns,
+                encoding,
+                delimiter,
+                money_style,
+                profile,
+                mapping,
+                history=history,
+                record=history is not None,
+                region=region,
+                date_style=date_style,
+            )
+            book, when = result.tagbook, result.frame.as_of
+            rows = customers_of_run(result, history)
     segments = None
     if flt.segments or chosen_preset.name == "generic":
         method, cutoffs = _segment_config(rules)
-        segments = segment_customers(
-            rows, result.frame.as_of, method=method, cutoffs=cutoffs
-        ).groups
-    chosen = make_list(result, rows, flt, consent=consent, segments=segments, suppress=suppress)
+        segments = segment_customers(rows, when, method=method, cutoffs=cutoffs).groups
+    chosen = make_list(book, rows, flt, consent=consent, segments=segments, suppress=suppress)
+    chosen.tags_as_of = tags_as_of
     listed_segments = None
     if segments is not None:
         by_key = dict(zip(rows.key, segments, strict=True))
@@ -350,7 +374,7 @@ def export_list(
 
 
 def make_list(
-    result: Annotated,
+    book: TagBook,
     rows: CustomerRows,
     flt: ListFilter,
     *,
@@ -358,11 +382,10 @@ def make_list(
     segments: Sequence[str] | None = None,
     suppress: Sequence[PathLike] = (),
 ) -> Selection:
-    """The customers of ``rows`` (from ``result``) that ``flt`` asks for, without those no
-    list may carry: the tag book's suppressed addresses and those of the ``suppress``
-    files, its ``no_marketing`` tags, and (unless ``consent`` is False) customers who did
-    not accept marketing. Every tag ``flt`` names must be in the tag book."""
-    book = result.tagbook
+    """The customers of ``rows`` that ``flt`` asks for, without those no list may carry:
+    the tag ``book``'s suppressed addresses and those of the ``suppress`` files, its
+    ``no_marketing`` tags, and (unless ``consent`` is False) customers who did not accept
+    marketing. Every tag ``flt`` names must be in the tag book."""
     for t in flt.names_tags():
         book.require(t)
     suppressed = {s.key for s in book.suppressed}
@@ -441,7 +464,7 @@ def segments_report(
         )
         if by == "tag":
             return tag_figures(result)
-        rows = customers_of_run(result)
+        rows = customers_of_run(result, history)
     method, cutoffs = _segment_config(rules)
     scores = segment_customers(rows, result.frame.as_of, method=method, cutoffs=cutoffs)
     return segment_table(rows, scores)

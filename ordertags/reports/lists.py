@@ -26,15 +26,22 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.base.emails import normalize_email
+from ordertags.engine.pipeline import Annotated
 from ordertags.errors import OrderTagsError, UsageError
+from ordertags.io.fields import CONSENT_YES
 from ordertags.io.safecsv import neutralise_text
+from ordertags.reports.mailing import all_time_customers, history_customers
+from ordertags.tags import TagBook
+
+if TYPE_CHECKING:
+    from ordertags.customers.history import History
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
@@ -53,13 +60,12 @@ VALID_EMAIL = (
 )
 _VALID = re.compile(VALID_EMAIL)
 _RELAY = re.compile(RELAY_PATTERN, re.IGNORECASE)
-#: Values of a marketing-consent column that mean yes (compared lower-cased).
-CONSENT_YES = ("yes", "y", "true", "1", "subscribed", "accepted", "opt-in", "opted in", "granted")
 
 #: Why a customer was left out, in the order the reasons are checked (a customer is
 #: counted under the first that applies).
-REASONS = ("invalid", "relay", "suppressed", "no_marketing", "no_consent")
+REASONS = ("no_address", "invalid", "relay", "suppressed", "no_marketing", "no_consent")
 REASON_TEXT = {
+    "no_address": "with no email (buyer id only)",
     "invalid": "with an invalid address",
     "relay": "with marketplace relay addresses",
     "suppressed": "suppressed",
@@ -119,9 +125,13 @@ class CustomerRows:
     phone: list[str] = field(default_factory=list)
     spellings: list[tuple[str, ...]] = field(default_factory=list)
     aliases: list[tuple[str, ...]] = field(default_factory=list)
+    #: No mailbox, only a marketplace relay address (known to the history).
+    relay_only: list[bool] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         n = len(self.key)
+        if not self.relay_only:
+            self.relay_only = [False] * n
         if not self.phone:
             self.phone = [""] * n
         if not self.spellings:
@@ -173,6 +183,7 @@ class CustomerRows:
             phone=sub(self.phone),
             spellings=sub(self.spellings),
             aliases=sub(self.aliases),
+            relay_only=sub(self.relay_only),
         )
 
 
@@ -214,10 +225,12 @@ def _split_names(names: list[str]) -> tuple[list[str], list[str]]:
     return first, last
 
 
-def customers_of_run(annotated: Any) -> CustomerRows:
+def customers_of_run(annotated: Annotated, history: History | None = None) -> CustomerRows:
     """The customers of a run (an :class:`ordertags.engine.pipeline.Annotated`), one per
     person: merged identities (a link, a phone, the history) are one customer, shown
-    under the address they used last.
+    under the address they used last. With the run's ``history`` (a workspace), orders,
+    spend per currency and the latest marketing answer are all-time figures from it,
+    across every channel.
 
     >>> rows = customers_of_run(annotate(["orders.csv"], ...))  # doctest: +SKIP
     >>> rows.email[:1], rows.orders[:1]  # doctest: +SKIP
@@ -307,11 +320,6 @@ def customers_of_run(annotated: Any) -> CustomerRows:
     last_order = np.where(last == np.iinfo(np.int64).min, nat, last.astype("datetime64[D]"))
     first_order = np.where(first == np.iinfo(np.int64).max, nat, first.astype("datetime64[D]"))
 
-    if annotated.memory is not None and customers.groups is not None:
-        # In a workspace: all-time figures from the history (one value per person,
-        # whichever of their codes it is read through).
-        orders, spend, last_order, first_order = _remembered(annotated.memory, frame, orders, spend)
-
     consent = np.full(n_people, -1, dtype=np.int8)
     recorded = frame.has_field("marketing_consent")
     if recorded:
@@ -321,6 +329,19 @@ def customers_of_run(annotated: Any) -> CustomerRows:
         said = _last_per(person, known, [stamp], n_people)
         ok = said >= 0
         consent[ok] = yes[said[ok]].astype(np.int8)
+    if annotated.memory is not None and customers.groups is not None:
+        # Merged customers (and, in a workspace, the history): first and last order
+        # over all their orders, one value per person.
+        last_order, first_order = _remembered_dates(annotated.memory)
+    if history is not None:
+        # The history's all-time figures, across channels (reports.mailing works them out).
+        every = all_time_customers(annotated, history)
+        orders = every.orders.astype(np.int64)
+        spend = {c: v.astype(np.int64) for c, v in every.spend.items()}
+        if every.consent is not None:
+            recorded = True
+            consent = every.consent.astype(np.int8)
+    spend = fold_unnamed_currency(spend)
 
     # Channels: the export's channel column where it has one, else its platform.
     channel = text("channel")
@@ -373,17 +394,11 @@ def customers_of_run(annotated: Any) -> CustomerRows:
     ).take(idx_present)
 
 
-def _remembered(
-    memory: Any, frame: Any, orders: IntArray, spend: dict[str, IntArray]
-) -> tuple[IntArray, dict[str, IntArray], DateArray, DateArray]:
-    """Per person: orders, spend, last and first order from the customer memory (the
-    run's orders and, in a workspace, the history's). Spend is replaced only where the
-    run has one currency: the history keeps one spend figure per customer."""
+def _remembered_dates(memory: Any) -> tuple[DateArray, DateArray]:
+    """Per person: their last and first order from the customer memory (the run's orders
+    and, in a workspace, the history's)."""
     agg = memory.aggregates(None)
     none = np.iinfo(np.int64).max
-    orders = agg["orders"].astype(np.int64)
-    if len(spend) <= 1 and frame.has_field("total"):
-        spend = {next(iter(spend), ""): agg["spend"].astype(np.int64)}
 
     def day(stamps: IntArray) -> DateArray:
         out = np.full(len(stamps), np.datetime64("NaT"), "datetime64[D]")
@@ -391,7 +406,62 @@ def _remembered(
         out[ok] = stamps[ok].astype("datetime64[s]").astype("datetime64[D]")
         return out
 
-    return orders, spend, day(agg["last"]), day(agg["first"])
+    return day(agg["last"]), day(agg["first"])
+
+
+def fold_unnamed_currency(spend: dict[str, IntArray]) -> dict[str, IntArray]:
+    """Orders whose export names no currency (``""``) count in the customer's currency
+    where they used exactly one named currency."""
+    if "" not in spend or len(spend) == 1:
+        return spend
+    named = [c for c in spend if c]
+    out = {c: spend[c].copy() for c in named}
+    blank = spend[""].copy()
+    used = sum(((out[c] != 0).astype(np.int64) for c in named), np.zeros(len(blank), np.int64))
+    for c in named:
+        only = (used == 1) & (out[c] != 0)
+        out[c][only] += blank[only]
+        blank[only] = 0
+    if blank.any():
+        out[""] = blank
+    return out
+
+
+def customers_of_history(
+    history: History, tagbook: TagBook, as_of: dt.date
+) -> tuple[CustomerRows, str]:
+    """Every customer of a workspace's history as rows (``ordertags export`` with no
+    files): all-time orders and spend per currency, the latest marketing answer from any
+    channel, tags by hand and the rule tags of the last apply; and when that apply was
+    ("never" if none). The history keeps no channel, country or order dates per
+    customer here, so filters on them find nobody."""
+    history.sync_tagbook(tagbook)
+    people = history_customers(history, tagbook, as_of)
+    n = len(people)
+    ranked = tagbook.rank(t for t in people.tags if t in tagbook.tags)
+    tags = [tuple(t for t in ranked if people.tags[t][i]) for i in range(n)]
+    nat = np.full(n, np.datetime64("NaT"), "datetime64[D]")
+    rows = CustomerRows(
+        key=list(people.key),
+        email=[e or "" for e in people.email],
+        first_name=list(people.first_name),
+        last_name=list(people.last_name),
+        tags=tags,
+        orders=people.orders.astype(np.int64),
+        spend=fold_unnamed_currency({c: v.astype(np.int64) for c, v in people.spend.items()}),
+        consent=(
+            people.consent.astype(np.int8)
+            if people.consent is not None
+            else np.full(n, -1, dtype=np.int8)
+        ),
+        consent_recorded=people.consent is not None,
+        last_order=nat,
+        first_order=nat.copy(),
+        channels=[()] * n,
+        country=[""] * n,
+        relay_only=[bool(r) and not e for r, e in zip(people.relay, people.email, strict=True)],
+    )
+    return rows, history.last_apply() or "never"
 
 
 def _any_per(person: IntArray, mask: BoolArray, n: int) -> BoolArray:
@@ -571,6 +641,7 @@ class Selection:
     #: (address, reason) for ``--suppression-out``, in list order.
     suppressed_out: list[tuple[str, str]] = field(default_factory=list)
     consent_ignored: int = 0  # listed without consent because of include_without_consent
+    tags_as_of: str | None = None  # from the history: when its rule tags were worked out
 
     @property
     def count(self) -> int:
@@ -591,8 +662,10 @@ def exclusion_reasons(
     for i in range(len(rows)):
         email = rows.email[i].strip()
         reason: str | None = None
-        if not email or not is_valid_email(email):
-            reason = "relay" if email and is_relay(email) else "invalid"
+        if not email:
+            reason = "relay" if rows.relay_only[i] else "no_address"
+        elif not is_valid_email(email):
+            reason = "relay" if is_relay(email) else "invalid"
         elif is_relay(email):
             reason = "relay"
         elif suppressed and (
@@ -693,13 +766,24 @@ def _main(rows: CustomerRows, i: int, ctx: Mapping[str, Any]) -> tuple[str, int]
     return cur[i], int(amount[i])
 
 
+def spend_text(rows: CustomerRows, i: int) -> str:
+    """A customer's spend: ``2638.13`` in one currency; in several, each with its code,
+    largest first (``2408.14 GBP; 45.00 EUR``)."""
+    parts = sorted(
+        ((int(v[i]), c) for c, v in rows.spend.items() if int(v[i])), key=lambda p: (-p[0], p[1])
+    )
+    if len(parts) <= 1:
+        return money_text(parts[0][0] if parts else 0)
+    return "; ".join(f"{money_text(units)} {c}".strip() for units, c in parts)
+
+
 def _row_list(rows: CustomerRows, i: int, ctx: Mapping[str, Any]) -> list[str]:
     return [
         rows.email[i],
         rows.first_name[i],
         rows.last_name[i],
         str(int(rows.orders[i])),
-        money_text(_main(rows, i, ctx)[1]),
+        spend_text(rows, i),
         _tags_comma(rows, i),
     ]
 
