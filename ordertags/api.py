@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,14 +20,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.base.keys import check_region
-from ordertags.customers.history import IngestReport
+from ordertags.customers.history import History, IngestReport
 from ordertags.customers.identity import resolve_links
 from ordertags.customers.workspace import workspace_history
 from ordertags.engine.frame import Frame
 from ordertags.engine.pipeline import Annotated, annotate
 from ordertags.engine.resolution import order_batches, run_identities
 from ordertags.errors import UsageError
-from ordertags.io.readers import Dialect, read_orders
+from ordertags.io.options import DEFAULT, ReadOptions
+from ordertags.io.readers import Dialect, OrderTable, read_exports
 from ordertags.io.safecsv import neutralise_column
 from ordertags.io.writers import write_csv_table, write_output, write_table
 from ordertags.reports.dryrun import compare
@@ -77,13 +78,8 @@ def _run(
     tagbook: PathLike,
     rules: PathLike | None,
     as_of: dt.date | None,
-    columns: Mapping[str, str | None] | None,
-    encoding: str | None,
-    delimiter: str | None,
-    money_style: str | None,
-    profile: str | None = None,
-    mapping: PathLike | None = None,
-    history: Any = None,
+    read: ReadOptions,
+    history: History | None = None,
     record: bool = False,
     region: str | None = None,
 ) -> Annotated:
@@ -94,12 +90,7 @@ def _run(
         tagbook=book,
         rules=ruleset,
         as_of=as_of,
-        columns=columns,
-        encoding=encoding,
-        delimiter=delimiter,
-        money_style=money_style,
-        profile=profile,
-        mapping=str(mapping) if mapping is not None else None,
+        read=read,
         history=history,
         record=record,
         region=region,
@@ -133,14 +124,9 @@ def apply_files(
     output: PathLike,
     rules: PathLike | None = None,
     as_of: dt.date | None = None,
-    columns: Mapping[str, str | None] | None = None,
-    encoding: str | None = None,
-    delimiter: str | None = None,
+    read: ReadOptions = DEFAULT,
     output_format: str | None = None,
-    money_style: str | None = None,
     dry_run: bool = False,
-    profile: str | None = None,
-    mapping: PathLike | None = None,
     workspace: Any = None,
     record: bool = True,
     region: str | None = None,
@@ -151,8 +137,8 @@ def apply_files(
     """Tag the orders of ``orders`` and write each export back annotated.
 
     With one export, ``output`` is a file (``-``: standard output); with several, a folder
-    that receives each under its own name. ``profile`` forces a platform (``--format``),
-    ``mapping`` names the columns of another export (``--mapping``); ``output_format``
+    that receives each under its own name. ``read`` says how to read the exports
+    (:class:`ordertags.io.options.ReadOptions`); ``output_format``
     (csv, json, ndjson) converts, else each export keeps its own. Returns the result and
     the paths written; ``excel_safe`` makes cells a spreadsheet would run as a formula
     inert (:func:`ordertags.io.writers.write_table`). With ``dry_run``, writes nothing and
@@ -185,18 +171,15 @@ def apply_files(
             tagbook,
             rules,
             as_of,
-            columns,
-            encoding,
-            delimiter,
-            money_style,
-            profile,
-            mapping,
+            read,
             history=history,
             record=record and not dry_run,
             region=region,
         )
     if dry_run:
-        return result, [compare(result, i, t, encoding=encoding) for i, t in enumerate(targets)]
+        return result, [
+            compare(result, i, t, encoding=read.encoding) for i, t in enumerate(targets)
+        ]
     # Every list is made (and its tags checked) before anything is written.
     made = [
         (spec, mailing_list(result, tags=spec.tags, not_tags=spec.not_tags, consent=consent))
@@ -237,12 +220,7 @@ def export_list(
     not_tags: Sequence[str] = (),
     rules: PathLike | None = None,
     as_of: dt.date | None = None,
-    columns: Mapping[str, str | None] | None = None,
-    encoding: str | None = None,
-    delimiter: str | None = None,
-    money_style: str | None = None,
-    profile: str | None = None,
-    mapping: PathLike | None = None,
+    read: ReadOptions = DEFAULT,
     workspace: Any = None,
     region: str | None = None,
     consent: bool = True,
@@ -259,12 +237,7 @@ def export_list(
             tagbook,
             rules,
             as_of,
-            columns,
-            encoding,
-            delimiter,
-            money_style,
-            profile,
-            mapping,
+            read,
             history=history,
             region=region,
         )
@@ -277,12 +250,7 @@ def ingest_files(
     orders: Sequence[PathLike],
     *,
     workspace: Any,
-    columns: Mapping[str, str | None] | None = None,
-    encoding: str | None = None,
-    delimiter: str | None = None,
-    money_style: str | None = None,
-    profile: str | None = None,
-    mapping: PathLike | None = None,
+    read: ReadOptions = DEFAULT,
     region: str | None = None,
 ) -> Any:
     """Record the orders of ``orders`` in the workspace's history, one transaction per
@@ -301,19 +269,11 @@ def ingest_files(
         for path in orders:
             # One export at a time, in slices of whole orders: memory stays that of a
             # slice, however large the export; one transaction for the whole export.
-            table = read_orders(
-                str(path),
-                encoding=encoding,
-                delimiter=delimiter,
-                profile=profile,
-                mapping=str(mapping) if mapping is not None else None,
-            )
+            (table,) = read_exports([path], read)
             part_report = IngestReport(files=[table.source])
             with history.transaction():
-                for part in _slices(table, columns, money_style):
-                    frame = Frame(
-                        [part], as_of=dt.date.today(), overrides=columns, money_style=money_style
-                    )
+                for part in _slices(table, read):
+                    frame = Frame.of([part], as_of=dt.date.today(), read=read)
                     frame.require_field("email")
                     ids = run_identities(frame, code)
                     got = history.record(order_batches(frame, ids))
@@ -327,12 +287,7 @@ def ingest_files(
 INGEST_SLICE = 500_000
 
 
-def _slices(
-    table: Any,
-    columns: Mapping[str, str | None] | None,
-    money_style: str | None,
-    rows: int | None = None,
-) -> Any:
+def _slices(table: OrderTable, read: ReadOptions, rows: int | None = None) -> Iterator[OrderTable]:
     """The export in slices of about ``rows`` rows, cut between orders (a CSV export;
     others whole). Row numbers in messages stay those of the file."""
     n = table.num_rows
@@ -340,7 +295,7 @@ def _slices(
     if n <= rows or table.kind != "csv":
         yield table
         return
-    frame = Frame([table], as_of=dt.date.today(), overrides=columns, money_style=money_style)
+    frame = Frame.of([table], as_of=dt.date.today(), read=read)
     cuts = np.arange(rows, n, rows)
     if frame.has_field("order_id"):
         ids = frame.text(field="order_id").combine_chunks()

@@ -7,6 +7,8 @@ Heavy libraries (pyarrow, pandas) are imported inside the commands that need the
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import inspect
 import sys
 import traceback
 from collections.abc import Callable
@@ -17,6 +19,8 @@ import typer
 
 from ordertags.base.version import VERSION
 from ordertags.errors import OrderTagsError
+from ordertags.io.options import DEFAULT as DEFAULT_READ
+from ordertags.io.options import MONEY_STYLES, ReadOptions
 
 app = typer.Typer(
     name="ordertags",
@@ -195,6 +199,74 @@ RegionOpt = Annotated[
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: The options that say how to read exports, in the order ``--help`` lists them; every
+#: command that reads exports takes them all, as one :class:`ReadOptions` (``read``).
+READ_OPTIONS: list[tuple[str, Any]] = [
+    ("encoding", EncodingOpt),
+    ("delimiter", DelimiterOpt),
+    ("format_", FormatOpt),
+    ("mapping", MappingOpt),
+    ("money_style", MoneyOpt),
+    ("email_column", EmailColOpt),
+    ("total_column", TotalColOpt),
+    ("date_column", DateColOpt),
+    ("name_column", NameColOpt),
+    ("order_id_column", IdColOpt),
+]
+
+
+def read_options(
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    format_: str | None = None,
+    mapping: Path | None = None,
+    money_style: str | None = None,
+    email_column: str | None = None,
+    total_column: str | None = None,
+    date_column: str | None = None,
+    name_column: str | None = None,
+    order_id_column: str | None = None,
+) -> ReadOptions:
+    """The :class:`ReadOptions` the read options of a command line say."""
+    if money_style is not None and money_style not in MONEY_STYLES:
+        raise typer.BadParameter(f"use {', '.join(MONEY_STYLES)}.", param_hint="--money-style")
+    named = {
+        "email": email_column,
+        "total": total_column,
+        "date": date_column,
+        "name": name_column,
+        "order_id": order_id_column,
+    }
+    return ReadOptions(
+        encoding=encoding,
+        delimiter=delimiter,
+        profile=format_,
+        mapping=mapping,
+        columns={k: v for k, v in named.items() if v is not None},
+        money_style=money_style,
+    )
+
+
+def reads_exports(command: F) -> F:
+    """Give ``command`` the read options (:data:`READ_OPTIONS`): Typer sees them in
+    place of its ``read`` parameter, and the command gets them as one ReadOptions."""
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "read"]
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=alias)
+        for name, alias in READ_OPTIONS
+    ]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name, None) for name, _ in READ_OPTIONS}
+        return command(*args, read=read_options(**values), **kwargs)
+
+    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + added
+    wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper  # type: ignore[return-value]
+
 
 def _fail(exc: OrderTagsError) -> NoReturn:
     if _state["verbose"]:
@@ -212,20 +284,6 @@ def _as_of(value: str | None) -> dt.date:
         raise typer.BadParameter(
             f'"{value}" is not a date; write YYYY-MM-DD.', param_hint="--as-of"
         ) from None
-
-
-def _money(value: str | None) -> str | None:
-    if value is not None and value not in ("plain", "symbol", "comma_decimal", "auto"):
-        raise typer.BadParameter(
-            "use plain, symbol, comma_decimal or auto.", param_hint="--money-style"
-        )
-    return value
-
-
-def _columns(
-    email: str | None, total: str | None, date: str | None, name: str | None, order_id: str | None
-) -> dict[str, str | None]:
-    return {"email": email, "total": total, "date": date, "name": name, "order_id": order_id}
 
 
 def _say(quiet: bool, text: str) -> None:
@@ -299,6 +357,7 @@ def main_callback(
 
 
 @app.command()
+@reads_exports
 def apply(
     orders: OrdersArg,
     output: OutputOpt,
@@ -306,16 +365,6 @@ def apply(
     rules: RulesOpt = None,
     as_of: AsOfOpt = None,
     quiet: QuietOpt = False,
-    encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None,
-    email_column: EmailColOpt = None,
-    total_column: TotalColOpt = None,
-    date_column: DateColOpt = None,
-    name_column: NameColOpt = None,
-    order_id_column: IdColOpt = None,
-    money_style: MoneyOpt = None,
-    format_: FormatOpt = None,
-    mapping: MappingOpt = None,
     output_format: Annotated[
         str | None,
         typer.Option(
@@ -362,6 +411,7 @@ def apply(
             "they accept marketing (as export's option of the same name).",
         ),
     ] = False,
+    read: ReadOptions = DEFAULT_READ,
 ) -> None:
     """Tag every order and write the exports back with Customer Tags, Customer Profile
     and Tag Colour columns. In a workspace, customer conditions read the order history
@@ -401,14 +451,9 @@ def apply(
             rules=rules_path,
             output=output,
             as_of=when,
-            columns=_columns(email_column, total_column, date_column, name_column, order_id_column),
-            encoding=encoding,
-            delimiter=delimiter,
+            read=read,
             output_format=output_format,
-            money_style=_money(money_style),
             dry_run=dry_run,
-            profile=format_,
-            mapping=mapping,
             workspace=ws,
             record=not no_record,
             region=default_region,
@@ -525,6 +570,7 @@ def render_summary(summary: Any, written: list[str]) -> str:
 
 
 @app.command()
+@reads_exports
 def export(
     orders: OrdersArg,
     output: OutputOpt,
@@ -541,15 +587,6 @@ def export(
     rules: RulesOpt = None,
     as_of: AsOfOpt = None,
     quiet: QuietOpt = False,
-    encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None,
-    email_column: EmailColOpt = None,
-    total_column: TotalColOpt = None,
-    date_column: DateColOpt = None,
-    name_column: NameColOpt = None,
-    money_style: MoneyOpt = None,
-    format_: FormatOpt = None,
-    mapping: MappingOpt = None,
     workspace: WorkspaceOpt = None,
     default_region: RegionOpt = None,
     without_consent: Annotated[
@@ -561,6 +598,7 @@ def export(
             "column, only those whose latest answer is yes are listed).",
         ),
     ] = False,
+    read: ReadOptions = DEFAULT_READ,
 ) -> None:
     """Write a mailing list of the customers with a tag: one row per customer, highest
     spend first (Email Address, First Name, Last Name, Orders, Spend, Tags). Customers
@@ -585,12 +623,7 @@ def export(
             workspace=ws,
             region=default_region,
             not_tags=not_tag or [],
-            columns=_columns(email_column, total_column, date_column, name_column, None),
-            encoding=encoding,
-            delimiter=delimiter,
-            money_style=_money(money_style),
-            profile=format_,
-            mapping=mapping,
+            read=read,
             consent=not without_consent,
         )
     except OrderTagsError as exc:
@@ -614,6 +647,7 @@ def export(
 
 
 @app.command("inspect")
+@reads_exports
 def inspect_cmd(
     export: Annotated[
         str,
@@ -621,17 +655,8 @@ def inspect_cmd(
             help="An order export (CSV, TSV or JSON); - reads standard input.", show_default=False
         ),
     ],
-    format_: FormatOpt = None,
-    mapping: MappingOpt = None,
-    encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None,
-    money_style: MoneyOpt = None,
-    email_column: EmailColOpt = None,
-    total_column: TotalColOpt = None,
-    date_column: DateColOpt = None,
-    name_column: NameColOpt = None,
-    order_id_column: IdColOpt = None,
     rows: Annotated[int, typer.Option("--rows", min=0, help="How many orders to show.")] = 5,
+    read: ReadOptions = DEFAULT_READ,
 ) -> None:
     """Show what ordertags sees in an export: the platform it recognised, which column
     holds each field, how many orders and customers, the date range, the totals and the
@@ -644,12 +669,7 @@ def inspect_cmd(
     try:
         report = inspect_orders(
             export,
-            profile=format_,
-            mapping=mapping,
-            encoding=encoding,
-            delimiter=delimiter,
-            money_style=_money(money_style),
-            columns=_columns(email_column, total_column, date_column, name_column, order_id_column),
+            read=read,
             rows=rows,
         )
     except OrderTagsError as exc:
@@ -664,10 +684,7 @@ def _email_of(
     email: str | None,
     order: str | None,
     in_: str | None,
-    encoding: str | None,
-    delimiter: str | None,
-    format_: str | None = None,
-    mapping: Path | None = None,
+    read: ReadOptions,
     ws: Any = None,
 ) -> str:
     if order is not None:
@@ -684,7 +701,13 @@ def _email_of(
         from ordertags.io.lookup import find_order_email
 
         return find_order_email(
-            in_, order, encoding=encoding, delimiter=delimiter, profile=format_, mapping=mapping
+            in_,
+            order,
+            encoding=read.encoding,
+            delimiter=read.delimiter,
+            columns=read.columns,
+            profile=read.profile,
+            mapping=read.mapping,
         )
     if email is None:
         raise typer.BadParameter("give the customer's EMAIL, or --order ORDER_ID --in EXPORT.")
@@ -710,6 +733,7 @@ InOpt = Annotated[
 
 
 @app.command("tag")
+@reads_exports
 def tag_cmd(
     tag: TagOpt,
     tagbook: BookOpt = None,
@@ -737,11 +761,8 @@ def tag_cmd(
     ] = None,
     order: OrderOpt = None,
     in_: InOpt = None,
-    encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None,
-    format_: FormatOpt = None,
-    mapping: MappingOpt = None,
     workspace: WorkspaceOpt = None,
+    read: ReadOptions = DEFAULT_READ,
 ) -> None:
     """Tag a customer by hand, by email or by an order of theirs (in an export, or, in a
     workspace, in the order history).
@@ -755,7 +776,7 @@ def tag_cmd(
     ws = _workspace(workspace)
     book = _book(tagbook, ws)
     try:
-        address = _email_of(email, order, in_, encoding, delimiter, format_, mapping, ws)
+        address = _email_of(email, order, in_, read, ws)
         change = tag_customer(book, address, tag, note=note, by=by, expires=expires)
     except OrderTagsError as exc:
         _fail(exc)
@@ -772,6 +793,7 @@ def tag_cmd(
 
 
 @app.command("untag")
+@reads_exports
 def untag_cmd(
     tag: TagOpt,
     tagbook: BookOpt = None,
@@ -780,11 +802,8 @@ def untag_cmd(
     ] = None,
     order: OrderOpt = None,
     in_: InOpt = None,
-    encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None,
-    format_: FormatOpt = None,
-    mapping: MappingOpt = None,
     workspace: WorkspaceOpt = None,
+    read: ReadOptions = DEFAULT_READ,
 ) -> None:
     """Remove tags given by hand from a customer (every spelling of their email).
 
@@ -795,7 +814,7 @@ def untag_cmd(
     ws = _workspace(workspace)
     book = _book(tagbook, ws)
     try:
-        address = _email_of(email, order, in_, encoding, delimiter, format_, mapping, ws)
+        address = _email_of(email, order, in_, read, ws)
         change = untag_customer(book, address, tag)
     except OrderTagsError as exc:
         _fail(exc)
@@ -870,6 +889,7 @@ def tags_cmd(
 
 
 @app.command()
+@reads_exports
 def explain(
     order_id: Annotated[
         str, typer.Argument(help="The order number, as in the export.", show_default=False)
@@ -878,18 +898,9 @@ def explain(
     tagbook: BookOpt = None,
     rules: RulesOpt = None,
     as_of: AsOfOpt = None,
-    encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None,
-    email_column: EmailColOpt = None,
-    total_column: TotalColOpt = None,
-    date_column: DateColOpt = None,
-    name_column: NameColOpt = None,
-    order_id_column: IdColOpt = None,
-    money_style: MoneyOpt = None,
-    format_: FormatOpt = None,
-    mapping: MappingOpt = None,
     workspace: WorkspaceOpt = None,
     default_region: RegionOpt = None,
+    read: ReadOptions = DEFAULT_READ,
 ) -> None:
     """Show why an order gets its tags: each rule with its conditions' values and
     results, the tag-book entries that matched, and the final tags, fields and colour.
@@ -913,14 +924,7 @@ def explain(
                 tagbook=load_tagbook(tagbook_path),
                 rules=load_rules(rules_path) if rules_path else None,
                 as_of=when,
-                columns=_columns(
-                    email_column, total_column, date_column, name_column, order_id_column
-                ),
-                encoding=encoding,
-                delimiter=delimiter,
-                money_style=_money(money_style),
-                profile=format_,
-                mapping=mapping,
+                read=read,
                 history=history,
                 region=default_region,
             )
@@ -1034,21 +1038,13 @@ def render_ingest(report: Any, prefix: str = "") -> str:
 
 
 @app.command()
+@reads_exports
 def ingest(
     orders: OrdersArg,
     workspace: WorkspaceOpt = None,
     quiet: QuietOpt = False,
-    encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None,
-    email_column: EmailColOpt = None,
-    total_column: TotalColOpt = None,
-    date_column: DateColOpt = None,
-    name_column: NameColOpt = None,
-    order_id_column: IdColOpt = None,
-    money_style: MoneyOpt = None,
-    format_: FormatOpt = None,
-    mapping: MappingOpt = None,
     default_region: RegionOpt = None,
+    read: ReadOptions = DEFAULT_READ,
 ) -> None:
     """Add the orders of exports to the workspace's history, keyed by channel and order
     id: ingesting an export again changes nothing, and a changed order (a refund, a
@@ -1063,12 +1059,7 @@ def ingest(
         report = ingest_files(
             orders,
             workspace=ws,
-            columns=_columns(email_column, total_column, date_column, name_column, order_id_column),
-            encoding=encoding,
-            delimiter=delimiter,
-            money_style=_money(money_style),
-            profile=format_,
-            mapping=mapping,
+            read=read,
             region=default_region,
         )
     except OrderTagsError as exc:
@@ -1408,6 +1399,7 @@ def unlink_cmd(
 
 
 @app.command()
+@reads_exports
 def suspects(
     orders: Annotated[
         list[str] | None,
@@ -1437,10 +1429,7 @@ def suspects(
     tagbook: BookOpt = None,
     as_of: AsOfOpt = None,
     default_region: RegionOpt = None,
-    encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None,
-    format_: FormatOpt = None,
-    mapping: MappingOpt = None,
+    read: ReadOptions = DEFAULT_READ,
 ) -> None:
     """List pairs of customers that may be one person: the same address under a new
     email, the same phone under another name. Customers tagged FRAUD-like (the highest
@@ -1461,19 +1450,10 @@ def suspects(
             from ordertags.customers.workspace import workspace_region
             from ordertags.engine.frame import Frame
             from ordertags.engine.resolution import suspects_in_frame
-            from ordertags.io.readers import read_orders
+            from ordertags.io.readers import read_exports
 
-            tables = [
-                read_orders(
-                    o,
-                    encoding=encoding,
-                    delimiter=delimiter,
-                    profile=format_,
-                    mapping=str(mapping) if mapping else None,
-                )
-                for o in orders
-            ]
-            frame = Frame(tables, as_of=when)
+            tables = read_exports(orders, read)
+            frame = Frame.of(tables, as_of=when, read=read)
             frame.require_field("email")
             found = suspects_in_frame(
                 frame,

@@ -18,6 +18,7 @@ import io
 import json
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ordertags.errors import InputError
+from ordertags.io.options import DEFAULT, ReadOptions
 from ordertags.io.platforms import (
     GENERIC,
     MAX_PREAMBLE,
@@ -138,6 +140,29 @@ def read_orders(
     return parse_orders(
         data, source=name, encoding=encoding, delimiter=delimiter, profile=profile, mapping=mapping
     )
+
+
+def read_exports(
+    orders: Sequence[str | os.PathLike[str] | OrderTable], options: ReadOptions = DEFAULT
+) -> list[OrderTable]:
+    """Read several exports (paths, ``-`` for stdin, or tables already read) as
+    ``options`` say.
+
+    >>> [t.profile.name for t in read_exports(["examples/orders.csv"])]
+    ['linnworks']
+    """
+    return [
+        o
+        if isinstance(o, OrderTable)
+        else read_orders(
+            os.fspath(o),
+            encoding=options.encoding,
+            delimiter=options.delimiter,
+            profile=options.profile,
+            mapping=options.mapping_path,
+        )
+        for o in orders
+    ]
 
 
 def parse_orders(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,8 +23,9 @@ from ordertags.engine.frame import Frame
 from ordertags.engine.items import build_items
 from ordertags.errors import OrderTagsError
 from ordertags.io.fields import FIELD_TITLES
+from ordertags.io.options import DEFAULT, ReadOptions
 from ordertags.io.platforms import GENERIC, Profile
-from ordertags.io.readers import OrderTable, read_orders
+from ordertags.io.readers import OrderTable, read_exports
 
 #: The fields shown in the table of first orders, in this order.
 SHOWN = ("order_id", "customer", "name", "date", "total", "currency", "country", "items")
@@ -129,20 +129,13 @@ def _fmt_date(value: Any) -> str:
 def inspect_orders(
     path: str | os.PathLike[str],
     *,
-    profile: str | None = None,
-    mapping: str | os.PathLike[str] | None = None,
-    encoding: str | None = None,
-    delimiter: str | None = None,
-    money_style: str | None = None,
-    columns: Mapping[str, str | None] | None = None,
+    read: ReadOptions = DEFAULT,
     rows: int = 5,
 ) -> Inspection:
     """Read one export and describe it (see the module docstring). Unreadable files
     raise; values that do not parse are listed in ``problems``."""
-    table = read_orders(
-        str(path), encoding=encoding, delimiter=delimiter, profile=profile, mapping=mapping
-    )
-    frame = Frame([table], as_of=dt.date.today(), overrides=columns, money_style=money_style)
+    (table,) = read_exports([path], read)
+    frame = Frame.of([table], as_of=dt.date.today(), read=read)
     fmap = frame.maps[0]
     found = []
     for f in fmap.index:
