@@ -21,17 +21,21 @@ import pyarrow.compute as pc
 
 from ordertags.base.keys import check_region
 from ordertags.customers.history import History, IngestReport
-from ordertags.customers.identity import resolve_links
-from ordertags.customers.workspace import workspace_history
+from ordertags.customers.identity import Suspect, resolve_links
+from ordertags.customers.workspace import Workspace, workspace_history
 from ordertags.engine.frame import Frame
 from ordertags.engine.pipeline import Annotated, annotate
-from ordertags.engine.resolution import order_batches, run_identities
+from ordertags.engine.resolution import order_batches, run_identities, suspects_in_frame
 from ordertags.errors import UsageError
 from ordertags.io.options import DEFAULT, ReadOptions
 from ordertags.io.readers import Dialect, OrderTable, read_exports
 from ordertags.io.safecsv import neutralise_column
 from ordertags.io.writers import write_csv_table, write_output, write_table
 from ordertags.reports.dryrun import compare
+from ordertags.reports.explain import Explanation, explain_order
+from ordertags.reports.explain import render as render_explanation
+from ordertags.reports.inspection import Inspection, inspect_orders
+from ordertags.reports.lint import LintReport, lint
 from ordertags.reports.mailing import LIST_COLUMNS, MailingList, mailing_list
 from ordertags.rules import load_rules
 from ordertags.tags import load_tagbook
@@ -319,3 +323,110 @@ def _slices(table: OrderTable, read: ReadOptions, rows: int | None = None) -> It
             header_row=table.header_row + start,
             skip_rows=skip,
         )
+
+
+def inspect_export(path: PathLike, *, read: ReadOptions = DEFAULT, rows: int = 5) -> Inspection:
+    """What ordertags sees in one export: its platform, the column of each field, the
+    orders, customers, dates and totals, the first orders as parsed, and the values
+    that do not parse (see :mod:`ordertags.reports.inspection`).
+
+    >>> report = inspect_export("examples/orders.csv")
+    >>> report.profile.name, report.orders
+    ('generic', 16)
+    """
+    return inspect_orders(path, read=read, rows=rows)
+
+
+def explain_files(
+    order_id: str,
+    orders: Sequence[PathLike],
+    *,
+    tagbook: PathLike,
+    rules: PathLike | None = None,
+    as_of: dt.date | None = None,
+    read: ReadOptions = DEFAULT,
+    workspace: Workspace | None = None,
+    region: str | None = None,
+) -> Explanation:
+    """Why order ``order_id`` of ``orders`` gets its tags: each rule with its
+    conditions' values and results, the tag-book entries that matched and the final
+    tags (:func:`explanation_text` renders it). With a ``workspace``, customer
+    conditions read its history, as :func:`apply_files` does (nothing is recorded).
+
+    >>> ex = explain_files("200002", ["examples/orders.csv"], tagbook="tagbook.example.yaml",
+    ...                    rules="rules.example.yaml", as_of=dt.date(2026, 11, 26))
+    >>> ex.tags
+    'VIP; BIG_SPENDER; REGULAR; HIGH_VALUE'
+    """
+    book = load_tagbook(tagbook)
+    ruleset = load_rules(rules) if rules is not None else None
+    with workspace_history(workspace) as history:
+        return explain_order(
+            order_id,
+            [str(o) for o in orders],
+            tagbook=book,
+            rules=ruleset,
+            as_of=as_of,
+            read=read,
+            history=history,
+            region=region,
+        )
+
+
+def explanation_text(explanation: Explanation) -> str:
+    """An :class:`Explanation` as ``ordertags explain`` prints it."""
+    return render_explanation(explanation)
+
+
+def lint_files(
+    rules: PathLike | None,
+    tagbook: PathLike | None,
+    *,
+    orders: Sequence[PathLike] = (),
+    as_of: dt.date | None = None,
+) -> LintReport:
+    """Check a rule file and a tag book (and, given exports, the fields rules use):
+    unknown tags and fields, rules that never match or are shadowed, bad list files.
+
+    >>> report = lint_files("rules.example.yaml", "tagbook.example.yaml")
+    >>> report.errors
+    []
+    """
+    return lint(
+        None if rules is None else str(rules),
+        None if tagbook is None else str(tagbook),
+        orders=[str(o) for o in orders],
+        as_of=as_of,
+    )
+
+
+def suspects_in_files(
+    orders: Sequence[PathLike],
+    *,
+    tagbook: PathLike,
+    as_of: dt.date | None = None,
+    read: ReadOptions = DEFAULT,
+    region: str | None = None,
+    tag: str | None = None,
+    limit: int | None = 50,
+    max_sharing: int = 5,
+) -> list[Suspect]:
+    """Pairs of customers of ``orders`` that may be one person (the same address, or
+    the same phone under another surname), highest-priority tags first.
+
+    >>> suspects_in_files(["examples/orders.csv"], tagbook="tagbook.example.yaml")[:0]
+    []
+    """
+    when = as_of or dt.date.today()
+    book = load_tagbook(tagbook)
+    frame = Frame.of(read_exports([str(o) for o in orders], read), as_of=when, read=read)
+    frame.require_field("email")
+    return suspects_in_frame(
+        frame,
+        book,
+        as_of=when,
+        tag=tag,
+        limit=limit,
+        max_sharing=max_sharing,
+        region=check_region(region),
+    )

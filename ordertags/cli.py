@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import inspect
+import json
 import sys
 import traceback
 from collections.abc import Callable
@@ -16,11 +17,29 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
+from tabulate import tabulate
 
+from ordertags.base.amounts import money
+from ordertags.base.keys import check_region
 from ordertags.base.version import VERSION
+from ordertags.base.yamlfiles import load_schema
+from ordertags.customers.workspace import (
+    find_workspace,
+    init_workspace,
+    order_email,
+    workspace_region,
+)
 from ordertags.errors import OrderTagsError
+from ordertags.io.lookup import find_order_email
 from ordertags.io.options import DEFAULT as DEFAULT_READ
 from ordertags.io.options import MONEY_STYLES, ReadOptions
+from ordertags.tags import (
+    link_identities,
+    load_tagbook,
+    tag_customer,
+    unlink_identities,
+    untag_customer,
+)
 
 app = typer.Typer(
     name="ordertags",
@@ -294,8 +313,6 @@ def _say(quiet: bool, text: str) -> None:
 def _workspace(explicit: Path | None) -> Any:
     """The workspace in use (``--workspace``, $ORDERTAGS_WORKSPACE, the current folder)
     or None. Imports nothing heavy: the quick commands call it."""
-    from ordertags.customers.workspace import find_workspace
-
     try:
         return find_workspace(explicit)
     except OrderTagsError as exc:
@@ -472,8 +489,6 @@ def apply(
 
 def render_dry_run(runs: list[Any]) -> str:
     """What ``apply --dry-run`` found, per output file."""
-    from tabulate import tabulate
-
     lines = []
     for run in runs:
         if not run.previous:
@@ -500,8 +515,6 @@ def _n(count: int, one: str, many: str | None = None) -> str:
 
 def render_summary(summary: Any, written: list[str]) -> str:
     """The summary printed to stderr after apply/export."""
-    from tabulate import tabulate
-
     lines = []
     for f in summary.files:
         what = f.kind if f.profile == "generic" else f"{f.kind}, {f.title or f.profile}"
@@ -664,10 +677,10 @@ def inspect_cmd(
 
     Example: ordertags inspect orders_export.csv
     """
-    from ordertags.reports.inspection import inspect_orders
+    from ordertags.api import inspect_export
 
     try:
-        report = inspect_orders(
+        report = inspect_export(
             export,
             read=read,
             rows=rows,
@@ -691,15 +704,11 @@ def _email_of(
         if email is not None:
             raise typer.BadParameter("give an EMAIL or --order, not both.")
         if in_ is None and ws is not None:
-            from ordertags.customers.workspace import order_email
-
             return order_email(ws, order)
         if in_ is None:
             raise typer.BadParameter(
                 "--order needs --in EXPORT (the export holding the order).", param_hint="--in"
             )
-        from ordertags.io.lookup import find_order_email
-
         return find_order_email(
             in_,
             order,
@@ -771,8 +780,6 @@ def tag_cmd(
 
     Example: ordertags tag --order 100123 --in orders.csv --tag FRAUD -t tagbook.yaml
     """
-    from ordertags.tags import tag_customer
-
     ws = _workspace(workspace)
     book = _book(tagbook, ws)
     try:
@@ -809,8 +816,6 @@ def untag_cmd(
 
     Example: ordertags untag jane@example.com --tag VIP -t tagbook.yaml
     """
-    from ordertags.tags import untag_customer
-
     ws = _workspace(workspace)
     book = _book(tagbook, ws)
     try:
@@ -834,10 +839,6 @@ def tags_cmd(
 
     Example: ordertags tags -t tagbook.yaml
     """
-    from tabulate import tabulate
-
-    from ordertags.tags import load_tagbook
-
     when = _as_of(as_of)
     path = _book(tagbook, _workspace(workspace))
     try:
@@ -911,26 +912,22 @@ def explain(
     when = _as_of(as_of)
     ws = _workspace(workspace)
     tagbook_path, rules_path = _book(tagbook, ws), _rules(rules, ws)
-    from ordertags.customers.workspace import workspace_history
-    from ordertags.reports.explain import explain_order, render
-    from ordertags.rules import load_rules
-    from ordertags.tags import load_tagbook
+    from ordertags.api import explain_files, explanation_text
 
     try:
-        with workspace_history(ws) as history:
-            ex = explain_order(
-                order_id,
-                orders,
-                tagbook=load_tagbook(tagbook_path),
-                rules=load_rules(rules_path) if rules_path else None,
-                as_of=when,
-                read=read,
-                history=history,
-                region=default_region,
-            )
+        ex = explain_files(
+            order_id,
+            orders,
+            tagbook=tagbook_path,
+            rules=rules_path,
+            as_of=when,
+            read=read,
+            workspace=ws,
+            region=default_region,
+        )
     except OrderTagsError as exc:
         _fail(exc)
-    typer.echo(render(ex))
+    typer.echo(explanation_text(ex))
 
 
 @app.command()
@@ -960,11 +957,11 @@ def lint(
 
     Example: ordertags lint -r rules.yaml -t tagbook.yaml orders.csv
     """
-    from ordertags.reports.lint import lint as run_lint
+    from ordertags.api import lint_files
 
     if rules is None and tagbook is None:
         raise typer.BadParameter("give --rules, --tagbook or both.")
-    report = run_lint(rules, tagbook, orders=orders or [], as_of=_as_of(as_of))
+    report = lint_files(rules, tagbook, orders=orders or [], as_of=_as_of(as_of))
     for f in report.findings:
         typer.echo(f"{f.level}: {f.where}: {f.message}")
     typer.echo(
@@ -983,10 +980,6 @@ def schema(
 
     Example: ordertags schema rules > rules.schema.json
     """
-    import json
-
-    from ordertags.base.yamlfiles import load_schema
-
     if which not in ("tagbook", "rules"):
         raise typer.BadParameter("choose tagbook or rules.", param_hint="WHICH")
     typer.echo(json.dumps(load_schema(which), indent=2, ensure_ascii=False))
@@ -1008,8 +1001,6 @@ def init_cmd(
 
     Example: ordertags init shop --default-region GB
     """
-    from ordertags.customers.workspace import init_workspace
-
     try:
         report = init_workspace(directory, region=default_region)
     except OrderTagsError as exc:
@@ -1068,10 +1059,6 @@ def ingest(
 
 
 def _customer_rows(rows: list[Any]) -> str:
-    from tabulate import tabulate
-
-    from ordertags.customers.history import money
-
     table = [
         (
             r.key,
@@ -1122,8 +1109,6 @@ def customers_cmd(
     Example: ordertags customers --tag VIP --search gmail.com
     """
     ws = _need_workspace(workspace)
-    from ordertags.tags import load_tagbook
-
     try:
         book = load_tagbook(_book(tagbook, ws))
         with ws.open_history() as history:
@@ -1162,11 +1147,6 @@ def customer_cmd(
 
     Example: ordertags customer jane.doe@gmail.com
     """
-    from tabulate import tabulate
-
-    from ordertags.customers.history import money
-    from ordertags.tags import load_tagbook
-
     ws = _need_workspace(workspace)
     try:
         book = load_tagbook(_book(tagbook, ws))
@@ -1249,8 +1229,6 @@ def history_stats(workspace: WorkspaceOpt = None) -> None:
 
     Example: ordertags history stats --workspace shop
     """
-    from tabulate import tabulate
-
     ws = _need_workspace(workspace)
     try:
         with ws.open_history() as history:
@@ -1325,14 +1303,9 @@ def _link(
     workspace: Path | None,
     region: str | None,
 ) -> None:
-    from ordertags.customers.workspace import workspace_region
-    from ordertags.tags import link_identities, unlink_identities
-
     ws = _workspace(workspace)
     book = _book(tagbook, ws)
     try:
-        from ordertags.base.keys import check_region
-
         code = check_region(region or workspace_region(ws))
         edit = link_identities if same else unlink_identities
         change = edit(book, a, b, note=note, by=by, region=code)
@@ -1437,32 +1410,22 @@ def suspects(
 
     Example: ordertags suspects --tag FRAUD
     """
-    from tabulate import tabulate
-
-    from ordertags.tags import load_tagbook
-
     when = _as_of(as_of)
     ws = _workspace(workspace)
     try:
         book = load_tagbook(_book(tagbook, ws))
         if orders:
-            from ordertags.base.keys import check_region
-            from ordertags.customers.workspace import workspace_region
-            from ordertags.engine.frame import Frame
-            from ordertags.engine.resolution import suspects_in_frame
-            from ordertags.io.readers import read_exports
+            from ordertags.api import suspects_in_files
 
-            tables = read_exports(orders, read)
-            frame = Frame.of(tables, as_of=when, read=read)
-            frame.require_field("email")
-            found = suspects_in_frame(
-                frame,
-                book,
+            found = suspects_in_files(
+                orders,
+                tagbook=_book(tagbook, ws),
                 as_of=when,
+                read=read,
                 tag=tag,
                 limit=limit or None,
                 max_sharing=max_sharing,
-                region=check_region(default_region or workspace_region(ws)),
+                region=default_region or workspace_region(ws),
             )
         elif ws is None:
             raise typer.BadParameter(

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from tabulate import tabulate
 
 from ordertags.engine.frame import Frame
 from ordertags.engine.items import build_items
@@ -74,8 +75,6 @@ class Inspection:
         return "CSV, " + ", ".join(parts)
 
     def render(self) -> str:
-        from tabulate import tabulate
-
         p = self.profile
         how = "forced" if not self.detected else "detected from " + ", ".join(self.detected)
         if p.name == GENERIC.name and not self.detected and not p.mapping_file:
