@@ -134,6 +134,8 @@ def apply_files(
     workspace: Any = None,
     record: bool = True,
     region: str | None = None,
+    output_encoding: str | None = None,
+    profile_columns: str = "last",
     excel_safe: bool = False,
     lists: Sequence[ListSpec] = (),
     consent: bool = True,
@@ -151,6 +153,11 @@ def apply_files(
     With a ``workspace`` (:class:`ordertags.customers.workspace.Workspace`), customer conditions
     read its order history, and the run's orders are recorded in it (unless ``record``
     is false, or on a dry run).
+
+    ``read.date_style`` (``day-first``, ``month-first``) says how numeric dates are
+    written where the platform does not; CSV is written back in each export's encoding, or
+    ``output_encoding``; ``profile_columns`` ``first`` puts the added columns right
+    after the order number (default ``last``, which keeps re-imports safe).
 
     ``lists`` are mailing lists written from the same run (``--list``): each is what
     :func:`export_list` would write after this run (``consent`` as there), made from the
@@ -184,19 +191,33 @@ def apply_files(
         return result, [
             compare(result, i, t, encoding=read.encoding) for i, t in enumerate(targets)
         ]
+    if profile_columns not in ("first", "last"):
+        raise UsageError(
+            f'--profile-columns is "first" or "last", not "{profile_columns}".',
+            hint="first: right after the order number; last: after the export's own columns.",
+        )
     # Every list is made (and its tags checked) before anything is written.
     made = [
         (spec, mailing_list(result, tags=spec.tags, not_tags=spec.not_tags, consent=consent))
         for spec in lists
     ]
+    replaced = [0]
     for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
         extra = result.output_columns(index)
-        write_output(
-            target,
-            lambda fh, t=table, e=extra: write_table(
-                fh, t, e, output_format=output_format, excel_safe=excel_safe
-            ),
-        )
+
+        def write(fh: Any, t: Any = table, e: Any = extra) -> None:
+            replaced[0] += write_table(
+                fh,
+                t,
+                e,
+                output_format=output_format,
+                encoding=output_encoding,
+                profile_first=profile_columns == "first",
+                excel_safe=excel_safe,
+            )
+
+        write_output(target, write)
+    result.summary.replaced = replaced[0]
     for spec, ml in made:
         write_list(ml, spec.path)
         result.summary.lists[str(spec.path)] = ml.count
@@ -277,7 +298,7 @@ def ingest_files(
             part_report = IngestReport(files=[table.source])
             with history.transaction():
                 for part in _slices(table, read):
-                    frame = Frame.of([part], as_of=dt.date.today(), read=read)
+                    frame = Frame.of([part], as_of=dt.date.today(), read=read, region=code)
                     frame.require_field("email")
                     ids = run_identities(frame, code)
                     got = history.record(order_batches(frame, ids))
@@ -325,7 +346,9 @@ def _slices(table: OrderTable, read: ReadOptions, rows: int | None = None) -> It
         )
 
 
-def inspect_export(path: PathLike, *, read: ReadOptions = DEFAULT, rows: int = 5) -> Inspection:
+def inspect_export(
+    path: PathLike, *, read: ReadOptions = DEFAULT, rows: int = 5, region: str | None = None
+) -> Inspection:
     """What ordertags sees in one export: its platform, the column of each field, the
     orders, customers, dates and totals, the first orders as parsed, and the values
     that do not parse (see :mod:`ordertags.reports.inspection`).
@@ -334,7 +357,7 @@ def inspect_export(path: PathLike, *, read: ReadOptions = DEFAULT, rows: int = 5
     >>> report.profile.name, report.orders
     ('generic', 16)
     """
-    return inspect_orders(path, read=read, rows=rows)
+    return inspect_orders(path, read=read, rows=rows, region=region)
 
 
 def explain_files(

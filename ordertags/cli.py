@@ -6,6 +6,7 @@ Heavy libraries (pyarrow, pandas) are imported inside the commands that need the
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import functools
 import inspect
@@ -20,7 +21,7 @@ import typer
 from tabulate import tabulate
 
 from ordertags.base.amounts import money
-from ordertags.base.keys import check_region
+from ordertags.base.keys import DEFAULT_REGION, check_region
 from ordertags.base.version import VERSION
 from ordertags.base.yamlfiles import load_schema
 from ordertags.customers.workspace import (
@@ -32,7 +33,7 @@ from ordertags.customers.workspace import (
 from ordertags.errors import OrderTagsError
 from ordertags.io.lookup import find_order_email
 from ordertags.io.options import DEFAULT as DEFAULT_READ
-from ordertags.io.options import MONEY_STYLES, ReadOptions
+from ordertags.io.options import MONEY_STYLES, ReadOptions, date_style_named
 from ordertags.tags import (
     link_identities,
     load_tagbook,
@@ -216,6 +217,35 @@ RegionOpt = Annotated[
     ),
 ]
 
+DateStyleOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--date-style",
+        help="How numeric dates such as 05/11/2026 are written: day-first or "
+        "month-first (also iso, ebay, yyyymmdd, auto). Default: the mapping file's, the "
+        "platform's, what the dates show, else the region's (--default-region, the "
+        "workspace's); a warning says when none of these could tell.",
+        show_default=False,
+    ),
+]
+OutputEncodingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--output-encoding",
+        help="Text encoding of CSV output (default: each export's own, e.g. cp1252 "
+        "for a German eBay report). Characters it cannot hold are written as ?.",
+        show_default=False,
+    ),
+]
+ProfileColumnsOpt = Annotated[
+    str,
+    typer.Option(
+        "--profile-columns",
+        help="Where the added columns go: last (after the export's own columns, safe "
+        "to re-import) or first (right after the order number, where packers see them).",
+    ),
+]
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: The options that say how to read exports, in the order ``--help`` lists them; every
@@ -226,6 +256,7 @@ READ_OPTIONS: list[tuple[str, Any]] = [
     ("format_", FormatOpt),
     ("mapping", MappingOpt),
     ("money_style", MoneyOpt),
+    ("date_style", DateStyleOpt),
     ("email_column", EmailColOpt),
     ("total_column", TotalColOpt),
     ("date_column", DateColOpt),
@@ -240,6 +271,7 @@ def read_options(
     format_: str | None = None,
     mapping: Path | None = None,
     money_style: str | None = None,
+    date_style: str | None = None,
     email_column: str | None = None,
     total_column: str | None = None,
     date_column: str | None = None,
@@ -263,6 +295,7 @@ def read_options(
         mapping=mapping,
         columns={k: v for k, v in named.items() if v is not None},
         money_style=money_style,
+        date_style=_date_style(date_style),
     )
 
 
@@ -305,8 +338,49 @@ def _as_of(value: str | None) -> dt.date:
         ) from None
 
 
+def _date_style(value: str | None) -> str | None:
+    if value is None:
+        return None
+    style = date_style_named(value)
+    if style is None:
+        raise typer.BadParameter(
+            "use day-first or month-first (or iso, ebay, yyyymmdd, auto).",
+            param_hint="--date-style",
+        )
+    return style
+
+
+def _output_encoding(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return codecs.lookup(value).name
+    except LookupError:
+        raise typer.BadParameter(
+            f'unknown encoding "{value}"; use e.g. utf-8, cp1252, latin-1 or cp932.',
+            param_hint="--output-encoding",
+        ) from None
+
+
+def _region_of(region: str | None, ws: Any) -> str | None:
+    """--default-region, else the workspace's region (GB where it never set one), else
+    None (no workspace: nothing says)."""
+    if region or ws is None:
+        return region
+    try:
+        return workspace_region(ws) or DEFAULT_REGION
+    except OrderTagsError:
+        return None
+
+
+def _profile_columns(value: str) -> str:
+    if value not in ("first", "last"):
+        raise typer.BadParameter("use first or last.", param_hint="--profile-columns")
+    return value
+
+
 def _say(quiet: bool, text: str) -> None:
-    if not quiet:
+    if not quiet and text:
         typer.echo(text, err=True)
 
 
@@ -401,6 +475,8 @@ def apply(
     workspace: WorkspaceOpt = None,
     no_record: NoRecordOpt = False,
     default_region: RegionOpt = None,
+    output_encoding: OutputEncodingOpt = None,
+    profile_columns: ProfileColumnsOpt = "last",
     excel_safe: Annotated[
         bool,
         typer.Option(
@@ -474,6 +550,8 @@ def apply(
             workspace=ws,
             record=not no_record,
             region=default_region,
+            output_encoding=_output_encoding(output_encoding),
+            profile_columns=_profile_columns(profile_columns),
             excel_safe=excel_safe,
             lists=lists,
             consent=not without_consent,
@@ -483,8 +561,9 @@ def apply(
     if dry_run:
         typer.echo(render_dry_run(written))
         _say(quiet, render_summary(result.summary, []))
-        return
-    _say(quiet, render_summary(result.summary, written))
+    else:
+        _say(quiet, render_summary(result.summary, written))
+    _say(False, render_warnings(result.summary))
 
 
 def render_dry_run(runs: list[Any]) -> str:
@@ -513,11 +592,26 @@ def _n(count: int, one: str, many: str | None = None) -> str:
     return f"{count:,} {one if count == 1 else (many or one + 's')}"
 
 
+def render_warnings(summary: Any) -> str:
+    """What a run must tell even with --quiet (a cron log keeps it): dates read by
+    assumption, characters the output encoding could not hold."""
+    lines = [f"warning: {w}" for w in getattr(summary, "warnings", [])]
+    if getattr(summary, "replaced", 0):
+        lines.append(
+            f"warning: {_n(summary.replaced, 'character')} of added labels or notes could "
+            "not be written in the output's encoding and were written as ? "
+            "(--output-encoding utf-8 keeps them)"
+        )
+    return "\n".join(lines)
+
+
 def render_summary(summary: Any, written: list[str]) -> str:
     """The summary printed to stderr after apply/export."""
     lines = []
     for f in summary.files:
         what = f.kind if f.profile == "generic" else f"{f.kind}, {f.title or f.profile}"
+        if getattr(f, "encoding", "") and f.encoding != "utf-8":
+            what += f", {f.encoding}"
         if f.orders == f.rows:
             lines.append(f"read {_n(f.rows, 'order')} from {f.name} ({what})")
         else:
@@ -566,6 +660,7 @@ def render_summary(summary: Any, written: list[str]) -> str:
     recorded = getattr(summary, "recorded", None)
     if recorded is not None:
         lines.append(render_ingest(recorded, prefix="history: "))
+
     lines.append(
         f"tag book: {_n(summary.manual_entries, 'entry', 'entries')} in force"
         + (f", {summary.expired_entries} expired (ignored)" if summary.expired_entries else "")
@@ -669,6 +764,8 @@ def inspect_cmd(
         ),
     ],
     rows: Annotated[int, typer.Option("--rows", min=0, help="How many orders to show.")] = 5,
+    workspace: WorkspaceOpt = None,
+    default_region: RegionOpt = None,
     read: ReadOptions = DEFAULT_READ,
 ) -> None:
     """Show what ordertags sees in an export: the platform it recognised, which column
@@ -679,11 +776,13 @@ def inspect_cmd(
     """
     from ordertags.api import inspect_export
 
+    ws = _workspace(workspace)
     try:
         report = inspect_export(
             export,
             read=read,
             rows=rows,
+            region=_region_of(default_region, ws),
         )
     except OrderTagsError as exc:
         _fail(exc)

@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ordertags.io.platforms import DATE_STYLE_ALIASES, DATE_STYLES
+
 #: The order fields whose column can be named by hand (``--email-column`` ...).
 NAMED_COLUMNS = ("email", "total", "date", "name", "order_id")
 #: How money is written (``--money-style``); None: as each export's platform writes it.
@@ -49,6 +51,16 @@ class ReadOptions:
     def mapping_path(self) -> str | None:
         """The mapping file as a string path (None: no mapping)."""
         return os.fspath(self.mapping) if self.mapping is not None else None
+
+
+def date_style_named(text: str) -> str | None:
+    """The date style ``text`` names (``day-first`` -> ``eu``), None for no style.
+
+    >>> date_style_named("Day-First"), date_style_named("sometimes")
+    ('eu', None)
+    """
+    style = DATE_STYLE_ALIASES.get(text.strip().lower(), text.strip().lower())
+    return style if style in DATE_STYLES else None
 
 
 #: Reading as each export says: the default everywhere.
