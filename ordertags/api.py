@@ -36,7 +36,7 @@ from ordertags.reports.explain import Explanation, explain_order
 from ordertags.reports.explain import render as render_explanation
 from ordertags.reports.inspection import Inspection, inspect_orders
 from ordertags.reports.lint import LintReport, lint
-from ordertags.reports.mailing import LIST_COLUMNS, MailingList, mailing_list
+from ordertags.reports.mailing import LIST_COLUMNS, MailingList, history_list, mailing_list
 from ordertags.rules import load_rules
 from ordertags.tags import load_tagbook
 
@@ -187,6 +187,21 @@ def apply_files(
             record=record and not dry_run,
             region=region,
         )
+        # Every list is made (and its tags checked) before anything is written; in a
+        # workspace, with the history's all-time figures (as export makes them).
+        made = [
+            (
+                spec,
+                mailing_list(
+                    result,
+                    tags=spec.tags,
+                    not_tags=spec.not_tags,
+                    consent=consent,
+                    history=history,
+                ),
+            )
+            for spec in lists
+        ]
     if dry_run:
         return result, [
             compare(result, i, t, encoding=read.encoding) for i, t in enumerate(targets)
@@ -196,11 +211,6 @@ def apply_files(
             f'--profile-columns is "first" or "last", not "{profile_columns}".',
             hint="first: right after the order number; last: after the export's own columns.",
         )
-    # Every list is made (and its tags checked) before anything is written.
-    made = [
-        (spec, mailing_list(result, tags=spec.tags, not_tags=spec.not_tags, consent=consent))
-        for spec in lists
-    ]
     replaced = [0]
     for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
         extra = result.output_columns(index)
@@ -249,24 +259,54 @@ def export_list(
     workspace: Any = None,
     region: str | None = None,
     consent: bool = True,
-) -> tuple[Annotated, MailingList]:
+) -> tuple[Annotated | None, MailingList]:
     """Write the mailing list of customers with any of ``tags`` and none of ``not_tags``
-    (and, where the exports record it, who accepted marketing: see
-    :func:`ordertags.reports.mailing.mailing_list`). With a ``workspace``, customer conditions
-    read its history (nothing is recorded)."""
+    (and, where the exports or the history record it, who accepted marketing: see
+    :func:`ordertags.reports.mailing.mailing_list`).
+
+    With a ``workspace``, the run's orders are recorded in its history as ``apply``
+    records them, and each listed customer's orders, spend and marketing answer are
+    all-time figures from the history, across channels. With a workspace and no
+    ``orders``, every customer of the history with the tags is listed (rule tags as the
+    last ``apply`` left them); the result is then None.
+
+    >>> _, ml = export_list([], tagbook="tagbook.yaml", output="vip.csv", tags=["VIP"],
+    ...                     workspace=ws)  # doctest: +SKIP
+    """
     if not tags:
         raise UsageError("name at least one tag with --tag.", hint="For example: --tag VIP.")
-    with workspace_history(workspace) as history:
-        result = _run(
-            orders,
-            tagbook,
-            rules,
-            as_of,
-            read,
-            history=history,
-            region=region,
+    if not orders and workspace is None:
+        raise UsageError(
+            "give the exports to make the list from.",
+            hint="Or, in a workspace (--workspace DIR), give none to list the customers of "
+            "its history.",
         )
-    ml = mailing_list(result, tags=tags, not_tags=not_tags, consent=consent)
+    result: Annotated | None = None
+    with workspace_history(workspace) as history:
+        if not orders:
+            assert history is not None
+            ml = history_list(
+                history,
+                load_tagbook(tagbook),
+                tags=tags,
+                not_tags=not_tags,
+                consent=consent,
+                as_of=as_of,
+            )
+        else:
+            result = _run(
+                orders,
+                tagbook,
+                rules,
+                as_of,
+                read,
+                history=history,
+                record=history is not None,
+                region=region,
+            )
+            ml = mailing_list(
+                result, tags=tags, not_tags=not_tags, consent=consent, history=history
+            )
     write_list(ml, output)
     return result, ml
 
