@@ -369,11 +369,11 @@ def test_export_lists_the_history_with_all_time_figures(
         "--as-of", AS_OF, "--include-without-consent",
     )  # fmt: skip
     assert every.exit_code == 0, every.stderr
-    # One row for all her identities, under the address on most of her orders (as she
-    # last wrote it: on eBay), not the family address of her latest phone order.
+    # One row for all her identities, under the address she used last (her Linnworks
+    # phone order).
     assert read_csv(listed) == [
         {
-            "Email Address": "jane.doe@gmail.com",
+            "Email Address": "j.doe@doe-family.co.uk",
             "First Name": "Jane",
             "Last Name": "Doe",
             "Orders": str(JANE_ORDERS),
@@ -390,6 +390,6 @@ def test_export_lists_the_history_with_all_time_figures(
     assert some.exit_code == 0, some.stderr
     rows = read_csv(listed)
     assert [(r["Email Address"], r["Orders"], r["Spend"]) for r in rows] == [
-        ("jane.doe@gmail.com", str(JANE_ORDERS), JANE_SPEND)
+        ("j.doe@doe-family.co.uk", str(JANE_ORDERS), JANE_SPEND)
     ]
     assert "1 with no email (buyer id only)" in some.stderr

@@ -339,19 +339,15 @@ class HistoryQueries(HistoryIngest):
         figures.any_consent = bool(
             self.fetch("SELECT 1 FROM orders WHERE consent IS NOT NULL LIMIT 1")
         )
-        # The address on most of their orders (as last written), so one phone order under
-        # a family address does not replace the one they shop with.
+        # The address they used last (as a list made from a run's orders shows them).
         email: list[str | None] = [None] * len(ids)
-        best: dict[int, tuple[int, int]] = {}
-        for c, text, n, stamp in self.fetch(
-            f"SELECT customer, email_text, COUNT(*), {latest} FROM orders "
+        for c, text, _ in self.fetch(
+            f"SELECT customer, email_text, {latest} FROM orders "
             f"WHERE email_text IS NOT NULL AND {scope} "
             "AND NOT email_text LIKE '%@marketplace.amazon.%' "
-            "AND NOT email_text LIKE '%@members.ebay.%' GROUP BY customer, email"
+            "AND NOT email_text LIKE '%@members.ebay.%' GROUP BY customer"
         ):
-            if (n, stamp) > best.get(c, (0, -(2**63))):
-                best[c] = (n, stamp)
-                email[pos[c]] = text
+            email[pos[c]] = text
         for c, key in self.fetch(
             f"SELECT customer, MIN(key) FROM identities WHERE kind = ? AND {scope} "
             "GROUP BY customer",
