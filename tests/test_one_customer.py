@@ -322,6 +322,12 @@ def shop(files: dict[str, Path], tmp_path: Path) -> Path:
     return shop
 
 
+def test_customer_by_buyer_id_in_any_case(shop: Path) -> None:
+    found = run("customer", "eBay:Quinn_Belfast", "-w", shop)
+    assert found.exit_code == 0, found.stderr
+    assert "ebay:quinn_belfast" in found.stdout and "17-11901-33871" in found.stdout
+
+
 def test_tag_by_order_number_from_the_history(shop: Path) -> None:
     for order, said in [
         ("17-11901-33871", "Quinn Belfast (ebay:quinn_belfast)"),

@@ -444,13 +444,16 @@ class HistoryQueries(HistoryIngest):
         return self._rows(sql, params, manual)
 
     def find_customer(self, query: str, region: str | None = None) -> int:
-        """The customer a person means: an email, a phone, an identity key, a customer
-        key or an order id."""
+        """The customer a person means: an email, a phone, a buyer id (``ebay:NAME``), an
+        identity key, a customer key or an order id."""
         text = query.strip()
         region = region or self.region
         tries: list[str] = [text]
         phone = None
-        if "@" in text:
+        buyer = K.buyer_key(text)
+        if buyer is not None:  # ebay:Quinn_Belfast
+            tries.insert(0, buyer)
+        elif "@" in text:
             tries.insert(0, normalize_email(text) or text)
         else:
             phone = K.normalize_phone(text, region)
