@@ -399,3 +399,17 @@ def test_export_lists_the_history_with_all_time_figures(
         ("j.doe@doe-family.co.uk", str(JANE_ORDERS), JANE_SPEND)
     ]
     assert "1 with no email (buyer id only)" in some.stderr
+
+
+def test_explain_names_the_identity_a_hand_tag_came_through(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    result = run(
+        "explain", "17-11901-10002", files["ebay"], "-t", tmp_path / "tagbook.yaml",
+        "--as-of", AS_OF,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "VIP (line 21) through email jane.doe@gmail.com, one customer with ebay:jane_d_1990"
+        in result.stdout
+    ), result.stdout
