@@ -316,6 +316,7 @@ def _parse_csv(
         if table is not None:
             break
     assert table is not None
+    _check_quotes(table, data, source=source, delimiter=delim, row_base=found.line)
     # The header came through as row 0 (column_names were given): its names decoded
     # like the values, then dropped.
     if table.num_rows:
@@ -430,6 +431,59 @@ def _read_table(
             row_base=row_base,
         )
     return table
+
+
+#: The most line ends one value may hold: a quoted note or address has a few; a value
+#: with more is a double quote that was never closed and swallowed the rows after it.
+MAX_LINES_IN_VALUE = 200
+
+
+def _check_quotes(
+    table: pa.Table, data: bytes, *, source: str, delimiter: str, row_base: int
+) -> None:
+    """Refuse a file where a double quote opened a value and never closed where the
+    value should end, so that the rows after it were read as part of that value (and
+    their orders silently lost). Such a value holds line ends and either more than
+    :data:`MAX_LINES_IN_VALUE` of them, or as many delimiters as a whole row (at least
+    three), or it runs to the end of the file without a closing quote."""
+    width = table.num_columns
+    if not width or not table.num_rows or b'"' not in data:
+        return
+    suspect: pa.Array | None = None
+    for i in range(width):
+        col = table.column(i)
+        has_break = pc.match_substring_regex(col, "[\r\n]")
+        if not pc.any(has_break).as_py():
+            continue
+        bad = pc.greater(pc.count_substring(col, "\n"), MAX_LINES_IN_VALUE)
+        if width >= 4:
+            whole_row = pc.greater_equal(pc.count_substring(col, delimiter), width - 1)
+            bad = pc.or_(bad, pc.and_(has_break, whole_row))
+        if i == width - 1:
+            # The last value of the file, unclosed: it runs to the end of the data.
+            last = col[len(col) - 1].as_py() or ""
+            if "\n" in last and not data.rstrip(b"\r\n").endswith(b'"'):
+                at_end = np.zeros(len(col), dtype=bool)
+                at_end[-1] = True
+                bad = pc.or_(bad, pa.array(at_end))
+        suspect = bad if suspect is None else pc.or_(suspect, bad)
+    if suspect is None or not pc.any(suspect).as_py():
+        return
+    index = int(pc.index(pc.fill_null(suspect, False), True).as_py())
+    # The line the row starts on: one per row before it, plus the line ends inside them.
+    inner = sum(
+        int(pc.sum(pc.count_substring(table.column(i).slice(0, index), "\n")).as_py() or 0)
+        for i in range(width)
+    )
+    raise InputError(
+        "a double quote opened a value in this row and is not closed where the value "
+        "should end, so the rows after it would be read as part of it.",
+        file=source,
+        row=index + 1 + row_base,
+        line=index + 1 + inner + row_base,
+        hint="Fix the quotes in that row (a quote inside a value is written twice: \"\"), "
+        "or re-export the file.",
+    )
 
 
 def _header_line_end(sample: bytes) -> str:
