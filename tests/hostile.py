@@ -57,12 +57,14 @@ def _orders(n: int = 6) -> str:
 class Case:
     """One hostile input: ``make(folder, size)`` writes the files and returns the
     ordertags arguments; ``codes`` are the exit codes that are right for it; ``says``
-    a piece of text the message must hold (empty: any message)."""
+    a piece of text the message (or the report on stdout) must hold (empty: any
+    message)."""
 
     name: str
     make: Callable[[Path, int], list[str]]
     codes: tuple[int, ...] = (1,)
     says: str = ""
+    never: str = ""  # text no output may hold
 
 
 @dataclass
@@ -72,6 +74,7 @@ class Outcome:
     seconds: float
     max_rss: int  # bytes
     stderr: str
+    stdout: str = ""
 
     def problems(self, case: Case) -> list[str]:
         out = []
@@ -81,8 +84,10 @@ class Outcome:
             out.append("a traceback")
         if self.code != 0 and not self.stderr.strip():
             out.append("no message")
-        if case.says and case.says not in self.stderr:
+        if case.says and case.says not in self.stderr + self.stdout:
             out.append(f"message lacks {case.says!r}")
+        if case.never and case.never in self.stderr + self.stdout:
+            out.append(f"output shows {case.never!r}")
         if self.seconds > TIME_LIMIT_S:
             out.append(f"took {self.seconds:.1f} s")
         if self.max_rss > MEMORY_LIMIT:
@@ -100,13 +105,13 @@ def run(case: Case, folder: Path, size: int) -> Outcome:
     args = case.make(folder, size)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ORDERTAGS_USER": "test"}
     env.pop("ORDERTAGS_WORKSPACE", None)
-    with tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as out:
         start = time.perf_counter()
         proc = subprocess.Popen(
             [sys.executable, "-m", "ordertags", *args],
             cwd=folder,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
+            stdout=out,
             stderr=err,
             env=env,
             preexec_fn=_limit,  # noqa: PLW1509 - only sets a resource limit
@@ -125,7 +130,9 @@ def run(case: Case, folder: Path, size: int) -> Outcome:
         seconds = time.perf_counter() - start
         err.seek(0)
         text = err.read().decode("utf-8", "replace")
-    return Outcome(case.name, proc.returncode, seconds, usage.ru_maxrss * 1024, text)
+        out.seek(0)
+        printed = out.read(1 << 20).decode("utf-8", "replace")
+    return Outcome(case.name, proc.returncode, seconds, usage.ru_maxrss * 1024, text, printed)
 
 
 def run_inline(case: Case, folder: Path, size: int) -> Outcome:
@@ -163,7 +170,7 @@ def run_inline(case: Case, folder: Path, size: int) -> Outcome:
         text += "Traceback: " + type(result.exception).__name__ + f": {result.exception}"
         code = 1 if code in (0, 1, 2) else code
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return Outcome(case.name, code, seconds, rss, text)
+    return Outcome(case.name, code, seconds, rss, text, result.stdout)
 
 
 def main(argv: list[str]) -> None:
@@ -420,7 +427,7 @@ def lock_symlink(d: Path, size: int) -> list[str]:
 CASES = [
     Case("random bytes", random_bytes, says="not a CSV or JSON file"),
     Case("NUL in an export", nul_in_csv),
-    Case("NUL, tag --order --in", nul_tag_order, says="NUL"),
+    Case("NUL, tag --order --in", nul_tag_order, says="binary data"),
     Case("UTF-16", utf16, says="UTF-16"),
     Case("empty file", empty, says="empty"),
     Case("unbalanced quote", unbalanced_quote, says="row 3: a double quote"),
@@ -442,7 +449,7 @@ CASES = [
     Case("400 nested not, lint", nested_not_lint, says="nested"),
     Case("in_file /dev/zero", in_file_dev_zero, says="not a regular file"),
     Case("in_file FIFO", in_file_fifo, says="not a regular file"),
-    Case("in_file of secrets, lint", in_file_secret, codes=(0, 1)),
+    Case("in_file of secrets, lint", in_file_secret, codes=(0, 1), never="SECRETHASH"),
     Case("(a+)+$ regex", regex_redos, codes=(0,)),
     Case("missing output folder", missing_output_folder, codes=(2,), says="no such folder"),
     Case("lock file is a symlink", lock_symlink, says="lock"),
