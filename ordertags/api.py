@@ -96,6 +96,7 @@ def apply_files(
     workspace: Any = None,
     record: bool = True,
     region: str | None = None,
+    excel_safe: bool = False,
 ) -> tuple[Annotated, list[Any]]:
     """Tag the orders of ``orders`` and write each export back annotated.
 
@@ -103,9 +104,9 @@ def apply_files(
     that receives each under its own name. ``profile`` forces a platform (``--format``),
     ``mapping`` names the columns of another export (``--mapping``); ``output_format``
     (csv, json, ndjson) converts, else each export keeps its own. Returns the result and
-    the paths written;
-    with ``dry_run``, writes nothing and returns, per output, a
-    :class:`ordertags.reports.dryrun.DryRun` of what would change.
+    the paths written; ``excel_safe`` makes cells a spreadsheet would run as a formula
+    inert (:func:`ordertags.io.writers.write_table`). With ``dry_run``, writes nothing and
+    returns, per output, a :class:`ordertags.reports.dryrun.DryRun` of what would change.
 
     With a ``workspace`` (:class:`ordertags.customers.workspace.Workspace`), customer conditions
     read its order history, and the run's orders are recorded in it (unless ``record``
@@ -137,7 +138,10 @@ def apply_files(
     for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
         extra = result.output_columns(index)
         write_output(
-            target, lambda fh, t=table, e=extra: write_table(fh, t, e, output_format=output_format)
+            target,
+            lambda fh, t=table, e=extra: write_table(
+                fh, t, e, output_format=output_format, excel_safe=excel_safe
+            ),
         )
     return result, [t for t in targets if t != "-"]
 
@@ -188,7 +192,13 @@ def export_list(
     cols = [ml.columns[c] for c in LIST_COLUMNS]
     import pyarrow as pa
 
-    chunked = [pa.chunked_array([c]) for c in cols]
+    from ordertags.io.safecsv import neutralise_column
+
+    numeric = {"Orders", "Spend"}
+    chunked = [
+        pa.chunked_array([neutralise_column(c, numeric=name in numeric)])
+        for name, c in zip(LIST_COLUMNS, cols, strict=True)
+    ]
     write_output(output, lambda fh: write_csv_table(fh, LIST_COLUMNS, chunked, Dialect()))
     return result, ml
 
@@ -214,9 +224,10 @@ def ingest_files(
     """
     from ordertags.base.keys import check_region
     from ordertags.customers.history import IngestReport
-    from ordertags.customers.identity import RunIdentities, order_batches, resolve_links
+    from ordertags.customers.identity import resolve_links
     from ordertags.customers.workspace import workspace_history
     from ordertags.engine.frame import Frame
+    from ordertags.engine.resolution import order_batches, run_identities
     from ordertags.io.readers import read_orders
 
     report = IngestReport()
@@ -242,7 +253,7 @@ def ingest_files(
                         [part], as_of=dt.date.today(), overrides=columns, money_style=money_style
                     )
                     frame.require_field("email")
-                    ids = RunIdentities.from_frame(frame, code)
+                    ids = run_identities(frame, code)
                     got = history.record(order_batches(frame, ids))
                     got.files = []
                     part_report += got

@@ -335,6 +335,15 @@ def apply(
     workspace: WorkspaceOpt = None,
     no_record: NoRecordOpt = False,
     default_region: RegionOpt = None,
+    excel_safe: Annotated[
+        bool,
+        typer.Option(
+            "--excel-safe",
+            help="Put a ' in front of every cell a spreadsheet would run as a formula "
+            "(starting with = + - @, a tab or a carriage return; plain numbers stay). Off by "
+            "default: every original value comes back byte for byte.",
+        ),
+    ] = False,
 ) -> None:
     """Tag every order and write the exports back with Customer Tags, Customer Profile
     and Tag Colour columns. In a workspace, customer conditions read the order history
@@ -375,6 +384,7 @@ def apply(
             workspace=ws,
             record=not no_record,
             region=default_region,
+            excel_safe=excel_safe,
         )
     except OrderTagsError as exc:
         _fail(exc)
@@ -1414,9 +1424,9 @@ def suspects(
         book = load_tagbook(_book(tagbook, ws))
         if orders:
             from ordertags.base.keys import check_region
-            from ordertags.customers.identity import suspects_in_frame
             from ordertags.customers.workspace import workspace_region
             from ordertags.engine.frame import Frame
+            from ordertags.engine.resolution import suspects_in_frame
             from ordertags.io.readers import read_orders
 
             tables = [

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from ordertags.base.files import atomic_writer
 from ordertags.errors import OrderTagsError
 from ordertags.io.readers import Dialect, OrderTable, RawNumber
+from ordertags.io.safecsv import neutralise_column
 
 BATCH_ROWS = 65_536
 WRITE_THREADS = max(1, min(4, os.cpu_count() or 1))
@@ -249,9 +250,15 @@ def write_table(
     extra: dict[str, pa.ChunkedArray],
     *,
     output_format: str | None = None,
+    excel_safe: bool = False,
 ) -> None:
     """Write ``table`` with ``extra`` columns (name -> values; a name already in the
-    header is replaced in place, so applying to an annotated file refreshes it)."""
+    header is replaced in place, so applying to an annotated file refreshes it).
+
+    With ``excel_safe`` (CSV only), every cell a spreadsheet would run as a formula gets
+    a leading ``'`` (:mod:`ordertags.io.safecsv`); plain numbers stay numbers in every
+    column, as which columns hold numbers is the export's business. Off by default, so
+    that every original value comes back byte for byte."""
     fmt = output_format or table.kind
     if table.skip_rows is not None:
         # Report lines inside the data (eBay's "record(s) downloaded") are no orders:
@@ -273,6 +280,8 @@ def write_table(
             names.append(name)
             columns.append(values)
     dialect = table.dialect if table.kind == "csv" else Dialect()
+    if excel_safe:
+        columns = [pa.chunked_array([neutralise_column(c, numeric=True)]) for c in columns]
     write_csv_table(out, names, columns, dialect)
 
 
