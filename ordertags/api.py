@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ordertags.base.files import check_output_folder, make_private_dir
 from ordertags.engine.pipeline import Annotated, annotate
 from ordertags.errors import UsageError
 from ordertags.io.readers import Dialect
@@ -73,7 +74,7 @@ def _targets(orders: Sequence[PathLike], output: PathLike, output_format: str | 
             "two exports have the same file name, so their outputs would clash.",
             hint="Apply them in separate runs, or rename one.",
         )
-    folder.mkdir(parents=True, exist_ok=True)
+    make_private_dir(folder)
     suffix = {"json": ".json", "ndjson": ".ndjson", "csv": ".csv"}.get(output_format or "")
     return [str(folder / (Path(n).stem + suffix if suffix else n)) for n in names]
 
@@ -97,6 +98,8 @@ def apply_files(
     record: bool = True,
     region: str | None = None,
     excel_safe: bool = False,
+    mode: int | None = None,
+    wait: float | None = None,
 ) -> tuple[Annotated, list[Any]]:
     """Tag the orders of ``orders`` and write each export back annotated.
 
@@ -110,39 +113,46 @@ def apply_files(
 
     With a ``workspace`` (:class:`ordertags.customers.workspace.Workspace`), customer conditions
     read its order history, and the run's orders are recorded in it (unless ``record``
-    is false, or on a dry run).
+    is false, or on a dry run). New files get ``mode`` (default 0600). A recording run
+    holds the workspace (see :func:`ordertags.customers.workspace.run_lock`), waiting
+    up to ``wait`` seconds for another.
     """
-    from ordertags.customers.workspace import workspace_history
+    from ordertags.customers.workspace import run_lock, workspace_history
 
     targets = _targets(orders, output, output_format)
-    with workspace_history(workspace) as history:
-        result = _run(
-            orders,
-            tagbook,
-            rules,
-            as_of,
-            columns,
-            encoding,
-            delimiter,
-            money_style,
-            profile,
-            mapping,
-            history=history,
-            record=record and not dry_run,
-            region=region,
-        )
-    if dry_run:
-        from ordertags.reports.dryrun import compare
+    for target in targets:
+        check_output_folder(target)  # before anything is recorded in the history
+    recording = workspace is not None and record and not dry_run
+    with run_lock(workspace if recording else None, wait):
+        with workspace_history(workspace) as history:
+            result = _run(
+                orders,
+                tagbook,
+                rules,
+                as_of,
+                columns,
+                encoding,
+                delimiter,
+                money_style,
+                profile,
+                mapping,
+                history=history,
+                record=record and not dry_run,
+                region=region,
+            )
+        if dry_run:
+            from ordertags.reports.dryrun import compare
 
-        return result, [compare(result, i, t, encoding=encoding) for i, t in enumerate(targets)]
-    for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
-        extra = result.output_columns(index)
-        write_output(
-            target,
-            lambda fh, t=table, e=extra: write_table(
-                fh, t, e, output_format=output_format, excel_safe=excel_safe
-            ),
-        )
+            return result, [compare(result, i, t, encoding=encoding) for i, t in enumerate(targets)]
+        for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
+            extra = result.output_columns(index)
+            write_output(
+                target,
+                lambda fh, t=table, e=extra: write_table(
+                    fh, t, e, output_format=output_format, excel_safe=excel_safe
+                ),
+                mode=mode,
+            )
     return result, [t for t in targets if t != "-"]
 
 
@@ -164,6 +174,7 @@ def export_list(
     workspace: Any = None,
     region: str | None = None,
     consent: bool = True,
+    mode: int | None = None,
 ) -> tuple[Annotated, MailingList]:
     """Write the mailing list of customers with any of ``tags`` and none of ``not_tags``
     (and, where the exports record it, who accepted marketing: see
@@ -173,6 +184,7 @@ def export_list(
 
     if not tags:
         raise UsageError("name at least one tag with --tag.", hint="For example: --tag VIP.")
+    check_output_folder(output)
     with workspace_history(workspace) as history:
         result = _run(
             orders,
@@ -199,7 +211,9 @@ def export_list(
         pa.chunked_array([neutralise_column(c, numeric=name in numeric)])
         for name, c in zip(LIST_COLUMNS, cols, strict=True)
     ]
-    write_output(output, lambda fh: write_csv_table(fh, LIST_COLUMNS, chunked, Dialect()))
+    write_output(
+        output, lambda fh: write_csv_table(fh, LIST_COLUMNS, chunked, Dialect()), mode=mode
+    )
     return result, ml
 
 
@@ -214,10 +228,12 @@ def ingest_files(
     profile: str | None = None,
     mapping: PathLike | None = None,
     region: str | None = None,
+    wait: float | None = None,
 ) -> Any:
     """Record the orders of ``orders`` in the workspace's history, one transaction per
     export; returns an :class:`ordertags.customers.history.IngestReport`. Ingesting an export
-    again changes nothing; a changed order is updated.
+    again changes nothing; a changed order is updated. The run holds the workspace
+    (waiting up to ``wait`` seconds for another run, as ``apply`` does).
 
     >>> ingest_files(["orders.csv"], workspace=find_workspace("shop"))  # doctest: +SKIP
     IngestReport(files=['orders.csv'], read=40, new=40, updated=0, unchanged=0, ...)
@@ -225,13 +241,13 @@ def ingest_files(
     from ordertags.base.keys import check_region
     from ordertags.customers.history import IngestReport
     from ordertags.customers.identity import resolve_links
-    from ordertags.customers.workspace import workspace_history
+    from ordertags.customers.workspace import run_lock, workspace_history
     from ordertags.engine.frame import Frame
     from ordertags.engine.resolution import order_batches, run_identities
     from ordertags.io.readers import read_orders
 
     report = IngestReport()
-    with workspace_history(workspace) as history:
+    with run_lock(workspace, wait), workspace_history(workspace) as history:
         assert history is not None
         code = check_region(region or history.region)
         book = load_tagbook(workspace.tagbook) if workspace.tagbook.exists() else None

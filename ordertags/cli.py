@@ -193,7 +193,41 @@ RegionOpt = Annotated[
     ),
 ]
 
+ModeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--mode",
+        help="Permissions of the files this run creates, in octal (default 600: owner "
+        "only, as orders hold personal data; e.g. 640 for a group). A file that exists "
+        "keeps its own.",
+        show_default=False,
+    ),
+]
+WaitOpt = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        help="In a workspace, how many seconds to wait for another recording run (cron "
+        "starting again before the last run ended) before giving up with exit 3.",
+    ),
+]
+RUN_WAIT_S = 300.0  # ordertags.customers.workspace.RUN_WAIT_S (not imported: quick start)
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _mode(value: str | None) -> int | None:
+    if value is None:
+        return None
+    from ordertags.base.files import parse_mode
+
+    try:
+        return parse_mode(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f'"{value}" is not a file mode; write it in octal, e.g. 600 or 640.',
+            param_hint="--mode",
+        ) from None
 
 
 def _fail(exc: OrderTagsError) -> NoReturn:
@@ -344,6 +378,8 @@ def apply(
             "default: every original value comes back byte for byte.",
         ),
     ] = False,
+    mode: ModeOpt = None,
+    wait: WaitOpt = RUN_WAIT_S,
 ) -> None:
     """Tag every order and write the exports back with Customer Tags, Customer Profile
     and Tag Colour columns. In a workspace, customer conditions read the order history
@@ -385,6 +421,8 @@ def apply(
             record=not no_record,
             region=default_region,
             excel_safe=excel_safe,
+            mode=_mode(mode),
+            wait=wait,
         )
     except OrderTagsError as exc:
         _fail(exc)
@@ -527,6 +565,7 @@ def export(
             "column, only those whose latest answer is yes are listed).",
         ),
     ] = False,
+    mode: ModeOpt = None,
 ) -> None:
     """Write a mailing list of the customers with a tag: one row per customer, highest
     spend first (Email Address, First Name, Last Name, Orders, Spend, Tags). Customers
@@ -558,6 +597,7 @@ def export(
             profile=format_,
             mapping=mapping,
             consent=not without_consent,
+            mode=_mode(mode),
         )
     except OrderTagsError as exc:
         _fail(exc)
@@ -963,17 +1003,19 @@ def init_cmd(
         Path, typer.Argument(help="The workspace folder (created if missing).", show_default=False)
     ] = Path("."),
     default_region: RegionOpt = None,
+    mode: ModeOpt = None,
 ) -> None:
     """Create a workspace: a starter tag book and rule file (commented, valid as written),
     the order history (history.sqlite) and a .gitignore that keeps the history out of
-    version control. Files already there are kept.
+    version control. Files already there are kept. What it creates is owner-only (files
+    600, the folder 700) unless --mode says otherwise.
 
     Example: ordertags init shop --default-region GB
     """
     from ordertags.customers.workspace import init_workspace
 
     try:
-        report = init_workspace(directory, region=default_region)
+        report = init_workspace(directory, region=default_region, mode=_mode(mode))
     except OrderTagsError as exc:
         _fail(exc)
     root = report.workspace.root
@@ -1015,6 +1057,7 @@ def ingest(
     format_: FormatOpt = None,
     mapping: MappingOpt = None,
     default_region: RegionOpt = None,
+    wait: WaitOpt = RUN_WAIT_S,
 ) -> None:
     """Add the orders of exports to the workspace's history, keyed by channel and order
     id: ingesting an export again changes nothing, and a changed order (a refund, a
@@ -1036,6 +1079,7 @@ def ingest(
             profile=format_,
             mapping=mapping,
             region=default_region,
+            wait=wait,
         )
     except OrderTagsError as exc:
         _fail(exc)
@@ -1484,5 +1528,25 @@ def suspects(
 
 
 def main() -> None:
-    """Entry point of the console script."""
-    app()
+    """Entry point of the console script.
+
+    The library turns every failure it can foresee into an OrderTagsError with a message;
+    this is the last guard for an unattended run: a failure of the machine (memory, a
+    disk error) ends with one line and exit 1, not a traceback (``--verbose`` shows it).
+    """
+    try:
+        app()
+    except (OSError, MemoryError, RecursionError) as exc:
+        if _state["verbose"]:
+            raise
+        what = {
+            MemoryError: "out of memory",
+            RecursionError: "the input is nested too deeply",
+        }.get(type(exc), f"{getattr(exc, 'strerror', None) or exc}")
+        name = getattr(exc, "filename", None)
+        typer.echo(
+            f"ordertags: {name + ': ' if name else ''}{what}. Nothing was written; "
+            "run again with --verbose for the details.",
+            err=True,
+        )
+        sys.exit(1)
