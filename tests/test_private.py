@@ -5,7 +5,6 @@ random moments."""
 
 from __future__ import annotations
 
-import errno
 import fnmatch
 import os
 import random
@@ -26,7 +25,7 @@ from ordertags.cli import app
 from ordertags.customers.workspace import GITIGNORE, init_workspace, run_lock
 
 from .conftest import ROOT
-from .hostile import HEADER, TAGBOOK, _orders
+from .hostile import TAGBOOK, _orders
 
 runner = CliRunner()
 
