@@ -17,7 +17,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-__version__ = "0.1.0"
+from ordertags.base.version import VERSION as __version__
 
 _EXPORTS = {
     "annotate": "engine.pipeline",
@@ -25,6 +25,7 @@ _EXPORTS = {
     "Summary": "engine.pipeline",
     "apply_files": "api",
     "export_list": "api",
+    "ListSpec": "api",
     "customer_keys": "customers.grouping",
     "normalize_email": "base.emails",
     "OrderTagsError": "errors",

@@ -7,22 +7,70 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from ordertags.base.files import check_output_folder, make_private_dir
+from ordertags.base.keys import check_region
+from ordertags.customers.history import IngestReport
+from ordertags.customers.identity import resolve_links
+from ordertags.customers.workspace import run_lock, workspace_history
+from ordertags.engine.frame import Frame
 from ordertags.engine.pipeline import Annotated, annotate
+from ordertags.engine.resolution import order_batches, run_identities
 from ordertags.errors import UsageError
-from ordertags.io.readers import Dialect
+from ordertags.io.readers import Dialect, read_orders
+from ordertags.io.safecsv import neutralise_column
 from ordertags.io.writers import write_csv_table, write_output, write_table
+from ordertags.reports.dryrun import compare
 from ordertags.reports.mailing import LIST_COLUMNS, MailingList, mailing_list
 from ordertags.rules import load_rules
 from ordertags.tags import load_tagbook
 
 PathLike = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """A mailing list that ``apply`` writes beside the annotated orders (``--list``):
+    the customers with any of ``tags`` and none of ``not_tags``, into ``path``.
+
+    >>> ListSpec.parse("vip.csv:VIP,GOLD,!FRAUD")
+    ListSpec(path='vip.csv', tags=('VIP', 'GOLD'), not_tags=('FRAUD',))
+    """
+
+    path: str
+    tags: tuple[str, ...]
+    not_tags: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> ListSpec:
+        """``PATH:TAG[,TAG...]``; a tag written ``!TAG`` leaves its customers out. The
+        path ends at the last ``:``, so a Windows path (``C:\\lists\\vip.csv:VIP``) works."""
+        path, sep, spec = text.rpartition(":")
+        names = [t.strip() for t in spec.split(",") if t.strip()]
+        tags = tuple(t for t in names if not t.startswith("!"))
+        not_tags = tuple(t[1:].strip() for t in names if t.startswith("!") and t[1:].strip())
+        if not sep or not path.strip() or not tags:
+            raise UsageError(
+                f'"{text}" is not a list: write the file, a colon and the tags.',
+                hint="For example: --list vip.csv:VIP or --list 'vip.csv:VIP,GOLD,!FRAUD'.",
+            )
+        if path.strip() == "-":
+            raise UsageError(
+                "a list cannot go to standard output (-).",
+                hint="Give a file name, e.g. --list vip.csv:VIP.",
+            )
+        return cls(path, tags, not_tags)
 
 
 def _run(
@@ -39,6 +87,7 @@ def _run(
     history: Any = None,
     record: bool = False,
     region: str | None = None,
+    date_style: str | None = None,
 ) -> Annotated:
     book = load_tagbook(tagbook)
     ruleset = load_rules(rules) if rules is not None else None
@@ -56,6 +105,7 @@ def _run(
         history=history,
         record=record,
         region=region,
+        date_style=date_style,
     )
 
 
@@ -97,9 +147,14 @@ def apply_files(
     workspace: Any = None,
     record: bool = True,
     region: str | None = None,
+    date_style: str | None = None,
+    output_encoding: str | None = None,
+    profile_columns: str = "last",
     excel_safe: bool = False,
     mode: int | None = None,
     wait: float | None = None,
+    lists: Sequence[ListSpec] = (),
+    consent: bool = True,
 ) -> tuple[Annotated, list[Any]]:
     """Tag the orders of ``orders`` and write each export back annotated.
 
@@ -116,44 +171,131 @@ def apply_files(
     is false, or on a dry run). New files get ``mode`` (default 0600). A recording run
     holds the workspace (see :func:`ordertags.customers.workspace.run_lock`), waiting
     up to ``wait`` seconds for another.
-    """
-    from ordertags.customers.workspace import run_lock, workspace_history
 
+    ``date_style`` (``day-first``, ``month-first``) says how numeric dates are written
+    where the platform does not; CSV is written back in each export's encoding, or
+    ``output_encoding``; ``profile_columns`` ``first`` puts the added columns right
+    after the order number (default ``last``, which keeps re-imports safe).
+
+    ``lists`` are mailing lists written from the same run (``--list``): each is what
+    :func:`export_list` would write after this run (``consent`` as there), made from the
+    customer totals the rules already worked out, so the exports are read once. The
+    number of customers in each is in ``result.summary.lists``.
+    """
+    if dry_run and lists:
+        raise UsageError(
+            "a dry run writes nothing, so it cannot write lists.",
+            hint="Leave out --list, or --dry-run.",
+        )
     targets = _targets(orders, output, output_format)
-    for target in targets:
+    for spec in lists:
+        if spec.path in targets or str(spec.path) == str(output):
+            raise UsageError(
+                f"the list {spec.path} would overwrite the annotated output.",
+                hint="Give the list its own file name.",
+            )
+    for target in [*targets, *(str(spec.path) for spec in lists)]:
         check_output_folder(target)  # before anything is recorded in the history
     recording = workspace is not None and record and not dry_run
     with run_lock(workspace if recording else None, wait):
-        with workspace_history(workspace) as history:
-            result = _run(
-                orders,
-                tagbook,
-                rules,
-                as_of,
-                columns,
-                encoding,
-                delimiter,
-                money_style,
-                profile,
-                mapping,
-                history=history,
-                record=record and not dry_run,
-                region=region,
-            )
-        if dry_run:
-            from ordertags.reports.dryrun import compare
+        return _apply_locked(
+            orders, targets, tagbook, rules, as_of, columns, encoding, delimiter,
+            output_format, money_style, dry_run, profile, mapping, workspace, record, region,
+            date_style, output_encoding, profile_columns, excel_safe, lists, consent, mode,
+        )  # fmt: skip
 
-            return result, [compare(result, i, t, encoding=encoding) for i, t in enumerate(targets)]
-        for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
-            extra = result.output_columns(index)
-            write_output(
-                target,
-                lambda fh, t=table, e=extra: write_table(
-                    fh, t, e, output_format=output_format, excel_safe=excel_safe
-                ),
-                mode=mode,
+
+def _apply_locked(
+    orders: Sequence[PathLike],
+    targets: list[str],
+    tagbook: PathLike,
+    rules: PathLike | None,
+    as_of: dt.date | None,
+    columns: Mapping[str, str | None] | None,
+    encoding: str | None,
+    delimiter: str | None,
+    output_format: str | None,
+    money_style: str | None,
+    dry_run: bool,
+    profile: str | None,
+    mapping: PathLike | None,
+    workspace: Any,
+    record: bool,
+    region: str | None,
+    date_style: str | None,
+    output_encoding: str | None,
+    profile_columns: str,
+    excel_safe: bool,
+    lists: Sequence[ListSpec],
+    consent: bool,
+    mode: int | None,
+) -> tuple[Annotated, list[Any]]:
+    """The body of :func:`apply_files`, run while the workspace is held."""
+    with workspace_history(workspace) as history:
+        result = _run(
+            orders,
+            tagbook,
+            rules,
+            as_of,
+            columns,
+            encoding,
+            delimiter,
+            money_style,
+            profile,
+            mapping,
+            history=history,
+            record=record and not dry_run,
+            region=region,
+            date_style=date_style,
+        )
+    if dry_run:
+        return result, [compare(result, i, t, encoding=encoding) for i, t in enumerate(targets)]
+    if profile_columns not in ("first", "last"):
+        raise UsageError(
+            f'--profile-columns is "first" or "last", not "{profile_columns}".',
+            hint="first: right after the order number; last: after the export's own columns.",
+        )
+    # Every list is made (and its tags checked) before anything is written.
+    made = [
+        (spec, mailing_list(result, tags=spec.tags, not_tags=spec.not_tags, consent=consent))
+        for spec in lists
+    ]
+    replaced = [0]
+    for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
+        extra = result.output_columns(index)
+
+        def write(fh: Any, t: Any = table, e: Any = extra) -> None:
+            replaced[0] += write_table(
+                fh,
+                t,
+                e,
+                output_format=output_format,
+                encoding=output_encoding,
+                profile_first=profile_columns == "first",
+                excel_safe=excel_safe,
             )
-    return result, [t for t in targets if t != "-"]
+
+        write_output(target, write, mode=mode)
+    result.summary.replaced = replaced[0]
+    for spec, ml in made:
+        write_list(ml, spec.path, mode=mode)
+        result.summary.lists[str(spec.path)] = ml.count
+    return result, [t for t in targets if t != "-"] + [str(s.path) for s, _ in made]
+
+
+def write_list(ml: MailingList, output: PathLike, *, mode: int | None = None) -> None:
+    """Write a mailing list as CSV (``LIST_COLUMNS``) to ``output`` (``-``: stdout), its
+    cells made inert for spreadsheets (:mod:`ordertags.io.safecsv`); a new file gets
+    ``mode`` (default 0600)."""
+
+    numeric = {"Orders", "Spend"}
+    chunked = [
+        pa.chunked_array([neutralise_column(ml.columns[name], numeric=name in numeric)])
+        for name in LIST_COLUMNS
+    ]
+    write_output(
+        output, lambda fh: write_csv_table(fh, LIST_COLUMNS, chunked, Dialect()), mode=mode
+    )
 
 
 def export_list(
@@ -175,13 +317,12 @@ def export_list(
     region: str | None = None,
     consent: bool = True,
     mode: int | None = None,
+    date_style: str | None = None,
 ) -> tuple[Annotated, MailingList]:
     """Write the mailing list of customers with any of ``tags`` and none of ``not_tags``
     (and, where the exports record it, who accepted marketing: see
     :func:`ordertags.reports.mailing.mailing_list`). With a ``workspace``, customer conditions
     read its history (nothing is recorded)."""
-    from ordertags.customers.workspace import workspace_history
-
     if not tags:
         raise UsageError("name at least one tag with --tag.", hint="For example: --tag VIP.")
     check_output_folder(output)
@@ -199,21 +340,10 @@ def export_list(
             mapping,
             history=history,
             region=region,
+            date_style=date_style,
         )
     ml = mailing_list(result, tags=tags, not_tags=not_tags, consent=consent)
-    cols = [ml.columns[c] for c in LIST_COLUMNS]
-    import pyarrow as pa
-
-    from ordertags.io.safecsv import neutralise_column
-
-    numeric = {"Orders", "Spend"}
-    chunked = [
-        pa.chunked_array([neutralise_column(c, numeric=name in numeric)])
-        for name, c in zip(LIST_COLUMNS, cols, strict=True)
-    ]
-    write_output(
-        output, lambda fh: write_csv_table(fh, LIST_COLUMNS, chunked, Dialect()), mode=mode
-    )
+    write_list(ml, output, mode=mode)
     return result, ml
 
 
@@ -229,6 +359,7 @@ def ingest_files(
     mapping: PathLike | None = None,
     region: str | None = None,
     wait: float | None = None,
+    date_style: str | None = None,
 ) -> Any:
     """Record the orders of ``orders`` in the workspace's history, one transaction per
     export; returns an :class:`ordertags.customers.history.IngestReport`. Ingesting an export
@@ -238,14 +369,6 @@ def ingest_files(
     >>> ingest_files(["orders.csv"], workspace=find_workspace("shop"))  # doctest: +SKIP
     IngestReport(files=['orders.csv'], read=40, new=40, updated=0, unchanged=0, ...)
     """
-    from ordertags.base.keys import check_region
-    from ordertags.customers.history import IngestReport
-    from ordertags.customers.identity import resolve_links
-    from ordertags.customers.workspace import run_lock, workspace_history
-    from ordertags.engine.frame import Frame
-    from ordertags.engine.resolution import order_batches, run_identities
-    from ordertags.io.readers import read_orders
-
     report = IngestReport()
     with run_lock(workspace, wait), workspace_history(workspace) as history:
         assert history is not None
@@ -266,7 +389,12 @@ def ingest_files(
             with history.transaction():
                 for part in _slices(table, columns, money_style):
                     frame = Frame(
-                        [part], as_of=dt.date.today(), overrides=columns, money_style=money_style
+                        [part],
+                        as_of=dt.date.today(),
+                        overrides=columns,
+                        money_style=money_style,
+                        date_style=date_style,
+                        region=code,
                     )
                     frame.require_field("email")
                     ids = run_identities(frame, code)
@@ -289,13 +417,6 @@ def _slices(
 ) -> Any:
     """The export in slices of about ``rows`` rows, cut between orders (a CSV export;
     others whole). Row numbers in messages stay those of the file."""
-    import dataclasses
-
-    import numpy as np
-    import pyarrow.compute as pc
-
-    from ordertags.engine.frame import Frame
-
     n = table.num_rows
     rows = rows or INGEST_SLICE
     if n <= rows or table.kind != "csv":

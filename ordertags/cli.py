@@ -15,7 +15,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from ordertags import __version__
+from ordertags.base.version import VERSION
 from ordertags.errors import OrderTagsError
 
 app = typer.Typer(
@@ -193,6 +193,34 @@ RegionOpt = Annotated[
     ),
 ]
 
+DateStyleOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--date-style",
+        help="How numeric dates such as 05/11/2026 are written: day-first or "
+        "month-first (also iso, ebay, yyyymmdd, auto). Default: the mapping file's, the "
+        "platform's, what the dates show, else the region's (--default-region, the "
+        "workspace's); a warning says when none of these could tell.",
+        show_default=False,
+    ),
+]
+OutputEncodingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--output-encoding",
+        help="Text encoding of CSV output (default: each export's own, e.g. cp1252 "
+        "for a German eBay report). Characters it cannot hold are written as ?.",
+        show_default=False,
+    ),
+]
+ProfileColumnsOpt = Annotated[
+    str,
+    typer.Option(
+        "--profile-columns",
+        help="Where the added columns go: last (after the export's own columns, safe "
+        "to re-import) or first (right after the order number, where packers see them).",
+    ),
+]
 ModeOpt = Annotated[
     str | None,
     typer.Option(
@@ -256,6 +284,54 @@ def _money(value: str | None) -> str | None:
     return value
 
 
+def _date_style(value: str | None) -> str | None:
+    from ordertags.io.platforms import DATE_STYLE_ALIASES, DATE_STYLES
+
+    if value is None:
+        return None
+    style = DATE_STYLE_ALIASES.get(value.strip().lower(), value.strip().lower())
+    if style not in DATE_STYLES:
+        raise typer.BadParameter(
+            "use day-first or month-first (or iso, ebay, yyyymmdd, auto).",
+            param_hint="--date-style",
+        )
+    return style
+
+
+def _output_encoding(value: str | None) -> str | None:
+    import codecs
+
+    if value is None:
+        return None
+    try:
+        return codecs.lookup(value).name
+    except LookupError:
+        raise typer.BadParameter(
+            f'unknown encoding "{value}"; use e.g. utf-8, cp1252, latin-1 or cp932.',
+            param_hint="--output-encoding",
+        ) from None
+
+
+def _region_of(region: str | None, ws: Any) -> str | None:
+    """--default-region, else the workspace's region (GB where it never set one), else
+    None (no workspace: nothing says)."""
+    if region or ws is None:
+        return region
+    from ordertags.base.keys import DEFAULT_REGION
+    from ordertags.customers.workspace import workspace_region
+
+    try:
+        return workspace_region(ws) or DEFAULT_REGION
+    except OrderTagsError:
+        return None
+
+
+def _profile_columns(value: str) -> str:
+    if value not in ("first", "last"):
+        raise typer.BadParameter("use first or last.", param_hint="--profile-columns")
+    return value
+
+
 def _columns(
     email: str | None, total: str | None, date: str | None, name: str | None, order_id: str | None
 ) -> dict[str, str | None]:
@@ -263,7 +339,7 @@ def _columns(
 
 
 def _say(quiet: bool, text: str) -> None:
-    if not quiet:
+    if not quiet and text:
         typer.echo(text, err=True)
 
 
@@ -322,7 +398,7 @@ def main_callback(
     """
     _state["verbose"] = verbose
     if version:
-        typer.echo(f"ordertags {__version__}")
+        typer.echo(f"ordertags {VERSION}")
         raise typer.Exit()
     if ctx.invoked_subcommand is None:
         typer.echo(ctx.get_help())
@@ -369,6 +445,9 @@ def apply(
     workspace: WorkspaceOpt = None,
     no_record: NoRecordOpt = False,
     default_region: RegionOpt = None,
+    date_style: DateStyleOpt = None,
+    output_encoding: OutputEncodingOpt = None,
+    profile_columns: ProfileColumnsOpt = "last",
     excel_safe: Annotated[
         bool,
         typer.Option(
@@ -378,18 +457,46 @@ def apply(
             "default: every original value comes back byte for byte.",
         ),
     ] = False,
+    list_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--list",
+            help="Also write a mailing list from the same run, as export would: "
+            "FILE:TAG[,TAG...], a tag written !TAG leaves its customers out "
+            "(repeat for several lists).",
+            show_default=False,
+        ),
+    ] = None,
+    without_consent: Annotated[
+        bool,
+        typer.Option(
+            "--include-without-consent",
+            help="In the --list files, also list customers whose exports do not say "
+            "they accept marketing (as export's option of the same name).",
+        ),
+    ] = False,
     mode: ModeOpt = None,
     wait: WaitOpt = RUN_WAIT_S,
 ) -> None:
     """Tag every order and write the exports back with Customer Tags, Customer Profile
     and Tag Colour columns. In a workspace, customer conditions read the order history
-    and the run's orders are recorded in it (unless --no-record).
+    and the run's orders are recorded in it (unless --no-record). With --list, the
+    same run also writes mailing lists (the exports are read once).
 
     Example: ordertags apply open_orders.csv -t tagbook.yaml -r rules.yaml -o annotated.csv
 
     Example (in a workspace, e.g. from cron): ordertags apply open_orders.csv -o tagged.csv
+
+    Example (orders and the VIP list in one run):
+    ordertags apply orders.csv -o annotated.csv --list 'vip.csv:VIP,!FRAUD'
     """
     when = _as_of(as_of)
+    from ordertags.api import ListSpec
+
+    try:
+        lists = [ListSpec.parse(text) for text in list_ or []]
+    except OrderTagsError as exc:
+        _fail(exc)
     ws = _workspace(workspace)
     tagbook_path, rules_path = _book(tagbook, ws), _rules(rules, ws)
     if output_format not in (None, "csv", "json", "ndjson"):
@@ -420,7 +527,12 @@ def apply(
             workspace=ws,
             record=not no_record,
             region=default_region,
+            date_style=_date_style(date_style),
+            output_encoding=_output_encoding(output_encoding),
+            profile_columns=_profile_columns(profile_columns),
             excel_safe=excel_safe,
+            lists=lists,
+            consent=not without_consent,
             mode=_mode(mode),
             wait=wait,
         )
@@ -429,8 +541,9 @@ def apply(
     if dry_run:
         typer.echo(render_dry_run(written))
         _say(quiet, render_summary(result.summary, []))
-        return
-    _say(quiet, render_summary(result.summary, written))
+    else:
+        _say(quiet, render_summary(result.summary, written))
+    _say(False, render_warnings(result.summary))
 
 
 def render_dry_run(runs: list[Any]) -> str:
@@ -461,6 +574,19 @@ def _n(count: int, one: str, many: str | None = None) -> str:
     return f"{count:,} {one if count == 1 else (many or one + 's')}"
 
 
+def render_warnings(summary: Any) -> str:
+    """What a run must tell even with --quiet (a cron log keeps it): dates read by
+    assumption, characters the output encoding could not hold."""
+    lines = [f"warning: {w}" for w in getattr(summary, "warnings", [])]
+    if getattr(summary, "replaced", 0):
+        lines.append(
+            f"warning: {_n(summary.replaced, 'character')} of added labels or notes could "
+            "not be written in the output's encoding and were written as ? "
+            "(--output-encoding utf-8 keeps them)"
+        )
+    return "\n".join(lines)
+
+
 def render_summary(summary: Any, written: list[str]) -> str:
     """The summary printed to stderr after apply/export."""
     from tabulate import tabulate
@@ -468,6 +594,8 @@ def render_summary(summary: Any, written: list[str]) -> str:
     lines = []
     for f in summary.files:
         what = f.kind if f.profile == "generic" else f"{f.kind}, {f.title or f.profile}"
+        if getattr(f, "encoding", "") and f.encoding != "utf-8":
+            what += f", {f.encoding}"
         if f.orders == f.rows:
             lines.append(f"read {_n(f.rows, 'order')} from {f.name} ({what})")
         else:
@@ -516,12 +644,17 @@ def render_summary(summary: Any, written: list[str]) -> str:
     recorded = getattr(summary, "recorded", None)
     if recorded is not None:
         lines.append(render_ingest(recorded, prefix="history: "))
+
     lines.append(
         f"tag book: {_n(summary.manual_entries, 'entry', 'entries')} in force"
         + (f", {summary.expired_entries} expired (ignored)" if summary.expired_entries else "")
     )
+    lists = getattr(summary, "lists", {})
     for path in written:
-        lines.append(f"wrote {path}")
+        if path in lists:
+            lines.append(f"wrote {path} ({_n(lists[path], 'customer')})")
+        else:
+            lines.append(f"wrote {path}")
     return "\n".join(lines)
 
 
@@ -556,6 +689,7 @@ def export(
     mapping: MappingOpt = None,
     workspace: WorkspaceOpt = None,
     default_region: RegionOpt = None,
+    date_style: DateStyleOpt = None,
     without_consent: Annotated[
         bool,
         typer.Option(
@@ -589,6 +723,7 @@ def export(
             tags=tag,
             workspace=ws,
             region=default_region,
+            date_style=_date_style(date_style),
             not_tags=not_tag or [],
             columns=_columns(email_column, total_column, date_column, name_column, None),
             encoding=encoding,
@@ -638,6 +773,9 @@ def inspect_cmd(
     name_column: NameColOpt = None,
     order_id_column: IdColOpt = None,
     rows: Annotated[int, typer.Option("--rows", min=0, help="How many orders to show.")] = 5,
+    date_style: DateStyleOpt = None,
+    workspace: WorkspaceOpt = None,
+    default_region: RegionOpt = None,
 ) -> None:
     """Show what ordertags sees in an export: the platform it recognised, which column
     holds each field, how many orders and customers, the date range, the totals and the
@@ -647,6 +785,7 @@ def inspect_cmd(
     """
     from ordertags.reports.inspection import inspect_orders
 
+    ws = _workspace(workspace)
     try:
         report = inspect_orders(
             export,
@@ -657,6 +796,8 @@ def inspect_cmd(
             money_style=_money(money_style),
             columns=_columns(email_column, total_column, date_column, name_column, order_id_column),
             rows=rows,
+            date_style=_date_style(date_style),
+            region=_region_of(default_region, ws),
         )
     except OrderTagsError as exc:
         _fail(exc)
@@ -896,6 +1037,7 @@ def explain(
     mapping: MappingOpt = None,
     workspace: WorkspaceOpt = None,
     default_region: RegionOpt = None,
+    date_style: DateStyleOpt = None,
 ) -> None:
     """Show why an order gets its tags: each rule with its conditions' values and
     results, the tag-book entries that matched, and the final tags, fields and colour.
@@ -929,6 +1071,7 @@ def explain(
                 mapping=mapping,
                 history=history,
                 region=default_region,
+                date_style=_date_style(date_style),
             )
     except OrderTagsError as exc:
         _fail(exc)
@@ -1057,6 +1200,7 @@ def ingest(
     format_: FormatOpt = None,
     mapping: MappingOpt = None,
     default_region: RegionOpt = None,
+    date_style: DateStyleOpt = None,
     wait: WaitOpt = RUN_WAIT_S,
 ) -> None:
     """Add the orders of exports to the workspace's history, keyed by channel and order
@@ -1079,6 +1223,7 @@ def ingest(
             profile=format_,
             mapping=mapping,
             region=default_region,
+            date_style=_date_style(date_style),
             wait=wait,
         )
     except OrderTagsError as exc:
@@ -1528,12 +1673,16 @@ def suspects(
 
 
 def main() -> None:
-    """Entry point of the console script.
-
-    The library turns every failure it can foresee into an OrderTagsError with a message;
-    this is the last guard for an unattended run: a failure of the machine (memory, a
-    disk error) ends with one line and exit 1, not a traceback (``--verbose`` shows it).
-    """
+    """Entry point of the console script."""
+    # No command uses pandas, but pyarrow imports it (about a second) the first time it
+    # builds an array, only to recognise pandas objects: refuse it in this process.
+    # (The library itself does not do this: a Python caller may hand pandas data in.)
+    if "pandas" not in sys.modules:
+        sys.meta_path.insert(0, _NoPandas())
+    # The library turns every failure it can foresee into an OrderTagsError with a
+    # message; this is the last guard for an unattended run: a failure of the machine
+    # (memory, a disk error) ends with one line and exit 1, not a traceback
+    # (``--verbose`` shows it).
     try:
         app()
     except (OSError, MemoryError, RecursionError) as exc:
@@ -1550,3 +1699,12 @@ def main() -> None:
             err=True,
         )
         sys.exit(1)
+
+
+class _NoPandas:
+    """An import hook that makes ``import pandas`` fail (see :func:`main`)."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ImportError("the ordertags command line does not use pandas")
+        return None

@@ -60,7 +60,10 @@ def check_not_binary(sample: bytes, source: str) -> None:
             file=source,
             hint="Export the orders as CSV or JSON.",
         )
-    if sample.lstrip()[:1] == b"<":
+    first = sample.lstrip().split(b"\n", 1)[0]
+    if first[:1] == b"<" and not any(d in first for d in (b",", b";", b"\t", b"|")):
+        # A web page or XML (``<!DOCTYPE html>``, ``<?xml ...?>``); a CSV header whose
+        # first column is named ``<`` has its delimiter on that line.
         raise InputError(
             "this is not a CSV or JSON file: it looks like a web page or XML.",
             file=source,
