@@ -32,7 +32,7 @@ from ordertags.io.readers import Dialect, read_orders
 from ordertags.io.safecsv import neutralise_column
 from ordertags.io.writers import write_csv_table, write_output, write_table
 from ordertags.reports.dryrun import compare
-from ordertags.reports.mailing import LIST_COLUMNS, MailingList, mailing_list
+from ordertags.reports.mailing import LIST_COLUMNS, MailingList, history_list, mailing_list
 from ordertags.rules import load_rules
 from ordertags.tags import load_tagbook
 
@@ -248,6 +248,21 @@ def _apply_locked(
             region=region,
             date_style=date_style,
         )
+        # Every list is made (and its tags checked) before anything is written; in a
+        # workspace, with the history's all-time figures (as export makes them).
+        made = [
+            (
+                spec,
+                mailing_list(
+                    result,
+                    tags=spec.tags,
+                    not_tags=spec.not_tags,
+                    consent=consent,
+                    history=history,
+                ),
+            )
+            for spec in lists
+        ]
     if dry_run:
         return result, [compare(result, i, t, encoding=encoding) for i, t in enumerate(targets)]
     if profile_columns not in ("first", "last"):
@@ -255,11 +270,6 @@ def _apply_locked(
             f'--profile-columns is "first" or "last", not "{profile_columns}".',
             hint="first: right after the order number; last: after the export's own columns.",
         )
-    # Every list is made (and its tags checked) before anything is written.
-    made = [
-        (spec, mailing_list(result, tags=spec.tags, not_tags=spec.not_tags, consent=consent))
-        for spec in lists
-    ]
     replaced = [0]
     for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
         extra = result.output_columns(index)
@@ -318,32 +328,67 @@ def export_list(
     consent: bool = True,
     mode: int | None = None,
     date_style: str | None = None,
-) -> tuple[Annotated, MailingList]:
+    wait: float | None = None,
+) -> tuple[Annotated | None, MailingList]:
     """Write the mailing list of customers with any of ``tags`` and none of ``not_tags``
-    (and, where the exports record it, who accepted marketing: see
-    :func:`ordertags.reports.mailing.mailing_list`). With a ``workspace``, customer conditions
-    read its history (nothing is recorded)."""
+    (and, where the exports or the history record it, who accepted marketing: see
+    :func:`ordertags.reports.mailing.mailing_list`).
+
+    With a ``workspace``, the run's orders are recorded in its history as ``apply``
+    records them, and each listed customer's orders, spend and marketing answer are
+    all-time figures from the history, across channels. With a workspace and no
+    ``orders``, every customer of the history with the tags is listed (rule tags as the
+    last ``apply`` left them); the result is then None.
+
+    >>> _, ml = export_list([], tagbook="tagbook.yaml", output="vip.csv", tags=["VIP"],
+    ...                     workspace=ws)  # doctest: +SKIP
+    """
     if not tags:
         raise UsageError("name at least one tag with --tag.", hint="For example: --tag VIP.")
-    check_output_folder(output)
-    with workspace_history(workspace) as history:
-        result = _run(
-            orders,
-            tagbook,
-            rules,
-            as_of,
-            columns,
-            encoding,
-            delimiter,
-            money_style,
-            profile,
-            mapping,
-            history=history,
-            region=region,
-            date_style=date_style,
+    if not orders and workspace is None:
+        raise UsageError(
+            "give the exports to make the list from.",
+            hint="Or, in a workspace (--workspace DIR), give none to list the customers of "
+            "its history.",
         )
-    ml = mailing_list(result, tags=tags, not_tags=not_tags, consent=consent)
-    write_list(ml, output, mode=mode)
+    check_output_folder(output)  # before anything is recorded in the history
+    result: Annotated | None = None
+    # Recording the run's orders, it holds the workspace as apply does.
+    with (
+        run_lock(workspace if orders else None, wait),
+        workspace_history(workspace) as history,
+    ):
+        if not orders:
+            assert history is not None
+            ml = history_list(
+                history,
+                load_tagbook(tagbook),
+                tags=tags,
+                not_tags=not_tags,
+                consent=consent,
+                as_of=as_of,
+            )
+        else:
+            result = _run(
+                orders,
+                tagbook,
+                rules,
+                as_of,
+                columns,
+                encoding,
+                delimiter,
+                money_style,
+                profile,
+                mapping,
+                history=history,
+                record=history is not None,
+                region=region,
+                date_style=date_style,
+            )
+            ml = mailing_list(
+                result, tags=tags, not_tags=not_tags, consent=consent, history=history
+            )
+        write_list(ml, output, mode=mode)
     return result, ml
 
 
