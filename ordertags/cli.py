@@ -707,6 +707,7 @@ def export(
         ),
     ] = False,
     mode: ModeOpt = None,
+    wait: WaitOpt = RUN_WAIT_S,
 ) -> None:
     """Write a mailing list of the customers with a tag: one row per customer, highest
     spend first (Email Address, First Name, Last Name, Orders, Spend, Tags). Customers
@@ -745,6 +746,7 @@ def export(
             mapping=mapping,
             consent=not without_consent,
             mode=_mode(mode),
+            wait=wait,
         )
     except OrderTagsError as exc:
         _fail(exc)
