@@ -266,7 +266,7 @@ def long_header(d: Path, size: int) -> list[str]:
 
 
 def many_columns(d: Path, size: int) -> list[str]:
-    n = 1000 * size  # 100,000 in the benchmark
+    n = 2000 * size  # 100,000 in the benchmark (size 50)
     header = ",".join(["Order Id", "Email", "Total", *(f"c{i}" for i in range(n))])
     row = ",".join(["1", "a@example.com", "10.00", *(["v"] * n)])
     (d / "w.csv").write_text(header + "\n" + row + "\n", encoding="utf-8")
@@ -399,7 +399,7 @@ def in_file_fifo(d: Path, size: int) -> list[str]:
 
 
 def regex_redos(d: Path, size: int) -> list[str]:
-    subject = "a" * (10_000 * size) + "!"  # a million characters in the benchmark
+    subject = "a" * (20_000 * size) + "!"  # a million characters in the benchmark
     (d / "r.csv").write_text(HEADER + f"1,a@example.com,{subject},10.00,ok\n", encoding="utf-8")
     args = _apply(d, "r.csv")
     (d / "rules.yaml").write_text(

@@ -252,3 +252,43 @@ def test_tag_order_in_a_file_with_nul_past_the_sample_is_refused(tmp_path: Path)
     assert result.exit_code == 1
     assert 'order "9999" has an email with a NUL or control character.' in result.stderr
     assert "bob@exa" not in (tmp_path / "tb.yaml").read_text(encoding="utf-8")
+
+
+# --- item 2: formulas in mailing lists ----------------------------------------------------
+
+
+def test_a_mailing_list_holds_only_valid_addresses_and_no_live_formula(tmp_path: Path) -> None:
+    import csv
+    import io
+
+    rows = [
+        ("1", "=1+1@example.com", "A B"),
+        ("2", "-1+2", "C D"),
+        ("3", "+cmd|' /C calc'!A0", "E F"),
+        ("4", "\t=2+2@example.com", "G H"),
+        ("5", "good@example.com", '=HYPERLINK("http://evil.example/"), Bob'),
+        ("6", "-2+3@example.com", "I J"),
+        ("7", "ok@example.com", "@SUM(A1:A9)"),
+    ]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["Order Id", "Email", "Name", "Total"])
+    writer.writerows([(*r, "200") for r in rows])
+    (tmp_path / "f.csv").write_text(buf.getvalue(), encoding="utf-8")
+    hostile._books(tmp_path)
+    (tmp_path / "rules.yaml").write_text(
+        "version: 1\nrules:\n  - name: v\n    when: {field: total, over: 100}\n    tag: VIP\n"
+    )
+    out = tmp_path / "l.csv"
+    result = runner.invoke(
+        app,
+        ["export", str(tmp_path / "f.csv"), "--tag", "VIP", "-t", str(tmp_path / "tb.yaml"),
+         "-r", str(tmp_path / "rules.yaml"), "-o", str(out), "--name-column", "Name"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    listed = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    # By hand: only two of the seven are addresses.
+    assert [r["Email Address"] for r in listed] == ["good@example.com", "ok@example.com"]
+    for r in listed:
+        for value in r.values():
+            assert value[:1] not in ("=", "+", "-", "@", "\t", "\r"), value
