@@ -21,6 +21,7 @@ import typer
 from tabulate import tabulate
 
 from ordertags.base.amounts import money
+from ordertags.base.files import parse_mode
 from ordertags.base.keys import DEFAULT_REGION, check_region, identity_of
 from ordertags.base.segments import GROUP_NAMES, group_slug
 from ordertags.base.version import VERSION
@@ -345,8 +346,6 @@ def reads_exports(command: F) -> F:
 def _mode(value: str | None) -> int | None:
     if value is None:
         return None
-    from ordertags.base.files import parse_mode
-
     try:
         return parse_mode(value)
     except ValueError:

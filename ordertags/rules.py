@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -629,8 +630,6 @@ def read_list_file(path: Path, where: Where) -> list[str]:
     Only a regular file of at most :data:`MAX_LIST_BYTES` is read: not a device
     (``/dev/zero`` never ends), a pipe (which would wait forever) or a folder. A path is
     relative to the rule file (the caller joins it)."""
-    import stat
-
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from ordertags.errors import OrderTagsError
+from ordertags.errors import OrderTagsError, UsageError
 
 #: Files ordertags creates: owner read/write only. Folders: owner only.
 FILE_MODE = 0o600
@@ -63,8 +63,6 @@ def check_output_folder(path: str | os.PathLike[str]) -> None:
         return
     folder = real_target(path).parent
     if not folder.is_dir():
-        from ordertags.errors import UsageError
-
         raise UsageError(
             f"cannot write {path}: there is no such folder {folder}.",
             hint="Create the folder first, or give another --output.",

@@ -13,6 +13,7 @@ import sqlite3
 from pathlib import Path
 
 from ordertags.base.amounts import money
+from ordertags.base.files import create_private
 from ordertags.customers.ingest import IngestReport, PruneReport
 from ordertags.customers.queries import (
     Aggregates,
@@ -85,8 +86,6 @@ def open_history(
         if create:
             # Owner-only (or ``mode``) from the start; SQLite gives its -wal and -shm
             # files the database file's mode.
-            from ordertags.base.files import create_private
-
             create_private(p, mode)
         conn = sqlite3.connect(
             str(p), timeout=lock_timeout, isolation_level=None, check_same_thread=False

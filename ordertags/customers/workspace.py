@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from ordertags.base import keys as K
 from ordertags.base.files import FILE_MODE, atomic_write_bytes, dir_mode, make_private_dir
 from ordertags.base.keys import check_region
-from ordertags.errors import HistoryError, WorkspaceError
+from ordertags.errors import BusyError, HistoryError, WorkspaceError
 from ordertags.io.lookup import OrderCustomer
 
 if TYPE_CHECKING:
@@ -260,8 +260,6 @@ def run_lock(workspace: Workspace | None, wait: float | None = None) -> Iterator
         yield
         return
     from filelock import FileLock, Timeout
-
-    from ordertags.errors import BusyError
 
     path = workspace.root / RUN_LOCK_NAME
     if path.is_symlink():
