@@ -388,7 +388,8 @@ def test_export_lists_the_history_with_all_time_figures(
         }
     ]
     # With a file, its customers; still all-time figures, once each.
-    run("tag", "ebay:quinn_belfast", "--tag", "VIP", "-w", shop)
+    quinn = run("tag", "ebay:quinn_belfast", "--tag", "VIP", "-w", shop)
+    assert quinn.stderr == "tagged Quinn Belfast (ebay:quinn_belfast) with VIP\n"
     some = run(
         "export", files["linnworks"], files["ebay"], "--tag", "VIP", "-w", shop, "-o", listed,
         "--as-of", AS_OF, "--include-without-consent",
