@@ -16,7 +16,7 @@ from typing import Any
 
 from ordertags.engine.pipeline import Annotated, annotate
 from ordertags.errors import UsageError
-from ordertags.io.readers import Dialect
+from ordertags.io.readers import Dialect, NotStreamable, OrderTable, read_orders_lazily
 from ordertags.io.writers import write_csv_table, write_output, write_table
 from ordertags.reports.mailing import LIST_COLUMNS, MailingList, mailing_list
 from ordertags.rules import load_rules
@@ -73,11 +73,26 @@ def _run(
     history: Any = None,
     record: bool = False,
     region: str | None = None,
+    streamed: bool = False,
 ) -> Annotated:
     book = load_tagbook(tagbook)
     ruleset = load_rules(rules) if rules is not None else None
+    given: list[Any] = [str(o) for o in orders]
+    if streamed and history is None:
+        given = [
+            read_orders_lazily(
+                o,
+                prefetch=_prefetch(columns),
+                encoding=encoding,
+                delimiter=delimiter,
+                profile=profile,
+                mapping=str(mapping) if mapping is not None else None,
+            )
+            or o
+            for o in given
+        ]
     return annotate(
-        [str(o) for o in orders],
+        given,
         tagbook=book,
         rules=ruleset,
         as_of=as_of,
@@ -91,6 +106,27 @@ def _run(
         record=record,
         region=region,
     )
+
+
+def _prefetch(columns: Mapping[str, str | None] | None) -> Any:
+    """What to read of a big export on the first pass (:func:`read_orders_lazily`): the
+    columns of the fields a run reads on every order (who the customer is, the total,
+    the date, the name for lists, the order number where rows are grouped). Any other
+    column a rule uses is read when first asked for."""
+    from ordertags.io.platforms import map_profile
+
+    def pick(table: OrderTable) -> list[int]:
+        fmap = map_profile(table.columns, table.profile, overrides=columns, file=table.source)
+        fields = [*table.profile.customer, "email", "total", "date", "name"]
+        fields += ["first_name", "last_name", "quantity", "price"]
+        if table.profile.grouped:
+            fields.append("order_id")
+        found = [i for f in fields for i in fmap.sources(f)]
+        lines = [*table.profile.total_lines, *table.profile.total_once]
+        found += [i for n in lines if (i := fmap.find_column(n)) is not None]
+        return found
+
+    return pick
 
 
 def _targets(orders: Sequence[PathLike], output: PathLike, output_format: str | None) -> list[str]:
@@ -154,7 +190,6 @@ def apply_files(
     customer totals the rules already worked out, so the exports are read once. The
     number of customers in each is in ``result.summary.lists``.
     """
-    from ordertags.customers.workspace import workspace_history
 
     if dry_run and lists:
         raise UsageError(
@@ -168,6 +203,87 @@ def apply_files(
                 f"the list {spec.path} would overwrite the annotated output.",
                 hint="Give the list its own file name.",
             )
+    # A big export is read in two passes (the columns the rules need, then every column
+    # a batch at a time while writing), so that memory stays bounded; the bytes written
+    # are the same. Not on a dry run (it compares whole tables), not into stdout (a
+    # second pass that fails could not be taken back), and not with a history (its
+    # records read every column).
+    streamed = not dry_run and workspace is None and "-" not in targets
+    try:
+        return _apply(
+            orders,
+            tagbook,
+            rules,
+            as_of,
+            columns,
+            encoding,
+            delimiter,
+            money_style,
+            profile,
+            mapping,
+            targets,
+            output_format=output_format,
+            dry_run=dry_run,
+            workspace=workspace,
+            record=record,
+            region=region,
+            excel_safe=excel_safe,
+            lists=lists,
+            consent=consent,
+            streamed=streamed,
+        )
+    except NotStreamable:
+        # Rows the first pass did not look at do not parse (bad UTF-8, say): read the
+        # export whole, which tries its other encodings or names the row.
+        return _apply(
+            orders,
+            tagbook,
+            rules,
+            as_of,
+            columns,
+            encoding,
+            delimiter,
+            money_style,
+            profile,
+            mapping,
+            targets,
+            output_format=output_format,
+            dry_run=dry_run,
+            workspace=workspace,
+            record=record,
+            region=region,
+            excel_safe=excel_safe,
+            lists=lists,
+            consent=consent,
+            streamed=False,
+        )
+
+
+def _apply(
+    orders: Sequence[PathLike],
+    tagbook: PathLike,
+    rules: PathLike | None,
+    as_of: dt.date | None,
+    columns: Mapping[str, str | None] | None,
+    encoding: str | None,
+    delimiter: str | None,
+    money_style: str | None,
+    profile: str | None,
+    mapping: PathLike | None,
+    targets: list[str],
+    *,
+    output_format: str | None,
+    dry_run: bool,
+    workspace: Any,
+    record: bool,
+    region: str | None,
+    excel_safe: bool,
+    lists: Sequence[ListSpec],
+    consent: bool,
+    streamed: bool,
+) -> tuple[Annotated, list[Any]]:
+    from ordertags.customers.workspace import workspace_history
+
     with workspace_history(workspace) as history:
         result = _run(
             orders,
@@ -183,6 +299,7 @@ def apply_files(
             history=history,
             record=record and not dry_run,
             region=region,
+            streamed=streamed,
         )
     if dry_run:
         from ordertags.reports.dryrun import compare

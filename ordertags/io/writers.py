@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from ordertags.base.files import atomic_writer
 from ordertags.errors import OrderTagsError
-from ordertags.io.readers import Dialect, OrderTable, RawNumber
+from ordertags.io.readers import Dialect, NotStreamable, OrderTable, RawNumber, batch_bytes
 from ordertags.io.safecsv import neutralise_column
 
 BATCH_ROWS = 65_536
@@ -79,23 +79,34 @@ def write_csv_table(
     bom: bool | None = None,
 ) -> None:
     """Write string columns as delimited text to a binary file."""
-    encoding = dialect.encoding
-    use_bom = dialect.bom if bom is None else bom
+    _write_csv_head(out, names, dialect, bom=bom)
+    _write_csv_rows(out, columns, dialect)
+    out.write(dialect.trailer)
 
-    def emit(text_bytes: bytes | memoryview) -> None:
-        if encoding in ("utf-8", "utf8"):
-            out.write(text_bytes)
-            return
-        text = bytes(text_bytes).decode("utf-8")
-        try:
-            out.write(text.encode(encoding, errors=_PLAIN_PUNCTUATION))
-        except UnicodeEncodeError as exc:
-            raise _encode_error(exc, encoding) from None
 
-    if use_bom:
+def _emit(out: BinaryIO, text_bytes: bytes | memoryview, encoding: str) -> None:
+    if encoding in ("utf-8", "utf8"):
+        out.write(text_bytes)
+        return
+    text = bytes(text_bytes).decode("utf-8")
+    try:
+        out.write(text.encode(encoding, errors=_PLAIN_PUNCTUATION))
+    except UnicodeEncodeError as exc:
+        raise _encode_error(exc, encoding) from None
+
+
+def _write_csv_head(
+    out: BinaryIO, names: Sequence[str], dialect: Dialect, *, bom: bool | None = None
+) -> None:
+    if dialect.bom if bom is None else bom:
         out.write(b"\xef\xbb\xbf")
     out.write(dialect.preamble)
-    emit(_header_line(names, dialect).encode("utf-8"))
+    _emit(out, _header_line(names, dialect).encode("utf-8"), dialect.encoding)
+
+
+def _write_csv_rows(out: BinaryIO, columns: Sequence[pa.ChunkedArray], dialect: Dialect) -> None:
+    """The records of string columns, each value quoted only where it must be: the same
+    bytes whether the rows come in one piece or in several."""
     n = len(columns[0]) if columns else 0
     pattern = _quote_needed_pattern(dialect.delimiter)
     specials = (dialect.delimiter + '"\r\n').encode("utf-8")
@@ -121,8 +132,7 @@ def write_csv_table(
     # Arrow kernels release the GIL: render the next batches while this one is written.
     with ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
         for lines in pool.map(render, range(0, n, BATCH_ROWS)):
-            emit(_string_buffer(lines))
-    out.write(dialect.trailer)
+            _emit(out, _string_buffer(lines), dialect.encoding)
 
 
 #: Typographic punctuation in added text (tag labels: "VIP — add a note") that an
@@ -271,6 +281,9 @@ def write_table(
     if fmt in ("json", "ndjson"):
         write_json_table(out, table, extra, ndjson=fmt == "ndjson")
         return
+    if table.lazy is not None and table.kind == "csv":
+        _write_batches(out, table, extra, excel_safe=excel_safe)
+        return
     names = list(table.columns)
     columns = [table.column(i) for i in range(len(names))]
     for name, values in extra.items():
@@ -283,6 +296,39 @@ def write_table(
     if excel_safe:
         columns = [pa.chunked_array([neutralise_column(c, numeric=True)]) for c in columns]
     write_csv_table(out, names, columns, dialect)
+
+
+def _write_batches(
+    out: BinaryIO, table: OrderTable, extra: dict[str, pa.ChunkedArray], *, excel_safe: bool
+) -> None:
+    """Write a big export read in two passes: its records come from the file again, a
+    batch at a time, each with its slice of the added columns. The bytes are those
+    :func:`write_csv_table` writes for the whole table."""
+    assert table.lazy is not None
+    names = list(table.columns)
+    width = len(names)
+    slots: list[tuple[int, pa.ChunkedArray]] = []
+    for name, values in extra.items():
+        if name in names:
+            slots.append((names.index(name), values))
+        else:
+            names.append(name)
+            slots.append((len(names) - 1, values))
+    _write_csv_head(out, names, table.dialect)
+    start = 0
+    for batch in table.lazy.batches(batch_bytes()):
+        n = batch.num_rows
+        columns = [pa.chunked_array([batch.column(i)]) for i in range(width)]
+        columns += [pa.chunked_array([], pa.string())] * (len(names) - width)
+        for at, values in slots:
+            columns[at] = values.slice(start, n)
+        if excel_safe:
+            columns = [pa.chunked_array([neutralise_column(c, numeric=True)]) for c in columns]
+        _write_csv_rows(out, columns, table.dialect)
+        start += n
+    if start != table.num_rows:
+        raise NotStreamable(f"{start} records on the second reading, {table.num_rows} on the first")
+    out.write(table.dialect.trailer)
 
 
 def _whole(values: pa.ChunkedArray | pa.Array) -> pa.Array:
