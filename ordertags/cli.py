@@ -422,7 +422,8 @@ def apply(
         typer.echo(render_dry_run(written))
         _say(quiet, render_summary(result.summary, []))
         return
-    _say(quiet, render_summary(result.summary, written))
+    if not quiet:  # the summary's table layout is not even imported for a quiet run
+        _say(quiet, render_summary(result.summary, written))
 
 
 def render_dry_run(runs: list[Any]) -> str:
