@@ -74,6 +74,7 @@ def _run(
     record: bool = False,
     region: str | None = None,
     streamed: bool = False,
+    for_lists: bool = False,
 ) -> Annotated:
     book = load_tagbook(tagbook)
     ruleset = load_rules(rules) if rules is not None else None
@@ -82,7 +83,7 @@ def _run(
         given = [
             read_orders_lazily(
                 o,
-                prefetch=_prefetch(columns),
+                prefetch=_prefetch(columns, names=for_lists),
                 encoding=encoding,
                 delimiter=delimiter,
                 profile=profile,
@@ -108,17 +109,18 @@ def _run(
     )
 
 
-def _prefetch(columns: Mapping[str, str | None] | None) -> Any:
+def _prefetch(columns: Mapping[str, str | None] | None, names: bool) -> Any:
     """What to read of a big export on the first pass (:func:`read_orders_lazily`): the
     columns of the fields a run reads on every order (who the customer is, the total,
-    the date, the name for lists, the order number where rows are grouped). Any other
-    column a rule uses is read when first asked for."""
+    the date, the order number where rows are grouped; with ``names``, the names that
+    mailing lists show). Any other column a rule uses is read when first asked for."""
     from ordertags.io.platforms import map_profile
 
     def pick(table: OrderTable) -> list[int]:
         fmap = map_profile(table.columns, table.profile, overrides=columns, file=table.source)
-        fields = [*table.profile.customer, "email", "total", "date", "name"]
-        fields += ["first_name", "last_name", "quantity", "price"]
+        fields = [*table.profile.customer, "email", "total", "date", "quantity", "price"]
+        if names:
+            fields += ["name", "first_name", "last_name"]
         if table.profile.grouped:
             fields.append("order_id")
         found = [i for f in fields for i in fmap.sources(f)]
@@ -300,6 +302,7 @@ def _apply(
             record=record and not dry_run,
             region=region,
             streamed=streamed,
+            for_lists=bool(lists),
         )
     if dry_run:
         from ordertags.reports.dryrun import compare

@@ -7,6 +7,7 @@ Heavy libraries (pyarrow, pandas) are imported inside the commands that need the
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -1525,6 +1526,10 @@ def main() -> None:
     # (The library itself does not do this: a Python caller may hand pandas data in.)
     if "pandas" not in sys.modules:
         sys.meta_path.insert(0, _NoPandas())
+    # Arrow's jemalloc pool hands freed memory back sooner than its default (mimalloc):
+    # measured on the reference job, a lower peak and fewer page faults.
+    if sys.platform.startswith("linux"):  # where Arrow's wheels always carry jemalloc
+        os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
     app()
 
 
