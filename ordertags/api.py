@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
@@ -14,11 +15,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ordertags.base.keys import check_region
+from ordertags.customers.history import IngestReport
+from ordertags.customers.identity import resolve_links
+from ordertags.customers.workspace import workspace_history
+from ordertags.engine.frame import Frame
 from ordertags.engine.pipeline import Annotated, annotate
+from ordertags.engine.resolution import order_batches, run_identities
 from ordertags.errors import UsageError
-from ordertags.io.readers import Dialect, NotStreamable, OrderTable, read_orders_lazily
+from ordertags.io.readers import (
+    Dialect,
+    NotStreamable,
+    OrderTable,
+    read_orders,
+    read_orders_lazily,
+)
+from ordertags.io.safecsv import neutralise_column
 from ordertags.io.writers import write_csv_table, write_output, write_table
-from ordertags.reports.mailing import LIST_COLUMNS, MailingList, mailing_list
+from ordertags.reports.dryrun import compare
+from ordertags.reports.mailing import LIST_COLUMNS, MailingList, history_list, mailing_list
 from ordertags.rules import load_rules
 from ordertags.tags import load_tagbook
 
@@ -73,6 +92,7 @@ def _run(
     history: Any = None,
     record: bool = False,
     region: str | None = None,
+    date_style: str | None = None,
     streamed: bool = False,
     for_lists: bool = False,
 ) -> Annotated:
@@ -106,6 +126,7 @@ def _run(
         history=history,
         record=record,
         region=region,
+        date_style=date_style,
     )
 
 
@@ -169,6 +190,9 @@ def apply_files(
     workspace: Any = None,
     record: bool = True,
     region: str | None = None,
+    date_style: str | None = None,
+    output_encoding: str | None = None,
+    profile_columns: str = "last",
     excel_safe: bool = False,
     lists: Sequence[ListSpec] = (),
     consent: bool = True,
@@ -187,12 +211,16 @@ def apply_files(
     read its order history, and the run's orders are recorded in it (unless ``record``
     is false, or on a dry run).
 
+    ``date_style`` (``day-first``, ``month-first``) says how numeric dates are written
+    where the platform does not; CSV is written back in each export's encoding, or
+    ``output_encoding``; ``profile_columns`` ``first`` puts the added columns right
+    after the order number (default ``last``, which keeps re-imports safe).
+
     ``lists`` are mailing lists written from the same run (``--list``): each is what
     :func:`export_list` would write after this run (``consent`` as there), made from the
     customer totals the rules already worked out, so the exports are read once. The
     number of customers in each is in ``result.summary.lists``.
     """
-
     if dry_run and lists:
         raise UsageError(
             "a dry run writes nothing, so it cannot write lists.",
@@ -211,57 +239,40 @@ def apply_files(
     # second pass that fails could not be taken back), and not with a history (its
     # records read every column).
     streamed = not dry_run and workspace is None and "-" not in targets
+    options: dict[str, Any] = {
+        "orders": orders,
+        "tagbook": tagbook,
+        "rules": rules,
+        "as_of": as_of,
+        "columns": columns,
+        "encoding": encoding,
+        "delimiter": delimiter,
+        "money_style": money_style,
+        "profile": profile,
+        "mapping": mapping,
+        "targets": targets,
+        "output_format": output_format,
+        "dry_run": dry_run,
+        "workspace": workspace,
+        "record": record,
+        "region": region,
+        "date_style": date_style,
+        "output_encoding": output_encoding,
+        "profile_columns": profile_columns,
+        "excel_safe": excel_safe,
+        "lists": lists,
+        "consent": consent,
+    }
     try:
-        return _apply(
-            orders,
-            tagbook,
-            rules,
-            as_of,
-            columns,
-            encoding,
-            delimiter,
-            money_style,
-            profile,
-            mapping,
-            targets,
-            output_format=output_format,
-            dry_run=dry_run,
-            workspace=workspace,
-            record=record,
-            region=region,
-            excel_safe=excel_safe,
-            lists=lists,
-            consent=consent,
-            streamed=streamed,
-        )
+        return _apply(**options, streamed=streamed)
     except NotStreamable:
         # Rows the first pass did not look at do not parse (bad UTF-8, say): read the
         # export whole, which tries its other encodings or names the row.
-        return _apply(
-            orders,
-            tagbook,
-            rules,
-            as_of,
-            columns,
-            encoding,
-            delimiter,
-            money_style,
-            profile,
-            mapping,
-            targets,
-            output_format=output_format,
-            dry_run=dry_run,
-            workspace=workspace,
-            record=record,
-            region=region,
-            excel_safe=excel_safe,
-            lists=lists,
-            consent=consent,
-            streamed=False,
-        )
+        return _apply(**options, streamed=False)
 
 
 def _apply(
+    *,
     orders: Sequence[PathLike],
     tagbook: PathLike,
     rules: PathLike | None,
@@ -273,12 +284,14 @@ def _apply(
     profile: str | None,
     mapping: PathLike | None,
     targets: list[str],
-    *,
     output_format: str | None,
     dry_run: bool,
     workspace: Any,
     record: bool,
     region: str | None,
+    date_style: str | None,
+    output_encoding: str | None,
+    profile_columns: str,
     excel_safe: bool,
     lists: Sequence[ListSpec],
     consent: bool,
@@ -301,26 +314,49 @@ def _apply(
             history=history,
             record=record and not dry_run,
             region=region,
+            date_style=date_style,
             streamed=streamed,
             for_lists=bool(lists),
         )
+        # Every list is made (and its tags checked) before anything is written; in a
+        # workspace, with the history's all-time figures (as export makes them).
+        made = [
+            (
+                spec,
+                mailing_list(
+                    result,
+                    tags=spec.tags,
+                    not_tags=spec.not_tags,
+                    consent=consent,
+                    history=history,
+                ),
+            )
+            for spec in lists
+        ]
     if dry_run:
-        from ordertags.reports.dryrun import compare
-
         return result, [compare(result, i, t, encoding=encoding) for i, t in enumerate(targets)]
-    # Every list is made (and its tags checked) before anything is written.
-    made = [
-        (spec, mailing_list(result, tags=spec.tags, not_tags=spec.not_tags, consent=consent))
-        for spec in lists
-    ]
+    if profile_columns not in ("first", "last"):
+        raise UsageError(
+            f'--profile-columns is "first" or "last", not "{profile_columns}".',
+            hint="first: right after the order number; last: after the export's own columns.",
+        )
+    replaced = [0]
     for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
         extra = result.output_columns(index)
-        write_output(
-            target,
-            lambda fh, t=table, e=extra: write_table(
-                fh, t, e, output_format=output_format, excel_safe=excel_safe
-            ),
-        )
+
+        def write(fh: Any, t: Any = table, e: Any = extra) -> None:
+            replaced[0] += write_table(
+                fh,
+                t,
+                e,
+                output_format=output_format,
+                encoding=output_encoding,
+                profile_first=profile_columns == "first",
+                excel_safe=excel_safe,
+            )
+
+        write_output(target, write)
+    result.summary.replaced = replaced[0]
     for spec, ml in made:
         write_list(ml, spec.path)
         result.summary.lists[str(spec.path)] = ml.count
@@ -330,9 +366,6 @@ def _apply(
 def write_list(ml: MailingList, output: PathLike) -> None:
     """Write a mailing list as CSV (``LIST_COLUMNS``) to ``output`` (``-``: stdout), its
     cells made inert for spreadsheets (:mod:`ordertags.io.safecsv`)."""
-    import pyarrow as pa
-
-    from ordertags.io.safecsv import neutralise_column
 
     numeric = {"Orders", "Spend"}
     chunked = [
@@ -360,31 +393,61 @@ def export_list(
     workspace: Any = None,
     region: str | None = None,
     consent: bool = True,
-) -> tuple[Annotated, MailingList]:
+    date_style: str | None = None,
+) -> tuple[Annotated | None, MailingList]:
     """Write the mailing list of customers with any of ``tags`` and none of ``not_tags``
-    (and, where the exports record it, who accepted marketing: see
-    :func:`ordertags.reports.mailing.mailing_list`). With a ``workspace``, customer conditions
-    read its history (nothing is recorded)."""
-    from ordertags.customers.workspace import workspace_history
+    (and, where the exports or the history record it, who accepted marketing: see
+    :func:`ordertags.reports.mailing.mailing_list`).
 
+    With a ``workspace``, the run's orders are recorded in its history as ``apply``
+    records them, and each listed customer's orders, spend and marketing answer are
+    all-time figures from the history, across channels. With a workspace and no
+    ``orders``, every customer of the history with the tags is listed (rule tags as the
+    last ``apply`` left them); the result is then None.
+
+    >>> _, ml = export_list([], tagbook="tagbook.yaml", output="vip.csv", tags=["VIP"],
+    ...                     workspace=ws)  # doctest: +SKIP
+    """
     if not tags:
         raise UsageError("name at least one tag with --tag.", hint="For example: --tag VIP.")
-    with workspace_history(workspace) as history:
-        result = _run(
-            orders,
-            tagbook,
-            rules,
-            as_of,
-            columns,
-            encoding,
-            delimiter,
-            money_style,
-            profile,
-            mapping,
-            history=history,
-            region=region,
+    if not orders and workspace is None:
+        raise UsageError(
+            "give the exports to make the list from.",
+            hint="Or, in a workspace (--workspace DIR), give none to list the customers of "
+            "its history.",
         )
-    ml = mailing_list(result, tags=tags, not_tags=not_tags, consent=consent)
+    result: Annotated | None = None
+    with workspace_history(workspace) as history:
+        if not orders:
+            assert history is not None
+            ml = history_list(
+                history,
+                load_tagbook(tagbook),
+                tags=tags,
+                not_tags=not_tags,
+                consent=consent,
+                as_of=as_of,
+            )
+        else:
+            result = _run(
+                orders,
+                tagbook,
+                rules,
+                as_of,
+                columns,
+                encoding,
+                delimiter,
+                money_style,
+                profile,
+                mapping,
+                history=history,
+                record=history is not None,
+                region=region,
+                date_style=date_style,
+            )
+            ml = mailing_list(
+                result, tags=tags, not_tags=not_tags, consent=consent, history=history
+            )
     write_list(ml, output)
     return result, ml
 
@@ -400,6 +463,7 @@ def ingest_files(
     profile: str | None = None,
     mapping: PathLike | None = None,
     region: str | None = None,
+    date_style: str | None = None,
 ) -> Any:
     """Record the orders of ``orders`` in the workspace's history, one transaction per
     export; returns an :class:`ordertags.customers.history.IngestReport`. Ingesting an export
@@ -408,14 +472,6 @@ def ingest_files(
     >>> ingest_files(["orders.csv"], workspace=find_workspace("shop"))  # doctest: +SKIP
     IngestReport(files=['orders.csv'], read=40, new=40, updated=0, unchanged=0, ...)
     """
-    from ordertags.base.keys import check_region
-    from ordertags.customers.history import IngestReport
-    from ordertags.customers.identity import resolve_links
-    from ordertags.customers.workspace import workspace_history
-    from ordertags.engine.frame import Frame
-    from ordertags.engine.resolution import order_batches, run_identities
-    from ordertags.io.readers import read_orders
-
     report = IngestReport()
     with workspace_history(workspace) as history:
         assert history is not None
@@ -436,7 +492,12 @@ def ingest_files(
             with history.transaction():
                 for part in _slices(table, columns, money_style):
                     frame = Frame(
-                        [part], as_of=dt.date.today(), overrides=columns, money_style=money_style
+                        [part],
+                        as_of=dt.date.today(),
+                        overrides=columns,
+                        money_style=money_style,
+                        date_style=date_style,
+                        region=code,
                     )
                     frame.require_field("email")
                     ids = run_identities(frame, code)
@@ -459,13 +520,6 @@ def _slices(
 ) -> Any:
     """The export in slices of about ``rows`` rows, cut between orders (a CSV export;
     others whole). Row numbers in messages stay those of the file."""
-    import dataclasses
-
-    import numpy as np
-    import pyarrow.compute as pc
-
-    from ordertags.engine.frame import Frame
-
     n = table.num_rows
     rows = rows or INGEST_SLICE
     if n <= rows or table.kind != "csv":

@@ -16,7 +16,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from ordertags import __version__
+from ordertags.base.version import VERSION
 from ordertags.errors import OrderTagsError
 
 app = typer.Typer(
@@ -194,6 +194,35 @@ RegionOpt = Annotated[
     ),
 ]
 
+DateStyleOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--date-style",
+        help="How numeric dates such as 05/11/2026 are written: day-first or "
+        "month-first (also iso, ebay, yyyymmdd, auto). Default: the mapping file's, the "
+        "platform's, what the dates show, else the region's (--default-region, the "
+        "workspace's); a warning says when none of these could tell.",
+        show_default=False,
+    ),
+]
+OutputEncodingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--output-encoding",
+        help="Text encoding of CSV output (default: each export's own, e.g. cp1252 "
+        "for a German eBay report). Characters it cannot hold are written as ?.",
+        show_default=False,
+    ),
+]
+ProfileColumnsOpt = Annotated[
+    str,
+    typer.Option(
+        "--profile-columns",
+        help="Where the added columns go: last (after the export's own columns, safe "
+        "to re-import) or first (right after the order number, where packers see them).",
+    ),
+]
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -223,6 +252,54 @@ def _money(value: str | None) -> str | None:
     return value
 
 
+def _date_style(value: str | None) -> str | None:
+    from ordertags.io.platforms import DATE_STYLE_ALIASES, DATE_STYLES
+
+    if value is None:
+        return None
+    style = DATE_STYLE_ALIASES.get(value.strip().lower(), value.strip().lower())
+    if style not in DATE_STYLES:
+        raise typer.BadParameter(
+            "use day-first or month-first (or iso, ebay, yyyymmdd, auto).",
+            param_hint="--date-style",
+        )
+    return style
+
+
+def _output_encoding(value: str | None) -> str | None:
+    import codecs
+
+    if value is None:
+        return None
+    try:
+        return codecs.lookup(value).name
+    except LookupError:
+        raise typer.BadParameter(
+            f'unknown encoding "{value}"; use e.g. utf-8, cp1252, latin-1 or cp932.',
+            param_hint="--output-encoding",
+        ) from None
+
+
+def _region_of(region: str | None, ws: Any) -> str | None:
+    """--default-region, else the workspace's region (GB where it never set one), else
+    None (no workspace: nothing says)."""
+    if region or ws is None:
+        return region
+    from ordertags.base.keys import DEFAULT_REGION
+    from ordertags.customers.workspace import workspace_region
+
+    try:
+        return workspace_region(ws) or DEFAULT_REGION
+    except OrderTagsError:
+        return None
+
+
+def _profile_columns(value: str) -> str:
+    if value not in ("first", "last"):
+        raise typer.BadParameter("use first or last.", param_hint="--profile-columns")
+    return value
+
+
 def _columns(
     email: str | None, total: str | None, date: str | None, name: str | None, order_id: str | None
 ) -> dict[str, str | None]:
@@ -230,7 +307,7 @@ def _columns(
 
 
 def _say(quiet: bool, text: str) -> None:
-    if not quiet:
+    if not quiet and text:
         typer.echo(text, err=True)
 
 
@@ -289,7 +366,7 @@ def main_callback(
     """
     _state["verbose"] = verbose
     if version:
-        typer.echo(f"ordertags {__version__}")
+        typer.echo(f"ordertags {VERSION}")
         raise typer.Exit()
     if ctx.invoked_subcommand is None:
         typer.echo(ctx.get_help())
@@ -336,6 +413,9 @@ def apply(
     workspace: WorkspaceOpt = None,
     no_record: NoRecordOpt = False,
     default_region: RegionOpt = None,
+    date_style: DateStyleOpt = None,
+    output_encoding: OutputEncodingOpt = None,
+    profile_columns: ProfileColumnsOpt = "last",
     excel_safe: Annotated[
         bool,
         typer.Option(
@@ -413,6 +493,9 @@ def apply(
             workspace=ws,
             record=not no_record,
             region=default_region,
+            date_style=_date_style(date_style),
+            output_encoding=_output_encoding(output_encoding),
+            profile_columns=_profile_columns(profile_columns),
             excel_safe=excel_safe,
             lists=lists,
             consent=not without_consent,
@@ -422,9 +505,9 @@ def apply(
     if dry_run:
         typer.echo(render_dry_run(written))
         _say(quiet, render_summary(result.summary, []))
-        return
-    if not quiet:  # the summary's table layout is not even imported for a quiet run
+    elif not quiet:  # the summary's table layout is not even imported for a quiet run
         _say(quiet, render_summary(result.summary, written))
+    _say(False, render_warnings(result.summary))
 
 
 def render_dry_run(runs: list[Any]) -> str:
@@ -455,6 +538,19 @@ def _n(count: int, one: str, many: str | None = None) -> str:
     return f"{count:,} {one if count == 1 else (many or one + 's')}"
 
 
+def render_warnings(summary: Any) -> str:
+    """What a run must tell even with --quiet (a cron log keeps it): dates read by
+    assumption, characters the output encoding could not hold."""
+    lines = [f"warning: {w}" for w in getattr(summary, "warnings", [])]
+    if getattr(summary, "replaced", 0):
+        lines.append(
+            f"warning: {_n(summary.replaced, 'character')} of added labels or notes could "
+            "not be written in the output's encoding and were written as ? "
+            "(--output-encoding utf-8 keeps them)"
+        )
+    return "\n".join(lines)
+
+
 def render_summary(summary: Any, written: list[str]) -> str:
     """The summary printed to stderr after apply/export."""
     from tabulate import tabulate
@@ -462,6 +558,8 @@ def render_summary(summary: Any, written: list[str]) -> str:
     lines = []
     for f in summary.files:
         what = f.kind if f.profile == "generic" else f"{f.kind}, {f.title or f.profile}"
+        if getattr(f, "encoding", "") and f.encoding != "utf-8":
+            what += f", {f.encoding}"
         if f.orders == f.rows:
             lines.append(f"read {_n(f.rows, 'order')} from {f.name} ({what})")
         else:
@@ -510,6 +608,7 @@ def render_summary(summary: Any, written: list[str]) -> str:
     recorded = getattr(summary, "recorded", None)
     if recorded is not None:
         lines.append(render_ingest(recorded, prefix="history: "))
+
     lines.append(
         f"tag book: {_n(summary.manual_entries, 'entry', 'entries')} in force"
         + (f", {summary.expired_entries} expired (ignored)" if summary.expired_entries else "")
@@ -528,9 +627,16 @@ def render_summary(summary: Any, written: list[str]) -> str:
 
 @app.command()
 def export(
-    orders: OrdersArg,
     output: OutputOpt,
     tag: TagOpt,
+    orders: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Order exports (CSV, TSV or JSON); - reads standard input. In a workspace, "
+            "none: list the customers of its history.",
+            show_default=False,
+        ),
+    ] = None,
     tagbook: BookOpt = None,
     not_tag: Annotated[
         list[str] | None,
@@ -554,6 +660,7 @@ def export(
     mapping: MappingOpt = None,
     workspace: WorkspaceOpt = None,
     default_region: RegionOpt = None,
+    date_style: DateStyleOpt = None,
     without_consent: Annotated[
         bool,
         typer.Option(
@@ -566,10 +673,15 @@ def export(
 ) -> None:
     """Write a mailing list of the customers with a tag: one row per customer, highest
     spend first (Email Address, First Name, Last Name, Orders, Spend, Tags). Customers
-    who did not accept marketing and marketplace relay addresses are left out.
+    who did not accept marketing and marketplace relay addresses are left out. In a
+    workspace, orders and spend are all-time figures from the history, the marketing
+    answer is the latest from any channel, and with no exports every customer of the
+    history with the tag is listed.
 
     Example: ordertags export orders.csv --tag VIP --not-tag FRAUD -t tagbook.yaml
     -r rules.yaml -o vip.csv
+
+    Example: ordertags export --tag VIP -o vip.csv   (in a workspace: from the history)
     """
     when = _as_of(as_of)
     ws = _workspace(workspace)
@@ -578,7 +690,7 @@ def export(
 
     try:
         result, ml = export_list(
-            orders,
+            orders or [],
             tagbook=tagbook_path,
             rules=rules_path,
             output=output,
@@ -586,6 +698,7 @@ def export(
             tags=tag,
             workspace=ws,
             region=default_region,
+            date_style=_date_style(date_style),
             not_tags=not_tag or [],
             columns=_columns(email_column, total_column, date_column, name_column, None),
             encoding=encoding,
@@ -604,12 +717,16 @@ def export(
         left_out.append(f"{ml.excluded_not_tag:,} for --not-tag")
     if ml.excluded_relay:
         left_out.append(f"{ml.excluded_relay:,} with marketplace relay addresses")
+    if ml.excluded_no_email:
+        left_out.append(f"{ml.excluded_no_email:,} with no email (buyer id only)")
     _say(
         quiet,
         f"{ml.count:,} customers with {' or '.join(tag)}"
         + (f" ({'; '.join(left_out)} left out)" if left_out else "")
         + ("" if output == "-" else f"; wrote {output}"),
     )
+    if ml.tags_as_of is not None:
+        _say(quiet, _tags_as_of(ml.tags_as_of))
 
 
 # --- inspect ---------------------------------------------------------------------------------
@@ -634,6 +751,9 @@ def inspect_cmd(
     name_column: NameColOpt = None,
     order_id_column: IdColOpt = None,
     rows: Annotated[int, typer.Option("--rows", min=0, help="How many orders to show.")] = 5,
+    date_style: DateStyleOpt = None,
+    workspace: WorkspaceOpt = None,
+    default_region: RegionOpt = None,
 ) -> None:
     """Show what ordertags sees in an export: the platform it recognised, which column
     holds each field, how many orders and customers, the date range, the totals and the
@@ -643,6 +763,7 @@ def inspect_cmd(
     """
     from ordertags.reports.inspection import inspect_orders
 
+    ws = _workspace(workspace)
     try:
         report = inspect_orders(
             export,
@@ -653,6 +774,8 @@ def inspect_cmd(
             money_style=_money(money_style),
             columns=_columns(email_column, total_column, date_column, name_column, order_id_column),
             rows=rows,
+            date_style=_date_style(date_style),
+            region=_region_of(default_region, ws),
         )
     except OrderTagsError as exc:
         _fail(exc)
@@ -662,8 +785,8 @@ def inspect_cmd(
 # --- tag book ------------------------------------------------------------------------------
 
 
-def _email_of(
-    email: str | None,
+def _customer_of(
+    identity: str | None,
     order: str | None,
     in_: str | None,
     encoding: str | None,
@@ -671,33 +794,65 @@ def _email_of(
     format_: str | None = None,
     mapping: Path | None = None,
     ws: Any = None,
-) -> str:
-    if order is not None:
-        if email is not None:
-            raise typer.BadParameter("give an EMAIL or --order, not both.")
-        if in_ is None and ws is not None:
-            from ordertags.customers.workspace import order_email
+) -> Any:
+    """The customer a person means: an identity they typed, or the customer of an order
+    (in an export, or in the workspace's history); an ``OrderCustomer``."""
+    from ordertags.io.lookup import OrderCustomer
 
-            return order_email(ws, order)
+    if order is not None:
+        if identity is not None:
+            raise typer.BadParameter("give a CUSTOMER or --order, not both.")
+        if in_ is None and ws is not None:
+            from ordertags.customers.workspace import order_customer
+
+            return order_customer(ws, order)
         if in_ is None:
             raise typer.BadParameter(
                 "--order needs --in EXPORT (the export holding the order).", param_hint="--in"
             )
-        from ordertags.io.lookup import find_order_email
+        from ordertags.io.lookup import find_order_customer
 
-        return find_order_email(
+        return find_order_customer(
             in_, order, encoding=encoding, delimiter=delimiter, profile=format_, mapping=mapping
         )
-    if email is None:
-        raise typer.BadParameter("give the customer's EMAIL, or --order ORDER_ID --in EXPORT.")
-    return email
+    if identity is None:
+        raise typer.BadParameter(
+            "give the CUSTOMER (email, phone or CHANNEL:ID), or --order ORDER_ID --in EXPORT."
+        )
+    from ordertags.customers.workspace import customer_name
+
+    name = None
+    if ws is not None:
+        from ordertags.base.keys import identity_of
+
+        try:
+            name = customer_name(ws, identity_of(identity)[1])
+        except OrderTagsError:
+            name = None  # not an identity: tag_customer says so
+    return OrderCustomer(identity, name)
+
+
+def _named(found: Any, change: Any) -> str:
+    """How a confirmation names the customer: ``Quinn Belfast (ebay:quinn_belfast)``."""
+    return f"{found.name} ({change.identity})" if found.name else str(change.identity)
+
+
+CustomerArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="The customer: an email, a phone number (any common spelling) or a "
+        "marketplace buyer id CHANNEL:ID (ebay:NAME, amazon:ID, etsy:ID).",
+        show_default=False,
+    ),
+]
 
 
 OrderOpt = Annotated[
     str | None,
     typer.Option(
         "--order",
-        help="Tag the customer of this order number instead of an EMAIL.",
+        help="Tag the customer of this order (the platform's order number, #1042 or the "
+        "channel's reference) instead of naming them.",
         show_default=False,
     ),
 ]
@@ -715,11 +870,14 @@ InOpt = Annotated[
 def tag_cmd(
     tag: TagOpt,
     tagbook: BookOpt = None,
-    email: Annotated[
-        str | None, typer.Argument(help="The customer's email.", show_default=False)
-    ] = None,
+    customer: CustomerArg = None,
     note: Annotated[
-        str | None, typer.Option("--note", help="Why: shown with the tag.", show_default=False)
+        str | None,
+        typer.Option(
+            "--note",
+            help="Why: shown with the tag (given again, it replaces the note).",
+            show_default=False,
+        ),
     ] = None,
     by: Annotated[
         str | None,
@@ -745,10 +903,13 @@ def tag_cmd(
     mapping: MappingOpt = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Tag a customer by hand, by email or by an order of theirs (in an export, or, in a
-    workspace, in the order history).
+    """Tag a customer by hand: by email, phone number or marketplace buyer id, or by an
+    order of theirs (in an export, or, in a workspace, in the order history). The tag
+    book records the customer's best identity: email, else buyer id, else phone.
 
     Example: ordertags tag jane@example.com --tag VIP --note "Wholesale" -t tagbook.yaml
+
+    Example: ordertags tag ebay:quinn_belfast --tag CLAIMED-NON-RECEIPT -t tagbook.yaml
 
     Example: ordertags tag --order 100123 --in orders.csv --tag FRAUD -t tagbook.yaml
     """
@@ -757,29 +918,30 @@ def tag_cmd(
     ws = _workspace(workspace)
     book = _book(tagbook, ws)
     try:
-        address = _email_of(email, order, in_, encoding, delimiter, format_, mapping, ws)
-        change = tag_customer(book, address, tag, note=note, by=by, expires=expires)
+        found = _customer_of(customer, order, in_, encoding, delimiter, format_, mapping, ws)
+        change = tag_customer(
+            book, found.identity, tag, note=note, by=by, expires=expires, region=_region(ws)
+        )
     except OrderTagsError as exc:
         _fail(exc)
+    who = _named(found, change)
     if change.added:
         typer.echo(
-            f"tagged {change.email} with {', '.join(change.added)}"
+            f"tagged {who} with {', '.join(change.added)}"
             + (f" (already had {', '.join(change.unchanged)})" if change.unchanged else ""),
             err=True,
         )
+    elif change.note_updated:
+        typer.echo(f"{who} already has {', '.join(change.unchanged)}; note updated", err=True)
     else:
-        typer.echo(
-            f"{change.email} already has {', '.join(change.unchanged)}; nothing changed", err=True
-        )
+        typer.echo(f"{who} already has {', '.join(change.unchanged)}; nothing changed", err=True)
 
 
 @app.command("untag")
 def untag_cmd(
     tag: TagOpt,
     tagbook: BookOpt = None,
-    email: Annotated[
-        str | None, typer.Argument(help="The customer's email.", show_default=False)
-    ] = None,
+    customer: CustomerArg = None,
     order: OrderOpt = None,
     in_: InOpt = None,
     encoding: EncodingOpt = None,
@@ -788,7 +950,8 @@ def untag_cmd(
     mapping: MappingOpt = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Remove tags given by hand from a customer (every spelling of their email).
+    """Remove tags given by hand from a customer (every entry naming the same email,
+    phone number or buyer id, however spelled).
 
     Example: ordertags untag jane@example.com --tag VIP -t tagbook.yaml
     """
@@ -797,14 +960,28 @@ def untag_cmd(
     ws = _workspace(workspace)
     book = _book(tagbook, ws)
     try:
-        address = _email_of(email, order, in_, encoding, delimiter, format_, mapping, ws)
-        change = untag_customer(book, address, tag)
+        found = _customer_of(customer, order, in_, encoding, delimiter, format_, mapping, ws)
+        change = untag_customer(book, found.identity, tag, region=_region(ws))
     except OrderTagsError as exc:
         _fail(exc)
+    who = _named(found, change)
     if change.removed:
-        typer.echo(f"removed {', '.join(change.removed)} from {change.email}", err=True)
+        typer.echo(f"removed {', '.join(change.removed)} from {who}", err=True)
     if change.unchanged:
-        typer.echo(f"{change.email} had no {', '.join(change.unchanged)} in the tag book", err=True)
+        typer.echo(f"{who} had no {', '.join(change.unchanged)} in the tag book", err=True)
+
+
+def _region(ws: Any) -> str | None:
+    """The workspace's default phone region (None without a workspace)."""
+    if ws is None:
+        return None
+    from ordertags.customers.workspace import workspace_region
+
+    try:
+        region: str | None = workspace_region(ws)
+    except OrderTagsError:
+        return None
+    return region
 
 
 @app.command("tags")
@@ -892,6 +1069,7 @@ def explain(
     mapping: MappingOpt = None,
     workspace: WorkspaceOpt = None,
     default_region: RegionOpt = None,
+    date_style: DateStyleOpt = None,
 ) -> None:
     """Show why an order gets its tags: each rule with its conditions' values and
     results, the tag-book entries that matched, and the final tags, fields and colour.
@@ -925,6 +1103,7 @@ def explain(
                 mapping=mapping,
                 history=history,
                 region=default_region,
+                date_style=_date_style(date_style),
             )
     except OrderTagsError as exc:
         _fail(exc)
@@ -1051,6 +1230,7 @@ def ingest(
     format_: FormatOpt = None,
     mapping: MappingOpt = None,
     default_region: RegionOpt = None,
+    date_style: DateStyleOpt = None,
 ) -> None:
     """Add the orders of exports to the workspace's history, keyed by channel and order
     id: ingesting an export again changes nothing, and a changed order (a refund, a
@@ -1072,10 +1252,18 @@ def ingest(
             profile=format_,
             mapping=mapping,
             region=default_region,
+            date_style=_date_style(date_style),
         )
     except OrderTagsError as exc:
         _fail(exc)
     _say(quiet, render_ingest(report))
+
+
+def _tags_as_of(stamp: str) -> str:
+    """Where the rule tags a history command shows come from."""
+    if stamp == "never":
+        return "no rule tags yet: `ordertags apply` works them out (tags by hand are shown)"
+    return f"rule tags as of the last apply at {stamp}"
 
 
 def _customer_rows(rows: list[Any]) -> str:
@@ -1110,7 +1298,7 @@ def customers_cmd(
         str | None,
         typer.Option(
             "--tag",
-            help="Only customers with this tag (by hand, or at the last apply).",
+            help="Only customers with this tag, in any case (by hand, or at the last apply).",
             show_default=False,
         ),
     ] = None,
@@ -1141,13 +1329,15 @@ def customers_cmd(
             rows = history.list_customers(
                 tag=tag, search=search, limit=limit or None, tagbook=book, as_of=_as_of(as_of)
             )
+            stamp = history.last_apply() or "never"
     except OrderTagsError as exc:
         _fail(exc)
     if rows:
         typer.echo(_customer_rows(rows))
     typer.echo(
         f"{_n(len(rows), 'customer')}"
-        + (f" (--limit {limit}; there may be more)" if limit and len(rows) == limit else ""),
+        + (f" (--limit {limit}; there may be more)" if limit and len(rows) == limit else "")
+        + f"; {_tags_as_of(stamp)}",
         err=True,
     )
 
@@ -1360,7 +1550,12 @@ def _link(
         typer.echo(f"{a} and {b} were already {what}; nothing changed", err=True)
 
 
-LinkArg = Annotated[str, typer.Argument(help="An email or a phone number.", show_default=False)]
+LinkArg = Annotated[
+    str,
+    typer.Argument(
+        help="An email, a phone number or a marketplace buyer id (ebay:NAME).", show_default=False
+    ),
+]
 NoteOpt = Annotated[
     str | None, typer.Option("--note", help="Why: kept with the link.", show_default=False)
 ]

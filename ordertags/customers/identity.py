@@ -19,9 +19,10 @@ history, when a workspace is in use) and the customer measures rules ask for.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -29,9 +30,7 @@ import pyarrow.compute as pc
 
 from ordertags.base import keys as K
 from ordertags.errors import TagBookError, UsageError
-
-if TYPE_CHECKING:
-    from ordertags.tags import TagBook
+from ordertags.tags import TagBook
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
@@ -259,8 +258,6 @@ class LinkSet:
 
     def digest(self) -> str:
         """A fingerprint, so the history knows when the links changed."""
-        import hashlib
-
         text = "\n".join(
             [self.region]
             + [f"= {a} {b}" for a, b in sorted(self.same)]
@@ -312,6 +309,7 @@ class RunIdentities:
     phone: pa.Array  # E.164
     phone_name: pa.Array  # "+447700900123 doe"
     address: pa.Array  # "addr:EH22PR 12"
+    buyer: pa.Array  # a platform's buyer id where the order has an email too (ebay:jdoe)
 
     def slice(self, start: int, length: int) -> RunIdentities:
         return RunIdentities(
@@ -320,6 +318,18 @@ class RunIdentities:
             self.phone.slice(start, length),
             self.phone_name.slice(start, length),
             self.address.slice(start, length),
+            self.buyer.slice(start, length),
+        )
+
+    def take(self, rows: IntArray) -> RunIdentities:
+        at = pa.array(rows)
+        return RunIdentities(
+            self.email.take(at),
+            self.kind[rows],
+            self.phone.take(at),
+            self.phone_name.take(at),
+            self.address.take(at),
+            self.buyer.take(at),
         )
 
 
@@ -359,6 +369,16 @@ class OrderBatch:
     name: list[str | None]
     ids: RunIdentities
     skipped: int = 0  # orders with no order id: not recorded
+    currency: list[str | None] = field(default_factory=list)
+    consent: list[int | None] = field(default_factory=list)  # marketing: 1 yes, 0 no
+    reference: list[str | None] = field(default_factory=list)  # the channel's order number
+    email_text: list[str | None] = field(default_factory=list)  # the email as written
+
+    def __post_init__(self) -> None:
+        n = len(self.order_id)
+        for name in ("currency", "consent", "reference", "email_text"):
+            if not getattr(self, name):
+                setattr(self, name, [None] * n)
 
 
 # --- possibly the same customer ---------------------------------------------------------

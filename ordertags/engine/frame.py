@@ -40,7 +40,15 @@ from ordertags.engine.arrays import (
 from ordertags.io.fields import FieldMap
 from ordertags.io.platforms import ITEM_FIELDS, QUOTED_FIELDS, Profile, map_profile
 from ordertags.io.readers import OrderTable
-from ordertags.io.values import money_to_units, parse_dates, parse_money
+from ordertags.io.values import (
+    DATE_STYLE_ALIASES,
+    date_style_name,
+    money_to_units,
+    numeric_date_order,
+    parse_dates,
+    parse_money,
+    region_date_style,
+)
 
 #: Field names a rule can use besides the export's own columns.
 VIRTUAL_FIELDS = (
@@ -96,12 +104,17 @@ class Frame:
         overrides: Mapping[str, str | None] | None = None,
         money_style: str | None = None,
         date_style: str | None = None,
+        region: str | None = None,
     ) -> None:
         self.tables = list(tables)
         self.as_of = as_of
+        #: The region that decides ambiguous numeric dates (None: nobody said).
+        self.region = region.upper() if region else None
+        #: Things the run should tell its reader (dates read by assumption).
+        self.warnings: list[str] = []
         #: Forced styles (``--money-style``); None: each export's profile decides.
         self.money_style = money_style
-        self.date_style = date_style
+        self.date_style = DATE_STYLE_ALIASES.get(date_style or "", date_style) or None
         self.profiles: list[Profile] = [t.profile for t in self.tables]
         self.maps: list[FieldMap] = [
             map_profile(t.columns, t.profile, overrides=overrides, file=t.source)
@@ -174,6 +187,50 @@ class Frame:
 
     def _date_style(self, ti: int) -> str:
         return self.date_style or self.profiles[ti].dates
+
+    def date_style_of(
+        self, ti: int, values: pa.ChunkedArray | pa.Array | None = None, column: str = ""
+    ) -> tuple[str, str]:
+        """How the dates of table ``ti`` (its ``column``) are read, and why: ``--date-style``;
+        the mapping file's ``dates``; the platform's own layout; what the dates say
+        (a first part above 12: day first; a second part above 12: month first); the
+        region (``--default-region``, the workspace's); else, where the data cannot
+        tell and nothing says, slashed dates month first and dashed or dotted ones day
+        first, with a warning (once per file and column) naming the style assumed."""
+        key = ("datestyle", f"{ti}:{column}")
+        if key in self._cache:
+            cached: tuple[str, str] = self._cache[key]
+            return cached
+        profile = self.profiles[ti]
+        if self.date_style:
+            found = (self.date_style, "--date-style")
+        elif profile.dates_from:
+            found = (profile.dates, profile.dates_from)
+        elif profile.dates != "auto":
+            found = (profile.dates, f"{profile.name} exports write it")
+        else:
+            order = None if values is None else numeric_date_order(values)
+            if order is None:
+                found = ("auto", "each value's layout")
+            elif order in ("eu", "us"):
+                found = (order, "the dates themselves")
+            elif order == "mixed":
+                found = ("auto", "each value's layout")  # parse_dates says what is wrong
+            elif self.region:
+                found = (region_date_style(self.region), f"region {self.region}")
+            else:
+                slashed = bool(pc.any(pc.match_substring(combined(values), "/")).as_py())
+                style = "us" if slashed else "eu"
+                found = (style, "assumed")
+                where = f" ({column})" if column else ""
+                self.warnings.append(
+                    f"{self.tables[ti].source}{where}: every date could be day-first or "
+                    f"month-first; read as {date_style_name(style)}. Say which with "
+                    "--date-style day-first|month-first, `dates:` in a mapping file, or "
+                    "the workspace's region (--default-region)."
+                )
+        self._cache[key] = found
+        return found
 
     # --- orders -------------------------------------------------------------------------
 
@@ -451,23 +508,45 @@ class Frame:
                 return f
         raise fmap.missing(profile.customer[0], file=self.tables[ti].source)
 
-    def _identity(self, ti: int) -> pa.ChunkedArray | pa.Array:
-        """Per row, what the customer key is made from: the email, or the platform's
-        buyer id prefixed with the platform (``ebay:jdoe``), "" where blank."""
-        f = self._identity_field(ti)
-        text = self._table_text(ti, f)
-        if f == "email":
-            return text
+    def _buyer(self, ti: int) -> pa.Array | None:
+        """Per row of table ``ti``: the platform's buyer id prefixed with the platform
+        (``ebay:jdoe``), "" where blank; None when the export has no buyer id column."""
+        profile, fmap = self.profiles[ti], self.maps[ti]
+        if "customer_id" not in profile.customer or fmap.get("customer_id") is None:
+            return None
+        text = self._table_text(ti, "customer_id")
         ids = pc.utf8_trim_whitespace(combined(text))
         ids = pc.replace_substring_regex(ids, r"^(\d+)\.0+$", r"\1")  # 17850.0 -> 17850
-        keyed = pc.binary_join_element_wise(self.profiles[ti].key_prefix, ids, "")
+        keyed = pc.binary_join_element_wise(profile.key_prefix, ids, "")
         result: pa.Array = pc.if_else(pc.equal(ids, ""), BLANK, keyed)
+        return result
+
+    def _email(self, ti: int) -> pa.Array | None:
+        """Per row of table ``ti``: the email, where the platform tells customers apart
+        by it (None: no such column)."""
+        if self.maps[ti].get("email") is None or "email" not in self.profiles[ti].customer:
+            return None
+        return combined(self._table_text(ti, "email"))
+
+    def _identity(self, ti: int) -> pa.ChunkedArray | pa.Array:
+        """Per row, what the customer key is made from: the email where the order has
+        one, else the platform's buyer id prefixed with the platform (``ebay:jdoe``), ""
+        where both are blank."""
+        self._identity_field(ti)
+        email, buyer = self._email(ti), self._buyer(ti)
+        if buyer is None:
+            assert email is not None
+            return email
+        if email is None:
+            return buyer
+        has_email = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(email), ""), False)
+        result: pa.Array = pc.if_else(has_email, email, buyer)
         return result
 
     def identity_text(self) -> pa.ChunkedArray:
         """Per row, what the customer key is made from (feed it to
-        :func:`ordertags.customers.grouping.customer_keys`): the order's email, or, on platforms
-        without one, the platform's buyer id prefixed with the platform (``ebay:jdoe``,
+        :func:`ordertags.customers.grouping.customer_keys`): the order's email, or, where
+        it has none, the platform's buyer id prefixed with the platform (``ebay:jdoe``,
         ``etsy:123``); "" where there is none. Raises for a file with neither."""
         key = ("identity", "")
         if key not in self._cache:
@@ -475,6 +554,26 @@ class Frame:
             pieces = [self._identity(ti) for ti in range(len(self.tables))]
             self._cache[key] = self._stack(pieces)
         result: pa.ChunkedArray = self._cache[key]
+        return result
+
+    def buyer_text(self) -> pa.ChunkedArray | None:
+        """Per row, the platform's buyer id (``ebay:jdoe``) where the order carries an
+        email too ("" elsewhere): a second identity of the order, which the customer
+        resolution joins to the email. None when no order of the run has both."""
+        key = ("buyer", "")
+        if key not in self._cache:
+            pieces: list[pa.Array] = []
+            found = False
+            for ti, table in enumerate(self.tables):
+                email, buyer = self._email(ti), self._buyer(ti)
+                if buyer is None or email is None:
+                    pieces.append(pa.repeat(BLANK, table.num_rows))
+                    continue
+                both = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(email), ""), False)
+                pieces.append(pc.if_else(both, buyer, BLANK))
+                found = found or bool(pc.any(pc.and_(both, pc.not_equal(buyer, ""))).as_py())
+            self._cache[key] = self._stack(pieces) if found else None
+        result: pa.ChunkedArray | None = self._cache[key]
         return result
 
     @cached_property
@@ -582,16 +681,21 @@ class Frame:
         self._cache[key] = totals
         return totals
 
-    def numbers(self, *, field: str | None = None, column: str | None = None) -> FloatArray:
+    def numbers(
+        self, *, field: str | None = None, column: str | None = None, optional: bool = False
+    ) -> FloatArray:
         """A money or number field as float64 (NaN where blank). Bad values raise. An
         order field (``total``) gives the order's value on every row of the order; a
-        column is read row by row."""
-        key = ("num", field or f"col:{column}")
+        column is read row by row. With ``optional``, the rows of an export without the
+        field are NaN (several platforms in one run: only Shopify has refunds)."""
+        key = ("num", (field or f"col:{column}") + ("?" if optional else ""))
         if key not in self._cache:
             parts = []
             for ti, table in enumerate(self.tables):
                 g = self.table_groups(ti)
-                if field == "total":
+                if optional and field and not self._has(ti, field):
+                    parts.append(np.full(table.num_rows, np.nan))
+                elif field == "total":
                     totals = self.order_totals(ti)
                     parts.append(totals if g.codes is None else totals[g.codes])
                 elif field:
@@ -606,26 +710,33 @@ class Frame:
         result: FloatArray = self._cache[key]
         return result
 
-    def money_units(self, *, field: str | None = None, column: str | None = None) -> IntArray:
+    def money_units(
+        self, *, field: str | None = None, column: str | None = None, optional: bool = False
+    ) -> IntArray:
         """Money in ten-thousandths, exact for sums (blank -> 0). For ``total``, the
-        order's total on each row of the order: sum it over :attr:`order_starts`."""
-        key = ("units", field or f"col:{column}")
+        order's total on each row of the order: sum it over :attr:`order_starts`.
+        ``optional``: as for :meth:`numbers`."""
+        key = ("units", (field or f"col:{column}") + ("?" if optional else ""))
         if key not in self._cache:
-            nums = self.numbers(field=field, column=column)
+            nums = self.numbers(field=field, column=column, optional=optional)
             self._cache[key] = money_to_units(pa.array(nums, from_pandas=True))
         result: IntArray = self._cache[key]
         return result
 
     def dates(
-        self, *, field: str | None = "date", column: str | None = None
+        self, *, field: str | None = "date", column: str | None = None, optional: bool = False
     ) -> np.ndarray[Any, np.dtype[np.datetime64]]:
         """A date field as datetime64[s] (NaT where blank). Bad values raise. An order
-        field gives the order's date on every row of the order."""
-        key = ("date", field or f"col:{column}")
+        field gives the order's date on every row of the order. With ``optional``, the
+        rows of an export without the field are NaT."""
+        key = ("date", (field or f"col:{column}") + ("?" if optional else ""))
         if key not in self._cache:
             parts = []
             for ti, table in enumerate(self.tables):
                 fmap = self.maps[ti]
+                if optional and field and not self._has(ti, field):
+                    parts.append(np.full(table.num_rows, np.datetime64("NaT"), "datetime64[s]"))
+                    continue
                 if field:
                     raw = self.raw_field(ti, field)
                     if raw is None:
@@ -640,7 +751,7 @@ class Frame:
                     raw, name = table.column(i), table.columns[i]
                 arr = parse_dates(
                     raw,
-                    style=self._date_style(ti),
+                    style=self.date_style_of(ti, raw, name)[0],
                     file=table.source,
                     column=name,
                     row_offset=table.row_offset,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -25,7 +26,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.base.files import atomic_writer
-from ordertags.errors import OrderTagsError
 from ordertags.io.readers import Dialect, NotStreamable, OrderTable, RawNumber, batch_bytes
 from ordertags.io.safecsv import neutralise_column
 
@@ -77,34 +77,42 @@ def write_csv_table(
     dialect: Dialect,
     *,
     bom: bool | None = None,
-) -> None:
-    """Write string columns as delimited text to a binary file."""
-    _write_csv_head(out, names, dialect, bom=bom)
-    _write_csv_rows(out, columns, dialect)
+) -> int:
+    """Write string columns as delimited text to a binary file, in the dialect's
+    encoding. Returns how many characters that encoding cannot hold were replaced (see
+    :func:`encode_text`)."""
+    emit = _Emitter(out, dialect.encoding)
+    _write_csv_head(emit, names, dialect, bom=bom)
+    _write_csv_rows(emit, columns, dialect)
     out.write(dialect.trailer)
+    return emit.replaced
 
 
-def _emit(out: BinaryIO, text_bytes: bytes | memoryview, encoding: str) -> None:
-    if encoding in ("utf-8", "utf8"):
-        out.write(text_bytes)
-        return
-    text = bytes(text_bytes).decode("utf-8")
-    try:
-        out.write(text.encode(encoding, errors=_PLAIN_PUNCTUATION))
-    except UnicodeEncodeError as exc:
-        raise _encode_error(exc, encoding) from None
+class _Emitter:
+    """Writes UTF-8 text bytes in the output's encoding, counting what it replaced."""
+
+    def __init__(self, out: BinaryIO, encoding: str) -> None:
+        self.out, self.encoding, self.replaced = out, encoding, 0
+
+    def __call__(self, text_bytes: bytes | memoryview) -> None:
+        if self.encoding in ("utf-8", "utf8"):
+            self.out.write(text_bytes)
+            return
+        data, count = encode_text(bytes(text_bytes).decode("utf-8"), self.encoding)
+        self.replaced += count
+        self.out.write(data)
 
 
 def _write_csv_head(
-    out: BinaryIO, names: Sequence[str], dialect: Dialect, *, bom: bool | None = None
+    emit: _Emitter, names: Sequence[str], dialect: Dialect, *, bom: bool | None = None
 ) -> None:
     if dialect.bom if bom is None else bom:
-        out.write(b"\xef\xbb\xbf")
-    out.write(dialect.preamble)
-    _emit(out, _header_line(names, dialect).encode("utf-8"), dialect.encoding)
+        emit.out.write(b"\xef\xbb\xbf")
+    emit.out.write(dialect.preamble)
+    emit(_header_line(names, dialect).encode("utf-8"))
 
 
-def _write_csv_rows(out: BinaryIO, columns: Sequence[pa.ChunkedArray], dialect: Dialect) -> None:
+def _write_csv_rows(emit: _Emitter, columns: Sequence[pa.ChunkedArray], dialect: Dialect) -> None:
     """The records of string columns, each value quoted only where it must be: the same
     bytes whether the rows come in one piece or in several."""
     n = len(columns[0]) if columns else 0
@@ -129,10 +137,45 @@ def _write_csv_rows(out: BinaryIO, columns: Sequence[pa.ChunkedArray], dialect: 
         )
         return lines
 
+    if n <= BATCH_ROWS:  # one batch (always so for a big export's batches): no thread
+        if n:
+            emit(_string_buffer(render(0)))
+        return
     # Arrow kernels release the GIL: render the next batches while this one is written.
     with ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
         for lines in pool.map(render, range(0, n, BATCH_ROWS)):
-            _emit(out, _string_buffer(lines), dialect.encoding)
+            emit(_string_buffer(lines))
+
+
+#: What a character the output encoding cannot hold is written as (after the
+#: look-alikes of typographic punctuation below): ``★ VIP`` in a cp1252 file is ``? VIP``.
+REPLACEMENT = "?"
+
+
+def encode_text(text: str, encoding: str) -> tuple[bytes, int]:
+    """``text`` in ``encoding``, and how many characters were replaced: typographic
+    punctuation the encoding lacks by its plain look-alike (``—`` -> ``-``, not counted),
+    any other character it cannot hold (``★``, an emoji) by :data:`REPLACEMENT`
+    (counted). The export's own values always encode: they were read in it; only what
+    ordertags adds (tag labels, notes) can need this.
+
+    >>> encode_text("★ VIP — wax", "cp1252")
+    (b'? VIP - wax', 1)
+    """
+    try:
+        return text.encode(encoding, errors=_PLAIN_PUNCTUATION), 0
+    except UnicodeEncodeError:
+        pass
+    bad = {}
+    for ch in set(text):
+        if ch in _LOOK_ALIKES:
+            continue
+        try:
+            ch.encode(encoding)
+        except UnicodeEncodeError:
+            bad[ord(ch)] = REPLACEMENT
+    count = sum(text.count(chr(c)) for c in bad)
+    return text.translate(bad).encode(encoding, errors=_PLAIN_PUNCTUATION), count
 
 
 #: Typographic punctuation in added text (tag labels: "VIP — add a note") that an
@@ -165,18 +208,6 @@ def _look_alike(exc: UnicodeError) -> tuple[str, int]:
 
 
 codecs.register_error(_PLAIN_PUNCTUATION, _look_alike)
-
-
-def _encode_error(exc: UnicodeEncodeError, encoding: str) -> OrderTagsError:
-    """A value ordertags adds (a tag label, a note) that the export's encoding cannot
-    hold: the export's own values always can, as they were read in it."""
-    char = exc.object[exc.start : exc.end]
-    around = exc.object[max(0, exc.start - 20) : exc.end + 20].strip()
-    return OrderTagsError(
-        f'"{char}" (in "{around}") cannot be written in {encoding}, the export\'s encoding.',
-        hint="Change the tag label or rule text that holds it, or write the output as "
-        "JSON (--output-format json), which is UTF-8.",
-    )
 
 
 def _string_buffer(arr: pa.Array) -> memoryview:
@@ -260,10 +291,14 @@ def write_table(
     extra: dict[str, pa.ChunkedArray],
     *,
     output_format: str | None = None,
+    encoding: str | None = None,
+    profile_first: bool = False,
     excel_safe: bool = False,
-) -> None:
+) -> int:
     """Write ``table`` with ``extra`` columns (name -> values; a name already in the
-    header is replaced in place, so applying to an annotated file refreshes it).
+    header is replaced in place, so applying to an annotated file refreshes it). CSV is
+    written in the export's own encoding, or ``encoding`` (``--output-encoding``).
+    Returns how many characters the encoding could not hold (replaced).
 
     With ``excel_safe`` (CSV only), every cell a spreadsheet would run as a formula gets
     a leading ``'`` (:mod:`ordertags.io.safecsv`); plain numbers stay numbers in every
@@ -280,55 +315,67 @@ def write_table(
         }
     if fmt in ("json", "ndjson"):
         write_json_table(out, table, extra, ndjson=fmt == "ndjson")
-        return
-    if table.lazy is not None and table.kind == "csv":
-        _write_batches(out, table, extra, excel_safe=excel_safe)
-        return
+        return 0
     names = list(table.columns)
-    columns = [table.column(i) for i in range(len(names))]
+    # Per output column: the export's own column (its position) or added values.
+    plan: list[int | pa.ChunkedArray] = list(range(len(names)))
+    at = len(names)
+    if profile_first:
+        # Right after the order number (the first column where there is none), where a
+        # packer sees them without scrolling; re-importing such a file into the shop
+        # system may need its column mapping adjusted, hence not the default.
+        from ordertags.io.platforms import map_profile
+
+        found = map_profile(table.columns, table.profile).get("order_id")
+        at = 0 if found is None else found + 1
     for name, values in extra.items():
         if name in names:
-            columns[names.index(name)] = values
+            plan[names.index(name)] = values
         else:
-            names.append(name)
-            columns.append(values)
+            names.insert(at, name)
+            plan.insert(at, values)
+            at += 1
     dialect = table.dialect if table.kind == "csv" else Dialect()
+    if encoding:
+        dialect = dataclasses.replace(dialect, encoding=codecs.lookup(encoding).name)
+    if table.lazy is not None and table.kind == "csv":
+        return _write_batches(out, table, names, plan, dialect, excel_safe=excel_safe)
+    columns = [table.column(p) if isinstance(p, int) else p for p in plan]
     if excel_safe:
         columns = [pa.chunked_array([neutralise_column(c, numeric=True)]) for c in columns]
-    write_csv_table(out, names, columns, dialect)
+    return write_csv_table(out, names, columns, dialect)
 
 
 def _write_batches(
-    out: BinaryIO, table: OrderTable, extra: dict[str, pa.ChunkedArray], *, excel_safe: bool
-) -> None:
+    out: BinaryIO,
+    table: OrderTable,
+    names: list[str],
+    plan: list[int | pa.ChunkedArray],
+    dialect: Dialect,
+    *,
+    excel_safe: bool,
+) -> int:
     """Write a big export read in two passes: its records come from the file again, a
-    batch at a time, each with its slice of the added columns. The bytes are those
-    :func:`write_csv_table` writes for the whole table."""
+    batch at a time, each with its slice of the added columns: the bytes
+    :func:`write_csv_table` writes for the whole table, in the memory of a batch."""
     assert table.lazy is not None
-    names = list(table.columns)
-    width = len(names)
-    slots: list[tuple[int, pa.ChunkedArray]] = []
-    for name, values in extra.items():
-        if name in names:
-            slots.append((names.index(name), values))
-        else:
-            names.append(name)
-            slots.append((len(names) - 1, values))
-    _write_csv_head(out, names, table.dialect)
+    emit = _Emitter(out, dialect.encoding)
+    _write_csv_head(emit, names, dialect)
     start = 0
     for batch in table.lazy.batches(batch_bytes()):
         n = batch.num_rows
-        columns = [pa.chunked_array([batch.column(i)]) for i in range(width)]
-        columns += [pa.chunked_array([], pa.string())] * (len(names) - width)
-        for at, values in slots:
-            columns[at] = values.slice(start, n)
+        columns = [
+            pa.chunked_array([batch.column(p)]) if isinstance(p, int) else p.slice(start, n)
+            for p in plan
+        ]
         if excel_safe:
             columns = [pa.chunked_array([neutralise_column(c, numeric=True)]) for c in columns]
-        _write_csv_rows(out, columns, table.dialect)
+        _write_csv_rows(emit, columns, dialect)
         start += n
     if start != table.num_rows:
         raise NotStreamable(f"{start} records on the second reading, {table.num_rows} on the first")
-    out.write(table.dialect.trailer)
+    out.write(dialect.trailer)
+    return emit.replaced
 
 
 def _whole(values: pa.ChunkedArray | pa.Array) -> pa.Array:
