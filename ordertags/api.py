@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,20 +19,29 @@ import numpy as np
 import pyarrow.compute as pc
 
 from ordertags.base.keys import check_region
-from ordertags.customers.history import IngestReport
-from ordertags.customers.identity import resolve_links
+from ordertags.customers.history import History, IngestReport
+from ordertags.customers.identity import Suspect, resolve_links
 from ordertags.customers.rfm import Cutoffs
-from ordertags.customers.workspace import workspace_history
+from ordertags.customers.workspace import Workspace, workspace_history
 from ordertags.engine.frame import Frame
 from ordertags.engine.pipeline import Annotated, annotate
-from ordertags.engine.resolution import order_batches, run_identities
+from ordertags.engine.resolution import order_batches, run_identities, suspects_in_frame
 from ordertags.errors import UsageError
-from ordertags.io.readers import NotStreamable, OrderTable, read_orders, read_orders_lazily
+from ordertags.io.options import DEFAULT, ReadOptions
+from ordertags.io.platforms import map_profile
+from ordertags.io.readers import NotStreamable, OrderTable, read_exports, read_orders_lazily
 from ordertags.io.writers import write_output, write_table
+from ordertags.reports import segments
 from ordertags.reports.dryrun import compare
+from ordertags.reports.explain import Explanation, explain_order
+from ordertags.reports.explain import render as render_explanation
+from ordertags.reports.inspection import Inspection, inspect_orders
+from ordertags.reports.lint import LintReport, lint
 from ordertags.reports.lists import (
+    REASON_TEXT,
     CustomerRows,
     ListFilter,
+    Money,
     Selection,
     customers_of_history,
     customers_of_run,
@@ -48,11 +57,43 @@ from ordertags.reports.segments import (
     segment_customers,
     segment_table,
     tag_figures,
+    thresholds_text,
 )
 from ordertags.rules import load_rules
 from ordertags.tags import TagBook, load_tagbook
 
 PathLike = str | os.PathLike[str]
+
+#: The public names of this module (the command line imports only these).
+__all__ = [
+    "Annotated",
+    "Explanation",
+    "INGEST_SLICE",
+    "Inspection",
+    "LintReport",
+    "ListFilter",
+    "ListSpec",
+    "Money",
+    "PathLike",
+    "REASON_TEXT",
+    "ReadOptions",
+    "SegmentTable",
+    "Selection",
+    "TagLine",
+    "annotate",
+    "apply_files",
+    "explain_files",
+    "explanation_text",
+    "export_list",
+    "ingest_files",
+    "inspect_export",
+    "lint_files",
+    "make_list",
+    "segments",
+    "segments_report",
+    "suspects_in_files",
+    "thresholds_text",
+]
 
 
 @dataclass(frozen=True)
@@ -94,16 +135,10 @@ def _run(
     tagbook: PathLike,
     rules: PathLike | None,
     as_of: dt.date | None,
-    columns: Mapping[str, str | None] | None,
-    encoding: str | None,
-    delimiter: str | None,
-    money_style: str | None,
-    profile: str | None = None,
-    mapping: PathLike | None = None,
-    history: Any = None,
+    read: ReadOptions,
+    history: History | None = None,
     record: bool = False,
     region: str | None = None,
-    date_style: str | None = None,
     streamed: bool = False,
     for_lists: bool = False,
 ) -> Annotated:
@@ -111,14 +146,16 @@ def _run(
     ruleset = load_rules(rules) if rules is not None else None
     given: list[Any] = [str(o) for o in orders]
     if streamed and history is None:
+        # A big export is read in two passes: here the columns the run needs, the rest
+        # a batch at a time while it is written (read_orders_lazily).
         given = [
             read_orders_lazily(
                 o,
-                prefetch=_prefetch(columns, names=for_lists),
-                encoding=encoding,
-                delimiter=delimiter,
-                profile=profile,
-                mapping=str(mapping) if mapping is not None else None,
+                prefetch=_prefetch(read, names=for_lists),
+                encoding=read.encoding,
+                delimiter=read.delimiter,
+                profile=read.profile,
+                mapping=read.mapping_path,
             )
             or o
             for o in given
@@ -128,28 +165,21 @@ def _run(
         tagbook=book,
         rules=ruleset,
         as_of=as_of,
-        columns=columns,
-        encoding=encoding,
-        delimiter=delimiter,
-        money_style=money_style,
-        profile=profile,
-        mapping=str(mapping) if mapping is not None else None,
+        read=read,
         history=history,
         record=record,
         region=region,
-        date_style=date_style,
     )
 
 
-def _prefetch(columns: Mapping[str, str | None] | None, names: bool) -> Any:
+def _prefetch(read: ReadOptions, names: bool) -> Any:
     """What to read of a big export on the first pass (:func:`read_orders_lazily`): the
     columns of the fields a run reads on every order (who the customer is, the total,
     the date, the order number where rows are grouped; with ``names``, the names that
     mailing lists show). Any other column a rule uses is read when first asked for."""
-    from ordertags.io.platforms import map_profile
 
     def pick(table: OrderTable) -> list[int]:
-        fmap = map_profile(table.columns, table.profile, overrides=columns, file=table.source)
+        fmap = map_profile(table.columns, table.profile, overrides=read.columns, file=table.source)
         fields = [*table.profile.customer, "email", "total", "date", "quantity", "price"]
         if names:
             fields += ["name", "first_name", "last_name"]
@@ -190,18 +220,12 @@ def apply_files(
     output: PathLike,
     rules: PathLike | None = None,
     as_of: dt.date | None = None,
-    columns: Mapping[str, str | None] | None = None,
-    encoding: str | None = None,
-    delimiter: str | None = None,
+    read: ReadOptions = DEFAULT,
     output_format: str | None = None,
-    money_style: str | None = None,
     dry_run: bool = False,
-    profile: str | None = None,
-    mapping: PathLike | None = None,
     workspace: Any = None,
     record: bool = True,
     region: str | None = None,
-    date_style: str | None = None,
     output_encoding: str | None = None,
     profile_columns: str = "last",
     excel_safe: bool = False,
@@ -211,8 +235,8 @@ def apply_files(
     """Tag the orders of ``orders`` and write each export back annotated.
 
     With one export, ``output`` is a file (``-``: standard output); with several, a folder
-    that receives each under its own name. ``profile`` forces a platform (``--format``),
-    ``mapping`` names the columns of another export (``--mapping``); ``output_format``
+    that receives each under its own name. ``read`` says how to read the exports
+    (:class:`ordertags.io.options.ReadOptions`); ``output_format``
     (csv, json, ndjson) converts, else each export keeps its own. Returns the result and
     the paths written; ``excel_safe`` makes cells a spreadsheet would run as a formula
     inert (:func:`ordertags.io.writers.write_table`). With ``dry_run``, writes nothing and
@@ -222,8 +246,8 @@ def apply_files(
     read its order history, and the run's orders are recorded in it (unless ``record``
     is false, or on a dry run).
 
-    ``date_style`` (``day-first``, ``month-first``) says how numeric dates are written
-    where the platform does not; CSV is written back in each export's encoding, or
+    ``read.date_style`` (``day-first``, ``month-first``) says how numeric dates are
+    written where the platform does not; CSV is written back in each export's encoding, or
     ``output_encoding``; ``profile_columns`` ``first`` puts the added columns right
     after the order number (default ``last``, which keeps re-imports safe).
 
@@ -248,84 +272,48 @@ def apply_files(
     # a batch at a time while writing), so that memory stays bounded; the bytes written
     # are the same. Not on a dry run (it compares whole tables), not into stdout (a
     # second pass that fails could not be taken back), and not with a history (its
-    # records read every column).
+    # records read every column). Where the second pass finds rows the first did not
+    # look at unreadable (bad UTF-8, say), the export is read whole, which tries its
+    # other encodings or names the row.
     streamed = not dry_run and workspace is None and "-" not in targets
-    options: dict[str, Any] = {
-        "orders": orders,
-        "tagbook": tagbook,
-        "rules": rules,
-        "as_of": as_of,
-        "columns": columns,
-        "encoding": encoding,
-        "delimiter": delimiter,
-        "money_style": money_style,
-        "profile": profile,
-        "mapping": mapping,
-        "targets": targets,
-        "output_format": output_format,
-        "dry_run": dry_run,
-        "workspace": workspace,
-        "record": record,
-        "region": region,
-        "date_style": date_style,
-        "output_encoding": output_encoding,
-        "profile_columns": profile_columns,
-        "excel_safe": excel_safe,
-        "lists": lists,
-        "consent": consent,
-    }
     try:
-        return _apply(**options, streamed=streamed)
+        return _apply_run(locals(), streamed=streamed)
     except NotStreamable:
-        # Rows the first pass did not look at do not parse (bad UTF-8, say): read the
-        # export whole, which tries its other encodings or names the row.
-        return _apply(**options, streamed=False)
+        return _apply_run(locals(), streamed=False)
 
 
-def _apply(
-    *,
-    orders: Sequence[PathLike],
-    tagbook: PathLike,
-    rules: PathLike | None,
-    as_of: dt.date | None,
-    columns: Mapping[str, str | None] | None,
-    encoding: str | None,
-    delimiter: str | None,
-    money_style: str | None,
-    profile: str | None,
-    mapping: PathLike | None,
-    targets: list[str],
-    output_format: str | None,
-    dry_run: bool,
-    workspace: Any,
-    record: bool,
-    region: str | None,
-    date_style: str | None,
-    output_encoding: str | None,
-    profile_columns: str,
-    excel_safe: bool,
-    lists: Sequence[ListSpec],
-    consent: bool,
-    streamed: bool,
-) -> tuple[Annotated, list[Any]]:
-    from ordertags.customers.workspace import workspace_history
-
+def _apply_run(given: dict[str, Any], *, streamed: bool) -> tuple[Annotated, list[Any]]:
+    """The body of :func:`apply_files` (``given``: its arguments)."""
+    orders, tagbook, rules, as_of = (
+        given["orders"],
+        given["tagbook"],
+        given["rules"],
+        given["as_of"],
+    )
+    read, dry_run, workspace, lists = (
+        given["read"],
+        given["dry_run"],
+        given["workspace"],
+        given["lists"],
+    )
+    record, region, consent, targets = (
+        given["record"],
+        given["region"],
+        given["consent"],
+        given["targets"],
+    )
+    output_format, output_encoding = given["output_format"], given["output_encoding"]
+    profile_columns, excel_safe = given["profile_columns"], given["excel_safe"]
     with workspace_history(workspace) as history:
         result = _run(
             orders,
             tagbook,
             rules,
             as_of,
-            columns,
-            encoding,
-            delimiter,
-            money_style,
-            profile,
-            mapping,
+            read,
             history=history,
             record=record and not dry_run,
             region=region,
-            date_style=date_style,
             streamed=streamed,
             for_lists=bool(lists),
         )
@@ -345,7 +333,9 @@ def _apply(
             for spec in lists
         ]
     if dry_run:
-        return result, [compare(result, i, t, encoding=encoding) for i, t in enumerate(targets)]
+        return result, [
+            compare(result, i, t, encoding=read.encoding) for i, t in enumerate(targets)
+        ]
     if profile_columns not in ("first", "last"):
         raise UsageError(
             f'--profile-columns is "first" or "last", not "{profile_columns}".',
@@ -384,12 +374,7 @@ def export_list(
     not_tags: Sequence[str] = (),
     rules: PathLike | None = None,
     as_of: dt.date | None = None,
-    columns: Mapping[str, str | None] | None = None,
-    encoding: str | None = None,
-    delimiter: str | None = None,
-    money_style: str | None = None,
-    profile: str | None = None,
-    mapping: PathLike | None = None,
+    read: ReadOptions = DEFAULT,
     workspace: Any = None,
     region: str | None = None,
     consent: bool = True,
@@ -398,7 +383,6 @@ def export_list(
     list_filter: ListFilter | None = None,
     suppress: Sequence[PathLike] = (),
     suppression_out: PathLike | None = None,
-    date_style: str | None = None,
 ) -> tuple[Annotated | None, Selection]:
     """Write the mailing list of the customers that ``list_filter`` asks for (or those
     with any of ``tags`` and none of ``not_tags``), in the columns of ``preset`` (see
@@ -448,16 +432,10 @@ def export_list(
                 tagbook,
                 rules,
                 as_of,
-                columns,
-                encoding,
-                delimiter,
-                money_style,
-                profile,
-                mapping,
+                read,
                 history=history,
                 record=history is not None,
                 region=region,
-                date_style=date_style,
             )
             book, when = result.tagbook, result.frame.as_of
             rows = customers_of_run(result, history)
@@ -531,16 +509,10 @@ def segments_report(
     tagbook: PathLike,
     rules: PathLike | None = None,
     as_of: dt.date | None = None,
-    columns: Mapping[str, str | None] | None = None,
-    encoding: str | None = None,
-    delimiter: str | None = None,
-    money_style: str | None = None,
-    profile: str | None = None,
-    mapping: PathLike | None = None,
+    read: ReadOptions = DEFAULT,
     workspace: Any = None,
     region: str | None = None,
     by: str = "group",
-    date_style: str | None = None,
 ) -> SegmentTable | list[TagLine]:
     """The RFM groups of the run's customers (all-time figures from the history in a
     workspace; with a workspace and no ``orders``, every customer of the history) as a
@@ -574,15 +546,9 @@ def segments_report(
                 tagbook,
                 rules,
                 as_of,
-                columns,
-                encoding,
-                delimiter,
-                money_style,
-                profile,
-                mapping,
+                read,
                 history=history,
                 region=region,
-                date_style=date_style,
             )
             if by == "tag":
                 return tag_figures(result)
@@ -597,14 +563,8 @@ def ingest_files(
     orders: Sequence[PathLike],
     *,
     workspace: Any,
-    columns: Mapping[str, str | None] | None = None,
-    encoding: str | None = None,
-    delimiter: str | None = None,
-    money_style: str | None = None,
-    profile: str | None = None,
-    mapping: PathLike | None = None,
+    read: ReadOptions = DEFAULT,
     region: str | None = None,
-    date_style: str | None = None,
 ) -> Any:
     """Record the orders of ``orders`` in the workspace's history, one transaction per
     export; returns an :class:`ordertags.customers.history.IngestReport`. Ingesting an export
@@ -622,24 +582,11 @@ def ingest_files(
         for path in orders:
             # One export at a time, in slices of whole orders: memory stays that of a
             # slice, however large the export; one transaction for the whole export.
-            table = read_orders(
-                str(path),
-                encoding=encoding,
-                delimiter=delimiter,
-                profile=profile,
-                mapping=str(mapping) if mapping is not None else None,
-            )
+            (table,) = read_exports([path], read)
             part_report = IngestReport(files=[table.source])
             with history.transaction():
-                for part in _slices(table, columns, money_style):
-                    frame = Frame(
-                        [part],
-                        as_of=dt.date.today(),
-                        overrides=columns,
-                        money_style=money_style,
-                        date_style=date_style,
-                        region=code,
-                    )
+                for part in _slices(table, read):
+                    frame = Frame.of([part], as_of=dt.date.today(), read=read, region=code)
                     frame.require_field("email")
                     ids = run_identities(frame, code)
                     got = history.record(order_batches(frame, ids))
@@ -653,12 +600,7 @@ def ingest_files(
 INGEST_SLICE = 500_000
 
 
-def _slices(
-    table: Any,
-    columns: Mapping[str, str | None] | None,
-    money_style: str | None,
-    rows: int | None = None,
-) -> Any:
+def _slices(table: OrderTable, read: ReadOptions, rows: int | None = None) -> Iterator[OrderTable]:
     """The export in slices of about ``rows`` rows, cut between orders (a CSV export;
     others whole). Row numbers in messages stay those of the file."""
     n = table.num_rows
@@ -666,7 +608,7 @@ def _slices(
     if n <= rows or table.kind != "csv":
         yield table
         return
-    frame = Frame([table], as_of=dt.date.today(), overrides=columns, money_style=money_style)
+    frame = Frame.of([table], as_of=dt.date.today(), read=read)
     cuts = np.arange(rows, n, rows)
     if frame.has_field("order_id"):
         ids = frame.text(field="order_id").combine_chunks()
@@ -690,3 +632,112 @@ def _slices(
             header_row=table.header_row + start,
             skip_rows=skip,
         )
+
+
+def inspect_export(
+    path: PathLike, *, read: ReadOptions = DEFAULT, rows: int = 5, region: str | None = None
+) -> Inspection:
+    """What ordertags sees in one export: its platform, the column of each field, the
+    orders, customers, dates and totals, the first orders as parsed, and the values
+    that do not parse (see :mod:`ordertags.reports.inspection`).
+
+    >>> report = inspect_export("examples/orders.csv")
+    >>> report.profile.name, report.orders
+    ('generic', 16)
+    """
+    return inspect_orders(path, read=read, rows=rows, region=region)
+
+
+def explain_files(
+    order_id: str,
+    orders: Sequence[PathLike],
+    *,
+    tagbook: PathLike,
+    rules: PathLike | None = None,
+    as_of: dt.date | None = None,
+    read: ReadOptions = DEFAULT,
+    workspace: Workspace | None = None,
+    region: str | None = None,
+) -> Explanation:
+    """Why order ``order_id`` of ``orders`` gets its tags: each rule with its
+    conditions' values and results, the tag-book entries that matched and the final
+    tags (:func:`explanation_text` renders it). With a ``workspace``, customer
+    conditions read its history, as :func:`apply_files` does (nothing is recorded).
+
+    >>> ex = explain_files("200002", ["examples/orders.csv"], tagbook="tagbook.example.yaml",
+    ...                    rules="rules.example.yaml", as_of=dt.date(2026, 11, 26))
+    >>> ex.tags
+    'VIP; BIG_SPENDER; REGULAR; HIGH_VALUE'
+    """
+    book = load_tagbook(tagbook)
+    ruleset = load_rules(rules) if rules is not None else None
+    with workspace_history(workspace) as history:
+        return explain_order(
+            order_id,
+            [str(o) for o in orders],
+            tagbook=book,
+            rules=ruleset,
+            as_of=as_of,
+            read=read,
+            history=history,
+            region=region,
+        )
+
+
+def explanation_text(explanation: Explanation) -> str:
+    """An :class:`Explanation` as ``ordertags explain`` prints it."""
+    return render_explanation(explanation)
+
+
+def lint_files(
+    rules: PathLike | None,
+    tagbook: PathLike | None,
+    *,
+    orders: Sequence[PathLike] = (),
+    as_of: dt.date | None = None,
+) -> LintReport:
+    """Check a rule file and a tag book (and, given exports, the fields rules use):
+    unknown tags and fields, rules that never match or are shadowed, bad list files.
+
+    >>> report = lint_files("rules.example.yaml", "tagbook.example.yaml")
+    >>> report.errors
+    []
+    """
+    return lint(
+        None if rules is None else str(rules),
+        None if tagbook is None else str(tagbook),
+        orders=[str(o) for o in orders],
+        as_of=as_of,
+    )
+
+
+def suspects_in_files(
+    orders: Sequence[PathLike],
+    *,
+    tagbook: PathLike,
+    as_of: dt.date | None = None,
+    read: ReadOptions = DEFAULT,
+    region: str | None = None,
+    tag: str | None = None,
+    limit: int | None = 50,
+    max_sharing: int = 5,
+) -> list[Suspect]:
+    """Pairs of customers of ``orders`` that may be one person (the same address, or
+    the same phone under another surname), highest-priority tags first.
+
+    >>> suspects_in_files(["examples/orders.csv"], tagbook="tagbook.example.yaml")[:0]
+    []
+    """
+    when = as_of or dt.date.today()
+    book = load_tagbook(tagbook)
+    frame = Frame.of(read_exports([str(o) for o in orders], read), as_of=when, read=read)
+    frame.require_field("email")
+    return suspects_in_frame(
+        frame,
+        book,
+        as_of=when,
+        tag=tag,
+        limit=limit,
+        max_sharing=max_sharing,
+        region=check_region(region),
+    )
