@@ -4,6 +4,7 @@ note, the profile columns where packers look."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -200,3 +201,37 @@ def test_profile_carries_the_note_and_columns_can_come_first(tmp_path: Path) -> 
     )
     bad = run("apply", src, "-t", book, "-o", out, "--profile-columns", "middle")
     assert bad.exit_code == 2
+
+
+# --- money by the platform's rules ------------------------------------------------------------
+
+AMAZON_HEADER = (
+    "order-id\torder-item-id\tpurchase-date\tbuyer-email\tsku\tquantity-purchased\tcurrency\t"
+    "item-price\titem-tax\tshipping-price\tshipping-tax\tgift-wrap-price\tgift-wrap-tax\t"
+    "item-promotion-discount\tship-promotion-discount\tsales-channel\n"
+)
+
+
+def test_vat_inclusive_amazon_uk_order_and_tax_exclusive_us(tmp_path: Path) -> None:
+    """Amazon.co.uk prices include VAT (item-tax is the VAT inside them): 52.50 + 3.99
+    is 56.49, not 65.90; a 1,025 board stays 1,025. Amazon.com adds tax on top;
+    promotions come off (their size, whatever the sign), gift wrap is part of the order."""
+    from ordertags.engine.frame import Frame
+    from ordertags.io.readers import read_orders
+
+    src = tmp_path / "amazon.txt"
+    src.write_text(
+        AMAZON_HEADER
+        + "202-4417730-1180323\t1\t2026-11-05T10:00:00+00:00\ta@marketplace.amazon.co.uk\tWAX\t1\t"
+        "GBP\t52.50\t8.75\t3.99\t0.66\t\t\t\t\tAmazon.co.uk\n"
+        + "202-0000000-0000001\t1\t2026-11-06T10:00:00+00:00\tb@marketplace.amazon.co.uk\tBRD\t1\t"
+        "GBP\t1025.00\t170.83\t0.00\t0.00\t\t\t\t\tAmazon.co.uk\n"
+        + "111-0000000-0000002\t1\t2026-11-07T10:00:00+00:00\tc@marketplace.amazon.com\tBRD\t1\t"
+        "USD\t100.00\t8.25\t5.00\t0.41\t3.00\t0.25\t-10.00\t5.00\tAmazon.com\n"
+        + "306-0000000-0000003\t1\t2026-11-08T10:00:00+00:00\td@marketplace.amazon.de\tFIN\t2\t"
+        "EUR\t40.00\t6.39\t4.99\t0.80\t2.50\t0.40\t4.00\t\tAmazon.de\n",
+        encoding="utf-8",
+    )
+    frame = Frame([read_orders(src)], as_of=dt.date(2026, 11, 20))
+    # US: 100 + 8.25 + 5 + 0.41 + 3 + 0.25 - 10 - 5 = 101.91; DE: 40 + 4.99 + 2.50 - 4 = 43.49.
+    assert frame.numbers(field="total").tolist() == [56.49, 1025.0, 101.91, 43.49]

@@ -38,7 +38,7 @@ from ordertags.engine.arrays import (
     nonblank,
 )
 from ordertags.io.fields import FieldMap
-from ordertags.io.platforms import ITEM_FIELDS, QUOTED_FIELDS, Profile, map_profile
+from ordertags.io.platforms import ITEM_FIELDS, QUOTED_FIELDS, Profile, map_profile, tax_included
 from ordertags.io.readers import OrderTable
 from ordertags.io.values import (
     DATE_STYLE_ALIASES,
@@ -601,6 +601,25 @@ class Frame:
         result: FloatArray = per_row[self._first_valid(ti, ~np.isnan(per_row))]
         return result
 
+    def _tax_included(self, ti: int) -> BoolArray:
+        """Per row of table ``ti``: do its prices include tax? (Amazon: by the order's
+        marketplace, see :func:`ordertags.io.platforms.tax_included`; decided once per
+        distinct (sales channel, currency).)"""
+        n = self.tables[ti].num_rows
+        if self.profiles[ti].tax_rule != "amazon-marketplace":
+            return np.zeros(n, dtype=bool)
+        channel = combined(self._table_text(ti, "channel"))
+        currency = combined(self._table_text(ti, "currency"))
+        pairs = pc.binary_join_element_wise(channel, currency, "\x1f")
+        encoded = pc.dictionary_encode(pairs)
+        flags = [
+            tax_included(*(text.split("\x1f", 1) + [""])[:2])
+            for text in encoded.dictionary.to_pylist()
+        ]
+        codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        result: BoolArray = np.asarray(flags, dtype=bool)[codes]
+        return result
+
     def order_totals(self, ti: int) -> FloatArray:
         """Per order of table ``ti``: its total (NaN where it has none). The ``total``
         column's value, counted once however many rows repeat it; or, where the platform
@@ -622,6 +641,17 @@ class Frame:
                 assert nums is not None
                 present |= ~np.isnan(nums)
                 per_row += np.nan_to_num(nums)
+            taxes = self._line_columns(ti, profile.tax_lines)
+            if taxes:
+                exclusive = ~self._tax_included(ti)
+                for name in taxes:
+                    nums = self._column_numbers(ti, name)
+                    assert nums is not None
+                    per_row += np.where(exclusive, np.nan_to_num(nums), 0.0)
+            for name in self._line_columns(ti, profile.discount_lines):
+                nums = self._column_numbers(ti, name)
+                assert nums is not None
+                per_row -= np.abs(np.nan_to_num(nums))
             if profile.total_product and not lines:
                 quantity = self._field_numbers(ti, "quantity")
                 price = self._field_numbers(ti, "price")

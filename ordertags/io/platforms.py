@@ -92,6 +92,14 @@ class Profile:
     mapping_file: str | None = None
     #: Where ``dates`` was said, when a mapping file said it (for ``inspect``).
     dates_from: str = ""
+    #: Tax columns summed over the lines only where prices exclude tax (see
+    #: ``tax_included``), and discount columns taken off (their size, whichever sign
+    #: the report gives them).
+    tax_lines: tuple[str, ...] = ()
+    discount_lines: tuple[str, ...] = ()
+    #: How to tell whether prices include tax: "" (they do not, or there is an order
+    #: total), or "amazon-marketplace" (by the marketplace: see :func:`tax_included`).
+    tax_rule: str = ""
 
     @property
     def grouped(self) -> bool:
@@ -315,14 +323,10 @@ AMAZON = _p(
         "quantity": ("quantity-purchased", "quantity", "quantity-shipped"),
         "line_total": ("item-price",),
     },
-    total_lines=(
-        "item-price",
-        "item-tax",
-        "shipping-price",
-        "shipping-tax",
-        "gift-wrap-price",
-        "gift-wrap-tax",
-    ),
+    total_lines=("item-price", "shipping-price", "gift-wrap-price"),
+    tax_lines=("item-tax", "shipping-tax", "gift-wrap-tax"),
+    discount_lines=("item-promotion-discount", "ship-promotion-discount"),
+    tax_rule="amazon-marketplace",
     money="plain",
     dates="iso",
     rows="item",
@@ -333,8 +337,10 @@ AMAZON = _p(
         "Report (unshipped orders) or Amazon Fulfilled Shipments instead, or"
     },
     about="buyer-email is a marketplace relay address (an opaque per-buyer key); the "
-    "order total is the sum over its lines of item-price, item-tax, shipping-price "
-    "and shipping-tax (and gift wrap)",
+    "order total is the sum over its lines of item-price, shipping-price and "
+    "gift-wrap-price, less item- and ship-promotion-discount, plus item-tax, "
+    "shipping-tax and gift-wrap-tax only on marketplaces whose prices exclude tax "
+    "(amazon.com, amazon.ca: by sales-channel, else USD/CAD)",
 )
 
 EBAY = _p(
@@ -512,6 +518,31 @@ PROFILES: tuple[Profile, ...] = (
 )
 PROFILE_NAMES = tuple(p.name for p in PROFILES)
 _BY_NAME = {p.name: p for p in PROFILES}
+
+
+#: Amazon marketplaces whose item-price excludes tax (tax is added at checkout, and
+#: item-tax is on top): the United States and Canada. On every other marketplace
+#: (amazon.co.uk, the EU ones, .co.jp, .com.au, ...) prices include VAT/GST and
+#: item-tax is the part of item-price that is tax (Seller Central: "the item price
+#: includes VAT"), so adding it would count the tax twice.
+AMAZON_TAX_EXCLUSIVE = frozenset({"amazon.com", "amazon.ca", "www.amazon.com", "www.amazon.ca"})
+#: Without a sales-channel: the currencies of those marketplaces.
+AMAZON_TAX_EXCLUSIVE_CURRENCIES = frozenset({"USD", "CAD"})
+
+
+def tax_included(sales_channel: str, currency: str) -> bool:
+    """Do an Amazon order's prices include tax? By its marketplace (``sales-channel``:
+    ``Amazon.co.uk`` yes, ``Amazon.com`` no), else by its currency (USD, CAD: no).
+
+    >>> tax_included("Amazon.co.uk", "GBP"), tax_included("Amazon.com", "USD")
+    (True, False)
+    >>> tax_included("", "EUR"), tax_included("Non-Amazon", "USD")
+    (True, False)
+    """
+    channel = sales_channel.strip().lower()
+    if channel.startswith("amazon."):
+        return channel not in AMAZON_TAX_EXCLUSIVE
+    return currency.strip().upper() not in AMAZON_TAX_EXCLUSIVE_CURRENCIES
 
 
 def get_profile(name: str) -> Profile:
