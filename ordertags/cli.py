@@ -1140,6 +1140,11 @@ def render_ingest(report: Any, prefix: str = "") -> str:
         text += f"; {_n(report.merged, 'customer')} merged into another"
     if report.skipped:
         text += f"; {_n(report.skipped, 'order')} without an order id not recorded"
+    found = getattr(report, "disagreements", [])
+    for line in found[:10]:
+        text += f"\n{prefix}exports disagree on {line}"
+    if len(found) > 10:
+        text += f"\n{prefix}... and {len(found) - 10:,} more orders the exports disagree on"
     return text
 
 

@@ -321,14 +321,15 @@ def test_migrations_run_once_in_order(tmp_path: Path, monkeypatch: pytest.Monkey
 
     path = tmp_path / "h.sqlite"
     open_history(path, create=True).close()
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 2)
+    nxt = store.SCHEMA_VERSION + 1
+    monkeypatch.setattr(store, "SCHEMA_VERSION", nxt)
     monkeypatch.setattr(
-        store, "MIGRATIONS", [*store.MIGRATIONS, (2, "CREATE TABLE extra (x INTEGER);\n")]
+        store, "MIGRATIONS", [*store.MIGRATIONS, (nxt, "CREATE TABLE extra (x INTEGER);\n")]
     )
     open_history(path).close()
     open_history(path).close()  # a second open finds it migrated
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == nxt
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
 
@@ -821,6 +822,9 @@ def test_a_version_1_history_is_migrated_to_the_tag_log(tmp_path: Path) -> None:
     open_history(path, create=True).close()
     conn = sqlite3.connect(path)
     conn.execute("DROP TABLE tag_log")
+    conn.execute("DROP INDEX orders_ref")  # and what version 3 added
+    for column in ("via", "ref", "currency"):
+        conn.execute(f"ALTER TABLE orders DROP COLUMN {column}")
     conn.execute("PRAGMA user_version = 1")
     conn.commit()
     conn.close()
@@ -830,4 +834,4 @@ def test_a_version_1_history_is_migrated_to_the_tag_log(tmp_path: Path) -> None:
             for r in history.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         }
         assert "tag_log" in tables
-        assert history.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert history.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3

@@ -356,6 +356,10 @@ class OrderBatch:
     name: list[str | None]
     ids: RunIdentities
     skipped: int = 0  # orders with no order id: not recorded
+    via: str = ""  # the platform profile of the export (linnworks, amazon, ...)
+    hub: bool = False  # an order hub's copies of other channels' orders (Linnworks)
+    ref: list[str | None] | None = None  # the order's other number (Linnworks' Order Id)
+    currency: list[str | None] | None = None
 
 
 # --- possibly the same customer ---------------------------------------------------------

@@ -27,9 +27,11 @@ from ordertags.customers.store import (
     IntArray,
     epoch_of,
     id_list,
+    money,
     optional_ints,
     same_text,
 )
+from ordertags.io.platforms import PROFILES
 from ordertags.tags import TagBook
 
 
@@ -44,12 +46,35 @@ class IngestReport:
     unchanged: int = 0
     skipped: int = 0  # orders with no order id
     merged: int = 0  # customers merged into another
+    #: Orders two exports disagree on (their totals differ), and what was kept: one
+    #: line each, e.g. ``amazon 202-4417730-1180323: total 65.90 in linnworks, 56.49
+    #: in amazon; kept 56.49 (the channel's own export)``.
+    disagreements: list[str] = field(default_factory=list)
 
     def __iadd__(self, other: IngestReport) -> IngestReport:
         self.files += other.files
         for name in ("read", "new", "updated", "unchanged", "skipped", "merged"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.disagreements += other.disagreements
         return self
+
+
+#: Platform profiles whose exports hold copies of other channels' orders.
+HUB_PROFILES = frozenset(p.name for p in PROFILES if p.hub)
+
+
+def _disagreement(
+    batch: OrderBatch, i: int, old_total: int, old_via: str | None, totals: IntArray, yields: Any
+) -> str:
+    """One line on an order two exports disagree on, and the value kept."""
+    new_text = money(int(totals[i])) if batch.has_total[i] else "none"
+    old_text = money(old_total)
+    kept, where = (old_text, old_via) if yields[i] else (new_text, batch.via)
+    return (
+        f"{batch.channel[i] or 'no channel'} {batch.order_id[i]}: total {old_text} in "
+        f"{old_via} and {new_text} in {batch.via}; kept {kept} from {where}, the "
+        "channel's own export"
+    )
 
 
 @dataclass
@@ -133,7 +158,23 @@ class HistoryIngest(HistoryStore):
             e, pn = row_id
             old = self._existing(batch.channel, batch.order_id)
             exists = old["id"] >= 0
-            same = (
+            # One order, one record: where an order hub's copy (Linnworks) and the
+            # channel's own export (the Amazon report) disagree, the channel's wins,
+            # whichever came first; between equals the later export updates the order.
+            old_hub = np.isin(np.asarray(old["via"], dtype=object), list(HUB_PROFILES))
+            old_rank = np.where(old["via_known"], np.where(old_hub, 0, 1), 1 - int(batch.hub))
+            rank = 1 - int(batch.hub)
+            yields = exists & (rank < old_rank)
+            differs = (
+                exists
+                & ((old["has_total"] != batch.has_total) | (old["total"] != total))
+                & (rank != old_rank)
+            )
+            for i in np.flatnonzero(differs).tolist():
+                report.disagreements.append(
+                    _disagreement(batch, i, int(old["total"][i]), old["via"][i], total, yields)
+                )
+            same = yields | (
                 exists
                 & (old["at"] == at)
                 & (old["has_total"] == batch.has_total)
@@ -144,6 +185,7 @@ class HistoryIngest(HistoryStore):
                 & same_text(phone, old["phone"])
                 & same_text(address, old["address"])
                 & same_text(pa.array(batch.name, pa.string()), old["name"])
+                & (old["via"] == np.asarray([batch.via] * n, dtype=object))
             )
             todo = ~same
             report.new = int((~exists).sum())
@@ -211,18 +253,23 @@ class HistoryIngest(HistoryStore):
                 values["phone"],
                 values["address"],
                 batch.name,
+                [batch.via] * n,
+                batch.ref or [None] * n,
+                batch.currency or [None] * n,
             ]
             if len(fresh) < n:
                 picked = fresh.tolist()
                 columns = [[c[i] for i in picked] for c in columns]
             self.conn.executemany(
                 "INSERT INTO orders (channel, order_id, at, total, refund, customer, email, "
-                "ps, phone, address, name) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "ps, phone, address, name, via, ref, currency) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 zip(*columns, strict=True),
             )
             self.conn.executemany(
                 "UPDATE orders SET at = ?, total = ?, refund = ?, customer = ?, email = ?, "
-                "ps = ?, phone = ?, address = ?, name = ? WHERE id = ?",
+                "ps = ?, phone = ?, address = ?, name = ?, via = ?, ref = IFNULL(?, ref), "
+                "currency = IFNULL(?, currency) WHERE id = ?",
                 (
                     (
                         values["at"][i],
@@ -234,6 +281,9 @@ class HistoryIngest(HistoryStore):
                         values["phone"][i],
                         values["address"][i],
                         batch.name[i],
+                        batch.via,
+                        (batch.ref or [None] * n)[i],
+                        (batch.currency or [None] * n)[i],
                         int(old["id"][i]),
                     )
                     for i in changed.tolist()
@@ -281,17 +331,21 @@ class HistoryIngest(HistoryStore):
         numbers = ("id", "at", "has_total", "total", "refund", "customer", "email", "ps")
         out: dict[str, Any] = {k: np.full(n, -1, dtype=np.int64) for k in numbers}
         texts: dict[str, list[str | None]] = {k: [None] * n for k in ("phone", "address", "name")}
+        via: list[str | None] = [None] * n
         if rows:
             arr = np.array(rows, dtype=np.int64)
             at = arr[:, 0]
             for j, k in enumerate(numbers, start=1):
                 out[k][at] = arr[:, j]
-            for i, ph, ad, name in self.fetch(
-                "SELECT t.pos, o.phone, o.address, o.name FROM t_orders t CROSS JOIN "
+            for i, ph, ad, name, v in self.fetch(
+                "SELECT t.pos, o.phone, o.address, o.name, o.via FROM t_orders t CROSS JOIN "
                 "orders o ON o.order_id = t.order_id AND o.channel = t.channel"
             ):
                 texts["phone"][i], texts["address"][i], texts["name"][i] = ph, ad, name
+                via[i] = v
         out.update({k: pa.array(v, pa.string()) for k, v in texts.items()})
+        out["via"] = np.asarray(via, dtype=object)
+        out["via_known"] = np.asarray([v is not None for v in via], dtype=bool)
         out["has_total"] = out["has_total"] == 1
         return out
 

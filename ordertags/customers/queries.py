@@ -366,8 +366,9 @@ class HistoryQueries(HistoryIngest):
         if row:
             return int(row[0][0])
         found = self.fetch(
-            "SELECT DISTINCT customer FROM orders WHERE order_id = ? AND customer IS NOT NULL",
-            (text.lstrip("'#"),),
+            "SELECT DISTINCT customer FROM orders WHERE (order_id = ? OR ref = ?) "
+            "AND customer IS NOT NULL",
+            (text.lstrip("'#"), text.lstrip("'#")),
         )
         if len(found) == 1:
             return int(found[0][0])

@@ -269,11 +269,20 @@ def order_email(ws: Workspace, order_id: str) -> str:
     wanted = order_id.strip().lstrip("'#").strip()
     conn = _read_only(ws)
     try:
-        rows = conn.execute(
-            "SELECT o.channel, i.key FROM orders o LEFT JOIN identities i ON i.id = o.email "
-            "WHERE o.order_id = ?",
-            (wanted,),
-        ).fetchall()
+        # By any of its numbers: the channel's, or an order hub's own (``ref``, kept
+        # since schema version 3; an older history has no such column yet).
+        try:
+            rows = conn.execute(
+                "SELECT o.channel, i.key FROM orders o LEFT JOIN identities i "
+                "ON i.id = o.email WHERE o.order_id = ? OR o.ref = ?",
+                (wanted, wanted),
+            ).fetchall()
+        except sqlite3.OperationalError:
+            rows = conn.execute(
+                "SELECT o.channel, i.key FROM orders o LEFT JOIN identities i "
+                "ON i.id = o.email WHERE o.order_id = ?",
+                (wanted,),
+            ).fetchall()
     except sqlite3.Error as exc:
         raise HistoryError(
             f"cannot read the history: {exc}.",

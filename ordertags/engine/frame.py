@@ -38,7 +38,14 @@ from ordertags.engine.arrays import (
     nonblank,
 )
 from ordertags.io.fields import FieldMap
-from ordertags.io.platforms import ITEM_FIELDS, QUOTED_FIELDS, Profile, map_profile, tax_included
+from ordertags.io.platforms import (
+    ITEM_FIELDS,
+    QUOTED_FIELDS,
+    Profile,
+    map_profile,
+    normalise_channel,
+    tax_included,
+)
 from ordertags.io.readers import OrderTable
 from ordertags.io.values import (
     DATE_STYLE_ALIASES,
@@ -345,6 +352,117 @@ class Frame:
     def order_rows(self) -> IntArray:
         """Per order, the frame row of its first row."""
         return np.flatnonzero(self.order_starts).astype(np.int64)
+
+    # --- which order is which, across exports ------------------------------------------
+
+    def _order_channel(self, ti: int) -> pa.Array:
+        """Per row of table ``ti``: its order's channel in the one vocabulary
+        (:func:`ordertags.io.platforms.normalise_channel`): the platform's own for a
+        platform export, else what the channel column says ("" where nothing does)."""
+        profile, n = self.profiles[ti], self.tables[ti].num_rows
+        if profile.channel:
+            return pa.repeat(pa.scalar(profile.channel, pa.string()), n)
+        if not self._has(ti, "channel"):
+            return pa.repeat(BLANK, n)
+        encoded = pc.dictionary_encode(combined(self._table_text(ti, "channel")))
+        names = [normalise_channel(t or "")[0] for t in encoded.dictionary.to_pylist()]
+        result: pa.Array = pa.array(names, pa.string()).take(encoded.indices)
+        return result
+
+    def _order_number(self, ti: int) -> pa.Array:
+        """Per row of table ``ti``: its order's number on its channel: the channel's
+        reference where an order hub gives the order a number of its own (Linnworks'
+        Reference Num), else the order id; normalised as :func:`order_id_keys`."""
+        own = (
+            order_id_keys(self._table_text(ti, "order_id"))
+            if self._has(ti, "order_id")
+            else pa.repeat(BLANK, self.tables[ti].num_rows)
+        )
+        if not self._has(ti, "channel_ref"):
+            return own
+        ref = order_id_keys(self._table_text(ti, "channel_ref"))
+        result: pa.Array = pc.if_else(pc.equal(ref, ""), own, ref)
+        return result
+
+    @cached_property
+    def order_channels(self) -> pa.Array:
+        """Per row: the channel of its order (``amazon``, ``ebay``, ``shopify``...)."""
+        parts = [self._order_channel(ti) for ti in range(len(self.tables))]
+        return pa.concat_arrays(parts) if parts else pa.array([], pa.string())
+
+    @cached_property
+    def order_numbers(self) -> pa.Array:
+        """Per row: its order's number on its channel ("" where it has none)."""
+        parts = [self._order_number(ti) for ti in range(len(self.tables))]
+        return pa.concat_arrays(parts) if parts else pa.array([], pa.string())
+
+    @cached_property
+    def order_aliases(self) -> pa.Array:
+        """Per row: its order's other number ("" where none): the order hub's own id
+        where the channel's number is the order's identity (Linnworks' Order Id)."""
+        parts = []
+        for ti, table in enumerate(self.tables):
+            if self._has(ti, "channel_ref") and self._has(ti, "order_id"):
+                own = order_id_keys(self._table_text(ti, "order_id"))
+                ref = order_id_keys(self._table_text(ti, "channel_ref"))
+                parts.append(pc.if_else(pc.equal(ref, ""), BLANK, own))
+            else:
+                parts.append(pa.repeat(BLANK, table.num_rows))
+        return pa.concat_arrays(parts) if parts else pa.array([], pa.string())
+
+    def find_order(self, number: str) -> int:
+        """The first row of the order known by ``number`` (any of its numbers: the
+        channel's, an order hub's own id; ``#1042`` is ``1042``), -1 where none."""
+        from ordertags.io.platforms import clean_id
+
+        want = clean_id(number)
+        best = -1
+        for values in (self.order_numbers, self.order_aliases):
+            at = int(pc.index(values, want).as_py())
+            if at >= 0 and (best < 0 or at < best):
+                best = at
+        if best < 0 and self.has_field("order_id"):
+            best = int(pc.index(order_id_keys(self.text(field="order_id")), want).as_py())
+        return best
+
+    def is_hub(self, ti: int) -> bool:
+        """Is table ``ti`` an order hub's export (Linnworks): copies of other channels'
+        orders, each with a number of the hub's own beside the channel's?"""
+        return self.profiles[ti].hub or (self._has(ti, "channel_ref") and self._has(ti, "order_id"))
+
+    @cached_property
+    def counted_orders(self) -> BoolArray:
+        """True on the first row of each order the run counts: an order that several
+        exports hold (the same channel and number: an Amazon order in the Amazon
+        report and in Linnworks' export) counts once, in the copy of the channel's own
+        export (not an order hub's), and among equals the last export given. Orders
+        with no number all count."""
+        starts = self.order_starts
+        if len(self.tables) < 2:
+            return starts  # one export holds each order once (its rows are grouped)
+        rows = np.flatnonzero(starts)
+        numbers = self.order_numbers.take(pa.array(rows))
+        keyed = pc.binary_join_element_wise(
+            self.order_channels.take(pa.array(rows)), numbers, "\x1f"
+        )
+        has_number = np.asarray(
+            pc.not_equal(numbers, "").to_numpy(zero_copy_only=False), dtype=bool
+        )
+        if not has_number.any():
+            return starts
+        codes = np.asarray(
+            pc.dictionary_encode(keyed).indices.to_numpy(zero_copy_only=False), dtype=np.int64
+        )
+        table_of = np.searchsorted(self.offsets, rows, side="right") - 1
+        rank = np.array([0 if self.is_hub(i) else 1 for i in range(len(self.tables))])[table_of]
+        # Highest rank wins, then the latest row: one score per order, the best per key.
+        score = rank * (self.n + 1) + rows
+        best = np.full(int(codes.max()) + 1, -1, dtype=np.int64)
+        np.maximum.at(best, codes[has_number], score[has_number])
+        keep = ~has_number | (best[codes] == score)
+        out = np.zeros(self.n, dtype=bool)
+        out[rows[keep]] = True
+        return out
 
     def order_first(self, mask: BoolArray) -> BoolArray:
         """Per row, ``mask`` at the first row of the row's order: what an order-level

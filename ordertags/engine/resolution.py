@@ -45,7 +45,7 @@ from ordertags.customers.identity import (
     surnames,
 )
 from ordertags.engine.arrays import BoolArray, FloatArray, IntArray, combined
-from ordertags.engine.frame import Frame, order_id_keys
+from ordertags.engine.frame import Frame
 from ordertags.engine.tagtext import render_tags
 from ordertags.errors import ColumnError
 from ordertags.io.fields import FIELD_ALIASES
@@ -384,7 +384,7 @@ def customer_aggregates(
     ``within_days`` is None). With ``measure``, only what it needs is worked out (the
     rest is zero); a column some export lacks counts as zero."""
     need = _NEEDS.get(measure or "", ("total", "refunds", "date"))
-    rows = frame.order_starts.copy()
+    rows = frame.counted_orders.copy()  # an order two exports hold counts once
     if within_days is not None:
         rows &= frame.within_days(within_days)
     sel = rows & (person >= 0)
@@ -490,18 +490,13 @@ def run_orders(
         return None
     length = frame.n - start if length is None else length
     sl = slice(start, start + length)
-    order_id = order_id_keys(combined(frame.text(field="order_id")).slice(start, length))
+    # An order's identity: its channel (one vocabulary) and its number there.
+    order_id = frame.order_numbers.slice(start, length)
     keep = frame.order_starts[sl] & np.asarray(
         pc.not_equal(order_id, "").to_numpy(zero_copy_only=False), dtype=bool
     )
     skipped = int((frame.order_starts[sl] & ~keep).sum())
-    channel = (
-        pc.utf8_upper(
-            pc.utf8_trim_whitespace(combined(frame.text(field="channel")).slice(start, length))
-        )
-        if frame.has_field("channel")
-        else pa.repeat(pa.scalar("", pa.string()), length)
-    )
+    channel = frame.order_channels.slice(start, length)
     # One version per (channel, order id): the last one in the file.
     joined = pc.binary_join_element_wise(channel, order_id, "\x1f")
     idx = np.flatnonzero(keep)
@@ -534,6 +529,18 @@ def run_orders(
         if frame.has_field("name")
         else [None] * len(rows)
     )
+    ref = frame.order_aliases.take(pa.array(rows)).to_pylist()
+    currency = (
+        pc.utf8_upper(pc.utf8_trim_whitespace(combined(frame.text(field="currency"))))
+        .take(pa.array(rows))
+        .to_pylist()
+        if frame.has_field("currency")
+        else [None] * len(rows)
+    )
+    table_of = min(
+        int(np.searchsorted(frame.offsets, start, side="right")) - 1, len(frame.tables) - 1
+    )
+    profile = frame.profiles[table_of] if frame.tables else None
     full_ids = ids if ids is not None else run_identities(frame)
     sub = RunIdentities(
         full_ids.email.take(pa.array(rows)),
@@ -554,6 +561,10 @@ def run_orders(
         name=[(x or "").strip() or None for x in name],
         ids=sub,
         skipped=skipped,
+        via=profile.name if profile is not None else "",
+        hub=frame.is_hub(table_of) if profile is not None else False,
+        ref=[r or None for r in ref],
+        currency=[c or None for c in currency],
     )
 
 

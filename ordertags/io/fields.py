@@ -28,8 +28,6 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
         "order-id",
         "amazon-order-id",
         "nOrderId",
-        "Reference Number",
-        "Reference Num",
         "Id",
     ),
     "email": (
@@ -121,6 +119,18 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "country": ("Country", "Country Code", "Shipping Country", "Billing Country", "ship-country"),
     "currency": ("Currency", "Currency Code", "cCurrency"),
     "channel": ("Channel", "Source", "Sales Channel", "sales-channel", "Marketplace"),
+    # The channel's own order number where an order hub (Linnworks) gives the order a
+    # number of its own: the order is known by both.
+    "channel_ref": (
+        "Reference Num",
+        "Reference Number",
+        "ReferenceNum",
+        "Channel Reference",
+        "Channel Reference Number",
+        "External Reference",
+        "ExternalReference",
+        "Channel Order Number",
+    ),
     "shipping_service": (
         "Shipping Service",
         "Postal Service",
@@ -159,6 +169,7 @@ FIELD_TITLES = {
     "country": "country",
     "currency": "currency",
     "channel": "channel",
+    "channel_ref": "channel order number",
     "shipping_service": "shipping service",
     "status": "order status",
     "marketing_consent": "marketing consent",

@@ -184,6 +184,7 @@ def _search(
     ids = fmap.sources("order_id")
     if not ids:
         fmap.require("order_id", file=str(path))
+    refs = fmap.sources("channel_ref")
     emails = fmap.sources("email")
     if not emails and "email" in profile.customer[:1]:
         fmap.require("email", file=str(path))
@@ -194,7 +195,9 @@ def _search(
         # rows of one order need not be adjacent, and a later row may hold the email
         # (Shopify leaves it blank after an order's first row in some exports).
         current = _first(row, ids) or (current if profile.grouped else "")
-        if norm_order_id(current) != want:
+        # Any of the order's numbers: the export's own (Linnworks' Order Id) or the
+        # channel's (its Reference Num: the Shopify "#1042", the Amazon order id).
+        if norm_order_id(current) != want and norm_order_id(_first(row, refs)) != want:
             continue
         email = _first(row, emails)
         if email:

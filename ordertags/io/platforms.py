@@ -100,6 +100,12 @@ class Profile:
     #: How to tell whether prices include tax: "" (they do not, or there is an order
     #: total), or "amazon-marketplace" (by the marketplace: see :func:`tax_included`).
     tax_rule: str = ""
+    #: The channel every order of this export comes from (``shopify``, ``amazon``...),
+    #: "" where a column says it (an order hub such as Linnworks, a generic export).
+    channel: str = ""
+    #: An order hub (Linnworks) keeps copies of other channels' orders: where a
+    #: channel's own export disagrees with the hub's copy, the channel's wins.
+    hub: bool = False
 
     @property
     def grouped(self) -> bool:
@@ -119,6 +125,7 @@ def _p(**kw: Any) -> Profile:
 
 
 SHOPIFY = _p(
+    channel="shopify",
     name="shopify",
     title="Shopify orders export",
     signatures=(
@@ -161,6 +168,7 @@ SHOPIFY = _p(
 )
 
 WOOCOMMERCE = _p(
+    channel="woocommerce",
     name="woocommerce",
     title="WooCommerce order export (WebToffee / SkyVerge)",
     signatures=(
@@ -205,6 +213,7 @@ WOOCOMMERCE = _p(
 )
 
 WOO_ALGOLPLUS = _p(
+    channel="woocommerce",
     name="woocommerce-algolplus",
     title="WooCommerce Advanced Order Export (AlgolPlus)",
     signatures=(
@@ -241,6 +250,7 @@ WOO_ALGOLPLUS = _p(
 )
 
 WOO_ANALYTICS = _p(
+    channel="woocommerce",
     name="woocommerce-analytics",
     title="WooCommerce Analytics orders download",
     signatures=(("Order #", "Customer type"), ("Order #", "Net Sales", "Items sold")),
@@ -261,6 +271,7 @@ WOO_ANALYTICS = _p(
 )
 
 LINNWORKS = _p(
+    hub=True,
     name="linnworks",
     title="Linnworks orders export",
     signatures=(
@@ -270,10 +281,25 @@ LINNWORKS = _p(
         ("Reference Number", "Customer email address"),
     ),
     fields={
-        "order_id": ("Order Id", "nOrderId", "Reference Number", "ReferenceNum"),
+        "order_id": ("Order Id", "nOrderId"),
+        "channel_ref": (
+            "Reference Num",
+            "Reference Number",
+            "ReferenceNum",
+            "Channel Reference",
+            "External Reference",
+            "ExternalReference",
+        ),
         "email": ("Customer email address", "cEmailAddress", "Email"),
         "name": ("Shipping customer name", "Customer Name", "cFullName"),
-        "phone": ("Customer buyer phone number", "Phone"),
+        "phone": (
+            "Customer buyer phone number",
+            "Customer Phone",
+            "Customer phone number",
+            "Phone",
+            "cPhoneNumber",
+            "BuyerPhoneNumber",
+        ),
         "address": ("Shipping address 1", "Address1", "Address Line 1"),
         "postcode": ("Shipping postcode", "Postcode", "Post Code"),
         "country": ("Shipping country", "Country"),
@@ -289,7 +315,7 @@ LINNWORKS = _p(
         "price": ("Unit Cost", "Price Per Unit", "PricePerUnit"),
         "line_total": ("Line Total", "LineTotal"),
     },
-    fallbacks={"order_id": ("Reference Number",)},
+    fallbacks={"order_id": ("Reference Number", "Reference Num", "ReferenceNum")},
     money="auto",
     dates="auto",
     rows="item",
@@ -298,6 +324,7 @@ LINNWORKS = _p(
 )
 
 AMAZON = _p(
+    channel="amazon",
     name="amazon",
     title="Amazon Seller Central order report",
     signatures=(
@@ -344,6 +371,7 @@ AMAZON = _p(
 )
 
 EBAY = _p(
+    channel="ebay",
     name="ebay",
     title="eBay orders report",
     signatures=(
@@ -380,6 +408,7 @@ EBAY = _p(
 )
 
 EBAY_DE = _p(
+    channel="ebay",
     name="ebay-de",
     title="eBay orders report (German)",
     signatures=(
@@ -406,6 +435,7 @@ EBAY_DE = _p(
 )
 
 ETSY_ORDERS = _p(
+    channel="etsy",
     name="etsy-orders",
     title="Etsy sold orders (EtsySoldOrders)",
     signatures=(
@@ -434,6 +464,7 @@ ETSY_ORDERS = _p(
 )
 
 ETSY_ITEMS = _p(
+    channel="etsy",
     name="etsy-items",
     title="Etsy sold order items (EtsySoldOrderItems)",
     signatures=(
@@ -543,6 +574,82 @@ def tax_included(sales_channel: str, currency: str) -> bool:
     if channel.startswith("amazon."):
         return channel not in AMAZON_TAX_EXCLUSIVE
     return currency.strip().upper() not in AMAZON_TAX_EXCLUSIVE_CURRENCIES
+
+
+# --- one channel vocabulary ----------------------------------------------------------------
+
+#: Channel names as exports write them (a Linnworks Source or SubSource, an Amazon
+#: sales-channel, a platform name) -> the channel: the first word found wins.
+CHANNEL_WORDS = (
+    ("amazon", "amazon"),
+    ("ebay", "ebay"),
+    ("shopify", "shopify"),
+    ("woocommerce", "woocommerce"),
+    ("woo", "woocommerce"),
+    ("wordpress", "woocommerce"),
+    ("etsy", "etsy"),
+    ("magento", "magento"),
+    ("bigcommerce", "bigcommerce"),
+    ("onbuy", "onbuy"),
+    ("tiktok", "tiktok"),
+    ("direct", "direct"),
+    ("manual", "direct"),
+)
+#: Country words in a channel name -> the marketplace's domain suffix.
+MARKETPLACES = {
+    "co.uk": "co.uk",
+    "uk": "co.uk",
+    "gb": "co.uk",
+    "com.au": "com.au",
+    "au": "com.au",
+    "co.jp": "co.jp",
+    "jp": "co.jp",
+    "com.mx": "com.mx",
+    "mx": "com.mx",
+    "com.br": "com.br",
+    "com.be": "com.be",
+    "com.tr": "com.tr",
+    "com": "com",
+    "us": "com",
+    "usa": "com",
+    "ca": "ca",
+    "de": "de",
+    "fr": "fr",
+    "it": "it",
+    "es": "es",
+    "nl": "nl",
+    "se": "se",
+    "pl": "pl",
+    "ie": "ie",
+    "in": "in",
+    "sg": "sg",
+    "ae": "ae",
+}
+_MARKET = re.compile(r"(co\.uk|com\.[a-z]{2}|co\.jp|\b[a-z]{2,3}\b)\s*$")
+
+
+def normalise_channel(text: str) -> tuple[str, str]:
+    """A channel as exports name it -> (channel, marketplace): one vocabulary for
+    Linnworks' Source and SubSource, Amazon's sales-channel and platform names.
+
+    >>> normalise_channel("AMAZON"), normalise_channel("Amazon UK")
+    (('amazon', ''), ('amazon', 'amazon.co.uk'))
+    >>> normalise_channel("AMAZON.CO.UK"), normalise_channel("eBay DE")
+    (('amazon', 'amazon.co.uk'), ('ebay', 'ebay.de'))
+    >>> normalise_channel("My Woo Store"), normalise_channel("")
+    (('woocommerce', ''), ('', ''))
+    """
+    text = " ".join(text.strip().lower().split())
+    if not text:
+        return "", ""
+    channel = next((c for word, c in CHANNEL_WORDS if word in text), text)
+    market = ""
+    if channel in ("amazon", "ebay"):
+        rest = text.split(channel, 1)[1].strip(" ._-") if channel in text else ""
+        found = _MARKET.search(rest)
+        if found and found.group(1) in MARKETPLACES:
+            market = f"{channel}.{MARKETPLACES[found.group(1)]}"
+    return channel, market
 
 
 def get_profile(name: str) -> Profile:

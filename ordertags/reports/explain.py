@@ -14,16 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ordertags.customers.grouping import customer_keys
 from ordertags.engine.arrays import BoolArray
 from ordertags.engine.conditions import Context, Explained, explain
-from ordertags.engine.frame import Frame, order_id_keys
+from ordertags.engine.frame import Frame
 from ordertags.engine.pipeline import annotate
 from ordertags.engine.tagtext import COLOUR_COLUMN, PROFILE_COLUMN, TAGS_COLUMN
 from ordertags.errors import InputError
-from ordertags.io.lookup import norm_order_id
 from ordertags.io.readers import read_orders
 from ordertags.rules import Rule, RuleSet
 from ordertags.tags import Entry, TagBook
@@ -106,8 +104,9 @@ def explain_order(
     ]
     probe = Frame(tables, as_of=as_of or dt.date.today(), overrides=columns)
     probe.require_field("order_id")
-    ids = order_id_keys(probe.text(field="order_id"))
-    row = pc.index(ids, norm_order_id(order_id)).as_py()
+    # Any of the order's numbers: the channel's (Linnworks' Reference Num) or the
+    # export's own (Linnworks' Order Id).
+    row = probe.find_order(order_id)
     if row < 0:
         names = ", ".join(t.source for t in tables)
         raise InputError(

@@ -131,7 +131,7 @@ def mailing_list(
         chosen[picked[first_of]] = True
 
     first = customers.first_rows()
-    rows = frame.order_starts
+    rows = frame.counted_orders  # an order two exports hold counts once
     spend = (
         customers.reduce_sum(np.where(rows, frame.money_units(field="total"), 0))
         if frame.has_field("total")
