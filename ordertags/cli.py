@@ -624,17 +624,140 @@ def render_summary(summary: Any, written: list[str]) -> str:
 # --- export --------------------------------------------------------------------------------
 
 
+def _date_opt(value: str | None, flag: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f'"{value}" is not a date; write YYYY-MM-DD.', param_hint=flag
+        ) from None
+
+
+ListOpt = Annotated[list[str] | None, typer.Option(show_default=False)]
+
+
 @app.command()
 def export(
-    orders: OrdersArg,
     output: OutputOpt,
-    tag: TagOpt,
+    orders: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Order exports (CSV, TSV or JSON); - reads standard input. In a workspace, "
+            "none: list the customers of its history.",
+            show_default=False,
+        ),
+    ] = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tag",
+            help="Customers with this tag (repeat: any of them). A tag on any of their "
+            "orders counts.",
+            show_default=False,
+        ),
+    ] = None,
     tagbook: BookOpt = None,
+    all_tags: Annotated[
+        bool, typer.Option("--all-tags", help="Customers must have every --tag, not any.")
+    ] = False,
     not_tag: Annotated[
         list[str] | None,
         typer.Option(
             "--not-tag",
             help="Leave out customers with this tag (repeat for several).",
+            show_default=False,
+        ),
+    ] = None,
+    segment: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--segment",
+            help="Customers in this RFM group, e.g. champions, at_risk (repeat: any of them).",
+            show_default=False,
+        ),
+    ] = None,
+    min_spend: Annotated[
+        str | None,
+        typer.Option(
+            "--min-spend",
+            help="Customers who spent at least this much: 100 (in any currency) or 100 GBP.",
+            show_default=False,
+        ),
+    ] = None,
+    min_orders: Annotated[
+        int | None,
+        typer.Option("--min-orders", help="Customers with at least this many orders.", min=0),
+    ] = None,
+    ordered_since: Annotated[
+        str | None,
+        typer.Option(
+            "--ordered-since",
+            help="Customers with an order on or after this date (YYYY-MM-DD).",
+            show_default=False,
+        ),
+    ] = None,
+    not_ordered_since: Annotated[
+        str | None,
+        typer.Option(
+            "--not-ordered-since",
+            help="Customers with no order on or after this date (YYYY-MM-DD).",
+            show_default=False,
+        ),
+    ] = None,
+    country: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--country",
+            help="Customers whose latest country is this (as the export writes it, e.g. GB; "
+            "repeat: any of them).",
+            show_default=False,
+        ),
+    ] = None,
+    channel: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--channel",
+            help="Customers with an order on this channel (the export's channel column, "
+            "else its platform, e.g. shopify, ebay; repeat: any of them).",
+            show_default=False,
+        ),
+    ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            "--preset",
+            help="The columns of an email tool: mailchimp, klaviyo, shopify-customers, brevo, "
+            "linnworks-list or generic (default: Email Address, First Name, Last Name, "
+            "Orders, Spend, Tags).",
+            show_default=False,
+        ),
+    ] = None,
+    excel: Annotated[
+        bool | None,
+        typer.Option(
+            "--excel/--no-excel",
+            help="Write a UTF-8 BOM so that spreadsheets read accents right (default: only "
+            "for --preset generic).",
+            show_default=False,
+        ),
+    ] = None,
+    suppress: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--suppress",
+            help="A file of addresses never to list: one a line, or a CSV with an Email "
+            "column (repeat for several). The tag book's suppressed list always applies.",
+            show_default=False,
+        ),
+    ] = None,
+    suppression_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--suppression-out",
+            help="Also write the addresses left out and why (Email, Reason), for the email "
+            "tool's own suppression list.",
             show_default=False,
         ),
     ] = None,
@@ -657,36 +780,60 @@ def export(
         bool,
         typer.Option(
             "--include-without-consent",
-            help="Also list customers whose exports do not say "
-            "they accept marketing (by default, where an export has a marketing-consent "
-            "column, only those whose latest answer is yes are listed).",
+            help="Also list customers who did not accept marketing (by default, where any "
+            "export records consent, only those whose latest answer is yes are listed).",
         ),
     ] = False,
 ) -> None:
-    """Write a mailing list of the customers with a tag: one row per customer, highest
-    spend first (Email Address, First Name, Last Name, Orders, Spend, Tags). Customers
-    who did not accept marketing and marketplace relay addresses are left out.
+    """Write a mailing list: one row per customer (merged identities once, under the
+    address used last), highest spend first. Left out, each counted in the summary:
+    invalid and marketplace relay addresses, suppressed addresses, customers with a
+    no_marketing tag, and customers who did not accept marketing.
 
-    Example: ordertags export orders.csv --tag VIP --not-tag FRAUD -t tagbook.yaml
+    Example: ordertags export orders.csv --tag VIP --preset mailchimp -t tagbook.yaml
     -r rules.yaml -o vip.csv
+
+    Example: ordertags export orders.csv --segment at_risk --min-orders 2 --preset klaviyo
+    -o winback.csv
     """
     when = _as_of(as_of)
     ws = _workspace(workspace)
     tagbook_path, rules_path = _book(tagbook, ws), _rules(rules, ws)
     from ordertags.api import export_list
+    from ordertags.customers.rfm import GROUP_NAMES, group_slug
+    from ordertags.reports.lists import REASON_TEXT, ListFilter, Money
 
+    segments = []
+    for name in segment or []:
+        slug = group_slug(name)
+        if slug is None:
+            raise typer.BadParameter(
+                f'"{name}" is not an RFM group; use one of: {", ".join(GROUP_NAMES)}.',
+                param_hint="--segment",
+            )
+        segments.append(slug)
     try:
-        result, ml = export_list(
-            orders,
+        flt = ListFilter(
+            tags=tuple(tag or ()),
+            all_tags=all_tags,
+            not_tags=tuple(not_tag or ()),
+            segments=tuple(segments),
+            min_spend=Money.parse(min_spend) if min_spend is not None else None,
+            min_orders=min_orders,
+            ordered_since=_date_opt(ordered_since, "--ordered-since"),
+            not_ordered_since=_date_opt(not_ordered_since, "--not-ordered-since"),
+            countries=tuple(country or ()),
+            channels=tuple(channel or ()),
+        )
+        result, chosen = export_list(
+            orders or [],
             tagbook=tagbook_path,
             rules=rules_path,
             output=output,
             as_of=when,
-            tags=tag,
             workspace=ws,
             region=default_region,
             date_style=_date_style(date_style),
-            not_tags=not_tag or [],
             columns=_columns(email_column, total_column, date_column, name_column, None),
             encoding=encoding,
             delimiter=delimiter,
@@ -694,22 +841,178 @@ def export(
             profile=format_,
             mapping=mapping,
             consent=not without_consent,
+            preset=preset,
+            excel=excel,
+            list_filter=flt,
+            suppress=list(suppress or ()),
+            suppression_out=suppression_out,
         )
     except OrderTagsError as exc:
         _fail(exc)
-    left_out = []
-    if ml.excluded_consent:
-        left_out.append(f"{ml.excluded_consent:,} without marketing consent")
-    if ml.excluded_not_tag:
-        left_out.append(f"{ml.excluded_not_tag:,} for --not-tag")
-    if ml.excluded_relay:
-        left_out.append(f"{ml.excluded_relay:,} with marketplace relay addresses")
+    if without_consent and chosen.consent_ignored:
+        typer.echo(
+            f"warning: {chosen.consent_ignored:,} customers listed without marketing consent "
+            "(--include-without-consent); mailing them may break the law where you sell.",
+            err=True,
+        )
+    elif without_consent:
+        typer.echo(
+            "warning: --include-without-consent lists customers who did not accept marketing.",
+            err=True,
+        )
+    left_out = [
+        f"{chosen.left_out[r]:,} {REASON_TEXT[r]}" for r in chosen.left_out if chosen.left_out[r]
+    ]
+    if chosen.excluded_not_tag:
+        left_out.append(f"{chosen.excluded_not_tag:,} for --not-tag")
+    wanted = " or ".join([*(tag or []), *segments]) if not all_tags else " and ".join(tag or [])
     _say(
         quiet,
-        f"{ml.count:,} customers with {' or '.join(tag)}"
+        f"{chosen.count:,} customers with {wanted}"
         + (f" ({'; '.join(left_out)} left out)" if left_out else "")
-        + ("" if output == "-" else f"; wrote {output}"),
+        + ("" if output == "-" else f"; wrote {output}")
+        + (f"; left-out addresses in {suppression_out}" if suppression_out else ""),
     )
+    if chosen.tags_as_of is not None:
+        _say(quiet, _tags_as_of(chosen.tags_as_of))
+
+
+# --- segments ------------------------------------------------------------------------------
+
+
+@app.command("segments")
+def segments_cmd(
+    orders: OrdersArg,
+    tagbook: BookOpt = None,
+    rules: RulesOpt = None,
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by",
+            help="group: customers per RFM group; tag: per tag, customers, orders and spend "
+            "of the last 30, 90 and 365 days.",
+        ),
+    ] = "group",
+    output_format: Annotated[
+        str,
+        typer.Option("--output-format", help="table, csv or json."),
+    ] = "table",
+    as_of: AsOfOpt = None,
+    encoding: EncodingOpt = None,
+    delimiter: DelimiterOpt = None,
+    email_column: EmailColOpt = None,
+    total_column: TotalColOpt = None,
+    date_column: DateColOpt = None,
+    name_column: NameColOpt = None,
+    money_style: MoneyOpt = None,
+    format_: FormatOpt = None,
+    mapping: MappingOpt = None,
+    workspace: WorkspaceOpt = None,
+    default_region: RegionOpt = None,
+    date_style: DateStyleOpt = None,
+) -> None:
+    """Show the customers' RFM groups (Shopify's 11 names; scores from quantiles of your
+    customers, or the rule file's fixed cut-offs) with each group's customers, share
+    and spend per currency, and the thresholds used. In a workspace the figures are
+    all-time ones from the history.
+
+    Example: ordertags segments orders.csv -t tagbook.yaml --as-of 2026-11-26
+
+    Example (does VIP pay off?): ordertags segments orders.csv --by tag -r rules.yaml
+    """
+    if output_format not in ("table", "csv", "json"):
+        raise typer.BadParameter("use table, csv or json.", param_hint="--output-format")
+    if by not in ("group", "tag"):
+        raise typer.BadParameter("use group or tag.", param_hint="--by")
+    when = _as_of(as_of)
+    ws = _workspace(workspace)
+    tagbook_path, rules_path = _book(tagbook, ws), _rules(rules, ws)
+    from ordertags.api import segments_report
+    from ordertags.reports import segments as seg
+
+    try:
+        report = segments_report(
+            orders,
+            tagbook=tagbook_path,
+            rules=rules_path,
+            as_of=when,
+            columns=_columns(email_column, total_column, date_column, name_column, None),
+            encoding=encoding,
+            delimiter=delimiter,
+            money_style=_money(money_style),
+            profile=format_,
+            mapping=mapping,
+            workspace=ws,
+            region=default_region,
+            by=by,
+            date_style=_date_style(date_style),
+        )
+    except OrderTagsError as exc:
+        _fail(exc)
+    if isinstance(report, list):
+        if output_format == "csv":
+            typer.echo(seg.tag_figures_csv(report), nl=False)
+        elif output_format == "json":
+            typer.echo(seg.tag_figures_json(report), nl=False)
+        else:
+            typer.echo(render_tag_figures(report))
+        return
+    if output_format == "csv":
+        typer.echo(seg.segment_table_csv(report), nl=False)
+        return
+    if output_format == "json":
+        typer.echo(seg.segment_table_json(report), nl=False)
+        return
+    typer.echo(render_segments(report))
+    if report.reason:
+        typer.echo(f"note: {report.reason}", err=True)
+
+
+def render_segments(table: Any) -> str:
+    """The segments table for people, with the thresholds under it."""
+    from tabulate import tabulate
+
+    from ordertags.reports.segments import thresholds_text
+
+    currencies = sorted({c for line in table.lines for c in line.spend})
+    rows = [
+        [
+            line.name,
+            line.customers,
+            f"{line.share * 100:.1f}%",
+            *[line.spend.get(c, "0.00") for c in currencies],
+        ]
+        for line in table.lines
+    ]
+    headers = ["group", "customers", "share", *[f"spend {c}".strip() for c in currencies]]
+    text: str = tabulate(
+        rows,
+        headers=headers,
+        disable_numparse=True,
+        colalign=("left", "right", "right", *["right"] * len(currencies)),
+    )
+    return text + "\n\n" + "\n".join(thresholds_text(table))
+
+
+def render_tag_figures(lines: list[Any]) -> str:
+    """Per tag and window: customers, orders, spend per currency."""
+    from tabulate import tabulate
+
+    currencies = sorted({c for line in lines for w in line.windows for c in w.spend})
+    rows = [
+        [
+            line.tag,
+            f"{w.days} days",
+            w.customers,
+            w.orders,
+            *[w.spend.get(c, "0.00") for c in currencies],
+        ]
+        for line in lines
+        for w in line.windows
+    ]
+    headers = ["tag", "last", "customers", "orders", *[f"spend {c}".strip() for c in currencies]]
+    text: str = tabulate(rows, headers=headers, disable_numparse=True)
+    return text
 
 
 # --- inspect ---------------------------------------------------------------------------------
@@ -768,8 +1071,8 @@ def inspect_cmd(
 # --- tag book ------------------------------------------------------------------------------
 
 
-def _email_of(
-    email: str | None,
+def _customer_of(
+    identity: str | None,
     order: str | None,
     in_: str | None,
     encoding: str | None,
@@ -777,33 +1080,65 @@ def _email_of(
     format_: str | None = None,
     mapping: Path | None = None,
     ws: Any = None,
-) -> str:
-    if order is not None:
-        if email is not None:
-            raise typer.BadParameter("give an EMAIL or --order, not both.")
-        if in_ is None and ws is not None:
-            from ordertags.customers.workspace import order_email
+) -> Any:
+    """The customer a person means: an identity they typed, or the customer of an order
+    (in an export, or in the workspace's history); an ``OrderCustomer``."""
+    from ordertags.io.lookup import OrderCustomer
 
-            return order_email(ws, order)
+    if order is not None:
+        if identity is not None:
+            raise typer.BadParameter("give a CUSTOMER or --order, not both.")
+        if in_ is None and ws is not None:
+            from ordertags.customers.workspace import order_customer
+
+            return order_customer(ws, order)
         if in_ is None:
             raise typer.BadParameter(
                 "--order needs --in EXPORT (the export holding the order).", param_hint="--in"
             )
-        from ordertags.io.lookup import find_order_email
+        from ordertags.io.lookup import find_order_customer
 
-        return find_order_email(
+        return find_order_customer(
             in_, order, encoding=encoding, delimiter=delimiter, profile=format_, mapping=mapping
         )
-    if email is None:
-        raise typer.BadParameter("give the customer's EMAIL, or --order ORDER_ID --in EXPORT.")
-    return email
+    if identity is None:
+        raise typer.BadParameter(
+            "give the CUSTOMER (email, phone or CHANNEL:ID), or --order ORDER_ID --in EXPORT."
+        )
+    from ordertags.customers.workspace import customer_name
+
+    name = None
+    if ws is not None:
+        from ordertags.base.keys import identity_of
+
+        try:
+            name = customer_name(ws, identity_of(identity)[1])
+        except OrderTagsError:
+            name = None  # not an identity: tag_customer says so
+    return OrderCustomer(identity, name)
+
+
+def _named(found: Any, change: Any) -> str:
+    """How a confirmation names the customer: ``Quinn Belfast (ebay:quinn_belfast)``."""
+    return f"{found.name} ({change.identity})" if found.name else str(change.identity)
+
+
+CustomerArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="The customer: an email, a phone number (any common spelling) or a "
+        "marketplace buyer id CHANNEL:ID (ebay:NAME, amazon:ID, etsy:ID).",
+        show_default=False,
+    ),
+]
 
 
 OrderOpt = Annotated[
     str | None,
     typer.Option(
         "--order",
-        help="Tag the customer of this order number instead of an EMAIL.",
+        help="Tag the customer of this order (the platform's order number, #1042 or the "
+        "channel's reference) instead of naming them.",
         show_default=False,
     ),
 ]
@@ -821,11 +1156,14 @@ InOpt = Annotated[
 def tag_cmd(
     tag: TagOpt,
     tagbook: BookOpt = None,
-    email: Annotated[
-        str | None, typer.Argument(help="The customer's email.", show_default=False)
-    ] = None,
+    customer: CustomerArg = None,
     note: Annotated[
-        str | None, typer.Option("--note", help="Why: shown with the tag.", show_default=False)
+        str | None,
+        typer.Option(
+            "--note",
+            help="Why: shown with the tag (given again, it replaces the note).",
+            show_default=False,
+        ),
     ] = None,
     by: Annotated[
         str | None,
@@ -851,10 +1189,13 @@ def tag_cmd(
     mapping: MappingOpt = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Tag a customer by hand, by email or by an order of theirs (in an export, or, in a
-    workspace, in the order history).
+    """Tag a customer by hand: by email, phone number or marketplace buyer id, or by an
+    order of theirs (in an export, or, in a workspace, in the order history). The tag
+    book records the customer's best identity: email, else buyer id, else phone.
 
     Example: ordertags tag jane@example.com --tag VIP --note "Wholesale" -t tagbook.yaml
+
+    Example: ordertags tag ebay:quinn_belfast --tag CLAIMED-NON-RECEIPT -t tagbook.yaml
 
     Example: ordertags tag --order 100123 --in orders.csv --tag FRAUD -t tagbook.yaml
     """
@@ -863,29 +1204,30 @@ def tag_cmd(
     ws = _workspace(workspace)
     book = _book(tagbook, ws)
     try:
-        address = _email_of(email, order, in_, encoding, delimiter, format_, mapping, ws)
-        change = tag_customer(book, address, tag, note=note, by=by, expires=expires)
+        found = _customer_of(customer, order, in_, encoding, delimiter, format_, mapping, ws)
+        change = tag_customer(
+            book, found.identity, tag, note=note, by=by, expires=expires, region=_region(ws)
+        )
     except OrderTagsError as exc:
         _fail(exc)
+    who = _named(found, change)
     if change.added:
         typer.echo(
-            f"tagged {change.email} with {', '.join(change.added)}"
+            f"tagged {who} with {', '.join(change.added)}"
             + (f" (already had {', '.join(change.unchanged)})" if change.unchanged else ""),
             err=True,
         )
+    elif change.note_updated:
+        typer.echo(f"{who} already has {', '.join(change.unchanged)}; note updated", err=True)
     else:
-        typer.echo(
-            f"{change.email} already has {', '.join(change.unchanged)}; nothing changed", err=True
-        )
+        typer.echo(f"{who} already has {', '.join(change.unchanged)}; nothing changed", err=True)
 
 
 @app.command("untag")
 def untag_cmd(
     tag: TagOpt,
     tagbook: BookOpt = None,
-    email: Annotated[
-        str | None, typer.Argument(help="The customer's email.", show_default=False)
-    ] = None,
+    customer: CustomerArg = None,
     order: OrderOpt = None,
     in_: InOpt = None,
     encoding: EncodingOpt = None,
@@ -894,7 +1236,8 @@ def untag_cmd(
     mapping: MappingOpt = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Remove tags given by hand from a customer (every spelling of their email).
+    """Remove tags given by hand from a customer (every entry naming the same email,
+    phone number or buyer id, however spelled).
 
     Example: ordertags untag jane@example.com --tag VIP -t tagbook.yaml
     """
@@ -903,14 +1246,28 @@ def untag_cmd(
     ws = _workspace(workspace)
     book = _book(tagbook, ws)
     try:
-        address = _email_of(email, order, in_, encoding, delimiter, format_, mapping, ws)
-        change = untag_customer(book, address, tag)
+        found = _customer_of(customer, order, in_, encoding, delimiter, format_, mapping, ws)
+        change = untag_customer(book, found.identity, tag, region=_region(ws))
     except OrderTagsError as exc:
         _fail(exc)
+    who = _named(found, change)
     if change.removed:
-        typer.echo(f"removed {', '.join(change.removed)} from {change.email}", err=True)
+        typer.echo(f"removed {', '.join(change.removed)} from {who}", err=True)
     if change.unchanged:
-        typer.echo(f"{change.email} had no {', '.join(change.unchanged)} in the tag book", err=True)
+        typer.echo(f"{who} had no {', '.join(change.unchanged)} in the tag book", err=True)
+
+
+def _region(ws: Any) -> str | None:
+    """The workspace's default phone region (None without a workspace)."""
+    if ws is None:
+        return None
+    from ordertags.customers.workspace import workspace_region
+
+    try:
+        region: str | None = workspace_region(ws)
+    except OrderTagsError:
+        return None
+    return region
 
 
 @app.command("tags")
@@ -1193,6 +1550,13 @@ def ingest(
     _say(quiet, render_ingest(report))
 
 
+def _tags_as_of(stamp: str) -> str:
+    """Where the rule tags a history command shows come from."""
+    if stamp == "never":
+        return "no rule tags yet: `ordertags apply` works them out (tags by hand are shown)"
+    return f"rule tags as of the last apply at {stamp}"
+
+
 def _customer_rows(rows: list[Any]) -> str:
     from tabulate import tabulate
 
@@ -1225,7 +1589,7 @@ def customers_cmd(
         str | None,
         typer.Option(
             "--tag",
-            help="Only customers with this tag (by hand, or at the last apply).",
+            help="Only customers with this tag, in any case (by hand, or at the last apply).",
             show_default=False,
         ),
     ] = None,
@@ -1256,13 +1620,15 @@ def customers_cmd(
             rows = history.list_customers(
                 tag=tag, search=search, limit=limit or None, tagbook=book, as_of=_as_of(as_of)
             )
+            stamp = history.last_apply() or "never"
     except OrderTagsError as exc:
         _fail(exc)
     if rows:
         typer.echo(_customer_rows(rows))
     typer.echo(
         f"{_n(len(rows), 'customer')}"
-        + (f" (--limit {limit}; there may be more)" if limit and len(rows) == limit else ""),
+        + (f" (--limit {limit}; there may be more)" if limit and len(rows) == limit else "")
+        + f"; {_tags_as_of(stamp)}",
         err=True,
     )
 
@@ -1475,7 +1841,12 @@ def _link(
         typer.echo(f"{a} and {b} were already {what}; nothing changed", err=True)
 
 
-LinkArg = Annotated[str, typer.Argument(help="An email or a phone number.", show_default=False)]
+LinkArg = Annotated[
+    str,
+    typer.Argument(
+        help="An email, a phone number or a marketplace buyer id (ebay:NAME).", show_default=False
+    ),
+]
 NoteOpt = Annotated[
     str | None, typer.Option("--note", help="Why: kept with the link.", show_default=False)
 ]
@@ -1522,6 +1893,50 @@ def unlink_cmd(
     Example: ordertags unlink bob@example.com bob.smith@example.com
     """
     _link(a, b, False, note, by, tagbook, workspace, default_region)
+
+
+@app.command("suppress")
+def suppress_cmd(
+    email: Annotated[
+        str, typer.Argument(help="The address to leave off mailing lists.", show_default=False)
+    ],
+    reason: Annotated[
+        str | None,
+        typer.Option(
+            "--reason",
+            help="Why (unsubscribed, complained, ...): kept in the tag book.",
+            show_default=False,
+        ),
+    ] = None,
+    remove: Annotated[
+        bool, typer.Option("--remove", help="Take the address off the suppressed list.")
+    ] = False,
+    by: ByOpt = None,
+    tagbook: BookOpt = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Keep an address off every mailing list: add it to the tag book's `suppressed`
+    list (every spelling of it, by customer key), or take it off with --remove.
+
+    Example: ordertags suppress jane@example.com --reason unsubscribed -t tagbook.yaml
+    """
+    from ordertags.tags import suppress_address
+
+    ws = _workspace(workspace)
+    book = _book(tagbook, ws)
+    try:
+        change = suppress_address(book, email, reason=reason, by=by, remove=remove)
+    except OrderTagsError as exc:
+        _fail(exc)
+    if remove:
+        if change.removed:
+            typer.echo(f"{change.email} is no longer suppressed", err=True)
+        else:
+            typer.echo(f"{change.email} was not suppressed; nothing changed", err=True)
+    elif change.added:
+        typer.echo(f"suppressed {change.email}: it goes on no mailing list", err=True)
+    else:
+        typer.echo(f"{change.email} was already suppressed; nothing changed", err=True)
 
 
 @app.command()

@@ -495,3 +495,13 @@ def test_write_back_is_value_for_value_identical(
     back = list(csv.reader(io.StringIO(body, newline=""), delimiter=delimiter))
     assert back[0] == header + ADDED
     assert [r[: len(header)] for r in back[1:]] == rows
+
+
+def test_first_column_named_like_markup_is_still_csv(tmp_path: Path, tagbook: Path) -> None:
+    """A header whose first name is "<" is a CSV, not a web page (found by a property test)."""
+    src = tmp_path / "o.csv"
+    src.write_bytes(b"<,0,Email,Total\nx,1,a@b.co,5\n")
+    out = tmp_path / "out.csv"
+    code, err = apply(src, tagbook, out)
+    assert code == 0, err
+    assert out.read_text(encoding="utf-8").splitlines()[1].startswith("x,1,a@b.co,5")

@@ -121,7 +121,7 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "channel": ("Channel", "Source", "Sales Channel", "sales-channel", "Marketplace"),
     # The channel's own order number where an order hub (Linnworks) gives the order a
     # number of its own: the order is known by both.
-    "channel_ref": (
+    "reference": (
         "Reference Num",
         "Reference Number",
         "ReferenceNum",
@@ -142,8 +142,11 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "marketing_consent": (
         "Accepts Marketing",
         "Accepts Email Marketing",
+        "Email Marketing Consent",
         "Marketing Consent",
+        "Marketing Opt-in",
         "Newsletter",
+        "Newsletter Opt-in",
     ),
     "refunds": ("Refunded Amount", "Refunds", "Refund Amount", "Refunded"),
     "sku": ("SKU", "Item SKU", "Product SKU"),
@@ -152,6 +155,9 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "price": ("Unit Price", "Item Price", "Price"),
     "line_total": ("Line Total",),
 }
+
+#: Values of a marketing-consent column that mean yes (compared lower-cased).
+CONSENT_YES = ("yes", "y", "true", "1", "subscribed", "accepted", "opt-in", "opted in", "granted")
 
 #: What each field is for, in messages.
 FIELD_TITLES = {
@@ -169,10 +175,10 @@ FIELD_TITLES = {
     "country": "country",
     "currency": "currency",
     "channel": "channel",
-    "channel_ref": "channel order number",
     "shipping_service": "shipping service",
     "status": "order status",
     "marketing_consent": "marketing consent",
+    "reference": "channel reference",
     "refunds": "refunds",
     "sku": "line item SKU",
     "item_name": "line item name",

@@ -282,7 +282,7 @@ LINNWORKS = _p(
     ),
     fields={
         "order_id": ("Order Id", "nOrderId"),
-        "channel_ref": (
+        "reference": (
             "Reference Num",
             "Reference Number",
             "ReferenceNum",
