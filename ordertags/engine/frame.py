@@ -77,6 +77,11 @@ VIRTUAL_FIELDS = (
 )
 
 
+#: The currency a money symbol names, where an export has no currency column (eBay's
+#: reports): "$" is read as US dollars, the eBay.com report's.
+CURRENCY_SYMBOLS = {"$": "USD", "£": "GBP", "€": "EUR", "¥": "JPY"}
+
+
 def order_id_keys(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Order numbers as compared across files, a column at a time: surrounding spaces
     and a leading ``'`` (Excel) or ``#`` (Shopify) dropped. The one-value twin, for the
@@ -145,6 +150,8 @@ class Frame:
             )
         if field == "name":
             return fmap.get("first_name") is not None or fmap.get("last_name") is not None
+        if field == "currency":  # told by the total's symbol (eBay: $1,433.66, 116,99 €)
+            return profile.money in ("symbol", "comma_decimal") and fmap.get("total") is not None
         return False
 
     def has_field(self, field: str) -> bool:
@@ -507,12 +514,27 @@ class Frame:
 
     # --- text ---------------------------------------------------------------------------
 
+    def _currency_of_symbols(self, ti: int) -> pa.Array:
+        """Per row of table ``ti`` (an export with no currency column whose money carries
+        a symbol): the currency its total's symbol names ("" where none)."""
+        i = self.maps[ti].get("total")
+        assert i is not None
+        text = combined(self.tables[ti].column(i))
+        out = pa.repeat(BLANK, len(text))
+        for symbol, code in CURRENCY_SYMBOLS.items():
+            hit = pc.fill_null(pc.match_substring(text, symbol), False)
+            out = pc.if_else(hit, pa.scalar(code, pa.string()), out)
+        result: pa.Array = out
+        return result
+
     def raw_field(self, ti: int, field: str) -> pa.ChunkedArray | pa.Array | None:
         """A field's text row by row in table ``ti``: its column, with blanks filled from
         its fallback columns and Excel's leading ``'`` dropped (None: no such column)."""
         table, fmap = self.tables[ti], self.maps[ti]
         sources = fmap.sources(field)
         if not sources:
+            if field == "currency" and self._has(ti, "currency"):
+                return self._currency_of_symbols(ti)
             if field == "name" and (
                 fmap.get("first_name") is not None or fmap.get("last_name") is not None
             ):
