@@ -74,6 +74,7 @@ VIRTUAL_FIELDS = (
     "shipping_service",
     "status",
     "refunds",
+    "notes",
 )
 
 

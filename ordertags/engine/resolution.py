@@ -52,6 +52,37 @@ from ordertags.io.fields import CONSENT_YES, FIELD_ALIASES
 from ordertags.tags import TagBook
 
 
+def _phones_by_country(phones: pa.Array, country: pa.Array | None, region: str) -> pa.Array:
+    """E.164 keys of phones written without a country code, read as numbers of the
+    order's country where the export names it (a US order's 555 number is +1, not +44),
+    else of ``region`` (--default-region, the workspace's)."""
+    if country is None:
+        return phone_keys(phones, region)
+    encoded = pc.dictionary_encode(country)
+    regions = [K.country_region(c or "") or region for c in encoded.dictionary.to_pylist()]
+    per_row = np.asarray(regions + [region], dtype=object)[
+        np.asarray(pc.fill_null(encoded.indices, len(regions)).to_numpy(zero_copy_only=False))
+    ]
+    distinct = sorted(set(regions) | {region})
+    if len(distinct) == 1:
+        return phone_keys(phones, region)
+    out = null_strings(len(phones))
+    for code in distinct:
+        rows = np.flatnonzero(per_row == code)
+        if not len(rows):
+            continue
+        keys = phone_keys(phones.take(pa.array(rows)), code)
+        mask = np.zeros(len(phones), dtype=bool)
+        mask[rows] = True
+        # Scatter the group's keys back to its rows.
+        full = np.full(len(phones), -1, dtype=np.int64)
+        full[rows] = np.arange(len(rows))
+        taken = keys.take(pa.array(np.maximum(full, 0)))
+        out = pc.if_else(pa.array(mask), taken, out)
+    result: pa.Array = out
+    return result
+
+
 def run_identities(
     frame: Frame, region: str = K.DEFAULT_REGION, *, phones: bool = True
 ) -> RunIdentities:
@@ -69,7 +100,11 @@ def run_identities(
     buyer_text = frame.buyer_text()
     buyer = customer_keys(buyer_text) if buyer_text is not None else null_strings(n)
     phone_text = text("phone")
-    phone = phone_keys(phone_text, region) if phone_text is not None else null_strings(n)
+    phone = (
+        _phones_by_country(phone_text, text("country"), region)
+        if phone_text is not None
+        else null_strings(n)
+    )
     last = text("last_name")
     full = text("name")
     if last is not None:

@@ -133,6 +133,7 @@ SHOPIFY = _p(
         ("Name", "Lineitem quantity", "Lineitem price"),
     ),
     fields={
+        "notes": ("Notes",),
         "order_id": ("Name",),
         "email": ("Email",),
         "name": ("Billing Name", "Shipping Name"),
@@ -176,6 +177,7 @@ WOOCOMMERCE = _p(
         ("order_id", "order_date", "customer_email"),
     ),
     fields={
+        "notes": ("order_notes", "customer_note"),
         "order_id": ("order_number", "order_id"),
         "email": ("customer_email", "billing_email"),
         "first_name": ("billing_first_name", "shipping_first_name"),
@@ -221,6 +223,7 @@ WOO_ALGOLPLUS = _p(
         ("Order Number", "Order Total Amount"),
     ),
     fields={
+        "notes": ("Customer Note", "Order Notes"),
         "order_id": ("Order Number",),
         "email": ("Email (Billing)",),
         "first_name": ("First Name (Billing)", "First Name (Shipping)"),
@@ -281,6 +284,7 @@ LINNWORKS = _p(
         ("Reference Number", "Customer email address"),
     ),
     fields={
+        "notes": ("Notes", "Order Notes", "Note"),
         "order_id": ("Order Id", "nOrderId"),
         "reference": (
             "Reference Num",
@@ -380,6 +384,7 @@ EBAY = _p(
         ("Sales Record Number", "User Id"),
     ),
     fields={
+        "notes": ("My Item Note",),
         "order_id": ("Order Number", "Sales Record Number"),
         "customer_id": ("Buyer Username", "User Id"),
         "email": ("Buyer Email",),

@@ -60,7 +60,8 @@ def _actions(rule: Rule) -> list[str]:
     out += [f"untag {t}" for t in rule.untag]
     out += [f"set {c} = {v!r}" for c, v in rule.set.items()]
     if rule.note:
-        out.append(f"note {rule.note[1]!r} in {rule.note[0]}")
+        where = "the export's notes column" if rule.note[0] == "notes" else rule.note[0]
+        out.append(f"note {rule.note[1]!r} in {where}")
     if rule.hold:
         out.append(f"hold: {rule.hold}")
     if rule.stop:
