@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,21 +18,30 @@ from typing import Any
 import numpy as np
 import pyarrow.compute as pc
 
+from ordertags.base.files import check_output_folder, make_private_dir
 from ordertags.base.keys import check_region
-from ordertags.customers.history import IngestReport
-from ordertags.customers.identity import resolve_links
+from ordertags.customers.history import History, IngestReport
+from ordertags.customers.identity import Suspect, resolve_links
 from ordertags.customers.rfm import Cutoffs
-from ordertags.customers.workspace import workspace_history
+from ordertags.customers.workspace import Workspace, run_lock, workspace_history
 from ordertags.engine.frame import Frame
 from ordertags.engine.pipeline import Annotated, annotate
-from ordertags.engine.resolution import order_batches, run_identities
+from ordertags.engine.resolution import order_batches, run_identities, suspects_in_frame
 from ordertags.errors import UsageError
-from ordertags.io.readers import read_orders
+from ordertags.io.options import DEFAULT, ReadOptions
+from ordertags.io.readers import OrderTable, read_exports
 from ordertags.io.writers import write_output, write_table
+from ordertags.reports import segments
 from ordertags.reports.dryrun import compare
+from ordertags.reports.explain import Explanation, explain_order
+from ordertags.reports.explain import render as render_explanation
+from ordertags.reports.inspection import Inspection, inspect_orders
+from ordertags.reports.lint import LintReport, lint
 from ordertags.reports.lists import (
+    REASON_TEXT,
     CustomerRows,
     ListFilter,
+    Money,
     Selection,
     customers_of_history,
     customers_of_run,
@@ -48,11 +57,43 @@ from ordertags.reports.segments import (
     segment_customers,
     segment_table,
     tag_figures,
+    thresholds_text,
 )
 from ordertags.rules import load_rules
 from ordertags.tags import TagBook, load_tagbook
 
 PathLike = str | os.PathLike[str]
+
+#: The public names of this module (the command line imports only these).
+__all__ = [
+    "Annotated",
+    "Explanation",
+    "INGEST_SLICE",
+    "Inspection",
+    "LintReport",
+    "ListFilter",
+    "ListSpec",
+    "Money",
+    "PathLike",
+    "REASON_TEXT",
+    "ReadOptions",
+    "SegmentTable",
+    "Selection",
+    "TagLine",
+    "annotate",
+    "apply_files",
+    "explain_files",
+    "explanation_text",
+    "export_list",
+    "ingest_files",
+    "inspect_export",
+    "lint_files",
+    "make_list",
+    "segments",
+    "segments_report",
+    "suspects_in_files",
+    "thresholds_text",
+]
 
 
 @dataclass(frozen=True)
@@ -94,16 +135,10 @@ def _run(
     tagbook: PathLike,
     rules: PathLike | None,
     as_of: dt.date | None,
-    columns: Mapping[str, str | None] | None,
-    encoding: str | None,
-    delimiter: str | None,
-    money_style: str | None,
-    profile: str | None = None,
-    mapping: PathLike | None = None,
-    history: Any = None,
+    read: ReadOptions,
+    history: History | None = None,
     record: bool = False,
     region: str | None = None,
-    date_style: str | None = None,
 ) -> Annotated:
     book = load_tagbook(tagbook)
     ruleset = load_rules(rules) if rules is not None else None
@@ -112,16 +147,10 @@ def _run(
         tagbook=book,
         rules=ruleset,
         as_of=as_of,
-        columns=columns,
-        encoding=encoding,
-        delimiter=delimiter,
-        money_style=money_style,
-        profile=profile,
-        mapping=str(mapping) if mapping is not None else None,
+        read=read,
         history=history,
         record=record,
         region=region,
-        date_style=date_style,
     )
 
 
@@ -140,7 +169,7 @@ def _targets(orders: Sequence[PathLike], output: PathLike, output_format: str | 
             "two exports have the same file name, so their outputs would clash.",
             hint="Apply them in separate runs, or rename one.",
         )
-    folder.mkdir(parents=True, exist_ok=True)
+    make_private_dir(folder)
     suffix = {"json": ".json", "ndjson": ".ndjson", "csv": ".csv"}.get(output_format or "")
     return [str(folder / (Path(n).stem + suffix if suffix else n)) for n in names]
 
@@ -152,29 +181,25 @@ def apply_files(
     output: PathLike,
     rules: PathLike | None = None,
     as_of: dt.date | None = None,
-    columns: Mapping[str, str | None] | None = None,
-    encoding: str | None = None,
-    delimiter: str | None = None,
+    read: ReadOptions = DEFAULT,
     output_format: str | None = None,
-    money_style: str | None = None,
     dry_run: bool = False,
-    profile: str | None = None,
-    mapping: PathLike | None = None,
     workspace: Any = None,
     record: bool = True,
     region: str | None = None,
-    date_style: str | None = None,
     output_encoding: str | None = None,
     profile_columns: str = "last",
     excel_safe: bool = False,
     lists: Sequence[ListSpec] = (),
     consent: bool = True,
+    mode: int | None = None,
+    wait: float | None = None,
 ) -> tuple[Annotated, list[Any]]:
     """Tag the orders of ``orders`` and write each export back annotated.
 
     With one export, ``output`` is a file (``-``: standard output); with several, a folder
-    that receives each under its own name. ``profile`` forces a platform (``--format``),
-    ``mapping`` names the columns of another export (``--mapping``); ``output_format``
+    that receives each under its own name. ``read`` says how to read the exports
+    (:class:`ordertags.io.options.ReadOptions`); ``output_format``
     (csv, json, ndjson) converts, else each export keeps its own. Returns the result and
     the paths written; ``excel_safe`` makes cells a spreadsheet would run as a formula
     inert (:func:`ordertags.io.writers.write_table`). With ``dry_run``, writes nothing and
@@ -184,8 +209,8 @@ def apply_files(
     read its order history, and the run's orders are recorded in it (unless ``record``
     is false, or on a dry run).
 
-    ``date_style`` (``day-first``, ``month-first``) says how numeric dates are written
-    where the platform does not; CSV is written back in each export's encoding, or
+    ``read.date_style`` (``day-first``, ``month-first``) says how numeric dates are
+    written where the platform does not; CSV is written back in each export's encoding, or
     ``output_encoding``; ``profile_columns`` ``first`` puts the added columns right
     after the order number (default ``last``, which keeps re-imports safe).
 
@@ -193,6 +218,10 @@ def apply_files(
     :func:`export_list` would write after this run (``consent`` as there), made from the
     customer totals the rules already worked out, so the exports are read once. The
     number of customers in each is in ``result.summary.lists``.
+
+    New files get ``mode`` (default 0600). A recording run holds the workspace (see
+    :func:`ordertags.customers.workspace.run_lock`), waiting up to ``wait`` seconds for
+    another.
     """
     if dry_run and lists:
         raise UsageError(
@@ -206,67 +235,67 @@ def apply_files(
                 f"the list {spec.path} would overwrite the annotated output.",
                 hint="Give the list its own file name.",
             )
-    with workspace_history(workspace) as history:
-        result = _run(
-            orders,
-            tagbook,
-            rules,
-            as_of,
-            columns,
-            encoding,
-            delimiter,
-            money_style,
-            profile,
-            mapping,
-            history=history,
-            record=record and not dry_run,
-            region=region,
-            date_style=date_style,
-        )
-        # Every list is made (and its tags checked) before anything is written; in a
-        # workspace, with the history's all-time figures (as export makes them).
-        rows = customers_of_run(result, history) if lists else None
-        made = [
-            (
-                spec,
-                make_list(
-                    result.tagbook,
-                    rows,  # type: ignore[arg-type]
-                    ListFilter(tags=spec.tags, not_tags=spec.not_tags),
-                    consent=consent,
-                ),
+    for target in [*targets, *(str(spec.path) for spec in lists)]:
+        check_output_folder(target)  # before anything is recorded in the history
+    recording = workspace is not None and record and not dry_run
+    with run_lock(workspace if recording else None, wait):
+        with workspace_history(workspace) as history:
+            result = _run(
+                orders,
+                tagbook,
+                rules,
+                as_of,
+                read,
+                history=history,
+                record=record and not dry_run,
+                region=region,
             )
-            for spec in lists
-        ]
-    if dry_run:
-        return result, [compare(result, i, t, encoding=encoding) for i, t in enumerate(targets)]
-    if profile_columns not in ("first", "last"):
-        raise UsageError(
-            f'--profile-columns is "first" or "last", not "{profile_columns}".',
-            hint="first: right after the order number; last: after the export's own columns.",
-        )
-    replaced = [0]
-    for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
-        extra = result.output_columns(index)
-
-        def write(fh: Any, t: Any = table, e: Any = extra) -> None:
-            replaced[0] += write_table(
-                fh,
-                t,
-                e,
-                output_format=output_format,
-                encoding=output_encoding,
-                profile_first=profile_columns == "first",
-                excel_safe=excel_safe,
+            # Every list is made (and its tags checked) before anything is written; in a
+            # workspace, with the history's all-time figures (as export makes them).
+            rows = customers_of_run(result, history) if lists else None
+            made = [
+                (
+                    spec,
+                    make_list(
+                        result.tagbook,
+                        rows,  # type: ignore[arg-type]
+                        ListFilter(tags=spec.tags, not_tags=spec.not_tags),
+                        consent=consent,
+                    ),
+                )
+                for spec in lists
+            ]
+        if dry_run:
+            return result, [
+                compare(result, i, t, encoding=read.encoding) for i, t in enumerate(targets)
+            ]
+        if profile_columns not in ("first", "last"):
+            raise UsageError(
+                f'--profile-columns is "first" or "last", not "{profile_columns}".',
+                hint="first: right after the order number; last: after the export's own columns.",
             )
+        replaced = [0]
+        for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
+            extra = result.output_columns(index)
 
-        write_output(target, write)
-    result.summary.replaced = replaced[0]
-    for spec, chosen in made:
-        data = render_list(chosen.rows, get_preset(None))
-        write_output(spec.path, lambda fh, d=data: fh.write(d))
-        result.summary.lists[str(spec.path)] = chosen.count
-    return result, [t for t in targets if t != "-"] + [str(s.path) for s, _ in made]
+            def write(fh: Any, t: Any = table, e: Any = extra) -> None:
+                replaced[0] += write_table(
+                    fh,
+                    t,
+                    e,
+                    output_format=output_format,
+                    encoding=output_encoding,
+                    profile_first=profile_columns == "first",
+                    excel_safe=excel_safe,
+                )
+
+            write_output(target, write, mode=mode)
+        result.summary.replaced = replaced[0]
+        for spec, chosen in made:
+            data = render_list(chosen.rows, get_preset(None))
+            write_output(spec.path, lambda fh, d=data: fh.write(d), mode=mode)
+            result.summary.lists[str(spec.path)] = chosen.count
+        return result, [t for t in targets if t != "-"] + [str(s.path) for s, _ in made]
 
 
 def export_list(
@@ -278,12 +307,7 @@ def export_list(
     not_tags: Sequence[str] = (),
     rules: PathLike | None = None,
     as_of: dt.date | None = None,
-    columns: Mapping[str, str | None] | None = None,
-    encoding: str | None = None,
-    delimiter: str | None = None,
-    money_style: str | None = None,
-    profile: str | None = None,
-    mapping: PathLike | None = None,
+    read: ReadOptions = DEFAULT,
     workspace: Any = None,
     region: str | None = None,
     consent: bool = True,
@@ -292,7 +316,8 @@ def export_list(
     list_filter: ListFilter | None = None,
     suppress: Sequence[PathLike] = (),
     suppression_out: PathLike | None = None,
-    date_style: str | None = None,
+    mode: int | None = None,
+    wait: float | None = None,
 ) -> tuple[Annotated | None, Selection]:
     """Write the mailing list of the customers that ``list_filter`` asks for (or those
     with any of ``tags`` and none of ``not_tags``), in the columns of ``preset`` (see
@@ -300,7 +325,7 @@ def export_list(
     (no email, invalid, relay, suppressed by the tag book or a ``suppress`` file), customers
     with a ``no_marketing`` tag, and, unless ``consent`` is False, customers who did not
     accept marketing where any export or the history records it. With ``suppression_out``,
-    writes the addresses left out and why.
+    writes the addresses left out and why. New files get ``mode`` (default 0600).
 
     With a ``workspace``, the run's orders are recorded in its history as ``apply``
     records them, and each listed customer's orders, spend and marketing answer are
@@ -326,9 +351,16 @@ def export_list(
             "its history.",
         )
     chosen_preset = get_preset(preset)
+    for target in (output, suppression_out):
+        if target is not None:
+            check_output_folder(target)  # before anything is recorded in the history
     result: Annotated | None = None
     tags_as_of: str | None = None
-    with workspace_history(workspace) as history:
+    # Recording the run's orders, it holds the workspace as apply does.
+    with (
+        run_lock(workspace if orders else None, wait),
+        workspace_history(workspace) as history,
+    ):
         if not orders:
             assert history is not None
             book = load_tagbook(tagbook)
@@ -342,16 +374,10 @@ def export_list(
                 tagbook,
                 rules,
                 as_of,
-                columns,
-                encoding,
-                delimiter,
-                money_style,
-                profile,
-                mapping,
+                read,
                 history=history,
                 record=history is not None,
                 region=region,
-                date_style=date_style,
             )
             book, when = result.tagbook, result.frame.as_of
             rows = customers_of_run(result, history)
@@ -366,10 +392,10 @@ def export_list(
         by_key = dict(zip(rows.key, segments, strict=True))
         listed_segments = [by_key[k] for k in chosen.rows.key]
     data = render_list(chosen.rows, chosen_preset, excel=excel, segments=listed_segments)
-    write_output(output, lambda fh: fh.write(data))
+    write_output(output, lambda fh: fh.write(data), mode=mode)
     if suppression_out is not None:
         gone = render_suppression(chosen.suppressed_out)
-        write_output(suppression_out, lambda fh: fh.write(gone))
+        write_output(suppression_out, lambda fh: fh.write(gone), mode=mode)
     return result, chosen
 
 
@@ -425,16 +451,10 @@ def segments_report(
     tagbook: PathLike,
     rules: PathLike | None = None,
     as_of: dt.date | None = None,
-    columns: Mapping[str, str | None] | None = None,
-    encoding: str | None = None,
-    delimiter: str | None = None,
-    money_style: str | None = None,
-    profile: str | None = None,
-    mapping: PathLike | None = None,
+    read: ReadOptions = DEFAULT,
     workspace: Any = None,
     region: str | None = None,
     by: str = "group",
-    date_style: str | None = None,
 ) -> SegmentTable | list[TagLine]:
     """The RFM groups of the run's customers (all-time figures from the history in a
     workspace; with a workspace and no ``orders``, every customer of the history) as a
@@ -468,15 +488,9 @@ def segments_report(
                 tagbook,
                 rules,
                 as_of,
-                columns,
-                encoding,
-                delimiter,
-                money_style,
-                profile,
-                mapping,
+                read,
                 history=history,
                 region=region,
-                date_style=date_style,
             )
             if by == "tag":
                 return tag_figures(result)
@@ -491,24 +505,20 @@ def ingest_files(
     orders: Sequence[PathLike],
     *,
     workspace: Any,
-    columns: Mapping[str, str | None] | None = None,
-    encoding: str | None = None,
-    delimiter: str | None = None,
-    money_style: str | None = None,
-    profile: str | None = None,
-    mapping: PathLike | None = None,
+    read: ReadOptions = DEFAULT,
     region: str | None = None,
-    date_style: str | None = None,
+    wait: float | None = None,
 ) -> Any:
     """Record the orders of ``orders`` in the workspace's history, one transaction per
     export; returns an :class:`ordertags.customers.history.IngestReport`. Ingesting an export
-    again changes nothing; a changed order is updated.
+    again changes nothing; a changed order is updated. The run holds the workspace
+    (waiting up to ``wait`` seconds for another run, as ``apply`` does).
 
     >>> ingest_files(["orders.csv"], workspace=find_workspace("shop"))  # doctest: +SKIP
     IngestReport(files=['orders.csv'], read=40, new=40, updated=0, unchanged=0, ...)
     """
     report = IngestReport()
-    with workspace_history(workspace) as history:
+    with run_lock(workspace, wait), workspace_history(workspace) as history:
         assert history is not None
         code = check_region(region or history.region)
         book = load_tagbook(workspace.tagbook) if workspace.tagbook.exists() else None
@@ -516,24 +526,11 @@ def ingest_files(
         for path in orders:
             # One export at a time, in slices of whole orders: memory stays that of a
             # slice, however large the export; one transaction for the whole export.
-            table = read_orders(
-                str(path),
-                encoding=encoding,
-                delimiter=delimiter,
-                profile=profile,
-                mapping=str(mapping) if mapping is not None else None,
-            )
+            (table,) = read_exports([path], read)
             part_report = IngestReport(files=[table.source])
             with history.transaction():
-                for part in _slices(table, columns, money_style):
-                    frame = Frame(
-                        [part],
-                        as_of=dt.date.today(),
-                        overrides=columns,
-                        money_style=money_style,
-                        date_style=date_style,
-                        region=code,
-                    )
+                for part in _slices(table, read):
+                    frame = Frame.of([part], as_of=dt.date.today(), read=read, region=code)
                     frame.require_field("email")
                     ids = run_identities(frame, code)
                     got = history.record(order_batches(frame, ids))
@@ -547,12 +544,7 @@ def ingest_files(
 INGEST_SLICE = 500_000
 
 
-def _slices(
-    table: Any,
-    columns: Mapping[str, str | None] | None,
-    money_style: str | None,
-    rows: int | None = None,
-) -> Any:
+def _slices(table: OrderTable, read: ReadOptions, rows: int | None = None) -> Iterator[OrderTable]:
     """The export in slices of about ``rows`` rows, cut between orders (a CSV export;
     others whole). Row numbers in messages stay those of the file."""
     n = table.num_rows
@@ -560,7 +552,7 @@ def _slices(
     if n <= rows or table.kind != "csv":
         yield table
         return
-    frame = Frame([table], as_of=dt.date.today(), overrides=columns, money_style=money_style)
+    frame = Frame.of([table], as_of=dt.date.today(), read=read)
     cuts = np.arange(rows, n, rows)
     if frame.has_field("order_id"):
         ids = frame.text(field="order_id").combine_chunks()
@@ -584,3 +576,112 @@ def _slices(
             header_row=table.header_row + start,
             skip_rows=skip,
         )
+
+
+def inspect_export(
+    path: PathLike, *, read: ReadOptions = DEFAULT, rows: int = 5, region: str | None = None
+) -> Inspection:
+    """What ordertags sees in one export: its platform, the column of each field, the
+    orders, customers, dates and totals, the first orders as parsed, and the values
+    that do not parse (see :mod:`ordertags.reports.inspection`).
+
+    >>> report = inspect_export("examples/orders.csv")
+    >>> report.profile.name, report.orders
+    ('generic', 16)
+    """
+    return inspect_orders(path, read=read, rows=rows, region=region)
+
+
+def explain_files(
+    order_id: str,
+    orders: Sequence[PathLike],
+    *,
+    tagbook: PathLike,
+    rules: PathLike | None = None,
+    as_of: dt.date | None = None,
+    read: ReadOptions = DEFAULT,
+    workspace: Workspace | None = None,
+    region: str | None = None,
+) -> Explanation:
+    """Why order ``order_id`` of ``orders`` gets its tags: each rule with its
+    conditions' values and results, the tag-book entries that matched and the final
+    tags (:func:`explanation_text` renders it). With a ``workspace``, customer
+    conditions read its history, as :func:`apply_files` does (nothing is recorded).
+
+    >>> ex = explain_files("200002", ["examples/orders.csv"], tagbook="tagbook.example.yaml",
+    ...                    rules="rules.example.yaml", as_of=dt.date(2026, 11, 26))
+    >>> ex.tags
+    'VIP; BIG_SPENDER; REGULAR; HIGH_VALUE'
+    """
+    book = load_tagbook(tagbook)
+    ruleset = load_rules(rules) if rules is not None else None
+    with workspace_history(workspace) as history:
+        return explain_order(
+            order_id,
+            [str(o) for o in orders],
+            tagbook=book,
+            rules=ruleset,
+            as_of=as_of,
+            read=read,
+            history=history,
+            region=region,
+        )
+
+
+def explanation_text(explanation: Explanation) -> str:
+    """An :class:`Explanation` as ``ordertags explain`` prints it."""
+    return render_explanation(explanation)
+
+
+def lint_files(
+    rules: PathLike | None,
+    tagbook: PathLike | None,
+    *,
+    orders: Sequence[PathLike] = (),
+    as_of: dt.date | None = None,
+) -> LintReport:
+    """Check a rule file and a tag book (and, given exports, the fields rules use):
+    unknown tags and fields, rules that never match or are shadowed, bad list files.
+
+    >>> report = lint_files("rules.example.yaml", "tagbook.example.yaml")
+    >>> report.errors
+    []
+    """
+    return lint(
+        None if rules is None else str(rules),
+        None if tagbook is None else str(tagbook),
+        orders=[str(o) for o in orders],
+        as_of=as_of,
+    )
+
+
+def suspects_in_files(
+    orders: Sequence[PathLike],
+    *,
+    tagbook: PathLike,
+    as_of: dt.date | None = None,
+    read: ReadOptions = DEFAULT,
+    region: str | None = None,
+    tag: str | None = None,
+    limit: int | None = 50,
+    max_sharing: int = 5,
+) -> list[Suspect]:
+    """Pairs of customers of ``orders`` that may be one person (the same address, or
+    the same phone under another surname), highest-priority tags first.
+
+    >>> suspects_in_files(["examples/orders.csv"], tagbook="tagbook.example.yaml")[:0]
+    []
+    """
+    when = as_of or dt.date.today()
+    book = load_tagbook(tagbook)
+    frame = Frame.of(read_exports([str(o) for o in orders], read), as_of=when, read=read)
+    frame.require_field("email")
+    return suspects_in_frame(
+        frame,
+        book,
+        as_of=when,
+        tag=tag,
+        limit=limit,
+        max_sharing=max_sharing,
+        region=check_region(region),
+    )

@@ -578,3 +578,62 @@ def test_list_and_segments_from_the_history_alone(
     assert data["method"] == "fixed" and data["total"] >= 10
     # Jane: last order 2026-11-20 (6 days: R5), 2 orders (F2), 150 (M2) -> Active.
     assert {g["group"]: g["customers"] for g in data["lines"]}["active"] >= 1
+
+
+@pytest.mark.parametrize(
+    ("address", "valid"),
+    [
+        ("jane@example.com", True),
+        ("Jane.Doe+news@example.co.uk", True),
+        ("o'neil@example.ie", True),
+        ("chloé.jones0@example.org", True),  # RFC 6531: accented letters
+        ("ünïcode@bücher.de", True),
+        ("=1+1@example.com", False),  # would run in a spreadsheet
+        ("+cmd@example.com", False),
+        ("-2+3@example.com", False),
+        ("@SUM@example.com", False),
+        ("mo..taylor4@gmail.com", False),  # two dots in a row
+        ("jane.@example.com", False),
+        ("jane@example", False),
+        ("jane@example.c", False),
+        ("jane@-example.com", False),
+        ("jane doe@example.com", False),
+        ("not-an-email", False),
+    ],
+)
+def test_valid_addresses_one_value_and_whole_column_agree(address: str, valid: bool) -> None:
+    import pyarrow as pa
+
+    from ordertags.reports.lists import is_valid_email, valid_email_mask
+
+    assert is_valid_email(address) is valid
+    assert valid_email_mask(pa.array([address, None])).tolist() == [valid, False]
+
+
+def test_no_address_and_relay_only_counted_apart() -> None:
+    """A marketplace buyer known by a buyer id alone, and one known only by a relay
+    address, are each counted under their own reason."""
+    from ordertags.reports.lists import ListFilter, select
+
+    rows = chloe()
+    two = rows.take(np.array([0, 0, 0]))
+    two.key = ["ebay:quinn_belfast", "amazon:A1B2", "chloe.garcia@orange.fr"]
+    two.email = ["", "", "Chloe.Garcia@orange.fr"]
+    two.relay_only = [False, True, False]
+    chosen = select(two, ListFilter(tags=("VIP",)))
+    assert chosen.rows.key == ["chloe.garcia@orange.fr"]
+    assert (chosen.left_out["no_address"], chosen.left_out["relay"]) == (1, 1)
+    assert chosen.suppressed_out == [("ebay:quinn_belfast", "no_address"), ("amazon:A1B2", "relay")]
+
+
+def test_tags_lists_no_marketing_tags_and_suppressed_addresses(scene: dict[str, Path]) -> None:
+    result = run("tags", "-t", scene["book"], "--as-of", AS_OF)
+    assert result.exit_code == 0
+    tail = result.stdout.splitlines()[-5:]
+    assert tail == [
+        "on no mailing list: customers with FRAUD",
+        "",
+        "suppressed address    reason        by    at",
+        "--------------------  ------------  ----  ----",
+        "Sue@Example.com       unsubscribed",
+    ]

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.base import keys as K
+from ordertags.base.amounts import money
 from ordertags.customers.identity import (
     LinkSet,
     OrderBatch,
@@ -28,7 +29,6 @@ from ordertags.customers.store import (
     consent_codes,
     epoch_of,
     id_list,
-    money,
     optional_ints,
     same_text,
 )
@@ -679,6 +679,7 @@ class HistoryIngest(HistoryStore):
                 "DELETE FROM identities WHERE id NOT IN (SELECT id FROM t_used)"
             ).rowcount
             self._recompute(affected)
+        self.end_snapshot()
         self.conn.execute("VACUUM")
         left = self.fetch("SELECT COUNT(*) FROM customers")[0][0]
         return PruneReport(before, gone, max(customers_before - left, 0), dropped)

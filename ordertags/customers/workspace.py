@@ -18,15 +18,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ordertags.base import keys as K
-from ordertags.base.files import atomic_write_bytes
+from ordertags.base.files import FILE_MODE, atomic_write_bytes, dir_mode, make_private_dir
 from ordertags.base.keys import check_region
-from ordertags.errors import HistoryError, WorkspaceError
+from ordertags.errors import BusyError, HistoryError, WorkspaceError
+from ordertags.io.lookup import OrderCustomer
 
 if TYPE_CHECKING:
     from ordertags.customers.history import History
-    from ordertags.io.lookup import OrderCustomer
 
 TAGBOOK_NAME = "tagbook.yaml"
+RUN_LOCK_NAME = ".ordertags-run.lock"
+#: How long a recording run (apply, ingest) waits for another to finish, by default.
+RUN_WAIT_S = 300.0
 RULES_NAME = "rules.yaml"
 HISTORY_NAME = "history.sqlite"
 ENV_VAR = "ORDERTAGS_WORKSPACE"
@@ -115,6 +118,9 @@ GITIGNORE = """\
 history.sqlite
 history.sqlite-*
 *.lock
+.ordertags-run.lock
+# What a killed run leaves behind (removed by the next run).
+.*.ordertags-tmp
 """
 
 
@@ -187,12 +193,13 @@ class InitReport:
 
 
 def init_workspace(
-    directory: str | os.PathLike[str] = ".", *, region: str | None = None
+    directory: str | os.PathLike[str] = ".", *, region: str | None = None, mode: int | None = None
 ) -> InitReport:
     """Create a workspace in ``directory`` (made if missing): a starter tag book and rule
     file (commented, valid as written), the history database and a ``.gitignore`` that
     keeps the history out of version control. Files already there are kept, so running
-    it again is harmless.
+    it again is harmless. What it creates is owner-only (files 0600, the folder 0700),
+    or ``mode`` (the folder gets the matching search bits).
 
     >>> init_workspace("shop", region="GB").created  # doctest: +SKIP
     ['tagbook.yaml', 'rules.yaml', 'history.sqlite', '.gitignore']
@@ -205,7 +212,7 @@ def init_workspace(
             f"{root} is a file, not a folder.", hint="Give a folder for the workspace."
         )
     try:
-        root.mkdir(parents=True, exist_ok=True)
+        make_private_dir(root, dir_mode(mode))
     except OSError as exc:
         raise WorkspaceError(
             f"cannot create the folder {root}: {exc.strerror}.",
@@ -217,14 +224,14 @@ def init_workspace(
         if (root / name).exists():
             kept.append(name)
         else:
-            atomic_write_bytes(root / name, text.encode("utf-8"))
+            atomic_write_bytes(root / name, text.encode("utf-8"), mode=mode)
             created.append(name)
     existed = (root / HISTORY_NAME).exists()
-    with open_history(root / HISTORY_NAME, create=True, region=code):
+    with open_history(root / HISTORY_NAME, create=True, region=code, mode=mode):
         pass
     (kept if existed else created).append(HISTORY_NAME)
     if not (root / ".gitignore").exists():
-        atomic_write_bytes(root / ".gitignore", GITIGNORE.encode("utf-8"))
+        atomic_write_bytes(root / ".gitignore", GITIGNORE.encode("utf-8"), mode=mode)
         created.append(".gitignore")
     return InitReport(Workspace(root.resolve()), created, kept)
 
@@ -240,6 +247,46 @@ def workspace_history(workspace: Workspace | None) -> Iterator[History | None]:
         yield history
     finally:
         history.close()
+
+
+@contextlib.contextmanager
+def run_lock(workspace: Workspace | None, wait: float | None = None) -> Iterator[None]:
+    """Hold the workspace for one recording run (``apply``, ``ingest``): a second run
+    (cron starting again before the first ended) waits up to ``wait`` seconds (default
+    :data:`RUN_WAIT_S`), then gives up with :class:`ordertags.errors.BusyError` (exit 3).
+    Without a workspace, nothing is held. The lock is released when the process ends,
+    however it ends (an advisory lock on an open file)."""
+    if workspace is None:
+        yield
+        return
+    from filelock import FileLock, Timeout
+
+    path = workspace.root / RUN_LOCK_NAME
+    if path.is_symlink():
+        raise WorkspaceError(
+            f"the lock file {path} is a symbolic link.",
+            hint=f"Delete {path} (it must be a plain file) and run again.",
+        )
+    limit = RUN_WAIT_S if wait is None else wait
+    lock = FileLock(str(path), timeout=limit, mode=FILE_MODE)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise BusyError(
+            f"another ordertags run is using the workspace {workspace.root} (waited "
+            f"{limit:g} s); this run did nothing.",
+            hint="It will be done by the next run; if this happens every time, runs take "
+            "longer than the cron interval: run less often, or give --wait more seconds.",
+        ) from None
+    except OSError as exc:
+        raise WorkspaceError(
+            f"the lock file {path} cannot be used: {exc.strerror}.",
+            hint=f"Delete {path} and run again.",
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _read_only(ws: Workspace) -> sqlite3.Connection:
@@ -270,8 +317,6 @@ def order_customer(ws: Workspace, order_id: str) -> OrderCustomer:
     number, ``#1042`` and ``1042`` alike, or the channel's reference), for ``ordertags
     tag --order ID`` without an export: the customer's best identity (an email, else a
     buyer id, else a relay address, else the order's phone number) and name."""
-    from ordertags.io.lookup import OrderCustomer  # the io layer, loaded for --order only
-
     wanted = order_id.strip().lstrip("'#").strip()
     conn = _read_only(ws)
     try:
@@ -289,7 +334,8 @@ def order_customer(ws: Workspace, order_id: str) -> OrderCustomer:
         customers = sorted({r[1] for r in rows if r[1] is not None})
         idents = (
             conn.execute(
-                "SELECT kind, key FROM identities WHERE customer = ? AND kind <= ?",
+                "SELECT i.kind, i.key, (SELECT COUNT(*) FROM orders o WHERE o.email = i.id "
+                "OR o.buyer = i.id) FROM identities i WHERE i.customer = ? AND i.kind <= ?",
                 (customers[0], K.BUYER),
             ).fetchall()
             if len(customers) == 1
@@ -325,11 +371,12 @@ def order_customer(ws: Workspace, order_id: str) -> OrderCustomer:
             file=str(ws.history_path),
             hint="Give the export with --in, or tag the customer by an identity.",
         )
+    # An email, else a buyer id, else a relay address; of those, the one on most orders.
     rank = {K.EMAIL: 0, K.BUYER: 1, K.RELAY: 2}
-    best = sorted((rank[k], key) for k, key in idents if k in rank)
+    best = sorted((rank[k], -n, key) for k, key, n in idents if k in rank)
     name = names[0][0] if names else next((r[3] for r in rows if r[3]), None)
     if best:
-        return OrderCustomer(best[0][1], name, wanted)
+        return OrderCustomer(_as_written(conn_path=ws, key=best[0][2]), name, wanted)
     phones = sorted({r[2] for r in rows if r[2]})
     if phones:
         return OrderCustomer(phones[0], name, wanted)
@@ -338,6 +385,26 @@ def order_customer(ws: Workspace, order_id: str) -> OrderCustomer:
         file=str(ws.history_path),
         hint="Tag the customer by an identity (email, phone number, CHANNEL:ID) instead.",
     )
+
+
+def _as_written(conn_path: Workspace, key: str) -> str:
+    """An email key as the customer last wrote it on an order (``Jane.Doe@gmail.com``
+    for ``janedoe@gmail.com``); the key itself where the history has no spelling."""
+    if "@" not in key:
+        return key
+    conn = _read_only(conn_path)
+    try:
+        row = conn.execute(
+            "SELECT o.email_text FROM identities i JOIN orders o ON o.email = i.id "
+            "WHERE i.key = ? AND o.email_text IS NOT NULL "
+            "ORDER BY o.at IS NULL, o.at DESC, o.id DESC LIMIT 1",
+            (key,),
+        ).fetchone()
+    except sqlite3.Error:  # a history from before spellings were kept
+        row = None
+    finally:
+        conn.close()
+    return str(row[0]) if row else key
 
 
 def customer_name(ws: Workspace | None, key: str) -> str | None:

@@ -38,10 +38,12 @@ from ordertags.engine.arrays import (
     nonblank,
 )
 from ordertags.io.fields import FieldMap
+from ordertags.io.options import ReadOptions
 from ordertags.io.platforms import (
     ITEM_FIELDS,
     QUOTED_FIELDS,
     Profile,
+    clean_id,
     map_profile,
     normalise_channel,
     tax_included,
@@ -136,6 +138,26 @@ class Frame:
         self.offsets = np.cumsum([0] + [t.num_rows for t in self.tables])
         self.n = int(self.offsets[-1])
         self._cache: dict[tuple[str, str], Any] = {}
+
+    @classmethod
+    def of(
+        cls,
+        tables: Sequence[OrderTable],
+        *,
+        as_of: dt.date,
+        read: ReadOptions,
+        region: str | None = None,
+    ) -> Frame:
+        """The frame of ``tables`` read with ``read`` (its columns and styles); ``region``
+        decides numeric dates nothing else decides."""
+        return cls(
+            tables,
+            as_of=as_of,
+            overrides=read.columns,
+            money_style=read.money_style,
+            date_style=read.date_style,
+            region=region,
+        )
 
     # --- where things are -------------------------------------------------------------
 
@@ -421,8 +443,6 @@ class Frame:
     def find_order(self, number: str) -> int:
         """The first row of the order known by ``number`` (any of its numbers: the
         channel's, an order hub's own id; ``#1042`` is ``1042``), -1 where none."""
-        from ordertags.io.platforms import clean_id
-
         want = clean_id(number)
         best = -1
         for values in (self.order_numbers, self.order_aliases):

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.base.files import atomic_writer
+from ordertags.io.platforms import map_profile
 from ordertags.io.readers import Dialect, OrderTable, RawNumber
 from ordertags.io.safecsv import neutralise_column
 
@@ -304,8 +305,6 @@ def write_table(
         # Right after the order number (the first column where there is none), where a
         # packer sees them without scrolling; re-importing such a file into the shop
         # system may need its column mapping adjusted, hence not the default.
-        from ordertags.io.platforms import map_profile
-
         found = map_profile(table.columns, table.profile).get("order_id")
         at = 0 if found is None else found + 1
     for name, values in extra.items():
@@ -329,12 +328,13 @@ def _whole(values: pa.ChunkedArray | pa.Array) -> pa.Array:
     return values
 
 
-def write_output(path: str | os.PathLike[str], writer: Any) -> None:
-    """Run ``writer(binary_file)`` into ``path`` atomically, or into stdout for ``-``."""
+def write_output(path: str | os.PathLike[str], writer: Any, *, mode: int | None = None) -> None:
+    """Run ``writer(binary_file)`` into ``path`` atomically, or into stdout for ``-``. A
+    new file gets ``mode`` (default 0600: orders and lists hold personal data)."""
     if str(path) == "-":
         buf = sys.stdout.buffer
         writer(buf)
         buf.flush()
         return
-    with atomic_writer(path, durable=False) as fh:
+    with atomic_writer(path, durable=False, mode=mode) as fh:
         writer(fh)

@@ -8,21 +8,22 @@ each matching rule did, and the final tags, fields and colour.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
-from ordertags.customers.grouping import customer_keys
 from ordertags.engine.arrays import BoolArray
 from ordertags.engine.conditions import Context, Explained, explain
 from ordertags.engine.frame import Frame
 from ordertags.engine.pipeline import annotate
 from ordertags.engine.tagtext import COLOUR_COLUMN, PROFILE_COLUMN, TAGS_COLUMN
 from ordertags.errors import InputError
-from ordertags.io.readers import read_orders
+from ordertags.io.options import DEFAULT, ReadOptions
+from ordertags.io.readers import read_exports
 from ordertags.rules import Rule, RuleSet
 from ordertags.tags import Entry, TagBook
 
@@ -76,15 +77,9 @@ def explain_order(
     tagbook: TagBook,
     rules: RuleSet | None = None,
     as_of: dt.date | None = None,
-    columns: Mapping[str, str | None] | None = None,
-    encoding: str | None = None,
-    delimiter: str | None = None,
-    money_style: str | None = None,
-    profile: str | None = None,
-    mapping: str | Path | None = None,
+    read: ReadOptions = DEFAULT,
     history: Any = None,
     region: str | None = None,
-    date_style: str | None = None,
 ) -> Explanation:
     """Explain the tags of order ``order_id`` (its number as in the export).
 
@@ -93,17 +88,8 @@ def explain_order(
     >>> ex.tags  # doctest: +SKIP
     'VIP; BIG_SPENDER; REGULAR; HIGH_VALUE'
     """
-    tables = [
-        read_orders(
-            o,
-            encoding=encoding,
-            delimiter=delimiter,
-            profile=profile,
-            mapping=str(mapping) if mapping is not None else None,
-        )
-        for o in orders
-    ]
-    probe = Frame(tables, as_of=as_of or dt.date.today(), overrides=columns)
+    tables = read_exports(orders, read)
+    probe = Frame.of(tables, as_of=as_of or dt.date.today(), read=read)
     probe.require_field("order_id")
     # Any of the order's numbers: the channel's (Linnworks' Reference Num) or the
     # export's own (Linnworks' Order Id).
@@ -134,13 +120,11 @@ def explain_order(
         tagbook=tagbook,
         rules=rules,
         as_of=as_of,
-        columns=columns,
-        money_style=money_style,
+        read=read,
         on_rule=on_rule,
         history=history,
         record=False,
         region=region,
-        date_style=date_style,
     )
     outcome = result.outcome
     stopped_by = (
@@ -158,12 +142,28 @@ def explain_order(
     key = result.customers.keys[code].as_py() if code >= 0 else None
     email = frame.text(field="email")[row].as_py() or ""
     entries = []
-    if key is not None:
+    if code >= 0:
+        # The identities of this order's customer, as the run resolved them: the keys of
+        # their codes and (merged by the order's identities, a link or the history) the
+        # other identities they are known by.
+        customers = result.customers
+        known = {key} if key is not None else set()
+        if customers.groups is not None:
+            person = customers.groups[code]
+            mine = np.flatnonzero(customers.groups == person)
+            known |= {k for k in customers.keys.take(pa.array(mine)).to_pylist() if k}
+            if customers.alias_keys is not None and customers.alias_people is not None:
+                at = np.flatnonzero(customers.alias_people == person)
+                known |= {k for k in customers.alias_keys.take(pa.array(at)).to_pylist() if k}
+        region = result.memory.links.region if result.memory is not None else None
         for entry in tagbook.entries:
-            entry_key = customer_keys(pa.array([entry.email], pa.string()))[0].as_py()
-            if entry_key == key:
-                state = " (expired)" if entry.expired(frame.as_of) else ""
-                entries.append((entry, f"email {entry.email} = {key}{state}"))
+            entry_key = entry.key_in(region)
+            if entry_key not in known:
+                continue
+            state = " (expired)" if entry.expired(frame.as_of) else ""
+            how = f"{entry.kind} {entry.identity}"
+            how += f" = {key}" if entry_key == key else f", one customer with {key or 'this order'}"
+            entries.append((entry, how + state))
     table, person_row = frame.locate(row)
     index = frame.tables.index(table)
     columns = result.output_columns(index)
