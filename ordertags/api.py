@@ -38,6 +38,7 @@ def _run(
     history: Any = None,
     record: bool = False,
     region: str | None = None,
+    progress: Any = None,
 ) -> Annotated:
     book = load_tagbook(tagbook)
     ruleset = load_rules(rules) if rules is not None else None
@@ -55,6 +56,7 @@ def _run(
         history=history,
         record=record,
         region=region,
+        progress=progress,
     )
 
 
@@ -74,7 +76,9 @@ def _targets(orders: Sequence[PathLike], output: PathLike, output_format: str | 
             hint="Apply them in separate runs, or rename one.",
         )
     folder.mkdir(parents=True, exist_ok=True)
-    suffix = {"json": ".json", "ndjson": ".ndjson", "csv": ".csv"}.get(output_format or "")
+    suffix = {"json": ".json", "ndjson": ".ndjson", "csv": ".csv", "xlsx": ".xlsx"}.get(
+        output_format or ""
+    )
     return [str(folder / (Path(n).stem + suffix if suffix else n)) for n in names]
 
 
@@ -96,6 +100,7 @@ def apply_files(
     workspace: Any = None,
     record: bool = True,
     region: str | None = None,
+    progress: Any = None,
 ) -> tuple[Annotated, list[Any]]:
     """Tag the orders of ``orders`` and write each export back annotated.
 
@@ -129,15 +134,29 @@ def apply_files(
             history=history,
             record=record and not dry_run,
             region=region,
+            progress=progress,
         )
     if dry_run:
         from ordertags.reports.dryrun import compare
 
         return result, [compare(result, i, t, encoding=encoding) for i, t in enumerate(targets)]
+    from ordertags.engine.pipeline import COLOUR_COLUMN, PROFILE_COLUMN
+
     for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
         extra = result.output_columns(index)
+        # In a spreadsheet the order number, then what the order needs, lead.
+        ids = result.frame.maps[index].sources("order_id")
+        lead = [table.columns[ids[0]]] if ids else []
         write_output(
-            target, lambda fh, t=table, e=extra: write_table(fh, t, e, output_format=output_format)
+            target,
+            lambda fh, t=table, e=extra, lead=lead: write_table(
+                fh,
+                t,
+                e,
+                output_format=output_format,
+                lead=[*lead, PROFILE_COLUMN],
+                colour_column=COLOUR_COLUMN,
+            ),
         )
     return result, [t for t in targets if t != "-"]
 
@@ -160,6 +179,8 @@ def export_list(
     workspace: Any = None,
     region: str | None = None,
     consent: bool = True,
+    output_format: str | None = None,
+    progress: Any = None,
 ) -> tuple[Annotated, MailingList]:
     """Write the mailing list of customers with any of ``tags`` and none of ``not_tags``
     (and, where the exports record it, who accepted marketing: see
@@ -183,13 +204,36 @@ def export_list(
             mapping,
             history=history,
             region=region,
+            progress=progress,
         )
     ml = mailing_list(result, tags=tags, not_tags=not_tags, consent=consent)
     cols = [ml.columns[c] for c in LIST_COLUMNS]
     import pyarrow as pa
 
     chunked = [pa.chunked_array([c]) for c in cols]
-    write_output(output, lambda fh: write_csv_table(fh, LIST_COLUMNS, chunked, Dialect()))
+    if output_format == "xlsx":
+        import pyarrow.compute as pc
+
+        from ordertags.io.xlsx import write_xlsx
+
+        # Each customer's row in the colour of their first (highest priority) tag.
+        book = result.tagbook
+        firsts = pc.split_pattern(ml.columns["Tags"], "; ", max_splits=1)
+        colour = pa.array(
+            [book.tags[t[0]].colour if t and t[0] in book.tags else "" for t in firsts.to_pylist()],
+            pa.string(),
+        )
+        names = [*LIST_COLUMNS, "Tag Colour"]
+        write_output(
+            output,
+            lambda fh: write_xlsx(
+                fh, names, [*chunked, colour], colour_column="Tag Colour", sheet="Customers"
+            ),
+        )
+    elif output_format not in (None, "csv"):
+        raise UsageError(f'a mailing list is written as csv or xlsx, not "{output_format}".')
+    else:
+        write_output(output, lambda fh: write_csv_table(fh, LIST_COLUMNS, chunked, Dialect()))
     return result, ml
 
 
@@ -204,6 +248,7 @@ def ingest_files(
     profile: str | None = None,
     mapping: PathLike | None = None,
     region: str | None = None,
+    progress: Any = None,
 ) -> Any:
     """Record the orders of ``orders`` in the workspace's history, one transaction per
     export; returns an :class:`ordertags.customers.history.IngestReport`. Ingesting an export
@@ -234,6 +279,7 @@ def ingest_files(
                 delimiter=delimiter,
                 profile=profile,
                 mapping=str(mapping) if mapping is not None else None,
+                progress=progress,
             )
             part_report = IngestReport(files=[table.source])
             with history.transaction():
@@ -298,3 +344,54 @@ def _slices(
             header_row=table.header_row + start,
             skip_rows=skip,
         )
+
+
+def view_files(
+    orders: Sequence[PathLike],
+    *,
+    tagbook: PathLike,
+    rules: PathLike | None = None,
+    as_of: dt.date | None = None,
+    tags: Sequence[str] = (),
+    only_tagged: bool = False,
+    show_columns: Sequence[str] = (),
+    columns: Mapping[str, str | None] | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    money_style: str | None = None,
+    profile: str | None = None,
+    mapping: PathLike | None = None,
+    workspace: Any = None,
+    region: str | None = None,
+    progress: Any = None,
+) -> Any:
+    """Tag the orders and return what each needs, for ``show`` and ``report``: an
+    :class:`ordertags.reports.views.OrdersView`. With a ``workspace``, its history is read
+    (a customer merged across channels shows all their tags and notes); nothing is
+    recorded.
+
+    >>> view = view_files(["orders.csv"], tagbook="tagbook.yaml")  # doctest: +SKIP
+    >>> view.counts_line()  # doctest: +SKIP
+    '16 orders, 12 tagged: FRAUD 1, VIP 7'
+    """
+    from ordertags.customers.workspace import workspace_history
+    from ordertags.reports.views import order_views
+
+    with workspace_history(workspace) as history:
+        result = _run(
+            orders,
+            tagbook,
+            rules,
+            as_of,
+            columns,
+            encoding,
+            delimiter,
+            money_style,
+            profile,
+            mapping,
+            history=history,
+            record=False,
+            region=region,
+            progress=progress,
+        )
+    return order_views(result, tags=tags, only_tagged=only_tagged, columns=show_columns)

@@ -133,6 +133,7 @@ def annotate(
     history: Any = None,
     record: bool = False,
     region: str | None = None,
+    progress: Any = None,
 ) -> Annotated:
     """Tag every order of the given exports.
 
@@ -146,7 +147,8 @@ def annotate(
     ``history`` (an open :class:`ordertags.customers.history.History`) gives customer conditions
     the customers' past orders and merges customers by phone too; with ``record``, the
     run's orders are recorded in it first. ``region`` is the default region of phone
-    numbers (default: the history's, else GB).
+    numbers (default: the history's, else GB). ``progress`` is called with the bytes
+    read as the exports are read (see :func:`ordertags.io.readers.read_orders`).
     """
     as_of = as_of or dt.date.today()
     if rules is not None:
@@ -155,7 +157,12 @@ def annotate(
         o
         if isinstance(o, OrderTable)
         else read_orders(
-            o, encoding=encoding, delimiter=delimiter, profile=profile, mapping=mapping
+            o,
+            encoding=encoding,
+            delimiter=delimiter,
+            profile=profile,
+            mapping=mapping,
+            progress=progress,
         )
         for o in orders
     ]
@@ -274,7 +281,7 @@ def render_tags(
         ]
         index = pa.array(inverse.ravel().astype(np.int32))
     texts = [SEPARATOR.join(names) for names in combos]
-    labels = [SEPARATOR.join(tagbook.tags[t].label for t in names) for names in combos]
+    labels = [SEPARATOR.join(tagbook.tags[t].display for t in names) for names in combos]
     colours = [tagbook.tags[names[0]].colour if names else "" for names in combos]
 
     def take(values: list[str]) -> pa.ChunkedArray:

@@ -243,15 +243,36 @@ def write_json_table(
 # --- one table with added columns -------------------------------------------------------
 
 
+def table_columns(
+    table: OrderTable, extra: dict[str, pa.ChunkedArray]
+) -> tuple[list[str], list[pa.ChunkedArray]]:
+    """The header and columns written for ``table``: its own, then ``extra`` (a name
+    already in the header is replaced in place)."""
+    names = list(table.columns)
+    columns = [table.column(i) for i in range(len(names))]
+    for name, values in extra.items():
+        if name in names:
+            columns[names.index(name)] = values
+        else:
+            names.append(name)
+            columns.append(values)
+    return names, columns
+
+
 def write_table(
     out: BinaryIO,
     table: OrderTable,
     extra: dict[str, pa.ChunkedArray],
     *,
     output_format: str | None = None,
+    lead: Sequence[str] = (),
+    colour_column: str | None = None,
 ) -> None:
     """Write ``table`` with ``extra`` columns (name -> values; a name already in the
-    header is replaced in place, so applying to an annotated file refreshes it)."""
+    header is replaced in place, so applying to an annotated file refreshes it).
+
+    As ``xlsx``, the columns named in ``lead`` come first and each row is filled with
+    the colour in its ``colour_column`` (see :func:`ordertags.io.xlsx.write_xlsx`)."""
     fmt = output_format or table.kind
     if table.skip_rows is not None:
         # Report lines inside the data (eBay's "record(s) downloaded") are no orders:
@@ -264,14 +285,12 @@ def write_table(
     if fmt in ("json", "ndjson"):
         write_json_table(out, table, extra, ndjson=fmt == "ndjson")
         return
-    names = list(table.columns)
-    columns = [table.column(i) for i in range(len(names))]
-    for name, values in extra.items():
-        if name in names:
-            columns[names.index(name)] = values
-        else:
-            names.append(name)
-            columns.append(values)
+    names, columns = table_columns(table, extra)
+    if fmt == "xlsx":
+        from ordertags.io.xlsx import write_xlsx
+
+        write_xlsx(out, names, columns, lead=lead, colour_column=colour_column)
+        return
     dialect = table.dialect if table.kind == "csv" else Dialect()
     write_csv_table(out, names, columns, dialect)
 

@@ -1,0 +1,180 @@
+"""The orders as a table in a terminal (``ordertags show``).
+
+On a terminal: a table whose tagged rows are filled with their tag's colour (black or
+white text, whichever reads better on it), the fields a rule set and the hold in bold,
+and columns of lower priority dropped until the table fits the width, so that a row is
+never wrapped. Elsewhere (a pipe, a file): tab-separated text a script can read, one
+order a line, every column, no colour.
+
+>>> print(render_plain(view))  # doctest: +SKIP
+Order	Customer Profile	Customer	Identity	...
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from ordertags.reports.views import OrdersView, OrderView, TagStyle
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the table: its title, how to get a cell, its priority (the lowest
+    is dropped first when the terminal is too narrow) and its widest width."""
+
+    title: str
+    priority: int
+    widest: int
+
+
+#: Priorities of the usual fields; columns named with --columns rank between them.
+FIELD_PRIORITY = {"Service": 55, "Total": 50, "Date": 40, "Country": 30, "Channel": 20}
+
+
+def columns_of(view: OrdersView) -> list[Column]:
+    """The table's columns, left to right."""
+    cols = [
+        Column("Order", 100, 24),
+        Column("Customer Profile", 95, 44),
+        Column("Customer", 85, 20),
+        Column("Identity", 60, 26),
+    ]
+    for i, title in enumerate(view.fields):
+        cols.append(Column(title, FIELD_PRIORITY.get(title, 45 - i), 20))
+    cols += [Column("Note", 70, 32), Column("Action", 90, 36)]
+    return cols
+
+
+def cells_of(order: OrderView, view: OrdersView) -> list[str]:
+    """One order's cells, in the order of :func:`columns_of`."""
+    notes = [*order.notes, *order.order_notes]
+    return [
+        order.order,
+        order.profile(view.tags),
+        order.name,
+        order.identity,
+        *(v for _, v in order.values),
+        "; ".join(notes),
+        order.actions(),
+    ]
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def render_plain(view: OrdersView) -> str:
+    """Tab-separated: a header line, then one line per order (tabs and line breaks in
+    values become spaces)."""
+    lines = ["\t".join(c.title for c in columns_of(view))]
+    for order in view.orders:
+        lines.append("\t".join(_one_line(c) for c in cells_of(order, view)))
+    return "\n".join(lines)
+
+
+#: Characters between two columns (the padding, collapsed).
+GAP = 2
+
+
+def fit_columns(view: OrdersView, width: int) -> list[int]:
+    """The indexes of the columns that fit in ``width`` characters, each as wide as its
+    longest cell (up to its widest): columns are taken by priority, each one that still
+    fits, so a narrow column of lower priority may be kept where a wide one was not.
+    Columns with nothing in them are left out."""
+    from rich.cells import cell_len
+
+    cols = columns_of(view)
+    need = [0] * len(cols)
+    for order in view.orders:
+        for i, cell in enumerate(cells_of(order, view)):
+            need[i] = max(need[i], cell_len(_one_line(cell)))
+    widths = [min(max(n, cell_len(c.title)), c.widest) for n, c in zip(need, cols, strict=True)]
+    kept: list[int] = []
+    used = -GAP
+    for i in sorted(range(len(cols)), key=lambda i: -cols[i].priority):
+        if need[i] == 0 and cols[i].priority < 95:
+            continue
+        if used + GAP + widths[i] <= width or not kept:
+            kept.append(i)
+            used += GAP + widths[i]
+    return sorted(kept)
+
+
+def _style(tag: TagStyle | None) -> Any:
+    from rich.style import Style
+
+    if tag is None:
+        return Style()
+    return Style(color=tag.text, bgcolor=tag.background)
+
+
+def render_counts(view: OrdersView, *, colour: bool) -> str:
+    """The counts line, each tag name in its colour on a terminal."""
+    if not colour:
+        return view.counts_line()
+    from rich.text import Text
+
+    head, _, _ = view.counts_line().partition(": ")
+    text = Text(head + (": " if any(s.orders for s in view.tags.values()) else ""))
+    first = True
+    for s in view.tags.values():
+        if not s.orders:
+            continue
+        if not first:
+            text.append(", ")
+        first = False
+        text.append(f" {(s.icon + ' ') if s.icon else ''}{s.name} ", style=_style(s))
+        text.append(f" {s.orders:,}")
+    return _to_ansi(text, width=max(200, len(text.plain) + 1), colour_system="truecolor")
+
+
+def _to_ansi(renderable: Any, *, width: int, colour_system: str | None) -> str:
+    from rich.console import Console
+
+    buf = io.StringIO()
+    console = Console(
+        file=buf,
+        width=width,
+        force_terminal=colour_system is not None,
+        color_system=colour_system,  # type: ignore[arg-type]
+        no_color=colour_system is None,
+        highlight=False,
+        emoji=False,
+        markup=False,
+        legacy_windows=False,
+    )
+    console.print(renderable, end="")
+    return buf.getvalue()
+
+
+def render_table(view: OrdersView, *, width: int, colour_system: str | None = "truecolor") -> str:
+    """The orders as a table ``width`` characters wide at most. ``colour_system``:
+    ``truecolor``, ``256``, ``standard`` or None for no colour (``NO_COLOR``)."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    cols = columns_of(view)
+    kept = fit_columns(view, width)
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
+        expand=False,
+    )
+    for i in kept:
+        table.add_column(cols[i].title, no_wrap=True, overflow="ellipsis", max_width=cols[i].widest)
+    for order in view.orders:
+        cells = cells_of(order, view)
+        row = []
+        for i in kept:
+            text = Text(_one_line(cells[i]))
+            if cols[i].title == "Action" and cells[i]:
+                text.stylize("bold")
+            row.append(text)
+        table.add_row(*row, style=_style(order.colour(view.tags)))
+    return _to_ansi(table, width=width, colour_system=colour_system)
