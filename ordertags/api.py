@@ -218,7 +218,10 @@ def export_list(
 
         # Each customer's row in the colour of their first (highest priority) tag.
         book = result.tagbook
-        firsts = pc.split_pattern(ml.columns["Tags"], "; ", max_splits=1)
+        tags_text = ml.columns["Tags"]
+        if pa.types.is_dictionary(tags_text.type):
+            tags_text = tags_text.cast(pa.string())
+        firsts = pc.split_pattern(tags_text, "; ", max_splits=1)
         colour = pa.array(
             [book.tags[t[0]].colour if t and t[0] in book.tags else "" for t in firsts.to_pylist()],
             pa.string(),

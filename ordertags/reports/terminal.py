@@ -78,11 +78,11 @@ def render_plain(view: OrdersView) -> str:
 GAP = 2
 
 
-def fit_columns(view: OrdersView, width: int) -> list[int]:
-    """The indexes of the columns that fit in ``width`` characters, each as wide as its
-    longest cell (up to its widest): columns are taken by priority, each one that still
-    fits, so a narrow column of lower priority may be kept where a wide one was not.
-    Columns with nothing in them are left out."""
+def fit_columns(view: OrdersView, width: int) -> list[tuple[int, int]]:
+    """The columns that fit in ``width`` characters, as (index, width): each as wide as
+    its longest cell up to its widest; taken by priority, each one that still fits, so a
+    narrow column of lower priority may be kept where a wide one was not. Columns with
+    nothing in them are left out. Width left over goes to the cut columns, by priority."""
     from rich.cells import cell_len
 
     cols = columns_of(view)
@@ -99,7 +99,11 @@ def fit_columns(view: OrdersView, width: int) -> list[int]:
         if used + GAP + widths[i] <= width or not kept:
             kept.append(i)
             used += GAP + widths[i]
-    return sorted(kept)
+    for i in kept:  # already by priority
+        extra = max(0, min(need[i] - widths[i], width - used))
+        widths[i] += extra
+        used += extra
+    return [(i, widths[i]) for i in sorted(kept)]
 
 
 def _style(tag: TagStyle | None) -> Any:
@@ -146,7 +150,7 @@ def _to_ansi(renderable: Any, *, width: int, colour_system: str | None) -> str:
         legacy_windows=False,
     )
     console.print(renderable, end="")
-    return buf.getvalue()
+    return buf.getvalue().rstrip("\n")
 
 
 def render_table(view: OrdersView, *, width: int, colour_system: str | None = "truecolor") -> str:
@@ -166,12 +170,12 @@ def render_table(view: OrdersView, *, width: int, colour_system: str | None = "t
         collapse_padding=True,
         expand=False,
     )
-    for i in kept:
-        table.add_column(cols[i].title, no_wrap=True, overflow="ellipsis", max_width=cols[i].widest)
+    for i, w in kept:
+        table.add_column(cols[i].title, no_wrap=True, overflow="ellipsis", max_width=w)
     for order in view.orders:
         cells = cells_of(order, view)
         row = []
-        for i in kept:
+        for i, _ in kept:
             text = Text(_one_line(cells[i]))
             if cols[i].title == "Action" and cells[i]:
                 text.stylize("bold")
