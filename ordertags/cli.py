@@ -1567,7 +1567,10 @@ def _progress(orders: list[str], quiet: bool) -> Iterator[Callable[[int], None] 
 
         def advance(n: int) -> None:
             bar.advance(task, n)
-            if bar.tasks[0].completed >= total:
+            state = bar.tasks[0]
+            if state.total is not None and state.completed >= total:
+                # Read: the rest (rules, writing) has no byte count; the bar pulses.
+                state.total = None
                 bar.update(task, description="tagging")
 
         yield advance
@@ -1669,7 +1672,7 @@ def show(
     except OrderTagsError as exc:
         _fail(exc)
     colour_err = table_mode and system is not None and sys.stderr.isatty()
-    _say(quiet, render_counts(view, colour=colour_err))
+    _say(quiet, render_counts(view, colour=colour_err, width=_width()))
     if table_mode:
         typer.echo(render_table(view, width=_width(), colour_system=system), color=True)
     else:

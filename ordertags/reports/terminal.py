@@ -114,24 +114,28 @@ def _style(tag: TagStyle | None) -> Any:
     return Style(color=tag.text, bgcolor=tag.background)
 
 
-def render_counts(view: OrdersView, *, colour: bool) -> str:
-    """The counts line, each tag name in its colour on a terminal."""
+def render_counts(view: OrdersView, *, colour: bool, width: int = 200) -> str:
+    """The counts line; on a terminal each tag is a chip in its colour, and the chips
+    wrap between chips (never inside one) at ``width``."""
     if not colour:
         return view.counts_line()
+    from rich.cells import cell_len
     from rich.text import Text
 
     head, _, _ = view.counts_line().partition(": ")
-    text = Text(head + (": " if any(s.orders for s in view.tags.values()) else ""))
-    first = True
-    for s in view.tags.values():
-        if not s.orders:
-            continue
-        if not first:
-            text.append(", ")
-        first = False
-        text.append(f" {(s.icon + ' ') if s.icon else ''}{s.name} ", style=_style(s))
-        text.append(f" {s.orders:,}")
-    return _to_ansi(text, width=max(200, len(text.plain) + 1), colour_system="truecolor")
+    chips = [
+        (f" {(s.icon + ' ') if s.icon else ''}{s.name} {s.orders:,} ", s)
+        for s in view.tags.values()
+        if s.orders
+    ]
+    lines = [Text(head + (":" if chips else ""))]
+    for label, style in chips:
+        if cell_len(lines[-1].plain) + 1 + cell_len(label) > width:
+            lines.append(Text())
+        if lines[-1].plain:
+            lines[-1].append(" ")
+        lines[-1].append(label, style=_style(style))
+    return "\n".join(_to_ansi(line, width=width, colour_system="truecolor") for line in lines)
 
 
 def _to_ansi(renderable: Any, *, width: int, colour_system: str | None) -> str:
