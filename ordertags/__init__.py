@@ -25,6 +25,7 @@ _EXPORTS = {
     "Summary": "engine.pipeline",
     "apply_files": "api",
     "export_list": "api",
+    "ListSpec": "api",
     "customer_keys": "customers.grouping",
     "normalize_email": "base.emails",
     "OrderTagsError": "errors",

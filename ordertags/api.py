@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,40 @@ from ordertags.rules import load_rules
 from ordertags.tags import load_tagbook
 
 PathLike = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """A mailing list that ``apply`` writes beside the annotated orders (``--list``):
+    the customers with any of ``tags`` and none of ``not_tags``, into ``path``.
+
+    >>> ListSpec.parse("vip.csv:VIP,GOLD,!FRAUD")
+    ListSpec(path='vip.csv', tags=('VIP', 'GOLD'), not_tags=('FRAUD',))
+    """
+
+    path: str
+    tags: tuple[str, ...]
+    not_tags: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> ListSpec:
+        """``PATH:TAG[,TAG...]``; a tag written ``!TAG`` leaves its customers out. The
+        path ends at the last ``:``, so a Windows path (``C:\\lists\\vip.csv:VIP``) works."""
+        path, sep, spec = text.rpartition(":")
+        names = [t.strip() for t in spec.split(",") if t.strip()]
+        tags = tuple(t for t in names if not t.startswith("!"))
+        not_tags = tuple(t[1:].strip() for t in names if t.startswith("!") and t[1:].strip())
+        if not sep or not path.strip() or not tags:
+            raise UsageError(
+                f'"{text}" is not a list: write the file, a colon and the tags.',
+                hint="For example: --list vip.csv:VIP or --list 'vip.csv:VIP,GOLD,!FRAUD'.",
+            )
+        if path.strip() == "-":
+            raise UsageError(
+                "a list cannot go to standard output (-).",
+                hint="Give a file name, e.g. --list vip.csv:VIP.",
+            )
+        return cls(path, tags, not_tags)
 
 
 def _run(
@@ -101,6 +136,9 @@ def apply_files(
     record: bool = True,
     region: str | None = None,
     progress: Any = None,
+    excel_safe: bool = False,
+    lists: Sequence[ListSpec] = (),
+    consent: bool = True,
 ) -> tuple[Annotated, list[Any]]:
     """Tag the orders of ``orders`` and write each export back annotated.
 
@@ -108,17 +146,33 @@ def apply_files(
     that receives each under its own name. ``profile`` forces a platform (``--format``),
     ``mapping`` names the columns of another export (``--mapping``); ``output_format``
     (csv, json, ndjson) converts, else each export keeps its own. Returns the result and
-    the paths written;
-    with ``dry_run``, writes nothing and returns, per output, a
-    :class:`ordertags.reports.dryrun.DryRun` of what would change.
+    the paths written; ``excel_safe`` makes cells a spreadsheet would run as a formula
+    inert (:func:`ordertags.io.writers.write_table`). With ``dry_run``, writes nothing and
+    returns, per output, a :class:`ordertags.reports.dryrun.DryRun` of what would change.
 
     With a ``workspace`` (:class:`ordertags.customers.workspace.Workspace`), customer conditions
     read its order history, and the run's orders are recorded in it (unless ``record``
     is false, or on a dry run).
+
+    ``lists`` are mailing lists written from the same run (``--list``): each is what
+    :func:`export_list` would write after this run (``consent`` as there), made from the
+    customer totals the rules already worked out, so the exports are read once. The
+    number of customers in each is in ``result.summary.lists``.
     """
     from ordertags.customers.workspace import workspace_history
 
+    if dry_run and lists:
+        raise UsageError(
+            "a dry run writes nothing, so it cannot write lists.",
+            hint="Leave out --list, or --dry-run.",
+        )
     targets = _targets(orders, output, output_format)
+    for spec in lists:
+        if spec.path in targets or str(spec.path) == str(output):
+            raise UsageError(
+                f"the list {spec.path} would overwrite the annotated output.",
+                hint="Give the list its own file name.",
+            )
     with workspace_history(workspace) as history:
         result = _run(
             orders,
@@ -140,8 +194,13 @@ def apply_files(
         from ordertags.reports.dryrun import compare
 
         return result, [compare(result, i, t, encoding=encoding) for i, t in enumerate(targets)]
-    from ordertags.engine.pipeline import COLOUR_COLUMN, PROFILE_COLUMN
+    from ordertags.engine.tagtext import COLOUR_COLUMN, PROFILE_COLUMN
 
+    # Every list is made (and its tags checked) before anything is written.
+    made = [
+        (spec, mailing_list(result, tags=spec.tags, not_tags=spec.not_tags, consent=consent))
+        for spec in lists
+    ]
     for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
         extra = result.output_columns(index)
         # In a spreadsheet the order number, then what the order needs, lead.
@@ -156,9 +215,28 @@ def apply_files(
                 output_format=output_format,
                 lead=[*lead, PROFILE_COLUMN],
                 colour_column=COLOUR_COLUMN,
+                excel_safe=excel_safe,
             ),
         )
-    return result, [t for t in targets if t != "-"]
+    for spec, ml in made:
+        write_list(ml, spec.path)
+        result.summary.lists[str(spec.path)] = ml.count
+    return result, [t for t in targets if t != "-"] + [str(s.path) for s, _ in made]
+
+
+def write_list(ml: MailingList, output: PathLike) -> None:
+    """Write a mailing list as CSV (``LIST_COLUMNS``) to ``output`` (``-``: stdout), its
+    cells made inert for spreadsheets (:mod:`ordertags.io.safecsv`)."""
+    import pyarrow as pa
+
+    from ordertags.io.safecsv import neutralise_column
+
+    numeric = {"Orders", "Spend"}
+    chunked = [
+        pa.chunked_array([neutralise_column(ml.columns[name], numeric=name in numeric)])
+        for name in LIST_COLUMNS
+    ]
+    write_output(output, lambda fh: write_csv_table(fh, LIST_COLUMNS, chunked, Dialect()))
 
 
 def export_list(
@@ -207,11 +285,8 @@ def export_list(
             progress=progress,
         )
     ml = mailing_list(result, tags=tags, not_tags=not_tags, consent=consent)
-    cols = [ml.columns[c] for c in LIST_COLUMNS]
-    import pyarrow as pa
-
-    chunked = [pa.chunked_array([c]) for c in cols]
     if output_format == "xlsx":
+        import pyarrow as pa
         import pyarrow.compute as pc
 
         from ordertags.io.xlsx import write_xlsx
@@ -227,6 +302,7 @@ def export_list(
             pa.string(),
         )
         names = [*LIST_COLUMNS, "Tag Colour"]
+        chunked = [pa.chunked_array([ml.columns[c]]) for c in LIST_COLUMNS]
         write_output(
             output,
             lambda fh: write_xlsx(
@@ -236,7 +312,7 @@ def export_list(
     elif output_format not in (None, "csv"):
         raise UsageError(f'a mailing list is written as csv or xlsx, not "{output_format}".')
     else:
-        write_output(output, lambda fh: write_csv_table(fh, LIST_COLUMNS, chunked, Dialect()))
+        write_list(ml, output)
     return result, ml
 
 
@@ -262,9 +338,10 @@ def ingest_files(
     """
     from ordertags.base.keys import check_region
     from ordertags.customers.history import IngestReport
-    from ordertags.customers.identity import RunIdentities, order_batches, resolve_links
+    from ordertags.customers.identity import resolve_links
     from ordertags.customers.workspace import workspace_history
     from ordertags.engine.frame import Frame
+    from ordertags.engine.resolution import order_batches, run_identities
     from ordertags.io.readers import read_orders
 
     report = IngestReport()
@@ -291,7 +368,7 @@ def ingest_files(
                         [part], as_of=dt.date.today(), overrides=columns, money_style=money_style
                     )
                     frame.require_field("email")
-                    ids = RunIdentities.from_frame(frame, code)
+                    ids = run_identities(frame, code)
                     got = history.record(order_batches(frame, ids))
                     got.files = []
                     part_report += got

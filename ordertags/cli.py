@@ -338,16 +338,53 @@ def apply(
     workspace: WorkspaceOpt = None,
     no_record: NoRecordOpt = False,
     default_region: RegionOpt = None,
+    excel_safe: Annotated[
+        bool,
+        typer.Option(
+            "--excel-safe",
+            help="Put a ' in front of every cell a spreadsheet would run as a formula "
+            "(starting with = + - @, a tab or a carriage return; plain numbers stay). Off by "
+            "default: every original value comes back byte for byte.",
+        ),
+    ] = False,
+    list_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--list",
+            help="Also write a mailing list from the same run, as export would: "
+            "FILE:TAG[,TAG...], a tag written !TAG leaves its customers out "
+            "(repeat for several lists).",
+            show_default=False,
+        ),
+    ] = None,
+    without_consent: Annotated[
+        bool,
+        typer.Option(
+            "--include-without-consent",
+            help="In the --list files, also list customers whose exports do not say "
+            "they accept marketing (as export's option of the same name).",
+        ),
+    ] = False,
 ) -> None:
     """Tag every order and write the exports back with Customer Tags, Customer Profile
     and Tag Colour columns. In a workspace, customer conditions read the order history
-    and the run's orders are recorded in it (unless --no-record).
+    and the run's orders are recorded in it (unless --no-record). With --list, the
+    same run also writes mailing lists (the exports are read once).
 
     Example: ordertags apply open_orders.csv -t tagbook.yaml -r rules.yaml -o annotated.csv
 
     Example (in a workspace, e.g. from cron): ordertags apply open_orders.csv -o tagged.csv
+
+    Example (orders and the VIP list in one run):
+    ordertags apply orders.csv -o annotated.csv --list 'vip.csv:VIP,!FRAUD'
     """
     when = _as_of(as_of)
+    from ordertags.api import ListSpec
+
+    try:
+        lists = [ListSpec.parse(text) for text in list_ or []]
+    except OrderTagsError as exc:
+        _fail(exc)
     ws = _workspace(workspace)
     tagbook_path, rules_path = _book(tagbook, ws), _rules(rules, ws)
     if output_format not in (None, "csv", "json", "ndjson", "xlsx"):
@@ -386,6 +423,9 @@ def apply(
                 workspace=ws,
                 record=not no_record,
                 region=default_region,
+                excel_safe=excel_safe,
+                lists=lists,
+                consent=not without_consent,
                 progress=progress,
             )
     except OrderTagsError as exc:
@@ -484,8 +524,12 @@ def render_summary(summary: Any, written: list[str]) -> str:
         f"tag book: {_n(summary.manual_entries, 'entry', 'entries')} in force"
         + (f", {summary.expired_entries} expired (ignored)" if summary.expired_entries else "")
     )
+    lists = getattr(summary, "lists", {})
     for path in written:
-        lines.append(f"wrote {path}")
+        if path in lists:
+            lines.append(f"wrote {path} ({_n(lists[path], 'customer')})")
+        else:
+            lines.append(f"wrote {path}")
     return "\n".join(lines)
 
 
@@ -1444,9 +1488,9 @@ def suspects(
         book = load_tagbook(_book(tagbook, ws))
         if orders:
             from ordertags.base.keys import check_region
-            from ordertags.customers.identity import suspects_in_frame
             from ordertags.customers.workspace import workspace_region
             from ordertags.engine.frame import Frame
+            from ordertags.engine.resolution import suspects_in_frame
             from ordertags.io.readers import read_orders
 
             tables = [
@@ -1751,4 +1795,18 @@ def report(
 
 def main() -> None:
     """Entry point of the console script."""
+    # No command uses pandas, but pyarrow imports it (about a second) the first time it
+    # builds an array, only to recognise pandas objects: refuse it in this process.
+    # (The library itself does not do this: a Python caller may hand pandas data in.)
+    if "pandas" not in sys.modules:
+        sys.meta_path.insert(0, _NoPandas())
     app()
+
+
+class _NoPandas:
+    """An import hook that makes ``import pandas`` fail (see :func:`main`)."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ImportError("the ordertags command line does not use pandas")
+        return None

@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from ordertags import annotate, load_rules, load_tagbook
 from ordertags.cli import app
 from ordertags.engine.frame import Frame
+from ordertags.engine.items import build_items
 from ordertags.errors import ColumnError, OrderTagsError
 from ordertags.io.lookup import find_order_email
 from ordertags.io.platforms import GENERIC, detect_profile, load_mapping
@@ -147,7 +148,7 @@ def test_shopify_orders_span_rows_and_fields_come_from_the_first() -> None:
 
 
 def test_shopify_line_items() -> None:
-    items = frame_of("shopify_orders_export.csv").items
+    items = build_items(frame_of("shopify_orders_export.csv"))
     assert items.text("sku").to_pylist() == ["SOCK-01", "BOX-L", "", "SB-H", "SB-O", "WAX", "STK"]
     assert items.text("name").to_pylist()[1] == "Gift box, large"
     assert items.order_row.tolist() == [0, 0, 2, 3, 3, 3, 4]
@@ -223,7 +224,7 @@ def test_woocommerce_webtoffee_guest_email_dates_and_money() -> None:
 
 
 def test_woocommerce_line_item_cells() -> None:
-    items = frame_of("woocommerce_webtoffee.csv").items
+    items = build_items(frame_of("woocommerce_webtoffee.csv"))
     assert items.text("name").to_pylist() == [
         "Formal shoe",
         "Belt, brown",
@@ -241,7 +242,7 @@ def test_woocommerce_line_item_cells() -> None:
 
 def test_woocommerce_skyverge_line_items_cell() -> None:
     frame = frame_of("woocommerce_skyverge.csv")
-    items = frame.items
+    items = build_items(frame)
     # Items are split before ";id:", so a ";" inside a product name stays.
     assert items.text("name").to_pylist() == ["Mug", "Spoon", "Tea; green"]
     assert items.text("sku").to_pylist() == ["MUG-1", "", "TEA"]
@@ -256,7 +257,7 @@ def test_woocommerce_algolplus_totals_counted_once_in_cp1252(tmp_path: Path, tag
     assert frame.text(field="name").to_pylist()[0] == "Zoë Müller"
     assert frame.order_codes.tolist() == [0, 0, 1, 0]
     assert per_order(frame, frame.numbers(field="total")) == [60.0, 1249.99]
-    assert frame.items.text("name").to_pylist()[0] == "Tasse „Köln“"
+    assert build_items(frame).text("name").to_pylist()[0] == "Tasse „Köln“"
     # 60.00 is repeated on three rows of order 3001: Zoë spent 60, not 180.
     rules = rules_file(
         tmp_path, "  - name: spend\n    when: {customer: spend, over: 100}\n    tag: BIG\n"
@@ -274,7 +275,7 @@ def test_woocommerce_analytics_products_and_customers_by_name() -> None:
     frame = frame_of("woocommerce_analytics.csv")
     assert frame.customers.keys.to_pylist() == ["woo-name:mia wong", "woo-name:leo park"]
     assert frame.numbers(field="total").tolist() == [42.5, 1200.0, 8.0]
-    items = frame.items
+    items = build_items(frame)
     assert items.text("name").to_pylist() == ["Formal shoe", "Belt, brown leather", "Sofa", "Socks"]
     assert items.numbers("quantity").tolist() == [2, 1, 1, 1]
     assert items.order_row.tolist() == [0, 0, 1, 2]
@@ -292,7 +293,7 @@ def test_linnworks_repeated_totals_and_relay_addresses() -> None:
         "annsmith@gmail.com",
     ]
     assert frame.text(field="channel").to_pylist() == ["AMAZON", "AMAZON", "EBAY", "DIRECT"]
-    assert frame.items.text("sku").to_pylist() == ["MUG-1", "SPN-1", "TEA-1", "SOFA"]
+    assert build_items(frame).text("sku").to_pylist() == ["MUG-1", "SPN-1", "TEA-1", "SOFA"]
 
 
 def test_mapping_file_names_the_columns_of_another_export() -> None:
@@ -387,7 +388,7 @@ def test_amazon_totals_are_summed_over_lines_in_cp1252() -> None:
     ]
     # Offsets are dropped, not applied: the wall-clock time as written.
     assert per_order(frame, frame.dates())[2] == dt.datetime(2017, 9, 25, 9, 30)
-    items = frame.items
+    items = build_items(frame)
     assert items.text("sku").to_pylist() == ["MUG-1", "SPN-1", "TEA-1", "MUG-1"]
     assert items.numbers("price").tolist() == [9.99, 5.0, 10.0, 9.99]
 
@@ -442,8 +443,8 @@ def test_ebay_preamble_trailer_money_and_dates() -> None:
     ]
     # Customers by Buyer Username (case-insensitive), not by the unreliable Buyer Email.
     assert frame.customers.keys.to_pylist() == ["ebay:snowfan_77", "ebay:ski.mum"]
-    assert frame.items.text("sku").to_pylist() == ["SB-158", "WAX", "GL-1", "HM-2"]
-    assert frame.items.numbers("price").tolist() == [1375.67, 22.99, 45.99, 89.0]
+    assert build_items(frame).text("sku").to_pylist() == ["SB-158", "WAX", "GL-1", "HM-2"]
+    assert build_items(frame).numbers("price").tolist() == [1375.67, 22.99, 45.99, 89.0]
 
 
 def test_ebay_rows_are_numbered_as_in_the_file(tmp_path: Path) -> None:
@@ -797,7 +798,7 @@ def test_real_woocommerce_sample() -> None:
     assert _orders(frame) == expected
     keys = {(r["customer_email"] or r["billing_email"]).lower() for r in rows}
     assert set(frame.customers.keys.to_pylist()) == keys
-    assert frame.items.text("sku").to_pylist() == ["A12", "A15", "A13", "A11", "B11V2"]
+    assert build_items(frame).text("sku").to_pylist() == ["A12", "A15", "A13", "A11", "B11V2"]
 
 
 def test_real_uci_online_retail_sample() -> None:

@@ -494,9 +494,11 @@ def test_not_all_any_and_row_order(
 ) -> None:
     """``not`` inverts, ``all``/``any`` are Python's all/any row by row, and a rule's
     result follows its order, not its position."""
+    from ordertags.engine.conditions import Context
+    from ordertags.engine.conditions import evaluate as evaluate_condition
     from ordertags.engine.frame import Frame
     from ordertags.io.readers import parse_orders
-    from ordertags.rules import Context, parse_rules
+    from ordertags.rules import parse_rules
 
     data = csv_text(
         ["Id", "Email", "A", "B"], [[str(i), f"c{i}@x.com", a, b] for i, (a, b) in enumerate(rows)]
@@ -527,7 +529,8 @@ def test_not_all_any_and_row_order(
     def evaluate(csv: str) -> dict[str, list[bool]]:
         frame = Frame([parse_orders(csv.encode(), source="o.csv")], as_of=AS_OF)
         ids = frame.text(column="Id").to_pylist()
-        masks = [r.when.evaluate(frame, Context()) for r in ruleset.rules]
+        ctx = Context.of(frame)
+        masks = [evaluate_condition(r.when, ctx) for r in ruleset.rules]
         return {ids[j]: [bool(m[j]) for m in masks] for j in range(frame.n)}
 
     got = evaluate(data)

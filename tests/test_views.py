@@ -468,3 +468,21 @@ def test_progress_on_a_terminal_only(shop: Path, tmp_path: Path) -> None:
     piped = runner.invoke(app, args)  # stderr is no terminal: the summary alone
     assert piped.stderr.startswith("read 5 orders from")
     assert "reading" not in piped.stderr
+
+
+def test_xlsx_cells_are_text_never_formulas() -> None:
+    import io
+
+    import pyarrow as pa
+    from openpyxl import load_workbook
+
+    from ordertags.io.xlsx import write_xlsx
+
+    buf = io.BytesIO()
+    write_xlsx(
+        buf, ["Name", "Zip"], [pa.array(['=HYPERLINK("x","y")', "-1"]), pa.array(["0012", "1e5"])]
+    )
+    buf.seek(0)
+    ws = load_workbook(buf).active
+    cells = [(c.value, c.data_type) for row in ws.iter_rows(min_row=2) for c in row]
+    assert cells == [('=HYPERLINK("x","y")', "s"), ("0012", "s"), ("-1", "s"), ("1e5", "s")]

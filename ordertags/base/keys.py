@@ -39,7 +39,7 @@ KIND_NAMES = {
 
 
 def key_kind(key: str) -> int:
-    """The kind of a customer key (what :func:`ordertags.customers.grouping.customer_keys` gives)."""
+    """The kind of a customer key (as :func:`ordertags.customers.grouping.customer_keys` makes)."""
     if "@" not in key:
         return BUYER
     return RELAY if is_relay(key) else EMAIL

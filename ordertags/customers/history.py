@@ -45,11 +45,12 @@ from ordertags.customers.identity import (
     LinkSet,
     OrderBatch,
     Suspect,
-    _codes,
     codes_of,
     connected_components,
+    dictionary_codes,
     find_suspects,
     ranked_pairs,
+    resolve_links,
     split_components,
 )
 from ordertags.errors import HistoryError
@@ -541,7 +542,7 @@ class History:
         ids = batch.ids
         strings = pa.concat_arrays([ids.email.cast(pa.string()), ids.phone_name.cast(pa.string())])
         encoded = pc.dictionary_encode(strings)
-        pos = _codes(encoded)
+        pos = dictionary_codes(encoded)
         keys: list[str] = encoded.dictionary.to_pylist()
         kind = np.zeros(len(keys), dtype=np.int64)
         seg_kind = np.concatenate([ids.kind, np.full(n, K.PHONE_NAME)])
@@ -1004,8 +1005,6 @@ class History:
 
     def sync_tagbook(self, tagbook: TagBook | None, region: str | None = None) -> bool:
         """:meth:`sync_links` with the links of a tag book."""
-        from ordertags.customers.identity import resolve_links
-
         if tagbook is None:
             return False
         return self.sync_links(resolve_links(tagbook, K.check_region(region or self.region)))

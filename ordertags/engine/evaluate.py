@@ -10,19 +10,25 @@ conflict is counted and reported, never silent.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ordertags.engine.frame import Frame
-from ordertags.rules import Context, Rule, RuleSet
+from ordertags.customers.grouping import Customers
+from ordertags.engine.arrays import BoolArray, IntArray
+from ordertags.engine.conditions import Context, evaluate
+from ordertags.engine.frame import VIRTUAL_FIELDS, Frame
+from ordertags.engine.resolution import Memory
+from ordertags.rules import CustomerCondition, Rule, RuleSet, TagCondition
 from ordertags.tags import TagBook
 
-BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
-IntArray = np.ndarray[Any, np.dtype[np.int64]]
+#: Called for each rule before its actions, with the context it saw and the rows it
+#: matched (``ordertags explain`` uses it).
+RuleHook = Callable[[Rule, Context, BoolArray], None]
 
 
 @dataclass
@@ -69,9 +75,8 @@ class Outcome:
         return out
 
 
-def _spread(frame: Frame, rows: BoolArray) -> BoolArray:
+def _spread(customers: Customers, rows: BoolArray) -> BoolArray:
     """From the matching rows to every row of the same customers."""
-    customers = frame.customers
     result: BoolArray = customers.broadcast(
         customers.reduce_any(rows & customers.has_customer), fill=False
     )
@@ -84,18 +89,23 @@ def run_rules(
     rules: RuleSet | None,
     manual: dict[str, BoolArray],
     *,
-    tag_history: Any = None,
-    on_rule: Any = None,
+    customers: Customers | None = None,
+    memory: Memory | None = None,
+    tag_history: Callable[[str, int], BoolArray] | None = None,
+    on_rule: RuleHook | None = None,
 ) -> Outcome:
-    """Apply ``rules`` (if any) on top of the ``manual`` tags. ``on_rule(rule, ctx,
-    matched)`` is called for each rule before its actions, with the context it saw
-    (``ordertags explain`` uses it)."""
+    """Apply ``rules`` (if any) on top of the ``manual`` tags. ``customers``: the run's
+    customers (default: the frame's grouping by customer key); ``memory``: its customer
+    memory, for customer measures over merged customers and the history.
+    ``on_rule(rule, ctx, matched)`` is called for each rule before its actions, with the
+    context it saw (``ordertags explain`` uses it)."""
     out = Outcome(manual=manual, derived={})
     n = frame.n
     out.stopped_by = np.full(n, -1, dtype=np.int64)
     if rules is None:
         return out
-    customers = frame.customers
+    if customers is None:
+        customers = memory.customers if memory is not None else frame.customers
     # Customer tags are kept per customer while the rules run (a bool per customer code),
     # order tags per row; rows are made of customer tags once at the end, or when a
     # has_tag condition asks.
@@ -108,9 +118,9 @@ def run_rules(
             parts.append(customers.broadcast(per_customer[tag], fill=False))
         return np.logical_or.reduce(parts) if parts else None
 
-    ctx = Context(tag_history=tag_history, frame=frame, resolve=rows_of)
+    ctx = Context(frame, customers, memory=memory, tag_history=tag_history, resolve=rows_of)
     stopped = np.zeros(n, dtype=bool)
-    ahead = _Lookahead(frame, ctx, rules.rules)
+    ahead = _Lookahead(ctx, rules.rules)
     for rule in rules.rules:
         matched = ahead.evaluate(rule) & ~stopped
         out.acted[rule.index] = int(np.count_nonzero(matched))
@@ -133,7 +143,9 @@ def run_rules(
                 per_customer[name] &= ~who
             if name in per_row:
                 per_row[name] &= ~(
-                    _spread(frame, matched) if tagbook.tags[name].scope == "customer" else matched
+                    _spread(customers, matched)
+                    if tagbook.tags[name].scope == "customer"
+                    else matched
                 )
         for column, value in rule.set.items():
             _set(out, column, value, rule, matched, n)
@@ -164,27 +176,20 @@ class _Lookahead:
 
     WINDOW = 4
 
-    def __init__(self, frame: Frame, ctx: Context, rules: list[Rule]) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        from ordertags.rules import CustomerCondition, TagCondition
-
-        self.frame, self.ctx, self.rules = frame, ctx, rules
+    def __init__(self, ctx: Context, rules: list[Rule]) -> None:
+        self.ctx, self.rules = ctx, rules
         # Customer measures may read the workspace's history (one SQLite connection, this
         # thread's): those conditions stay on this thread then.
-        memory = getattr(frame, "memory", None)
+        memory = ctx.memory
         bound: tuple[type, ...] = (
             (TagCondition, CustomerCondition)
-            if memory is not None and getattr(memory, "history", None) is not None
+            if memory is not None and memory.history is not None
             else (TagCondition,)
         )
         self.free = [not any(isinstance(c, bound) for c in r.when.walk()) for r in rules]
-        self.pending: dict[int, Any] = {}
+        self.pending: dict[int, Future[BoolArray]] = {}
         self.next = 0
         self.pool = ThreadPoolExecutor(max_workers=1) if len(rules) > 1 else None
-        if self.pool is not None:
-            # What every condition reads first, made once before any thread starts.
-            frame.customers  # noqa: B018 - a cached property, computed here on purpose
 
     def evaluate(self, rule: Rule) -> BoolArray:
         i = rule.index
@@ -193,15 +198,13 @@ class _Lookahead:
             while self.next < len(self.rules) and self.next <= i + self.WINDOW:
                 j = self.next
                 if self.free[j]:
-                    self.pending[j] = self.pool.submit(
-                        self.rules[j].when.evaluate, self.frame, self.ctx
-                    )
+                    self.pending[j] = self.pool.submit(evaluate, self.rules[j].when, self.ctx)
                 self.next += 1
         future = self.pending.pop(i, None)
         if future is not None:
             result: BoolArray = future.result()
             return result
-        return rule.when.evaluate(self.frame, self.ctx)
+        return evaluate(rule.when, self.ctx)
 
     def close(self) -> None:
         if self.pool is not None:
@@ -282,8 +285,6 @@ FIELD_KEY = "field:"
 def _output_key(frame: Frame, name: str) -> str:
     """``set: {shipping_service: ...}`` names an order field, written into whichever
     column holds it in each export; any other name is a column, the same in every export."""
-    from ordertags.engine.frame import VIRTUAL_FIELDS
-
     if name in VIRTUAL_FIELDS and not frame.has_column(name):
         return FIELD_KEY + name
     return name

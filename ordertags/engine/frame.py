@@ -28,7 +28,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.customers.grouping import Customers, email_domains
-from ordertags.errors import ColumnError, ValueParseError
+from ordertags.engine.arrays import (
+    BLANK,
+    BoolArray,
+    FloatArray,
+    IntArray,
+    combined,
+    floats,
+    nonblank,
+)
 from ordertags.io.fields import FieldMap
 from ordertags.io.platforms import ITEM_FIELDS, QUOTED_FIELDS, Profile, map_profile
 from ordertags.io.readers import OrderTable
@@ -65,15 +73,8 @@ def order_id_keys(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return result
 
 
-BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
-IntArray = np.ndarray[Any, np.dtype[np.int64]]
-FloatArray = np.ndarray[Any, np.dtype[np.float64]]
-
-_BLANK = pa.scalar("", pa.string())
-
-
 @dataclass
-class _Groups:
+class Groups:
     """How the rows of one table form orders: a local order code per row (None: one row
     per order, codes are the row numbers), the number of orders, the first row of each
     order and which rows start one (None: every row)."""
@@ -82,21 +83,6 @@ class _Groups:
     count: int
     first: IntArray | None
     starts: BoolArray | None
-
-
-def _combined(col: pa.ChunkedArray | pa.Array) -> pa.Array:
-    if isinstance(col, pa.ChunkedArray):
-        return col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
-    return col
-
-
-def _nonblank(arr: pa.Array) -> BoolArray:
-    filled = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(arr), ""), False)
-    return np.asarray(filled.to_numpy(zero_copy_only=False), dtype=bool)
-
-
-def _floats(arr: pa.Array) -> FloatArray:
-    return np.asarray(pc.fill_null(arr, np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
 class Frame:
@@ -142,7 +128,12 @@ class Frame:
         return False
 
     def has_field(self, field: str) -> bool:
+        """Does any export of the run have a column for ``field``?"""
         return any(self._has(i, field) for i in range(len(self.tables)))
+
+    def has_field_everywhere(self, field: str) -> bool:
+        """Does every export of the run have a column for ``field``?"""
+        return all(self._has(i, field) for i in range(len(self.tables)))
 
     def require_field(self, field: str) -> None:
         """Raise for the first file that has no column for ``field``. For ``email``: the
@@ -178,7 +169,7 @@ class Frame:
         chunks = [c for p in pieces for c in (p.chunks if isinstance(p, pa.ChunkedArray) else [p])]
         return pa.chunked_array(chunks, type=pa.string())
 
-    def _money(self, ti: int) -> str:
+    def money_style_of(self, ti: int) -> str:
         return self.money_style or self.profiles[ti].money
 
     def _date_style(self, ti: int) -> str:
@@ -186,10 +177,10 @@ class Frame:
 
     # --- orders -------------------------------------------------------------------------
 
-    def _groups(self, ti: int) -> _Groups:
+    def table_groups(self, ti: int) -> Groups:
         key = ("groups", str(ti))
         if key in self._cache:
-            cached: _Groups = self._cache[key]
+            cached: Groups = self._cache[key]
             return cached
         table, profile = self.tables[ti], self.profiles[ti]
         n = table.num_rows
@@ -197,23 +188,23 @@ class Frame:
         if n == 0 or (
             (not profile.grouped or self.maps[ti].get("order_id") is None) and skip is None
         ):
-            groups = _Groups(None, n, None, None)
+            groups = Groups(None, n, None, None)
         else:
             groups = self._group_rows(ti, n, skip)
         self._cache[key] = groups
         return groups
 
-    def _group_rows(self, ti: int, n: int, skip: BoolArray | None) -> _Groups:
+    def _group_rows(self, ti: int, n: int, skip: BoolArray | None) -> Groups:
         """Group rows by the order id (rows need not be adjacent); a row with a blank id
         continues the order above it; rows that are not orders (``skip``) join the order
         above them without starting one."""
         profile, fmap = self.profiles[ti], self.maps[ti]
         rows = np.arange(n, dtype=np.int64)
         if profile.grouped and fmap.get("order_id") is not None:
-            ids = self._raw_field(ti, "order_id")
+            ids = self.raw_field(ti, "order_id")
             assert ids is not None
-            ids = pc.utf8_trim_whitespace(_combined(ids))
-            blank = ~_nonblank(ids)
+            ids = pc.utf8_trim_whitespace(combined(ids))
+            blank = ~nonblank(ids)
             if skip is not None:
                 blank |= skip
             keyed = pc.if_else(pa.array(blank), pa.scalar(None, pa.string()), ids)
@@ -250,24 +241,24 @@ class Frame:
             starts[counted[first_of]] = True
         first = np.flatnonzero(starts).astype(np.int64)
         if not len(first):  # no order at all: every row is a report line
-            return _Groups(np.zeros(n, dtype=np.int64), 0, first, starts)
-        return _Groups(codes.astype(np.int64, copy=False), len(first), first, starts)
+            return Groups(np.zeros(n, dtype=np.int64), 0, first, starts)
+        return Groups(codes.astype(np.int64, copy=False), len(first), first, starts)
 
     @cached_property
     def n_orders(self) -> int:
         """How many orders the run has (rows, where each row is an order)."""
-        return sum(self._groups(i).count for i in range(len(self.tables)))
+        return sum(self.table_groups(i).count for i in range(len(self.tables)))
 
     @cached_property
     def order_offsets(self) -> IntArray:
-        counts = [self._groups(i).count for i in range(len(self.tables))]
+        counts = [self.table_groups(i).count for i in range(len(self.tables))]
         offsets: IntArray = np.cumsum([0, *counts]).astype(np.int64)
         return offsets
 
     @cached_property
     def grouped(self) -> bool:
         """Does any order of the run span several rows (or any row not be an order)?"""
-        return any(self._groups(i).codes is not None for i in range(len(self.tables)))
+        return any(self.table_groups(i).codes is not None for i in range(len(self.tables)))
 
     @cached_property
     def order_starts(self) -> BoolArray:
@@ -277,7 +268,7 @@ class Frame:
             return np.ones(self.n, dtype=bool)
         parts = []
         for ti, table in enumerate(self.tables):
-            g = self._groups(ti)
+            g = self.table_groups(ti)
             parts.append(np.ones(table.num_rows, dtype=bool) if g.starts is None else g.starts)
         return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
@@ -287,7 +278,7 @@ class Frame:
         first appearance)."""
         parts = []
         for ti, table in enumerate(self.tables):
-            g = self._groups(ti)
+            g = self.table_groups(ti)
             base = int(self.order_offsets[ti])
             local = np.arange(table.num_rows, dtype=np.int64) if g.codes is None else g.codes
             parts.append(local + base)
@@ -318,7 +309,7 @@ class Frame:
     def _first_valid(self, ti: int, valid: BoolArray) -> IntArray:
         """Per order of table ``ti``: its first row where ``valid`` holds, else its first
         row."""
-        g = self._groups(ti)
+        g = self.table_groups(ti)
         assert g.codes is not None and g.first is not None
         src = g.first.copy()
         rows = np.flatnonzero(valid)
@@ -332,16 +323,16 @@ class Frame:
         self, ti: int, per_row: pa.Array | pa.ChunkedArray, valid: BoolArray
     ) -> pa.Array | pa.ChunkedArray:
         """An order field's value on every row of its order (see :meth:`_first_valid`)."""
-        g = self._groups(ti)
+        g = self.table_groups(ti)
         if g.codes is None:
             return per_row
         take = self._first_valid(ti, valid)[g.codes]
-        result: pa.Array = _combined(per_row).take(pa.array(take))
+        result: pa.Array = combined(per_row).take(pa.array(take))
         return result
 
     # --- text ---------------------------------------------------------------------------
 
-    def _raw_field(self, ti: int, field: str) -> pa.ChunkedArray | pa.Array | None:
+    def raw_field(self, ti: int, field: str) -> pa.ChunkedArray | pa.Array | None:
         """A field's text row by row in table ``ti``: its column, with blanks filled from
         its fallback columns and Excel's leading ``'`` dropped (None: no such column)."""
         table, fmap = self.tables[ti], self.maps[ti]
@@ -351,29 +342,29 @@ class Frame:
                 fmap.get("first_name") is not None or fmap.get("last_name") is not None
             ):
                 parts = [
-                    _combined(self._raw_field(ti, f) or pa.repeat(_BLANK, table.num_rows))
+                    combined(self.raw_field(ti, f) or pa.repeat(BLANK, table.num_rows))
                     for f in ("first_name", "last_name")
                 ]
                 return pc.utf8_trim_whitespace(pc.binary_join_element_wise(*parts, " "))
             return None
         col: pa.ChunkedArray | pa.Array = table.column(sources[0])
         for j in sources[1:]:
-            arr = _combined(col)
+            arr = combined(col)
             blank = pc.equal(pc.utf8_trim_whitespace(arr), "")
             if pc.any(blank).as_py():
-                col = pc.if_else(blank, _combined(table.column(j)), arr)
+                col = pc.if_else(blank, combined(table.column(j)), arr)
         if field in QUOTED_FIELDS and pc.any(pc.starts_with(col, "'")).as_py():
             col = pc.replace_substring_regex(col, "^'", "")
         return col
 
     def _table_text(self, ti: int, field: str) -> pa.ChunkedArray | pa.Array:
         table = self.tables[ti]
-        raw = self._raw_field(ti, field)
+        raw = self.raw_field(ti, field)
         if raw is None:
-            return pa.repeat(_BLANK, table.num_rows)
-        if field in ITEM_FIELDS or self._groups(ti).codes is None:
+            return pa.repeat(BLANK, table.num_rows)
+        if field in ITEM_FIELDS or self.table_groups(ti).codes is None:
             return raw
-        return self._spread(ti, raw, _nonblank(_combined(raw)))
+        return self._spread(ti, raw, nonblank(combined(raw)))
 
     def text(self, *, field: str | None = None, column: str | None = None) -> pa.ChunkedArray:
         """The raw text of a field or column for every row ("" in files without it). An
@@ -386,7 +377,7 @@ class Frame:
                 pieces = []
                 for table, i in self._pieces(None, column):
                     pieces.append(
-                        pa.repeat(_BLANK, table.num_rows) if i is None else table.column(i)
+                        pa.repeat(BLANK, table.num_rows) if i is None else table.column(i)
                     )
             self._cache[key] = self._stack(pieces)
         result: pa.ChunkedArray = self._cache[key]
@@ -467,10 +458,10 @@ class Frame:
         text = self._table_text(ti, f)
         if f == "email":
             return text
-        ids = pc.utf8_trim_whitespace(_combined(text))
+        ids = pc.utf8_trim_whitespace(combined(text))
         ids = pc.replace_substring_regex(ids, r"^(\d+)\.0+$", r"\1")  # 17850.0 -> 17850
         keyed = pc.binary_join_element_wise(self.profiles[ti].key_prefix, ids, "")
-        result: pa.Array = pc.if_else(pc.equal(ids, ""), _BLANK, keyed)
+        result: pa.Array = pc.if_else(pc.equal(ids, ""), BLANK, keyed)
         return result
 
     def identity_text(self) -> pa.ChunkedArray:
@@ -486,19 +477,12 @@ class Frame:
         result: pa.ChunkedArray = self._cache[key]
         return result
 
-    #: The run's customer memory (:class:`ordertags.customers.identity.Memory`: links, phones, the
-    #: history), set by the pipeline; None: customers are told apart by their key alone.
-    memory: Any = None
-
     @cached_property
     def customers(self) -> Customers:
-        """The customers of the run; conditions on the email are evaluated once per
-        customer on ``customers.keys`` and broadcast to rows. A customer is a normalised
-        email, or (on platforms without one) the platform's buyer id, so several exports
-        of different platforms form one customer history."""
-        if self.memory is not None:
-            memory_customers: Customers = self.memory.customers
-            return memory_customers
+        """The customers of the run told apart by their key alone: a normalised email, or
+        (on platforms without one) the platform's buyer id, so several exports of
+        different platforms form one customer history. A run with links or a history
+        merges them further (:func:`ordertags.engine.resolution.resolve_customers`)."""
         return Customers.from_emails(self.identity_text())
 
     @cached_property
@@ -511,9 +495,13 @@ class Frame:
     def _parse_money(self, ti: int, col: pa.ChunkedArray | pa.Array, name: str) -> FloatArray:
         table = self.tables[ti]
         arr = parse_money(
-            col, style=self._money(ti), file=table.source, column=name, row_offset=table.row_offset
+            col,
+            style=self.money_style_of(ti),
+            file=table.source,
+            column=name,
+            row_offset=table.row_offset,
         )
-        return _floats(arr)
+        return floats(arr)
 
     def _column_numbers(self, ti: int, name: str) -> FloatArray | None:
         i = self.maps[ti].find_column(name)
@@ -524,7 +512,7 @@ class Frame:
     def _field_numbers(self, ti: int, field: str) -> FloatArray:
         """A field's numbers row by row (no spreading), NaN where blank."""
         table, fmap = self.tables[ti], self.maps[ti]
-        raw = self._raw_field(ti, field)
+        raw = self.raw_field(ti, field)
         if raw is None:
             raise fmap.missing(field, file=table.source)
         i = fmap.get(field)
@@ -537,7 +525,7 @@ class Frame:
 
     def _per_order_sum(self, ti: int, per_row: FloatArray) -> FloatArray:
         """Per order: the sum of ``per_row`` over its rows (NaN where all are blank)."""
-        g = self._groups(ti)
+        g = self.table_groups(ti)
         if g.codes is None:
             return per_row
         present = ~np.isnan(per_row)
@@ -550,7 +538,7 @@ class Frame:
 
     def _per_order_first(self, ti: int, per_row: FloatArray) -> FloatArray:
         """Per order: the first value its rows hold (totals written once, or repeated)."""
-        g = self._groups(ti)
+        g = self.table_groups(ti)
         if g.codes is None:
             return per_row
         result: FloatArray = per_row[self._first_valid(ti, ~np.isnan(per_row))]
@@ -602,7 +590,7 @@ class Frame:
         if key not in self._cache:
             parts = []
             for ti, table in enumerate(self.tables):
-                g = self._groups(ti)
+                g = self.table_groups(ti)
                 if field == "total":
                     totals = self.order_totals(ti)
                     parts.append(totals if g.codes is None else totals[g.codes])
@@ -639,7 +627,7 @@ class Frame:
             for ti, table in enumerate(self.tables):
                 fmap = self.maps[ti]
                 if field:
-                    raw = self._raw_field(ti, field)
+                    raw = self.raw_field(ti, field)
                     if raw is None:
                         raise fmap.missing(field, file=table.source)
                     i = fmap.get(field)
@@ -658,7 +646,7 @@ class Frame:
                     row_offset=table.row_offset,
                 )
                 stamps = arr.to_numpy(zero_copy_only=False).astype("datetime64[s]")
-                g = self._groups(ti)
+                g = self.table_groups(ti)
                 if field and field not in ITEM_FIELDS and g.codes is not None:
                     stamps = stamps[self._first_valid(ti, ~np.isnat(stamps))][g.codes]
                 parts.append(stamps)
@@ -679,15 +667,6 @@ class Frame:
         result: BoolArray = self._cache[key]
         return result
 
-    # --- line items -----------------------------------------------------------------------
-
-    @cached_property
-    def items(self) -> Items:
-        """The line items of every order (see :class:`Items`)."""
-        from ordertags.engine.items import build_items
-
-        return build_items(self)
-
     # --- locating rows, for messages ------------------------------------------------------
 
     def locate(self, row: int) -> tuple[OrderTable, int]:
@@ -695,119 +674,3 @@ class Frame:
         t = int(np.searchsorted(self.offsets, row, side="right")) - 1
         table = self.tables[t]
         return table, row - int(self.offsets[t]) + table.row_offset
-
-
-@dataclass
-class _ItemSource:
-    """Line items read from one place of one table: where each item sits (the table
-    row and, for messages, the column), and its text per item field."""
-
-    table: int
-    rows: IntArray
-    column: str
-    values: dict[str, pa.Array]  # "sku", "name", "quantity", "price", "total"
-    columns: dict[str, str] | None = None  # item name -> its own column, for messages
-
-
-class Items:
-    """The line items of a run, one entry per item, in order of their orders.
-
-    ``order_row`` is, per item, the frame row of its order's first row. ``text(name)``
-    and ``numbers(name)`` give, per item, ``sku``, ``name``, ``quantity``, ``price`` (the
-    unit price) or ``total`` (the line's amount: quantity x price where the platform
-    writes only one of them), as an Arrow string array or float64 (NaN where blank).
-    """
-
-    NAMES = ("sku", "name", "quantity", "price", "total")
-
-    def __init__(
-        self,
-        frame: Frame,
-        order_row: IntArray,
-        sources: list[_ItemSource],
-        perm: IntArray | None = None,
-    ) -> None:
-        self.frame = frame
-        self.order_row = order_row
-        self._sources = sources
-        self._perm = perm
-        self._cache: dict[tuple[str, str], Any] = {}
-
-    def __len__(self) -> int:
-        return len(self.order_row)
-
-    def _check(self, name: str) -> None:
-        if name not in self.NAMES:
-            raise ColumnError(
-                f'line items have no "{name}".', hint=f"Use one of {', '.join(self.NAMES)}."
-            )
-
-    def text(self, name: str) -> pa.Array:
-        """Per item, the text of ``name`` ("" where the export does not write it)."""
-        self._check(name)
-        key = ("text", name)
-        if key not in self._cache:
-            parts = [s.values.get(name, pa.repeat(_BLANK, len(s.rows))) for s in self._sources]
-            arr = (
-                pa.concat_arrays([_combined(p).cast(pa.string()) for p in parts])
-                if parts
-                else pa.array([], pa.string())
-            )
-            if self._perm is not None:
-                arr = arr.take(pa.array(self._perm))
-            self._cache[key] = arr
-        result: pa.Array = self._cache[key]
-        return result
-
-    def _parse(self, source: _ItemSource, name: str) -> FloatArray:
-        values = source.values.get(name)
-        if values is None:
-            return np.full(len(source.rows), np.nan)
-        frame = self.frame
-        table = frame.tables[source.table]
-        column = (source.columns or {}).get(name, source.column)
-        try:
-            arr = parse_money(
-                values,
-                style=frame._money(source.table),
-                file=table.source,
-                column=column,
-                row_offset=0,
-            )
-        except ValueParseError as exc:
-            at = exc.row if exc.row is not None else 0
-            raise ValueParseError(
-                exc.message,
-                file=table.source,
-                row=int(source.rows[at]) + table.row_offset,
-                column=column,
-                hint=exc.hint,
-            ) from None
-        return _floats(arr)
-
-    def numbers(self, name: str) -> FloatArray:
-        """Per item, ``name`` as a number (NaN where blank). Bad values raise."""
-        self._check(name)
-        key = ("num", name)
-        if key not in self._cache:
-            parts = []
-            for s in self._sources:
-                if name in ("price", "total"):
-                    quantity = self._parse(s, "quantity")
-                    price, total = self._parse(s, "price"), self._parse(s, "total")
-                    with np.errstate(invalid="ignore", divide="ignore"):
-                        if name == "price":
-                            got = np.where(
-                                np.isnan(price),
-                                np.where(quantity != 0, total / quantity, np.nan),
-                                price,
-                            )
-                        else:
-                            got = np.where(np.isnan(total), quantity * price, total)
-                    parts.append(np.asarray(got, dtype=np.float64))
-                else:
-                    parts.append(self._parse(s, name))
-            nums = np.concatenate(parts) if parts else np.zeros(0)
-            self._cache[key] = nums if self._perm is None else nums[self._perm]
-        result: FloatArray = self._cache[key]
-        return result

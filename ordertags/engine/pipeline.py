@@ -19,17 +19,21 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ordertags.customers.grouping import Customers, customer_keys
+from ordertags.customers.history import History, IngestReport
+from ordertags.engine.evaluate import FIELD_KEY, Outcome, RuleHook, field_columns, run_rules
 from ordertags.engine.frame import Frame
+from ordertags.engine.resolution import (
+    Memory,
+    remember_tags,
+    resolve_customers,
+    run_customers,
+    tag_history,
+)
+from ordertags.engine.tagtext import COLOUR_COLUMN, PROFILE_COLUMN, TAGS_COLUMN, render_tags
 from ordertags.io.readers import OrderTable, read_orders
 from ordertags.rules import RuleSet
 from ordertags.tags import TagBook
-
-#: The columns ``apply`` adds (or refreshes, when the input already has them).
-TAGS_COLUMN = "Customer Tags"
-PROFILE_COLUMN = "Customer Profile"
-COLOUR_COLUMN = "Tag Colour"
-OUTPUT_COLUMNS = (TAGS_COLUMN, PROFILE_COLUMN, COLOUR_COLUMN)
-SEPARATOR = "; "
 
 
 class FileSummary(NamedTuple):
@@ -62,13 +66,14 @@ class Summary:
     fields_set: dict[str, int] = field(default_factory=dict)
     # With a workspace: per customer tag, (gained, lost) since the last run that saw them.
     tag_changes: dict[str, tuple[int, int]] = field(default_factory=dict)
-    recorded: Any = None  # ordertags.customers.history.IngestReport, when apply recorded its orders
+    recorded: IngestReport | None = None  # when apply recorded its orders in a history
+    lists: dict[str, int] = field(default_factory=dict)  # list file written -> its customers
 
 
 @dataclass
 class Annotated:
-    """The result of :func:`annotate`: the tables as read, the tag columns for every row
-    (in frame order), the per-tag row masks, and the summary."""
+    """The result of :func:`annotate`: the tables as read, the run's customers, the tag
+    columns for every row (in frame order), the per-tag row masks, and the summary."""
 
     frame: Frame
     tagbook: TagBook
@@ -77,7 +82,9 @@ class Annotated:
     profile: pa.ChunkedArray
     colour: pa.ChunkedArray
     summary: Summary
-    outcome: Any = None  # engine.Outcome: what each rule did, for explain
+    customers: Customers
+    memory: Memory | None = None  # links, phones and the history, where the run has them
+    outcome: Outcome | None = None  # what each rule did, for explain
     fields: dict[str, pa.Array] = field(default_factory=dict)  # set/notes/hold columns
 
     @property
@@ -101,8 +108,6 @@ class Annotated:
         out = {TAGS_COLUMN: tags, PROFILE_COLUMN: profile, COLOUR_COLUMN: colour}
         start = int(self.frame.offsets[index])
         length = self.frame.tables[index].num_rows
-        from ordertags.engine.evaluate import FIELD_KEY
-
         fmap = self.frame.maps[index]
         for name, values in self.fields.items():
             if name.startswith(FIELD_KEY):  # an order field: its column in this export
@@ -129,8 +134,8 @@ def annotate(
     money_style: str | None = None,
     profile: str | None = None,
     mapping: str | Path | None = None,
-    on_rule: Any = None,
-    history: Any = None,
+    on_rule: RuleHook | None = None,
+    history: History | None = None,
     record: bool = False,
     region: str | None = None,
     progress: Any = None,
@@ -168,11 +173,9 @@ def annotate(
     ]
     frame = Frame(tables, as_of=as_of, overrides=columns, money_style=money_style)
     frame.require_field("email")
-    # Links in the tag book and, with a history, phones and past orders (issue 4).
-    from ordertags.customers.identity import attach_memory, remember_tags
-
-    memory = attach_memory(frame, tagbook, history=history, record=record, region=region)
-    customers = frame.customers
+    # Links in the tag book and, with a history, phones and past orders.
+    memory = resolve_customers(frame, tagbook, history=history, record=record, region=region)
+    customers = run_customers(frame, memory)
     manual: dict[str, np.ndarray[Any, np.dtype[np.bool_]]] = {}
 
     # Manual tags: every order of a customer in the tag book, whichever spelling.
@@ -181,20 +184,25 @@ def annotate(
     for entry in active:
         for t in entry.tags:
             by_tag.setdefault(t, []).append(entry.email)
-    from ordertags.customers.grouping import customer_keys
 
     for t, emails in by_tag.items():
         keys = pc.drop_null(customer_keys(pa.array(emails, pa.string())))
         manual[t] = customers.per_row(customers.match_keys(keys))
 
     # Derived tags and the other actions.
-    from ordertags.customers.identity import tag_history
-    from ordertags.engine.evaluate import field_columns, run_rules
-
     history_of_tags = (
         tag_history(memory) if memory is not None and memory.history is not None else None
     )
-    outcome = run_rules(frame, tagbook, rules, manual, on_rule=on_rule, tag_history=history_of_tags)
+    outcome = run_rules(
+        frame,
+        tagbook,
+        rules,
+        manual,
+        customers=customers,
+        memory=memory,
+        on_rule=on_rule,
+        tag_history=history_of_tags,
+    )
     # An order's rows carry its tags as its first row has them (Shopify, Amazon: one
     # row per line item; line items are judged by any_item / all_items / no_item).
     masks = {t: frame.order_first(m) for t, m in outcome.masks.items()}
@@ -241,55 +249,8 @@ def annotate(
         profile_col,
         colour_col,
         summary,
+        customers=customers,
+        memory=memory,
         outcome=outcome,
         fields=fields,
     )
-
-
-def render_tags(
-    ranked: list[str], masks: Mapping[str, np.ndarray[Any, Any]], tagbook: TagBook, n: int
-) -> tuple[pa.ChunkedArray, pa.ChunkedArray, pa.ChunkedArray]:
-    """The three output columns. Rows are grouped by their combination of tags (few
-    distinct ones), each combination's text is built once and taken for every row."""
-    if not ranked or n == 0:
-        empty = pa.chunked_array([pa.repeat(pa.scalar("", pa.string()), n)], type=pa.string())
-        return empty, empty, empty
-    if len(ranked) <= 63:
-        # One integer per row, bit i set for tag i; a hash encode finds the few distinct
-        # combinations without sorting the rows.
-        bits = np.zeros(n, dtype=np.int64)
-        for i, t in enumerate(ranked):
-            bits |= masks[t].astype(np.int64) << i
-        encoded = pc.dictionary_encode(pa.array(bits))
-        combos = [
-            [ranked[i] for i in range(len(ranked)) if code >> i & 1]
-            for code in encoded.dictionary.to_pylist()
-        ]
-        index = encoded.indices
-    else:
-        matrix = np.packbits(np.stack([masks[t] for t in ranked], axis=1), axis=1)
-        keys = np.ascontiguousarray(matrix).view(f"V{matrix.shape[1]}").ravel()
-        uniques, inverse = np.unique(keys, return_inverse=True)
-        combos = [
-            [
-                ranked[i]
-                for i in np.flatnonzero(
-                    np.unpackbits(np.frombuffer(u.tobytes(), dtype=np.uint8))[: len(ranked)]
-                )
-            ]
-            for u in uniques
-        ]
-        index = pa.array(inverse.ravel().astype(np.int32))
-    texts = [SEPARATOR.join(names) for names in combos]
-    labels = [SEPARATOR.join(tagbook.tags[t].display for t in names) for names in combos]
-    colours = [tagbook.tags[names[0]].colour if names else "" for names in combos]
-
-    def take(values: list[str]) -> pa.ChunkedArray:
-        # Dictionary-encoded: the few distinct texts once, an index per row. Writers turn
-        # it into text a batch at a time, so a million long profiles are never all
-        # materialised at once.
-        return pa.chunked_array(
-            [pa.DictionaryArray.from_arrays(index, pa.array(values, pa.string()))]
-        )
-
-    return take(texts), take(labels), take(colours)

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from ordertags.base.files import atomic_writer
 from ordertags.errors import OrderTagsError
 from ordertags.io.readers import Dialect, OrderTable, RawNumber
+from ordertags.io.safecsv import neutralise_column
 
 BATCH_ROWS = 65_536
 WRITE_THREADS = max(1, min(4, os.cpu_count() or 1))
@@ -267,12 +268,19 @@ def write_table(
     output_format: str | None = None,
     lead: Sequence[str] = (),
     colour_column: str | None = None,
+    excel_safe: bool = False,
 ) -> None:
     """Write ``table`` with ``extra`` columns (name -> values; a name already in the
     header is replaced in place, so applying to an annotated file refreshes it).
 
     As ``xlsx``, the columns named in ``lead`` come first and each row is filled with
-    the colour in its ``colour_column`` (see :func:`ordertags.io.xlsx.write_xlsx`)."""
+    the colour in its ``colour_column`` (see :func:`ordertags.io.xlsx.write_xlsx`); every
+    cell is text there, never a formula.
+
+    With ``excel_safe`` (CSV only), every cell a spreadsheet would run as a formula gets
+    a leading ``'`` (:mod:`ordertags.io.safecsv`); plain numbers stay numbers in every
+    column, as which columns hold numbers is the export's business. Off by default, so
+    that every original value comes back byte for byte."""
     fmt = output_format or table.kind
     if table.skip_rows is not None:
         # Report lines inside the data (eBay's "record(s) downloaded") are no orders:
@@ -292,6 +300,8 @@ def write_table(
         write_xlsx(out, names, columns, lead=lead, colour_column=colour_column)
         return
     dialect = table.dialect if table.kind == "csv" else Dialect()
+    if excel_safe:
+        columns = [pa.chunked_array([neutralise_column(c, numeric=True)]) for c in columns]
     write_csv_table(out, names, columns, dialect)
 
 

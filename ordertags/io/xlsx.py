@@ -3,7 +3,8 @@
 One sheet: the header row frozen so it stays visible, an autofilter on it, column widths
 fitted to the text, and each row filled with its tag colour, in black or white text,
 whichever reads better on it. Every value is written as text, exactly as read (leading
-zeros, ``0.00``), so sorting and filtering in the spreadsheet see what the export had.
+zeros, ``0.00``), so sorting and filtering in the spreadsheet see what the export had,
+and a value that looks like a formula (``=HYPERLINK(...)``) stays text, never run.
 Written with openpyxl in write-only mode: rows stream out, memory stays flat.
 """
 
@@ -130,6 +131,9 @@ def write_xlsx(
                         hint="Write CSV (--output-format csv) for this export.",
                     )
                 cell = WriteOnlyCell(ws, value=_clean(value))
+                if value.startswith("="):
+                    # Text, never a formula: openpyxl takes a leading = as one.
+                    cell.data_type = "s"
                 if style is not None:
                     cell.fill, cell.font = style
                 cells.append(cell)

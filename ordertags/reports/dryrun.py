@@ -9,12 +9,16 @@ write. Only the orders whose values would change are listed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ordertags.engine.pipeline import TAGS_COLUMN, Annotated
+from ordertags.engine.frame import order_id_keys
+from ordertags.engine.pipeline import Annotated
+from ordertags.engine.tagtext import TAGS_COLUMN
+from ordertags.io.fields import map_fields
 from ordertags.io.readers import read_orders
 
 COMPARED_LIMIT = 10_000
@@ -43,9 +47,6 @@ class DryRun:
 
 
 def _ids(table: pa.Table, names: list[str], fallback: int) -> pa.Array:
-    from ordertags.engine.frame import order_id_keys
-    from ordertags.io.fields import map_fields
-
     i = map_fields(names).get("order_id")
     if i is None:  # no order numbers: compare row by row
         result: pa.Array = pa.array(np.arange(1, fallback + 1)).cast(pa.string())
@@ -57,8 +58,6 @@ def compare(
     result: Annotated, index: int, target: str, *, encoding: str | None = None, limit: int = 200
 ) -> DryRun:
     """Compare the new annotation of table ``index`` with the file at ``target``."""
-    from pathlib import Path
-
     new_cols = result.output_columns(index)
     table = result.tables[index]
     compared = [TAGS_COLUMN, *result.fields]

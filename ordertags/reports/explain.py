@@ -16,9 +16,16 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ordertags.engine.pipeline import COLOUR_COLUMN, PROFILE_COLUMN, TAGS_COLUMN, annotate
+from ordertags.customers.grouping import customer_keys
+from ordertags.engine.arrays import BoolArray
+from ordertags.engine.conditions import Context, Explained, explain
+from ordertags.engine.frame import Frame, order_id_keys
+from ordertags.engine.pipeline import annotate
+from ordertags.engine.tagtext import COLOUR_COLUMN, PROFILE_COLUMN, TAGS_COLUMN
 from ordertags.errors import InputError
-from ordertags.rules import Context, Explained, Rule, RuleSet
+from ordertags.io.lookup import norm_order_id
+from ordertags.io.readers import read_orders
+from ordertags.rules import Rule, RuleSet
 from ordertags.tags import Entry, TagBook
 
 
@@ -86,8 +93,6 @@ def explain_order(
     >>> ex.tags  # doctest: +SKIP
     'VIP; BIG_SPENDER; REGULAR; HIGH_VALUE'
     """
-    from ordertags.io.readers import read_orders
-
     tables = [
         read_orders(
             o,
@@ -98,9 +103,6 @@ def explain_order(
         )
         for o in orders
     ]
-    from ordertags.engine.frame import Frame, order_id_keys
-    from ordertags.io.lookup import norm_order_id
-
     probe = Frame(tables, as_of=as_of or dt.date.today(), overrides=columns)
     probe.require_field("order_id")
     ids = order_id_keys(probe.text(field="order_id"))
@@ -113,13 +115,13 @@ def explain_order(
         ) from None
     traces: list[RuleTrace] = []
 
-    def on_rule(rule: Rule, ctx: Context, matched: Any) -> None:
+    def on_rule(rule: Rule, ctx: Context, matched: BoolArray) -> None:
         traces.append(
             RuleTrace(
                 rule.name,
                 rule.line,
                 bool(matched[row]),
-                conditions=rule.when.explain(ctx.frame, ctx, row),
+                conditions=explain(rule.when, ctx, row),
                 actions=_actions(rule) if matched[row] else [],
             )
         )
@@ -139,20 +141,22 @@ def explain_order(
         region=region,
     )
     outcome = result.outcome
-    stopped_by = int(outcome.stopped_by[row]) if outcome is not None else -1
+    stopped_by = (
+        int(outcome.stopped_by[row])
+        if outcome is not None and outcome.stopped_by is not None
+        else -1
+    )
     if rules is not None and stopped_by >= 0:
         stopper = rules.rules[stopped_by].name
         for trace, rule in zip(traces, rules.rules, strict=True):
             if rule.index > stopped_by:
                 trace.skipped_by = stopper
     frame = result.frame
-    code = int(frame.customers.codes[row])
-    key = frame.customers.keys[code].as_py() if code >= 0 else None
+    code = int(result.customers.codes[row])
+    key = result.customers.keys[code].as_py() if code >= 0 else None
     email = frame.text(field="email")[row].as_py() or ""
     entries = []
     if key is not None:
-        from ordertags.customers.grouping import customer_keys
-
         for entry in tagbook.entries:
             entry_key = customer_keys(pa.array([entry.email], pa.string()))[0].as_py()
             if entry_key == key:

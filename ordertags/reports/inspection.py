@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ordertags.engine.frame import Frame
+from ordertags.engine.items import build_items
 from ordertags.errors import OrderTagsError
 from ordertags.io.fields import FIELD_TITLES
 from ordertags.io.platforms import GENERIC, Profile
@@ -181,7 +182,7 @@ def inspect_orders(
     if frame.has_field("currency"):
         cur = frame.text(field="currency").to_pylist()
         report.currencies = sorted({c.strip() for c in cur if c and c.strip()})
-    items = attempt("line items", lambda: frame.items)
+    items = attempt("line items", lambda: build_items(frame))
     per_order = None
     if items is not None and len(items):
         report.items = len(items)

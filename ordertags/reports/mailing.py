@@ -16,7 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ordertags.engine.pipeline import Annotated, render_tags
+from ordertags.engine.pipeline import Annotated
+from ordertags.engine.tagtext import render_tags
 
 LIST_COLUMNS = ("Email Address", "First Name", "Last Name", "Orders", "Spend", "Tags")
 RELAY_PATTERN = r"@(marketplace\.amazon\.|members\.ebay\.)"
@@ -30,7 +31,7 @@ def _consented(annotated: Annotated) -> np.ndarray[Any, np.dtype[np.bool_]] | No
     frame = annotated.frame
     if not frame.has_field("marketing_consent"):
         return None
-    customers = frame.customers
+    customers = annotated.customers
     text = pc.utf8_lower(pc.utf8_trim_whitespace(frame.text(field="marketing_consent")))
     known = np.asarray(pc.not_equal(text, "").to_numpy(zero_copy_only=False), dtype=bool)
     yes = np.asarray(
@@ -98,7 +99,7 @@ def mailing_list(
     for t in (*tags, *not_tags):
         book.require(t)
     frame = annotated.frame
-    customers = frame.customers
+    customers = annotated.customers
     masks = annotated.tag_masks
     none = np.zeros(customers.count, dtype=bool)
 

@@ -25,7 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.base.colours import colour_hex, contrast_text
-from ordertags.engine.pipeline import SEPARATOR, Annotated
+from ordertags.engine.pipeline import Annotated
+from ordertags.engine.tagtext import SEPARATOR
 from ordertags.errors import UsageError
 
 #: The order fields a view shows beside the needs, in this order, with their titles.

@@ -1,0 +1,40 @@
+"""Array types and small Arrow/numpy helpers shared by the engine's modules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
+IntArray = np.ndarray[Any, np.dtype[np.int64]]
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+
+BLANK = pa.scalar("", pa.string())
+
+
+def combined(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """One contiguous array (no copy where there is one chunk)."""
+    if isinstance(col, pa.ChunkedArray):
+        return col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+    return col
+
+
+def nonblank(arr: pa.Array) -> BoolArray:
+    """Per value: does it hold anything but white space?"""
+    filled = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(arr), ""), False)
+    return np.asarray(filled.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def floats(arr: pa.Array) -> FloatArray:
+    """float64 values, NaN for null."""
+    return np.asarray(pc.fill_null(arr, np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def to_bool(arr: pa.Array | pa.ChunkedArray) -> BoolArray:
+    """An Arrow boolean array as numpy, null as False."""
+    filled = pc.fill_null(combined(arr), False)
+    result: BoolArray = np.asarray(filled.to_numpy(zero_copy_only=False), dtype=bool)
+    return result

@@ -1,0 +1,805 @@
+"""A run's customers: the frame's rows grouped into people, with the tag book's links and
+(in a workspace) the order history, and the customer measures rules ask for.
+
+The pieces that need no frame (identity keys of whole columns, connected components,
+links, suspect pairs) are in :mod:`ordertags.customers.identity`; the history store is
+:mod:`ordertags.customers.history`. This module joins them to a run's :class:`Frame` and
+hands the result (a :class:`Memory`) explicitly to whoever needs it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ordertags.base import keys as K
+from ordertags.customers.grouping import Customers, customer_keys
+from ordertags.customers.history import History, IngestReport, Recorded
+from ordertags.customers.identity import (
+    NO_DATE,
+    LinkSet,
+    OrderBatch,
+    RunIdentities,
+    Suspect,
+    address_keys,
+    codes_of,
+    connected_components,
+    dictionary_codes,
+    edges,
+    find_suspects,
+    fold_names,
+    null_strings,
+    phone_keys,
+    phone_name_keys,
+    ranked_pairs,
+    relay_flags,
+    resolve_links,
+    split_components,
+    surnames,
+)
+from ordertags.engine.arrays import BoolArray, FloatArray, IntArray, combined
+from ordertags.engine.frame import Frame, order_id_keys
+from ordertags.engine.tagtext import render_tags
+from ordertags.errors import ColumnError
+from ordertags.io.fields import FIELD_ALIASES
+from ordertags.tags import TagBook
+
+
+def run_identities(frame: Frame, region: str = K.DEFAULT_REGION) -> RunIdentities:
+    """Per row of ``frame``: its identity keys (see :class:`RunIdentities`)."""
+    n = frame.n
+
+    def text(name: str) -> pa.Array | None:
+        return combined(frame.text(field=name)) if frame.has_field(name) else None
+
+    email = customer_keys(frame.identity_text())
+    phones = text("phone")
+    phone = phone_keys(phones, region) if phones is not None else null_strings(n)
+    last = text("last_name")
+    full = text("name")
+    if last is not None:
+        folded = fold_names(pc.utf8_trim_whitespace(last))
+        surname = pc.if_else(pc.equal(folded, ""), pa.scalar(None, pa.string()), folded)
+    elif full is not None:
+        surname = surnames(full)
+    else:
+        surname = null_strings(n)
+    postcode, line1 = text("postcode"), text("address")
+    address = (
+        address_keys(
+            postcode, line1 if line1 is not None else pa.repeat(pa.scalar("", pa.string()), n)
+        )
+        if postcode is not None
+        else null_strings(n)
+    )
+    kind = np.where(relay_flags(email), K.RELAY, K.EMAIL)
+    no_at = np.asarray(
+        pc.fill_null(pc.invert(pc.match_substring(email, "@")), False).to_numpy(
+            zero_copy_only=False
+        ),
+        dtype=bool,
+    )
+    kind[no_at] = K.BUYER
+    return RunIdentities(
+        email=email,
+        kind=kind.astype(np.int64),
+        phone=phone,
+        phone_name=phone_name_keys(phone, surname),
+        address=address,
+    )
+
+
+# --- the run's view ---------------------------------------------------------------------
+
+
+@dataclass
+class Grouping:
+    """How a run's rows fall into customers (see :meth:`Memory.customers`)."""
+
+    customers: Customers
+    # The history customers in each person, as two aligned arrays sorted by history id:
+    # ``hist_ids[i]`` belongs to person ``hist_owner[i]`` (a person may have none).
+    hist_ids: IntArray
+    hist_owner: IntArray
+
+
+class Memory:
+    """A run's customers and their measures, from the run's rows, the tag book's links
+    and (with a workspace) the history.
+
+    Rows are grouped at two levels. ``customers.codes`` still gives one code per email
+    key (conditions on the email are evaluated once per key, as without a memory);
+    orders with no email but a strong phone identity get codes of their own, with a
+    null key. ``customers.groups`` then maps codes to people: the reductions
+    (``reduce_any``, ``reduce_sum``...) run per person, so a customer tag and a customer
+    measure cover every order of the merged customer.
+    """
+
+    def __init__(
+        self,
+        frame: Frame,
+        ids: RunIdentities,
+        links: LinkSet,
+        history: History | None = None,
+        *,
+        full: bool = False,
+        recorded: IngestReport | None = None,
+    ) -> None:
+        self.frame = frame
+        self.ids = ids
+        self.links = links
+        self.history = history
+        self.full = full
+        self.recorded = recorded
+        self._measures: dict[int | None, dict[str, IntArray]] = {}
+
+    @property
+    def customers(self) -> Customers:
+        return self.grouping.customers
+
+    @cached_property
+    def grouping(self) -> Grouping:
+        frame, ids = self.frame, self.ids
+        base = Customers.from_emails(frame.identity_text())
+        n_email = base.count
+        phone_name = ids.phone_name if self.full else null_strings(frame.n)
+        linked = self.links.linked_phones
+        if linked:
+            hit = pc.fill_null(
+                pc.is_in(ids.phone, value_set=pa.array(sorted(linked), pa.string())), False
+            )
+            linked_phone = pc.if_else(hit, ids.phone, pa.scalar(None, pa.string()))
+        else:
+            linked_phone = null_strings(frame.n)
+        # Rows with no email but a strong phone identity: codes of their own.
+        no_email = base.codes < 0
+        anchor = pc.if_else(
+            pa.array(no_email), pc.coalesce(phone_name, linked_phone), pa.scalar(None, pa.string())
+        )
+        extra = pc.dictionary_encode(anchor)
+        codes = base.codes.copy()
+        extra_codes = dictionary_codes(extra, n_email)
+        codes[no_email] = extra_codes[no_email]
+        n_codes = n_email + len(extra.dictionary)
+        keys = pa.concat_arrays([base.keys.cast(pa.string()), null_strings(len(extra.dictionary))])
+        if n_codes == 0:
+            return Grouping(
+                Customers(codes=codes, keys=keys), np.zeros(0, np.int64), np.zeros(0, np.int64)
+            )
+
+        # One node per distinct identity; the codes' own identities (email keys, then
+        # the anchors) come first.
+        ends_same = [k for pair in self.links.same for k in pair]
+        ends_diff = [k for pair in self.links.different for k in pair]
+        strings = pa.concat_arrays(
+            [
+                base.keys.cast(pa.string()),
+                extra.dictionary.cast(pa.string()),
+                phone_name,
+                linked_phone,
+                pa.array(ends_same + ends_diff, pa.string()),
+            ]
+        )
+        nodes = pc.dictionary_encode(strings)
+        node_of = dictionary_codes(nodes)
+        n_nodes = len(nodes.dictionary)
+        n = frame.n
+        code_node = node_of[:n_codes]
+        at = n_codes
+        row_pn = node_of[at : at + n]
+        row_lp = node_of[at + n : at + 2 * n]
+        at += 2 * n
+        same_nodes = node_of[at : at + len(ends_same)].reshape(-1, 2)
+        diff_nodes = node_of[at + len(ends_same) :].reshape(-1, 2)
+        has = codes >= 0
+        row_code = np.where(has, code_node[np.maximum(codes, 0)], -1)
+        u, v = edges((row_code, row_pn), (row_code, row_lp), (row_pn, row_lp))
+        first = np.zeros(len(u), dtype=bool)
+        lu, lv = same_nodes[:, 0], same_nodes[:, 1]
+        u, v = np.concatenate([lu, u]), np.concatenate([lv, v])
+        first = np.concatenate([np.ones(len(lu), dtype=bool), first])
+        hist_of_node = np.full(n_nodes, -1, dtype=np.int64)
+        hist_ids = np.zeros(0, dtype=np.int64)
+        if self.history is not None:
+            hist_of_node = self.history.customers_of(nodes.dictionary)
+            hist_ids, hist_index = np.unique(hist_of_node[hist_of_node >= 0], return_inverse=True)
+            with_hist = np.flatnonzero(hist_of_node >= 0)
+            u = np.concatenate([u, with_hist])
+            v = np.concatenate([v, n_nodes + hist_index.astype(np.int64)])
+            first = np.concatenate([first, np.ones(len(with_hist), dtype=bool)])
+        total = n_nodes + len(hist_ids)
+        labels = connected_components(total, u, v)
+        if len(diff_nodes):
+            labels = split_components(labels, u, v, first, diff_nodes[:, 0], diff_nodes[:, 1])
+        # People: the components of the codes, numbered 0..P-1.
+        people, groups = np.unique(labels[code_node], return_inverse=True)
+        groups = groups.astype(np.int64)
+        # Other identities of each person: for tag-book entries that name an email
+        # this run does not carry.
+        node_person = np.searchsorted(people, labels[:n_nodes])
+        node_person = np.where(
+            (node_person < len(people))
+            & (people[np.minimum(node_person, len(people) - 1)] == labels[:n_nodes]),
+            node_person,
+            -1,
+        )
+        alias_keys = [nodes.dictionary]
+        alias_people = [node_person]
+        grouped_ids = np.zeros(0, np.int64)
+        grouped_owner = np.zeros(0, np.int64)
+        if len(hist_ids):
+            hist_person = np.searchsorted(people, labels[n_nodes:])
+            found = (hist_person < len(people)) & (
+                people[np.minimum(hist_person, len(people) - 1)] == labels[n_nodes:]
+            )
+            by_id = np.argsort(hist_ids[found], kind="stable")
+            grouped_ids = hist_ids[found][by_id].astype(np.int64)
+            grouped_owner = hist_person[found][by_id].astype(np.int64)
+            assert self.history is not None
+            akeys, acust = self.history.email_identities(hist_ids[found])
+            if len(akeys):
+                alias_keys.append(akeys)
+                alias_people.append(hist_person[found][np.searchsorted(hist_ids[found], acust)])
+        customers = Customers(
+            codes=codes,
+            keys=keys,
+            groups=groups,
+            people=len(people),
+            alias_keys=pa.concat_arrays([a.cast(pa.string()) for a in alias_keys]),
+            alias_people=np.concatenate(alias_people),
+        )
+        return Grouping(customers, grouped_ids, grouped_owner)
+
+    # --- measures -----------------------------------------------------------------------
+
+    def measure(self, frame: Frame, measure: str, within_days: int | None) -> FloatArray:
+        """Per customer code: a customer measure as rules read it (float64, NaN where it
+        has no value), over the merged customers' orders in the run and, with a
+        workspace, in the history."""
+        groups = self.customers.groups
+        assert groups is not None
+        require_measure_fields(frame, measure, within_days)
+        agg = self.aggregates(within_days)
+        values = measure_of(frame, agg, measure, within_days)
+        result: FloatArray = values[groups]
+        return result
+
+    def aggregates(self, within_days: int | None) -> dict[str, IntArray]:
+        """Per person: see :func:`customer_aggregates`; with the history's orders."""
+        if within_days in self._measures:
+            return self._measures[within_days]
+        frame = self.frame
+        customers = self.customers
+        assert customers.groups is not None
+        person = np.where(
+            customers.codes >= 0, customers.groups[np.maximum(customers.codes, 0)], -1
+        )
+        out = customer_aggregates(frame, person, customers.people, within_days)
+        if self.history is not None:
+            start = end = None
+            if within_days is not None:
+                end = int(np.datetime64(frame.as_of.isoformat(), "s").astype(np.int64))
+                start = end - within_days * 86_400
+            self._add_history(out, out["first"], out["last"], start, end)
+        self._measures[within_days] = out
+        return out
+
+    def _recorded_copies(self) -> Recorded | None:
+        """The history's version of the orders this run holds (looked up once)."""
+        if "copies" not in self.__dict__:
+            assert self.history is not None
+            batch = run_orders(self.frame, self.ids)
+            self.__dict__["copies"] = (
+                None
+                if batch is None or not len(batch.rows)
+                else self.history.recorded_orders(batch.channel, batch.order_id)
+            )
+        copies: Recorded | None = self.__dict__["copies"]
+        return copies
+
+    def _add_history(
+        self,
+        out: dict[str, IntArray],
+        first: IntArray,
+        last: IntArray,
+        start: int | None,
+        end: int | None,
+    ) -> None:
+        """Add the history's orders of each person; take out the history's copy of the
+        orders this run holds too, so that no order counts twice."""
+        assert self.history is not None
+        ids_sorted, owner_sorted = self.grouping.hist_ids, self.grouping.hist_owner
+        if not len(ids_sorted):
+            return
+        agg = self.history.aggregates(ids_sorted, start=start, end=end)
+        k = np.searchsorted(ids_sorted, agg.ids)
+        p = owner_sorted[k]
+        np.add.at(out["orders"], p, agg.orders)
+        np.add.at(out["spend"], p, agg.spend)
+        np.add.at(out["refunds"], p, agg.refunds)
+        dated = agg.first != NO_DATE
+        np.minimum.at(first, p[dated], agg.first[dated])
+        low = np.where(last == NO_DATE, _LOW, last)
+        np.maximum.at(low, p[dated], agg.last[dated])
+        last[:] = np.where(low == _LOW, NO_DATE, low)
+        # The history's copies of this run's orders.
+        dup = self._recorded_copies()
+        if dup is None:
+            return
+        keep = np.isin(dup.customer, ids_sorted)
+        if start is not None and end is not None:
+            keep &= (dup.at != NO_DATE) & (dup.at >= start) & (dup.at < end)
+        if not keep.any():
+            return
+        q = owner_sorted[np.searchsorted(ids_sorted, dup.customer[keep])]
+        np.subtract.at(out["orders"], q, 1)
+        np.subtract.at(out["spend"], q, dup.total[keep])
+        np.subtract.at(out["refunds"], q, dup.refund[keep])
+
+
+MEASURES = (
+    "orders",
+    "first_order",
+    "spend",
+    "average_order_value",
+    "refunds",
+    "days_since_first",
+    "days_since_last",
+)
+
+
+_LOW = np.iinfo(np.int64).min
+#: The columns each measure is worked out from (besides the orders).
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "orders": (),
+    "first_order": (),
+    "spend": ("total",),
+    "average_order_value": ("total",),
+    "refunds": ("refunds",),
+    "days_since_first": ("date",),
+    "days_since_last": ("date",),
+}
+
+
+def customer_aggregates(
+    frame: Frame,
+    person: IntArray,
+    people: int,
+    within_days: int | None,
+    measure: str | None = None,
+) -> dict[str, IntArray]:
+    """Per person (``person``: per row, its person, -1 for none): ``orders``, ``spend``
+    and ``refunds`` (ten-thousandths), ``first`` and ``last`` order (epoch seconds;
+    ``NO_DATE`` where none), over the run's orders dated in the window (all orders when
+    ``within_days`` is None). With ``measure``, only what it needs is worked out (the
+    rest is zero); a column some export lacks counts as zero."""
+    need = _NEEDS.get(measure or "", ("total", "refunds", "date"))
+    rows = frame.order_starts.copy()
+    if within_days is not None:
+        rows &= frame.within_days(within_days)
+    sel = rows & (person >= 0)
+    who = person[sel]
+    out: dict[str, IntArray] = {"orders": np.bincount(who, minlength=people).astype(np.int64)}
+    for name, column in (("spend", "total"), ("refunds", "refunds")):
+        out[name] = (
+            _sum_by(who, frame.money_units(field=column)[sel], people)
+            if column in need and frame.has_field_everywhere(column)
+            else np.zeros(people, np.int64)
+        )
+    first = np.full(people, NO_DATE, dtype=np.int64)
+    last = np.full(people, NO_DATE, dtype=np.int64)
+    if "date" in need and frame.has_field_everywhere("date"):
+        secs = _seconds(frame.dates())
+        dated = sel & (secs != NO_DATE)
+        np.minimum.at(first, person[dated], secs[dated])
+        # "no date" sorts last for the minimum; for the maximum, it is overwritten.
+        low = np.where(last == NO_DATE, _LOW, last)
+        np.maximum.at(low, person[dated], secs[dated])
+        last = np.where(low == _LOW, NO_DATE, low)
+    out["first"], out["last"] = first, last
+    return out
+
+
+def require_measure_fields(frame: Frame, measure: str, within_days: int | None) -> None:
+    """Raise where the exports lack a column ``measure`` needs."""
+    if measure in ("spend", "average_order_value"):
+        frame.require_field("total")
+    if measure == "refunds":
+        frame.require_field("refunds")
+    if within_days is not None or measure.startswith("days_since"):
+        frame.require_field("date")
+
+
+def measure_of(
+    frame: Frame, agg: dict[str, IntArray], measure: str, within_days: int | None
+) -> FloatArray:
+    """Per person: ``measure`` from :func:`customer_aggregates` (float64, NaN where it
+    has no value). Raises where the exports lack a column the measure needs."""
+    require_measure_fields(frame, measure, within_days)
+    orders = agg["orders"].astype(np.float64)
+    values: FloatArray
+    if measure in ("orders", "first_order"):
+        values = orders
+    elif measure == "spend":
+        values = agg["spend"].astype(np.float64) / 10_000
+    elif measure == "average_order_value":
+        spend = agg["spend"].astype(np.float64) / 10_000
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = np.where(orders > 0, spend / np.maximum(orders, 1), np.nan)
+    elif measure == "refunds":
+        values = agg["refunds"].astype(np.float64) / 10_000
+    else:
+        stamp = agg["first"] if measure == "days_since_first" else agg["last"]
+        as_of = int(np.datetime64(frame.as_of.isoformat(), "s").astype(np.int64))
+        with np.errstate(invalid="ignore"):
+            values = np.floor((as_of - stamp.astype(np.float64)) / 86_400)
+        values[stamp == NO_DATE] = np.nan
+    return values
+
+
+def measure_per_code(
+    frame: Frame,
+    customers: Customers,
+    memory: Memory | None,
+    measure: str,
+    within_days: int | None,
+) -> FloatArray:
+    """Per customer code of ``customers``: ``measure`` over the customer's orders (all
+    the merged person's, with a ``memory``)."""
+    if memory is not None:
+        return memory.measure(frame, measure, within_days)
+    require_measure_fields(frame, measure, within_days)
+    agg = customer_aggregates(frame, customers.codes, customers.count, within_days, measure)
+    return measure_of(frame, agg, measure, within_days)
+
+
+def _sum_by(who: IntArray, values: np.ndarray[Any, Any], n: int) -> IntArray:
+    sums = np.bincount(who, weights=values.astype(np.float64), minlength=n)
+    result: IntArray = np.rint(sums).astype(np.int64)
+    return result
+
+
+def _seconds(stamps: np.ndarray[Any, Any]) -> IntArray:
+    """datetime64 -> epoch seconds, ``NO_DATE`` for NaT."""
+    secs = stamps.astype("datetime64[s]").astype(np.int64)
+    result: IntArray = np.where(np.isnat(stamps), NO_DATE, secs)
+    return result
+
+
+def run_orders(
+    frame: Frame,
+    ids: RunIdentities | None = None,
+    *,
+    start: int = 0,
+    length: int | None = None,
+    source: str = "",
+) -> OrderBatch | None:
+    """The recordable orders among frame rows ``start .. start+length`` (all rows by
+    default): None when the exports have no order id column."""
+    if not frame.has_field("order_id"):
+        return None
+    length = frame.n - start if length is None else length
+    sl = slice(start, start + length)
+    order_id = order_id_keys(combined(frame.text(field="order_id")).slice(start, length))
+    keep = frame.order_starts[sl] & np.asarray(
+        pc.not_equal(order_id, "").to_numpy(zero_copy_only=False), dtype=bool
+    )
+    skipped = int((frame.order_starts[sl] & ~keep).sum())
+    channel = (
+        pc.utf8_upper(
+            pc.utf8_trim_whitespace(combined(frame.text(field="channel")).slice(start, length))
+        )
+        if frame.has_field("channel")
+        else pa.repeat(pa.scalar("", pa.string()), length)
+    )
+    # One version per (channel, order id): the last one in the file.
+    joined = pc.binary_join_element_wise(channel, order_id, "\x1f")
+    idx = np.flatnonzero(keep)
+    if len(idx):
+        enc = pc.dictionary_encode(joined.take(pa.array(idx)))
+        codes = enc.indices.to_numpy(zero_copy_only=False)
+        last = np.full(len(enc.dictionary), -1, dtype=np.int64)
+        np.maximum.at(last, codes, np.arange(len(codes)))
+        idx = idx[np.sort(last)]
+    take = pa.array(idx, pa.int64())
+    rows = idx + start
+    if frame.has_field("date"):
+        at = _seconds(frame.dates()[rows])
+    else:
+        at = np.full(len(rows), NO_DATE, dtype=np.int64)
+    if frame.has_field("total"):
+        nums = frame.numbers(field="total")[rows]
+        has_total = ~np.isnan(nums)
+        total = frame.money_units(field="total")[rows]
+    else:
+        has_total = np.zeros(len(rows), dtype=bool)
+        total = np.zeros(len(rows), dtype=np.int64)
+    refund = (
+        frame.money_units(field="refunds")[rows]
+        if frame.has_field("refunds")
+        else np.zeros(len(rows), dtype=np.int64)
+    )
+    name = (
+        combined(frame.text(field="name")).take(pa.array(rows)).to_pylist()
+        if frame.has_field("name")
+        else [None] * len(rows)
+    )
+    full_ids = ids if ids is not None else run_identities(frame)
+    sub = RunIdentities(
+        full_ids.email.take(pa.array(rows)),
+        full_ids.kind[rows],
+        full_ids.phone.take(pa.array(rows)),
+        full_ids.phone_name.take(pa.array(rows)),
+        full_ids.address.take(pa.array(rows)),
+    )
+    return OrderBatch(
+        source=source,
+        rows=rows,
+        channel=channel.take(take).to_pylist(),
+        order_id=order_id.take(take).to_pylist(),
+        at=at,
+        total=total,
+        has_total=has_total,
+        refund=refund,
+        name=[(x or "").strip() or None for x in name],
+        ids=sub,
+        skipped=skipped,
+    )
+
+
+def order_batches(frame: Frame, ids: RunIdentities) -> list[OrderBatch]:
+    """One :class:`OrderBatch` per export of the frame (one history transaction each)."""
+    out = []
+    for t, table in enumerate(frame.tables):
+        if frame.maps[t].get("order_id") is None:
+            looked = ", ".join(FIELD_ALIASES["order_id"][:6])
+            raise ColumnError(
+                f"no order id column (looked for: {looked}, ...), so its orders cannot be "
+                "recorded in the history.",
+                file=table.source,
+                hint="Name the column with --order-id-column, or leave the history out "
+                "with --no-record.",
+            )
+        start = int(frame.offsets[t])
+        batch = run_orders(frame, ids, start=start, length=table.num_rows, source=table.source)
+        assert batch is not None
+        out.append(batch)
+    return out
+
+
+# --- a run's customer memory ----------------------------------------------------------
+
+
+def resolve_customers(
+    frame: Frame,
+    tagbook: TagBook,
+    *,
+    history: History | None = None,
+    record: bool = False,
+    region: str | None = None,
+) -> Memory | None:
+    """The customer memory of the run on ``frame``: links from the tag book and, with a
+    history, strong phone identities, the past orders and (with ``record``) this run's
+    orders written to it. None (the frame's own grouping by customer key, see
+    :attr:`Frame.customers`) when there is neither a history nor a link. The result is
+    handed to whatever needs the run's customers (:func:`run_customers`)."""
+    if history is None and not tagbook.links:
+        return None  # the plain path: nothing to remember, no phone parsing
+    region = K.check_region(region or (history.region if history is not None else None))
+    links = resolve_links(tagbook, region)
+    if history is None and not links:
+        return None
+    frame.require_field("email")
+    ids = run_identities(frame, region)
+    recorded = None
+    if history is not None:
+        history.sync_links(links)
+        if record:
+            recorded = history.record(order_batches(frame, ids))
+    return Memory(frame, ids, links, history, full=history is not None, recorded=recorded)
+
+
+def run_customers(frame: Frame, memory: Memory | None) -> Customers:
+    """The run's customers: merged by ``memory`` where there is one, else the frame's
+    grouping by customer key."""
+    return memory.customers if memory is not None else frame.customers
+
+
+def remember_tags(
+    memory: Memory, masks: dict[str, BoolArray], tagbook: TagBook, as_of: dt.date
+) -> dict[str, tuple[int, int]]:
+    """Store each recorded customer's customer tags of this run in the history (for
+    ``ordertags customers --tag``), and say per tag how many of the run's customers
+    gained it and lost it since the last run that saw them: ``{tag: (gained, lost)}``."""
+    if memory.history is None:
+        return {}
+    customers = memory.customers
+    assert customers.groups is not None
+    names = [t for t in tagbook.rank(masks) if tagbook.tags[t].scope == "customer"]
+    ids, owner = memory.grouping.hist_ids, memory.grouping.hist_owner
+    if not len(ids):
+        return {}
+    per_person = {t: customers.person_any(masks[t])[owner] for t in names}
+    text = (
+        render_tags(names, per_person, tagbook, len(ids))[0].combine_chunks()
+        if names
+        else pa.repeat(pa.scalar("", pa.string()), len(ids))
+    )
+    before = memory.history.tags_of(ids)  # "; "-joined, "" where never tagged
+    wrapped = pc.binary_join_element_wise("; ", before, "; ", "")
+    changes = {}
+    log_gained: dict[str, list[int]] = {}
+    log_lost: dict[str, list[int]] = {}
+    seen = {*names, *_names_in(before)}
+    known = tagbook.rank(t for t in seen if t in tagbook.tags)
+    for t in [*known, *sorted(seen - set(known))]:
+        had = np.asarray(
+            pc.match_substring(wrapped, f"; {t}; ").to_numpy(zero_copy_only=False), dtype=bool
+        )
+        has = per_person[t] if t in per_person else np.zeros(len(ids), dtype=bool)
+        gained, lost = has & ~had, had & ~has
+        if gained.any() or lost.any():
+            changes[t] = (int(gained.sum()), int(lost.sum()))
+            log_gained[t] = ids[gained].tolist()
+            log_lost[t] = ids[lost].tolist()
+    memory.history.remember_tags(ids.tolist(), text.to_pylist(), as_of)
+    memory.history.log_tags(log_gained, log_lost, as_of)
+    return changes
+
+
+def tag_history(memory: Memory) -> Callable[[str, int], BoolArray]:
+    """For ``had_tag``: a function (tag, days) -> per row, did the row's customer carry
+    the tag in the last ``days`` days before the as-of date (from the history's log)."""
+
+    def had(tag: str, days: int) -> BoolArray:
+        frame = memory.frame
+        customers = memory.customers
+        ids, owner = memory.grouping.hist_ids, memory.grouping.hist_owner
+        assert memory.history is not None
+        per_id = (
+            memory.history.had_tag(ids, tag, frame.as_of - dt.timedelta(days=days), frame.as_of)
+            if len(ids)
+            else np.zeros(0, bool)
+        )
+        people = np.zeros(customers.people, dtype=bool)
+        people[owner[per_id]] = True
+        assert customers.groups is not None
+        result: BoolArray = customers.broadcast(people[customers.groups], fill=False)
+        return result
+
+    return had
+
+
+def _names_in(tag_texts: pa.Array) -> set[str]:
+    """Every tag name in a column of "; "-joined tag lists (few distinct lists)."""
+    distinct = pc.unique(tag_texts).to_pylist()
+    return {t for text in distinct if text for t in text.split("; ")}
+
+
+def suspects_in_frame(
+    frame: Frame,
+    tagbook: TagBook,
+    *,
+    as_of: dt.date,
+    region: str = K.DEFAULT_REGION,
+    tag: str | None = None,
+    limit: int | None = 50,
+    max_sharing: int = 5,
+    memory: Memory | None = None,
+) -> list[Suspect]:
+    """:func:`find_suspects` over the orders of a run (no history): customers of the
+    run that share an address, or a phone under another surname. ``memory``: the run's
+    customer memory where the caller has one (default: made here from the tag book)."""
+    if memory is None:
+        memory = Memory(frame, run_identities(frame, region), resolve_links(tagbook, region))
+    customers = memory.customers
+    assert customers.groups is not None
+    ids = memory.ids
+    codes = customers.codes
+    person = np.where(codes >= 0, customers.groups[np.maximum(codes, 0)], -1)
+    phone, phones = codes_of(ids.phone)
+    address, addresses = codes_of(ids.address)
+    pairs = find_suspects(person, phone, address, max_sharing=max_sharing)
+    if not len(pairs.a):
+        return []
+    # Tags given by hand, per person; the priority of the highest.
+    tags_of: list[list[str]] = [[] for _ in range(customers.people)]
+    for t, keys in _manual_keys(tagbook, as_of).items():
+        hit = np.asarray(
+            customers.match_keys(pa.array(keys, pa.string())).to_numpy(zero_copy_only=False),
+            dtype=bool,
+        )
+        for p in np.unique(customers.groups[hit]).tolist():
+            tags_of[p].append(t)
+    tags_of = [tagbook.rank(t) for t in tags_of]
+    priority = np.array(
+        [max((tagbook.tags[t].priority for t in t_), default=-(10**9)) for t_ in tags_of],
+        dtype=np.int64,
+    )
+    first_row = np.full(customers.people, -1, dtype=np.int64)
+    rows = np.flatnonzero(person >= 0)
+    first_row[person[rows[::-1]]] = rows[::-1]
+    row_key = customers.row_keys()
+    names = ids.phone_name
+    apart: set[tuple[int, int]] = set()
+    for key_a, key_b in resolve_links(tagbook, region).different:
+        pa_, pb_ = _person_of(customers, key_a), _person_of(customers, key_b)
+        if pa_ >= 0 and pb_ >= 0:
+            apart.add((min(pa_, pb_), max(pa_, pb_)))
+
+    def label(p: int) -> str:
+        r = int(first_row[p])
+        return str(row_key[r].as_py() or names[r].as_py() or f"row {r}")
+
+    out: list[Suspect] = []
+    for a, b, which in ranked_pairs(pairs, priority):
+        if (a, b) in apart:
+            continue
+        if tag and tag not in tags_of[a] and tag not in tags_of[b]:
+            continue
+        evidence = []
+        for i in which:
+            value = int(pairs.value[i])
+            if pairs.kind[i] == K.ADDRESS:
+                evidence.append(f"same address {addresses[value].removeprefix(K.ADDRESS_PREFIX)}")
+            else:
+                surnames_ = []
+                for p in (a, b):
+                    hit = np.flatnonzero((person == p) & (phone == value))
+                    found = {str(names[int(r)].as_py() or " ?").split(" ", 1)[1] for r in hit}
+                    surnames_.append("/".join(sorted(found)) or "?")
+                evidence.append(f"same phone {phones[value]} ({surnames_[0]} / {surnames_[1]})")
+        out.append(
+            Suspect(
+                label(a),
+                label(b),
+                evidence,
+                tags_of[a],
+                tags_of[b],
+                int(max(priority[a], priority[b])),
+            )
+        )
+        if limit and len(out) >= limit:
+            break
+    return out
+
+
+def _manual_keys(tagbook: TagBook, as_of: dt.date) -> dict[str, list[str]]:
+    """Tag -> the email keys tagged with it by hand (in force)."""
+    out: dict[str, list[str]] = {}
+    for key, tags in tagbook.manual_tags(as_of).items():
+        for t in tags:
+            out.setdefault(t, []).append(key)
+    return out
+
+
+def _person_of(customers: Customers, key: str) -> int:
+    """The person carrying the identity ``key`` (-1: none in the run)."""
+    assert customers.groups is not None
+    hit = np.flatnonzero(
+        np.asarray(
+            pc.fill_null(pc.equal(customers.keys, key), False).to_numpy(zero_copy_only=False),
+            dtype=bool,
+        )
+    )
+    if len(hit):
+        return int(customers.groups[hit[0]])
+    if customers.alias_keys is not None and customers.alias_people is not None:
+        hit = np.flatnonzero(
+            np.asarray(
+                pc.fill_null(pc.equal(customers.alias_keys, key), False).to_numpy(
+                    zero_copy_only=False
+                ),
+                dtype=bool,
+            )
+        )
+        if len(hit):
+            return int(customers.alias_people[hit[0]])
+    return -1
