@@ -178,7 +178,7 @@ def _customer_notes(result: Annotated, rows: np.ndarray[Any, Any]) -> list[list[
             by_note.setdefault(entry.note, []).append(entry.email)
     if not by_note:
         return out
-    customers = result.frame.customers
+    customers = result.customers
     for note, emails in by_note.items():
         keys = pc.drop_null(customer_keys(pa.array(emails, pa.string())))
         hit = customers.per_row(customers.match_keys(keys))[rows]
