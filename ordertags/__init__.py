@@ -17,7 +17,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-__version__ = "0.1.0"
+from ordertags.base.version import VERSION as __version__
 
 _EXPORTS = {
     "annotate": "engine.pipeline",

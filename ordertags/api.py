@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
@@ -14,10 +15,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ordertags.base.keys import check_region
+from ordertags.customers.history import IngestReport
+from ordertags.customers.identity import resolve_links
+from ordertags.customers.workspace import workspace_history
+from ordertags.engine.frame import Frame
 from ordertags.engine.pipeline import Annotated, annotate
+from ordertags.engine.resolution import order_batches, run_identities
 from ordertags.errors import UsageError
-from ordertags.io.readers import Dialect
+from ordertags.io.readers import Dialect, read_orders
+from ordertags.io.safecsv import neutralise_column
 from ordertags.io.writers import write_csv_table, write_output, write_table
+from ordertags.reports.dryrun import compare
 from ordertags.reports.mailing import LIST_COLUMNS, MailingList, mailing_list
 from ordertags.rules import load_rules
 from ordertags.tags import load_tagbook
@@ -159,8 +172,6 @@ def apply_files(
     customer totals the rules already worked out, so the exports are read once. The
     number of customers in each is in ``result.summary.lists``.
     """
-    from ordertags.customers.workspace import workspace_history
-
     if dry_run and lists:
         raise UsageError(
             "a dry run writes nothing, so it cannot write lists.",
@@ -191,8 +202,6 @@ def apply_files(
             progress=progress,
         )
     if dry_run:
-        from ordertags.reports.dryrun import compare
-
         return result, [compare(result, i, t, encoding=encoding) for i, t in enumerate(targets)]
     from ordertags.engine.tagtext import COLOUR_COLUMN, PROFILE_COLUMN
 
@@ -227,9 +236,6 @@ def apply_files(
 def write_list(ml: MailingList, output: PathLike) -> None:
     """Write a mailing list as CSV (``LIST_COLUMNS``) to ``output`` (``-``: stdout), its
     cells made inert for spreadsheets (:mod:`ordertags.io.safecsv`)."""
-    import pyarrow as pa
-
-    from ordertags.io.safecsv import neutralise_column
 
     numeric = {"Orders", "Spend"}
     chunked = [
@@ -264,8 +270,6 @@ def export_list(
     (and, where the exports record it, who accepted marketing: see
     :func:`ordertags.reports.mailing.mailing_list`). With a ``workspace``, customer conditions
     read its history (nothing is recorded)."""
-    from ordertags.customers.workspace import workspace_history
-
     if not tags:
         raise UsageError("name at least one tag with --tag.", hint="For example: --tag VIP.")
     with workspace_history(workspace) as history:
@@ -336,14 +340,6 @@ def ingest_files(
     >>> ingest_files(["orders.csv"], workspace=find_workspace("shop"))  # doctest: +SKIP
     IngestReport(files=['orders.csv'], read=40, new=40, updated=0, unchanged=0, ...)
     """
-    from ordertags.base.keys import check_region
-    from ordertags.customers.history import IngestReport
-    from ordertags.customers.identity import resolve_links
-    from ordertags.customers.workspace import workspace_history
-    from ordertags.engine.frame import Frame
-    from ordertags.engine.resolution import order_batches, run_identities
-    from ordertags.io.readers import read_orders
-
     report = IngestReport()
     with workspace_history(workspace) as history:
         assert history is not None
@@ -388,13 +384,6 @@ def _slices(
 ) -> Any:
     """The export in slices of about ``rows`` rows, cut between orders (a CSV export;
     others whole). Row numbers in messages stay those of the file."""
-    import dataclasses
-
-    import numpy as np
-    import pyarrow.compute as pc
-
-    from ordertags.engine.frame import Frame
-
     n = table.num_rows
     rows = rows or INGEST_SLICE
     if n <= rows or table.kind != "csv":

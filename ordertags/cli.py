@@ -16,7 +16,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from ordertags import __version__
+from ordertags.base.version import VERSION
 from ordertags.errors import OrderTagsError
 
 app = typer.Typer(
@@ -289,7 +289,7 @@ def main_callback(
     """
     _state["verbose"] = verbose
     if version:
-        typer.echo(f"ordertags {__version__}")
+        typer.echo(f"ordertags {VERSION}")
         raise typer.Exit()
     if ctx.invoked_subcommand is None:
         typer.echo(ctx.get_help())

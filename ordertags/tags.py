@@ -20,7 +20,7 @@ from typing import Any
 from ordertags.base.colours import is_colour
 from ordertags.base.emails import looks_like_email, normalize_email
 from ordertags.base.files import atomic_write_bytes
-from ordertags.base.keys import looks_like_identity
+from ordertags.base.keys import DEFAULT_REGION, identity_of, looks_like_identity
 from ordertags.base.yamlfiles import line_of, load_yaml, read_text, validate
 from ordertags.errors import OrderTagsError, TagBookError
 
@@ -504,8 +504,6 @@ def _edit_link(
     now: dt.datetime | None,
 ) -> LinkChange:
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
-    from ordertags.base.keys import DEFAULT_REGION, identity_of
 
     code = region or DEFAULT_REGION
     ka, kb = identity_of(a, code)[1], identity_of(b, code)[1]

@@ -317,13 +317,13 @@ def test_another_sqlite_file_is_not_a_history(tmp_path: Path) -> None:
 
 
 def test_migrations_run_once_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ordertags.customers import history
+    from ordertags.customers import store
 
     path = tmp_path / "h.sqlite"
     open_history(path, create=True).close()
-    monkeypatch.setattr(history, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(store, "SCHEMA_VERSION", 2)
     monkeypatch.setattr(
-        history, "MIGRATIONS", [*history.MIGRATIONS, (2, "CREATE TABLE extra (x INTEGER);\n")]
+        store, "MIGRATIONS", [*store.MIGRATIONS, (2, "CREATE TABLE extra (x INTEGER);\n")]
     )
     open_history(path).close()
     open_history(path).close()  # a second open finds it migrated

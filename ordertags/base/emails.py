@@ -23,7 +23,7 @@ def normalize_email(email: str | None) -> str | None:
     """
     if email is None:
         return None
-    text = _lower(email.strip())
+    text = fold_case(email.strip())
     if not text:
         return None
     local, at, domain = text.rpartition("@")
@@ -36,7 +36,7 @@ def normalize_email(email: str | None) -> str | None:
     return f"{local}@{domain}"
 
 
-def _lower(text: str) -> str:
+def fold_case(text: str) -> str:
     """Lower-case one code point at a time with its simple mapping, as Arrow's
     ``utf8_lower`` does: no context rules (a final Σ becomes σ, not ς) and no expansions
     (İ becomes i, not i + combining dot), so both give the same customer key."""

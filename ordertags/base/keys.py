@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from ordertags.base.emails import _lower, looks_like_email, normalize_email
+from ordertags.base.emails import fold_case, looks_like_email, normalize_email
 from ordertags.errors import UsageError
 
 #: Identity kinds, as stored in the history; up to PHONE_NAME they are strong (they
@@ -107,7 +107,7 @@ def fold_name(text: str) -> str:
     """Lower-cased letters only, accents dropped: ``"O'Brien-Müller"`` -> ``obrienmuller``."""
     decomposed = unicodedata.normalize("NFKD", text)
     kept = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
-    return "".join(c for c in _lower(kept) if unicodedata.category(c).startswith("L"))
+    return "".join(c for c in fold_case(kept) if unicodedata.category(c).startswith("L"))
 
 
 def surname_of(name: str | None) -> str | None:
@@ -144,7 +144,7 @@ def address_key(postcode: str | None, line1: str | None) -> str | None:
         return None
     line = line1 or ""
     match = _HOUSE.search(line)
-    house = match.group(1).lower() if match else "".join(c for c in _lower(line) if _alnum(c))
+    house = match.group(1).lower() if match else "".join(c for c in fold_case(line) if _alnum(c))
     return f"{ADDRESS_PREFIX}{code} {house}" if house else None
 
 

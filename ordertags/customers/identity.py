@@ -19,9 +19,10 @@ history, when a workspace is in use) and the customer measures rules ask for.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -29,9 +30,7 @@ import pyarrow.compute as pc
 
 from ordertags.base import keys as K
 from ordertags.errors import TagBookError, UsageError
-
-if TYPE_CHECKING:
-    from ordertags.tags import TagBook
+from ordertags.tags import TagBook
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
@@ -259,8 +258,6 @@ class LinkSet:
 
     def digest(self) -> str:
         """A fingerprint, so the history knows when the links changed."""
-        import hashlib
-
         text = "\n".join(
             [self.region]
             + [f"= {a} {b}" for a, b in sorted(self.same)]

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ordertags.errors import WorkspaceError
+from ordertags.base.files import atomic_write_bytes
+from ordertags.base.keys import check_region
+from ordertags.errors import HistoryError, WorkspaceError
 
 if TYPE_CHECKING:
-    import sqlite3
-
     from ordertags.customers.history import History
 
 TAGBOOK_NAME = "tagbook.yaml"
@@ -135,6 +136,8 @@ class Workspace:
 
     def open_history(self, *, lock_timeout: float | None = None) -> History:
         """Open the workspace's history (the caller closes it)."""
+        # Imported here: the quick commands find their workspace through this module
+        # and must not load the history store (numpy, pyarrow).
         from ordertags.customers.history import LOCK_TIMEOUT_S, open_history
 
         return open_history(self.history_path, lock_timeout=lock_timeout or LOCK_TIMEOUT_S)
@@ -192,9 +195,7 @@ def init_workspace(
     >>> init_workspace("shop", region="GB").created  # doctest: +SKIP
     ['tagbook.yaml', 'rules.yaml', 'history.sqlite', '.gitignore']
     """
-    from ordertags.base.files import atomic_write_bytes
-    from ordertags.base.keys import check_region
-    from ordertags.customers.history import open_history
+    from ordertags.customers.history import open_history  # (see Workspace.open_history)
 
     root = Path(directory).expanduser()
     if root.exists() and not root.is_dir():
@@ -242,10 +243,6 @@ def workspace_history(workspace: Workspace | None) -> Iterator[History | None]:
 def _read_only(ws: Workspace) -> sqlite3.Connection:
     """A quick read-only look at the history with the standard library alone (no numpy
     or pyarrow), for the quick commands."""
-    import sqlite3
-
-    from ordertags.errors import HistoryError
-
     try:
         return sqlite3.connect(f"{ws.history_path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
     except sqlite3.Error as exc:
@@ -254,8 +251,6 @@ def _read_only(ws: Workspace) -> sqlite3.Connection:
 
 def workspace_region(ws: Workspace | None) -> str | None:
     """The default phone region stored in the workspace (None without one)."""
-    import sqlite3
-
     if ws is None:
         return None
     conn = _read_only(ws)
@@ -271,10 +266,6 @@ def workspace_region(ws: Workspace | None) -> str | None:
 def order_email(ws: Workspace, order_id: str) -> str:
     """The customer email (its key) of an order in the workspace's history, for
     ``ordertags tag --order ID`` without an export."""
-    import sqlite3
-
-    from ordertags.errors import HistoryError
-
     wanted = order_id.strip().lstrip("'#").strip()
     conn = _read_only(ws)
     try:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ordertags.base.yamlfiles import line_of, load_yaml, read_text
 from ordertags.errors import ColumnError, UsageError
 from ordertags.io.fields import FIELD_ALIASES, FIELD_TITLES, FieldMap, build_map
 
@@ -707,8 +708,6 @@ def load_mapping(path: str | os.PathLike[str], *, base: Profile | None = None) -
     order; item: one row per line item, grouped by the order id) and ``customer``
     (email or customer_id: which field identifies the customer).
     """
-    from ordertags.base.yamlfiles import line_of, load_yaml, read_text
-
     p = Path(path)
     text = read_text(p, MappingError, "mapping file")
     data = load_yaml(text, file=str(p), error=MappingError)

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    import pyarrow as pa
+import pyarrow as pa
+import pyarrow.compute as pc
 
 #: The first characters that make a spreadsheet read a cell as a formula (OWASP).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -108,9 +108,6 @@ def neutralise_column(values: pa.Array | pa.ChunkedArray, *, numeric: bool = Fal
     >>> neutralise_column(pa.array(["=1", "ok", "-2"]), numeric=True).to_pylist()
     ["'=1", 'ok', '-2']
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     if pa.types.is_dictionary(arr.type):
         arr = arr.cast(pa.string())

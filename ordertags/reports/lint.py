@@ -17,7 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from ordertags.base.emails import looks_like_email
+from ordertags.engine.frame import VIRTUAL_FIELDS
 from ordertags.errors import OrderTagsError
+from ordertags.io.fields import map_fields
+from ordertags.io.readers import read_orders
 from ordertags.rules import (
     AllOf,
     Condition,
@@ -216,10 +219,6 @@ def lint(
 
 
 def _check_fields(rules: RuleSet, orders: Sequence[str | Path], report: LintReport) -> None:
-    from ordertags.engine.frame import VIRTUAL_FIELDS
-    from ordertags.io.fields import map_fields
-    from ordertags.io.readers import read_orders
-
     columns: list[str] = []
     try:
         for path in orders:

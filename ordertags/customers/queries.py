@@ -1,0 +1,554 @@
+"""Reading the history: lookups for a run (customers of identity keys, aggregates, tag
+log), statistics, customer lists and reports, and suspects."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from ordertags.base import keys as K
+from ordertags.base.emails import normalize_email
+from ordertags.customers.identity import (
+    Suspect,
+    codes_of,
+    find_suspects,
+    ranked_pairs,
+)
+from ordertags.customers.ingest import HistoryIngest
+from ordertags.customers.store import NONE, SCHEMA_VERSION, IntArray, day_of, money
+from ordertags.errors import HistoryError
+from ordertags.tags import TagBook
+
+
+@dataclass
+class Aggregates:
+    """Per history customer (``ids``): orders, spend, refunds, first and last order."""
+
+    ids: IntArray
+    orders: IntArray
+    spend: IntArray
+    refunds: IntArray
+    first: IntArray
+    last: IntArray
+
+
+@dataclass
+class Recorded:
+    """The history's copy of some orders: customer, date, total, refund."""
+
+    customer: IntArray
+    at: IntArray
+    total: IntArray
+    refund: IntArray
+
+
+@dataclass
+class Stats:
+    path: str
+    bytes: int
+    schema_version: int
+    orders: int
+    customers: int
+    identities: dict[str, int]
+    first: dt.date | None
+    last: dt.date | None
+    undated: int
+    channels: list[tuple[str, int]]
+    links: int
+    apart: int
+    region: str
+
+
+@dataclass
+class CustomerRow:
+    """One customer in ``ordertags customers``."""
+
+    id: int
+    key: str
+    orders: int
+    spend: int
+    refunds: int
+    refunded: int
+    first: dt.date | None
+    last: dt.date | None
+    tags: list[str]  # customer tags at the last apply
+    tags_on: str | None
+    manual: list[str]  # tags in the tag book, in force
+
+
+@dataclass
+class CustomerReport:
+    """Everything the history knows of one customer (``ordertags customer KEY``)."""
+
+    row: CustomerRow
+    identities: list[tuple[str, str, int]]  # (kind, key, orders)
+    names: list[str]
+    entries: list[Any]  # tag-book entries (tags.Entry) of the customer's emails
+    recent: list[tuple[str, str, str, str, str, str]]  # date, channel, id, total, refund, email
+
+
+class HistoryQueries(HistoryIngest):
+    """The reading half of :class:`ordertags.customers.history.History` (on top of the
+    writing half: a list or a report first brings the tag book's links up to date)."""
+
+    def customers_of(self, keys: pa.Array) -> IntArray:
+        """Per key: the customer of that identity in the history, -1 where none."""
+        out = np.full(len(keys), -1, dtype=np.int64)
+        if not len(keys):
+            return out
+        self.temp_keys(keys.to_pylist())
+        rows = self.fetch(
+            "SELECT t.pos, i.customer FROM t_keys t CROSS JOIN identities i "
+            "ON i.key = t.key WHERE i.customer IS NOT NULL"
+        )
+        if rows:
+            arr = np.array(rows, dtype=np.int64)
+            out[arr[:, 0]] = arr[:, 1]
+        return out
+
+    def email_identities(self, customers: IntArray) -> tuple[pa.Array, IntArray]:
+        """The customer keys (emails, buyer ids) of these customers: (keys, customer of
+        each)."""
+        if not len(customers):
+            return pa.array([], pa.string()), np.zeros(0, np.int64)
+        self.temp_ids("t_ids", customers.tolist())
+        rows = self.fetch(
+            "SELECT i.key, i.customer FROM t_ids t CROSS JOIN identities i "
+            "ON i.customer = t.id WHERE i.kind <= ?",
+            (K.BUYER,),
+        )
+        return (
+            pa.array([r[0] for r in rows], pa.string()),
+            np.array([r[1] for r in rows], dtype=np.int64),
+        )
+
+    def aggregates(
+        self, customers: IntArray, *, start: int | None = None, end: int | None = None
+    ) -> Aggregates:
+        """Per customer: orders, spend, refunds, first and last order; over all their
+        orders, or those dated from ``start`` (inclusive) to ``end`` (exclusive).
+
+        All-time figures come from the kept aggregates; a window reads the customers'
+        orders in it through the (customer, date) index: neither reads anything of
+        customers not asked for.
+        """
+        self.temp_ids("t_ids", customers.tolist())
+        if start is None or end is None:
+            rows = self.fetch(
+                "SELECT c.id, c.orders, c.spend, c.refunded, IFNULL(c.first_at, ?), "
+                "IFNULL(c.last_at, ?) FROM t_ids t CROSS JOIN customers c ON c.id = t.id",
+                (int(NONE), int(NONE)),
+            )
+        else:
+            rows = self.fetch(
+                "SELECT o.customer, COUNT(*), IFNULL(SUM(o.total), 0), SUM(o.refund), "
+                "MIN(o.at), MAX(o.at) FROM t_ids t CROSS JOIN orders o ON o.customer = t.id "
+                "WHERE o.at >= ? AND o.at < ? GROUP BY o.customer",
+                (start, end),
+            )
+        arr = np.array(rows, dtype=np.int64).reshape(-1, 6)
+        return Aggregates(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4], arr[:, 5])
+
+    def recorded_orders(self, channels: list[str], order_ids: list[str]) -> Recorded:
+        """The history's version of these orders (those it holds)."""
+        self.temp_orders(channels, order_ids)
+        rows = self.fetch(
+            "SELECT IFNULL(o.customer, -1), IFNULL(o.at, ?), IFNULL(o.total, 0), o.refund "
+            "FROM t_orders t CROSS JOIN orders o ON o.order_id = t.order_id "
+            "AND o.channel = t.channel",
+            (int(NONE),),
+        )
+        arr = np.array(rows, dtype=np.int64).reshape(-1, 4)
+        return Recorded(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
+
+    def had_tag(
+        self, customers: IntArray, tag: str, start: dt.date, end: dt.date
+    ) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """Per customer of ``customers``: did they carry ``tag`` at some time from
+        ``start`` (inclusive) to ``end`` (exclusive)?"""
+        self.temp_ids("want", customers.tolist())
+        had = {
+            c
+            for (c,) in self.fetch(
+                "SELECT DISTINCT l.customer FROM tag_log l JOIN temp.want w ON w.id = l.customer "
+                "WHERE l.tag = ? AND l.since < ? AND (l.until IS NULL OR l.until > ?)",
+                (tag, end.isoformat(), start.isoformat()),
+            )
+        }
+        return np.isin(customers, np.fromiter(had, dtype=np.int64, count=len(had)))
+
+    def tags_of(self, customers: IntArray) -> pa.Array:
+        """The customer tags the last apply gave each customer ("" where none)."""
+        self.temp_ids("want", customers.tolist())
+        rows = self.fetch(
+            "SELECT c.id, coalesce(c.tags, '') FROM customers c "
+            "JOIN temp.want w ON w.id = c.id ORDER BY c.id"
+        )
+        found = np.array([r[0] for r in rows], dtype=np.int64)
+        texts = pa.array([r[1] for r in rows] + [""], pa.string())  # last: none found
+        at = np.searchsorted(found, customers)
+        hit = (
+            (at < len(found)) & (found[np.minimum(at, max(len(found) - 1, 0))] == customers)
+            if len(found)
+            else np.zeros(len(customers), dtype=bool)
+        )
+        result: pa.Array = texts.take(pa.array(np.where(hit, at, len(found))))
+        return result
+
+    def stats(self) -> Stats:
+        """Counts and dates, for ``ordertags history stats``."""
+        size = sum(
+            os.path.getsize(p) for p in (self.path, Path(f"{self.path}-wal")) if os.path.exists(p)
+        )
+        orders, first, last, undated = self.fetch(
+            "SELECT COUNT(*), MIN(at), MAX(at), COUNT(*) - COUNT(at) FROM orders"
+        )[0]
+        kinds = {
+            K.KIND_NAMES[k]: c
+            for k, c in self.fetch(
+                "SELECT kind, COUNT(*) FROM identities WHERE kind < ? GROUP BY kind ORDER BY kind",
+                (K.PHONE,),
+            )
+        }
+        phones, addresses = self.fetch(
+            "SELECT COUNT(DISTINCT phone), COUNT(DISTINCT address) FROM orders"
+        )[0]
+        kinds.update({K.KIND_NAMES[K.PHONE]: phones, K.KIND_NAMES[K.ADDRESS]: addresses})
+        links = dict(self.fetch("SELECT same, COUNT(*) FROM links GROUP BY same"))
+        return Stats(
+            path=str(self.path),
+            bytes=size,
+            schema_version=SCHEMA_VERSION,
+            orders=orders,
+            customers=self.fetch("SELECT COUNT(*) FROM customers")[0][0],
+            identities=kinds,
+            first=day_of(first),
+            last=day_of(last),
+            undated=undated,
+            channels=[
+                (c or "(none)", n)
+                for c, n in self.fetch(
+                    "SELECT channel, COUNT(*) FROM orders GROUP BY channel ORDER BY 2 DESC"
+                )
+            ],
+            links=links.get(1, 0),
+            apart=links.get(0, 0),
+            region=self.region,
+        )
+
+    def _manual_customers(self, tagbook: TagBook | None, as_of: dt.date) -> dict[int, list[str]]:
+        """History customer -> tags given by hand in the tag book (in force)."""
+        if tagbook is None:
+            return {}
+        wanted = tagbook.manual_tags(as_of)
+        if not wanted:
+            return {}
+        keys = sorted(wanted)
+        self.temp_keys(list(keys))
+        out: dict[int, list[str]] = {}
+        for pos, customer in self.fetch(
+            "SELECT t.pos, i.customer FROM t_keys t CROSS JOIN "
+            "identities i ON i.key = t.key "
+            "WHERE i.customer IS NOT NULL"
+        ):
+            have = out.setdefault(customer, [])
+            have.extend(t for t in tagbook.rank(wanted[keys[pos]]) if t not in have)
+        return out
+
+    def _rows(
+        self, sql: str, params: Sequence[Any], manual: dict[int, list[str]]
+    ) -> list[CustomerRow]:
+        return [
+            CustomerRow(
+                id=r[0],
+                key=r[1],
+                orders=r[2],
+                spend=r[3],
+                refunds=r[4],
+                refunded=r[5],
+                first=day_of(r[6]),
+                last=day_of(r[7]),
+                tags=[t for t in (r[8] or "").split("; ") if t],
+                tags_on=r[9],
+                manual=manual.get(r[0], []),
+            )
+            for r in self.fetch(sql, params)
+        ]
+
+    _COLUMNS = (
+        "SELECT id, key, orders, spend, refunds, refunded, first_at, last_at, tags, "
+        "tags_on FROM customers"
+    )
+
+    def list_customers(
+        self,
+        *,
+        tag: str | None = None,
+        search: str | None = None,
+        limit: int | None = 50,
+        tagbook: TagBook | None = None,
+        as_of: dt.date | None = None,
+    ) -> list[CustomerRow]:
+        """Customers, highest spend first: those with ``tag`` (by hand, or at the last
+        apply), whose identities or names contain ``search``."""
+        self.sync_tagbook(tagbook)
+        manual = self._manual_customers(tagbook, as_of or dt.date.today())
+        where, params = [], []
+        if tag:
+            self.temp_ids("t_manual", [c for c, tags in manual.items() if tag in tags])
+            where.append(
+                "(instr('; ' || IFNULL(tags, '') || '; ', '; ' || ? || '; ') > 0 "
+                "OR id IN (SELECT id FROM t_manual))"
+            )
+            params.append(tag)
+        if search:
+            like = f"%{search.strip().lower()}%"
+            where.append(
+                "(id IN (SELECT customer FROM identities WHERE key LIKE ? AND "
+                "customer IS NOT NULL) OR id IN (SELECT customer FROM orders "
+                "WHERE lower(name) LIKE ?))"
+            )
+            params += [like, like]
+        sql = (
+            self._COLUMNS
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY spend DESC, key"
+            + (f" LIMIT {int(limit)}" if limit else "")
+        )
+        return self._rows(sql, params, manual)
+
+    def find_customer(self, query: str, region: str | None = None) -> int:
+        """The customer a person means: an email, a phone, an identity key, a customer
+        key or an order id."""
+        text = query.strip()
+        region = region or self.region
+        tries: list[str] = [text]
+        phone = None
+        if "@" in text:
+            tries.insert(0, normalize_email(text) or text)
+        else:
+            phone = K.normalize_phone(text, region)
+            if phone:
+                tries.append(phone)
+        for key in tries:
+            row = self.fetch("SELECT customer FROM identities WHERE key = ?", (key,))
+            if row and row[0][0] is not None:
+                return int(row[0][0])
+        # A phone or an address alone: whoever ordered with it, if that is one customer.
+        # (Orders are not indexed by them; a person asking can wait for a scan.)
+        weak: list[tuple[str, str | None]] = [
+            ("phone", phone),
+            ("address", text if text.startswith(K.ADDRESS_PREFIX) else None),
+        ]
+        for col, value in weak:
+            if value is None:
+                continue
+            found = self.fetch(
+                f"SELECT DISTINCT customer FROM orders WHERE {col} = ? AND customer IS NOT NULL",
+                (value,),
+            )
+            if len(found) == 1:
+                return int(found[0][0])
+            if found:
+                keys = ", ".join(self.fetch_keys([f[0] for f in found])[:5])
+                raise HistoryError(
+                    f'{len(found)} customers have "{query}": {keys}.',
+                    hint="Ask for one of them by email (ordertags customer EMAIL).",
+                )
+        row = self.fetch("SELECT id FROM customers WHERE key = ?", (text,))
+        if row:
+            return int(row[0][0])
+        found = self.fetch(
+            "SELECT DISTINCT customer FROM orders WHERE order_id = ? AND customer IS NOT NULL",
+            (text.lstrip("'#"),),
+        )
+        if len(found) == 1:
+            return int(found[0][0])
+        raise HistoryError(
+            f'no customer "{query}" in the history.',
+            file=str(self.path),
+            hint="Give an email, a phone number or an order id; "
+            "`ordertags customers --search TEXT` finds customers.",
+        )
+
+    def customer_report(
+        self,
+        query: str,
+        *,
+        tagbook: TagBook | None = None,
+        as_of: dt.date | None = None,
+        region: str | None = None,
+        recent: int = 10,
+    ) -> CustomerReport:
+        """Identities, tags, aggregates and recent orders of one customer."""
+        self.sync_tagbook(tagbook, region)
+        cid = self.find_customer(query, region)
+        as_of = as_of or dt.date.today()
+        manual = self._manual_customers(tagbook, as_of)
+        rows = self._rows(self._COLUMNS + " WHERE id = ?", (cid,), manual)
+        if not rows:
+            raise HistoryError(
+                f'"{query}" names an identity with no orders in the history.', file=str(self.path)
+            )
+        counts: dict[int, int] = {}
+        for col in ("email", "ps"):
+            for ident, count in self.fetch(
+                f"SELECT {col}, COUNT(*) FROM orders WHERE "
+                f"customer = ? AND {col} IS NOT NULL GROUP BY {col}",
+                (cid,),
+            ):
+                counts[ident] = counts.get(ident, 0) + count
+        idents = {
+            i: (k, key)
+            for i, k, key in self.fetch(
+                "SELECT id, kind, key FROM identities WHERE customer = ?", (cid,)
+            )
+        }
+        idents.update(
+            {
+                i: (k, key)
+                for i, k, key in self.fetch_in("SELECT id, kind, key FROM identities", list(counts))
+            }
+        )
+        found = [(K.KIND_NAMES[k], key, counts.get(i, 0)) for i, (k, key) in idents.items()]
+        weak = {(K.KIND_NAMES[K.PHONE], key) for k, key in idents.values() if k == K.PHONE}
+        for kind, col in ((K.PHONE, "phone"), (K.ADDRESS, "address")):
+            for key, count in self.fetch(
+                f"SELECT {col}, COUNT(*) FROM orders WHERE customer = ? "
+                f"AND {col} IS NOT NULL GROUP BY {col}",
+                (cid,),
+            ):
+                if (K.KIND_NAMES[kind], key) in weak:  # a linked phone, listed already
+                    found = [(n, k, c + count if k == key else c) for n, k, c in found]
+                else:
+                    found.append((K.KIND_NAMES[kind], key, count))
+        order_of = list(K.KIND_NAMES.values())
+        identities = sorted(
+            ((n, key.removeprefix(K.ADDRESS_PREFIX), c) for n, key, c in found),
+            key=lambda t: (order_of.index(t[0]), -t[2], t[1]),
+        )
+        names = [
+            r[0]
+            for r in self.fetch(
+                "SELECT name FROM orders WHERE customer = ? AND name IS NOT NULL "
+                "GROUP BY name ORDER BY COUNT(*) DESC",
+                (cid,),
+            )
+        ]
+        emails = {key for k, key in idents.values() if k <= K.BUYER}
+        entries = [e for e in (tagbook.entries if tagbook else []) if e.key in emails]
+        recent_rows = [
+            (
+                str(day_of(r[0]) or ""),
+                r[1],
+                r[2],
+                "" if r[3] is None else money(r[3]),
+                money(r[4]) if r[4] else "",
+                r[5] or "",
+            )
+            for r in self.fetch(
+                "SELECT o.at, o.channel, o.order_id, o.total, o.refund, i.key FROM orders o "
+                "LEFT JOIN identities i ON i.id = o.email WHERE o.customer = ? "
+                "ORDER BY o.at IS NULL, o.at DESC, o.id DESC LIMIT ?",
+                (cid, recent),
+            )
+        ]
+        return CustomerReport(rows[0], identities, names, entries, recent_rows)
+
+    def suspects(
+        self,
+        *,
+        tagbook: TagBook | None = None,
+        as_of: dt.date | None = None,
+        tag: str | None = None,
+        limit: int | None = 50,
+        max_sharing: int = 5,
+    ) -> list[Suspect]:
+        """Pairs of customers that share an address or a phone but were not merged:
+        possibly one person. Pairs the tag book says are different people are left out;
+        pairs with a high-priority tag (FRAUD...) come first."""
+        self.sync_tagbook(tagbook)
+        rows = self.fetch(
+            "SELECT customer, phone, address FROM orders "
+            "WHERE customer IS NOT NULL AND (phone IS NOT NULL OR address IS NOT NULL)"
+        )
+        phone, phones = codes_of([r[1] for r in rows])
+        address, addresses = codes_of([r[2] for r in rows])
+        pairs = find_suspects(
+            np.array([r[0] for r in rows], dtype=np.int64), phone, address, max_sharing=max_sharing
+        )
+        del rows
+        if not len(pairs.a):
+            return []
+        apart = self.fetch(
+            "SELECT ia.customer, ib.customer FROM links l CROSS JOIN identities ia "
+            "ON ia.id = l.a CROSS JOIN identities ib ON ib.id = l.b WHERE l.same = 0"
+        )
+        dismissed = {(min(x, y), max(x, y)) for x, y in apart if x is not None and y is not None}
+        manual = self._manual_customers(tagbook, as_of or dt.date.today())
+        involved = np.unique(np.concatenate([pairs.a, pairs.b]))
+        info = {
+            r[0]: r for r in self.fetch_in("SELECT id, key, tags FROM customers", involved.tolist())
+        }
+        tags_of: dict[int, list[str]] = {}
+        for c in involved.tolist():
+            derived = [t for t in ((info.get(c) or (0, "", ""))[2] or "").split("; ") if t]
+            names = list(dict.fromkeys(manual.get(c, []) + derived))
+            if tagbook is not None:
+                names = tagbook.rank(t for t in names if t in tagbook.tags)
+            tags_of[c] = names
+        priority = np.full(int(involved.max()) + 1, -(10**9), dtype=np.int64)
+        for c, names in tags_of.items():
+            if names and tagbook is not None:
+                priority[c] = max(tagbook.tags[t].priority for t in names)
+        out: list[Suspect] = []
+        for a, b, which in ranked_pairs(pairs, priority):
+            if (a, b) in dismissed:
+                continue
+            if tag and tag not in tags_of[a] and tag not in tags_of[b]:
+                continue
+            evidence = [
+                self._evidence(
+                    int(pairs.kind[i]),
+                    (addresses if pairs.kind[i] == K.ADDRESS else phones)[int(pairs.value[i])],
+                    a,
+                    b,
+                )
+                for i in which
+            ]
+            out.append(
+                Suspect(
+                    info[a][1],
+                    info[b][1],
+                    evidence,
+                    tags_of[a],
+                    tags_of[b],
+                    int(max(priority[a], priority[b])),
+                )
+            )
+            if limit and len(out) >= limit:
+                break
+        return out
+
+    def _evidence(self, kind: int, key: str, a: int, b: int) -> str:
+        if kind == K.ADDRESS:
+            return f"same address {key.removeprefix(K.ADDRESS_PREFIX)}"
+        names = []
+        for c in (a, b):
+            rows = self.fetch(
+                "SELECT DISTINCT i.key FROM orders o CROSS JOIN identities i "
+                "ON i.id = o.ps WHERE o.customer = ? AND o.phone = ?",
+                (c, key),
+            )
+            names.append("/".join(sorted(r[0].split(" ", 1)[1] for r in rows)) or "?")
+        return f"same phone {key} ({names[0]} / {names[1]})"
+
+
+# --- opening ----------------------------------------------------------------------------

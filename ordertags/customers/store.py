@@ -1,0 +1,334 @@
+"""The history's SQLite store: the schema, its migrations, transactions and the small
+lookups every part of the history uses. :mod:`ordertags.customers.ingest` writes
+orders into it, :mod:`ordertags.customers.queries` reads it, and
+:class:`ordertags.customers.history.History` joins the two.
+
+An embedded SQLite database (standard library, no server) in WAL mode, so a cron
+``apply``, an ``ingest`` and a person reading the history never block or corrupt each
+other: readers never wait; a writer waits for another writer up to a bounded time,
+then gives up with a clear message. Each export is ingested in one transaction, so an
+interrupted ingest leaves the history as it was.
+
+Tables (schema version in ``PRAGMA user_version``, migrated forward on open; a history
+from a newer ordertags is refused):
+
+- ``orders``: one row per (channel, order id), with its date (epoch seconds), total and
+  refund (ten-thousandths), its identities and its customer;
+- ``identities``: the strong identity keys (email, buyer id, phone with surname) and the
+  phones a link names, each with its customer; a phone or an address alone is weak
+  evidence, kept as text on the order (no index to update as orders arrive);
+- ``customers``: per customer, the aggregates (orders, spend, refunds, first and last
+  order), kept current as orders arrive, and the customer tags of the last ``apply``
+  that saw them;
+- ``links``: the tag book's links, as applied;
+- ``meta``: counters and settings.
+
+Everything an ``apply`` asks for is looked up by key for the run's customers only
+(indexes on identity key, (order id, channel) and (customer, date)), so its cost does
+not grow with the size of the history.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ordertags.base import keys as K
+from ordertags.base.version import VERSION
+from ordertags.errors import HistoryError
+
+IntArray = np.ndarray[Any, np.dtype[np.int64]]
+
+SCHEMA_VERSION = 2
+APPLICATION_ID = 0x4F544147  # "OTAG": an ordertags history, not some other SQLite file
+LOCK_TIMEOUT_S = 30.0
+NONE = np.iinfo(np.int64).max  # no date
+
+_V1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
+CREATE TABLE identities (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    kind INTEGER NOT NULL,          -- keys.EMAIL, RELAY, BUYER, PHONE_NAME, PHONE, ADDRESS
+    customer INTEGER                -- NULL: a weak identity no link names
+);
+CREATE INDEX identities_customer ON identities (customer);
+CREATE TABLE orders (
+    id INTEGER PRIMARY KEY,
+    channel TEXT NOT NULL,          -- the export's Source/Channel column, upper-cased
+    order_id TEXT NOT NULL,
+    at INTEGER,                     -- order date, epoch seconds
+    total INTEGER,                  -- ten-thousandths
+    refund INTEGER NOT NULL DEFAULT 0,
+    customer INTEGER,
+    email INTEGER, ps INTEGER,      -- strong identities: customer key, phone + surname
+    phone TEXT, address TEXT,       -- weak evidence, as keys (E.164, addr:...)
+    name TEXT
+);
+CREATE UNIQUE INDEX orders_key ON orders (order_id, channel);
+CREATE INDEX orders_customer ON orders (customer, at, total, refund);
+CREATE TABLE customers (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,              -- the customer's best identity, for people to read
+    orders INTEGER NOT NULL,
+    spend INTEGER NOT NULL,
+    refunds INTEGER NOT NULL,       -- orders with a refund
+    refunded INTEGER NOT NULL,      -- ten-thousandths
+    first_at INTEGER,
+    last_at INTEGER,
+    tags TEXT,                      -- customer tags at the last apply that saw them
+    tags_on TEXT                    -- that apply's as-of date
+);
+CREATE TABLE links (
+    a INTEGER NOT NULL, b INTEGER NOT NULL, same INTEGER NOT NULL,
+    PRIMARY KEY (a, b)
+) WITHOUT ROWID;
+INSERT INTO meta VALUES ('next_customer', '1');
+"""
+
+#: Forward migrations: (version reached, SQL script). A history at version v runs every
+#: step above v, each in its own transaction with the version bump.
+# Version 2: when each customer carried each customer tag (for ``had_tag``), as spans
+# from the as-of date of the apply that gave it to the one that found it gone.
+_V2 = """
+CREATE TABLE tag_log (
+    customer INTEGER NOT NULL,
+    tag TEXT NOT NULL,
+    since TEXT NOT NULL,            -- as-of date of the apply that gave the tag
+    until TEXT                      -- as-of date of the apply that found it gone; NULL: still
+);
+CREATE INDEX tag_log_customer ON tag_log (customer, tag)
+"""
+
+MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2)]
+
+
+# --- helpers --------------------------------------------------------------------------
+
+
+def optional_ints(values: IntArray, missing: np.ndarray[Any, Any]) -> list[Any]:
+    """numpy ints -> Python list with None where ``missing``."""
+    out: list[Any] = pa.array(values, mask=missing).to_pylist()
+    return out
+
+
+def id_list(values: IntArray) -> list[Any]:
+    """Ids as a Python list, None where negative (no id)."""
+    return optional_ints(values, values < 0)
+
+
+def same_text(new: pa.Array, old: pa.Array) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Element-wise equality where two nulls are equal."""
+    both_null = pc.and_(pc.is_null(new), pc.is_null(old))
+    equal = pc.fill_null(pc.equal(new, old), both_null)
+    return np.asarray(equal.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def day_of(seconds: int | None) -> dt.date | None:
+    """Epoch seconds -> the date (None stays None)."""
+    if seconds is None:
+        return None
+    return (dt.datetime(1970, 1, 1) + dt.timedelta(seconds=int(seconds))).date()
+
+
+def epoch_of(day: dt.date) -> int:
+    """A date -> epoch seconds at its midnight."""
+    return int(
+        (dt.datetime(day.year, day.month, day.day) - dt.datetime(1970, 1, 1)).total_seconds()
+    )
+
+
+def money(units: int) -> str:
+    """Ten-thousandths as text with two decimals: ``12345000`` -> ``1,234.50``."""
+    cents = (abs(units) + 50) // 100
+    sign = "-" if units < 0 and cents else ""
+    return f"{sign}{cents // 100:,}.{cents % 100:02d}"
+
+
+class HistoryStore:
+    """An open history database: the connection, write transactions and lookups."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, lock_timeout: float) -> None:
+        self.path = path
+        self.conn = conn
+        self.lock_timeout = lock_timeout
+        self._in_write = False
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def failure(self, exc: sqlite3.OperationalError) -> HistoryError:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            return HistoryError(
+                f"the history is locked by another ordertags (waited {self.lock_timeout:g} s).",
+                file=str(self.path),
+                hint="Another ingest or apply is writing to it: try again when it has "
+                "finished. If none is running, check that nothing else holds the file "
+                "open.",
+            )
+        return HistoryError(
+            f"the history cannot be used: {text}.",
+            file=str(self.path),
+            hint="Check the file and the disk (space, permissions).",
+        )
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: the write lock is taken at once (waiting up to the lock
+        timeout for another writer); an error rolls everything back."""
+        if self._in_write:
+            yield self.conn
+            return
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise self.failure(exc) from None
+        self._in_write = True
+        try:
+            yield self.conn
+            self.conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            self.rollback()
+            raise self.failure(exc) from None
+        except BaseException:
+            self.rollback()
+            raise
+        finally:
+            self._in_write = False
+
+    def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """One write transaction around several writes (e.g. the slices of one export):
+        all land, or none."""
+        return self.writing()
+
+    def rollback(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.execute("ROLLBACK")
+
+    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise self.failure(exc) from None
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.fetch("SELECT value FROM meta WHERE key = ?", (key,))
+        return row[0][0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def temp_ids(self, name: str, ids: Iterable[int]) -> None:
+        """Fill the temporary table ``name`` (one id column) with ``ids``."""
+        self.conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} (id INTEGER PRIMARY KEY)")
+        self.conn.execute(f"DELETE FROM {name}")
+        self.conn.executemany(f"INSERT OR IGNORE INTO {name} VALUES (?)", ((int(i),) for i in ids))
+
+    def temp_keys(self, keys: list[str | None]) -> None:
+        self.conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS t_keys (pos INTEGER PRIMARY KEY, key TEXT NOT NULL)"
+        )
+        self.conn.execute("DELETE FROM t_keys")
+        self.conn.executemany(
+            "INSERT INTO t_keys VALUES (?, ?)",
+            ((i, k) for i, k in enumerate(keys) if k is not None),
+        )
+
+    def temp_orders(self, channels: list[str], order_ids: list[str]) -> None:
+        self.conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS t_orders "
+            "(pos INTEGER PRIMARY KEY, channel TEXT, order_id TEXT)"
+        )
+        self.conn.execute("DELETE FROM t_orders")
+        self.conn.executemany(
+            "INSERT INTO t_orders VALUES (?, ?, ?)",
+            zip(range(len(order_ids)), channels, order_ids, strict=True),
+        )
+
+    @property
+    def region(self) -> str:
+        return self.meta("region") or K.DEFAULT_REGION
+
+    def fetch_in(self, sql: str, ids: list[int]) -> list[Any]:
+        """``sql`` restricted to ``id IN ids`` (through a temporary table)."""
+        self.temp_ids("t_in", ids)
+        return self.fetch(f"{sql} WHERE id IN (SELECT id FROM t_in)")
+
+    def fetch_keys(self, customers: list[int]) -> list[str]:
+        return [r[0] for r in self.fetch_in("SELECT key FROM customers", customers)]
+
+
+def prepare_store(history: HistoryStore, *, create: bool, region: str | None) -> None:
+    conn = history.conn
+    path = str(history.path)
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        app = conn.execute("PRAGMA application_id").fetchone()[0]
+        tables = conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise HistoryError(
+            f"this is not an ordertags history ({exc}).",
+            file=path,
+            hint="Point --workspace at a folder made by `ordertags init`.",
+        ) from None
+    if app not in (0, APPLICATION_ID) or (app == 0 and tables):
+        raise HistoryError(
+            "this SQLite database is not an ordertags history.",
+            file=path,
+            hint="Point --workspace at a folder made by `ordertags init`.",
+        )
+    if version > SCHEMA_VERSION:
+        raise HistoryError(
+            f"the history was written by a newer ordertags (schema version {version}; "
+            f"ordertags {VERSION} reads up to version {SCHEMA_VERSION}).",
+            file=path,
+            hint="Upgrade ordertags (pip install -U ordertags); this version will not "
+            "touch the file.",
+        )
+    try:
+        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable at checkpoints, never torn
+        conn.execute("PRAGMA temp_store = MEMORY")
+        conn.execute("PRAGMA cache_size = -262144")  # 256 MiB, used only as pages are read
+    except sqlite3.OperationalError as exc:
+        raise history.failure(exc) from None
+    if version < SCHEMA_VERSION:
+        migrate_store(history, version)
+    if region and history.meta("region") != region:
+        with history.writing():
+            history.set_meta("region", region)
+
+
+def migrate_store(history: HistoryStore, version: int) -> None:
+    conn = history.conn
+    for target, script in MIGRATIONS:
+        if target <= version:
+            continue
+        with history.writing():
+            # Another process may have migrated while this one waited for the lock.
+            if conn.execute("PRAGMA user_version").fetchone()[0] >= target:
+                continue
+            for statement in script.split(";\n"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {target}")
