@@ -26,12 +26,14 @@ from ordertags.customers.workspace import workspace_history
 from ordertags.engine.frame import Frame
 from ordertags.engine.pipeline import Annotated, annotate
 from ordertags.engine.resolution import order_batches, run_identities
+from ordertags.engine.tagtext import COLOUR_COLUMN, PROFILE_COLUMN
 from ordertags.errors import UsageError
 from ordertags.io.readers import Dialect, read_orders
 from ordertags.io.safecsv import neutralise_column
 from ordertags.io.writers import write_csv_table, write_output, write_table
 from ordertags.reports.dryrun import compare
 from ordertags.reports.mailing import LIST_COLUMNS, MailingList, mailing_list
+from ordertags.reports.views import OrdersView, order_views
 from ordertags.rules import load_rules
 from ordertags.tags import load_tagbook
 
@@ -203,8 +205,6 @@ def apply_files(
         )
     if dry_run:
         return result, [compare(result, i, t, encoding=encoding) for i, t in enumerate(targets)]
-    from ordertags.engine.tagtext import COLOUR_COLUMN, PROFILE_COLUMN
-
     # Every list is made (and its tags checked) before anything is written.
     made = [
         (spec, mailing_list(result, tags=spec.tags, not_tags=spec.not_tags, consent=consent))
@@ -290,9 +290,7 @@ def export_list(
         )
     ml = mailing_list(result, tags=tags, not_tags=not_tags, consent=consent)
     if output_format == "xlsx":
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
+        # Lazy: openpyxl takes most of a second to import; only a spreadsheet needs it.
         from ordertags.io.xlsx import write_xlsx
 
         # Each customer's row in the colour of their first (highest priority) tag.
@@ -433,7 +431,7 @@ def view_files(
     workspace: Any = None,
     region: str | None = None,
     progress: Any = None,
-) -> Any:
+) -> OrdersView:
     """Tag the orders and return what each needs, for ``show`` and ``report``: an
     :class:`ordertags.reports.views.OrdersView`. With a ``workspace``, its history is read
     (a customer merged across channels shows all their tags and notes); nothing is
@@ -443,9 +441,6 @@ def view_files(
     >>> view.counts_line()  # doctest: +SKIP
     '16 orders, 12 tagged: FRAUD 1, VIP 7'
     """
-    from ordertags.customers.workspace import workspace_history
-    from ordertags.reports.views import order_views
-
     with workspace_history(workspace) as history:
         result = _run(
             orders,

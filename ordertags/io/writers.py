@@ -295,6 +295,7 @@ def write_table(
         return
     names, columns = table_columns(table, extra)
     if fmt == "xlsx":
+        # Lazy: openpyxl takes most of a second to import; only a spreadsheet needs it.
         from ordertags.io.xlsx import write_xlsx
 
         write_xlsx(out, names, columns, lead=lead, colour_column=colour_column)

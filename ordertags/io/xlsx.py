@@ -16,6 +16,10 @@ from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
 
 from ordertags.base.colours import colour_hex, contrast_text
 from ordertags.errors import InputError
@@ -63,11 +67,6 @@ def write_xlsx(
     >>> write_xlsx(fh, ["Order", "Tag Colour"], [pa.array(["1"]), pa.array(["gold"])],
     ...            colour_column="Tag Colour")  # doctest: +SKIP
     """
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
     order = [names.index(n) for n in dict.fromkeys(lead) if n in names]
     order += [i for i in range(len(names)) if i not in order]
     heads = [names[i] for i in order]

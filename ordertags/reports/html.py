@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import json
+from importlib import resources
 from typing import Any
 
 from ordertags.reports.views import OrdersView, view_document
@@ -44,8 +45,6 @@ def embed_json(document: Any) -> str:
 
 def _asset(name: str) -> str:
     """A file of the page (its style sheet, its script), shipped with the package."""
-    from importlib import resources
-
     return resources.files("ordertags.reports").joinpath("page", name).read_text("utf-8")
 
 

@@ -16,6 +16,13 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+from rich import box
+from rich.cells import cell_len
+from rich.console import Console
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+
 from ordertags.reports.views import OrdersView, OrderView, TagStyle
 
 
@@ -83,8 +90,6 @@ def fit_columns(view: OrdersView, width: int) -> list[tuple[int, int]]:
     its longest cell up to its widest; taken by priority, each one that still fits, so a
     narrow column of lower priority may be kept where a wide one was not. Columns with
     nothing in them are left out. Width left over goes to the cut columns, by priority."""
-    from rich.cells import cell_len
-
     cols = columns_of(view)
     need = [0] * len(cols)
     for order in view.orders:
@@ -107,7 +112,6 @@ def fit_columns(view: OrdersView, width: int) -> list[tuple[int, int]]:
 
 
 def _style(tag: TagStyle | None) -> Any:
-    from rich.style import Style
 
     if tag is None:
         return Style()
@@ -119,8 +123,6 @@ def render_counts(view: OrdersView, *, colour: bool, width: int = 200) -> str:
     wrap between chips (never inside one) at ``width``."""
     if not colour:
         return view.counts_line()
-    from rich.cells import cell_len
-    from rich.text import Text
 
     head, _, _ = view.counts_line().partition(": ")
     chips = [
@@ -139,7 +141,6 @@ def render_counts(view: OrdersView, *, colour: bool, width: int = 200) -> str:
 
 
 def _to_ansi(renderable: Any, *, width: int, colour_system: str | None) -> str:
-    from rich.console import Console
 
     buf = io.StringIO()
     console = Console(
@@ -160,10 +161,6 @@ def _to_ansi(renderable: Any, *, width: int, colour_system: str | None) -> str:
 def render_table(view: OrdersView, *, width: int, colour_system: str | None = "truecolor") -> str:
     """The orders as a table ``width`` characters wide at most. ``colour_system``:
     ``truecolor``, ``256``, ``standard`` or None for no colour (``NO_COLOR``)."""
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
     cols = columns_of(view)
     kept = fit_columns(view, width)
     table = Table(

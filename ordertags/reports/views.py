@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.base.colours import colour_hex, contrast_text
+from ordertags.customers.grouping import customer_keys
 from ordertags.engine.pipeline import Annotated
 from ordertags.engine.tagtext import SEPARATOR
 from ordertags.errors import UsageError
@@ -167,8 +168,6 @@ def _customer_notes(result: Annotated, rows: np.ndarray[Any, Any]) -> list[list[
     """Per order (first row ``rows``): the notes of the customer's tag-book entries in
     force, once each, in tag-book order. Entries are found by any key of the person, as
     the manual tags are."""
-    from ordertags.customers.grouping import customer_keys
-
     out: list[list[str]] = [[] for _ in rows]
     as_of = result.summary.as_of or dt.date.today()
     active, _ = result.tagbook.active_entries(as_of)
@@ -317,8 +316,6 @@ def order_views(
 
 
 def _with_orders(style: TagStyle, orders: int) -> TagStyle:
-    from dataclasses import replace
-
     return replace(style, orders=orders)
 
 
