@@ -88,6 +88,7 @@ def _run(
     history: Any = None,
     record: bool = False,
     region: str | None = None,
+    date_style: str | None = None,
     progress: Any = None,
 ) -> Annotated:
     book = load_tagbook(tagbook)
@@ -106,6 +107,7 @@ def _run(
         history=history,
         record=record,
         region=region,
+        date_style=date_style,
         progress=progress,
     )
 
@@ -150,6 +152,9 @@ def apply_files(
     workspace: Any = None,
     record: bool = True,
     region: str | None = None,
+    date_style: str | None = None,
+    output_encoding: str | None = None,
+    profile_columns: str = "last",
     progress: Any = None,
     excel_safe: bool = False,
     lists: Sequence[ListSpec] = (),
@@ -168,6 +173,11 @@ def apply_files(
     With a ``workspace`` (:class:`ordertags.customers.workspace.Workspace`), customer conditions
     read its order history, and the run's orders are recorded in it (unless ``record``
     is false, or on a dry run).
+
+    ``date_style`` (``day-first``, ``month-first``) says how numeric dates are written
+    where the platform does not; CSV is written back in each export's encoding, or
+    ``output_encoding``; ``profile_columns`` ``first`` puts the added columns right
+    after the order number (default ``last``, which keeps re-imports safe).
 
     ``lists`` are mailing lists written from the same run (``--list``): each is what
     :func:`export_list` would write after this run (``consent`` as there), made from the
@@ -201,32 +211,43 @@ def apply_files(
             history=history,
             record=record and not dry_run,
             region=region,
+            date_style=date_style,
             progress=progress,
         )
     if dry_run:
         return result, [compare(result, i, t, encoding=encoding) for i, t in enumerate(targets)]
+    if profile_columns not in ("first", "last"):
+        raise UsageError(
+            f'--profile-columns is "first" or "last", not "{profile_columns}".',
+            hint="first: right after the order number; last: after the export's own columns.",
+        )
     # Every list is made (and its tags checked) before anything is written.
     made = [
         (spec, mailing_list(result, tags=spec.tags, not_tags=spec.not_tags, consent=consent))
         for spec in lists
     ]
+    replaced = [0]
     for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
         extra = result.output_columns(index)
         # In a spreadsheet the order number, then what the order needs, lead.
         ids = result.frame.maps[index].sources("order_id")
         lead = [table.columns[ids[0]]] if ids else []
-        write_output(
-            target,
-            lambda fh, t=table, e=extra, lead=lead: write_table(
+
+        def write(fh: Any, t: Any = table, e: Any = extra, lead: list[str] = lead) -> None:
+            replaced[0] += write_table(
                 fh,
                 t,
                 e,
                 output_format=output_format,
+                encoding=output_encoding,
+                profile_first=profile_columns == "first",
+                excel_safe=excel_safe,
                 lead=[*lead, PROFILE_COLUMN],
                 colour_column=COLOUR_COLUMN,
-                excel_safe=excel_safe,
-            ),
-        )
+            )
+
+        write_output(target, write)
+    result.summary.replaced = replaced[0]
     for spec, ml in made:
         write_list(ml, spec.path)
         result.summary.lists[str(spec.path)] = ml.count
@@ -263,6 +284,7 @@ def export_list(
     workspace: Any = None,
     region: str | None = None,
     consent: bool = True,
+    date_style: str | None = None,
     output_format: str | None = None,
     progress: Any = None,
 ) -> tuple[Annotated, MailingList]:
@@ -286,6 +308,7 @@ def export_list(
             mapping,
             history=history,
             region=region,
+            date_style=date_style,
             progress=progress,
         )
     ml = mailing_list(result, tags=tags, not_tags=not_tags, consent=consent)
@@ -329,6 +352,7 @@ def ingest_files(
     profile: str | None = None,
     mapping: PathLike | None = None,
     region: str | None = None,
+    date_style: str | None = None,
     progress: Any = None,
 ) -> Any:
     """Record the orders of ``orders`` in the workspace's history, one transaction per
@@ -359,7 +383,12 @@ def ingest_files(
             with history.transaction():
                 for part in _slices(table, columns, money_style):
                     frame = Frame(
-                        [part], as_of=dt.date.today(), overrides=columns, money_style=money_style
+                        [part],
+                        as_of=dt.date.today(),
+                        overrides=columns,
+                        money_style=money_style,
+                        date_style=date_style,
+                        region=code,
                     )
                     frame.require_field("email")
                     ids = run_identities(frame, code)
@@ -430,6 +459,7 @@ def view_files(
     mapping: PathLike | None = None,
     workspace: Any = None,
     region: str | None = None,
+    date_style: str | None = None,
     progress: Any = None,
 ) -> OrdersView:
     """Tag the orders and return what each needs, for ``show`` and ``report``: an
@@ -456,6 +486,7 @@ def view_files(
             history=history,
             record=False,
             region=region,
+            date_style=date_style,
             progress=progress,
         )
     return order_views(result, tags=tags, only_tagged=only_tagged, columns=show_columns)

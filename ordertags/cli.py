@@ -194,6 +194,35 @@ RegionOpt = Annotated[
     ),
 ]
 
+DateStyleOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--date-style",
+        help="How numeric dates such as 05/11/2026 are written: day-first or "
+        "month-first (also iso, ebay, yyyymmdd, auto). Default: the mapping file's, the "
+        "platform's, what the dates show, else the region's (--default-region, the "
+        "workspace's); a warning says when none of these could tell.",
+        show_default=False,
+    ),
+]
+OutputEncodingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--output-encoding",
+        help="Text encoding of CSV output (default: each export's own, e.g. cp1252 "
+        "for a German eBay report). Characters it cannot hold are written as ?.",
+        show_default=False,
+    ),
+]
+ProfileColumnsOpt = Annotated[
+    str,
+    typer.Option(
+        "--profile-columns",
+        help="Where the added columns go: last (after the export's own columns, safe "
+        "to re-import) or first (right after the order number, where packers see them).",
+    ),
+]
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -223,6 +252,54 @@ def _money(value: str | None) -> str | None:
     return value
 
 
+def _date_style(value: str | None) -> str | None:
+    from ordertags.io.platforms import DATE_STYLE_ALIASES, DATE_STYLES
+
+    if value is None:
+        return None
+    style = DATE_STYLE_ALIASES.get(value.strip().lower(), value.strip().lower())
+    if style not in DATE_STYLES:
+        raise typer.BadParameter(
+            "use day-first or month-first (or iso, ebay, yyyymmdd, auto).",
+            param_hint="--date-style",
+        )
+    return style
+
+
+def _output_encoding(value: str | None) -> str | None:
+    import codecs
+
+    if value is None:
+        return None
+    try:
+        return codecs.lookup(value).name
+    except LookupError:
+        raise typer.BadParameter(
+            f'unknown encoding "{value}"; use e.g. utf-8, cp1252, latin-1 or cp932.',
+            param_hint="--output-encoding",
+        ) from None
+
+
+def _region_of(region: str | None, ws: Any) -> str | None:
+    """--default-region, else the workspace's region (GB where it never set one), else
+    None (no workspace: nothing says)."""
+    if region or ws is None:
+        return region
+    from ordertags.base.keys import DEFAULT_REGION
+    from ordertags.customers.workspace import workspace_region
+
+    try:
+        return workspace_region(ws) or DEFAULT_REGION
+    except OrderTagsError:
+        return None
+
+
+def _profile_columns(value: str) -> str:
+    if value not in ("first", "last"):
+        raise typer.BadParameter("use first or last.", param_hint="--profile-columns")
+    return value
+
+
 def _columns(
     email: str | None, total: str | None, date: str | None, name: str | None, order_id: str | None
 ) -> dict[str, str | None]:
@@ -230,7 +307,7 @@ def _columns(
 
 
 def _say(quiet: bool, text: str) -> None:
-    if not quiet:
+    if not quiet and text:
         typer.echo(text, err=True)
 
 
@@ -338,6 +415,9 @@ def apply(
     workspace: WorkspaceOpt = None,
     no_record: NoRecordOpt = False,
     default_region: RegionOpt = None,
+    date_style: DateStyleOpt = None,
+    output_encoding: OutputEncodingOpt = None,
+    profile_columns: ProfileColumnsOpt = "last",
     excel_safe: Annotated[
         bool,
         typer.Option(
@@ -426,6 +506,9 @@ def apply(
                 excel_safe=excel_safe,
                 lists=lists,
                 consent=not without_consent,
+                date_style=_date_style(date_style),
+                output_encoding=_output_encoding(output_encoding),
+                profile_columns=_profile_columns(profile_columns),
                 progress=progress,
             )
     except OrderTagsError as exc:
@@ -433,8 +516,9 @@ def apply(
     if dry_run:
         typer.echo(render_dry_run(written))
         _say(quiet, render_summary(result.summary, []))
-        return
-    _say(quiet, render_summary(result.summary, written))
+    else:
+        _say(quiet, render_summary(result.summary, written))
+    _say(False, render_warnings(result.summary))
 
 
 def render_dry_run(runs: list[Any]) -> str:
@@ -465,6 +549,19 @@ def _n(count: int, one: str, many: str | None = None) -> str:
     return f"{count:,} {one if count == 1 else (many or one + 's')}"
 
 
+def render_warnings(summary: Any) -> str:
+    """What a run must tell even with --quiet (a cron log keeps it): dates read by
+    assumption, characters the output encoding could not hold."""
+    lines = [f"warning: {w}" for w in getattr(summary, "warnings", [])]
+    if getattr(summary, "replaced", 0):
+        lines.append(
+            f"warning: {_n(summary.replaced, 'character')} of added labels or notes could "
+            "not be written in the output's encoding and were written as ? "
+            "(--output-encoding utf-8 keeps them)"
+        )
+    return "\n".join(lines)
+
+
 def render_summary(summary: Any, written: list[str]) -> str:
     """The summary printed to stderr after apply/export."""
     from tabulate import tabulate
@@ -472,6 +569,8 @@ def render_summary(summary: Any, written: list[str]) -> str:
     lines = []
     for f in summary.files:
         what = f.kind if f.profile == "generic" else f"{f.kind}, {f.title or f.profile}"
+        if getattr(f, "encoding", "") and f.encoding != "utf-8":
+            what += f", {f.encoding}"
         if f.orders == f.rows:
             lines.append(f"read {_n(f.rows, 'order')} from {f.name} ({what})")
         else:
@@ -520,6 +619,7 @@ def render_summary(summary: Any, written: list[str]) -> str:
     recorded = getattr(summary, "recorded", None)
     if recorded is not None:
         lines.append(render_ingest(recorded, prefix="history: "))
+
     lines.append(
         f"tag book: {_n(summary.manual_entries, 'entry', 'entries')} in force"
         + (f", {summary.expired_entries} expired (ignored)" if summary.expired_entries else "")
@@ -564,6 +664,7 @@ def export(
     mapping: MappingOpt = None,
     workspace: WorkspaceOpt = None,
     default_region: RegionOpt = None,
+    date_style: DateStyleOpt = None,
     without_consent: Annotated[
         bool,
         typer.Option(
@@ -617,6 +718,7 @@ def export(
                 mapping=mapping,
                 consent=not without_consent,
                 output_format=output_format,
+                date_style=_date_style(date_style),
                 progress=progress,
             )
     except OrderTagsError as exc:
@@ -658,6 +760,9 @@ def inspect_cmd(
     name_column: NameColOpt = None,
     order_id_column: IdColOpt = None,
     rows: Annotated[int, typer.Option("--rows", min=0, help="How many orders to show.")] = 5,
+    date_style: DateStyleOpt = None,
+    workspace: WorkspaceOpt = None,
+    default_region: RegionOpt = None,
 ) -> None:
     """Show what ordertags sees in an export: the platform it recognised, which column
     holds each field, how many orders and customers, the date range, the totals and the
@@ -667,6 +772,7 @@ def inspect_cmd(
     """
     from ordertags.reports.inspection import inspect_orders
 
+    ws = _workspace(workspace)
     try:
         report = inspect_orders(
             export,
@@ -677,6 +783,8 @@ def inspect_cmd(
             money_style=_money(money_style),
             columns=_columns(email_column, total_column, date_column, name_column, order_id_column),
             rows=rows,
+            date_style=_date_style(date_style),
+            region=_region_of(default_region, ws),
         )
     except OrderTagsError as exc:
         _fail(exc)
@@ -916,6 +1024,7 @@ def explain(
     mapping: MappingOpt = None,
     workspace: WorkspaceOpt = None,
     default_region: RegionOpt = None,
+    date_style: DateStyleOpt = None,
 ) -> None:
     """Show why an order gets its tags: each rule with its conditions' values and
     results, the tag-book entries that matched, and the final tags, fields and colour.
@@ -949,6 +1058,7 @@ def explain(
                 mapping=mapping,
                 history=history,
                 region=default_region,
+                date_style=_date_style(date_style),
             )
     except OrderTagsError as exc:
         _fail(exc)
@@ -1075,6 +1185,7 @@ def ingest(
     format_: FormatOpt = None,
     mapping: MappingOpt = None,
     default_region: RegionOpt = None,
+    date_style: DateStyleOpt = None,
 ) -> None:
     """Add the orders of exports to the workspace's history, keyed by channel and order
     id: ingesting an export again changes nothing, and a changed order (a refund, a
@@ -1099,6 +1210,7 @@ def ingest(
                 profile=format_,
                 mapping=mapping,
                 region=default_region,
+                date_style=_date_style(date_style),
                 progress=progress,
             )
     except OrderTagsError as exc:
@@ -1674,6 +1786,7 @@ def show(
     mapping: MappingOpt = None,
     workspace: WorkspaceOpt = None,
     default_region: RegionOpt = None,
+    date_style: DateStyleOpt = None,
 ) -> None:
     """Show the orders as a table: each tagged order in its tag's colour, with the
     labels, the customer's note and what rules set or held; a line of counts per tag on
@@ -1711,6 +1824,7 @@ def show(
                 mapping=mapping,
                 workspace=ws,
                 region=default_region,
+                date_style=_date_style(date_style),
                 progress=progress,
             )
     except OrderTagsError as exc:
@@ -1748,6 +1862,7 @@ def report(
     mapping: MappingOpt = None,
     workspace: WorkspaceOpt = None,
     default_region: RegionOpt = None,
+    date_style: DateStyleOpt = None,
 ) -> None:
     """Write the orders as one self-contained web page for the warehouse screen and the
     printer: counts per tag, tag chips that filter the orders, a search box, and each
@@ -1784,6 +1899,7 @@ def report(
                 mapping=mapping,
                 workspace=ws,
                 region=default_region,
+                date_style=_date_style(date_style),
                 progress=progress,
             )
         page = render_page(view, title=title).encode("utf-8")

@@ -178,7 +178,7 @@ def test_apply_keeps_bom_crlf_and_semicolons(tmp_path: Path, tagbook: Path) -> N
     assert out.read_bytes() == (
         b"\xef\xbb\xbfOrder Id;Email;Total;Customer Tags;"
         b"Customer Profile;Tag Colour\r\n"
-        b"1;vip@example.com;1,50;VIP;VIP \xe2\x80\x94 add a note;gold\r\n"
+        b"1;vip@example.com;1,50;VIP;VIP \xe2\x80\x94 add a note \xe2\x80\x94 picked by hand;gold\r\n"
     )
 
 
@@ -313,8 +313,9 @@ def test_ragged_row(tmp_path: Path, tagbook: Path) -> None:
         (b"", "the file is empty."),
         (b"\xef\xbb\xbf  \n", "the file is empty."),
         (
-            b"Order Id,Email\n1,caf\xe9@x.com\n",
-            "cannot decode byte 0xe9 at byte offset 20 as utf-8.",
+            # A UTF-8 BOM says UTF-8: a bad byte is an error, not a cue to guess.
+            b"\xef\xbb\xbfOrder Id,Email\n1,caf\xe9@x.com\n",
+            "cannot decode byte 0xe9 at byte offset 23 as utf-8.",
         ),
         (b'[{"a": 1}, 2]', "row 2: item 2 of the list is not an object."),
         (b'{"orders": [}', "line 1: not valid JSON (column 13): Expecting value."),

@@ -37,12 +37,13 @@ def test_inspect_a_shopify_export() -> None:
     assert "  phone               Phone (else Billing Phone, Shipping Phone)" in lines
     assert "  line item SKU       Lineitem sku" in lines
     at = lines.index("counts:    7 rows, 4 orders, 2 customers (1 order without one), 7 line items")
-    assert lines[at + 1 : at + 4] == [
+    assert lines[at + 1 : at + 5] == [
         "dates:     2022-01-10 09:55:16 to 2022-01-13 12:30:00",
+        "date style: iso (shopify exports write it)",
         "totals:    1,815.45 SEK over 4 orders",
         "first 3 orders:",
     ]
-    table = lines[at + 4 :]
+    table = lines[at + 5 :]
     assert table[0].split() == [
         "order",
         "id",

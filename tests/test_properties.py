@@ -323,7 +323,7 @@ def test_one_line_ndjson_is_one_order(tmp_path: Path, tagbook: Path, line: str) 
     text = apply(tmp_path, src, out).decode("utf-8")
     assert (
         text == line[:-1] + ', "Customer Tags": "VIP", "Customer Profile": '
-        '"VIP — add a note", "Tag Colour": "gold"}\n'
+        '"VIP — add a note — picked by hand", "Tag Colour": "gold"}\n'
     )
 
 
@@ -396,7 +396,7 @@ def test_reapply_refreshes_stale_tag_columns(tmp_path: Path, tagbook: Path) -> N
     apply(tmp_path, src, out)
     assert read_back(out, ",") == [
         ["Email", "Customer Tags", "Total", "Tag Colour", "Customer Profile"],
-        ["vip@example.com", "VIP", "1.00", "gold", "VIP — add a note"],
+        ["vip@example.com", "VIP", "1.00", "gold", "VIP — add a note — picked by hand"],
         ["nobody@example.com", "", "2.00", "", ""],
     ]
 

@@ -75,7 +75,7 @@ def test_delimiter_and_line_ends_are_sniffed_and_kept(
     back = list(csv.reader(io.StringIO(out.read_bytes().decode(), newline=""), delimiter=delimiter))
     assert back == [
         rows[0] + ADDED,
-        rows[1] + ["VIP", "VIP — add a note", "gold"],
+        rows[1] + ["VIP", "VIP — add a note — picked by hand", "gold"],
         rows[2] + ["", "", ""],
     ]
     assert out.read_bytes().count(eol.encode()) == 3
@@ -91,7 +91,7 @@ def test_bom_is_kept_and_not_part_of_the_first_name(tmp_path: Path, tagbook: Pat
         out.read_bytes()
         == (
             "\ufeffEmail,Total,Customer Tags,Customer Profile,Tag Colour\r\n"
-            "vip@example.com,1.00,VIP,VIP — add a note,gold\r\n"
+            "vip@example.com,1.00,VIP,VIP — add a note — picked by hand,gold\r\n"
         ).encode()
     )
 
@@ -108,7 +108,7 @@ def test_lines_before_the_header_are_kept(tmp_path: Path, tagbook: Path) -> None
     assert out.read_bytes() == (
         b"\n\nsep=;\nEmail;Total;Customer Tags;Customer Profile;"
         b"Tag Colour\nvip@example.com;1,5;VIP;VIP \xe2\x80\x94 add a "
-        b"note;gold\n"
+        b"note \xe2\x80\x94 picked by hand;gold\n"
     )
 
 
@@ -166,22 +166,29 @@ def test_an_encoding_that_does_not_exist(tmp_path: Path, tagbook: Path) -> None:
 
 
 def test_added_text_the_encoding_cannot_hold(tmp_path: Path, tagbook: Path) -> None:
+    """A label the output encoding cannot hold (★ in a cp1252 file) is written with "?"
+    and counted in the summary; --output-encoding utf-8 keeps it."""
     book = tmp_path / "book.yaml"
     book.write_text(
-        tagbook.read_text(encoding="utf-8").replace('"VIP — add a note"', '"VIP ★"'),
+        tagbook.read_text(encoding="utf-8").replace('"VIP — add a note"', '"VIP ★ — wax"'),
         encoding="utf-8",
     )
     src = tmp_path / "o.csv"
     src.write_bytes("Email,Name\nvip@example.com,Zoë\n".encode("cp1252"))
     out = tmp_path / "out.csv"
     code, err = apply(src, book, out, "--encoding", "cp1252")
-    assert code == 1
-    assert err == (
-        'ordertags: "★" (in "ple.com,Zoë,VIP,VIP ★,gold") cannot be written in cp1252, '
-        "the export's encoding. Change the tag label or rule text that holds it, or "
-        "write the output as JSON (--output-format json), which is UTF-8.\n"
+    assert code == 0, err
+    assert out.read_bytes() == (
+        b"Email,Name,Customer Tags,Customer Profile,Tag Colour\n"
+        b"vip@example.com,Zo\xeb,VIP,VIP ? \x97 wax \x97 picked by hand,gold\n"
     )
-    assert not out.exists()
+    assert (
+        "warning: 1 character of added labels or notes could not be written in the "
+        "output's encoding and were written as ? (--output-encoding utf-8 keeps them)\n"
+    ) == err
+    code, err = apply(src, book, out, "--encoding", "cp1252", "--output-encoding", "utf-8")
+    assert code == 0, err
+    assert "Zoë,VIP,VIP ★ — wax" in out.read_text(encoding="utf-8")
 
 
 # --- JSON ------------------------------------------------------------------------------------
@@ -488,3 +495,13 @@ def test_write_back_is_value_for_value_identical(
     back = list(csv.reader(io.StringIO(body, newline=""), delimiter=delimiter))
     assert back[0] == header + ADDED
     assert [r[: len(header)] for r in back[1:]] == rows
+
+
+def test_first_column_named_like_markup_is_still_csv(tmp_path: Path, tagbook: Path) -> None:
+    """A header whose first name is "<" is a CSV, not a web page (found by a property test)."""
+    src = tmp_path / "o.csv"
+    src.write_bytes(b"<,0,Email,Total\nx,1,a@b.co,5\n")
+    out = tmp_path / "out.csv"
+    code, err = apply(src, tagbook, out)
+    assert code == 0, err
+    assert out.read_text(encoding="utf-8").splitlines()[1].startswith("x,1,a@b.co,5")

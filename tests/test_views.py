@@ -76,11 +76,11 @@ ROWS = [
 ]
 # Worked out by hand from the tag book and rules above.
 PLAIN = (
-    "Order\tCustomer Profile\tCustomer\tIdentity\tTotal\tService\tNote\tAction\n"
-    "1001\t★ VIP — add a freebie\tVera Ip\tVIP@example.com\t89.00\tRoyal Mail 2nd Class"
-    "\tWholesale buyer\t\n"
-    "1002\tCLAIMED — ship tracked\tMo Brown\tmo@example.net\t0.00\tEvri Standard"
-    "\tClaimed 2026-10-02\tPostal Service: Royal Mail Tracked 24\n"
+    "Order\tCustomer Profile\tCustomer\tIdentity\tTotal\tService\tOrder Notes\tAction\n"
+    "1001\t★ VIP — add a freebie — Wholesale buyer\tVera Ip\tVIP@example.com\t89.00"
+    "\tRoyal Mail 2nd Class\t\t\n"
+    "1002\tCLAIMED — ship tracked — Claimed 2026-10-02\tMo Brown\tmo@example.net\t0.00"
+    "\tEvri Standard\t\tPostal Service: Royal Mail Tracked 24\n"
     f"1003\t⚠ FRAUD — hold; BIG — pack with care\t{HOSTILE}\tbad@example.org\t640.00"
     "\tEvri Standard\t\tHOLD: Check with the owner\n"
     "1004\tBIG — pack with care\tAnn Other\tann@example.com\t200.00\tRoyal Mail 1st Class\t\t\n"
@@ -170,15 +170,17 @@ def test_show_with_colour_forced_paints_rows_in_the_tag_book_colours(shop: Path)
 def test_show_fits_the_width_by_dropping_columns(shop: Path) -> None:
     from rich.cells import cell_len
 
-    # Widths by hand: Order 4, Customer Profile 36, Customer 20 (the long name, cut),
-    # Identity 15, Total 6, Service 20, Note 18, Action 37 (widest 36); 2 between columns.
-    # Taken by priority while they fit: Order, Profile, Action, Customer, Note, Identity...
+    # Widths by hand: Order 4, Customer Profile 43 (CLAIMED's label and note), Customer 20
+    # (the long name, cut), Identity 15, Total 6, Service 20, Action 37 (widest 36); Order
+    # Notes is empty, left out; 2 between columns. Taken by priority while they fit:
+    # Order, Profile, Action, Customer, Identity, Service, Total.
     for width, kept, dropped in (
-        # 4+2+36 = 42; Action (+38) does not fit, Customer (+22) neither, Identity (+17) does.
-        (60, ["Order", "Customer Profile", "Identity"], ["Customer", "Action", "Note"]),
-        # 42+38 = 80; Customer (+22) does not fit, Note (+20) neither, Identity (+17) does.
-        (100, ["Order", "Customer Profile", "Identity", "Action"], ["Customer", "Total"]),
-        (200, ["Customer", "Identity", "Total", "Service", "Note", "Action"], []),
+        # 4+2+43 = 49; Action (+38), Customer (+22), Identity (+17), Service (+22) do not
+        # fit, Total (+8) does.
+        (60, ["Order", "Customer Profile", "Total"], ["Customer", "Identity", "Action"]),
+        # 49+38 = 87; Customer, Identity, Service do not fit, Total (+8) does.
+        (100, ["Order", "Customer Profile", "Action", "Total"], ["Customer", "Identity"]),
+        (200, ["Customer", "Identity", "Total", "Service", "Action"], ["Order Notes"]),
     ):
         result = runner.invoke(
             app, ["show", *_args(shop), "--colour", "always"], env={"COLUMNS": str(width)}
@@ -227,10 +229,11 @@ def test_every_view_says_the_same_about_an_order(shop: Path, tmp_path: Path) -> 
     doc = view_document(view)
     by_id = {o["order"]: o for o in doc["orders"]}
     assert by_id["1002"]["needs"] == (
-        "CLAIMED — ship tracked | note: Claimed 2026-10-02 | Postal Service: Royal Mail Tracked 24"
+        "CLAIMED — ship tracked — Claimed 2026-10-02 | Postal Service: Royal Mail Tracked 24"
     )
     assert by_id["1003"]["hold"] == "Check with the owner"
     assert by_id["1001"]["notes"] == ["Wholesale buyer"]
+    assert by_id["1001"]["profile"] == "★ VIP — add a freebie — Wholesale buyer"
     # The CSV written by apply carries the same labels, icon first.
     out = tmp_path / "out.csv"
     runner.invoke(app, ["apply", *_args(shop), "-o", str(out), "-q"], catch_exceptions=False)
@@ -332,7 +335,7 @@ def test_apply_xlsx_fills_freezes_and_keeps_values(shop: Path, tmp_path: Path) -
     ]
     assert rows[1][:7] == [
         "1001",
-        "★ VIP — add a freebie",
+        "★ VIP — add a freebie — Wholesale buyer",
         "Vera Ip",
         "VIP@example.com",
         "01067",
@@ -349,7 +352,7 @@ def test_apply_xlsx_fills_freezes_and_keeps_values(shop: Path, tmp_path: Path) -
     assert ws["A6"].fill.fill_type is None  # 1005: no tag, no fill
     # Every cell of a tagged row is filled, not only the first.
     assert {c.fill.fgColor.rgb for c in ws[2]} == {"FFFFD700"}
-    assert ws.column_dimensions["B"].width == len("⚠ FRAUD — hold; BIG — pack with care") + 2
+    assert ws.column_dimensions["B"].width == len("CLAIMED — ship tracked — Claimed 2026-10-02") + 2
     assert ws.column_dimensions["E"].width == len("Postcode") + 2
 
 
@@ -409,11 +412,10 @@ def test_show_reads_the_workspace_history(tmp_path: Path) -> None:
     # Her spend across the history (700 + 350 + 5) makes her a big spender too.
     assert row[:4] == [
         "9",
-        "VIP — handwritten note and a freebie; BIG SPENDER — add a freebie",
+        "VIP — handwritten note and a freebie; BIG SPENDER — add a freebie — Wholesale",
         "Jane Doe",
         "janedoe+x@gmail.com",
     ]
-    assert "Wholesale" in row
     # Without the workspace the order is a stranger's.
     alone = runner.invoke(app, ["show", today, "-t", str(ws / "tagbook.yaml"), "-q"])
     assert alone.stdout.splitlines()[1].split("\t")[1] == ""

@@ -40,7 +40,15 @@ from ordertags.engine.arrays import (
 from ordertags.io.fields import FieldMap
 from ordertags.io.platforms import ITEM_FIELDS, QUOTED_FIELDS, Profile, map_profile
 from ordertags.io.readers import OrderTable
-from ordertags.io.values import money_to_units, parse_dates, parse_money
+from ordertags.io.values import (
+    DATE_STYLE_ALIASES,
+    date_style_name,
+    money_to_units,
+    numeric_date_order,
+    parse_dates,
+    parse_money,
+    region_date_style,
+)
 
 #: Field names a rule can use besides the export's own columns.
 VIRTUAL_FIELDS = (
@@ -96,12 +104,17 @@ class Frame:
         overrides: Mapping[str, str | None] | None = None,
         money_style: str | None = None,
         date_style: str | None = None,
+        region: str | None = None,
     ) -> None:
         self.tables = list(tables)
         self.as_of = as_of
+        #: The region that decides ambiguous numeric dates (None: nobody said).
+        self.region = region.upper() if region else None
+        #: Things the run should tell its reader (dates read by assumption).
+        self.warnings: list[str] = []
         #: Forced styles (``--money-style``); None: each export's profile decides.
         self.money_style = money_style
-        self.date_style = date_style
+        self.date_style = DATE_STYLE_ALIASES.get(date_style or "", date_style) or None
         self.profiles: list[Profile] = [t.profile for t in self.tables]
         self.maps: list[FieldMap] = [
             map_profile(t.columns, t.profile, overrides=overrides, file=t.source)
@@ -174,6 +187,50 @@ class Frame:
 
     def _date_style(self, ti: int) -> str:
         return self.date_style or self.profiles[ti].dates
+
+    def date_style_of(
+        self, ti: int, values: pa.ChunkedArray | pa.Array | None = None, column: str = ""
+    ) -> tuple[str, str]:
+        """How the dates of table ``ti`` (its ``column``) are read, and why: ``--date-style``;
+        the mapping file's ``dates``; the platform's own layout; what the dates say
+        (a first part above 12: day first; a second part above 12: month first); the
+        region (``--default-region``, the workspace's); else, where the data cannot
+        tell and nothing says, slashed dates month first and dashed or dotted ones day
+        first, with a warning (once per file and column) naming the style assumed."""
+        key = ("datestyle", f"{ti}:{column}")
+        if key in self._cache:
+            cached: tuple[str, str] = self._cache[key]
+            return cached
+        profile = self.profiles[ti]
+        if self.date_style:
+            found = (self.date_style, "--date-style")
+        elif profile.dates_from:
+            found = (profile.dates, profile.dates_from)
+        elif profile.dates != "auto":
+            found = (profile.dates, f"{profile.name} exports write it")
+        else:
+            order = None if values is None else numeric_date_order(values)
+            if order is None:
+                found = ("auto", "each value's layout")
+            elif order in ("eu", "us"):
+                found = (order, "the dates themselves")
+            elif order == "mixed":
+                found = ("auto", "each value's layout")  # parse_dates says what is wrong
+            elif self.region:
+                found = (region_date_style(self.region), f"region {self.region}")
+            else:
+                slashed = bool(pc.any(pc.match_substring(combined(values), "/")).as_py())
+                style = "us" if slashed else "eu"
+                found = (style, "assumed")
+                where = f" ({column})" if column else ""
+                self.warnings.append(
+                    f"{self.tables[ti].source}{where}: every date could be day-first or "
+                    f"month-first; read as {date_style_name(style)}. Say which with "
+                    "--date-style day-first|month-first, `dates:` in a mapping file, or "
+                    "the workspace's region (--default-region)."
+                )
+        self._cache[key] = found
+        return found
 
     # --- orders -------------------------------------------------------------------------
 
@@ -582,16 +639,21 @@ class Frame:
         self._cache[key] = totals
         return totals
 
-    def numbers(self, *, field: str | None = None, column: str | None = None) -> FloatArray:
+    def numbers(
+        self, *, field: str | None = None, column: str | None = None, optional: bool = False
+    ) -> FloatArray:
         """A money or number field as float64 (NaN where blank). Bad values raise. An
         order field (``total``) gives the order's value on every row of the order; a
-        column is read row by row."""
-        key = ("num", field or f"col:{column}")
+        column is read row by row. With ``optional``, the rows of an export without the
+        field are NaN (several platforms in one run: only Shopify has refunds)."""
+        key = ("num", (field or f"col:{column}") + ("?" if optional else ""))
         if key not in self._cache:
             parts = []
             for ti, table in enumerate(self.tables):
                 g = self.table_groups(ti)
-                if field == "total":
+                if optional and field and not self._has(ti, field):
+                    parts.append(np.full(table.num_rows, np.nan))
+                elif field == "total":
                     totals = self.order_totals(ti)
                     parts.append(totals if g.codes is None else totals[g.codes])
                 elif field:
@@ -606,26 +668,33 @@ class Frame:
         result: FloatArray = self._cache[key]
         return result
 
-    def money_units(self, *, field: str | None = None, column: str | None = None) -> IntArray:
+    def money_units(
+        self, *, field: str | None = None, column: str | None = None, optional: bool = False
+    ) -> IntArray:
         """Money in ten-thousandths, exact for sums (blank -> 0). For ``total``, the
-        order's total on each row of the order: sum it over :attr:`order_starts`."""
-        key = ("units", field or f"col:{column}")
+        order's total on each row of the order: sum it over :attr:`order_starts`.
+        ``optional``: as for :meth:`numbers`."""
+        key = ("units", (field or f"col:{column}") + ("?" if optional else ""))
         if key not in self._cache:
-            nums = self.numbers(field=field, column=column)
+            nums = self.numbers(field=field, column=column, optional=optional)
             self._cache[key] = money_to_units(pa.array(nums, from_pandas=True))
         result: IntArray = self._cache[key]
         return result
 
     def dates(
-        self, *, field: str | None = "date", column: str | None = None
+        self, *, field: str | None = "date", column: str | None = None, optional: bool = False
     ) -> np.ndarray[Any, np.dtype[np.datetime64]]:
         """A date field as datetime64[s] (NaT where blank). Bad values raise. An order
-        field gives the order's date on every row of the order."""
-        key = ("date", field or f"col:{column}")
+        field gives the order's date on every row of the order. With ``optional``, the
+        rows of an export without the field are NaT."""
+        key = ("date", (field or f"col:{column}") + ("?" if optional else ""))
         if key not in self._cache:
             parts = []
             for ti, table in enumerate(self.tables):
                 fmap = self.maps[ti]
+                if optional and field and not self._has(ti, field):
+                    parts.append(np.full(table.num_rows, np.datetime64("NaT"), "datetime64[s]"))
+                    continue
                 if field:
                     raw = self.raw_field(ti, field)
                     if raw is None:
@@ -640,7 +709,7 @@ class Frame:
                     raw, name = table.column(i), table.columns[i]
                 arr = parse_dates(
                     raw,
-                    style=self._date_style(ti),
+                    style=self.date_style_of(ti, raw, name)[0],
                     file=table.source,
                     column=name,
                     row_offset=table.row_offset,

@@ -30,7 +30,14 @@ from ordertags.engine.resolution import (
     run_customers,
     tag_history,
 )
-from ordertags.engine.tagtext import COLOUR_COLUMN, PROFILE_COLUMN, TAGS_COLUMN, render_tags
+from ordertags.engine.tagtext import (
+    COLOUR_COLUMN,
+    PROFILE_COLUMN,
+    TAGS_COLUMN,
+    add_notes,
+    entry_notes,
+    render_tags,
+)
 from ordertags.io.readers import OrderTable, read_orders
 from ordertags.rules import RuleSet
 from ordertags.tags import TagBook
@@ -46,6 +53,7 @@ class FileSummary(NamedTuple):
     profile: str = "generic"
     orders: int = 0
     title: str = ""
+    encoding: str = ""  # "cp1252 (detected)"; "" for JSON
 
 
 @dataclass
@@ -68,6 +76,11 @@ class Summary:
     tag_changes: dict[str, tuple[int, int]] = field(default_factory=dict)
     recorded: IngestReport | None = None  # when apply recorded its orders in a history
     lists: dict[str, int] = field(default_factory=dict)  # list file written -> its customers
+    #: What the reader should know: dates read by assumption, ...
+    warnings: list[str] = field(default_factory=list)
+    #: Characters of added text (labels, notes) the output encoding could not hold,
+    #: written as "?" (see ordertags.io.writers.encode_text).
+    replaced: int = 0
 
 
 @dataclass
@@ -138,6 +151,7 @@ def annotate(
     history: History | None = None,
     record: bool = False,
     region: str | None = None,
+    date_style: str | None = None,
     progress: Any = None,
 ) -> Annotated:
     """Tag every order of the given exports.
@@ -152,8 +166,11 @@ def annotate(
     ``history`` (an open :class:`ordertags.customers.history.History`) gives customer conditions
     the customers' past orders and merges customers by phone too; with ``record``, the
     run's orders are recorded in it first. ``region`` is the default region of phone
-    numbers (default: the history's, else GB). ``progress`` is called with the bytes
-    read as the exports are read (see :func:`ordertags.io.readers.read_orders`).
+    numbers (default: the history's, else GB); it also says whether numeric dates
+    such as ``05/11/2026`` are day-first or month-first where the export's platform and
+    the dates themselves do not (``date_style``, ``day-first`` or ``month-first``, says
+    it for every export). ``progress`` is called with the bytes read as the exports are
+    read (see :func:`ordertags.io.readers.read_orders`).
     """
     as_of = as_of or dt.date.today()
     if rules is not None:
@@ -171,7 +188,14 @@ def annotate(
         )
         for o in orders
     ]
-    frame = Frame(tables, as_of=as_of, overrides=columns, money_style=money_style)
+    frame = Frame(
+        tables,
+        as_of=as_of,
+        overrides=columns,
+        money_style=money_style,
+        date_style=date_style,
+        region=region or (history.region if history is not None else None),
+    )
     frame.require_field("email")
     # Links in the tag book and, with a history, phones and past orders.
     memory = resolve_customers(frame, tagbook, history=history, record=record, region=region)
@@ -213,6 +237,7 @@ def annotate(
     if memory is not None and memory.recorded is not None:
         changes = remember_tags(memory, masks, tagbook, as_of)
     tags_col, profile_col, colour_col = render_tags(ranked, masks, tagbook, frame.n)
+    profile_col = add_notes(profile_col, entry_notes(active, customers, frame.n))
     summary = Summary(
         files=[
             FileSummary(
@@ -222,6 +247,7 @@ def annotate(
                 t.profile.name,
                 int(frame.order_offsets[i + 1] - frame.order_offsets[i]),
                 t.profile.title,
+                t.dialect.describe_encoding() if t.kind == "csv" else "",
             )
             for i, t in enumerate(tables)
         ],
@@ -240,6 +266,7 @@ def annotate(
         fields_set={c: int((fs.index >= 0).sum()) for c, fs in outcome.fields.items()},
         tag_changes=changes,
         recorded=memory.recorded if memory is not None else None,
+        warnings=frame.warnings,
     )
     return Annotated(
         frame,

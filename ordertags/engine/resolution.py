@@ -170,8 +170,11 @@ class Memory:
         n_codes = n_email + len(extra.dictionary)
         keys = pa.concat_arrays([base.keys.cast(pa.string()), null_strings(len(extra.dictionary))])
         if n_codes == 0:
+            # No customer in the run (a header-only export on a quiet day): no people.
             return Grouping(
-                Customers(codes=codes, keys=keys), np.zeros(0, np.int64), np.zeros(0, np.int64)
+                Customers(codes=codes, keys=keys, groups=np.zeros(0, np.int64), people=0),
+                np.zeros(0, np.int64),
+                np.zeros(0, np.int64),
             )
 
         # One node per distinct identity; the codes' own identities (email keys, then
@@ -389,14 +392,14 @@ def customer_aggregates(
     out: dict[str, IntArray] = {"orders": np.bincount(who, minlength=people).astype(np.int64)}
     for name, column in (("spend", "total"), ("refunds", "refunds")):
         out[name] = (
-            _sum_by(who, frame.money_units(field=column)[sel], people)
-            if column in need and frame.has_field_everywhere(column)
+            _sum_by(who, frame.money_units(field=column, optional=True)[sel], people)
+            if column in need and frame.has_field(column)
             else np.zeros(people, np.int64)
         )
     first = np.full(people, NO_DATE, dtype=np.int64)
     last = np.full(people, NO_DATE, dtype=np.int64)
-    if "date" in need and frame.has_field_everywhere("date"):
-        secs = _seconds(frame.dates())
+    if "date" in need and frame.has_field("date"):
+        secs = _seconds(frame.dates(optional=True))
         dated = sel & (secs != NO_DATE)
         np.minimum.at(first, person[dated], secs[dated])
         # "no date" sorts last for the minimum; for the maximum, it is overwritten.
@@ -511,18 +514,18 @@ def run_orders(
     take = pa.array(idx, pa.int64())
     rows = idx + start
     if frame.has_field("date"):
-        at = _seconds(frame.dates()[rows])
+        at = _seconds(frame.dates(optional=True)[rows])
     else:
         at = np.full(len(rows), NO_DATE, dtype=np.int64)
     if frame.has_field("total"):
-        nums = frame.numbers(field="total")[rows]
+        nums = frame.numbers(field="total", optional=True)[rows]
         has_total = ~np.isnan(nums)
-        total = frame.money_units(field="total")[rows]
+        total = frame.money_units(field="total", optional=True)[rows]
     else:
         has_total = np.zeros(len(rows), dtype=bool)
         total = np.zeros(len(rows), dtype=np.int64)
     refund = (
-        frame.money_units(field="refunds")[rows]
+        frame.money_units(field="refunds", optional=True)[rows]
         if frame.has_field("refunds")
         else np.zeros(len(rows), dtype=np.int64)
     )

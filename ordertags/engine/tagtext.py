@@ -3,14 +3,15 @@ distinct combination of tags and taken for every row."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ordertags.tags import TagBook
+from ordertags.customers.grouping import Customers, customer_keys
+from ordertags.tags import Entry, TagBook
 
 #: The columns ``apply`` adds (or refreshes, when the input already has them).
 TAGS_COLUMN = "Customer Tags"
@@ -67,3 +68,55 @@ def render_tags(
         )
 
     return take(texts), take(labels), take(colours)
+
+
+#: Between the tag labels and the customer's own note in ``Customer Profile``.
+NOTE_SEPARATOR = " — "
+
+
+def entry_notes(entries: Sequence[Entry], customers: Customers, n: int) -> pa.Array | None:
+    """Per row, the hand-written notes of the tag-book entries in force for the row's
+    customer (``"; "``-joined where several), "" where none; None when no entry has a
+    note. Entries are few: one pass per entry with a note, over the customers."""
+    with_note = [e for e in entries if e.note and str(e.note).strip()]
+    if not with_note or n == 0:
+        return None
+    notes: list[str] = []
+    which = np.full(n, -1, dtype=np.int64)
+    combos: dict[tuple[int, int], int] = {}
+    for e in with_note:
+        key = pc.drop_null(customer_keys(pa.array([e.email], pa.string())))
+        rows = customers.per_row(customers.match_keys(key))
+        if not rows.any():
+            continue
+        notes.append(" ".join(str(e.note).split()))
+        mine = len(notes) - 1
+        both = rows & (which >= 0)
+        which[rows & (which < 0)] = mine
+        for old in np.unique(which[both]).tolist():  # a customer with two noted entries
+            pair = (old, mine)
+            if pair not in combos:
+                notes.append(f"{notes[old]}; {notes[mine]}")
+                combos[pair] = len(notes) - 1
+            which[both & (which == old)] = combos[pair]
+    if not notes:
+        return None
+    texts = pa.array([*notes, ""], pa.string())
+    result: pa.Array = texts.take(pa.array(np.where(which >= 0, which, len(notes))))
+    return result
+
+
+def add_notes(profile: pa.ChunkedArray, notes: pa.Array | None) -> pa.ChunkedArray:
+    """``Customer Profile`` with the customer's note after the labels:
+    ``VIP — Buys a board every season; add free wax``."""
+    if notes is None:
+        return profile
+    labels = profile.combine_chunks()
+    if pa.types.is_dictionary(labels.type):
+        labels = labels.cast(pa.string())
+    has_note = pc.not_equal(notes, "")
+    has_label = pc.not_equal(labels, "")
+    joined = pc.if_else(
+        has_label, pc.binary_join_element_wise(labels, notes, NOTE_SEPARATOR), notes
+    )
+    return pa.chunked_array([pc.if_else(has_note, joined, labels)], type=pa.string())

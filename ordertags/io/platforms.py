@@ -37,6 +37,15 @@ ITEM_FIELDS = ("sku", "item_name", "quantity", "price", "line_total")
 QUOTED_FIELDS = ("phone", "postcode", "order_id", "customer_id")
 MONEY_STYLES = ("plain", "symbol", "comma_decimal", "auto")
 DATE_STYLES = ("iso", "us", "eu", "ebay", "yyyymmdd", "auto")
+#: ``--date-style`` and mapping-file spellings people use, and the style each means.
+DATE_STYLE_ALIASES = {
+    "day-first": "eu",
+    "dayfirst": "eu",
+    "dmy": "eu",
+    "month-first": "us",
+    "monthfirst": "us",
+    "mdy": "us",
+}
 
 
 class MappingError(ColumnError):
@@ -81,6 +90,8 @@ class Profile:
     notes: Mapping[str, str] = field(default_factory=dict)
     about: str = ""
     mapping_file: str | None = None
+    #: Where ``dates`` was said, when a mapping file said it (for ``inspect``).
+    dates_from: str = ""
 
     @property
     def grouped(self) -> bool:
@@ -384,7 +395,8 @@ EBAY_DE = _p(
     dates="ebay",
     rows="item",
     skip_junk=True,
-    about="semicolon-separated, 116,99 € and 10-Dez-25",
+    encodings=("cp1252",),
+    about="semicolon-separated, 116,99 € and 10-Dez-25; written in Windows-1252",
 )
 
 ETSY_ORDERS = _p(
@@ -760,6 +772,8 @@ def load_mapping(path: str | os.PathLike[str], *, base: Profile | None = None) -
         if not structured or data.get(key) is None:
             continue
         value = str(data[key])
+        if key == "dates":
+            value = DATE_STYLE_ALIASES.get(value, value)
         if value not in allowed:
             raise MappingError(
                 f'{key} "{value}" is not one of {", ".join(allowed)}.',
@@ -767,6 +781,8 @@ def load_mapping(path: str | os.PathLike[str], *, base: Profile | None = None) -
                 line=line_of(text, [key]),
             )
         changes[key] = (value,) if key == "customer" else value
+        if key == "dates":
+            changes["dates_from"] = f"mapping file {p.name}"
     return with_mapping(start, mapped, **changes)
 
 

@@ -17,6 +17,7 @@ import csv
 import io
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,6 +64,16 @@ class Dialect:
     encoding: str = "utf-8"
     preamble: bytes = b""
     trailer: bytes = b""
+    #: Where the encoding came from: "utf-8" (it decoded as UTF-8), "given"
+    #: (``--encoding``), "<platform> writes it" (the platform's known encoding) or
+    #: "detected" (by charset-normalizer).
+    encoding_source: str = "utf-8"
+
+    def describe_encoding(self) -> str:
+        """``cp1252 (ebay-de writes it)``, ``utf-8``: for the summary and ``inspect``."""
+        if self.encoding_source in ("utf-8", ""):
+            return self.encoding
+        return f"{self.encoding} ({self.encoding_source})"
 
 
 @dataclass
@@ -234,7 +245,10 @@ def _check_not_binary(sample: bytes, source: str) -> None:
             file=source,
             hint="Export the orders as CSV or JSON.",
         )
-    if sample.lstrip()[:1] == b"<":
+    first = sample.lstrip().split(b"\n", 1)[0]
+    if first[:1] == b"<" and not any(d in first for d in (b",", b";", b"\t", b"|")):
+        # A web page or XML (``<!DOCTYPE html>``, ``<?xml ...?>``); a CSV header whose
+        # first column is named ``<`` has its delimiter on that line.
         raise InputError(
             "this is not a CSV or JSON file: it looks like a web page or XML.",
             file=source,
@@ -315,9 +329,17 @@ def _parse_csv(
         data, trailer = _cut_trailer(data, delim, encoding or "utf-8")
     if b"\n" not in data and b"\r" not in data:
         data += eol.encode()  # a header alone, with no line end: pyarrow wants one
-    tries = [encoding] if encoding else ["utf-8", *_fallbacks(chosen, sample_bytes)]
+    tries = (
+        [encoding]
+        if encoding
+        else ["utf-8"]
+        if bom
+        else ["utf-8", *_fallbacks(chosen, sample_bytes)]
+    )
+    how = {tries[0]: "given" if encoding else "utf-8"}
+    how.update(dict.fromkeys(tries[1:], f"{chosen.name} writes it"))
     table: pa.Table | None = None
-    used = tries[0]
+    base = (len(BOM) if bom else 0) + len(preamble)
     for used in tries:
         table = _read_table(
             data,
@@ -325,12 +347,27 @@ def _parse_csv(
             encoding=used,
             delimiter=delim,
             width=len(header),
-            last=used == tries[-1],
-            base=(len(BOM) if bom else 0) + len(preamble),
+            last=encoding is not None or bom,
+            base=base,
             row_base=found.line,
         )
         if table is not None:
             break
+    if table is None:
+        # Neither UTF-8 nor the platform's own encoding: ask a detector. (A file with a
+        # UTF-8 BOM says it is UTF-8: a bad byte in it is an error, reported above.)
+        used = detect_encoding(data)
+        how[used] = "detected"
+        table = _read_table(
+            data,
+            source=source,
+            encoding=used,
+            delimiter=delim,
+            width=len(header),
+            last=True,
+            base=base,
+            row_base=found.line,
+        )
     assert table is not None
     # The header came through as row 0 (column_names were given): its names decoded
     # like the values, then dropped.
@@ -351,7 +388,13 @@ def _parse_csv(
         columns=header,
         table=table,
         dialect=Dialect(
-            delimiter=delim, eol=eol, bom=bom, encoding=used, preamble=preamble, trailer=trailer
+            delimiter=delim,
+            eol=eol,
+            bom=bom,
+            encoding=used,
+            preamble=preamble,
+            trailer=trailer,
+            encoding_source=how.get(used, "utf-8"),
         ),
         profile=chosen,
         detected=detection.matched,
@@ -369,6 +412,70 @@ def _delimiter_option(delimiter: str | None, source: str) -> str | None:
     if len(d) != 1:
         raise InputError(f'the delimiter must be one character, not "{d}".', file=source)
     return d
+
+
+def detect_encoding(data: bytes) -> str:
+    """The encoding of text that is not UTF-8.
+
+    Western-European text first: where Windows-1252 (what Excel on Windows writes)
+    decodes the file into Latin letters, signs and typographic punctuation only, it is
+    Windows-1252 (a detector cannot tell it from its siblings on a few names:
+    ``Müller`` reads the same in cp1250). Otherwise charset-normalizer judges the start
+    of the file and the bytes around the first one UTF-8 refuses (where the non-ASCII
+    text is), among the encodings sellers' exports come in; its best guess that decodes
+    the whole file wins, else Latin-1, which decodes anything.
+
+    >>> detect_encoding("Müller;Straße;Größe;Köln;116,99 €\n".encode("cp1252"))
+    'cp1252'
+    >>> detect_encoding("注文番号,購入者,金額,配送先住所\n".encode("cp932"))
+    'cp932'
+    """
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        at = exc.start
+    if _western(data):
+        return "cp1252"
+    from charset_normalizer import from_bytes
+
+    sample = data[:16_384] + b"\n" + data[max(0, at - 16_384) : at + 16_384]
+    for match in from_bytes(sample, cp_isolation=_CANDIDATES):
+        names = [match.encoding, *match.could_be_from_charset]
+        if "cp1252" in names:
+            names.insert(0, "cp1252")
+        for name in names:
+            if _decodes(data, name):
+                return codecs.lookup(name).name
+    return "cp1252" if _decodes(data, "cp1252") else "latin-1"
+
+
+#: What sellers' exports are written in besides UTF-8 (Excel on Windows, old Macs,
+#: Central Europe, Japanese and Chinese Windows): a short list keeps the detector from
+#: exotic guesses.
+_CANDIDATES = ["cp1252", "latin_1", "iso8859_15", "cp1250", "mac_roman", "cp932", "gb18030"]
+#: Non-ASCII characters of Western text in Windows-1252: Latin-1 letters and signs, the
+#: euro sign and typographic punctuation.
+_WESTERN = re.compile(
+    "[^\x00-\x7f\u00a0-\u00ff\u0152\u0153\u0160\u0161\u0178\u017d\u017e"
+    "\u20ac\u2013\u2014\u2018\u2019\u201a\u201c\u201d\u201e\u2022\u2026\u2122]"
+)
+
+
+def _western(data: bytes) -> bool:
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return False
+    return _WESTERN.search(text) is None
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _fallbacks(profile: Profile, sample: bytes) -> list[str]:

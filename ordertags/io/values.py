@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.errors import ValueParseError
+from ordertags.io.platforms import DATE_STYLE_ALIASES as DATE_STYLE_ALIASES
 
 __all__ = [
     "DATE_STYLES",
@@ -271,6 +272,53 @@ def money_to_units(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if not np.isfinite(scaled).all() or (np.abs(scaled) >= 2.0**63).any():
         raise ValueError("money_to_units needs finite amounts below 9.2e14")
     return scaled.astype(np.int64)
+
+
+#: Regions whose people write numeric dates month first (9/25/2026): the United States
+#: and its territories, the Philippines, the Micronesian states. Everywhere else writes
+#: the day first (25/09/2026). Canada writes both; its sellers' systems mostly follow
+#: the US, so it counts as month first.
+MONTH_FIRST_REGIONS = frozenset(
+    {"US", "CA", "PH", "FM", "MH", "PW", "GU", "PR", "AS", "VI", "MP", "UM"}
+)
+
+
+def date_style_name(style: str) -> str:
+    """A date style as people say it: ``eu`` -> ``day-first``, ``us`` -> ``month-first``."""
+    return {"eu": "day-first", "us": "month-first"}.get(style, style)
+
+
+def region_date_style(region: str) -> str:
+    """The order numeric dates are written in a region: ``us`` (month first) or ``eu``.
+
+    >>> region_date_style("GB"), region_date_style("us")
+    ('eu', 'us')
+    """
+    return "us" if region.strip().upper() in MONTH_FIRST_REGIONS else "eu"
+
+
+def numeric_date_order(values: pa.Array | pa.ChunkedArray) -> str | None:
+    """What a column's numeric dates (``05/11/2026``) say of their order: ``eu`` (a first
+    part above 12), ``us`` (a second part above 12), ``ambiguous`` (every one could be
+    either: the data alone cannot tell), ``mixed`` (both happen), or None (no numeric
+    dates: ISO, eBay, empty).
+
+    >>> numeric_date_order(pa.array(["05/11/2026", "01/02/2026"]))
+    'ambiguous'
+    >>> numeric_date_order(pa.array(["25/11/2026", "01/02/2026"]))
+    'eu'
+    """
+    text = _trim_blank_to_null(_as_text(values))
+    hit = pc.fill_null(pc.match_substring_regex(text, _NUMERIC_RE), False)
+    if not pc.any(hit).as_py():
+        return None
+    groups = pc.extract_regex(text.filter(hit), _NUMERIC_X)
+    a, b = _int_field(groups, "a"), _int_field(groups, "b")
+    day = bool(((a > 12) & (b <= 12)).any())
+    month = bool(((b > 12) & (a <= 12)).any())
+    if day and month:
+        return "mixed"
+    return "eu" if day else "us" if month else "ambiguous"
 
 
 def parse_dates(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -25,7 +26,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.base.files import atomic_writer
-from ordertags.errors import OrderTagsError
 from ordertags.io.readers import Dialect, OrderTable, RawNumber
 from ordertags.io.safecsv import neutralise_column
 
@@ -77,20 +77,22 @@ def write_csv_table(
     dialect: Dialect,
     *,
     bom: bool | None = None,
-) -> None:
-    """Write string columns as delimited text to a binary file."""
+) -> int:
+    """Write string columns as delimited text to a binary file, in the dialect's
+    encoding. Returns how many characters that encoding cannot hold were replaced (see
+    :func:`encode_text`)."""
     encoding = dialect.encoding
     use_bom = dialect.bom if bom is None else bom
+    replaced = 0
 
     def emit(text_bytes: bytes | memoryview) -> None:
+        nonlocal replaced
         if encoding in ("utf-8", "utf8"):
             out.write(text_bytes)
             return
-        text = bytes(text_bytes).decode("utf-8")
-        try:
-            out.write(text.encode(encoding, errors=_PLAIN_PUNCTUATION))
-        except UnicodeEncodeError as exc:
-            raise _encode_error(exc, encoding) from None
+        data, count = encode_text(bytes(text_bytes).decode("utf-8"), encoding)
+        replaced += count
+        out.write(data)
 
     if use_bom:
         out.write(b"\xef\xbb\xbf")
@@ -123,6 +125,38 @@ def write_csv_table(
         for lines in pool.map(render, range(0, n, BATCH_ROWS)):
             emit(_string_buffer(lines))
     out.write(dialect.trailer)
+    return replaced
+
+
+#: What a character the output encoding cannot hold is written as (after the
+#: look-alikes of typographic punctuation below): ``★ VIP`` in a cp1252 file is ``? VIP``.
+REPLACEMENT = "?"
+
+
+def encode_text(text: str, encoding: str) -> tuple[bytes, int]:
+    """``text`` in ``encoding``, and how many characters were replaced: typographic
+    punctuation the encoding lacks by its plain look-alike (``—`` -> ``-``, not counted),
+    any other character it cannot hold (``★``, an emoji) by :data:`REPLACEMENT`
+    (counted). The export's own values always encode: they were read in it; only what
+    ordertags adds (tag labels, notes) can need this.
+
+    >>> encode_text("★ VIP — wax", "cp1252")
+    (b'? VIP - wax', 1)
+    """
+    try:
+        return text.encode(encoding, errors=_PLAIN_PUNCTUATION), 0
+    except UnicodeEncodeError:
+        pass
+    bad = {}
+    for ch in set(text):
+        if ch in _LOOK_ALIKES:
+            continue
+        try:
+            ch.encode(encoding)
+        except UnicodeEncodeError:
+            bad[ord(ch)] = REPLACEMENT
+    count = sum(text.count(chr(c)) for c in bad)
+    return text.translate(bad).encode(encoding, errors=_PLAIN_PUNCTUATION), count
 
 
 #: Typographic punctuation in added text (tag labels: "VIP — add a note") that an
@@ -155,18 +189,6 @@ def _look_alike(exc: UnicodeError) -> tuple[str, int]:
 
 
 codecs.register_error(_PLAIN_PUNCTUATION, _look_alike)
-
-
-def _encode_error(exc: UnicodeEncodeError, encoding: str) -> OrderTagsError:
-    """A value ordertags adds (a tag label, a note) that the export's encoding cannot
-    hold: the export's own values always can, as they were read in it."""
-    char = exc.object[exc.start : exc.end]
-    around = exc.object[max(0, exc.start - 20) : exc.end + 20].strip()
-    return OrderTagsError(
-        f'"{char}" (in "{around}") cannot be written in {encoding}, the export\'s encoding.',
-        hint="Change the tag label or rule text that holds it, or write the output as "
-        "JSON (--output-format json), which is UTF-8.",
-    )
 
 
 def _string_buffer(arr: pa.Array) -> memoryview:
@@ -244,34 +266,22 @@ def write_json_table(
 # --- one table with added columns -------------------------------------------------------
 
 
-def table_columns(
-    table: OrderTable, extra: dict[str, pa.ChunkedArray]
-) -> tuple[list[str], list[pa.ChunkedArray]]:
-    """The header and columns written for ``table``: its own, then ``extra`` (a name
-    already in the header is replaced in place)."""
-    names = list(table.columns)
-    columns = [table.column(i) for i in range(len(names))]
-    for name, values in extra.items():
-        if name in names:
-            columns[names.index(name)] = values
-        else:
-            names.append(name)
-            columns.append(values)
-    return names, columns
-
-
 def write_table(
     out: BinaryIO,
     table: OrderTable,
     extra: dict[str, pa.ChunkedArray],
     *,
     output_format: str | None = None,
+    encoding: str | None = None,
+    profile_first: bool = False,
     lead: Sequence[str] = (),
     colour_column: str | None = None,
     excel_safe: bool = False,
-) -> None:
+) -> int:
     """Write ``table`` with ``extra`` columns (name -> values; a name already in the
-    header is replaced in place, so applying to an annotated file refreshes it).
+    header is replaced in place, so applying to an annotated file refreshes it). CSV is
+    written in the export's own encoding, or ``encoding`` (``--output-encoding``).
+    Returns how many characters the encoding could not hold (replaced).
 
     As ``xlsx``, the columns named in ``lead`` come first and each row is filled with
     the colour in its ``colour_column`` (see :func:`ordertags.io.xlsx.write_xlsx`); every
@@ -292,18 +302,37 @@ def write_table(
         }
     if fmt in ("json", "ndjson"):
         write_json_table(out, table, extra, ndjson=fmt == "ndjson")
-        return
-    names, columns = table_columns(table, extra)
+        return 0
+    names = list(table.columns)
+    columns = [table.column(i) for i in range(len(names))]
+    at = len(names)
+    if profile_first:
+        # Right after the order number (the first column where there is none), where a
+        # packer sees them without scrolling; re-importing such a file into the shop
+        # system may need its column mapping adjusted, hence not the default.
+        from ordertags.io.platforms import map_profile
+
+        found = map_profile(table.columns, table.profile).get("order_id")
+        at = 0 if found is None else found + 1
+    for name, values in extra.items():
+        if name in names:
+            columns[names.index(name)] = values
+        else:
+            names.insert(at, name)
+            columns.insert(at, values)
+            at += 1
     if fmt == "xlsx":
         # Lazy: openpyxl takes most of a second to import; only a spreadsheet needs it.
         from ordertags.io.xlsx import write_xlsx
 
         write_xlsx(out, names, columns, lead=lead, colour_column=colour_column)
-        return
+        return 0
     dialect = table.dialect if table.kind == "csv" else Dialect()
+    if encoding:
+        dialect = dataclasses.replace(dialect, encoding=codecs.lookup(encoding).name)
     if excel_safe:
         columns = [pa.chunked_array([neutralise_column(c, numeric=True)]) for c in columns]
-    write_csv_table(out, names, columns, dialect)
+    return write_csv_table(out, names, columns, dialect)
 
 
 def _whole(values: pa.ChunkedArray | pa.Array) -> pa.Array:

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from ordertags.engine.frame import order_id_keys
 from ordertags.engine.pipeline import Annotated
-from ordertags.engine.tagtext import TAGS_COLUMN
+from ordertags.engine.tagtext import COLOUR_COLUMN, PROFILE_COLUMN, TAGS_COLUMN
 from ordertags.io.fields import map_fields
 from ordertags.io.readers import read_orders
 
@@ -60,7 +60,9 @@ def compare(
     """Compare the new annotation of table ``index`` with the file at ``target``."""
     new_cols = result.output_columns(index)
     table = result.tables[index]
-    compared = [TAGS_COLUMN, *result.fields]
+    # Every column the run writes, by the name it has in this export (a ``set`` of an
+    # order field writes the export's own column, e.g. shipping_service -> Postal Service).
+    compared = [c for c in new_cols if c not in (PROFILE_COLUMN, COLOUR_COLUMN)]
     if target == "-" or not Path(target).exists():
         changed = int(pc.sum(pc.not_equal(new_cols[TAGS_COLUMN], "")).as_py() or 0)
         return DryRun(target, False, table.num_rows, changed, [])

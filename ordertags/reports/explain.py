@@ -85,6 +85,7 @@ def explain_order(
     mapping: str | Path | None = None,
     history: Any = None,
     region: str | None = None,
+    date_style: str | None = None,
 ) -> Explanation:
     """Explain the tags of order ``order_id`` (its number as in the export).
 
@@ -139,6 +140,7 @@ def explain_order(
         history=history,
         record=False,
         region=region,
+        date_style=date_style,
     )
     outcome = result.outcome
     stopped_by = (

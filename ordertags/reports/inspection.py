@@ -26,6 +26,7 @@ from ordertags.errors import OrderTagsError
 from ordertags.io.fields import FIELD_TITLES
 from ordertags.io.platforms import GENERIC, Profile
 from ordertags.io.readers import OrderTable, read_orders
+from ordertags.io.values import date_style_name
 
 #: The fields shown in the table of first orders, in this order.
 SHOWN = ("order_id", "customer", "name", "date", "total", "currency", "country", "items")
@@ -53,6 +54,8 @@ class Inspection:
     header: list[str] = field(default_factory=list)
     sample: list[list[str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    date_style: str = ""  # "day-first (region GB)"
+    warnings: list[str] = field(default_factory=list)
 
     def layout(self) -> str:
         """How the file is written: format, delimiter, line ends, encoding, BOM."""
@@ -64,7 +67,7 @@ class Inspection:
         parts = [
             f"delimiter {_DELIMITERS.get(d.delimiter, repr(d.delimiter))}",
             "CRLF line ends" if d.eol == "\r\n" else "LF line ends",
-            d.encoding,
+            d.describe_encoding(),
             "with BOM" if d.bom else "no BOM",
         ]
         if d.preamble:
@@ -106,6 +109,8 @@ class Inspection:
         lines.append(f"counts:    {counts}")
         if self.first_date:
             lines.append(f"dates:     {self.first_date} to {self.last_date}")
+        if self.date_style:
+            lines.append(f"date style: {self.date_style}")
         if self.total is not None:
             cur = f" {', '.join(self.currencies)}" if self.currencies else ""
             lines.append(f"totals:    {self.total:,.2f}{cur} over {_n(self.orders, 'order')}")
@@ -115,6 +120,8 @@ class Inspection:
         if self.problems:
             lines.append("problems:")
             lines += [f"  {m}" for m in self.problems]
+        for warning in self.warnings:
+            lines.append(f"warning: {warning}")
         return "\n".join(lines)
 
 
@@ -136,20 +143,29 @@ def inspect_orders(
     money_style: str | None = None,
     columns: Mapping[str, str | None] | None = None,
     rows: int = 5,
+    date_style: str | None = None,
+    region: str | None = None,
 ) -> Inspection:
     """Read one export and describe it (see the module docstring). Unreadable files
     raise; values that do not parse are listed in ``problems``."""
     table = read_orders(
         str(path), encoding=encoding, delimiter=delimiter, profile=profile, mapping=mapping
     )
-    frame = Frame([table], as_of=dt.date.today(), overrides=columns, money_style=money_style)
+    frame = Frame(
+        [table],
+        as_of=dt.date.today(),
+        overrides=columns,
+        money_style=money_style,
+        date_style=date_style,
+        region=region,
+    )
     fmap = frame.maps[0]
     found = []
     for f in fmap.index:
         backs = ", ".join(table.columns[j] for j in fmap.fallbacks.get(f, ()))
         found.append((f, fmap.column_name(f) or "", backs))
     found.sort(key=lambda x: list(FIELD_TITLES).index(x[0]) if x[0] in FIELD_TITLES else 99)
-    wanted = ("order_id", "email", "total", "date", "name", "country", "currency")
+    wanted = ("order_id", "email", "total", "date", "name", "phone", "country", "currency")
     missing = [f for f in wanted if fmap.get(f) is None and not frame.has_field(f)]
     report = Inspection(table, table.profile, table.detected, found, missing, rows=table.num_rows)
     problems = report.problems
@@ -168,6 +184,15 @@ def inspect_orders(
         report.customers = customers.count
         report.without_customer = int((~customers.has_customer[starts]).sum())
     stamps = attempt("dates", lambda: frame.dates()) if frame.has_field("date") else None
+    if frame.has_field("date"):
+        fmap_date = fmap.get("date")
+        style, source = frame.date_style_of(
+            0,
+            frame.raw_field(0, "date"),
+            table.columns[fmap_date] if fmap_date is not None else "date",
+        )
+        report.date_style = f"{date_style_name(style)} ({source})"
+        report.warnings = frame.warnings
     if stamps is not None and len(stamps):
         valid = stamps[starts][~np.isnat(stamps[starts])]
         if len(valid):

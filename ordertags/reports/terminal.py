@@ -50,20 +50,19 @@ def columns_of(view: OrdersView) -> list[Column]:
     ]
     for i, title in enumerate(view.fields):
         cols.append(Column(title, FIELD_PRIORITY.get(title, 45 - i), 20))
-    cols += [Column("Note", 70, 32), Column("Action", 90, 36)]
+    cols += [Column("Order Notes", 70, 32), Column("Action", 90, 36)]
     return cols
 
 
 def cells_of(order: OrderView, view: OrdersView) -> list[str]:
     """One order's cells, in the order of :func:`columns_of`."""
-    notes = [*order.notes, *order.order_notes]
     return [
         order.order,
-        order.profile(view.tags),
+        order.profile,
         order.name,
         order.identity,
         *(v for _, v in order.values),
-        "; ".join(notes),
+        "; ".join(order.order_notes),
         order.actions(),
     ]
 

@@ -4,12 +4,12 @@ The terminal table (``ordertags show``), the web page (``ordertags report``) and
 spreadsheet all show, for a tagged order, the same things worked out here once: the tag
 labels (icon first), the customer's own tag-book note, the customer's name and identity,
 every field a rule set (the forced tracked service), the notes rules added, and the hold.
-The labels are the text of the ``Customer Profile`` column the CSV output carries
-(:attr:`ordertags.tags.TagDef.display`), so no view words them differently.
+The labels and the note are the text of the ``Customer Profile`` column the CSV output
+carries (:mod:`ordertags.engine.tagtext`), so no view words them differently.
 
 >>> view = order_views(annotate(["orders.csv"], tagbook=book))  # doctest: +SKIP
->>> view.orders[0].needs(view.tags)  # doctest: +SKIP
-'★ VIP — add a freebie | note: Wholesale buyer | Postal Service: Tracked 24'
+>>> view.orders[0].needs()  # doctest: +SKIP
+'★ VIP — add a freebie — Wholesale buyer | Postal Service: Tracked 24'
 """
 
 from __future__ import annotations
@@ -25,9 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.base.colours import colour_hex, contrast_text
-from ordertags.customers.grouping import customer_keys
 from ordertags.engine.pipeline import Annotated
-from ordertags.engine.tagtext import SEPARATOR
+from ordertags.engine.tagtext import SEPARATOR, entry_notes
 from ordertags.errors import UsageError
 
 #: The order fields a view shows beside the needs, in this order, with their titles.
@@ -66,15 +65,12 @@ class OrderView:
     name: str
     identity: str
     tags: tuple[str, ...]  # highest priority first
+    profile: str = ""  # the Customer Profile column: the labels, icon first, and the note
     notes: tuple[str, ...] = ()  # the customer's tag-book notes
     set_fields: tuple[tuple[str, str], ...] = ()  # (column, value) a rule set
     order_notes: tuple[str, ...] = ()  # notes rules added to the order
     hold: str = ""  # why the order is held ("" when it is not)
     values: tuple[tuple[str, str], ...] = ()  # (title, text) of the shown fields
-
-    def profile(self, styles: dict[str, TagStyle]) -> str:
-        """The labels, icon first, as the ``Customer Profile`` column has them."""
-        return SEPARATOR.join(styles[t].display for t in self.tags if t in styles)
 
     def actions(self) -> str:
         """The fields rules set and the hold, as one line (``Postal Service: Tracked 24``)."""
@@ -83,12 +79,9 @@ class OrderView:
             parts.append(f"HOLD: {self.hold}")
         return SEPARATOR.join(parts)
 
-    def needs(self, styles: dict[str, TagStyle]) -> str:
+    def needs(self) -> str:
         """Everything the packer must do for this order, as one line."""
-        parts = [self.profile(styles)]
-        if self.notes:
-            parts.append("note: " + SEPARATOR.join(self.notes))
-        parts.extend(self.order_notes)
+        parts = [self.profile, *self.order_notes]
         if self.set_fields or self.hold:
             parts.append(self.actions())
         return " | ".join(p for p in parts if p)
@@ -164,28 +157,6 @@ def _at(col: pa.ChunkedArray | pa.Array, rows: np.ndarray[Any, Any]) -> list[str
     return values
 
 
-def _customer_notes(result: Annotated, rows: np.ndarray[Any, Any]) -> list[list[str]]:
-    """Per order (first row ``rows``): the notes of the customer's tag-book entries in
-    force, once each, in tag-book order. Entries are found by any key of the person, as
-    the manual tags are."""
-    out: list[list[str]] = [[] for _ in rows]
-    as_of = result.summary.as_of or dt.date.today()
-    active, _ = result.tagbook.active_entries(as_of)
-    by_note: dict[str, list[str]] = {}
-    for entry in active:
-        if entry.note:
-            by_note.setdefault(entry.note, []).append(entry.email)
-    if not by_note:
-        return out
-    customers = result.customers
-    for note, emails in by_note.items():
-        keys = pc.drop_null(customer_keys(pa.array(emails, pa.string())))
-        hit = customers.per_row(customers.match_keys(keys))[rows]
-        for i in np.flatnonzero(hit):
-            out[int(i)].append(note)
-    return out
-
-
 def _column_title(result: Annotated, table: int, column: str) -> str:
     """The column a rule's ``set`` wrote in export ``table``: an order field's own column
     there (Postal Service, Shipping Method), else the name as the rule gave it."""
@@ -247,7 +218,10 @@ def order_views(
     names = [n.strip() for n in text_of("name")]
     identities = [i.strip() for i in _at(frame.identity_text(), rows)]
     tag_texts = _at(result.tags, rows)
-    notes = _customer_notes(result, rows)
+    active, _ = result.tagbook.active_entries(result.summary.as_of or dt.date.today())
+    noted = entry_notes(active, result.customers, frame.n)
+    notes = _at(noted, rows) if noted is not None else [""] * len(rows)
+    profiles = _at(result.profile, rows)
     table_of = np.searchsorted(frame.offsets, rows, side="right") - 1
 
     shown: list[tuple[str, list[str]]] = []
@@ -297,7 +271,8 @@ def order_views(
                 name=names[i],
                 identity=identities[i],
                 tags=tuple(t for t in tag_texts[i].split(SEPARATOR) if t),
-                notes=tuple(notes[i]),
+                profile=profiles[i],
+                notes=(notes[i],) if notes[i] else (),
                 set_fields=tuple(set_fields[i]),
                 order_notes=tuple(order_notes[i]),
                 hold=SEPARATOR.join(holds[i]),
@@ -352,12 +327,12 @@ def view_document(view: OrdersView) -> dict[str, Any]:
                 "name": o.name,
                 "identity": o.identity,
                 "tags": list(o.tags),
-                "profile": o.profile(view.tags),
+                "profile": o.profile,
                 "notes": list(o.notes),
                 "set": [{"column": c, "value": v} for c, v in o.set_fields],
                 "order_notes": list(o.order_notes),
                 "hold": o.hold,
-                "needs": o.needs(view.tags),
+                "needs": o.needs(),
                 "values": [v for _, v in o.values],
             }
             for o in view.orders
