@@ -32,10 +32,10 @@ from ordertags.io.readers import Dialect, read_orders
 from ordertags.io.safecsv import neutralise_column
 from ordertags.io.writers import write_csv_table, write_output, write_table
 from ordertags.reports.dryrun import compare
-from ordertags.reports.mailing import LIST_COLUMNS, MailingList, mailing_list
+from ordertags.reports.mailing import LIST_COLUMNS, MailingList, history_list, mailing_list
 from ordertags.reports.views import OrdersView, order_views
 from ordertags.rules import load_rules
-from ordertags.tags import load_tagbook
+from ordertags.tags import TagBook, load_tagbook
 
 PathLike = str | os.PathLike[str]
 
@@ -214,6 +214,21 @@ def apply_files(
             date_style=date_style,
             progress=progress,
         )
+        # Every list is made (and its tags checked) before anything is written; in a
+        # workspace, with the history's all-time figures (as export makes them).
+        made = [
+            (
+                spec,
+                mailing_list(
+                    result,
+                    tags=spec.tags,
+                    not_tags=spec.not_tags,
+                    consent=consent,
+                    history=history,
+                ),
+            )
+            for spec in lists
+        ]
     if dry_run:
         return result, [compare(result, i, t, encoding=encoding) for i, t in enumerate(targets)]
     if profile_columns not in ("first", "last"):
@@ -221,11 +236,6 @@ def apply_files(
             f'--profile-columns is "first" or "last", not "{profile_columns}".',
             hint="first: right after the order number; last: after the export's own columns.",
         )
-    # Every list is made (and its tags checked) before anything is written.
-    made = [
-        (spec, mailing_list(result, tags=spec.tags, not_tags=spec.not_tags, consent=consent))
-        for spec in lists
-    ]
     replaced = [0]
     for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
         extra = result.output_columns(index)
@@ -266,6 +276,30 @@ def write_list(ml: MailingList, output: PathLike) -> None:
     write_output(output, lambda fh: write_csv_table(fh, LIST_COLUMNS, chunked, Dialect()))
 
 
+def write_list_xlsx(ml: MailingList, book: TagBook, output: PathLike) -> None:
+    """Write a mailing list as a spreadsheet (see :func:`ordertags.io.xlsx.write_xlsx`),
+    each customer's row in the colour of their first (highest priority) tag."""
+    # Lazy: openpyxl takes most of a second to import; only a spreadsheet needs it.
+    from ordertags.io.xlsx import write_xlsx
+
+    tags_text = ml.columns["Tags"]
+    if pa.types.is_dictionary(tags_text.type):
+        tags_text = tags_text.cast(pa.string())
+    firsts = pc.split_pattern(tags_text, "; ", max_splits=1)
+    colour = pa.array(
+        [book.tags[t[0]].colour if t and t[0] in book.tags else "" for t in firsts.to_pylist()],
+        pa.string(),
+    )
+    names = [*LIST_COLUMNS, "Tag Colour"]
+    chunked = [pa.chunked_array([ml.columns[c]]) for c in LIST_COLUMNS]
+    write_output(
+        output,
+        lambda fh: write_xlsx(
+            fh, names, [*chunked, colour], colour_column="Tag Colour", sheet="Customers"
+        ),
+    )
+
+
 def export_list(
     orders: Sequence[PathLike],
     *,
@@ -287,53 +321,63 @@ def export_list(
     date_style: str | None = None,
     output_format: str | None = None,
     progress: Any = None,
-) -> tuple[Annotated, MailingList]:
+) -> tuple[Annotated | None, MailingList]:
     """Write the mailing list of customers with any of ``tags`` and none of ``not_tags``
-    (and, where the exports record it, who accepted marketing: see
-    :func:`ordertags.reports.mailing.mailing_list`). With a ``workspace``, customer conditions
-    read its history (nothing is recorded)."""
+    (and, where the exports or the history record it, who accepted marketing: see
+    :func:`ordertags.reports.mailing.mailing_list`).
+
+    With a ``workspace``, the run's orders are recorded in its history as ``apply``
+    records them, and each listed customer's orders, spend and marketing answer are
+    all-time figures from the history, across channels. With a workspace and no
+    ``orders``, every customer of the history with the tags is listed (rule tags as the
+    last ``apply`` left them); the result is then None.
+
+    >>> _, ml = export_list([], tagbook="tagbook.yaml", output="vip.csv", tags=["VIP"],
+    ...                     workspace=ws)  # doctest: +SKIP
+    """
     if not tags:
         raise UsageError("name at least one tag with --tag.", hint="For example: --tag VIP.")
+    if not orders and workspace is None:
+        raise UsageError(
+            "give the exports to make the list from.",
+            hint="Or, in a workspace (--workspace DIR), give none to list the customers of "
+            "its history.",
+        )
+    result: Annotated | None = None
     with workspace_history(workspace) as history:
-        result = _run(
-            orders,
-            tagbook,
-            rules,
-            as_of,
-            columns,
-            encoding,
-            delimiter,
-            money_style,
-            profile,
-            mapping,
-            history=history,
-            region=region,
-            date_style=date_style,
-            progress=progress,
-        )
-    ml = mailing_list(result, tags=tags, not_tags=not_tags, consent=consent)
+        if not orders:
+            assert history is not None
+            ml = history_list(
+                history,
+                load_tagbook(tagbook),
+                tags=tags,
+                not_tags=not_tags,
+                consent=consent,
+                as_of=as_of,
+            )
+        else:
+            result = _run(
+                orders,
+                tagbook,
+                rules,
+                as_of,
+                columns,
+                encoding,
+                delimiter,
+                money_style,
+                profile,
+                mapping,
+                history=history,
+                record=history is not None,
+                region=region,
+                date_style=date_style,
+                progress=progress,
+            )
+            ml = mailing_list(
+                result, tags=tags, not_tags=not_tags, consent=consent, history=history
+            )
     if output_format == "xlsx":
-        # Lazy: openpyxl takes most of a second to import; only a spreadsheet needs it.
-        from ordertags.io.xlsx import write_xlsx
-
-        # Each customer's row in the colour of their first (highest priority) tag.
-        book = result.tagbook
-        tags_text = ml.columns["Tags"]
-        if pa.types.is_dictionary(tags_text.type):
-            tags_text = tags_text.cast(pa.string())
-        firsts = pc.split_pattern(tags_text, "; ", max_splits=1)
-        colour = pa.array(
-            [book.tags[t[0]].colour if t and t[0] in book.tags else "" for t in firsts.to_pylist()],
-            pa.string(),
-        )
-        names = [*LIST_COLUMNS, "Tag Colour"]
-        chunked = [pa.chunked_array([ml.columns[c]]) for c in LIST_COLUMNS]
-        write_output(
-            output,
-            lambda fh: write_xlsx(
-                fh, names, [*chunked, colour], colour_column="Tag Colour", sheet="Customers"
-            ),
-        )
+        write_list_xlsx(ml, result.tagbook if result is not None else load_tagbook(tagbook), output)
     elif output_format not in (None, "csv"):
         raise UsageError(f'a mailing list is written as csv or xlsx, not "{output_format}".')
     else:

@@ -638,9 +638,16 @@ def render_summary(summary: Any, written: list[str]) -> str:
 
 @app.command()
 def export(
-    orders: OrdersArg,
     output: OutputOpt,
     tag: TagOpt,
+    orders: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Order exports (CSV, TSV or JSON); - reads standard input. In a workspace, "
+            "none: list the customers of its history.",
+            show_default=False,
+        ),
+    ] = None,
     tagbook: BookOpt = None,
     not_tag: Annotated[
         list[str] | None,
@@ -686,10 +693,15 @@ def export(
 ) -> None:
     """Write a mailing list of the customers with a tag: one row per customer, highest
     spend first (Email Address, First Name, Last Name, Orders, Spend, Tags). Customers
-    who did not accept marketing and marketplace relay addresses are left out.
+    who did not accept marketing and marketplace relay addresses are left out. In a
+    workspace, orders and spend are all-time figures from the history, the marketing
+    answer is the latest from any channel, and with no exports every customer of the
+    history with the tag is listed.
 
     Example: ordertags export orders.csv --tag VIP --not-tag FRAUD -t tagbook.yaml
     -r rules.yaml -o vip.csv
+
+    Example: ordertags export --tag VIP -o vip.csv   (in a workspace: from the history)
     """
     when = _as_of(as_of)
     ws = _workspace(workspace)
@@ -699,9 +711,9 @@ def export(
     from ordertags.api import export_list
 
     try:
-        with _progress(orders, quiet) as progress:
+        with _progress(orders or [], quiet) as progress:
             result, ml = export_list(
-                orders,
+                orders or [],
                 tagbook=tagbook_path,
                 rules=rules_path,
                 output=output,
@@ -730,12 +742,16 @@ def export(
         left_out.append(f"{ml.excluded_not_tag:,} for --not-tag")
     if ml.excluded_relay:
         left_out.append(f"{ml.excluded_relay:,} with marketplace relay addresses")
+    if ml.excluded_no_email:
+        left_out.append(f"{ml.excluded_no_email:,} with no email (buyer id only)")
     _say(
         quiet,
         f"{ml.count:,} customers with {' or '.join(tag)}"
         + (f" ({'; '.join(left_out)} left out)" if left_out else "")
         + ("" if output == "-" else f"; wrote {output}"),
     )
+    if ml.tags_as_of is not None:
+        _say(quiet, _tags_as_of(ml.tags_as_of))
 
 
 # --- inspect ---------------------------------------------------------------------------------
@@ -794,8 +810,8 @@ def inspect_cmd(
 # --- tag book ------------------------------------------------------------------------------
 
 
-def _email_of(
-    email: str | None,
+def _customer_of(
+    identity: str | None,
     order: str | None,
     in_: str | None,
     encoding: str | None,
@@ -803,33 +819,65 @@ def _email_of(
     format_: str | None = None,
     mapping: Path | None = None,
     ws: Any = None,
-) -> str:
-    if order is not None:
-        if email is not None:
-            raise typer.BadParameter("give an EMAIL or --order, not both.")
-        if in_ is None and ws is not None:
-            from ordertags.customers.workspace import order_email
+) -> Any:
+    """The customer a person means: an identity they typed, or the customer of an order
+    (in an export, or in the workspace's history); an ``OrderCustomer``."""
+    from ordertags.io.lookup import OrderCustomer
 
-            return order_email(ws, order)
+    if order is not None:
+        if identity is not None:
+            raise typer.BadParameter("give a CUSTOMER or --order, not both.")
+        if in_ is None and ws is not None:
+            from ordertags.customers.workspace import order_customer
+
+            return order_customer(ws, order)
         if in_ is None:
             raise typer.BadParameter(
                 "--order needs --in EXPORT (the export holding the order).", param_hint="--in"
             )
-        from ordertags.io.lookup import find_order_email
+        from ordertags.io.lookup import find_order_customer
 
-        return find_order_email(
+        return find_order_customer(
             in_, order, encoding=encoding, delimiter=delimiter, profile=format_, mapping=mapping
         )
-    if email is None:
-        raise typer.BadParameter("give the customer's EMAIL, or --order ORDER_ID --in EXPORT.")
-    return email
+    if identity is None:
+        raise typer.BadParameter(
+            "give the CUSTOMER (email, phone or CHANNEL:ID), or --order ORDER_ID --in EXPORT."
+        )
+    from ordertags.customers.workspace import customer_name
+
+    name = None
+    if ws is not None:
+        from ordertags.base.keys import identity_of
+
+        try:
+            name = customer_name(ws, identity_of(identity)[1])
+        except OrderTagsError:
+            name = None  # not an identity: tag_customer says so
+    return OrderCustomer(identity, name)
+
+
+def _named(found: Any, change: Any) -> str:
+    """How a confirmation names the customer: ``Quinn Belfast (ebay:quinn_belfast)``."""
+    return f"{found.name} ({change.identity})" if found.name else str(change.identity)
+
+
+CustomerArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="The customer: an email, a phone number (any common spelling) or a "
+        "marketplace buyer id CHANNEL:ID (ebay:NAME, amazon:ID, etsy:ID).",
+        show_default=False,
+    ),
+]
 
 
 OrderOpt = Annotated[
     str | None,
     typer.Option(
         "--order",
-        help="Tag the customer of this order number instead of an EMAIL.",
+        help="Tag the customer of this order (the platform's order number, #1042 or the "
+        "channel's reference) instead of naming them.",
         show_default=False,
     ),
 ]
@@ -847,11 +895,14 @@ InOpt = Annotated[
 def tag_cmd(
     tag: TagOpt,
     tagbook: BookOpt = None,
-    email: Annotated[
-        str | None, typer.Argument(help="The customer's email.", show_default=False)
-    ] = None,
+    customer: CustomerArg = None,
     note: Annotated[
-        str | None, typer.Option("--note", help="Why: shown with the tag.", show_default=False)
+        str | None,
+        typer.Option(
+            "--note",
+            help="Why: shown with the tag (given again, it replaces the note).",
+            show_default=False,
+        ),
     ] = None,
     by: Annotated[
         str | None,
@@ -877,10 +928,13 @@ def tag_cmd(
     mapping: MappingOpt = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Tag a customer by hand, by email or by an order of theirs (in an export, or, in a
-    workspace, in the order history).
+    """Tag a customer by hand: by email, phone number or marketplace buyer id, or by an
+    order of theirs (in an export, or, in a workspace, in the order history). The tag
+    book records the customer's best identity: email, else buyer id, else phone.
 
     Example: ordertags tag jane@example.com --tag VIP --note "Wholesale" -t tagbook.yaml
+
+    Example: ordertags tag ebay:quinn_belfast --tag CLAIMED-NON-RECEIPT -t tagbook.yaml
 
     Example: ordertags tag --order 100123 --in orders.csv --tag FRAUD -t tagbook.yaml
     """
@@ -889,29 +943,30 @@ def tag_cmd(
     ws = _workspace(workspace)
     book = _book(tagbook, ws)
     try:
-        address = _email_of(email, order, in_, encoding, delimiter, format_, mapping, ws)
-        change = tag_customer(book, address, tag, note=note, by=by, expires=expires)
+        found = _customer_of(customer, order, in_, encoding, delimiter, format_, mapping, ws)
+        change = tag_customer(
+            book, found.identity, tag, note=note, by=by, expires=expires, region=_region(ws)
+        )
     except OrderTagsError as exc:
         _fail(exc)
+    who = _named(found, change)
     if change.added:
         typer.echo(
-            f"tagged {change.email} with {', '.join(change.added)}"
+            f"tagged {who} with {', '.join(change.added)}"
             + (f" (already had {', '.join(change.unchanged)})" if change.unchanged else ""),
             err=True,
         )
+    elif change.note_updated:
+        typer.echo(f"{who} already has {', '.join(change.unchanged)}; note updated", err=True)
     else:
-        typer.echo(
-            f"{change.email} already has {', '.join(change.unchanged)}; nothing changed", err=True
-        )
+        typer.echo(f"{who} already has {', '.join(change.unchanged)}; nothing changed", err=True)
 
 
 @app.command("untag")
 def untag_cmd(
     tag: TagOpt,
     tagbook: BookOpt = None,
-    email: Annotated[
-        str | None, typer.Argument(help="The customer's email.", show_default=False)
-    ] = None,
+    customer: CustomerArg = None,
     order: OrderOpt = None,
     in_: InOpt = None,
     encoding: EncodingOpt = None,
@@ -920,7 +975,8 @@ def untag_cmd(
     mapping: MappingOpt = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Remove tags given by hand from a customer (every spelling of their email).
+    """Remove tags given by hand from a customer (every entry naming the same email,
+    phone number or buyer id, however spelled).
 
     Example: ordertags untag jane@example.com --tag VIP -t tagbook.yaml
     """
@@ -929,14 +985,28 @@ def untag_cmd(
     ws = _workspace(workspace)
     book = _book(tagbook, ws)
     try:
-        address = _email_of(email, order, in_, encoding, delimiter, format_, mapping, ws)
-        change = untag_customer(book, address, tag)
+        found = _customer_of(customer, order, in_, encoding, delimiter, format_, mapping, ws)
+        change = untag_customer(book, found.identity, tag, region=_region(ws))
     except OrderTagsError as exc:
         _fail(exc)
+    who = _named(found, change)
     if change.removed:
-        typer.echo(f"removed {', '.join(change.removed)} from {change.email}", err=True)
+        typer.echo(f"removed {', '.join(change.removed)} from {who}", err=True)
     if change.unchanged:
-        typer.echo(f"{change.email} had no {', '.join(change.unchanged)} in the tag book", err=True)
+        typer.echo(f"{who} had no {', '.join(change.unchanged)} in the tag book", err=True)
+
+
+def _region(ws: Any) -> str | None:
+    """The workspace's default phone region (None without a workspace)."""
+    if ws is None:
+        return None
+    from ordertags.customers.workspace import workspace_region
+
+    try:
+        region: str | None = workspace_region(ws)
+    except OrderTagsError:
+        return None
+    return region
 
 
 @app.command("tags")
@@ -1218,6 +1288,13 @@ def ingest(
     _say(quiet, render_ingest(report))
 
 
+def _tags_as_of(stamp: str) -> str:
+    """Where the rule tags a history command shows come from."""
+    if stamp == "never":
+        return "no rule tags yet: `ordertags apply` works them out (tags by hand are shown)"
+    return f"rule tags as of the last apply at {stamp}"
+
+
 def _customer_rows(rows: list[Any]) -> str:
     from tabulate import tabulate
 
@@ -1250,7 +1327,7 @@ def customers_cmd(
         str | None,
         typer.Option(
             "--tag",
-            help="Only customers with this tag (by hand, or at the last apply).",
+            help="Only customers with this tag, in any case (by hand, or at the last apply).",
             show_default=False,
         ),
     ] = None,
@@ -1281,13 +1358,15 @@ def customers_cmd(
             rows = history.list_customers(
                 tag=tag, search=search, limit=limit or None, tagbook=book, as_of=_as_of(as_of)
             )
+            stamp = history.last_apply() or "never"
     except OrderTagsError as exc:
         _fail(exc)
     if rows:
         typer.echo(_customer_rows(rows))
     typer.echo(
         f"{_n(len(rows), 'customer')}"
-        + (f" (--limit {limit}; there may be more)" if limit and len(rows) == limit else ""),
+        + (f" (--limit {limit}; there may be more)" if limit and len(rows) == limit else "")
+        + f"; {_tags_as_of(stamp)}",
         err=True,
     )
 
@@ -1500,7 +1579,12 @@ def _link(
         typer.echo(f"{a} and {b} were already {what}; nothing changed", err=True)
 
 
-LinkArg = Annotated[str, typer.Argument(help="An email or a phone number.", show_default=False)]
+LinkArg = Annotated[
+    str,
+    typer.Argument(
+        help="An email, a phone number or a marketplace buyer id (ebay:NAME).", show_default=False
+    ),
+]
 NoteOpt = Annotated[
     str | None, typer.Option("--note", help="Why: kept with the link.", show_default=False)
 ]

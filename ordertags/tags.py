@@ -20,7 +20,16 @@ from typing import Any
 from ordertags.base.colours import is_colour
 from ordertags.base.emails import looks_like_email, normalize_email
 from ordertags.base.files import atomic_write_bytes
-from ordertags.base.keys import DEFAULT_REGION, identity_of, looks_like_identity
+from ordertags.base.keys import BUYER as _BUYER
+from ordertags.base.keys import (
+    DEFAULT_REGION,
+    buyer_key,
+    identity_of,
+    looks_like_identity,
+    looks_like_phone,
+    normalize_phone,
+)
+from ordertags.base.keys import PHONE as _PHONE
 from ordertags.base.yamlfiles import line_of, load_yaml, read_text, validate
 from ordertags.errors import OrderTagsError, TagBookError
 
@@ -50,22 +59,39 @@ class TagDef:
         return f"{self.icon} {self.label}" if self.icon else self.label
 
 
+#: The keys a tag-book entry can name its customer by.
+IDENTITY_FIELDS = ("email", "phone", "id")
+
+
 @dataclass(frozen=True)
 class Entry:
-    """A customer tagged by hand."""
+    """A customer tagged by hand, named by one identity: an email, a phone number or a
+    marketplace buyer id (``kind`` says which: ``email``, ``phone`` or ``id``)."""
 
-    email: str
-    key: str
+    identity: str  # as written in the tag book
+    key: str  # the identity key (phones: E.164 in the default region, see key_in)
     tags: tuple[str, ...]
     note: str | None = None
     by: str | None = None
     at: str | None = None
     expires: dt.date | None = None
     line: int | None = None
+    kind: str = "email"
+
+    @property
+    def email(self) -> str:
+        """The identity as written (named for the tag books that know only emails)."""
+        return self.identity
 
     def expired(self, as_of: dt.date) -> bool:
         """An entry applies up to and including its ``expires`` date."""
         return self.expires is not None and self.expires < as_of
+
+    def key_in(self, region: str | None) -> str:
+        """The identity key, phones read in ``region`` (a workspace's default)."""
+        if self.kind != "phone" or not region or region == DEFAULT_REGION:
+            return self.key
+        return normalize_phone(self.identity, region) or self.key
 
 
 @dataclass(frozen=True)
@@ -115,12 +141,43 @@ class TagBook:
         active = [e for e in self.entries if not e.expired(as_of)]
         return active, len(self.entries) - len(active)
 
-    def manual_tags(self, as_of: dt.date) -> dict[str, set[str]]:
-        """Customer key -> tags given by hand and in force on ``as_of``."""
+    def manual_tags(self, as_of: dt.date, region: str | None = None) -> dict[str, set[str]]:
+        """Identity key -> tags given by hand and in force on ``as_of``."""
         out: dict[str, set[str]] = {}
         for entry in self.active_entries(as_of)[0]:
-            out.setdefault(entry.key, set()).update(entry.tags)
+            out.setdefault(entry.key_in(region), set()).update(entry.tags)
         return out
+
+    def has_phone_entries(self) -> bool:
+        """Does any entry name its customer by a phone number?"""
+        return any(e.kind == "phone" for e in self.entries)
+
+    def phone_keys(self, region: str | None = None) -> frozenset[str]:
+        """The phones entries name (E.164): orders with them belong to that customer."""
+        return frozenset(e.key_in(region) for e in self.entries if e.kind == "phone")
+
+
+_KIND_TEXT = {
+    "email": "an email address",
+    "phone": "a phone number",
+    "id": "a buyer id (CHANNEL:ID)",
+}
+_KIND_HINT = {
+    "email": "Write the customer's email, e.g. jane@example.com.",
+    "phone": 'Write the phone number with its country code, e.g. "+447700900123".',
+    "id": "Write the marketplace and the buyer's id, e.g. ebay:quinn_belfast or amazon:A1B2C3.",
+}
+
+
+def entry_key(kind: str, text: str, region: str = DEFAULT_REGION) -> str | None:
+    """The identity key of a tag-book entry's ``email``, ``phone`` or ``id`` (None when
+    the text is not one)."""
+    if kind == "email":
+        key = normalize_email(text)
+        return key if key is not None and looks_like_email(text) else None
+    if kind == "id":
+        return buyer_key(text)
+    return normalize_phone(text, region) if looks_like_phone(text) else None
 
 
 def is_icon(text: str) -> bool:
@@ -222,14 +279,16 @@ def parse_tagbook(text: str, *, file: str) -> TagBook:
         )
     for i, raw in enumerate(data.get("customers") or []):
         line = line_of(text, ["customers", i])
-        key = normalize_email(raw["email"])
-        if key is None or not looks_like_email(raw["email"]):
+        kind = next(k for k in IDENTITY_FIELDS if k in raw)
+        written = str(raw[kind])
+        key = entry_key(kind, written)
+        if key is None:
             raise TagBookError(
-                f'"{raw["email"]}" is not an email address.',
+                f'"{written}" is not {_KIND_TEXT[kind]}.',
                 file=file,
-                line=line,
-                key=f"customers[{i}].email",
-                hint="Write the customer's email, e.g. jane@example.com.",
+                line=line_of(text, ["customers", i, kind]) or line,
+                key=f"customers[{i}].{kind}",
+                hint=_KIND_HINT[kind],
             )
         for j, name in enumerate(raw["tags"]):
             book.require(
@@ -241,7 +300,8 @@ def parse_tagbook(text: str, *, file: str) -> TagBook:
         expires = raw.get("expires")
         book.entries.append(
             Entry(
-                email=raw["email"],
+                identity=written,
+                kind=kind,
                 key=key,
                 tags=tuple(raw["tags"]),
                 note=raw.get("note"),
@@ -260,12 +320,12 @@ def parse_tagbook(text: str, *, file: str) -> TagBook:
         for j, value in enumerate(raw[kind]):
             if not looks_like_identity(value):
                 raise TagBookError(
-                    f'"{value}" is neither an email address nor a phone number.',
+                    f'"{value}" is not an email address, a phone number or a buyer id.',
                     file=file,
                     line=line_of(text, ["links", i, kind, j]),
                     key=f"links[{i}].{kind}[{j}]",
-                    hint="A link joins two emails or phone numbers, e.g. "
-                    '[jane@example.com, "+447700900123"].',
+                    hint="A link joins two emails, phone numbers or buyer ids, e.g. "
+                    '[jane@example.com, "+447700900123"] or [jane@example.com, ebay:jane_d].',
                 )
         book.links.append(
             Link(
@@ -288,11 +348,27 @@ def parse_tagbook(text: str, *, file: str) -> TagBook:
 class TagChange:
     """What ``tag_customer``/``untag_customer`` did, for the CLI to report."""
 
-    email: str
+    identity: str
     key: str
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     unchanged: tuple[str, ...] = ()
+    note_updated: bool = False
+    kind: str = "email"
+
+    @property
+    def email(self) -> str:
+        """The identity as given (named for the callers that know only emails)."""
+        return self.identity
+
+
+def _identity(text: str, region: str | None) -> tuple[str, str]:
+    """(entry kind, key) of an identity a person gave: ``email``, ``phone`` or ``id``."""
+    try:
+        kind, key = identity_of(text, region or DEFAULT_REGION)
+    except OrderTagsError as exc:
+        raise TagBookError(exc.message, hint=exc.hint) from None
+    return ("id" if kind == _BUYER else "phone" if kind == _PHONE else "email"), key
 
 
 def _plain(value: str) -> Any:
@@ -371,32 +447,38 @@ def default_author() -> str:
 
 def tag_customer(
     path: str | os.PathLike[str],
-    email: str,
+    identity: str,
     tags: list[str],
     *,
     note: str | None = None,
     by: str | None = None,
     expires: str | dt.date | None = None,
     now: dt.datetime | None = None,
+    region: str | None = None,
 ) -> TagChange:
-    """Tag a customer by hand: append an entry to the tag book's ``customers`` list.
+    """Tag a customer by hand: append an entry to the tag book's ``customers`` list,
+    keyed by the identity given: an email (``email:``), a phone number in any common
+    spelling (``phone:``, written in E.164) or a marketplace buyer id ``CHANNEL:ID``
+    (``id:``). Numbers without a country code are read in ``region`` (default GB).
 
-    Tags the customer already has (from an unexpired entry) are left alone.
+    Tags the customer already has (from an unexpired entry) are left alone; given a
+    ``note`` that differs, the note of the entry holding them is updated.
 
     >>> tag_customer("tagbook.yaml", "jane@example.com", ["VIP"],
     ...              note="Big order")  # doctest: +SKIP
-    TagChange(email='jane@example.com', key='jane@example.com', added=('VIP',), ...)
+    TagChange(identity='jane@example.com', key='jane@example.com', added=('VIP',), ...)
+    >>> tag_customer("tagbook.yaml", "ebay:quinn_belfast",
+    ...              ["CLAIMED-NON-RECEIPT"])  # doctest: +SKIP
     """
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     p = Path(path)
-    email = email.strip()
-    key = normalize_email(email)
-    if key is None or not looks_like_email(email):
-        raise TagBookError(
-            f'"{email}" is not an email address.',
-            hint="Give the customer's email, e.g. jane@example.com.",
-        )
+    written = identity.strip()
+    kind, key = _identity(written, region)
+    if kind == "phone":
+        written = key  # one spelling in the file: E.164
+    elif kind == "id":
+        written = key
     if isinstance(expires, str):
         expires = parse_date(expires, what="--expires")
     when = (now or dt.datetime.now().astimezone()).replace(microsecond=0)
@@ -410,14 +492,17 @@ def tag_customer(
         for name in tags:
             book.require(name)
         have: set[str] = set()
+        mine: list[Entry] = []
         for entry in book.active_entries(when.date())[0]:
-            if entry.key == key:
+            if entry.key_in(region) == key:
                 have.update(entry.tags)
+                mine.append(entry)
         new = [t for t in dict.fromkeys(tags) if t not in have]
         if not new:
-            return TagChange(email, key, unchanged=tuple(tags))
+            updated = _update_note(data, book, mine, tags, note)
+            return TagChange(written, key, unchanged=tuple(tags), note_updated=updated, kind=kind)
         record = CommentedMap()
-        record["email"] = _plain(email)
+        record[kind] = _plain(written)
         seq = CommentedSeq([_plain(t) for t in new])
         seq.fa.set_flow_style()
         record["tags"] = seq
@@ -433,23 +518,48 @@ def tag_customer(
             data["customers"] = customers
         customers.append(record)
         return TagChange(
-            email, key, added=tuple(new), unchanged=tuple(t for t in tags if t in have)
+            written,
+            key,
+            added=tuple(new),
+            unchanged=tuple(t for t in tags if t in have),
+            kind=kind,
         )
 
     result: TagChange = _edit(p, change)
     return result
 
 
-def untag_customer(path: str | os.PathLike[str], email: str, tags: list[str]) -> TagChange:
-    """Remove tags from a customer: from every entry of theirs (any spelling of the email
-    with the same customer key). An entry left with no tags is removed.
+def _update_note(
+    data: Any, book: TagBook, mine: list[Entry], tags: list[str], note: str | None
+) -> bool:
+    """Re-tagging with a new note: set it on the latest entry that holds the tags."""
+    if not note:
+        return False
+    holding = [e for e in mine if set(tags) & set(e.tags)]
+    if not holding:
+        return False
+    target = holding[-1]
+    if target.note == note:
+        return False
+    position = book.entries.index(target)
+    record = (data.get("customers") or [])[position]
+    record["note"] = _plain(note)
+    return True
+
+
+def untag_customer(
+    path: str | os.PathLike[str], identity: str, tags: list[str], *, region: str | None = None
+) -> TagChange:
+    """Remove tags from a customer: from every entry naming the same identity (any
+    spelling of the email or phone number, any case of a buyer id). An entry left with
+    no tags is removed.
 
     >>> untag_customer("tagbook.yaml", "Jane@Example.com", ["VIP"])  # doctest: +SKIP
     """
     p = Path(path)
-    key = normalize_email(email)
-    if key is None:
-        raise TagBookError("the email is blank.", hint="Give the customer's email.")
+    if not identity.strip():
+        raise TagBookError("the customer is blank.", hint="Give an email, phone or buyer id.")
+    kind, key = _identity(identity, region)
 
     def change(data: Any, book: TagBook) -> TagChange:
         for name in tags:
@@ -458,7 +568,7 @@ def untag_customer(path: str | os.PathLike[str], email: str, tags: list[str]) ->
         customers = data.get("customers") or []
         for i in reversed(range(len(customers))):
             entry = customers[i]
-            if normalize_email(str(entry.get("email", ""))) != key:
+            if book.entries[i].key_in(region) != key:
                 continue
             kept = [t for t in entry["tags"] if t not in tags]
             removed.update(t for t in entry["tags"] if t in tags)
@@ -469,10 +579,11 @@ def untag_customer(path: str | os.PathLike[str], email: str, tags: list[str]) ->
                     if entry["tags"][j] in tags:
                         del entry["tags"][j]
         return TagChange(
-            email,
+            identity.strip(),
             key,
             removed=tuple(t for t in tags if t in removed),
             unchanged=tuple(t for t in tags if t not in removed),
+            kind=kind,
         )
 
     result: TagChange = _edit(p, change)

@@ -321,14 +321,15 @@ def test_migrations_run_once_in_order(tmp_path: Path, monkeypatch: pytest.Monkey
 
     path = tmp_path / "h.sqlite"
     open_history(path, create=True).close()
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 2)
+    nxt = store.SCHEMA_VERSION + 1
+    monkeypatch.setattr(store, "SCHEMA_VERSION", nxt)
     monkeypatch.setattr(
-        store, "MIGRATIONS", [*store.MIGRATIONS, (2, "CREATE TABLE extra (x INTEGER);\n")]
+        store, "MIGRATIONS", [*store.MIGRATIONS, (nxt, "CREATE TABLE extra (x INTEGER);\n")]
     )
     open_history(path).close()
     open_history(path).close()  # a second open finds it migrated
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == nxt
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
 
@@ -815,12 +816,12 @@ def test_orders_with_no_identity_at_all_are_recorded_without_a_customer(
 
 
 def test_a_version_1_history_is_migrated_to_the_tag_log(tmp_path: Path) -> None:
-    from ordertags.customers.history import SCHEMA_VERSION, open_history
+    from ordertags.customers.history import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, open_history
 
     path = tmp_path / "history.sqlite"
-    open_history(path, create=True).close()
-    conn = sqlite3.connect(path)
-    conn.execute("DROP TABLE tag_log")
+    conn = sqlite3.connect(path)  # a history as version 1 wrote it
+    conn.executescript(MIGRATIONS[0][1])
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     conn.execute("PRAGMA user_version = 1")
     conn.commit()
     conn.close()
@@ -830,4 +831,6 @@ def test_a_version_1_history_is_migrated_to_the_tag_log(tmp_path: Path) -> None:
             for r in history.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         }
         assert "tag_log" in tables
-        assert history.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        columns = {r[1] for r in history.conn.execute("PRAGMA table_info(orders)")}
+        assert {"buyer", "currency", "consent", "reference", "email_text"} <= columns
+        assert history.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3

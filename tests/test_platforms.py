@@ -736,20 +736,10 @@ def test_find_order_email_per_platform(name: str, order: str, email: str) -> Non
     assert find_order_email(FIX / name, order) == email
 
 
-def test_find_order_email_on_a_platform_without_emails() -> None:
-    with pytest.raises(OrderTagsError) as err:
-        find_order_email(FIX / "ebay_orders_report.csv", "12-34567-89012")
-    assert str(err.value) == (
-        f'{FIX / "ebay_orders_report.csv"}, line 8: order "12-34567-89012" has no customer '
-        "email (this eBay orders report tells customers apart by Buyer Username). Tag the "
-        "customer by email instead."
-    )
-    with pytest.raises(OrderTagsError) as err:
-        find_order_email(FIX / "EtsySoldOrders2026-10.csv", "3935119410")
-    assert (
-        "has no customer email (this Etsy sold orders (EtsySoldOrders) has no email "
-        "column; it tells customers apart by Buyer User ID)" in str(err.value)
-    )
+def test_find_order_on_a_platform_without_emails_gives_the_buyer_id() -> None:
+    # Marketplace buyers have no email to give: the order's buyer id is their identity.
+    assert find_order_email(FIX / "ebay_orders_report.csv", "12-34567-89012") == "ebay:ski.mum"
+    assert find_order_email(FIX / "EtsySoldOrders2026-10.csv", "3935119410") == "etsy:m42"
 
 
 # --- the real samples in ../shared/data/real ----------------------------------------------------

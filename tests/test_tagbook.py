@@ -247,7 +247,7 @@ def test_tag_by_order_tags_that_orders_customer(tagbook: Path, orders_copy: Path
     )
 
     assert result.exit_code == 0
-    assert result.stderr == "tagged zoe.evans@mailinator.com with FRAUD\n"
+    assert result.stderr == "tagged Zoë Evans (zoe.evans@mailinator.com) with FRAUD\n"
     entry = load_tagbook(tagbook).entries[-1]
     assert (entry.email, entry.tags, entry.by) == ("zoe.evans@mailinator.com", ("FRAUD",), "sam")
 
@@ -287,7 +287,7 @@ def test_tag_by_order_without_in_is_a_usage_error(tagbook: Path) -> None:
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == (
-        "Usage: ordertags tag [OPTIONS] [email]\n"
+        "Usage: ordertags tag [OPTIONS] [customer]\n"
         "Try 'ordertags tag --help' for help.\n\n"
         "Error: Invalid value for --in: --order needs --in EXPORT (the export holding the "
         "order).\n"

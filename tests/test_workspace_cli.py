@@ -219,7 +219,7 @@ def test_tag_by_order_from_the_history(shop: Path, tmp_path: Path) -> None:
     run("ingest", tmp_path / "past.csv", "-w", shop)
     result = run("tag", "--order", "#3", "--tag", "FRAUD", "-w", shop)
     assert result.exit_code == 0, result.stderr
-    assert result.stderr == "tagged bob@example.org with FRAUD\n"
+    assert result.stderr == "tagged Bob Brown (bob@example.org) with FRAUD\n"
     missing = run("tag", "--order", "77", "--tag", "FRAUD", "-w", shop)
     assert missing.exit_code == 1
     assert missing.stderr == (
@@ -261,9 +261,10 @@ def test_link_unlink_and_suspects(shop: Path, tmp_path: Path) -> None:
     bad = run("link", "bob@example.org", "not a phone", "-w", shop)
     assert bad.exit_code == 2
     assert bad.stderr == (
-        'ordertags: "not a phone" is neither an email address nor a phone number. Give an '
-        "email (jane@example.com) or a phone number (+447700900123; numbers without a "
-        "country code are read as GB numbers).\n"
+        'ordertags: "not a phone" is not an email address, a phone number or a buyer id. '
+        "Give an email (jane@example.com), a phone number (+447700900123; numbers without a "
+        "country code are read as GB numbers) or a marketplace buyer id (ebay:NAME, "
+        "amazon:ID, etsy:ID).\n"
     )
 
 
@@ -299,7 +300,7 @@ def test_newer_history_is_refused_with_exit_1(shop: Path, tmp_path: Path) -> Non
     assert result.exit_code == 1
     assert result.stderr == (
         f"ordertags: {shop / 'history.sqlite'}: the history was written by a newer ordertags "
-        "(schema version 7; ordertags 0.1.0 reads up to version 2). Upgrade ordertags "
+        "(schema version 7; ordertags 0.1.0 reads up to version 3). Upgrade ordertags "
         "(pip install -U ordertags); this version will not touch the file.\n"
     )
     assert not (tmp_path / "out.csv").exists()

@@ -39,7 +39,8 @@ KIND_NAMES = {
 
 
 def key_kind(key: str) -> int:
-    """The kind of a customer key (as :func:`ordertags.customers.grouping.customer_keys` makes)."""
+    """The kind of a customer key (as
+    :func:`ordertags.customers.grouping.customer_keys` gives it)."""
     if "@" not in key:
         return BUYER
     return RELAY if is_relay(key) else EMAIL
@@ -153,36 +154,71 @@ def _alnum(c: str) -> bool:
     return cat.startswith("L") or cat == "Nd"
 
 
+#: A marketplace buyer id as people write it: ``ebay:quinn_belfast``, ``amazon:A1B2C3``.
+_BUYER_ID = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_-]*)\s*:\s*(\S.*?)\s*$", re.DOTALL)
+
+
+def buyer_key(text: str) -> str | None:
+    """The key of a marketplace buyer id written ``CHANNEL:ID`` (lower-cased, as the
+    runs key buyers), or None when the text is not one.
+
+    >>> buyer_key(" eBay:Quinn_Belfast "), buyer_key("+44 7700 900123")
+    ('ebay:quinn_belfast', None)
+    """
+    match = _BUYER_ID.match(text)
+    if match is None or "@" in text:
+        return None
+    return f"{fold_case(match.group(1))}:{fold_case(match.group(2))}"
+
+
 def identity_of(text: str, region: str = DEFAULT_REGION) -> tuple[int, str]:
-    """The kind and key of an identity a person typed (``ordertags link``, ``customer``):
-    an email address or a phone number.
+    """The kind and key of an identity a person typed (``ordertags tag``, ``link``,
+    ``customer``): an email address, a phone number in any common spelling, or a
+    marketplace buyer id ``CHANNEL:ID``.
 
     >>> identity_of(" Jane.Doe+x@gmail.com "), identity_of("07700 900123")
     ((1, 'janedoe@gmail.com'), (5, '+447700900123'))
+    >>> identity_of("ebay:Quinn_Belfast")
+    (3, 'ebay:quinn_belfast')
     """
     value = text.strip()
+    buyer = buyer_key(value)
+    if buyer is not None:
+        return BUYER, buyer
     if "@" in value:
         key = normalize_email(value)
         if key is None or not looks_like_email(value):
             raise UsageError(
                 f'"{text}" is not an email address.',
-                hint="Give an email (jane@example.com) or a phone number.",
+                hint="Give an email (jane@example.com), a phone number or a buyer id (ebay:NAME).",
             )
         return (RELAY if is_relay(key) else EMAIL), key
     phone = normalize_phone(value, region)
     if phone is None:
         raise UsageError(
-            f'"{text}" is neither an email address nor a phone number.',
-            hint=f"Give an email (jane@example.com) or a phone number (+447700900123; "
-            f"numbers without a country code are read as {region} numbers).",
+            f'"{text}" is not an email address, a phone number or a buyer id.',
+            hint=f"Give an email (jane@example.com), a phone number (+447700900123; "
+            f"numbers without a country code are read as {region} numbers) or a "
+            "marketplace buyer id (ebay:NAME, amazon:ID, etsy:ID).",
         )
     return PHONE, phone
 
 
-def looks_like_identity(text: str) -> bool:
-    """A light check, without phonenumbers, for the tag book: an email or a phone-like
-    string (digits with the usual separators, at least six digits)."""
+def looks_like_phone(text: str) -> bool:
+    """A light check, without phonenumbers: digits with the usual separators (at least
+    six digits), an optional leading ``+``."""
     value = text.strip()
+    digits = sum(c.isdigit() for c in value)
+    return digits >= 6 and not _SEPARATORS.sub("", value.lstrip("+")).strip("0123456789")
+
+
+def looks_like_identity(text: str) -> bool:
+    """A light check, without phonenumbers, for the tag book: an email, a buyer id
+    (``ebay:NAME``) or a phone-like string (digits with the usual separators, at least
+    six digits)."""
+    value = text.strip()
+    if buyer_key(value) is not None:
+        return True
     if "@" in value:
         return looks_like_email(value)
     digits = sum(c.isdigit() for c in value)

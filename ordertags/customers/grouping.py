@@ -215,6 +215,26 @@ class Customers:
             hit[who[who >= 0]] = True
         return pa.array(hit[self.groups])
 
+    def spread_any(
+        self,
+        per_code: np.ndarray[Any, Any],
+        per_alias: np.ndarray[Any, Any] | None = None,
+    ) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """Per code: does any identity of the code's person hold? ``per_code`` says it of
+        the codes' own keys, ``per_alias`` of ``alias_keys`` (the person's other emails
+        and buyer ids, from the run's other orders, the history or the links). Without
+        groups every code is a person and ``per_code`` is the answer."""
+        flags = np.asarray(per_code, dtype=bool)
+        if self.groups is None:
+            return flags
+        hit = np.zeros(self.people, dtype=bool)
+        hit[self.groups[flags]] = True
+        if per_alias is not None and self.alias_people is not None:
+            who = self.alias_people[np.asarray(per_alias, dtype=bool)]
+            hit[who[who >= 0]] = True
+        result: np.ndarray[Any, np.dtype[np.bool_]] = hit[self.groups]
+        return result
+
     def count_people(self, per_customer: np.ndarray[Any, Any]) -> int:
         """How many people have a True among their codes in ``per_customer``."""
         if self.groups is None:

@@ -18,6 +18,7 @@ from ordertags.customers.queries import (
     CustomerReport,
     CustomerRow,
     HistoryQueries,
+    ListFigures,
     Recorded,
     Stats,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "CustomerRow",
     "History",
     "IngestReport",
+    "ListFigures",
     "PruneReport",
     "Recorded",
     "Stats",

@@ -309,6 +309,7 @@ class RunIdentities:
     phone: pa.Array  # E.164
     phone_name: pa.Array  # "+447700900123 doe"
     address: pa.Array  # "addr:EH22PR 12"
+    buyer: pa.Array  # a platform's buyer id where the order has an email too (ebay:jdoe)
 
     def slice(self, start: int, length: int) -> RunIdentities:
         return RunIdentities(
@@ -317,6 +318,18 @@ class RunIdentities:
             self.phone.slice(start, length),
             self.phone_name.slice(start, length),
             self.address.slice(start, length),
+            self.buyer.slice(start, length),
+        )
+
+    def take(self, rows: IntArray) -> RunIdentities:
+        at = pa.array(rows)
+        return RunIdentities(
+            self.email.take(at),
+            self.kind[rows],
+            self.phone.take(at),
+            self.phone_name.take(at),
+            self.address.take(at),
+            self.buyer.take(at),
         )
 
 
@@ -356,6 +369,16 @@ class OrderBatch:
     name: list[str | None]
     ids: RunIdentities
     skipped: int = 0  # orders with no order id: not recorded
+    currency: list[str | None] = field(default_factory=list)
+    consent: list[int | None] = field(default_factory=list)  # marketing: 1 yes, 0 no
+    reference: list[str | None] = field(default_factory=list)  # the channel's order number
+    email_text: list[str | None] = field(default_factory=list)  # the email as written
+
+    def __post_init__(self) -> None:
+        n = len(self.order_id)
+        for name in ("currency", "consent", "reference", "email_text"):
+            if not getattr(self, name):
+                setattr(self, name, [None] * n)
 
 
 # --- possibly the same customer ---------------------------------------------------------

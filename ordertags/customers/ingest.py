@@ -25,6 +25,7 @@ from ordertags.customers.store import (
     NONE,
     HistoryStore,
     IntArray,
+    consent_codes,
     epoch_of,
     id_list,
     optional_ints,
@@ -82,10 +83,13 @@ class HistoryIngest(HistoryStore):
                 )
 
     def remember_tags(self, customers: list[int], texts: list[str], as_of: dt.date) -> None:
-        """Keep the customer tags a run gave (shown and searched by ``customers``)."""
+        """Keep the customer tags a run gave (shown and searched by ``customers``), and
+        when that run was (``last_apply``)."""
         if not customers:
             return
         with self.writing() as conn:
+            now = dt.datetime.now().astimezone().replace(second=0, microsecond=0)
+            self.set_meta("last_apply", now.isoformat(timespec="minutes"))
             conn.executemany(
                 "UPDATE customers SET tags = ?, tags_on = ? WHERE id = ?",
                 zip(texts, [as_of.isoformat()] * len(customers), customers, strict=True),
@@ -112,14 +116,20 @@ class HistoryIngest(HistoryStore):
         if n == 0:
             return report
         ids = batch.ids
-        strings = pa.concat_arrays([ids.email.cast(pa.string()), ids.phone_name.cast(pa.string())])
+        strings = pa.concat_arrays(
+            [
+                ids.email.cast(pa.string()),
+                ids.phone_name.cast(pa.string()),
+                ids.buyer.cast(pa.string()),
+            ]
+        )
         encoded = pc.dictionary_encode(strings)
         pos = dictionary_codes(encoded)
         keys: list[str] = encoded.dictionary.to_pylist()
         kind = np.zeros(len(keys), dtype=np.int64)
-        seg_kind = np.concatenate([ids.kind, np.full(n, K.PHONE_NAME)])
+        seg_kind = np.concatenate([ids.kind, np.full(n, K.PHONE_NAME), np.full(n, K.BUYER)])
         kind[pos[pos >= 0]] = seg_kind[pos >= 0]
-        row_pos = pos.reshape(2, n)
+        row_pos = pos.reshape(3, n)
         at = batch.at
         total = np.where(batch.has_total, batch.total, 0)
         phone = ids.phone.cast(pa.string())
@@ -130,7 +140,7 @@ class HistoryIngest(HistoryStore):
             next_id = int(self.fetch("SELECT IFNULL(MAX(id), 0) FROM identities")[0][0]) + 1
             ident[new_key] = next_id + np.arange(int(new_key.sum()), dtype=np.int64)
             row_id = np.append(ident, -1)[np.where(row_pos >= 0, row_pos, len(ident))]
-            e, pn = row_id
+            e, pn, b = row_id
             old = self._existing(batch.channel, batch.order_id)
             exists = old["id"] >= 0
             same = (
@@ -141,6 +151,11 @@ class HistoryIngest(HistoryStore):
                 & (old["refund"] == batch.refund)
                 & (old["email"] == e)
                 & (old["ps"] == pn)
+                & (old["buyer"] == b)
+                & (old["consent"] == consent_codes(batch.consent))
+                & same_text(pa.array(batch.currency, pa.string()), old["currency"])
+                & same_text(pa.array(batch.reference, pa.string()), old["reference"])
+                & same_text(pa.array(batch.email_text, pa.string()), old["email_text"])
                 & same_text(phone, old["phone"])
                 & same_text(address, old["address"])
                 & same_text(pa.array(batch.name, pa.string()), old["name"])
@@ -154,7 +169,7 @@ class HistoryIngest(HistoryStore):
             T = np.flatnonzero(todo)
             lp = self._linked_phone_ids(phone)[T]
             row_cust, merges, node_ids, node_cust, new_ids = self._plan(
-                e[T], pn[T], lp, ident, cust
+                e[T], pn[T], lp, ident, cust, b[T]
             )
             report.merged = len(merges)
             # New identities, with their customer when they are strong.
@@ -198,6 +213,8 @@ class HistoryIngest(HistoryStore):
                 "ps": id_list(pn),
                 "phone": phone.to_pylist(),
                 "address": address.to_pylist(),
+                "buyer": id_list(b),
+                "consent": batch.consent,
             }
             columns = [
                 cols[0],
@@ -211,33 +228,27 @@ class HistoryIngest(HistoryStore):
                 values["phone"],
                 values["address"],
                 batch.name,
+                values["buyer"],
+                batch.currency,
+                values["consent"],
+                batch.reference,
+                batch.email_text,
             ]
+            every = columns
             if len(fresh) < n:
                 picked = fresh.tolist()
                 columns = [[c[i] for i in picked] for c in columns]
             self.conn.executemany(
                 "INSERT INTO orders (channel, order_id, at, total, refund, customer, email, "
-                "ps, phone, address, name) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "ps, phone, address, name, buyer, currency, consent, reference, email_text) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 zip(*columns, strict=True),
             )
             self.conn.executemany(
                 "UPDATE orders SET at = ?, total = ?, refund = ?, customer = ?, email = ?, "
-                "ps = ?, phone = ?, address = ?, name = ? WHERE id = ?",
-                (
-                    (
-                        values["at"][i],
-                        values["total"][i],
-                        values["refund"][i],
-                        values["customer"][i],
-                        values["email"][i],
-                        values["ps"][i],
-                        values["phone"][i],
-                        values["address"][i],
-                        batch.name[i],
-                        int(old["id"][i]),
-                    )
-                    for i in changed.tolist()
-                ),
+                "ps = ?, phone = ?, address = ?, name = ?, buyer = ?, currency = ?, "
+                "consent = ?, reference = ?, email_text = ? WHERE id = ?",
+                ((*(c[i] for c in every[2:]), int(old["id"][i])) for i in changed.tolist()),
             )
             touched = set(row_cust[row_cust >= 0].tolist())
             touched.update(old["customer"][changed][old["customer"][changed] >= 0].tolist())
@@ -272,25 +283,32 @@ class HistoryIngest(HistoryStore):
             if empty
             else self.fetch(
                 "SELECT t.pos, o.id, IFNULL(o.at, ?), o.total IS NOT NULL, IFNULL(o.total, 0), "
-                "o.refund, IFNULL(o.customer, -1), IFNULL(o.email, -1), IFNULL(o.ps, -1) "
+                "o.refund, IFNULL(o.customer, -1), IFNULL(o.email, -1), IFNULL(o.ps, -1), "
+                "IFNULL(o.buyer, -1), IFNULL(o.consent, -1) "
                 "FROM t_orders t CROSS JOIN orders o "
                 "ON o.order_id = t.order_id AND o.channel = t.channel",
                 (int(NONE),),
             )
         )
-        numbers = ("id", "at", "has_total", "total", "refund", "customer", "email", "ps")
+        numbers = (
+            "id", "at", "has_total", "total", "refund", "customer", "email", "ps", "buyer",
+            "consent",
+        )  # fmt: skip
         out: dict[str, Any] = {k: np.full(n, -1, dtype=np.int64) for k in numbers}
-        texts: dict[str, list[str | None]] = {k: [None] * n for k in ("phone", "address", "name")}
+        text_cols = ("phone", "address", "name", "currency", "reference", "email_text")
+        texts: dict[str, list[str | None]] = {k: [None] * n for k in text_cols}
         if rows:
             arr = np.array(rows, dtype=np.int64)
             at = arr[:, 0]
             for j, k in enumerate(numbers, start=1):
                 out[k][at] = arr[:, j]
-            for i, ph, ad, name in self.fetch(
-                "SELECT t.pos, o.phone, o.address, o.name FROM t_orders t CROSS JOIN "
+            for i, *got in self.fetch(
+                "SELECT t.pos, o.phone, o.address, o.name, o.currency, o.reference, "
+                "o.email_text FROM t_orders t CROSS JOIN "
                 "orders o ON o.order_id = t.order_id AND o.channel = t.channel"
             ):
-                texts["phone"][i], texts["address"][i], texts["name"][i] = ph, ad, name
+                for k, value in zip(text_cols, got, strict=True):
+                    texts[k][i] = value
         out.update({k: pa.array(v, pa.string()) for k, v in texts.items()})
         out["has_total"] = out["has_total"] == 1
         return out
@@ -322,14 +340,22 @@ class HistoryIngest(HistoryStore):
         return result
 
     def _plan(
-        self, e: IntArray, pn: IntArray, lp: IntArray, ident: IntArray, cust: IntArray
+        self,
+        e: IntArray,
+        pn: IntArray,
+        lp: IntArray,
+        ident: IntArray,
+        cust: IntArray,
+        b: IntArray | None = None,
     ) -> tuple[IntArray, list[tuple[int, int]], IntArray, IntArray, list[int]]:
         """Customers for new and changed orders: connected components over their strong
-        identities and the customers those already belong to.
+        identities (email or buyer id, phone with surname, a linked phone, the buyer id
+        beside an email) and the customers those already belong to.
 
         Returns each order's customer (-1: none), the merges (old -> kept), the strong
         identities seen with their customer, and the new customer ids."""
-        present = np.concatenate([e, pn, lp])
+        b = np.full(len(e), -1, dtype=np.int64) if b is None else b
+        present = np.concatenate([e, pn, lp, b])
         nodes = np.unique(present[present >= 0])
         if not len(nodes):
             return np.full(len(e), -1, np.int64), [], nodes, nodes, []
@@ -337,14 +363,14 @@ class HistoryIngest(HistoryStore):
         def local(x: IntArray) -> IntArray:
             return np.where(x >= 0, np.searchsorted(nodes, x), -1)
 
-        le, lpn, llp = local(e), local(pn), local(lp)
+        le, lpn, llp, lb = local(e), local(pn), local(lp), local(b)
         anchor = np.where(le >= 0, le, np.where(lpn >= 0, lpn, llp))
         by_id = np.argsort(ident)
         node_old = cust[by_id][np.searchsorted(ident[by_id], nodes)]
         olds = np.unique(node_old[node_old >= 0])
         k = len(nodes)
-        u = np.concatenate([anchor, anchor, np.flatnonzero(node_old >= 0)])
-        v = np.concatenate([lpn, llp, k + np.searchsorted(olds, node_old[node_old >= 0])])
+        u = np.concatenate([anchor, anchor, anchor, np.flatnonzero(node_old >= 0)])
+        v = np.concatenate([lpn, llp, lb, k + np.searchsorted(olds, node_old[node_old >= 0])])
         keep = (u >= 0) & (v >= 0)
         labels = connected_components(k + len(olds), u[keep], v[keep])
         comps, comp_of = np.unique(labels, return_inverse=True)
@@ -417,11 +443,11 @@ class HistoryIngest(HistoryStore):
 
     def _recompute_dirty(self, customers: set[int]) -> None:
         fetched = self.fetch(
-            "SELECT id, customer, IFNULL(email, -1), IFNULL(ps, -1), phone "
+            "SELECT id, customer, IFNULL(email, -1), IFNULL(ps, -1), IFNULL(buyer, -1), phone "
             "FROM orders WHERE customer IN (SELECT id FROM t_dirty)"
         )
-        orders = np.array([r[:4] for r in fetched], dtype=np.int64).reshape(-1, 4)
-        lp = self._linked_phone_ids(pa.array([r[4] for r in fetched], pa.string()))
+        orders = np.array([r[:5] for r in fetched], dtype=np.int64).reshape(-1, 5)
+        lp = self._linked_phone_ids(pa.array([r[5] for r in fetched], pa.string()))
         idents = np.array(
             self.fetch(
                 "SELECT id, customer, kind FROM identities WHERE customer IN "
@@ -438,7 +464,9 @@ class HistoryIngest(HistoryStore):
                 ((int(i),) for i in idents[weak, 0]),
             )
         idents = idents[~weak]
-        nodes = np.unique(np.concatenate([idents[:, 0], orders[:, 2], orders[:, 3], lp]))
+        nodes = np.unique(
+            np.concatenate([idents[:, 0], orders[:, 2], orders[:, 3], orders[:, 4], lp])
+        )
         nodes = nodes[nodes >= 0]
         if not len(nodes):
             self._refresh(customers)
@@ -451,14 +479,15 @@ class HistoryIngest(HistoryStore):
             return np.where(ok, i, -1)
 
         le, lpn, llp = local(orders[:, 2]), local(orders[:, 3]), local(lp)
+        lb = local(orders[:, 4])
         anchor = np.where(le >= 0, le, np.where(lpn >= 0, lpn, llp))
         same = links[links[:, 2] == 1]
         apart = links[links[:, 2] == 0]
         sa, sb = local(same[:, 0]), local(same[:, 1])
         ok = (sa >= 0) & (sb >= 0)
-        u = np.concatenate([sa[ok], anchor, anchor])
-        v = np.concatenate([sb[ok], lpn, llp])
-        first = np.concatenate([np.ones(int(ok.sum()), bool), np.zeros(2 * len(anchor), bool)])
+        u = np.concatenate([sa[ok], anchor, anchor, anchor])
+        v = np.concatenate([sb[ok], lpn, llp, lb])
+        first = np.concatenate([np.ones(int(ok.sum()), bool), np.zeros(3 * len(anchor), bool)])
         keep = (u >= 0) & (v >= 0)
         u, v, first = u[keep], v[keep], first[keep]
         labels = connected_components(len(nodes), u, v)
@@ -592,7 +621,7 @@ class HistoryIngest(HistoryStore):
             gone = self.conn.execute("DELETE FROM orders WHERE at < ?", (cutoff,)).rowcount
             self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS t_used (id INTEGER PRIMARY KEY)")
             self.conn.execute("DELETE FROM t_used")
-            for col in ("email", "ps"):
+            for col in ("email", "ps", "buyer"):
                 self.conn.execute(
                     f"INSERT OR IGNORE INTO t_used SELECT {col} FROM orders WHERE {col} IS NOT NULL"
                 )

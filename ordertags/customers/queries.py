@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,28 @@ class Recorded:
     at: IntArray
     total: IntArray
     refund: IntArray
+
+
+@dataclass
+class ListFigures:
+    """Per history customer (``ids``, ascending), what a mailing list shows: all-time
+    ``orders`` and ``spend`` per currency (ten-thousandths; "" for orders whose export
+    gives no currency), the latest marketing answer (1 yes, 0 no, -1 never said) and
+    its order's date-and-id stamp, the email and name of their latest order with one,
+    whether they have a marketplace relay address, their key and the rule tags of the
+    last apply ("; "-joined). ``any_consent``: does the history record any answer?"""
+
+    ids: IntArray
+    orders: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    spend: dict[str, IntArray] = field(default_factory=dict)
+    consent: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    consent_at: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    any_consent: bool = False
+    email: list[str | None] = field(default_factory=list)
+    relay: np.ndarray[Any, np.dtype[np.bool_]] = field(default_factory=lambda: np.zeros(0, bool))
+    name: list[str | None] = field(default_factory=list)
+    key: list[str] = field(default_factory=list)
+    rule_tags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -247,20 +269,112 @@ class HistoryQueries(HistoryIngest):
         """History customer -> tags given by hand in the tag book (in force)."""
         if tagbook is None:
             return {}
-        wanted = tagbook.manual_tags(as_of)
+        wanted = tagbook.manual_tags(as_of, self.region)
         if not wanted:
             return {}
         keys = sorted(wanted)
         self.temp_keys(list(keys))
         out: dict[int, list[str]] = {}
-        for pos, customer in self.fetch(
+        found = self.fetch(
             "SELECT t.pos, i.customer FROM t_keys t CROSS JOIN "
             "identities i ON i.key = t.key "
             "WHERE i.customer IS NOT NULL"
-        ):
+        )
+        if tagbook.has_phone_entries():
+            # A phone tagged by hand: the customers of the orders with it (a scan; orders
+            # are not indexed by phone).
+            found += self.fetch(
+                "SELECT DISTINCT t.pos, o.customer FROM orders o CROSS JOIN t_keys t "
+                "ON o.phone = t.key WHERE o.customer IS NOT NULL"
+            )
+        for pos, customer in found:
             have = out.setdefault(customer, [])
             have.extend(t for t in tagbook.rank(wanted[keys[pos]]) if t not in have)
         return out
+
+    def manual_customers(self, tagbook: TagBook | None, as_of: dt.date) -> dict[int, list[str]]:
+        """History customer -> tags given by hand in the tag book (in force), whichever
+        identity the entry names (an email, a buyer id, a phone of one of their orders)."""
+        return self._manual_customers(tagbook, as_of)
+
+    def last_apply(self) -> str | None:
+        """When the rule tags kept per customer were worked out (``2026-11-28 09:00``):
+        the last ``apply`` that recorded its customers' tags; None if none has."""
+        stamp = self.meta("last_apply")
+        return stamp[:16].replace("T", " ") if stamp else None
+
+    def list_figures(self, customers: IntArray | None = None) -> ListFigures:
+        """What a mailing list shows of history customers (all of them when
+        ``customers`` is None): all-time orders and spend per currency, the latest
+        marketing answer from any channel, the email and name of their latest order
+        that has one, their key and the rule tags of the last apply."""
+        if customers is None:
+            ids = np.array([r[0] for r in self.fetch("SELECT id FROM customers ORDER BY id")])
+        else:
+            ids = np.unique(np.asarray(customers, dtype=np.int64))
+        ids = ids.astype(np.int64)
+        self.temp_ids("t_list", ids.tolist())
+        scope = "customer IN (SELECT id FROM t_list)"
+        # The latest order first: its date, then its row (SQLite takes the bare columns of
+        # a MAX() query from the row with the maximum).
+        latest = "MAX(IFNULL(at, -1) * 4294967296 + id)"
+        figures = ListFigures(ids=ids)
+        pos = {int(c): i for i, c in enumerate(ids.tolist())}
+        figures.orders = np.zeros(len(ids), dtype=np.int64)
+        for c, cur, n, units in self.fetch(
+            "SELECT customer, IFNULL(currency, ''), COUNT(*), IFNULL(SUM(total), 0) "
+            f"FROM orders WHERE {scope} GROUP BY customer, currency"
+        ):
+            i = pos[c]
+            figures.orders[i] += n
+            figures.spend.setdefault(cur, np.zeros(len(ids), dtype=np.int64))[i] += units
+        figures.consent = np.full(len(ids), -1, dtype=np.int64)
+        figures.consent_at = np.full(len(ids), -(2**62), dtype=np.int64)
+        for c, answer, at in self.fetch(
+            f"SELECT customer, consent, {latest} FROM orders "
+            f"WHERE consent IS NOT NULL AND {scope} GROUP BY customer"
+        ):
+            figures.consent[pos[c]] = answer
+            figures.consent_at[pos[c]] = at
+        figures.any_consent = bool(
+            self.fetch("SELECT 1 FROM orders WHERE consent IS NOT NULL LIMIT 1")
+        )
+        email: list[str | None] = [None] * len(ids)
+        for c, text, _ in self.fetch(
+            f"SELECT customer, email_text, {latest} FROM orders "
+            f"WHERE email_text IS NOT NULL AND {scope} "
+            "AND NOT email_text LIKE '%@marketplace.amazon.%' "
+            "AND NOT email_text LIKE '%@members.ebay.%' GROUP BY customer"
+        ):
+            email[pos[c]] = text
+        for c, key in self.fetch(
+            f"SELECT customer, MIN(key) FROM identities WHERE kind = ? AND {scope} "
+            "GROUP BY customer",
+            (K.EMAIL,),
+        ):
+            if email[pos[c]] is None:  # orders recorded before emails were kept as written
+                email[pos[c]] = key
+        figures.email = email
+        figures.relay = np.zeros(len(ids), dtype=bool)
+        for (c,) in self.fetch(
+            f"SELECT DISTINCT customer FROM identities WHERE kind = ? AND {scope}", (K.RELAY,)
+        ):
+            figures.relay[pos[c]] = True
+        names: list[str | None] = [None] * len(ids)
+        for c, name, _ in self.fetch(
+            f"SELECT customer, name, {latest} FROM orders "
+            f"WHERE name IS NOT NULL AND {scope} GROUP BY customer"
+        ):
+            names[pos[c]] = name
+        figures.name = names
+        keys: list[str] = [f"#{c}" for c in ids.tolist()]
+        tags: list[str] = [""] * len(ids)
+        for c, key, text in self.fetch(
+            "SELECT id, key, IFNULL(tags, '') FROM customers WHERE id IN (SELECT id FROM t_list)"
+        ):
+            keys[pos[c]], tags[pos[c]] = key, text
+        figures.key, figures.rule_tags = keys, tags
+        return figures
 
     def _rows(
         self, sql: str, params: Sequence[Any], manual: dict[int, list[str]]
@@ -302,12 +416,16 @@ class HistoryQueries(HistoryIngest):
         manual = self._manual_customers(tagbook, as_of or dt.date.today())
         where, params = [], []
         if tag:
-            self.temp_ids("t_manual", [c for c, tags in manual.items() if tag in tags])
+            # Tag names in any case: "big_spender" finds BIG_SPENDER.
+            wanted = tag.strip().lower()
+            self.temp_ids(
+                "t_manual", [c for c, tags in manual.items() if wanted in {t.lower() for t in tags}]
+            )
             where.append(
-                "(instr('; ' || IFNULL(tags, '') || '; ', '; ' || ? || '; ') > 0 "
+                "(instr('; ' || lower(IFNULL(tags, '')) || '; ', '; ' || ? || '; ') > 0 "
                 "OR id IN (SELECT id FROM t_manual))"
             )
-            params.append(tag)
+            params.append(wanted)
         if search:
             like = f"%{search.strip().lower()}%"
             where.append(
@@ -398,7 +516,7 @@ class HistoryQueries(HistoryIngest):
                 f'"{query}" names an identity with no orders in the history.', file=str(self.path)
             )
         counts: dict[int, int] = {}
-        for col in ("email", "ps"):
+        for col in ("email", "ps", "buyer"):
             for ident, count in self.fetch(
                 f"SELECT {col}, COUNT(*) FROM orders WHERE "
                 f"customer = ? AND {col} IS NOT NULL GROUP BY {col}",

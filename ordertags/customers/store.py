@@ -47,7 +47,7 @@ from ordertags.errors import HistoryError
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x4F544147  # "OTAG": an ordertags history, not some other SQLite file
 LOCK_TIMEOUT_S = 30.0
 NONE = np.iinfo(np.int64).max  # no date
@@ -108,7 +108,20 @@ CREATE TABLE tag_log (
 CREATE INDEX tag_log_customer ON tag_log (customer, tag)
 """
 
-MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2)]
+# Version 3: every identity an order carries (its buyer id beside its email), what a
+# mailing list needs from the memory (currency, the marketing answer, the email as
+# written) and the channel's own order number, for ``tag --order``. Columns: buyer (the
+# buyer id where the email is the key), currency, consent (marketing: 1 yes, 0 no, NULL
+# not said), reference (the channel's order number), email_text (the email as written).
+_V3 = """
+ALTER TABLE orders ADD COLUMN buyer INTEGER;
+ALTER TABLE orders ADD COLUMN currency TEXT;
+ALTER TABLE orders ADD COLUMN consent INTEGER;
+ALTER TABLE orders ADD COLUMN reference TEXT;
+ALTER TABLE orders ADD COLUMN email_text TEXT
+"""
+
+MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3)]
 
 
 # --- helpers --------------------------------------------------------------------------
@@ -123,6 +136,11 @@ def optional_ints(values: IntArray, missing: np.ndarray[Any, Any]) -> list[Any]:
 def id_list(values: IntArray) -> list[Any]:
     """Ids as a Python list, None where negative (no id)."""
     return optional_ints(values, values < 0)
+
+
+def consent_codes(values: Sequence[int | None]) -> IntArray:
+    """Marketing answers as stored (-1 where not said), for comparing with the held ones."""
+    return np.array([-1 if v is None else v for v in values], dtype=np.int64)
 
 
 def same_text(new: pa.Array, old: pa.Array) -> np.ndarray[Any, np.dtype[np.bool_]]:

@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ordertags.base import keys as K
 from ordertags.base.files import atomic_write_bytes
 from ordertags.base.keys import check_region
 from ordertags.errors import HistoryError, WorkspaceError
 
 if TYPE_CHECKING:
     from ordertags.customers.history import History
+    from ordertags.io.lookup import OrderCustomer
 
 TAGBOOK_NAME = "tagbook.yaml"
 RULES_NAME = "rules.yaml"
@@ -263,17 +265,45 @@ def workspace_region(ws: Workspace | None) -> str | None:
     return str(row[0]) if row else None
 
 
-def order_email(ws: Workspace, order_id: str) -> str:
-    """The customer email (its key) of an order in the workspace's history, for
-    ``ordertags tag --order ID`` without an export."""
+def order_customer(ws: Workspace, order_id: str) -> OrderCustomer:
+    """The customer of an order in the workspace's history (by the platform's order
+    number, ``#1042`` and ``1042`` alike, or the channel's reference), for ``ordertags
+    tag --order ID`` without an export: the customer's best identity (an email, else a
+    buyer id, else a relay address, else the order's phone number) and name."""
+    from ordertags.io.lookup import OrderCustomer  # the io layer, loaded for --order only
+
     wanted = order_id.strip().lstrip("'#").strip()
     conn = _read_only(ws)
     try:
-        rows = conn.execute(
-            "SELECT o.channel, i.key FROM orders o LEFT JOIN identities i ON i.id = o.email "
-            "WHERE o.order_id = ?",
-            (wanted,),
-        ).fetchall()
+        try:
+            rows = conn.execute(
+                "SELECT channel, customer, phone, name FROM orders WHERE order_id = ? "
+                "UNION SELECT channel, customer, phone, name FROM orders WHERE reference = ?",
+                (wanted, wanted),
+            ).fetchall()
+        except sqlite3.OperationalError:  # a history from before references were kept
+            rows = conn.execute(
+                "SELECT channel, customer, phone, name FROM orders WHERE order_id = ?",
+                (wanted,),
+            ).fetchall()
+        customers = sorted({r[1] for r in rows if r[1] is not None})
+        idents = (
+            conn.execute(
+                "SELECT kind, key FROM identities WHERE customer = ? AND kind <= ?",
+                (customers[0], K.BUYER),
+            ).fetchall()
+            if len(customers) == 1
+            else []
+        )
+        names = (
+            conn.execute(
+                "SELECT name FROM orders WHERE customer = ? AND name IS NOT NULL "
+                "GROUP BY name ORDER BY COUNT(*) DESC LIMIT 1",
+                (customers[0],),
+            ).fetchall()
+            if len(customers) == 1
+            else []
+        )
     except sqlite3.Error as exc:
         raise HistoryError(
             f"cannot read the history: {exc}.",
@@ -282,24 +312,49 @@ def order_email(ws: Workspace, order_id: str) -> str:
         ) from None
     finally:
         conn.close()
-    emails = sorted({key for _, key in rows if key and "@" in key})
     if not rows:
         raise HistoryError(
             f'no order "{order_id}" in the history.',
             file=str(ws.history_path),
             hint="Check the order number, or give the export with --in.",
         )
-    if not emails:
-        raise HistoryError(
-            f'order "{order_id}" has no customer email in the history.',
-            file=str(ws.history_path),
-            hint="Tag the customer by email instead.",
-        )
-    if len(emails) > 1:
-        channels = ", ".join(sorted({c or "(none)" for c, _ in rows}))
+    if len(customers) > 1:
+        channels = ", ".join(sorted({c or "(none)" for c, *_ in rows}))
         raise HistoryError(
             f'{len(rows)} orders "{order_id}" ({channels}) have different customers.',
             file=str(ws.history_path),
-            hint="Tag the customer by email instead.",
+            hint="Give the export with --in, or tag the customer by an identity.",
         )
-    return str(emails[0])
+    rank = {K.EMAIL: 0, K.BUYER: 1, K.RELAY: 2}
+    best = sorted((rank[k], key) for k, key in idents if k in rank)
+    name = names[0][0] if names else next((r[3] for r in rows if r[3]), None)
+    if best:
+        return OrderCustomer(best[0][1], name, wanted)
+    phones = sorted({r[2] for r in rows if r[2]})
+    if phones:
+        return OrderCustomer(phones[0], name, wanted)
+    raise HistoryError(
+        f'order "{order_id}" has no customer email, buyer id or phone number in the history.',
+        file=str(ws.history_path),
+        hint="Tag the customer by an identity (email, phone number, CHANNEL:ID) instead.",
+    )
+
+
+def customer_name(ws: Workspace | None, key: str) -> str | None:
+    """The name the history knows a customer by (the one on most of their orders), from
+    any identity key of theirs; None without a workspace or when unknown."""
+    if ws is None or not ws.history_path.exists():
+        return None
+    conn = _read_only(ws)
+    try:
+        row = conn.execute(
+            "SELECT o.name FROM identities i JOIN orders o ON o.customer = i.customer "
+            "WHERE i.key = ? AND o.name IS NOT NULL GROUP BY o.name ORDER BY COUNT(*) DESC "
+            "LIMIT 1",
+            (key,),
+        ).fetchone()
+    except sqlite3.Error:
+        row = None
+    finally:
+        conn.close()
+    return str(row[0]) if row else None

@@ -382,10 +382,7 @@ def _text_op(cond: FieldCondition, ctx: Context, op: str, value: Any, raw_op: st
     memo = ("cmp", f"{cond.field}\x00{op}\x00{what}\x00{fold}")
     if _per_customer(cond):
         known: BoolArray = ctx.remembered(
-            memo,
-            lambda: to_bool(
-                _match(cond, _text(cond, ctx, folded=fold and op != "matches"), op, value, raw_op)
-            ),
+            memo, lambda: _per_person(cond, ctx, fold and op != "matches", op, value, raw_op)
         )
         return known
     # Once per distinct value, then broadcast to the rows by their value's index.
@@ -397,6 +394,25 @@ def _text_op(cond: FieldCondition, ctx: Context, op: str, value: Any, raw_op: st
         return to_bool(_match(cond, values, op, value, raw_op))
 
     return frame.rows_with_values(ctx.remembered(memo, per_value), field=fld, column=col)
+
+
+def _per_person(
+    cond: FieldCondition, ctx: Context, folded: bool, op: str, value: Any, raw_op: str
+) -> BoolArray:
+    """A comparison on the email (or its domain), per customer code: it holds for every
+    code of a customer when it holds for any of their emails or buyer ids. A customer is
+    a set of identities: an email list names one spelling, while their eBay or Linnworks
+    orders carry another identity of theirs."""
+    per_code = to_bool(_match(cond, _text(cond, ctx, folded=folded), op, value, raw_op))
+    customers = ctx.customers
+    if customers.groups is None or customers.alias_keys is None:
+        return per_code
+    aliases = customers.alias_keys
+    # Emails and buyer ids only: not the phones or addresses that also join people.
+    named = to_bool(pc.invert(pc.match_substring_regex(aliases, r"^(\+|addr:)")))
+    text = email_domains(aliases) if cond.field == "email_domain" else aliases
+    per_alias = to_bool(_match(cond, text, op, value, raw_op)) & named
+    return customers.spread_any(per_code, per_alias)
 
 
 def _match(cond: FieldCondition, text: Any, op: str, value: Any, raw_op: str) -> Any:

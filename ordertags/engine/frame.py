@@ -508,23 +508,45 @@ class Frame:
                 return f
         raise fmap.missing(profile.customer[0], file=self.tables[ti].source)
 
-    def _identity(self, ti: int) -> pa.ChunkedArray | pa.Array:
-        """Per row, what the customer key is made from: the email, or the platform's
-        buyer id prefixed with the platform (``ebay:jdoe``), "" where blank."""
-        f = self._identity_field(ti)
-        text = self._table_text(ti, f)
-        if f == "email":
-            return text
+    def _buyer(self, ti: int) -> pa.Array | None:
+        """Per row of table ``ti``: the platform's buyer id prefixed with the platform
+        (``ebay:jdoe``), "" where blank; None when the export has no buyer id column."""
+        profile, fmap = self.profiles[ti], self.maps[ti]
+        if "customer_id" not in profile.customer or fmap.get("customer_id") is None:
+            return None
+        text = self._table_text(ti, "customer_id")
         ids = pc.utf8_trim_whitespace(combined(text))
         ids = pc.replace_substring_regex(ids, r"^(\d+)\.0+$", r"\1")  # 17850.0 -> 17850
-        keyed = pc.binary_join_element_wise(self.profiles[ti].key_prefix, ids, "")
+        keyed = pc.binary_join_element_wise(profile.key_prefix, ids, "")
         result: pa.Array = pc.if_else(pc.equal(ids, ""), BLANK, keyed)
+        return result
+
+    def _email(self, ti: int) -> pa.Array | None:
+        """Per row of table ``ti``: the email, where the platform tells customers apart
+        by it (None: no such column)."""
+        if self.maps[ti].get("email") is None or "email" not in self.profiles[ti].customer:
+            return None
+        return combined(self._table_text(ti, "email"))
+
+    def _identity(self, ti: int) -> pa.ChunkedArray | pa.Array:
+        """Per row, what the customer key is made from: the email where the order has
+        one, else the platform's buyer id prefixed with the platform (``ebay:jdoe``), ""
+        where both are blank."""
+        self._identity_field(ti)
+        email, buyer = self._email(ti), self._buyer(ti)
+        if buyer is None:
+            assert email is not None
+            return email
+        if email is None:
+            return buyer
+        has_email = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(email), ""), False)
+        result: pa.Array = pc.if_else(has_email, email, buyer)
         return result
 
     def identity_text(self) -> pa.ChunkedArray:
         """Per row, what the customer key is made from (feed it to
-        :func:`ordertags.customers.grouping.customer_keys`): the order's email, or, on platforms
-        without one, the platform's buyer id prefixed with the platform (``ebay:jdoe``,
+        :func:`ordertags.customers.grouping.customer_keys`): the order's email, or, where
+        it has none, the platform's buyer id prefixed with the platform (``ebay:jdoe``,
         ``etsy:123``); "" where there is none. Raises for a file with neither."""
         key = ("identity", "")
         if key not in self._cache:
@@ -532,6 +554,26 @@ class Frame:
             pieces = [self._identity(ti) for ti in range(len(self.tables))]
             self._cache[key] = self._stack(pieces)
         result: pa.ChunkedArray = self._cache[key]
+        return result
+
+    def buyer_text(self) -> pa.ChunkedArray | None:
+        """Per row, the platform's buyer id (``ebay:jdoe``) where the order carries an
+        email too ("" elsewhere): a second identity of the order, which the customer
+        resolution joins to the email. None when no order of the run has both."""
+        key = ("buyer", "")
+        if key not in self._cache:
+            pieces: list[pa.Array] = []
+            found = False
+            for ti, table in enumerate(self.tables):
+                email, buyer = self._email(ti), self._buyer(ti)
+                if buyer is None or email is None:
+                    pieces.append(pa.repeat(BLANK, table.num_rows))
+                    continue
+                both = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(email), ""), False)
+                pieces.append(pc.if_else(both, buyer, BLANK))
+                found = found or bool(pc.any(pc.and_(both, pc.not_equal(buyer, ""))).as_py())
+            self._cache[key] = self._stack(pieces) if found else None
+        result: pa.ChunkedArray | None = self._cache[key]
         return result
 
     @cached_property

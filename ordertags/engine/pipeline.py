@@ -17,9 +17,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from ordertags.customers.grouping import Customers, customer_keys
+from ordertags.customers.grouping import Customers
 from ordertags.customers.history import History, IngestReport
 from ordertags.engine.evaluate import FIELD_KEY, Outcome, RuleHook, field_columns, run_rules
 from ordertags.engine.frame import Frame
@@ -202,16 +201,16 @@ def annotate(
     customers = run_customers(frame, memory)
     manual: dict[str, np.ndarray[Any, np.dtype[np.bool_]]] = {}
 
-    # Manual tags: every order of a customer in the tag book, whichever spelling.
+    # Manual tags: every order of a customer in the tag book, whichever identity the
+    # entry names (email, phone, buyer id) and whichever the order carries.
     active, expired = tagbook.active_entries(as_of)
+    region = memory.links.region if memory is not None else None
     by_tag: dict[str, list[str]] = {}
     for entry in active:
         for t in entry.tags:
-            by_tag.setdefault(t, []).append(entry.email)
-
-    for t, emails in by_tag.items():
-        keys = pc.drop_null(customer_keys(pa.array(emails, pa.string())))
-        manual[t] = customers.per_row(customers.match_keys(keys))
+            by_tag.setdefault(t, []).append(entry.key_in(region))
+    for t, keys in by_tag.items():
+        manual[t] = customers.per_row(customers.match_keys(pa.array(keys, pa.string())))
 
     # Derived tags and the other actions.
     history_of_tags = (

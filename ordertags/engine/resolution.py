@@ -48,20 +48,28 @@ from ordertags.engine.arrays import BoolArray, FloatArray, IntArray, combined
 from ordertags.engine.frame import Frame, order_id_keys
 from ordertags.engine.tagtext import render_tags
 from ordertags.errors import ColumnError
-from ordertags.io.fields import FIELD_ALIASES
+from ordertags.io.fields import CONSENT_YES, FIELD_ALIASES
 from ordertags.tags import TagBook
 
 
-def run_identities(frame: Frame, region: str = K.DEFAULT_REGION) -> RunIdentities:
-    """Per row of ``frame``: its identity keys (see :class:`RunIdentities`)."""
+def run_identities(
+    frame: Frame, region: str = K.DEFAULT_REGION, *, phones: bool = True
+) -> RunIdentities:
+    """Per row of ``frame``: its identity keys (see :class:`RunIdentities`). Without
+    ``phones`` (a run with neither a history nor a phone a link or the tag book names)
+    the phone and address keys are left null, unparsed."""
     n = frame.n
 
     def text(name: str) -> pa.Array | None:
+        if not phones:
+            return None
         return combined(frame.text(field=name)) if frame.has_field(name) else None
 
     email = customer_keys(frame.identity_text())
-    phones = text("phone")
-    phone = phone_keys(phones, region) if phones is not None else null_strings(n)
+    buyer_text = frame.buyer_text()
+    buyer = customer_keys(buyer_text) if buyer_text is not None else null_strings(n)
+    phone_text = text("phone")
+    phone = phone_keys(phone_text, region) if phone_text is not None else null_strings(n)
     last = text("last_name")
     full = text("name")
     if last is not None:
@@ -93,6 +101,7 @@ def run_identities(frame: Frame, region: str = K.DEFAULT_REGION) -> RunIdentitie
         phone=phone,
         phone_name=phone_name_keys(phone, surname),
         address=address,
+        buyer=buyer,
     )
 
 
@@ -131,6 +140,7 @@ class Memory:
         *,
         full: bool = False,
         recorded: IngestReport | None = None,
+        tag_phones: frozenset[str] = frozenset(),
     ) -> None:
         self.frame = frame
         self.ids = ids
@@ -138,6 +148,9 @@ class Memory:
         self.history = history
         self.full = full
         self.recorded = recorded
+        #: Phones the tag book tags by hand: orders with them join that person, as
+        #: phones named in a link do.
+        self.tag_phones = tag_phones
         self._measures: dict[int | None, dict[str, IntArray]] = {}
 
     @property
@@ -150,7 +163,7 @@ class Memory:
         base = Customers.from_emails(frame.identity_text())
         n_email = base.count
         phone_name = ids.phone_name if self.full else null_strings(frame.n)
-        linked = self.links.linked_phones
+        linked = self.links.linked_phones | self.tag_phones
         if linked:
             hit = pc.fill_null(
                 pc.is_in(ids.phone, value_set=pa.array(sorted(linked), pa.string())), False
@@ -187,6 +200,7 @@ class Memory:
                 extra.dictionary.cast(pa.string()),
                 phone_name,
                 linked_phone,
+                ids.buyer.cast(pa.string()),
                 pa.array(ends_same + ends_diff, pa.string()),
             ]
         )
@@ -198,12 +212,17 @@ class Memory:
         at = n_codes
         row_pn = node_of[at : at + n]
         row_lp = node_of[at + n : at + 2 * n]
-        at += 2 * n
+        row_buyer = node_of[at + 2 * n : at + 3 * n]
+        at += 3 * n
         same_nodes = node_of[at : at + len(ends_same)].reshape(-1, 2)
         diff_nodes = node_of[at + len(ends_same) :].reshape(-1, 2)
         has = codes >= 0
         row_code = np.where(has, code_node[np.maximum(codes, 0)], -1)
-        u, v = edges((row_code, row_pn), (row_code, row_lp), (row_pn, row_lp))
+        # Identities seen on one order are one customer: its email and buyer id, its
+        # phone with surname, a phone a link or the tag book names.
+        u, v = edges(
+            (row_code, row_pn), (row_code, row_lp), (row_pn, row_lp), (row_code, row_buyer)
+        )
         first = np.zeros(len(u), dtype=bool)
         lu, lv = same_nodes[:, 0], same_nodes[:, 1]
         u, v = np.concatenate([lu, u]), np.concatenate([lv, v])
@@ -535,14 +554,22 @@ def run_orders(
         else [None] * len(rows)
     )
     full_ids = ids if ids is not None else run_identities(frame)
-    sub = RunIdentities(
-        full_ids.email.take(pa.array(rows)),
-        full_ids.kind[rows],
-        full_ids.phone.take(pa.array(rows)),
-        full_ids.phone_name.take(pa.array(rows)),
-        full_ids.address.take(pa.array(rows)),
-    )
+    sub = full_ids.take(rows)
+
+    def texts(name: str) -> list[str | None]:
+        if not frame.has_field(name):
+            return [None] * len(rows)
+        got = pc.utf8_trim_whitespace(combined(frame.text(field=name)).take(pa.array(rows)))
+        return [x or None for x in got.to_pylist()]
+
+    consent: list[int | None] = [
+        None if x is None else int(x.lower() in CONSENT_YES) for x in texts("marketing_consent")
+    ]
     return OrderBatch(
+        currency=[x.upper() if x else None for x in texts("currency")],
+        consent=consent,
+        reference=texts("reference"),
+        email_text=[x if x and "@" in x else None for x in texts("email")],
         source=source,
         rows=rows,
         channel=channel.take(take).to_pylist(),
@@ -593,20 +620,29 @@ def resolve_customers(
     orders written to it. None (the frame's own grouping by customer key, see
     :attr:`Frame.customers`) when there is neither a history nor a link. The result is
     handed to whatever needs the run's customers (:func:`run_customers`)."""
-    if history is None and not tagbook.links:
-        return None  # the plain path: nothing to remember, no phone parsing
+    frame.require_field("email")
+    if history is None and not tagbook.links and not tagbook.has_phone_entries():
+        if frame.buyer_text() is None:
+            return None  # the plain path: one identity per order, no phone parsing
+        # Orders carrying an email and a buyer id: join the two, nothing else.
+        return Memory(frame, run_identities(frame, phones=False), LinkSet())
     region = K.check_region(region or (history.region if history is not None else None))
     links = resolve_links(tagbook, region)
-    if history is None and not links:
-        return None
-    frame.require_field("email")
     ids = run_identities(frame, region)
     recorded = None
     if history is not None:
         history.sync_links(links)
         if record:
             recorded = history.record(order_batches(frame, ids))
-    return Memory(frame, ids, links, history, full=history is not None, recorded=recorded)
+    return Memory(
+        frame,
+        ids,
+        links,
+        history,
+        full=history is not None,
+        recorded=recorded,
+        tag_phones=tagbook.phone_keys(region),
+    )
 
 
 def run_customers(frame: Frame, memory: Memory | None) -> Customers:

@@ -143,6 +143,9 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "line_total": ("Line Total",),
 }
 
+#: Values of a marketing-consent column that mean yes (compared lower-cased).
+CONSENT_YES = ("yes", "y", "true", "1", "subscribed", "accepted", "opt-in", "opted in", "granted")
+
 #: What each field is for, in messages.
 FIELD_TITLES = {
     "order_id": "order id",
@@ -162,6 +165,7 @@ FIELD_TITLES = {
     "shipping_service": "shipping service",
     "status": "order status",
     "marketing_consent": "marketing consent",
+    "reference": "channel reference",
     "refunds": "refunds",
     "sku": "line item SKU",
     "item_name": "line item name",

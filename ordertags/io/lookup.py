@@ -1,4 +1,4 @@
-"""Finding one order in an export, for ``ordertags tag --order``.
+"""Finding one order in an export and its customer, for ``ordertags tag --order``.
 
 Standard library only (no pandas, no pyarrow), streaming row by row and stopping at the
 first match, so tagging by order number stays quick on a large export. The platform
@@ -15,6 +15,7 @@ import io
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,21 @@ def _json_rows(path: Path, encoding: str) -> Iterator[dict[str, Any]]:
             yield rec
 
 
+@dataclass(frozen=True)
+class OrderCustomer:
+    """The customer of one order, as ``tag --order`` records them: their best identity
+    (an email, else the platform's buyer id ``ebay:NAME``, else a phone number), and
+    their name where the order gives one."""
+
+    identity: str
+    name: str | None = None
+    order: str = ""
+
+    def describe(self) -> str:
+        """``Quinn Belfast (ebay:quinn_belfast)``, or the identity alone."""
+        return f"{self.name} ({self.identity})" if self.name else self.identity
+
+
 def find_order_email(
     path: str | Path,
     order_id: str,
@@ -61,10 +77,40 @@ def find_order_email(
     profile: str | None = None,
     mapping: str | os.PathLike[str] | None = None,
 ) -> str:
-    """The customer email on order ``order_id`` of an export.
+    """The best identity of the customer of order ``order_id`` of an export: their
+    email, else their buyer id (``ebay:NAME``), else their phone number (see
+    :func:`find_order_customer`).
 
     >>> find_order_email("examples/orders.csv", "100004")  # doctest: +SKIP
     'lena.nguyen@example.org'
+    """
+    return find_order_customer(
+        path,
+        order_id,
+        encoding=encoding,
+        delimiter=delimiter,
+        columns=columns,
+        profile=profile,
+        mapping=mapping,
+    ).identity
+
+
+def find_order_customer(
+    path: str | Path,
+    order_id: str,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    columns: Mapping[str, str | None] | None = None,
+    profile: str | None = None,
+    mapping: str | os.PathLike[str] | None = None,
+) -> OrderCustomer:
+    """The customer of order ``order_id`` of an export, found by the platform's order
+    number (``#1042`` and ``1042`` alike) or the channel's reference (Linnworks'
+    Reference Number): their best identity and name.
+
+    >>> find_order_customer("ebay_orders.csv", "17-11901-33871")  # doctest: +SKIP
+    OrderCustomer(identity='ebay:quinn_belfast', name='Quinn Belfast', order='17-11901-33871')
     """
     p = Path(path)
     try:
@@ -149,7 +195,7 @@ def _search_csv(
     columns: Mapping[str, str | None] | None,
     want: str,
     order_id: str,
-) -> str:
+) -> OrderCustomer:
     with path.open("rb") as raw:
         raw.seek(skip + start)
         fh = io.TextIOWrapper(raw, encoding=encoding, newline="")
@@ -180,46 +226,56 @@ def _search(
     order_id: str,
     path: Path,
     where: Any,
-) -> str:
+) -> OrderCustomer:
     ids = fmap.sources("order_id")
     if not ids:
         fmap.require("order_id", file=str(path))
-    emails = fmap.sources("email")
-    if not emails and "email" in profile.customer[:1]:
-        fmap.require("email", file=str(path))
+    refs = [i for i in fmap.sources("reference") if i not in ids[:1]]
+    emails = fmap.sources("email") if "email" in profile.customer else ()
+    buyers = fmap.sources("customer_id") if "customer_id" in profile.customer else ()
+    phones = fmap.sources("phone")
+    names = fmap.sources("name")
+    parts = fmap.sources("first_name")[:1] + fmap.sources("last_name")[:1]
     current = ""
-    blank_at: int | None = None
+    found_at: int | None = None
+    email = buyer = phone = name = ""
     for row in rows:
         # A row with a blank order id continues the order above it (one row per item);
         # rows of one order need not be adjacent, and a later row may hold the email
         # (Shopify leaves it blank after an order's first row in some exports).
         current = _first(row, ids) or (current if profile.grouped else "")
-        if norm_order_id(current) != want:
+        if norm_order_id(current) != want and norm_order_id(_first(row, refs)) != want:
             continue
-        email = _first(row, emails)
+        if found_at is None:
+            found_at = where() if where is not None else 0
+        email = email or _first(row, emails)
+        buyer = buyer or _first(row, buyers)
+        phone = phone or _first(row, phones)
+        name = name or _first(row, names) or " ".join(_first(row, [i]) for i in parts)
         if email:
-            return email
-        if blank_at is None:
-            blank_at = where() if where is not None else 0
-    if blank_at is not None:
-        how = ""
-        ident = fmap.column_name("customer_id")
-        if not emails:
-            how = (
-                f" (this {profile.title} has no email column"
-                + (f"; it tells customers apart by {ident}" if ident else "")
-                + ")"
-            )
-        elif ident and profile.customer[0] != "email":
-            how = f" (this {profile.title} tells customers apart by {ident})"
+            break
+    if found_at is None:
         raise InputError(
-            f'order "{order_id}" has no customer email{how}.',
+            f'no order "{order_id}" in this export.',
             file=str(path),
-            line=blank_at or None,
-            hint="Tag the customer by email instead.",
+            hint="Check the order number, or the file.",
         )
-    raise InputError(
-        f'no order "{order_id}" in this export.',
-        file=str(path),
-        hint="Check the order number, or the file.",
-    )
+    identity = email
+    if not identity and buyer:
+        from ordertags.base.keys import buyer_key
+
+        keyed = profile.key_prefix + clean_id(buyer)
+        identity = buyer_key(keyed) or keyed
+    if not identity and phone:
+        from ordertags.base.keys import normalize_phone
+
+        identity = normalize_phone(phone) or phone
+    if not identity:
+        raise InputError(
+            f'order "{order_id}" has no customer email, buyer id or phone number.',
+            file=str(path),
+            line=found_at or None,
+            hint="Tag the customer by another order of theirs, or by an identity "
+            "(email, phone number, CHANNEL:ID).",
+        )
+    return OrderCustomer(identity, name.strip() or None, order_id.strip())

@@ -263,6 +263,7 @@ LINNWORKS = _p(
     ),
     fields={
         "order_id": ("Order Id", "nOrderId", "Reference Number", "ReferenceNum"),
+        "reference": ("Reference Number", "ReferenceNum", "Channel Reference"),
         "email": ("Customer email address", "cEmailAddress", "Email"),
         "name": ("Shipping customer name", "Customer Name", "cFullName"),
         "phone": ("Customer buyer phone number", "Phone"),

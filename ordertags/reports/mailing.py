@@ -4,49 +4,65 @@ The columns are those Mailchimp imports as they are and Klaviyo maps by name
 (``Email Address`` first). Marketplace relay addresses (Amazon's
 ``@marketplace.amazon.*``, eBay's ``@members.ebay.*``) reach no inbox a seller may
 market to, so they are left out.
+
+The core is :func:`build_list`: it takes the resolved customers of a list
+(:class:`ListCustomers`, one entry per person, whichever identities their orders carry)
+and chooses, orders and renders them. The customers come from a run's orders
+(:func:`run_customers`), from the workspace's history for the run's customers
+(:func:`mailing_list` with a history: all-time figures) or from the whole history
+(:func:`history_list`, ``ordertags export`` with no files).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ordertags.base.keys import RELAY_PATTERN
 from ordertags.engine.pipeline import Annotated
 from ordertags.engine.tagtext import render_tags
+from ordertags.io.fields import CONSENT_YES
+from ordertags.tags import TagBook
+
+if TYPE_CHECKING:
+    from ordertags.customers.history import History, ListFigures
 
 LIST_COLUMNS = ("Email Address", "First Name", "Last Name", "Orders", "Spend", "Tags")
-RELAY_PATTERN = r"@(marketplace\.amazon\.|members\.ebay\.)"
-#: Values of a marketing-consent column that mean yes (compared lower-cased).
-CONSENT_YES = ("yes", "y", "true", "1", "subscribed", "accepted", "opt-in", "opted in", "granted")
+
+BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
+IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
 
-def _consented(annotated: Annotated) -> np.ndarray[Any, np.dtype[np.bool_]] | None:
-    """Per customer: did their latest order with an answer say yes to marketing? None
-    when no export of the run has a marketing-consent column."""
-    frame = annotated.frame
-    if not frame.has_field("marketing_consent"):
-        return None
-    customers = annotated.customers
-    text = pc.utf8_lower(pc.utf8_trim_whitespace(frame.text(field="marketing_consent")))
-    known = np.asarray(pc.not_equal(text, "").to_numpy(zero_copy_only=False), dtype=bool)
-    yes = np.asarray(
-        pc.fill_null(pc.is_in(text, value_set=pa.array(CONSENT_YES)), False).to_numpy(
-            zero_copy_only=False
-        ),
-        dtype=bool,
-    )
-    rows = np.flatnonzero(known & customers.has_customer)
-    if frame.has_field("date"):  # latest by date (then by row), so the newest answer wins
-        stamps = frame.dates()[rows].astype("datetime64[s]").astype(np.int64)
-        rows = rows[np.lexsort((rows, stamps))]
-    answer = np.zeros(customers.count, dtype=bool)
-    answer[customers.codes[rows]] = yes[rows]  # later rows overwrite earlier ones
-    return answer
+@dataclass
+class ListCustomers:
+    """The customers a list is chosen from, one entry per person (a customer merged
+    from several emails, buyer ids and phones is one entry).
+
+    ``email`` is the address to write (as the customer wrote it; None: they have no
+    mailbox, only a marketplace buyer id or a relay address, ``relay``), ``orders`` and
+    ``spend`` (ten-thousandths, per currency; "" for orders whose export names none)
+    the figures shown, ``consent`` their latest marketing answer (1 yes, 0 no, -1 never
+    said; None: no source records answers), ``tags`` their customer tags (tag -> one
+    flag per customer) and ``key`` their best identity, which orders ties."""
+
+    key: list[str]
+    email: list[str | None]
+    relay: BoolArray
+    first_name: list[str]
+    last_name: list[str]
+    orders: IntArray
+    spend: dict[str, IntArray] = field(default_factory=dict)
+    consent: IntArray | None = None
+    tags: dict[str, BoolArray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.key)
 
 
 @dataclass
@@ -57,6 +73,8 @@ class MailingList:
     excluded_not_tag: int = 0
     excluded_relay: int = 0
     excluded_consent: int = 0
+    excluded_no_email: int = 0  # marketplace buyers known by a buyer id alone
+    tags_as_of: str | None = None  # from the history: when its rule tags were worked out
 
     @property
     def count(self) -> int:
@@ -84,92 +102,361 @@ def _split_names(names: pa.Array) -> tuple[pa.Array, pa.Array]:
     return pc.fill_null(first, ""), pc.fill_null(last, "")
 
 
-def mailing_list(
-    annotated: Annotated, *, tags: Sequence[str], not_tags: Sequence[str] = (), consent: bool = True
+def _spend_text(spend: dict[str, IntArray], idx: IntArray) -> tuple[pa.Array, IntArray]:
+    """Per chosen customer: their spend as text, and a total to order by. One currency:
+    ``2638.13``; several: ``2408.14 GBP; 45.00 EUR``, largest first. Orders whose
+    export names no currency count in the customer's currency when they have one."""
+    n = len(idx)
+    named = sorted(c for c in spend if c)
+    blank = spend[""][idx] if "" in spend else np.zeros(n, dtype=np.int64)
+    per = {c: spend[c][idx].copy() for c in named}
+    used = np.zeros(n, dtype=np.int64)
+    for c in named:
+        used += per[c] != 0
+    for c in named:  # the only currency the customer used takes the unnamed orders
+        only = (used == 1) & (per[c] != 0)
+        per[c][only] += blank[only]
+        blank = np.where(only, 0, blank)
+    total = blank + sum((per[c] for c in named), np.zeros(n, dtype=np.int64))
+    if used.max(initial=0) <= 1 and not ((used == 1) & (blank != 0)).any():
+        return _money_text(total), total
+    texts = []
+    columns = {c: _money_text(per[c]).to_pylist() for c in named}
+    plain = _money_text(blank).to_pylist()
+    for i in range(n):  # several currencies: a few customers, worded one by one
+        parts = sorted(((int(per[c][i]), c) for c in named if per[c][i]), reverse=True)
+        words = [f"{columns[c][i]} {c}" for _, c in parts]
+        if blank[i] or not words:
+            words.append(plain[i])
+        texts.append("; ".join(words))
+    return pa.array(texts, pa.string()), total
+
+
+def build_list(
+    customers: ListCustomers,
+    tagbook: TagBook,
+    *,
+    tags: Sequence[str],
+    not_tags: Sequence[str] = (),
+    consent: bool = True,
 ) -> MailingList:
-    """Customers who carry any of ``tags`` and none of ``not_tags``. Where the exports
-    say whether a customer accepts marketing, those whose latest answer is not yes (or
-    who never answered) are left out, unless ``consent`` is False.
+    """The mailing list of ``customers`` who carry any of ``tags`` and none of
+    ``not_tags``, who have a mailbox (not only a relay address or a buyer id) and, where
+    a source records marketing answers and ``consent`` is true, whose latest answer is
+    yes. One row per customer, highest spend first (ties by key).
+
+    >>> ml = build_list(people, book, tags=["VIP"], not_tags=["FRAUD"])  # doctest: +SKIP
+    """
+    for t in (*tags, *not_tags):
+        tagbook.require(t)
+    n = len(customers)
+    none = np.zeros(n, dtype=bool)
+    wanted = none.copy()
+    for t in tags:
+        wanted |= customers.tags.get(t, none)
+    blocked = none.copy()
+    for t in not_tags:
+        blocked |= customers.tags.get(t, none)
+    has_mail = np.array([e is not None for e in customers.email], dtype=bool)
+    relay = customers.relay & ~has_mail
+    no_mail = ~has_mail & ~relay
+    no_consent = (
+        customers.consent != 1 if consent and customers.consent is not None else none.copy()
+    )
+    chosen = wanted & ~blocked & has_mail & ~no_consent
+    idx = np.flatnonzero(chosen)
+    spend_text, total = _spend_text(customers.spend, idx)
+    keys = np.array([customers.key[i] for i in idx.tolist()], dtype=object)
+    order = np.lexsort((keys, -total)) if len(idx) else np.zeros(0, dtype=np.int64)
+    idx, spend_text = idx[order], spend_text.take(pa.array(order, pa.int64()))
+    ranked = [t for t in tagbook.rank(customers.tags) if tagbook.tags[t].scope == "customer"]
+    has = {t: customers.tags[t][idx] for t in ranked}
+    tag_text = render_tags(ranked, has, tagbook, len(idx))[0]
+
+    def pick(values: list[str | None] | list[str]) -> pa.Array:
+        return pa.array([(values[i] or "").strip() for i in idx.tolist()], pa.string())
+
+    columns = {
+        "Email Address": pick(customers.email),
+        "First Name": pick(customers.first_name),
+        "Last Name": pick(customers.last_name),
+        "Orders": pa.array(customers.orders[idx]).cast(pa.string()),
+        "Spend": spend_text,
+        "Tags": tag_text.combine_chunks(),
+    }
+    mailbox = wanted & ~blocked
+    return MailingList(
+        columns,
+        excluded_not_tag=int((wanted & blocked).sum()),
+        excluded_relay=int((mailbox & relay).sum()),
+        excluded_no_email=int((mailbox & no_mail).sum()),
+        excluded_consent=int((mailbox & has_mail & no_consent).sum()),
+    )
+
+
+# --- customers from a run ------------------------------------------------------------------
+
+
+def _first_per(person: IntArray, rows: IntArray, people: int) -> IntArray:
+    """Per person, the first of ``rows`` (ascending) that is theirs (-1: none)."""
+    out = np.full(people, -1, dtype=np.int64)
+    out[person[rows[::-1]]] = rows[::-1]
+    return out
+
+
+def run_customers(annotated: Annotated) -> ListCustomers:
+    """The customers of a run, one entry per person, with the run's figures: their
+    orders and spend per currency in the run, their latest marketing answer in the run,
+    their first mailbox address and the name on that order."""
+    frame = annotated.frame
+    customers = annotated.customers
+    people = customers.people
+    codes = customers.codes
+    has = codes >= 0
+    person = np.where(
+        has,
+        customers.groups[np.maximum(codes, 0)] if customers.groups is not None else codes,
+        -1,
+    )
+    starts = frame.order_starts & has
+    orders = np.bincount(person[starts], minlength=people).astype(np.int64)
+    spend: dict[str, IntArray] = {}
+    if frame.has_field("total"):
+        units = frame.money_units(field="total")
+        currency = (
+            pc.utf8_upper(pc.utf8_trim_whitespace(frame.text(field="currency"))).combine_chunks()
+            if frame.has_field("currency")
+            else pa.repeat(pa.scalar("", pa.string()), frame.n)
+        )
+        enc = pc.dictionary_encode(currency)
+        cur = enc.indices.to_numpy(zero_copy_only=False)
+        for j, name in enumerate(enc.dictionary.to_pylist()):
+            sel = starts & (cur == j)
+            sums = np.bincount(person[sel], weights=units[sel].astype(np.float64), minlength=people)
+            spend[name or ""] = spend.get(name or "", 0) + np.rint(sums).astype(np.int64)
+    else:
+        spend[""] = np.zeros(people, dtype=np.int64)
+    consent = _run_consent(annotated, person, people)
+    email_text = pc.utf8_trim_whitespace(frame.text(field="email").combine_chunks())
+    is_relay = pc.fill_null(
+        pc.match_substring_regex(pc.utf8_lower(email_text), RELAY_PATTERN), False
+    )
+    mailbox = np.asarray(
+        pc.and_(
+            pc.and_(pc.not_equal(email_text, ""), pc.match_substring(email_text, "@")),
+            pc.invert(is_relay),
+        ).to_numpy(zero_copy_only=False),
+        dtype=bool,
+    )
+    relay_rows = np.asarray(is_relay.to_numpy(zero_copy_only=False), dtype=bool) & has
+    relay = np.zeros(people, dtype=bool)
+    relay[person[relay_rows]] = True
+    mail_row = _first_per(person, np.flatnonzero(mailbox & has), people)
+    any_row = _first_per(person, np.flatnonzero(has), people)
+    row = np.where(mail_row >= 0, mail_row, any_row)
+    emails = email_text.take(pa.array(np.maximum(mail_row, 0))).to_pylist() if people else []
+    email = [e if mail_row[i] >= 0 else None for i, e in enumerate(emails)]
+    at = pa.array(np.maximum(row, 0))
+
+    def text_at(name: str) -> list[str]:
+        if not frame.has_field(name) or not people:
+            return [""] * people
+        got = pc.utf8_trim_whitespace(frame.text(field=name).combine_chunks().take(at))
+        return [x or "" for x in got.to_pylist()]
+
+    if frame.has_field("first_name") or frame.has_field("last_name"):
+        first, last = text_at("first_name"), text_at("last_name")
+    else:
+        f, la = _split_names(pa.array(text_at("name"), pa.string()))
+        first, last = f.to_pylist(), la.to_pylist()
+    keys_text = customers.row_keys().take(at).to_pylist() if people else []
+    masks = annotated.tag_masks
+    book = annotated.tagbook
+    # Every tag a customer's orders carry chooses them (an order tag too: NEW on their
+    # first order); the Tags column shows the customer tags.
+    tag_flags = {t: customers.person_any(masks[t]) for t in masks if t in book.tags}
+    return ListCustomers(
+        key=[k or "" for k in keys_text],
+        email=email,
+        relay=relay,
+        first_name=first,
+        last_name=last,
+        orders=orders,
+        spend=spend,
+        consent=consent,
+        tags=tag_flags,
+    )
+
+
+def _run_consent(annotated: Annotated, person: IntArray, people: int) -> IntArray | None:
+    """Per person: their latest marketing answer in the run (1 yes, 0 no, -1 none);
+    None when no export of the run has a marketing-consent column."""
+    frame = annotated.frame
+    if not frame.has_field("marketing_consent"):
+        return None
+    text = pc.utf8_lower(pc.utf8_trim_whitespace(frame.text(field="marketing_consent")))
+    known = np.asarray(pc.not_equal(text, "").to_numpy(zero_copy_only=False), dtype=bool)
+    yes = np.asarray(
+        pc.fill_null(pc.is_in(text, value_set=pa.array(CONSENT_YES)), False).to_numpy(
+            zero_copy_only=False
+        ),
+        dtype=bool,
+    )
+    rows = np.flatnonzero(known & (person >= 0))
+    if frame.has_field("date"):  # latest by date (then by row), so the newest answer wins
+        stamps = frame.dates()[rows].astype("datetime64[s]").astype(np.int64)
+        rows = rows[np.lexsort((rows, stamps))]
+    answer = np.full(people, -1, dtype=np.int64)
+    answer[person[rows]] = yes[rows].astype(np.int64)  # later rows overwrite earlier ones
+    return answer
+
+
+# --- customers from the history ------------------------------------------------------------
+
+
+def _from_figures(fig: ListFigures, tags: dict[str, BoolArray]) -> ListCustomers:
+    first, last = _split_names(pa.array([x or "" for x in fig.name], pa.string()))
+    return ListCustomers(
+        key=list(fig.key),
+        email=list(fig.email),
+        relay=fig.relay,
+        first_name=first.to_pylist(),
+        last_name=last.to_pylist(),
+        orders=fig.orders,
+        spend=fig.spend or {"": np.zeros(len(fig.ids), dtype=np.int64)},
+        consent=fig.consent if fig.any_consent else None,
+        tags=tags,
+    )
+
+
+def history_customers(history: History, tagbook: TagBook, as_of: dt.date) -> ListCustomers:
+    """Every customer of the history, with all-time figures, the tags given by hand (by
+    any identity of theirs) and the rule tags of the last ``apply``."""
+    fig = history.list_figures()
+    manual = history.manual_customers(tagbook, as_of)
+    pos = {int(c): i for i, c in enumerate(fig.ids.tolist())}
+    tags: dict[str, BoolArray] = {
+        t: np.zeros(len(fig.ids), dtype=bool)
+        for t, d in tagbook.tags.items()
+        if d.scope == "customer"
+    }
+    for i, text in enumerate(fig.rule_tags):
+        for t in text.split("; ") if text else ():
+            if t in tags:
+                tags[t][i] = True
+    for c, names in manual.items():
+        if c in pos:
+            for t in names:
+                if t in tags:
+                    tags[t][pos[c]] = True
+    return _from_figures(fig, tags)
+
+
+def history_list(
+    history: History,
+    tagbook: TagBook,
+    *,
+    tags: Sequence[str],
+    not_tags: Sequence[str] = (),
+    consent: bool = True,
+    as_of: dt.date | None = None,
+) -> MailingList:
+    """The mailing list of every customer in the history with any of ``tags`` and none
+    of ``not_tags`` (``ordertags export --tag VIP`` in a workspace, with no files): rule
+    tags as the last ``apply`` left them, tags by hand as the tag book says on
+    ``as_of``; all-time orders and spend; the latest marketing answer from any channel.
+
+    >>> ml = history_list(history, book, tags=["VIP"])  # doctest: +SKIP
+    """
+    for t in (*tags, *not_tags):
+        tagbook.require(t)
+    history.sync_tagbook(tagbook)
+    people = history_customers(history, tagbook, as_of or dt.date.today())
+    ml = build_list(people, tagbook, tags=tags, not_tags=not_tags, consent=consent)
+    ml.tags_as_of = history.last_apply() or "never"
+    return ml
+
+
+def _with_history(run: ListCustomers, annotated: Annotated, history: History) -> ListCustomers:
+    """The run's customers with the history's all-time figures: each person's history
+    customers summed (orders, spend per currency), their latest answer from any
+    channel, and the email and name of their latest order with one."""
+    memory = annotated.memory
+    if memory is None or memory.history is None:
+        return run
+    hist_ids, owner = memory.grouping.hist_ids, memory.grouping.hist_owner
+    if not len(hist_ids):
+        return run
+    fig = history.list_figures(hist_ids)
+    at = np.searchsorted(fig.ids, hist_ids)
+    people = len(run)
+    known = np.zeros(people, dtype=bool)
+    known[owner] = True
+    orders = np.where(known, 0, run.orders)
+    np.add.at(orders, owner, fig.orders[at])
+    spend: dict[str, IntArray] = {}
+    for c in set(run.spend) | set(fig.spend):
+        base = run.spend.get(c, np.zeros(people, dtype=np.int64))
+        sums = np.where(known, 0, base)
+        if c in fig.spend:
+            np.add.at(sums, owner, fig.spend[c][at])
+        spend[c] = sums
+    consent = run.consent
+    if fig.any_consent:
+        consent = np.where(known, -1, run.consent if run.consent is not None else -1)
+        stamp = np.full(people, -(2**63), dtype=np.int64)
+        order = np.argsort(fig.consent_at[at], kind="stable")
+        for k in order.tolist():  # a person has a handful of history customers
+            p, i = int(owner[k]), int(at[k])
+            if fig.consent[i] >= 0 and fig.consent_at[i] >= stamp[p]:
+                consent[p], stamp[p] = fig.consent[i], fig.consent_at[i]
+    email = list(run.email)
+    first, last = list(run.first_name), list(run.last_name)
+    relay = run.relay.copy()
+    relay[owner[fig.relay[at]]] = True
+    hist_first, hist_last = _split_names(pa.array([x or "" for x in fig.name], pa.string()))
+    hf, hl = hist_first.to_pylist(), hist_last.to_pylist()
+    best = np.argsort(fig.orders[at], kind="stable")  # the busiest history customer last
+    for k in best.tolist():
+        p, i = int(owner[k]), int(at[k])
+        if fig.email[i] is not None and (email[p] is None or known[p]):
+            email[p] = fig.email[i]
+        if fig.name[i]:
+            first[p], last[p] = hf[i], hl[i]
+    return ListCustomers(
+        key=run.key,
+        email=email,
+        relay=relay,
+        first_name=first,
+        last_name=last,
+        orders=orders,
+        spend=spend,
+        consent=consent,
+        tags=run.tags,
+    )
+
+
+def mailing_list(
+    annotated: Annotated,
+    *,
+    tags: Sequence[str],
+    not_tags: Sequence[str] = (),
+    consent: bool = True,
+    history: History | None = None,
+) -> MailingList:
+    """Customers of a run who carry any of ``tags`` and none of ``not_tags``. Where the
+    exports (or the history) say whether a customer accepts marketing, those whose
+    latest answer is not yes (or who never answered) are left out, unless ``consent``
+    is False. With the run's ``history``, orders, spend and the answer are all-time
+    figures from it, across every channel.
 
     >>> ml = mailing_list(result, tags=["VIP"], not_tags=["FRAUD"])  # doctest: +SKIP
     >>> ml.columns["Email Address"].to_pylist()[:1]  # doctest: +SKIP
     ['jane@example.com']
     """
-    book = annotated.tagbook
     for t in (*tags, *not_tags):
-        book.require(t)
-    frame = annotated.frame
-    customers = annotated.customers
-    masks = annotated.tag_masks
-    none = np.zeros(customers.count, dtype=bool)
-
-    def customer_has(tag: str) -> np.ndarray[Any, np.dtype[np.bool_]]:
-        return customers.reduce_any(masks[tag]) if tag in masks else none
-
-    wanted = np.zeros(customers.count, dtype=bool)
-    for t in tags:
-        wanted |= customer_has(t)
-    blocked = np.zeros(customers.count, dtype=bool)
-    for t in not_tags:
-        blocked |= customer_has(t)
-    relay = np.asarray(
-        pc.fill_null(pc.match_substring_regex(customers.keys, RELAY_PATTERN), False).to_numpy(
-            zero_copy_only=False
-        ),
-        dtype=bool,
-    )
-    agreed = _consented(annotated) if consent else None
-    no_consent = np.zeros(customers.count, dtype=bool) if agreed is None else ~agreed
-    chosen = wanted & ~blocked & ~relay & ~no_consent
-    if customers.groups is not None:
-        # A merged customer (several emails, a link, a phone) is one row, under their
-        # first email that is a mailbox; a code known by its phone alone has none.
-        chosen &= np.asarray(pc.is_valid(customers.keys).to_numpy(zero_copy_only=False), dtype=bool)
-        picked = np.flatnonzero(chosen)
-        _, first_of = np.unique(customers.groups[picked], return_index=True)
-        chosen = np.zeros_like(chosen)
-        chosen[picked[first_of]] = True
-
-    first = customers.first_rows()
-    rows = frame.order_starts
-    spend = (
-        customers.reduce_sum(np.where(rows, frame.money_units(field="total"), 0))
-        if frame.has_field("total")
-        else np.zeros(customers.count, dtype=np.int64)
-    )
-    orders = customers.count_rows(rows)
-    idx = np.flatnonzero(chosen)
-    keys = customers.keys.take(pa.array(idx)).to_pylist() if len(idx) else []
-    # Highest spend first; ties by customer key, so the order is stable between runs.
-    order = np.lexsort((np.array(keys, dtype=object), -spend[idx])) if len(idx) else idx
-    idx = idx[order]
-    first_rows = pa.array(first[idx])
-
-    def first_text(field: str) -> pa.Array:
-        if not frame.has_field(field):
-            return pa.repeat(pa.scalar("", pa.string()), len(idx))
-        col = frame.text(field=field).combine_chunks()
-        return pc.utf8_trim_whitespace(col.take(first_rows))
-
-    email = first_text("email")
-    if frame.has_field("first_name") or frame.has_field("last_name"):
-        first_name, last_name = first_text("first_name"), first_text("last_name")
-    else:
-        first_name, last_name = _split_names(first_text("name"))
-    customer_tags = [t for t in book.rank(masks) if book.tags[t].scope == "customer"]
-    has = {t: customer_has(t)[idx] for t in customer_tags}
-    tag_text = render_tags(customer_tags, has, book, len(idx))[0]
-    columns = {
-        "Email Address": email,
-        "First Name": first_name,
-        "Last Name": last_name,
-        "Orders": pa.array(orders[idx]).cast(pa.string()),
-        "Spend": _money_text(spend[idx]),
-        "Tags": tag_text.combine_chunks(),
-    }
-    return MailingList(
-        columns,
-        excluded_not_tag=int((wanted & blocked).sum()),
-        excluded_relay=int((wanted & ~blocked & relay).sum()),
-        excluded_consent=int((wanted & ~blocked & ~relay & no_consent).sum()),
-    )
+        annotated.tagbook.require(t)
+    people = run_customers(annotated)
+    if history is not None:
+        people = _with_history(people, annotated, history)
+    return build_list(people, annotated.tagbook, tags=tags, not_tags=not_tags, consent=consent)
