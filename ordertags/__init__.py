@@ -63,6 +63,17 @@ _EXPORTS = {
     "unlink_identities": "tags",
     "Link": "tags",
     "Workspace": "customers.workspace",
+    # Mailing lists and segments (issue 11).
+    "customers_of_run": "reports.lists",
+    "CustomerRows": "reports.lists",
+    "ListFilter": "reports.lists",
+    "select": "reports.lists",
+    "get_preset": "reports.lists",
+    "render_list": "reports.lists",
+    "segments_report": "api",
+    "segment_customers": "reports.segments",
+    "suppress_address": "tags",
+    "neutralise_text": "io.safecsv",
     "find_workspace": "customers.workspace",
     "init_workspace": "customers.workspace",
 }

@@ -22,17 +22,35 @@ import pyarrow.compute as pc
 from ordertags.base.keys import check_region
 from ordertags.customers.history import IngestReport
 from ordertags.customers.identity import resolve_links
+from ordertags.customers.rfm import Cutoffs
 from ordertags.customers.workspace import workspace_history
 from ordertags.engine.frame import Frame
 from ordertags.engine.pipeline import Annotated, annotate
 from ordertags.engine.resolution import order_batches, run_identities
 from ordertags.engine.tagtext import COLOUR_COLUMN, PROFILE_COLUMN
 from ordertags.errors import UsageError
-from ordertags.io.readers import Dialect, read_orders
-from ordertags.io.safecsv import neutralise_column
-from ordertags.io.writers import write_csv_table, write_output, write_table
+from ordertags.io.readers import read_orders
+from ordertags.io.writers import write_output, write_table
 from ordertags.reports.dryrun import compare
-from ordertags.reports.mailing import LIST_COLUMNS, MailingList, history_list, mailing_list
+from ordertags.reports.lists import (
+    CustomerRows,
+    ListFilter,
+    Selection,
+    customers_of_history,
+    customers_of_run,
+    get_preset,
+    read_suppression_file,
+    render_list,
+    render_suppression,
+    select,
+)
+from ordertags.reports.segments import (
+    SegmentTable,
+    TagLine,
+    segment_customers,
+    segment_table,
+    tag_figures,
+)
 from ordertags.reports.views import OrdersView, order_views
 from ordertags.rules import load_rules
 from ordertags.tags import TagBook, load_tagbook
@@ -216,15 +234,15 @@ def apply_files(
         )
         # Every list is made (and its tags checked) before anything is written; in a
         # workspace, with the history's all-time figures (as export makes them).
+        rows = customers_of_run(result, history) if lists else None
         made = [
             (
                 spec,
-                mailing_list(
-                    result,
-                    tags=spec.tags,
-                    not_tags=spec.not_tags,
+                make_list(
+                    result.tagbook,
+                    rows,  # type: ignore[arg-type]
+                    ListFilter(tags=spec.tags, not_tags=spec.not_tags),
                     consent=consent,
-                    history=history,
                 ),
             )
             for spec in lists
@@ -258,44 +276,48 @@ def apply_files(
 
         write_output(target, write)
     result.summary.replaced = replaced[0]
-    for spec, ml in made:
-        write_list(ml, spec.path)
-        result.summary.lists[str(spec.path)] = ml.count
+    for spec, chosen in made:
+        data = render_list(chosen.rows, get_preset(None))
+        write_output(spec.path, lambda fh, d=data: fh.write(d))
+        result.summary.lists[str(spec.path)] = chosen.count
     return result, [t for t in targets if t != "-"] + [str(s.path) for s, _ in made]
 
 
-def write_list(ml: MailingList, output: PathLike) -> None:
-    """Write a mailing list as CSV (``LIST_COLUMNS``) to ``output`` (``-``: stdout), its
-    cells made inert for spreadsheets (:mod:`ordertags.io.safecsv`)."""
-
-    numeric = {"Orders", "Spend"}
-    chunked = [
-        pa.chunked_array([neutralise_column(ml.columns[name], numeric=name in numeric)])
-        for name in LIST_COLUMNS
-    ]
-    write_output(output, lambda fh: write_csv_table(fh, LIST_COLUMNS, chunked, Dialect()))
-
-
-def write_list_xlsx(ml: MailingList, book: TagBook, output: PathLike) -> None:
-    """Write a mailing list as a spreadsheet (see :func:`ordertags.io.xlsx.write_xlsx`),
-    each customer's row in the colour of their first (highest priority) tag."""
+def write_list_xlsx(
+    rows: CustomerRows,
+    preset: Any,
+    book: TagBook,
+    output: PathLike,
+    segments: Sequence[str] | None = None,
+) -> None:
+    """Write a mailing list in ``preset``'s columns as a spreadsheet (see
+    :func:`ordertags.io.xlsx.write_xlsx`), each customer's row in the colour of their
+    highest priority tag; cells are text, never formulas."""
     # Lazy: openpyxl takes most of a second to import; only a spreadsheet needs it.
     from ordertags.io.xlsx import write_xlsx
 
-    tags_text = ml.columns["Tags"]
-    if pa.types.is_dictionary(tags_text.type):
-        tags_text = tags_text.cast(pa.string())
-    firsts = pc.split_pattern(tags_text, "; ", max_splits=1)
-    colour = pa.array(
-        [book.tags[t[0]].colour if t and t[0] in book.tags else "" for t in firsts.to_pylist()],
-        pa.string(),
-    )
-    names = [*LIST_COLUMNS, "Tag Colour"]
-    chunked = [pa.chunked_array([ml.columns[c]]) for c in LIST_COLUMNS]
+    if preset.lines:
+        raise UsageError(
+            f"the {preset.name} preset is one address a line, not a spreadsheet.",
+            hint="Leave out --output-format xlsx, or choose another --preset.",
+        )
+    ctx: dict[str, Any] = {"main": rows.main_currency(), "segments": segments}
+    values = [preset.row(rows, i, ctx) for i in range(len(rows))]
+    header = list(preset.header)
+    cols = [pa.array([str(v[j]) for v in values], pa.string()) for j in range(len(header))]
+    colours = []
+    for tags in rows.tags:
+        known = book.rank(t for t in tags if t in book.tags)
+        colours.append(book.tags[known[0]].colour if known else "")
+    names = [*header, "Tag Colour"]
     write_output(
         output,
         lambda fh: write_xlsx(
-            fh, names, [*chunked, colour], colour_column="Tag Colour", sheet="Customers"
+            fh,
+            names,
+            [*cols, pa.array(colours, pa.string())],
+            colour_column="Tag Colour",
+            sheet="Customers",
         ),
     )
 
@@ -305,7 +327,7 @@ def export_list(
     *,
     tagbook: PathLike,
     output: PathLike,
-    tags: Sequence[str],
+    tags: Sequence[str] = (),
     not_tags: Sequence[str] = (),
     rules: PathLike | None = None,
     as_of: dt.date | None = None,
@@ -318,43 +340,58 @@ def export_list(
     workspace: Any = None,
     region: str | None = None,
     consent: bool = True,
+    preset: str | None = None,
+    excel: bool | None = None,
+    list_filter: ListFilter | None = None,
+    suppress: Sequence[PathLike] = (),
+    suppression_out: PathLike | None = None,
     date_style: str | None = None,
     output_format: str | None = None,
     progress: Any = None,
-) -> tuple[Annotated | None, MailingList]:
-    """Write the mailing list of customers with any of ``tags`` and none of ``not_tags``
-    (and, where the exports or the history record it, who accepted marketing: see
-    :func:`ordertags.reports.mailing.mailing_list`).
+) -> tuple[Annotated | None, Selection]:
+    """Write the mailing list of the customers that ``list_filter`` asks for (or those
+    with any of ``tags`` and none of ``not_tags``), in the columns of ``preset`` (see
+    :data:`ordertags.reports.lists.PRESETS`), leaving out addresses no list may carry
+    (no email, invalid, relay, suppressed by the tag book or a ``suppress`` file), customers
+    with a ``no_marketing`` tag, and, unless ``consent`` is False, customers who did not
+    accept marketing where any export or the history records it. With ``suppression_out``,
+    writes the addresses left out and why. ``output_format`` ``xlsx`` writes a
+    spreadsheet in the preset's columns instead (:func:`write_list_xlsx`).
 
     With a ``workspace``, the run's orders are recorded in its history as ``apply``
     records them, and each listed customer's orders, spend and marketing answer are
     all-time figures from the history, across channels. With a workspace and no
-    ``orders``, every customer of the history with the tags is listed (rule tags as the
-    last ``apply`` left them); the result is then None.
+    ``orders``, every customer of the history is a candidate (rule tags as the last
+    ``apply`` left them); the result is then None.
 
-    >>> _, ml = export_list([], tagbook="tagbook.yaml", output="vip.csv", tags=["VIP"],
-    ...                     workspace=ws)  # doctest: +SKIP
+    >>> result, chosen = export_list(["orders.csv"], tagbook="tagbook.yaml", output="vip.csv",
+    ...     tags=["VIP"], preset="mailchimp")  # doctest: +SKIP
+    >>> chosen.count, chosen.left_out["no_consent"]  # doctest: +SKIP
+    (12, 3)
     """
-    if not tags:
-        raise UsageError("name at least one tag with --tag.", hint="For example: --tag VIP.")
+    flt = list_filter or ListFilter(tags=tuple(tags), not_tags=tuple(not_tags))
+    if not flt.tags and not flt.segments:
+        raise UsageError(
+            "name at least one tag with --tag, or a segment with --segment.",
+            hint="For example: --tag VIP, or --segment champions.",
+        )
     if not orders and workspace is None:
         raise UsageError(
             "give the exports to make the list from.",
             hint="Or, in a workspace (--workspace DIR), give none to list the customers of "
             "its history.",
         )
+    chosen_preset = get_preset(preset)
     result: Annotated | None = None
+    tags_as_of: str | None = None
     with workspace_history(workspace) as history:
         if not orders:
             assert history is not None
-            ml = history_list(
-                history,
-                load_tagbook(tagbook),
-                tags=tags,
-                not_tags=not_tags,
-                consent=consent,
-                as_of=as_of,
-            )
+            book = load_tagbook(tagbook)
+            for t in flt.names_tags():
+                book.require(t)
+            when = as_of or dt.date.today()
+            rows, tags_as_of = customers_of_history(history, book, when)
         else:
             result = _run(
                 orders,
@@ -373,16 +410,126 @@ def export_list(
                 date_style=date_style,
                 progress=progress,
             )
-            ml = mailing_list(
-                result, tags=tags, not_tags=not_tags, consent=consent, history=history
-            )
+            book, when = result.tagbook, result.frame.as_of
+            rows = customers_of_run(result, history)
+    segments = None
+    if flt.segments or chosen_preset.name == "generic":
+        method, cutoffs = _segment_config(rules)
+        segments = segment_customers(rows, when, method=method, cutoffs=cutoffs).groups
+    chosen = make_list(book, rows, flt, consent=consent, segments=segments, suppress=suppress)
+    chosen.tags_as_of = tags_as_of
+    listed_segments = None
+    if segments is not None:
+        by_key = dict(zip(rows.key, segments, strict=True))
+        listed_segments = [by_key[k] for k in chosen.rows.key]
     if output_format == "xlsx":
-        write_list_xlsx(ml, result.tagbook if result is not None else load_tagbook(tagbook), output)
+        write_list_xlsx(chosen.rows, chosen_preset, book, output, segments=listed_segments)
     elif output_format not in (None, "csv"):
         raise UsageError(f'a mailing list is written as csv or xlsx, not "{output_format}".')
     else:
-        write_list(ml, output)
-    return result, ml
+        data = render_list(chosen.rows, chosen_preset, excel=excel, segments=listed_segments)
+        write_output(output, lambda fh: fh.write(data))
+    if suppression_out is not None:
+        gone = render_suppression(chosen.suppressed_out)
+        write_output(suppression_out, lambda fh: fh.write(gone))
+    return result, chosen
+
+
+def make_list(
+    book: TagBook,
+    rows: CustomerRows,
+    flt: ListFilter,
+    *,
+    consent: bool = True,
+    segments: Sequence[str] | None = None,
+    suppress: Sequence[PathLike] = (),
+) -> Selection:
+    """The customers of ``rows`` that ``flt`` asks for, without those no list may carry:
+    the tag ``book``'s suppressed addresses and those of the ``suppress`` files, its
+    ``no_marketing`` tags, and (unless ``consent`` is False) customers who did not accept
+    marketing. Every tag ``flt`` names must be in the tag book."""
+    for t in flt.names_tags():
+        book.require(t)
+    suppressed = {s.key for s in book.suppressed}
+    for path in suppress:
+        suppressed |= read_suppression_file(path)
+    return select(
+        rows,
+        flt,
+        suppressed=suppressed,
+        no_marketing=book.no_marketing_tags(),
+        consent=consent,
+        segments=segments,
+    )
+
+
+def _segment_config(rules: PathLike | None) -> tuple[str, Any]:
+    """RFM method and fixed cut-offs from the rule file's ``segments:`` (defaults without)."""
+    if rules is None:
+        return "quantiles", None
+    ruleset = load_rules(rules)
+    cuts = ruleset.segment_cutoffs
+    cutoffs = (
+        Cutoffs(
+            tuple(int(x) for x in cuts[0]),  # type: ignore[arg-type]
+            tuple(cuts[1]),  # type: ignore[arg-type]
+            tuple(cuts[2]),  # type: ignore[arg-type]
+        )
+        if cuts
+        else None
+    )
+    return ruleset.segment_method, cutoffs
+
+
+def segments_report(
+    orders: Sequence[PathLike],
+    *,
+    tagbook: PathLike,
+    rules: PathLike | None = None,
+    as_of: dt.date | None = None,
+    columns: Mapping[str, str | None] | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    money_style: str | None = None,
+    profile: str | None = None,
+    mapping: PathLike | None = None,
+    workspace: Any = None,
+    region: str | None = None,
+    by: str = "group",
+    date_style: str | None = None,
+) -> SegmentTable | list[TagLine]:
+    """The RFM groups of the run's customers (all-time figures from the history in a
+    workspace) as a :class:`ordertags.reports.segments.SegmentTable`; with ``by="tag"``,
+    per tag the customers, orders and spend of the last 30, 90 and 365 days.
+
+    >>> table = segments_report(["orders.csv"], tagbook="tagbook.yaml")  # doctest: +SKIP
+    >>> [(line.name, line.customers) for line in table.lines][:1]  # doctest: +SKIP
+    [('Champions', 4)]
+    """
+    if by not in ("group", "tag"):
+        raise UsageError(f'cannot group segments by "{by}".', hint="Use --by group or --by tag.")
+    with workspace_history(workspace) as history:
+        result = _run(
+            orders,
+            tagbook,
+            rules,
+            as_of,
+            columns,
+            encoding,
+            delimiter,
+            money_style,
+            profile,
+            mapping,
+            history=history,
+            region=region,
+            date_style=date_style,
+        )
+        if by == "tag":
+            return tag_figures(result)
+        rows = customers_of_run(result, history)
+    method, cutoffs = _segment_config(rules)
+    scores = segment_customers(rows, result.frame.as_of, method=method, cutoffs=cutoffs)
+    return segment_table(rows, scores)
 
 
 def ingest_files(

@@ -636,10 +636,23 @@ def render_summary(summary: Any, written: list[str]) -> str:
 # --- export --------------------------------------------------------------------------------
 
 
+def _date_opt(value: str | None, flag: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f'"{value}" is not a date; write YYYY-MM-DD.', param_hint=flag
+        ) from None
+
+
+ListOpt = Annotated[list[str] | None, typer.Option(show_default=False)]
+
+
 @app.command()
 def export(
     output: OutputOpt,
-    tag: TagOpt,
     orders: Annotated[
         list[str] | None,
         typer.Argument(
@@ -648,12 +661,115 @@ def export(
             show_default=False,
         ),
     ] = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tag",
+            help="Customers with this tag (repeat: any of them). A tag on any of their "
+            "orders counts.",
+            show_default=False,
+        ),
+    ] = None,
     tagbook: BookOpt = None,
+    all_tags: Annotated[
+        bool, typer.Option("--all-tags", help="Customers must have every --tag, not any.")
+    ] = False,
     not_tag: Annotated[
         list[str] | None,
         typer.Option(
             "--not-tag",
             help="Leave out customers with this tag (repeat for several).",
+            show_default=False,
+        ),
+    ] = None,
+    segment: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--segment",
+            help="Customers in this RFM group, e.g. champions, at_risk (repeat: any of them).",
+            show_default=False,
+        ),
+    ] = None,
+    min_spend: Annotated[
+        str | None,
+        typer.Option(
+            "--min-spend",
+            help="Customers who spent at least this much: 100 (in any currency) or 100 GBP.",
+            show_default=False,
+        ),
+    ] = None,
+    min_orders: Annotated[
+        int | None,
+        typer.Option("--min-orders", help="Customers with at least this many orders.", min=0),
+    ] = None,
+    ordered_since: Annotated[
+        str | None,
+        typer.Option(
+            "--ordered-since",
+            help="Customers with an order on or after this date (YYYY-MM-DD).",
+            show_default=False,
+        ),
+    ] = None,
+    not_ordered_since: Annotated[
+        str | None,
+        typer.Option(
+            "--not-ordered-since",
+            help="Customers with no order on or after this date (YYYY-MM-DD).",
+            show_default=False,
+        ),
+    ] = None,
+    country: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--country",
+            help="Customers whose latest country is this (as the export writes it, e.g. GB; "
+            "repeat: any of them).",
+            show_default=False,
+        ),
+    ] = None,
+    channel: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--channel",
+            help="Customers with an order on this channel (the export's channel column, "
+            "else its platform, e.g. shopify, ebay; repeat: any of them).",
+            show_default=False,
+        ),
+    ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            "--preset",
+            help="The columns of an email tool: mailchimp, klaviyo, shopify-customers, brevo, "
+            "linnworks-list or generic (default: Email Address, First Name, Last Name, "
+            "Orders, Spend, Tags).",
+            show_default=False,
+        ),
+    ] = None,
+    excel: Annotated[
+        bool | None,
+        typer.Option(
+            "--excel/--no-excel",
+            help="Write a UTF-8 BOM so that spreadsheets read accents right (default: only "
+            "for --preset generic).",
+            show_default=False,
+        ),
+    ] = None,
+    suppress: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--suppress",
+            help="A file of addresses never to list: one a line, or a CSV with an Email "
+            "column (repeat for several). The tag book's suppressed list always applies.",
+            show_default=False,
+        ),
+    ] = None,
+    suppression_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--suppression-out",
+            help="Also write the addresses left out and why (Email, Reason), for the email "
+            "tool's own suppression list.",
             show_default=False,
         ),
     ] = None,
@@ -676,9 +792,8 @@ def export(
         bool,
         typer.Option(
             "--include-without-consent",
-            help="Also list customers whose exports do not say "
-            "they accept marketing (by default, where an export has a marketing-consent "
-            "column, only those whose latest answer is yes are listed).",
+            help="Also list customers who did not accept marketing (by default, where any "
+            "export records consent, only those whose latest answer is yes are listed).",
         ),
     ] = False,
     output_format: Annotated[
@@ -691,17 +806,16 @@ def export(
         ),
     ] = None,
 ) -> None:
-    """Write a mailing list of the customers with a tag: one row per customer, highest
-    spend first (Email Address, First Name, Last Name, Orders, Spend, Tags). Customers
-    who did not accept marketing and marketplace relay addresses are left out. In a
-    workspace, orders and spend are all-time figures from the history, the marketing
-    answer is the latest from any channel, and with no exports every customer of the
-    history with the tag is listed.
+    """Write a mailing list: one row per customer (merged identities once, under the
+    address used last), highest spend first. Left out, each counted in the summary:
+    invalid and marketplace relay addresses, suppressed addresses, customers with a
+    no_marketing tag, and customers who did not accept marketing.
 
-    Example: ordertags export orders.csv --tag VIP --not-tag FRAUD -t tagbook.yaml
+    Example: ordertags export orders.csv --tag VIP --preset mailchimp -t tagbook.yaml
     -r rules.yaml -o vip.csv
 
-    Example: ordertags export --tag VIP -o vip.csv   (in a workspace: from the history)
+    Example: ordertags export orders.csv --segment at_risk --min-orders 2 --preset klaviyo
+    -o winback.csv
     """
     when = _as_of(as_of)
     ws = _workspace(workspace)
@@ -709,19 +823,41 @@ def export(
     if output_format not in (None, "csv", "xlsx"):
         raise typer.BadParameter("use csv or xlsx.", param_hint="--output-format")
     from ordertags.api import export_list
+    from ordertags.customers.rfm import GROUP_NAMES, group_slug
+    from ordertags.reports.lists import REASON_TEXT, ListFilter, Money
 
+    segments = []
+    for name in segment or []:
+        slug = group_slug(name)
+        if slug is None:
+            raise typer.BadParameter(
+                f'"{name}" is not an RFM group; use one of: {", ".join(GROUP_NAMES)}.',
+                param_hint="--segment",
+            )
+        segments.append(slug)
     try:
+        flt = ListFilter(
+            tags=tuple(tag or ()),
+            all_tags=all_tags,
+            not_tags=tuple(not_tag or ()),
+            segments=tuple(segments),
+            min_spend=Money.parse(min_spend) if min_spend is not None else None,
+            min_orders=min_orders,
+            ordered_since=_date_opt(ordered_since, "--ordered-since"),
+            not_ordered_since=_date_opt(not_ordered_since, "--not-ordered-since"),
+            countries=tuple(country or ()),
+            channels=tuple(channel or ()),
+        )
         with _progress(orders or [], quiet) as progress:
-            result, ml = export_list(
+            result, chosen = export_list(
                 orders or [],
                 tagbook=tagbook_path,
                 rules=rules_path,
                 output=output,
                 as_of=when,
-                tags=tag,
                 workspace=ws,
                 region=default_region,
-                not_tags=not_tag or [],
+                date_style=_date_style(date_style),
                 columns=_columns(email_column, total_column, date_column, name_column, None),
                 encoding=encoding,
                 delimiter=delimiter,
@@ -729,29 +865,180 @@ def export(
                 profile=format_,
                 mapping=mapping,
                 consent=not without_consent,
+                preset=preset,
+                excel=excel,
+                list_filter=flt,
+                suppress=list(suppress or ()),
+                suppression_out=suppression_out,
                 output_format=output_format,
-                date_style=_date_style(date_style),
                 progress=progress,
             )
     except OrderTagsError as exc:
         _fail(exc)
-    left_out = []
-    if ml.excluded_consent:
-        left_out.append(f"{ml.excluded_consent:,} without marketing consent")
-    if ml.excluded_not_tag:
-        left_out.append(f"{ml.excluded_not_tag:,} for --not-tag")
-    if ml.excluded_relay:
-        left_out.append(f"{ml.excluded_relay:,} with marketplace relay addresses")
-    if ml.excluded_no_email:
-        left_out.append(f"{ml.excluded_no_email:,} with no email (buyer id only)")
+    if without_consent and chosen.consent_ignored:
+        typer.echo(
+            f"warning: {chosen.consent_ignored:,} customers listed without marketing consent "
+            "(--include-without-consent); mailing them may break the law where you sell.",
+            err=True,
+        )
+    elif without_consent:
+        typer.echo(
+            "warning: --include-without-consent lists customers who did not accept marketing.",
+            err=True,
+        )
+    left_out = [
+        f"{chosen.left_out[r]:,} {REASON_TEXT[r]}" for r in chosen.left_out if chosen.left_out[r]
+    ]
+    if chosen.excluded_not_tag:
+        left_out.append(f"{chosen.excluded_not_tag:,} for --not-tag")
+    wanted = " or ".join([*(tag or []), *segments]) if not all_tags else " and ".join(tag or [])
     _say(
         quiet,
-        f"{ml.count:,} customers with {' or '.join(tag)}"
+        f"{chosen.count:,} customers with {wanted}"
         + (f" ({'; '.join(left_out)} left out)" if left_out else "")
-        + ("" if output == "-" else f"; wrote {output}"),
+        + ("" if output == "-" else f"; wrote {output}")
+        + (f"; left-out addresses in {suppression_out}" if suppression_out else ""),
     )
-    if ml.tags_as_of is not None:
-        _say(quiet, _tags_as_of(ml.tags_as_of))
+    if chosen.tags_as_of is not None:
+        _say(quiet, _tags_as_of(chosen.tags_as_of))
+
+
+# --- segments ------------------------------------------------------------------------------
+
+
+@app.command("segments")
+def segments_cmd(
+    orders: OrdersArg,
+    tagbook: BookOpt = None,
+    rules: RulesOpt = None,
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by",
+            help="group: customers per RFM group; tag: per tag, customers, orders and spend "
+            "of the last 30, 90 and 365 days.",
+        ),
+    ] = "group",
+    output_format: Annotated[
+        str,
+        typer.Option("--output-format", help="table, csv or json."),
+    ] = "table",
+    as_of: AsOfOpt = None,
+    encoding: EncodingOpt = None,
+    delimiter: DelimiterOpt = None,
+    email_column: EmailColOpt = None,
+    total_column: TotalColOpt = None,
+    date_column: DateColOpt = None,
+    name_column: NameColOpt = None,
+    money_style: MoneyOpt = None,
+    format_: FormatOpt = None,
+    mapping: MappingOpt = None,
+    workspace: WorkspaceOpt = None,
+    default_region: RegionOpt = None,
+    date_style: DateStyleOpt = None,
+) -> None:
+    """Show the customers' RFM groups (Shopify's 11 names; scores from quantiles of your
+    customers, or the rule file's fixed cut-offs) with each group's customers, share
+    and spend per currency, and the thresholds used. In a workspace the figures are
+    all-time ones from the history.
+
+    Example: ordertags segments orders.csv -t tagbook.yaml --as-of 2026-11-26
+
+    Example (does VIP pay off?): ordertags segments orders.csv --by tag -r rules.yaml
+    """
+    if output_format not in ("table", "csv", "json"):
+        raise typer.BadParameter("use table, csv or json.", param_hint="--output-format")
+    if by not in ("group", "tag"):
+        raise typer.BadParameter("use group or tag.", param_hint="--by")
+    when = _as_of(as_of)
+    ws = _workspace(workspace)
+    tagbook_path, rules_path = _book(tagbook, ws), _rules(rules, ws)
+    from ordertags.api import segments_report
+    from ordertags.reports import segments as seg
+
+    try:
+        report = segments_report(
+            orders,
+            tagbook=tagbook_path,
+            rules=rules_path,
+            as_of=when,
+            columns=_columns(email_column, total_column, date_column, name_column, None),
+            encoding=encoding,
+            delimiter=delimiter,
+            money_style=_money(money_style),
+            profile=format_,
+            mapping=mapping,
+            workspace=ws,
+            region=default_region,
+            by=by,
+            date_style=_date_style(date_style),
+        )
+    except OrderTagsError as exc:
+        _fail(exc)
+    if isinstance(report, list):
+        if output_format == "csv":
+            typer.echo(seg.tag_figures_csv(report), nl=False)
+        elif output_format == "json":
+            typer.echo(seg.tag_figures_json(report), nl=False)
+        else:
+            typer.echo(render_tag_figures(report))
+        return
+    if output_format == "csv":
+        typer.echo(seg.segment_table_csv(report), nl=False)
+        return
+    if output_format == "json":
+        typer.echo(seg.segment_table_json(report), nl=False)
+        return
+    typer.echo(render_segments(report))
+    if report.reason:
+        typer.echo(f"note: {report.reason}", err=True)
+
+
+def render_segments(table: Any) -> str:
+    """The segments table for people, with the thresholds under it."""
+    from tabulate import tabulate
+
+    from ordertags.reports.segments import thresholds_text
+
+    currencies = sorted({c for line in table.lines for c in line.spend})
+    rows = [
+        [
+            line.name,
+            line.customers,
+            f"{line.share * 100:.1f}%",
+            *[line.spend.get(c, "0.00") for c in currencies],
+        ]
+        for line in table.lines
+    ]
+    headers = ["group", "customers", "share", *[f"spend {c}".strip() for c in currencies]]
+    text: str = tabulate(
+        rows,
+        headers=headers,
+        disable_numparse=True,
+        colalign=("left", "right", "right", *["right"] * len(currencies)),
+    )
+    return text + "\n\n" + "\n".join(thresholds_text(table))
+
+
+def render_tag_figures(lines: list[Any]) -> str:
+    """Per tag and window: customers, orders, spend per currency."""
+    from tabulate import tabulate
+
+    currencies = sorted({c for line in lines for w in line.windows for c in w.spend})
+    rows = [
+        [
+            line.tag,
+            f"{w.days} days",
+            w.customers,
+            w.orders,
+            *[w.spend.get(c, "0.00") for c in currencies],
+        ]
+        for line in lines
+        for w in line.windows
+    ]
+    headers = ["tag", "last", "customers", "orders", *[f"spend {c}".strip() for c in currencies]]
+    text: str = tabulate(rows, headers=headers, disable_numparse=True)
+    return text
 
 
 # --- inspect ---------------------------------------------------------------------------------
@@ -1631,6 +1918,50 @@ def unlink_cmd(
     Example: ordertags unlink bob@example.com bob.smith@example.com
     """
     _link(a, b, False, note, by, tagbook, workspace, default_region)
+
+
+@app.command("suppress")
+def suppress_cmd(
+    email: Annotated[
+        str, typer.Argument(help="The address to leave off mailing lists.", show_default=False)
+    ],
+    reason: Annotated[
+        str | None,
+        typer.Option(
+            "--reason",
+            help="Why (unsubscribed, complained, ...): kept in the tag book.",
+            show_default=False,
+        ),
+    ] = None,
+    remove: Annotated[
+        bool, typer.Option("--remove", help="Take the address off the suppressed list.")
+    ] = False,
+    by: ByOpt = None,
+    tagbook: BookOpt = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Keep an address off every mailing list: add it to the tag book's `suppressed`
+    list (every spelling of it, by customer key), or take it off with --remove.
+
+    Example: ordertags suppress jane@example.com --reason unsubscribed -t tagbook.yaml
+    """
+    from ordertags.tags import suppress_address
+
+    ws = _workspace(workspace)
+    book = _book(tagbook, ws)
+    try:
+        change = suppress_address(book, email, reason=reason, by=by, remove=remove)
+    except OrderTagsError as exc:
+        _fail(exc)
+    if remove:
+        if change.removed:
+            typer.echo(f"{change.email} is no longer suppressed", err=True)
+        else:
+            typer.echo(f"{change.email} was not suppressed; nothing changed", err=True)
+    elif change.added:
+        typer.echo(f"suppressed {change.email}: it goes on no mailing list", err=True)
+    else:
+        typer.echo(f"{change.email} was already suppressed; nothing changed", err=True)
 
 
 @app.command()

@@ -16,6 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ordertags.base.segments import (
+    DEFAULT_FREQUENCY,
+    DEFAULT_MONETARY,
+    DEFAULT_RECENCY_DAYS,
+    GROUP_NAMES,
+    group_slug,
+)
 from ordertags.base.yamlfiles import json_path, line_of, load_yaml, read_text, validate
 from ordertags.errors import RulesError
 from ordertags.tags import TagBook
@@ -42,6 +49,7 @@ FORMS = (
     "not",
     "field",
     "customer",
+    "segment",
     "has_tag",
     "had_tag",
     "any_item",
@@ -202,6 +210,21 @@ class CustomerCondition(Condition):
 
 
 @dataclass
+class SegmentCondition(Condition):
+    """``segment``: the customer's RFM group is one of ``groups`` (slugs, see
+    :mod:`ordertags.customers.rfm`), scored from the customers of the run (with their
+    history, in a workspace) as the rule file's ``segments:`` says."""
+
+    groups: tuple[str, ...]
+    where: Where
+    method: str = "quantiles"
+    cutoffs: tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]] | None = None
+
+    def describe(self) -> str:
+        return "segment " + " or ".join(self.groups)
+
+
+@dataclass
 class TagCondition(Condition):
     """``has_tag``: the order or its customer carries the tag at this point of the run
     (from the tag book or an earlier rule). ``had_tag`` with ``within_days``: the customer
@@ -272,6 +295,10 @@ class RuleSet:
     notes_column: str = "Order Notes"
     hold_column: str = "Hold"
     text: str = ""
+    #: RFM scoring (``segments:``): quantiles or fixed, and the fixed cut-offs (recency
+    #: days, frequency, monetary) where the file gives them.
+    segment_method: str = "quantiles"
+    segment_cutoffs: tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]] | None = None
 
     def check_tags(self, tagbook: TagBook) -> None:
         """Every tag a rule adds, removes or tests must be defined in the tag book."""
@@ -334,6 +361,21 @@ def parse_rules(text: str, *, file: str, base: Path) -> RuleSet:
         notes_column=data.get("notes_column") or "Order Notes",
         hold_column=data.get("hold_column") or "Hold",
     )
+    seg = data.get("segments") or {}
+    ruleset.segment_method = seg.get("method", "quantiles")
+    given = [k for k in ("recency_days", "frequency", "monetary") if k in seg]
+    if given:
+        for k in given:
+            if list(seg[k]) != sorted(seg[k]):
+                raise Where(file, text, ["segments", k]).error(
+                    f"segments.{k} must be in ascending order.",
+                    hint="For example: recency_days: [30, 90, 180, 365].",
+                )
+        ruleset.segment_cutoffs = (
+            tuple(seg.get("recency_days", DEFAULT_RECENCY_DAYS)),
+            tuple(seg.get("frequency", DEFAULT_FREQUENCY)),
+            tuple(seg.get("monetary", DEFAULT_MONETARY)),
+        )
     names: dict[str, int] = {}
     for i, raw in enumerate(data.get("rules") or []):
         where = Where(file, text, ["rules", i])
@@ -343,6 +385,11 @@ def parse_rules(text: str, *, file: str, base: Path) -> RuleSet:
             )
         names[raw["name"]] = i
         ruleset.rules.append(_compile_rule(raw, i, where, base, ruleset))
+    for rule in ruleset.rules:
+        for cond in rule.when.walk():
+            if isinstance(cond, SegmentCondition):
+                cond.method = ruleset.segment_method
+                cond.cutoffs = ruleset.segment_cutoffs
     return ruleset
 
 
@@ -445,6 +492,18 @@ def compile_condition(
         return ItemCondition(
             form, compile_condition(raw[form], where.child(form), base, item=True), where
         )
+    if form == "segment":
+        given = raw["segment"] if isinstance(raw["segment"], list) else [raw["segment"]]
+        slugs = []
+        for j, name in enumerate(given):
+            slug = group_slug(str(name))
+            if slug is None:
+                at = where.child("segment", j) if isinstance(raw["segment"], list) else where
+                raise at.error(
+                    f'"{name}" is not an RFM group.', hint=f"Use one of: {', '.join(GROUP_NAMES)}."
+                )
+            slugs.append(slug)
+        return SegmentCondition(tuple(slugs), where)
     if form == "has_tag":
         return TagCondition(raw["has_tag"], None, where)
     if form == "had_tag":

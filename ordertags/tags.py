@@ -48,6 +48,7 @@ class TagDef:
     scope: str = "customer"
     index: int = 0  # position in the tag book: breaks priority ties
     icon: str = ""  # a short emoji or symbol shown before the label (★, ⚠)
+    no_marketing: bool = False  # customers with it never go on a mailing list
 
     @property
     def display(self) -> str:
@@ -108,14 +109,32 @@ class Link:
     line: int | None = None
 
 
+@dataclass(frozen=True)
+class Suppression:
+    """An address never to put on a mailing list (``suppressed:`` in the tag book)."""
+
+    email: str
+    key: str
+    reason: str | None = None
+    by: str | None = None
+    at: str | None = None
+    line: int | None = None
+
+
 @dataclass
 class TagBook:
-    """Tag definitions (in file order), manual entries and identity links."""
+    """Tag definitions (in file order), manual entries, identity links and suppressed
+    addresses."""
 
     path: str
     tags: dict[str, TagDef] = field(default_factory=dict)
     entries: list[Entry] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
+    suppressed: list[Suppression] = field(default_factory=list)
+
+    def no_marketing_tags(self) -> list[str]:
+        """The tags marked ``no_marketing: true``, in tag-book order."""
+        return [name for name, t in self.tags.items() if t.no_marketing]
 
     def rank(self, names: Iterable[str]) -> list[str]:
         """Tag names, highest priority first (ties: the order of the tag book)."""
@@ -276,6 +295,7 @@ def parse_tagbook(text: str, *, file: str) -> TagBook:
             priority=raw.get("priority", 0),
             scope=raw.get("scope", "customer"),
             index=i,
+            no_marketing=bool(raw.get("no_marketing", False)),
         )
     for i, raw in enumerate(data.get("customers") or []):
         line = line_of(text, ["customers", i])
@@ -336,6 +356,27 @@ def parse_tagbook(text: str, *, file: str) -> TagBook:
                 by=raw.get("by"),
                 at=raw.get("at"),
                 line=line_of(text, ["links", i]),
+            )
+        )
+    for i, raw in enumerate(data.get("suppressed") or []):
+        line = line_of(text, ["suppressed", i])
+        key = normalize_email(raw["email"])
+        if key is None or not looks_like_email(raw["email"]):
+            raise TagBookError(
+                f'"{raw["email"]}" is not an email address.',
+                file=file,
+                line=line,
+                key=f"suppressed[{i}].email",
+                hint="Write the address to leave off mailing lists, e.g. jane@example.com.",
+            )
+        book.suppressed.append(
+            Suppression(
+                email=raw["email"],
+                key=key,
+                reason=raw.get("reason"),
+                by=raw.get("by"),
+                at=raw.get("at"),
+                line=line,
             )
         )
     return book
@@ -587,6 +628,75 @@ def untag_customer(
         )
 
     result: TagChange = _edit(p, change)
+    return result
+
+
+# --- suppression ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SuppressChange:
+    """What ``suppress_address`` did: ``added`` False when the address (any spelling with
+    the same customer key) was already suppressed, or, with ``remove``, how many entries
+    went."""
+
+    email: str
+    key: str
+    added: bool = False
+    removed: int = 0
+
+
+def suppress_address(
+    path: str | os.PathLike[str],
+    email: str,
+    *,
+    reason: str | None = None,
+    by: str | None = None,
+    remove: bool = False,
+    now: dt.datetime | None = None,
+) -> SuppressChange:
+    """Add an address to the tag book's ``suppressed`` list (or, with ``remove``, take
+    every spelling of it off), so that no mailing list carries it.
+
+    >>> suppress_address("tagbook.yaml", "Jane@Example.com", reason="unsubscribed")
+    ... # doctest: +SKIP
+    SuppressChange(email='Jane@Example.com', key='jane@example.com', added=True, removed=0)
+    """
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    email = email.strip()
+    key = normalize_email(email)
+    if key is None or not looks_like_email(email):
+        raise TagBookError(
+            f'"{email}" is not an email address.',
+            hint="Give the address to leave off mailing lists, e.g. jane@example.com.",
+        )
+    when = (now or dt.datetime.now().astimezone()).replace(microsecond=0)
+
+    def change(data: Any, book: TagBook) -> SuppressChange:
+        listed = data.get("suppressed")
+        if remove:
+            removed = 0
+            for i in reversed(range(len(listed or []))):
+                if normalize_email(str(listed[i].get("email", ""))) == key:
+                    del listed[i]
+                    removed += 1
+            return SuppressChange(email, key, removed=removed)
+        if any(s.key == key for s in book.suppressed):
+            return SuppressChange(email, key)
+        record = CommentedMap()
+        record["email"] = _plain(email)
+        if reason:
+            record["reason"] = _plain(reason)
+        record["by"] = _plain(by or default_author())
+        record["at"] = when.isoformat()
+        if listed is None or (not listed and listed.fa.flow_style()):
+            listed = CommentedSeq()
+            data["suppressed"] = listed
+        listed.append(record)
+        return SuppressChange(email, key, added=True)
+
+    result: SuppressChange = _edit(Path(path), change)
     return result
 
 

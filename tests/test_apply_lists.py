@@ -64,12 +64,13 @@ def test_one_run_writes_orders_and_lists(job: list[str | Path], tmp_path: Path) 
     )
     assert result.exit_code == 0, result.stderr
     header = ["Email Address", "First Name", "Last Name", "Orders", "Spend", "Tags"]
-    # Highest spend first; the email and name as first seen (trimmed).
+    # Highest spend first; the email and name as last used (trimmed); order tags (HIGH)
+    # count for the customer; tags comma-separated for the email tools.
     assert read_rows(big) == [
         header,
-        ["Jane.Doe@gmail.com", "Jane", "Doe", "2", "1100.50", "BIG"],
-        ["ann@example.org", "Ann", "Smith", "2", "1000.01", "FRAUD; BIG"],
-        ["VIP@example.com", "Vic", "Vip", "1", "151.00", "VIP"],
+        ["janedoe+shop@googlemail.com", "Jane", "Doe", "2", "1100.50", "BIG,HIGH"],
+        ["ANN@example.org", "Ann", "Smith", "2", "1000.01", "FRAUD,BIG,HIGH"],
+        ["VIP@example.com", "Vic", "Vip", "1", "151.00", "VIP,HIGH"],
     ]
     assert read_rows(clean) == [header, read_rows(big)[1], read_rows(big)[3]]
     assert [r[-3] for r in read_rows(out)[1:]] == [

@@ -197,8 +197,8 @@ def test_bad_value_in_unused_column_is_no_error(tmp_path: Path, tagbook: Path) -
         ("{field: total}", 'the condition on "total" has no comparison.'),
         (
             "{field: total, over: 1, customer: spend}",
-            "a condition needs exactly one of all, any, not, field, customer, has_tag, had_tag, "
-            "any_item, all_items, no_item (found field, customer).",
+            "a condition needs exactly one of all, any, not, field, customer, segment, has_tag, "
+            "had_tag, any_item, all_items, no_item (found field, customer).",
         ),
         ("{customer: spend, contains: x}", '"contains" cannot stand beside "customer"'),
         ("{field: total, between: [5, 1]}", "between [5, 1]: the low bound is above the high one."),

@@ -356,6 +356,7 @@ print("light")
         ["tag", "new@example.com", "--tag", "VIP", "--by", "x", "-t", "tagbook.yaml"],
         ["untag", "vip@example.com", "--tag", "VIP", "-t", "tagbook.yaml"],
         ["tags", "-t", "tagbook.yaml"],
+        ["suppress", "gone@example.com", "--reason", "unsubscribed", "-t", "tagbook.yaml"],
         ["--help"],
         [
             "tag",
@@ -371,7 +372,7 @@ print("light")
             "tagbook.yaml",
         ],
     ],
-    ids=["tag", "untag", "tags", "help", "tag-order"],
+    ids=["tag", "untag", "tags", "suppress", "help", "tag-order"],
 )
 def test_quick_commands_do_not_import_pandas_or_pyarrow(
     args: list[str], tmp_path: Path, tagbook: Path, orders_copy: Path

@@ -370,9 +370,9 @@ def test_export_xlsx_colours_each_customer(shop: Path, tmp_path: Path) -> None:
     assert ws.freeze_panes == "A2"
     header = [c.value for c in ws[1]]
     assert header[0] == "Email Address" and header[-1] == "Tag Colour"
-    # BIG is an order tag, so the list is of its customers; their customer tags colour them.
+    # The customers with a BIG order, each in their highest priority tag's colour.
     emails = {r[0].value: r[0].fill.fgColor.rgb for r in ws.iter_rows(min_row=2)}
-    assert emails == {"bad@example.org": "FFFF0000", "ann@example.com": "00000000"}
+    assert emails == {"bad@example.org": "FFFF0000", "ann@example.com": "FF1F77B4"}
 
 
 def test_xlsx_is_refused_for_dry_run_and_unknown_formats(shop: Path, tmp_path: Path) -> None:

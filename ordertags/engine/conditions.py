@@ -23,6 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.customers.grouping import Customers, customer_keys, email_domains
+from ordertags.customers.rfm import Cutoffs
+from ordertags.customers.rfm import score as rfm_score
 from ordertags.engine.arrays import BoolArray, FloatArray, to_bool
 from ordertags.engine.frame import VIRTUAL_FIELDS, Frame
 from ordertags.engine.items import Items, build_items
@@ -36,6 +38,7 @@ from ordertags.rules import (
     FieldCondition,
     ItemCondition,
     Not,
+    SegmentCondition,
     TagCondition,
     parse_when,
 )
@@ -135,6 +138,11 @@ def value_at(cond: Condition, ctx: Context, row: int) -> str:
             return "no customer (blank email)"
         v = measure_values(cond, ctx)[int(code)]
         return "none" if v != v else f"{v:g}"
+    if isinstance(cond, SegmentCondition):
+        code = ctx.customers.codes[row]
+        if code < 0:
+            return "no customer (blank email)"
+        return segments_per_code(cond, ctx)[int(code)]
     return ""
 
 
@@ -486,6 +494,58 @@ def _customer(cond: CustomerCondition, ctx: Context) -> BoolArray:
     return result
 
 
+# --- RFM segments ----------------------------------------------------------------------
+
+
+def segments_per_code(cond: SegmentCondition, ctx: Context) -> list[str]:
+    """Per customer code: the RFM group slug, from the customer measures (the run's
+    orders and, in a workspace, the history's), one score per person. Worked out once
+    per run for each scoring method."""
+
+    def make() -> list[str]:
+        measures = {
+            m: measure_values(CustomerCondition(m, {}, None, cond.where), ctx)
+            for m in ("days_since_last", "orders", "spend")
+        }
+        customers = ctx.customers
+        if customers.groups is not None:  # one value per person, not per email of theirs
+            _, pick, back = np.unique(customers.groups, return_index=True, return_inverse=True)
+        else:
+            pick = back = np.arange(customers.count)
+        cuts = (
+            Cutoffs(
+                (
+                    int(cond.cutoffs[0][0]),
+                    int(cond.cutoffs[0][1]),
+                    int(cond.cutoffs[0][2]),
+                    int(cond.cutoffs[0][3]),
+                ),
+                tuple(float(x) for x in cond.cutoffs[1]),  # type: ignore[arg-type]
+                tuple(float(x) for x in cond.cutoffs[2]),  # type: ignore[arg-type]
+            )
+            if cond.cutoffs
+            else None
+        )
+        scores = rfm_score(
+            measures["days_since_last"][pick],
+            np.nan_to_num(measures["orders"][pick]),
+            np.nan_to_num(measures["spend"][pick]),
+            cutoffs=cuts,
+            method=cond.method,
+        )
+        return [scores.groups[int(i)] for i in np.asarray(back).ravel()]
+
+    result: list[str] = ctx.remembered(("segments", cond.method, cond.cutoffs), make)
+    return result
+
+
+def _segment(cond: SegmentCondition, ctx: Context) -> BoolArray:
+    wanted = set(cond.groups)
+    ok = np.array([g in wanted for g in segments_per_code(cond, ctx)], dtype=bool)
+    result: BoolArray = ctx.customers.broadcast(ok, fill=False)
+    return result
+
+
 # --- tags and line items ----------------------------------------------------------------
 
 
@@ -535,6 +595,7 @@ _EVALUATORS: dict[type[Condition], Callable[[Any, Context], BoolArray]] = {
     Not: _not,
     FieldCondition: _field,
     CustomerCondition: _customer,
+    SegmentCondition: _segment,
     TagCondition: _tag,
     ItemCondition: _item,
 }

@@ -23,7 +23,7 @@ from ordertags.engine.arrays import BoolArray, IntArray
 from ordertags.engine.conditions import Context, evaluate
 from ordertags.engine.frame import VIRTUAL_FIELDS, Frame
 from ordertags.engine.resolution import Memory
-from ordertags.rules import CustomerCondition, Rule, RuleSet, TagCondition
+from ordertags.rules import CustomerCondition, Rule, RuleSet, SegmentCondition, TagCondition
 from ordertags.tags import TagBook
 
 #: Called for each rule before its actions, with the context it saw and the rows it
@@ -182,7 +182,7 @@ class _Lookahead:
         # thread's): those conditions stay on this thread then.
         memory = ctx.memory
         bound: tuple[type, ...] = (
-            (TagCondition, CustomerCondition)
+            (TagCondition, CustomerCondition, SegmentCondition)
             if memory is not None and memory.history is not None
             else (TagCondition,)
         )

@@ -132,8 +132,11 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "marketing_consent": (
         "Accepts Marketing",
         "Accepts Email Marketing",
+        "Email Marketing Consent",
         "Marketing Consent",
+        "Marketing Opt-in",
         "Newsletter",
+        "Newsletter Opt-in",
     ),
     "refunds": ("Refunded Amount", "Refunds", "Refund Amount", "Refunded"),
     "sku": ("SKU", "Item SKU", "Product SKU"),

@@ -12,8 +12,8 @@ A plain number is no formula: ``-12.50`` in a numeric column (spend, a refund) s
 number, so sums in the spreadsheet still work. In a text column (a name, an email, a
 tag) every cell with such a start is quoted, ``-5`` included.
 
-This module needs no pyarrow for the text functions; the column function imports it
-when called, so that quick commands can use the text ones.
+:func:`neutralise_column` does the same as column operations (pyarrow compute), for
+whole columns of orders.
 """
 
 from __future__ import annotations

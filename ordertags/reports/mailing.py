@@ -460,3 +460,11 @@ def mailing_list(
     if history is not None:
         people = _with_history(people, annotated, history)
     return build_list(people, annotated.tagbook, tags=tags, not_tags=not_tags, consent=consent)
+
+
+def all_time_customers(annotated: Annotated, history: History | None) -> ListCustomers:
+    """The run's customers, one entry per person (as :func:`run_customers`), with the
+    history's all-time orders, spend per currency and latest marketing answer where the
+    run has a ``history``."""
+    people = run_customers(annotated)
+    return _with_history(people, annotated, history) if history is not None else people
