@@ -499,8 +499,9 @@ def segments_report(
     date_style: str | None = None,
 ) -> SegmentTable | list[TagLine]:
     """The RFM groups of the run's customers (all-time figures from the history in a
-    workspace) as a :class:`ordertags.reports.segments.SegmentTable`; with ``by="tag"``,
-    per tag the customers, orders and spend of the last 30, 90 and 365 days.
+    workspace; with a workspace and no ``orders``, every customer of the history) as a
+    :class:`ordertags.reports.segments.SegmentTable`; with ``by="tag"``, per tag the
+    customers, orders and spend of the last 30, 90 and 365 days.
 
     >>> table = segments_report(["orders.csv"], tagbook="tagbook.yaml")  # doctest: +SKIP
     >>> [(line.name, line.customers) for line in table.lines][:1]  # doctest: +SKIP
@@ -508,27 +509,43 @@ def segments_report(
     """
     if by not in ("group", "tag"):
         raise UsageError(f'cannot group segments by "{by}".', hint="Use --by group or --by tag.")
-    with workspace_history(workspace) as history:
-        result = _run(
-            orders,
-            tagbook,
-            rules,
-            as_of,
-            columns,
-            encoding,
-            delimiter,
-            money_style,
-            profile,
-            mapping,
-            history=history,
-            region=region,
-            date_style=date_style,
+    if not orders and workspace is None:
+        raise UsageError(
+            "give the exports to work segments out from.",
+            hint="Or, in a workspace (--workspace DIR), give none to use its history.",
         )
-        if by == "tag":
-            return tag_figures(result)
-        rows = customers_of_run(result, history)
+    if not orders and by == "tag":
+        raise UsageError(
+            "--by tag needs the exports whose orders carry the tags.",
+            hint="Give the exports (in a workspace, their customers' history is used too).",
+        )
+    with workspace_history(workspace) as history:
+        if not orders:
+            assert history is not None
+            when = as_of or dt.date.today()
+            rows, _ = customers_of_history(history, load_tagbook(tagbook), when)
+        else:
+            result = _run(
+                orders,
+                tagbook,
+                rules,
+                as_of,
+                columns,
+                encoding,
+                delimiter,
+                money_style,
+                profile,
+                mapping,
+                history=history,
+                region=region,
+                date_style=date_style,
+            )
+            if by == "tag":
+                return tag_figures(result)
+            when = result.frame.as_of
+            rows = customers_of_run(result, history)
     method, cutoffs = _segment_config(rules)
-    scores = segment_customers(rows, result.frame.as_of, method=method, cutoffs=cutoffs)
+    scores = segment_customers(rows, when, method=method, cutoffs=cutoffs)
     return segment_table(rows, scores)
 
 

@@ -908,7 +908,14 @@ def export(
 
 @app.command("segments")
 def segments_cmd(
-    orders: OrdersArg,
+    orders: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Order exports (CSV, TSV or JSON); - reads standard input. In a workspace, "
+            "none: every customer of its history.",
+            show_default=False,
+        ),
+    ] = None,
     tagbook: BookOpt = None,
     rules: RulesOpt = None,
     by: Annotated[
@@ -940,7 +947,8 @@ def segments_cmd(
     """Show the customers' RFM groups (Shopify's 11 names; scores from quantiles of your
     customers, or the rule file's fixed cut-offs) with each group's customers, share
     and spend per currency, and the thresholds used. In a workspace the figures are
-    all-time ones from the history.
+    all-time ones from the history, and with no exports every customer of the history
+    is placed.
 
     Example: ordertags segments orders.csv -t tagbook.yaml --as-of 2026-11-26
 
@@ -958,7 +966,7 @@ def segments_cmd(
 
     try:
         report = segments_report(
-            orders,
+            orders or [],
             tagbook=tagbook_path,
             rules=rules_path,
             as_of=when,

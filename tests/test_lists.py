@@ -511,3 +511,70 @@ def test_example_tag_book_keeps_fraud_off_lists() -> None:
 
     book = load_tagbook(ROOT / "tagbook.example.yaml")
     assert book.no_marketing_tags() == ["FRAUD"]
+
+
+# --- in a workspace: the history's figures and consent -------------------------------------
+
+
+@pytest.fixture
+def workspace(scene: dict[str, Path], tmp_path: Path) -> Path:
+    ws = tmp_path / "ws"
+    assert run("init", ws).exit_code == 0
+    (ws / "tagbook.yaml").write_text(TAGBOOK, encoding="utf-8")
+    (ws / "rules.yaml").write_text(RULES, encoding="utf-8")
+    ingested = run("ingest", scene["shop"], "-w", ws)
+    assert ingested.exit_code == 0, ingested.stderr
+    return ws
+
+
+def test_consent_in_the_history_applies_to_a_list_from_another_channel(
+    scene: dict[str, Path], workspace: Path, tmp_path: Path
+) -> None:
+    """The Shopify export (with the answers) is in the history; the list is made from the
+    eBay/Linnworks export alone, which records no consent."""
+    out = tmp_path / "list.csv"
+    result = run(
+        "export", scene["lw"], "--tag", "CUST", "-w", workspace, "--as-of", AS_OF, "-o", out
+    )
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"))))
+    # Jane: yes on Shopify, 2 orders all time (100 + 50); Nat: yes, -5 + -30. Priya said
+    # no on Shopify; Bob never answered; the relay address is left out.
+    assert rows[1:] == [
+        ["Jane.Doe+lw@gmail.com", "Jane", "Doe", "2", "150.00", "VIP,CUST"],
+        ["neg.other@example.net", "Nat", "Neg", "2", "-35.00", "CUST"],
+    ]
+    assert "2 without marketing consent" in result.stderr
+    assert "1 with marketplace relay addresses" in result.stderr
+
+
+def test_list_and_segments_from_the_history_alone(
+    scene: dict[str, Path], workspace: Path, tmp_path: Path
+) -> None:
+    assert run("ingest", scene["lw"], "-w", workspace).exit_code == 0
+    out = tmp_path / "list.csv"
+    result = run(
+        "export",
+        "--tag",
+        "VIP",
+        "--preset",
+        "klaviyo",
+        "-w",
+        workspace,
+        "--as-of",
+        AS_OF,
+        "-o",
+        out,
+    )
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert [(r["Email"], r["Email Marketing Consent"]) for r in rows] == [
+        ("Jane.Doe+lw@gmail.com", "Subscribed")
+    ]
+    assert "rule tags" in result.stderr  # says where the rule tags come from
+    seg = run("segments", "-w", workspace, "--as-of", AS_OF, "--output-format", "json")
+    assert seg.exit_code == 0, seg.stderr
+    data = json.loads(seg.stdout)
+    assert data["method"] == "fixed" and data["total"] >= 10
+    # Jane: last order 2026-11-20 (6 days: R5), 2 orders (F2), 150 (M2) -> Active.
+    assert {g["group"]: g["customers"] for g in data["lines"]}["active"] >= 1

@@ -433,14 +433,23 @@ def customers_of_history(
     """Every customer of a workspace's history as rows (``ordertags export`` with no
     files): all-time orders and spend per currency, the latest marketing answer from any
     channel, tags by hand and the rule tags of the last apply; and when that apply was
-    ("never" if none). The history keeps no channel, country or order dates per
-    customer here, so filters on them find nobody."""
+    ("never" if none), with each customer's first and last order. The history keeps no
+    channel or country per customer, so ``--channel`` and ``--country`` find nobody."""
     history.sync_tagbook(tagbook)
     people = history_customers(history, tagbook, as_of)
     n = len(people)
     ranked = tagbook.rank(t for t in people.tags if t in tagbook.tags)
     tags = [tuple(t for t in ranked if people.tags[t][i]) for i in range(n)]
-    nat = np.full(n, np.datetime64("NaT"), "datetime64[D]")
+    dates = {r.key: (r.first, r.last) for r in history.list_customers(limit=None)}
+    nat = np.datetime64("NaT", "D")
+
+    def day(value: dt.date | None) -> np.datetime64:
+        return nat if value is None else np.datetime64(value.isoformat(), "D")
+
+    first_order = np.array(
+        [day(dates.get(k, (None, None))[0]) for k in people.key], "datetime64[D]"
+    )
+    last_order = np.array([day(dates.get(k, (None, None))[1]) for k in people.key], "datetime64[D]")
     rows = CustomerRows(
         key=list(people.key),
         email=[e or "" for e in people.email],
@@ -455,8 +464,8 @@ def customers_of_history(
             else np.full(n, -1, dtype=np.int8)
         ),
         consent_recorded=people.consent is not None,
-        last_order=nat,
-        first_order=nat.copy(),
+        last_order=last_order.reshape(n),
+        first_order=first_order.reshape(n),
         channels=[()] * n,
         country=[""] * n,
         relay_only=[bool(r) and not e for r, e in zip(people.relay, people.email, strict=True)],
