@@ -578,3 +578,33 @@ def test_list_and_segments_from_the_history_alone(
     assert data["method"] == "fixed" and data["total"] >= 10
     # Jane: last order 2026-11-20 (6 days: R5), 2 orders (F2), 150 (M2) -> Active.
     assert {g["group"]: g["customers"] for g in data["lines"]}["active"] >= 1
+
+
+@pytest.mark.parametrize(
+    ("address", "valid"),
+    [
+        ("jane@example.com", True),
+        ("Jane.Doe+news@example.co.uk", True),
+        ("o'neil@example.ie", True),
+        ("chloé.jones0@example.org", True),  # RFC 6531: accented letters
+        ("ünïcode@bücher.de", True),
+        ("=1+1@example.com", False),  # would run in a spreadsheet
+        ("+cmd@example.com", False),
+        ("-2+3@example.com", False),
+        ("@SUM@example.com", False),
+        ("mo..taylor4@gmail.com", False),  # two dots in a row
+        ("jane.@example.com", False),
+        ("jane@example", False),
+        ("jane@example.c", False),
+        ("jane@-example.com", False),
+        ("jane doe@example.com", False),
+        ("not-an-email", False),
+    ],
+)
+def test_valid_addresses_one_value_and_whole_column_agree(address: str, valid: bool) -> None:
+    import pyarrow as pa
+
+    from ordertags.reports.lists import is_valid_email, valid_email_mask
+
+    assert is_valid_email(address) is valid
+    assert valid_email_mask(pa.array([address, None])).tolist() == [valid, False]

@@ -339,6 +339,7 @@ class HistoryQueries(HistoryIngest):
         figures.any_consent = bool(
             self.fetch("SELECT 1 FROM orders WHERE consent IS NOT NULL LIMIT 1")
         )
+        # The address they used last (as a list made from a run's orders shows them).
         email: list[str | None] = [None] * len(ids)
         for c, text, _ in self.fetch(
             f"SELECT customer, email_text, {latest} FROM orders "
@@ -443,13 +444,16 @@ class HistoryQueries(HistoryIngest):
         return self._rows(sql, params, manual)
 
     def find_customer(self, query: str, region: str | None = None) -> int:
-        """The customer a person means: an email, a phone, an identity key, a customer
-        key or an order id."""
+        """The customer a person means: an email, a phone, a buyer id (``ebay:NAME``), an
+        identity key, a customer key or an order id."""
         text = query.strip()
         region = region or self.region
         tries: list[str] = [text]
         phone = None
-        if "@" in text:
+        buyer = K.buyer_key(text)
+        if buyer is not None:  # ebay:Quinn_Belfast
+            tries.insert(0, buyer)
+        elif "@" in text:
             tries.insert(0, normalize_email(text) or text)
         else:
             phone = K.normalize_phone(text, region)

@@ -289,7 +289,8 @@ def order_customer(ws: Workspace, order_id: str) -> OrderCustomer:
         customers = sorted({r[1] for r in rows if r[1] is not None})
         idents = (
             conn.execute(
-                "SELECT kind, key FROM identities WHERE customer = ? AND kind <= ?",
+                "SELECT i.kind, i.key, (SELECT COUNT(*) FROM orders o WHERE o.email = i.id "
+                "OR o.buyer = i.id) FROM identities i WHERE i.customer = ? AND i.kind <= ?",
                 (customers[0], K.BUYER),
             ).fetchall()
             if len(customers) == 1
@@ -325,11 +326,12 @@ def order_customer(ws: Workspace, order_id: str) -> OrderCustomer:
             file=str(ws.history_path),
             hint="Give the export with --in, or tag the customer by an identity.",
         )
+    # An email, else a buyer id, else a relay address; of those, the one on most orders.
     rank = {K.EMAIL: 0, K.BUYER: 1, K.RELAY: 2}
-    best = sorted((rank[k], key) for k, key in idents if k in rank)
+    best = sorted((rank[k], -n, key) for k, key, n in idents if k in rank)
     name = names[0][0] if names else next((r[3] for r in rows if r[3]), None)
     if best:
-        return OrderCustomer(best[0][1], name, wanted)
+        return OrderCustomer(_as_written(conn_path=ws, key=best[0][2]), name, wanted)
     phones = sorted({r[2] for r in rows if r[2]})
     if phones:
         return OrderCustomer(phones[0], name, wanted)
@@ -338,6 +340,26 @@ def order_customer(ws: Workspace, order_id: str) -> OrderCustomer:
         file=str(ws.history_path),
         hint="Tag the customer by an identity (email, phone number, CHANNEL:ID) instead.",
     )
+
+
+def _as_written(conn_path: Workspace, key: str) -> str:
+    """An email key as the customer last wrote it on an order (``Jane.Doe@gmail.com``
+    for ``janedoe@gmail.com``); the key itself where the history has no spelling."""
+    if "@" not in key:
+        return key
+    conn = _read_only(conn_path)
+    try:
+        row = conn.execute(
+            "SELECT o.email_text FROM identities i JOIN orders o ON o.email = i.id "
+            "WHERE i.key = ? AND o.email_text IS NOT NULL "
+            "ORDER BY o.at IS NULL, o.at DESC, o.id DESC LIMIT 1",
+            (key,),
+        ).fetchone()
+    except sqlite3.Error:  # a history from before spellings were kept
+        row = None
+    finally:
+        conn.close()
+    return str(row[0]) if row else key
 
 
 def customer_name(ws: Workspace | None, key: str) -> str | None:

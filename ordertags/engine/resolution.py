@@ -72,13 +72,12 @@ def run_identities(
     phone = phone_keys(phone_text, region) if phone_text is not None else null_strings(n)
     last = text("last_name")
     full = text("name")
+    # Per row: the last-name column where the export has one, else the full name's
+    # surname (a run of several exports mixes both).
+    surname = surnames(full) if full is not None else null_strings(n)
     if last is not None:
         folded = fold_names(pc.utf8_trim_whitespace(last))
-        surname = pc.if_else(pc.equal(folded, ""), pa.scalar(None, pa.string()), folded)
-    elif full is not None:
-        surname = surnames(full)
-    else:
-        surname = null_strings(n)
+        surname = pc.if_else(pc.fill_null(pc.equal(folded, ""), True), surname, folded)
     postcode, line1 = text("postcode"), text("address")
     address = (
         address_keys(

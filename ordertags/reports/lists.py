@@ -52,13 +52,16 @@ DateArray = np.ndarray[Any, np.dtype[np.datetime64]]
 RELAY_PATTERN = r"@(marketplace\.amazon\.|members\.ebay\.)"
 #: An address the email tools take: a local part that starts with a letter, digit or
 #: ``_`` (so never with ``=``, ``+``, ``-`` or ``@``, which a spreadsheet would run), then
-#: letters, digits and ``. _ % + ' -``; a domain of dot-separated labels with a TLD of 2+
-#: letters. Stricter than RFC 5321 on purpose: Mailchimp and Klaviyo refuse rarer forms.
+#: letters, digits and ``. _ % + ' -``, with no two dots in a row and no dot before the
+#: ``@``; a domain of dot-separated labels with a TLD of 2+ letters. Letters include
+#: accented ones (``chloé@example.fr``, RFC 6531). Stricter than RFC 5321 on purpose:
+#: email tools refuse quoted and other rare forms. RE2 syntax, for whole columns.
 VALID_EMAIL = (
-    r"^[A-Za-z0-9_][A-Za-z0-9._%+'\-]*@"
-    r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}$"
+    r"^[\p{L}\p{N}_][\p{L}\p{N}_.%+'\-]*@"
+    r"(?:[\p{L}\p{N}](?:[\p{L}\p{N}\-]*[\p{L}\p{N}])?\.)+\p{L}{2,}$"
 )
-_VALID = re.compile(VALID_EMAIL)
+# The same for Python's re, which has no \p{..}: [^\W] is a letter, digit or _.
+_VALID = re.compile(r"^[^\W][\w.%+'\-]*@(?:[^\W_](?:(?:[^\W_]|-)*[^\W_])?\.)+[^\W\d_]{2,}$")
 _RELAY = re.compile(RELAY_PATTERN, re.IGNORECASE)
 
 #: Why a customer was left out, in the order the reasons are checked (a customer is
@@ -80,7 +83,17 @@ def is_valid_email(address: str) -> bool:
     >>> is_valid_email("jane.doe+news@example.co.uk"), is_valid_email("=1+1@example.com")
     (True, False)
     """
-    return bool(_VALID.match(address.strip()))
+    text = address.strip()
+    return bool(_VALID.match(text)) and ".." not in text and ".@" not in text
+
+
+def valid_email_mask(emails: pa.Array) -> BoolArray:
+    """:func:`is_valid_email` for a whole column (nulls: False)."""
+    ok = pc.and_(
+        pc.match_substring_regex(emails, VALID_EMAIL),
+        pc.invert(pc.or_(pc.match_substring(emails, ".."), pc.match_substring(emails, ".@"))),
+    )
+    return np.asarray(pc.fill_null(ok, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def is_relay(address: str) -> bool:
@@ -262,7 +275,7 @@ def customers_of_run(annotated: Annotated, history: History | None = None) -> Cu
     stamp = np.where(np.isnat(dates), np.iinfo(np.int64).min, dates.astype(np.int64))
     email = text("email")
     has_email = _flags(pc.not_equal(email, ""))
-    mailbox = _flags(pc.match_substring_regex(email, VALID_EMAIL)) & ~_flags(
+    mailbox = valid_email_mask(email) & ~_flags(
         pc.match_substring_regex(email, RELAY_PATTERN, ignore_case=True)
     )
     # The address used last: the latest row with a mailbox, else the latest with any.
@@ -481,16 +494,27 @@ def _any_per(person: IntArray, mask: BoolArray, n: int) -> BoolArray:
 
 def _sets_per(person: IntArray, rows: IntArray, values: pa.Array, n: int) -> list[tuple[str, ...]]:
     """Per person, the distinct non-blank ``values`` of ``rows``, sorted."""
-    out: list[set[str]] = [set() for _ in range(n)]
-    if len(rows):
-        enc = pc.dictionary_encode(values.take(pa.array(rows)))
-        idx = _np(enc.indices)
-        pairs = np.unique(np.stack([person[rows], idx.astype(np.int64)]), axis=1)
-        words = enc.dictionary.to_pylist()
-        for p, i in zip(pairs[0].tolist(), pairs[1].tolist(), strict=True):
-            if words[i]:
-                out[p].add(words[i])
-    return [tuple(sorted(s)) for s in out]
+    out: list[tuple[str, ...]] = [()] * n
+    if not len(rows):
+        return out
+    enc = pc.dictionary_encode(values.take(pa.array(rows)))
+    words = enc.dictionary.to_pylist()
+    # Rank the distinct words alphabetically, so that one sort of (person, rank) gives
+    # each person's words in order.
+    by_rank = sorted(words, key=lambda w: w or "")
+    rank = np.empty(len(words), dtype=np.int64)
+    rank[np.argsort(np.array([w or "" for w in words], dtype=object), kind="stable")] = np.arange(
+        len(words)
+    )
+    idx = rank[_np(enc.indices).astype(np.int64)]
+    pairs = np.unique(person[rows] * len(words) + idx)
+    who, what = pairs // len(words), pairs % len(words)
+    starts = np.r_[0, np.flatnonzero(np.diff(who)) + 1]
+    ends = np.r_[starts[1:], len(who)]
+    words_of = [by_rank[k] for k in what.tolist()]
+    for p, a, b in zip(who[starts].tolist(), starts.tolist(), ends.tolist(), strict=True):
+        out[p] = tuple(w for w in words_of[a:b] if w)
+    return out
 
 
 # --- filters and exclusions ---------------------------------------------------------------
