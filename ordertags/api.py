@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,21 +20,30 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.base.keys import check_region
-from ordertags.customers.history import IngestReport
-from ordertags.customers.identity import resolve_links
+from ordertags.customers.history import History, IngestReport
+from ordertags.customers.identity import Suspect, resolve_links
 from ordertags.customers.rfm import Cutoffs
-from ordertags.customers.workspace import workspace_history
+from ordertags.customers.workspace import Workspace, workspace_history
 from ordertags.engine.frame import Frame
 from ordertags.engine.pipeline import Annotated, annotate
-from ordertags.engine.resolution import order_batches, run_identities
+from ordertags.engine.resolution import order_batches, run_identities, suspects_in_frame
 from ordertags.engine.tagtext import COLOUR_COLUMN, PROFILE_COLUMN
 from ordertags.errors import UsageError
-from ordertags.io.readers import read_orders
+from ordertags.io.options import DEFAULT, ReadOptions
+from ordertags.io.readers import OrderTable, read_exports
 from ordertags.io.writers import write_output, write_table
+from ordertags.reports import segments
 from ordertags.reports.dryrun import compare
+from ordertags.reports.explain import Explanation, explain_order
+from ordertags.reports.explain import render as render_explanation
+from ordertags.reports.html import render_page
+from ordertags.reports.inspection import Inspection, inspect_orders
+from ordertags.reports.lint import LintReport, lint
 from ordertags.reports.lists import (
+    REASON_TEXT,
     CustomerRows,
     ListFilter,
+    Money,
     Selection,
     customers_of_history,
     customers_of_run,
@@ -50,12 +59,57 @@ from ordertags.reports.segments import (
     segment_customers,
     segment_table,
     tag_figures,
+    thresholds_text,
 )
+from ordertags.reports.terminal import progress_bar, render_counts, render_plain, render_table
 from ordertags.reports.views import OrdersView, order_views
 from ordertags.rules import load_rules
 from ordertags.tags import TagBook, load_tagbook
 
 PathLike = str | os.PathLike[str]
+#: Called with the number of bytes read after each chunk of an export.
+Progress = Callable[[int], None]
+
+#: The public names of this module (the command line imports only these).
+__all__ = [
+    "Annotated",
+    "Explanation",
+    "INGEST_SLICE",
+    "Inspection",
+    "LintReport",
+    "ListFilter",
+    "ListSpec",
+    "Money",
+    "OrdersView",
+    "PathLike",
+    "Progress",
+    "REASON_TEXT",
+    "ReadOptions",
+    "SegmentTable",
+    "Selection",
+    "TagLine",
+    "annotate",
+    "apply_files",
+    "explain_files",
+    "explanation_text",
+    "export_list",
+    "ingest_files",
+    "inspect_export",
+    "lint_files",
+    "make_list",
+    "segments",
+    "segments_report",
+    "suspects_in_files",
+    "progress_bar",
+    "render_counts",
+    "render_page",
+    "render_plain",
+    "render_table",
+    "thresholds_text",
+    "view_files",
+    "write_report",
+    "write_list_xlsx",
+]
 
 
 @dataclass(frozen=True)
@@ -97,17 +151,11 @@ def _run(
     tagbook: PathLike,
     rules: PathLike | None,
     as_of: dt.date | None,
-    columns: Mapping[str, str | None] | None,
-    encoding: str | None,
-    delimiter: str | None,
-    money_style: str | None,
-    profile: str | None = None,
-    mapping: PathLike | None = None,
-    history: Any = None,
+    read: ReadOptions,
+    history: History | None = None,
     record: bool = False,
     region: str | None = None,
-    date_style: str | None = None,
-    progress: Any = None,
+    progress: Progress | None = None,
 ) -> Annotated:
     book = load_tagbook(tagbook)
     ruleset = load_rules(rules) if rules is not None else None
@@ -116,16 +164,10 @@ def _run(
         tagbook=book,
         rules=ruleset,
         as_of=as_of,
-        columns=columns,
-        encoding=encoding,
-        delimiter=delimiter,
-        money_style=money_style,
-        profile=profile,
-        mapping=str(mapping) if mapping is not None else None,
+        read=read,
         history=history,
         record=record,
         region=region,
-        date_style=date_style,
         progress=progress,
     )
 
@@ -159,31 +201,26 @@ def apply_files(
     output: PathLike,
     rules: PathLike | None = None,
     as_of: dt.date | None = None,
-    columns: Mapping[str, str | None] | None = None,
-    encoding: str | None = None,
-    delimiter: str | None = None,
+    read: ReadOptions = DEFAULT,
     output_format: str | None = None,
-    money_style: str | None = None,
     dry_run: bool = False,
-    profile: str | None = None,
-    mapping: PathLike | None = None,
     workspace: Any = None,
     record: bool = True,
     region: str | None = None,
-    date_style: str | None = None,
     output_encoding: str | None = None,
     profile_columns: str = "last",
-    progress: Any = None,
     excel_safe: bool = False,
     lists: Sequence[ListSpec] = (),
     consent: bool = True,
+    progress: Progress | None = None,
 ) -> tuple[Annotated, list[Any]]:
     """Tag the orders of ``orders`` and write each export back annotated.
 
     With one export, ``output`` is a file (``-``: standard output); with several, a folder
-    that receives each under its own name. ``profile`` forces a platform (``--format``),
-    ``mapping`` names the columns of another export (``--mapping``); ``output_format``
-    (csv, json, ndjson) converts, else each export keeps its own. Returns the result and
+    that receives each under its own name. ``read`` says how to read the exports
+    (:class:`ordertags.io.options.ReadOptions`); ``output_format``
+    (csv, json, ndjson, xlsx) converts, else each export keeps its own. ``progress``
+    follows the bytes read (:func:`ordertags.io.readers.read_orders`). Returns the result and
     the paths written; ``excel_safe`` makes cells a spreadsheet would run as a formula
     inert (:func:`ordertags.io.writers.write_table`). With ``dry_run``, writes nothing and
     returns, per output, a :class:`ordertags.reports.dryrun.DryRun` of what would change.
@@ -192,8 +229,8 @@ def apply_files(
     read its order history, and the run's orders are recorded in it (unless ``record``
     is false, or on a dry run).
 
-    ``date_style`` (``day-first``, ``month-first``) says how numeric dates are written
-    where the platform does not; CSV is written back in each export's encoding, or
+    ``read.date_style`` (``day-first``, ``month-first``) says how numeric dates are
+    written where the platform does not; CSV is written back in each export's encoding, or
     ``output_encoding``; ``profile_columns`` ``first`` puts the added columns right
     after the order number (default ``last``, which keeps re-imports safe).
 
@@ -220,16 +257,10 @@ def apply_files(
             tagbook,
             rules,
             as_of,
-            columns,
-            encoding,
-            delimiter,
-            money_style,
-            profile,
-            mapping,
+            read,
             history=history,
             record=record and not dry_run,
             region=region,
-            date_style=date_style,
             progress=progress,
         )
         # Every list is made (and its tags checked) before anything is written; in a
@@ -248,7 +279,9 @@ def apply_files(
             for spec in lists
         ]
     if dry_run:
-        return result, [compare(result, i, t, encoding=encoding) for i, t in enumerate(targets)]
+        return result, [
+            compare(result, i, t, encoding=read.encoding) for i, t in enumerate(targets)
+        ]
     if profile_columns not in ("first", "last"):
         raise UsageError(
             f'--profile-columns is "first" or "last", not "{profile_columns}".',
@@ -331,12 +364,7 @@ def export_list(
     not_tags: Sequence[str] = (),
     rules: PathLike | None = None,
     as_of: dt.date | None = None,
-    columns: Mapping[str, str | None] | None = None,
-    encoding: str | None = None,
-    delimiter: str | None = None,
-    money_style: str | None = None,
-    profile: str | None = None,
-    mapping: PathLike | None = None,
+    read: ReadOptions = DEFAULT,
     workspace: Any = None,
     region: str | None = None,
     consent: bool = True,
@@ -345,9 +373,8 @@ def export_list(
     list_filter: ListFilter | None = None,
     suppress: Sequence[PathLike] = (),
     suppression_out: PathLike | None = None,
-    date_style: str | None = None,
     output_format: str | None = None,
-    progress: Any = None,
+    progress: Progress | None = None,
 ) -> tuple[Annotated | None, Selection]:
     """Write the mailing list of the customers that ``list_filter`` asks for (or those
     with any of ``tags`` and none of ``not_tags``), in the columns of ``preset`` (see
@@ -398,16 +425,10 @@ def export_list(
                 tagbook,
                 rules,
                 as_of,
-                columns,
-                encoding,
-                delimiter,
-                money_style,
-                profile,
-                mapping,
+                read,
                 history=history,
                 record=history is not None,
                 region=region,
-                date_style=date_style,
                 progress=progress,
             )
             book, when = result.tagbook, result.frame.as_of
@@ -487,16 +508,10 @@ def segments_report(
     tagbook: PathLike,
     rules: PathLike | None = None,
     as_of: dt.date | None = None,
-    columns: Mapping[str, str | None] | None = None,
-    encoding: str | None = None,
-    delimiter: str | None = None,
-    money_style: str | None = None,
-    profile: str | None = None,
-    mapping: PathLike | None = None,
+    read: ReadOptions = DEFAULT,
     workspace: Any = None,
     region: str | None = None,
     by: str = "group",
-    date_style: str | None = None,
 ) -> SegmentTable | list[TagLine]:
     """The RFM groups of the run's customers (all-time figures from the history in a
     workspace; with a workspace and no ``orders``, every customer of the history) as a
@@ -530,15 +545,9 @@ def segments_report(
                 tagbook,
                 rules,
                 as_of,
-                columns,
-                encoding,
-                delimiter,
-                money_style,
-                profile,
-                mapping,
+                read,
                 history=history,
                 region=region,
-                date_style=date_style,
             )
             if by == "tag":
                 return tag_figures(result)
@@ -553,15 +562,9 @@ def ingest_files(
     orders: Sequence[PathLike],
     *,
     workspace: Any,
-    columns: Mapping[str, str | None] | None = None,
-    encoding: str | None = None,
-    delimiter: str | None = None,
-    money_style: str | None = None,
-    profile: str | None = None,
-    mapping: PathLike | None = None,
+    read: ReadOptions = DEFAULT,
     region: str | None = None,
-    date_style: str | None = None,
-    progress: Any = None,
+    progress: Progress | None = None,
 ) -> Any:
     """Record the orders of ``orders`` in the workspace's history, one transaction per
     export; returns an :class:`ordertags.customers.history.IngestReport`. Ingesting an export
@@ -579,25 +582,11 @@ def ingest_files(
         for path in orders:
             # One export at a time, in slices of whole orders: memory stays that of a
             # slice, however large the export; one transaction for the whole export.
-            table = read_orders(
-                str(path),
-                encoding=encoding,
-                delimiter=delimiter,
-                profile=profile,
-                mapping=str(mapping) if mapping is not None else None,
-                progress=progress,
-            )
+            (table,) = read_exports([path], read, progress)
             part_report = IngestReport(files=[table.source])
             with history.transaction():
-                for part in _slices(table, columns, money_style):
-                    frame = Frame(
-                        [part],
-                        as_of=dt.date.today(),
-                        overrides=columns,
-                        money_style=money_style,
-                        date_style=date_style,
-                        region=code,
-                    )
+                for part in _slices(table, read):
+                    frame = Frame.of([part], as_of=dt.date.today(), read=read, region=code)
                     frame.require_field("email")
                     ids = run_identities(frame, code)
                     got = history.record(order_batches(frame, ids))
@@ -611,12 +600,7 @@ def ingest_files(
 INGEST_SLICE = 500_000
 
 
-def _slices(
-    table: Any,
-    columns: Mapping[str, str | None] | None,
-    money_style: str | None,
-    rows: int | None = None,
-) -> Any:
+def _slices(table: OrderTable, read: ReadOptions, rows: int | None = None) -> Iterator[OrderTable]:
     """The export in slices of about ``rows`` rows, cut between orders (a CSV export;
     others whole). Row numbers in messages stay those of the file."""
     n = table.num_rows
@@ -624,7 +608,7 @@ def _slices(
     if n <= rows or table.kind != "csv":
         yield table
         return
-    frame = Frame([table], as_of=dt.date.today(), overrides=columns, money_style=money_style)
+    frame = Frame.of([table], as_of=dt.date.today(), read=read)
     cuts = np.arange(rows, n, rows)
     if frame.has_field("order_id"):
         ids = frame.text(field="order_id").combine_chunks()
@@ -650,25 +634,128 @@ def _slices(
         )
 
 
+def inspect_export(
+    path: PathLike, *, read: ReadOptions = DEFAULT, rows: int = 5, region: str | None = None
+) -> Inspection:
+    """What ordertags sees in one export: its platform, the column of each field, the
+    orders, customers, dates and totals, the first orders as parsed, and the values
+    that do not parse (see :mod:`ordertags.reports.inspection`).
+
+    >>> report = inspect_export("examples/orders.csv")
+    >>> report.profile.name, report.orders
+    ('generic', 16)
+    """
+    return inspect_orders(path, read=read, rows=rows, region=region)
+
+
+def explain_files(
+    order_id: str,
+    orders: Sequence[PathLike],
+    *,
+    tagbook: PathLike,
+    rules: PathLike | None = None,
+    as_of: dt.date | None = None,
+    read: ReadOptions = DEFAULT,
+    workspace: Workspace | None = None,
+    region: str | None = None,
+) -> Explanation:
+    """Why order ``order_id`` of ``orders`` gets its tags: each rule with its
+    conditions' values and results, the tag-book entries that matched and the final
+    tags (:func:`explanation_text` renders it). With a ``workspace``, customer
+    conditions read its history, as :func:`apply_files` does (nothing is recorded).
+
+    >>> ex = explain_files("200002", ["examples/orders.csv"], tagbook="tagbook.example.yaml",
+    ...                    rules="rules.example.yaml", as_of=dt.date(2026, 11, 26))
+    >>> ex.tags
+    'VIP; BIG_SPENDER; REGULAR; HIGH_VALUE'
+    """
+    book = load_tagbook(tagbook)
+    ruleset = load_rules(rules) if rules is not None else None
+    with workspace_history(workspace) as history:
+        return explain_order(
+            order_id,
+            [str(o) for o in orders],
+            tagbook=book,
+            rules=ruleset,
+            as_of=as_of,
+            read=read,
+            history=history,
+            region=region,
+        )
+
+
+def explanation_text(explanation: Explanation) -> str:
+    """An :class:`Explanation` as ``ordertags explain`` prints it."""
+    return render_explanation(explanation)
+
+
+def lint_files(
+    rules: PathLike | None,
+    tagbook: PathLike | None,
+    *,
+    orders: Sequence[PathLike] = (),
+    as_of: dt.date | None = None,
+) -> LintReport:
+    """Check a rule file and a tag book (and, given exports, the fields rules use):
+    unknown tags and fields, rules that never match or are shadowed, bad list files.
+
+    >>> report = lint_files("rules.example.yaml", "tagbook.example.yaml")
+    >>> report.errors
+    []
+    """
+    return lint(
+        None if rules is None else str(rules),
+        None if tagbook is None else str(tagbook),
+        orders=[str(o) for o in orders],
+        as_of=as_of,
+    )
+
+
+def suspects_in_files(
+    orders: Sequence[PathLike],
+    *,
+    tagbook: PathLike,
+    as_of: dt.date | None = None,
+    read: ReadOptions = DEFAULT,
+    region: str | None = None,
+    tag: str | None = None,
+    limit: int | None = 50,
+    max_sharing: int = 5,
+) -> list[Suspect]:
+    """Pairs of customers of ``orders`` that may be one person (the same address, or
+    the same phone under another surname), highest-priority tags first.
+
+    >>> suspects_in_files(["examples/orders.csv"], tagbook="tagbook.example.yaml")[:0]
+    []
+    """
+    when = as_of or dt.date.today()
+    book = load_tagbook(tagbook)
+    frame = Frame.of(read_exports([str(o) for o in orders], read), as_of=when, read=read)
+    frame.require_field("email")
+    return suspects_in_frame(
+        frame,
+        book,
+        as_of=when,
+        tag=tag,
+        limit=limit,
+        max_sharing=max_sharing,
+        region=check_region(region),
+    )
+
+
 def view_files(
     orders: Sequence[PathLike],
     *,
     tagbook: PathLike,
     rules: PathLike | None = None,
     as_of: dt.date | None = None,
+    read: ReadOptions = DEFAULT,
     tags: Sequence[str] = (),
     only_tagged: bool = False,
     show_columns: Sequence[str] = (),
-    columns: Mapping[str, str | None] | None = None,
-    encoding: str | None = None,
-    delimiter: str | None = None,
-    money_style: str | None = None,
-    profile: str | None = None,
-    mapping: PathLike | None = None,
     workspace: Any = None,
     region: str | None = None,
-    date_style: str | None = None,
-    progress: Any = None,
+    progress: Progress | None = None,
 ) -> OrdersView:
     """Tag the orders and return what each needs, for ``show`` and ``report``: an
     :class:`ordertags.reports.views.OrdersView`. With a ``workspace``, its history is read
@@ -685,16 +772,17 @@ def view_files(
             tagbook,
             rules,
             as_of,
-            columns,
-            encoding,
-            delimiter,
-            money_style,
-            profile,
-            mapping,
+            read,
             history=history,
             record=False,
             region=region,
-            date_style=date_style,
             progress=progress,
         )
     return order_views(result, tags=tags, only_tagged=only_tagged, columns=show_columns)
+
+
+def write_report(view: OrdersView, output: PathLike, *, title: str = "Orders to pack") -> None:
+    """Write ``view`` as the self-contained web page of ``ordertags report`` into
+    ``output`` (``-``: standard output), atomically."""
+    page = render_page(view, title=title).encode("utf-8")
+    write_output(output, lambda fh: fh.write(page))

@@ -6,7 +6,13 @@ Heavy libraries (pyarrow, pandas) are imported inside the commands that need the
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
+import functools
+import inspect
+import json
+import os
+import shutil
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -15,9 +21,32 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
+from tabulate import tabulate
 
+from ordertags.base.amounts import money
+from ordertags.base.keys import DEFAULT_REGION, check_region, identity_of
+from ordertags.base.segments import GROUP_NAMES, group_slug
 from ordertags.base.version import VERSION
+from ordertags.base.yamlfiles import load_schema
+from ordertags.customers.workspace import (
+    customer_name,
+    find_workspace,
+    init_workspace,
+    order_customer,
+    workspace_region,
+)
 from ordertags.errors import OrderTagsError
+from ordertags.io.lookup import OrderCustomer, find_order_customer
+from ordertags.io.options import DEFAULT as DEFAULT_READ
+from ordertags.io.options import MONEY_STYLES, ReadOptions, date_style_named
+from ordertags.tags import (
+    link_identities,
+    load_tagbook,
+    suppress_address,
+    tag_customer,
+    unlink_identities,
+    untag_customer,
+)
 
 app = typer.Typer(
     name="ordertags",
@@ -225,6 +254,77 @@ ProfileColumnsOpt = Annotated[
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: The options that say how to read exports, in the order ``--help`` lists them; every
+#: command that reads exports takes them all, as one :class:`ReadOptions` (``read``).
+READ_OPTIONS: list[tuple[str, Any]] = [
+    ("encoding", EncodingOpt),
+    ("delimiter", DelimiterOpt),
+    ("format_", FormatOpt),
+    ("mapping", MappingOpt),
+    ("money_style", MoneyOpt),
+    ("date_style", DateStyleOpt),
+    ("email_column", EmailColOpt),
+    ("total_column", TotalColOpt),
+    ("date_column", DateColOpt),
+    ("name_column", NameColOpt),
+    ("order_id_column", IdColOpt),
+]
+
+
+def read_options(
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    format_: str | None = None,
+    mapping: Path | None = None,
+    money_style: str | None = None,
+    date_style: str | None = None,
+    email_column: str | None = None,
+    total_column: str | None = None,
+    date_column: str | None = None,
+    name_column: str | None = None,
+    order_id_column: str | None = None,
+) -> ReadOptions:
+    """The :class:`ReadOptions` the read options of a command line say."""
+    if money_style is not None and money_style not in MONEY_STYLES:
+        raise typer.BadParameter(f"use {', '.join(MONEY_STYLES)}.", param_hint="--money-style")
+    named = {
+        "email": email_column,
+        "total": total_column,
+        "date": date_column,
+        "name": name_column,
+        "order_id": order_id_column,
+    }
+    return ReadOptions(
+        encoding=encoding,
+        delimiter=delimiter,
+        profile=format_,
+        mapping=mapping,
+        columns={k: v for k, v in named.items() if v is not None},
+        money_style=money_style,
+        date_style=_date_style(date_style),
+    )
+
+
+def reads_exports(command: F) -> F:
+    """Give ``command`` the read options (:data:`READ_OPTIONS`): Typer sees them in
+    place of its ``read`` parameter, and the command gets them as one ReadOptions."""
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "read"]
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=alias)
+        for name, alias in READ_OPTIONS
+    ]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name, None) for name, _ in READ_OPTIONS}
+        return command(*args, read=read_options(**values), **kwargs)
+
+    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + added
+    wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper  # type: ignore[return-value]
+
 
 def _fail(exc: OrderTagsError) -> NoReturn:
     if _state["verbose"]:
@@ -244,21 +344,11 @@ def _as_of(value: str | None) -> dt.date:
         ) from None
 
 
-def _money(value: str | None) -> str | None:
-    if value is not None and value not in ("plain", "symbol", "comma_decimal", "auto"):
-        raise typer.BadParameter(
-            "use plain, symbol, comma_decimal or auto.", param_hint="--money-style"
-        )
-    return value
-
-
 def _date_style(value: str | None) -> str | None:
-    from ordertags.io.platforms import DATE_STYLE_ALIASES, DATE_STYLES
-
     if value is None:
         return None
-    style = DATE_STYLE_ALIASES.get(value.strip().lower(), value.strip().lower())
-    if style not in DATE_STYLES:
+    style = date_style_named(value)
+    if style is None:
         raise typer.BadParameter(
             "use day-first or month-first (or iso, ebay, yyyymmdd, auto).",
             param_hint="--date-style",
@@ -267,8 +357,6 @@ def _date_style(value: str | None) -> str | None:
 
 
 def _output_encoding(value: str | None) -> str | None:
-    import codecs
-
     if value is None:
         return None
     try:
@@ -285,9 +373,6 @@ def _region_of(region: str | None, ws: Any) -> str | None:
     None (no workspace: nothing says)."""
     if region or ws is None:
         return region
-    from ordertags.base.keys import DEFAULT_REGION
-    from ordertags.customers.workspace import workspace_region
-
     try:
         return workspace_region(ws) or DEFAULT_REGION
     except OrderTagsError:
@@ -300,12 +385,6 @@ def _profile_columns(value: str) -> str:
     return value
 
 
-def _columns(
-    email: str | None, total: str | None, date: str | None, name: str | None, order_id: str | None
-) -> dict[str, str | None]:
-    return {"email": email, "total": total, "date": date, "name": name, "order_id": order_id}
-
-
 def _say(quiet: bool, text: str) -> None:
     if not quiet and text:
         typer.echo(text, err=True)
@@ -314,8 +393,6 @@ def _say(quiet: bool, text: str) -> None:
 def _workspace(explicit: Path | None) -> Any:
     """The workspace in use (``--workspace``, $ORDERTAGS_WORKSPACE, the current folder)
     or None. Imports nothing heavy: the quick commands call it."""
-    from ordertags.customers.workspace import find_workspace
-
     try:
         return find_workspace(explicit)
     except OrderTagsError as exc:
@@ -377,6 +454,7 @@ def main_callback(
 
 
 @app.command()
+@reads_exports
 def apply(
     orders: OrdersArg,
     output: OutputOpt,
@@ -384,16 +462,6 @@ def apply(
     rules: RulesOpt = None,
     as_of: AsOfOpt = None,
     quiet: QuietOpt = False,
-    encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None,
-    email_column: EmailColOpt = None,
-    total_column: TotalColOpt = None,
-    date_column: DateColOpt = None,
-    name_column: NameColOpt = None,
-    order_id_column: IdColOpt = None,
-    money_style: MoneyOpt = None,
-    format_: FormatOpt = None,
-    mapping: MappingOpt = None,
     output_format: Annotated[
         str | None,
         typer.Option(
@@ -415,7 +483,6 @@ def apply(
     workspace: WorkspaceOpt = None,
     no_record: NoRecordOpt = False,
     default_region: RegionOpt = None,
-    date_style: DateStyleOpt = None,
     output_encoding: OutputEncodingOpt = None,
     profile_columns: ProfileColumnsOpt = "last",
     excel_safe: Annotated[
@@ -445,6 +512,7 @@ def apply(
             "they accept marketing (as export's option of the same name).",
         ),
     ] = False,
+    read: ReadOptions = DEFAULT_READ,
 ) -> None:
     """Tag every order and write the exports back with Customer Tags, Customer Profile
     and Tag Colour columns. In a workspace, customer conditions read the order history
@@ -483,32 +551,24 @@ def apply(
     from ordertags.api import apply_files
 
     try:
-        with _progress(orders, quiet) as progress:
+        with _progress(orders or [], quiet) as progress:
             result, written = apply_files(
                 orders,
                 tagbook=tagbook_path,
                 rules=rules_path,
                 output=output,
                 as_of=when,
-                columns=_columns(
-                    email_column, total_column, date_column, name_column, order_id_column
-                ),
-                encoding=encoding,
-                delimiter=delimiter,
+                read=read,
                 output_format=output_format,
-                money_style=_money(money_style),
                 dry_run=dry_run,
-                profile=format_,
-                mapping=mapping,
                 workspace=ws,
                 record=not no_record,
                 region=default_region,
+                output_encoding=_output_encoding(output_encoding),
+                profile_columns=_profile_columns(profile_columns),
                 excel_safe=excel_safe,
                 lists=lists,
                 consent=not without_consent,
-                date_style=_date_style(date_style),
-                output_encoding=_output_encoding(output_encoding),
-                profile_columns=_profile_columns(profile_columns),
                 progress=progress,
             )
     except OrderTagsError as exc:
@@ -523,8 +583,6 @@ def apply(
 
 def render_dry_run(runs: list[Any]) -> str:
     """What ``apply --dry-run`` found, per output file."""
-    from tabulate import tabulate
-
     lines = []
     for run in runs:
         if not run.previous:
@@ -564,8 +622,6 @@ def render_warnings(summary: Any) -> str:
 
 def render_summary(summary: Any, written: list[str]) -> str:
     """The summary printed to stderr after apply/export."""
-    from tabulate import tabulate
-
     lines = []
     for f in summary.files:
         what = f.kind if f.profile == "generic" else f"{f.kind}, {f.title or f.profile}"
@@ -651,6 +707,7 @@ ListOpt = Annotated[list[str] | None, typer.Option(show_default=False)]
 
 
 @app.command()
+@reads_exports
 def export(
     output: OutputOpt,
     orders: Annotated[
@@ -776,18 +833,8 @@ def export(
     rules: RulesOpt = None,
     as_of: AsOfOpt = None,
     quiet: QuietOpt = False,
-    encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None,
-    email_column: EmailColOpt = None,
-    total_column: TotalColOpt = None,
-    date_column: DateColOpt = None,
-    name_column: NameColOpt = None,
-    money_style: MoneyOpt = None,
-    format_: FormatOpt = None,
-    mapping: MappingOpt = None,
     workspace: WorkspaceOpt = None,
     default_region: RegionOpt = None,
-    date_style: DateStyleOpt = None,
     without_consent: Annotated[
         bool,
         typer.Option(
@@ -800,11 +847,12 @@ def export(
         str | None,
         typer.Option(
             "--output-format",
-            help="csv (default) or xlsx (a spreadsheet: header frozen, autofilter, each "
-            "customer's row in their first tag's colour).",
+            help="csv (default) or xlsx (a spreadsheet in the preset's columns: header "
+            "frozen, autofilter, each customer's row in their first tag's colour).",
             show_default=False,
         ),
     ] = None,
+    read: ReadOptions = DEFAULT_READ,
 ) -> None:
     """Write a mailing list: one row per customer (merged identities once, under the
     address used last), highest spend first. Left out, each counted in the summary:
@@ -818,13 +866,11 @@ def export(
     -o winback.csv
     """
     when = _as_of(as_of)
-    ws = _workspace(workspace)
-    tagbook_path, rules_path = _book(tagbook, ws), _rules(rules, ws)
     if output_format not in (None, "csv", "xlsx"):
         raise typer.BadParameter("use csv or xlsx.", param_hint="--output-format")
-    from ordertags.api import export_list
-    from ordertags.customers.rfm import GROUP_NAMES, group_slug
-    from ordertags.reports.lists import REASON_TEXT, ListFilter, Money
+    ws = _workspace(workspace)
+    tagbook_path, rules_path = _book(tagbook, ws), _rules(rules, ws)
+    from ordertags.api import REASON_TEXT, ListFilter, Money, export_list
 
     segments = []
     for name in segment or []:
@@ -857,13 +903,8 @@ def export(
                 as_of=when,
                 workspace=ws,
                 region=default_region,
-                date_style=_date_style(date_style),
-                columns=_columns(email_column, total_column, date_column, name_column, None),
-                encoding=encoding,
-                delimiter=delimiter,
-                money_style=_money(money_style),
-                profile=format_,
-                mapping=mapping,
+                not_tags=not_tag or [],
+                read=read,
                 consent=not without_consent,
                 preset=preset,
                 excel=excel,
@@ -907,6 +948,7 @@ def export(
 
 
 @app.command("segments")
+@reads_exports
 def segments_cmd(
     orders: Annotated[
         list[str] | None,
@@ -931,18 +973,9 @@ def segments_cmd(
         typer.Option("--output-format", help="table, csv or json."),
     ] = "table",
     as_of: AsOfOpt = None,
-    encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None,
-    email_column: EmailColOpt = None,
-    total_column: TotalColOpt = None,
-    date_column: DateColOpt = None,
-    name_column: NameColOpt = None,
-    money_style: MoneyOpt = None,
-    format_: FormatOpt = None,
-    mapping: MappingOpt = None,
     workspace: WorkspaceOpt = None,
     default_region: RegionOpt = None,
-    date_style: DateStyleOpt = None,
+    read: ReadOptions = DEFAULT_READ,
 ) -> None:
     """Show the customers' RFM groups (Shopify's 11 names; scores from quantiles of your
     customers, or the rule file's fixed cut-offs) with each group's customers, share
@@ -961,8 +994,8 @@ def segments_cmd(
     when = _as_of(as_of)
     ws = _workspace(workspace)
     tagbook_path, rules_path = _book(tagbook, ws), _rules(rules, ws)
+    from ordertags.api import segments as seg
     from ordertags.api import segments_report
-    from ordertags.reports import segments as seg
 
     try:
         report = segments_report(
@@ -970,16 +1003,10 @@ def segments_cmd(
             tagbook=tagbook_path,
             rules=rules_path,
             as_of=when,
-            columns=_columns(email_column, total_column, date_column, name_column, None),
-            encoding=encoding,
-            delimiter=delimiter,
-            money_style=_money(money_style),
-            profile=format_,
-            mapping=mapping,
+            read=read,
             workspace=ws,
             region=default_region,
             by=by,
-            date_style=_date_style(date_style),
         )
     except OrderTagsError as exc:
         _fail(exc)
@@ -1004,9 +1031,7 @@ def segments_cmd(
 
 def render_segments(table: Any) -> str:
     """The segments table for people, with the thresholds under it."""
-    from tabulate import tabulate
-
-    from ordertags.reports.segments import thresholds_text
+    from ordertags.api import thresholds_text
 
     currencies = sorted({c for line in table.lines for c in line.spend})
     rows = [
@@ -1030,8 +1055,6 @@ def render_segments(table: Any) -> str:
 
 def render_tag_figures(lines: list[Any]) -> str:
     """Per tag and window: customers, orders, spend per currency."""
-    from tabulate import tabulate
-
     currencies = sorted({c for line in lines for w in line.windows for c in w.spend})
     rows = [
         [
@@ -1053,6 +1076,7 @@ def render_tag_figures(lines: list[Any]) -> str:
 
 
 @app.command("inspect")
+@reads_exports
 def inspect_cmd(
     export: Annotated[
         str,
@@ -1060,20 +1084,10 @@ def inspect_cmd(
             help="An order export (CSV, TSV or JSON); - reads standard input.", show_default=False
         ),
     ],
-    format_: FormatOpt = None,
-    mapping: MappingOpt = None,
-    encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None,
-    money_style: MoneyOpt = None,
-    email_column: EmailColOpt = None,
-    total_column: TotalColOpt = None,
-    date_column: DateColOpt = None,
-    name_column: NameColOpt = None,
-    order_id_column: IdColOpt = None,
     rows: Annotated[int, typer.Option("--rows", min=0, help="How many orders to show.")] = 5,
-    date_style: DateStyleOpt = None,
     workspace: WorkspaceOpt = None,
     default_region: RegionOpt = None,
+    read: ReadOptions = DEFAULT_READ,
 ) -> None:
     """Show what ordertags sees in an export: the platform it recognised, which column
     holds each field, how many orders and customers, the date range, the totals and the
@@ -1081,20 +1095,14 @@ def inspect_cmd(
 
     Example: ordertags inspect orders_export.csv
     """
-    from ordertags.reports.inspection import inspect_orders
+    from ordertags.api import inspect_export
 
     ws = _workspace(workspace)
     try:
-        report = inspect_orders(
+        report = inspect_export(
             export,
-            profile=format_,
-            mapping=mapping,
-            encoding=encoding,
-            delimiter=delimiter,
-            money_style=_money(money_style),
-            columns=_columns(email_column, total_column, date_column, name_column, order_id_column),
+            read=read,
             rows=rows,
-            date_style=_date_style(date_style),
             region=_region_of(default_region, ws),
         )
     except OrderTagsError as exc:
@@ -1109,42 +1117,35 @@ def _customer_of(
     identity: str | None,
     order: str | None,
     in_: str | None,
-    encoding: str | None,
-    delimiter: str | None,
-    format_: str | None = None,
-    mapping: Path | None = None,
+    read: ReadOptions,
     ws: Any = None,
 ) -> Any:
     """The customer a person means: an identity they typed, or the customer of an order
     (in an export, or in the workspace's history); an ``OrderCustomer``."""
-    from ordertags.io.lookup import OrderCustomer
-
     if order is not None:
         if identity is not None:
             raise typer.BadParameter("give a CUSTOMER or --order, not both.")
         if in_ is None and ws is not None:
-            from ordertags.customers.workspace import order_customer
-
             return order_customer(ws, order)
         if in_ is None:
             raise typer.BadParameter(
                 "--order needs --in EXPORT (the export holding the order).", param_hint="--in"
             )
-        from ordertags.io.lookup import find_order_customer
-
         return find_order_customer(
-            in_, order, encoding=encoding, delimiter=delimiter, profile=format_, mapping=mapping
+            in_,
+            order,
+            encoding=read.encoding,
+            delimiter=read.delimiter,
+            columns=read.columns,
+            profile=read.profile,
+            mapping=read.mapping,
         )
     if identity is None:
         raise typer.BadParameter(
             "give the CUSTOMER (email, phone or CHANNEL:ID), or --order ORDER_ID --in EXPORT."
         )
-    from ordertags.customers.workspace import customer_name
-
     name = None
     if ws is not None:
-        from ordertags.base.keys import identity_of
-
         try:
             name = customer_name(ws, identity_of(identity)[1])
         except OrderTagsError:
@@ -1187,6 +1188,7 @@ InOpt = Annotated[
 
 
 @app.command("tag")
+@reads_exports
 def tag_cmd(
     tag: TagOpt,
     tagbook: BookOpt = None,
@@ -1217,11 +1219,8 @@ def tag_cmd(
     ] = None,
     order: OrderOpt = None,
     in_: InOpt = None,
-    encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None,
-    format_: FormatOpt = None,
-    mapping: MappingOpt = None,
     workspace: WorkspaceOpt = None,
+    read: ReadOptions = DEFAULT_READ,
 ) -> None:
     """Tag a customer by hand: by email, phone number or marketplace buyer id, or by an
     order of theirs (in an export, or, in a workspace, in the order history). The tag
@@ -1233,12 +1232,10 @@ def tag_cmd(
 
     Example: ordertags tag --order 100123 --in orders.csv --tag FRAUD -t tagbook.yaml
     """
-    from ordertags.tags import tag_customer
-
     ws = _workspace(workspace)
     book = _book(tagbook, ws)
     try:
-        found = _customer_of(customer, order, in_, encoding, delimiter, format_, mapping, ws)
+        found = _customer_of(customer, order, in_, read, ws)
         change = tag_customer(
             book, found.identity, tag, note=note, by=by, expires=expires, region=_region(ws)
         )
@@ -1258,29 +1255,25 @@ def tag_cmd(
 
 
 @app.command("untag")
+@reads_exports
 def untag_cmd(
     tag: TagOpt,
     tagbook: BookOpt = None,
     customer: CustomerArg = None,
     order: OrderOpt = None,
     in_: InOpt = None,
-    encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None,
-    format_: FormatOpt = None,
-    mapping: MappingOpt = None,
     workspace: WorkspaceOpt = None,
+    read: ReadOptions = DEFAULT_READ,
 ) -> None:
     """Remove tags given by hand from a customer (every entry naming the same email,
     phone number or buyer id, however spelled).
 
     Example: ordertags untag jane@example.com --tag VIP -t tagbook.yaml
     """
-    from ordertags.tags import untag_customer
-
     ws = _workspace(workspace)
     book = _book(tagbook, ws)
     try:
-        found = _customer_of(customer, order, in_, encoding, delimiter, format_, mapping, ws)
+        found = _customer_of(customer, order, in_, read, ws)
         change = untag_customer(book, found.identity, tag, region=_region(ws))
     except OrderTagsError as exc:
         _fail(exc)
@@ -1295,8 +1288,6 @@ def _region(ws: Any) -> str | None:
     """The workspace's default phone region (None without a workspace)."""
     if ws is None:
         return None
-    from ordertags.customers.workspace import workspace_region
-
     try:
         region: str | None = workspace_region(ws)
     except OrderTagsError:
@@ -1310,14 +1301,11 @@ def tags_cmd(
     as_of: AsOfOpt = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """List the tag definitions, the customers tagged by hand and the identity links.
+    """List the tag definitions, the customers tagged by hand, the identity links and the
+    addresses kept off mailing lists.
 
     Example: ordertags tags -t tagbook.yaml
     """
-    from tabulate import tabulate
-
-    from ordertags.tags import load_tagbook
-
     when = _as_of(as_of)
     path = _book(tagbook, _workspace(workspace))
     try:
@@ -1366,9 +1354,21 @@ def tags_cmd(
                 headers=["identity", "link", "identity", "note", "by", "at"],
             )
         )
+    if book.no_marketing_tags():
+        typer.echo("")
+        typer.echo(f"on no mailing list: customers with {', '.join(book.no_marketing_tags())}")
+    if book.suppressed:
+        typer.echo("")
+        typer.echo(
+            tabulate(
+                [(x.email, x.reason or "", x.by or "", (x.at or "")[:10]) for x in book.suppressed],
+                headers=["suppressed address", "reason", "by", "at"],
+            )
+        )
 
 
 @app.command()
+@reads_exports
 def explain(
     order_id: Annotated[
         str, typer.Argument(help="The order number, as in the export.", show_default=False)
@@ -1377,19 +1377,9 @@ def explain(
     tagbook: BookOpt = None,
     rules: RulesOpt = None,
     as_of: AsOfOpt = None,
-    encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None,
-    email_column: EmailColOpt = None,
-    total_column: TotalColOpt = None,
-    date_column: DateColOpt = None,
-    name_column: NameColOpt = None,
-    order_id_column: IdColOpt = None,
-    money_style: MoneyOpt = None,
-    format_: FormatOpt = None,
-    mapping: MappingOpt = None,
     workspace: WorkspaceOpt = None,
     default_region: RegionOpt = None,
-    date_style: DateStyleOpt = None,
+    read: ReadOptions = DEFAULT_READ,
 ) -> None:
     """Show why an order gets its tags: each rule with its conditions' values and
     results, the tag-book entries that matched, and the final tags, fields and colour.
@@ -1400,34 +1390,22 @@ def explain(
     when = _as_of(as_of)
     ws = _workspace(workspace)
     tagbook_path, rules_path = _book(tagbook, ws), _rules(rules, ws)
-    from ordertags.customers.workspace import workspace_history
-    from ordertags.reports.explain import explain_order, render
-    from ordertags.rules import load_rules
-    from ordertags.tags import load_tagbook
+    from ordertags.api import explain_files, explanation_text
 
     try:
-        with workspace_history(ws) as history:
-            ex = explain_order(
-                order_id,
-                orders,
-                tagbook=load_tagbook(tagbook_path),
-                rules=load_rules(rules_path) if rules_path else None,
-                as_of=when,
-                columns=_columns(
-                    email_column, total_column, date_column, name_column, order_id_column
-                ),
-                encoding=encoding,
-                delimiter=delimiter,
-                money_style=_money(money_style),
-                profile=format_,
-                mapping=mapping,
-                history=history,
-                region=default_region,
-                date_style=_date_style(date_style),
-            )
+        ex = explain_files(
+            order_id,
+            orders,
+            tagbook=tagbook_path,
+            rules=rules_path,
+            as_of=when,
+            read=read,
+            workspace=ws,
+            region=default_region,
+        )
     except OrderTagsError as exc:
         _fail(exc)
-    typer.echo(render(ex))
+    typer.echo(explanation_text(ex))
 
 
 @app.command()
@@ -1457,11 +1435,11 @@ def lint(
 
     Example: ordertags lint -r rules.yaml -t tagbook.yaml orders.csv
     """
-    from ordertags.reports.lint import lint as run_lint
+    from ordertags.api import lint_files
 
     if rules is None and tagbook is None:
         raise typer.BadParameter("give --rules, --tagbook or both.")
-    report = run_lint(rules, tagbook, orders=orders or [], as_of=_as_of(as_of))
+    report = lint_files(rules, tagbook, orders=orders or [], as_of=_as_of(as_of))
     for f in report.findings:
         typer.echo(f"{f.level}: {f.where}: {f.message}")
     typer.echo(
@@ -1480,10 +1458,6 @@ def schema(
 
     Example: ordertags schema rules > rules.schema.json
     """
-    import json
-
-    from ordertags.base.yamlfiles import load_schema
-
     if which not in ("tagbook", "rules", "report"):
         raise typer.BadParameter("choose tagbook, rules or report.", param_hint="WHICH")
     typer.echo(json.dumps(load_schema(which), indent=2, ensure_ascii=False))
@@ -1505,8 +1479,6 @@ def init_cmd(
 
     Example: ordertags init shop --default-region GB
     """
-    from ordertags.customers.workspace import init_workspace
-
     try:
         report = init_workspace(directory, region=default_region)
     except OrderTagsError as exc:
@@ -1535,22 +1507,13 @@ def render_ingest(report: Any, prefix: str = "") -> str:
 
 
 @app.command()
+@reads_exports
 def ingest(
     orders: OrdersArg,
     workspace: WorkspaceOpt = None,
     quiet: QuietOpt = False,
-    encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None,
-    email_column: EmailColOpt = None,
-    total_column: TotalColOpt = None,
-    date_column: DateColOpt = None,
-    name_column: NameColOpt = None,
-    order_id_column: IdColOpt = None,
-    money_style: MoneyOpt = None,
-    format_: FormatOpt = None,
-    mapping: MappingOpt = None,
     default_region: RegionOpt = None,
-    date_style: DateStyleOpt = None,
+    read: ReadOptions = DEFAULT_READ,
 ) -> None:
     """Add the orders of exports to the workspace's history, keyed by channel and order
     id: ingesting an export again changes nothing, and a changed order (a refund, a
@@ -1562,20 +1525,12 @@ def ingest(
     from ordertags.api import ingest_files
 
     try:
-        with _progress(orders, quiet) as progress:
+        with _progress(orders or [], quiet) as progress:
             report = ingest_files(
                 orders,
                 workspace=ws,
-                columns=_columns(
-                    email_column, total_column, date_column, name_column, order_id_column
-                ),
-                encoding=encoding,
-                delimiter=delimiter,
-                money_style=_money(money_style),
-                profile=format_,
-                mapping=mapping,
+                read=read,
                 region=default_region,
-                date_style=_date_style(date_style),
                 progress=progress,
             )
     except OrderTagsError as exc:
@@ -1591,10 +1546,6 @@ def _tags_as_of(stamp: str) -> str:
 
 
 def _customer_rows(rows: list[Any]) -> str:
-    from tabulate import tabulate
-
-    from ordertags.customers.history import money
-
     table = [
         (
             r.key,
@@ -1645,8 +1596,6 @@ def customers_cmd(
     Example: ordertags customers --tag VIP --search gmail.com
     """
     ws = _need_workspace(workspace)
-    from ordertags.tags import load_tagbook
-
     try:
         book = load_tagbook(_book(tagbook, ws))
         with ws.open_history() as history:
@@ -1687,11 +1636,6 @@ def customer_cmd(
 
     Example: ordertags customer jane.doe@gmail.com
     """
-    from tabulate import tabulate
-
-    from ordertags.customers.history import money
-    from ordertags.tags import load_tagbook
-
     ws = _need_workspace(workspace)
     try:
         book = load_tagbook(_book(tagbook, ws))
@@ -1774,8 +1718,6 @@ def history_stats(workspace: WorkspaceOpt = None) -> None:
 
     Example: ordertags history stats --workspace shop
     """
-    from tabulate import tabulate
-
     ws = _need_workspace(workspace)
     try:
         with ws.open_history() as history:
@@ -1850,14 +1792,9 @@ def _link(
     workspace: Path | None,
     region: str | None,
 ) -> None:
-    from ordertags.customers.workspace import workspace_region
-    from ordertags.tags import link_identities, unlink_identities
-
     ws = _workspace(workspace)
     book = _book(tagbook, ws)
     try:
-        from ordertags.base.keys import check_region
-
         code = check_region(region or workspace_region(ws))
         edit = link_identities if same else unlink_identities
         change = edit(book, a, b, note=note, by=by, region=code)
@@ -1953,8 +1890,6 @@ def suppress_cmd(
 
     Example: ordertags suppress jane@example.com --reason unsubscribed -t tagbook.yaml
     """
-    from ordertags.tags import suppress_address
-
     ws = _workspace(workspace)
     book = _book(tagbook, ws)
     try:
@@ -1973,6 +1908,7 @@ def suppress_cmd(
 
 
 @app.command()
+@reads_exports
 def suspects(
     orders: Annotated[
         list[str] | None,
@@ -2002,10 +1938,7 @@ def suspects(
     tagbook: BookOpt = None,
     as_of: AsOfOpt = None,
     default_region: RegionOpt = None,
-    encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None,
-    format_: FormatOpt = None,
-    mapping: MappingOpt = None,
+    read: ReadOptions = DEFAULT_READ,
 ) -> None:
     """List pairs of customers that may be one person: the same address under a new
     email, the same phone under another name. Customers tagged FRAUD-like (the highest
@@ -2013,41 +1946,22 @@ def suspects(
 
     Example: ordertags suspects --tag FRAUD
     """
-    from tabulate import tabulate
-
-    from ordertags.tags import load_tagbook
-
     when = _as_of(as_of)
     ws = _workspace(workspace)
     try:
         book = load_tagbook(_book(tagbook, ws))
         if orders:
-            from ordertags.base.keys import check_region
-            from ordertags.customers.workspace import workspace_region
-            from ordertags.engine.frame import Frame
-            from ordertags.engine.resolution import suspects_in_frame
-            from ordertags.io.readers import read_orders
+            from ordertags.api import suspects_in_files
 
-            tables = [
-                read_orders(
-                    o,
-                    encoding=encoding,
-                    delimiter=delimiter,
-                    profile=format_,
-                    mapping=str(mapping) if mapping else None,
-                )
-                for o in orders
-            ]
-            frame = Frame(tables, as_of=when)
-            frame.require_field("email")
-            found = suspects_in_frame(
-                frame,
-                book,
+            found = suspects_in_files(
+                orders,
+                tagbook=_book(tagbook, ws),
                 as_of=when,
+                read=read,
                 tag=tag,
                 limit=limit or None,
                 max_sharing=max_sharing,
-                region=check_region(default_region or workspace_region(ws)),
+                region=default_region or workspace_region(ws),
             )
         elif ws is None:
             raise typer.BadParameter(
@@ -2112,8 +2026,6 @@ def _progress(orders: list[str], quiet: bool) -> Iterator[Callable[[int], None] 
     """A progress bar of the bytes read, on stderr, while the block runs: only when
     stderr is a terminal and not --quiet, and only for files (not stdin). Yields the
     callback the library calls with each chunk's size, or None."""
-    import os
-
     if quiet or not sys.stderr.isatty():
         yield None
         return
@@ -2121,44 +2033,14 @@ def _progress(orders: list[str], quiet: bool) -> Iterator[Callable[[int], None] 
     if not sizes:
         yield None
         return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
+    from ordertags.api import progress_bar
 
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    total = sum(sizes)
-    with bar:
-        task = bar.add_task("reading", total=total)
-
-        def advance(n: int) -> None:
-            bar.advance(task, n)
-            state = bar.tasks[0]
-            if state.total is not None and state.completed >= total:
-                # Read: the rest (rules, writing) has no byte count; the bar pulses.
-                state.total = None
-                bar.update(task, description="tagging")
-
+    with progress_bar(sum(sizes), sys.stderr) as advance:
         yield advance
 
 
 def _colour_mode(colour: str) -> tuple[bool, str | None]:
     """(table?, colour system or None) for --colour on this standard output."""
-    import os
-
     if colour not in ("auto", "always", "never"):
         raise typer.BadParameter("use auto, always or never.", param_hint="--colour")
     forced = colour == "always" or (colour == "auto" and bool(os.environ.get("FORCE_COLOR")))
@@ -2173,12 +2055,11 @@ def _colour_mode(colour: str) -> tuple[bool, str | None]:
 
 
 def _width() -> int:
-    import shutil
-
     return shutil.get_terminal_size((120, 24)).columns
 
 
 @app.command()
+@reads_exports
 def show(
     orders: OrdersArg,
     tagbook: BookOpt = None,
@@ -2197,19 +2078,9 @@ def show(
     colour: ColourOpt = "auto",
     as_of: AsOfOpt = None,
     quiet: QuietOpt = False,
-    encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None,
-    email_column: EmailColOpt = None,
-    total_column: TotalColOpt = None,
-    date_column: DateColOpt = None,
-    name_column: NameColOpt = None,
-    order_id_column: IdColOpt = None,
-    money_style: MoneyOpt = None,
-    format_: FormatOpt = None,
-    mapping: MappingOpt = None,
     workspace: WorkspaceOpt = None,
     default_region: RegionOpt = None,
-    date_style: DateStyleOpt = None,
+    read: ReadOptions = DEFAULT_READ,
 ) -> None:
     """Show the orders as a table: each tagged order in its tag's colour, with the
     labels, the customer's note and what rules set or held; a line of counts per tag on
@@ -2223,8 +2094,7 @@ def show(
     table_mode, system = _colour_mode(colour)
     ws = _workspace(workspace)
     tagbook_path, rules_path = _book(tagbook, ws), _rules(rules, ws)
-    from ordertags.api import view_files
-    from ordertags.reports.terminal import render_counts, render_plain, render_table
+    from ordertags.api import render_counts, render_plain, render_table, view_files
 
     shown = [c.strip() for spec in columns or [] for c in spec.split(",") if c.strip()]
     try:
@@ -2237,17 +2107,9 @@ def show(
                 tags=tag or [],
                 only_tagged=only_tagged,
                 show_columns=shown,
-                columns=_columns(
-                    email_column, total_column, date_column, name_column, order_id_column
-                ),
-                encoding=encoding,
-                delimiter=delimiter,
-                money_style=_money(money_style),
-                profile=format_,
-                mapping=mapping,
+                read=read,
                 workspace=ws,
                 region=default_region,
-                date_style=_date_style(date_style),
                 progress=progress,
             )
     except OrderTagsError as exc:
@@ -2261,6 +2123,7 @@ def show(
 
 
 @app.command()
+@reads_exports
 def report(
     orders: OrdersArg,
     output: OutputOpt,
@@ -2273,19 +2136,9 @@ def report(
     ] = "Orders to pack",
     as_of: AsOfOpt = None,
     quiet: QuietOpt = False,
-    encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None,
-    email_column: EmailColOpt = None,
-    total_column: TotalColOpt = None,
-    date_column: DateColOpt = None,
-    name_column: NameColOpt = None,
-    order_id_column: IdColOpt = None,
-    money_style: MoneyOpt = None,
-    format_: FormatOpt = None,
-    mapping: MappingOpt = None,
     workspace: WorkspaceOpt = None,
     default_region: RegionOpt = None,
-    date_style: DateStyleOpt = None,
+    read: ReadOptions = DEFAULT_READ,
 ) -> None:
     """Write the orders as one self-contained web page for the warehouse screen and the
     printer: counts per tag, tag chips that filter the orders, a search box, and each
@@ -2299,9 +2152,7 @@ def report(
     when = _as_of(as_of)
     ws = _workspace(workspace)
     tagbook_path, rules_path = _book(tagbook, ws), _rules(rules, ws)
-    from ordertags.api import view_files
-    from ordertags.io.writers import write_output
-    from ordertags.reports.html import render_page
+    from ordertags.api import view_files, write_report
 
     try:
         with _progress(orders, quiet) as progress:
@@ -2312,21 +2163,12 @@ def report(
                 as_of=when,
                 tags=tag or [],
                 only_tagged=only_tagged,
-                columns=_columns(
-                    email_column, total_column, date_column, name_column, order_id_column
-                ),
-                encoding=encoding,
-                delimiter=delimiter,
-                money_style=_money(money_style),
-                profile=format_,
-                mapping=mapping,
+                read=read,
                 workspace=ws,
                 region=default_region,
-                date_style=_date_style(date_style),
                 progress=progress,
             )
-        page = render_page(view, title=title).encode("utf-8")
-        write_output(output, lambda fh: fh.write(page))
+        write_report(view, output, title=title)
     except OrderTagsError as exc:
         _fail(exc)
     _say(quiet, view.counts_line() + ("" if output == "-" else f"; wrote {output}"))

@@ -12,6 +12,7 @@ import datetime as dt
 import getpass
 import io
 import os
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,8 +207,6 @@ def is_icon(text: str) -> bool:
     >>> is_icon("★"), is_icon("⚠️"), is_icon("👨‍👩‍👧"), is_icon("VIP"), is_icon("! ")
     (True, True, True, False, False)
     """
-    import unicodedata
-
     return 0 < len(text) <= 8 and not any(
         unicodedata.category(c)[0] in "LNZ" or unicodedata.category(c) == "Cc" for c in text
     )

@@ -249,3 +249,55 @@ def test_quick_commands_start_without_pyarrow_or_pandas(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "HEAVY []"
+
+
+#: What the command line may import: the public API (inside the commands, so that the
+#: quick commands stay quick) and the light modules the quick commands run on.
+CLI_MAY_IMPORT = (
+    "ordertags.api",
+    "ordertags.errors",
+    "ordertags.tags",
+    "ordertags.rules",
+    "ordertags.base",
+    "ordertags.io.options",
+    "ordertags.io.lookup",
+    "ordertags.customers.workspace",
+)
+
+
+def test_the_command_line_calls_the_api() -> None:
+    wrong = [
+        f"ordertags.cli:{i.line} imports {i.target}"
+        for i in internal(list(imports_of(PACKAGE / "cli.py")))
+        if not any(i.target == m or i.target.startswith(m + ".") for m in CLI_MAY_IMPORT)
+    ]
+    assert wrong == []
+
+
+def test_only_the_api_is_imported_inside_functions() -> None:
+    """Imports go at the top of a module; inside a function only where the quick
+    commands need it (the command line's API, and slow-to-import helpers the quick
+    commands use only on some paths)."""
+    allowed = {
+        "ordertags.api",  # the commands: pyarrow behind it
+        "ordertags.customers.history",  # a workspace's history: numpy, pyarrow
+        "phonenumbers",  # tens of ms to import: only for phone numbers
+        "ordertags.io.xlsx",  # openpyxl: most of a second to import, only for a spreadsheet
+        "jsonschema",  # only when a YAML file is validated
+        "jsonschema.exceptions",
+        "ruamel.yaml",  # only when the tag book is edited
+        "ruamel.yaml.comments",
+        "ruamel.yaml.scalarstring",
+        "ruamel.yaml.util",
+        "filelock",
+        "importlib",
+        "typer.main",  # clidoc: the reference is made on demand
+        "typer.testing",
+        "ordertags.cli",
+    }
+    wrong = [
+        f"{i.source}:{i.line} imports {i.target} inside a function"
+        for i in all_imports()
+        if i.lazy and i.target not in allowed
+    ]
+    assert wrong == []

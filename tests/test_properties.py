@@ -29,6 +29,7 @@ from ordertags.api import apply_files
 from ordertags.base.emails import normalize_email
 from ordertags.cli import app
 from ordertags.customers.grouping import customer_keys
+from ordertags.io.options import ReadOptions
 from ordertags.tags import load_tagbook, tag_customer, untag_customer
 
 from .conftest import TAGBOOK
@@ -151,7 +152,7 @@ def apply(
         rules=rules,
         output=out,
         as_of=AS_OF,
-        delimiter=delimiter,
+        read=ReadOptions(delimiter=delimiter),
     )
     return out.read_bytes()
 

@@ -12,6 +12,7 @@ import os
 import sqlite3
 from pathlib import Path
 
+from ordertags.base.amounts import money
 from ordertags.customers.ingest import IngestReport, PruneReport
 from ordertags.customers.queries import (
     Aggregates,
@@ -28,7 +29,6 @@ from ordertags.customers.store import (
     MIGRATIONS,
     NONE,
     SCHEMA_VERSION,
-    money,
     prepare_store,
 )
 from ordertags.errors import HistoryError

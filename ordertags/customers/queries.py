@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from ordertags.base import keys as K
+from ordertags.base.amounts import money
 from ordertags.base.emails import normalize_email
 from ordertags.customers.identity import (
     Suspect,
@@ -22,7 +23,7 @@ from ordertags.customers.identity import (
     ranked_pairs,
 )
 from ordertags.customers.ingest import HistoryIngest
-from ordertags.customers.store import NONE, SCHEMA_VERSION, IntArray, day_of, money
+from ordertags.customers.store import NONE, SCHEMA_VERSION, IntArray, day_of
 from ordertags.errors import HistoryError
 from ordertags.tags import TagBook
 

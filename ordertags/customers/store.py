@@ -164,13 +164,6 @@ def epoch_of(day: dt.date) -> int:
     )
 
 
-def money(units: int) -> str:
-    """Ten-thousandths as text with two decimals: ``12345000`` -> ``1,234.50``."""
-    cents = (abs(units) + 50) // 100
-    sign = "-" if units < 0 and cents else ""
-    return f"{sign}{cents // 100:,}.{cents % 100:02d}"
-
-
 class HistoryStore:
     """An open history database: the connection, write transactions and lookups."""
 

@@ -21,10 +21,10 @@ from ordertags.base import keys as K
 from ordertags.base.files import atomic_write_bytes
 from ordertags.base.keys import check_region
 from ordertags.errors import HistoryError, WorkspaceError
+from ordertags.io.lookup import OrderCustomer
 
 if TYPE_CHECKING:
     from ordertags.customers.history import History
-    from ordertags.io.lookup import OrderCustomer
 
 TAGBOOK_NAME = "tagbook.yaml"
 RULES_NAME = "rules.yaml"
@@ -270,8 +270,6 @@ def order_customer(ws: Workspace, order_id: str) -> OrderCustomer:
     number, ``#1042`` and ``1042`` alike, or the channel's reference), for ``ordertags
     tag --order ID`` without an export: the customer's best identity (an email, else a
     buyer id, else a relay address, else the order's phone number) and name."""
-    from ordertags.io.lookup import OrderCustomer  # the io layer, loaded for --order only
-
     wanted = order_id.strip().lstrip("'#").strip()
     conn = _read_only(ws)
     try:

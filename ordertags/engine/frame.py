@@ -38,6 +38,7 @@ from ordertags.engine.arrays import (
     nonblank,
 )
 from ordertags.io.fields import FieldMap
+from ordertags.io.options import ReadOptions
 from ordertags.io.platforms import ITEM_FIELDS, QUOTED_FIELDS, Profile, map_profile
 from ordertags.io.readers import OrderTable
 from ordertags.io.values import (
@@ -123,6 +124,26 @@ class Frame:
         self.offsets = np.cumsum([0] + [t.num_rows for t in self.tables])
         self.n = int(self.offsets[-1])
         self._cache: dict[tuple[str, str], Any] = {}
+
+    @classmethod
+    def of(
+        cls,
+        tables: Sequence[OrderTable],
+        *,
+        as_of: dt.date,
+        read: ReadOptions,
+        region: str | None = None,
+    ) -> Frame:
+        """The frame of ``tables`` read with ``read`` (its columns and styles); ``region``
+        decides numeric dates nothing else decides."""
+        return cls(
+            tables,
+            as_of=as_of,
+            overrides=read.columns,
+            money_style=read.money_style,
+            date_style=read.date_style,
+            region=region,
+        )
 
     # --- where things are -------------------------------------------------------------
 

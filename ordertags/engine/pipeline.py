@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -37,7 +37,8 @@ from ordertags.engine.tagtext import (
     entry_notes,
     render_tags,
 )
-from ordertags.io.readers import OrderTable, read_orders
+from ordertags.io.options import DEFAULT, ReadOptions
+from ordertags.io.readers import OrderTable, read_exports
 from ordertags.rules import RuleSet
 from ordertags.tags import TagBook
 
@@ -140,59 +141,36 @@ def annotate(
     tagbook: TagBook,
     rules: RuleSet | None = None,
     as_of: dt.date | None = None,
-    columns: Mapping[str, str | None] | None = None,
-    encoding: str | None = None,
-    delimiter: str | None = None,
-    money_style: str | None = None,
-    profile: str | None = None,
-    mapping: str | Path | None = None,
+    read: ReadOptions = DEFAULT,
     on_rule: RuleHook | None = None,
     history: History | None = None,
     record: bool = False,
     region: str | None = None,
-    date_style: str | None = None,
-    progress: Any = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Annotated:
     """Tag every order of the given exports.
 
-    ``orders`` are paths (``-`` is stdin) or tables already read. ``columns`` names the
-    column of a field where the usual names do not find it (``{"email": "Buyer"}``).
-    ``money_style`` says how money is written (see :func:`ordertags.io.values.parse_money`;
-    default: as each export's platform writes it). ``profile`` forces a platform profile
-    (``shopify``, ``amazon``, ...; default: picked from each header) and ``mapping`` is a
-    mapping file naming the columns (see :func:`ordertags.io.platforms.load_mapping`).
+    ``orders`` are paths (``-`` is stdin) or tables already read; ``read`` says how to
+    read them (:class:`ordertags.io.options.ReadOptions`: encoding, delimiter, platform
+    profile, mapping file, columns named by hand, money and date styles).
 
-    ``history`` (an open :class:`ordertags.customers.history.History`) gives customer conditions
-    the customers' past orders and merges customers by phone too; with ``record``, the
-    run's orders are recorded in it first. ``region`` is the default region of phone
-    numbers (default: the history's, else GB); it also says whether numeric dates
-    such as ``05/11/2026`` are day-first or month-first where the export's platform and
-    the dates themselves do not (``date_style``, ``day-first`` or ``month-first``, says
-    it for every export). ``progress`` is called with the bytes read as the exports are
-    read (see :func:`ordertags.io.readers.read_orders`).
+    ``history`` (an open :class:`ordertags.customers.history.History`) gives customer
+    conditions the customers' past orders and merges customers by phone too; with
+    ``record``, the run's orders are recorded in it first. ``region`` is the default
+    region of phone numbers (default: the history's, else GB); it also says whether
+    numeric dates such as ``05/11/2026`` are day-first or month-first where the export's
+    platform and the dates themselves do not (``read.date_style``, ``day-first`` or
+    ``month-first``, says it for every export). ``progress`` is called with the bytes
+    read as the exports are read (see :func:`ordertags.io.readers.read_orders`).
     """
     as_of = as_of or dt.date.today()
     if rules is not None:
         rules.check_tags(tagbook)
-    tables = [
-        o
-        if isinstance(o, OrderTable)
-        else read_orders(
-            o,
-            encoding=encoding,
-            delimiter=delimiter,
-            profile=profile,
-            mapping=mapping,
-            progress=progress,
-        )
-        for o in orders
-    ]
-    frame = Frame(
+    tables = read_exports(orders, read, progress)
+    frame = Frame.of(
         tables,
         as_of=as_of,
-        overrides=columns,
-        money_style=money_style,
-        date_style=date_style,
+        read=read,
         region=region or (history.region if history is not None else None),
     )
     frame.require_field("email")

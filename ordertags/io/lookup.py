@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ordertags.base.keys import buyer_key, normalize_phone
 from ordertags.errors import InputError
 from ordertags.io.fields import FieldMap
 from ordertags.io.platforms import (
@@ -262,13 +263,9 @@ def _search(
         )
     identity = email
     if not identity and buyer:
-        from ordertags.base.keys import buyer_key
-
         keyed = profile.key_prefix + clean_id(buyer)
         identity = buyer_key(keyed) or keyed
     if not identity and phone:
-        from ordertags.base.keys import normalize_phone
-
         identity = normalize_phone(phone) or phone
     if not identity:
         raise InputError(

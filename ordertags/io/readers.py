@@ -19,7 +19,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +28,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+from charset_normalizer import from_bytes
 
 from ordertags.errors import InputError
+from ordertags.io.options import DEFAULT, ReadOptions
 from ordertags.io.platforms import (
     GENERIC,
     MAX_PREAMBLE,
@@ -165,6 +167,32 @@ def read_orders(
     return parse_orders(
         data, source=name, encoding=encoding, delimiter=delimiter, profile=profile, mapping=mapping
     )
+
+
+def read_exports(
+    orders: Sequence[str | os.PathLike[str] | OrderTable],
+    options: ReadOptions = DEFAULT,
+    progress: Callable[[int], None] | None = None,
+) -> list[OrderTable]:
+    """Read several exports (paths, ``-`` for stdin, or tables already read) as
+    ``options`` say; ``progress`` follows the bytes read (see :func:`read_orders`).
+
+    >>> [t.profile.name for t in read_exports(["examples/orders.csv"])]
+    ['linnworks']
+    """
+    return [
+        o
+        if isinstance(o, OrderTable)
+        else read_orders(
+            os.fspath(o),
+            encoding=options.encoding,
+            delimiter=options.delimiter,
+            profile=options.profile,
+            mapping=options.mapping_path,
+            progress=progress,
+        )
+        for o in orders
+    ]
 
 
 def parse_orders(
@@ -437,8 +465,6 @@ def detect_encoding(data: bytes) -> str:
         at = exc.start
     if _western(data):
         return "cp1252"
-    from charset_normalizer import from_bytes
-
     sample = data[:16_384] + b"\n" + data[max(0, at - 16_384) : at + 16_384]
     for match in from_bytes(sample, cp_isolation=_CANDIDATES):
         names = [match.encoding, *match.could_be_from_charset]

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.base.files import atomic_writer
+from ordertags.io.platforms import map_profile
 from ordertags.io.readers import Dialect, OrderTable, RawNumber
 from ordertags.io.safecsv import neutralise_column
 
@@ -310,8 +311,6 @@ def write_table(
         # Right after the order number (the first column where there is none), where a
         # packer sees them without scrolling; re-importing such a file into the shop
         # system may need its column mapping adjusted, hence not the default.
-        from ordertags.io.platforms import map_profile
-
         found = map_profile(table.columns, table.profile).get("order_id")
         at = 0 if found is None else found + 1
     for name, values in extra.items():

@@ -8,7 +8,7 @@ each matching rule did, and the final tags, fields and colour.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,8 @@ from ordertags.engine.pipeline import annotate
 from ordertags.engine.tagtext import COLOUR_COLUMN, PROFILE_COLUMN, TAGS_COLUMN
 from ordertags.errors import InputError
 from ordertags.io.lookup import norm_order_id
-from ordertags.io.readers import read_orders
+from ordertags.io.options import DEFAULT, ReadOptions
+from ordertags.io.readers import read_exports
 from ordertags.rules import Rule, RuleSet
 from ordertags.tags import Entry, TagBook
 
@@ -77,15 +78,9 @@ def explain_order(
     tagbook: TagBook,
     rules: RuleSet | None = None,
     as_of: dt.date | None = None,
-    columns: Mapping[str, str | None] | None = None,
-    encoding: str | None = None,
-    delimiter: str | None = None,
-    money_style: str | None = None,
-    profile: str | None = None,
-    mapping: str | Path | None = None,
+    read: ReadOptions = DEFAULT,
     history: Any = None,
     region: str | None = None,
-    date_style: str | None = None,
 ) -> Explanation:
     """Explain the tags of order ``order_id`` (its number as in the export).
 
@@ -94,17 +89,8 @@ def explain_order(
     >>> ex.tags  # doctest: +SKIP
     'VIP; BIG_SPENDER; REGULAR; HIGH_VALUE'
     """
-    tables = [
-        read_orders(
-            o,
-            encoding=encoding,
-            delimiter=delimiter,
-            profile=profile,
-            mapping=str(mapping) if mapping is not None else None,
-        )
-        for o in orders
-    ]
-    probe = Frame(tables, as_of=as_of or dt.date.today(), overrides=columns)
+    tables = read_exports(orders, read)
+    probe = Frame.of(tables, as_of=as_of or dt.date.today(), read=read)
     probe.require_field("order_id")
     ids = order_id_keys(probe.text(field="order_id"))
     row = pc.index(ids, norm_order_id(order_id)).as_py()
@@ -134,13 +120,11 @@ def explain_order(
         tagbook=tagbook,
         rules=rules,
         as_of=as_of,
-        columns=columns,
-        money_style=money_style,
+        read=read,
         on_rule=on_rule,
         history=history,
         record=False,
         region=region,
-        date_style=date_style,
     )
     outcome = result.outcome
     stopped_by = (

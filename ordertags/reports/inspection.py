@@ -14,18 +14,19 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from tabulate import tabulate
 
 from ordertags.engine.frame import Frame
 from ordertags.engine.items import build_items
 from ordertags.errors import OrderTagsError
 from ordertags.io.fields import FIELD_TITLES
+from ordertags.io.options import DEFAULT, ReadOptions
 from ordertags.io.platforms import GENERIC, Profile
-from ordertags.io.readers import OrderTable, read_orders
+from ordertags.io.readers import OrderTable, read_exports
 from ordertags.io.values import date_style_name
 
 #: The fields shown in the table of first orders, in this order.
@@ -77,8 +78,6 @@ class Inspection:
         return "CSV, " + ", ".join(parts)
 
     def render(self) -> str:
-        from tabulate import tabulate
-
         p = self.profile
         how = "forced" if not self.detected else "detected from " + ", ".join(self.detected)
         if p.name == GENERIC.name and not self.detected and not p.mapping_file:
@@ -136,29 +135,14 @@ def _fmt_date(value: Any) -> str:
 def inspect_orders(
     path: str | os.PathLike[str],
     *,
-    profile: str | None = None,
-    mapping: str | os.PathLike[str] | None = None,
-    encoding: str | None = None,
-    delimiter: str | None = None,
-    money_style: str | None = None,
-    columns: Mapping[str, str | None] | None = None,
+    read: ReadOptions = DEFAULT,
     rows: int = 5,
-    date_style: str | None = None,
     region: str | None = None,
 ) -> Inspection:
     """Read one export and describe it (see the module docstring). Unreadable files
     raise; values that do not parse are listed in ``problems``."""
-    table = read_orders(
-        str(path), encoding=encoding, delimiter=delimiter, profile=profile, mapping=mapping
-    )
-    frame = Frame(
-        [table],
-        as_of=dt.date.today(),
-        overrides=columns,
-        money_style=money_style,
-        date_style=date_style,
-        region=region,
-    )
+    (table,) = read_exports([path], read)
+    frame = Frame.of([table], as_of=dt.date.today(), read=read, region=region)
     fmap = frame.maps[0]
     found = []
     for f in fmap.index:

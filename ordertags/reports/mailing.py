@@ -18,20 +18,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.base.keys import RELAY_PATTERN
+from ordertags.customers.history import History, ListFigures
 from ordertags.engine.pipeline import Annotated
 from ordertags.engine.tagtext import render_tags
 from ordertags.io.fields import CONSENT_YES
 from ordertags.tags import TagBook
-
-if TYPE_CHECKING:
-    from ordertags.customers.history import History, ListFigures
 
 LIST_COLUMNS = ("Email Address", "First Name", "Last Name", "Orders", "Spend", "Tags")
 

@@ -13,12 +13,22 @@ Order	Customer Profile	Customer	Identity	...
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 
 from rich import box
 from rich.cells import cell_len
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from rich.style import Style
 from rich.table import Table
 from rich.text import Text
@@ -182,3 +192,32 @@ def render_table(view: OrdersView, *, width: int, colour_system: str | None = "t
             row.append(text)
         table.add_row(*row, style=_style(order.colour(view.tags)))
     return _to_ansi(table, width=width, colour_system=colour_system)
+
+
+@contextmanager
+def progress_bar(total: int, file: TextIO) -> Iterator[Callable[[int], None]]:
+    """A bar of ``total`` bytes drawn on ``file`` (a terminal) while the block runs, with
+    the bytes read, the rate and the time left; it goes when the block ends. Yields the
+    callback to give the library (``progress=``), called with each chunk's size. Once
+    everything is read, the rest of the run (rules, writing) has no byte count: the bar
+    says so and pulses."""
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=Console(file=file),
+        transient=True,
+    )
+    with bar:
+        task = bar.add_task("reading", total=total)
+
+        def advance(n: int) -> None:
+            bar.advance(task, n)
+            state = bar.tasks[0]
+            if state.total is not None and state.completed >= total:
+                state.total = None
+                bar.update(task, description="tagging")
+
+        yield advance
