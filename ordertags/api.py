@@ -19,11 +19,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ordertags.base.files import check_output_folder, make_private_dir
 from ordertags.base.keys import check_region
 from ordertags.customers.history import History, IngestReport
 from ordertags.customers.identity import Suspect, resolve_links
 from ordertags.customers.rfm import Cutoffs
-from ordertags.customers.workspace import Workspace, workspace_history
+from ordertags.customers.workspace import Workspace, run_lock, workspace_history
 from ordertags.engine.frame import Frame
 from ordertags.engine.pipeline import Annotated, annotate
 from ordertags.engine.resolution import order_batches, run_identities, suspects_in_frame
@@ -107,8 +108,8 @@ __all__ = [
     "render_table",
     "thresholds_text",
     "view_files",
-    "write_report",
     "write_list_xlsx",
+    "write_report",
 ]
 
 
@@ -187,7 +188,7 @@ def _targets(orders: Sequence[PathLike], output: PathLike, output_format: str | 
             "two exports have the same file name, so their outputs would clash.",
             hint="Apply them in separate runs, or rename one.",
         )
-    folder.mkdir(parents=True, exist_ok=True)
+    make_private_dir(folder)
     suffix = {"json": ".json", "ndjson": ".ndjson", "csv": ".csv", "xlsx": ".xlsx"}.get(
         output_format or ""
     )
@@ -212,6 +213,8 @@ def apply_files(
     excel_safe: bool = False,
     lists: Sequence[ListSpec] = (),
     consent: bool = True,
+    mode: int | None = None,
+    wait: float | None = None,
     progress: Progress | None = None,
 ) -> tuple[Annotated, list[Any]]:
     """Tag the orders of ``orders`` and write each export back annotated.
@@ -238,6 +241,10 @@ def apply_files(
     :func:`export_list` would write after this run (``consent`` as there), made from the
     customer totals the rules already worked out, so the exports are read once. The
     number of customers in each is in ``result.summary.lists``.
+
+    New files get ``mode`` (default 0600). A recording run holds the workspace (see
+    :func:`ordertags.customers.workspace.run_lock`), waiting up to ``wait`` seconds for
+    another.
     """
     if dry_run and lists:
         raise UsageError(
@@ -251,69 +258,73 @@ def apply_files(
                 f"the list {spec.path} would overwrite the annotated output.",
                 hint="Give the list its own file name.",
             )
-    with workspace_history(workspace) as history:
-        result = _run(
-            orders,
-            tagbook,
-            rules,
-            as_of,
-            read,
-            history=history,
-            record=record and not dry_run,
-            region=region,
-            progress=progress,
-        )
-        # Every list is made (and its tags checked) before anything is written; in a
-        # workspace, with the history's all-time figures (as export makes them).
-        rows = customers_of_run(result, history) if lists else None
-        made = [
-            (
-                spec,
-                make_list(
-                    result.tagbook,
-                    rows,  # type: ignore[arg-type]
-                    ListFilter(tags=spec.tags, not_tags=spec.not_tags),
-                    consent=consent,
-                ),
+    for target in [*targets, *(str(spec.path) for spec in lists)]:
+        check_output_folder(target)  # before anything is recorded in the history
+    recording = workspace is not None and record and not dry_run
+    with run_lock(workspace if recording else None, wait):
+        with workspace_history(workspace) as history:
+            result = _run(
+                orders,
+                tagbook,
+                rules,
+                as_of,
+                read,
+                history=history,
+                record=record and not dry_run,
+                region=region,
+                progress=progress,
             )
-            for spec in lists
-        ]
-    if dry_run:
-        return result, [
-            compare(result, i, t, encoding=read.encoding) for i, t in enumerate(targets)
-        ]
-    if profile_columns not in ("first", "last"):
-        raise UsageError(
-            f'--profile-columns is "first" or "last", not "{profile_columns}".',
-            hint="first: right after the order number; last: after the export's own columns.",
-        )
-    replaced = [0]
-    for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
-        extra = result.output_columns(index)
-        # In a spreadsheet the order number, then what the order needs, lead.
-        ids = result.frame.maps[index].sources("order_id")
-        lead = [table.columns[ids[0]]] if ids else []
-
-        def write(fh: Any, t: Any = table, e: Any = extra, lead: list[str] = lead) -> None:
-            replaced[0] += write_table(
-                fh,
-                t,
-                e,
-                output_format=output_format,
-                encoding=output_encoding,
-                profile_first=profile_columns == "first",
-                excel_safe=excel_safe,
-                lead=[*lead, PROFILE_COLUMN],
-                colour_column=COLOUR_COLUMN,
+            # Every list is made (and its tags checked) before anything is written; in a
+            # workspace, with the history's all-time figures (as export makes them).
+            rows = customers_of_run(result, history) if lists else None
+            made = [
+                (
+                    spec,
+                    make_list(
+                        result.tagbook,
+                        rows,  # type: ignore[arg-type]
+                        ListFilter(tags=spec.tags, not_tags=spec.not_tags),
+                        consent=consent,
+                    ),
+                )
+                for spec in lists
+            ]
+        if dry_run:
+            return result, [
+                compare(result, i, t, encoding=read.encoding) for i, t in enumerate(targets)
+            ]
+        if profile_columns not in ("first", "last"):
+            raise UsageError(
+                f'--profile-columns is "first" or "last", not "{profile_columns}".',
+                hint="first: right after the order number; last: after the export's own columns.",
             )
+        replaced = [0]
+        for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
+            extra = result.output_columns(index)
+            # In a spreadsheet the order number, then what the order needs, lead.
+            ids = result.frame.maps[index].sources("order_id")
+            lead = [table.columns[ids[0]]] if ids else []
 
-        write_output(target, write)
-    result.summary.replaced = replaced[0]
-    for spec, chosen in made:
-        data = render_list(chosen.rows, get_preset(None))
-        write_output(spec.path, lambda fh, d=data: fh.write(d))
-        result.summary.lists[str(spec.path)] = chosen.count
-    return result, [t for t in targets if t != "-"] + [str(s.path) for s, _ in made]
+            def write(fh: Any, t: Any = table, e: Any = extra, lead: list[str] = lead) -> None:
+                replaced[0] += write_table(
+                    fh,
+                    t,
+                    e,
+                    output_format=output_format,
+                    encoding=output_encoding,
+                    profile_first=profile_columns == "first",
+                    excel_safe=excel_safe,
+                    lead=[*lead, PROFILE_COLUMN],
+                    colour_column=COLOUR_COLUMN,
+                )
+
+            write_output(target, write, mode=mode)
+        result.summary.replaced = replaced[0]
+        for spec, chosen in made:
+            data = render_list(chosen.rows, get_preset(None))
+            write_output(spec.path, lambda fh, d=data: fh.write(d), mode=mode)
+            result.summary.lists[str(spec.path)] = chosen.count
+        return result, [t for t in targets if t != "-"] + [str(s.path) for s, _ in made]
 
 
 def write_list_xlsx(
@@ -373,6 +384,8 @@ def export_list(
     list_filter: ListFilter | None = None,
     suppress: Sequence[PathLike] = (),
     suppression_out: PathLike | None = None,
+    mode: int | None = None,
+    wait: float | None = None,
     output_format: str | None = None,
     progress: Progress | None = None,
 ) -> tuple[Annotated | None, Selection]:
@@ -382,8 +395,9 @@ def export_list(
     (no email, invalid, relay, suppressed by the tag book or a ``suppress`` file), customers
     with a ``no_marketing`` tag, and, unless ``consent`` is False, customers who did not
     accept marketing where any export or the history records it. With ``suppression_out``,
-    writes the addresses left out and why. ``output_format`` ``xlsx`` writes a
-    spreadsheet in the preset's columns instead (:func:`write_list_xlsx`).
+    writes the addresses left out and why. New files get ``mode`` (default 0600).
+    ``output_format`` ``xlsx`` writes a spreadsheet in the preset's columns instead
+    (:func:`write_list_xlsx`).
 
     With a ``workspace``, the run's orders are recorded in its history as ``apply``
     records them, and each listed customer's orders, spend and marketing answer are
@@ -409,9 +423,16 @@ def export_list(
             "its history.",
         )
     chosen_preset = get_preset(preset)
+    for target in (output, suppression_out):
+        if target is not None:
+            check_output_folder(target)  # before anything is recorded in the history
     result: Annotated | None = None
     tags_as_of: str | None = None
-    with workspace_history(workspace) as history:
+    # Recording the run's orders, it holds the workspace as apply does.
+    with (
+        run_lock(workspace if orders else None, wait),
+        workspace_history(workspace) as history,
+    ):
         if not orders:
             assert history is not None
             book = load_tagbook(tagbook)
@@ -449,10 +470,10 @@ def export_list(
         raise UsageError(f'a mailing list is written as csv or xlsx, not "{output_format}".')
     else:
         data = render_list(chosen.rows, chosen_preset, excel=excel, segments=listed_segments)
-        write_output(output, lambda fh: fh.write(data))
+        write_output(output, lambda fh: fh.write(data), mode=mode)
     if suppression_out is not None:
         gone = render_suppression(chosen.suppressed_out)
-        write_output(suppression_out, lambda fh: fh.write(gone))
+        write_output(suppression_out, lambda fh: fh.write(gone), mode=mode)
     return result, chosen
 
 
@@ -564,17 +585,19 @@ def ingest_files(
     workspace: Any,
     read: ReadOptions = DEFAULT,
     region: str | None = None,
+    wait: float | None = None,
     progress: Progress | None = None,
 ) -> Any:
     """Record the orders of ``orders`` in the workspace's history, one transaction per
     export; returns an :class:`ordertags.customers.history.IngestReport`. Ingesting an export
-    again changes nothing; a changed order is updated.
+    again changes nothing; a changed order is updated. The run holds the workspace
+    (waiting up to ``wait`` seconds for another run, as ``apply`` does).
 
     >>> ingest_files(["orders.csv"], workspace=find_workspace("shop"))  # doctest: +SKIP
     IngestReport(files=['orders.csv'], read=40, new=40, updated=0, unchanged=0, ...)
     """
     report = IngestReport()
-    with workspace_history(workspace) as history:
+    with run_lock(workspace, wait), workspace_history(workspace) as history:
         assert history is not None
         code = check_region(region or history.region)
         book = load_tagbook(workspace.tagbook) if workspace.tagbook.exists() else None
