@@ -149,7 +149,7 @@ def remove_stale_temp_files(folder: Path, name: str | None = None) -> list[Path]
     """Remove ordertags' temporary files in ``folder`` (of the target ``name``, or all)
     whose process no longer runs, or that are older than a day: what a killed run left
     behind. Files of other programs are never touched (only this naming matches)."""
-    removed = []
+    removed: list[Path] = []
     pattern = f".{name}.*{TEMP_SUFFIX}" if name else TEMP_GLOB
     try:
         candidates = list(folder.glob(pattern))
