@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -146,6 +146,7 @@ def annotate(
     history: History | None = None,
     record: bool = False,
     region: str | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Annotated:
     """Tag every order of the given exports.
 
@@ -159,12 +160,13 @@ def annotate(
     region of phone numbers (default: the history's, else GB); it also says whether
     numeric dates such as ``05/11/2026`` are day-first or month-first where the export's
     platform and the dates themselves do not (``read.date_style``, ``day-first`` or
-    ``month-first``, says it for every export).
+    ``month-first``, says it for every export). ``progress`` is called with the bytes
+    read as the exports are read (see :func:`ordertags.io.readers.read_orders`).
     """
     as_of = as_of or dt.date.today()
     if rules is not None:
         rules.check_tags(tagbook)
-    tables = read_exports(orders, read)
+    tables = read_exports(orders, read, progress)
     frame = Frame.of(
         tables,
         as_of=as_of,
