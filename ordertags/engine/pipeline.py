@@ -83,6 +83,10 @@ class Summary:
     replaced: int = 0
 
 
+#: The column an order field's ``set`` or ``note`` adds where an export has none.
+FIELD_COLUMN_NAMES = {"notes": "Order Notes"}
+
+
 @dataclass
 class Annotated:
     """The result of :func:`annotate`: the tables as read, the run's customers, the tag
@@ -129,8 +133,14 @@ class Annotated:
                 name = (
                     self.frame.tables[index].columns[sources[0]]
                     if sources
-                    else field_name.replace("_", " ").title()
+                    else FIELD_COLUMN_NAMES.get(field_name, field_name.replace("_", " ").title())
                 )
+            else:
+                # A column found by a looser spelling (``Order Notes`` for ``order_notes``)
+                # is the export's own column: written there, never added as a copy.
+                found = fmap.find_column(name)
+                if found is not None:
+                    name = self.frame.tables[index].columns[found]
             out[name] = pa.chunked_array([values.slice(start, length)], type=pa.string())
         return out
 
