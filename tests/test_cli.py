@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from ordertags.cli import app
 
@@ -50,7 +50,7 @@ def rules(tmp_path: Path) -> Path:
     return path
 
 
-def run(*args: str | Path, input: str | None = None) -> object:
+def run(*args: str | Path, input: str | None = None) -> Result:
     return runner.invoke(app, [str(a) for a in args], input=input)
 
 

@@ -160,8 +160,8 @@ def read_exports(
     """Read several exports (paths, ``-`` for stdin, or tables already read) as
     ``options`` say.
 
-    >>> [t.profile.name for t in read_exports(["examples/orders.csv"])]
-    ['linnworks']
+    >>> [t.profile.name for t in read_exports(["examples/shopify_orders.csv"])]
+    ['shopify']
     """
     return [
         o
@@ -435,9 +435,9 @@ def detect_encoding(data: bytes) -> str:
     text is), among the encodings sellers' exports come in; its best guess that decodes
     the whole file wins, else Latin-1, which decodes anything.
 
-    >>> detect_encoding("Müller;Straße;Größe;Köln;116,99 €\n".encode("cp1252"))
+    >>> detect_encoding("Müller;Straße;Größe;Köln;116,99 €\\n".encode("cp1252"))
     'cp1252'
-    >>> detect_encoding("注文番号,購入者,金額,配送先住所\n".encode("cp932"))
+    >>> detect_encoding("注文番号,購入者,金額,配送先住所\\n".encode("cp932"))
     'cp932'
     """
     try:
