@@ -565,7 +565,7 @@ def apply(
         typer.echo(render_dry_run(written))
         _say(quiet, render_summary(result.summary, []))
     else:
-        _say(quiet, render_summary(result.summary, written))
+        _say(quiet, render_summary(result.summary, [w for w in written if isinstance(w, str)]))
     _say(False, render_warnings(result.summary))
 
 

@@ -738,7 +738,12 @@ def select(
     """The customers of ``rows`` that ``flt`` asks for, without those no list may carry
     (each reason counted: see :data:`REASONS`), in list order (:func:`list_order`).
     With ``consent`` False, customers who did not accept marketing are listed too, and
-    counted in ``consent_ignored``."""
+    counted in ``consent_ignored``.
+
+    >>> chosen = select(customers_of_run(result, None), ListFilter(tags=("VIP",)))  # doctest: +SKIP
+    >>> chosen.count, chosen.left_out  # doctest: +SKIP
+    (3, {'no_consent': 1})
+    """
     keep, not_tag = filter_mask(rows, flt, segments)
     candidates = rows.take(np.flatnonzero(keep))
     reasons = exclusion_reasons(candidates, suppressed=suppressed, no_marketing=no_marketing)
@@ -993,7 +998,11 @@ PRESET_NAMES = tuple(p for p in PRESETS if p != "list")
 
 
 def get_preset(name: str | None) -> Preset:
-    """The preset called ``name`` (None: the default ``list`` columns)."""
+    """The preset called ``name`` (None: the default ``list`` columns).
+
+    >>> get_preset(None).name
+    'list'
+    """
     if name is None:
         return PRESETS["list"]
     preset = PRESETS.get(name.strip().lower())
