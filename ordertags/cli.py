@@ -1275,7 +1275,8 @@ def tags_cmd(
     as_of: AsOfOpt = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """List the tag definitions, the customers tagged by hand and the identity links.
+    """List the tag definitions, the customers tagged by hand, the identity links and the
+    addresses kept off mailing lists.
 
     Example: ordertags tags -t tagbook.yaml
     """
@@ -1325,6 +1326,17 @@ def tags_cmd(
                     for ln in book.links
                 ],
                 headers=["identity", "link", "identity", "note", "by", "at"],
+            )
+        )
+    if book.no_marketing_tags():
+        typer.echo("")
+        typer.echo(f"on no mailing list: customers with {', '.join(book.no_marketing_tags())}")
+    if book.suppressed:
+        typer.echo("")
+        typer.echo(
+            tabulate(
+                [(x.email, x.reason or "", x.by or "", (x.at or "")[:10]) for x in book.suppressed],
+                headers=["suppressed address", "reason", "by", "at"],
             )
         )
 

@@ -608,3 +608,32 @@ def test_valid_addresses_one_value_and_whole_column_agree(address: str, valid: b
 
     assert is_valid_email(address) is valid
     assert valid_email_mask(pa.array([address, None])).tolist() == [valid, False]
+
+
+def test_no_address_and_relay_only_counted_apart() -> None:
+    """A marketplace buyer known by a buyer id alone, and one known only by a relay
+    address, are each counted under their own reason."""
+    from ordertags.reports.lists import ListFilter, select
+
+    rows = chloe()
+    two = rows.take(np.array([0, 0, 0]))
+    two.key = ["ebay:quinn_belfast", "amazon:A1B2", "chloe.garcia@orange.fr"]
+    two.email = ["", "", "Chloe.Garcia@orange.fr"]
+    two.relay_only = [False, True, False]
+    chosen = select(two, ListFilter(tags=("VIP",)))
+    assert chosen.rows.key == ["chloe.garcia@orange.fr"]
+    assert (chosen.left_out["no_address"], chosen.left_out["relay"]) == (1, 1)
+    assert chosen.suppressed_out == [("ebay:quinn_belfast", "no_address"), ("amazon:A1B2", "relay")]
+
+
+def test_tags_lists_no_marketing_tags_and_suppressed_addresses(scene: dict[str, Path]) -> None:
+    result = run("tags", "-t", scene["book"], "--as-of", AS_OF)
+    assert result.exit_code == 0
+    tail = result.stdout.splitlines()[-5:]
+    assert tail == [
+        "on no mailing list: customers with FRAUD",
+        "",
+        "suppressed address    reason        by    at",
+        "--------------------  ------------  ----  ----",
+        "Sue@Example.com       unsubscribed",
+    ]

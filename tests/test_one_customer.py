@@ -399,3 +399,30 @@ def test_export_lists_the_history_with_all_time_figures(
         ("j.doe@doe-family.co.uk", str(JANE_ORDERS), JANE_SPEND)
     ]
     assert "1 with no email (buyer id only)" in some.stderr
+
+
+def test_explain_names_the_identity_a_hand_tag_came_through(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    result = run(
+        "explain", "17-11901-10002", files["ebay"], "-t", tmp_path / "tagbook.yaml",
+        "--as-of", AS_OF,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "VIP (line 21) through email jane.doe@gmail.com, one customer with ebay:jane_d_1990"
+        in result.stdout
+    ), result.stdout
+
+
+def test_link_a_buyer_id_to_an_email(files: dict[str, Path], tmp_path: Path) -> None:
+    book = tmp_path / "tagbook.yaml"
+    linked = run("link", "eBay:Quinn_Belfast", "quinn@example.com", "-t", book)
+    assert linked.exit_code == 0, linked.stderr
+    assert "  - same: [eBay:Quinn_Belfast, quinn@example.com]\n" in book.read_text("utf-8")
+    run("tag", "quinn@example.com", "--tag", "VIP", "-t", book)
+    rules = tmp_path / "rules.yaml"
+    result = run("apply", files["ebay"], "-o", tmp_path / "out.csv", "-t", book, "-r", rules)
+    assert result.exit_code == 0, result.stderr
+    rows = _rows(tmp_path / "out.csv")
+    assert tags_by(rows, "Order Number")["17-11901-33871"] == {"VIP"}

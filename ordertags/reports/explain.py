@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ordertags.customers.grouping import customer_keys
 from ordertags.engine.arrays import BoolArray
 from ordertags.engine.conditions import Context, Explained, explain
 from ordertags.engine.frame import Frame, order_id_keys
@@ -142,12 +142,28 @@ def explain_order(
     key = result.customers.keys[code].as_py() if code >= 0 else None
     email = frame.text(field="email")[row].as_py() or ""
     entries = []
-    if key is not None:
+    if code >= 0:
+        # The identities of this order's customer, as the run resolved them: the keys of
+        # their codes and (merged by the order's identities, a link or the history) the
+        # other identities they are known by.
+        customers = result.customers
+        known = {key} if key is not None else set()
+        if customers.groups is not None:
+            person = customers.groups[code]
+            mine = np.flatnonzero(customers.groups == person)
+            known |= {k for k in customers.keys.take(pa.array(mine)).to_pylist() if k}
+            if customers.alias_keys is not None and customers.alias_people is not None:
+                at = np.flatnonzero(customers.alias_people == person)
+                known |= {k for k in customers.alias_keys.take(pa.array(at)).to_pylist() if k}
+        region = result.memory.links.region if result.memory is not None else None
         for entry in tagbook.entries:
-            entry_key = customer_keys(pa.array([entry.email], pa.string()))[0].as_py()
-            if entry_key == key:
-                state = " (expired)" if entry.expired(frame.as_of) else ""
-                entries.append((entry, f"email {entry.email} = {key}{state}"))
+            entry_key = entry.key_in(region)
+            if entry_key not in known:
+                continue
+            state = " (expired)" if entry.expired(frame.as_of) else ""
+            how = f"{entry.kind} {entry.identity}"
+            how += f" = {key}" if entry_key == key else f", one customer with {key or 'this order'}"
+            entries.append((entry, how + state))
     table, person_row = frame.locate(row)
     index = frame.tables.index(table)
     columns = result.output_columns(index)

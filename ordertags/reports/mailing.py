@@ -10,7 +10,7 @@ The core is :func:`build_list`: it takes the resolved customers of a list
 and chooses, orders and renders them. The customers come from a run's orders
 (:func:`run_customers`), from the workspace's history for the run's customers
 (:func:`mailing_list` with a history: all-time figures) or from the whole history
-(:func:`history_list`, ``ordertags export`` with no files).
+(:func:`history_customers`, ``ordertags export`` with no files).
 """
 
 from __future__ import annotations
@@ -75,7 +75,6 @@ class MailingList:
     excluded_relay: int = 0
     excluded_consent: int = 0
     excluded_no_email: int = 0  # marketplace buyers known by a buyer id alone
-    tags_as_of: str | None = None  # from the history: when its rule tags were worked out
 
     @property
     def count(self) -> int:
@@ -361,31 +360,6 @@ def history_customers(history: History, tagbook: TagBook, as_of: dt.date) -> Lis
                 if t in tags:
                     tags[t][pos[c]] = True
     return _from_figures(fig, tags)
-
-
-def history_list(
-    history: History,
-    tagbook: TagBook,
-    *,
-    tags: Sequence[str],
-    not_tags: Sequence[str] = (),
-    consent: bool = True,
-    as_of: dt.date | None = None,
-) -> MailingList:
-    """The mailing list of every customer in the history with any of ``tags`` and none
-    of ``not_tags`` (``ordertags export --tag VIP`` in a workspace, with no files): rule
-    tags as the last ``apply`` left them, tags by hand as the tag book says on
-    ``as_of``; all-time orders and spend; the latest marketing answer from any channel.
-
-    >>> ml = history_list(history, book, tags=["VIP"])  # doctest: +SKIP
-    """
-    for t in (*tags, *not_tags):
-        tagbook.require(t)
-    history.sync_tagbook(tagbook)
-    people = history_customers(history, tagbook, as_of or dt.date.today())
-    ml = build_list(people, tagbook, tags=tags, not_tags=not_tags, consent=consent)
-    ml.tags_as_of = history.last_apply() or "never"
-    return ml
 
 
 def _with_history(run: ListCustomers, annotated: Annotated, history: History) -> ListCustomers:
