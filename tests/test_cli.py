@@ -538,7 +538,7 @@ def test_readme_python_example_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    code = readme.split("## From Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    code = readme.split("## Python API", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
     for name in ("tagbook.example.yaml", "rules.example.yaml"):
         shutil.copy(ROOT / name, tmp_path / name)
     shutil.copy(ROOT / "tagbook.example.yaml", tmp_path / "tagbook.yaml")
@@ -547,7 +547,7 @@ def test_readme_python_example_runs(
     exec(compile(code, "README.md", "exec"), {})  # noqa: S102 - our own README
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("{'FRAUD': 1,") and "'HIGH_VALUE': 7" in printed[0]
-    assert printed[2] == "['Jane.Doe@gmail.com', 'lena.nguyen@example.org']"
+    assert printed[1] == "['Jane.Doe@gmail.com', 'lena.nguyen@example.org']"
     assert "jane@example.com" in (tmp_path / "tagbook.yaml").read_text(encoding="utf-8")
 
 
