@@ -18,11 +18,12 @@ from typing import Any
 import numpy as np
 import pyarrow.compute as pc
 
+from ordertags.base.files import check_output_folder, make_private_dir
 from ordertags.base.keys import check_region
 from ordertags.customers.history import History, IngestReport
 from ordertags.customers.identity import Suspect, resolve_links
 from ordertags.customers.rfm import Cutoffs
-from ordertags.customers.workspace import Workspace, workspace_history
+from ordertags.customers.workspace import Workspace, run_lock, workspace_history
 from ordertags.engine.frame import Frame
 from ordertags.engine.pipeline import Annotated
 from ordertags.engine.pipeline import annotate as annotate_tables
@@ -174,7 +175,7 @@ def _targets(orders: Sequence[PathLike], output: PathLike, output_format: str | 
             "two exports have the same file name, so their outputs would clash.",
             hint="Apply them in separate runs, or rename one.",
         )
-    folder.mkdir(parents=True, exist_ok=True)
+    make_private_dir(folder)
     suffix = {"json": ".json", "ndjson": ".ndjson", "csv": ".csv"}.get(output_format or "")
     return [str(folder / (Path(n).stem + suffix if suffix else n)) for n in names]
 
@@ -197,6 +198,8 @@ def apply_files(
     excel_safe: bool = False,
     lists: Sequence[ListSpec] = (),
     consent: bool = True,
+    mode: int | None = None,
+    wait: float | None = None,
 ) -> tuple[Annotated, list[str] | list[DryRun]]:
     """Tag the orders of ``orders`` and write each export back annotated.
 
@@ -228,6 +231,10 @@ def apply_files(
     :func:`export_list` would write after this run (``consent`` as there), made from the
     customer totals the rules already worked out, so the exports are read once. The
     number of customers in each is in ``result.summary.lists``.
+
+    New files get ``mode`` (default 0600). A recording run holds the workspace (see
+    :func:`ordertags.customers.workspace.run_lock`), waiting up to ``wait`` seconds for
+    another.
     """
     if dry_run and lists:
         raise UsageError(
@@ -241,63 +248,67 @@ def apply_files(
                 f"the list {spec.path} would overwrite the annotated output.",
                 hint="Give the list its own file name.",
             )
-    with workspace_history(workspace) as history:
-        result = _run(
-            orders,
-            tagbook,
-            rules,
-            as_of,
-            read,
-            history=history,
-            record=record and not dry_run,
-            region=region,
-        )
-        # Every list is made (and its tags checked) before anything is written; in a
-        # workspace, with the history's all-time figures (as export makes them).
-        rows = customers_of_run(result, history) if lists else None
-        made = [
-            (
-                spec,
-                make_list(
-                    result.tagbook,
-                    rows,  # type: ignore[arg-type]
-                    ListFilter(tags=spec.tags, not_tags=spec.not_tags),
-                    consent=consent,
-                ),
+    for target in [*targets, *(str(spec.path) for spec in lists)]:
+        check_output_folder(target)  # before anything is recorded in the history
+    recording = workspace is not None and record and not dry_run
+    with run_lock(workspace if recording else None, wait):
+        with workspace_history(workspace) as history:
+            result = _run(
+                orders,
+                tagbook,
+                rules,
+                as_of,
+                read,
+                history=history,
+                record=record and not dry_run,
+                region=region,
             )
-            for spec in lists
-        ]
-    if dry_run:
-        return result, [
-            compare(result, i, t, encoding=read.encoding) for i, t in enumerate(targets)
-        ]
-    if profile_columns not in ("first", "last"):
-        raise UsageError(
-            f'--profile-columns is "first" or "last", not "{profile_columns}".',
-            hint="first: right after the order number; last: after the export's own columns.",
-        )
-    replaced = [0]
-    for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
-        extra = result.output_columns(index)
-
-        def write(fh: Any, t: Any = table, e: Any = extra) -> None:
-            replaced[0] += write_table(
-                fh,
-                t,
-                e,
-                output_format=output_format,
-                encoding=output_encoding,
-                profile_first=profile_columns == "first",
-                excel_safe=excel_safe,
+            # Every list is made (and its tags checked) before anything is written; in a
+            # workspace, with the history's all-time figures (as export makes them).
+            rows = customers_of_run(result, history) if lists else None
+            made = [
+                (
+                    spec,
+                    make_list(
+                        result.tagbook,
+                        rows,  # type: ignore[arg-type]
+                        ListFilter(tags=spec.tags, not_tags=spec.not_tags),
+                        consent=consent,
+                    ),
+                )
+                for spec in lists
+            ]
+        if dry_run:
+            return result, [
+                compare(result, i, t, encoding=read.encoding) for i, t in enumerate(targets)
+            ]
+        if profile_columns not in ("first", "last"):
+            raise UsageError(
+                f'--profile-columns is "first" or "last", not "{profile_columns}".',
+                hint="first: right after the order number; last: after the export's own columns.",
             )
+        replaced = [0]
+        for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
+            extra = result.output_columns(index)
 
-        write_output(target, write)
-    result.summary.replaced = replaced[0]
-    for spec, chosen in made:
-        data = render_list(chosen.rows, get_preset(None))
-        write_output(spec.path, lambda fh, d=data: fh.write(d))
-        result.summary.lists[str(spec.path)] = chosen.count
-    return result, [t for t in targets if t != "-"] + [str(s.path) for s, _ in made]
+            def write(fh: Any, t: Any = table, e: Any = extra) -> None:
+                replaced[0] += write_table(
+                    fh,
+                    t,
+                    e,
+                    output_format=output_format,
+                    encoding=output_encoding,
+                    profile_first=profile_columns == "first",
+                    excel_safe=excel_safe,
+                )
+
+            write_output(target, write, mode=mode)
+        result.summary.replaced = replaced[0]
+        for spec, chosen in made:
+            data = render_list(chosen.rows, get_preset(None))
+            write_output(spec.path, lambda fh, d=data: fh.write(d), mode=mode)
+            result.summary.lists[str(spec.path)] = chosen.count
+        return result, [t for t in targets if t != "-"] + [str(s.path) for s, _ in made]
 
 
 def export_list(
@@ -318,6 +329,8 @@ def export_list(
     list_filter: ListFilter | None = None,
     suppress: Sequence[PathLike] = (),
     suppression_out: PathLike | None = None,
+    mode: int | None = None,
+    wait: float | None = None,
 ) -> tuple[Annotated | None, Selection]:
     """Write the mailing list of the customers that ``list_filter`` asks for (or those
     with any of ``tags`` and none of ``not_tags``), in the columns of ``preset`` (see
@@ -325,7 +338,7 @@ def export_list(
     (no email, invalid, relay, suppressed by the tag book or a ``suppress`` file), customers
     with a ``no_marketing`` tag, and, unless ``consent`` is False, customers who did not
     accept marketing where any export or the history records it. With ``suppression_out``,
-    writes the addresses left out and why.
+    writes the addresses left out and why. New files get ``mode`` (default 0600).
 
     With a ``workspace``, the run's orders are recorded in its history as ``apply``
     records them, and each listed customer's orders, spend and marketing answer are
@@ -351,9 +364,16 @@ def export_list(
             "its history.",
         )
     chosen_preset = get_preset(preset)
+    for target in (output, suppression_out):
+        if target is not None:
+            check_output_folder(target)  # before anything is recorded in the history
     result: Annotated | None = None
     tags_as_of: str | None = None
-    with workspace_history(workspace) as history:
+    # Recording the run's orders, it holds the workspace as apply does.
+    with (
+        run_lock(workspace if orders else None, wait),
+        workspace_history(workspace) as history,
+    ):
         if not orders:
             assert history is not None
             book = load_tagbook(tagbook)
@@ -385,10 +405,10 @@ def export_list(
         by_key = dict(zip(rows.key, segments, strict=True))
         listed_segments = [by_key[k] for k in chosen.rows.key]
     data = render_list(chosen.rows, chosen_preset, excel=excel, segments=listed_segments)
-    write_output(output, lambda fh: fh.write(data))
+    write_output(output, lambda fh: fh.write(data), mode=mode)
     if suppression_out is not None:
         gone = render_suppression(chosen.suppressed_out)
-        write_output(suppression_out, lambda fh: fh.write(gone))
+        write_output(suppression_out, lambda fh: fh.write(gone), mode=mode)
     return result, chosen
 
 
@@ -500,16 +520,18 @@ def ingest_files(
     workspace: Workspace,
     read: ReadOptions = DEFAULT,
     region: str | None = None,
+    wait: float | None = None,
 ) -> IngestReport:
     """Record the orders of ``orders`` in the workspace's history, one transaction per
     export; returns an :class:`ordertags.customers.history.IngestReport`. Ingesting an export
-    again changes nothing; a changed order is updated.
+    again changes nothing; a changed order is updated. The run holds the workspace
+    (waiting up to ``wait`` seconds for another run, as ``apply`` does).
 
     >>> ingest_files(["orders.csv"], workspace=find_workspace("shop"))  # doctest: +SKIP
     IngestReport(files=['orders.csv'], read=40, new=40, updated=0, unchanged=0, ...)
     """
     report = IngestReport()
-    with workspace_history(workspace) as history:
+    with run_lock(workspace, wait), workspace_history(workspace) as history:
         assert history is not None
         code = check_region(region or history.region)
         book = load_tagbook(workspace.tagbook) if workspace.tagbook.exists() else None

@@ -21,6 +21,7 @@ import typer
 from tabulate import tabulate
 
 from ordertags.base.amounts import money
+from ordertags.base.files import parse_mode
 from ordertags.base.keys import DEFAULT_REGION, check_region, identity_of
 from ordertags.base.segments import GROUP_NAMES, group_slug
 from ordertags.base.version import VERSION
@@ -248,6 +249,25 @@ ProfileColumnsOpt = Annotated[
         "to re-import) or first (right after the order number, where packers see them).",
     ),
 ]
+ModeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--mode",
+        help="Permissions of the files this run creates, in octal (default 600: owner "
+        "only, as orders hold personal data; e.g. 640 for a group). A file that exists "
+        "keeps its own.",
+        show_default=False,
+    ),
+]
+WaitOpt = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        help="In a workspace, how many seconds to wait for another recording run (cron "
+        "starting again before the last run ended) before giving up with exit 3.",
+    ),
+]
+RUN_WAIT_S = 300.0  # ordertags.customers.workspace.RUN_WAIT_S (not imported: quick start)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -321,6 +341,18 @@ def reads_exports(command: F) -> F:
     wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
     wrapper.__annotations__ = {p.name: p.annotation for p in params}
     return wrapper  # type: ignore[return-value]
+
+
+def _mode(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_mode(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f'"{value}" is not a file mode; write it in octal, e.g. 600 or 640.',
+            param_hint="--mode",
+        ) from None
 
 
 def _fail(exc: OrderTagsError) -> NoReturn:
@@ -507,6 +539,8 @@ def apply(
             "they accept marketing (as export's option of the same name).",
         ),
     ] = False,
+    mode: ModeOpt = None,
+    wait: WaitOpt = RUN_WAIT_S,
     read: ReadOptions = DEFAULT_READ,
 ) -> None:
     """Tag every order and write the exports back with Customer Tags, Customer Profile
@@ -558,6 +592,8 @@ def apply(
             excel_safe=excel_safe,
             lists=lists,
             consent=not without_consent,
+            mode=_mode(mode),
+            wait=wait,
         )
     except OrderTagsError as exc:
         _fail(exc)
@@ -831,6 +867,8 @@ def export(
             "export records consent, only those whose latest answer is yes are listed).",
         ),
     ] = False,
+    mode: ModeOpt = None,
+    wait: WaitOpt = RUN_WAIT_S,
     read: ReadOptions = DEFAULT_READ,
 ) -> None:
     """Write a mailing list: one row per customer (merged identities once, under the
@@ -887,6 +925,8 @@ def export(
             list_filter=flt,
             suppress=list(suppress or ()),
             suppression_out=suppression_out,
+            mode=_mode(mode),
+            wait=wait,
         )
     except OrderTagsError as exc:
         _fail(exc)
@@ -1446,15 +1486,17 @@ def init_cmd(
         Path, typer.Argument(help="The workspace folder (created if missing).", show_default=False)
     ] = Path("."),
     default_region: RegionOpt = None,
+    mode: ModeOpt = None,
 ) -> None:
     """Create a workspace: a starter tag book and rule file (commented, valid as written),
     the order history (history.sqlite) and a .gitignore that keeps the history out of
-    version control. Files already there are kept.
+    version control. Files already there are kept. What it creates is owner-only (files
+    600, the folder 700) unless --mode says otherwise.
 
     Example: ordertags init shop --default-region GB
     """
     try:
-        report = init_workspace(directory, region=default_region)
+        report = init_workspace(directory, region=default_region, mode=_mode(mode))
     except OrderTagsError as exc:
         _fail(exc)
     root = report.workspace.root
@@ -1487,6 +1529,7 @@ def ingest(
     workspace: WorkspaceOpt = None,
     quiet: QuietOpt = False,
     default_region: RegionOpt = None,
+    wait: WaitOpt = RUN_WAIT_S,
     read: ReadOptions = DEFAULT_READ,
 ) -> None:
     """Add the orders of exports to the workspace's history, keyed by channel and order
@@ -1504,6 +1547,7 @@ def ingest(
             workspace=ws,
             read=read,
             region=default_region,
+            wait=wait,
         )
     except OrderTagsError as exc:
         _fail(exc)
@@ -1975,7 +2019,26 @@ def main() -> None:
     # (The library itself does not do this: a Python caller may hand pandas data in.)
     if "pandas" not in sys.modules:
         sys.meta_path.insert(0, _NoPandas())
-    app()
+    # The library turns every failure it can foresee into an OrderTagsError with a
+    # message; this is the last guard for an unattended run: a failure of the machine
+    # (memory, a disk error) ends with one line and exit 1, not a traceback
+    # (``--verbose`` shows it).
+    try:
+        app()
+    except (OSError, MemoryError, RecursionError) as exc:
+        if _state["verbose"]:
+            raise
+        what = {
+            MemoryError: "out of memory",
+            RecursionError: "the input is nested too deeply",
+        }.get(type(exc), f"{getattr(exc, 'strerror', None) or exc}")
+        name = getattr(exc, "filename", None)
+        typer.echo(
+            f"ordertags: {name + ': ' if name else ''}{what}. Nothing was written; "
+            "run again with --verbose for the details.",
+            err=True,
+        )
+        sys.exit(1)
 
 
 class _NoPandas:

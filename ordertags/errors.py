@@ -90,3 +90,10 @@ class WorkspaceError(OrderTagsError):
     """No workspace where one was named, or one that cannot be created. Exit 2."""
 
     exit_code = 2
+
+
+class BusyError(OrderTagsError):
+    """Another ordertags run held the workspace for longer than the run would wait (two
+    cron runs overlapping). Exit 3, so that cron can tell "try again" from bad data."""
+
+    exit_code = 3

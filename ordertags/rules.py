@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -619,19 +620,59 @@ def _check_regex(pattern: str, where: Where) -> None:
         )
 
 
+#: The largest list file ``in_file`` reads (a million email addresses take about 30 MB).
+MAX_LIST_BYTES = 64 << 20
+
+
 def read_list_file(path: Path, where: Where) -> list[str]:
-    """One value a line; blank lines and lines starting with # are skipped."""
+    """One value a line; blank lines and lines starting with # are skipped.
+
+    Only a regular file of at most :data:`MAX_LIST_BYTES` is read: not a device
+    (``/dev/zero`` never ends), a pipe (which would wait forever) or a folder. A path is
+    relative to the rule file (the caller joins it)."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise where.error(
             f"the list file {path} does not exist.", hint="Paths are relative to the rule file."
         ) from None
+    except OSError as exc:
+        raise where.error(f"cannot read the list file {path}: {exc.strerror}.") from None
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise where.error(
+                f"the list file {path} is not a regular file.",
+                hint="Give a text file with one value a line.",
+            )
+        if info.st_size > MAX_LIST_BYTES:
+            raise where.error(
+                f"the list file {path} is larger than {MAX_LIST_BYTES >> 20} MB.",
+                hint="Split it, or check that it is the right file.",
+            )
+        try:
+            data = fh.read(MAX_LIST_BYTES + 1)
+        except OSError as exc:
+            raise where.error(f"cannot read the list file {path}: {exc.strerror}.") from None
+    if len(data) > MAX_LIST_BYTES:
+        raise where.error(f"the list file {path} is larger than {MAX_LIST_BYTES >> 20} MB.")
+    try:
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise where.error(
             f"the list file {path} is not UTF-8 text.", hint="Save it as UTF-8, one value a line."
         ) from None
-    except OSError as exc:
-        raise where.error(f"cannot read the list file {path}: {exc.strerror}.") from None
+    if "\0" in text:
+        raise where.error(
+            f"the list file {path} holds NUL bytes: it is not a text list.",
+            hint="Give a text file with one value a line.",
+        )
     lines = (ln.strip() for ln in text.splitlines())
     return [ln for ln in lines if ln and not ln.startswith("#")]
+
+
+def redacted(value: str) -> str:
+    """A value from a file the user may not mean to show (a list file pointed at the
+    wrong file), for a message: its first two characters and its length."""
+    head = value[:2] if len(value) > 4 else ""
+    return f'"{head}…" ({len(value)} characters)'

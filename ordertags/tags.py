@@ -19,7 +19,7 @@ from typing import Any
 
 from ordertags.base.colours import is_colour
 from ordertags.base.emails import looks_like_email, normalize_email
-from ordertags.base.files import atomic_write_bytes
+from ordertags.base.files import FILE_MODE, atomic_write_bytes, real_target
 from ordertags.base.keys import BUYER as _BUYER
 from ordertags.base.keys import (
     DEFAULT_REGION,
@@ -405,7 +405,19 @@ def _edit(path: Path, change: Any) -> Any:
     from filelock import FileLock, Timeout
     from ruamel.yaml.util import load_yaml_guess_indent
 
-    lock = FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_S)
+    # A tag book that is a symbolic link (one book shared by several workspaces) is
+    # edited where it points, under the lock of that file: every link to one book
+    # takes the same lock, and the link stays a link.
+    shown = path
+    path = real_target(path)
+    if os.path.islink(str(path) + ".lock"):
+        # Opening it would follow the link (and truncate what it points to).
+        raise TagBookError(
+            f"the lock file {path}.lock is a symbolic link.",
+            file=str(shown),
+            hint=f"Delete {path}.lock (it must be a plain file, not a link) and try again.",
+        )
+    lock = FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_S, mode=FILE_MODE)
     try:
         with lock:
             text = read_text(path, TagBookError, "tag book")
@@ -439,8 +451,16 @@ def _edit(path: Path, change: Any) -> Any:
     except Timeout:
         raise TagBookError(
             f"the tag book is locked by another ordertags for over {LOCK_TIMEOUT_S:.0f} s.",
-            file=str(path),
+            file=str(shown),
             hint=f"Try again; if no ordertags is running, delete {path}.lock.",
+        ) from None
+    except OSError as exc:
+        if Path(exc.filename or "") != Path(str(path) + ".lock"):
+            raise
+        raise TagBookError(
+            f"the lock file {path}.lock cannot be used: {exc.strerror}.",
+            file=str(shown),
+            hint=f"Delete {path}.lock (it must be a plain file, not a link) and try again.",
         ) from None
 
 

@@ -1,50 +1,210 @@
-"""Writing files so that they appear whole or not at all."""
+"""Writing files so that they appear whole or not at all, private by default.
+
+- Whole or not at all: a file is written to a temporary name in its folder and renamed
+  over the target; a failure (a full disk, a kill) leaves the old file as it was.
+- Private: orders, mailing lists, the tag book and the history hold personal data, so a
+  new file is created owner-only (0600; folders 0700) whatever the umask, unless a
+  ``mode`` says otherwise; a file that exists keeps its mode.
+- Through links: a target that is a symbolic link (a tag book shared by several
+  workspaces) is written where the link points, never replaced by a regular file.
+- Tidy: a killed run leaves its temporary file behind; the next write into the folder
+  removes those of ordertags' own naming whose process is gone.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from ordertags.errors import OrderTagsError, UsageError
+
+#: Files ordertags creates: owner read/write only. Folders: owner only.
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+#: Temporary files: ``.NAME.PID.RANDOM.ordertags-tmp`` next to the target.
+TEMP_SUFFIX = ".ordertags-tmp"
+TEMP_GLOB = f".*{TEMP_SUFFIX}"
+_TEMP = re.compile(r"^\..+\.(\d+)\.[^.]+" + re.escape(TEMP_SUFFIX) + "$")
+#: A temporary file older than this is stale even if a process with its number runs.
+STALE_AFTER_S = 24 * 3600
+
+
+class OutputError(OrderTagsError):
+    """A file cannot be written: no space, no folder, no permission. The old file, if
+    any, is kept."""
+
+
+def parse_mode(text: str) -> int:
+    """``"600"``, ``"0640"`` or ``"0o640"`` -> the permission bits; ValueError otherwise."""
+    value = int(text.removeprefix("0o"), 8)
+    if not 0 <= value <= 0o777:
+        raise ValueError(text)
+    return value
+
+
+def real_target(path: str | os.PathLike[str]) -> Path:
+    """Where writing ``path`` lands: the file a symbolic link points to (followed to
+    the end), else ``path`` itself."""
+    p = Path(path)
+    return Path(os.path.realpath(p)) if p.is_symlink() else p
+
+
+def check_output_folder(path: str | os.PathLike[str]) -> None:
+    """Refuse an output whose folder does not exist (or is not a folder), before any
+    work is done or recorded. ``-`` (standard output) is always fine."""
+    if str(path) == "-":
+        return
+    folder = real_target(path).parent
+    if not folder.is_dir():
+        raise UsageError(
+            f"cannot write {path}: there is no such folder {folder}.",
+            hint="Create the folder first, or give another --output.",
+        )
+
 
 @contextlib.contextmanager
-def atomic_writer(path: str | os.PathLike[str], *, durable: bool = True) -> Iterator[BinaryIO]:
+def atomic_writer(
+    path: str | os.PathLike[str], *, durable: bool = True, mode: int | None = None
+) -> Iterator[BinaryIO]:
     """Yield a binary file in the target's folder; on success it is renamed over ``path``
-    (keeping an existing file's permissions); on error it is removed, so ``path`` is
-    always whole. ``durable`` also syncs it to disk first, so that it survives a power
-    cut: on for the tag book, which holds work nobody can redo; off for annotated
-    exports and lists, which a rerun rewrites and whose sync would cost more than the
-    whole run."""
-    target = Path(path)
+    (an existing file keeps its permissions; a new one gets ``mode``, default 0600);
+    on error it is removed, so ``path`` is always whole. A symbolic link is written
+    through to its target. ``durable`` also syncs it to disk first, so that it survives
+    a power cut: on for the tag book, which holds work nobody can redo; off for
+    annotated exports and lists, which a rerun rewrites and whose sync would cost more
+    than the whole run."""
+    target = real_target(path)
     folder = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    remove_stale_temp_files(folder, target.name)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            yield fh
-            fh.flush()
-            if durable:
-                os.fsync(fh.fileno())
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{target.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=folder
+        )
+    except OSError as exc:
+        raise _output_error(exc, path) from None
+    try:
         try:
-            os.chmod(tmp, os.stat(target).st_mode & 0o7777)
-        except FileNotFoundError:
-            os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
+            with os.fdopen(fd, "wb") as fh:
+                yield fh
+                fh.flush()
+                if durable:
+                    os.fsync(fh.fileno())
+            try:
+                keep = os.stat(target).st_mode & 0o7777
+            except FileNotFoundError:
+                keep = FILE_MODE if mode is None else mode
+            os.chmod(tmp, keep)
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise _output_error(exc, path) from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+def _output_error(exc: OSError, path: str | os.PathLike[str]) -> OutputError:
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+        return OutputError(
+            "the disk is full (no space left): nothing was written and the old file, if "
+            "any, is kept.",
+            file=str(path),
+            hint="Free some space and run again.",
+        )
+    if isinstance(exc, FileNotFoundError):
+        return OutputError(
+            f"cannot write here: there is no such folder {Path(path).parent}.",
+            file=str(path),
+            hint="Create the folder first, or give another path.",
+        )
+    if isinstance(exc, PermissionError):
+        return OutputError(
+            "cannot write here: permission denied. The old file, if any, is kept.",
+            file=str(path),
+            hint="Check the folder's permissions.",
+        )
+    return OutputError(
+        f"cannot write the file: {exc.strerror or exc}. The old file, if any, is kept.",
+        file=str(path),
+        hint="Check the disk and the path.",
+    )
+
+
+def atomic_write_bytes(
+    path: str | os.PathLike[str], data: bytes, *, mode: int | None = None
+) -> None:
     """Replace ``path`` with ``data`` atomically."""
-    with atomic_writer(path) as fh:
+    with atomic_writer(path, mode=mode) as fh:
         fh.write(data)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def remove_stale_temp_files(folder: Path, name: str | None = None) -> list[Path]:
+    """Remove ordertags' temporary files in ``folder`` (of the target ``name``, or all)
+    whose process no longer runs, or that are older than a day: what a killed run left
+    behind. Files of other programs are never touched (only this naming matches)."""
+    removed: list[Path] = []
+    pattern = f".{name}.*{TEMP_SUFFIX}" if name else TEMP_GLOB
+    try:
+        candidates = list(folder.glob(pattern))
+    except OSError:
+        return removed
+    now = time.time()
+    for p in candidates:
+        m = _TEMP.match(p.name)
+        if not m:
+            continue
+        try:
+            info = p.lstat()
+        except OSError:
+            continue
+        if _alive(int(m.group(1))) and now - info.st_mtime < STALE_AFTER_S:
+            continue
+        with contextlib.suppress(OSError):
+            p.unlink()
+            removed.append(p)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
+
+
+def make_private_dir(path: Path, mode: int | None = None) -> None:
+    """Create a folder (and its parents) owner-only, or with ``mode``."""
+    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE if mode is None else mode)
+
+
+def private_mode(mode: int | None) -> int:
+    """The mode a new file gets: ``mode``, else 0600."""
+    return FILE_MODE if mode is None else mode
+
+
+def dir_mode(mode: int | None) -> int | None:
+    """The folder mode that goes with a file mode: search where read is allowed
+    (0600 -> 0700, 0640 -> 0750); None stays None (0700)."""
+    return None if mode is None else mode | (mode & 0o444) >> 2
+
+
+def create_private(path: Path, mode: int | None = None) -> None:
+    """Create an empty file with ``mode`` (default 0600) unless it exists, so that a
+    program that then opens it (SQLite) keeps that mode, and gives it to the files it
+    makes beside it (``-wal``, ``-shm``)."""
+    with contextlib.suppress(FileExistsError):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, private_mode(mode))
+        os.fchmod(fd, private_mode(mode))  # whatever the umask
+        os.close(fd)

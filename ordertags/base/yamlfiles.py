@@ -7,6 +7,7 @@ first, each with its JSON path and the line of the YAML it points at.
 from __future__ import annotations
 
 import json
+import re
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
@@ -53,10 +54,40 @@ def read_text(path: Path, error: type[OrderTagsError], what: str) -> str:
         raise error(f"cannot read the {what}: {exc.strerror}.", file=str(path)) from None
 
 
+#: How many nodes aliases (``*name``) may add to a document once expanded. A rule file
+#: reusing a condition by anchor adds a few hundred; a "billion laughs" document (ten
+#: levels of ten aliases) would add 10**10, and every later walk over it (validation,
+#: an error message showing the value) would take minutes and gigabytes.
+MAX_ALIAS_NODES = 100_000
+#: How deep mappings and lists may nest. A tag book needs four levels, a rule file a
+#: dozen with nested conditions; 400 nested ``not:`` would exhaust the stack of the
+#: validator (and of every walk over the conditions).
+MAX_DEPTH = 50
+_ANCHOR = re.compile(r"&[^\s\]\[{},]")
+
+
 def load_yaml(text: str, *, file: str, error: type[OrderTagsError]) -> Any:
-    """Parse YAML safely; a syntax error names its line and column."""
+    """Parse YAML safely; a syntax error names its line and column. Aliases that would
+    expand the document by more than :data:`MAX_ALIAS_NODES` nodes are refused."""
     try:
-        return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader
+        if not _ANCHOR.search(text):  # no anchor, no alias: the fast path
+            data = yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader
+        else:
+            loader = _SafeLoader(text)
+            try:
+                node = loader.get_single_node()
+                if node is None:
+                    return None
+                _check_aliases(node, file=file, error=error)
+                data = loader.construct_document(node)
+            finally:
+                loader.dispose()
+    except RecursionError:
+        raise error(
+            "the YAML is nested too deeply.",
+            file=file,
+            hint="Flatten the file: a tag book or rule file needs a few levels only.",
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = (exc.problem or exc.context or "invalid YAML").strip()
@@ -70,6 +101,73 @@ def load_yaml(text: str, *, file: str, error: type[OrderTagsError]) -> Any:
         ) from None
     except yaml.YAMLError as exc:
         raise error(f"YAML syntax error: {exc}.", file=file) from None
+    _check_depth(data, text=text, file=file, error=error)
+    return data
+
+
+def _check_depth(data: Any, *, text: str, file: str, error: type[OrderTagsError]) -> None:
+    """Refuse mappings and lists nested deeper than :data:`MAX_DEPTH` (walked without
+    recursion; the line is that of the first value too deep)."""
+    stack: list[tuple[Any, list[str | int]]] = [(data, [])]
+    while stack:
+        value, path = stack.pop()
+        if len(path) > MAX_DEPTH:
+            line = line_of(text, path[:MAX_DEPTH]) if len(text) < 1 << 20 else None
+            raise error(
+                f"values are nested more than {MAX_DEPTH} levels deep.",
+                file=file,
+                line=line,
+                hint="Flatten the conditions (e.g. `not: {not: X}` is X; several `all:` "
+                "in one another are one `all:`).",
+            )
+        if isinstance(value, dict):
+            stack.extend((v, [*path, k]) for k, v in value.items() if isinstance(v, dict | list))
+        elif isinstance(value, list):
+            stack.extend((v, [*path, i]) for i, v in enumerate(value) if isinstance(v, dict | list))
+
+
+def _check_aliases(root: yaml.Node, *, file: str, error: type[OrderTagsError]) -> None:
+    """Count the nodes the document has once its aliases are expanded (each node's
+    expanded size worked out once), and refuse it past the bound."""
+    sizes: dict[int, int] = {}
+    distinct = 0
+    # Depth-first, children before parents, without recursion.
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if key in sizes and not done:
+            continue
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        else:
+            children = []
+        if not done:
+            distinct += 1
+            sizes[key] = -1  # in progress
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in sizes)
+            continue
+        if any(sizes.get(id(c)) == -1 for c in children):
+            raise error(
+                "an alias (*name) is used inside its own anchor (&name): the value would "
+                "contain itself.",
+                file=file,
+                line=node.start_mark.line + 1,
+                hint="Write the value out instead of the alias.",
+            )
+        total = 1 + sum(sizes.get(id(c), 1) for c in children)
+        sizes[key] = total
+        if total - distinct > MAX_ALIAS_NODES:
+            raise error(
+                f"its aliases (*name) expand to more than {MAX_ALIAS_NODES:,} values.",
+                file=file,
+                line=node.start_mark.line + 1,
+                hint="Write the values out, or use fewer aliases; a document that grows "
+                "like this is refused (it could exhaust the memory).",
+            )
 
 
 def line_of(text: str, path: list[str | int]) -> int | None:

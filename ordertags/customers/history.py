@@ -13,6 +13,7 @@ import sqlite3
 from pathlib import Path
 
 from ordertags.base.amounts import money
+from ordertags.base.files import create_private
 from ordertags.customers.ingest import IngestReport, PruneReport
 from ordertags.customers.queries import (
     Aggregates,
@@ -67,6 +68,7 @@ def open_history(
     create: bool = False,
     lock_timeout: float = LOCK_TIMEOUT_S,
     region: str | None = None,
+    mode: int | None = None,
 ) -> History:
     """Open (with ``create``, create) a history database, migrating it to this version.
 
@@ -85,10 +87,14 @@ def open_history(
             hint="Create a workspace with `ordertags init DIR`.",
         )
     try:
+        if create:
+            # Owner-only (or ``mode``) from the start; SQLite gives its -wal and -shm
+            # files the database file's mode.
+            create_private(p, mode)
         conn = sqlite3.connect(
             str(p), timeout=lock_timeout, isolation_level=None, check_same_thread=False
         )
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, OSError) as exc:
         raise HistoryError(
             f"cannot open the history: {exc}.",
             file=str(p),

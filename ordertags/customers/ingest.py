@@ -632,6 +632,7 @@ class HistoryIngest(HistoryStore):
                 "DELETE FROM identities WHERE id NOT IN (SELECT id FROM t_used)"
             ).rowcount
             self._recompute(affected)
+        self.end_snapshot()
         self.conn.execute("VACUUM")
         left = self.fetch("SELECT COUNT(*) FROM customers")[0][0]
         return PruneReport(before, gone, max(customers_before - left, 0), dropped)

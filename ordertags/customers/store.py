@@ -174,7 +174,15 @@ class HistoryStore:
         self._in_write = False
 
     def close(self) -> None:
+        self.end_snapshot()
         self.conn.close()
+
+    def end_snapshot(self) -> None:
+        """End the read transaction the reads so far were made in (see :meth:`fetch`);
+        the next read starts a new one, which sees everything committed by then."""
+        if self.conn.in_transaction and not self._in_write:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("COMMIT")
 
     def __enter__(self) -> Self:
         return self
@@ -205,6 +213,10 @@ class HistoryStore:
         if self._in_write:
             yield self.conn
             return
+        # A write ends the read snapshot: SQLite cannot turn a read transaction into a
+        # write one once another writer has committed, and the writes a command makes
+        # (recording its orders, its tags) come before or after all its reads.
+        self.end_snapshot()
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -232,7 +244,14 @@ class HistoryStore:
             self.conn.execute("ROLLBACK")
 
     def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Run a query. Outside a write, the first query opens a read transaction that
+        the following ones share, so all the reads of one command see one snapshot of
+        the history: an ``ingest`` committing meanwhile is seen by all of them or by
+        none (an ``export`` reading customer totals before it and the copies of the
+        run's orders after it would count orders twice, or take them away unadded)."""
         try:
+            if not self.conn.in_transaction:
+                self.conn.execute("BEGIN")
             return self.conn.execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:
             raise self.failure(exc) from None

@@ -18,15 +18,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ordertags.base import keys as K
-from ordertags.base.files import atomic_write_bytes
+from ordertags.base.files import FILE_MODE, atomic_write_bytes, dir_mode, make_private_dir
 from ordertags.base.keys import check_region
-from ordertags.errors import HistoryError, WorkspaceError
+from ordertags.errors import BusyError, HistoryError, WorkspaceError
 from ordertags.io.lookup import OrderCustomer
 
 if TYPE_CHECKING:
     from ordertags.customers.history import History
 
 TAGBOOK_NAME = "tagbook.yaml"
+RUN_LOCK_NAME = ".ordertags-run.lock"
+#: How long a recording run (apply, ingest) waits for another to finish, by default.
+RUN_WAIT_S = 300.0
 RULES_NAME = "rules.yaml"
 HISTORY_NAME = "history.sqlite"
 ENV_VAR = "ORDERTAGS_WORKSPACE"
@@ -115,6 +118,9 @@ GITIGNORE = """\
 history.sqlite
 history.sqlite-*
 *.lock
+.ordertags-run.lock
+# What a killed run leaves behind (removed by the next run).
+.*.ordertags-tmp
 """
 
 
@@ -187,12 +193,13 @@ class InitReport:
 
 
 def init_workspace(
-    directory: str | os.PathLike[str] = ".", *, region: str | None = None
+    directory: str | os.PathLike[str] = ".", *, region: str | None = None, mode: int | None = None
 ) -> InitReport:
     """Create a workspace in ``directory`` (made if missing): a starter tag book and rule
     file (commented, valid as written), the history database and a ``.gitignore`` that
     keeps the history out of version control. Files already there are kept, so running
-    it again is harmless.
+    it again is harmless. What it creates is owner-only (files 0600, the folder 0700),
+    or ``mode`` (the folder gets the matching search bits).
 
     >>> init_workspace("shop", region="GB").created  # doctest: +SKIP
     ['tagbook.yaml', 'rules.yaml', 'history.sqlite', '.gitignore']
@@ -205,7 +212,7 @@ def init_workspace(
             f"{root} is a file, not a folder.", hint="Give a folder for the workspace."
         )
     try:
-        root.mkdir(parents=True, exist_ok=True)
+        make_private_dir(root, dir_mode(mode))
     except OSError as exc:
         raise WorkspaceError(
             f"cannot create the folder {root}: {exc.strerror}.",
@@ -217,14 +224,14 @@ def init_workspace(
         if (root / name).exists():
             kept.append(name)
         else:
-            atomic_write_bytes(root / name, text.encode("utf-8"))
+            atomic_write_bytes(root / name, text.encode("utf-8"), mode=mode)
             created.append(name)
     existed = (root / HISTORY_NAME).exists()
-    with open_history(root / HISTORY_NAME, create=True, region=code):
+    with open_history(root / HISTORY_NAME, create=True, region=code, mode=mode):
         pass
     (kept if existed else created).append(HISTORY_NAME)
     if not (root / ".gitignore").exists():
-        atomic_write_bytes(root / ".gitignore", GITIGNORE.encode("utf-8"))
+        atomic_write_bytes(root / ".gitignore", GITIGNORE.encode("utf-8"), mode=mode)
         created.append(".gitignore")
     return InitReport(Workspace(root.resolve()), created, kept)
 
@@ -240,6 +247,46 @@ def workspace_history(workspace: Workspace | None) -> Iterator[History | None]:
         yield history
     finally:
         history.close()
+
+
+@contextlib.contextmanager
+def run_lock(workspace: Workspace | None, wait: float | None = None) -> Iterator[None]:
+    """Hold the workspace for one recording run (``apply``, ``ingest``): a second run
+    (cron starting again before the first ended) waits up to ``wait`` seconds (default
+    :data:`RUN_WAIT_S`), then gives up with :class:`ordertags.errors.BusyError` (exit 3).
+    Without a workspace, nothing is held. The lock is released when the process ends,
+    however it ends (an advisory lock on an open file)."""
+    if workspace is None:
+        yield
+        return
+    from filelock import FileLock, Timeout
+
+    path = workspace.root / RUN_LOCK_NAME
+    if path.is_symlink():
+        raise WorkspaceError(
+            f"the lock file {path} is a symbolic link.",
+            hint=f"Delete {path} (it must be a plain file) and run again.",
+        )
+    limit = RUN_WAIT_S if wait is None else wait
+    lock = FileLock(str(path), timeout=limit, mode=FILE_MODE)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise BusyError(
+            f"another ordertags run is using the workspace {workspace.root} (waited "
+            f"{limit:g} s); this run did nothing.",
+            hint="It will be done by the next run; if this happens every time, runs take "
+            "longer than the cron interval: run less often, or give --wait more seconds.",
+        ) from None
+    except OSError as exc:
+        raise WorkspaceError(
+            f"the lock file {path} cannot be used: {exc.strerror}.",
+            hint=f"Delete {path} and run again.",
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _read_only(ws: Workspace) -> sqlite3.Connection:

@@ -30,7 +30,11 @@ from ordertags.io.platforms import (
     map_profile,
     resolve_profile,
 )
-from ordertags.io.sniff import BOM, SNIFF_BYTES, sniff_delimiter
+from ordertags.io.sniff import BOM, SNIFF_BYTES, check_not_binary, sniff_delimiter
+
+#: The longest value read (as ``apply`` reads: see ``ordertags.io.readers``); Python's
+#: csv module stops at 128 KB by default.
+MAX_FIELD_BYTES = 128 << 20
 
 
 def norm_order_id(value: str) -> str:
@@ -39,11 +43,33 @@ def norm_order_id(value: str) -> str:
 
 
 def _json_rows(path: Path, encoding: str) -> Iterator[dict[str, Any]]:
-    text = path.read_bytes().decode(encoding).lstrip("\ufeff")
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        data = [json.loads(ln) for ln in text.split("\n") if ln.strip()]
+        text = path.read_bytes().decode(encoding).lstrip("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"cannot decode byte 0x{exc.object[exc.start]:02x} at byte offset {exc.start} as "
+            f"{encoding}.",
+            file=str(path),
+            hint="Save it as UTF-8, or give --encoding.",
+        ) from None
+    try:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            data = [json.loads(ln) for ln in text.split("\n") if ln.strip()]
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"not valid JSON (column {exc.colno}): {exc.msg}.",
+            file=str(path),
+            hint="Fix the JSON, or re-export the file.",
+        ) from None
+    except RecursionError:
+        raise InputError(
+            "the JSON is nested too deeply to be an order export.",
+            file=str(path),
+            hint="An order is an object of values, lists and objects a few levels deep; "
+            "check the file.",
+        ) from None
     if isinstance(data, dict):
         data = data["orders"] if isinstance(data.get("orders"), list) else [data]
     if not isinstance(data, list):
@@ -125,13 +151,22 @@ def find_order_customer(
     want = norm_order_id(order_id)
     bom = head.startswith(BOM)
     body = head[len(BOM) :] if bom else head
+    if not body.strip():
+        raise InputError("the file is empty.", file=str(p), hint="Export the orders again.")
+    if encoding is None:
+        check_not_binary(body, str(p))  # as apply does: a workbook, NUL bytes, a web page
     if body.lstrip()[:1] in (b"[", b"{") and delimiter is None:
         records = list(_json_rows(p, encoding or "utf-8"))
         keys = list(dict.fromkeys(k for rec in records for k in rec))
         chosen = resolve_profile(keys, format=forced, mapping=mapping).profile
         fmap = map_profile(keys, chosen, overrides=columns, file=str(p))
-        rows = ([_json_text(rec.get(c)) for c in keys] for rec in records)
-        return _search(rows, fmap, chosen, want, order_id, p, where=None)
+        try:
+            rows = [[_json_text(rec.get(c)) for c in keys] for rec in records]
+        except RecursionError:
+            raise InputError(
+                "the JSON is nested too deeply to be an order export.", file=str(p)
+            ) from None
+        return _search(iter(rows), fmap, chosen, want, order_id, p, where=None)
     tries = [encoding] if encoding else ["utf-8"]
     found = find_header(
         body, encoding=tries[0] or "utf-8", delimiter=_delim(delimiter), profile=forced
@@ -197,6 +232,8 @@ def _search_csv(
     want: str,
     order_id: str,
 ) -> OrderCustomer:
+    if csv.field_size_limit() < MAX_FIELD_BYTES:
+        csv.field_size_limit(MAX_FIELD_BYTES)
     with path.open("rb") as raw:
         raw.seek(skip + start)
         fh = io.TextIOWrapper(raw, encoding=encoding, newline="")
@@ -207,9 +244,17 @@ def _search_csv(
         chosen = resolve_profile(header, format=profile, mapping=mapping).profile
         fmap = map_profile(header, chosen, overrides=columns, file=str(path))
         rows = iter(reader)
-        return _search(
-            rows, fmap, chosen, want, order_id, path, where=lambda: reader.line_num + line
-        )
+        try:
+            return _search(
+                rows, fmap, chosen, want, order_id, path, where=lambda: reader.line_num + line
+            )
+        except csv.Error as exc:
+            raise InputError(
+                f"this is not a readable CSV file ({exc}).",
+                file=str(path),
+                line=reader.line_num + line,
+                hint="Check the quotes around that line, or re-export the file.",
+            ) from None
 
 
 def _first(row: Sequence[str], cols: Sequence[int]) -> str:
@@ -274,5 +319,14 @@ def _search(
             line=found_at or None,
             hint="Tag the customer by another order of theirs, or by an identity "
             "(email, phone number, CHANNEL:ID).",
+        )
+    if not identity.isprintable():
+        # NUL or another control character: never written into the tag book (every
+        # other command refuses such a file).
+        raise InputError(
+            f'order "{order_id}" has an email with a NUL or control character.',
+            file=str(path),
+            line=found_at or None,
+            hint="The export is damaged: export it again, or tag by email.",
         )
     return OrderCustomer(identity, name.strip() or None, order_id.strip())

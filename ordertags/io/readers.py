@@ -43,7 +43,7 @@ from ordertags.io.platforms import (
     resolve_profile,
     split_line,
 )
-from ordertags.io.sniff import BOM, SNIFF_BYTES, sniff_delimiter
+from ordertags.io.sniff import BOM, SNIFF_BYTES, check_not_binary, sniff_delimiter
 
 #: What a --format or --mapping value may be: a name, a path, or a profile already made.
 ProfileSpec = str | Profile | None
@@ -277,7 +277,7 @@ def parse_orders(
             hint="Export the orders again; the file has no header and no rows.",
         )
     if encoding is None:
-        _check_not_binary(body[:SNIFF_BYTES], source)
+        check_not_binary(body[:SNIFF_BYTES], source)
     enc = _check_encoding(encoding, source) if encoding else None
     if _looks_like_json(head) and delimiter is None:
         text = _decode(body, enc or "utf-8", source, len(BOM) if bom else 0)
@@ -305,44 +305,6 @@ def _looks_like_json(head: bytes) -> bool:
     if head[:1] == b"{":
         return rest in (b'"', b"}", b"")
     return rest == b"" or rest in b'{["]-0123456789tfn'
-
-
-_MAGIC = (
-    (
-        b"PK\x03\x04",
-        "a zip archive or an Excel workbook (.xlsx)",
-        "In Excel: File > Save As > CSV UTF-8; or unzip it first.",
-    ),
-    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)", "In Excel: File > Save As > CSV UTF-8."),
-    (b"%PDF", "a PDF document", "Download the orders as CSV instead."),
-    (b"\x1f\x8b", "a gzip-compressed file", "Decompress it first (gunzip)."),
-    (b"\xff\xfe", "UTF-16 text", "Save it as CSV UTF-8."),
-    (b"\xfe\xff", "UTF-16 text", "Save it as CSV UTF-8."),
-)
-
-
-def _check_not_binary(sample: bytes, source: str) -> None:
-    """Refuse what is not text: a workbook, a PDF, an archive (a CSV has no NUL byte)."""
-    for magic, what, hint in _MAGIC:
-        if sample.startswith(magic):
-            raise InputError(
-                f"this is not a CSV or JSON file: it looks like {what}.", file=source, hint=hint
-            )
-    if b"\x00" in sample:
-        raise InputError(
-            "this is not a CSV or JSON file: it holds binary data.",
-            file=source,
-            hint="Export the orders as CSV or JSON.",
-        )
-    first = sample.lstrip().split(b"\n", 1)[0]
-    if first[:1] == b"<" and not any(d in first for d in (b",", b";", b"\t", b"|")):
-        # A web page or XML (``<!DOCTYPE html>``, ``<?xml ...?>``); a CSV header whose
-        # first column is named ``<`` has its delimiter on that line.
-        raise InputError(
-            "this is not a CSV or JSON file: it looks like a web page or XML.",
-            file=source,
-            hint="Export the orders as CSV or JSON.",
-        )
 
 
 def _check_encoding(encoding: str, source: str) -> str:
@@ -386,16 +348,17 @@ def _parse_csv(
     profile: Profile | None,
     mapping: MappingSpec,
 ) -> OrderTable:
+    head = _head(body, source)
     found = find_header(
-        body[:SNIFF_BYTES],
+        head,
         encoding=encoding or "utf-8",
         delimiter=_delimiter_option(delimiter, source),
         profile=profile,
     )
     preamble, data = body[: found.start], body[found.start :]
-    sample_bytes = data[:SNIFF_BYTES]
+    sample_bytes = data[: max(SNIFF_BYTES, len(head) - found.start)]
     sample = sample_bytes.decode(encoding or "utf-8", errors="replace")
-    delim = found.delimiter or sniff_delimiter(sample, delimiter)
+    delim = found.delimiter or sniff_delimiter(sample[:SNIFF_BYTES], delimiter)
     if len(delim) != 1:
         raise InputError(f'the delimiter must be one character, not "{delim}".', file=source)
     eol = _header_line_end(sample_bytes)
@@ -458,6 +421,7 @@ def _parse_csv(
             row_base=found.line,
         )
     assert table is not None
+    _check_quotes(table, data, source=source, delimiter=delim, row_base=found.line)
     # The header came through as row 0 (column_names were given): its names decoded
     # like the values, then dropped.
     if table.num_rows:
@@ -492,6 +456,30 @@ def _parse_csv(
     if chosen.skip_junk and table.num_rows:
         result.skip_rows = _junk_rows(table)
     return result
+
+
+#: The longest header line read (100,000 column names of 20 characters are 2 MB).
+MAX_HEADER_BYTES = 16 << 20
+#: The longest row (record) read: a value may be as long as this (a 50 MB note is read).
+MAX_ROW_BYTES = 128 << 20
+
+
+def _head(body: bytes, source: str) -> bytes:
+    """The first bytes, to find the header in: :data:`SNIFF_BYTES`, or up to the end of
+    the first line where that is longer (a header of thousands of columns)."""
+    head = body[:SNIFF_BYTES]
+    if len(body) <= SNIFF_BYTES or b"\n" in head or b"\r" in head:
+        return head
+    nl = body.find(b"\n", 0, MAX_HEADER_BYTES)
+    if nl < 0:
+        if len(body) > MAX_HEADER_BYTES:
+            raise InputError(
+                f"the first line is longer than {MAX_HEADER_BYTES >> 20} MB: it is not a header.",
+                file=source,
+                hint="Check that this is an order export (CSV/TSV or JSON).",
+            )
+        return body
+    return body[: nl + 1]
 
 
 def _delimiter_option(delimiter: str | None, source: str) -> str | None:
@@ -596,14 +584,15 @@ def _read_table(
         bad_rows.append((row.expected_columns, row.actual_columns))
         return "skip"
 
-    try:
-        table = pacsv.read_csv(
+    def read(block_size: int) -> pa.Table:
+        bad_rows.clear()
+        return pacsv.read_csv(
             pa.BufferReader(data),
             read_options=pacsv.ReadOptions(
                 column_names=names,
                 skip_rows=0,
                 encoding="utf8" if encoding == "utf-8" else encoding,
-                block_size=8 << 20,
+                block_size=block_size,
             ),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_bad_row
@@ -614,6 +603,26 @@ def _read_table(
                 quoted_strings_can_be_null=False,
             ),
         )
+
+    try:
+        try:
+            table = read(8 << 20)
+        except pa.ArrowInvalid as exc:
+            # A row longer than a block: read again in blocks as long as the longest
+            # row allowed (only such files pay for the larger blocks).
+            if "straddl" not in str(exc) or len(data) <= 8 << 20:
+                raise
+            try:
+                table = read(min(MAX_ROW_BYTES, len(data) + 1))
+            except pa.ArrowInvalid as again:
+                if "straddl" not in str(again):
+                    raise
+                raise InputError(
+                    f"a row is longer than {MAX_ROW_BYTES >> 20} MB, the most ordertags reads.",
+                    file=source,
+                    hint="Check the quotes in the file (an unclosed quote makes one long "
+                    "value), or shorten the value.",
+                ) from None
     except (UnicodeDecodeError, pa.ArrowInvalid) as exc:
         # A decoding failure: the caller may try the next encoding, or (the last one)
         # it is reported with the byte offset. Anything else is not CSV at all.
@@ -640,6 +649,59 @@ def _read_table(
             row_base=row_base,
         )
     return table
+
+
+#: The most line ends one value may hold: a quoted note or address has a few; a value
+#: with more is a double quote that was never closed and swallowed the rows after it.
+MAX_LINES_IN_VALUE = 200
+
+
+def _check_quotes(
+    table: pa.Table, data: bytes, *, source: str, delimiter: str, row_base: int
+) -> None:
+    """Refuse a file where a double quote opened a value and never closed where the
+    value should end, so that the rows after it were read as part of that value (and
+    their orders silently lost). Such a value holds line ends and either more than
+    :data:`MAX_LINES_IN_VALUE` of them, or as many delimiters as a whole row (at least
+    three), or it runs to the end of the file without a closing quote."""
+    width = table.num_columns
+    if not width or not table.num_rows or b'"' not in data:
+        return
+    suspect: pa.Array | None = None
+    for i in range(width):
+        col = table.column(i)
+        has_break = pc.match_substring_regex(col, "[\r\n]")
+        if not pc.any(has_break).as_py():
+            continue
+        bad = pc.greater(pc.count_substring(col, "\n"), MAX_LINES_IN_VALUE)
+        if width >= 4:
+            whole_row = pc.greater_equal(pc.count_substring(col, delimiter), width - 1)
+            bad = pc.or_(bad, pc.and_(has_break, whole_row))
+        if i == width - 1:
+            # The last value of the file, unclosed: it runs to the end of the data.
+            last = col[len(col) - 1].as_py() or ""
+            if "\n" in last and not data.rstrip(b"\r\n").endswith(b'"'):
+                at_end = np.zeros(len(col), dtype=bool)
+                at_end[-1] = True
+                bad = pc.or_(bad, pa.array(at_end))
+        suspect = bad if suspect is None else pc.or_(suspect, bad)
+    if suspect is None or not pc.any(suspect).as_py():
+        return
+    index = int(pc.index(pc.fill_null(suspect, False), True).as_py())
+    # The line the row starts on: one per row before it, plus the line ends inside them.
+    inner = sum(
+        int(pc.sum(pc.count_substring(table.column(i).slice(0, index), "\n")).as_py() or 0)
+        for i in range(width)
+    )
+    raise InputError(
+        "a double quote opened a value in this row and is not closed where the value "
+        "should end, so the rows after it would be read as part of it.",
+        file=source,
+        row=index + 1 + row_base,
+        line=index + 1 + inner + row_base,
+        hint='Fix the quotes in that row (a quote inside a value is written twice: ""), '
+        "or re-export the file.",
+    )
 
 
 def _header_line_end(sample: bytes) -> str:
@@ -707,9 +769,23 @@ def _ragged_error(
     text = body.decode(encoding, errors="replace")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     next(reader, None)
+    first_line = reader.line_num + 1
     for number, row in enumerate(reader, start=2):
         if row and len(row) != width:
             more = f" ({count} such rows in all)" if count > 1 else ""
+            if any("\n" in v or "\r" in v for v in row):
+                # The row runs over several lines: a quote opened in it swallowed the
+                # line ends (and rows) after it.
+                return InputError(
+                    f"a double quote opened a value in this row and is not closed where "
+                    f"the value should end, so the lines after it were read into it "
+                    f"(the row then has {len(row)} fields, the header {width}){more}.",
+                    file=source,
+                    row=number + row_base,
+                    line=first_line + row_base,
+                    hint="Fix the quotes in that row (a quote inside a value is written "
+                    'twice: ""), or re-export the file.',
+                )
             return InputError(
                 f"this row has {len(row)} fields but the header has {width}{more}.",
                 file=source,
@@ -718,6 +794,7 @@ def _ragged_error(
                 hint="A value with the delimiter or a line break in it must be in double "
                 "quotes; re-export the file, or fix that row.",
             )
+        first_line = reader.line_num + 1
     return InputError(
         f"{count} rows do not have {width} fields like the header.",
         file=source,
@@ -741,8 +818,22 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def _loads(text: str) -> Any:
-    return json.loads(text, parse_float=RawNumber, parse_int=RawNumber)
+def _loads(text: str, source: str = "") -> Any:
+    try:
+        return json.loads(text, parse_float=RawNumber, parse_int=RawNumber)
+    except RecursionError:
+        raise too_deep(source) from None
+
+
+def too_deep(source: str) -> InputError:
+    """A JSON document nested deeper than Python's parser goes (an order is a few
+    levels deep)."""
+    return InputError(
+        "the JSON is nested too deeply to be an order export.",
+        file=source,
+        hint="An order is an object of values, lists and objects a few levels deep; check "
+        "the file.",
+    )
 
 
 def _ndjson(text: str, source: str) -> list[Any]:
@@ -753,7 +844,7 @@ def _ndjson(text: str, source: str) -> list[Any]:
         if not ln.strip():
             continue
         try:
-            out.append(_loads(ln))
+            out.append(_loads(ln, source))
         except json.JSONDecodeError as exc:
             raise InputError(
                 f"not valid JSON (column {exc.colno}): {exc.msg}.",
@@ -769,7 +860,7 @@ def _parse_json(text: str, *, source: str, bom: bool, encoding: str) -> OrderTab
     document = None
     kind = "json"
     try:
-        data = _loads(text)
+        data = _loads(text, source)
     except json.JSONDecodeError as exc:
         # One object a line (NDJSON / JSON Lines)?
         if exc.msg == "Extra data" and text.lstrip().startswith("{"):
@@ -807,7 +898,12 @@ def _parse_json(text: str, *, source: str, bom: bool, encoding: str) -> OrderTab
         for k in rec:
             columns.setdefault(k, None)
     names = list(columns)
-    arrays = [pa.array([_json_text(rec.get(c)) for rec in data], type=pa.string()) for c in names]
+    try:
+        arrays = [
+            pa.array([_json_text(rec.get(c)) for rec in data], type=pa.string()) for c in names
+        ]
+    except RecursionError:
+        raise too_deep(source) from None
     table = (
         pa.Table.from_arrays(arrays, names=[f"c{i}" for i in range(len(names))])
         if names

@@ -328,12 +328,13 @@ def _whole(values: pa.ChunkedArray | pa.Array) -> pa.Array:
     return values
 
 
-def write_output(path: str | os.PathLike[str], writer: Any) -> None:
-    """Run ``writer(binary_file)`` into ``path`` atomically, or into stdout for ``-``."""
+def write_output(path: str | os.PathLike[str], writer: Any, *, mode: int | None = None) -> None:
+    """Run ``writer(binary_file)`` into ``path`` atomically, or into stdout for ``-``. A
+    new file gets ``mode`` (default 0600: orders and lists hold personal data)."""
     if str(path) == "-":
         buf = sys.stdout.buffer
         writer(buf)
         buf.flush()
         return
-    with atomic_writer(path, durable=False) as fh:
+    with atomic_writer(path, durable=False, mode=mode) as fh:
         writer(fh)

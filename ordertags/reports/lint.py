@@ -29,6 +29,7 @@ from ordertags.rules import (
     Rule,
     RuleSet,
     load_rules,
+    redacted,
 )
 from ordertags.tags import TagBook, load_tagbook
 
@@ -206,7 +207,9 @@ def lint(
                 if cond.field == "email":
                     bad = [v for v in values if not looks_like_email(v)]
                     if bad:
-                        shown = ", ".join(repr(b) for b in bad[:3])
+                        # A short, redacted sample: the list may be the wrong file
+                        # (/etc/shadow) and a message must not print its lines.
+                        shown = ", ".join(redacted(b) for b in bad[:3])
                         report.add(
                             "warning",
                             str(path),
