@@ -30,7 +30,14 @@ from ordertags.engine.pipeline import annotate as annotate_tables
 from ordertags.engine.resolution import order_batches, run_identities, suspects_in_frame
 from ordertags.errors import UsageError
 from ordertags.io.options import DEFAULT, ReadOptions
-from ordertags.io.readers import OrderSource, OrderTable, read_exports
+from ordertags.io.platforms import map_profile
+from ordertags.io.readers import (
+    NotStreamable,
+    OrderSource,
+    OrderTable,
+    read_exports,
+    read_orders_lazily,
+)
 from ordertags.io.writers import write_output, write_table
 from ordertags.reports import segments
 from ordertags.reports.dryrun import DryRun, compare
@@ -145,11 +152,29 @@ def _run(
     history: History | None = None,
     record: bool = False,
     region: str | None = None,
+    streamed: bool = False,
+    for_lists: bool = False,
 ) -> Annotated:
     book = load_tagbook(tagbook)
     ruleset = load_rules(rules) if rules is not None else None
+    given: list[Any] = [str(o) for o in orders]
+    if streamed and history is None:
+        # A big export is read in two passes: here the columns the run needs, the rest
+        # a batch at a time while it is written (read_orders_lazily).
+        given = [
+            read_orders_lazily(
+                o,
+                prefetch=_prefetch(read, names=for_lists),
+                encoding=read.encoding,
+                delimiter=read.delimiter,
+                profile=read.profile,
+                mapping=read.mapping_path,
+            )
+            or o
+            for o in given
+        ]
     return annotate_tables(
-        [str(o) for o in orders],
+        given,
         tagbook=book,
         rules=ruleset,
         as_of=as_of,
@@ -158,6 +183,27 @@ def _run(
         record=record,
         region=region,
     )
+
+
+def _prefetch(read: ReadOptions, names: bool) -> Any:
+    """What to read of a big export on the first pass (:func:`read_orders_lazily`): the
+    columns of the fields a run reads on every order (who the customer is, the total,
+    the date, the order number where rows are grouped; with ``names``, the names that
+    mailing lists show). Any other column a rule uses is read when first asked for."""
+
+    def pick(table: OrderTable) -> list[int]:
+        fmap = map_profile(table.columns, table.profile, overrides=read.columns, file=table.source)
+        fields = [*table.profile.customer, "email", "total", "date", "quantity", "price"]
+        if names:
+            fields += ["name", "first_name", "last_name"]
+        if table.profile.grouped:
+            fields.append("order_id")
+        found = [i for f in fields for i in fmap.sources(f)]
+        lines = [*table.profile.total_lines, *table.profile.total_once]
+        found += [i for n in lines if (i := fmap.find_column(n)) is not None]
+        return found
+
+    return pick
 
 
 def _targets(orders: Sequence[PathLike], output: PathLike, output_format: str | None) -> list[str]:
@@ -248,6 +294,40 @@ def apply_files(
                 f"the list {spec.path} would overwrite the annotated output.",
                 hint="Give the list its own file name.",
             )
+    # A big export is read in two passes (the columns the rules need, then every column
+    # a batch at a time while writing), so that memory stays bounded; the bytes written
+    # are the same. Not on a dry run (it compares whole tables), not into stdout (a
+    # second pass that fails could not be taken back), and not with a history (its
+    # records read every column). Where the second pass finds rows the first did not
+    # look at unreadable (bad UTF-8, say), the export is read whole, which tries its
+    # other encodings or names the row.
+    streamed = not dry_run and workspace is None and "-" not in targets
+    try:
+        return _apply_run(locals(), streamed=streamed)
+    except NotStreamable:
+        return _apply_run(locals(), streamed=False)
+
+
+def _apply_run(given: dict[str, Any], *, streamed: bool) -> tuple[Annotated, list[Any]]:
+    """The body of :func:`apply_files` (``given``: its arguments and targets)."""
+    orders = given["orders"]
+    tagbook = given["tagbook"]
+    rules = given["rules"]
+    as_of = given["as_of"]
+    read = given["read"]
+    output_format = given["output_format"]
+    dry_run = given["dry_run"]
+    workspace = given["workspace"]
+    record = given["record"]
+    region = given["region"]
+    output_encoding = given["output_encoding"]
+    profile_columns = given["profile_columns"]
+    excel_safe = given["excel_safe"]
+    lists = given["lists"]
+    consent = given["consent"]
+    targets = given["targets"]
+    wait = given["wait"]
+    mode = given["mode"]
     for target in [*targets, *(str(spec.path) for spec in lists)]:
         check_output_folder(target)  # before anything is recorded in the history
     recording = workspace is not None and record and not dry_run
@@ -262,6 +342,8 @@ def apply_files(
                 history=history,
                 record=record and not dry_run,
                 region=region,
+                streamed=streamed,
+                for_lists=bool(lists),
             )
             # Every list is made (and its tags checked) before anything is written; in a
             # workspace, with the history's all-time figures (as export makes them).

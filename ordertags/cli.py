@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import inspect
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -600,7 +601,7 @@ def apply(
     if dry_run:
         typer.echo(render_dry_run(written))
         _say(quiet, render_summary(result.summary, []))
-    else:
+    elif not quiet:  # the summary's table layout is not even imported for a quiet run
         _say(quiet, render_summary(result.summary, [w for w in written if isinstance(w, str)]))
     _say(False, render_warnings(result.summary))
 
@@ -2019,6 +2020,10 @@ def main() -> None:
     # (The library itself does not do this: a Python caller may hand pandas data in.)
     if "pandas" not in sys.modules:
         sys.meta_path.insert(0, _NoPandas())
+    # Arrow's jemalloc pool hands freed memory back sooner than its default (mimalloc):
+    # measured on the reference job, a lower peak and fewer page faults.
+    if sys.platform.startswith("linux"):  # where Arrow's wheels always carry jemalloc
+        os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
     # The library turns every failure it can foresee into an OrderTagsError with a
     # message; this is the last guard for an unattended run: a failure of the machine
     # (memory, a disk error) ends with one line and exit 1, not a traceback

@@ -104,6 +104,9 @@ class OrderTable:
     #: Data handed in from Python (kind ``arrow``): the table as given, with its types,
     #: which :meth:`ordertags.engine.pipeline.Annotated.to_arrow` gives back.
     original: pa.Table | None = None
+    #: A CSV read in two passes (:func:`read_orders_lazily`): ``table`` holds only the
+    #: columns read so far (named ``c<i>``), the others are read on first use.
+    lazy: LazyCsv | None = None
 
     @property
     def num_rows(self) -> int:
@@ -117,7 +120,13 @@ class OrderTable:
         return self.header_row + 1 if self.kind == "csv" else 1
 
     def column(self, i: int) -> pa.ChunkedArray:
-        return self.table.column(i)
+        if self.lazy is None:
+            return self.table.column(i)
+        name = f"c{i}"
+        if name not in self.table.column_names:
+            got = self.lazy.read_columns([i])
+            self.table = self.table.append_column(name, got.column(0))
+        return self.table.column(name)
 
 
 def _read_bytes(path: str | Path) -> tuple[bytes, str]:
@@ -800,6 +809,193 @@ def _ragged_error(
         file=source,
         hint="Re-export the file.",
     )
+
+
+# --- big exports, in two passes ----------------------------------------------------------
+
+#: Exports larger than this many bytes are read in two passes (the columns the rules
+#: need, then every column a batch at a time while writing), so that memory stays
+#: bounded whatever the file size; ``ORDERTAGS_STREAM_ABOVE`` overrides it (a huge value
+#: reads every export whole). Also faster than one whole read: small batches stay in the
+#: CPU caches and spare the system the page faults of one big allocation.
+STREAM_ABOVE = 32 << 20
+#: The size of those batches; ``ORDERTAGS_BATCH_BYTES`` overrides it.
+BATCH_BYTES = 2 << 20
+
+
+def _setting(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value.isdigit() else default
+
+
+def stream_above() -> int:
+    """The size above which an export is read in two passes."""
+    return _setting("ORDERTAGS_STREAM_ABOVE", STREAM_ABOVE)
+
+
+def batch_bytes() -> int:
+    """The size of the batches a big export is written in."""
+    return max(1 << 12, _setting("ORDERTAGS_BATCH_BYTES", BATCH_BYTES))
+
+
+class NotStreamable(Exception):
+    """The export cannot be read in two passes (raised to fall back to one whole read)."""
+
+
+@dataclass(frozen=True)
+class LazyCsv:
+    """Where a CSV export's records are, to read some of its columns, or all of them in
+    batches, straight from the file (UTF-8, no lines to cut at its end)."""
+
+    path: str
+    offset: int  # bytes before the header line (BOM, preamble)
+    width: int
+    delimiter: str
+
+    def _options(
+        self, include: list[int] | None, block: int
+    ) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions]:
+        names = [f"c{i}" for i in range(self.width)]
+        bad: list[int] = []
+
+        def on_bad_row(row: Any) -> str:
+            bad.append(row.actual_columns)
+            raise NotStreamable("a row has another number of fields than the header")
+
+        return (
+            pacsv.ReadOptions(column_names=names, block_size=block, use_threads=False),
+            pacsv.ParseOptions(
+                delimiter=self.delimiter, newlines_in_values=True, invalid_row_handler=on_bad_row
+            ),
+            pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                include_columns=[names[i] for i in include] if include is not None else None,
+            ),
+        )
+
+    def _stream(self) -> Any:
+        stream = pa.input_stream(self.path)
+        stream.read(self.offset)
+        return stream
+
+    def read_columns(self, include: list[int]) -> pa.Table:
+        """The columns ``include`` (by position) of every record, the header left out."""
+        read, parse, convert = self._options(include, 8 << 20)
+        try:
+            with self._stream() as stream:
+                table = pacsv.read_csv(
+                    stream, read_options=read, parse_options=parse, convert_options=convert
+                )
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            raise NotStreamable(str(exc)) from None
+        return table.slice(1)
+
+    def batches(self, block: int) -> Any:
+        """Every column, a batch of records at a time (about ``block`` bytes each), the
+        header left out."""
+        read, parse, convert = self._options(None, block)
+        with self._stream() as stream:
+            try:
+                reader = pacsv.open_csv(
+                    stream, read_options=read, parse_options=parse, convert_options=convert
+                )
+                first = True
+                for batch in reader:
+                    if first:
+                        batch, first = batch.slice(1), False
+                    yield batch
+            except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+                raise NotStreamable(str(exc)) from None
+
+
+def _file_head(path: Path, size: int) -> bytes:
+    """The first bytes of a file, up to a record end (a line end outside quotes)."""
+    with open(path, "rb") as fh:
+        head = fh.read(size)
+    cut = 0
+    inside = False
+    start = 0
+    while (nl := head.find(b"\n", start)) >= 0:
+        inside ^= head.count(b'"', start, nl) % 2 == 1
+        if not inside:
+            cut = nl + 1
+        start = nl + 1
+    return head[:cut]
+
+
+def read_orders_lazily(
+    path: str | Path,
+    *,
+    prefetch: Any,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    profile: ProfileSpec = None,
+    mapping: MappingSpec = None,
+) -> OrderTable | None:
+    """Read a big CSV export in two passes: here only the header and the columns
+    ``prefetch(table)`` names (positions; any other column is read when first asked
+    for); :meth:`LazyCsv.batches` then gives every column a batch at a time, for
+    writing. None where the export is small (under :func:`stream_above`), read from
+    stdin, not UTF-8 CSV, or has lines around its records (eBay's report lines): read
+    it with :func:`read_orders`. Raises :class:`NotStreamable` where the records turn out
+    not to parse (ragged rows, bad UTF-8): read it whole, which reports them."""
+    if str(path) == "-":
+        return None
+    p = Path(path)
+    try:
+        if not p.is_file() or p.stat().st_size <= stream_above():
+            return None
+        if encoding is not None and codecs.lookup(encoding).name != "utf-8":
+            return None
+        head = _file_head(p, 4 * SNIFF_BYTES)
+    except (OSError, LookupError):  # the whole read says what is wrong
+        return None
+    if not head or _looks_like_json(head.lstrip(BOM)[:4096].lstrip()):
+        return None
+    try:
+        # The head parsed as an export of its own: the same header, dialect and profile
+        # the whole file would get.
+        first = parse_orders(
+            head,
+            source=str(p),
+            encoding=encoding,
+            delimiter=delimiter,
+            profile=profile,
+            mapping=mapping,
+        )
+    except InputError:
+        return None
+    d = first.dialect
+    if (
+        first.kind != "csv"
+        or d.encoding != "utf-8"
+        or d.trailer
+        or first.profile.skip_junk
+        or first.skip_rows is not None
+    ):
+        return None
+    lazy = LazyCsv(
+        str(p), (len(BOM) if d.bom else 0) + len(d.preamble), len(first.columns), d.delimiter
+    )
+    table = OrderTable(
+        source=first.source,
+        kind="csv",
+        columns=first.columns,
+        table=first.table.select([]),
+        dialect=d,
+        profile=first.profile,
+        detected=first.detected,
+        header_row=first.header_row,
+        lazy=lazy,
+    )
+    wanted = sorted(set(prefetch(table))) or [0]
+    got = lazy.read_columns(wanted)
+    table.table = pa.Table.from_arrays(
+        [got.column(j) for j in range(len(wanted))], names=[f"c{i}" for i in wanted]
+    )
+    return table
 
 
 # --- JSON ----------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from ordertags.base.files import atomic_writer
 from ordertags.io.platforms import map_profile
-from ordertags.io.readers import Dialect, OrderTable, RawNumber
+from ordertags.io.readers import Dialect, NotStreamable, OrderTable, RawNumber, batch_bytes
 from ordertags.io.safecsv import neutralise_column
 
 BATCH_ROWS = 65_536
@@ -82,23 +82,40 @@ def write_csv_table(
     """Write string columns as delimited text to a binary file, in the dialect's
     encoding. Returns how many characters that encoding cannot hold were replaced (see
     :func:`encode_text`)."""
-    encoding = dialect.encoding
-    use_bom = dialect.bom if bom is None else bom
-    replaced = 0
+    emit = _Emitter(out, dialect.encoding)
+    _write_csv_head(emit, names, dialect, bom=bom)
+    _write_csv_rows(emit, columns, dialect)
+    out.write(dialect.trailer)
+    return emit.replaced
 
-    def emit(text_bytes: bytes | memoryview) -> None:
-        nonlocal replaced
-        if encoding in ("utf-8", "utf8"):
-            out.write(text_bytes)
+
+class _Emitter:
+    """Writes UTF-8 text bytes in the output's encoding, counting what it replaced."""
+
+    def __init__(self, out: BinaryIO, encoding: str) -> None:
+        self.out, self.encoding, self.replaced = out, encoding, 0
+
+    def __call__(self, text_bytes: bytes | memoryview) -> None:
+        if self.encoding in ("utf-8", "utf8"):
+            self.out.write(text_bytes)
             return
-        data, count = encode_text(bytes(text_bytes).decode("utf-8"), encoding)
-        replaced += count
-        out.write(data)
+        data, count = encode_text(bytes(text_bytes).decode("utf-8"), self.encoding)
+        self.replaced += count
+        self.out.write(data)
 
-    if use_bom:
-        out.write(b"\xef\xbb\xbf")
-    out.write(dialect.preamble)
+
+def _write_csv_head(
+    emit: _Emitter, names: Sequence[str], dialect: Dialect, *, bom: bool | None = None
+) -> None:
+    if dialect.bom if bom is None else bom:
+        emit.out.write(b"\xef\xbb\xbf")
+    emit.out.write(dialect.preamble)
     emit(_header_line(names, dialect).encode("utf-8"))
+
+
+def _write_csv_rows(emit: _Emitter, columns: Sequence[pa.ChunkedArray], dialect: Dialect) -> None:
+    """The records of string columns, each value quoted only where it must be: the same
+    bytes whether the rows come in one piece or in several."""
     n = len(columns[0]) if columns else 0
     pattern = _quote_needed_pattern(dialect.delimiter)
     specials = (dialect.delimiter + '"\r\n').encode("utf-8")
@@ -121,12 +138,14 @@ def write_csv_table(
         )
         return lines
 
+    if n <= BATCH_ROWS:  # one batch (always so for a big export's batches): no thread
+        if n:
+            emit(_string_buffer(render(0)))
+        return
     # Arrow kernels release the GIL: render the next batches while this one is written.
     with ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
         for lines in pool.map(render, range(0, n, BATCH_ROWS)):
             emit(_string_buffer(lines))
-    out.write(dialect.trailer)
-    return replaced
 
 
 #: What a character the output encoding cannot hold is written as (after the
@@ -299,7 +318,8 @@ def write_table(
         write_json_table(out, table, extra, ndjson=fmt == "ndjson")
         return 0
     names = list(table.columns)
-    columns = [table.column(i) for i in range(len(names))]
+    # Per output column: the export's own column (its position) or added values.
+    plan: list[int | pa.ChunkedArray] = list(range(len(names)))
     at = len(names)
     if profile_first:
         # Right after the order number (the first column where there is none), where a
@@ -309,17 +329,52 @@ def write_table(
         at = 0 if found is None else found + 1
     for name, values in extra.items():
         if name in names:
-            columns[names.index(name)] = values
+            plan[names.index(name)] = values
         else:
             names.insert(at, name)
-            columns.insert(at, values)
+            plan.insert(at, values)
             at += 1
     dialect = table.dialect if table.kind == "csv" else Dialect()
     if encoding:
         dialect = dataclasses.replace(dialect, encoding=codecs.lookup(encoding).name)
+    if table.lazy is not None and table.kind == "csv":
+        return _write_batches(out, table, names, plan, dialect, excel_safe=excel_safe)
+    columns = [table.column(p) if isinstance(p, int) else p for p in plan]
     if excel_safe:
         columns = [pa.chunked_array([neutralise_column(c, numeric=True)]) for c in columns]
     return write_csv_table(out, names, columns, dialect)
+
+
+def _write_batches(
+    out: BinaryIO,
+    table: OrderTable,
+    names: list[str],
+    plan: list[int | pa.ChunkedArray],
+    dialect: Dialect,
+    *,
+    excel_safe: bool,
+) -> int:
+    """Write a big export read in two passes: its records come from the file again, a
+    batch at a time, each with its slice of the added columns: the bytes
+    :func:`write_csv_table` writes for the whole table, in the memory of a batch."""
+    assert table.lazy is not None
+    emit = _Emitter(out, dialect.encoding)
+    _write_csv_head(emit, names, dialect)
+    start = 0
+    for batch in table.lazy.batches(batch_bytes()):
+        n = batch.num_rows
+        columns = [
+            pa.chunked_array([batch.column(p)]) if isinstance(p, int) else p.slice(start, n)
+            for p in plan
+        ]
+        if excel_safe:
+            columns = [pa.chunked_array([neutralise_column(c, numeric=True)]) for c in columns]
+        _write_csv_rows(emit, columns, dialect)
+        start += n
+    if start != table.num_rows:
+        raise NotStreamable(f"{start} records on the second reading, {table.num_rows} on the first")
+    out.write(dialect.trailer)
+    return emit.replaced
 
 
 def _whole(values: pa.ChunkedArray | pa.Array) -> pa.Array:
