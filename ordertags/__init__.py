@@ -158,6 +158,9 @@ if TYPE_CHECKING:
         ListFilter as ListFilter,
     )
     from ordertags.reports.lists import (
+        Selection as Selection,
+    )
+    from ordertags.reports.lists import (
         customers_of_run as customers_of_run,
     )
     from ordertags.reports.lists import (
@@ -234,6 +237,7 @@ _EXPORTS = {
     "ReadOptions": "io.options",
     "RuleSet": "rules",
     "RulesError": "errors",
+    "Selection": "reports.lists",
     "Summary": "engine.pipeline",
     "TagBook": "tags",
     "TagBookError": "errors",

@@ -59,8 +59,7 @@ from ordertags.reports.lists import (
     render_suppression,
     select,
 )
-from ordertags.reports.mailing import MailingList
-from ordertags.reports.mailing import mailing_list as run_mailing_list
+from ordertags.reports.lists import mailing_list as run_mailing_list
 from ordertags.reports.segments import (
     SegmentTable,
     TagLine,
@@ -78,7 +77,6 @@ PathLike = str | os.PathLike[str]
 __all__ = [
     "Annotated",
     "Explanation",
-    "MailingList",
     "OrderSource",
     "annotate",
     "mailing_list",
@@ -825,19 +823,20 @@ def annotate(
 def mailing_list(
     orders: Annotated | OrderSource | Sequence[OrderSource],
     *,
-    tags: Sequence[str],
+    tags: Sequence[str] = (),
     not_tags: Sequence[str] = (),
     tagbook: TagBook | PathLike | None = None,
     rules: RuleSet | PathLike | None = None,
     as_of: dt.date | None = None,
     read: ReadOptions = DEFAULT,
     consent: bool = True,
-) -> MailingList:
-    """The customers who carry any of ``tags`` and none of ``not_tags``, one row each
-    (Email Address, First Name, Last Name, Orders, Spend, Tags), from the result of
-    :func:`annotate`, or from orders as :func:`annotate` takes them (then ``tagbook``
-    is needed). Customers who did not accept marketing, where the orders say, are left
-    out unless ``consent`` is False. ``.to_pandas()`` and ``.to_arrow()`` give the list.
+    list_filter: ListFilter | None = None,
+) -> Selection:
+    """The mailing list as ``ordertags export`` makes it (see
+    :func:`ordertags.reports.lists.mailing_list`): the customers with any of ``tags``
+    and none of ``not_tags`` (or those ``list_filter`` asks for), one row each, from the
+    result of :func:`annotate`, or from orders as :func:`annotate` takes them (then
+    ``tagbook`` is needed). ``.to_pandas()`` and ``.to_arrow()`` give the list.
 
     >>> import pyarrow as pa
     >>> orders = pa.table({"Order Id": ["1"], "Email": ["lena.nguyen@example.org"], "Total": ["9"]})
@@ -854,4 +853,6 @@ def mailing_list(
                 hint="Pass tagbook=..., or the result of annotate().",
             )
         result = annotate(orders, tagbook=tagbook, rules=rules, as_of=as_of, read=read)
-    return run_mailing_list(result, tags=tags, not_tags=not_tags, consent=consent)
+    return run_mailing_list(
+        result, tags=tags, not_tags=not_tags, consent=consent, list_filter=list_filter
+    )

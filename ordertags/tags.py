@@ -231,6 +231,18 @@ def parse_tagbook(text: str, *, file: str) -> TagBook:
             file=file,
             hint="Start from tagbook.example.yaml or `ordertags init`.",
         )
+    for i, raw in enumerate((data.get("customers") or []) if isinstance(data, dict) else []):
+        named = [k for k in IDENTITY_FIELDS if isinstance(raw, dict) and k in raw]
+        if isinstance(raw, dict) and len(named) != 1:
+            raise TagBookError(
+                f"the entry names {'no customer' if not named else ' and '.join(named)}: "
+                "an entry names its customer by one identity.",
+                file=file,
+                line=line_of(text, ["customers", i]),
+                key=f"customers[{i}]",
+                hint="Give one of email:, phone: or id: (ebay:NAME); to say two identities "
+                "are one person, link them (ordertags link).",
+            )
     validate(data, schema="tagbook", text=text, file=file, error=TagBookError)
     book = TagBook(path=file)
     for i, raw in enumerate(data.get("tags") or []):

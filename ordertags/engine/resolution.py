@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.base import keys as K
-from ordertags.customers.grouping import Customers, customer_keys
+from ordertags.customers.grouping import Customers, customer_keys_of_column
 from ordertags.customers.history import History, IngestReport, Recorded
 from ordertags.customers.identity import (
     NO_DATE,
@@ -65,9 +65,9 @@ def run_identities(
             return None
         return combined(frame.text(field=name)) if frame.has_field(name) else None
 
-    email = customer_keys(frame.identity_text())
+    email = customer_keys_of_column(frame.identity_text())
     buyer_text = frame.buyer_text()
-    buyer = customer_keys(buyer_text) if buyer_text is not None else null_strings(n)
+    buyer = customer_keys_of_column(buyer_text) if buyer_text is not None else null_strings(n)
     phone_text = text("phone")
     phone = phone_keys(phone_text, region) if phone_text is not None else null_strings(n)
     last = text("last_name")

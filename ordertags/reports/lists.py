@@ -41,6 +41,8 @@ from ordertags.reports.mailing import all_time_customers, history_customers
 from ordertags.tags import TagBook
 
 if TYPE_CHECKING:
+    import pandas
+
     from ordertags.customers.history import History
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
@@ -678,7 +680,31 @@ class Selection:
 
     @property
     def count(self) -> int:
+        """How many customers the list has."""
         return len(self.rows)
+
+    def to_arrow(self) -> pa.Table:
+        """The list as an Arrow table: Email Address, First Name, Last Name, Orders,
+        Spend (one column per currency, ``Spend GBP``; ``Spend`` where none is
+        stated) and Tags."""
+        rows = self.rows
+        columns: dict[str, pa.Array] = {
+            "Email Address": pa.array(rows.email, pa.string()),
+            "First Name": pa.array(rows.first_name, pa.string()),
+            "Last Name": pa.array(rows.last_name, pa.string()),
+            "Orders": pa.array(np.asarray(rows.orders, dtype=np.int64)),
+        }
+        for currency, units in sorted(rows.spend.items()):
+            name = f"Spend {currency}" if currency else "Spend"
+            columns[name] = pa.array(np.asarray(units, dtype=np.float64) / 10_000)
+        columns["Tags"] = pa.array(["; ".join(t) for t in rows.tags], pa.string())
+        return pa.table(columns)
+
+    def to_pandas(self) -> pandas.DataFrame:
+        """:meth:`to_arrow` as a pandas DataFrame (pandas is imported here, and only
+        here)."""
+        frame: pandas.DataFrame = self.to_arrow().to_pandas()
+        return frame
 
 
 def exclusion_reasons(
@@ -1072,3 +1098,35 @@ def render_suppression(pairs: Sequence[tuple[str, str]]) -> bytes:
 
 def write_bytes(out: BinaryIO, data: bytes) -> None:
     out.write(data)
+
+
+def mailing_list(
+    annotated: Annotated,
+    *,
+    tags: Sequence[str] = (),
+    not_tags: Sequence[str] = (),
+    consent: bool = True,
+    history: History | None = None,
+    list_filter: ListFilter | None = None,
+) -> Selection:
+    """The mailing list of a run, as ``ordertags export`` makes it: the customers with any
+    of ``tags`` and none of ``not_tags`` (or those ``list_filter`` asks for), without
+    those no list may carry (the tag book's suppressed addresses and ``no_marketing``
+    tags, no email, invalid and relay addresses, and, unless ``consent`` is False,
+    customers who did not accept marketing). With the run's ``history``, all-time figures.
+
+    >>> chosen = mailing_list(result, tags=["VIP"])  # doctest: +SKIP
+    >>> chosen.rows.email[:1], chosen.left_out["no_consent"]  # doctest: +SKIP
+    (['jane@example.com'], 2)
+    """
+    book = annotated.tagbook
+    flt = list_filter or ListFilter(tags=tuple(tags), not_tags=tuple(not_tags))
+    for t in flt.names_tags():
+        book.require(t)
+    return select(
+        customers_of_run(annotated, history),
+        flt,
+        suppressed={x.key for x in book.suppressed},
+        no_marketing=book.no_marketing_tags(),
+        consent=consent,
+    )
