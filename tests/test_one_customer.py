@@ -152,10 +152,11 @@ LINNWORKS = csv_text(
 )  # fmt: skip
 
 # Jane's orders, by hand: Shopify 310.00 + 150.00, WooCommerce 89.50, eBay 229.99 + 40.00,
-# Amazon 49.99 + 10.00 (item price and tax), Linnworks 120.00.
+# Amazon 49.99 (item price, VAT included), Linnworks 120.00.
 JANE_ORDERS = 2 + 1 + 2 + 1 + 1
-JANE_SPEND = "999.48"
-assert f"{310.00 + 150.00 + 89.50 + 229.99 + 40.00 + 49.99 + 10.00 + 120.00:.2f}" == JANE_SPEND
+JANE_SPEND = "989.48"
+# Amazon.co.uk prices include VAT: the 10.00 item-tax is inside the 49.99, not added.
+assert f"{310.00 + 150.00 + 89.50 + 229.99 + 40.00 + 49.99 + 120.00:.2f}" == JANE_SPEND
 
 
 @pytest.fixture

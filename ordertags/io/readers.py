@@ -19,7 +19,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -129,12 +129,25 @@ class OrderTable:
         return self.table.column(name)
 
 
-def _read_bytes(path: str | Path) -> tuple[bytes, str]:
+#: Bytes read at a time when a progress callback follows the reading.
+PROGRESS_CHUNK = 4 << 20
+
+
+def _read_bytes(
+    path: str | Path, progress: Callable[[int], None] | None = None
+) -> tuple[bytes, str]:
     if str(path) == "-":
         return sys.stdin.buffer.read(), "<stdin>"
     p = Path(path)
     try:
-        return p.read_bytes(), str(p)
+        if progress is None:
+            return p.read_bytes(), str(p)
+        parts = []
+        with p.open("rb") as fh:
+            while chunk := fh.read(PROGRESS_CHUNK):
+                parts.append(chunk)
+                progress(len(chunk))
+        return b"".join(parts), str(p)
     except FileNotFoundError:
         raise InputError("no such file.", file=str(p), hint="Check the path.") from None
     except IsADirectoryError:
@@ -150,17 +163,19 @@ def read_orders(
     delimiter: str | None = None,
     profile: ProfileSpec = None,
     mapping: MappingSpec = None,
+    progress: Callable[[int], None] | None = None,
 ) -> OrderTable:
     """Read one order export (``-`` for stdin) with every value as text.
 
     ``profile`` forces a platform profile by name (``--format``); ``mapping`` is a
-    mapping file (``--mapping``) laid over the profile.
+    mapping file (``--mapping``) laid over the profile. ``progress``, when given, is
+    called with the number of bytes read after each chunk of a file (not of stdin).
 
     >>> orders = read_orders("examples/orders.csv")  # doctest: +SKIP
     >>> orders.columns[:3], orders.num_rows, orders.profile.name  # doctest: +SKIP
     (['Order Id', 'Reference Num', 'Source'], 40, 'generic')
     """
-    data, name = _read_bytes(path)
+    data, name = _read_bytes(path, progress)
     return parse_orders(
         data, source=name, encoding=encoding, delimiter=delimiter, profile=profile, mapping=mapping
     )
@@ -239,9 +254,14 @@ def table_from_data(data: object, *, source: str, options: ReadOptions = DEFAULT
     )
 
 
-def read_exports(orders: Sequence[OrderSource], options: ReadOptions = DEFAULT) -> list[OrderTable]:
+def read_exports(
+    orders: Sequence[OrderSource],
+    options: ReadOptions = DEFAULT,
+    progress: Callable[[int], None] | None = None,
+) -> list[OrderTable]:
     """Read several exports (paths, ``-`` for stdin, tables already read, pandas
-    DataFrames or Arrow streams) as ``options`` say.
+    DataFrames or Arrow streams) as ``options`` say; ``progress`` follows the bytes
+    read (see :func:`read_orders`).
 
     >>> [t.profile.name for t in read_exports(["examples/shopify_orders.csv"])]
     ['shopify']
@@ -258,6 +278,7 @@ def read_exports(orders: Sequence[OrderSource], options: ReadOptions = DEFAULT) 
                     delimiter=options.delimiter,
                     profile=options.profile,
                     mapping=options.mapping_path,
+                    progress=progress,
                 )
             )
         else:
