@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import os
 import re
 import tempfile
@@ -150,7 +151,7 @@ def remove_stale_temp_files(folder: Path, name: str | None = None) -> list[Path]
     whose process no longer runs, or that are older than a day: what a killed run left
     behind. Files of other programs are never touched (only this naming matches)."""
     removed: list[Path] = []
-    pattern = f".{name}.*{TEMP_SUFFIX}" if name else TEMP_GLOB
+    pattern = f".{glob.escape(name)}.*{TEMP_SUFFIX}" if name else TEMP_GLOB
     try:
         candidates = list(folder.glob(pattern))
     except OSError:

@@ -396,6 +396,13 @@ def _parse_csv(
         header = next(csv.reader(io.StringIO(sample, newline=""), delimiter=delim))
     except (StopIteration, csv.Error):
         header = []
+    if len(header) > MAX_COLUMNS:
+        raise InputError(
+            f"the header has {len(header):,} columns; ordertags reads at most {MAX_COLUMNS:,} "
+            "(an order export has a few hundred at most).",
+            file=source,
+            hint="Check that this is an order export and that --delimiter is right.",
+        )
     if not header or all(not h.strip() for h in header):
         raise InputError(
             "the first line is not a header.",
@@ -488,6 +495,9 @@ def _parse_csv(
     return result
 
 
+#: The most columns read: each costs memory whatever the rows (100,000 columns would
+#: take over 1 GB), and an order export has a few hundred at most.
+MAX_COLUMNS = 10_000
 #: The longest header line read (100,000 column names of 20 characters are 2 MB).
 MAX_HEADER_BYTES = 16 << 20
 #: The longest row (record) read: a value may be as long as this (a 50 MB note is read).
@@ -1115,6 +1125,13 @@ def _parse_json(text: str, *, source: str, bom: bool, encoding: str) -> OrderTab
         for k in rec:
             columns.setdefault(k, None)
     names = list(columns)
+    if len(names) > MAX_COLUMNS:
+        raise InputError(
+            f"the orders have {len(names):,} different keys; ordertags reads at most "
+            f"{MAX_COLUMNS:,} columns (an order export has a few hundred at most).",
+            file=source,
+            hint="Check that this is an order export.",
+        )
     try:
         arrays = [
             pa.array([_json_text(rec.get(c)) for rec in data], type=pa.string()) for c in names
