@@ -619,7 +619,7 @@ def apply(
         typer.echo(render_dry_run(written))
         _say(quiet, render_summary(result.summary, []))
     elif not quiet:  # the summary's table layout is not even imported for a quiet run
-        _say(quiet, render_summary(result.summary, written))
+        _say(quiet, render_summary(result.summary, [w for w in written if isinstance(w, str)]))
     _say(False, render_warnings(result.summary))
 
 
@@ -653,6 +653,13 @@ def render_warnings(summary: Any) -> str:
     """What a run must tell even with --quiet (a cron log keeps it): dates read by
     assumption, characters the output encoding could not hold."""
     lines = [f"warning: {w}" for w in getattr(summary, "warnings", [])]
+    left = getattr(summary, "spend_left_out", {})
+    if left:
+        lines.append(
+            f"warning: customer spend is compared in {summary.spend_currency}; "
+            + ", ".join(f"{_n(n, 'order')} in {c}" for c, n in sorted(left.items()))
+            + " left out (no rate: add one under `rates:` in the rule file)"
+        )
     if getattr(summary, "replaced", 0):
         lines.append(
             f"warning: {_n(summary.replaced, 'character')} of added labels or notes could "
