@@ -1199,7 +1199,7 @@ def _customer_of(
     name = None
     if ws is not None:
         try:
-            name = customer_name(ws, identity_of(identity)[1])
+            name = customer_name(ws, identity_of(identity, _region(ws) or DEFAULT_REGION)[1])
         except OrderTagsError:
             name = None  # not an identity: tag_customer says so
     return OrderCustomer(identity, name)

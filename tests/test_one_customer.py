@@ -329,6 +329,15 @@ def test_customer_by_buyer_id_in_any_case(shop: Path) -> None:
     assert "ebay:quinn_belfast" in found.stdout and "17-11901-33871" in found.stdout
 
 
+def test_customer_shows_a_hand_tag_given_by_phone(shop: Path) -> None:
+    tagged = run("tag", "07123 000999", "--tag", "CLAIMED-NON-RECEIPT", "--note", "no parcel",
+                 "-w", shop)  # fmt: skip
+    assert tagged.stderr == "tagged Ann Other (+447123000999) with CLAIMED-NON-RECEIPT\n"
+    found = run("customer", "202-2222222-0000002", "-w", shop)
+    assert found.exit_code == 0, found.stderr
+    assert "no parcel" in found.stdout and "CLAIMED-NON-RECEIPT" in found.stdout
+
+
 def test_tag_by_order_number_from_the_history(shop: Path) -> None:
     for order, said in [
         ("17-11901-33871", "Quinn Belfast (ebay:quinn_belfast)"),
