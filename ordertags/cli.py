@@ -619,7 +619,7 @@ def apply(
         typer.echo(render_dry_run(written))
         _say(quiet, render_summary(result.summary, []))
     elif not quiet:  # the summary's table layout is not even imported for a quiet run
-        _say(quiet, render_summary(result.summary, written))
+        _say(quiet, render_summary(result.summary, [w for w in written if isinstance(w, str)]))
     _say(False, render_warnings(result.summary))
 
 
