@@ -66,7 +66,9 @@ _state = {"verbose": False}
 OrdersArg = Annotated[
     list[str],
     typer.Argument(
-        help="Order exports (CSV, TSV or JSON); - reads standard input.", show_default=False
+        help="Order exports (CSV, TSV or JSON); - reads standard input.",
+        show_default=False,
+        metavar="EXPORT",
     ),
 ]
 TagbookOpt = Annotated[
@@ -150,7 +152,10 @@ IdColOpt = Annotated[
     ),
 ]
 TagOpt = Annotated[
-    list[str], typer.Option("--tag", help="A tag name (repeat for several).", show_default=False)
+    list[str],
+    typer.Option(
+        "--tag", help="A tag name (repeat for several).", show_default=False, metavar="TAG"
+    ),
 ]
 MoneyOpt = Annotated[
     str | None,
@@ -530,6 +535,7 @@ def apply(
         list[str] | None,
         typer.Option(
             "--list",
+            metavar="FILE:TAGS",
             help="Also write a mailing list from the same run, as export would: "
             "FILE:TAG[,TAG...], a tag written !TAG leaves its customers out "
             "(repeat for several lists).",
@@ -613,7 +619,7 @@ def apply(
         typer.echo(render_dry_run(written))
         _say(quiet, render_summary(result.summary, []))
     elif not quiet:  # the summary's table layout is not even imported for a quiet run
-        _say(quiet, render_summary(result.summary, written))
+        _say(quiet, render_summary(result.summary, [w for w in written if isinstance(w, str)]))
     _say(False, render_warnings(result.summary))
 
 
@@ -752,12 +758,14 @@ def export(
             help="Order exports (CSV, TSV or JSON); - reads standard input. In a workspace, "
             "none: list the customers of its history.",
             show_default=False,
+            metavar="EXPORT",
         ),
     ] = None,
     tag: Annotated[
         list[str] | None,
         typer.Option(
             "--tag",
+            metavar="TAG",
             help="Customers with this tag (repeat: any of them). A tag on any of their "
             "orders counts.",
             show_default=False,
@@ -771,6 +779,7 @@ def export(
         list[str] | None,
         typer.Option(
             "--not-tag",
+            metavar="TAG",
             help="Leave out customers with this tag (repeat for several).",
             show_default=False,
         ),
@@ -779,6 +788,7 @@ def export(
         list[str] | None,
         typer.Option(
             "--segment",
+            metavar="GROUP",
             help="Customers in this RFM group, e.g. champions, at_risk (repeat: any of them).",
             show_default=False,
         ),
@@ -815,6 +825,7 @@ def export(
         list[str] | None,
         typer.Option(
             "--country",
+            metavar="COUNTRY",
             help="Customers whose latest country is this (as the export writes it, e.g. GB; "
             "repeat: any of them).",
             show_default=False,
@@ -824,6 +835,7 @@ def export(
         list[str] | None,
         typer.Option(
             "--channel",
+            metavar="CHANNEL",
             help="Customers with an order on this channel (the export's channel column, "
             "else its platform, e.g. shopify, ebay; repeat: any of them).",
             show_default=False,
@@ -958,7 +970,7 @@ def export(
         _fail(exc)
     if without_consent and chosen.consent_ignored:
         typer.echo(
-            f"warning: {chosen.consent_ignored:,} customers listed without marketing consent "
+            f"warning: {_n(chosen.consent_ignored, 'customer')} listed without marketing consent "
             "(--include-without-consent); mailing them may break the law where you sell.",
             err=True,
         )
@@ -975,7 +987,7 @@ def export(
     wanted = " or ".join([*(tag or []), *segments]) if not all_tags else " and ".join(tag or [])
     _say(
         quiet,
-        f"{chosen.count:,} customers with {wanted}"
+        f"{_n(chosen.count, 'customer')} with {wanted}"
         + (f" ({'; '.join(left_out)} left out)" if left_out else "")
         + ("" if output == "-" else f"; wrote {output}")
         + (f"; left-out addresses in {suppression_out}" if suppression_out else ""),
@@ -1187,7 +1199,7 @@ def _customer_of(
     name = None
     if ws is not None:
         try:
-            name = customer_name(ws, identity_of(identity)[1])
+            name = customer_name(ws, identity_of(identity, _region(ws) or DEFAULT_REGION)[1])
         except OrderTagsError:
             name = None  # not an identity: tag_customer says so
     return OrderCustomer(identity, name)
@@ -1214,6 +1226,15 @@ OrderOpt = Annotated[
         "--order",
         help="Tag the customer of this order (the platform's order number, #1042 or the "
         "channel's reference) instead of naming them.",
+        show_default=False,
+    ),
+]
+UntagOrderOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--order",
+        help="Untag the customer of this order (the platform's order number, #1042 or "
+        "the channel's reference) instead of naming them.",
         show_default=False,
     ),
 ]
@@ -1300,7 +1321,7 @@ def untag_cmd(
     tag: TagOpt,
     tagbook: BookOpt = None,
     customer: CustomerArg = None,
-    order: OrderOpt = None,
+    order: UntagOrderOpt = None,
     in_: InOpt = None,
     workspace: WorkspaceOpt = None,
     read: ReadOptions = DEFAULT_READ,
@@ -1371,9 +1392,10 @@ def tags_cmd(
         for e in book.entries
     ]
     if entries:
-        typer.echo(
-            tabulate(entries, headers=["customer", "tags", "note", "by", "at", "expires", ""])
-        )
+        # The expiry state goes with the date ("2026-12-31 (expired)"): an unnamed column
+        # of its own showed as a stray "--" in the header rule.
+        rows = [(*e[:5], f"{e[5]} ({e[6]})" if e[6] else e[5]) for e in entries]
+        typer.echo(tabulate(rows, headers=["customer", "tags", "note", "by", "at", "expires"]))
     else:
         typer.echo("no customers tagged by hand")
     if book.links:
@@ -1468,17 +1490,26 @@ def lint(
         ),
     ] = None,
     as_of: AsOfOpt = None,
+    workspace: WorkspaceOpt = None,
 ) -> None:
     """Check the rule file and the tag book: unknown tags and fields, rules that can
     never match or are shadowed by an earlier stop, empty or malformed list files,
-    expired entries. Exit 1 on an error, 0 with warnings only.
+    expired entries. Exit 1 on an error, 0 with warnings only. In a workspace, its
+    rules.yaml and tagbook.yaml are checked unless others are given.
 
     Example: ordertags lint -r rules.yaml -t tagbook.yaml orders.csv
     """
     from ordertags.api import lint_files
 
+    ws = _workspace(workspace)
+    if ws is not None:
+        rules = _rules(rules, ws)
+        if tagbook is None and ws.tagbook.exists():
+            tagbook = ws.tagbook
     if rules is None and tagbook is None:
-        raise typer.BadParameter("give --rules, --tagbook or both.")
+        raise typer.BadParameter(
+            "give --rules, --tagbook or both, or run in a workspace (see `ordertags init`)."
+        )
     report = lint_files(rules, tagbook, orders=orders or [], as_of=_as_of(as_of))
     for f in report.findings:
         typer.echo(f"{f.level}: {f.where}: {f.message}")
@@ -1545,6 +1576,11 @@ def render_ingest(report: Any, prefix: str = "") -> str:
         text += f"; {_n(report.merged, 'customer')} merged into another"
     if report.skipped:
         text += f"; {_n(report.skipped, 'order')} without an order id not recorded"
+    found = getattr(report, "disagreements", [])
+    for line in found[:10]:
+        text += f"\n{prefix}exports disagree on {line}"
+    if len(found) > 10:
+        text += f"\n{prefix}... and {len(found) - 10:,} more orders the exports disagree on"
     return text
 
 

@@ -19,7 +19,7 @@ import csv
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from ordertags.cli import app
 from ordertags.tags import load_tagbook
@@ -29,7 +29,7 @@ runner = CliRunner()
 AS_OF = "2026-11-30"
 
 
-def run(*args: str | Path) -> object:
+def run(*args: str | Path) -> Result:
     return runner.invoke(app, [str(a) for a in args])
 
 
@@ -152,10 +152,11 @@ LINNWORKS = csv_text(
 )  # fmt: skip
 
 # Jane's orders, by hand: Shopify 310.00 + 150.00, WooCommerce 89.50, eBay 229.99 + 40.00,
-# Amazon 49.99 + 10.00 (item price and tax), Linnworks 120.00.
+# Amazon 49.99 (item price, VAT included), Linnworks 120.00.
 JANE_ORDERS = 2 + 1 + 2 + 1 + 1
-JANE_SPEND = "999.48"
-assert f"{310.00 + 150.00 + 89.50 + 229.99 + 40.00 + 49.99 + 10.00 + 120.00:.2f}" == JANE_SPEND
+JANE_SPEND = "989.48"
+# Amazon.co.uk prices include VAT: the 10.00 item-tax is inside the 49.99, not added.
+assert f"{310.00 + 150.00 + 89.50 + 229.99 + 40.00 + 49.99 + 120.00:.2f}" == JANE_SPEND
 
 
 @pytest.fixture
@@ -326,6 +327,15 @@ def test_customer_by_buyer_id_in_any_case(shop: Path) -> None:
     found = run("customer", "eBay:Quinn_Belfast", "-w", shop)
     assert found.exit_code == 0, found.stderr
     assert "ebay:quinn_belfast" in found.stdout and "17-11901-33871" in found.stdout
+
+
+def test_customer_shows_a_hand_tag_given_by_phone(shop: Path) -> None:
+    tagged = run("tag", "07123 000999", "--tag", "CLAIMED-NON-RECEIPT", "--note", "no parcel",
+                 "-w", shop)  # fmt: skip
+    assert tagged.stderr == "tagged Ann Other (+447123000999) with CLAIMED-NON-RECEIPT\n"
+    found = run("customer", "202-2222222-0000002", "-w", shop)
+    assert found.exit_code == 0, found.stderr
+    assert "no parcel" in found.stdout and "CLAIMED-NON-RECEIPT" in found.stdout
 
 
 def test_tag_by_order_number_from_the_history(shop: Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from ordertags.cli import app
 from ordertags.errors import OrderTagsError
@@ -27,7 +27,7 @@ runner = CliRunner()
 DEFINED = "FRAUD, VIP, BIG, REGULAR, HIGH, CHECK"  # the conftest tag book, in file order
 
 
-def run(*args: str | Path, catch: bool = True) -> object:
+def run(*args: str | Path, catch: bool = True) -> Result:
     return runner.invoke(app, [str(a) for a in args], catch_exceptions=catch)
 
 
@@ -331,14 +331,18 @@ def test_tags_lists_definitions_and_entries_and_marks_expired(tmp_path: Path) ->
     assert "picked by hand" in vip and "VIP" in vip and "sam" in vip
     assert not vip.rstrip().endswith("expired")
     assert "chargeback in 2025" in old and "FRAUD, BIG" in old and "2026-01-31" in old
-    assert old.rstrip().endswith("expired")
+    assert old.rstrip().endswith("2026-01-31 (expired)")
+    # No unnamed column: the header rule has one dash run per named column (issue 9).
+    rule = [x for x in lines if x.startswith("---")][1]
+    header = lines[lines.index(rule) - 1]
+    assert len(rule.split()) == len(header.split()) == 6
 
 
 # --- quick commands stay quick ------------------------------------------------------------------
 
 QUICK = """
 import json, sys
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 from ordertags.cli import app
 from ordertags.errors import OrderTagsError
 from ordertags.io.lookup import find_order_email

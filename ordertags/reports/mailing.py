@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -35,6 +35,9 @@ LIST_COLUMNS = ("Email Address", "First Name", "Last Name", "Orders", "Spend", "
 
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
+
+if TYPE_CHECKING:
+    import pandas
 
 
 @dataclass
@@ -75,7 +78,17 @@ class MailingList:
 
     @property
     def count(self) -> int:
+        """How many customers the list has."""
         return len(self.columns[LIST_COLUMNS[0]])
+
+    def to_arrow(self) -> pa.Table:
+        """The list as an Arrow table (the columns of ``LIST_COLUMNS``)."""
+        return pa.table({name: self.columns[name] for name in LIST_COLUMNS})
+
+    def to_pandas(self) -> pandas.DataFrame:
+        """The list as a pandas DataFrame (pandas is imported here, and only here)."""
+        frame: pandas.DataFrame = self.to_arrow().to_pandas()
+        return frame
 
 
 def _money_text(units: np.ndarray[Any, Any]) -> pa.Array:
@@ -166,7 +179,11 @@ def build_list(
     keys = np.array([customers.key[i] for i in idx.tolist()], dtype=object)
     order = np.lexsort((keys, -total)) if len(idx) else np.zeros(0, dtype=np.int64)
     idx, spend_text = idx[order], spend_text.take(pa.array(order, pa.int64()))
-    ranked = [t for t in tagbook.rank(customers.tags) if tagbook.tags[t].scope == "customer"]
+    # The customer tags, and any order tag the list was asked for (exporting by an order
+    # tag must show it: the customer is on the list because an order of theirs has it).
+    ranked = [
+        t for t in tagbook.rank(customers.tags) if tagbook.tags[t].scope == "customer" or t in tags
+    ]
     has = {t: customers.tags[t][idx] for t in ranked}
     tag_text = render_tags(ranked, has, tagbook, len(idx))[0]
 
@@ -215,11 +232,11 @@ def run_customers(annotated: Annotated) -> ListCustomers:
         customers.groups[np.maximum(codes, 0)] if customers.groups is not None else codes,
         -1,
     )
-    starts = frame.order_starts & has
+    starts = frame.counted_orders & has  # an order two exports hold counts once
     orders = np.bincount(person[starts], minlength=people).astype(np.int64)
     spend: dict[str, IntArray] = {}
     if frame.has_field("total"):
-        units = frame.money_units(field="total")
+        units = frame.money_units(field="total", optional=True)
         currency = (
             pc.utf8_upper(pc.utf8_trim_whitespace(frame.text(field="currency"))).combine_chunks()
             if frame.has_field("currency")
