@@ -652,7 +652,6 @@ def _n(count: int, one: str, many: str | None = None) -> str:
 def _spend_text(per_currency: list[tuple[str, int]], total: int) -> str:
     """Spend with its currency, per currency where there are several: ``1,050.00 GBP``,
     ``600.00 GBP + 1,000.00 EUR`` (never one sum of two currencies)."""
-    from ordertags.base.amounts import money
 
     named = [(c, t) for c, t in per_currency if c]
     if not named:
