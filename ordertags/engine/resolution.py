@@ -161,7 +161,7 @@ class Memory:
     key (conditions on the email are evaluated once per key, as without a memory);
     orders with no email but a strong phone identity get codes of their own, with a
     null key. ``customers.groups`` then maps codes to people: the reductions
-    (``reduce_any``, ``reduce_sum``...) run per person, so a customer tag and a customer
+    (``reduce_any``, ``person_any``...) run per person, so a customer tag and a customer
     measure cover every order of the merged customer.
     """
 
@@ -398,17 +398,6 @@ class Memory:
         np.subtract.at(out["orders"], q, 1)
         np.subtract.at(out["spend"], q, dup.total[keep])
         np.subtract.at(out["refunds"], q, dup.refund[keep])
-
-
-MEASURES = (
-    "orders",
-    "first_order",
-    "spend",
-    "average_order_value",
-    "refunds",
-    "days_since_first",
-    "days_since_last",
-)
 
 
 _LOW = np.iinfo(np.int64).min
