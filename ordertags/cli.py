@@ -1,7 +1,8 @@
 """The ``ordertags`` command line: parses options, calls the library, renders results.
 
-Heavy libraries (pyarrow, pandas) are imported inside the commands that need them, so
-``ordertags --help``, ``tag``, ``untag`` and ``tags`` start quickly.
+The commands reach the library through :mod:`ordertags.api`, imported inside each
+command: the one import kept out of the module's top, so that ``--help``, ``tag``,
+``untag`` and ``tags`` start without pyarrow (tests/test_architecture.py checks it).
 """
 
 from __future__ import annotations
@@ -69,15 +70,6 @@ OrdersArg = Annotated[
         help="Order exports (CSV, TSV or JSON); - reads standard input.",
         show_default=False,
         metavar="EXPORT",
-    ),
-]
-TagbookOpt = Annotated[
-    Path,
-    typer.Option(
-        "--tagbook",
-        "-t",
-        help="The tag book (YAML): tag definitions and customers tagged by hand.",
-        show_default=False,
     ),
 ]
 RulesOpt = Annotated[
@@ -649,6 +641,16 @@ def _n(count: int, one: str, many: str | None = None) -> str:
     return f"{count:,} {one if count == 1 else (many or one + 's')}"
 
 
+def _spend_text(per_currency: list[tuple[str, int]], total: int) -> str:
+    """Spend with its currency, per currency where there are several: ``1,050.00 GBP``,
+    ``600.00 GBP + 1,000.00 EUR`` (never one sum of two currencies)."""
+
+    named = [(c, t) for c, t in per_currency if c]
+    if not named:
+        return money(total)
+    return " + ".join(f"{money(t)} {c or '(no currency)'}" for c, t in per_currency)
+
+
 def render_warnings(summary: Any) -> str:
     """What a run must tell even with --quiet (a cron log keeps it): dates read by
     assumption, characters the output encoding could not hold."""
@@ -750,9 +752,6 @@ def _date_opt(value: str | None, flag: str) -> dt.date | None:
         raise typer.BadParameter(
             f'"{value}" is not a date; write YYYY-MM-DD.', param_hint=flag
         ) from None
-
-
-ListOpt = Annotated[list[str] | None, typer.Option(show_default=False)]
 
 
 @app.command()
@@ -1776,7 +1775,8 @@ def customer_cmd(
     )
     lines += [
         "",
-        f"orders {row.orders:,}, spend {money(row.spend)}, refunds {row.refunds:,} "
+        f"orders {row.orders:,}, spend {_spend_text(rep.spend, row.spend)}, "
+        f"refunds {row.refunds:,} "
         f"({money(row.refunded)}), first {row.first or '-'}, last {row.last or '-'}",
     ]
     if rep.recent:
