@@ -176,8 +176,8 @@ def _run(
 def _prefetch(read: ReadOptions, names: bool, rules: RuleSet | None = None) -> Any:
     """What to read of a big export on the first pass (:func:`read_orders_lazily`): the
     columns of the fields a run reads on every order (who the customer is, the total,
-    the date, the order number where rows are grouped; with ``names``, the names that
-    mailing lists show), and those the ``rules`` name. Any other column (line items,
+    the date, the order number where rows are grouped; with ``names``, what mailing
+    lists show of a customer), and those the ``rules`` name. Any other column (line items,
     say) is read when first asked for, a pass over the file each."""
     named: list[str] = []
     if rules is not None:
@@ -188,8 +188,9 @@ def _prefetch(read: ReadOptions, names: bool, rules: RuleSet | None = None) -> A
     def pick(table: OrderTable) -> list[int]:
         fmap = map_profile(table.columns, table.profile, overrides=read.columns, file=table.source)
         fields = [*table.profile.customer, "email", "total", "date", "quantity", "price"]
-        if names:
-            fields += ["name", "first_name", "last_name"]
+        if names:  # what a list shows of each customer (reports.lists)
+            fields += ["name", "first_name", "last_name", "phone", "country", "currency"]
+            fields += ["channel", "marketing_consent"]
         if table.profile.grouped:
             fields.append("order_id")
         found = [i for f in fields for i in fmap.sources(f)]
