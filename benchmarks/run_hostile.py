@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.sigkill:
             from tests.test_private import sigkill_rounds
 
+            (base / "sigkill").mkdir()
             counts = sigkill_rounds(base / "sigkill", args.sigkill, orders=200_000)
             print(f"SIGKILL x{args.sigkill}: {counts}")
             bad += counts["apply_bad"] + counts["invalid_yaml"] + counts["tag_lost"]

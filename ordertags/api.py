@@ -10,12 +10,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.base.files import check_output_folder, make_private_dir
@@ -27,6 +28,7 @@ from ordertags.customers.workspace import Workspace, run_lock, workspace_history
 from ordertags.engine.frame import Frame
 from ordertags.engine.pipeline import Annotated, annotate
 from ordertags.engine.resolution import order_batches, run_identities, suspects_in_frame
+from ordertags.engine.tagtext import COLOUR_COLUMN, PROFILE_COLUMN
 from ordertags.errors import UsageError
 from ordertags.io.options import DEFAULT, ReadOptions
 from ordertags.io.platforms import map_profile
@@ -36,6 +38,7 @@ from ordertags.reports import segments
 from ordertags.reports.dryrun import compare
 from ordertags.reports.explain import Explanation, explain_order
 from ordertags.reports.explain import render as render_explanation
+from ordertags.reports.html import render_page
 from ordertags.reports.inspection import Inspection, inspect_orders
 from ordertags.reports.lint import LintReport, lint
 from ordertags.reports.lists import (
@@ -60,10 +63,14 @@ from ordertags.reports.segments import (
     tag_figures,
     thresholds_text,
 )
+from ordertags.reports.terminal import progress_bar, render_counts, render_plain, render_table
+from ordertags.reports.views import OrdersView, order_views
 from ordertags.rules import FieldCondition, RuleSet, load_rules
 from ordertags.tags import TagBook, load_tagbook
 
 PathLike = str | os.PathLike[str]
+#: Called with the number of bytes read after each chunk of an export.
+Progress = Callable[[int], None]
 
 #: The public names of this module (the command line imports only these).
 __all__ = [
@@ -75,7 +82,9 @@ __all__ = [
     "ListFilter",
     "ListSpec",
     "Money",
+    "OrdersView",
     "PathLike",
+    "Progress",
     "REASON_TEXT",
     "ReadOptions",
     "SegmentTable",
@@ -93,7 +102,15 @@ __all__ = [
     "segments",
     "segments_report",
     "suspects_in_files",
+    "progress_bar",
+    "render_counts",
+    "render_page",
+    "render_plain",
+    "render_table",
     "thresholds_text",
+    "view_files",
+    "write_list_xlsx",
+    "write_report",
 ]
 
 
@@ -142,6 +159,7 @@ def _run(
     region: str | None = None,
     streamed: bool = False,
     for_lists: bool = False,
+    progress: Progress | None = None,
 ) -> Annotated:
     book = load_tagbook(tagbook)
     ruleset = load_rules(rules) if rules is not None else None
@@ -161,6 +179,11 @@ def _run(
             or o
             for o in given
         ]
+        if progress is not None:
+            # The first pass has read the files (the bar then follows the tagging).
+            for o in given:
+                if isinstance(o, OrderTable):
+                    progress(os.path.getsize(o.source))
     return annotate(
         given,
         tagbook=book,
@@ -170,6 +193,7 @@ def _run(
         history=history,
         record=record,
         region=region,
+        progress=progress,
     )
 
 
@@ -219,7 +243,9 @@ def _targets(orders: Sequence[PathLike], output: PathLike, output_format: str | 
             hint="Apply them in separate runs, or rename one.",
         )
     make_private_dir(folder)
-    suffix = {"json": ".json", "ndjson": ".ndjson", "csv": ".csv"}.get(output_format or "")
+    suffix = {"json": ".json", "ndjson": ".ndjson", "csv": ".csv", "xlsx": ".xlsx"}.get(
+        output_format or ""
+    )
     return [str(folder / (Path(n).stem + suffix if suffix else n)) for n in names]
 
 
@@ -243,13 +269,15 @@ def apply_files(
     consent: bool = True,
     mode: int | None = None,
     wait: float | None = None,
+    progress: Progress | None = None,
 ) -> tuple[Annotated, list[Any]]:
     """Tag the orders of ``orders`` and write each export back annotated.
 
     With one export, ``output`` is a file (``-``: standard output); with several, a folder
     that receives each under its own name. ``read`` says how to read the exports
     (:class:`ordertags.io.options.ReadOptions`); ``output_format``
-    (csv, json, ndjson) converts, else each export keeps its own. Returns the result and
+    (csv, json, ndjson, xlsx) converts, else each export keeps its own. ``progress``
+    follows the bytes read (:func:`ordertags.io.readers.read_orders`). Returns the result and
     the paths written; ``excel_safe`` makes cells a spreadsheet would run as a formula
     inert (:func:`ordertags.io.writers.write_table`). With ``dry_run``, writes nothing and
     returns, per output, a :class:`ordertags.reports.dryrun.DryRun` of what would change.
@@ -291,7 +319,7 @@ def apply_files(
     # records read every column). Where the second pass finds rows the first did not
     # look at unreadable (bad UTF-8, say), the export is read whole, which tries its
     # other encodings or names the row.
-    streamed = not dry_run and workspace is None and "-" not in targets
+    streamed = not dry_run and workspace is None and "-" not in targets and output_format != "xlsx"
     try:
         return _apply_run(locals(), streamed=streamed)
     except NotStreamable:
@@ -318,6 +346,7 @@ def _apply_run(given: dict[str, Any], *, streamed: bool) -> tuple[Annotated, lis
     targets = given["targets"]
     wait = given["wait"]
     mode = given["mode"]
+    progress = given["progress"]
     for target in [*targets, *(str(spec.path) for spec in lists)]:
         check_output_folder(target)  # before anything is recorded in the history
     recording = workspace is not None and record and not dry_run
@@ -334,6 +363,7 @@ def _apply_run(given: dict[str, Any], *, streamed: bool) -> tuple[Annotated, lis
                 region=region,
                 streamed=streamed,
                 for_lists=bool(lists),
+                progress=progress,
             )
             # Every list is made (and its tags checked) before anything is written; in a
             # workspace, with the history's all-time figures (as export makes them).
@@ -362,8 +392,11 @@ def _apply_run(given: dict[str, Any], *, streamed: bool) -> tuple[Annotated, lis
         replaced = [0]
         for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
             extra = result.output_columns(index)
+            # In a spreadsheet the order number, then what the order needs, lead.
+            ids = result.frame.maps[index].sources("order_id")
+            lead = [table.columns[ids[0]]] if ids else []
 
-            def write(fh: Any, t: Any = table, e: Any = extra) -> None:
+            def write(fh: Any, t: Any = table, e: Any = extra, lead: list[str] = lead) -> None:
                 replaced[0] += write_table(
                     fh,
                     t,
@@ -372,6 +405,8 @@ def _apply_run(given: dict[str, Any], *, streamed: bool) -> tuple[Annotated, lis
                     encoding=output_encoding,
                     profile_first=profile_columns == "first",
                     excel_safe=excel_safe,
+                    lead=[*lead, PROFILE_COLUMN],
+                    colour_column=COLOUR_COLUMN,
                 )
 
             write_output(target, write, mode=mode)
@@ -381,6 +416,45 @@ def _apply_run(given: dict[str, Any], *, streamed: bool) -> tuple[Annotated, lis
             write_output(spec.path, lambda fh, d=data: fh.write(d), mode=mode)
             result.summary.lists[str(spec.path)] = chosen.count
         return result, [t for t in targets if t != "-"] + [str(s.path) for s, _ in made]
+
+
+def write_list_xlsx(
+    rows: CustomerRows,
+    preset: Any,
+    book: TagBook,
+    output: PathLike,
+    segments: Sequence[str] | None = None,
+) -> None:
+    """Write a mailing list in ``preset``'s columns as a spreadsheet (see
+    :func:`ordertags.io.xlsx.write_xlsx`), each customer's row in the colour of their
+    highest priority tag; cells are text, never formulas."""
+    # Lazy: openpyxl takes most of a second to import; only a spreadsheet needs it.
+    from ordertags.io.xlsx import write_xlsx
+
+    if preset.lines:
+        raise UsageError(
+            f"the {preset.name} preset is one address a line, not a spreadsheet.",
+            hint="Leave out --output-format xlsx, or choose another --preset.",
+        )
+    ctx: dict[str, Any] = {"main": rows.main_currency(), "segments": segments}
+    values = [preset.row(rows, i, ctx) for i in range(len(rows))]
+    header = list(preset.header)
+    cols = [pa.array([str(v[j]) for v in values], pa.string()) for j in range(len(header))]
+    colours = []
+    for tags in rows.tags:
+        known = book.rank(t for t in tags if t in book.tags)
+        colours.append(book.tags[known[0]].colour if known else "")
+    names = [*header, "Tag Colour"]
+    write_output(
+        output,
+        lambda fh: write_xlsx(
+            fh,
+            names,
+            [*cols, pa.array(colours, pa.string())],
+            colour_column="Tag Colour",
+            sheet="Customers",
+        ),
+    )
 
 
 def export_list(
@@ -403,6 +477,8 @@ def export_list(
     suppression_out: PathLike | None = None,
     mode: int | None = None,
     wait: float | None = None,
+    output_format: str | None = None,
+    progress: Progress | None = None,
 ) -> tuple[Annotated | None, Selection]:
     """Write the mailing list of the customers that ``list_filter`` asks for (or those
     with any of ``tags`` and none of ``not_tags``), in the columns of ``preset`` (see
@@ -411,6 +487,8 @@ def export_list(
     with a ``no_marketing`` tag, and, unless ``consent`` is False, customers who did not
     accept marketing where any export or the history records it. With ``suppression_out``,
     writes the addresses left out and why. New files get ``mode`` (default 0600).
+    ``output_format`` ``xlsx`` writes a spreadsheet in the preset's columns instead
+    (:func:`write_list_xlsx`).
 
     With a ``workspace``, the run's orders are recorded in its history as ``apply``
     records them, and each listed customer's orders, spend and marketing answer are
@@ -463,6 +541,7 @@ def export_list(
                 history=history,
                 record=history is not None,
                 region=region,
+                progress=progress,
             )
             book, when = result.tagbook, result.frame.as_of
             rows = customers_of_run(result, history)
@@ -476,8 +555,13 @@ def export_list(
     if segments is not None:
         by_key = dict(zip(rows.key, segments, strict=True))
         listed_segments = [by_key[k] for k in chosen.rows.key]
-    data = render_list(chosen.rows, chosen_preset, excel=excel, segments=listed_segments)
-    write_output(output, lambda fh: fh.write(data), mode=mode)
+    if output_format == "xlsx":
+        write_list_xlsx(chosen.rows, chosen_preset, book, output, segments=listed_segments)
+    elif output_format not in (None, "csv"):
+        raise UsageError(f'a mailing list is written as csv or xlsx, not "{output_format}".')
+    else:
+        data = render_list(chosen.rows, chosen_preset, excel=excel, segments=listed_segments)
+        write_output(output, lambda fh: fh.write(data), mode=mode)
     if suppression_out is not None:
         gone = render_suppression(chosen.suppressed_out)
         write_output(suppression_out, lambda fh: fh.write(gone), mode=mode)
@@ -593,6 +677,7 @@ def ingest_files(
     read: ReadOptions = DEFAULT,
     region: str | None = None,
     wait: float | None = None,
+    progress: Progress | None = None,
 ) -> Any:
     """Record the orders of ``orders`` in the workspace's history, one transaction per
     export; returns an :class:`ordertags.customers.history.IngestReport`. Ingesting an export
@@ -611,7 +696,7 @@ def ingest_files(
         for path in orders:
             # One export at a time, in slices of whole orders: memory stays that of a
             # slice, however large the export; one transaction for the whole export.
-            (table,) = read_exports([path], read)
+            (table,) = read_exports([path], read, progress)
             part_report = IngestReport(files=[table.source])
             with history.transaction():
                 for part in _slices(table, read):
@@ -770,3 +855,48 @@ def suspects_in_files(
         max_sharing=max_sharing,
         region=check_region(region),
     )
+
+
+def view_files(
+    orders: Sequence[PathLike],
+    *,
+    tagbook: PathLike,
+    rules: PathLike | None = None,
+    as_of: dt.date | None = None,
+    read: ReadOptions = DEFAULT,
+    tags: Sequence[str] = (),
+    only_tagged: bool = False,
+    show_columns: Sequence[str] = (),
+    workspace: Any = None,
+    region: str | None = None,
+    progress: Progress | None = None,
+) -> OrdersView:
+    """Tag the orders and return what each needs, for ``show`` and ``report``: an
+    :class:`ordertags.reports.views.OrdersView`. With a ``workspace``, its history is read
+    (a customer merged across channels shows all their tags and notes); nothing is
+    recorded.
+
+    >>> view = view_files(["orders.csv"], tagbook="tagbook.yaml")  # doctest: +SKIP
+    >>> view.counts_line()  # doctest: +SKIP
+    '16 orders, 12 tagged: FRAUD 1, VIP 7'
+    """
+    with workspace_history(workspace) as history:
+        result = _run(
+            orders,
+            tagbook,
+            rules,
+            as_of,
+            read,
+            history=history,
+            record=False,
+            region=region,
+            progress=progress,
+        )
+    return order_views(result, tags=tags, only_tagged=only_tagged, columns=show_columns)
+
+
+def write_report(view: OrdersView, output: PathLike, *, title: str = "Orders to pack") -> None:
+    """Write ``view`` as the self-contained web page of ``ordertags report`` into
+    ``output`` (``-``: standard output), atomically."""
+    page = render_page(view, title=title).encode("utf-8")
+    write_output(output, lambda fh: fh.write(page))

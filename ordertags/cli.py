@@ -12,9 +12,11 @@ import functools
 import inspect
 import json
 import os
+import shutil
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -64,7 +66,9 @@ _state = {"verbose": False}
 OrdersArg = Annotated[
     list[str],
     typer.Argument(
-        help="Order exports (CSV, TSV or JSON); - reads standard input.", show_default=False
+        help="Order exports (CSV, TSV or JSON); - reads standard input.",
+        show_default=False,
+        metavar="EXPORT",
     ),
 ]
 TagbookOpt = Annotated[
@@ -148,7 +152,10 @@ IdColOpt = Annotated[
     ),
 ]
 TagOpt = Annotated[
-    list[str], typer.Option("--tag", help="A tag name (repeat for several).", show_default=False)
+    list[str],
+    typer.Option(
+        "--tag", help="A tag name (repeat for several).", show_default=False, metavar="TAG"
+    ),
 ]
 MoneyOpt = Annotated[
     str | None,
@@ -496,7 +503,9 @@ def apply(
         str | None,
         typer.Option(
             "--output-format",
-            help="csv, json or ndjson (default: the input's format).",
+            help="csv, json, ndjson or xlsx (a spreadsheet: header row frozen, "
+            "autofilter, tagged rows in their tag's colour, Customer Profile after the order "
+            "number). Default: the input's format.",
             show_default=False,
         ),
     ] = None,
@@ -526,6 +535,7 @@ def apply(
         list[str] | None,
         typer.Option(
             "--list",
+            metavar="FILE:TAGS",
             help="Also write a mailing list from the same run, as export would: "
             "FILE:TAG[,TAG...], a tag written !TAG leaves its customers out "
             "(repeat for several lists).",
@@ -565,8 +575,13 @@ def apply(
         _fail(exc)
     ws = _workspace(workspace)
     tagbook_path, rules_path = _book(tagbook, ws), _rules(rules, ws)
-    if output_format not in (None, "csv", "json", "ndjson"):
-        raise typer.BadParameter("use csv, json or ndjson.", param_hint="--output-format")
+    if output_format not in (None, "csv", "json", "ndjson", "xlsx"):
+        raise typer.BadParameter("use csv, json, ndjson or xlsx.", param_hint="--output-format")
+    if dry_run and output_format == "xlsx":
+        raise typer.BadParameter(
+            "--dry-run compares text outputs; leave out --output-format xlsx.",
+            param_hint="--dry-run",
+        )
     if len(orders) > 1 and output == "-":
         raise typer.BadParameter(
             "several exports are written to a folder, not to -.", param_hint="--output"
@@ -576,26 +591,28 @@ def apply(
     from ordertags.api import apply_files
 
     try:
-        result, written = apply_files(
-            orders,
-            tagbook=tagbook_path,
-            rules=rules_path,
-            output=output,
-            as_of=when,
-            read=read,
-            output_format=output_format,
-            dry_run=dry_run,
-            workspace=ws,
-            record=not no_record,
-            region=default_region,
-            output_encoding=_output_encoding(output_encoding),
-            profile_columns=_profile_columns(profile_columns),
-            excel_safe=excel_safe,
-            lists=lists,
-            consent=not without_consent,
-            mode=_mode(mode),
-            wait=wait,
-        )
+        with _progress(orders or [], quiet) as progress:
+            result, written = apply_files(
+                orders,
+                tagbook=tagbook_path,
+                rules=rules_path,
+                output=output,
+                as_of=when,
+                read=read,
+                output_format=output_format,
+                dry_run=dry_run,
+                workspace=ws,
+                record=not no_record,
+                region=default_region,
+                output_encoding=_output_encoding(output_encoding),
+                profile_columns=_profile_columns(profile_columns),
+                excel_safe=excel_safe,
+                lists=lists,
+                consent=not without_consent,
+                mode=_mode(mode),
+                wait=wait,
+                progress=progress,
+            )
     except OrderTagsError as exc:
         _fail(exc)
     if dry_run:
@@ -741,12 +758,14 @@ def export(
             help="Order exports (CSV, TSV or JSON); - reads standard input. In a workspace, "
             "none: list the customers of its history.",
             show_default=False,
+            metavar="EXPORT",
         ),
     ] = None,
     tag: Annotated[
         list[str] | None,
         typer.Option(
             "--tag",
+            metavar="TAG",
             help="Customers with this tag (repeat: any of them). A tag on any of their "
             "orders counts.",
             show_default=False,
@@ -760,6 +779,7 @@ def export(
         list[str] | None,
         typer.Option(
             "--not-tag",
+            metavar="TAG",
             help="Leave out customers with this tag (repeat for several).",
             show_default=False,
         ),
@@ -768,6 +788,7 @@ def export(
         list[str] | None,
         typer.Option(
             "--segment",
+            metavar="GROUP",
             help="Customers in this RFM group, e.g. champions, at_risk (repeat: any of them).",
             show_default=False,
         ),
@@ -804,6 +825,7 @@ def export(
         list[str] | None,
         typer.Option(
             "--country",
+            metavar="COUNTRY",
             help="Customers whose latest country is this (as the export writes it, e.g. GB; "
             "repeat: any of them).",
             show_default=False,
@@ -813,6 +835,7 @@ def export(
         list[str] | None,
         typer.Option(
             "--channel",
+            metavar="CHANNEL",
             help="Customers with an order on this channel (the export's channel column, "
             "else its platform, e.g. shopify, ebay; repeat: any of them).",
             show_default=False,
@@ -870,6 +893,15 @@ def export(
     ] = False,
     mode: ModeOpt = None,
     wait: WaitOpt = RUN_WAIT_S,
+    output_format: Annotated[
+        str | None,
+        typer.Option(
+            "--output-format",
+            help="csv (default) or xlsx (a spreadsheet in the preset's columns: header "
+            "frozen, autofilter, each customer's row in their first tag's colour).",
+            show_default=False,
+        ),
+    ] = None,
     read: ReadOptions = DEFAULT_READ,
 ) -> None:
     """Write a mailing list: one row per customer (merged identities once, under the
@@ -884,6 +916,8 @@ def export(
     -o winback.csv
     """
     when = _as_of(as_of)
+    if output_format not in (None, "csv", "xlsx"):
+        raise typer.BadParameter("use csv or xlsx.", param_hint="--output-format")
     ws = _workspace(workspace)
     tagbook_path, rules_path = _book(tagbook, ws), _rules(rules, ws)
     from ordertags.api import REASON_TEXT, ListFilter, Money, export_list
@@ -910,30 +944,33 @@ def export(
             countries=tuple(country or ()),
             channels=tuple(channel or ()),
         )
-        result, chosen = export_list(
-            orders or [],
-            tagbook=tagbook_path,
-            rules=rules_path,
-            output=output,
-            as_of=when,
-            workspace=ws,
-            region=default_region,
-            not_tags=not_tag or [],
-            read=read,
-            consent=not without_consent,
-            preset=preset,
-            excel=excel,
-            list_filter=flt,
-            suppress=list(suppress or ()),
-            suppression_out=suppression_out,
-            mode=_mode(mode),
-            wait=wait,
-        )
+        with _progress(orders or [], quiet) as progress:
+            result, chosen = export_list(
+                orders or [],
+                tagbook=tagbook_path,
+                rules=rules_path,
+                output=output,
+                as_of=when,
+                workspace=ws,
+                region=default_region,
+                not_tags=not_tag or [],
+                read=read,
+                consent=not without_consent,
+                preset=preset,
+                excel=excel,
+                list_filter=flt,
+                suppress=list(suppress or ()),
+                suppression_out=suppression_out,
+                mode=_mode(mode),
+                wait=wait,
+                output_format=output_format,
+                progress=progress,
+            )
     except OrderTagsError as exc:
         _fail(exc)
     if without_consent and chosen.consent_ignored:
         typer.echo(
-            f"warning: {chosen.consent_ignored:,} customers listed without marketing consent "
+            f"warning: {_n(chosen.consent_ignored, 'customer')} listed without marketing consent "
             "(--include-without-consent); mailing them may break the law where you sell.",
             err=True,
         )
@@ -950,7 +987,7 @@ def export(
     wanted = " or ".join([*(tag or []), *segments]) if not all_tags else " and ".join(tag or [])
     _say(
         quiet,
-        f"{chosen.count:,} customers with {wanted}"
+        f"{_n(chosen.count, 'customer')} with {wanted}"
         + (f" ({'; '.join(left_out)} left out)" if left_out else "")
         + ("" if output == "-" else f"; wrote {output}")
         + (f"; left-out addresses in {suppression_out}" if suppression_out else ""),
@@ -1192,6 +1229,15 @@ OrderOpt = Annotated[
         show_default=False,
     ),
 ]
+UntagOrderOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--order",
+        help="Untag the customer of this order (the platform's order number, #1042 or "
+        "the channel's reference) instead of naming them.",
+        show_default=False,
+    ),
+]
 InOpt = Annotated[
     str | None,
     typer.Option(
@@ -1275,7 +1321,7 @@ def untag_cmd(
     tag: TagOpt,
     tagbook: BookOpt = None,
     customer: CustomerArg = None,
-    order: OrderOpt = None,
+    order: UntagOrderOpt = None,
     in_: InOpt = None,
     workspace: WorkspaceOpt = None,
     read: ReadOptions = DEFAULT_READ,
@@ -1328,7 +1374,7 @@ def tags_cmd(
     except OrderTagsError as exc:
         _fail(exc)
     defs = [
-        (t.name, t.priority, t.scope, t.colour, t.label)
+        (t.name, t.priority, t.scope, t.colour, t.display)
         for t in sorted(book.tags.values(), key=lambda t: (-t.priority, t.index))
     ]
     typer.echo(tabulate(defs, headers=["tag", "priority", "scope", "colour", "label"]))
@@ -1346,9 +1392,10 @@ def tags_cmd(
         for e in book.entries
     ]
     if entries:
-        typer.echo(
-            tabulate(entries, headers=["customer", "tags", "note", "by", "at", "expires", ""])
-        )
+        # The expiry state goes with the date ("2026-12-31 (expired)"): an unnamed column
+        # of its own showed as a stray "--" in the header rule.
+        rows = [(*e[:5], f"{e[5]} ({e[6]})" if e[6] else e[5]) for e in entries]
+        typer.echo(tabulate(rows, headers=["customer", "tags", "note", "by", "at", "expires"]))
     else:
         typer.echo("no customers tagged by hand")
     if book.links:
@@ -1443,17 +1490,26 @@ def lint(
         ),
     ] = None,
     as_of: AsOfOpt = None,
+    workspace: WorkspaceOpt = None,
 ) -> None:
     """Check the rule file and the tag book: unknown tags and fields, rules that can
     never match or are shadowed by an earlier stop, empty or malformed list files,
-    expired entries. Exit 1 on an error, 0 with warnings only.
+    expired entries. Exit 1 on an error, 0 with warnings only. In a workspace, its
+    rules.yaml and tagbook.yaml are checked unless others are given.
 
     Example: ordertags lint -r rules.yaml -t tagbook.yaml orders.csv
     """
     from ordertags.api import lint_files
 
+    ws = _workspace(workspace)
+    if ws is not None:
+        rules = _rules(rules, ws)
+        if tagbook is None and ws.tagbook.exists():
+            tagbook = ws.tagbook
     if rules is None and tagbook is None:
-        raise typer.BadParameter("give --rules, --tagbook or both.")
+        raise typer.BadParameter(
+            "give --rules, --tagbook or both, or run in a workspace (see `ordertags init`)."
+        )
     report = lint_files(rules, tagbook, orders=orders or [], as_of=_as_of(as_of))
     for f in report.findings:
         typer.echo(f"{f.level}: {f.where}: {f.message}")
@@ -1466,15 +1522,15 @@ def lint(
 
 @app.command()
 def schema(
-    which: Annotated[str, typer.Argument(help="tagbook or rules.", show_default=False)],
+    which: Annotated[str, typer.Argument(help="tagbook, rules or report.", show_default=False)],
 ) -> None:
     """Print the JSON Schema of the tag book or the rule file, for editors to validate
-    the YAML as it is typed.
+    the YAML as it is typed; or of the JSON document a `report` page embeds.
 
     Example: ordertags schema rules > rules.schema.json
     """
-    if which not in ("tagbook", "rules"):
-        raise typer.BadParameter("choose tagbook or rules.", param_hint="WHICH")
+    if which not in ("tagbook", "rules", "report"):
+        raise typer.BadParameter("choose tagbook, rules or report.", param_hint="WHICH")
     typer.echo(json.dumps(load_schema(which), indent=2, ensure_ascii=False))
 
 
@@ -1520,6 +1576,11 @@ def render_ingest(report: Any, prefix: str = "") -> str:
         text += f"; {_n(report.merged, 'customer')} merged into another"
     if report.skipped:
         text += f"; {_n(report.skipped, 'order')} without an order id not recorded"
+    found = getattr(report, "disagreements", [])
+    for line in found[:10]:
+        text += f"\n{prefix}exports disagree on {line}"
+    if len(found) > 10:
+        text += f"\n{prefix}... and {len(found) - 10:,} more orders the exports disagree on"
     return text
 
 
@@ -1543,13 +1604,15 @@ def ingest(
     from ordertags.api import ingest_files
 
     try:
-        report = ingest_files(
-            orders,
-            workspace=ws,
-            read=read,
-            region=default_region,
-            wait=wait,
-        )
+        with _progress(orders or [], quiet) as progress:
+            report = ingest_files(
+                orders,
+                workspace=ws,
+                read=read,
+                region=default_region,
+                wait=wait,
+                progress=progress,
+            )
     except OrderTagsError as exc:
         _fail(exc)
     _say(quiet, render_ingest(report))
@@ -2011,6 +2074,184 @@ def suspects(
         ),
         err=True,
     )
+
+
+# --- views: the terminal table, the web page --------------------------------------------
+
+ColourOpt = Annotated[
+    str,
+    typer.Option(
+        "--colour",
+        "--color",
+        help="auto: a coloured table on a terminal (no colour with NO_COLOR set), "
+        "tab-separated text elsewhere; always: the coloured table anywhere; never: the "
+        "table without colour on a terminal, tab-separated text elsewhere.",
+    ),
+]
+OnlyTaggedOpt = Annotated[
+    bool, typer.Option("--only-tagged", help="Show only the orders that carry a tag.")
+]
+ShowTagOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--tag",
+        help="Show only the orders carrying this tag (repeat for several).",
+        show_default=False,
+    ),
+]
+
+
+@contextmanager
+def _progress(orders: list[str], quiet: bool) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar of the bytes read, on stderr, while the block runs: only when
+    stderr is a terminal and not --quiet, and only for files (not stdin). Yields the
+    callback the library calls with each chunk's size, or None."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    sizes = [os.path.getsize(o) for o in orders if o != "-" and os.path.isfile(o)]
+    if not sizes:
+        yield None
+        return
+    from ordertags.api import progress_bar
+
+    with progress_bar(sum(sizes), sys.stderr) as advance:
+        yield advance
+
+
+def _colour_mode(colour: str) -> tuple[bool, str | None]:
+    """(table?, colour system or None) for --colour on this standard output."""
+    if colour not in ("auto", "always", "never"):
+        raise typer.BadParameter("use auto, always or never.", param_hint="--colour")
+    forced = colour == "always" or (colour == "auto" and bool(os.environ.get("FORCE_COLOR")))
+    tty = sys.stdout.isatty()
+    if not (tty or forced):
+        return False, None
+    if colour == "never" or (not forced and os.environ.get("NO_COLOR")):
+        return True, None
+    term = os.environ.get("COLORTERM", "")
+    system = "truecolor" if forced or term in ("truecolor", "24bit") else "256"
+    return True, system
+
+
+def _width() -> int:
+    return shutil.get_terminal_size((120, 24)).columns
+
+
+@app.command()
+@reads_exports
+def show(
+    orders: OrdersArg,
+    tagbook: BookOpt = None,
+    rules: RulesOpt = None,
+    tag: ShowTagOpt = None,
+    only_tagged: OnlyTaggedOpt = False,
+    columns: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--columns",
+            help="Export columns to show beside the order's needs (repeat, or separate "
+            "with commas), instead of date, total, service, country and channel.",
+            show_default=False,
+        ),
+    ] = None,
+    colour: ColourOpt = "auto",
+    as_of: AsOfOpt = None,
+    quiet: QuietOpt = False,
+    workspace: WorkspaceOpt = None,
+    default_region: RegionOpt = None,
+    read: ReadOptions = DEFAULT_READ,
+) -> None:
+    """Show the orders as a table: each tagged order in its tag's colour, with the
+    labels, the customer's note and what rules set or held; a line of counts per tag on
+    top (on stderr). On a terminal the table fits its width, dropping the less
+    important columns; piped, it is tab-separated text. In a workspace, the history
+    is read (nothing is recorded).
+
+    Example: ordertags show open_orders.csv -t tagbook.yaml -r rules.yaml --only-tagged
+    """
+    when = _as_of(as_of)
+    table_mode, system = _colour_mode(colour)
+    ws = _workspace(workspace)
+    tagbook_path, rules_path = _book(tagbook, ws), _rules(rules, ws)
+    from ordertags.api import render_counts, render_plain, render_table, view_files
+
+    shown = [c.strip() for spec in columns or [] for c in spec.split(",") if c.strip()]
+    try:
+        with _progress(orders, quiet) as progress:
+            view = view_files(
+                orders,
+                tagbook=tagbook_path,
+                rules=rules_path,
+                as_of=when,
+                tags=tag or [],
+                only_tagged=only_tagged,
+                show_columns=shown,
+                read=read,
+                workspace=ws,
+                region=default_region,
+                progress=progress,
+            )
+    except OrderTagsError as exc:
+        _fail(exc)
+    colour_err = table_mode and system is not None and sys.stderr.isatty()
+    _say(quiet, render_counts(view, colour=colour_err, width=_width()))
+    if table_mode:
+        typer.echo(render_table(view, width=_width(), colour_system=system), color=True)
+    else:
+        typer.echo(render_plain(view))
+
+
+@app.command()
+@reads_exports
+def report(
+    orders: OrdersArg,
+    output: OutputOpt,
+    tagbook: BookOpt = None,
+    rules: RulesOpt = None,
+    tag: ShowTagOpt = None,
+    only_tagged: OnlyTaggedOpt = False,
+    title: Annotated[
+        str, typer.Option("--title", help="The page's title.", show_default=True)
+    ] = "Orders to pack",
+    as_of: AsOfOpt = None,
+    quiet: QuietOpt = False,
+    workspace: WorkspaceOpt = None,
+    default_region: RegionOpt = None,
+    read: ReadOptions = DEFAULT_READ,
+) -> None:
+    """Write the orders as one self-contained web page for the warehouse screen and the
+    printer: counts per tag, tag chips that filter the orders, a search box, and each
+    order with its coloured tag badges, labels, the customer's note, and any hold or
+    forced service in bold. Printed, each tagged order keeps its symbol and label, so a
+    black-and-white page still shows it. The data is one JSON document in the page
+    (its schema: `ordertags schema report`).
+
+    Example: ordertags report open_orders.csv -t tagbook.yaml -r rules.yaml -o report.html
+    """
+    when = _as_of(as_of)
+    ws = _workspace(workspace)
+    tagbook_path, rules_path = _book(tagbook, ws), _rules(rules, ws)
+    from ordertags.api import view_files, write_report
+
+    try:
+        with _progress(orders, quiet) as progress:
+            view = view_files(
+                orders,
+                tagbook=tagbook_path,
+                rules=rules_path,
+                as_of=when,
+                tags=tag or [],
+                only_tagged=only_tagged,
+                read=read,
+                workspace=ws,
+                region=default_region,
+                progress=progress,
+            )
+        write_report(view, output, title=title)
+    except OrderTagsError as exc:
+        _fail(exc)
+    _say(quiet, view.counts_line() + ("" if output == "-" else f"; wrote {output}"))
 
 
 def main() -> None:

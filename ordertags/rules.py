@@ -293,7 +293,10 @@ class RuleSet:
 
     path: str
     rules: list[Rule] = field(default_factory=list)
-    notes_column: str = "Order Notes"
+    #: Where ``note`` writes unless a note names its column: by default ``notes``, the
+    #: order field (each platform's own notes column: Shopify ``Notes``, WooCommerce
+    #: ``order_notes``, Linnworks ``Notes``...; ``Order Notes``, added, where there is none).
+    notes_column: str = "notes"
     hold_column: str = "Hold"
     text: str = ""
     #: RFM scoring (``segments:``): quantiles or fixed, and the fixed cut-offs (recency
@@ -346,6 +349,39 @@ def load_rules(path: str | os.PathLike[str]) -> RuleSet:
     return parse_rules(text, file=str(p), base=p.parent)
 
 
+#: ``1,000`` or ``12,500.50``: a number written with thousands separators.
+_GROUPED = re.compile(r"^\s*-?\d{1,3}(,\d{3})+(\.\d+)?\s*$")
+#: The same inside a YAML flow mapping (``{over: 1,000}``), where it cannot be read.
+_GROUPED_FLOW = re.compile(r"\{[^}\n]*:\s*-?\d{1,3},\d{3}")
+_NUMERIC_KEYS = frozenset(
+    {"over", "under", "at_least", "at_most", "equals", "not_equals", "between", "not_between"}
+)
+
+
+def _read_grouped_numbers(data: Any) -> Any:
+    """Numbers people write with thousands separators (``over: 1,000``, which YAML reads
+    as the text "1,000") as the numbers they are, wherever a comparison takes one."""
+    if isinstance(data, dict):
+        out = {}
+        for key, value in data.items():
+            if key in _NUMERIC_KEYS:
+                value = _grouped(value)
+            out[key] = _read_grouped_numbers(value)
+        return out
+    if isinstance(data, list):
+        return [_read_grouped_numbers(v) for v in data]
+    return data
+
+
+def _grouped(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_grouped(v) for v in value]
+    if isinstance(value, str) and _GROUPED.match(value):
+        number = float(value.replace(",", ""))
+        return int(number) if number.is_integer() else number
+    return value
+
+
 def parse_rules(text: str, *, file: str, base: Path) -> RuleSet:
     """Compile rules from YAML text; ``in_file`` paths are relative to ``base``."""
     data = load_yaml(text, file=file, error=RulesError)
@@ -355,11 +391,25 @@ def parse_rules(text: str, *, file: str, base: Path) -> RuleSet:
             file=file,
             hint="Start from rules.example.yaml, or write `rules: []`.",
         )
-    validate(data, schema="rules", text=text, file=file, error=RulesError)
+    data = _read_grouped_numbers(data)
+    try:
+        validate(data, schema="rules", text=text, file=file, error=RulesError)
+    except RulesError as exc:
+        if _GROUPED_FLOW.search(text):
+            # `{over: 1,000}`: in a YAML flow mapping the comma ends the value, so the
+            # rule reads `over: 1` and a key `000`. Say so rather than "(0 was unexpected)".
+            raise RulesError(
+                exc.message,
+                file=file,
+                hint="Write numbers without a thousands separator (over: 1000): inside "
+                "{ } a comma separates entries, so `over: 1,000` is read as `over: 1` and "
+                "a key `000`.",
+            ) from None
+        raise
     ruleset = RuleSet(
         path=file,
         text=text,
-        notes_column=data.get("notes_column") or "Order Notes",
+        notes_column=data.get("notes_column") or "notes",
         hold_column=data.get("hold_column") or "Hold",
     )
     seg = data.get("segments") or {}

@@ -12,6 +12,7 @@ import datetime as dt
 import getpass
 import io
 import os
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +48,17 @@ class TagDef:
     priority: int = 0
     scope: str = "customer"
     index: int = 0  # position in the tag book: breaks priority ties
+    icon: str = ""  # a short emoji or symbol shown before the label (★, ⚠)
     no_marketing: bool = False  # customers with it never go on a mailing list
+
+    @property
+    def display(self) -> str:
+        """The label as every view shows it: the icon, if any, then the label.
+
+        >>> TagDef("VIP", label="VIP — add a freebie", icon="★").display
+        '★ VIP — add a freebie'
+        """
+        return f"{self.icon} {self.label}" if self.icon else self.label
 
 
 #: The keys a tag-book entry can name its customer by.
@@ -189,6 +200,18 @@ def entry_key(kind: str, text: str, region: str = DEFAULT_REGION) -> str | None:
     return normalize_phone(text, region) if looks_like_phone(text) else None
 
 
+def is_icon(text: str) -> bool:
+    """A tag icon is short (at most 8 code points: an emoji with its modifiers) and holds
+    no letters, digits, spaces or control characters.
+
+    >>> is_icon("★"), is_icon("⚠️"), is_icon("👨‍👩‍👧"), is_icon("VIP"), is_icon("! ")
+    (True, True, True, False, False)
+    """
+    return 0 < len(text) <= 8 and not any(
+        unicodedata.category(c)[0] in "LNZ" or unicodedata.category(c) == "Cc" for c in text
+    )
+
+
 def parse_date(
     text: str,
     *,
@@ -231,6 +254,18 @@ def parse_tagbook(text: str, *, file: str) -> TagBook:
             file=file,
             hint="Start from tagbook.example.yaml or `ordertags init`.",
         )
+    for i, raw in enumerate((data.get("customers") or []) if isinstance(data, dict) else []):
+        named = [k for k in IDENTITY_FIELDS if isinstance(raw, dict) and k in raw]
+        if isinstance(raw, dict) and len(named) != 1:
+            raise TagBookError(
+                f"the entry names {'no customer' if not named else ' and '.join(named)}: "
+                "an entry names its customer by one identity.",
+                file=file,
+                line=line_of(text, ["customers", i]),
+                key=f"customers[{i}]",
+                hint="Give one of email:, phone: or id: (ebay:NAME); to say two identities "
+                "are one person, link them (ordertags link).",
+            )
     validate(data, schema="tagbook", text=text, file=file, error=TagBookError)
     book = TagBook(path=file)
     for i, raw in enumerate(data.get("tags") or []):
@@ -253,8 +288,18 @@ def parse_tagbook(text: str, *, file: str) -> TagBook:
                 key=f"tags[{i}].colour",
                 hint="Use a CSS colour name (red, gold, teal) or #rrggbb.",
             )
+        icon = raw.get("icon", "")
+        if icon and not is_icon(icon):
+            raise TagBookError(
+                f'"{icon}" is not an icon.',
+                file=file,
+                line=line_of(text, ["tags", i, "icon"]),
+                key=f"tags[{i}].icon",
+                hint="Use one emoji or symbol, such as ★, ⚠ or 🎁 (words go in the label).",
+            )
         book.tags[name] = TagDef(
             name=name,
+            icon=icon,
             colour=colour,
             label=raw.get("label") or name,
             description=raw.get("description", ""),

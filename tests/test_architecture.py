@@ -282,6 +282,7 @@ def test_only_the_api_is_imported_inside_functions() -> None:
         "ordertags.api",  # the commands: pyarrow behind it
         "ordertags.customers.history",  # a workspace's history: numpy, pyarrow
         "phonenumbers",  # tens of ms to import: only for phone numbers
+        "ordertags.io.xlsx",  # openpyxl: most of a second to import, only for a spreadsheet
         "jsonschema",  # only when a YAML file is validated
         "jsonschema.exceptions",
         "ruamel.yaml",  # only when the tag book is edited

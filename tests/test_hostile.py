@@ -292,3 +292,20 @@ def test_a_mailing_list_holds_only_valid_addresses_and_no_live_formula(tmp_path:
     for r in listed:
         for value in r.values():
             assert value[:1] not in ("=", "+", "-", "@", "\t", "\r"), value
+
+
+def test_more_columns_than_the_bound_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ordertags.errors import InputError
+    from ordertags.io import readers
+
+    monkeypatch.setattr(readers, "MAX_COLUMNS", 4)
+    (tmp_path / "w.csv").write_text(hostile._orders(), encoding="utf-8")  # 5 columns
+    with pytest.raises(InputError) as err:
+        readers.read_orders(tmp_path / "w.csv")
+    assert "the header has 5 columns; ordertags reads at most 4" in str(err.value)
+    (tmp_path / "w.json").write_text('[{"a": 1, "b": 2, "c": 3, "d": 4, "e": 5}]')
+    with pytest.raises(InputError) as err:
+        readers.read_orders(tmp_path / "w.json")
+    assert "the orders have 5 different keys; ordertags reads at most 4 columns" in str(err.value)

@@ -152,10 +152,11 @@ LINNWORKS = csv_text(
 )  # fmt: skip
 
 # Jane's orders, by hand: Shopify 310.00 + 150.00, WooCommerce 89.50, eBay 229.99 + 40.00,
-# Amazon 49.99 + 10.00 (item price and tax), Linnworks 120.00.
+# Amazon 49.99 (item price, VAT included), Linnworks 120.00.
 JANE_ORDERS = 2 + 1 + 2 + 1 + 1
-JANE_SPEND = "999.48"
-assert f"{310.00 + 150.00 + 89.50 + 229.99 + 40.00 + 49.99 + 10.00 + 120.00:.2f}" == JANE_SPEND
+JANE_SPEND = "989.48"
+# Amazon.co.uk prices include VAT: the 10.00 item-tax is inside the 49.99, not added.
+assert f"{310.00 + 150.00 + 89.50 + 229.99 + 40.00 + 49.99 + 120.00:.2f}" == JANE_SPEND
 
 
 @pytest.fixture
@@ -388,7 +389,8 @@ def test_export_lists_the_history_with_all_time_figures(
         }
     ]
     # With a file, its customers; still all-time figures, once each.
-    run("tag", "ebay:quinn_belfast", "--tag", "VIP", "-w", shop)
+    quinn = run("tag", "ebay:quinn_belfast", "--tag", "VIP", "-w", shop)
+    assert quinn.stderr == "tagged Quinn Belfast (ebay:quinn_belfast) with VIP\n"
     some = run(
         "export", files["linnworks"], files["ebay"], "--tag", "VIP", "-w", shop, "-o", listed,
         "--as-of", AS_OF, "--include-without-consent",
@@ -426,3 +428,18 @@ def test_link_a_buyer_id_to_an_email(files: dict[str, Path], tmp_path: Path) -> 
     assert result.exit_code == 0, result.stderr
     rows = _rows(tmp_path / "out.csv")
     assert tags_by(rows, "Order Number")["17-11901-33871"] == {"VIP"}
+
+
+def test_an_entry_names_one_identity(tmp_path: Path) -> None:
+    book = tmp_path / "tagbook.yaml"
+    book.write_text(
+        TAGBOOK + "  - email: q@example.com\n    id: ebay:quinn\n    tags: [VIP]\n",
+        encoding="utf-8",
+    )
+    result = run("tags", "-t", book)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"ordertags: {book}, line 25, key customers[1]: the entry names email and id: an "
+        "entry names its customer by one identity. Give one of email:, phone: or id: "
+        "(ebay:NAME); to say two identities are one person, link them (ordertags link).\n"
+    )

@@ -380,8 +380,9 @@ def test_amazon_totals_are_summed_over_lines_in_cp1252() -> None:
     # first order and starts none.
     assert frame.order_codes.tolist() == [0, 0, 0, 1, 2]
     assert frame.order_starts.tolist() == [True, False, False, True, True]
-    # item-price is per line, already times the quantity: + item-tax + shipping + tax.
-    assert per_order(frame, frame.money_units(field="total")) == [346_700, 357_000, 178_300]
+    # item-price is per line, already times the quantity. Amazon.de prices include VAT:
+    # item-tax is the VAT inside item-price, not added (19.98 + 4.99 + 5.00 - 1.00).
+    assert per_order(frame, frame.money_units(field="total")) == [289_700, 300_000, 149_800]
     assert frame.customers.keys.to_pylist() == [
         "zjzhk7tmf7ts1q1@marketplace.amazon.de",
         "q9w8e7r6t5@marketplace.amazon.de",
@@ -397,7 +398,8 @@ def test_amazon_japan_is_read_as_cp932() -> None:
     frame = frame_of("amazon_jp_orders.txt")
     assert frame.tables[0].dialect.encoding == "cp932"
     assert frame.text(field="name").to_pylist() == ["山田 太郎", "佐藤 花子"]
-    assert frame.numbers(field="total").tolist() == [3850.0, 1650.0]
+    # Prices on Amazon.co.jp include consumption tax: item-tax is not added again.
+    assert frame.numbers(field="total").tolist() == [3500.0, 1500.0]
 
 
 def test_amazon_report_without_buyer_email_says_which_report_to_use(

@@ -331,7 +331,10 @@ def sigkill_rounds(tmp_path: Path, rounds: int, orders: int, seed: int = 7) -> d
     new = out.read_bytes()
     started = time.perf_counter()
     subprocess.run(
-        [*base, "tag", "first@example.com", "--tag", "VIP", "-t", str(book)], env=env, check=True
+        [*base, "tag", "first@example.com", "--tag", "VIP", "-t", str(book)],
+        env=env,
+        check=True,
+        capture_output=True,
     )
     tag_s = time.perf_counter() - started
     out.write_bytes(old)

@@ -82,7 +82,13 @@ _SPECIAL = [
 ]
 _PIECE = st.one_of(st.text(_CHARS, max_size=6), st.sampled_from(_SPECIAL))
 CELL = st.lists(_PIECE, max_size=3).map("".join)
-NAME = CELL.filter(lambda s: s != "" and s not in ("Email", "Total", *OUTPUT_COLUMNS))
+# A name starting with U+FEFF would open the file with the bytes of a BOM: a file that
+# starts so is UTF-8 with a BOM, whatever its writer meant.
+NAME = CELL.filter(
+    lambda s: (
+        s != "" and s not in ("Email", "Total", *OUTPUT_COLUMNS) and not s.startswith("\ufeff")
+    )
+)
 # An email column that sometimes holds the tag book's customer, so that tags are not
 # always blank; anything else in it is just text.
 EMAIL_CELL = st.one_of(

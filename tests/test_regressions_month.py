@@ -4,6 +4,7 @@ note, the profile columns where packers look."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -200,3 +201,178 @@ def test_profile_carries_the_note_and_columns_can_come_first(tmp_path: Path) -> 
     )
     bad = run("apply", src, "-t", book, "-o", out, "--profile-columns", "middle")
     assert bad.exit_code == 2
+
+
+# --- money by the platform's rules ------------------------------------------------------------
+
+AMAZON_HEADER = (
+    "order-id\torder-item-id\tpurchase-date\tbuyer-email\tsku\tquantity-purchased\tcurrency\t"
+    "item-price\titem-tax\tshipping-price\tshipping-tax\tgift-wrap-price\tgift-wrap-tax\t"
+    "item-promotion-discount\tship-promotion-discount\tsales-channel\n"
+)
+
+
+def test_vat_inclusive_amazon_uk_order_and_tax_exclusive_us(tmp_path: Path) -> None:
+    """Amazon.co.uk prices include VAT (item-tax is the VAT inside them): 52.50 + 3.99
+    is 56.49, not 65.90; a 1,025 board stays 1,025. Amazon.com adds tax on top;
+    promotions come off (their size, whatever the sign), gift wrap is part of the order."""
+    from ordertags.engine.frame import Frame
+    from ordertags.io.readers import read_orders
+
+    src = tmp_path / "amazon.txt"
+    src.write_text(
+        AMAZON_HEADER
+        + "202-4417730-1180323\t1\t2026-11-05T10:00:00+00:00\ta@marketplace.amazon.co.uk\tWAX\t1\t"
+        "GBP\t52.50\t8.75\t3.99\t0.66\t\t\t\t\tAmazon.co.uk\n"
+        + "202-0000000-0000001\t1\t2026-11-06T10:00:00+00:00\tb@marketplace.amazon.co.uk\tBRD\t1\t"
+        "GBP\t1025.00\t170.83\t0.00\t0.00\t\t\t\t\tAmazon.co.uk\n"
+        + "111-0000000-0000002\t1\t2026-11-07T10:00:00+00:00\tc@marketplace.amazon.com\tBRD\t1\t"
+        "USD\t100.00\t8.25\t5.00\t0.41\t3.00\t0.25\t-10.00\t5.00\tAmazon.com\n"
+        + "306-0000000-0000003\t1\t2026-11-08T10:00:00+00:00\td@marketplace.amazon.de\tFIN\t2\t"
+        "EUR\t40.00\t6.39\t4.99\t0.80\t2.50\t0.40\t4.00\t\tAmazon.de\n",
+        encoding="utf-8",
+    )
+    frame = Frame([read_orders(src)], as_of=dt.date(2026, 11, 20))
+    # US: 100 + 8.25 + 5 + 0.41 + 3 + 0.25 - 10 - 5 = 101.91; DE: 40 + 4.99 + 2.50 - 4 = 43.49.
+    assert frame.numbers(field="total").tolist() == [56.49, 1025.0, 101.91, 43.49]
+
+
+# --- notes go where the platform keeps them --------------------------------------------------
+
+WOO_HEADER = "order_id,order_number,order_date,order_total,order_currency,billing_email,billing_phone,billing_country,order_notes\n"
+
+
+def test_notes_go_to_the_platforms_own_notes_column(tmp_path: Path) -> None:
+    """WooCommerce keeps notes in order_notes: the rule's note is appended there, and
+    no copy of the column is added; an export with no notes column gets Order Notes; a
+    rule file can name another column."""
+    book, rules = files(tmp_path)
+    rules.write_text(
+        "version: 1\nrules:\n  - name: wax\n    when: {field: total, over: 10}\n"
+        "    note: Add free wax\n"
+    )
+    woo = tmp_path / "woo.csv"
+    woo.write_text(
+        WOO_HEADER + "1,1001,2026-11-05 10:00:00,25.00,EUR,a@example.com,,DE,paid by card\n"
+    )
+    out = tmp_path / "out.csv"
+    result = run("apply", woo, "-t", book, "-r", rules, "-o", out)
+    assert result.exit_code == 0, result.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0] == WOO_HEADER.strip() + ",Customer Tags,Customer Profile,Tag Colour"
+    assert lines[1].endswith(",paid by card; Add free wax,,,")
+    plain = tmp_path / "plain.csv"
+    plain.write_text("Order Id,Email,Total\n1,a@example.com,25.00\n")
+    assert run("apply", plain, "-t", book, "-r", rules, "-o", out).exit_code == 0
+    assert out.read_text().splitlines() == [
+        "Order Id,Email,Total,Customer Tags,Customer Profile,Tag Colour,Order Notes",
+        "1,a@example.com,25.00,,,,Add free wax",
+    ]
+    rules.write_text(
+        rules.read_text().replace("version: 1\n", "version: 1\nnotes_column: Packer\n")
+    )
+    assert run("apply", woo, "-t", book, "-r", rules, "-o", out).exit_code == 0
+    lines = out.read_text().splitlines()
+    assert lines[0].endswith(",order_notes,Customer Tags,Customer Profile,Tag Colour,Packer")
+    assert lines[1].endswith(",paid by card,,,,Add free wax")
+
+
+# --- the smaller things -----------------------------------------------------------------------
+
+
+def test_linnworks_customer_phone_and_inspect_lists_the_phone_missing(tmp_path: Path) -> None:
+    src = tmp_path / "linnworks.csv"
+    src.write_text(
+        "Order Id,Reference Num,Source,SubSource,Customer email address,Customer Phone,Total\n"
+        "10451,202-4417730-1180323,AMAZON,Amazon UK,a@example.com,07700 900456,56.49\n"
+    )
+    shown = run("inspect", src).stdout
+    assert "  phone" in shown and "Customer Phone" in shown
+    bare = tmp_path / "bare.csv"
+    bare.write_text("Order Id,Email,Total\n1,a@example.com,1.00\n")
+    assert "not found: order date, customer name, phone, country, currency" in (
+        run("inspect", bare).stdout
+    )
+
+
+def test_tag_and_explain_find_an_order_by_any_of_its_numbers(tmp_path: Path) -> None:
+    book, _ = files(tmp_path)
+    src = tmp_path / "linnworks.csv"
+    src.write_text(LINNWORKS_DAY_FIRST)
+    for number, email in (("#1042", "kim@example.com"), ("10451", "surfer@example.com")):
+        result = run("tag", "--order", number, "--in", src, "--tag", "RECENT", "-t", book)
+        assert result.exit_code == 0, result.stderr
+        assert f"({email}) with RECENT" in result.stderr
+    for number in ("1042", "202-4417730-1180323", "10451"):
+        shown = run("explain", number, src, "-t", book, "--date-style", "day-first")
+        assert shown.exit_code == 0, shown.stderr
+        assert shown.stdout.startswith(f"order {number} ({src}, row ")
+
+
+def test_lint_finds_the_workspace_files(tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    assert run("init", shop).exit_code == 0
+    (shop / "rules.yaml").write_text(
+        "version: 1\nrules:\n  - name: big\n    when: {customer: spend, over: 1,000}\n    tag: VIP\n"
+    )
+    result = run("lint", "-w", shop)
+    assert result.exit_code == 1
+    assert "Write numbers without a thousands separator (over: 1000)" in result.stdout
+
+
+def test_a_thousands_separator_is_read_where_yaml_keeps_it(tmp_path: Path) -> None:
+    from ordertags.rules import load_rules
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "version: 1\nrules:\n  - name: big\n    when:\n      customer: spend\n"
+        "      over: 1,000\n    tag: VIP\n"
+    )
+    loaded = load_rules(rules)
+    assert loaded.rules[0].when.ops == {"over": 1000}  # type: ignore[attr-defined]
+
+
+def test_customers_search_by_any_spelling_of_a_phone_and_us_phones(tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    assert run("init", shop, "--default-region", "GB").exit_code == 0
+    woo = tmp_path / "woo.csv"
+    woo.write_text(
+        WOO_HEADER
+        + "1,1001,2026-11-05 10:00:00,25.00,GBP,uk@example.com,07700 900456,GB,\n"
+        + "2,1002,2026-11-05 11:00:00,30.00,USD,us@example.com,(201) 555-0123,US,\n"
+    )
+    assert run("ingest", woo, "-w", shop).exit_code == 0
+    for spelling in ("7700 900456", "07700-900456", "+44 7700 900456"):
+        found = run("customers", "--search", spelling, "-w", shop)
+        assert "uk@example.com" in found.stdout, spelling
+        assert "us@example.com" not in found.stdout
+    found = run("customers", "--search", "201 555 0123", "-w", shop)
+    assert "us@example.com" in found.stdout
+    shown = run("customer", "us@example.com", "-w", shop).stdout
+    assert "+12015550123" in shown and "+442015550123" not in shown
+
+
+def test_export_by_an_order_tag_shows_it_and_counts_are_worded(tmp_path: Path) -> None:
+    book = tmp_path / "tagbook.yaml"
+    book.write_text(
+        "version: 1\ntags:\n  - {name: BIG_ORDER, colour: red, label: big, scope: order}\n"
+    )
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "version: 1\nrules:\n  - name: big\n    when: {field: total, over: 100}\n"
+        "    tag: BIG_ORDER\n"
+    )
+    src = tmp_path / "o.csv"
+    src.write_text("Order Id,Email,Total\n1,a@example.com,150.00\n2,b@example.com,5.00\n")
+    out = tmp_path / "list.csv"
+    result = run("export", src, "--tag", "BIG_ORDER", "-t", book, "-r", rules, "-o", out)
+    assert result.exit_code == 0, result.stderr
+    assert "1 customer with BIG_ORDER" in result.stderr
+    rows = read_csv(out)
+    assert [(r["Email Address"], r["Tags"]) for r in rows] == [("a@example.com", "BIG_ORDER")]
+
+
+def test_untag_help_says_untag() -> None:
+    shown = run("untag", "--help").stdout
+    assert "Untag the customer of this order" in shown
+    assert "Tag the customer of this order" not in shown

@@ -334,7 +334,7 @@ def test_explain_order(tmp_path: Path) -> None:
         ln.startswith("  11. Past non-receipt claim ships tracked (line ")
         and ln.endswith(
             "yes -> set shipping_service = 'Royal Mail Tracked 24'; "
-            "note 'Past claim — tracked, photo at the door' in Order Notes"
+            "note 'Past claim — tracked, photo at the door' in the export's notes column"
         )
         for ln in lines
     )

@@ -331,7 +331,11 @@ def test_tags_lists_definitions_and_entries_and_marks_expired(tmp_path: Path) ->
     assert "picked by hand" in vip and "VIP" in vip and "sam" in vip
     assert not vip.rstrip().endswith("expired")
     assert "chargeback in 2025" in old and "FRAUD, BIG" in old and "2026-01-31" in old
-    assert old.rstrip().endswith("expired")
+    assert old.rstrip().endswith("2026-01-31 (expired)")
+    # No unnamed column: the header rule has one dash run per named column (issue 9).
+    rule = [x for x in lines if x.startswith("---")][1]
+    header = lines[lines.index(rule) - 1]
+    assert len(rule.split()) == len(header.split()) == 6
 
 
 # --- quick commands stay quick ------------------------------------------------------------------

@@ -209,7 +209,7 @@ def test_customer_shows_identities_tags_and_orders(shop: Path, tmp_path: Path) -
         "phone+name  +447700900456 doe         2",
         "address     EH22PR 12                 2",
         "orders 2, spend 1,050.00, refunds 0 (0.00), first 2026-01-10, last 2026-03-01",
-        "2026-03-01  EBAY       2         350.00            jdoe@work.example",
+        "2026-03-01  ebay       2         350.00            jdoe@work.example",
     ):
         assert line in out.splitlines(), line
     assert "VIP     by hand  sam" in out and "Wholesale" in out
@@ -300,7 +300,7 @@ def test_newer_history_is_refused_with_exit_1(shop: Path, tmp_path: Path) -> Non
     assert result.exit_code == 1
     assert result.stderr == (
         f"ordertags: {shop / 'history.sqlite'}: the history was written by a newer ordertags "
-        "(schema version 7; ordertags 0.1.0 reads up to version 3). Upgrade ordertags "
+        "(schema version 7; ordertags 0.1.0 reads up to version 4). Upgrade ordertags "
         "(pip install -U ordertags); this version will not touch the file.\n"
     )
     assert not (tmp_path / "out.csv").exists()

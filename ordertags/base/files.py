@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import os
 import re
 import tempfile
@@ -149,8 +150,8 @@ def remove_stale_temp_files(folder: Path, name: str | None = None) -> list[Path]
     """Remove ordertags' temporary files in ``folder`` (of the target ``name``, or all)
     whose process no longer runs, or that are older than a day: what a killed run left
     behind. Files of other programs are never touched (only this naming matches)."""
-    removed = []
-    pattern = f".{name}.*{TEMP_SUFFIX}" if name else TEMP_GLOB
+    removed: list[Path] = []
+    pattern = f".{glob.escape(name)}.*{TEMP_SUFFIX}" if name else TEMP_GLOB
     try:
         candidates = list(folder.glob(pattern))
     except OSError:

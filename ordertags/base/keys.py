@@ -67,6 +67,61 @@ def is_relay(email_key: str) -> bool:
     return bool(_RELAY.search(email_key))
 
 
+#: Country names exports write, as region codes (two-letter codes are read as they are).
+COUNTRY_NAMES = {
+    "united kingdom": "GB",
+    "uk": "GB",
+    "great britain": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "northern ireland": "GB",
+    "united states": "US",
+    "united states of america": "US",
+    "usa": "US",
+    "canada": "CA",
+    "australia": "AU",
+    "new zealand": "NZ",
+    "ireland": "IE",
+    "germany": "DE",
+    "deutschland": "DE",
+    "france": "FR",
+    "spain": "ES",
+    "españa": "ES",
+    "italy": "IT",
+    "italia": "IT",
+    "netherlands": "NL",
+    "belgium": "BE",
+    "austria": "AT",
+    "österreich": "AT",
+    "switzerland": "CH",
+    "schweiz": "CH",
+    "sweden": "SE",
+    "poland": "PL",
+    "japan": "JP",
+}
+
+
+def country_region(country: str) -> str | None:
+    """The region code of a country as an export writes it (``US``, ``United States``,
+    ``uk``), None where it is not known.
+
+    >>> country_region("United States"), country_region("de"), country_region("Narnia")
+    ('US', 'DE', None)
+    """
+    import phonenumbers
+
+    text = " ".join(country.strip().lower().split())
+    if not text:
+        return None
+    code = COUNTRY_NAMES.get(text) or (text.upper() if len(text) == 2 else None)
+    if code == "UK":
+        code = "GB"
+    if code and phonenumbers.country_code_for_region(code):
+        return code
+    return None
+
+
 def check_region(region: str | None) -> str:
     """A region code phonenumbers knows (``GB``, ``US``, ``DE``...), upper-cased."""
     import phonenumbers

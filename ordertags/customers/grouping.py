@@ -45,6 +45,14 @@ def customer_keys(emails: pa.Array | pa.ChunkedArray) -> pa.Array:
     return result
 
 
+def customer_keys_of_column(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """:func:`customer_keys` of a whole column, worked out once per distinct spelling
+    (a column of orders repeats each customer's email) and taken back to the rows."""
+    encoded = _encode(values)
+    keyed: pa.Array = customer_keys(encoded.dictionary).take(encoded.indices)
+    return keyed
+
+
 def email_domains(keys: pa.Array) -> pa.Array:
     """The domain of each customer key (null where there is none)."""
     parts = pc.extract_regex(keys, _EMAIL)

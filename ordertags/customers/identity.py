@@ -373,6 +373,8 @@ class OrderBatch:
     consent: list[int | None] = field(default_factory=list)  # marketing: 1 yes, 0 no
     reference: list[str | None] = field(default_factory=list)  # the channel's order number
     email_text: list[str | None] = field(default_factory=list)  # the email as written
+    via: str = ""  # the platform profile of the export (linnworks, amazon, ...)
+    hub: bool = False  # an order hub's copies of other channels' orders (Linnworks)
 
     def __post_init__(self) -> None:
         n = len(self.order_id)

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.base import keys as K
+from ordertags.base.amounts import money
 from ordertags.customers.identity import (
     LinkSet,
     OrderBatch,
@@ -31,6 +32,7 @@ from ordertags.customers.store import (
     optional_ints,
     same_text,
 )
+from ordertags.io.platforms import PROFILES
 from ordertags.tags import TagBook
 
 
@@ -45,12 +47,35 @@ class IngestReport:
     unchanged: int = 0
     skipped: int = 0  # orders with no order id
     merged: int = 0  # customers merged into another
+    #: Orders two exports disagree on (their totals differ), and what was kept: one
+    #: line each, e.g. ``amazon 202-4417730-1180323: total 65.90 in linnworks, 56.49
+    #: in amazon; kept 56.49 (the channel's own export)``.
+    disagreements: list[str] = field(default_factory=list)
 
     def __iadd__(self, other: IngestReport) -> IngestReport:
         self.files += other.files
         for name in ("read", "new", "updated", "unchanged", "skipped", "merged"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.disagreements += other.disagreements
         return self
+
+
+#: Platform profiles whose exports hold copies of other channels' orders.
+HUB_PROFILES = frozenset(p.name for p in PROFILES if p.hub)
+
+
+def _disagreement(
+    batch: OrderBatch, i: int, old_total: int, old_via: str | None, totals: IntArray, yields: Any
+) -> str:
+    """One line on an order two exports disagree on, and the value kept."""
+    new_text = money(int(totals[i])) if batch.has_total[i] else "none"
+    old_text = money(old_total)
+    kept, where = (old_text, old_via) if yields[i] else (new_text, batch.via)
+    return (
+        f"{batch.channel[i] or 'no channel'} {batch.order_id[i]}: total {old_text} in "
+        f"{old_via} and {new_text} in {batch.via}; kept {kept} from {where}, the "
+        "channel's own export"
+    )
 
 
 @dataclass
@@ -143,7 +168,23 @@ class HistoryIngest(HistoryStore):
             e, pn, b = row_id
             old = self._existing(batch.channel, batch.order_id)
             exists = old["id"] >= 0
-            same = (
+            # One order, one record: where an order hub's copy (Linnworks) and the
+            # channel's own export (the Amazon report) disagree, the channel's wins,
+            # whichever came first; between equals the later export updates the order.
+            old_hub = np.isin(np.asarray(old["via"], dtype=object), list(HUB_PROFILES))
+            old_rank = np.where(old["via_known"], np.where(old_hub, 0, 1), 1 - int(batch.hub))
+            rank = 1 - int(batch.hub)
+            yields = exists & (rank < old_rank)
+            differs = (
+                exists
+                & ((old["has_total"] != batch.has_total) | (old["total"] != total))
+                & (rank != old_rank)
+            )
+            for i in np.flatnonzero(differs).tolist():
+                report.disagreements.append(
+                    _disagreement(batch, i, int(old["total"][i]), old["via"][i], total, yields)
+                )
+            same = yields | (
                 exists
                 & (old["at"] == at)
                 & (old["has_total"] == batch.has_total)
@@ -159,6 +200,7 @@ class HistoryIngest(HistoryStore):
                 & same_text(phone, old["phone"])
                 & same_text(address, old["address"])
                 & same_text(pa.array(batch.name, pa.string()), old["name"])
+                & (old["via"] == np.asarray([batch.via] * n, dtype=object))
             )
             todo = ~same
             report.new = int((~exists).sum())
@@ -233,6 +275,7 @@ class HistoryIngest(HistoryStore):
                 values["consent"],
                 batch.reference,
                 batch.email_text,
+                [batch.via] * n,
             ]
             every = columns
             if len(fresh) < n:
@@ -240,14 +283,15 @@ class HistoryIngest(HistoryStore):
                 columns = [[c[i] for i in picked] for c in columns]
             self.conn.executemany(
                 "INSERT INTO orders (channel, order_id, at, total, refund, customer, email, "
-                "ps, phone, address, name, buyer, currency, consent, reference, email_text) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "ps, phone, address, name, buyer, currency, consent, reference, email_text, "
+                "via) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 zip(*columns, strict=True),
             )
             self.conn.executemany(
                 "UPDATE orders SET at = ?, total = ?, refund = ?, customer = ?, email = ?, "
                 "ps = ?, phone = ?, address = ?, name = ?, buyer = ?, currency = ?, "
-                "consent = ?, reference = ?, email_text = ? WHERE id = ?",
+                "consent = ?, reference = IFNULL(?, reference), email_text = ?, via = ? "
+                "WHERE id = ?",
                 ((*(c[i] for c in every[2:]), int(old["id"][i])) for i in changed.tolist()),
             )
             touched = set(row_cust[row_cust >= 0].tolist())
@@ -295,7 +339,7 @@ class HistoryIngest(HistoryStore):
             "consent",
         )  # fmt: skip
         out: dict[str, Any] = {k: np.full(n, -1, dtype=np.int64) for k in numbers}
-        text_cols = ("phone", "address", "name", "currency", "reference", "email_text")
+        text_cols = ("phone", "address", "name", "currency", "reference", "email_text", "via")
         texts: dict[str, list[str | None]] = {k: [None] * n for k in text_cols}
         if rows:
             arr = np.array(rows, dtype=np.int64)
@@ -304,12 +348,15 @@ class HistoryIngest(HistoryStore):
                 out[k][at] = arr[:, j]
             for i, *got in self.fetch(
                 "SELECT t.pos, o.phone, o.address, o.name, o.currency, o.reference, "
-                "o.email_text FROM t_orders t CROSS JOIN "
+                "o.email_text, o.via FROM t_orders t CROSS JOIN "
                 "orders o ON o.order_id = t.order_id AND o.channel = t.channel"
             ):
                 for k, value in zip(text_cols, got, strict=True):
                     texts[k][i] = value
+        via = texts.pop("via")
         out.update({k: pa.array(v, pa.string()) for k, v in texts.items()})
+        out["via"] = np.asarray(via, dtype=object)
+        out["via_known"] = np.asarray([v is not None for v in via], dtype=bool)
         out["has_total"] = out["has_total"] == 1
         return out
 

@@ -430,12 +430,20 @@ class HistoryQueries(HistoryIngest):
             params.append(wanted)
         if search:
             like = f"%{search.strip().lower()}%"
-            where.append(
-                "(id IN (SELECT customer FROM identities WHERE key LIKE ? AND "
-                "customer IS NOT NULL) OR id IN (SELECT customer FROM orders "
-                "WHERE lower(name) LIKE ?))"
+            # A phone however it is spelled ("7700 900456", "07700-900456"): its digits
+            # (national leading 0 dropped) within the stored E.164 numbers.
+            digits = "".join(c for c in search if c.isdigit()).lstrip("0")
+            phone_like = (
+                f"%{digits}%"
+                if len(digits) >= 6 and not search.strip().strip("+0123456789 ()-./")
+                else like
             )
-            params += [like, like]
+            where.append(
+                "(id IN (SELECT customer FROM identities WHERE (key LIKE ? OR key LIKE ?) "
+                "AND customer IS NOT NULL) OR id IN (SELECT customer FROM orders "
+                "WHERE lower(name) LIKE ? OR phone LIKE ?))"
+            )
+            params += [like, phone_like, like, phone_like]
         sql = (
             self._COLUMNS
             + (" WHERE " + " AND ".join(where) if where else "")
@@ -489,8 +497,9 @@ class HistoryQueries(HistoryIngest):
         if row:
             return int(row[0][0])
         found = self.fetch(
-            "SELECT DISTINCT customer FROM orders WHERE order_id = ? AND customer IS NOT NULL",
-            (text.lstrip("'#"),),
+            "SELECT DISTINCT customer FROM orders WHERE (order_id = ? OR reference = ?) "
+            "AND customer IS NOT NULL",
+            (text.lstrip("'#"), text.lstrip("'#")),
         )
         if len(found) == 1:
             return int(found[0][0])

@@ -47,7 +47,7 @@ from ordertags.errors import HistoryError
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APPLICATION_ID = 0x4F544147  # "OTAG": an ordertags history, not some other SQLite file
 LOCK_TIMEOUT_S = 30.0
 NONE = np.iinfo(np.int64).max  # no date
@@ -63,7 +63,7 @@ CREATE TABLE identities (
 CREATE INDEX identities_customer ON identities (customer);
 CREATE TABLE orders (
     id INTEGER PRIMARY KEY,
-    channel TEXT NOT NULL,          -- the export's Source/Channel column, upper-cased
+    channel TEXT NOT NULL,          -- amazon, ebay, shopify... (version 3; before: as written)
     order_id TEXT NOT NULL,
     at INTEGER,                     -- order date, epoch seconds
     total INTEGER,                  -- ten-thousandths
@@ -121,7 +121,23 @@ ALTER TABLE orders ADD COLUMN reference TEXT;
 ALTER TABLE orders ADD COLUMN email_text TEXT
 """
 
-MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3)]
+# Version 4: an order is known by its channel (one vocabulary: amazon, ebay, shopify...)
+# and its number there, whichever export brought it (``order_id``; ``reference`` is then
+# its other number, e.g. Linnworks' own Order Id); ``via`` is the platform profile of
+# the export that gave its values: an order hub's copy yields to the channel's own
+# export. Channels recorded before are brought into the vocabulary.
+_V4 = """
+ALTER TABLE orders ADD COLUMN via TEXT;
+UPDATE OR IGNORE orders SET channel = CASE
+    WHEN lower(channel) LIKE '%amazon%' THEN 'amazon'
+    WHEN lower(channel) LIKE '%ebay%' THEN 'ebay'
+    WHEN lower(channel) LIKE '%shopify%' THEN 'shopify'
+    WHEN lower(channel) LIKE '%woo%' THEN 'woocommerce'
+    WHEN lower(channel) LIKE '%etsy%' THEN 'etsy'
+    ELSE lower(channel) END
+"""
+
+MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3), (4, _V4)]
 
 
 # --- helpers --------------------------------------------------------------------------

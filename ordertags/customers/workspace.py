@@ -291,9 +291,17 @@ def run_lock(workspace: Workspace | None, wait: float | None = None) -> Iterator
 
 def _read_only(ws: Workspace) -> sqlite3.Connection:
     """A quick read-only look at the history with the standard library alone (no numpy
-    or pyarrow), for the quick commands."""
+    or pyarrow), for the quick commands. Its queries share one read transaction (one
+    snapshot), as those of :class:`ordertags.customers.history.History` do."""
     try:
-        return sqlite3.connect(f"{ws.history_path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        conn = sqlite3.connect(
+            f"{ws.history_path.resolve().as_uri()}?mode=ro",
+            uri=True,
+            timeout=5,
+            isolation_level=None,
+        )
+        conn.execute("BEGIN")
+        return conn
     except sqlite3.Error as exc:
         raise HistoryError(f"cannot read the history: {exc}.", file=str(ws.history_path)) from None
 

@@ -285,7 +285,8 @@ FIELD_KEY = "field:"
 def _output_key(frame: Frame, name: str) -> str:
     """``set: {shipping_service: ...}`` names an order field, written into whichever
     column holds it in each export; any other name is a column, the same in every export."""
-    if name in VIRTUAL_FIELDS and not frame.has_column(name):
+    if name == "notes" or (name in VIRTUAL_FIELDS and not frame.has_column(name)):
+        # ``notes`` (where ``note`` writes by default) is each export's own notes column.
         return FIELD_KEY + name
     return name
 

@@ -39,7 +39,15 @@ from ordertags.engine.arrays import (
 )
 from ordertags.io.fields import FieldMap
 from ordertags.io.options import ReadOptions
-from ordertags.io.platforms import ITEM_FIELDS, QUOTED_FIELDS, Profile, map_profile
+from ordertags.io.platforms import (
+    ITEM_FIELDS,
+    QUOTED_FIELDS,
+    Profile,
+    clean_id,
+    map_profile,
+    normalise_channel,
+    tax_included,
+)
 from ordertags.io.readers import OrderTable
 from ordertags.io.values import (
     DATE_STYLE_ALIASES,
@@ -68,7 +76,13 @@ VIRTUAL_FIELDS = (
     "shipping_service",
     "status",
     "refunds",
+    "notes",
 )
+
+
+#: The currency a money symbol names, where an export has no currency column (eBay's
+#: reports): "$" is read as US dollars, the eBay.com report's.
+CURRENCY_SYMBOLS = {"$": "USD", "£": "GBP", "€": "EUR", "¥": "JPY"}
 
 
 def order_id_keys(values: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -159,6 +173,8 @@ class Frame:
             )
         if field == "name":
             return fmap.get("first_name") is not None or fmap.get("last_name") is not None
+        if field == "currency":  # told by the total's symbol (eBay: $1,433.66, 116,99 €)
+            return profile.money in ("symbol", "comma_decimal") and fmap.get("total") is not None
         return False
 
     def has_field(self, field: str) -> bool:
@@ -367,6 +383,115 @@ class Frame:
         """Per order, the frame row of its first row."""
         return np.flatnonzero(self.order_starts).astype(np.int64)
 
+    # --- which order is which, across exports ------------------------------------------
+
+    def _order_channel(self, ti: int) -> pa.Array:
+        """Per row of table ``ti``: its order's channel in the one vocabulary
+        (:func:`ordertags.io.platforms.normalise_channel`): the platform's own for a
+        platform export, else what the channel column says ("" where nothing does)."""
+        profile, n = self.profiles[ti], self.tables[ti].num_rows
+        if profile.channel:
+            return pa.repeat(pa.scalar(profile.channel, pa.string()), n)
+        if not self._has(ti, "channel"):
+            return pa.repeat(BLANK, n)
+        encoded = pc.dictionary_encode(combined(self._table_text(ti, "channel")))
+        names = [normalise_channel(t or "")[0] for t in encoded.dictionary.to_pylist()]
+        result: pa.Array = pa.array(names, pa.string()).take(encoded.indices)
+        return result
+
+    def _order_number(self, ti: int) -> pa.Array:
+        """Per row of table ``ti``: its order's number on its channel: the channel's
+        reference where an order hub gives the order a number of its own (Linnworks'
+        Reference Num), else the order id; normalised as :func:`order_id_keys`."""
+        own = (
+            order_id_keys(self._table_text(ti, "order_id"))
+            if self._has(ti, "order_id")
+            else pa.repeat(BLANK, self.tables[ti].num_rows)
+        )
+        if not self._has(ti, "reference"):
+            return own
+        ref = order_id_keys(self._table_text(ti, "reference"))
+        result: pa.Array = pc.if_else(pc.equal(ref, ""), own, ref)
+        return result
+
+    @cached_property
+    def order_channels(self) -> pa.Array:
+        """Per row: the channel of its order (``amazon``, ``ebay``, ``shopify``...)."""
+        parts = [self._order_channel(ti) for ti in range(len(self.tables))]
+        return pa.concat_arrays(parts) if parts else pa.array([], pa.string())
+
+    @cached_property
+    def order_numbers(self) -> pa.Array:
+        """Per row: its order's number on its channel ("" where it has none)."""
+        parts = [self._order_number(ti) for ti in range(len(self.tables))]
+        return pa.concat_arrays(parts) if parts else pa.array([], pa.string())
+
+    @cached_property
+    def order_aliases(self) -> pa.Array:
+        """Per row: its order's other number ("" where none): the order hub's own id
+        where the channel's number is the order's identity (Linnworks' Order Id)."""
+        parts = []
+        for ti, table in enumerate(self.tables):
+            if self._has(ti, "reference") and self._has(ti, "order_id"):
+                own = order_id_keys(self._table_text(ti, "order_id"))
+                ref = order_id_keys(self._table_text(ti, "reference"))
+                parts.append(pc.if_else(pc.equal(ref, ""), BLANK, own))
+            else:
+                parts.append(pa.repeat(BLANK, table.num_rows))
+        return pa.concat_arrays(parts) if parts else pa.array([], pa.string())
+
+    def find_order(self, number: str) -> int:
+        """The first row of the order known by ``number`` (any of its numbers: the
+        channel's, an order hub's own id; ``#1042`` is ``1042``), -1 where none."""
+        want = clean_id(number)
+        best = -1
+        for values in (self.order_numbers, self.order_aliases):
+            at = int(pc.index(values, want).as_py())
+            if at >= 0 and (best < 0 or at < best):
+                best = at
+        if best < 0 and self.has_field("order_id"):
+            best = int(pc.index(order_id_keys(self.text(field="order_id")), want).as_py())
+        return best
+
+    def is_hub(self, ti: int) -> bool:
+        """Is table ``ti`` an order hub's export (Linnworks): copies of other channels'
+        orders, each with a number of the hub's own beside the channel's?"""
+        return self.profiles[ti].hub or (self._has(ti, "reference") and self._has(ti, "order_id"))
+
+    @cached_property
+    def counted_orders(self) -> BoolArray:
+        """True on the first row of each order the run counts: an order that several
+        exports hold (the same channel and number: an Amazon order in the Amazon
+        report and in Linnworks' export) counts once, in the copy of the channel's own
+        export (not an order hub's), and among equals the last export given. Orders
+        with no number all count."""
+        starts = self.order_starts
+        if len(self.tables) < 2:
+            return starts  # one export holds each order once (its rows are grouped)
+        rows = np.flatnonzero(starts)
+        numbers = self.order_numbers.take(pa.array(rows))
+        keyed = pc.binary_join_element_wise(
+            self.order_channels.take(pa.array(rows)), numbers, "\x1f"
+        )
+        has_number = np.asarray(
+            pc.not_equal(numbers, "").to_numpy(zero_copy_only=False), dtype=bool
+        )
+        if not has_number.any():
+            return starts
+        codes = np.asarray(
+            pc.dictionary_encode(keyed).indices.to_numpy(zero_copy_only=False), dtype=np.int64
+        )
+        table_of = np.searchsorted(self.offsets, rows, side="right") - 1
+        rank = np.array([0 if self.is_hub(i) else 1 for i in range(len(self.tables))])[table_of]
+        # Highest rank wins, then the latest row: one score per order, the best per key.
+        score = rank * (self.n + 1) + rows
+        best = np.full(int(codes.max()) + 1, -1, dtype=np.int64)
+        np.maximum.at(best, codes[has_number], score[has_number])
+        keep = ~has_number | (best[codes] == score)
+        out = np.zeros(self.n, dtype=bool)
+        out[rows[keep]] = True
+        return out
+
     def order_first(self, mask: BoolArray) -> BoolArray:
         """Per row, ``mask`` at the first row of the row's order: what an order-level
         answer computed row by row says for the whole order."""
@@ -410,12 +535,27 @@ class Frame:
 
     # --- text ---------------------------------------------------------------------------
 
+    def _currency_of_symbols(self, ti: int) -> pa.Array:
+        """Per row of table ``ti`` (an export with no currency column whose money carries
+        a symbol): the currency its total's symbol names ("" where none)."""
+        i = self.maps[ti].get("total")
+        assert i is not None
+        text = combined(self.tables[ti].column(i))
+        out = pa.repeat(BLANK, len(text))
+        for symbol, code in CURRENCY_SYMBOLS.items():
+            hit = pc.fill_null(pc.match_substring(text, symbol), False)
+            out = pc.if_else(hit, pa.scalar(code, pa.string()), out)
+        result: pa.Array = out
+        return result
+
     def raw_field(self, ti: int, field: str) -> pa.ChunkedArray | pa.Array | None:
         """A field's text row by row in table ``ti``: its column, with blanks filled from
         its fallback columns and Excel's leading ``'`` dropped (None: no such column)."""
         table, fmap = self.tables[ti], self.maps[ti]
         sources = fmap.sources(field)
         if not sources:
+            if field == "currency" and self._has(ti, "currency"):
+                return self._currency_of_symbols(ti)
             if field == "name" and (
                 fmap.get("first_name") is not None or fmap.get("last_name") is not None
             ):
@@ -664,6 +804,25 @@ class Frame:
         result: FloatArray = per_row[self._first_valid(ti, ~np.isnan(per_row))]
         return result
 
+    def _tax_included(self, ti: int) -> BoolArray:
+        """Per row of table ``ti``: do its prices include tax? (Amazon: by the order's
+        marketplace, see :func:`ordertags.io.platforms.tax_included`; decided once per
+        distinct (sales channel, currency).)"""
+        n = self.tables[ti].num_rows
+        if self.profiles[ti].tax_rule != "amazon-marketplace":
+            return np.zeros(n, dtype=bool)
+        channel = combined(self._table_text(ti, "channel"))
+        currency = combined(self._table_text(ti, "currency"))
+        pairs = pc.binary_join_element_wise(channel, currency, "\x1f")
+        encoded = pc.dictionary_encode(pairs)
+        flags = [
+            tax_included(*(text.split("\x1f", 1) + [""])[:2])
+            for text in encoded.dictionary.to_pylist()
+        ]
+        codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        result: BoolArray = np.asarray(flags, dtype=bool)[codes]
+        return result
+
     def order_totals(self, ti: int) -> FloatArray:
         """Per order of table ``ti``: its total (NaN where it has none). The ``total``
         column's value, counted once however many rows repeat it; or, where the platform
@@ -685,6 +844,17 @@ class Frame:
                 assert nums is not None
                 present |= ~np.isnan(nums)
                 per_row += np.nan_to_num(nums)
+            taxes = self._line_columns(ti, profile.tax_lines)
+            if taxes:
+                exclusive = ~self._tax_included(ti)
+                for name in taxes:
+                    nums = self._column_numbers(ti, name)
+                    assert nums is not None
+                    per_row += np.where(exclusive, np.nan_to_num(nums), 0.0)
+            for name in self._line_columns(ti, profile.discount_lines):
+                nums = self._column_numbers(ti, name)
+                assert nums is not None
+                per_row -= np.abs(np.nan_to_num(nums))
             if profile.total_product and not lines:
                 quantity = self._field_numbers(ti, "quantity")
                 price = self._field_numbers(ti, "price")

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -83,6 +83,10 @@ class Summary:
     replaced: int = 0
 
 
+#: The column an order field's ``set`` or ``note`` adds where an export has none.
+FIELD_COLUMN_NAMES = {"notes": "Order Notes"}
+
+
 @dataclass
 class Annotated:
     """The result of :func:`annotate`: the tables as read, the run's customers, the tag
@@ -129,8 +133,14 @@ class Annotated:
                 name = (
                     self.frame.tables[index].columns[sources[0]]
                     if sources
-                    else field_name.replace("_", " ").title()
+                    else FIELD_COLUMN_NAMES.get(field_name, field_name.replace("_", " ").title())
                 )
+            else:
+                # A column found by a looser spelling (``Order Notes`` for ``order_notes``)
+                # is the export's own column: written there, never added as a copy.
+                found = fmap.find_column(name)
+                if found is not None:
+                    name = self.frame.tables[index].columns[found]
             out[name] = pa.chunked_array([values.slice(start, length)], type=pa.string())
         return out
 
@@ -146,6 +156,7 @@ def annotate(
     history: History | None = None,
     record: bool = False,
     region: str | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Annotated:
     """Tag every order of the given exports.
 
@@ -159,12 +170,13 @@ def annotate(
     region of phone numbers (default: the history's, else GB); it also says whether
     numeric dates such as ``05/11/2026`` are day-first or month-first where the export's
     platform and the dates themselves do not (``read.date_style``, ``day-first`` or
-    ``month-first``, says it for every export).
+    ``month-first``, says it for every export). ``progress`` is called with the bytes
+    read as the exports are read (see :func:`ordertags.io.readers.read_orders`).
     """
     as_of = as_of or dt.date.today()
     if rules is not None:
         rules.check_tags(tagbook)
-    tables = read_exports(orders, read)
+    tables = read_exports(orders, read, progress)
     frame = Frame.of(
         tables,
         as_of=as_of,

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.base import keys as K
-from ordertags.customers.grouping import Customers, customer_keys
+from ordertags.customers.grouping import Customers, customer_keys_of_column
 from ordertags.customers.history import History, IngestReport, Recorded
 from ordertags.customers.identity import (
     NO_DATE,
@@ -45,11 +45,42 @@ from ordertags.customers.identity import (
     surnames,
 )
 from ordertags.engine.arrays import BoolArray, FloatArray, IntArray, combined
-from ordertags.engine.frame import Frame, order_id_keys
+from ordertags.engine.frame import Frame
 from ordertags.engine.tagtext import render_tags
 from ordertags.errors import ColumnError
 from ordertags.io.fields import CONSENT_YES, FIELD_ALIASES
 from ordertags.tags import TagBook
+
+
+def _phones_by_country(phones: pa.Array, country: pa.Array | None, region: str) -> pa.Array:
+    """E.164 keys of phones written without a country code, read as numbers of the
+    order's country where the export names it (a US order's 555 number is +1, not +44),
+    else of ``region`` (--default-region, the workspace's)."""
+    if country is None:
+        return phone_keys(phones, region)
+    encoded = pc.dictionary_encode(country)
+    regions = [K.country_region(c or "") or region for c in encoded.dictionary.to_pylist()]
+    per_row = np.asarray(regions + [region], dtype=object)[
+        np.asarray(pc.fill_null(encoded.indices, len(regions)).to_numpy(zero_copy_only=False))
+    ]
+    distinct = sorted(set(regions) | {region})
+    if len(distinct) == 1:
+        return phone_keys(phones, region)
+    out = null_strings(len(phones))
+    for code in distinct:
+        rows = np.flatnonzero(per_row == code)
+        if not len(rows):
+            continue
+        keys = phone_keys(phones.take(pa.array(rows)), code)
+        mask = np.zeros(len(phones), dtype=bool)
+        mask[rows] = True
+        # Scatter the group's keys back to its rows.
+        full = np.full(len(phones), -1, dtype=np.int64)
+        full[rows] = np.arange(len(rows))
+        taken = keys.take(pa.array(np.maximum(full, 0)))
+        out = pc.if_else(pa.array(mask), taken, out)
+    result: pa.Array = out
+    return result
 
 
 def run_identities(
@@ -65,11 +96,15 @@ def run_identities(
             return None
         return combined(frame.text(field=name)) if frame.has_field(name) else None
 
-    email = customer_keys(frame.identity_text())
+    email = customer_keys_of_column(frame.identity_text())
     buyer_text = frame.buyer_text()
-    buyer = customer_keys(buyer_text) if buyer_text is not None else null_strings(n)
+    buyer = customer_keys_of_column(buyer_text) if buyer_text is not None else null_strings(n)
     phone_text = text("phone")
-    phone = phone_keys(phone_text, region) if phone_text is not None else null_strings(n)
+    phone = (
+        _phones_by_country(phone_text, text("country"), region)
+        if phone_text is not None
+        else null_strings(n)
+    )
     last = text("last_name")
     full = text("name")
     # Per row: the last-name column where the export has one, else the full name's
@@ -402,7 +437,7 @@ def customer_aggregates(
     ``within_days`` is None). With ``measure``, only what it needs is worked out (the
     rest is zero); a column some export lacks counts as zero."""
     need = _NEEDS.get(measure or "", ("total", "refunds", "date"))
-    rows = frame.order_starts.copy()
+    rows = frame.counted_orders.copy()  # an order two exports hold counts once
     if within_days is not None:
         rows &= frame.within_days(within_days)
     sel = rows & (person >= 0)
@@ -508,18 +543,13 @@ def run_orders(
         return None
     length = frame.n - start if length is None else length
     sl = slice(start, start + length)
-    order_id = order_id_keys(combined(frame.text(field="order_id")).slice(start, length))
+    # An order's identity: its channel (one vocabulary) and its number there.
+    order_id = frame.order_numbers.slice(start, length)
     keep = frame.order_starts[sl] & np.asarray(
         pc.not_equal(order_id, "").to_numpy(zero_copy_only=False), dtype=bool
     )
     skipped = int((frame.order_starts[sl] & ~keep).sum())
-    channel = (
-        pc.utf8_upper(
-            pc.utf8_trim_whitespace(combined(frame.text(field="channel")).slice(start, length))
-        )
-        if frame.has_field("channel")
-        else pa.repeat(pa.scalar("", pa.string()), length)
-    )
+    channel = frame.order_channels.slice(start, length)
     # One version per (channel, order id): the last one in the file.
     joined = pc.binary_join_element_wise(channel, order_id, "\x1f")
     idx = np.flatnonzero(keep)
@@ -552,6 +582,12 @@ def run_orders(
         if frame.has_field("name")
         else [None] * len(rows)
     )
+    # The order's other number: the hub's own id where the key is the channel's number.
+    ref = frame.order_aliases.take(pa.array(rows)).to_pylist()
+    table_of = min(
+        int(np.searchsorted(frame.offsets, start, side="right")) - 1, len(frame.tables) - 1
+    )
+    profile = frame.profiles[table_of] if frame.tables else None
     full_ids = ids if ids is not None else run_identities(frame)
     sub = full_ids.take(rows)
 
@@ -567,7 +603,7 @@ def run_orders(
     return OrderBatch(
         currency=[x.upper() if x else None for x in texts("currency")],
         consent=consent,
-        reference=texts("reference"),
+        reference=[r or None for r in ref],
         email_text=[x if x and "@" in x else None for x in texts("email")],
         source=source,
         rows=rows,
@@ -580,6 +616,8 @@ def run_orders(
         name=[(x or "").strip() or None for x in name],
         ids=sub,
         skipped=skipped,
+        via=profile.name if profile is not None else "",
+        hub=frame.is_hub(table_of) if profile is not None else False,
     )
 
 

@@ -56,7 +56,7 @@ def render_tags(
         ]
         index = pa.array(inverse.ravel().astype(np.int32))
     texts = [SEPARATOR.join(names) for names in combos]
-    labels = [SEPARATOR.join(tagbook.tags[t].label for t in names) for names in combos]
+    labels = [SEPARATOR.join(tagbook.tags[t].display for t in names) for names in combos]
     colours = [tagbook.tags[names[0]].colour if names else "" for names in combos]
 
     def take(values: list[str]) -> pa.ChunkedArray:

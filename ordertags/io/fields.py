@@ -28,8 +28,6 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
         "order-id",
         "amazon-order-id",
         "nOrderId",
-        "Reference Number",
-        "Reference Num",
         "Id",
     ),
     "email": (
@@ -121,6 +119,20 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "country": ("Country", "Country Code", "Shipping Country", "Billing Country", "ship-country"),
     "currency": ("Currency", "Currency Code", "cCurrency"),
     "channel": ("Channel", "Source", "Sales Channel", "sales-channel", "Marketplace"),
+    # Where the seller's notes on an order go (a rule's ``note``).
+    "notes": ("Notes", "Order Notes", "Note", "Order Note", "Comments"),
+    # The channel's own order number where an order hub (Linnworks) gives the order a
+    # number of its own: the order is known by both.
+    "reference": (
+        "Reference Num",
+        "Reference Number",
+        "ReferenceNum",
+        "Channel Reference",
+        "Channel Reference Number",
+        "External Reference",
+        "ExternalReference",
+        "Channel Order Number",
+    ),
     "shipping_service": (
         "Shipping Service",
         "Postal Service",
@@ -165,6 +177,7 @@ FIELD_TITLES = {
     "country": "country",
     "currency": "currency",
     "channel": "channel",
+    "notes": "order notes",
     "shipping_service": "shipping service",
     "status": "order status",
     "marketing_consent": "marketing consent",

@@ -166,7 +166,7 @@ def find_order_customer(
             raise InputError(
                 "the JSON is nested too deeply to be an order export.", file=str(p)
             ) from None
-        return _search(rows, fmap, chosen, want, order_id, p, where=None)
+        return _search(iter(rows), fmap, chosen, want, order_id, p, where=None)
     tries = [encoding] if encoding else ["utf-8"]
     found = find_header(
         body, encoding=tries[0] or "utf-8", delimiter=_delim(delimiter), profile=forced

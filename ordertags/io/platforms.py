@@ -92,6 +92,20 @@ class Profile:
     mapping_file: str | None = None
     #: Where ``dates`` was said, when a mapping file said it (for ``inspect``).
     dates_from: str = ""
+    #: Tax columns summed over the lines only where prices exclude tax (see
+    #: ``tax_included``), and discount columns taken off (their size, whichever sign
+    #: the report gives them).
+    tax_lines: tuple[str, ...] = ()
+    discount_lines: tuple[str, ...] = ()
+    #: How to tell whether prices include tax: "" (they do not, or there is an order
+    #: total), or "amazon-marketplace" (by the marketplace: see :func:`tax_included`).
+    tax_rule: str = ""
+    #: The channel every order of this export comes from (``shopify``, ``amazon``...),
+    #: "" where a column says it (an order hub such as Linnworks, a generic export).
+    channel: str = ""
+    #: An order hub (Linnworks) keeps copies of other channels' orders: where a
+    #: channel's own export disagrees with the hub's copy, the channel's wins.
+    hub: bool = False
 
     @property
     def grouped(self) -> bool:
@@ -111,6 +125,7 @@ def _p(**kw: Any) -> Profile:
 
 
 SHOPIFY = _p(
+    channel="shopify",
     name="shopify",
     title="Shopify orders export",
     signatures=(
@@ -118,6 +133,7 @@ SHOPIFY = _p(
         ("Name", "Lineitem quantity", "Lineitem price"),
     ),
     fields={
+        "notes": ("Notes",),
         "order_id": ("Name",),
         "email": ("Email",),
         "name": ("Billing Name", "Shipping Name"),
@@ -153,6 +169,7 @@ SHOPIFY = _p(
 )
 
 WOOCOMMERCE = _p(
+    channel="woocommerce",
     name="woocommerce",
     title="WooCommerce order export (WebToffee / SkyVerge)",
     signatures=(
@@ -160,6 +177,7 @@ WOOCOMMERCE = _p(
         ("order_id", "order_date", "customer_email"),
     ),
     fields={
+        "notes": ("order_notes", "customer_note"),
         "order_id": ("order_number", "order_id"),
         "email": ("customer_email", "billing_email"),
         "first_name": ("billing_first_name", "shipping_first_name"),
@@ -197,6 +215,7 @@ WOOCOMMERCE = _p(
 )
 
 WOO_ALGOLPLUS = _p(
+    channel="woocommerce",
     name="woocommerce-algolplus",
     title="WooCommerce Advanced Order Export (AlgolPlus)",
     signatures=(
@@ -204,6 +223,7 @@ WOO_ALGOLPLUS = _p(
         ("Order Number", "Order Total Amount"),
     ),
     fields={
+        "notes": ("Customer Note", "Order Notes"),
         "order_id": ("Order Number",),
         "email": ("Email (Billing)",),
         "first_name": ("First Name (Billing)", "First Name (Shipping)"),
@@ -233,6 +253,7 @@ WOO_ALGOLPLUS = _p(
 )
 
 WOO_ANALYTICS = _p(
+    channel="woocommerce",
     name="woocommerce-analytics",
     title="WooCommerce Analytics orders download",
     signatures=(("Order #", "Customer type"), ("Order #", "Net Sales", "Items sold")),
@@ -253,6 +274,7 @@ WOO_ANALYTICS = _p(
 )
 
 LINNWORKS = _p(
+    hub=True,
     name="linnworks",
     title="Linnworks orders export",
     signatures=(
@@ -262,11 +284,26 @@ LINNWORKS = _p(
         ("Reference Number", "Customer email address"),
     ),
     fields={
-        "order_id": ("Order Id", "nOrderId", "Reference Number", "ReferenceNum"),
-        "reference": ("Reference Number", "ReferenceNum", "Channel Reference"),
+        "notes": ("Notes", "Order Notes", "Note"),
+        "order_id": ("Order Id", "nOrderId"),
+        "reference": (
+            "Reference Num",
+            "Reference Number",
+            "ReferenceNum",
+            "Channel Reference",
+            "External Reference",
+            "ExternalReference",
+        ),
         "email": ("Customer email address", "cEmailAddress", "Email"),
         "name": ("Shipping customer name", "Customer Name", "cFullName"),
-        "phone": ("Customer buyer phone number", "Phone"),
+        "phone": (
+            "Customer buyer phone number",
+            "Customer Phone",
+            "Customer phone number",
+            "Phone",
+            "cPhoneNumber",
+            "BuyerPhoneNumber",
+        ),
         "address": ("Shipping address 1", "Address1", "Address Line 1"),
         "postcode": ("Shipping postcode", "Postcode", "Post Code"),
         "country": ("Shipping country", "Country"),
@@ -282,7 +319,7 @@ LINNWORKS = _p(
         "price": ("Unit Cost", "Price Per Unit", "PricePerUnit"),
         "line_total": ("Line Total", "LineTotal"),
     },
-    fallbacks={"order_id": ("Reference Number",)},
+    fallbacks={"order_id": ("Reference Number", "Reference Num", "ReferenceNum")},
     money="auto",
     dates="auto",
     rows="item",
@@ -291,6 +328,7 @@ LINNWORKS = _p(
 )
 
 AMAZON = _p(
+    channel="amazon",
     name="amazon",
     title="Amazon Seller Central order report",
     signatures=(
@@ -316,14 +354,10 @@ AMAZON = _p(
         "quantity": ("quantity-purchased", "quantity", "quantity-shipped"),
         "line_total": ("item-price",),
     },
-    total_lines=(
-        "item-price",
-        "item-tax",
-        "shipping-price",
-        "shipping-tax",
-        "gift-wrap-price",
-        "gift-wrap-tax",
-    ),
+    total_lines=("item-price", "shipping-price", "gift-wrap-price"),
+    tax_lines=("item-tax", "shipping-tax", "gift-wrap-tax"),
+    discount_lines=("item-promotion-discount", "ship-promotion-discount"),
+    tax_rule="amazon-marketplace",
     money="plain",
     dates="iso",
     rows="item",
@@ -334,11 +368,14 @@ AMAZON = _p(
         "Report (unshipped orders) or Amazon Fulfilled Shipments instead, or"
     },
     about="buyer-email is a marketplace relay address (an opaque per-buyer key); the "
-    "order total is the sum over its lines of item-price, item-tax, shipping-price "
-    "and shipping-tax (and gift wrap)",
+    "order total is the sum over its lines of item-price, shipping-price and "
+    "gift-wrap-price, less item- and ship-promotion-discount, plus item-tax, "
+    "shipping-tax and gift-wrap-tax only on marketplaces whose prices exclude tax "
+    "(amazon.com, amazon.ca: by sales-channel, else USD/CAD)",
 )
 
 EBAY = _p(
+    channel="ebay",
     name="ebay",
     title="eBay orders report",
     signatures=(
@@ -347,6 +384,7 @@ EBAY = _p(
         ("Sales Record Number", "User Id"),
     ),
     fields={
+        "notes": ("My Item Note",),
         "order_id": ("Order Number", "Sales Record Number"),
         "customer_id": ("Buyer Username", "User Id"),
         "email": ("Buyer Email",),
@@ -375,6 +413,7 @@ EBAY = _p(
 )
 
 EBAY_DE = _p(
+    channel="ebay",
     name="ebay-de",
     title="eBay orders report (German)",
     signatures=(
@@ -401,6 +440,7 @@ EBAY_DE = _p(
 )
 
 ETSY_ORDERS = _p(
+    channel="etsy",
     name="etsy-orders",
     title="Etsy sold orders (EtsySoldOrders)",
     signatures=(
@@ -429,6 +469,7 @@ ETSY_ORDERS = _p(
 )
 
 ETSY_ITEMS = _p(
+    channel="etsy",
     name="etsy-items",
     title="Etsy sold order items (EtsySoldOrderItems)",
     signatures=(
@@ -513,6 +554,107 @@ PROFILES: tuple[Profile, ...] = (
 )
 PROFILE_NAMES = tuple(p.name for p in PROFILES)
 _BY_NAME = {p.name: p for p in PROFILES}
+
+
+#: Amazon marketplaces whose item-price excludes tax (tax is added at checkout, and
+#: item-tax is on top): the United States and Canada. On every other marketplace
+#: (amazon.co.uk, the EU ones, .co.jp, .com.au, ...) prices include VAT/GST and
+#: item-tax is the part of item-price that is tax (Seller Central: "the item price
+#: includes VAT"), so adding it would count the tax twice.
+AMAZON_TAX_EXCLUSIVE = frozenset({"amazon.com", "amazon.ca", "www.amazon.com", "www.amazon.ca"})
+#: Without a sales-channel: the currencies of those marketplaces.
+AMAZON_TAX_EXCLUSIVE_CURRENCIES = frozenset({"USD", "CAD"})
+
+
+def tax_included(sales_channel: str, currency: str) -> bool:
+    """Do an Amazon order's prices include tax? By its marketplace (``sales-channel``:
+    ``Amazon.co.uk`` yes, ``Amazon.com`` no), else by its currency (USD, CAD: no).
+
+    >>> tax_included("Amazon.co.uk", "GBP"), tax_included("Amazon.com", "USD")
+    (True, False)
+    >>> tax_included("", "EUR"), tax_included("Non-Amazon", "USD")
+    (True, False)
+    """
+    channel = sales_channel.strip().lower()
+    if channel.startswith("amazon."):
+        return channel not in AMAZON_TAX_EXCLUSIVE
+    return currency.strip().upper() not in AMAZON_TAX_EXCLUSIVE_CURRENCIES
+
+
+# --- one channel vocabulary ----------------------------------------------------------------
+
+#: Channel names as exports write them (a Linnworks Source or SubSource, an Amazon
+#: sales-channel, a platform name) -> the channel: the first word found wins.
+CHANNEL_WORDS = (
+    ("amazon", "amazon"),
+    ("ebay", "ebay"),
+    ("shopify", "shopify"),
+    ("woocommerce", "woocommerce"),
+    ("woo", "woocommerce"),
+    ("wordpress", "woocommerce"),
+    ("etsy", "etsy"),
+    ("magento", "magento"),
+    ("bigcommerce", "bigcommerce"),
+    ("onbuy", "onbuy"),
+    ("tiktok", "tiktok"),
+    ("direct", "direct"),
+    ("manual", "direct"),
+)
+#: Country words in a channel name -> the marketplace's domain suffix.
+MARKETPLACES = {
+    "co.uk": "co.uk",
+    "uk": "co.uk",
+    "gb": "co.uk",
+    "com.au": "com.au",
+    "au": "com.au",
+    "co.jp": "co.jp",
+    "jp": "co.jp",
+    "com.mx": "com.mx",
+    "mx": "com.mx",
+    "com.br": "com.br",
+    "com.be": "com.be",
+    "com.tr": "com.tr",
+    "com": "com",
+    "us": "com",
+    "usa": "com",
+    "ca": "ca",
+    "de": "de",
+    "fr": "fr",
+    "it": "it",
+    "es": "es",
+    "nl": "nl",
+    "se": "se",
+    "pl": "pl",
+    "ie": "ie",
+    "in": "in",
+    "sg": "sg",
+    "ae": "ae",
+}
+_MARKET = re.compile(r"(co\.uk|com\.[a-z]{2}|co\.jp|\b[a-z]{2,3}\b)\s*$")
+
+
+def normalise_channel(text: str) -> tuple[str, str]:
+    """A channel as exports name it -> (channel, marketplace): one vocabulary for
+    Linnworks' Source and SubSource, Amazon's sales-channel and platform names.
+
+    >>> normalise_channel("AMAZON"), normalise_channel("Amazon UK")
+    (('amazon', ''), ('amazon', 'amazon.co.uk'))
+    >>> normalise_channel("AMAZON.CO.UK"), normalise_channel("eBay DE")
+    (('amazon', 'amazon.co.uk'), ('ebay', 'ebay.de'))
+    >>> normalise_channel("My Woo Store"), normalise_channel("")
+    (('woocommerce', ''), ('', ''))
+    """
+    text = " ".join(text.strip().lower().split())
+    if not text:
+        return "", ""
+    channel = next((c for word, c in CHANNEL_WORDS if word in text), text)
+    market = ""
+    if channel in ("amazon", "ebay"):
+        rest = text.split(channel, 1)[1].strip(" ._-") if channel in text else ""
+        found = _MARKET.search(rest)
+        if found and found.group(1) in MARKETPLACES:
+            market = f"{channel}.{MARKETPLACES[found.group(1)]}"
+    return channel, market
 
 
 def get_profile(name: str) -> Profile:

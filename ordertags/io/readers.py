@@ -19,7 +19,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,12 +126,25 @@ class OrderTable:
         return self.table.column(name)
 
 
-def _read_bytes(path: str | Path) -> tuple[bytes, str]:
+#: Bytes read at a time when a progress callback follows the reading.
+PROGRESS_CHUNK = 4 << 20
+
+
+def _read_bytes(
+    path: str | Path, progress: Callable[[int], None] | None = None
+) -> tuple[bytes, str]:
     if str(path) == "-":
         return sys.stdin.buffer.read(), "<stdin>"
     p = Path(path)
     try:
-        return p.read_bytes(), str(p)
+        if progress is None:
+            return p.read_bytes(), str(p)
+        parts = []
+        with p.open("rb") as fh:
+            while chunk := fh.read(PROGRESS_CHUNK):
+                parts.append(chunk)
+                progress(len(chunk))
+        return b"".join(parts), str(p)
     except FileNotFoundError:
         raise InputError("no such file.", file=str(p), hint="Check the path.") from None
     except IsADirectoryError:
@@ -147,27 +160,31 @@ def read_orders(
     delimiter: str | None = None,
     profile: ProfileSpec = None,
     mapping: MappingSpec = None,
+    progress: Callable[[int], None] | None = None,
 ) -> OrderTable:
     """Read one order export (``-`` for stdin) with every value as text.
 
     ``profile`` forces a platform profile by name (``--format``); ``mapping`` is a
-    mapping file (``--mapping``) laid over the profile.
+    mapping file (``--mapping``) laid over the profile. ``progress``, when given, is
+    called with the number of bytes read after each chunk of a file (not of stdin).
 
     >>> orders = read_orders("examples/orders.csv")  # doctest: +SKIP
     >>> orders.columns[:3], orders.num_rows, orders.profile.name  # doctest: +SKIP
     (['Order Id', 'Reference Num', 'Source'], 40, 'generic')
     """
-    data, name = _read_bytes(path)
+    data, name = _read_bytes(path, progress)
     return parse_orders(
         data, source=name, encoding=encoding, delimiter=delimiter, profile=profile, mapping=mapping
     )
 
 
 def read_exports(
-    orders: Sequence[str | os.PathLike[str] | OrderTable], options: ReadOptions = DEFAULT
+    orders: Sequence[str | os.PathLike[str] | OrderTable],
+    options: ReadOptions = DEFAULT,
+    progress: Callable[[int], None] | None = None,
 ) -> list[OrderTable]:
     """Read several exports (paths, ``-`` for stdin, or tables already read) as
-    ``options`` say.
+    ``options`` say; ``progress`` follows the bytes read (see :func:`read_orders`).
 
     >>> [t.profile.name for t in read_exports(["examples/orders.csv"])]
     ['linnworks']
@@ -181,6 +198,7 @@ def read_exports(
             delimiter=options.delimiter,
             profile=options.profile,
             mapping=options.mapping_path,
+            progress=progress,
         )
         for o in orders
     ]
@@ -296,6 +314,13 @@ def _parse_csv(
         header = next(csv.reader(io.StringIO(sample, newline=""), delimiter=delim))
     except (StopIteration, csv.Error):
         header = []
+    if len(header) > MAX_COLUMNS:
+        raise InputError(
+            f"the header has {len(header):,} columns; ordertags reads at most {MAX_COLUMNS:,} "
+            "(an order export has a few hundred at most).",
+            file=source,
+            hint="Check that this is an order export and that --delimiter is right.",
+        )
     if not header or all(not h.strip() for h in header):
         raise InputError(
             "the first line is not a header.",
@@ -388,6 +413,9 @@ def _parse_csv(
     return result
 
 
+#: The most columns read: each costs memory whatever the rows (100,000 columns would
+#: take over 1 GB), and an order export has a few hundred at most.
+MAX_COLUMNS = 10_000
 #: The longest header line read (100,000 column names of 20 characters are 2 MB).
 MAX_HEADER_BYTES = 16 << 20
 #: The longest row (record) read: a value may be as long as this (a 50 MB note is read).
@@ -1015,6 +1043,13 @@ def _parse_json(text: str, *, source: str, bom: bool, encoding: str) -> OrderTab
         for k in rec:
             columns.setdefault(k, None)
     names = list(columns)
+    if len(names) > MAX_COLUMNS:
+        raise InputError(
+            f"the orders have {len(names):,} different keys; ordertags reads at most "
+            f"{MAX_COLUMNS:,} columns (an order export has a few hundred at most).",
+            file=source,
+            hint="Check that this is an order export.",
+        )
     try:
         arrays = [
             pa.array([_json_text(rec.get(c)) for rec in data], type=pa.string()) for c in names

@@ -294,12 +294,18 @@ def write_table(
     output_format: str | None = None,
     encoding: str | None = None,
     profile_first: bool = False,
+    lead: Sequence[str] = (),
+    colour_column: str | None = None,
     excel_safe: bool = False,
 ) -> int:
     """Write ``table`` with ``extra`` columns (name -> values; a name already in the
     header is replaced in place, so applying to an annotated file refreshes it). CSV is
     written in the export's own encoding, or ``encoding`` (``--output-encoding``).
     Returns how many characters the encoding could not hold (replaced).
+
+    As ``xlsx``, the columns named in ``lead`` come first and each row is filled with
+    the colour in its ``colour_column`` (see :func:`ordertags.io.xlsx.write_xlsx`); every
+    cell is text there, never a formula.
 
     With ``excel_safe`` (CSV only), every cell a spreadsheet would run as a formula gets
     a leading ``'`` (:mod:`ordertags.io.safecsv`); plain numbers stay numbers in every
@@ -334,6 +340,13 @@ def write_table(
             names.insert(at, name)
             plan.insert(at, values)
             at += 1
+    if fmt == "xlsx":
+        # Lazy: openpyxl takes most of a second to import; only a spreadsheet needs it.
+        from ordertags.io.xlsx import write_xlsx
+
+        columns = [table.column(p) if isinstance(p, int) else p for p in plan]
+        write_xlsx(out, names, columns, lead=lead, colour_column=colour_column)
+        return 0
     dialect = table.dialect if table.kind == "csv" else Dialect()
     if encoding:
         dialect = dataclasses.replace(dialect, encoding=codecs.lookup(encoding).name)

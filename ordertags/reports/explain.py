@@ -15,15 +15,13 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ordertags.engine.arrays import BoolArray
 from ordertags.engine.conditions import Context, Explained, explain
-from ordertags.engine.frame import Frame, order_id_keys
+from ordertags.engine.frame import Frame
 from ordertags.engine.pipeline import annotate
 from ordertags.engine.tagtext import COLOUR_COLUMN, PROFILE_COLUMN, TAGS_COLUMN
 from ordertags.errors import InputError
-from ordertags.io.lookup import norm_order_id
 from ordertags.io.options import DEFAULT, ReadOptions
 from ordertags.io.readers import read_exports
 from ordertags.rules import Rule, RuleSet
@@ -63,7 +61,8 @@ def _actions(rule: Rule) -> list[str]:
     out += [f"untag {t}" for t in rule.untag]
     out += [f"set {c} = {v!r}" for c, v in rule.set.items()]
     if rule.note:
-        out.append(f"note {rule.note[1]!r} in {rule.note[0]}")
+        where = "the export's notes column" if rule.note[0] == "notes" else rule.note[0]
+        out.append(f"note {rule.note[1]!r} in {where}")
     if rule.hold:
         out.append(f"hold: {rule.hold}")
     if rule.stop:
@@ -92,8 +91,9 @@ def explain_order(
     tables = read_exports(orders, read)
     probe = Frame.of(tables, as_of=as_of or dt.date.today(), read=read)
     probe.require_field("order_id")
-    ids = order_id_keys(probe.text(field="order_id"))
-    row = pc.index(ids, norm_order_id(order_id)).as_py()
+    # Any of the order's numbers: the channel's (Linnworks' Reference Num) or the
+    # export's own (Linnworks' Order Id).
+    row = probe.find_order(order_id)
     if row < 0:
         names = ", ".join(t.source for t in tables)
         raise InputError(

@@ -166,7 +166,11 @@ def build_list(
     keys = np.array([customers.key[i] for i in idx.tolist()], dtype=object)
     order = np.lexsort((keys, -total)) if len(idx) else np.zeros(0, dtype=np.int64)
     idx, spend_text = idx[order], spend_text.take(pa.array(order, pa.int64()))
-    ranked = [t for t in tagbook.rank(customers.tags) if tagbook.tags[t].scope == "customer"]
+    # The customer tags, and any order tag the list was asked for (exporting by an order
+    # tag must show it: the customer is on the list because an order of theirs has it).
+    ranked = [
+        t for t in tagbook.rank(customers.tags) if tagbook.tags[t].scope == "customer" or t in tags
+    ]
     has = {t: customers.tags[t][idx] for t in ranked}
     tag_text = render_tags(ranked, has, tagbook, len(idx))[0]
 
@@ -215,11 +219,11 @@ def run_customers(annotated: Annotated) -> ListCustomers:
         customers.groups[np.maximum(codes, 0)] if customers.groups is not None else codes,
         -1,
     )
-    starts = frame.order_starts & has
+    starts = frame.counted_orders & has  # an order two exports hold counts once
     orders = np.bincount(person[starts], minlength=people).astype(np.int64)
     spend: dict[str, IntArray] = {}
     if frame.has_field("total"):
-        units = frame.money_units(field="total")
+        units = frame.money_units(field="total", optional=True)
         currency = (
             pc.utf8_upper(pc.utf8_trim_whitespace(frame.text(field="currency"))).combine_chunks()
             if frame.has_field("currency")

@@ -177,7 +177,7 @@ def tag_figures(annotated: Any, windows: Sequence[int] = WINDOWS) -> list[TagLin
     book = annotated.tagbook
     masks = annotated.tag_masks
     customers = annotated.customers
-    starts = frame.order_starts & customers.has_customer
+    starts = frame.counted_orders & customers.has_customer  # each order once
     person = np.full(frame.n, -1, dtype=np.int64)
     has = customers.has_customer
     codes = customers.codes

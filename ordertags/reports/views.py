@@ -1,0 +1,340 @@
+"""What each order needs, for the people packing it: one model behind every view.
+
+The terminal table (``ordertags show``), the web page (``ordertags report``) and the
+spreadsheet all show, for a tagged order, the same things worked out here once: the tag
+labels (icon first), the customer's own tag-book note, the customer's name and identity,
+every field a rule set (the forced tracked service), the notes rules added, and the hold.
+The labels and the note are the text of the ``Customer Profile`` column the CSV output
+carries (:mod:`ordertags.engine.tagtext`), so no view words them differently.
+
+>>> view = order_views(annotate(["orders.csv"], tagbook=book))  # doctest: +SKIP
+>>> view.orders[0].needs()  # doctest: +SKIP
+'★ VIP — add a freebie — Wholesale buyer | Postal Service: Tracked 24'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ordertags.base.colours import colour_hex, contrast_text
+from ordertags.engine.pipeline import Annotated
+from ordertags.engine.tagtext import SEPARATOR, entry_notes
+from ordertags.errors import UsageError
+
+#: The order fields a view shows beside the needs, in this order, with their titles.
+FIELD_TITLES = {
+    "date": "Date",
+    "total": "Total",
+    "shipping_service": "Service",
+    "country": "Country",
+    "channel": "Channel",
+}
+
+
+@dataclass(frozen=True)
+class TagStyle:
+    """How a tag looks in every view: its label (with icon), colours and count."""
+
+    name: str
+    label: str
+    icon: str
+    display: str  # icon and label, as the Customer Profile column has it
+    colour: str  # as written in the tag book
+    background: str  # #rrggbb ("" for none)
+    text: str  # #000000 or #ffffff, for contrast on the background
+    priority: int
+    description: str
+    orders: int = 0
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """One order and everything its packer needs."""
+
+    order: str
+    source: str
+    row: int  # the row a person sees in the export (1-based, the header is row 1)
+    name: str
+    identity: str
+    tags: tuple[str, ...]  # highest priority first
+    profile: str = ""  # the Customer Profile column: the labels, icon first, and the note
+    notes: tuple[str, ...] = ()  # the customer's tag-book notes
+    set_fields: tuple[tuple[str, str], ...] = ()  # (column, value) a rule set
+    order_notes: tuple[str, ...] = ()  # notes rules added to the order
+    hold: str = ""  # why the order is held ("" when it is not)
+    values: tuple[tuple[str, str], ...] = ()  # (title, text) of the shown fields
+
+    def actions(self) -> str:
+        """The fields rules set and the hold, as one line (``Postal Service: Tracked 24``)."""
+        parts = [f"{c}: {v}" for c, v in self.set_fields]
+        if self.hold:
+            parts.append(f"HOLD: {self.hold}")
+        return SEPARATOR.join(parts)
+
+    def needs(self) -> str:
+        """Everything the packer must do for this order, as one line."""
+        parts = [self.profile, *self.order_notes]
+        if self.set_fields or self.hold:
+            parts.append(self.actions())
+        return " | ".join(p for p in parts if p)
+
+    def colour(self, styles: dict[str, TagStyle]) -> TagStyle | None:
+        """The style of the order's first (highest priority) tag that has a colour."""
+        for t in self.tags:
+            if t in styles and styles[t].background:
+                return styles[t]
+        return None
+
+
+@dataclass
+class OrdersView:
+    """The orders of a run as the views show them."""
+
+    as_of: dt.date | None
+    generated: dt.datetime
+    sources: list[str]
+    tags: dict[str, TagStyle]  # every tag of the tag book, highest priority first
+    orders: list[OrderView]
+    total_orders: int  # before --tag / --only-tagged
+    fields: list[str] = field(default_factory=list)  # titles of ``OrderView.values``
+
+    @property
+    def tagged(self) -> int:
+        return sum(1 for o in self.orders if o.tags)
+
+    def counts_line(self) -> str:
+        """``16 orders, 12 tagged: ★ VIP 7, FRAUD 1, ...`` (tags with orders only)."""
+        counts = [
+            f"{(s.icon + ' ') if s.icon else ''}{s.name} {s.orders:,}"
+            for s in self.tags.values()
+            if s.orders
+        ]
+        head = f"{len(self.orders):,} {'order' if len(self.orders) == 1 else 'orders'}"
+        if len(self.orders) != self.total_orders:
+            head += f" of {self.total_orders:,}"
+        head += f", {self.tagged:,} tagged"
+        return head + (": " + ", ".join(counts) if counts else "")
+
+
+def tag_styles(result: Annotated) -> dict[str, TagStyle]:
+    """Every tag of the run's tag book, highest priority first, with its order count."""
+    book = result.tagbook
+    counts = result.summary.orders_per_tag
+    out: dict[str, TagStyle] = {}
+    for name in book.rank(book.tags):
+        t = book.tags[name]
+        out[name] = TagStyle(
+            name=name,
+            label=t.label,
+            icon=t.icon,
+            display=t.display,
+            colour=t.colour,
+            background=colour_hex(t.colour),
+            text=contrast_text(t.colour),
+            priority=t.priority,
+            description=t.description,
+            orders=counts.get(name, 0),
+        )
+    return out
+
+
+def _at(col: pa.ChunkedArray | pa.Array, rows: np.ndarray[Any, Any]) -> list[str]:
+    """The text of ``col`` at ``rows`` ("" for nulls)."""
+    taken = col.take(pa.array(rows, pa.int64()))
+    if isinstance(taken, pa.ChunkedArray):
+        taken = taken.combine_chunks()
+    if pa.types.is_dictionary(taken.type):
+        taken = taken.cast(pa.string())
+    values: list[str] = pc.fill_null(taken, "").to_pylist()
+    return values
+
+
+def _column_title(result: Annotated, table: int, column: str) -> str:
+    """The column a rule's ``set`` wrote in export ``table``: an order field's own column
+    there (Postal Service, Shipping Method), else the name as the rule gave it."""
+    try:
+        sources = result.frame.maps[table].sources(column)
+    except (KeyError, AttributeError):
+        sources = ()
+    if sources:
+        return str(result.frame.tables[table].columns[sources[0]])
+    return column
+
+
+def order_views(
+    result: Annotated,
+    *,
+    tags: Sequence[str] = (),
+    only_tagged: bool = False,
+    columns: Sequence[str] = (),
+    generated: dt.datetime | None = None,
+) -> OrdersView:
+    """The orders of ``result`` with what each needs, in file order.
+
+    ``tags`` keeps the orders carrying any of them, ``only_tagged`` those carrying any
+    tag; ``columns`` names export columns to show instead of the usual fields (date,
+    total, service, country, channel, where the exports have them).
+    """
+    frame = result.frame
+    book = result.tagbook
+    for t in tags:
+        book.require(t)
+    rows = frame.order_rows
+    total = len(rows)
+    keep = np.ones(len(rows), dtype=bool)
+    if tags:
+        keep = np.zeros(len(rows), dtype=bool)
+        for t in tags:
+            if t in result.tag_masks:
+                keep |= result.tag_masks[t][rows]
+    if only_tagged:
+        any_tag = np.zeros(frame.n, dtype=bool)
+        for m in result.tag_masks.values():
+            any_tag |= m
+        keep &= any_tag[rows]
+    rows = rows[keep]
+    styles = tag_styles(result)
+    if tags or only_tagged:
+        # Counts of the orders shown, so that the counts line matches the table.
+        styles = {
+            n: _with_orders(s, int(result.tag_masks[n][rows].sum()) if n in result.tag_masks else 0)
+            for n, s in styles.items()
+        }
+
+    def text_of(field_name: str) -> list[str]:
+        if not frame.has_field(field_name):
+            return [""] * len(rows)
+        return _at(frame.text(field=field_name), rows)
+
+    order_ids = text_of("order_id")
+    names = [n.strip() for n in text_of("name")]
+    identities = [i.strip() for i in _at(frame.identity_text(), rows)]
+    tag_texts = _at(result.tags, rows)
+    active, _ = result.tagbook.active_entries(result.summary.as_of or dt.date.today())
+    noted = entry_notes(active, result.customers, frame.n)
+    notes = _at(noted, rows) if noted is not None else [""] * len(rows)
+    profiles = _at(result.profile, rows)
+    table_of = np.searchsorted(frame.offsets, rows, side="right") - 1
+
+    shown: list[tuple[str, list[str]]] = []
+    if columns:
+        for c in columns:
+            if not frame.has_column(c):
+                raise UsageError(
+                    f'no export has a column "{c}".',
+                    hint="Name columns as the export's header does (see `ordertags inspect`).",
+                )
+            shown.append((c, _at(frame.text(column=c), rows)))
+    else:
+        for f, title in FIELD_TITLES.items():
+            if frame.has_field(f):
+                values = text_of(f)
+                if any(values):
+                    shown.append((title, values))
+
+    set_fields: list[list[tuple[str, str]]] = [[] for _ in rows]
+    order_notes: list[list[str]] = [[] for _ in rows]
+    holds: list[list[str]] = [[] for _ in rows]
+    outcome = result.outcome
+    if outcome is not None:
+        for column, fs in outcome.fields.items():
+            idx = fs.index[rows]
+            for k in np.flatnonzero(idx >= 0):
+                title = _column_title(result, int(table_of[k]), column)
+                set_fields[int(k)].append((title, fs.values[int(idx[k])]))
+        for texts in outcome.notes.values():
+            for text, mask in texts:
+                for k in np.flatnonzero(mask[rows]):
+                    if text not in order_notes[int(k)]:
+                        order_notes[int(k)].append(text)
+        for text, mask in outcome.holds:
+            for k in np.flatnonzero(mask[rows]):
+                if text not in holds[int(k)]:
+                    holds[int(k)].append(text)
+
+    orders = []
+    for i, row in enumerate(rows):
+        table, seen = frame.locate(int(row))
+        orders.append(
+            OrderView(
+                order=order_ids[i] or f"row {seen}",
+                source=Path(table.source).name,
+                row=seen,
+                name=names[i],
+                identity=identities[i],
+                tags=tuple(t for t in tag_texts[i].split(SEPARATOR) if t),
+                profile=profiles[i],
+                notes=(notes[i],) if notes[i] else (),
+                set_fields=tuple(set_fields[i]),
+                order_notes=tuple(order_notes[i]),
+                hold=SEPARATOR.join(holds[i]),
+                values=tuple((title, values[i]) for title, values in shown),
+            )
+        )
+    return OrdersView(
+        as_of=result.summary.as_of,
+        generated=generated or dt.datetime.now(dt.UTC).replace(microsecond=0),
+        sources=[Path(t.source).name for t in frame.tables],
+        tags=styles,
+        orders=orders,
+        total_orders=total,
+        fields=[title for title, _ in shown],
+    )
+
+
+def _with_orders(style: TagStyle, orders: int) -> TagStyle:
+    return replace(style, orders=orders)
+
+
+def view_document(view: OrdersView) -> dict[str, Any]:
+    """The view as one JSON document (the shape ``ordertags schema report`` prints): what
+    the report page embeds and renders, and what a local web screen can serve."""
+    return {
+        "version": 1,
+        "generated": view.generated.isoformat(),
+        "as_of": view.as_of.isoformat() if view.as_of else None,
+        "sources": view.sources,
+        "counts": {"orders": len(view.orders), "tagged": view.tagged, "all": view.total_orders},
+        "fields": view.fields,
+        "tags": [
+            {
+                "name": s.name,
+                "label": s.label,
+                "icon": s.icon,
+                "display": s.display,
+                "colour": s.colour,
+                "background": s.background,
+                "text": s.text,
+                "priority": s.priority,
+                "description": s.description,
+                "orders": s.orders,
+            }
+            for s in view.tags.values()
+        ],
+        "orders": [
+            {
+                "order": o.order,
+                "source": o.source,
+                "row": o.row,
+                "name": o.name,
+                "identity": o.identity,
+                "tags": list(o.tags),
+                "profile": o.profile,
+                "notes": list(o.notes),
+                "set": [{"column": c, "value": v} for c, v in o.set_fields],
+                "order_notes": list(o.order_notes),
+                "hold": o.hold,
+                "needs": o.needs(),
+                "values": [v for _, v in o.values],
+            }
+            for o in view.orders
+        ],
+    }
