@@ -26,16 +26,23 @@ from ordertags.customers.identity import Suspect, resolve_links
 from ordertags.customers.rfm import Cutoffs
 from ordertags.customers.workspace import Workspace, run_lock, workspace_history
 from ordertags.engine.frame import Frame
-from ordertags.engine.pipeline import Annotated, annotate
+from ordertags.engine.pipeline import Annotated
+from ordertags.engine.pipeline import annotate as annotate_tables
 from ordertags.engine.resolution import order_batches, run_identities, suspects_in_frame
 from ordertags.engine.tagtext import COLOUR_COLUMN, PROFILE_COLUMN
 from ordertags.errors import UsageError
 from ordertags.io.options import DEFAULT, ReadOptions
 from ordertags.io.platforms import map_profile
-from ordertags.io.readers import NotStreamable, OrderTable, read_exports, read_orders_lazily
+from ordertags.io.readers import (
+    NotStreamable,
+    OrderSource,
+    OrderTable,
+    read_exports,
+    read_orders_lazily,
+)
 from ordertags.io.writers import write_output, write_table
 from ordertags.reports import segments
-from ordertags.reports.dryrun import compare
+from ordertags.reports.dryrun import DryRun, compare
 from ordertags.reports.explain import Explanation, explain_order
 from ordertags.reports.explain import render as render_explanation
 from ordertags.reports.html import render_page
@@ -55,6 +62,7 @@ from ordertags.reports.lists import (
     render_suppression,
     select,
 )
+from ordertags.reports.lists import mailing_list as run_mailing_list
 from ordertags.reports.segments import (
     SegmentTable,
     TagLine,
@@ -76,6 +84,9 @@ Progress = Callable[[int], None]
 __all__ = [
     "Annotated",
     "Explanation",
+    "OrderSource",
+    "annotate",
+    "mailing_list",
     "INGEST_SLICE",
     "Inspection",
     "LintReport",
@@ -90,7 +101,6 @@ __all__ = [
     "SegmentTable",
     "Selection",
     "TagLine",
-    "annotate",
     "apply_files",
     "explain_files",
     "explanation_text",
@@ -184,7 +194,7 @@ def _run(
             for o in given:
                 if isinstance(o, OrderTable):
                     progress(os.path.getsize(o.source))
-    return annotate(
+    return annotate_tables(
         given,
         tagbook=book,
         rules=ruleset,
@@ -259,7 +269,7 @@ def apply_files(
     read: ReadOptions = DEFAULT,
     output_format: str | None = None,
     dry_run: bool = False,
-    workspace: Any = None,
+    workspace: Workspace | None = None,
     record: bool = True,
     region: str | None = None,
     output_encoding: str | None = None,
@@ -270,8 +280,15 @@ def apply_files(
     mode: int | None = None,
     wait: float | None = None,
     progress: Progress | None = None,
-) -> tuple[Annotated, list[Any]]:
+) -> tuple[Annotated, list[str] | list[DryRun]]:
     """Tag the orders of ``orders`` and write each export back annotated.
+
+    >>> import datetime as dt
+    >>> result, written = apply_files(["examples/orders.csv"], tagbook="tagbook.example.yaml",
+    ...     rules="rules.example.yaml", output="annotated.csv",
+    ...     as_of=dt.date(2026, 11, 26))  # doctest: +SKIP
+    >>> written  # doctest: +SKIP
+    ['annotated.csv']
 
     With one export, ``output`` is a file (``-``: standard output); with several, a folder
     that receives each under its own name. ``read`` says how to read the exports
@@ -467,7 +484,7 @@ def export_list(
     rules: PathLike | None = None,
     as_of: dt.date | None = None,
     read: ReadOptions = DEFAULT,
-    workspace: Any = None,
+    workspace: Workspace | None = None,
     region: str | None = None,
     consent: bool = True,
     preset: str | None = None,
@@ -621,7 +638,7 @@ def segments_report(
     rules: PathLike | None = None,
     as_of: dt.date | None = None,
     read: ReadOptions = DEFAULT,
-    workspace: Any = None,
+    workspace: Workspace | None = None,
     region: str | None = None,
     by: str = "group",
 ) -> SegmentTable | list[TagLine]:
@@ -673,12 +690,12 @@ def segments_report(
 def ingest_files(
     orders: Sequence[PathLike],
     *,
-    workspace: Any,
+    workspace: Workspace,
     read: ReadOptions = DEFAULT,
     region: str | None = None,
     wait: float | None = None,
     progress: Progress | None = None,
-) -> Any:
+) -> IngestReport:
     """Record the orders of ``orders`` in the workspace's history, one transaction per
     export; returns an :class:`ordertags.customers.history.IngestReport`. Ingesting an export
     again changes nothing; a changed order is updated. The run holds the workspace
@@ -857,6 +874,84 @@ def suspects_in_files(
     )
 
 
+def annotate(
+    orders: OrderSource | Sequence[OrderSource],
+    *,
+    tagbook: TagBook | PathLike,
+    rules: RuleSet | PathLike | None = None,
+    as_of: dt.date | None = None,
+    read: ReadOptions = DEFAULT,
+    workspace: Workspace | None = None,
+    region: str | None = None,
+) -> Annotated:
+    """Tag every order of ``orders``: a path to an export, a pandas DataFrame, anything
+    with ``__arrow_c_stream__`` (a pyarrow Table, a polars DataFrame), or a list of
+    these. ``tagbook`` and ``rules`` are loaded objects or paths. With a ``workspace``,
+    customer conditions read its history (nothing is recorded). The result gives each
+    input back with its tag columns: ``result.to_pandas(i)``, ``result.to_arrow(i)``.
+    Anything else as ``orders`` raises :class:`ordertags.errors.InputError`.
+
+    >>> import pyarrow as pa
+    >>> orders = pa.table({"Order Id": ["1", "2"],
+    ...                    "Email": ["lena.nguyen@example.org", "new@example.com"],
+    ...                    "Total": [120.0, 15.5]})
+    >>> result = annotate(orders, tagbook="tagbook.example.yaml")
+    >>> result.to_arrow().column("Customer Tags").to_pylist()
+    ['VIP', '']
+    """
+    book = tagbook if isinstance(tagbook, TagBook) else load_tagbook(tagbook)
+    ruleset = rules if isinstance(rules, RuleSet) or rules is None else load_rules(rules)
+    items: list[OrderSource] = list(orders) if isinstance(orders, list | tuple) else [orders]
+    with workspace_history(workspace) as history:
+        return annotate_tables(
+            items,
+            tagbook=book,
+            rules=ruleset,
+            as_of=as_of,
+            read=read,
+            history=history,
+            region=region,
+        )
+
+
+def mailing_list(
+    orders: Annotated | OrderSource | Sequence[OrderSource],
+    *,
+    tags: Sequence[str] = (),
+    not_tags: Sequence[str] = (),
+    tagbook: TagBook | PathLike | None = None,
+    rules: RuleSet | PathLike | None = None,
+    as_of: dt.date | None = None,
+    read: ReadOptions = DEFAULT,
+    consent: bool = True,
+    list_filter: ListFilter | None = None,
+) -> Selection:
+    """The mailing list as ``ordertags export`` makes it (see
+    :func:`ordertags.reports.lists.mailing_list`): the customers with any of ``tags``
+    and none of ``not_tags`` (or those ``list_filter`` asks for), one row each, from the
+    result of :func:`annotate`, or from orders as :func:`annotate` takes them (then
+    ``tagbook`` is needed). ``.to_pandas()`` and ``.to_arrow()`` give the list.
+
+    >>> import pyarrow as pa
+    >>> orders = pa.table({"Order Id": ["1"], "Email": ["lena.nguyen@example.org"], "Total": ["9"]})
+    >>> ml = mailing_list(orders, tagbook="tagbook.example.yaml", tags=["VIP"])
+    >>> ml.to_arrow().column("Email Address").to_pylist()
+    ['lena.nguyen@example.org']
+    """
+    if isinstance(orders, Annotated):
+        result = orders
+    else:
+        if tagbook is None:
+            raise UsageError(
+                "a mailing list from orders needs the tag book.",
+                hint="Pass tagbook=..., or the result of annotate().",
+            )
+        result = annotate(orders, tagbook=tagbook, rules=rules, as_of=as_of, read=read)
+    return run_mailing_list(
+        result, tags=tags, not_tags=not_tags, consent=consent, list_filter=list_filter
+    )
+
+
 def view_files(
     orders: Sequence[PathLike],
     *,
@@ -867,7 +962,7 @@ def view_files(
     tags: Sequence[str] = (),
     only_tagged: bool = False,
     show_columns: Sequence[str] = (),
-    workspace: Any = None,
+    workspace: Workspace | None = None,
     region: str | None = None,
     progress: Progress | None = None,
 ) -> OrdersView:

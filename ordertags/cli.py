@@ -619,7 +619,7 @@ def apply(
         typer.echo(render_dry_run(written))
         _say(quiet, render_summary(result.summary, []))
     elif not quiet:  # the summary's table layout is not even imported for a quiet run
-        _say(quiet, render_summary(result.summary, written))
+        _say(quiet, render_summary(result.summary, [w for w in written if isinstance(w, str)]))
     _say(False, render_warnings(result.summary))
 
 
@@ -1199,7 +1199,7 @@ def _customer_of(
     name = None
     if ws is not None:
         try:
-            name = customer_name(ws, identity_of(identity)[1])
+            name = customer_name(ws, identity_of(identity, _region(ws) or DEFAULT_REGION)[1])
         except OrderTagsError:
             name = None  # not an identity: tag_customer says so
     return OrderCustomer(identity, name)

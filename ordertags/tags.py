@@ -837,5 +837,10 @@ def unlink_identities(
     now: dt.datetime | None = None,
 ) -> LinkChange:
     """Record in the tag book that two identities are different people, whatever the
-    evidence says; a "same" link for the pair is removed."""
+    evidence says; a "same" link for the pair is removed.
+
+    >>> unlink_identities(
+    ...     "tagbook.yaml", "bob@example.com", "bob.smith@example.com"
+    ... )  # doctest: +SKIP
+    """
     return _edit_link(path, a, b, same=False, note=note, by=by, region=region, now=now)

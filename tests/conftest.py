@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -54,10 +55,15 @@ customers:
 
 
 def shared_path(*parts: str) -> Path:
-    """A path under ../shared, or skip the test with a message where it is absent."""
+    """A path under ../shared. Where it is absent the test is skipped, except under CI
+    (the ``CI`` environment variable set), where a missing sample is a failure: CI must
+    run every test."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"../shared is absent here: {path.relative_to(SHARED.parent)} not found")
+        message = f"../shared is absent here: {path.relative_to(SHARED.parent)} not found"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (CI is set: every test must run)")
+        pytest.skip(message)
     return path
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from ordertags.api import ListSpec
 from ordertags.cli import app
@@ -44,7 +44,7 @@ rules:
 """
 
 
-def run(*args: str | Path) -> object:
+def run(*args: str | Path) -> Result:
     return runner.invoke(app, [str(a) for a in args])
 
 

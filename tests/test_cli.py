@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from ordertags.cli import app
 
@@ -50,7 +50,7 @@ def rules(tmp_path: Path) -> Path:
     return path
 
 
-def run(*args: str | Path, input: str | None = None) -> object:
+def run(*args: str | Path, input: str | None = None) -> Result:
     return runner.invoke(app, [str(a) for a in args], input=input)
 
 
@@ -538,7 +538,7 @@ def test_readme_python_example_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    code = readme.split("## From Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    code = readme.split("## Python API", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
     for name in ("tagbook.example.yaml", "rules.example.yaml"):
         shutil.copy(ROOT / name, tmp_path / name)
     shutil.copy(ROOT / "tagbook.example.yaml", tmp_path / "tagbook.yaml")

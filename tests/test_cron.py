@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from ordertags.cli import app
 
@@ -33,7 +33,7 @@ rules:
 """
 
 
-def run(*args: str | Path) -> object:
+def run(*args: str | Path) -> Result:
     return runner.invoke(app, [str(a) for a in args])
 
 

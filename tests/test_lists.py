@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from ordertags.cli import app
 from ordertags.reports.lists import CustomerRows, get_preset, render_list
@@ -24,7 +24,7 @@ runner = CliRunner()
 AS_OF = "2026-11-26"
 
 
-def run(*args: str | Path) -> object:
+def run(*args: str | Path) -> Result:
     return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
 
 

@@ -19,7 +19,7 @@ import csv
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from ordertags.cli import app
 from ordertags.tags import load_tagbook
@@ -29,7 +29,7 @@ runner = CliRunner()
 AS_OF = "2026-11-30"
 
 
-def run(*args: str | Path) -> object:
+def run(*args: str | Path) -> Result:
     return runner.invoke(app, [str(a) for a in args])
 
 
@@ -327,6 +327,15 @@ def test_customer_by_buyer_id_in_any_case(shop: Path) -> None:
     found = run("customer", "eBay:Quinn_Belfast", "-w", shop)
     assert found.exit_code == 0, found.stderr
     assert "ebay:quinn_belfast" in found.stdout and "17-11901-33871" in found.stdout
+
+
+def test_customer_shows_a_hand_tag_given_by_phone(shop: Path) -> None:
+    tagged = run("tag", "07123 000999", "--tag", "CLAIMED-NON-RECEIPT", "--note", "no parcel",
+                 "-w", shop)  # fmt: skip
+    assert tagged.stderr == "tagged Ann Other (+447123000999) with CLAIMED-NON-RECEIPT\n"
+    found = run("customer", "202-2222222-0000002", "-w", shop)
+    assert found.exit_code == 0, found.stderr
+    assert "no parcel" in found.stdout and "CLAIMED-NON-RECEIPT" in found.stdout
 
 
 def test_tag_by_order_number_from_the_history(shop: Path) -> None:

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from ordertags.cli import app
 from ordertags.io.readers import read_orders
@@ -26,7 +26,7 @@ from .conftest import AS_OF
 ADDED = ["Customer Tags", "Customer Profile", "Tag Colour"]
 
 
-def run(*args: str | Path) -> object:
+def run(*args: str | Path) -> Result:
     return CliRunner().invoke(app, [str(a) for a in args])
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from ordertags.cli import app
 
@@ -40,7 +40,7 @@ rules:
 """
 
 
-def run(*args: str | Path) -> object:
+def run(*args: str | Path) -> Result:
     return runner.invoke(app, [str(a) for a in args])
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from ordertags.cli import app
 from ordertags.customers.rfm import GROUP_NAMES, GROUPS, group_of, group_slug, score
@@ -21,7 +21,7 @@ runner = CliRunner()
 AS_OF = "2026-11-26"
 
 
-def run(*args: str | Path) -> object:
+def run(*args: str | Path) -> Result:
     return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
 
 

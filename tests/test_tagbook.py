@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from ordertags.cli import app
 from ordertags.errors import OrderTagsError
@@ -27,7 +27,7 @@ runner = CliRunner()
 DEFINED = "FRAUD, VIP, BIG, REGULAR, HIGH, CHECK"  # the conftest tag book, in file order
 
 
-def run(*args: str | Path, catch: bool = True) -> object:
+def run(*args: str | Path, catch: bool = True) -> Result:
     return runner.invoke(app, [str(a) for a in args], catch_exceptions=catch)
 
 
@@ -342,7 +342,7 @@ def test_tags_lists_definitions_and_entries_and_marks_expired(tmp_path: Path) ->
 
 QUICK = """
 import json, sys
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 from ordertags.cli import app
 from ordertags.errors import OrderTagsError
 from ordertags.io.lookup import find_order_email

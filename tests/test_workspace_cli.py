@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from ordertags.cli import app
 
@@ -85,7 +85,7 @@ rules:
 """
 
 
-def run(*args: str | Path, env: dict[str, str] | None = None) -> object:
+def run(*args: str | Path, env: dict[str, str] | None = None) -> Result:
     return runner.invoke(app, [str(a) for a in args], env=env)
 
 

@@ -74,6 +74,10 @@ def open_history(
 
     A history written by a newer ordertags, or a file that is not an ordertags history,
     is refused with a message saying what to do.
+
+    >>> with open_history("shop/history.sqlite", create=True) as h:  # doctest: +SKIP
+    ...     h.stats().orders
+    0
     """
     p = Path(path)
     if not create and not p.exists():

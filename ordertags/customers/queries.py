@@ -574,8 +574,13 @@ class HistoryQueries(HistoryIngest):
                 (cid,),
             )
         ]
-        emails = {key for k, key in idents.values() if k <= K.BUYER}
-        entries = [e for e in (tagbook.entries if tagbook else []) if e.key in emails]
+        # Tag-book entries naming any identity of theirs: an email or buyer id, or a
+        # phone of one of their orders.
+        named = {key for k, key in idents.values() if k <= K.BUYER}
+        named.update(key for kind, key, _ in found if kind == K.KIND_NAMES[K.PHONE])
+        entries = [
+            e for e in (tagbook.entries if tagbook else []) if e.key_in(self.region) in named
+        ]
         recent_rows = [
             (
                 str(day_of(r[0]) or ""),

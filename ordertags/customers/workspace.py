@@ -428,6 +428,12 @@ def customer_name(ws: Workspace | None, key: str) -> str | None:
             "LIMIT 1",
             (key,),
         ).fetchone()
+        if row is None and key.startswith("+"):  # a phone: the name on its orders
+            row = conn.execute(
+                "SELECT name FROM orders WHERE phone = ? AND name IS NOT NULL "
+                "GROUP BY name ORDER BY COUNT(*) DESC LIMIT 1",
+                (key,),
+            ).fetchone()
     except sqlite3.Error:
         row = None
     finally:

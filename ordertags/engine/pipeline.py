@@ -12,8 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -38,9 +37,12 @@ from ordertags.engine.tagtext import (
     render_tags,
 )
 from ordertags.io.options import DEFAULT, ReadOptions
-from ordertags.io.readers import OrderTable, read_exports
+from ordertags.io.readers import OrderSource, OrderTable, read_exports
 from ordertags.rules import RuleSet
 from ordertags.tags import TagBook
+
+if TYPE_CHECKING:
+    import pandas
 
 
 class FileSummary(NamedTuple):
@@ -144,9 +146,52 @@ class Annotated:
             out[name] = pa.chunked_array([values.slice(start, length)], type=pa.string())
         return out
 
+    def to_arrow(self, index: int = 0) -> pa.Table:
+        """Input ``index`` (in the order given) with every original column, then the
+        columns ``apply`` adds (a column of the input with the same name is replaced in
+        place). Data handed in as a DataFrame or an Arrow table keeps its column types;
+        an export read from a file has its columns as text, as read.
+
+        >>> import pyarrow as pa
+        >>> from ordertags import annotate
+        >>> orders = pa.table({"Order Id": ["1"], "Email": ["a@example.com"], "Total": [5.0]})
+        >>> annotate(orders, tagbook="tagbook.example.yaml").to_arrow().column_names[-3:]
+        ['Customer Tags', 'Customer Profile', 'Tag Colour']
+        """
+        table = self.frame.tables[index]
+        base = (
+            table.original
+            if table.original is not None
+            else table.table.rename_columns(_unique(table.columns))
+        )
+        for name, values in self.output_columns(index).items():
+            column = values.cast(pa.string())
+            at = base.column_names.index(name) if name in base.column_names else -1
+            base = (
+                base.set_column(at, name, column) if at >= 0 else base.append_column(name, column)
+            )
+        return base
+
+    def to_pandas(self, index: int = 0) -> pandas.DataFrame:
+        """:meth:`to_arrow` as a pandas DataFrame (pandas is imported here, and only
+        here)."""
+        frame: pandas.DataFrame = self.to_arrow(index).to_pandas()
+        return frame
+
+
+def _unique(names: Sequence[str]) -> list[str]:
+    """Column names made unique for a table (``Note``, ``Note``: ``Note``, ``Note.1``)."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        n = seen.get(name, 0)
+        seen[name] = n + 1
+        out.append(name if n == 0 else f"{name}.{n}")
+    return out
+
 
 def annotate(
-    orders: Sequence[str | Path | OrderTable],
+    orders: Sequence[OrderSource],
     *,
     tagbook: TagBook,
     rules: RuleSet | None = None,

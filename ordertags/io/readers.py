@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -101,6 +101,9 @@ class OrderTable:
     header_row: int = 1
     skip_rows: np.ndarray[Any, np.dtype[np.bool_]] | None = None
     json_document: dict[str, Any] | None = None  # JSON: the wrapping object, all its keys
+    #: Data handed in from Python (kind ``arrow``): the table as given, with its types,
+    #: which :meth:`ordertags.engine.pipeline.Annotated.to_arrow` gives back.
+    original: pa.Table | None = None
     #: A CSV read in two passes (:func:`read_orders_lazily`): ``table`` holds only the
     #: columns read so far (named ``c<i>``), the others are read on first use.
     lazy: LazyCsv | None = None
@@ -178,30 +181,109 @@ def read_orders(
     )
 
 
+class ArrowStream(Protocol):
+    """Anything that hands out its data as an Arrow stream (the Arrow PyCapsule
+    interface): a pyarrow Table, a polars DataFrame, a DuckDB relation ..."""
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object: ...
+
+
+#: Orders as a Python caller may hand them in: a path (``-``: stdin), a table already
+#: read, a pandas DataFrame or any :class:`ArrowStream`.
+OrderSource = str | os.PathLike[str] | OrderTable | ArrowStream | Any
+
+
+def _is_pandas_frame(data: object) -> bool:
+    # Only a caller that has imported pandas can hold a DataFrame: pandas is never
+    # imported here.
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(data, pandas.DataFrame)
+
+
+def table_from_data(data: object, *, source: str, options: ReadOptions = DEFAULT) -> OrderTable:
+    """Orders handed in as a pandas DataFrame or an Arrow stream (pyarrow, polars ...):
+    every value read as text, as from a file (a missing value is blank); the platform
+    profile is picked from the column names as for a file. Anything else raises
+    :class:`ordertags.errors.InputError`.
+
+    >>> t = table_from_data(pa.table({"Email": ["a@b.com"], "Total": [9.5]}), source="df")
+    >>> t.columns, t.table.column(1).to_pylist()
+    (['Email', 'Total'], ['9.5'])
+    """
+    if _is_pandas_frame(data):
+        try:
+            arrow = pa.Table.from_pandas(data, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise InputError(
+                f"the DataFrame cannot be read: {exc}.",
+                file=source,
+                hint="Give columns of text or numbers (df.astype(str) turns any into text).",
+            ) from None
+    elif hasattr(data, "__arrow_c_stream__"):
+        arrow = pa.table(data)
+    else:
+        raise InputError(
+            f"orders cannot be read from a {type(data).__name__}.",
+            file=source,
+            hint="Give a path to an export, a pandas DataFrame, or a table with "
+            "__arrow_c_stream__ (a pyarrow Table, a polars DataFrame).",
+        )
+    names = [str(n) for n in arrow.column_names]
+    texts = []
+    for name, col in zip(names, arrow.columns, strict=True):
+        try:
+            text = col.cast(pa.string()) if col.type != pa.string() else col
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise InputError(
+                f'column "{name}" holds {col.type} values, which cannot be read as text.',
+                file=source,
+                hint="Give that column as text, or leave it out.",
+            ) from None
+        texts.append(pc.fill_null(text, ""))
+    table = pa.Table.from_arrays(texts, names=[f"c{i}" for i in range(len(names))])
+    forced = get_profile(options.profile) if options.profile else None
+    detection = resolve_profile(names, format=forced, mapping=options.mapping_path)
+    return OrderTable(
+        source=source,
+        kind="arrow",
+        columns=names,
+        table=table,
+        profile=detection.profile,
+        detected=detection.matched,
+        original=arrow,
+    )
+
+
 def read_exports(
-    orders: Sequence[str | os.PathLike[str] | OrderTable],
+    orders: Sequence[OrderSource],
     options: ReadOptions = DEFAULT,
     progress: Callable[[int], None] | None = None,
 ) -> list[OrderTable]:
-    """Read several exports (paths, ``-`` for stdin, or tables already read) as
-    ``options`` say; ``progress`` follows the bytes read (see :func:`read_orders`).
+    """Read several exports (paths, ``-`` for stdin, tables already read, pandas
+    DataFrames or Arrow streams) as ``options`` say; ``progress`` follows the bytes
+    read (see :func:`read_orders`).
 
-    >>> [t.profile.name for t in read_exports(["examples/orders.csv"])]
-    ['linnworks']
+    >>> [t.profile.name for t in read_exports(["examples/shopify_orders.csv"])]
+    ['shopify']
     """
-    return [
-        o
-        if isinstance(o, OrderTable)
-        else read_orders(
-            os.fspath(o),
-            encoding=options.encoding,
-            delimiter=options.delimiter,
-            profile=options.profile,
-            mapping=options.mapping_path,
-            progress=progress,
-        )
-        for o in orders
-    ]
+    out = []
+    for i, o in enumerate(orders):
+        if isinstance(o, OrderTable):
+            out.append(o)
+        elif isinstance(o, str | os.PathLike):
+            out.append(
+                read_orders(
+                    os.fspath(o),
+                    encoding=options.encoding,
+                    delimiter=options.delimiter,
+                    profile=options.profile,
+                    mapping=options.mapping_path,
+                    progress=progress,
+                )
+            )
+        else:
+            out.append(table_from_data(o, source=f"<{type(o).__name__} {i + 1}>", options=options))
+    return out
 
 
 def parse_orders(
@@ -460,9 +542,9 @@ def detect_encoding(data: bytes) -> str:
     text is), among the encodings sellers' exports come in; its best guess that decodes
     the whole file wins, else Latin-1, which decodes anything.
 
-    >>> detect_encoding("Müller;Straße;Größe;Köln;116,99 €\n".encode("cp1252"))
+    >>> detect_encoding("Müller;Straße;Größe;Köln;116,99 €\\n".encode("cp1252"))
     'cp1252'
-    >>> detect_encoding("注文番号,購入者,金額,配送先住所\n".encode("cp932"))
+    >>> detect_encoding("注文番号,購入者,金額,配送先住所\\n".encode("cp932"))
     'cp932'
     """
     try:

@@ -161,7 +161,7 @@ def encode_text(text: str, encoding: str) -> tuple[bytes, int]:
     ordertags adds (tag labels, notes) can need this.
 
     >>> encode_text("★ VIP — wax", "cp1252")
-    (b'? VIP - wax', 1)
+    (b'? VIP \\x97 wax', 1)
     """
     try:
         return text.encode(encoding, errors=_PLAIN_PUNCTUATION), 0

@@ -41,6 +41,8 @@ from ordertags.reports.mailing import all_time_customers, history_customers
 from ordertags.tags import TagBook
 
 if TYPE_CHECKING:
+    import pandas
+
     from ordertags.customers.history import History
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
@@ -678,7 +680,31 @@ class Selection:
 
     @property
     def count(self) -> int:
+        """How many customers the list has."""
         return len(self.rows)
+
+    def to_arrow(self) -> pa.Table:
+        """The list as an Arrow table: Email Address, First Name, Last Name, Orders,
+        Spend (one column per currency, ``Spend GBP``; ``Spend`` where none is
+        stated) and Tags."""
+        rows = self.rows
+        columns: dict[str, pa.Array] = {
+            "Email Address": pa.array(rows.email, pa.string()),
+            "First Name": pa.array(rows.first_name, pa.string()),
+            "Last Name": pa.array(rows.last_name, pa.string()),
+            "Orders": pa.array(np.asarray(rows.orders, dtype=np.int64)),
+        }
+        for currency, units in sorted(rows.spend.items()):
+            name = f"Spend {currency}" if currency else "Spend"
+            columns[name] = pa.array(np.asarray(units, dtype=np.float64) / 10_000)
+        columns["Tags"] = pa.array(["; ".join(t) for t in rows.tags], pa.string())
+        return pa.table(columns)
+
+    def to_pandas(self) -> pandas.DataFrame:
+        """:meth:`to_arrow` as a pandas DataFrame (pandas is imported here, and only
+        here)."""
+        frame: pandas.DataFrame = self.to_arrow().to_pandas()
+        return frame
 
 
 def exclusion_reasons(
@@ -738,7 +764,12 @@ def select(
     """The customers of ``rows`` that ``flt`` asks for, without those no list may carry
     (each reason counted: see :data:`REASONS`), in list order (:func:`list_order`).
     With ``consent`` False, customers who did not accept marketing are listed too, and
-    counted in ``consent_ignored``."""
+    counted in ``consent_ignored``.
+
+    >>> chosen = select(customers_of_run(result, None), ListFilter(tags=("VIP",)))  # doctest: +SKIP
+    >>> chosen.count, chosen.left_out  # doctest: +SKIP
+    (3, {'no_consent': 1})
+    """
     keep, not_tag = filter_mask(rows, flt, segments)
     candidates = rows.take(np.flatnonzero(keep))
     reasons = exclusion_reasons(candidates, suppressed=suppressed, no_marketing=no_marketing)
@@ -993,7 +1024,11 @@ PRESET_NAMES = tuple(p for p in PRESETS if p != "list")
 
 
 def get_preset(name: str | None) -> Preset:
-    """The preset called ``name`` (None: the default ``list`` columns)."""
+    """The preset called ``name`` (None: the default ``list`` columns).
+
+    >>> get_preset(None).name
+    'list'
+    """
     if name is None:
         return PRESETS["list"]
     preset = PRESETS.get(name.strip().lower())

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -35,6 +35,9 @@ LIST_COLUMNS = ("Email Address", "First Name", "Last Name", "Orders", "Spend", "
 
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
+
+if TYPE_CHECKING:
+    import pandas
 
 
 @dataclass
@@ -75,7 +78,17 @@ class MailingList:
 
     @property
     def count(self) -> int:
+        """How many customers the list has."""
         return len(self.columns[LIST_COLUMNS[0]])
+
+    def to_arrow(self) -> pa.Table:
+        """The list as an Arrow table (the columns of ``LIST_COLUMNS``)."""
+        return pa.table({name: self.columns[name] for name in LIST_COLUMNS})
+
+    def to_pandas(self) -> pandas.DataFrame:
+        """The list as a pandas DataFrame (pandas is imported here, and only here)."""
+        frame: pandas.DataFrame = self.to_arrow().to_pandas()
+        return frame
 
 
 def _money_text(units: np.ndarray[Any, Any]) -> pa.Array:
