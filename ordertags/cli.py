@@ -653,6 +653,13 @@ def render_warnings(summary: Any) -> str:
     """What a run must tell even with --quiet (a cron log keeps it): dates read by
     assumption, characters the output encoding could not hold."""
     lines = [f"warning: {w}" for w in getattr(summary, "warnings", [])]
+    left = getattr(summary, "spend_left_out", {})
+    if left:
+        lines.append(
+            f"warning: customer spend is compared in {summary.spend_currency}; "
+            + ", ".join(f"{_n(n, 'order')} in {c}" for c, n in sorted(left.items()))
+            + " left out (no rate: add one under `rates:` in the rule file)"
+        )
     if getattr(summary, "replaced", 0):
         lines.append(
             f"warning: {_n(summary.replaced, 'character')} of added labels or notes could "

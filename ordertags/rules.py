@@ -298,6 +298,11 @@ class RuleSet:
     #: ``order_notes``, Linnworks ``Notes``...; ``Order Notes``, added, where there is none).
     notes_column: str = "notes"
     hold_column: str = "Hold"
+    #: The currency customer spend is compared in (``currency: GBP``), and fixed rates
+    #: into it (``rates: {EUR: 0.86}``: 1 EUR is 0.86 GBP). None: the run's own currency
+    #: where its orders agree.
+    currency: str | None = None
+    rates: dict[str, float] = field(default_factory=dict)
     text: str = ""
     #: RFM scoring (``segments:``): quantiles or fixed, and the fixed cut-offs (recency
     #: days, frequency, monetary) where the file gives them.
@@ -411,6 +416,8 @@ def parse_rules(text: str, *, file: str, base: Path) -> RuleSet:
         text=text,
         notes_column=data.get("notes_column") or "notes",
         hold_column=data.get("hold_column") or "Hold",
+        currency=str(data["currency"]).upper() if data.get("currency") else None,
+        rates={str(k).upper(): float(v) for k, v in (data.get("rates") or {}).items()},
     )
     seg = data.get("segments") or {}
     ruleset.segment_method = seg.get("method", "quantiles")

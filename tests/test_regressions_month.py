@@ -376,3 +376,71 @@ def test_untag_help_says_untag() -> None:
     shown = run("untag", "--help").stdout
     assert "Untag the customer of this order" in shown
     assert "Tag the customer of this order" not in shown
+
+
+# --- spend per currency -------------------------------------------------------------------------
+
+SPEND_BOOK = "version: 1\ntags:\n  - {name: BIG, colour: gold, label: BIG}\n"
+MIXED = (
+    "Order Id,Email,Total,Currency,Date\n"
+    "1,eu@example.com,600.00,GBP,2026-11-01\n"
+    "2,eu@example.com,1000.00,EUR,2026-11-02\n"
+    "3,gb@example.com,1200.00,GBP,2026-11-03\n"
+)
+
+
+def spend_rules(extra: str = "") -> str:
+    return (
+        f"version: 1\n{extra}rules:\n  - name: big\n"
+        "    when: {customer: spend, over: 1000}\n    tag: BIG\n"
+    )
+
+
+def test_customer_spend_is_compared_in_one_currency(tmp_path: Path) -> None:
+    """600 GBP + 1,000 EUR is not 1,600 of anything: with `currency: GBP` and a rate,
+    it is 1,100 GBP; without a rate the EUR order is left out and counted; without a
+    currency the sum is kept as it was, with a warning naming the currencies."""
+    book, rules = tmp_path / "tagbook.yaml", tmp_path / "rules.yaml"
+    book.write_text(SPEND_BOOK)
+    src = tmp_path / "o.csv"
+    src.write_text(MIXED)
+    out = tmp_path / "out.csv"
+
+    def tags(extra: str) -> tuple[dict[str, str], str]:
+        rules.write_text(spend_rules(extra))
+        result = run("apply", src, "-t", book, "-r", rules, "-o", out, "-q")
+        assert result.exit_code == 0, result.stderr
+        return {r["Order Id"]: r["Customer Tags"] for r in read_csv(out)}, result.stderr
+
+    got, err = tags("currency: GBP\nrates: {EUR: 0.5}\n")
+    assert got == {"1": "BIG", "2": "BIG", "3": "BIG"} and err == ""
+    got, err = tags("currency: GBP\nrates: {EUR: 0.3}\n")  # 600 + 300 = 900
+    assert got == {"1": "", "2": "", "3": "BIG"}
+    got, err = tags("currency: GBP\n")
+    assert got == {"1": "", "2": "", "3": "BIG"}
+    assert err == (
+        "warning: customer spend is compared in GBP; 1 order in EUR left out (no rate: "
+        "add one under `rates:` in the rule file)\n"
+    )
+    got, err = tags("")
+    assert got == {"1": "BIG", "2": "BIG", "3": "BIG"}
+    assert "warning: customer spend adds up orders in EUR, GBP as they are" in err
+
+
+def test_history_spend_is_converted_too(tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    assert run("init", shop).exit_code == 0
+    (shop / "tagbook.yaml").write_text(SPEND_BOOK)
+    (shop / "rules.yaml").write_text(spend_rules("currency: GBP\nrates: {EUR: 0.3}\n"))
+    past = tmp_path / "past.csv"
+    past.write_text("Order Id,Email,Total,Currency,Date\n2,eu@example.com,1000.00,EUR,2026-10-02\n")
+    assert run("ingest", past, "-w", shop).exit_code == 0
+    today = tmp_path / "today.csv"
+    today.write_text("Order Id,Email,Total,Currency,Date\n1,eu@example.com,600.00,GBP,2026-11-01\n")
+    out = tmp_path / "out.csv"
+    result = run("apply", today, "-w", shop, "-o", out, "--as-of", "2026-11-20")
+    assert result.exit_code == 0, result.stderr
+    assert read_csv(out)[0]["Customer Tags"] == ""  # 600 + 300 GBP
+    (shop / "rules.yaml").write_text(spend_rules("currency: GBP\nrates: {EUR: 0.5}\n"))
+    result = run("apply", today, "-w", shop, "-o", out, "--as-of", "2026-11-20")
+    assert read_csv(out)[0]["Customer Tags"] == "BIG"  # 600 + 500 GBP

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ class Recorded:
     at: IntArray
     total: IntArray
     refund: IntArray
+    currency: list[str] = field(default_factory=list)  # upper-cased, "" where none
 
 
 @dataclass
@@ -153,7 +154,13 @@ class HistoryQueries(HistoryIngest):
         )
 
     def aggregates(
-        self, customers: IntArray, *, start: int | None = None, end: int | None = None
+        self,
+        customers: IntArray,
+        *,
+        start: int | None = None,
+        end: int | None = None,
+        currency: str | None = None,
+        rates: Mapping[str, float] | None = None,
     ) -> Aggregates:
         """Per customer: orders, spend, refunds, first and last order; over all their
         orders, or those dated from ``start`` (inclusive) to ``end`` (exclusive).
@@ -177,19 +184,35 @@ class HistoryQueries(HistoryIngest):
                 (start, end),
             )
         arr = np.array(rows, dtype=np.int64).reshape(-1, 6)
+        if currency is not None and len(arr):
+            # Spend in one currency: each currency's orders converted by its rate, or
+            # left out where it has none (an order with no currency is taken to be in it).
+            window = "" if start is None or end is None else " WHERE o.at >= ? AND o.at < ?"
+            spend: dict[int, float] = {}
+            for cust, cur, total in self.fetch(
+                "SELECT o.customer, upper(IFNULL(o.currency, '')), IFNULL(SUM(o.total), 0) "
+                "FROM t_ids t CROSS JOIN orders o ON o.customer = t.id"
+                + window
+                + " GROUP BY o.customer, upper(IFNULL(o.currency, ''))",
+                () if not window else (start, end),
+            ):
+                factor = 1.0 if cur in ("", currency) else (rates or {}).get(cur, 0.0)
+                spend[cust] = spend.get(cust, 0.0) + total * factor
+            arr[:, 2] = np.rint([spend.get(int(c), 0.0) for c in arr[:, 0]]).astype(np.int64)
         return Aggregates(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4], arr[:, 5])
 
     def recorded_orders(self, channels: list[str], order_ids: list[str]) -> Recorded:
         """The history's version of these orders (those it holds)."""
         self.temp_orders(channels, order_ids)
         rows = self.fetch(
-            "SELECT IFNULL(o.customer, -1), IFNULL(o.at, ?), IFNULL(o.total, 0), o.refund "
+            "SELECT IFNULL(o.customer, -1), IFNULL(o.at, ?), IFNULL(o.total, 0), o.refund, "
+            "upper(IFNULL(o.currency, '')) "
             "FROM t_orders t CROSS JOIN orders o ON o.order_id = t.order_id "
             "AND o.channel = t.channel",
             (int(NONE),),
         )
-        arr = np.array(rows, dtype=np.int64).reshape(-1, 4)
-        return Recorded(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
+        arr = np.array([r[:4] for r in rows], dtype=np.int64).reshape(-1, 4)
+        return Recorded(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], [r[4] for r in rows])
 
     def had_tag(
         self, customers: IntArray, tag: str, start: dt.date, end: dt.date

@@ -138,6 +138,63 @@ class Frame:
         self.offsets = np.cumsum([0] + [t.num_rows for t in self.tables])
         self.n = int(self.offsets[-1])
         self._cache: dict[tuple[str, str], Any] = {}
+        #: The currency customer spend is compared in, and rates into it (see
+        #: :meth:`spend_units`); set by :meth:`compare_spend_in`.
+        self.spend_currency: str | None = None
+        self.rates: dict[str, float] = {}
+        #: Per currency: counted orders left out of customer spend (no rate into it).
+        self.spend_left_out: dict[str, int] = {}
+
+    def compare_spend_in(self, currency: str | None, rates: Mapping[str, float]) -> None:
+        """Compare customer spend in ``currency`` with ``rates`` into it (a rule file's
+        ``currency:`` and ``rates:``)."""
+        self.spend_currency = currency.upper() if currency else None
+        self.rates = {k.upper(): float(v) for k, v in rates.items()}
+
+    def spend_units(self) -> IntArray:
+        """Per row: its order's total as customer spend counts it (ten-thousandths), in
+        one currency: the configured one, where orders in others are converted by the
+        configured rates or, with no rate, left out (0 here; counted, per currency, in
+        :attr:`spend_left_out`); without one, the orders' own currency where the run's
+        orders agree (where they do not, they are summed as they are, with a warning
+        naming the currencies). An order with no currency is taken to be in it."""
+        key = ("spend", "")
+        if key in self._cache:
+            cached: IntArray = self._cache[key]
+            return cached
+        units = self.money_units(field="total", optional=True)
+        if not self.has_field("currency"):
+            self._cache[key] = units
+            return units
+        text = pc.utf8_upper(pc.utf8_trim_whitespace(combined(self.text(field="currency"))))
+        encoded = pc.dictionary_encode(text)
+        names = [c or "" for c in encoded.dictionary.to_pylist()]
+        codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False))
+        counted = self.counted_orders
+        present = sorted(
+            {names[c] for c in np.unique(codes[counted & (codes >= 0)]).tolist()} - {""}
+        )
+        base = self.spend_currency
+        if base is None:
+            if len(present) > 1:
+                self.warnings.append(
+                    f"customer spend adds up orders in {', '.join(present)} as they are; "
+                    "set `currency:` (and `rates:`) in the rule file to compare in one."
+                )
+            self._cache[key] = units
+            return units
+        factor = np.ones(len(names) + 1)
+        for j, name in enumerate(names):
+            if name and name != base:
+                rate = self.rates.get(name)
+                factor[j] = 0.0 if rate is None else rate
+                if rate is None:
+                    left = int((counted & (codes == j)).sum())
+                    if left:
+                        self.spend_left_out[name] = self.spend_left_out.get(name, 0) + left
+        converted: IntArray = np.rint(units * factor[codes]).astype(np.int64)
+        self._cache[key] = converted
+        return converted
 
     @classmethod
     def of(

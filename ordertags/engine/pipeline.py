@@ -83,6 +83,10 @@ class Summary:
     #: Characters of added text (labels, notes) the output encoding could not hold,
     #: written as "?" (see ordertags.io.writers.encode_text).
     replaced: int = 0
+    #: The currency customer spend was compared in (None: the orders' own), and per
+    #: other currency the orders left out of it for want of a rate.
+    spend_currency: str | None = None
+    spend_left_out: dict[str, int] = field(default_factory=dict)
 
 
 #: The column an order field's ``set`` or ``note`` adds where an export has none.
@@ -228,6 +232,8 @@ def annotate(
         read=read,
         region=region or (history.region if history is not None else None),
     )
+    if rules is not None:
+        frame.compare_spend_in(rules.currency, rules.rates)
     frame.require_field("email")
     # Links in the tag book and, with a history, phones and past orders.
     memory = resolve_customers(frame, tagbook, history=history, record=record, region=region)
@@ -299,6 +305,8 @@ def annotate(
         tag_changes=changes,
         recorded=memory.recorded if memory is not None else None,
         warnings=frame.warnings,
+        spend_currency=frame.spend_currency,
+        spend_left_out=frame.spend_left_out,
     )
     return Annotated(
         frame,

@@ -374,7 +374,10 @@ class Memory:
         ids_sorted, owner_sorted = self.grouping.hist_ids, self.grouping.hist_owner
         if not len(ids_sorted):
             return
-        agg = self.history.aggregates(ids_sorted, start=start, end=end)
+        base = self.frame.spend_currency
+        agg = self.history.aggregates(
+            ids_sorted, start=start, end=end, currency=base, rates=self.frame.rates
+        )
         k = np.searchsorted(ids_sorted, agg.ids)
         p = owner_sorted[k]
         np.add.at(out["orders"], p, agg.orders)
@@ -396,7 +399,17 @@ class Memory:
             return
         q = owner_sorted[np.searchsorted(ids_sorted, dup.customer[keep])]
         np.subtract.at(out["orders"], q, 1)
-        np.subtract.at(out["spend"], q, dup.total[keep])
+        totals = dup.total[keep]
+        if base is not None:  # the history's copies in the currency spend is compared in
+            factor = np.array(
+                [
+                    1.0 if c in ("", base) else self.frame.rates.get(c, 0.0)
+                    for c, k in zip(dup.currency, keep, strict=True)
+                    if k
+                ]
+            )
+            totals = np.rint(totals * factor).astype(np.int64)
+        np.subtract.at(out["spend"], q, totals)
         np.subtract.at(out["refunds"], q, dup.refund[keep])
 
 
@@ -444,10 +457,17 @@ def customer_aggregates(
     who = person[sel]
     out: dict[str, IntArray] = {"orders": np.bincount(who, minlength=people).astype(np.int64)}
     for name, column in (("spend", "total"), ("refunds", "refunds")):
-        out[name] = (
-            _sum_by(who, frame.money_units(field=column, optional=True)[sel], people)
+        values = (
+            (
+                frame.spend_units()  # in one currency (see Frame.spend_units)
+                if name == "spend"
+                else frame.money_units(field=column, optional=True)
+            )
             if column in need and frame.has_field(column)
-            else np.zeros(people, np.int64)
+            else None
+        )
+        out[name] = (
+            _sum_by(who, values[sel], people) if values is not None else np.zeros(people, np.int64)
         )
     first = np.full(people, NO_DATE, dtype=np.int64)
     last = np.full(people, NO_DATE, dtype=np.int64)
