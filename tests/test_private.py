@@ -375,7 +375,7 @@ def sigkill_rounds(tmp_path: Path, rounds: int, orders: int, seed: int = 7) -> d
 
 
 def test_sigkill_never_leaves_a_torn_output_or_tag_book(tmp_path: Path) -> None:
-    counts = sigkill_rounds(tmp_path, rounds=3, orders=20_000)
+    counts = sigkill_rounds(tmp_path, rounds=2, orders=10_000)
     assert counts["apply_bad"] == 0
     assert counts["invalid_yaml"] == 0
     assert counts["tag_lost"] == 0

@@ -165,3 +165,16 @@ def test_report_in_chromium(page_file: Path) -> None:
             ],
             check=True,
         )
+
+
+def test_a_missing_browser_skips_outside_ci_and_fails_in_ci(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ORDERTAGS_CHROMIUM", raising=False)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="needs .*, which is not installed here"):
+        _chromium()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match=r"CI is set: \.ci/run installs it"):
+        _chromium()

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 
 from ordertags.base.colours import colour_hex, contrast_text
@@ -100,19 +101,21 @@ def write_xlsx(
         cell.font = bold
         header.append(cell)
     ws.append(header)
-    styles: dict[str, tuple[PatternFill, Font] | None] = {}
+    # One style per colour, made once: assigning a fill and a font to each cell costs a
+    # hash of both per cell (most of the time on a big sheet); a copy of the made
+    # style's index array costs nothing.
+    styles: dict[str, StyleArray | None] = {}
 
-    def style_of(colour: str) -> tuple[PatternFill, Font] | None:
+    def style_of(colour: str) -> StyleArray | None:
         if colour not in styles:
             fill = colour_hex(colour)
-            styles[colour] = (
-                (
-                    PatternFill(fill_type="solid", fgColor="FF" + fill[1:].upper()),
-                    Font(color="FF" + contrast_text(colour)[1:].upper()),
-                )
-                if fill
-                else None
-            )
+            made = None
+            if fill:
+                cell = WriteOnlyCell(ws)
+                cell.fill = PatternFill(fill_type="solid", fgColor="FF" + fill[1:].upper())
+                cell.font = Font(color="FF" + contrast_text(colour)[1:].upper())
+                made = cell._style
+            styles[colour] = made
         return styles[colour]
 
     for start in range(0, n, BATCH):
@@ -129,12 +132,16 @@ def write_xlsx(
                         column=heads[j],
                         hint="Write CSV (--output-format csv) for this export.",
                     )
-                cell = WriteOnlyCell(ws, value=_clean(value))
+                value = _clean(value)
+                if style is None and not value.startswith("="):
+                    cells.append(value)  # plain text: no cell object needed
+                    continue
+                cell = WriteOnlyCell(ws, value=value)
                 if value.startswith("="):
                     # Text, never a formula: openpyxl takes a leading = as one.
                     cell.data_type = "s"
                 if style is not None:
-                    cell.fill, cell.font = style
+                    cell._style = StyleArray(style)
                 cells.append(cell)
             ws.append(cells)
     wb.save(out)
