@@ -1,7 +1,8 @@
 """The ``ordertags`` command line: parses options, calls the library, renders results.
 
-Heavy libraries (pyarrow, pandas) are imported inside the commands that need them, so
-``ordertags --help``, ``tag``, ``untag`` and ``tags`` start quickly.
+The commands reach the library through :mod:`ordertags.api`, imported inside each
+command: the one import kept out of the module's top, so that ``--help``, ``tag``,
+``untag`` and ``tags`` start without pyarrow (tests/test_architecture.py checks it).
 """
 
 from __future__ import annotations
@@ -69,15 +70,6 @@ OrdersArg = Annotated[
         help="Order exports (CSV, TSV or JSON); - reads standard input.",
         show_default=False,
         metavar="EXPORT",
-    ),
-]
-TagbookOpt = Annotated[
-    Path,
-    typer.Option(
-        "--tagbook",
-        "-t",
-        help="The tag book (YAML): tag definitions and customers tagged by hand.",
-        show_default=False,
     ),
 ]
 RulesOpt = Annotated[
@@ -750,9 +742,6 @@ def _date_opt(value: str | None, flag: str) -> dt.date | None:
         raise typer.BadParameter(
             f'"{value}" is not a date; write YYYY-MM-DD.', param_hint=flag
         ) from None
-
-
-ListOpt = Annotated[list[str] | None, typer.Option(show_default=False)]
 
 
 @app.command()

@@ -38,14 +38,6 @@ KIND_NAMES = {
 }
 
 
-def key_kind(key: str) -> int:
-    """The kind of a customer key (as
-    :func:`ordertags.customers.grouping.customer_keys` gives it)."""
-    if "@" not in key:
-        return BUYER
-    return RELAY if is_relay(key) else EMAIL
-
-
 #: Marketplace relay addresses: a buyer on Amazon or eBay, never a marketing address.
 RELAY_PATTERN = r"@(marketplace\.amazon\.|members\.ebay\.)"
 _RELAY = re.compile(RELAY_PATTERN)
@@ -178,11 +170,6 @@ def surname_of(name: str | None) -> str | None:
     part = text.split(",", 1)[0] if "," in text else (text.split()[-1] if text.split() else "")
     folded = fold_name(part)
     return folded or None
-
-
-def phone_name_key(phone: str | None, surname: str | None) -> str | None:
-    """The phone-with-surname identity: ``+447700900123 doe``."""
-    return f"{phone} {surname}" if phone and surname else None
 
 
 def address_key(postcode: str | None, line1: str | None) -> str | None:

@@ -129,11 +129,6 @@ class Customers:
         return result
 
     @cached_property
-    def _valid_codes(self) -> np.ndarray[Any, np.dtype[np.int64]]:
-        valid: np.ndarray[Any, np.dtype[np.int64]] = self.codes[self.has_customer]
-        return valid
-
-    @cached_property
     def _slots(self) -> np.ndarray[Any, np.dtype[np.int32]]:
         """Per row: its customer's code, or ``count`` (one spare slot) for no customer, so
         that gathers and scatters need no mask of their own (int32: half the memory
@@ -173,34 +168,6 @@ class Customers:
         people = np.zeros(self.people, dtype=bool)
         people[self.groups[out[: self.count]]] = True
         return people
-
-    def reduce_sum(self, values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        """Per customer: the sum of ``values`` over their rows (over their person's rows,
-        with groups); exact for integers."""
-        vals = values[self.has_customer]
-        codes, size = (
-            (self._valid_codes, self.count)
-            if self.groups is None
-            else (self.groups[self._valid_codes], self.people)
-        )
-        if vals.dtype.kind in "iub":
-            # bincount sums in float64, which holds integers exactly up to 2**53: money in
-            # ten-thousandths stays exact up to 900 billion per customer.
-            sums = np.bincount(codes, weights=vals.astype(np.float64), minlength=size)
-            result = np.rint(sums).astype(np.int64)
-        else:
-            result = np.bincount(codes, weights=vals, minlength=size)
-        return result if self.groups is None else result[self.groups]
-
-    def count_rows(self, mask: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.int64]]:
-        """Per customer: how many of their rows (their person's rows) match ``mask``."""
-        codes = self.codes[mask & self.has_customer]
-        if self.groups is None:
-            counts = np.bincount(codes, minlength=self.count)
-            return counts.astype(np.int64, copy=False)
-        per_person = np.bincount(self.groups[codes], minlength=self.people).astype(np.int64)
-        result: np.ndarray[Any, np.dtype[np.int64]] = per_person[self.groups]
-        return result
 
     def match_keys(self, keys: pa.Array) -> pa.Array:
         """Per customer: is the customer's key, or (with groups) any email key of their
@@ -258,11 +225,3 @@ class Customers:
         ext[self.count] = fill
         result: np.ndarray[Any, Any] = ext.take(self._slots)
         return result
-
-    def first_rows(self) -> np.ndarray[Any, np.dtype[np.int64]]:
-        """Per customer: the index of their first row."""
-        has = np.flatnonzero(self.has_customer)
-        first = np.full(self.count, -1, dtype=np.int64)
-        # Reverse so that the earliest row is written last and wins.
-        first[self.codes[has[::-1]]] = has[::-1]
-        return first

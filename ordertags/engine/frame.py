@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ordertags.customers.grouping import Customers, email_domains
+from ordertags.customers.grouping import Customers
 from ordertags.engine.arrays import (
     BLANK,
     BoolArray,
@@ -238,10 +238,6 @@ class Frame:
         """Does any export of the run have a column for ``field``?"""
         return any(self._has(i, field) for i in range(len(self.tables)))
 
-    def has_field_everywhere(self, field: str) -> bool:
-        """Does every export of the run have a column for ``field``?"""
-        return all(self._has(i, field) for i in range(len(self.tables)))
-
     def require_field(self, field: str) -> None:
         """Raise for the first file that has no column for ``field``. For ``email``: the
         first file with no column to tell its customers apart by (an email, or the
@@ -251,10 +247,6 @@ class Frame:
                 self._identity_field(ti)
             elif not self._has(ti, field):
                 raise self.maps[ti].missing(field, file=table.source)
-
-    def require_customer(self) -> None:
-        """Raise for the first file with no column to tell its customers apart by."""
-        self.require_field("email")
 
     def has_column(self, name: str) -> bool:
         return any(m.find_column(name) is not None for m in self.maps)
@@ -557,15 +549,6 @@ class Frame:
         first: BoolArray = mask[self.order_rows][self.order_codes]
         return first
 
-    def order_any(self, mask: BoolArray) -> BoolArray:
-        """Per row: does any row of the row's order hold ``mask``?"""
-        if not self.grouped:
-            return mask
-        per_order = np.zeros(self.n_orders, dtype=bool)
-        per_order[self.order_codes[mask]] = True
-        result: BoolArray = per_order[self.order_codes]
-        return result
-
     def _first_valid(self, ti: int, valid: BoolArray) -> IntArray:
         """Per order of table ``ti``: its first row where ``valid`` holds, else its first
         row."""
@@ -801,11 +784,6 @@ class Frame:
         different platforms form one customer history. A run with links or a history
         merges them further (:func:`ordertags.engine.resolution.resolve_customers`)."""
         return Customers.from_emails(self.identity_text())
-
-    @cached_property
-    def customer_domains(self) -> pa.Array:
-        """The email domain of each customer (per customer, not per row)."""
-        return email_domains(self.customers.keys)
 
     # --- numbers and dates --------------------------------------------------------------
 

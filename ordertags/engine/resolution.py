@@ -161,7 +161,7 @@ class Memory:
     key (conditions on the email are evaluated once per key, as without a memory);
     orders with no email but a strong phone identity get codes of their own, with a
     null key. ``customers.groups`` then maps codes to people: the reductions
-    (``reduce_any``, ``reduce_sum``...) run per person, so a customer tag and a customer
+    (``reduce_any``, ``person_any``...) run per person, so a customer tag and a customer
     measure cover every order of the merged customer.
     """
 
@@ -411,17 +411,6 @@ class Memory:
             totals = np.rint(totals * factor).astype(np.int64)
         np.subtract.at(out["spend"], q, totals)
         np.subtract.at(out["refunds"], q, dup.refund[keep])
-
-
-MEASURES = (
-    "orders",
-    "first_order",
-    "spend",
-    "average_order_value",
-    "refunds",
-    "days_since_first",
-    "days_since_last",
-)
 
 
 _LOW = np.iinfo(np.int64).min

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from ordertags.io.platforms import DATE_STYLE_ALIASES, DATE_STYLES
 
 #: The order fields whose column can be named by hand (``--email-column`` ...).
-NAMED_COLUMNS = ("email", "total", "date", "name", "order_id")
 #: How money is written (``--money-style``); None: as each export's platform writes it.
 MONEY_STYLES = ("plain", "symbol", "comma_decimal", "auto")
 

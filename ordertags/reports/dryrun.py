@@ -21,8 +21,6 @@ from ordertags.engine.tagtext import COLOUR_COLUMN, PROFILE_COLUMN, TAGS_COLUMN
 from ordertags.io.fields import map_fields
 from ordertags.io.readers import read_orders
 
-COMPARED_LIMIT = 10_000
-
 
 @dataclass(frozen=True)
 class Change:

@@ -29,8 +29,6 @@ from ordertags.io.platforms import GENERIC, Profile
 from ordertags.io.readers import OrderTable, read_exports
 from ordertags.io.values import date_style_name
 
-#: The fields shown in the table of first orders, in this order.
-SHOWN = ("order_id", "customer", "name", "date", "total", "currency", "country", "items")
 _DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
 

@@ -785,7 +785,8 @@ def select(
             chosen.append(i)
         else:
             left[r] += 1
-            out.append((candidates.email[i] or candidates.key[i], r))
+            if candidates.email[i]:  # a buyer id alone is no address for an email tool
+                out.append((candidates.email[i], r))
     picked = candidates.take(np.array(chosen, dtype=np.int64))
     ordered = picked.take(list_order(picked))
     out.sort(key=lambda pair: (REASONS.index(pair[1]), pair[0].lower()))
