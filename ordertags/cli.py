@@ -641,6 +641,16 @@ def _n(count: int, one: str, many: str | None = None) -> str:
     return f"{count:,} {one if count == 1 else (many or one + 's')}"
 
 
+def _spend_text(per_currency: list[tuple[str, int]], total: int) -> str:
+    """Spend with its currency, per currency where there are several: ``1,050.00 GBP``,
+    ``600.00 GBP + 1,000.00 EUR`` (never one sum of two currencies)."""
+
+    named = [(c, t) for c, t in per_currency if c]
+    if not named:
+        return money(total)
+    return " + ".join(f"{money(t)} {c or '(no currency)'}" for c, t in per_currency)
+
+
 def render_warnings(summary: Any) -> str:
     """What a run must tell even with --quiet (a cron log keeps it): dates read by
     assumption, characters the output encoding could not hold."""
@@ -1765,7 +1775,8 @@ def customer_cmd(
     )
     lines += [
         "",
-        f"orders {row.orders:,}, spend {money(row.spend)}, refunds {row.refunds:,} "
+        f"orders {row.orders:,}, spend {_spend_text(rep.spend, row.spend)}, "
+        f"refunds {row.refunds:,} "
         f"({money(row.refunded)}), first {row.first or '-'}, last {row.last or '-'}",
     ]
     if rep.recent:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from ordertags.api import apply_files, ingest_files
 from ordertags.base import keys as K
-from ordertags.customers.history import SCHEMA_VERSION, open_history
+from ordertags.customers.history import SCHEMA_VERSION, IngestReport, open_history
 from ordertags.customers.identity import (
     address_keys,
     connected_components,
@@ -102,7 +102,7 @@ def order(
     return [oid, source, date, name, email, phone, address, postcode, total]
 
 
-def ingest(ws: Workspace, *paths: Path) -> object:
+def ingest(ws: Workspace, *paths: Path) -> IngestReport:
     return ingest_files(list(paths), workspace=ws)
 
 
@@ -167,7 +167,7 @@ def test_workspace_is_found_explicitly_by_environment_and_in_cwd(
 # --- ingest ---------------------------------------------------------------------------
 
 
-def test_ingest_is_idempotent_and_updates_changed_orders(ws: Workspace, export) -> None:
+def test_ingest_is_idempotent_and_updates_changed_orders(ws: Workspace, export: Callable[..., Path]) -> None:
     first = export(
         "a.csv",
         [
@@ -194,7 +194,7 @@ def test_ingest_is_idempotent_and_updates_changed_orders(ws: Workspace, export) 
         assert h.stats().orders == 4
 
 
-def test_same_order_id_on_two_channels_is_two_orders(ws: Workspace, export) -> None:
+def test_same_order_id_on_two_channels_is_two_orders(ws: Workspace, export: Callable[..., Path]) -> None:
     ingest(
         ws,
         export(
@@ -208,13 +208,13 @@ def test_same_order_id_on_two_channels_is_two_orders(ws: Workspace, export) -> N
     assert customers(ws) == [("a@example.com", 2, 200_000)]
 
 
-def test_rows_without_order_id_are_counted_not_recorded(ws: Workspace, export) -> None:
+def test_rows_without_order_id_are_counted_not_recorded(ws: Workspace, export: Callable[..., Path]) -> None:
     report = ingest(ws, export("a.csv", [order("", "a@example.com"), order("7", "a@example.com")]))
     assert (report.new, report.skipped) == (1, 1)
 
 
 def test_interrupted_ingest_leaves_the_history_as_it_was(
-    ws: Workspace, export, monkeypatch: pytest.MonkeyPatch
+    ws: Workspace, export: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ingest(ws, export("a.csv", [order("1", "jane@example.com")]))
     before = customers(ws)
@@ -232,7 +232,7 @@ def test_interrupted_ingest_leaves_the_history_as_it_was(
         assert h.stats().orders == 1
 
 
-def test_killed_ingest_leaves_the_history_as_it_was(ws: Workspace, export) -> None:
+def test_killed_ingest_leaves_the_history_as_it_was(ws: Workspace, export: Callable[..., Path]) -> None:
     ingest(ws, export("a.csv", [order("1", "jane@example.com")]))
     big = export("b.csv", [order(str(i), f"c{i}@example.com") for i in range(2, 500)])
     script = textwrap.dedent(f"""
@@ -252,7 +252,7 @@ def test_killed_ingest_leaves_the_history_as_it_was(ws: Workspace, export) -> No
     assert report.new == 498
 
 
-def test_two_writers_at_once_both_land(ws: Workspace, export) -> None:
+def test_two_writers_at_once_both_land(ws: Workspace, export: Callable[..., Path]) -> None:
     files = [
         export(f"{k}.csv", [order(f"{k}{i}", f"{k}{i % 50}@example.com") for i in range(3000)])
         for k in ("a", "b")
@@ -275,7 +275,7 @@ def test_two_writers_at_once_both_land(ws: Workspace, export) -> None:
         assert h.stats().customers == 100
 
 
-def test_a_locked_history_is_waited_for_then_reported(ws: Workspace, export) -> None:
+def test_a_locked_history_is_waited_for_then_reported(ws: Workspace, export: Callable[..., Path]) -> None:
     blocker = sqlite3.connect(ws.history_path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
     try:
@@ -334,7 +334,7 @@ def test_migrations_run_once_in_order(tmp_path: Path, monkeypatch: pytest.Monkey
     conn.close()
 
 
-def test_prune_deletes_old_orders_and_what_only_they_used(ws: Workspace, export) -> None:
+def test_prune_deletes_old_orders_and_what_only_they_used(ws: Workspace, export: Callable[..., Path]) -> None:
     ingest(
         ws,
         export(
@@ -359,7 +359,7 @@ def test_prune_deletes_old_orders_and_what_only_they_used(ws: Workspace, export)
 # --- identity and merging -------------------------------------------------------------
 
 
-def test_email_variants_are_one_customer(ws: Workspace, export) -> None:
+def test_email_variants_are_one_customer(ws: Workspace, export: Callable[..., Path]) -> None:
     ingest(
         ws,
         export(
@@ -374,7 +374,7 @@ def test_email_variants_are_one_customer(ws: Workspace, export) -> None:
     assert customers(ws) == [("janedoe@gmail.com", 3, 300_000)]
 
 
-def test_same_phone_and_surname_merges_across_exports(ws: Workspace, export) -> None:
+def test_same_phone_and_surname_merges_across_exports(ws: Workspace, export: Callable[..., Path]) -> None:
     ingest(ws, export("a.csv", [order("1", "jane@home.example", phone="07700 900123")]))
     report = ingest(
         ws,
@@ -397,7 +397,7 @@ def test_same_phone_and_surname_merges_across_exports(ws: Workspace, export) -> 
         }
 
 
-def test_evidence_joining_two_customers_merges_them(ws: Workspace, export) -> None:
+def test_evidence_joining_two_customers_merges_them(ws: Workspace, export: Callable[..., Path]) -> None:
     ingest(
         ws,
         export(
@@ -413,7 +413,7 @@ def test_evidence_joining_two_customers_merges_them(ws: Workspace, export) -> No
     assert customers(ws) == [("a@example.com", 3, 430_000)]
 
 
-def test_links_join_and_unlinks_split(ws: Workspace, export, tmp_path: Path) -> None:
+def test_links_join_and_unlinks_split(ws: Workspace, export: Callable[..., Path], tmp_path: Path) -> None:
     path = export(
         "a.csv",
         [
@@ -461,7 +461,7 @@ def test_links_join_and_unlinks_split(ws: Workspace, export, tmp_path: Path) -> 
 
 
 def test_a_customer_tag_reaches_an_order_without_email(
-    ws: Workspace, export, tmp_path: Path
+    ws: Workspace, export: Callable[..., Path], tmp_path: Path
 ) -> None:
     ingest(
         ws,
@@ -487,7 +487,7 @@ def test_a_customer_tag_reaches_an_order_without_email(
         assert "relay email" in kinds and [e.key for e in rep.entries] == ["a.crook@example.com"]
 
 
-def test_suspects_lists_weak_evidence_fraud_first(ws: Workspace, export) -> None:
+def test_suspects_lists_weak_evidence_fraud_first(ws: Workspace, export: Callable[..., Path]) -> None:
     ingest(
         ws,
         export(
@@ -541,7 +541,7 @@ RULES_WINDOWS = """\
 
 
 def test_windowed_measures_read_the_history_without_double_counting(
-    ws: Workspace, export, tmp_path: Path
+    ws: Workspace, export: Callable[..., Path], tmp_path: Path
 ) -> None:
     # As of 2026-11-26, the last 365 days run from 2025-11-26 (inclusive).
     ingest(
@@ -582,7 +582,7 @@ def test_windowed_measures_read_the_history_without_double_counting(
 
 
 def test_without_a_workspace_measures_use_the_run_alone(
-    ws: Workspace, export, tmp_path: Path
+    ws: Workspace, export: Callable[..., Path], tmp_path: Path
 ) -> None:
     ingest(ws, export("past.csv", [order("1", "a@example.com", "500.00")]))
     today = export("today.csv", [order("10", "a@example.com", "60.00")])
@@ -689,7 +689,7 @@ def test_split_components_keeps_apart_what_must_stay_apart() -> None:
     assert split[4] == split[5] == 4
 
 
-def test_links_apply_without_a_workspace(tmp_path: Path, export) -> None:
+def test_links_apply_without_a_workspace(tmp_path: Path, export: Callable[..., Path]) -> None:
     book = tmp_path / "book.yaml"
     book.write_text(
         TAGBOOK + "links:\n  - same: [A@example.com, b@example.com]\n", encoding="utf-8"
@@ -716,7 +716,7 @@ def test_links_apply_without_a_workspace(tmp_path: Path, export) -> None:
     assert (result.summary.customers, result.summary.customers_per_tag) == (3, {"BIG": 1})
 
 
-def test_a_merged_customer_is_one_row_of_a_mailing_list(tmp_path: Path, export) -> None:
+def test_a_merged_customer_is_one_row_of_a_mailing_list(tmp_path: Path, export: Callable[..., Path]) -> None:
     from ordertags.api import export_list
 
     book = tmp_path / "book.yaml"
@@ -777,7 +777,7 @@ def test_a_refund_arriving_later_updates_the_order_and_the_measure(
 
 
 def test_an_export_in_slices_is_still_one_transaction(
-    ws: Workspace, export, monkeypatch: pytest.MonkeyPatch
+    ws: Workspace, export: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from ordertags import api
     from ordertags.customers import history

@@ -298,7 +298,7 @@ def scene(tmp_path: Path) -> dict[str, Path]:
     return paths
 
 
-def export(scene: dict[str, Path], out: Path, *args: str) -> object:
+def export(scene: dict[str, Path], out: Path, *args: str) -> Result:
     return run(
         "export",
         scene["shop"],

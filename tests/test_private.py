@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from ordertags.base import files as files_module
 from ordertags.cli import app
@@ -43,7 +43,7 @@ def umask022() -> Iterator[None]:
         os.umask(old)
 
 
-def _invoke(*args: object) -> object:
+def _invoke(*args: object) -> Result:
     return runner.invoke(app, [str(a) for a in args])
 
 

@@ -444,3 +444,7 @@ def test_history_spend_is_converted_too(tmp_path: Path) -> None:
     (shop / "rules.yaml").write_text(spend_rules("currency: GBP\nrates: {EUR: 0.5}\n"))
     result = run("apply", today, "-w", shop, "-o", out, "--as-of", "2026-11-20")
     assert read_csv(out)[0]["Customer Tags"] == "BIG"  # 600 + 500 GBP
+    # The customer shows spend per currency, never one sum of two.
+    shown = run("customer", "eu@example.com", "-w", shop).stdout
+    assert "orders 2, spend 1,000.00 EUR + 600.00 GBP," in shown
+    assert "600.00 GBP" in shown.splitlines()[-1] or "1,000.00 EUR" in shown

@@ -136,7 +136,7 @@ def shop(tmp_path: Path) -> dict[str, Path]:
     return paths
 
 
-def segments(shop: dict[str, Path], *args: str) -> object:
+def segments(shop: dict[str, Path], *args: str) -> Result:
     return run(
         "segments", shop["orders"], "-t", shop["book"], "-r", shop["rules"], "--as-of", AS_OF, *args
     )

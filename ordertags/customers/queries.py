@@ -116,6 +116,8 @@ class CustomerReport:
     names: list[str]
     entries: list[Any]  # tag-book entries (tags.Entry) of the customer's emails
     recent: list[tuple[str, str, str, str, str, str]]  # date, channel, id, total, refund, email
+    #: Spend per currency ("" where the orders say none), largest first.
+    spend: list[tuple[str, int]] = field(default_factory=list)
 
 
 class HistoryQueries(HistoryIngest):
@@ -609,18 +611,26 @@ class HistoryQueries(HistoryIngest):
                 str(day_of(r[0]) or ""),
                 r[1],
                 r[2],
-                "" if r[3] is None else money(r[3]),
+                "" if r[3] is None else f"{money(r[3])} {r[6] or ''}".strip(),
                 money(r[4]) if r[4] else "",
                 r[5] or "",
             )
             for r in self.fetch(
-                "SELECT o.at, o.channel, o.order_id, o.total, o.refund, i.key FROM orders o "
-                "LEFT JOIN identities i ON i.id = o.email WHERE o.customer = ? "
+                "SELECT o.at, o.channel, o.order_id, o.total, o.refund, i.key, o.currency "
+                "FROM orders o LEFT JOIN identities i ON i.id = o.email WHERE o.customer = ? "
                 "ORDER BY o.at IS NULL, o.at DESC, o.id DESC LIMIT ?",
                 (cid, recent),
             )
         ]
-        return CustomerReport(rows[0], identities, names, entries, recent_rows)
+        spend = [
+            (str(c or ""), int(t))
+            for c, t in self.fetch(
+                "SELECT upper(IFNULL(currency, '')), IFNULL(SUM(total), 0) FROM orders "
+                "WHERE customer = ? GROUP BY upper(IFNULL(currency, '')) ORDER BY 2 DESC",
+                (cid,),
+            )
+        ]
+        return CustomerReport(rows[0], identities, names, entries, recent_rows, spend)
 
     def suspects(
         self,
