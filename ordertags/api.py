@@ -73,7 +73,7 @@ from ordertags.reports.segments import (
 )
 from ordertags.reports.terminal import progress_bar, render_counts, render_plain, render_table
 from ordertags.reports.views import OrdersView, order_views
-from ordertags.rules import RuleSet, load_rules
+from ordertags.rules import FieldCondition, RuleSet, load_rules
 from ordertags.tags import TagBook, load_tagbook
 
 PathLike = str | os.PathLike[str]
@@ -180,7 +180,7 @@ def _run(
         given = [
             read_orders_lazily(
                 o,
-                prefetch=_prefetch(read, names=for_lists),
+                prefetch=_prefetch(read, names=for_lists, rules=ruleset),
                 encoding=read.encoding,
                 delimiter=read.delimiter,
                 profile=read.profile,
@@ -207,20 +207,29 @@ def _run(
     )
 
 
-def _prefetch(read: ReadOptions, names: bool) -> Any:
+def _prefetch(read: ReadOptions, names: bool, rules: RuleSet | None = None) -> Any:
     """What to read of a big export on the first pass (:func:`read_orders_lazily`): the
     columns of the fields a run reads on every order (who the customer is, the total,
-    the date, the order number where rows are grouped; with ``names``, the names that
-    mailing lists show). Any other column a rule uses is read when first asked for."""
+    the date, the order number where rows are grouped; with ``names``, what mailing
+    lists show of a customer), and those the ``rules`` name. Any other column (line items,
+    say) is read when first asked for, a pass over the file each."""
+    named: list[str] = []
+    if rules is not None:
+        for rule in rules.rules:
+            named += [c.field for c in rule.when.walk() if isinstance(c, FieldCondition)]
+        named += [*rules.set_columns, *rules.note_columns]
 
     def pick(table: OrderTable) -> list[int]:
         fmap = map_profile(table.columns, table.profile, overrides=read.columns, file=table.source)
         fields = [*table.profile.customer, "email", "total", "date", "quantity", "price"]
-        if names:
-            fields += ["name", "first_name", "last_name"]
+        if names:  # what a list shows of each customer (reports.lists)
+            fields += ["name", "first_name", "last_name", "phone", "country", "currency"]
+            fields += ["channel", "marketing_consent"]
         if table.profile.grouped:
             fields.append("order_id")
         found = [i for f in fields for i in fmap.sources(f)]
+        for name in named:
+            found += fmap.sources(name) or [i for i in (fmap.find_column(name),) if i is not None]
         lines = [*table.profile.total_lines, *table.profile.total_once]
         found += [i for n in lines if (i := fmap.find_column(n)) is not None]
         return found
