@@ -167,7 +167,9 @@ def test_workspace_is_found_explicitly_by_environment_and_in_cwd(
 # --- ingest ---------------------------------------------------------------------------
 
 
-def test_ingest_is_idempotent_and_updates_changed_orders(ws: Workspace, export: Callable[..., Path]) -> None:
+def test_ingest_is_idempotent_and_updates_changed_orders(
+    ws: Workspace, export: Callable[..., Path]
+) -> None:
     first = export(
         "a.csv",
         [
@@ -194,7 +196,9 @@ def test_ingest_is_idempotent_and_updates_changed_orders(ws: Workspace, export: 
         assert h.stats().orders == 4
 
 
-def test_same_order_id_on_two_channels_is_two_orders(ws: Workspace, export: Callable[..., Path]) -> None:
+def test_same_order_id_on_two_channels_is_two_orders(
+    ws: Workspace, export: Callable[..., Path]
+) -> None:
     ingest(
         ws,
         export(
@@ -208,7 +212,9 @@ def test_same_order_id_on_two_channels_is_two_orders(ws: Workspace, export: Call
     assert customers(ws) == [("a@example.com", 2, 200_000)]
 
 
-def test_rows_without_order_id_are_counted_not_recorded(ws: Workspace, export: Callable[..., Path]) -> None:
+def test_rows_without_order_id_are_counted_not_recorded(
+    ws: Workspace, export: Callable[..., Path]
+) -> None:
     report = ingest(ws, export("a.csv", [order("", "a@example.com"), order("7", "a@example.com")]))
     assert (report.new, report.skipped) == (1, 1)
 
@@ -232,7 +238,9 @@ def test_interrupted_ingest_leaves_the_history_as_it_was(
         assert h.stats().orders == 1
 
 
-def test_killed_ingest_leaves_the_history_as_it_was(ws: Workspace, export: Callable[..., Path]) -> None:
+def test_killed_ingest_leaves_the_history_as_it_was(
+    ws: Workspace, export: Callable[..., Path]
+) -> None:
     ingest(ws, export("a.csv", [order("1", "jane@example.com")]))
     big = export("b.csv", [order(str(i), f"c{i}@example.com") for i in range(2, 500)])
     script = textwrap.dedent(f"""
@@ -275,7 +283,9 @@ def test_two_writers_at_once_both_land(ws: Workspace, export: Callable[..., Path
         assert h.stats().customers == 100
 
 
-def test_a_locked_history_is_waited_for_then_reported(ws: Workspace, export: Callable[..., Path]) -> None:
+def test_a_locked_history_is_waited_for_then_reported(
+    ws: Workspace, export: Callable[..., Path]
+) -> None:
     blocker = sqlite3.connect(ws.history_path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
     try:
@@ -334,7 +344,9 @@ def test_migrations_run_once_in_order(tmp_path: Path, monkeypatch: pytest.Monkey
     conn.close()
 
 
-def test_prune_deletes_old_orders_and_what_only_they_used(ws: Workspace, export: Callable[..., Path]) -> None:
+def test_prune_deletes_old_orders_and_what_only_they_used(
+    ws: Workspace, export: Callable[..., Path]
+) -> None:
     ingest(
         ws,
         export(
@@ -374,7 +386,9 @@ def test_email_variants_are_one_customer(ws: Workspace, export: Callable[..., Pa
     assert customers(ws) == [("janedoe@gmail.com", 3, 300_000)]
 
 
-def test_same_phone_and_surname_merges_across_exports(ws: Workspace, export: Callable[..., Path]) -> None:
+def test_same_phone_and_surname_merges_across_exports(
+    ws: Workspace, export: Callable[..., Path]
+) -> None:
     ingest(ws, export("a.csv", [order("1", "jane@home.example", phone="07700 900123")]))
     report = ingest(
         ws,
@@ -397,7 +411,9 @@ def test_same_phone_and_surname_merges_across_exports(ws: Workspace, export: Cal
         }
 
 
-def test_evidence_joining_two_customers_merges_them(ws: Workspace, export: Callable[..., Path]) -> None:
+def test_evidence_joining_two_customers_merges_them(
+    ws: Workspace, export: Callable[..., Path]
+) -> None:
     ingest(
         ws,
         export(
@@ -413,7 +429,9 @@ def test_evidence_joining_two_customers_merges_them(ws: Workspace, export: Calla
     assert customers(ws) == [("a@example.com", 3, 430_000)]
 
 
-def test_links_join_and_unlinks_split(ws: Workspace, export: Callable[..., Path], tmp_path: Path) -> None:
+def test_links_join_and_unlinks_split(
+    ws: Workspace, export: Callable[..., Path], tmp_path: Path
+) -> None:
     path = export(
         "a.csv",
         [
@@ -487,7 +505,9 @@ def test_a_customer_tag_reaches_an_order_without_email(
         assert "relay email" in kinds and [e.key for e in rep.entries] == ["a.crook@example.com"]
 
 
-def test_suspects_lists_weak_evidence_fraud_first(ws: Workspace, export: Callable[..., Path]) -> None:
+def test_suspects_lists_weak_evidence_fraud_first(
+    ws: Workspace, export: Callable[..., Path]
+) -> None:
     ingest(
         ws,
         export(
@@ -716,7 +736,9 @@ def test_links_apply_without_a_workspace(tmp_path: Path, export: Callable[..., P
     assert (result.summary.customers, result.summary.customers_per_tag) == (3, {"BIG": 1})
 
 
-def test_a_merged_customer_is_one_row_of_a_mailing_list(tmp_path: Path, export: Callable[..., Path]) -> None:
+def test_a_merged_customer_is_one_row_of_a_mailing_list(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
     from ordertags.api import export_list
 
     book = tmp_path / "book.yaml"
