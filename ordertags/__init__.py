@@ -172,9 +172,6 @@ if TYPE_CHECKING:
     from ordertags.reports.lists import (
         select as select,
     )
-    from ordertags.reports.mailing import (
-        MailingList as MailingList,
-    )
     from ordertags.reports.segments import (
         segment_customers as segment_customers,
     )
@@ -230,7 +227,6 @@ _EXPORTS = {
     "LintReport": "api",
     "ListFilter": "reports.lists",
     "ListSpec": "api",
-    "MailingList": "reports.mailing",
     "OrderSource": "io.readers",
     "OrderTable": "io.readers",
     "OrderTagsError": "errors",

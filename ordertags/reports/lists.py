@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -1095,10 +1095,6 @@ def render_suppression(pairs: Sequence[tuple[str, str]]) -> bytes:
             _cell(neutralise_text(address), ",", False) + "," + reason.replace("_", "-") + "\r\n"
         )
     return "".join(out).encode("utf-8")
-
-
-def write_bytes(out: BinaryIO, data: bytes) -> None:
-    out.write(data)
 
 
 def mailing_list(

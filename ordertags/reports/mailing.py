@@ -1,24 +1,19 @@
-"""Mailing lists from tagged customers: one row per customer, highest spend first.
-
-The columns are those Mailchimp imports as they are and Klaviyo maps by name
-(``Email Address`` first). Marketplace relay addresses (Amazon's
+"""The customers a mailing list is chosen from: one entry per person
+(:class:`ListCustomers`), whichever identities their orders carry, with their figures,
+latest marketing answer and tags. Marketplace relay addresses (Amazon's
 ``@marketplace.amazon.*``, eBay's ``@members.ebay.*``) reach no inbox a seller may
-market to, so they are left out.
+market to, so they are flagged. ``reports.lists`` chooses, orders and renders them.
 
-The core is :func:`build_list`: it takes the resolved customers of a list
-(:class:`ListCustomers`, one entry per person, whichever identities their orders carry)
-and chooses, orders and renders them. The customers come from a run's orders
-(:func:`run_customers`), from the workspace's history for the run's customers
-(:func:`mailing_list` with a history: all-time figures) or from the whole history
-(:func:`history_customers`, ``ordertags export`` with no files).
+The customers come from a run's orders (:func:`run_customers`), from the workspace's
+history for the run's customers (:func:`all_time_customers`: all-time figures) or from
+the whole history (:func:`history_customers`, ``ordertags export`` with no files).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -27,17 +22,11 @@ import pyarrow.compute as pc
 from ordertags.base.keys import RELAY_PATTERN
 from ordertags.customers.history import History, ListFigures
 from ordertags.engine.pipeline import Annotated
-from ordertags.engine.tagtext import render_tags
 from ordertags.io.fields import CONSENT_YES
 from ordertags.tags import TagBook
 
-LIST_COLUMNS = ("Email Address", "First Name", "Last Name", "Orders", "Spend", "Tags")
-
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
-
-if TYPE_CHECKING:
-    import pandas
 
 
 @dataclass
@@ -66,41 +55,6 @@ class ListCustomers:
         return len(self.key)
 
 
-@dataclass
-class MailingList:
-    """The list as columns (``LIST_COLUMNS``), plus how many were left out and why."""
-
-    columns: dict[str, pa.Array]
-    excluded_not_tag: int = 0
-    excluded_relay: int = 0
-    excluded_consent: int = 0
-    excluded_no_email: int = 0  # marketplace buyers known by a buyer id alone
-
-    @property
-    def count(self) -> int:
-        """How many customers the list has."""
-        return len(self.columns[LIST_COLUMNS[0]])
-
-    def to_arrow(self) -> pa.Table:
-        """The list as an Arrow table (the columns of ``LIST_COLUMNS``)."""
-        return pa.table({name: self.columns[name] for name in LIST_COLUMNS})
-
-    def to_pandas(self) -> pandas.DataFrame:
-        """The list as a pandas DataFrame (pandas is imported here, and only here)."""
-        frame: pandas.DataFrame = self.to_arrow().to_pandas()
-        return frame
-
-
-def _money_text(units: np.ndarray[Any, Any]) -> pa.Array:
-    """Ten-thousandths -> text with two decimals (``1234.50``), rounded half away from 0."""
-    cents = np.sign(units) * ((np.abs(units) + 50) // 100)
-    whole = pa.array(np.abs(cents) // 100).cast(pa.string())
-    frac = pc.utf8_lpad(pa.array(np.abs(cents) % 100).cast(pa.string()), 2, "0")
-    sign = pc.if_else(pa.array(cents < 0), "-", "")
-    result: pa.Array = pc.binary_join_element_wise(sign, whole, ".", frac, "")
-    return result
-
-
 def _split_names(names: pa.Array) -> tuple[pa.Array, pa.Array]:
     """ "Smith, Ann" -> (Ann, Smith); "Ann van Dijk" -> (Ann, van Dijk)."""
     trimmed = pc.utf8_trim_whitespace(names)
@@ -110,102 +64,6 @@ def _split_names(names: pa.Array) -> tuple[pa.Array, pa.Array]:
     first = pc.if_else(has_comma, pc.struct_field(comma, "first"), pc.struct_field(plain, "first"))
     last = pc.if_else(has_comma, pc.struct_field(comma, "last"), pc.struct_field(plain, "last"))
     return pc.fill_null(first, ""), pc.fill_null(last, "")
-
-
-def _spend_text(spend: dict[str, IntArray], idx: IntArray) -> tuple[pa.Array, IntArray]:
-    """Per chosen customer: their spend as text, and a total to order by. One currency:
-    ``2638.13``; several: ``2408.14 GBP; 45.00 EUR``, largest first. Orders whose
-    export names no currency count in the customer's currency when they have one."""
-    n = len(idx)
-    named = sorted(c for c in spend if c)
-    blank = spend[""][idx] if "" in spend else np.zeros(n, dtype=np.int64)
-    per = {c: spend[c][idx].copy() for c in named}
-    used = np.zeros(n, dtype=np.int64)
-    for c in named:
-        used += per[c] != 0
-    for c in named:  # the only currency the customer used takes the unnamed orders
-        only = (used == 1) & (per[c] != 0)
-        per[c][only] += blank[only]
-        blank = np.where(only, 0, blank)
-    total = blank + sum((per[c] for c in named), np.zeros(n, dtype=np.int64))
-    if used.max(initial=0) <= 1 and not ((used == 1) & (blank != 0)).any():
-        return _money_text(total), total
-    texts = []
-    columns = {c: _money_text(per[c]).to_pylist() for c in named}
-    plain = _money_text(blank).to_pylist()
-    for i in range(n):  # several currencies: a few customers, worded one by one
-        parts = sorted(((int(per[c][i]), c) for c in named if per[c][i]), reverse=True)
-        words = [f"{columns[c][i]} {c}" for _, c in parts]
-        if blank[i] or not words:
-            words.append(plain[i])
-        texts.append("; ".join(words))
-    return pa.array(texts, pa.string()), total
-
-
-def build_list(
-    customers: ListCustomers,
-    tagbook: TagBook,
-    *,
-    tags: Sequence[str],
-    not_tags: Sequence[str] = (),
-    consent: bool = True,
-) -> MailingList:
-    """The mailing list of ``customers`` who carry any of ``tags`` and none of
-    ``not_tags``, who have a mailbox (not only a relay address or a buyer id) and, where
-    a source records marketing answers and ``consent`` is true, whose latest answer is
-    yes. One row per customer, highest spend first (ties by key).
-
-    >>> ml = build_list(people, book, tags=["VIP"], not_tags=["FRAUD"])  # doctest: +SKIP
-    """
-    for t in (*tags, *not_tags):
-        tagbook.require(t)
-    n = len(customers)
-    none = np.zeros(n, dtype=bool)
-    wanted = none.copy()
-    for t in tags:
-        wanted |= customers.tags.get(t, none)
-    blocked = none.copy()
-    for t in not_tags:
-        blocked |= customers.tags.get(t, none)
-    has_mail = np.array([e is not None for e in customers.email], dtype=bool)
-    relay = customers.relay & ~has_mail
-    no_mail = ~has_mail & ~relay
-    no_consent = (
-        customers.consent != 1 if consent and customers.consent is not None else none.copy()
-    )
-    chosen = wanted & ~blocked & has_mail & ~no_consent
-    idx = np.flatnonzero(chosen)
-    spend_text, total = _spend_text(customers.spend, idx)
-    keys = np.array([customers.key[i] for i in idx.tolist()], dtype=object)
-    order = np.lexsort((keys, -total)) if len(idx) else np.zeros(0, dtype=np.int64)
-    idx, spend_text = idx[order], spend_text.take(pa.array(order, pa.int64()))
-    # The customer tags, and any order tag the list was asked for (exporting by an order
-    # tag must show it: the customer is on the list because an order of theirs has it).
-    ranked = [
-        t for t in tagbook.rank(customers.tags) if tagbook.tags[t].scope == "customer" or t in tags
-    ]
-    has = {t: customers.tags[t][idx] for t in ranked}
-    tag_text = render_tags(ranked, has, tagbook, len(idx))[0]
-
-    def pick(values: list[str | None] | list[str]) -> pa.Array:
-        return pa.array([(values[i] or "").strip() for i in idx.tolist()], pa.string())
-
-    columns = {
-        "Email Address": pick(customers.email),
-        "First Name": pick(customers.first_name),
-        "Last Name": pick(customers.last_name),
-        "Orders": pa.array(customers.orders[idx]).cast(pa.string()),
-        "Spend": spend_text,
-        "Tags": tag_text.combine_chunks(),
-    }
-    mailbox = wanted & ~blocked
-    return MailingList(
-        columns,
-        excluded_not_tag=int((wanted & blocked).sum()),
-        excluded_relay=int((mailbox & relay).sum()),
-        excluded_no_email=int((mailbox & no_mail).sum()),
-        excluded_consent=int((mailbox & has_mail & no_consent).sum()),
-    )
 
 
 # --- customers from a run ------------------------------------------------------------------
@@ -423,32 +281,6 @@ def _with_history(run: ListCustomers, annotated: Annotated, history: History) ->
         consent=consent,
         tags=run.tags,
     )
-
-
-def mailing_list(
-    annotated: Annotated,
-    *,
-    tags: Sequence[str],
-    not_tags: Sequence[str] = (),
-    consent: bool = True,
-    history: History | None = None,
-) -> MailingList:
-    """Customers of a run who carry any of ``tags`` and none of ``not_tags``. Where the
-    exports (or the history) say whether a customer accepts marketing, those whose
-    latest answer is not yes (or who never answered) are left out, unless ``consent``
-    is False. With the run's ``history``, orders, spend and the answer are all-time
-    figures from it, across every channel.
-
-    >>> ml = mailing_list(result, tags=["VIP"], not_tags=["FRAUD"])  # doctest: +SKIP
-    >>> ml.columns["Email Address"].to_pylist()[:1]  # doctest: +SKIP
-    ['jane@example.com']
-    """
-    for t in (*tags, *not_tags):
-        annotated.tagbook.require(t)
-    people = run_customers(annotated)
-    if history is not None:
-        people = _with_history(people, annotated, history)
-    return build_list(people, annotated.tagbook, tags=tags, not_tags=not_tags, consent=consent)
 
 
 def all_time_customers(annotated: Annotated, history: History | None) -> ListCustomers:
