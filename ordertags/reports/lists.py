@@ -1160,7 +1160,7 @@ def mailing_list(
     for t in flt.names_tags():
         book.require(t)
     return select(
-        customers_of_run(annotated, history),
+        customers_of_run(annotated, history, any_tags=flt.tags or None),
         flt,
         suppressed={x.key for x in book.suppressed},
         no_marketing=book.no_marketing_tags(),
