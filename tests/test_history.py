@@ -549,6 +549,50 @@ def test_suspects_lists_weak_evidence_fraud_first(
     assert [(s.a, s.b) for s in found] == [("bob@example.com", "rob@example.com")]
 
 
+def test_suspects_from_the_history_and_from_the_run_agree(
+    ws: Workspace, export: Callable[..., Path]
+) -> None:
+    # One shared implementation ranks and words suspect pairs for both call paths: on
+    # orders where phone and surname merge nobody, they give the same pairs.
+    from ordertags.api import suspects_in_files
+    from ordertags.tags import load_tagbook
+
+    path = export(
+        "a.csv",
+        [
+            order("1", "ann@example.com", name="Ann Lee", address="12 Rose St", postcode="EH2 2PR"),
+            order("2", "new@example.com", name="Ann Lee", address="12, Rose St", postcode="eh22pr"),
+            order("3", "bob@example.com", name="Bob Stone", phone="07700 900777"),
+            order("4", "rob@example.com", name="Rob Marsh", phone="07700900777"),
+            order("5", "sue@example.com", name="Sue Park", phone="07700 900111"),
+        ],
+    )
+    ingest(ws, path)
+    tag_customer(ws.tagbook, "rob@example.com", ["FRAUD"])
+    with ws.open_history() as h:
+        stored = h.suspects(tagbook=load_tagbook(ws.tagbook), as_of=AS_OF)
+    run = suspects_in_files([path], tagbook=ws.tagbook, as_of=AS_OF)
+    seen = [
+        [(s.a, s.b, s.evidence, s.tags_a, s.tags_b, s.priority) for s in found]
+        for found in (stored, run)
+    ]
+    assert (
+        seen[0]
+        == seen[1]
+        == [
+            (
+                "bob@example.com",
+                "rob@example.com",
+                ["same phone +447700900777 (stone / marsh)"],
+                [],
+                ["FRAUD"],
+                100,
+            ),
+            ("ann@example.com", "new@example.com", ["same address EH22PR 12"], [], [], -(10**9)),
+        ]
+    )
+
+
 # --- measures from the history --------------------------------------------------------
 
 RULES_WINDOWS = """\

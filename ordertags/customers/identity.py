@@ -20,7 +20,7 @@ history, when a workspace is in use) and the customer measures rules ask for.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -471,3 +471,65 @@ class Suspect:
     tags_a: list[str]
     tags_b: list[str]
     priority: int
+
+
+#: The priority of a customer with no tag (below every tag's).
+NO_PRIORITY = -(10**9)
+
+
+def tag_priorities(
+    tags_of: Mapping[int, Sequence[str]], size: int, tagbook: TagBook | None
+) -> IntArray:
+    """Per customer ``0..size-1``: the highest priority of its tags (``NO_PRIORITY``
+    where it has none, or without a tag book)."""
+    priority = np.full(size, NO_PRIORITY, dtype=np.int64)
+    if tagbook is not None:
+        for c, names in tags_of.items():
+            if names:
+                priority[c] = max(tagbook.tags[t].priority for t in names)
+    return priority
+
+
+def evidence_text(kind: int, key: str, names: tuple[str, str] = ("?", "?")) -> str:
+    """How a piece of weak evidence reads: the shared address, or the shared phone with
+    each customer's surnames on it."""
+    if kind == K.ADDRESS:
+        return f"same address {key.removeprefix(K.ADDRESS_PREFIX)}"
+    return f"same phone {key} ({names[0]} / {names[1]})"
+
+
+def list_suspects(
+    pairs: SuspectPairs,
+    tags_of: Mapping[int, list[str]],
+    priority: IntArray,
+    *,
+    label: Callable[[int], str],
+    evidence: Callable[[int, int, int], str],
+    apart: set[tuple[int, int]],
+    tag: str | None = None,
+    limit: int | None = 50,
+) -> list[Suspect]:
+    """The suspects of :func:`find_suspects` pairs, as :func:`ranked_pairs` orders them:
+    pairs in ``apart`` (said to be different people, ``(low, high)``) left out, only
+    pairs where either customer has ``tag`` when one is given, at most ``limit``.
+    ``label(c)`` names a customer; ``evidence(i, a, b)`` says what pair evidence ``i``
+    is."""
+    out: list[Suspect] = []
+    for a, b, which in ranked_pairs(pairs, priority):
+        if (a, b) in apart:
+            continue
+        if tag and tag not in tags_of[a] and tag not in tags_of[b]:
+            continue
+        out.append(
+            Suspect(
+                label(a),
+                label(b),
+                [evidence(i, a, b) for i in which],
+                tags_of[a],
+                tags_of[b],
+                int(max(priority[a], priority[b])),
+            )
+        )
+        if limit and len(out) >= limit:
+            break
+    return out

@@ -19,8 +19,10 @@ from ordertags.base.emails import normalize_email
 from ordertags.customers.identity import (
     Suspect,
     codes_of,
+    evidence_text,
     find_suspects,
-    ranked_pairs,
+    list_suspects,
+    tag_priorities,
 )
 from ordertags.customers.ingest import HistoryIngest
 from ordertags.customers.store import NONE, SCHEMA_VERSION, IntArray, day_of
@@ -674,42 +676,27 @@ class HistoryQueries(HistoryIngest):
             if tagbook is not None:
                 names = tagbook.rank(t for t in names if t in tagbook.tags)
             tags_of[c] = names
-        priority = np.full(int(involved.max()) + 1, -(10**9), dtype=np.int64)
-        for c, names in tags_of.items():
-            if names and tagbook is not None:
-                priority[c] = max(tagbook.tags[t].priority for t in names)
-        out: list[Suspect] = []
-        for a, b, which in ranked_pairs(pairs, priority):
-            if (a, b) in dismissed:
-                continue
-            if tag and tag not in tags_of[a] and tag not in tags_of[b]:
-                continue
-            evidence = [
-                self._evidence(
-                    int(pairs.kind[i]),
-                    (addresses if pairs.kind[i] == K.ADDRESS else phones)[int(pairs.value[i])],
-                    a,
-                    b,
-                )
-                for i in which
-            ]
-            out.append(
-                Suspect(
-                    info[a][1],
-                    info[b][1],
-                    evidence,
-                    tags_of[a],
-                    tags_of[b],
-                    int(max(priority[a], priority[b])),
-                )
-            )
-            if limit and len(out) >= limit:
-                break
-        return out
+        priority = tag_priorities(tags_of, int(involved.max()) + 1, tagbook)
+
+        def evidence(i: int, a: int, b: int) -> str:
+            kind = int(pairs.kind[i])
+            key = (addresses if kind == K.ADDRESS else phones)[int(pairs.value[i])]
+            return self._evidence(kind, key, a, b)
+
+        return list_suspects(
+            pairs,
+            tags_of,
+            priority,
+            label=lambda c: str(info[c][1]),
+            evidence=evidence,
+            apart=dismissed,
+            tag=tag,
+            limit=limit,
+        )
 
     def _evidence(self, kind: int, key: str, a: int, b: int) -> str:
         if kind == K.ADDRESS:
-            return f"same address {key.removeprefix(K.ADDRESS_PREFIX)}"
+            return evidence_text(kind, key)
         names = []
         for c in (a, b):
             rows = self.fetch(
@@ -718,7 +705,7 @@ class HistoryQueries(HistoryIngest):
                 (c, key),
             )
             names.append("/".join(sorted(r[0].split(" ", 1)[1] for r in rows)) or "?")
-        return f"same phone {key} ({names[0]} / {names[1]})"
+        return evidence_text(kind, key, (names[0], names[1]))
 
 
 # --- opening ----------------------------------------------------------------------------

@@ -33,16 +33,18 @@ from ordertags.customers.identity import (
     connected_components,
     dictionary_codes,
     edges,
+    evidence_text,
     find_suspects,
     fold_names,
+    list_suspects,
     null_strings,
     phone_keys,
     phone_name_keys,
-    ranked_pairs,
     relay_flags,
     resolve_links,
     split_components,
     surnames,
+    tag_priorities,
 )
 from ordertags.engine.arrays import BoolArray, FloatArray, IntArray, combined
 from ordertags.engine.frame import Frame
@@ -803,11 +805,8 @@ def suspects_in_frame(
         )
         for p in np.unique(customers.groups[hit]).tolist():
             tags_of[p].append(t)
-    tags_of = [tagbook.rank(t) for t in tags_of]
-    priority = np.array(
-        [max((tagbook.tags[t].priority for t in t_), default=-(10**9)) for t_ in tags_of],
-        dtype=np.int64,
-    )
+    ranked = {p: tagbook.rank(t) for p, t in enumerate(tags_of)}
+    priority = tag_priorities(ranked, customers.people, tagbook)
     first_row = np.full(customers.people, -1, dtype=np.int64)
     rows = np.flatnonzero(person >= 0)
     first_row[person[rows[::-1]]] = rows[::-1]
@@ -823,37 +822,27 @@ def suspects_in_frame(
         r = int(first_row[p])
         return str(row_key[r].as_py() or names[r].as_py() or f"row {r}")
 
-    out: list[Suspect] = []
-    for a, b, which in ranked_pairs(pairs, priority):
-        if (a, b) in apart:
-            continue
-        if tag and tag not in tags_of[a] and tag not in tags_of[b]:
-            continue
-        evidence = []
-        for i in which:
-            value = int(pairs.value[i])
-            if pairs.kind[i] == K.ADDRESS:
-                evidence.append(f"same address {addresses[value].removeprefix(K.ADDRESS_PREFIX)}")
-            else:
-                surnames_ = []
-                for p in (a, b):
-                    hit = np.flatnonzero((person == p) & (phone == value))
-                    found = {str(names[int(r)].as_py() or " ?").split(" ", 1)[1] for r in hit}
-                    surnames_.append("/".join(sorted(found)) or "?")
-                evidence.append(f"same phone {phones[value]} ({surnames_[0]} / {surnames_[1]})")
-        out.append(
-            Suspect(
-                label(a),
-                label(b),
-                evidence,
-                tags_of[a],
-                tags_of[b],
-                int(max(priority[a], priority[b])),
-            )
-        )
-        if limit and len(out) >= limit:
-            break
-    return out
+    def evidence(i: int, a: int, b: int) -> str:
+        kind, value = int(pairs.kind[i]), int(pairs.value[i])
+        if kind == K.ADDRESS:
+            return evidence_text(kind, addresses[value])
+        surnames_ = []
+        for p in (a, b):
+            hit = np.flatnonzero((person == p) & (phone == value))
+            found = {str(names[int(r)].as_py() or " ?").split(" ", 1)[1] for r in hit}
+            surnames_.append("/".join(sorted(found)) or "?")
+        return evidence_text(kind, phones[value], (surnames_[0], surnames_[1]))
+
+    return list_suspects(
+        pairs,
+        ranked,
+        priority,
+        label=label,
+        evidence=evidence,
+        apart=apart,
+        tag=tag,
+        limit=limit,
+    )
 
 
 def _manual_keys(tagbook: TagBook, as_of: dt.date) -> dict[str, list[str]]:
