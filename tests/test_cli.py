@@ -530,6 +530,7 @@ def test_every_example_rule_matches_something() -> None:
         rules=rules,
         as_of=dt.date(2026, 11, 26),
     )
+    assert result.outcome is not None
     for rule in rules.rules:
         assert result.outcome.acted[rule.index] > 0, rule.name
 

@@ -96,7 +96,18 @@ def test_dry_run_with_set_note_and_hold(shop: Path, tmp_path: Path) -> None:
     tagbook = shop / "tagbook.yaml"
     src = ROOT / "examples" / "orders.csv"
     out = tmp_path / "out.csv"
-    args = ["apply", src, "--tagbook", tagbook, "--rules", rules, "--as-of", AS_OF, "-o", out]
+    args: list[str | Path] = [
+        "apply",
+        src,
+        "--tagbook",
+        tagbook,
+        "--rules",
+        rules,
+        "--as-of",
+        AS_OF,
+        "-o",
+        out,
+    ]
     first = run(*args, "--dry-run")
     assert first.exit_code == 0, first.stderr
     assert not out.exists()

@@ -10,6 +10,7 @@ import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 import pyarrow as pa
@@ -706,6 +707,14 @@ def test_without_a_workspace_measures_use_the_run_alone(
     assert tags_of(ws, today, tmp_path) == {"10": "BIG"}
 
 
+class _Common(TypedDict):
+    """The apply_files arguments the runs below share."""
+
+    tagbook: Path
+    rules: Path
+    as_of: dt.date
+
+
 def test_example_export_tags_the_same_with_and_without_a_history(tmp_path: Path) -> None:
     shop = init_workspace(tmp_path / "shop").workspace
     for name in ("tagbook.example.yaml", "rules.example.yaml"):
@@ -714,11 +723,11 @@ def test_example_export_tags_the_same_with_and_without_a_history(tmp_path: Path)
     for f in (ROOT / "examples").iterdir():
         (shop.root / "examples" / f.name).write_bytes(f.read_bytes())
     export = shop.root / "examples" / "orders.csv"
-    common = {
-        "tagbook": shop.root / "tagbook.example.yaml",
-        "rules": shop.root / "rules.example.yaml",
-        "as_of": AS_OF,
-    }
+    common = _Common(
+        tagbook=shop.root / "tagbook.example.yaml",
+        rules=shop.root / "rules.example.yaml",
+        as_of=AS_OF,
+    )
     apply_files([export], output=tmp_path / "plain.csv", **common)
     apply_files([export], output=tmp_path / "memory.csv", workspace=shop, **common)
     apply_files([export], output=tmp_path / "again.csv", workspace=shop, **common)
@@ -920,7 +929,7 @@ def test_an_export_in_slices_is_still_one_transaction(
 
 
 def test_orders_with_no_identity_at_all_are_recorded_without_a_customer(
-    ws: Workspace, export
+    ws: Workspace, export: Callable[..., Path]
 ) -> None:
     report = ingest(ws, export("a.csv", [order("1", "", name="")]))
     assert (report.new, customers(ws)) == (1, [])

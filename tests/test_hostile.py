@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from ordertags.cli import app
 
 from . import hostile
-from .hostile import CASES, ROOT
+from .hostile import CASES, ROOT, Case
 
 runner = CliRunner()
 
@@ -45,7 +45,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, ob
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_hostile_case_ends_cleanly(outcomes: dict[str, dict[str, object]], case) -> None:
+def test_hostile_case_ends_cleanly(outcomes: dict[str, dict[str, object]], case: Case) -> None:
     got = outcomes[case.name]
     assert got["problems"] == [], (got["problems"], got["stderr"])
 

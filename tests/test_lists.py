@@ -89,9 +89,9 @@ def test_presets_read_back_as_each_tool_reads_them() -> None:
     tags, accents intact."""
     rows = chloe()
 
-    def read(preset: str, **fmt: str) -> list[dict[str, str]]:
+    def read(preset: str, delimiter: str = ",") -> list[dict[str, str]]:
         text = render_list(rows, get_preset(preset)).decode("utf-8-sig")
-        return list(csv.DictReader(io.StringIO(text, newline=""), **fmt))  # type: ignore[arg-type]
+        return list(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter))
 
     # Mailchimp: comma-separated, a tag list split on commas.
     (mc,) = read("mailchimp")

@@ -178,7 +178,9 @@ def files(tmp_path: Path) -> dict[str, Path]:
     return out
 
 
-def apply_all(files: dict[str, Path], out: Path, *extra: str | Path) -> dict[str, list[dict]]:
+def apply_all(
+    files: dict[str, Path], out: Path, *extra: str | Path
+) -> dict[str, list[dict[str, str]]]:
     """Apply to every export (outputs in ``out``); the rows of each output by name."""
     rules = next(iter(files.values())).parent / "rules.yaml"
     result = run("apply", *files.values(), "-o", out, "--as-of", AS_OF, "-r", rules, *extra)
@@ -186,14 +188,14 @@ def apply_all(files: dict[str, Path], out: Path, *extra: str | Path) -> dict[str
     return {p.stem: _rows(out / p.name) for p in files.values() if p.suffix == ".csv"}
 
 
-def _rows(path: Path) -> list[dict]:
+def _rows(path: Path) -> list[dict[str, str]]:
     """The rows of an annotated CSV, its header found after eBay's title lines."""
     lines = path.read_text(encoding="utf-8-sig").splitlines(keepends=True)
     start = next(i for i, line in enumerate(lines) if "," in line)
     return list(csv.DictReader(lines[start:]))
 
 
-def tags_by(rows: list[dict], column: str) -> dict[str, set[str]]:
+def tags_by(rows: list[dict[str, str]], column: str) -> dict[str, set[str]]:
     return {r[column]: {t for t in r["Customer Tags"].split("; ") if t} for r in rows if r[column]}
 
 

@@ -45,7 +45,7 @@ def per_order(frame: Frame, values: object) -> list[object]:
     """A per-row array's values at each order's first row."""
     rows = frame.order_rows
     if hasattr(values, "to_pylist"):
-        got = values.to_pylist()  # type: ignore[attr-defined]
+        got = values.to_pylist()
         return [got[int(r)] for r in rows]
     return [v.item() if hasattr(v, "item") else v for v in np.asarray(values)[rows]]
 

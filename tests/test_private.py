@@ -12,6 +12,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
@@ -20,7 +21,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from ordertags.base import files as files_module
 from ordertags.cli import app
 from ordertags.customers.workspace import GITIGNORE, init_workspace, run_lock
 
@@ -173,16 +173,21 @@ def test_a_lock_file_that_is_a_symlink_is_refused(tmp_path: Path) -> None:
 @pytest.fixture
 def disk_full(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every temp file ordertags writes is /dev/full: writing it fails with ENOSPC."""
-    real = files_module.tempfile.mkstemp
+    real = tempfile.mkstemp
 
-    def mkstemp(**kwargs: object) -> tuple[int, str]:
-        fd, name = real(**kwargs)  # type: ignore[arg-type]
+    def mkstemp(
+        suffix: str | None = None,
+        prefix: str | None = None,
+        dir: str | os.PathLike[str] | None = None,
+        text: bool = False,
+    ) -> tuple[int, str]:
+        fd, name = real(suffix=suffix, prefix=prefix, dir=dir, text=text)
         os.close(fd)
         return os.open("/dev/full", os.O_WRONLY), name
 
     if not Path("/dev/full").exists():
         pytest.skip("no /dev/full here")
-    monkeypatch.setattr(files_module.tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr("ordertags.base.files.tempfile.mkstemp", mkstemp)
 
 
 @pytest.mark.parametrize("command", ["apply", "export", "tag"])

@@ -10,6 +10,7 @@ import io
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 import pyarrow as pa
 import pytest
@@ -425,7 +426,7 @@ LAYOUTS = [
         b"",
     ),
 ]
-CP1252_TEXT = st.text(st.characters(codec="cp1252", blacklist_characters="\x00"), max_size=12)
+CP1252_TEXT = st.text(st.characters(codec="cp1252", exclude_characters="\x00"), max_size=12)
 CELL = st.one_of(
     CP1252_TEXT,
     st.sampled_from(
@@ -471,7 +472,7 @@ def test_write_back_is_value_for_value_identical(
     rows = data.draw(
         st.lists(st.lists(CELL, min_size=len(header), max_size=len(header)), min_size=1, max_size=6)
     )
-    quoting = data.draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]))
+    quoting: Literal[0, 1] = data.draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]))
     if quoting == csv.QUOTE_MINIMAL and eol == "\n":
         # The csv module leaves a lone CR unquoted when lines end in LF: such a file is
         # not CSV (every reader breaks the line there).

@@ -68,7 +68,18 @@ def test_day_first_file_with_only_ambiguous_dates(tmp_path: Path) -> None:
     src = tmp_path / "linnworks.csv"
     src.write_text(LINNWORKS_DAY_FIRST, encoding="utf-8")
     out = tmp_path / "out.csv"
-    base = ["apply", src, "-t", book, "-r", rules, "-o", out, "--as-of", "2026-11-20"]
+    base: list[str | Path] = [
+        "apply",
+        src,
+        "-t",
+        book,
+        "-r",
+        rules,
+        "-o",
+        out,
+        "--as-of",
+        "2026-11-20",
+    ]
     # 05/11/2026 is 5 November in the UK: within 31 days of 20 November.
     for extra in (["--default-region", "GB"], ["--date-style", "day-first"]):
         result = run(*base, *extra)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from ordertags import annotate, load_rules, load_tagbook
 from ordertags.cli import app
@@ -31,7 +31,7 @@ runner = CliRunner()
 
 def run_rules(
     tmp_path: Path, tagbook: Path, rules_yaml: str, rows: list[list[str]] = ROWS
-) -> tuple[object, list[dict[str, str]]]:
+) -> tuple[Result, list[dict[str, str]]]:
     orders = tmp_path / "orders.csv"
     orders.write_text(csv_text(HEADER, rows), encoding="utf-8")
     rules = tmp_path / "rules.yaml"
@@ -467,6 +467,7 @@ def test_rules_example_is_valid_and_every_rule_matches() -> None:
         rules=rules,
         as_of=AS_OF,
     )
+    assert result.outcome is not None
     unmatched = [r.name for r in rules.rules if not result.outcome.acted[r.index]]
     assert unmatched == []
     forms = {c.__class__.__name__ for r in rules.rules for c in r.when.walk()}

@@ -41,7 +41,7 @@ def test_quantile_scores_on_twenty_customers_by_hand() -> None:
     customers 1-4 are the most recent (R5) and the fewest orders and least spend (F1,
     M1); 17-20 the reverse."""
     i = np.arange(1, 21)
-    s = score(i.astype(float), i.astype(float), 10.0 * i)
+    s = score(i.astype(float), i.astype(float), (10.0 * i).astype(float))
     assert s.method == "quantiles" and s.reason == ""
     fifth = [1] * 4 + [2] * 4 + [3] * 4 + [4] * 4 + [5] * 4
     assert s.f.tolist() == fifth and s.m.tolist() == fifth
