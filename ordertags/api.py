@@ -384,7 +384,14 @@ def _apply_run(given: dict[str, Any], *, streamed: bool) -> tuple[Annotated, lis
             )
             # Every list is made (and its tags checked) before anything is written; in a
             # workspace, with the history's all-time figures (as export makes them).
-            rows = customers_of_run(result, history) if lists else None
+            # Only the customers some list can select (each list needs one of its tags).
+            any_tags = sorted({t for spec in lists for t in spec.tags})
+            every = not all(spec.tags for spec in lists)
+            rows = (
+                customers_of_run(result, history, any_tags=None if every else any_tags)
+                if lists
+                else None
+            )
             made = [
                 (
                     spec,
@@ -561,7 +568,10 @@ def export_list(
                 progress=progress,
             )
             book, when = result.tagbook, result.frame.as_of
-            rows = customers_of_run(result, history)
+            # Segments rank every customer; without them, only those with a wanted tag.
+            ranked_all = bool(flt.segments) or chosen_preset.name == "generic"
+            only = None if ranked_all or not flt.tags else flt.tags
+            rows = customers_of_run(result, history, any_tags=only)
     segments = None
     if flt.segments or chosen_preset.name == "generic":
         method, cutoffs = _segment_config(rules)

@@ -240,7 +240,12 @@ def _split_names(names: list[str]) -> tuple[list[str], list[str]]:
     return first, last
 
 
-def customers_of_run(annotated: Annotated, history: History | None = None) -> CustomerRows:
+def customers_of_run(
+    annotated: Annotated,
+    history: History | None = None,
+    *,
+    any_tags: Sequence[str] | None = None,
+) -> CustomerRows:
     """The customers of a run (an :class:`ordertags.engine.pipeline.Annotated`), one per
     person: merged identities (a link, a phone, the history) are one customer, shown
     under the address they used last. With the run's ``history`` (a workspace), orders,
@@ -284,32 +289,10 @@ def customers_of_run(annotated: Annotated, history: History | None = None) -> Cu
     chosen = _last_per(person, np.flatnonzero(has & has_email), [stamp, mailbox], n_people)
     latest = _last_per(person, rows_all, [stamp], n_people)
     at = np.where(chosen >= 0, chosen, latest)
-    safe_at = pa.array(np.where(at >= 0, at, 0))
 
-    def pick(values: pa.Array) -> list[str]:
-        got = values.take(safe_at).to_pylist()
-        return [g if a >= 0 and g is not None else "" for g, a in zip(got, at, strict=True)]
-
-    emails = pick(email)
-    # First and last name where the export has them, else the full name split (one run
-    # may mix both kinds of export).
-    first_names, last_names = pick(text("first_name")), pick(text("last_name"))
-    split_first, split_last = _split_names(pick(text("name")))
-    for p in range(n_people):
-        if not first_names[p] and not last_names[p]:
-            first_names[p], last_names[p] = split_first[p], split_last[p]
-    phones = pick(text("phone"))
     country_text = pc.utf8_upper(text("country"))
     with_country = np.flatnonzero(has & _flags(pc.not_equal(country_text, "")))
     country_at = _last_per(person, with_country, [stamp], n_people)
-    countries = [
-        c if a >= 0 else ""
-        for c, a in zip(
-            country_text.take(pa.array(np.maximum(country_at, 0))).to_pylist(),
-            country_at,
-            strict=True,
-        )
-    ]
 
     order_rows = np.flatnonzero(starts & has)
     orders = np.bincount(person[order_rows], minlength=n_people).astype(np.int64)
@@ -358,6 +341,52 @@ def customers_of_run(annotated: Annotated, history: History | None = None) -> Cu
             consent = every.consent.astype(np.int8)
     spend = fold_unnamed_currency(spend)
 
+    masks = annotated.tag_masks
+    ranked = book.rank(masks)
+    per_tag = {t: _any_per(person, masks[t] & has, n_people) for t in ranked}
+    present = orders > 0
+    keep = present | (latest >= 0)
+    if any_tags is not None:
+        # Only the customers a list can select: the per-customer work below (names,
+        # addresses, keys, channels) is done for them alone.
+        wanted = {t.upper() for t in any_tags}
+        carries = np.zeros(n_people, dtype=bool)
+        for t in ranked:
+            if t.upper() in wanted:
+                carries |= per_tag[t]
+        keep &= carries
+    sel = np.flatnonzero(keep)
+    m = len(sel)
+    # Each person's position among the rows (-1: not one of them).
+    pos = np.full(n_people + 1, -1, dtype=np.int64)
+    pos[sel] = np.arange(m)
+    row_of = pos[person]  # person -1 -> pos[-1], which is -1
+    sel_at = at[sel]
+    safe_at = pa.array(np.where(sel_at >= 0, sel_at, 0))
+
+    def pick(values: pa.Array) -> list[str]:
+        got = values.take(safe_at).to_pylist()
+        return [g if a >= 0 and g is not None else "" for g, a in zip(got, sel_at, strict=True)]
+
+    emails = pick(email)
+    # First and last name where the export has them, else the full name split (one run
+    # may mix both kinds of export).
+    first_names, last_names = pick(text("first_name")), pick(text("last_name"))
+    split_first, split_last = _split_names(pick(text("name")))
+    for i in range(m):
+        if not first_names[i] and not last_names[i]:
+            first_names[i], last_names[i] = split_first[i], split_last[i]
+    phones = pick(text("phone"))
+    sel_country = country_at[sel]
+    countries = [
+        c if a >= 0 else ""
+        for c, a in zip(
+            country_text.take(pa.array(np.maximum(sel_country, 0))).to_pylist(),
+            sel_country,
+            strict=True,
+        )
+    ]
+
     # Channels: the export's channel column where it has one, else its platform.
     channel = text("channel")
     platform = pa.array(
@@ -368,45 +397,51 @@ def customers_of_run(annotated: Annotated, history: History | None = None) -> Cu
         type=pa.string(),
     )
     channel = pc.utf8_lower(pc.if_else(pc.equal(channel, ""), platform, channel))
-    channels = _sets_per(person, order_rows, channel, n_people)
+    listed = row_of >= 0
+    channels = _sets_per(row_of, order_rows[listed[order_rows]], channel, m)
     spelled = _sets_per(
-        person, np.flatnonzero(has & has_email & mailbox), pc.utf8_lower(email), n_people
+        row_of, np.flatnonzero(has & has_email & mailbox & listed), pc.utf8_lower(email), m
     )
-    keys_of_code = customers.keys.to_pylist()
-    aliases_sets: list[set[str]] = [set() for _ in range(n_people)]
-    for code, k in enumerate(keys_of_code):
+    person_of_code = (
+        np.arange(len(customers.keys), dtype=np.int64)
+        if customers.groups is None
+        else np.asarray(customers.groups, dtype=np.int64)
+    )
+    code_rows = pos[person_of_code]
+    wanted_codes = np.flatnonzero(code_rows >= 0)
+    aliases_sets: list[set[str]] = [set() for _ in range(m)]
+    for i, k in zip(
+        code_rows[wanted_codes].tolist(),
+        customers.keys.take(pa.array(wanted_codes)).to_pylist(),
+        strict=True,
+    ):
         if k:
-            p = code if customers.groups is None else int(customers.groups[code])
-            aliases_sets[p].add(k)
+            aliases_sets[i].add(k)
     keys = []
-    for p in range(n_people):
-        k = normalize_email(emails[p]) if emails[p] else None
-        keys.append(k or (min(aliases_sets[p]) if aliases_sets[p] else f"#{p}"))
+    for i in range(m):
+        k = normalize_email(emails[i]) if emails[i] else None
+        keys.append(k or (min(aliases_sets[i]) if aliases_sets[i] else f"#{int(sel[i])}"))
 
-    masks = annotated.tag_masks
-    ranked = book.rank(masks)
-    per_tag = {t: _any_per(person, masks[t] & has, n_people) for t in ranked}
-    tags = [tuple(t for t in ranked if per_tag[t][p]) for p in range(n_people)]
-    present = orders > 0
-    idx_present = np.flatnonzero(present | (latest >= 0))
+    sel_tags = {t: per_tag[t][sel] for t in ranked}
+    tags = [tuple(t for t in ranked if sel_tags[t][i]) for i in range(m)]
     return CustomerRows(
         key=keys,
         email=emails,
         first_name=first_names,
         last_name=last_names,
         tags=tags,
-        orders=orders,
-        spend=spend,
-        consent=consent,
+        orders=orders[sel],
+        spend={c: v[sel] for c, v in spend.items()},
+        consent=consent[sel],
         consent_recorded=recorded,
-        last_order=last_order,
-        first_order=first_order,
+        last_order=last_order[sel],
+        first_order=first_order[sel],
         channels=channels,
         country=countries,
         phone=phones,
         spellings=spelled,
         aliases=[tuple(sorted(s)) for s in aliases_sets],
-    ).take(idx_present)
+    )
 
 
 def _remembered_dates(memory: Any) -> tuple[DateArray, DateArray]:
@@ -1125,7 +1160,7 @@ def mailing_list(
     for t in flt.names_tags():
         book.require(t)
     return select(
-        customers_of_run(annotated, history),
+        customers_of_run(annotated, history, any_tags=flt.tags or None),
         flt,
         suppressed={x.key for x in book.suppressed},
         no_marketing=book.no_marketing_tags(),
