@@ -594,6 +594,52 @@ def test_suspects_from_the_history_and_from_the_run_agree(
     )
 
 
+def test_run_and_history_merge_customers_alike(ws: Workspace, export: Callable[..., Path]) -> None:
+    # One merging implementation groups identities for a run's memory and for the
+    # history's ingest: the same orders and links give the same customers.
+    from ordertags.customers.identity import resolve_links
+    from ordertags.engine.frame import Frame
+    from ordertags.engine.resolution import Memory, run_identities
+    from ordertags.io.options import DEFAULT
+    from ordertags.io.readers import read_exports
+    from ordertags.tags import load_tagbook
+
+    link_identities(ws.tagbook, "bob@example.com", "rob@example.com")
+    unlink_identities(ws.tagbook, "sue@example.com", "sue.park@example.com")
+    path = export(
+        "a.csv",
+        [
+            order("1", "ann@example.com", name="Ann Lee", phone="07700 900123"),
+            order("2", "", name="A. Lee", phone="+447700900123"),
+            order("3", "ann.lee@work.example", name="Ann Lee", phone="07700900123"),
+            order("4", "bob@example.com", name="Bob Stone"),
+            order("5", "ROB@example.com", name="Rob Stone"),
+            order("6", "sue@example.com", name="Sue Park", phone="07700 900999"),
+            order("7", "sue.park@example.com", name="Sue Park", phone="07700 900999"),
+            order("8", "tom@example.com", name="Tom Hill"),
+        ],
+    )
+    ingest(ws, path)
+    with ws.open_history() as h:
+        stored = dict(h.fetch("SELECT order_id, customer FROM orders"))
+    frame = Frame.of(read_exports([path]), as_of=AS_OF, read=DEFAULT)
+    region = K.DEFAULT_REGION
+    links = resolve_links(load_tagbook(ws.tagbook), region)
+    customers = Memory(frame, run_identities(frame, region), links, full=True).customers
+    assert customers.groups is not None
+    codes = customers.codes.tolist()
+    run = {str(i + 1): int(customers.groups[c]) for i, c in enumerate(codes) if c >= 0}
+
+    def partition(owner: dict[str, int]) -> list[list[str]]:
+        groups: dict[int, list[str]] = {}
+        for oid, c in owner.items():
+            groups.setdefault(c, []).append(oid)
+        return sorted(sorted(g) for g in groups.values())
+
+    expected = [["1", "2", "3"], ["4", "5"], ["6"], ["7"], ["8"]]
+    assert partition(run) == partition(stored) == expected
+
+
 # --- measures from the history --------------------------------------------------------
 
 RULES_WINDOWS = """\

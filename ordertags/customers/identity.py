@@ -235,6 +235,59 @@ def split_components(
     return labels
 
 
+Pair = tuple[IntArray, IntArray]
+
+
+@dataclass
+class Merged:
+    """Customers from :func:`merge_identities`: a component label per identity node,
+    then per prior customer (``prior[i]`` is node ``n + i``)."""
+
+    labels: IntArray
+    prior: IntArray
+
+
+def merge_identities(
+    n: int,
+    together: Sequence[Pair],
+    *,
+    same: Pair | None = None,
+    apart: Pair | None = None,
+    owner: IntArray | None = None,
+) -> Merged:
+    """Group ``n`` identity nodes into customers: the nodes of each ``together`` pair of
+    aligned arrays (identities seen on one order, -1 where absent) are one customer, as
+    are the ``same`` pairs (links) and each node with its prior customer ``owner[i]``
+    (-1: none; prior customers become nodes ``n..``). Where a group would hold both
+    nodes of an ``apart`` pair, it is redone with links and prior customers first
+    (:func:`split_components`).
+
+    >>> pair = (np.array([0, 2]), np.array([1, 3]))
+    >>> m = merge_identities(4, [pair], owner=np.array([7, -1, 7, -1]))
+    >>> m.labels.tolist(), m.prior.tolist()
+    ([0, 0, 0, 0, 0], [7])
+    """
+    u, v = edges(*together)
+    first = np.zeros(len(u), dtype=bool)
+    if same is not None:
+        su, sv = edges(same)
+        u, v = np.concatenate([su, u]), np.concatenate([sv, v])
+        first = np.concatenate([np.ones(len(su), dtype=bool), first])
+    prior = np.zeros(0, dtype=np.int64)
+    if owner is not None:
+        prior, index = np.unique(owner[owner >= 0], return_inverse=True)
+        held = np.flatnonzero(owner >= 0)
+        u = np.concatenate([u, held])
+        v = np.concatenate([v, n + index.ravel().astype(np.int64)])
+        first = np.concatenate([first, np.ones(len(held), dtype=bool)])
+    labels = connected_components(n + len(prior), u, v)
+    if apart is not None:
+        keep = (apart[0] >= 0) & (apart[1] >= 0)
+        if keep.any():
+            labels = split_components(labels, u, v, first, apart[0][keep], apart[1][keep])
+    return Merged(labels, prior.astype(np.int64))
+
+
 # --- links from the tag book ------------------------------------------------------------
 
 

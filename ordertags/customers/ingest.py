@@ -17,10 +17,9 @@ from ordertags.base.amounts import money
 from ordertags.customers.identity import (
     LinkSet,
     OrderBatch,
-    connected_components,
     dictionary_codes,
+    merge_identities,
     resolve_links,
-    split_components,
 )
 from ordertags.customers.store import (
     NONE,
@@ -414,12 +413,9 @@ class HistoryIngest(HistoryStore):
         anchor = np.where(le >= 0, le, np.where(lpn >= 0, lpn, llp))
         by_id = np.argsort(ident)
         node_old = cust[by_id][np.searchsorted(ident[by_id], nodes)]
-        olds = np.unique(node_old[node_old >= 0])
         k = len(nodes)
-        u = np.concatenate([anchor, anchor, anchor, np.flatnonzero(node_old >= 0)])
-        v = np.concatenate([lpn, llp, lb, k + np.searchsorted(olds, node_old[node_old >= 0])])
-        keep = (u >= 0) & (v >= 0)
-        labels = connected_components(k + len(olds), u[keep], v[keep])
+        merged = merge_identities(k, [(anchor, lpn), (anchor, llp), (anchor, lb)], owner=node_old)
+        labels, olds = merged.labels, merged.prior
         comps, comp_of = np.unique(labels, return_inverse=True)
         comp_of = comp_of.ravel()
         target = np.full(len(comps), -1, dtype=np.int64)
@@ -530,18 +526,12 @@ class HistoryIngest(HistoryStore):
         anchor = np.where(le >= 0, le, np.where(lpn >= 0, lpn, llp))
         same = links[links[:, 2] == 1]
         apart = links[links[:, 2] == 0]
-        sa, sb = local(same[:, 0]), local(same[:, 1])
-        ok = (sa >= 0) & (sb >= 0)
-        u = np.concatenate([sa[ok], anchor, anchor, anchor])
-        v = np.concatenate([sb[ok], lpn, llp, lb])
-        first = np.concatenate([np.ones(int(ok.sum()), bool), np.zeros(3 * len(anchor), bool)])
-        keep = (u >= 0) & (v >= 0)
-        u, v, first = u[keep], v[keep], first[keep]
-        labels = connected_components(len(nodes), u, v)
-        aa, ab = local(apart[:, 0]), local(apart[:, 1])
-        both = (aa >= 0) & (ab >= 0)
-        if both.any():
-            labels = split_components(labels, u, v, first, aa[both], ab[both])
+        labels = merge_identities(
+            len(nodes),
+            [(anchor, lpn), (anchor, llp), (anchor, lb)],
+            same=(local(same[:, 0]), local(same[:, 1])),
+            apart=(local(apart[:, 0]), local(apart[:, 1])),
+        ).labels
         # Give each group an id: the old customer most of its identities had, once.
         old_of_node = np.full(len(nodes), -1, dtype=np.int64)
         old_of_node[local(idents[:, 0])] = idents[:, 1]

@@ -30,19 +30,17 @@ from ordertags.customers.identity import (
     Suspect,
     address_keys,
     codes_of,
-    connected_components,
     dictionary_codes,
-    edges,
     evidence_text,
     find_suspects,
     fold_names,
     list_suspects,
+    merge_identities,
     null_strings,
     phone_keys,
     phone_name_keys,
     relay_flags,
     resolve_links,
-    split_components,
     surnames,
     tag_priorities,
 )
@@ -256,26 +254,17 @@ class Memory:
         row_code = np.where(has, code_node[np.maximum(codes, 0)], -1)
         # Identities seen on one order are one customer: its email and buyer id, its
         # phone with surname, a phone a link or the tag book names.
-        u, v = edges(
-            (row_code, row_pn), (row_code, row_lp), (row_pn, row_lp), (row_code, row_buyer)
-        )
-        first = np.zeros(len(u), dtype=bool)
-        lu, lv = same_nodes[:, 0], same_nodes[:, 1]
-        u, v = np.concatenate([lu, u]), np.concatenate([lv, v])
-        first = np.concatenate([np.ones(len(lu), dtype=bool), first])
-        hist_of_node = np.full(n_nodes, -1, dtype=np.int64)
-        hist_ids = np.zeros(0, dtype=np.int64)
+        hist_of_node = None
         if self.history is not None:
             hist_of_node = self.history.customers_of(nodes.dictionary)
-            hist_ids, hist_index = np.unique(hist_of_node[hist_of_node >= 0], return_inverse=True)
-            with_hist = np.flatnonzero(hist_of_node >= 0)
-            u = np.concatenate([u, with_hist])
-            v = np.concatenate([v, n_nodes + hist_index.astype(np.int64)])
-            first = np.concatenate([first, np.ones(len(with_hist), dtype=bool)])
-        total = n_nodes + len(hist_ids)
-        labels = connected_components(total, u, v)
-        if len(diff_nodes):
-            labels = split_components(labels, u, v, first, diff_nodes[:, 0], diff_nodes[:, 1])
+        merged = merge_identities(
+            n_nodes,
+            [(row_code, row_pn), (row_code, row_lp), (row_pn, row_lp), (row_code, row_buyer)],
+            same=(same_nodes[:, 0], same_nodes[:, 1]),
+            apart=(diff_nodes[:, 0], diff_nodes[:, 1]),
+            owner=hist_of_node,
+        )
+        labels, hist_ids = merged.labels, merged.prior
         # People: the components of the codes, numbered 0..P-1.
         people, groups = np.unique(labels[code_node], return_inverse=True)
         groups = groups.astype(np.int64)
