@@ -19,7 +19,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from tabulate import tabulate
@@ -41,6 +41,10 @@ from ordertags.errors import OrderTagsError
 from ordertags.io.lookup import OrderCustomer, find_order_customer
 from ordertags.io.options import DEFAULT as DEFAULT_READ
 from ordertags.io.options import MONEY_STYLES, ReadOptions, date_style_named
+
+if TYPE_CHECKING:  # the API (and pyarrow) is imported only by commands that read exports
+    from ordertags.api import OrdersView
+
 from ordertags.tags import (
     link_identities,
     load_tagbook,
@@ -2145,6 +2149,45 @@ def _width() -> int:
     return shutil.get_terminal_size((120, 24)).columns
 
 
+def _view(
+    orders: list[str],
+    tagbook: Path | None,
+    rules: Path | None,
+    tag: list[str] | None,
+    only_tagged: bool,
+    as_of: str | None,
+    quiet: bool,
+    workspace: Path | None,
+    region: str | None,
+    read: ReadOptions,
+    *,
+    show_columns: list[str] | None = None,
+) -> OrdersView:
+    """The orders as ``show`` and ``report`` see them (the workspace's history read,
+    nothing recorded), with the progress bar on a terminal."""
+    when = _as_of(as_of)
+    ws = _workspace(workspace)
+    from ordertags.api import view_files
+
+    try:
+        with _progress(orders, quiet) as progress:
+            return view_files(
+                orders,
+                tagbook=_book(tagbook, ws),
+                rules=_rules(rules, ws),
+                as_of=when,
+                tags=tag or [],
+                only_tagged=only_tagged,
+                show_columns=show_columns or [],
+                read=read,
+                workspace=ws,
+                region=region,
+                progress=progress,
+            )
+    except OrderTagsError as exc:
+        _fail(exc)
+
+
 @app.command()
 @reads_exports
 def show(
@@ -2177,30 +2220,23 @@ def show(
 
     Example: ordertags show open_orders.csv -t tagbook.yaml -r rules.yaml --only-tagged
     """
-    when = _as_of(as_of)
     table_mode, system = _colour_mode(colour)
-    ws = _workspace(workspace)
-    tagbook_path, rules_path = _book(tagbook, ws), _rules(rules, ws)
-    from ordertags.api import render_counts, render_plain, render_table, view_files
+    from ordertags.api import render_counts, render_plain, render_table
 
     shown = [c.strip() for spec in columns or [] for c in spec.split(",") if c.strip()]
-    try:
-        with _progress(orders, quiet) as progress:
-            view = view_files(
-                orders,
-                tagbook=tagbook_path,
-                rules=rules_path,
-                as_of=when,
-                tags=tag or [],
-                only_tagged=only_tagged,
-                show_columns=shown,
-                read=read,
-                workspace=ws,
-                region=default_region,
-                progress=progress,
-            )
-    except OrderTagsError as exc:
-        _fail(exc)
+    view = _view(
+        orders,
+        tagbook,
+        rules,
+        tag,
+        only_tagged,
+        as_of,
+        quiet,
+        workspace,
+        default_region,
+        read,
+        show_columns=shown,
+    )
     colour_err = table_mode and system is not None and sys.stderr.isatty()
     _say(quiet, render_counts(view, colour=colour_err, width=_width()))
     if table_mode:
@@ -2236,25 +2272,12 @@ def report(
 
     Example: ordertags report open_orders.csv -t tagbook.yaml -r rules.yaml -o report.html
     """
-    when = _as_of(as_of)
-    ws = _workspace(workspace)
-    tagbook_path, rules_path = _book(tagbook, ws), _rules(rules, ws)
-    from ordertags.api import view_files, write_report
+    from ordertags.api import write_report
 
+    view = _view(
+        orders, tagbook, rules, tag, only_tagged, as_of, quiet, workspace, default_region, read
+    )
     try:
-        with _progress(orders, quiet) as progress:
-            view = view_files(
-                orders,
-                tagbook=tagbook_path,
-                rules=rules_path,
-                as_of=when,
-                tags=tag or [],
-                only_tagged=only_tagged,
-                read=read,
-                workspace=ws,
-                region=default_region,
-                progress=progress,
-            )
         write_report(view, output, title=title)
     except OrderTagsError as exc:
         _fail(exc)
