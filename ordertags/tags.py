@@ -255,8 +255,9 @@ def parse_date(
 
 
 def load_tagbook(path: str | os.PathLike[str]) -> TagBook:
-    """Read and check a tag book. A large book's parse is cached (see
-    :mod:`ordertags.base.cache`): read again with the same bytes, it costs a JSON read.
+    """Read and check a tag book. What the parse of a book over 16 KB found is cached in
+    the user's cache folder, and used while the book holds the very same bytes (see
+    :mod:`ordertags.base.cache`): read again, a book of 10,000 entries costs a JSON read.
 
     >>> book = load_tagbook("tagbook.example.yaml")  # doctest: +SKIP
     >>> book.rank(["VIP", "FRAUD"])  # doctest: +SKIP
@@ -274,7 +275,7 @@ def parse_tagbook(text: str, *, file: str) -> TagBook:
 #: Tag books smaller than this are parsed every time (a few milliseconds), not cached.
 CACHE_MIN_BYTES = 16 * 1024
 #: The layout of the cached parse; bump it whenever what is cached changes meaning.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 _CACHE_KIND = "tagbooks"
 
 
@@ -311,7 +312,7 @@ def _to_json(book: TagBook, layout: dict[str, Any]) -> dict[str, Any]:
             [
                 e.identity,
                 e.kind,
-                e.key,
+                None if e.key == e.identity else e.key,
                 list(e.tags),
                 e.note,
                 e.by,
@@ -346,7 +347,7 @@ def _from_json(data: dict[str, Any], file: str) -> tuple[TagBook, dict[str, Any]
         Entry(
             identity=identity,
             kind=kind,
-            key=key,
+            key=identity if key is None else key,
             tags=tuple(tags),
             note=note,
             by=by,
@@ -965,7 +966,6 @@ def tag_customer(
     >>> tag_customer("tagbook.yaml", "ebay:quinn_belfast",
     ...              ["CLAIMED-NON-RECEIPT"])  # doctest: +SKIP
     """
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     p = Path(path)
     written = identity.strip()
@@ -1020,6 +1020,8 @@ def tag_customer(
         return report, record, None
 
     def change(data: Any, book: TagBook) -> TagChange:
+        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
         report, record, target = decide(book)
         if target is not None:
             (data.get("customers") or [])[target]["note"] = _plain(note or "")

@@ -288,8 +288,9 @@ def test_only_the_api_is_imported_inside_functions() -> None:
         "ruamel.yaml",  # only when the tag book is edited
         "ruamel.yaml.comments",
         "ruamel.yaml.scalarstring",
-        "ruamel.yaml.util",
         "filelock",
+        "tabulate",  # tens of ms to import: only for the commands that draw tables
+        "wcwidth",  # only for tables with characters beyond ASCII
         "importlib",
         "typer.main",  # clidoc: the reference is made on demand
         "typer.testing",

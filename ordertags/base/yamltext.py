@@ -17,7 +17,7 @@ from ordertags.errors import OrderTagsError
 
 BOM = b"\xef\xbb\xbf"
 #: Characters YAML also reads as line breaks: a file holding one is not edited as text.
-_ODD_BREAKS = re.compile("[\x85\u2028\u2029]|\r(?!\n)")
+_ODD_BREAKS = ("\x85", "\u2028", "\u2029")
 #: A list item's first line: the indentation, the dash and the spaces after it.
 DASH = re.compile(r"^( *)-( +)(?=[^\s#])")
 
@@ -106,7 +106,7 @@ class TextLines:
             text = raw[len(BOM) if self.bom else 0 :].decode("utf-8")
         except UnicodeDecodeError:
             raise NotPlainText("not UTF-8") from None
-        if _ODD_BREAKS.search(text):
+        if any(c in text for c in _ODD_BREAKS) or text.count("\r") != text.count("\r\n"):
             raise NotPlainText("line breaks other than LF and CRLF")
         # The last item is what follows the last line end ("" for a file that ends
         # with one).
