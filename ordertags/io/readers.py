@@ -945,7 +945,16 @@ class LazyCsv:
                 )
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             raise NotStreamable(str(exc)) from None
-        return table.slice(1)
+        # One chunk per column, made a column at a time (the parser's blocks are let go
+        # as each is done): later steps then take the column as it is, where several
+        # chunks would be copied into one again at each step.
+        names = table.column_names
+        columns = table.columns
+        del table
+        for i, col in enumerate(columns):
+            columns[i] = pa.chunked_array([col.combine_chunks()], type=col.type)
+            del col
+        return pa.Table.from_arrays(columns, names=names).slice(1)
 
     def batches(self, block: int) -> Any:
         """Every column, a batch of records at a time (about ``block`` bytes each), the
