@@ -224,9 +224,11 @@ def _prefetch(read: ReadOptions, names: bool, rules: RuleSet | None = None) -> A
 
     def pick(table: OrderTable) -> list[int]:
         fmap = map_profile(table.columns, table.profile, overrides=read.columns, file=table.source)
-        fields = [*table.profile.customer, "email", "total", "date", "quantity", "price"]
+        # The currency too: customer spend is summed per currency.
+        fields = [*table.profile.customer, "email", "total", "currency", "date"]
+        fields += ["quantity", "price"]
         if names:  # what a list shows of each customer (reports.lists)
-            fields += ["name", "first_name", "last_name", "phone", "country", "currency"]
+            fields += ["name", "first_name", "last_name", "phone", "country"]
             fields += ["channel", "marketing_consent"]
         if table.profile.grouped:
             fields.append("order_id")
