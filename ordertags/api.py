@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import datetime as dt
 import os
@@ -170,6 +171,7 @@ def _run(
     streamed: bool = False,
     for_lists: bool = False,
     progress: Progress | None = None,
+    scan: bool = False,
 ) -> Annotated:
     book = load_tagbook(tagbook)
     ruleset = load_rules(rules) if rules is not None else None
@@ -185,6 +187,7 @@ def _run(
                 delimiter=read.delimiter,
                 profile=read.profile,
                 mapping=read.mapping_path,
+                scan=scan,
             )
             or o
             for o in given
@@ -221,9 +224,11 @@ def _prefetch(read: ReadOptions, names: bool, rules: RuleSet | None = None) -> A
 
     def pick(table: OrderTable) -> list[int]:
         fmap = map_profile(table.columns, table.profile, overrides=read.columns, file=table.source)
-        fields = [*table.profile.customer, "email", "total", "date", "quantity", "price"]
+        # The currency too: customer spend is summed per currency.
+        fields = [*table.profile.customer, "email", "total", "currency", "date"]
+        fields += ["quantity", "price"]
         if names:  # what a list shows of each customer (reports.lists)
-            fields += ["name", "first_name", "last_name", "phone", "country", "currency"]
+            fields += ["name", "first_name", "last_name", "phone", "country"]
             fields += ["channel", "marketing_consent"]
         if table.profile.grouped:
             fields.append("order_id")
@@ -343,6 +348,13 @@ def apply_files(
         return _apply_run(locals(), streamed=False)
 
 
+def _is_utf8(encoding: str | None) -> bool:
+    try:
+        return encoding is None or codecs.lookup(encoding).name == "utf-8"
+    except LookupError:  # said when the file is written
+        return False
+
+
 def _apply_run(given: dict[str, Any], *, streamed: bool) -> tuple[Annotated, list[Any]]:
     """The body of :func:`apply_files` (``given``: its arguments and targets)."""
     orders = given["orders"]
@@ -381,6 +393,12 @@ def _apply_run(given: dict[str, Any], *, streamed: bool) -> tuple[Annotated, lis
                 streamed=streamed,
                 for_lists=bool(lists),
                 progress=progress,
+                # Where the annotated file can be written by copying each record's
+                # bytes (io.rawrows), find the records alongside the first pass.
+                scan=not excel_safe
+                and profile_columns != "first"
+                and output_format in (None, "csv")
+                and _is_utf8(output_encoding),
             )
             # Every list is made (and its tags checked) before anything is written; in a
             # workspace, with the history's all-time figures (as export makes them).

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.base.emails import GMAIL_DOMAINS
+from ordertags.io.values import combined
 
 _EMAIL = r"(?s)^(?P<local>.*)@(?P<domain>[^@]*)$"
 
@@ -29,8 +30,7 @@ def customer_keys(emails: pa.Array | pa.ChunkedArray) -> pa.Array:
     >>> customer_keys(pa.array([" Jane.Doe+x@GoogleMail.com", "", "a@b.org"])).to_pylist()
     ['janedoe@gmail.com', None, 'a@b.org']
     """
-    if isinstance(emails, pa.ChunkedArray):
-        emails = emails.combine_chunks()
+    emails = combined(emails)
     text = pc.utf8_lower(pc.utf8_trim_whitespace(emails))
     parts = pc.extract_regex(text, _EMAIL)
     local = pc.replace_substring_regex(pc.struct_field(parts, "local"), r"(?s)\+.*", "")
@@ -61,8 +61,7 @@ def email_domains(keys: pa.Array) -> pa.Array:
 
 
 def _encode(values: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
+    values = combined(values)
     encoded: pa.DictionaryArray = pc.dictionary_encode(values)
     return encoded
 

@@ -8,18 +8,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ordertags.io.values import combined as combined
+
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 BLANK = pa.scalar("", pa.string())
-
-
-def combined(col: pa.ChunkedArray | pa.Array) -> pa.Array:
-    """One contiguous array (no copy where there is one chunk)."""
-    if isinstance(col, pa.ChunkedArray):
-        return col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
-    return col
 
 
 def nonblank(arr: pa.Array) -> BoolArray:

@@ -89,8 +89,7 @@ def order_id_keys(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Order numbers as compared across files, a column at a time: surrounding spaces
     and a leading ``'`` (Excel) or ``#`` (Shopify) dropped. The one-value twin, for the
     quick commands, is :func:`ordertags.io.lookup.norm_order_id`."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
+    values = combined(values)
     stripped = pc.utf8_ltrim(pc.utf8_trim_whitespace(values), "'#")
     result: pa.Array = pc.utf8_trim_whitespace(stripped)
     return result
@@ -658,7 +657,7 @@ class Frame:
         key = ("enc", field or f"col:{column}")
         if key not in self._cache:
             text = self.text(field=field, column=column)
-            encoded = pc.dictionary_encode(text.combine_chunks())
+            encoded = pc.dictionary_encode(combined(text))
             codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
             self._cache[key] = (codes, encoded.dictionary, None)
         codes, values, lowered = self._cache[key]

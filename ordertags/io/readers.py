@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import io
 import json
 import os
 import re
 import sys
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -43,6 +45,7 @@ from ordertags.io.platforms import (
     resolve_profile,
     split_line,
 )
+from ordertags.io.rawrows import RecordMap, scan_records
 from ordertags.io.sniff import BOM, SNIFF_BYTES, check_not_binary, sniff_delimiter
 
 #: What a --format or --mapping value may be: a name, a path, or a profile already made.
@@ -882,6 +885,27 @@ class LazyCsv:
     offset: int  # bytes before the header line (BOM, preamble)
     width: int
     delimiter: str
+    eol: str = "\n"
+    #: Where its records are (:func:`ordertags.io.rawrows.scan_records`), found in the
+    #: background while the first pass reads, for the writer to copy them as they are.
+    scan: Future[RecordMap] | None = field(default=None, compare=False, repr=False)
+
+    def start_scan(self) -> LazyCsv:
+        """This export with its records being found in a thread of their own (numpy
+        and the file reads let the first pass run alongside)."""
+        pool = ThreadPoolExecutor(max_workers=1)
+        future = pool.submit(
+            scan_records, self.path, self.offset, self.delimiter, self.eol, batch_bytes()
+        )
+        pool.shutdown(wait=False)
+        return dataclasses.replace(self, scan=future)
+
+    def records(self) -> RecordMap:
+        """Where the records are (raises :class:`ordertags.io.rawrows.NotRaw` where they
+        cannot be copied as they are)."""
+        if self.scan is not None:
+            return self.scan.result()
+        return scan_records(self.path, self.offset, self.delimiter, self.eol, batch_bytes())
 
     def _options(
         self, include: list[int] | None, block: int
@@ -913,7 +937,7 @@ class LazyCsv:
 
     def read_columns(self, include: list[int]) -> pa.Table:
         """The columns ``include`` (by position) of every record, the header left out."""
-        read, parse, convert = self._options(include, 8 << 20)
+        read, parse, convert = self._options(include, 1 << 20)
         try:
             with self._stream() as stream:
                 table = pacsv.read_csv(
@@ -921,7 +945,16 @@ class LazyCsv:
                 )
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             raise NotStreamable(str(exc)) from None
-        return table.slice(1)
+        # One chunk per column, made a column at a time (the parser's blocks are let go
+        # as each is done): later steps then take the column as it is, where several
+        # chunks would be copied into one again at each step.
+        names = table.column_names
+        columns = table.columns
+        del table
+        for i, col in enumerate(columns):
+            columns[i] = pa.chunked_array([col.combine_chunks()], type=col.type)
+            del col
+        return pa.Table.from_arrays(columns, names=names).slice(1)
 
     def batches(self, block: int) -> Any:
         """Every column, a batch of records at a time (about ``block`` bytes each), the
@@ -964,6 +997,7 @@ def read_orders_lazily(
     delimiter: str | None = None,
     profile: ProfileSpec = None,
     mapping: MappingSpec = None,
+    scan: bool = False,
 ) -> OrderTable | None:
     """Read a big CSV export in two passes: here only the header and the columns
     ``prefetch(table)`` names (positions; any other column is read when first asked
@@ -971,7 +1005,9 @@ def read_orders_lazily(
     writing. None where the export is small (under :func:`stream_above`), read from
     stdin, not UTF-8 CSV, or has lines around its records (eBay's report lines): read
     it with :func:`read_orders`. Raises :class:`NotStreamable` where the records turn out
-    not to parse (ragged rows, bad UTF-8): read it whole, which reports them."""
+    not to parse (ragged rows, bad UTF-8): read it whole, which reports them. With
+    ``scan``, where its records are is found alongside (:meth:`LazyCsv.start_scan`), for
+    a writer that copies them as they are."""
     if str(path) == "-":
         return None
     p = Path(path)
@@ -1008,8 +1044,10 @@ def read_orders_lazily(
     ):
         return None
     lazy = LazyCsv(
-        str(p), (len(BOM) if d.bom else 0) + len(d.preamble), len(first.columns), d.delimiter
+        str(p), (len(BOM) if d.bom else 0) + len(d.preamble), len(first.columns), d.delimiter, d.eol
     )
+    if scan:
+        lazy = lazy.start_scan()
     table = OrderTable(
         source=first.source,
         kind="csv",

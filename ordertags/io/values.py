@@ -252,6 +252,14 @@ def parse_money(
     return pc.if_else(negative, pc.negate(amount), amount)
 
 
+def combined(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """One contiguous array: the chunk itself where there is one (``combine_chunks``
+    copies even then, a whole column's worth of memory at a time)."""
+    if isinstance(col, pa.ChunkedArray):
+        return col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+    return col
+
+
 def money_to_units(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """float64 money (nulls allowed) -> int64 numpy array in ten-thousandths.
 
@@ -264,8 +272,7 @@ def money_to_units(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
         >>> money_to_units(pa.array([1.5, None, -0.25])).tolist()
         [15000, 0, -2500]
     """
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
+    values = combined(values)
     filled = pc.fill_null(pc.cast(values, pa.float64()), 0.0)
     floats = np.asarray(filled.to_numpy(zero_copy_only=False), dtype=np.float64)
     scaled = np.rint(floats * 10_000)
@@ -425,8 +432,7 @@ def parse_dates(
 
 def _as_text(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """One contiguous string (or large_string) array."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
+    values = combined(values)
     if not isinstance(values, pa.Array):
         raise TypeError(f"expected a pyarrow Array or ChunkedArray, got {type(values).__name__}")
     kind = values.type

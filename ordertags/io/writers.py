@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from ordertags.base.files import atomic_writer
 from ordertags.io.platforms import map_profile
+from ordertags.io.rawrows import NotRaw, raw_blocks
 from ordertags.io.readers import Dialect, NotStreamable, OrderTable, RawNumber, batch_bytes
 from ordertags.io.safecsv import neutralise_column
 
@@ -351,6 +352,8 @@ def write_table(
     if encoding:
         dialect = dataclasses.replace(dialect, encoding=codecs.lookup(encoding).name)
     if table.lazy is not None and table.kind == "csv":
+        if not excel_safe and _write_raw(out, table, names, plan, dialect):
+            return 0
         return _write_batches(out, table, names, plan, dialect, excel_safe=excel_safe)
     columns = [table.column(p) if isinstance(p, int) else p for p in plan]
     if excel_safe:
@@ -388,6 +391,74 @@ def _write_batches(
         raise NotStreamable(f"{start} records on the second reading, {table.num_rows} on the first")
     out.write(dialect.trailer)
     return emit.replaced
+
+
+def _write_raw(
+    out: BinaryIO,
+    table: OrderTable,
+    names: list[str],
+    plan: list[int | pa.ChunkedArray],
+    dialect: Dialect,
+) -> bool:
+    """Write a big export read in two passes by copying each record's own bytes and
+    adding the new values after them (:mod:`ordertags.io.rawrows`), where that gives the
+    bytes :func:`_write_batches` would write: the export's columns unchanged and in
+    their place, the added ones at the end, UTF-8 in and out, every value quoted only
+    where it must be. False (and nothing written) where it would not; the scan may find
+    that out after it has started, and then takes back what it wrote."""
+    assert table.lazy is not None
+    width = len(table.columns)
+    if (
+        dialect.encoding not in ("utf-8", "utf8")
+        or plan[:width] != list(range(width))
+        or len(plan) == width
+    ):
+        return False
+    added = [p for p in plan[width:] if not isinstance(p, int)]
+    if len(added) != len(plan) - width:
+        return False
+    header = _header_line(table.columns, dialect).encode("utf-8")
+    lazy = table.lazy
+    try:
+        records = lazy.records()
+    except NotRaw:
+        return False
+    if records.count != table.num_rows:
+        return False
+    with open(lazy.path, "rb") as fh:
+        fh.seek(records.header[0])
+        if fh.read(records.header[1]) != header:
+            return False
+    begin = out.tell()
+    emit = _Emitter(out, dialect.encoding)
+    _write_csv_head(emit, names, dialect)
+    pattern = _quote_needed_pattern(dialect.delimiter)
+    specials = (dialect.delimiter + '"\r\n').encode("utf-8")
+    check = [_may_need_quotes(c, specials) for c in added]
+    sep = pa.scalar(dialect.delimiter.encode("utf-8"), pa.binary())
+    eol = dialect.eol.encode("utf-8")
+    start = 0
+    try:
+        for values in raw_blocks(lazy.path, records):
+            n = len(values)
+            cols = [values]
+            for c, may in zip(added, check, strict=True):
+                arr = c.slice(start, n).combine_chunks()
+                if pa.types.is_dictionary(arr.type):
+                    arr = arr.cast(pa.string())
+                if arr.null_count:
+                    arr = pc.fill_null(arr, "")
+                cols.append((_quoted(arr, pattern) if may else arr).cast(pa.binary()))
+            emit(_string_buffer(pc.binary_join_element_wise(*cols, sep)))
+            emit(eol)
+            start += n
+    except NotRaw:
+        # The file changed since the first pass: read it whole.
+        out.seek(begin)
+        out.truncate()
+        raise NotStreamable("the export changed while it was read") from None
+    out.write(dialect.trailer)
+    return True
 
 
 def _whole(values: pa.ChunkedArray | pa.Array) -> pa.Array:

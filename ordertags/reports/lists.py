@@ -37,6 +37,7 @@ from ordertags.engine.pipeline import Annotated
 from ordertags.errors import OrderTagsError, UsageError
 from ordertags.io.fields import CONSENT_YES
 from ordertags.io.safecsv import neutralise_text
+from ordertags.io.values import money_to_units
 from ordertags.reports.mailing import all_time_customers, history_customers
 from ordertags.tags import TagBook
 
@@ -212,18 +213,6 @@ def _flags(arr: pa.Array | pa.ChunkedArray) -> BoolArray:
     return np.asarray(_np(pc.fill_null(arr, False)), dtype=bool)
 
 
-def _last_per(
-    person: IntArray, rows: IntArray, rank: Sequence[np.ndarray[Any, Any]], n: int
-) -> IntArray:
-    """Per person, the row of ``rows`` that sorts last by ``rank`` (keys, least
-    significant first), or -1."""
-    out = np.full(n, -1, dtype=np.int64)
-    if len(rows):
-        order = np.lexsort((rows, *(k[rows] for k in rank)))
-        out[person[rows[order]]] = rows[order]  # later rows overwrite earlier ones
-    return out
-
-
 def _split_names(names: list[str]) -> tuple[list[str], list[str]]:
     """ "Smith, Ann" -> (Ann, Smith); "Ann van Dijk" -> (Ann, van Dijk)."""
     first, last = [], []
@@ -250,198 +239,328 @@ def customers_of_run(
     person: merged identities (a link, a phone, the history) are one customer, shown
     under the address they used last. With the run's ``history`` (a workspace), orders,
     spend per currency and the latest marketing answer are all-time figures from it,
-    across every channel.
+    across every channel. With ``any_tags``, only the customers carrying one of them
+    (all their figures still over all their orders).
 
     >>> rows = customers_of_run(annotate(["orders.csv"], ...))  # doctest: +SKIP
     >>> rows.email[:1], rows.orders[:1]  # doctest: +SKIP
     (['jane@example.com'], array([2]))
     """
     frame = annotated.frame
-    book = annotated.tagbook
     customers = annotated.customers
-    codes = customers.codes
+    codes = np.asarray(customers.codes, dtype=np.int64)
     has = customers.has_customer
-    n_people = customers.people if customers.groups is not None else customers.count
-    person = np.full(len(codes), -1, dtype=np.int64)
-    person[has] = codes[has] if customers.groups is None else customers.groups[codes[has]]
-    rows_all = np.flatnonzero(has)
-    starts = frame.order_starts
-    n = frame.n
-    blank = pa.repeat(pa.scalar("", pa.string()), n)
-
-    def text(name: str) -> pa.Array:
-        if not frame.has_field(name):
-            return blank
-        return pc.utf8_trim_whitespace(frame.text(field=name).combine_chunks())
-
-    dates = (
-        frame.dates().astype("datetime64[D]")
-        if frame.has_field("date")
-        else np.full(n, np.datetime64("NaT"), "datetime64[D]")
-    )
-    stamp = np.where(np.isnat(dates), np.iinfo(np.int64).min, dates.astype(np.int64))
-    email = text("email")
-    has_email = _flags(pc.not_equal(email, ""))
-    mailbox = valid_email_mask(email) & ~_flags(
-        pc.match_substring_regex(email, RELAY_PATTERN, ignore_case=True)
-    )
-    # The address used last: the latest row with a mailbox, else the latest with any.
-    chosen = _last_per(person, np.flatnonzero(has & has_email), [stamp, mailbox], n_people)
-    latest = _last_per(person, rows_all, [stamp], n_people)
-    at = np.where(chosen >= 0, chosen, latest)
-
-    country_text = pc.utf8_upper(text("country"))
-    with_country = np.flatnonzero(has & _flags(pc.not_equal(country_text, "")))
-    country_at = _last_per(person, with_country, [stamp], n_people)
-
-    order_rows = np.flatnonzero(starts & has)
-    orders = np.bincount(person[order_rows], minlength=n_people).astype(np.int64)
-    spend: dict[str, IntArray] = {}
-    if frame.has_field("total"):
-        units = frame.money_units(field="total")
-        currency = pc.utf8_upper(text("currency")).take(pa.array(order_rows))
-        enc = pc.dictionary_encode(currency)
-        idx = _np(enc.indices)
-        for ci, cur in enumerate(enc.dictionary.to_pylist()):
-            sel = order_rows[idx == ci]
-            sums = np.bincount(
-                person[sel], weights=units[sel].astype(np.float64), minlength=n_people
-            )
-            spend[cur or ""] = np.rint(sums).astype(np.int64)
-
-    last = np.full(n_people, np.iinfo(np.int64).min, dtype=np.int64)
-    first = np.full(n_people, np.iinfo(np.int64).max, dtype=np.int64)
-    dated = order_rows[~np.isnat(dates[order_rows])]
-    np.maximum.at(last, person[dated], stamp[dated])
-    np.minimum.at(first, person[dated], stamp[dated])
-    nat = np.datetime64("NaT", "D")
-    last_order = np.where(last == np.iinfo(np.int64).min, nat, last.astype("datetime64[D]"))
-    first_order = np.where(first == np.iinfo(np.int64).max, nat, first.astype("datetime64[D]"))
-
-    consent = np.full(n_people, -1, dtype=np.int8)
-    recorded = frame.has_field("marketing_consent")
-    if recorded:
-        answer = pc.utf8_lower(text("marketing_consent"))
-        known = np.flatnonzero(has & _flags(pc.not_equal(answer, "")))
-        yes = _flags(pc.is_in(answer, value_set=pa.array(CONSENT_YES)))
-        said = _last_per(person, known, [stamp], n_people)
-        ok = said >= 0
-        consent[ok] = yes[said[ok]].astype(np.int8)
-    if annotated.memory is not None and customers.groups is not None:
-        # Merged customers (and, in a workspace, the history): first and last order
-        # over all their orders, one value per person.
-        last_order, first_order = _remembered_dates(annotated.memory)
-    if history is not None:
-        # The history's all-time figures, across channels (reports.mailing works them out).
-        every = all_time_customers(annotated, history)
-        orders = every.orders.astype(np.int64)
-        spend = {c: v.astype(np.int64) for c, v in every.spend.items()}
-        if every.consent is not None:
-            recorded = True
-            consent = every.consent.astype(np.int8)
-    spend = fold_unnamed_currency(spend)
-
+    groups = customers.groups
+    n_people = customers.people if groups is not None else customers.count
+    if groups is None:
+        person = codes  # -1: no customer
+    else:
+        person = np.full(len(codes), -1, dtype=np.int64)
+        person[has] = groups[codes[has]]
     masks = annotated.tag_masks
-    ranked = book.rank(masks)
-    per_tag = {t: _any_per(person, masks[t] & has, n_people) for t in ranked}
-    present = orders > 0
-    keep = present | (latest >= 0)
+    ranked = annotated.tagbook.rank(masks)
+
+    # Who is listed: with ``any_tags``, the people carrying one of them; else everyone
+    # with an order (in the run, or in the history). Every figure below is worked out
+    # on the rows of the listed people alone.
+    every = all_time_customers(annotated, history) if history is not None else None
+    wanted_tags: dict[str, BoolArray] = {}
     if any_tags is not None:
-        # Only the customers a list can select: the per-customer work below (names,
-        # addresses, keys, channels) is done for them alone.
         wanted = {t.upper() for t in any_tags}
-        carries = np.zeros(n_people, dtype=bool)
+        keep = np.zeros(n_people, dtype=bool)
         for t in ranked:
             if t.upper() in wanted:
-                carries |= per_tag[t]
-        keep &= carries
+                wanted_tags[t] = customers.person_any(masks[t])
+                keep |= wanted_tags[t]
+    else:
+        keep = customers.person_any(has)
+        if every is not None:
+            keep |= every.orders > 0
     sel = np.flatnonzero(keep)
     m = len(sel)
-    # Each person's position among the rows (-1: not one of them).
-    pos = np.full(n_people + 1, -1, dtype=np.int64)
+    pos = np.full(n_people + 1, -1, dtype=np.int64)  # person -> position (-1: not listed)
     pos[sel] = np.arange(m)
-    row_of = pos[person]  # person -1 -> pos[-1], which is -1
-    sel_at = at[sel]
-    safe_at = pa.array(np.where(sel_at >= 0, sel_at, 0))
+    row_pos = pos[person]  # person -1 -> pos[-1], which is -1
+    rows = np.flatnonzero(row_pos >= 0)  # the listed people's rows, ascending
+    who = row_pos[rows]
+    k = len(rows)
+    starts = frame.order_starts[rows]
 
-    def pick(values: pa.Array) -> list[str]:
-        got = values.take(safe_at).to_pylist()
-        return [g if a >= 0 and g is not None else "" for g, a in zip(got, sel_at, strict=True)]
+    # Each row's date as a rank (0: none), so that "the latest row" is one maximum of
+    # rank * k + position per person: no sort.
+    low = 0
+    if frame.has_field("date") and k:
+        days = frame.dates()[rows].astype("datetime64[D]")
+        dated = ~np.isnat(days)
+        day = days.astype(np.int64)
+        low = int(day[dated].min()) if dated.any() else 0
+        stamp = np.where(dated, day - low + 1, 0)
+    else:
+        dated = np.zeros(k, dtype=bool)
+        stamp = np.zeros(k, dtype=np.int64)
+    span = int(stamp.max(initial=0)) + 1
+    latest_key = stamp * k + np.arange(k, dtype=np.int64)
 
-    emails = pick(email)
+    def last_of(key: IntArray, where: BoolArray | None = None) -> IntArray:
+        """Per listed person, the position among ``rows`` of their row with the largest
+        ``key`` (among ``where``), or -1."""
+        best = np.full(m, -1, dtype=np.int64)
+        if where is None:
+            np.maximum.at(best, who, key)
+        else:
+            np.maximum.at(best, who[where], key[where])
+        out: IntArray = np.where(best >= 0, best % max(k, 1), -1)
+        return out
+
+    def values(name: str) -> tuple[IntArray, pa.Array]:
+        """Per row of ``rows``: the index of its trimmed value of field ``name`` among the
+        distinct ones (text work is done once per distinct value)."""
+        if not frame.has_field(name) or not k:
+            return np.zeros(k, dtype=np.int64), pa.array([""], pa.string())
+        taken = frame.text(field=name).take(pa.array(rows))
+        enc = pc.dictionary_encode(pc.fill_null(_combined(taken), ""))
+        idx = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        return idx, pc.utf8_trim_whitespace(enc.dictionary)
+
+    # The address used last: the latest row with a mailbox, else the latest with any.
+    email_idx, email_text = values("email")
+    mailbox_of = valid_email_mask(email_text) & ~_flags(
+        pc.match_substring_regex(email_text, RELAY_PATTERN, ignore_case=True)
+    )
+    has_email = _flags(pc.not_equal(email_text, ""))[email_idx]
+    mailbox = mailbox_of[email_idx]
+    chosen = last_of((mailbox * span + stamp) * k + np.arange(k, dtype=np.int64), has_email)
+    latest = last_of(latest_key)
+    at = np.where(chosen >= 0, chosen, latest)  # position among rows (-1: no row)
+    found = at >= 0
+    at_rows = pa.array(rows[np.maximum(at, 0)] if k else np.zeros(m, dtype=np.int64))
+
+    def pick(name: str) -> list[str]:
+        """Per listed person: the trimmed ``name`` of their row ``at`` ("" if none)."""
+        if not frame.has_field(name) or not k:
+            return [""] * m
+        got = pc.utf8_trim_whitespace(frame.text(field=name).take(at_rows)).to_pylist()
+        return [g if ok and g is not None else "" for g, ok in zip(got, found, strict=True)]
+
+    def at_value(idx: IntArray, text: pa.Array, which: IntArray) -> list[str]:
+        got = text.take(pa.array(idx[np.maximum(which, 0)] if k else np.zeros(m, np.int64)))
+        return [
+            g if w >= 0 and g is not None else ""
+            for g, w in zip(got.to_pylist(), which, strict=True)
+        ]
+
+    emails = at_value(email_idx, email_text, at)
     # First and last name where the export has them, else the full name split (one run
     # may mix both kinds of export).
-    first_names, last_names = pick(text("first_name")), pick(text("last_name"))
-    split_first, split_last = _split_names(pick(text("name")))
+    first_names, last_names = pick("first_name"), pick("last_name")
+    split_first, split_last = _split_names(pick("name"))
     for i in range(m):
         if not first_names[i] and not last_names[i]:
             first_names[i], last_names[i] = split_first[i], split_last[i]
-    phones = pick(text("phone"))
-    sel_country = country_at[sel]
-    countries = [
-        c if a >= 0 else ""
-        for c, a in zip(
-            country_text.take(pa.array(np.maximum(sel_country, 0))).to_pylist(),
-            sel_country,
-            strict=True,
-        )
-    ]
+    phones = pick("phone")
+    country_idx, country_text = values("country")
+    country_text = pc.utf8_upper(country_text)
+    has_country = _flags(pc.not_equal(country_text, ""))[country_idx]
+    countries = at_value(country_idx, country_text, last_of(latest_key, has_country))
+
+    orders = np.bincount(who[starts], minlength=m).astype(np.int64)
+    spend = (
+        {}
+        if every is not None
+        else _run_spend(frame, person, has, rows, who, starts, sel, n_people)
+    )
+
+    nat = np.datetime64("NaT", "D")
+    if annotated.memory is not None and groups is not None:
+        # Merged customers (and, in a workspace, the history): first and last order
+        # over all their orders, one value per person.
+        last_all, first_all = _remembered_dates(annotated.memory)
+        last_order, first_order = last_all[sel], first_all[sel]
+    else:
+        none = np.iinfo(np.int64).min
+        last = np.full(m, none, dtype=np.int64)
+        first = np.full(m, np.iinfo(np.int64).max, dtype=np.int64)
+        counted = starts & dated
+        np.maximum.at(last, who[counted], stamp[counted])
+        np.minimum.at(first, who[counted], stamp[counted])
+        none_at = last == none
+        base = np.datetime64(low - 1, "D")
+        last_order = np.where(none_at, nat, base + np.where(none_at, 0, last).astype("m8[D]"))
+        first_order = np.where(none_at, nat, base + np.where(none_at, 0, first).astype("m8[D]"))
+
+    consent = np.full(m, -1, dtype=np.int8)
+    recorded = frame.has_field("marketing_consent")
+    if recorded:
+        said_idx, said_text = values("marketing_consent")
+        answer = pc.utf8_lower(said_text)
+        known = _flags(pc.not_equal(answer, ""))[said_idx]
+        yes = _flags(pc.is_in(answer, value_set=pa.array(CONSENT_YES)))[said_idx]
+        said = last_of(latest_key, known)
+        ok = said >= 0
+        consent[ok] = yes[said[ok]].astype(np.int8)
+    if every is not None:
+        # The history's all-time figures, across channels (reports.mailing works them out).
+        orders = every.orders.astype(np.int64)[sel]
+        folded = fold_unnamed_currency({c: v.astype(np.int64) for c, v in every.spend.items()})
+        spend = {c: v[sel] for c, v in folded.items()}
+        if every.consent is not None:
+            recorded = True
+            consent = every.consent.astype(np.int8)[sel]
 
     # Channels: the export's channel column where it has one, else its platform.
-    channel = text("channel")
-    platform = pa.array(
-        np.repeat(
-            np.array([p.name for p in frame.profiles], dtype=object),
-            [t.num_rows for t in frame.tables],
-        ),
-        type=pa.string(),
-    )
-    channel = pc.utf8_lower(pc.if_else(pc.equal(channel, ""), platform, channel))
-    listed = row_of >= 0
-    channels = _sets_per(row_of, order_rows[listed[order_rows]], channel, m)
-    spelled = _sets_per(
-        row_of, np.flatnonzero(has & has_email & mailbox & listed), pc.utf8_lower(email), m
-    )
+    order_rows = rows[starts]
+    channel_idx, channel_text = values("channel")
+    channel_idx = channel_idx[starts]
+    table_of = np.searchsorted(frame.offsets, order_rows, side="right") - 1
+    blank_channel = _flags(pc.equal(channel_text, ""))[channel_idx]
+    channel_idx = np.where(blank_channel, len(channel_text) + table_of, channel_idx)
+    platforms = pa.array([p.name for p in frame.profiles], pa.string())
+    channel_words = pc.utf8_lower(pa.concat_arrays([channel_text, platforms])).to_pylist()
+    channels = _sets_of(who[starts], channel_idx, channel_words, m)
+    spelled = _sets_of(who[mailbox], email_idx[mailbox], pc.utf8_lower(email_text).to_pylist(), m)
+
     person_of_code = (
         np.arange(len(customers.keys), dtype=np.int64)
-        if customers.groups is None
-        else np.asarray(customers.groups, dtype=np.int64)
+        if groups is None
+        else np.asarray(groups, dtype=np.int64)
     )
     code_rows = pos[person_of_code]
     wanted_codes = np.flatnonzero(code_rows >= 0)
     aliases_sets: list[set[str]] = [set() for _ in range(m)]
-    for i, k in zip(
+    for i, key in zip(
         code_rows[wanted_codes].tolist(),
         customers.keys.take(pa.array(wanted_codes)).to_pylist(),
         strict=True,
     ):
-        if k:
-            aliases_sets[i].add(k)
+        if key:
+            aliases_sets[i].add(key)
     keys = []
     for i in range(m):
-        k = normalize_email(emails[i]) if emails[i] else None
-        keys.append(k or (min(aliases_sets[i]) if aliases_sets[i] else f"#{int(sel[i])}"))
+        key = normalize_email(emails[i]) if emails[i] else None
+        keys.append(key or (min(aliases_sets[i]) if aliases_sets[i] else f"#{int(sel[i])}"))
 
-    sel_tags = {t: per_tag[t][sel] for t in ranked}
-    tags = [tuple(t for t in ranked if sel_tags[t][i]) for i in range(m)]
+    flags = {}
+    for t in ranked:
+        if t in wanted_tags:
+            flags[t] = wanted_tags[t][sel]
+        else:
+            flags[t] = np.zeros(m, dtype=bool)
+            flags[t][who[masks[t][rows]]] = True
+    tags = [tuple(t for t in ranked if flags[t][i]) for i in range(m)]
     return CustomerRows(
         key=keys,
         email=emails,
         first_name=first_names,
         last_name=last_names,
         tags=tags,
-        orders=orders[sel],
-        spend={c: v[sel] for c, v in spend.items()},
-        consent=consent[sel],
+        orders=orders,
+        spend=spend,
+        consent=consent,
         consent_recorded=recorded,
-        last_order=last_order[sel],
-        first_order=first_order[sel],
+        last_order=last_order,
+        first_order=first_order,
         channels=channels,
         country=countries,
         phone=phones,
         spellings=spelled,
         aliases=[tuple(sorted(s)) for s in aliases_sets],
     )
+
+
+def _combined(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def _run_spend(
+    frame: Any,
+    person: IntArray,
+    has: BoolArray,
+    rows: IntArray,
+    who: IntArray,
+    starts: BoolArray,
+    sel: IntArray,
+    n_people: int,
+) -> dict[str, IntArray]:
+    """Spend per currency (ten-thousandths) of the listed people ``sel``, over their
+    orders (the first rows among ``rows``; ``who``: their positions in ``sel``), folded
+    as :func:`fold_unnamed_currency` folds the run's customers: one sum per currency
+    named on any order of the run (upper-cased, trimmed; "": none named)."""
+    if not frame.has_field("total"):
+        return {}
+    m = len(sel)
+    order_rows = rows[starts]
+    totals = frame.numbers(field="total")
+    units = money_to_units(pa.array(totals[order_rows], from_pandas=True)).astype(np.float64)
+    if frame.has_field("currency"):
+        codes, names = frame.encoded(field="currency")
+        text = pc.utf8_upper(pc.utf8_trim_whitespace(pc.fill_null(names, "")))
+        enc = pc.dictionary_encode(text)
+        named = [c or "" for c in enc.dictionary.to_pylist()]
+        canon = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        # The currencies of the run's orders (of customers): those of the listed
+        # people's orders, and only when some value is not among them, all.
+        used = np.zeros(len(named), dtype=bool)
+        used[canon[codes[order_rows]]] = True
+        if not used[canon].all():
+            all_orders = np.flatnonzero(frame.order_starts & has)
+            used[canon[codes[all_orders]]] = True
+        currency = canon[codes[order_rows]]
+    else:
+        any_order = len(order_rows) > 0 or bool((frame.order_starts & has).any())
+        named, used = [""], np.array([any_order])
+        currency = np.zeros(len(order_rows), dtype=np.int64)
+    present = [named[j] for j in np.flatnonzero(used).tolist()]
+    if "" in present and len(present) > 1:
+        # Orders with no currency are folded into a customer's one currency, and the
+        # unnamed column stays when anyone of the run keeps such spend: worked out over
+        # every customer (a run mixing exports with and without a currency).
+        all_orders = np.flatnonzero(frame.order_starts & has)
+        all_units = money_to_units(pa.array(totals[all_orders], from_pandas=True))
+        all_currency = canon[codes[all_orders]]
+        whole: dict[str, IntArray] = {}
+        for j in np.flatnonzero(used).tolist():
+            pick = all_currency == j
+            sums = np.bincount(
+                person[all_orders[pick]],
+                weights=all_units[pick].astype(np.float64),
+                minlength=n_people,
+            )
+            whole[named[j]] = np.rint(sums).astype(np.int64)
+        return {c: v[sel] for c, v in fold_unnamed_currency(whole).items()}
+    spend: dict[str, IntArray] = {}
+    for j in np.flatnonzero(used).tolist():
+        pick = currency == j
+        sums = np.bincount(who[starts][pick], weights=units[pick], minlength=m)
+        spend[named[j]] = np.rint(sums).astype(np.int64)
+    return spend
+
+
+def _sets_of(
+    who: IntArray, idx: IntArray, words: Sequence[str | None], n: int
+) -> list[tuple[str, ...]]:
+    """Per person (``who``, one per row), the distinct non-blank ``words[idx]`` of their
+    rows, sorted."""
+    out: list[tuple[str, ...]] = [()] * n
+    if not len(who):
+        return out
+    ordered = sorted({w for w in words if w})
+    if not ordered:
+        return out
+    rank_of = {w: i for i, w in enumerate(ordered)}
+    size = len(ordered)
+    rank = np.array([rank_of.get(w or "", size) for w in words], dtype=np.int64)
+    r = rank[idx]
+    known = r < size
+    pairs = np.unique(who[known] * size + r[known])
+    owner, what = pairs // size, pairs % size
+    if not len(pairs):
+        return out
+    cuts = np.r_[0, np.flatnonzero(np.diff(owner)) + 1, len(owner)]
+    for p, a, b in zip(
+        owner[cuts[:-1]].tolist(), cuts[:-1].tolist(), cuts[1:].tolist(), strict=True
+    ):
+        out[p] = tuple(ordered[w] for w in what[a:b].tolist())
+    return out
 
 
 def _remembered_dates(memory: Any) -> tuple[DateArray, DateArray]:
@@ -521,37 +640,6 @@ def customers_of_history(
         relay_only=[bool(r) and not e for r, e in zip(people.relay, people.email, strict=True)],
     )
     return rows, history.last_apply() or "never"
-
-
-def _any_per(person: IntArray, mask: BoolArray, n: int) -> BoolArray:
-    out = np.zeros(n, dtype=bool)
-    out[person[np.flatnonzero(mask)]] = True
-    return out
-
-
-def _sets_per(person: IntArray, rows: IntArray, values: pa.Array, n: int) -> list[tuple[str, ...]]:
-    """Per person, the distinct non-blank ``values`` of ``rows``, sorted."""
-    out: list[tuple[str, ...]] = [()] * n
-    if not len(rows):
-        return out
-    enc = pc.dictionary_encode(values.take(pa.array(rows)))
-    words = enc.dictionary.to_pylist()
-    # Rank the distinct words alphabetically, so that one sort of (person, rank) gives
-    # each person's words in order.
-    by_rank = sorted(words, key=lambda w: w or "")
-    rank = np.empty(len(words), dtype=np.int64)
-    rank[np.argsort(np.array([w or "" for w in words], dtype=object), kind="stable")] = np.arange(
-        len(words)
-    )
-    idx = rank[_np(enc.indices).astype(np.int64)]
-    pairs = np.unique(person[rows] * len(words) + idx)
-    who, what = pairs // len(words), pairs % len(words)
-    starts = np.r_[0, np.flatnonzero(np.diff(who)) + 1]
-    ends = np.r_[starts[1:], len(who)]
-    words_of = [by_rank[k] for k in what.tolist()]
-    for p, a, b in zip(who[starts].tolist(), starts.tolist(), ends.tolist(), strict=True):
-        out[p] = tuple(w for w in words_of[a:b] if w)
-    return out
 
 
 # --- filters and exclusions ---------------------------------------------------------------
