@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from ordertags.base.cache import digest, read_cached, write_cached
+from ordertags.base.cache import cache_dir, digest, read_cached, write_cached
 from ordertags.base.colours import is_colour
 from ordertags.base.emails import looks_like_email, normalize_email
 from ordertags.base.files import FILE_MODE, atomic_write_bytes, real_target
@@ -292,13 +292,13 @@ def _book_of(raw: bytes, path: Path, file: str) -> tuple[TagBook, dict[str, Any]
                 pass  # not what this version writes: parse and rewrite it
     text = decode_text(raw, file=file, error=TagBookError)
     book, layout = _parse(text, file=file)
-    if key is not None:
+    if key is not None and cache_dir() is not None:
         write_cached(_CACHE_KIND, CACHE_FORMAT, path, key, _to_json(book, layout))
     return book, layout
 
 
 def _cache_book(raw: bytes, path: Path, book: TagBook, layout: dict[str, Any]) -> None:
-    if len(raw) >= CACHE_MIN_BYTES:
+    if len(raw) >= CACHE_MIN_BYTES and cache_dir() is not None:
         write_cached(_CACHE_KIND, CACHE_FORMAT, path, digest(raw), _to_json(book, layout))
 
 
@@ -546,12 +546,13 @@ def _parse(text: str, *, file: str) -> tuple[TagBook, dict[str, Any]]:
                 hint=_KIND_HINT[kind],
             )
         for j, name in enumerate(raw["tags"]):
-            book.require(
-                name,
-                file=file,
-                line=line_of(text, ["customers", i, "tags", j]),
-                key=f"customers[{i}].tags[{j}]",
-            )
+            if name not in book.tags:  # (the line is looked up only for the message)
+                book.require(
+                    name,
+                    file=file,
+                    line=line_of(text, ["customers", i, "tags", j]),
+                    key=f"customers[{i}].tags[{j}]",
+                )
         expires = raw.get("expires")
         book.entries.append(
             Entry(

@@ -158,6 +158,18 @@ def _load(
 def _check_depth(data: Any, *, text: str, file: str, error: type[OrderTagsError]) -> None:
     """Refuse mappings and lists nested deeper than :data:`MAX_DEPTH` (walked without
     recursion; the line is that of the first value too deep)."""
+    # A first walk counts levels only (a large tag book has 20,000 mappings and lists);
+    # the walk that keeps each value's path, for the message, runs only when needed.
+    levels: list[tuple[Any, int]] = [(data, 0)]
+    while levels:
+        value, depth = levels.pop()
+        if depth > MAX_DEPTH:
+            break
+        children = value.values() if isinstance(value, dict) else value
+        if isinstance(value, dict | list):
+            levels.extend((v, depth + 1) for v in children if isinstance(v, dict | list))
+    else:
+        return
     stack: list[tuple[Any, list[str | int]]] = [(data, [])]
     while stack:
         value, path = stack.pop()
