@@ -22,6 +22,8 @@ from ordertags.base.emails import GMAIL_DOMAINS
 from ordertags.io.values import combined
 
 _EMAIL = r"(?s)^(?P<local>.*)@(?P<domain>[^@]*)$"
+#: How many addresses :func:`customer_keys` works on at a time.
+_SLICE = 1 << 18
 
 
 def customer_keys(emails: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -31,6 +33,12 @@ def customer_keys(emails: pa.Array | pa.ChunkedArray) -> pa.Array:
     ['janedoe@gmail.com', None, 'a@b.org']
     """
     emails = combined(emails)
+    if len(emails) > _SLICE:
+        # A slice at a time: the steps below make several arrays the size of their
+        # input, which for millions of distinct addresses is a peak of memory.
+        return pa.concat_arrays(
+            [customer_keys(emails.slice(i, _SLICE)) for i in range(0, len(emails), _SLICE)]
+        )
     text = pc.utf8_lower(pc.utf8_trim_whitespace(emails))
     parts = pc.extract_regex(text, _EMAIL)
     local = pc.replace_substring_regex(pc.struct_field(parts, "local"), r"(?s)\+.*", "")
