@@ -40,14 +40,18 @@ def customer_keys(emails: pa.Array | pa.ChunkedArray) -> pa.Array:
             [customer_keys(emails.slice(i, _SLICE)) for i in range(0, len(emails), _SLICE)]
         )
     text = pc.utf8_lower(pc.utf8_trim_whitespace(emails))
-    parts = pc.extract_regex(text, _EMAIL)
-    local = pc.replace_substring_regex(pc.struct_field(parts, "local"), r"(?s)\+.*", "")
-    domain = pc.struct_field(parts, "domain")
+    # Split at the last "@" (plain splits: several times faster than a regex); text
+    # without one is its own key.
+    has_at = pc.fill_null(pc.match_substring(text, "@"), False)
+    parts = pc.split_pattern(
+        pc.if_else(has_at, text, pa.scalar("@")), "@", max_splits=1, reverse=True
+    )
+    local = pc.list_element(pc.split_pattern(pc.list_element(parts, 0), "+", max_splits=1), 0)
+    domain = pc.list_element(parts, 1)
     gmail = pc.fill_null(pc.is_in(domain, value_set=pa.array(sorted(GMAIL_DOMAINS))), False)
     local = pc.if_else(gmail, pc.replace_substring(local, ".", ""), local)
     domain = pc.if_else(gmail, pa.scalar("gmail.com"), domain)
-    joined = pc.binary_join_element_wise(local, domain, "@")
-    keys = pc.coalesce(joined, text)  # no "@": the trimmed, lower-cased text itself
+    keys = pc.if_else(has_at, pc.binary_join_element_wise(local, domain, "@"), text)
     blank = pc.equal(text, "")
     result: pa.Array = pc.if_else(blank, pa.scalar(None, pa.string()), keys)
     return result
