@@ -357,6 +357,15 @@ READ_OPTIONS: list[tuple[str, Any]] = [
 ]
 
 
+def tabulate(*args: Any, **kwargs: Any) -> str:
+    """``tabulate.tabulate``, imported when a table is first drawn: the import takes
+    longer than a quick run's work."""
+    from tabulate import tabulate as draw
+
+    text: str = draw(*args, **kwargs)
+    return text
+
+
 def read_options(
     encoding: str | None = None,
     delimiter: str | None = None,
