@@ -275,14 +275,6 @@ RUN_WAIT_S = 300.0  # ordertags.customers.workspace.RUN_WAIT_S (not imported: qu
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def tabulate(rows: Any, headers: Any = (), **kwargs: Any) -> str:
-    """``tabulate.tabulate``, imported on first use (the quick commands start faster)."""
-    from tabulate import tabulate as render
-
-    table: str = render(rows, headers=headers, **kwargs)
-    return table
-
-
 def _text_cell(cell: str) -> bool:
     """Would tabulate read this cell as text (not a number or a boolean)?"""
     if cell in ("True", "False"):

@@ -291,7 +291,6 @@ def test_only_the_api_is_imported_inside_functions() -> None:
         "ruamel.yaml.comments",
         "ruamel.yaml.scalarstring",
         "filelock",
-        "tabulate",  # tens of ms to import: only for the commands that draw tables
         "wcwidth",  # only for tables with characters beyond ASCII
         "importlib",
         "typer.main",  # clidoc: the reference is made on demand
