@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import os
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -399,28 +400,46 @@ def _apply_run(given: dict[str, Any], *, streamed: bool) -> tuple[Annotated, lis
                 and output_format in (None, "csv")
                 and _is_utf8(output_encoding),
             )
-            # Every list is made (and its tags checked) before anything is written; in a
-            # workspace, with the history's all-time figures (as export makes them).
+            # Every list is made (and its tags checked) before anything is put in place;
+            # in a workspace, with the history's all-time figures (as export makes them).
             # Only the customers some list can select (each list needs one of its tags).
             any_tags = sorted({t for spec in lists for t in spec.tags})
             every = not all(spec.tags for spec in lists)
-            rows = (
-                customers_of_run(result, history, any_tags=None if every else any_tags)
-                if lists
-                else None
-            )
-            made = [
-                (
-                    spec,
-                    make_list(
-                        result.tagbook,
-                        rows,  # type: ignore[arg-type]
-                        ListFilter(tags=spec.tags, not_tags=spec.not_tags),
-                        consent=consent,
-                    ),
-                )
-                for spec in lists
-            ]
+
+            def make_lists() -> list[tuple[ListSpec, Selection]]:
+                rows = customers_of_run(result, history, any_tags=None if every else any_tags)
+                return [
+                    (
+                        spec,
+                        make_list(
+                            result.tagbook,
+                            rows,
+                            ListFilter(tags=spec.tags, not_tags=spec.not_tags),
+                            consent=consent,
+                        ),
+                    )
+                    for spec in lists
+                ]
+
+            made: list[tuple[ListSpec, Selection]] = []
+            pending: Future[list[tuple[ListSpec, Selection]]] | None = None
+            if lists and history is None:
+                # On a second thread while the annotated exports are written (the
+                # kernels let both run); nothing is put in place until they are made,
+                # so a list that fails leaves no output. (A history's connection
+                # belongs to this thread: with one, they are made here.)
+                pool = ThreadPoolExecutor(max_workers=1)
+                pending = pool.submit(make_lists)
+                pool.shutdown(wait=False)
+            elif lists:
+                made = make_lists()
+
+        def settle() -> None:
+            """Wait for the lists (raising what made them fail)."""
+            nonlocal made, pending
+            if pending is not None:
+                made, pending = pending.result(), None
+
         if dry_run:
             return result, [
                 compare(result, i, t, encoding=read.encoding) for i, t in enumerate(targets)
@@ -450,7 +469,8 @@ def _apply_run(given: dict[str, Any], *, streamed: bool) -> tuple[Annotated, lis
                     colour_column=COLOUR_COLUMN,
                 )
 
-            write_output(target, write, mode=mode)
+            write_output(target, write, mode=mode, before_commit=settle)
+        settle()
         result.summary.replaced = replaced[0]
         for spec, chosen in made:
             data = render_list(chosen.rows, get_preset(None))

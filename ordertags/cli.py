@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
-from tabulate import tabulate
 
 from ordertags.base.amounts import money
 from ordertags.base.files import parse_mode
@@ -290,6 +289,15 @@ READ_OPTIONS: list[tuple[str, Any]] = [
     ("name_column", NameColOpt),
     ("order_id_column", IdColOpt),
 ]
+
+
+def tabulate(*args: Any, **kwargs: Any) -> str:
+    """``tabulate.tabulate``, imported when a table is first drawn: the import takes
+    longer than a quick run's work."""
+    from tabulate import tabulate as draw
+
+    text: str = draw(*args, **kwargs)
+    return text
 
 
 def read_options(

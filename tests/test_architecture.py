@@ -283,6 +283,8 @@ def test_only_the_api_is_imported_inside_functions() -> None:
         "ordertags.customers.history",  # a workspace's history: numpy, pyarrow
         "phonenumbers",  # tens of ms to import: only for phone numbers
         "ordertags.io.xlsx",  # openpyxl: most of a second to import, only for a spreadsheet
+        "tabulate",  # only when a table is drawn (tens of ms to import)
+        "charset_normalizer",  # only for an export that is not UTF-8 (tens of ms)
         "jsonschema",  # only when a YAML file is validated
         "jsonschema.exceptions",
         "ruamel.yaml",  # only when the tag book is edited

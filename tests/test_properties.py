@@ -822,3 +822,19 @@ def test_fixture_tagbook_round_trips(tmp_path: Path) -> None:
     assert entry.at == NOW.isoformat()
     untag_customer(path, "janedoe@googlemail.com", ["FRAUD", "BIG"])
     assert path.read_text(encoding="utf-8") == TAGBOOK
+
+
+def test_customer_keys_of_many_addresses_a_slice_at_a_time() -> None:
+    """Over the slice size, the keys are worked out a slice at a time: the same keys,
+    in the same order, across the slices' edges."""
+    from ordertags.customers import grouping
+
+    n = grouping._SLICE + 1000
+    emails = [f" User.{i}+tag@GoogleMail.com" if i % 3 else f"u{i}@Example.org" for i in range(n)]
+    emails[grouping._SLICE - 1] = ""
+    got = customer_keys(pa.array(emails)).to_pylist()
+    assert len(got) == n
+    assert got[grouping._SLICE - 1] is None
+    assert got[grouping._SLICE] == normalize_email(emails[grouping._SLICE])
+    assert got[1] == "user1@gmail.com" and got[n - 1] == normalize_email(emails[n - 1])
+    assert got == [normalize_email(e) for e in emails]

@@ -30,7 +30,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from charset_normalizer import from_bytes
 
 from ordertags.errors import InputError
 from ordertags.io.options import DEFAULT, ReadOptions
@@ -558,6 +557,9 @@ def detect_encoding(data: bytes) -> str:
     if _western(data):
         return "cp1252"
     sample = data[:16_384] + b"\n" + data[max(0, at - 16_384) : at + 16_384]
+    # Lazy: its import costs more than reading a small UTF-8 export, which never needs it.
+    from charset_normalizer import from_bytes
+
     for match in from_bytes(sample, cp_isolation=_CANDIDATES):
         names = [match.encoding, *match.could_be_from_charset]
         if "cp1252" in names:

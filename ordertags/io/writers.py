@@ -17,7 +17,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
 
@@ -467,13 +467,25 @@ def _whole(values: pa.ChunkedArray | pa.Array) -> pa.Array:
     return values
 
 
-def write_output(path: str | os.PathLike[str], writer: Any, *, mode: int | None = None) -> None:
+def write_output(
+    path: str | os.PathLike[str],
+    writer: Any,
+    *,
+    mode: int | None = None,
+    before_commit: Callable[[], None] | None = None,
+) -> None:
     """Run ``writer(binary_file)`` into ``path`` atomically, or into stdout for ``-``. A
-    new file gets ``mode`` (default 0600: orders and lists hold personal data)."""
+    new file gets ``mode`` (default 0600: orders and lists hold personal data).
+    ``before_commit`` runs once the file is written, before it is put in place: what it
+    raises leaves ``path`` as it was."""
     if str(path) == "-":
         buf = sys.stdout.buffer
         writer(buf)
         buf.flush()
+        if before_commit is not None:
+            before_commit()
         return
     with atomic_writer(path, durable=False, mode=mode) as fh:
         writer(fh)
+        if before_commit is not None:
+            before_commit()

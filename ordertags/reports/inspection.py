@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from tabulate import tabulate
 
 from ordertags.engine.frame import Frame
 from ordertags.engine.items import build_items
@@ -113,6 +112,8 @@ class Inspection:
             lines.append(f"totals:    {self.total:,.2f}{cur} over {_n(self.orders, 'order')}")
         if self.sample:
             lines.append(f"first {_n(len(self.sample), 'order')}:")
+            from tabulate import tabulate  # lazy: drawn only here
+
             lines.append(tabulate(self.sample, headers=self.header, disable_numparse=True))
         if self.problems:
             lines.append("problems:")
