@@ -228,9 +228,8 @@ def _prefetch(read: ReadOptions, names: bool, rules: RuleSet | None = None) -> A
         # The currency too: customer spend is summed per currency.
         fields = [*table.profile.customer, "email", "total", "currency", "date"]
         fields += ["quantity", "price"]
-        if names:  # what a list shows of each customer (reports.lists)
-            fields += ["name", "first_name", "last_name", "phone", "country"]
-            fields += ["channel", "marketing_consent"]
+        if names:  # what apply's lists show of each customer (reports.lists)
+            fields += ["name", "first_name", "last_name", "marketing_consent"]
         if table.profile.grouped:
             fields.append("order_id")
         found = [i for f in fields for i in fmap.sources(f)]

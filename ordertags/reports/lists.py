@@ -22,11 +22,11 @@ import io
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import numpy as np
 import pyarrow as pa
@@ -110,6 +110,77 @@ def is_relay(address: str) -> bool:
 
 # --- the customers ------------------------------------------------------------------------
 
+T = TypeVar("T")
+
+
+class _Once(Generic[T]):
+    """A list made on first use, once (shared by the columns :meth:`Later.take` makes)."""
+
+    def __init__(self, make: Callable[[], list[T]]) -> None:
+        self.make: Callable[[], list[T]] | None = make
+        self.value: list[T] = []
+
+    def get(self) -> list[T]:
+        if self.make is not None:
+            self.value, self.make = self.make(), None
+        return self.value
+
+
+class Later(Sequence[T]):
+    """A column of :class:`CustomerRows` worked out when first read: a run's country,
+    channels, phone and address spellings, which only some presets and filters show, so
+    that a list which does not show them never reads their columns.
+
+    >>> col = Later(lambda: ["GB", "FR", "DE"], 3)
+    >>> len(col), list(col.take([2, 0])), col == ["GB", "FR", "DE"]
+    (3, ['DE', 'GB'], True)
+    """
+
+    def __init__(
+        self, make: Callable[[], list[T]] | _Once[T], n: int, pick: list[int] | None = None
+    ) -> None:
+        self._once = make if isinstance(make, _Once) else _Once(make)
+        self._n = n
+        self._pick = pick
+        self._values: list[T] | None = None
+
+    def values(self) -> list[T]:
+        """The column as a list (worked out now if not yet)."""
+        if self._values is None:
+            made = self._once.get()
+            self._values = made if self._pick is None else [made[i] for i in self._pick]
+        return self._values
+
+    def take(self, pick: list[int]) -> Later[T]:
+        """The values at positions ``pick``, still worked out when first read."""
+        picked = pick if self._pick is None else [self._pick[i] for i in pick]
+        return Later(self._once, len(pick), picked)
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, i: int) -> T: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[T]: ...
+
+    def __getitem__(self, i: int | slice) -> T | list[T]:
+        return self.values()[i]
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.values())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return self.values() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self.values())
+
 
 @dataclass
 class CustomerRows:
@@ -136,10 +207,10 @@ class CustomerRows:
     consent_recorded: bool
     last_order: DateArray
     first_order: DateArray
-    channels: list[tuple[str, ...]]
-    country: list[str]
-    phone: list[str] = field(default_factory=list)
-    spellings: list[tuple[str, ...]] = field(default_factory=list)
+    channels: Sequence[tuple[str, ...]]
+    country: Sequence[str]
+    phone: Sequence[str] = field(default_factory=list)
+    spellings: Sequence[tuple[str, ...]] = field(default_factory=list)
     aliases: list[tuple[str, ...]] = field(default_factory=list)
     #: No mailbox, only a marketplace relay address (known to the history).
     relay_only: list[bool] = field(default_factory=list)
@@ -179,7 +250,9 @@ class CustomerRows:
         """The customers at positions ``idx``, in that order."""
         pick = [int(i) for i in idx]
 
-        def sub(values: list[Any]) -> list[Any]:
+        def sub(values: Sequence[Any]) -> Any:
+            if isinstance(values, Later):
+                return values.take(pick)
             return [values[i] for i in pick]
 
         return CustomerRows(
@@ -312,12 +385,12 @@ def customers_of_run(
         out: IntArray = np.where(best >= 0, best % max(k, 1), -1)
         return out
 
-    def values(name: str) -> tuple[IntArray, pa.Array]:
-        """Per row of ``rows``: the index of its trimmed value of field ``name`` among the
+    def values(name: str, at: IntArray = rows) -> tuple[IntArray, pa.Array]:
+        """Per row of ``at``: the index of its trimmed value of field ``name`` among the
         distinct ones (text work is done once per distinct value)."""
-        if not frame.has_field(name) or not k:
-            return np.zeros(k, dtype=np.int64), pa.array([""], pa.string())
-        taken = frame.text(field=name).take(pa.array(rows))
+        if not frame.has_field(name) or not len(at):
+            return np.zeros(len(at), dtype=np.int64), pa.array([""], pa.string())
+        taken = frame.text(field=name).take(pa.array(at))
         enc = pc.dictionary_encode(pc.fill_null(_combined(taken), ""))
         idx = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
         return idx, pc.utf8_trim_whitespace(enc.dictionary)
@@ -357,11 +430,6 @@ def customers_of_run(
     for i in range(m):
         if not first_names[i] and not last_names[i]:
             first_names[i], last_names[i] = split_first[i], split_last[i]
-    phones = pick("phone")
-    country_idx, country_text = values("country")
-    country_text = pc.utf8_upper(country_text)
-    has_country = _flags(pc.not_equal(country_text, ""))[country_idx]
-    countries = at_value(country_idx, country_text, last_of(latest_key, has_country))
 
     orders = np.bincount(who[starts], minlength=m).astype(np.int64)
     spend = (
@@ -407,17 +475,33 @@ def customers_of_run(
             recorded = True
             consent = every.consent.astype(np.int8)[sel]
 
-    # Channels: the export's channel column where it has one, else its platform.
-    order_rows = rows[starts]
-    channel_idx, channel_text = values("channel")
-    channel_idx = channel_idx[starts]
-    table_of = np.searchsorted(frame.offsets, order_rows, side="right") - 1
-    blank_channel = _flags(pc.equal(channel_text, ""))[channel_idx]
-    channel_idx = np.where(blank_channel, len(channel_text) + table_of, channel_idx)
-    platforms = pa.array([p.name for p in frame.profiles], pa.string())
-    channel_words = pc.utf8_lower(pa.concat_arrays([channel_text, platforms])).to_pylist()
-    channels = _sets_of(who[starts], channel_idx, channel_words, m)
-    spelled = _sets_of(who[mailbox], email_idx[mailbox], pc.utf8_lower(email_text).to_pylist(), m)
+    # Country, channels, phone and the spellings of addresses are worked out when first
+    # read: the default columns and tag filters need none of them, and in a big export's
+    # first pass their columns are not read at all.
+    def countries() -> list[str]:
+        """Per listed person: the country of their latest order naming one."""
+        idx, text = values("country")
+        text = pc.utf8_upper(text)
+        named = _flags(pc.not_equal(text, ""))[idx]
+        return at_value(idx, text, last_of(latest_key, named))
+
+    order_rows, order_who = rows[starts], who[starts]
+
+    def channels() -> list[tuple[str, ...]]:
+        """Per listed person: the channels of their orders, the export's channel column
+        where it has one, else its platform."""
+        idx, text = values("channel", order_rows)
+        table_of = np.searchsorted(frame.offsets, order_rows, side="right") - 1
+        idx = np.where(_flags(pc.equal(text, ""))[idx], len(text) + table_of, idx)
+        platforms = pa.array([p.name for p in frame.profiles], pa.string())
+        words = pc.utf8_lower(pa.concat_arrays([text, platforms])).to_pylist()
+        return _sets_of(order_who, idx, words, m)
+
+    mail_who, mail_idx = who[mailbox], email_idx[mailbox]
+
+    def spellings() -> list[tuple[str, ...]]:
+        words = pc.utf8_lower(email_text).to_pylist()
+        return _sets_of(mail_who, mail_idx, words, m)
 
     person_of_code = (
         np.arange(len(customers.keys), dtype=np.int64)
@@ -459,10 +543,10 @@ def customers_of_run(
         consent_recorded=recorded,
         last_order=last_order,
         first_order=first_order,
-        channels=channels,
-        country=countries,
-        phone=phones,
-        spellings=spelled,
+        channels=Later(channels, m),
+        country=Later(countries, m),
+        phone=Later(lambda: pick("phone"), m),
+        spellings=Later(spellings, m),
         aliases=[tuple(sorted(s)) for s in aliases_sets],
     )
 
