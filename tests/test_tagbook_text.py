@@ -441,9 +441,10 @@ def test_the_quick_entry_check_never_passes_what_the_schema_refuses(entry: Any) 
             ("b@example.com", "VIP", "1,000", "", "", ""),
         ],
         [("a@example.com", "VIP", "line\nbreak", "", "", "")],
+        [("FRAUD", 100, "customer", "red", "★ FRAUD — hold", ""), ("VIP", -5, "", "", "", "x")],
     ],
 )
-def test_the_text_table_is_drawn_as_tabulate_draws_it(rows: list[tuple[str, ...]]) -> None:
+def test_the_text_table_is_drawn_as_tabulate_draws_it(rows: list[tuple[Any, ...]]) -> None:
     headers = ["customer", "tags", "note", "by", "at", "expires"]
     assert render_text_table(rows, headers) == tabulate(rows, headers=headers)
 
