@@ -86,7 +86,7 @@ def flow_list(values: list[str] | tuple[str, ...]) -> str:
     """Texts as a flow sequence, ``[VIP, REGULAR]`` (each quoted when it must be).
 
     >>> flow_list(["VIP", "jane@example.com", "+447700900123", "a, b"])
-    '[VIP, jane@example.com, +447700900123, "a, b"]'
+    '[VIP, jane@example.com, "+447700900123", "a, b"]'
     """
     return "[" + ", ".join(v if _reads_back_in_flow(v) else quoted(v) for v in values) + "]"
 
