@@ -363,10 +363,10 @@ def customers_of_run(
     # rank * k + position per person: no sort.
     low = 0
     if frame.has_field("date") and k:
-        days = frame.dates()[rows].astype("datetime64[D]")
-        dated = ~np.isnat(days)
-        day = days.astype(np.int64)
-        low = int(day[dated].min()) if dated.any() else 0
+        seconds = np.asarray(frame.dates()[rows], dtype="datetime64[s]").view(np.int64)
+        dated = seconds != np.iinfo(np.int64).min  # NaT
+        day = seconds // 86_400  # as datetime64[D] has it (before 1970 too)
+        low = int(np.where(dated, day, np.iinfo(np.int64).max).min()) if dated.any() else 0
         stamp = np.where(dated, day - low + 1, 0)
     else:
         dated = np.zeros(k, dtype=bool)
@@ -378,7 +378,7 @@ def customers_of_run(
         """Per listed person, the position among ``rows`` of their row with the largest
         ``key`` (among ``where``), or -1."""
         best = np.full(m, -1, dtype=np.int64)
-        if where is None:
+        if where is None or where.all():
             np.maximum.at(best, who, key)
         else:
             np.maximum.at(best, who[where], key[where])
@@ -612,9 +612,18 @@ def _run_spend(
             whole[named[j]] = np.rint(sums).astype(np.int64)
         return {c: v[sel] for c, v in fold_unnamed_currency(whole).items()}
     spend: dict[str, IntArray] = {}
+    order_who = who[starts]
+    size = len(named)
+    if m * size <= 4 * len(order_rows) + 4096:
+        # One sum per (person, currency): each bin adds its orders in row order, as a sum
+        # per currency would.
+        table = np.bincount(order_who * size + currency, weights=units, minlength=m * size)
+        for j in np.flatnonzero(used).tolist():
+            spend[named[j]] = np.rint(table[j::size]).astype(np.int64)
+        return spend
     for j in np.flatnonzero(used).tolist():
         pick = currency == j
-        sums = np.bincount(who[starts][pick], weights=units[pick], minlength=m)
+        sums = np.bincount(order_who[pick], weights=units[pick], minlength=m)
         spend[named[j]] = np.rint(sums).astype(np.int64)
     return spend
 
