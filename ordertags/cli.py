@@ -16,7 +16,7 @@ import os
 import shutil
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
@@ -273,6 +273,64 @@ WaitOpt = Annotated[
 RUN_WAIT_S = 300.0  # ordertags.customers.workspace.RUN_WAIT_S (not imported: quick start)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _text_cell(cell: str) -> bool:
+    """Would tabulate read this cell as text (not a number or a boolean)?"""
+    if cell in ("True", "False"):
+        return False
+    try:
+        float(cell.replace(",", ""))
+    except ValueError:
+        return True
+    return False
+
+
+def _cell_width(cell: str) -> int:
+    if cell.isascii():
+        return len(cell)
+    from wcwidth import wcswidth
+
+    width: int = wcswidth(cell)
+    return width
+
+
+def render_text_table(rows: Sequence[tuple[str, ...]], headers: list[str]) -> str:
+    """The table tabulate's ``simple`` format draws, for columns of text: the same
+    characters, drawn in a fraction of the time (tabulate takes a third of a second
+    for 10,000 rows: the list of a large tag book). Columns it would read as numbers,
+    and cells with line breaks or control characters, go to tabulate itself."""
+    cols = list(zip(*rows, strict=True)) if rows else [() for _ in headers]
+    for col in cols:
+        if not all(type(c) is str for c in col) or not "".join(col).isprintable():
+            return tabulate(rows, headers=headers)
+        filled = [c for c in col if c]
+        if filled and not any(_text_cell(c) for c in filled):
+            return tabulate(rows, headers=headers)
+    # tabulate strips the cells (not the headers).
+    cells = (
+        [tuple(c.strip() for c in row) for row in rows]
+        if any(c != c.strip() for col in cols for c in col)
+        else list(rows)
+    )
+    cols = list(zip(*cells, strict=True)) if cells else cols
+    ascii_only = all("".join(col).isascii() for col in cols) and "".join(headers).isascii()
+    width = len if ascii_only else _cell_width
+    widths = [max([width(h) + 2, *map(width, col)]) for h, col in zip(headers, cols, strict=True)]
+    out = [
+        "  ".join(h + " " * (w - width(h)) for h, w in zip(headers, widths, strict=True)).rstrip(),
+        "  ".join("-" * w for w in widths),
+    ]
+    if ascii_only:
+        fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+        out.extend(fmt.format(*row).rstrip() for row in cells)
+    else:
+        out.extend(
+            "  ".join(c + " " * (w - width(c)) for c, w in zip(row, widths, strict=True)).rstrip()
+            for row in cells
+        )
+    return "\n".join(out)
+
 
 #: The options that say how to read exports, in the order ``--help`` lists them; every
 #: command that reads exports takes them all, as one :class:`ReadOptions` (``read``).
@@ -1413,7 +1471,9 @@ def tags_cmd(
         # The expiry state goes with the date ("2026-12-31 (expired)"): an unnamed column
         # of its own showed as a stray "--" in the header rule.
         rows = [(*e[:5], f"{e[5]} ({e[6]})" if e[6] else e[5]) for e in entries]
-        typer.echo(tabulate(rows, headers=["customer", "tags", "note", "by", "at", "expires"]))
+        typer.echo(
+            render_text_table(rows, headers=["customer", "tags", "note", "by", "at", "expires"])
+        )
     else:
         typer.echo("no customers tagged by hand")
     if book.links:

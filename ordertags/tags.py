@@ -12,12 +12,16 @@ import datetime as dt
 import getpass
 import io
 import os
+import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from ordertags.base.cache import cache_dir, digest, read_cached, write_cached
 from ordertags.base.colours import is_colour
 from ordertags.base.emails import looks_like_email, normalize_email
 from ordertags.base.files import FILE_MODE, atomic_write_bytes, real_target
@@ -31,7 +35,24 @@ from ordertags.base.keys import (
     normalize_phone,
 )
 from ordertags.base.keys import PHONE as _PHONE
-from ordertags.base.yamlfiles import line_of, load_yaml, read_text, validate
+from ordertags.base.yamlfiles import (
+    decode_text,
+    has_anchors,
+    line_of,
+    load_yaml,
+    load_yaml_nodes,
+    read_bytes,
+    validate,
+)
+from ordertags.base.yamltext import (
+    BOM,
+    DASH,
+    NotPlainText,
+    TextLines,
+    flow_list,
+    guess_indent,
+    scalar,
+)
 from ordertags.errors import OrderTagsError, TagBookError
 
 LOCK_TIMEOUT_S = 30.0
@@ -234,20 +255,206 @@ def parse_date(
 
 
 def load_tagbook(path: str | os.PathLike[str]) -> TagBook:
-    """Read and check a tag book.
+    """Read and check a tag book. What the parse of a book over 16 KB found is cached in
+    the user's cache folder, and used while the book holds the very same bytes (see
+    :mod:`ordertags.base.cache`): read again, a book of 10,000 entries costs a JSON read.
 
     >>> book = load_tagbook("tagbook.example.yaml")  # doctest: +SKIP
     >>> book.rank(["VIP", "FRAUD"])  # doctest: +SKIP
     ['FRAUD', 'VIP']
     """
     p = Path(path)
-    text = read_text(p, TagBookError, "tag book")
-    return parse_tagbook(text, file=str(p))
+    return _book_of(read_bytes(p, TagBookError, "tag book"), p, str(p))[0]
 
 
 def parse_tagbook(text: str, *, file: str) -> TagBook:
     """Build a :class:`TagBook` from YAML text (see :func:`load_tagbook`)."""
-    data = load_yaml(text, file=file, error=TagBookError)
+    return _parse(text, file=file)[0]
+
+
+#: Tag books smaller than this are parsed every time (a few milliseconds), not cached.
+CACHE_MIN_BYTES = 16 * 1024
+#: The layout of the cached parse; bump it whenever what is cached changes meaning.
+CACHE_FORMAT = 2
+_CACHE_KIND = "tagbooks"
+
+
+def _book_of(raw: bytes, path: Path, file: str) -> tuple[TagBook, dict[str, Any]]:
+    """The book (and its layout, see :func:`_parse`) of a tag book's bytes: from the
+    cache when it holds these very bytes, else parsed (and cached)."""
+    key = digest(raw) if len(raw) >= CACHE_MIN_BYTES else None
+    if key is not None:
+        cached = read_cached(_CACHE_KIND, CACHE_FORMAT, path, key)
+        if cached is not None:
+            try:
+                return _from_json(cached, file)
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+                pass  # not what this version writes: parse and rewrite it
+    text = decode_text(raw, file=file, error=TagBookError)
+    book, layout = _parse(text, file=file)
+    if key is not None and cache_dir() is not None:
+        write_cached(_CACHE_KIND, CACHE_FORMAT, path, key, _to_json(book, layout))
+    return book, layout
+
+
+def _cache_book(raw: bytes, path: Path, book: TagBook, layout: dict[str, Any]) -> None:
+    if len(raw) >= CACHE_MIN_BYTES and cache_dir() is not None:
+        write_cached(_CACHE_KIND, CACHE_FORMAT, path, digest(raw), _to_json(book, layout))
+
+
+def _to_json(book: TagBook, layout: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "tags": [
+            [t.name, t.colour, t.label, t.description, t.priority, t.scope, t.icon, t.no_marketing]
+            for t in book.tags.values()
+        ],
+        "entries": [
+            [
+                e.identity,
+                e.kind,
+                None if e.key == e.identity else e.key,
+                list(e.tags),
+                e.note,
+                e.by,
+                e.at,
+                e.expires.isoformat() if e.expires else None,
+                e.line,
+            ]
+            for e in book.entries
+        ],
+        "links": [[x.a, x.b, x.same, x.note, x.by, x.at, x.line] for x in book.links],
+        "suppressed": [[s.email, s.key, s.reason, s.by, s.at, s.line] for s in book.suppressed],
+        "layout": layout,
+    }
+
+
+def _from_json(data: dict[str, Any], file: str) -> tuple[TagBook, dict[str, Any]]:
+    book = TagBook(path=file)
+    for i, (name, colour, label, description, priority, scope, icon, nm) in enumerate(data["tags"]):
+        book.tags[name] = TagDef(
+            name=name,
+            colour=colour,
+            label=label,
+            description=description,
+            priority=priority,
+            scope=scope,
+            index=i,
+            icon=icon,
+            no_marketing=nm,
+        )
+    fromiso = dt.date.fromisoformat
+    book.entries = [
+        Entry(
+            identity=identity,
+            kind=kind,
+            key=identity if key is None else key,
+            tags=tuple(tags),
+            note=note,
+            by=by,
+            at=at,
+            expires=fromiso(expires) if expires else None,
+            line=line,
+        )
+        for identity, kind, key, tags, note, by, at, expires, line in data["entries"]
+    ]
+    book.links = [
+        Link(a=a, b=b, same=same, note=note, by=by, at=at, line=line)
+        for a, b, same, note, by, at, line in data["links"]
+    ]
+    book.suppressed = [
+        Suppression(email=email, key=key, reason=reason, by=by, at=at, line=line)
+        for email, key, reason, by, at, line in data["suppressed"]
+    ]
+    layout = data["layout"]
+    if not isinstance(layout, dict) or len(layout.get("ends") or []) != len(book.entries):
+        raise ValueError("layout")
+    return book, layout
+
+
+_ENTRY_KEYS = frozenset({"email", "phone", "id", "tags", "note", "by", "at", "expires"})
+_TAG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*:.+$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ].*)?$")
+
+
+def _entry_fits(raw: Any) -> bool:
+    """Does a ``customers`` entry certainly satisfy the schema's ``entry`` definition?
+    A quick check in plain Python, so that 10,000 entries need not go through the JSON
+    Schema validator; anything it does not accept is left to the validator, which then
+    says what is wrong. (tests/test_tagbook_text.py checks it never accepts what the
+    schema refuses.)"""
+    if type(raw) is not dict or not raw.keys() <= _ENTRY_KEYS:
+        return False
+    named = [k for k in IDENTITY_FIELDS if k in raw]
+    if len(named) != 1:
+        return False
+    value = raw[named[0]]
+    if type(value) is not str or len(value) < (6 if named[0] == "phone" else 3):
+        return False
+    if named[0] == "id" and not _ID.search(value):
+        return False
+    tags = raw.get("tags")
+    if type(tags) is not list or not tags:
+        return False
+    if not all(type(t) is str and _TAG_NAME.search(t) for t in tags):
+        return False
+    for k in ("note", "by"):
+        if k in raw and raw[k] is not None and type(raw[k]) is not str:
+            return False
+    for k in ("at", "expires"):
+        if k in raw and not (type(raw[k]) is str and _DATE.search(raw[k])):
+            return False
+    return True
+
+
+def _end_line(node: Any) -> int:
+    """The 1-based last line holding ``node``'s text (a block scalar's end mark sits at
+    the start of the line after it)."""
+    end = node.end_mark
+    line: int = end.line + 1
+    if end.column == 0 and end.line > node.start_mark.line:
+        line -= 1
+    return line
+
+
+def _items(root: Any, key: str) -> Any:
+    """The node under the top-level ``key`` (the last one, as the loader reads it)."""
+    found = None
+    if isinstance(root, yaml.MappingNode):
+        for k, v in root.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == key:
+                found = v
+    return found
+
+
+def _layout(text: str, root: Any, count: int) -> dict[str, Any]:
+    """Where each ``customers`` entry ends (its last line), and whether the list can be
+    edited as text: a block list whose every entry is a block mapping starting on its
+    dash line, in a file without anchors."""
+    seq = _items(root, "customers")
+    ends: list[int] = []
+    editable = isinstance(seq, yaml.SequenceNode) and not seq.flow_style and count > 0
+    editable = editable and not has_anchors(text)
+    lines = text.split("\n") if editable else []
+    for item in seq.value if isinstance(seq, yaml.SequenceNode) else []:
+        ends.append(max((_end_line(v) for _, v in item.value), default=0))
+        if editable:
+            start = item.start_mark
+            dash = DASH.match(lines[start.line])
+            editable = (
+                isinstance(item, yaml.MappingNode)
+                and not item.flow_style
+                and dash is not None
+                and len(dash.group(0)) == start.column
+            )
+    if len(ends) != count:
+        ends, editable = [0] * count, False
+    return {"ends": ends, "edit": editable}
+
+
+def _parse(text: str, *, file: str) -> tuple[TagBook, dict[str, Any]]:
+    """The book, and the layout of its ``customers`` list (see :func:`_layout`)."""
+    data, root = load_yaml_nodes(text, file=file, error=TagBookError)
     if data is None:
         raise TagBookError(
             "the tag book is empty.",
@@ -266,11 +473,28 @@ def parse_tagbook(text: str, *, file: str) -> TagBook:
                 hint="Give one of email:, phone: or id: (ebay:NAME); to say two identities "
                 "are one person, link them (ordertags link).",
             )
-    validate(data, schema="tagbook", text=text, file=file, error=TagBookError)
+    customers = data.get("customers") if isinstance(data, dict) else None
+    if isinstance(customers, list) and all(_entry_fits(raw) for raw in customers):
+        # The entries are fine: validate the rest (the validator takes seconds over
+        # 10,000 entries).
+        validate(
+            {**data, "customers": []}, schema="tagbook", text=text, file=file, error=TagBookError
+        )
+    else:
+        validate(data, schema="tagbook", text=text, file=file, error=TagBookError)
+
+    def lines(key: str) -> list[int]:
+        seq = _items(root, key)
+        return (
+            [n.start_mark.line + 1 for n in seq.value] if isinstance(seq, yaml.SequenceNode) else []
+        )
+
     book = TagBook(path=file)
+    tag_lines, entry_lines = lines("tags"), lines("customers")
+    link_lines, suppressed_lines = lines("links"), lines("suppressed")
     for i, raw in enumerate(data.get("tags") or []):
         name = raw["name"]
-        line = line_of(text, ["tags", i])
+        line = tag_lines[i]
         if name in book.tags:
             raise TagBookError(
                 f'tag "{name}" is defined twice.',
@@ -309,7 +533,7 @@ def parse_tagbook(text: str, *, file: str) -> TagBook:
             no_marketing=bool(raw.get("no_marketing", False)),
         )
     for i, raw in enumerate(data.get("customers") or []):
-        line = line_of(text, ["customers", i])
+        line = entry_lines[i]
         kind = next(k for k in IDENTITY_FIELDS if k in raw)
         written = str(raw[kind])
         key = entry_key(kind, written)
@@ -322,12 +546,13 @@ def parse_tagbook(text: str, *, file: str) -> TagBook:
                 hint=_KIND_HINT[kind],
             )
         for j, name in enumerate(raw["tags"]):
-            book.require(
-                name,
-                file=file,
-                line=line_of(text, ["customers", i, "tags", j]),
-                key=f"customers[{i}].tags[{j}]",
-            )
+            if name not in book.tags:  # (the line is looked up only for the message)
+                book.require(
+                    name,
+                    file=file,
+                    line=line_of(text, ["customers", i, "tags", j]),
+                    key=f"customers[{i}].tags[{j}]",
+                )
         expires = raw.get("expires")
         book.entries.append(
             Entry(
@@ -366,11 +591,11 @@ def parse_tagbook(text: str, *, file: str) -> TagBook:
                 note=raw.get("note"),
                 by=raw.get("by"),
                 at=raw.get("at"),
-                line=line_of(text, ["links", i]),
+                line=link_lines[i],
             )
         )
     for i, raw in enumerate(data.get("suppressed") or []):
-        line = line_of(text, ["suppressed", i])
+        line = suppressed_lines[i]
         key = normalize_email(raw["email"])
         if key is None or not looks_like_email(raw["email"]):
             raise TagBookError(
@@ -390,7 +615,7 @@ def parse_tagbook(text: str, *, file: str) -> TagBook:
                 line=line,
             )
         )
-    return book
+    return book, _layout(text, root, len(book.entries))
 
 
 # --- editing -------------------------------------------------------------------------
@@ -444,11 +669,195 @@ def _round_trip() -> Any:
     return yaml
 
 
-def _edit(path: Path, change: Any) -> Any:
-    """Lock the tag book, load it round-trip, let ``change`` edit it, check the result
-    and write it back atomically. ``change`` returns what the caller reports."""
+#: Edit the customers list as text where the layout allows (tests turn it off to
+#: compare with the round trip).
+_TEXT_EDITS = True
+
+
+class _TextEdit:
+    """The ``customers`` list of a tag book edited as lines of text: an entry appended
+    after the last one in the same layout, an entry's lines removed, its tags or note
+    rewritten. Everything else in the file stays byte for byte. Each change is checked
+    by parsing the changed entry's lines; whatever is not the common layout raises
+    :class:`NotPlainText`, and the caller uses the round trip instead."""
+
+    def __init__(self, raw: bytes, book: TagBook, layout: dict[str, Any]) -> None:
+        self.doc = TextLines(raw)
+        self.book = book
+        self.entries = list(book.entries)
+        self.ends: list[int] = list(layout["ends"])
+        self.links = list(book.links)
+        self.suppressed = list(book.suppressed)
+        self.changed = False
+
+    def result(self) -> tuple[bytes, TagBook, dict[str, Any]]:
+        """The new bytes, and the book and layout a full parse of them gives."""
+        book = TagBook(
+            path=self.book.path,
+            tags=self.book.tags,
+            entries=self.entries,
+            links=self.links,
+            suppressed=self.suppressed,
+        )
+        return self.doc.to_bytes(), book, {"ends": self.ends, "edit": bool(self.entries)}
+
+    def _shift(self, after: int, by: int) -> None:
+        """Lines after line ``after`` moved by ``by``."""
+
+        def moved(line: int | None) -> int | None:
+            return line + by if line is not None and line > after else line
+
+        self.entries = [
+            e if (e.line or 0) <= after else replace(e, line=moved(e.line)) for e in self.entries
+        ]
+        self.ends = [end + by if end > after else end for end in self.ends]
+        self.links = [
+            x if (x.line or 0) <= after else replace(x, line=moved(x.line)) for x in self.links
+        ]
+        self.suppressed = [
+            x if (x.line or 0) <= after else replace(x, line=moved(x.line)) for x in self.suppressed
+        ]
+
+    def _node(self, i: int) -> tuple[Any, int]:
+        """Entry ``i``'s mapping node, parsed from its own lines (their line numbers
+        counted from the returned first line), after checking they hold what the book
+        says."""
+        entry, first, last = self.entries[i], self.entries[i].line, self.ends[i]
+        if first is None or not 0 < first <= last <= len(self.doc):
+            raise NotPlainText("entry lines")
+        data, root = _snippet(self.doc.snippet(first, last))
+        raw = data[0]
+        if (
+            raw.get(entry.kind) != entry.identity
+            or tuple(raw["tags"]) != entry.tags
+            or raw.get("note") != entry.note
+        ):
+            raise NotPlainText("the lines do not hold the entry")
+        return root.value[0], first
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Add ``record`` (a new entry) after the last entry, in its layout."""
+        if not self.entries:
+            raise NotPlainText("no entry to follow")
+        self._node(len(self.entries) - 1)
+        last = self.entries[-1]
+        first, end = last.line or 0, self.ends[-1]
+        dash = DASH.match(self.doc.line(first))
+        if dash is None:
+            raise NotPlainText("no dash")
+        pad = " " * len(dash.group(0))
+        texts: list[str] = []
+        for k, v in record.items():
+            value = flow_list(v) if isinstance(v, list) else scalar(v)
+            texts.append(f"{dash.group(0) if not texts else pad}{k}: {value}")
+        data, _ = _snippet("".join(t + "\n" for t in texts))
+        kind = next(k for k in IDENTITY_FIELDS if k in record)
+        key = entry_key(kind, record[kind])
+        if data != [record] or not _entry_fits(record) or key is None:
+            raise NotPlainText("the new entry does not read back")
+        self.doc.insert(end, texts)
+        self._shift(end, len(texts))
+        expires = record.get("expires")
+        self.entries.append(
+            Entry(
+                identity=record[kind],
+                kind=kind,
+                key=key,
+                tags=tuple(record["tags"]),
+                note=record.get("note"),
+                by=record.get("by"),
+                at=record.get("at"),
+                expires=dt.date.fromisoformat(expires[:10]) if expires else None,
+                line=end + 1,
+            )
+        )
+        self.ends.append(end + len(texts))
+        self.changed = True
+
+    def remove(self, i: int) -> None:
+        """Delete entry ``i``'s lines."""
+        _, first = self._node(i)
+        last = self.ends[i]
+        self.doc.delete(first, last)
+        del self.entries[i], self.ends[i]
+        self._shift(last, first - last - 1)
+        self.changed = True
+
+    def _value(self, i: int, key: str) -> tuple[Any, int] | None:
+        """Entry ``i``'s value node for ``key`` (None when absent), and its line."""
+        node, first = self._node(i)
+        found = [v for k, v in node.value if k.value == key]
+        if len(found) > 1:
+            raise NotPlainText("a key given twice")
+        if not found:
+            return None
+        value = found[0]
+        if value.start_mark.line != value.end_mark.line:
+            raise NotPlainText("a value over several lines")
+        return value, first + value.start_mark.line
+
+    def _put(self, i: int, value: Any, line: int, text: str) -> None:
+        old = self.doc.line(line)
+        start, end = value.start_mark.column, value.end_mark.column
+        self.doc.replace(line, old[:start] + text + old[end:])
+
+    def set_tags(self, i: int, tags: list[str]) -> None:
+        """Rewrite entry ``i``'s tags (a flow list on one line, ``[VIP, REGULAR]``)."""
+        found = self._value(i, "tags")
+        if found is None or not isinstance(found[0], yaml.SequenceNode) or not found[0].flow_style:
+            raise NotPlainText("tags not a flow list")
+        self._put(i, found[0], found[1], flow_list(tags))
+        self.entries[i] = replace(self.entries[i], tags=tuple(tags))
+        self._node(i)  # the lines read back as the changed entry
+        self.changed = True
+
+    def set_note(self, i: int, note: str) -> None:
+        """Set entry ``i``'s note: its value rewritten, or a ``note:`` line added."""
+        found = self._value(i, "note")
+        if found is None:
+            node, first = self._node(i)
+            pad = " " * node.start_mark.column
+            end = self.ends[i]
+            self.doc.insert(end, [f"{pad}note: {scalar(note)}"])
+            self._shift(end, 1)
+            self.ends[i] = end + 1
+        else:
+            value, line = found
+            if not isinstance(value, yaml.ScalarNode) or value.style not in (None, "", '"', "'"):
+                raise NotPlainText("note not a one-line scalar")
+            self._put(i, value, line, scalar(note))
+        self.entries[i] = replace(self.entries[i], note=note)
+        self._node(i)
+        self.changed = True
+
+
+def _snippet(text: str) -> tuple[Any, Any]:
+    """One entry's lines parsed on their own: (``[entry]``, the list's node)."""
+    try:
+        data, root = load_yaml_nodes(text, file="", error=TagBookError)
+    except TagBookError:
+        raise NotPlainText("the lines do not parse") from None
+    if (
+        not isinstance(root, yaml.SequenceNode)
+        or len(root.value) != 1
+        or not isinstance(root.value[0], yaml.MappingNode)
+        or not isinstance(data, list)
+        or not isinstance(data[0], dict)
+        or not isinstance(data[0].get("tags"), list)
+    ):
+        raise NotPlainText("not one entry")
+    return data, root
+
+
+def _edit(path: Path, change: Any, text_change: Any = None) -> Any:
+    """Lock the tag book, let ``change`` edit it (loaded round-trip), check the result
+    and write it back atomically. ``change`` returns what the caller reports.
+
+    ``text_change``, when given, does the same on a :class:`_TextEdit` of the file's
+    lines: tried first, for a ``customers`` list in the usual layout, it changes only
+    the lines of the entries concerned (a large book's round trip takes seconds);
+    where it cannot, ``change`` does the edit."""
     from filelock import FileLock, Timeout
-    from ruamel.yaml.util import load_yaml_guess_indent
 
     # A tag book that is a symbolic link (one book shared by several workspaces) is
     # edited where it points, under the lock of that file: every link to one book
@@ -465,34 +874,22 @@ def _edit(path: Path, change: Any) -> Any:
     lock = FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_S, mode=FILE_MODE)
     try:
         with lock:
-            text = read_text(path, TagBookError, "tag book")
-            book = parse_tagbook(text, file=str(path))  # refuse to edit a broken file
-            yaml = _round_trip()
-            try:
-                _, indent, block_seq_indent = load_yaml_guess_indent(text)
-            except Exception:  # noqa: BLE001 - the guess is only a layout hint
-                indent, block_seq_indent = 2, 0
-            # The guess gives the sequence indent and the dash offset ("  - name:" is
-            # 4 and 2); the mapping indent is what is left once the dash is placed.
-            indent = indent or 2
-            block_seq_indent = block_seq_indent or 0
-            yaml.indent(
-                mapping=max(2, indent - block_seq_indent), sequence=indent, offset=block_seq_indent
-            )
-            data = yaml.load(text)
-            result = change(data, book)
-            out = io.StringIO()
-            yaml.dump(data, out)
-            new_text = out.getvalue()
-            parse_tagbook(new_text, file=str(path))  # never write a tag book we cannot read
-            if new_text != text:
-                # Keep the file's own line ends and BOM, so a diff shows only the change.
-                raw = path.read_bytes()
-                crlf = b"\r\n" in raw[:4096] or raw.count(b"\r\n") * 2 > raw.count(b"\n")
-                data = new_text.replace("\n", "\r\n") if crlf else new_text
-                bom = b"\xef\xbb\xbf" if raw.startswith(b"\xef\xbb\xbf") else b""
-                atomic_write_bytes(path, bom + data.encode("utf-8"))
-            return result
+            raw = read_bytes(path, TagBookError, "tag book")
+            # Refuse to edit a broken file.
+            book, layout = _book_of(raw, path, str(path))
+            if text_change is not None and _TEXT_EDITS and layout.get("edit"):
+                try:
+                    edit = _TextEdit(raw, book, layout)
+                    result = text_change(edit, book)
+                except NotPlainText:
+                    pass
+                else:
+                    if edit.changed:
+                        new_raw, new_book, new_layout = edit.result()
+                        atomic_write_bytes(path, new_raw)
+                        _cache_book(new_raw, path, new_book, new_layout)
+                    return result
+            return _round_trip_edit(path, raw, change, book)
     except Timeout:
         raise TagBookError(
             f"the tag book is locked by another ordertags for over {LOCK_TIMEOUT_S:.0f} s.",
@@ -507,6 +904,34 @@ def _edit(path: Path, change: Any) -> Any:
             file=str(shown),
             hint=f"Delete {path}.lock (it must be a plain file, not a link) and try again.",
         ) from None
+
+
+def _round_trip_edit(path: Path, raw: bytes, change: Any, book: TagBook) -> Any:
+    """The edit through a comment-preserving YAML round trip (under the caller's lock)."""
+    text = decode_text(raw, file=str(path), error=TagBookError)
+    yaml_rt = _round_trip()
+    # The guess gives the sequence indent and the dash offset ("  - name:" is 4 and 2);
+    # the mapping indent is what is left once the dash is placed.
+    indent, block_seq_indent = guess_indent(text)
+    yaml_rt.indent(
+        mapping=max(2, indent - block_seq_indent), sequence=indent, offset=block_seq_indent
+    )
+    data = yaml_rt.load(text)
+    result = change(data, book)
+    out = io.StringIO()
+    yaml_rt.dump(data, out)
+    new_text = out.getvalue()
+    # Never write a tag book we cannot read.
+    new_book, new_layout = _parse(new_text, file=str(path))
+    if new_text != text:
+        # Keep the file's own line ends and BOM, so a diff shows only the change.
+        crlf = b"\r\n" in raw[:4096] or raw.count(b"\r\n") * 2 > raw.count(b"\n")
+        body = new_text.replace("\n", "\r\n") if crlf else new_text
+        bom = BOM if raw.startswith(BOM) else b""
+        new_raw = bom + body.encode("utf-8")
+        atomic_write_bytes(path, new_raw)
+        _cache_book(new_raw, path, new_book, new_layout)
+    return result
 
 
 def default_author() -> str:
@@ -542,7 +967,6 @@ def tag_customer(
     >>> tag_customer("tagbook.yaml", "ebay:quinn_belfast",
     ...              ["CLAIMED-NON-RECEIPT"])  # doctest: +SKIP
     """
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     p = Path(path)
     written = identity.strip()
@@ -560,63 +984,86 @@ def tag_customer(
             hint="Give a date from today on, or leave --expires out.",
         )
 
-    def change(data: Any, book: TagBook) -> TagChange:
+    def decide(book: TagBook) -> tuple[TagChange, dict[str, Any] | None, int | None]:
+        """What to do: (the report, a new entry to append, the entry whose note to set)."""
         for name in tags:
             book.require(name)
         have: set[str] = set()
-        mine: list[Entry] = []
-        for entry in book.active_entries(when.date())[0]:
-            if entry.key_in(region) == key:
+        mine: list[int] = []
+        for i, entry in enumerate(book.entries):
+            if not entry.expired(when.date()) and entry.key_in(region) == key:
                 have.update(entry.tags)
-                mine.append(entry)
+                mine.append(i)
         new = [t for t in dict.fromkeys(tags) if t not in have]
         if not new:
-            updated = _update_note(data, book, mine, tags, note)
-            return TagChange(written, key, unchanged=tuple(tags), note_updated=updated, kind=kind)
-        record = CommentedMap()
-        record[kind] = _plain(written)
-        seq = CommentedSeq([_plain(t) for t in new])
-        seq.fa.set_flow_style()
-        record["tags"] = seq
+            target = _note_target(book, mine, tags, note)
+            return (
+                TagChange(
+                    written, key, unchanged=tuple(tags), note_updated=target is not None, kind=kind
+                ),
+                None,
+                target,
+            )
+        record: dict[str, Any] = {kind: written, "tags": new}
         if note:
-            record["note"] = _plain(note)
-        record["by"] = _plain(by or default_author())
+            record["note"] = note
+        record["by"] = by or default_author()
         record["at"] = when.isoformat()
         if expires is not None:
             record["expires"] = expires.isoformat()
-        customers = data.get("customers")
-        if customers is None or (not customers and customers.fa.flow_style()):
-            customers = CommentedSeq()
-            data["customers"] = customers
-        customers.append(record)
-        return TagChange(
+        report = TagChange(
             written,
             key,
             added=tuple(new),
             unchanged=tuple(t for t in tags if t in have),
             kind=kind,
         )
+        return report, record, None
 
-    result: TagChange = _edit(p, change)
+    def change(data: Any, book: TagBook) -> TagChange:
+        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+        report, record, target = decide(book)
+        if target is not None:
+            (data.get("customers") or [])[target]["note"] = _plain(note or "")
+        if record is None:
+            return report
+        entry = CommentedMap()
+        for k, v in record.items():
+            if isinstance(v, list):
+                seq = CommentedSeq([_plain(t) for t in v])
+                seq.fa.set_flow_style()
+                entry[k] = seq
+            else:
+                entry[k] = v if k in ("at", "expires") else _plain(v)
+        customers = data.get("customers")
+        if customers is None or (not customers and customers.fa.flow_style()):
+            customers = CommentedSeq()
+            data["customers"] = customers
+        customers.append(entry)
+        return report
+
+    def text_change(edit: _TextEdit, book: TagBook) -> TagChange:
+        report, record, target = decide(book)
+        if target is not None:
+            edit.set_note(target, note or "")
+        if record is not None:
+            edit.append(record)
+        return report
+
+    result: TagChange = _edit(p, change, text_change)
     return result
 
 
-def _update_note(
-    data: Any, book: TagBook, mine: list[Entry], tags: list[str], note: str | None
-) -> bool:
-    """Re-tagging with a new note: set it on the latest entry that holds the tags."""
+def _note_target(book: TagBook, mine: list[int], tags: list[str], note: str | None) -> int | None:
+    """Re-tagging with a new note: the latest of the customer's entries (indexes
+    ``mine``) that holds the tags, when its note differs (else None)."""
     if not note:
-        return False
-    holding = [e for e in mine if set(tags) & set(e.tags)]
-    if not holding:
-        return False
-    target = holding[-1]
-    if target.note == note:
-        return False
-    position = book.entries.index(target)
-    record = (data.get("customers") or [])[position]
-    record["note"] = _plain(note)
-    return True
+        return None
+    holding = [i for i in mine if set(tags) & set(book.entries[i].tags)]
+    if not holding or book.entries[holding[-1]].note == note:
+        return None
+    return holding[-1]
 
 
 def untag_customer(
@@ -633,32 +1080,52 @@ def untag_customer(
         raise TagBookError("the customer is blank.", hint="Give an email, phone or buyer id.")
     kind, key = _identity(identity, region)
 
-    def change(data: Any, book: TagBook) -> TagChange:
+    def decide(book: TagBook) -> tuple[TagChange, list[tuple[int, list[str]]]]:
+        """The report, and the entries to change: (index, tags kept), last first."""
         for name in tags:
             book.require(name)
         removed: set[str] = set()
-        customers = data.get("customers") or []
-        for i in reversed(range(len(customers))):
-            entry = customers[i]
-            if book.entries[i].key_in(region) != key:
+        plan: list[tuple[int, list[str]]] = []
+        for i in reversed(range(len(book.entries))):
+            entry = book.entries[i]
+            if entry.key_in(region) != key:
                 continue
-            kept = [t for t in entry["tags"] if t not in tags]
-            removed.update(t for t in entry["tags"] if t in tags)
-            if not kept:
-                del customers[i]
-            elif len(kept) != len(entry["tags"]):
-                for j in reversed(range(len(entry["tags"]))):
-                    if entry["tags"][j] in tags:
-                        del entry["tags"][j]
-        return TagChange(
+            kept = [t for t in entry.tags if t not in tags]
+            if len(kept) != len(entry.tags):
+                removed.update(t for t in entry.tags if t in tags)
+                plan.append((i, kept))
+        report = TagChange(
             identity.strip(),
             key,
             removed=tuple(t for t in tags if t in removed),
             unchanged=tuple(t for t in tags if t not in removed),
             kind=kind,
         )
+        return report, plan
 
-    result: TagChange = _edit(p, change)
+    def change(data: Any, book: TagBook) -> TagChange:
+        report, plan = decide(book)
+        customers = data.get("customers") or []
+        for i, kept in plan:
+            entry = customers[i]
+            if not kept:
+                del customers[i]
+            else:
+                for j in reversed(range(len(entry["tags"]))):
+                    if entry["tags"][j] in tags:
+                        del entry["tags"][j]
+        return report
+
+    def text_change(edit: _TextEdit, book: TagBook) -> TagChange:
+        report, plan = decide(book)
+        for i, kept in plan:
+            if kept:
+                edit.set_tags(i, kept)
+            else:
+                edit.remove(i)
+        return report
+
+    result: TagChange = _edit(p, change, text_change)
     return result
 
 

@@ -54,6 +54,18 @@ customers:
 """
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Every test (and every process it starts) keeps ordertags' cache in a folder of
+    its own, never in the user's cache folder."""
+    folder = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("ORDERTAGS_CACHE_DIR", str(folder))
+    monkeypatch.delenv("ORDERTAGS_NO_CACHE", raising=False)
+    return folder
+
+
 def shared_path(*parts: str) -> Path:
     """A path under ../shared. Where it is absent the test is skipped, except under CI
     (the ``CI`` environment variable set), where a missing sample is a failure: CI must

@@ -54,6 +54,40 @@ def read_text(path: Path, error: type[OrderTagsError], what: str) -> str:
         raise error(f"cannot read the {what}: {exc.strerror}.", file=str(path)) from None
 
 
+def read_bytes(path: Path, error: type[OrderTagsError], what: str) -> bytes:
+    """Read a file's bytes, turning OS errors into ``error`` (as :func:`read_text`)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise error(
+            f"no such {what}.",
+            file=str(path),
+            hint="Check the path, or create it (see `ordertags init`).",
+        ) from None
+    except IsADirectoryError:
+        raise error(f"this is a folder, not a {what}.", file=str(path)) from None
+    except OSError as exc:
+        raise error(f"cannot read the {what}: {exc.strerror}.", file=str(path)) from None
+
+
+def decode_text(raw: bytes, *, file: str, error: type[OrderTagsError]) -> str:
+    """UTF-8 bytes (a BOM dropped) as text with LF line ends, as :func:`read_text`
+    reads a file."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        start = exc.start + (3 if raw.startswith(b"\xef\xbb\xbf") else 0)
+        raise error(
+            f"not UTF-8 text (byte {start}).", file=file, hint="Save the file as UTF-8."
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def has_anchors(text: str) -> bool:
+    """Does the YAML text hold an anchor (``&name``), so possibly aliases?"""
+    return _ANCHOR.search(text) is not None
+
+
 #: How many nodes aliases (``*name``) may add to a document once expanded. A rule file
 #: reusing a condition by anchor adds a few hundred; a "billion laughs" document (ten
 #: levels of ten aliases) would add 10**10, and every later walk over it (validation,
@@ -69,16 +103,32 @@ _ANCHOR = re.compile(r"&[^\s\]\[{},]")
 def load_yaml(text: str, *, file: str, error: type[OrderTagsError]) -> Any:
     """Parse YAML safely; a syntax error names its line and column. Aliases that would
     expand the document by more than :data:`MAX_ALIAS_NODES` nodes are refused."""
+    return _load(text, file=file, error=error, nodes=False)[0]
+
+
+def load_yaml_nodes(
+    text: str, *, file: str, error: type[OrderTagsError]
+) -> tuple[Any, yaml.Node | None]:
+    """:func:`load_yaml`, also giving the document's node tree (for the lines and
+    columns of its values) from the same single parse."""
+    return _load(text, file=file, error=error, nodes=True)
+
+
+def _load(
+    text: str, *, file: str, error: type[OrderTagsError], nodes: bool
+) -> tuple[Any, yaml.Node | None]:
+    node: yaml.Node | None = None
     try:
-        if not _ANCHOR.search(text):  # no anchor, no alias: the fast path
+        if not nodes and not _ANCHOR.search(text):  # no anchor, no alias: the fast path
             data = yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader
         else:
             loader = _SafeLoader(text)
             try:
                 node = loader.get_single_node()
                 if node is None:
-                    return None
-                _check_aliases(node, file=file, error=error)
+                    return None, None
+                if _ANCHOR.search(text):
+                    _check_aliases(node, file=file, error=error)
                 data = loader.construct_document(node)
             finally:
                 loader.dispose()
@@ -102,12 +152,24 @@ def load_yaml(text: str, *, file: str, error: type[OrderTagsError]) -> Any:
     except yaml.YAMLError as exc:
         raise error(f"YAML syntax error: {exc}.", file=file) from None
     _check_depth(data, text=text, file=file, error=error)
-    return data
+    return data, node
 
 
 def _check_depth(data: Any, *, text: str, file: str, error: type[OrderTagsError]) -> None:
     """Refuse mappings and lists nested deeper than :data:`MAX_DEPTH` (walked without
     recursion; the line is that of the first value too deep)."""
+    # A first walk counts levels only (a large tag book has 20,000 mappings and lists);
+    # the walk that keeps each value's path, for the message, runs only when needed.
+    levels: list[tuple[Any, int]] = [(data, 0)]
+    while levels:
+        value, depth = levels.pop()
+        if depth > MAX_DEPTH:
+            break
+        children = value.values() if isinstance(value, dict) else value
+        if isinstance(value, dict | list):
+            levels.extend((v, depth + 1) for v in children if isinstance(v, dict | list))
+    else:
+        return
     stack: list[tuple[Any, list[str | int]]] = [(data, [])]
     while stack:
         value, path = stack.pop()

@@ -1,0 +1,461 @@
+"""Quick edits of a large tag book: ``tag``/``untag`` change only the lines of the entries
+concerned (the rest of the file byte for byte), give the same data as the round trip,
+fall back to it for unusual layouts, and a parse cache keyed by the book's bytes is
+used only for exactly those bytes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from tabulate import tabulate
+
+from ordertags import tags as tagbook_module
+from ordertags.base.cache import cache_dir
+from ordertags.base.yamlfiles import load_schema, load_yaml
+from ordertags.base.yamltext import guess_indent
+from ordertags.cli import render_text_table
+from ordertags.errors import TagBookError
+from ordertags.tags import load_tagbook, tag_customer, untag_customer
+
+NOW = dt.datetime(2026, 11, 29, 10, 0, tzinfo=dt.UTC)
+AT = "2026-11-29T10:00:00+00:00"
+
+HEAD = """\
+# shop tag book
+version: 1
+tags:
+  - name: VIP
+    colour: gold
+  - name: REGULAR
+    colour: teal
+  - name: FRAUD
+    colour: red
+
+# customers tagged by hand
+customers:
+"""
+ENTRIES = """\
+  - email: ann@example.com   # met at the fair
+    tags: [VIP]
+    note: Wholesale
+  # bob asked for this
+  - email: bob@example.com
+    tags: [VIP, REGULAR]
+    by: sam
+"""
+TAIL = """\
+
+# end of customers
+links:
+  - same: [ann@example.com, ann.b@example.com]
+"""
+BOOK = HEAD + ENTRIES + TAIL
+
+
+def data_of(path: Path) -> Any:
+    return load_yaml(path.read_text(encoding="utf-8-sig"), file=str(path), error=TagBookError)
+
+
+@pytest.fixture
+def round_trips(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Counts the edits that went through the round trip instead of the text path."""
+    calls: list[Path] = []
+    real = tagbook_module._round_trip_edit
+
+    def spy(path: Path, *args: Any) -> Any:
+        calls.append(path)
+        return real(path, *args)
+
+    monkeypatch.setattr(tagbook_module, "_round_trip_edit", spy)
+    return calls
+
+
+def both_ways(tmp_path: Path, text: str | bytes, edit: Any) -> tuple[Path, Path]:
+    """The same edit on two copies: by text, and (text edits off) by the round trip."""
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    by_text, by_yaml = tmp_path / "text.yaml", tmp_path / "yaml.yaml"
+    by_text.write_bytes(raw)
+    by_yaml.write_bytes(raw)
+    edit(by_text)
+    saved = tagbook_module._TEXT_EDITS
+    tagbook_module._TEXT_EDITS = False
+    try:
+        edit(by_yaml)
+    finally:
+        tagbook_module._TEXT_EDITS = saved
+    return by_text, by_yaml
+
+
+def tag(path: Path, who: str, tags: list[str], note: str | None = None) -> Any:
+    return tag_customer(path, who, tags, note=note, by="sam", now=NOW)
+
+
+# --- tag: one entry appended after the last one ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("note", "written"),
+    [
+        ("Big order", "Big order"),
+        ("yes", '"yes"'),
+        ("1:20", '"1:20"'),
+        ("#hash", '"#hash"'),
+        ("ask: twice", '"ask: twice"'),
+        ('say "hi"', 'say "hi"'),
+        ("2027-01-01", "2027-01-01"),  # dates are read as text
+        (" padded", '" padded"'),
+        ("tab\there", '"tab\\there"'),
+    ],
+)
+def test_tag_appends_the_entry_lines_and_nothing_else(
+    tmp_path: Path, round_trips: list[Path], note: str, written: str
+) -> None:
+    by_text, by_yaml = both_ways(tmp_path, BOOK, lambda p: tag(p, "Cat@Example.com", ["VIP"], note))
+
+    added = (
+        "  - email: Cat@Example.com\n"
+        "    tags: [VIP]\n"
+        f"    note: {written}\n"
+        "    by: sam\n"
+        f"    at: {AT}\n"
+    )
+    assert by_text.read_text(encoding="utf-8") == HEAD + ENTRIES + added + TAIL
+    assert data_of(by_text) == data_of(by_yaml)
+    assert data_of(by_text)["customers"][-1]["note"] == note
+    assert round_trips == [by_yaml]  # the text path did the first
+
+
+def test_tag_keeps_crlf_bom_and_a_sequence_without_indent(
+    tmp_path: Path, round_trips: list[Path]
+) -> None:
+    flat_entries = (
+        ENTRIES.replace("  - email:", "- email:").replace("    ", "  ").replace("  # bob", "# bob")
+    )
+    assert flat_entries.startswith("- email: ann@example.com   # met at the fair\n  tags: [VIP]\n")
+    raw = b"\xef\xbb\xbf" + (HEAD + flat_entries + TAIL).replace("\n", "\r\n").encode("utf-8")
+    by_text, by_yaml = both_ways(tmp_path, raw, lambda p: tag(p, "cat@example.com", ["FRAUD"]))
+
+    added = f"- email: cat@example.com\n  tags: [FRAUD]\n  by: sam\n  at: {AT}\n"
+    expected = b"\xef\xbb\xbf" + (HEAD + flat_entries + added + TAIL).replace("\n", "\r\n").encode(
+        "utf-8"
+    )
+    assert by_text.read_bytes() == expected
+    assert data_of(by_text) == data_of(by_yaml)
+    assert round_trips == [by_yaml]
+
+
+def test_retag_with_a_new_note_rewrites_that_note_only(
+    tmp_path: Path, round_trips: list[Path]
+) -> None:
+    def edit(p: Path) -> None:
+        assert tag(p, "ann@example.com", ["VIP"], "no: more wholesale").note_updated
+        assert tag(p, "bob@example.com", ["REGULAR"], "Trade #2").note_updated
+
+    by_text, by_yaml = both_ways(tmp_path, BOOK, edit)
+
+    expected = BOOK.replace("    note: Wholesale\n", '    note: "no: more wholesale"\n').replace(
+        "    by: sam\n", '    by: sam\n    note: "Trade #2"\n'
+    )
+    assert by_text.read_text(encoding="utf-8") == expected  # the comments are all there
+    assert data_of(by_text) == data_of(by_yaml)
+    assert round_trips == [by_yaml, by_yaml]
+
+
+# --- untag: the entry's lines removed, or its tags rewritten ---------------------------
+
+
+def test_untag_removes_or_rewrites_the_entries_lines(
+    tmp_path: Path, round_trips: list[Path]
+) -> None:
+    def edit(p: Path) -> None:
+        assert untag_customer(p, "ANN@example.com", ["VIP"]).removed == ("VIP",)
+        assert untag_customer(p, "bob@example.com", ["VIP"]).removed == ("VIP",)
+
+    by_text, by_yaml = both_ways(tmp_path, BOOK, edit)
+
+    expected = (
+        HEAD
+        + ("  # bob asked for this\n  - email: bob@example.com\n    tags: [REGULAR]\n    by: sam\n")
+        + TAIL
+    )
+    assert by_text.read_text(encoding="utf-8") == expected
+    assert data_of(by_text) == data_of(by_yaml)
+    assert round_trips == [by_yaml, by_yaml]
+
+
+def test_tag_then_untag_gives_back_the_same_bytes(tmp_path: Path, round_trips: list[Path]) -> None:
+    path = tmp_path / "tagbook.yaml"
+    raw = b"\xef\xbb\xbf" + BOOK.replace("\n", "\r\n").encode("utf-8")
+    path.write_bytes(raw)
+    tag(path, "dee@example.com", ["VIP", "FRAUD"], "yes")
+    assert untag_customer(path, "dee@example.com", ["VIP", "FRAUD"]).removed == ("VIP", "FRAUD")
+    assert path.read_bytes() == raw
+    assert round_trips == []
+
+
+# --- the round trip for everything else ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "edit"),
+    [
+        pytest.param(
+            HEAD.replace("customers:\n", "customers: [{email: ann@example.com, tags: [VIP]}]\n"),
+            "tag",
+            id="flow-style list",
+        ),
+        pytest.param(HEAD.replace("customers:\n", "") + "customers:\n", "tag", id="empty list"),
+        pytest.param(HEAD.replace("customers:\n", ""), "tag", id="no customers key"),
+        pytest.param(
+            BOOK.replace("colour: gold", "colour: &gold gold"), "tag", id="an anchor in the file"
+        ),
+        pytest.param(
+            BOOK.replace("tags: [VIP, REGULAR]", "tags:\n      - VIP\n      - REGULAR"),
+            "untag",
+            id="block-style tags",
+        ),
+        pytest.param(HEAD + ENTRIES.rstrip("\n"), "tag", id="no line end at the end"),
+        pytest.param(
+            BOOK.replace("    note: Wholesale\n", "    note: >\n      Wholesale\n"),
+            "note",
+            id="a folded note",
+        ),
+        pytest.param(
+            BOOK.replace("  - email: bob", "  -\n    email: bob"),
+            "untag",
+            id="dash on its own line",
+        ),
+    ],
+)
+def test_unusual_layouts_take_the_round_trip(
+    tmp_path: Path, round_trips: list[Path], text: str, edit: str
+) -> None:
+    path = tmp_path / "tagbook.yaml"
+    path.write_text(text, encoding="utf-8")
+    if edit == "tag":
+        tag(path, "cat@example.com", ["VIP"])
+    elif edit == "note":
+        tag(path, "ann@example.com", ["VIP"], "new note")
+    else:
+        untag_customer(path, "bob@example.com", ["VIP"])
+    assert round_trips == [path]
+    book = load_tagbook(path)
+    if edit == "tag":
+        assert book.entries[-1].identity == "cat@example.com"
+    elif edit == "note":
+        assert book.entries[0].note == "new note"
+    else:
+        assert [e.tags for e in book.entries if e.identity == "bob@example.com"] == [("REGULAR",)]
+    assert "# shop tag book" in path.read_text(encoding="utf-8")
+
+
+def test_guess_indent_agrees_with_ruamel() -> None:
+    from ruamel.yaml.util import load_yaml_guess_indent
+
+    for text in (BOOK, BOOK.replace("\n  - ", "\n- ").replace("\n    ", "\n  ")):
+        _, indent, offset = load_yaml_guess_indent(text)
+        assert guess_indent(text) == (indent, offset)
+
+
+# --- the parse cache -------------------------------------------------------------------
+
+
+def big_book(count: int) -> str:
+    lines = [HEAD]
+    for i in range(count):
+        lines.append(f"  - email: buyer{i:04d}@example.com\n    tags: [VIP]\n    note: order {i}\n")
+    return "".join(lines) + TAIL
+
+
+@pytest.fixture
+def cached(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tagbook_module, "CACHE_MIN_BYTES", 0)
+
+
+def cache_files() -> list[Path]:
+    folder = cache_dir()
+    assert folder is not None
+    return sorted(folder.rglob("*.json"))
+
+
+def test_the_cache_is_private_and_used_for_the_same_bytes_only(
+    tmp_path: Path, cached: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "tagbook.yaml"
+    path.write_text(BOOK, encoding="utf-8")
+    assert [e.note for e in load_tagbook(path).entries] == ["Wholesale", None]
+    (slot,) = cache_files()
+    assert stat.S_IMODE(slot.stat().st_mode) == 0o600
+    assert stat.S_IMODE(slot.parent.stat().st_mode) == 0o700
+
+    # The cache is used: a parse that would fail is never reached.
+    def no_parse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("parsed again")
+
+    real_parse = tagbook_module._parse
+    monkeypatch.setattr(tagbook_module, "_parse", no_parse)
+    assert [e.note for e in load_tagbook(path).entries] == ["Wholesale", None]
+    monkeypatch.setattr(tagbook_module, "_parse", real_parse)
+
+    # Edited by hand: same size, same modification time; the cache is not used.
+    info = path.stat()
+    path.write_text(BOOK.replace("Wholesale", "Retailers"), encoding="utf-8")
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+    assert path.stat().st_size == info.st_size
+    assert [e.note for e in load_tagbook(path).entries] == ["Retailers", None]
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [b"", b"not json", b'{"stamp": 1}', b"[1, 2]", None],
+    ids=["empty", "garbage", "foreign", "a list", "right key, wrong shape"],
+)
+def test_a_corrupt_cache_is_ignored_and_rewritten(
+    tmp_path: Path, cached: None, junk: bytes | None
+) -> None:
+    path = tmp_path / "tagbook.yaml"
+    path.write_text(BOOK, encoding="utf-8")
+    load_tagbook(path)
+    (slot,) = cache_files()
+    if junk is None:  # the stamp and the digest match, what they hold does not
+        junk = slot.read_bytes().replace(b'"entries":[', b'"entries":[[1],')
+    slot.write_bytes(junk)
+    assert [e.identity for e in load_tagbook(path).entries] == [
+        "ann@example.com",
+        "bob@example.com",
+    ]
+    assert b"bob@example.com" in slot.read_bytes()  # written again
+
+
+def test_after_text_edits_the_cache_holds_what_a_full_parse_gives(
+    tmp_path: Path, cached: None, round_trips: list[Path]
+) -> None:
+    path = tmp_path / "tagbook.yaml"
+    path.write_text(big_book(30), encoding="utf-8")
+    load_tagbook(path)
+    tag(path, "new@example.com", ["VIP"], "yes")
+    untag_customer(path, "buyer0003@example.com", ["VIP"])
+    tag(path, "buyer0007@example.com", ["REGULAR"])
+    untag_customer(path, "buyer0007@example.com", ["VIP"])
+    tag(path, "buyer0009@example.com", ["VIP"], "no")
+    assert round_trips == []
+
+    raw = path.read_bytes()
+    from_cache = tagbook_module._book_of(raw, path, str(path))
+    parsed = tagbook_module._parse(raw.decode("utf-8"), file=str(path))
+    assert tagbook_module._to_json(*from_cache) == tagbook_module._to_json(*parsed)
+    assert len(from_cache[0].entries) == 30  # 30 + new - buyer0003 + buyer0007 - buyer0007
+
+
+def test_concurrent_tag_processes_on_a_cached_book_all_land(tmp_path: Path) -> None:
+    path = tmp_path / "tagbook.yaml"
+    path.write_text(big_book(400), encoding="utf-8")
+    assert path.stat().st_size > tagbook_module.CACHE_MIN_BYTES
+    emails = [f"new{i}@example.com" for i in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "ordertags", "tag", email, "--tag", "VIP", "-t", str(path)],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for email in emails
+    ]
+    outcomes = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+    assert [o[0] for o in outcomes] == [0] * len(emails), outcomes
+    book = load_tagbook(path)
+    assert sorted(e.identity for e in book.entries[400:]) == emails
+    parsed = tagbook_module._parse(path.read_text(encoding="utf-8"), file=str(path))[0]
+    assert [e.identity for e in parsed.entries] == [e.identity for e in book.entries]
+
+
+def test_no_cache_when_turned_off(
+    tmp_path: Path, cached: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ORDERTAGS_NO_CACHE", "1")
+    path = tmp_path / "tagbook.yaml"
+    path.write_text(BOOK, encoding="utf-8")
+    load_tagbook(path)
+    monkeypatch.delenv("ORDERTAGS_NO_CACHE")
+    assert cache_files() == []
+
+
+# --- the quick entry check agrees with the schema --------------------------------------
+
+ENTRY_SAMPLES: list[Any] = [
+    {"email": "a@example.com", "tags": ["VIP"]},
+    {"email": "a@example.com", "tags": ["VIP"], "note": None, "by": "sam", "at": "2026-01-01"},
+    {"phone": "+447700900123", "tags": ["VIP", "X.1-2_3"], "expires": "2027-01-01T10:00"},
+    {"id": "ebay:quinn", "tags": ["VIP"]},
+    {"id": "9bay:quinn", "tags": ["VIP"]},
+    {"id": "ebay", "tags": ["VIP"]},
+    {"email": "a@example.com", "tags": []},
+    {"email": "a@example.com", "tags": "VIP"},
+    {"email": "a@example.com", "tags": ["-VIP"]},
+    {"email": "a@example.com", "tags": ["VIP"], "extra": 1},
+    {"email": "a@example.com", "phone": "+447700900123", "tags": ["VIP"]},
+    {"tags": ["VIP"]},
+    {"email": "ab", "tags": ["VIP"]},
+    {"phone": "12345", "tags": ["VIP"]},
+    {"email": 12345, "tags": ["VIP"]},
+    {"email": "a@example.com", "tags": ["VIP"], "note": 5},
+    {"email": "a@example.com", "tags": ["VIP"], "at": "yesterday"},
+    {"email": "a@example.com", "tags": ["VIP"], "at": None},
+    {"email": "a@example.com", "tags": ["VIP"], "by": True},
+    {"email": "a@example.com", "tags": [True]},
+    ["email", "a@example.com"],
+    None,
+]
+
+
+@pytest.mark.parametrize("entry", ENTRY_SAMPLES)
+def test_the_quick_entry_check_never_passes_what_the_schema_refuses(entry: Any) -> None:
+    schema = load_schema("tagbook")
+    book = {"tags": [{"name": "VIP"}], "customers": [entry]}
+    valid = jsonschema.validators.validator_for(schema)(schema).is_valid(book)
+    if tagbook_module._entry_fits(entry):
+        assert valid
+    assert tagbook_module._entry_fits(entry) == valid  # and here, agrees both ways
+
+
+# --- tags: the list of a large book ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [],
+        [("a@example.com", "VIP", " padded ", "sam", "2026-01-01", "")],
+        [("ü@example.com", "VIP, REGULAR", "漢字 ★ note", "", "", "2027-01-01 (expired)")],
+        [
+            ("a@example.com", "VIP", "123", "", "", ""),
+            ("b@example.com", "VIP", "1,000", "", "", ""),
+        ],
+        [("a@example.com", "VIP", "line\nbreak", "", "", "")],
+    ],
+)
+def test_the_text_table_is_drawn_as_tabulate_draws_it(rows: list[tuple[str, ...]]) -> None:
+    headers = ["customer", "tags", "note", "by", "at", "expires"]
+    assert render_text_table(rows, headers) == tabulate(rows, headers=headers)
+
+
+def test_the_benchmark_builds_a_book_that_reads_back(tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        from run_quick import build_book
+    finally:
+        sys.path.pop(0)
+    path = tmp_path / "tagbook.yaml"
+    build_book(path, 12)
+    book = load_tagbook(path)
+    assert len(book.entries) == 12
+    assert len({e.key for e in book.entries}) == 12
