@@ -737,3 +737,26 @@ def test_explain_in_a_workspace_reads_the_history(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert "       customer spend over 60 (value 65.5): yes" in result.stdout.splitlines()
     assert "  tags: BIG" in result.stdout.splitlines()
+
+
+@pytest.mark.parametrize("count", [1, 7, 8, 9, 16, 17, 32, 33, 63, 64, 70])
+def test_tag_text_for_any_number_of_tags(count: int) -> None:
+    """Each row's tags in rank order, whatever integer holds the combinations (a byte
+    for up to 8 tags, wider beyond, a bit matrix past 63)."""
+    import numpy as np
+
+    from ordertags.engine.tagtext import render_tags
+    from ordertags.tags import TagBook, TagDef
+
+    ranked = [f"T{i}" for i in range(count)]
+    book = TagBook(path="")
+    for i, t in enumerate(ranked):
+        book.tags[t] = TagDef(name=t, colour="red" if i % 2 else "", label=f"L{i}", index=i)
+    rng = np.random.default_rng(count)
+    masks = {t: rng.random(200) < 0.2 for t in ranked}
+    masks[ranked[-1]][:3] = True  # the highest bit is set somewhere
+    tags, labels, colours = render_tags(ranked, masks, book, 200)
+    expected = ["; ".join(t for t in ranked if masks[t][r]) for r in range(200)]
+    assert tags.to_pylist() == expected
+    first = [next((t for t in ranked if masks[t][r]), None) for r in range(200)]
+    assert colours.to_pylist() == [book.tags[f].colour if f else "" for f in first]

@@ -412,7 +412,7 @@ class Frame:
         for ti, table in enumerate(self.tables):
             g = self.table_groups(ti)
             parts.append(np.ones(table.num_rows, dtype=bool) if g.starts is None else g.starts)
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+        return _joined(parts, bool)
 
     @cached_property
     def order_codes(self) -> IntArray:
@@ -424,7 +424,7 @@ class Frame:
             base = int(self.order_offsets[ti])
             local = np.arange(table.num_rows, dtype=np.int64) if g.codes is None else g.codes
             parts.append(local + base)
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        return _joined(parts, np.int64)
 
     @cached_property
     def order_rows(self) -> IntArray:
@@ -931,7 +931,7 @@ class Frame:
                 else:
                     got = self._column_numbers(ti, column or "")
                     parts.append(np.full(table.num_rows, np.nan) if got is None else got)
-            self._cache[key] = np.concatenate(parts) if parts else np.zeros(0)
+            self._cache[key] = _joined(parts, np.float64)
         result: FloatArray = self._cache[key]
         return result
 
@@ -986,7 +986,7 @@ class Frame:
                 if field and field not in ITEM_FIELDS and g.codes is not None:
                     stamps = stamps[self._first_valid(ti, ~np.isnat(stamps))][g.codes]
                 parts.append(stamps)
-            self._cache[key] = np.concatenate(parts) if parts else np.zeros(0, "datetime64[s]")
+            self._cache[key] = _joined(parts, "datetime64[s]")
         result: np.ndarray[Any, np.dtype[np.datetime64]] = self._cache[key]
         return result
 
@@ -1010,3 +1010,13 @@ class Frame:
         t = int(np.searchsorted(self.offsets, row, side="right")) - 1
         table = self.tables[t]
         return table, row - int(self.offsets[t]) + table.row_offset
+
+
+def _joined(parts: Sequence[np.ndarray[Any, Any]], dtype: Any) -> np.ndarray[Any, Any]:
+    """The parts one after the other: the part itself where there is one (a run of one
+    export; ``np.concatenate`` would copy it), and no copy per cached variant."""
+    if len(parts) == 1:
+        view = parts[0].view()
+        view.flags.writeable = False  # shared with where it came from: never changed
+        return view
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)

@@ -32,9 +32,13 @@ def render_tags(
     if len(ranked) <= 63:
         # One integer per row, bit i set for tag i; a hash encode finds the few distinct
         # combinations without sorting the rows.
-        bits = np.zeros(n, dtype=np.int64)
+        # The narrowest integer that holds them: a byte a row for up to 8 tags.
+        kind: Any = next(
+            k for k in (np.uint8, np.uint16, np.uint32, np.int64) if np.iinfo(k).bits >= len(ranked)
+        )
+        bits: np.ndarray[Any, Any] = np.zeros(n, dtype=kind)
         for i, t in enumerate(ranked):
-            bits |= masks[t].astype(np.int64) << i
+            np.bitwise_or(bits, np.left_shift(masks[t].astype(kind), kind(i)), out=bits)
         encoded = pc.dictionary_encode(pa.array(bits))
         combos = [
             [ranked[i] for i in range(len(ranked)) if code >> i & 1]

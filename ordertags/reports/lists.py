@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.base.emails import normalize_email
+from ordertags.customers.grouping import customer_keys
 from ordertags.engine.pipeline import Annotated
 from ordertags.errors import OrderTagsError, UsageError
 from ordertags.io.fields import CONSENT_YES
@@ -363,10 +364,10 @@ def customers_of_run(
     # rank * k + position per person: no sort.
     low = 0
     if frame.has_field("date") and k:
-        days = frame.dates()[rows].astype("datetime64[D]")
-        dated = ~np.isnat(days)
-        day = days.astype(np.int64)
-        low = int(day[dated].min()) if dated.any() else 0
+        seconds = np.asarray(frame.dates()[rows], dtype="datetime64[s]").view(np.int64)
+        dated = seconds != np.iinfo(np.int64).min  # NaT
+        day = seconds // 86_400  # as datetime64[D] has it (before 1970 too)
+        low = int(np.where(dated, day, np.iinfo(np.int64).max).min()) if dated.any() else 0
         stamp = np.where(dated, day - low + 1, 0)
     else:
         dated = np.zeros(k, dtype=bool)
@@ -378,7 +379,7 @@ def customers_of_run(
         """Per listed person, the position among ``rows`` of their row with the largest
         ``key`` (among ``where``), or -1."""
         best = np.full(m, -1, dtype=np.int64)
-        if where is None:
+        if where is None or where.all():
             np.maximum.at(best, who, key)
         else:
             np.maximum.at(best, who[where], key[where])
@@ -503,34 +504,48 @@ def customers_of_run(
         words = pc.utf8_lower(email_text).to_pylist()
         return _sets_of(mail_who, mail_idx, words, m)
 
-    person_of_code = (
-        np.arange(len(customers.keys), dtype=np.int64)
-        if groups is None
-        else np.asarray(groups, dtype=np.int64)
-    )
-    code_rows = pos[person_of_code]
-    wanted_codes = np.flatnonzero(code_rows >= 0)
-    aliases_sets: list[set[str]] = [set() for _ in range(m)]
-    for i, key in zip(
-        code_rows[wanted_codes].tolist(),
-        customers.keys.take(pa.array(wanted_codes)).to_pylist(),
-        strict=True,
-    ):
-        if key:
-            aliases_sets[i].add(key)
-    keys = []
-    for i in range(m):
-        key = normalize_email(emails[i]) if emails[i] else None
-        keys.append(key or (min(aliases_sets[i]) if aliases_sets[i] else f"#{int(sel[i])}"))
+    # Each person's identities (their customer keys), and the key they are known by:
+    # that of the address shown, else their least identity.
+    aliases: list[tuple[str, ...]]
+    if groups is None:  # one code per person: its key
+        own = customers.keys.take(pa.array(sel)).to_pylist()
+        aliases = [(key,) if key else () for key in own]
+    else:
+        code_rows = pos[np.asarray(groups, dtype=np.int64)]
+        wanted_codes = np.flatnonzero(code_rows >= 0)
+        aliases_sets: list[set[str]] = [set() for _ in range(m)]
+        for i, key in zip(
+            code_rows[wanted_codes].tolist(),
+            customers.keys.take(pa.array(wanted_codes)).to_pylist(),
+            strict=True,
+        ):
+            if key:
+                aliases_sets[i].add(key)
+        aliases = [tuple(sorted(s)) for s in aliases_sets]
+    shown_at = email_idx[np.maximum(at, 0)] if k else np.zeros(m, dtype=np.int64)
+    shown = customer_keys(email_text).take(pa.array(shown_at))
+    keys = [
+        key if key and a >= 0 else (names[0] if names else f"#{int(p)}")
+        for key, a, names, p in zip(shown.to_pylist(), at, aliases, sel, strict=True)
+    ]
 
-    flags = {}
-    for t in ranked:
-        if t in wanted_tags:
-            flags[t] = wanted_tags[t][sel]
-        else:
-            flags[t] = np.zeros(m, dtype=bool)
-            flags[t][who[masks[t][rows]]] = True
-    tags = [tuple(t for t in ranked if flags[t][i]) for i in range(m)]
+    # The tags each person carries, highest priority first.
+    flags = [
+        wanted_tags[t][sel] if t in wanted_tags else _any_of(who[masks[t][rows]], m) for t in ranked
+    ]
+    if len(ranked) < 63:  # one bit a tag: one tuple per combination
+        bits = np.zeros(m, dtype=np.int64)
+        for j, flag in enumerate(flags):
+            bits |= flag.astype(np.int64) << j
+        combos = {
+            b: tuple(t for j, t in enumerate(ranked) if b >> j & 1)
+            for b in np.unique(bits).tolist()
+        }
+        tags = [combos[b] for b in bits.tolist()]
+    else:
+        tags = [
+            tuple(t for t, flag in zip(ranked, flags, strict=True) if flag[i]) for i in range(m)
+        ]
     return CustomerRows(
         key=keys,
         email=emails,
@@ -547,8 +562,15 @@ def customers_of_run(
         country=Later(countries, m),
         phone=Later(lambda: pick("phone"), m),
         spellings=Later(spellings, m),
-        aliases=[tuple(sorted(s)) for s in aliases_sets],
+        aliases=aliases,
     )
+
+
+def _any_of(who: IntArray, n: int) -> BoolArray:
+    """Per position of ``n``: is it among ``who``?"""
+    out = np.zeros(n, dtype=bool)
+    out[who] = True
+    return out
 
 
 def _combined(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -612,9 +634,18 @@ def _run_spend(
             whole[named[j]] = np.rint(sums).astype(np.int64)
         return {c: v[sel] for c, v in fold_unnamed_currency(whole).items()}
     spend: dict[str, IntArray] = {}
+    order_who = who[starts]
+    size = len(named)
+    if m * size <= 4 * len(order_rows) + 4096:
+        # One sum per (person, currency): each bin adds its orders in row order, as a sum
+        # per currency would.
+        table = np.bincount(order_who * size + currency, weights=units, minlength=m * size)
+        for j in np.flatnonzero(used).tolist():
+            spend[named[j]] = np.rint(table[j::size]).astype(np.int64)
+        return spend
     for j in np.flatnonzero(used).tolist():
         pick = currency == j
-        sums = np.bincount(who[starts][pick], weights=units[pick], minlength=m)
+        sums = np.bincount(order_who[pick], weights=units[pick], minlength=m)
         spend[named[j]] = np.rint(sums).astype(np.int64)
     return spend
 
