@@ -138,7 +138,9 @@ def tag_args(i: int) -> list[str]:
     return ["--tag", TAGS[(i * 7) % len(TAGS)]]
 
 
-def section(times: dict[str, list[float]], customers: int, runs: int, size: int, lines: int) -> str:
+def section(
+    times: dict[str, list[float]], customers: int, runs: int, size: int, lines: int, load: float
+) -> str:
     sys.path.insert(0, str(BENCH_DIR))
     from run_reference import machine
 
@@ -157,6 +159,7 @@ def section(times: dict[str, list[float]], customers: int, runs: int, size: int,
             f"--runs {runs}`.",
             "",
             f"- Machine: {machine()}",
+            f"- Load average when the run began: {load:.1f} (the machine is shared)",
             f"- Tag book: {customers:,} hand entries (`email`, `tags`, `note`), "
             f"{size / 1e6:.2f} MB, {lines:,} lines",
             "- Each command is its own process; first call = the parse cache emptied before "
@@ -186,9 +189,14 @@ Now: `tag` and `untag` read the parse from the cache (a JSON file keyed by the S
 of the book's bytes, about 0.05 s for 10,000 entries), change only the lines of the
 entries concerned, check them by parsing those lines alone, and write the cache for the
 new bytes. `tags` draws its list of 10,000 rows without tabulate (the same characters;
-tabulate took 0.3 s). Of a cached call's 0.3 s, about 0.2 s is start-up that every
-command pays: the interpreter, importing the command line (0.08 s), and Typer's handling
-of the options (0.09 s: it imports pydantic and builds a validator for each option).
+tabulate took 0.3 s). Of a cached call's 0.35 s, about 0.25 s is start-up that every
+command pays: the interpreter, importing the command line (0.07 s), and Typer's handling
+of the options (0.1 s: it imports pydantic and builds a validator for each option); the
+command's own work is 0.05 s (`tags`: 0.05 s more to draw 10,000 rows) to 0.09 s
+(`tag`: read the cache, edit, write the book and the cache).
+Typer's share could only shrink with Typer (0.29 coerces every option with pydantic).
+Layouts the text edits leave to the round trip (see the README) take about 9 s on this
+book (ruamel.yaml's load and dump, now once each instead of twice plus a second load).
 A first call (the book edited by hand since the last command) parses the book once:
 the C YAML parser and PyYAML's constructor take about 0.55 s of it; the entries are
 checked against the schema by a quick check in Python (the JSON Schema validator only
@@ -205,6 +213,7 @@ def main() -> int:
     args = ap.parse_args()
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="ordertags-quick-"))
     work.mkdir(parents=True, exist_ok=True)
+    load = os.getloadavg()[0]
     try:
         times, problems = measure(work, args.customers, args.runs)
         size = (work / "tagbook.yaml").stat().st_size
@@ -212,7 +221,7 @@ def main() -> int:
     finally:
         if args.work_dir is None:
             shutil.rmtree(work, ignore_errors=True)
-    text = section(times, args.customers, args.runs, size, lines)
+    text = section(times, args.customers, args.runs, size, lines, load)
     print(text)
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)

@@ -121,7 +121,9 @@ class TextLines:
             text = raw[len(BOM) if self.bom else 0 :].decode("utf-8")
         except UnicodeDecodeError:
             raise NotPlainText("not UTF-8") from None
-        if any(c in text for c in _ODD_BREAKS) or text.count("\r") != text.count("\r\n"):
+        if any(c in text for c in _ODD_BREAKS) or (
+            "\r" in text and text.count("\r") != text.count("\r\n")
+        ):
             raise NotPlainText("line breaks other than LF and CRLF")
         # The last item is what follows the last line end ("" for a file that ends
         # with one).
