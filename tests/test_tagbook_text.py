@@ -287,6 +287,8 @@ def test_suppress_without_a_list_and_unlink_of_a_link_take_the_round_trip(
             id="block-style tags",
         ),
         pytest.param(HEAD + ENTRIES.rstrip("\n"), "tag", id="no line end at the end"),
+        pytest.param(BOOK.replace("\n# end of", "\r# end of"), "tag", id="a line end that is CR"),
+        pytest.param(BOOK.replace("\n# end of", "\u2028# end of"), "tag", id="a line separator"),
         pytest.param(
             BOOK.replace("    note: Wholesale\n", "    note: >\n      Wholesale\n"),
             "note",
