@@ -39,6 +39,7 @@ from ordertags.base.yamlfiles import (
     decode_text,
     has_anchors,
     line_of,
+    load_schema,
     load_yaml,
     load_yaml_nodes,
     read_bytes,
@@ -275,7 +276,7 @@ def parse_tagbook(text: str, *, file: str) -> TagBook:
 #: Tag books smaller than this are parsed every time (a few milliseconds), not cached.
 CACHE_MIN_BYTES = 16 * 1024
 #: The layout of the cached parse; bump it whenever what is cached changes meaning.
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 _CACHE_KIND = "tagbooks"
 
 
@@ -366,7 +367,11 @@ def _from_json(data: dict[str, Any], file: str) -> tuple[TagBook, dict[str, Any]
         for email, key, reason, by, at, line in data["suppressed"]
     ]
     layout = data["layout"]
-    if not isinstance(layout, dict) or len(layout.get("ends") or []) != len(book.entries):
+    if (
+        not isinstance(layout, dict)
+        or len(layout.get("ends") or []) != len(book.entries)
+        or not isinstance(layout.get("lists"), dict)
+    ):
         raise ValueError("layout")
     return book, layout
 
@@ -428,28 +433,40 @@ def _items(root: Any, key: str) -> Any:
 
 
 def _layout(text: str, root: Any, count: int) -> dict[str, Any]:
-    """Where each ``customers`` entry ends (its last line), and whether the list can be
-    edited as text: a block list whose every entry is a block mapping starting on its
-    dash line, in a file without anchors."""
-    seq = _items(root, "customers")
+    """Where each ``customers`` entry ends (its last line) and whether the list can be
+    edited as text (``edit``); for ``suppressed`` and ``links``, whether they can be
+    and where their last item ends (``lists``). A list can be edited as text when it is
+    a block list whose every item is a block mapping starting on its dash line, in a
+    file without anchors."""
+    plain = not has_anchors(text)
+    lines = text.split("\n") if plain else []
+    editable, ends = _block_list(lines, _items(root, "customers"), plain)
+    if len(ends) != count:
+        ends, editable = [0] * count, False
+    lists = {}
+    for key in ("suppressed", "links"):
+        ok, item_ends = _block_list(lines, _items(root, key), plain)
+        lists[key] = [ok, item_ends[-1] if item_ends else 0]
+    return {"ends": ends, "edit": editable and count > 0, "lists": lists}
+
+
+def _block_list(lines: list[str], seq: Any, plain: bool) -> tuple[bool, list[int]]:
+    """(can the list be edited as text, the last line of each item)."""
+    if not isinstance(seq, yaml.SequenceNode):
+        return False, []
     ends: list[int] = []
-    editable = isinstance(seq, yaml.SequenceNode) and not seq.flow_style and count > 0
-    editable = editable and not has_anchors(text)
-    lines = text.split("\n") if editable else []
-    for item in seq.value if isinstance(seq, yaml.SequenceNode) else []:
+    editable = plain and not seq.flow_style and bool(seq.value)
+    for item in seq.value:
+        if not isinstance(item, yaml.MappingNode):
+            return False, []
         ends.append(max((_end_line(v) for _, v in item.value), default=0))
         if editable:
             start = item.start_mark
             dash = DASH.match(lines[start.line])
             editable = (
-                isinstance(item, yaml.MappingNode)
-                and not item.flow_style
-                and dash is not None
-                and len(dash.group(0)) == start.column
+                not item.flow_style and dash is not None and len(dash.group(0)) == start.column
             )
-    if len(ends) != count:
-        ends, editable = [0] * count, False
-    return {"ends": ends, "edit": editable}
+    return editable, ends
 
 
 def _parse(text: str, *, file: str) -> tuple[TagBook, dict[str, Any]]:
@@ -686,6 +703,8 @@ class _TextEdit:
         self.book = book
         self.entries = list(book.entries)
         self.ends: list[int] = list(layout["ends"])
+        self.customers_ok = bool(layout["edit"])
+        self.lists: dict[str, list[Any]] = {k: list(v) for k, v in layout["lists"].items()}
         self.links = list(book.links)
         self.suppressed = list(book.suppressed)
         self.changed = False
@@ -699,7 +718,12 @@ class _TextEdit:
             links=self.links,
             suppressed=self.suppressed,
         )
-        return self.doc.to_bytes(), book, {"ends": self.ends, "edit": bool(self.entries)}
+        layout = {
+            "ends": self.ends,
+            "edit": self.customers_ok and bool(self.entries),
+            "lists": self.lists,
+        }
+        return self.doc.to_bytes(), book, layout
 
     def _shift(self, after: int, by: int) -> None:
         """Lines after line ``after`` moved by ``by``."""
@@ -711,6 +735,8 @@ class _TextEdit:
             e if (e.line or 0) <= after else replace(e, line=moved(e.line)) for e in self.entries
         ]
         self.ends = [end + by if end > after else end for end in self.ends]
+        for item in self.lists.values():
+            item[1] += by if item[1] > after else 0
         self.links = [
             x if (x.line or 0) <= after else replace(x, line=moved(x.line)) for x in self.links
         ]
@@ -723,12 +749,13 @@ class _TextEdit:
         counted from the returned first line), after checking they hold what the book
         says."""
         entry, first, last = self.entries[i], self.entries[i].line, self.ends[i]
-        if first is None or not 0 < first <= last <= len(self.doc):
+        if not self.customers_ok or first is None or not 0 < first <= last <= len(self.doc):
             raise NotPlainText("entry lines")
         data, root = _snippet(self.doc.snippet(first, last))
         raw = data[0]
         if (
-            raw.get(entry.kind) != entry.identity
+            not isinstance(raw.get("tags"), list)
+            or raw.get(entry.kind) != entry.identity
             or tuple(raw["tags"]) != entry.tags
             or raw.get("note") != entry.note
         ):
@@ -737,7 +764,7 @@ class _TextEdit:
 
     def append(self, record: dict[str, Any]) -> None:
         """Add ``record`` (a new entry) after the last entry, in its layout."""
-        if not self.entries:
+        if not self.entries or not self.customers_ok:
             raise NotPlainText("no entry to follow")
         self._node(len(self.entries) - 1)
         last = self.entries[-1]
@@ -774,8 +801,68 @@ class _TextEdit:
         self.ends.append(end + len(texts))
         self.changed = True
 
+    def append_item(self, key: str, record: dict[str, Any]) -> None:
+        """Add ``record`` after the last item of the ``suppressed`` or ``links`` list, in
+        its layout (the same checks as :meth:`append`)."""
+        ok, end = self.lists.get(key) or (False, 0)
+        items: list[Any] = self.suppressed if key == "suppressed" else self.links
+        first = items[-1].line if items else None
+        if not ok or first is None or not 0 < first <= end <= len(self.doc):
+            raise NotPlainText("no item to follow")
+        data, _ = _snippet(self.doc.snippet(first, last=end))
+        last = items[-1]
+        held = (
+            data[0].get("email")
+            if key == "suppressed"
+            else data[0].get("same" if last.same else "different")
+        )
+        if held != (last.email if key == "suppressed" else [last.a, last.b]):
+            raise NotPlainText("the lines do not hold the item")
+        dash = DASH.match(self.doc.line(first))
+        if dash is None:
+            raise NotPlainText("no dash")
+        pad = " " * len(dash.group(0))
+        texts: list[str] = []
+        for k, v in record.items():
+            value = flow_list(v) if isinstance(v, list) else scalar(v)
+            texts.append(f"{dash.group(0) if not texts else pad}{k}: {value}")
+        data, _ = _snippet("".join(t + "\n" for t in texts))
+        if data != [record] or not _fits_schema(key, record):
+            raise NotPlainText("the new item does not read back")
+        self.doc.insert(end, texts)
+        self._shift(end, len(texts))
+        if key == "suppressed":
+            email = record["email"]
+            self.suppressed.append(
+                Suppression(
+                    email=email,
+                    key=normalize_email(email) or email,
+                    reason=record.get("reason"),
+                    by=record.get("by"),
+                    at=record.get("at"),
+                    line=end + 1,
+                )
+            )
+        else:
+            same = "same" in record
+            a, b = record["same" if same else "different"]
+            self.links.append(
+                Link(
+                    a=a,
+                    b=b,
+                    same=same,
+                    note=record.get("note"),
+                    by=record.get("by"),
+                    at=record.get("at"),
+                    line=end + 1,
+                )
+            )
+        self.lists[key][1] = end + len(texts)
+        self.changed = True
+
     def remove(self, i: int) -> None:
-        """Delete entry ``i``'s lines."""
+        """Delete entry ``i``'s lines (the last one left too: ``customers:`` with no
+        entry reads as an empty list)."""
         _, first = self._node(i)
         last = self.ends[i]
         self.doc.delete(first, last)
@@ -843,10 +930,18 @@ def _snippet(text: str) -> tuple[Any, Any]:
         or not isinstance(root.value[0], yaml.MappingNode)
         or not isinstance(data, list)
         or not isinstance(data[0], dict)
-        or not isinstance(data[0].get("tags"), list)
     ):
         raise NotPlainText("not one entry")
     return data, root
+
+
+def _fits_schema(key: str, record: dict[str, Any]) -> bool:
+    """Does one new item of the list ``key`` satisfy the tag book's schema?"""
+    import jsonschema
+
+    schema = load_schema("tagbook")
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    return bool(validator.is_valid({"tags": [], key: [record]}))
 
 
 def _edit(path: Path, change: Any, text_change: Any = None) -> Any:
@@ -877,7 +972,7 @@ def _edit(path: Path, change: Any, text_change: Any = None) -> Any:
             raw = read_bytes(path, TagBookError, "tag book")
             # Refuse to edit a broken file.
             book, layout = _book_of(raw, path, str(path))
-            if text_change is not None and _TEXT_EDITS and layout.get("edit"):
+            if text_change is not None and _TEXT_EDITS:
                 try:
                     edit = _TextEdit(raw, book, layout)
                     result = text_change(edit, book)
@@ -922,7 +1017,16 @@ def _round_trip_edit(path: Path, raw: bytes, change: Any, book: TagBook) -> Any:
     yaml_rt.dump(data, out)
     new_text = out.getvalue()
     # Never write a tag book we cannot read.
-    new_book, new_layout = _parse(new_text, file=str(path))
+    try:
+        new_book, new_layout = _parse(new_text, file=str(path))
+    except TagBookError as exc:
+        raise TagBookError(
+            f"the edit was not saved: the YAML library wrote a tag book that does not read "
+            f"back ({exc.message})",
+            file=str(path),
+            hint="The tag book is unchanged. Make the change by hand, or move the comments "
+            "next to the entry to another place and try again.",
+        ) from None
     if new_text != text:
         # Keep the file's own line ends and BOM, so a diff shows only the change.
         crlf = b"\r\n" in raw[:4096] or raw.count(b"\r\n") * 2 > raw.count(b"\n")
@@ -1160,8 +1264,6 @@ def suppress_address(
     ... # doctest: +SKIP
     SuppressChange(email='Jane@Example.com', key='jane@example.com', added=True, removed=0)
     """
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
     email = email.strip()
     key = normalize_email(email)
     if key is None or not looks_like_email(email):
@@ -1171,7 +1273,17 @@ def suppress_address(
         )
     when = (now or dt.datetime.now().astimezone()).replace(microsecond=0)
 
+    def record() -> dict[str, Any]:
+        out: dict[str, Any] = {"email": email}
+        if reason:
+            out["reason"] = reason
+        out["by"] = by or default_author()
+        out["at"] = when.isoformat()
+        return out
+
     def change(data: Any, book: TagBook) -> SuppressChange:
+        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
         listed = data.get("suppressed")
         if remove:
             removed = 0
@@ -1182,19 +1294,27 @@ def suppress_address(
             return SuppressChange(email, key, removed=removed)
         if any(s.key == key for s in book.suppressed):
             return SuppressChange(email, key)
-        record = CommentedMap()
-        record["email"] = _plain(email)
-        if reason:
-            record["reason"] = _plain(reason)
-        record["by"] = _plain(by or default_author())
-        record["at"] = when.isoformat()
+        item = CommentedMap()
+        for k, v in record().items():
+            item[k] = v if k == "at" else _plain(v)
         if listed is None or (not listed and listed.fa.flow_style()):
             listed = CommentedSeq()
             data["suppressed"] = listed
-        listed.append(record)
+        listed.append(item)
         return SuppressChange(email, key, added=True)
 
-    result: SuppressChange = _edit(Path(path), change)
+    def text_change(edit: _TextEdit, book: TagBook) -> SuppressChange:
+        listed = [s.key for s in book.suppressed]
+        if remove:
+            if key in listed:
+                raise NotPlainText("removing is left to the round trip")
+            return SuppressChange(email, key, removed=0)
+        if key in listed:
+            return SuppressChange(email, key)
+        edit.append_item("suppressed", record())
+        return SuppressChange(email, key, added=True)
+
+    result: SuppressChange = _edit(Path(path), change, text_change)
     return result
 
 
@@ -1222,8 +1342,6 @@ def _edit_link(
     region: str | None,
     now: dt.datetime | None,
 ) -> LinkChange:
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
     code = region or DEFAULT_REGION
     ka, kb = identity_of(a, code)[1], identity_of(b, code)[1]
     if ka == kb:
@@ -1242,6 +1360,8 @@ def _edit_link(
             return None
 
     def change(data: Any, book: TagBook) -> LinkChange:
+        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
         links = data.get("links")
         if links is None or (not links and links.fa.flow_style()):
             links = CommentedSeq()
@@ -1270,7 +1390,21 @@ def _edit_link(
         links.append(record)
         return LinkChange(a, b, added=True, removed=removed)
 
-    result: LinkChange = _edit(Path(path), change)
+    def text_change(edit: _TextEdit, book: TagBook) -> LinkChange:
+        matching = [x.same == same for x in book.links if keys_of([x.a, x.b]) == pair]
+        if not all(matching):
+            raise NotPlainText("removing is left to the round trip")
+        if matching:
+            return LinkChange(a, b, added=False, removed=0)
+        record: dict[str, Any] = {kind: [a.strip(), b.strip()]}
+        if note:
+            record["note"] = note
+        record["by"] = by or default_author()
+        record["at"] = when.isoformat()
+        edit.append_item("links", record)
+        return LinkChange(a, b, added=True, removed=0)
+
+    result: LinkChange = _edit(Path(path), change, text_change)
     return result
 
 

@@ -82,9 +82,24 @@ def scalar(value: str) -> str:
     return value if reads_back_plain(value) else quoted(value)
 
 
-def flow_list(names: list[str] | tuple[str, ...]) -> str:
-    """Tag names as a flow sequence, ``[VIP, REGULAR]`` (each quoted when it must be)."""
-    return "[" + ", ".join(n if _FLOW_SAFE.match(n) else quoted(n) for n in names) + "]"
+def flow_list(values: list[str] | tuple[str, ...]) -> str:
+    """Texts as a flow sequence, ``[VIP, REGULAR]`` (each quoted when it must be).
+
+    >>> flow_list(["VIP", "jane@example.com", "+447700900123", "a, b"])
+    '[VIP, jane@example.com, "+447700900123", "a, b"]'
+    """
+    return "[" + ", ".join(v if _reads_back_in_flow(v) else quoted(v) for v in values) + "]"
+
+
+def _reads_back_in_flow(value: str) -> bool:
+    if _FLOW_SAFE.match(value):
+        return True
+    if not value or value != value.strip() or not value.isprintable():
+        return False
+    try:
+        return bool(load_yaml(f"v: [{value}]", file="", error=_Probe) == {"v": [value]})
+    except _Probe:
+        return False
 
 
 _FLOW_SAFE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
