@@ -37,7 +37,7 @@ from ordertags.customers.grouping import customer_keys
 from ordertags.engine.pipeline import Annotated
 from ordertags.errors import OrderTagsError, UsageError
 from ordertags.io.fields import CONSENT_YES
-from ordertags.io.safecsv import neutralise_text
+from ordertags.io.safecsv import neutralise_column, neutralise_text
 from ordertags.io.values import money_to_units
 from ordertags.reports.mailing import all_time_customers, history_customers
 from ordertags.tags import TagBook
@@ -1314,14 +1314,33 @@ def render_list(
     quoted = {preset.header.index(c) for c in preset.always_quoted}
     d = preset.delimiter
     out.append(d.join(_cell(h, d, False) for h in preset.header) + "\r\n")
-    for i in range(len(rows)):
-        values = preset.row(rows, i, ctx)
+    # The values a row at a time, then each column's cells made inert and quoted as
+    # column operations (what neutralise_text and _cell do to one cell).
+    columns = list(zip(*(preset.row(rows, i, ctx) for i in range(len(rows))), strict=True))
+    if columns:
         cells = [
-            _cell(neutralise_text(v, numeric=j in numeric), d, j in quoted and bool(v))
-            for j, v in enumerate(values)
+            _cells(list(values), d, numeric=j in numeric, quote=j in quoted)
+            for j, values in enumerate(columns)
         ]
-        out.append(d.join(cells) + "\r\n")
+        lines = pc.binary_join_element_wise(*cells, d).to_pylist()
+        out.append("\r\n".join(lines) + "\r\n")
     return ("\ufeff" if bom else "").encode("utf-8") + "".join(out).encode("utf-8")
+
+
+def _cells(values: list[str], delimiter: str, *, numeric: bool, quote: bool) -> pa.Array:
+    """A column of a list as its cells: made inert for spreadsheets (a plain number kept
+    where ``numeric``), then quoted where it holds the delimiter, a quote or a line
+    break, or (``quote``) wherever it is not empty."""
+    text = pa.array(values, pa.string())
+    inert = neutralise_column(text, numeric=numeric)
+    needs = pc.match_substring(inert, delimiter)
+    for ch in ('"', "\r", "\n"):
+        needs = pc.or_(needs, pc.match_substring(inert, ch))
+    if quote:
+        needs = pc.or_(needs, pc.not_equal(text, ""))
+    wrapped = pc.binary_join_element_wise('"', pc.replace_substring(inert, '"', '""'), '"', "")
+    result: pa.Array = pc.if_else(needs, wrapped, inert)
+    return result
 
 
 def render_suppression(pairs: Sequence[tuple[str, str]]) -> bytes:
