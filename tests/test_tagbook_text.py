@@ -21,7 +21,7 @@ from tabulate import tabulate
 
 from ordertags import tags as tagbook_module
 from ordertags.base.cache import cache_dir
-from ordertags.base.yamlfiles import load_schema, load_yaml
+from ordertags.base.yamlfiles import load_schema, load_yaml, load_yaml_nodes
 from ordertags.base.yamltext import guess_indent
 from ordertags.cli import render_text_table
 from ordertags.errors import TagBookError
@@ -578,3 +578,118 @@ def test_any_edits_by_text_give_the_round_trips_data(
         assert normal(data_of(by_text)) == normal(data_of(by_yaml))
     assert "# bob asked for this" in by_text.read_text(encoding="utf-8")
     assert by_text.read_bytes().count(b"\r\n") == (by_text.read_bytes().count(b"\n") if crlf else 0)
+
+
+# --- property: the quick read of the customers list is the YAML parser's ----------------
+
+_TRICKY = [
+    "Big order",
+    "yes",
+    "No",
+    "on",
+    "1:20",
+    "12:30:00",
+    "#x",
+    "a #b",
+    "a#b",
+    "a: b",
+    "x:",
+    "[x]",
+    "{y}",
+    "-",
+    "- x",
+    "-5",
+    "?x",
+    "? x",
+    "! x",
+    "!x",
+    "&a",
+    "*b",
+    "@x",
+    "`x",
+    "%x",
+    "|",
+    ">",
+    "~",
+    "null",
+    "Null",
+    "1e3",
+    "0x1F",
+    "0o17",
+    "1_000",
+    ".inf",
+    ".NaN",
+    "2026-01-01",
+    "é — ü",
+    "漢字",
+    "'quoted' inside",
+    'say "hi"',
+    "a,b",
+    "a]",
+    "a, b: c",
+    "+44 7700",
+    "(x)",
+    "/path",
+    "$5",
+    "_u",
+    ".dot",
+    "a\\\\b",
+    "",
+    " ",
+    "a  b",
+    "=x",
+    "<x",
+    "x y #",
+]
+_WRITTEN = st.tuples(st.sampled_from(_TRICKY), st.sampled_from(["plain", "double", "single"]))
+_ENTRY = st.fixed_dictionaries(
+    {
+        "email": st.sampled_from(["ann@example.com", "B.o.b@Example.com", "cat@x.org"]),
+        "tags": st.lists(st.sampled_from(["VIP", "REGULAR", "FRAUD"]), min_size=1, max_size=3),
+    },
+    optional={
+        "note": _WRITTEN,
+        "by": _WRITTEN,
+        "at": st.sampled_from(["2026-01-01", "2026-01-01T10:00:00+00:00"]),
+        "comment": st.sampled_from(["  # a comment", "", "\n", "\n# col 0 comment", "\n    #"]),
+    },
+)
+
+
+def _written(value: str, how: str) -> str:
+    return value if how == "plain" else f'"{value}"' if how == "double" else f"'{value}'"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    entries=st.lists(_ENTRY, min_size=1, max_size=4),
+    broken=st.sampled_from(["", "", "", "  - email: ab\n    tags: [VIP]\n", "    tags: [NOPE]\n"]),
+    style=st.sampled_from([("  - ", "    "), ("- ", "  "), ("  -   ", "      ")]),
+    spaced=st.booleans(),
+    tail=st.booleans(),
+)
+def test_the_quick_read_is_the_yaml_parsers(
+    entries: list[dict[str, Any]], style: tuple[str, str], broken: str, spaced: bool, tail: bool
+) -> None:
+    dash, pad = style
+    lines = [HEAD]
+    for e in entries:
+        sep = ", " if spaced else ","
+        lines.append(f"{dash}email: {e['email']}{e.get('comment', '')}\n")
+        lines.append(f"{pad}tags: [{sep.join(e['tags'])}]\n")
+        for key in ("note", "by"):
+            if key in e:
+                lines.append(f"{pad}{key}: {_written(*e[key])}\n")
+        if "at" in e:
+            lines.append(f"{pad}at: {e['at']}\n")
+    text = "".join(lines) + broken.replace("  ", dash[:-2], 1) + (TAIL if tail else "")
+    quick = tagbook_module._parse_quickly(text, file="book.yaml")
+    try:
+        full = tagbook_module._build(
+            text, "book.yaml", *load_yaml_nodes(text, file="book.yaml", error=TagBookError), None
+        )
+    except TagBookError:
+        assert quick is None
+        return
+    if quick is not None:
+        assert tagbook_module._to_json(*quick) == tagbook_module._to_json(*full)

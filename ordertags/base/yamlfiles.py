@@ -34,6 +34,17 @@ _SafeLoader.yaml_implicit_resolvers = {
 }
 
 
+class ScalarResolver(yaml.resolver.BaseResolver):  # type: ignore[misc]
+    """What a plain scalar reads as with our loader (``resolve(yaml.ScalarNode, text,
+    (True, False))`` gives its tag), without parsing a document."""
+
+
+ScalarResolver.yaml_implicit_resolvers = _SafeLoader.yaml_implicit_resolvers
+
+#: The characters the YAML reader refuses anywhere in a document.
+NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
+
+
 def read_text(path: Path, error: type[OrderTagsError], what: str) -> str:
     """Read a UTF-8 text file, turning OS and decode errors into ``error``."""
     try:
