@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -31,9 +32,12 @@ def added_values(n: int) -> dict[str, pa.ChunkedArray]:
     """Two added columns, one of them needing quotes on some rows."""
     tags = [("VIP, FRAUD" if i % 3 == 0 else "VIP") if i % 2 else "" for i in range(n)]
     notes = [f'said "hi" {i}' if i % 5 == 0 else f"n{i}" for i in range(n)]
+    # Like the tag columns: a few distinct texts, dictionary-encoded, some rows null.
+    labels = [None if i % 4 == 1 else ("★ VIP, gold" if i % 2 else "plain") for i in range(n)]
     return {
         "Customer Tags": pa.chunked_array([pa.array(tags, pa.string())]),
         "Note": pa.chunked_array([pa.array(notes, pa.string())]),
+        "Label": pa.chunked_array([pc.dictionary_encode(pa.array(labels, pa.string()))]),
     }
 
 
@@ -79,13 +83,13 @@ def test_minimal_quoting_is_copied_and_equals_the_rerendering(
     assert whole == streamed
     # Each record's own bytes come back, the added values after them.
     lines = streamed.decode().split("\n")
-    assert lines[0] == HEADER.rstrip("\n") + ",Customer Tags,Note"
+    assert lines[0] == HEADER.rstrip("\n") + ",Customer Tags,Note,Label"
     assert lines[1] == '1001,ann@example.com,"Smith, Ann","line one'
-    assert lines[2] == 'line two",12.50,,"said ""hi"" 0"'
-    assert lines[3] == '1002,bob@example.com,"Bob ""Bobby"" Jones",,8.00,VIP,n1'
-    assert (
-        lines[5]
-        == '1004,dee@example.com,Dee,"a ""quoted"" word, and a comma",100.00,"VIP, FRAUD",n3'
+    assert lines[2] == 'line two",12.50,,"said ""hi"" 0",plain'
+    assert lines[3] == '1002,bob@example.com,"Bob ""Bobby"" Jones",,8.00,VIP,n1,'
+    assert lines[5] == (
+        '1004,dee@example.com,Dee,"a ""quoted"" word, and a comma",100.00,"VIP, FRAUD",n3,'
+        '"★ VIP, gold"'
     )
 
 
@@ -96,7 +100,7 @@ def test_crlf_file_with_lf_inside_quotes(tmp_path: Path, monkeypatch: pytest.Mon
     assert copies(src, "\r\n")
     whole, streamed = both(src, monkeypatch)
     assert whole == streamed
-    assert streamed.endswith(b"2,b@x.org,B,,2.00,VIP,n1\r\n")
+    assert streamed.endswith(b"2,b@x.org,B,,2.00,VIP,n1,\r\n")
 
 
 def test_last_record_without_line_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -104,7 +108,7 @@ def test_last_record_without_line_end(tmp_path: Path, monkeypatch: pytest.Monkey
     src.write_bytes((HEADER + "1,a@x.org,A,,1.00\n2,b@x.org,B,,2.00").encode())
     assert copies(src)
     whole, streamed = both(src, monkeypatch)
-    assert whole == streamed and streamed.endswith(b"2,b@x.org,B,,2.00,VIP,n1\n")
+    assert whole == streamed and streamed.endswith(b"2,b@x.org,B,,2.00,VIP,n1,\n")
 
 
 @pytest.mark.parametrize(

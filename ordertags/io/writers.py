@@ -443,12 +443,7 @@ def _write_raw(
             n = len(values)
             cols = [values]
             for c, may in zip(added, check, strict=True):
-                arr = c.slice(start, n).combine_chunks()
-                if pa.types.is_dictionary(arr.type):
-                    arr = arr.cast(pa.string())
-                if arr.null_count:
-                    arr = pc.fill_null(arr, "")
-                cols.append((_quoted(arr, pattern) if may else arr).cast(pa.binary()))
+                cols.append(_cells(c.slice(start, n).combine_chunks(), pattern if may else None))
             emit(_string_buffer(pc.binary_join_element_wise(*cols, sep)))
             emit(eol)
             start += n
@@ -459,6 +454,24 @@ def _write_raw(
         raise NotStreamable("the export changed while it was read") from None
     out.write(dialect.trailer)
     return True
+
+
+def _cells(arr: pa.Array, pattern: str | None) -> pa.Array:
+    """The CSV text of an added column's values as binary, quoted (``pattern``: what
+    needs quotes) where they must be. A dictionary column (tag texts: a few distinct
+    values) is quoted once per distinct value, then taken for every row."""
+    if pa.types.is_dictionary(arr.type):
+        values = pc.fill_null(arr.dictionary.cast(pa.string()), "")
+        indices = arr.indices
+        if arr.null_count:  # a null row is a blank cell: one more value, ""
+            values = pa.concat_arrays([values, pa.array([""], pa.string())])
+            indices = pc.fill_null(indices, len(values) - 1)
+        cells: pa.Array = _cells(values, pattern).take(indices)
+        return cells
+    if arr.null_count:
+        arr = pc.fill_null(arr, "")
+    text = _quoted(arr, pattern) if pattern is not None else arr
+    return text.cast(pa.binary())
 
 
 def _whole(values: pa.ChunkedArray | pa.Array) -> pa.Array:
