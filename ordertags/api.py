@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -73,7 +73,6 @@ from ordertags.reports.segments import (
     tag_figures,
     thresholds_text,
 )
-from ordertags.reports.terminal import progress_bar, render_counts, render_plain, render_table
 from ordertags.reports.views import OrdersView, order_views
 from ordertags.rules import FieldCondition, RuleSet, load_rules
 from ordertags.tags import TagBook, load_tagbook
@@ -124,6 +123,25 @@ __all__ = [
     "write_list_xlsx",
     "write_report",
 ]
+
+if TYPE_CHECKING:
+    from ordertags.reports.terminal import (
+        progress_bar,
+        render_counts,
+        render_plain,
+        render_table,
+    )
+
+#: Drawn on a terminal only (rich takes a while to import): loaded when first asked for.
+_TERMINAL = ("progress_bar", "render_counts", "render_plain", "render_table")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _TERMINAL:
+        from ordertags.reports import terminal
+
+        return getattr(terminal, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)

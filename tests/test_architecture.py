@@ -280,6 +280,7 @@ def test_only_the_api_is_imported_inside_functions() -> None:
     commands use only on some paths)."""
     allowed = {
         "ordertags.api",  # the commands: pyarrow behind it
+        "ordertags.reports.terminal",  # api: rich, only when something is drawn
         "ordertags.customers.history",  # a workspace's history: numpy, pyarrow
         "phonenumbers",  # tens of ms to import: only for phone numbers
         "ordertags.io.xlsx",  # openpyxl: most of a second to import, only for a spreadsheet
