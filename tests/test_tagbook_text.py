@@ -347,9 +347,10 @@ def cached(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def cache_files() -> list[Path]:
+    """The cached parses of tag books (not the marks of files found valid)."""
     folder = cache_dir()
     assert folder is not None
-    return sorted(folder.rglob("*.json"))
+    return sorted(folder.glob("tagbooks/*.json"))
 
 
 def test_the_cache_is_private_and_used_for_the_same_bytes_only(

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from ordertags.base.cache import digest, read_cached, write_cached
 from ordertags.errors import OrderTagsError
 
 try:  # the C loader is much faster where libyaml is present
@@ -294,16 +295,35 @@ def load_schema(name: str) -> dict[str, Any]:
     return schema
 
 
+@cache
+def _schema_text(name: str) -> str:
+    return resources.files("ordertags").joinpath(f"schemas/{name}.schema.json").read_text("utf-8")
+
+
+_VALID_KIND = "valid"
+_VALID_FORMAT = 1
+
+
 def validate(data: Any, *, schema: str, text: str, file: str, error: type[OrderTagsError]) -> None:
     """Validate against a shipped schema and raise ``error`` listing every problem
-    (most relevant first), each with its path and line."""
+    (most relevant first), each with its path and line. A text found valid is
+    remembered in the cache (:mod:`ordertags.base.cache`, keyed by the text and the
+    schema): checking it again, as every cron run does, skips JSON Schema, whose import
+    alone costs more than reading a small rule file."""
+    schema_doc = load_schema(schema)
+    key = digest(_schema_text(schema).encode() + b"\0" + text.encode())
+    source = Path(file or "-")
+    if read_cached(_VALID_KIND, _VALID_FORMAT, source, key) is True:
+        return
     import jsonschema
     from jsonschema.exceptions import relevance
 
-    validator_cls = jsonschema.validators.validator_for(load_schema(schema))
-    validator = validator_cls(load_schema(schema))
+    validator_cls = jsonschema.validators.validator_for(schema_doc)
+    validator = validator_cls(schema_doc)
     errors = sorted(validator.iter_errors(data), key=relevance)
     if not errors:
+        if file:
+            write_cached(_VALID_KIND, _VALID_FORMAT, source, key, True)
         return
     lines = []
     for err in errors:
