@@ -92,6 +92,10 @@ def measure(work: Path, customers: int, runs: int) -> tuple[dict[str, list[float
         run("--help", "--help", cold=False)
         run("tags (first call)", "tags", "-t", str(book), cold=True)
         run("tags (cached)", "tags", "-t", str(book), cold=False)
+        # A note edited by hand: the parse cache does not hold these bytes.
+        text = book.read_text(encoding="utf-8")
+        book.write_text(text.replace(f"order {100000 + 50 + i}\n", "order edited\n"), "utf-8")
+        run("tags after a hand edit of one entry", "tags", "-t", str(book), cold=False)
         new = f"new{i}@example.com"
         run(
             "tag a new customer (first call)",
@@ -162,8 +166,9 @@ def section(
             f"- Load average when the run began: {load:.1f} (the machine is shared)",
             f"- Tag book: {customers:,} hand entries (`email`, `tags`, `note`), "
             f"{size / 1e6:.2f} MB, {lines:,} lines",
-            "- Each command is its own process; first call = the parse cache emptied before "
-            "the run (as after a hand edit of the book); cached = the cache holding the "
+            "- Each command is its own process; first call = the cache folder emptied before "
+            "the run (nothing parsed or checked before); after a hand edit = one note "
+            "changed by hand since the last command; cached = the cache holding the "
             "book's bytes (as after any earlier command, `tag` and `untag` included)",
             "",
             f"| command | wall s (median of {runs}) | each run | under {GOAL_S} s |",

@@ -592,9 +592,9 @@ def _parse_quickly(text: str, *, file: str) -> tuple[TagBook, dict[str, Any]] | 
         return None
     # The rest of the book, with the list's lines left blank (so every line keeps its
     # number) and an empty list in its place.
-    rest = lines[:top] + ["customers: []"] + [""] * (end - top - 1) + lines[end:]
+    rest = "\n".join(lines[:top] + ["customers: []"] + [""] * (end - top - 1) + lines[end:])
     try:
-        data, root = load_yaml_nodes("\n".join(rest), file=file, error=TagBookError)
+        data, root = load_yaml_nodes(rest, file=file, error=TagBookError)
     except TagBookError:
         return None
     listed = _items(root, "customers")
@@ -607,7 +607,7 @@ def _parse_quickly(text: str, *, file: str) -> tuple[TagBook, dict[str, Any]] | 
         return None
     data["customers"] = entries
     try:
-        return _build(text, file, data, root, (entry_lines, ends))
+        return _build(text, file, data, root, (entry_lines, ends), rest)
     except TagBookError:
         return None  # the YAML parser reads it again, for the message
 
@@ -622,10 +622,18 @@ def _parse(text: str, *, file: str) -> tuple[TagBook, dict[str, Any]]:
 
 
 def _build(
-    text: str, file: str, data: Any, root: Any, read: tuple[list[int], list[int]] | None
+    text: str,
+    file: str,
+    data: Any,
+    root: Any,
+    read: tuple[list[int], list[int]] | None,
+    rest: str | None = None,
 ) -> tuple[TagBook, dict[str, Any]]:
-    """Check the data of a tag book and make the book. ``read``: the lines and ends of
-    the ``customers`` entries when :func:`_parse_quickly` read them, else None (they
+    """Check the data of a tag book and make the book. ``rest``: the text without the
+    ``customers`` entries (same line numbers), when :func:`_parse_quickly` made it:
+    what the JSON Schema check of the rest is remembered by, so that editing customers
+    by hand does not mean checking the tag definitions again. ``read``: the lines and
+    ends of the ``customers`` entries when :func:`_parse_quickly` read them, else None (they
     come from the node tree ``root``)."""
     if data is None:
         raise TagBookError(
@@ -650,7 +658,11 @@ def _build(
         # The entries are fine: validate the rest (the validator takes seconds over
         # 10,000 entries).
         validate(
-            {**data, "customers": []}, schema="tagbook", text=text, file=file, error=TagBookError
+            {**data, "customers": []},
+            schema="tagbook",
+            text=text if rest is None else rest,
+            file=file,
+            error=TagBookError,
         )
     else:
         validate(data, schema="tagbook", text=text, file=file, error=TagBookError)

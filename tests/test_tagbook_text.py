@@ -694,3 +694,22 @@ def test_the_quick_read_is_the_yaml_parsers(
         return
     if quick is not None:
         assert tagbook_module._to_json(*quick) == tagbook_module._to_json(*full)
+
+
+def test_a_hand_edit_of_an_entry_does_not_check_the_tag_definitions_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "tagbook.yaml"
+    path.write_text(big_book(5), encoding="utf-8")
+    assert load_tagbook(path).entries[2].note == "order 2"
+
+    def no_check(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the JSON Schema check ran again")
+
+    monkeypatch.setattr(jsonschema.validators, "validator_for", no_check)
+    path.write_text(big_book(5).replace("order 2\n", "order 2, by phone\n"), encoding="utf-8")
+    assert load_tagbook(path).entries[2].note == "order 2, by phone"
+    # A change to the tag definitions is checked.
+    path.write_text(big_book(5).replace("colour: gold", "colour: 5"), encoding="utf-8")
+    with pytest.raises(AssertionError, match="ran again"):
+        load_tagbook(path)
