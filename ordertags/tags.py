@@ -440,7 +440,9 @@ def _layout(text: str, root: Any, count: int) -> dict[str, Any]:
     and where their last item ends (``lists``). A list can be edited as text when it is
     a block list whose every item is a block mapping starting on its dash line, in a
     file without anchors."""
-    plain = not has_anchors(text)
+    # Line numbers are the YAML parser's: they are those of a split at LF only when the
+    # text has no other line break.
+    plain = not has_anchors(text) and not any(c in text for c in _NOT_QUICK[1:5])
     lines = text.split("\n") if plain else []
     editable, ends = _block_list(lines, _items(root, "customers"), plain)
     if len(ends) != count:
@@ -484,6 +486,11 @@ _PLAIN_START = re.compile(r"[A-Za-z0-9_+.(/$]")
 _STR = "tag:yaml.org,2002:str"
 
 
+#: Characters :func:`_parse_quickly` leaves to the YAML parser: tabs, and every line
+#: break but LF (YAML 1.1 also breaks lines at CR, NEL, U+2028 and U+2029), and a BOM.
+_NOT_QUICK = ("\t", "\r", "\x85", "\u2028", "\u2029", "\ufeff")
+
+
 class _Quick(Exception):
     """Not a layout :func:`_parse_quickly` reads: the YAML parser reads the book."""
 
@@ -516,7 +523,11 @@ def _parse_quickly(text: str, *, file: str) -> tuple[TagBook, dict[str, Any]] | 
     a line, plain or quoted without escapes, comments and blank lines anywhere), or None
     for anything else. The rest of the book (tags, links, suppressed) is parsed as
     usual. A book of 10,000 entries reads in a tenth of the time."""
-    if has_anchors(text) or "\t" in text or NON_PRINTABLE.search(text):
+    if (
+        has_anchors(text)
+        or any(c in text for c in _NOT_QUICK)
+        or NON_PRINTABLE.search(text) is not None
+    ):
         return None
     lines = text.split("\n")
     starts = [i for i, line in enumerate(lines) if line.startswith("customers")]

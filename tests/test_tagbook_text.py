@@ -290,6 +290,11 @@ def test_suppress_without_a_list_and_unlink_of_a_link_take_the_round_trip(
         pytest.param(BOOK.replace("\n# end of", "\r# end of"), "tag", id="a line end that is CR"),
         pytest.param(BOOK.replace("\n# end of", "\u2028# end of"), "tag", id="a line separator"),
         pytest.param(
+            BOOK.replace("note: Wholesale", 'note: "Whole\u2028sale"'),
+            "tag",
+            id="a line separator in a quoted note",
+        ),
+        pytest.param(
             BOOK.replace("    note: Wholesale\n", "    note: >\n      Wholesale\n"),
             "note",
             id="a folded note",
@@ -641,6 +646,13 @@ _TRICKY = [
     "=x",
     "<x",
     "x y #",
+    "a\u2028b",
+    "a\x85b",
+    "a\u2029",
+    "a\ufeffb",
+    "a\rb",
+    "a\u00a0",
+    "\u00a0a",
 ]
 _WRITTEN = st.tuples(st.sampled_from(_TRICKY), st.sampled_from(["plain", "double", "single"]))
 _ENTRY = st.fixed_dictionaries(
