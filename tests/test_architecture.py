@@ -186,6 +186,14 @@ def _defined_private_names(tree: ast.AST) -> set[str]:
     return {n for n in out if _private(n)}
 
 
+#: Names with a leading underscore that their library documents as public.
+_PUBLIC_DESPITE_UNDERSCORE = {"_exit": "os"}
+
+
+def _dotted(node: ast.expr) -> str:
+    return node.id if isinstance(node, ast.Name) else ""
+
+
 def test_no_private_attribute_of_another_module_used() -> None:
     """``obj._name`` only where this module defines ``_name`` (its own classes)."""
     wrong = []
@@ -198,6 +206,7 @@ def test_no_private_attribute_of_another_module_used() -> None:
                 and _private(node.attr)
                 and node.attr not in own
                 and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+                and not _PUBLIC_DESPITE_UNDERSCORE.get(node.attr) == _dotted(node.value)
             ):
                 wrong.append(f"{module_name(path)}:{node.lineno} uses .{node.attr}")
     assert wrong == []
@@ -228,16 +237,17 @@ def test_quick_commands_start_without_pyarrow_or_pandas(
     args: list[str], tmp_path: Path, tagbook: Path
 ) -> None:
     (tmp_path / "tagbook.yaml").write_text(tagbook.read_text(encoding="utf-8"), encoding="utf-8")
-    code = (
-        "import sys\n"
+    code = (  # the command ends the process itself (os._exit): look just before
+        "import os, sys\n"
+        "end = os._exit\n"
+        "def leave(status):\n"
+        "    heavy = sorted(m for m in ('pyarrow', 'pandas') if m in sys.modules)\n"
+        "    print('HEAVY', heavy, flush=True)\n"
+        "    end(status)\n"
+        "os._exit = leave\n"
         "from ordertags.cli import main\n"
         f"sys.argv = ['ordertags', *{args!r}]\n"
-        "try:\n"
-        "    main()\n"
-        "except SystemExit as exc:\n"
-        "    assert not exc.code, exc.code\n"
-        "heavy = sorted(m for m in ('pyarrow', 'pandas') if m in sys.modules)\n"
-        "print('HEAVY', heavy)\n"
+        "main()\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code],
