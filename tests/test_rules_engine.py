@@ -775,11 +775,11 @@ def test_each_date_and_money_column_is_read_once(
 
     def dates(*args: object, **kwargs: object) -> object:
         calls["dates"] += 1
-        return real_dates(*args, **kwargs)  # type: ignore[arg-type]
+        return real_dates(*args, **kwargs)
 
     def money(*args: object, **kwargs: object) -> object:
         calls["money"] += 1
-        return real_money(*args, **kwargs)  # type: ignore[arg-type]
+        return real_money(*args, **kwargs)
 
     monkeypatch.setattr(frame_module, "parse_dates", dates)
     monkeypatch.setattr(frame_module, "parse_money", money)
