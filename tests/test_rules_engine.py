@@ -760,3 +760,53 @@ def test_tag_text_for_any_number_of_tags(count: int) -> None:
     assert tags.to_pylist() == expected
     first = [next((t for t in ranked if masks[t][r]), None) for r in range(200)]
     assert colours.to_pylist() == [book.tags[f].colour if f else "" for f in first]
+
+
+def test_each_date_and_money_column_is_read_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A window (orders in the last 365 days) and a measure over all dates ask for the
+    same dates, with and without "optional": one reading of the column serves both."""
+    from ordertags.engine import frame as frame_module
+
+    calls = {"dates": 0, "money": 0}
+    real_dates = getattr(frame_module, "parse_dates")  # noqa: B009 - imported there
+    real_money = getattr(frame_module, "parse_money")  # noqa: B009
+
+    def dates(*args: object, **kwargs: object) -> object:
+        calls["dates"] += 1
+        return real_dates(*args, **kwargs)
+
+    def money(*args: object, **kwargs: object) -> object:
+        calls["money"] += 1
+        return real_money(*args, **kwargs)
+
+    monkeypatch.setattr(frame_module, "parse_dates", dates)
+    monkeypatch.setattr(frame_module, "parse_money", money)
+    src = tmp_path / "orders.csv"
+    src.write_text(
+        "Order Id,Email,Total,Date\n"
+        "1,a@x.org,600.00,2026-10-01\n2,a@x.org,500.00,2026-11-01\n3,b@x.org,20.00,2024-01-05\n",
+        encoding="utf-8",
+    )
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "version: 1\nrules:\n"
+        "  - name: recent\n    when: {customer: orders, at_least: 2, within_days: 365}\n"
+        "    tag: REGULAR\n"
+        "  - name: lapsed\n    when: {customer: days_since_last, over: 300}\n    tag: LAPSED\n"
+        "  - name: big\n    when: {customer: spend, over: 1000}\n    tag: BIG\n"
+        "  - name: order\n    when: {field: total, over: 550}\n    tag: HIGH\n",
+        encoding="utf-8",
+    )
+    book = tmp_path / "tagbook.yaml"
+    book.write_text(
+        "tags:\n  - {name: REGULAR}\n  - {name: LAPSED}\n  - {name: BIG}\n"
+        "  - {name: HIGH, scope: order}\n",
+        encoding="utf-8",
+    )
+    result = annotate([src], tagbook=book, rules=rules, as_of=dt.date(2026, 11, 26))
+    tags = result.to_arrow(0).column("Customer Tags").to_pylist()
+    # a: 2 orders in the window, 1100.00 spent, last order 25 days ago; b: one old order.
+    assert tags == ["REGULAR; BIG; HIGH", "REGULAR; BIG", "LAPSED"]
+    assert calls == {"dates": 1, "money": 1}

@@ -217,6 +217,13 @@ class Frame:
 
     # --- where things are -------------------------------------------------------------
 
+    def _optional(self, field: str | None, optional: bool) -> bool:
+        """``optional`` where it can make a difference: a field every export has reads
+        the same either way, so both ask for (and cache) one result."""
+        if optional and field and all(self._has(ti, field) for ti in range(len(self.tables))):
+            return False
+        return optional
+
     def _has(self, ti: int, field: str) -> bool:
         fmap, profile = self.maps[ti], self.profiles[ti]
         if fmap.get(field) is not None:
@@ -913,6 +920,7 @@ class Frame:
         order field (``total``) gives the order's value on every row of the order; a
         column is read row by row. With ``optional``, the rows of an export without the
         field are NaN (several platforms in one run: only Shopify has refunds)."""
+        optional = self._optional(field, optional)
         key = ("num", (field or f"col:{column}") + ("?" if optional else ""))
         if key not in self._cache:
             parts = []
@@ -941,6 +949,7 @@ class Frame:
         """Money in ten-thousandths, exact for sums (blank -> 0). For ``total``, the
         order's total on each row of the order: sum it over :attr:`order_starts`.
         ``optional``: as for :meth:`numbers`."""
+        optional = self._optional(field, optional)
         key = ("units", (field or f"col:{column}") + ("?" if optional else ""))
         if key not in self._cache:
             nums = self.numbers(field=field, column=column, optional=optional)
@@ -954,6 +963,7 @@ class Frame:
         """A date field as datetime64[s] (NaT where blank). Bad values raise. An order
         field gives the order's date on every row of the order. With ``optional``, the
         rows of an export without the field are NaT."""
+        optional = self._optional(field, optional)
         key = ("date", (field or f"col:{column}") + ("?" if optional else ""))
         if key not in self._cache:
             parts = []

@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -38,7 +40,7 @@ from ordertags.engine.tagtext import (
 )
 from ordertags.io.options import DEFAULT, ReadOptions
 from ordertags.io.readers import OrderSource, OrderTable, read_exports
-from ordertags.rules import RuleSet
+from ordertags.rules import CustomerCondition, RuleSet
 from ordertags.tags import TagBook
 
 if TYPE_CHECKING:
@@ -194,6 +196,33 @@ def _unique(names: Sequence[str]) -> list[str]:
     return out
 
 
+def _warm_up(frame: Frame, rules: RuleSet) -> Future[None] | None:
+    """Read, on a thread of its own, the money and dates the rules' customer conditions
+    will ask the frame for (it keeps them). A value that does not read is left for the
+    rule to report, as it would have without this."""
+    measures = [c for r in rules.rules for c in r.when.walk() if isinstance(c, CustomerCondition)]
+    if not measures:
+        return None
+
+    def read() -> None:
+        # Whatever goes wrong here is found again, and reported, where the rule asks.
+        with contextlib.suppress(Exception):
+            frame.counted_orders  # noqa: B018 - a cached property: worked out and kept
+            if frame.has_field("total") and any(
+                c.measure in ("spend", "average_order_value") for c in measures
+            ):
+                frame.spend_units()
+            if frame.has_field("date") and any(
+                c.within_days is not None or c.measure.startswith("days_since") for c in measures
+            ):
+                frame.dates(optional=True)
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(read)
+    pool.shutdown(wait=False)
+    return future
+
+
 def annotate(
     orders: Sequence[OrderSource],
     *,
@@ -235,6 +264,9 @@ def annotate(
     if rules is not None:
         frame.compare_spend_in(rules.currency, rules.rates)
     frame.require_field("email")
+    # The totals and dates customer conditions sum and count are read on a second
+    # thread while the customers are told apart here (both are column kernels).
+    warm = _warm_up(frame, rules) if history is None and rules is not None else None
     # Links in the tag book and, with a history, phones and past orders.
     memory = resolve_customers(frame, tagbook, history=history, record=record, region=region)
     customers = run_customers(frame, memory)
@@ -255,6 +287,8 @@ def annotate(
     history_of_tags = (
         tag_history(memory) if memory is not None and memory.history is not None else None
     )
+    if warm is not None:
+        warm.result()
     outcome = run_rules(
         frame,
         tagbook,
