@@ -2401,11 +2401,15 @@ def _leave(code: object) -> NoReturn:
     """End the process now that the command is done: its files are written whole and
     in place, and what it printed is flushed here. Python's own shutdown (freeing every
     array of a big run, one by one) would take a tenth of a second or more, and has
-    nothing left to do."""
+    nothing left to do. Not under a profiler, debugger or coverage, which report at
+    exit."""
     if isinstance(code, str):  # sys.exit("message"): printed, exit 1
         sys.stderr.write(code + "\n")
         code = 1
     status = code if isinstance(code, int) else (0 if code is None else 1)
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        # A profiler, a debugger or coverage is watching: let it write its report.
+        sys.exit(status)
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -194,16 +194,21 @@ def raw_blocks(path: str, records: RecordMap) -> Iterator[pa.Array]:
     """The records of ``records`` (:func:`scan_records`), a block at a time: one binary
     value per record, the first record's text, then for each later one the line end
     before it and its text. Joined with the added values and followed by one line end,
-    that is the block's output."""
+    that is the block's output. Each array is good until the next is asked for: the
+    blocks are read into one buffer, over and over (no fresh memory to fault in for
+    every block)."""
     if _stamp(path) != records.stamp:
         raise NotRaw("the file changed since it was read")
+    room = bytearray(max((length for _, length, _ in records.blocks), default=0))
+    view = memoryview(room)
     with open(path, "rb") as fh:
         for offset, length, stops in records.blocks:
             fh.seek(offset)
-            buf = fh.read(length)
-            if len(buf) != length:
+            if fh.readinto(view[:length]) != length:
                 raise NotRaw("the file changed since it was read")
             offsets = np.concatenate((np.zeros(1, np.int32), stops))
             yield pa.Array.from_buffers(
-                pa.binary(), len(stops), [None, pa.py_buffer(offsets), pa.py_buffer(buf)]
+                pa.binary(),
+                len(stops),
+                [None, pa.py_buffer(offsets), pa.py_buffer(view[:length])],
             )
