@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -219,3 +220,30 @@ def test_the_generated_files_were_compared() -> None:
     if not reached:
         pytest.skip("run with the property test")
     assert {"ours", "ours-crlf", "all", "raw"} <= set(reached)
+
+
+def test_read_ahead_hands_on_items_errors_and_lets_go() -> None:
+    """The batches of the re-writing path are parsed a step ahead on a thread: every
+    item comes out in order, an error where its item would have, and a reader that
+    stops early lets the thread end."""
+    import threading
+
+    from ordertags.io import writers
+
+    assert list(writers._read_ahead(iter(range(50)), depth=2)) == list(range(50))
+
+    def failing() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise ValueError("bad batch")
+
+    got = []
+    with pytest.raises(ValueError, match="bad batch"):
+        for item in writers._read_ahead(failing()):
+            got.append(item)
+    assert got == [1, 2]
+
+    ahead = writers._read_ahead(iter(range(1000)), depth=2)
+    assert next(ahead) == 0
+    ahead.close()  # stops early: the thread must not wait forever on a full queue
+    assert not [t for t in threading.enumerate() if t.name == "ordertags-read-ahead"]

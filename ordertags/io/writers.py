@@ -15,9 +15,11 @@ import dataclasses
 import io
 import json
 import os
+import queue
 import re
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
 
@@ -361,6 +363,53 @@ def write_table(
     return write_csv_table(out, names, columns, dialect)
 
 
+class _Failed:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+def _read_ahead(items: Iterator[Any], depth: int = 2) -> Generator[Any, None, None]:
+    """``items``, made on a thread of their own up to ``depth`` ahead of their use: the
+    next batch is parsed while this one is written (both are Arrow kernels, which let
+    two cores work). Its errors come out here, where the batch would have."""
+    ready: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def offer(item: Any) -> bool:
+        """Queue ``item``; False once the reader has stopped."""
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def pump() -> None:
+        try:
+            for item in items:
+                if not offer(item):
+                    return
+            offer(done)
+        except BaseException as exc:  # noqa: BLE001 - handed to the reader, raised there
+            offer(_Failed(exc))
+
+    worker = threading.Thread(target=pump, name="ordertags-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = ready.get()
+            if item is done:
+                return
+            if isinstance(item, _Failed):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()  # a reader that stops early lets the thread go
+        worker.join()
+
+
 def _write_batches(
     out: BinaryIO,
     table: OrderTable,
@@ -377,7 +426,7 @@ def _write_batches(
     emit = _Emitter(out, dialect.encoding)
     _write_csv_head(emit, names, dialect)
     start = 0
-    for batch in table.lazy.batches(batch_bytes()):
+    for batch in _read_ahead(table.lazy.batches(batch_bytes())):
         n = batch.num_rows
         columns = [
             pa.chunked_array([batch.column(p)]) if isinstance(p, int) else p.slice(start, n)
