@@ -42,7 +42,6 @@ from ordertags.base.yamlfiles import (
     has_anchors,
     line_of,
     load_schema,
-    load_yaml,
     load_yaml_nodes,
     read_bytes,
     validate,
@@ -54,6 +53,7 @@ from ordertags.base.yamltext import (
     TextLines,
     flow_list,
     guess_indent,
+    reads_back_plain,
     scalar,
 )
 from ordertags.errors import OrderTagsError, TagBookError
@@ -851,11 +851,7 @@ def _plain(value: str) -> Any:
     read it back as something else (``yes``, ``on``, ``1:20``, ``2026-01-01``...)."""
     from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-    try:
-        same = load_yaml(f"v: {value}", file="", error=TagBookError) == {"v": value}
-    except TagBookError:
-        same = False
-    return value if same and value == value.strip() and value else DoubleQuotedScalarString(value)
+    return value if reads_back_plain(value) else DoubleQuotedScalarString(value)
 
 
 def _round_trip() -> Any:
@@ -1064,7 +1060,8 @@ class _TextEdit:
             raise NotPlainText("a value over several lines")
         return value, first + value.start_mark.line
 
-    def _put(self, i: int, value: Any, line: int, text: str) -> None:
+    def _put(self, value: Any, line: int, text: str) -> None:
+        """Put ``text`` in place of the one-line ``value`` on ``line``."""
         old = self.doc.line(line)
         start, end = value.start_mark.column, value.end_mark.column
         self.doc.replace(line, old[:start] + text + old[end:])
@@ -1074,7 +1071,7 @@ class _TextEdit:
         found = self._value(i, "tags")
         if found is None or not isinstance(found[0], yaml.SequenceNode) or not found[0].flow_style:
             raise NotPlainText("tags not a flow list")
-        self._put(i, found[0], found[1], flow_list(tags))
+        self._put(found[0], found[1], flow_list(tags))
         self.entries[i] = replace(self.entries[i], tags=tuple(tags))
         self._node(i)  # the lines read back as the changed entry
         self.changed = True
@@ -1093,7 +1090,7 @@ class _TextEdit:
             value, line = found
             if not isinstance(value, yaml.ScalarNode) or value.style not in (None, "", '"', "'"):
                 raise NotPlainText("note not a one-line scalar")
-            self._put(i, value, line, scalar(note))
+            self._put(value, line, scalar(note))
         self.entries[i] = replace(self.entries[i], note=note)
         self._node(i)
         self.changed = True
