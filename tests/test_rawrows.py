@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ordertags.io.rawrows import NotRaw, scan_records
@@ -177,6 +177,12 @@ FIELD = st.text(alphabet='ab ,"\n\ré', max_size=6)
     style=st.sampled_from(["ours", "ours-crlf", "all", "raw"]),
     batch=st.sampled_from([64, 4096]),
 )
+# One file of each style that both ways read, whatever the search draws: a typed one with
+# stray quotes and spaces, a quote-everything one, ordertags' own (LF and CRLF).
+@example(rows=[["ab", 'a"b', " x "], ["a", "", "b b"]], style="raw", batch=64)
+@example(rows=[["a,b", 'say "hi"', "two\nlines"]], style="all", batch=64)
+@example(rows=[["a,b", 'say "hi"', "two\nlines"], ["", "é", "\r"]], style="ours", batch=64)
+@example(rows=[["a,b", 'say "hi"', "two\nlines"]], style="ours-crlf", batch=4096)
 def test_any_file_copied_or_not_gives_the_same_bytes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows: list[list[str]], style: str, batch: int
 ) -> None:
