@@ -32,6 +32,7 @@ from ordertags.io.platforms import map_profile
 from ordertags.io.rawrows import NotRaw, raw_blocks
 from ordertags.io.readers import Dialect, NotStreamable, OrderTable, RawNumber, batch_bytes
 from ordertags.io.safecsv import neutralise_column
+from ordertags.io.values import combined
 
 BATCH_ROWS = 65_536
 WRITE_THREADS = max(1, min(4, os.cpu_count() or 1))
@@ -128,7 +129,7 @@ def _write_csv_rows(emit: _Emitter, columns: Sequence[pa.ChunkedArray], dialect:
     def render(start: int) -> pa.Array:
         cols = []
         for c, may in zip(columns, check, strict=True):
-            arr = c.slice(start, BATCH_ROWS).combine_chunks()
+            arr = combined(c.slice(start, BATCH_ROWS))
             if pa.types.is_dictionary(arr.type):
                 arr = arr.cast(pa.string())
             if arr.null_count:
@@ -492,7 +493,7 @@ def _write_raw(
             n = len(values)
             cols = [values]
             for c, may in zip(added, check, strict=True):
-                cols.append(_cells(c.slice(start, n).combine_chunks(), pattern if may else None))
+                cols.append(_cells(combined(c.slice(start, n)), pattern if may else None))
             emit(_string_buffer(pc.binary_join_element_wise(*cols, sep)))
             emit(eol)
             start += n
