@@ -939,13 +939,9 @@ class _TextEdit:
             raise NotPlainText("the lines do not hold the entry")
         return root.value[0], first
 
-    def append(self, record: dict[str, Any]) -> None:
-        """Add ``record`` (a new entry) after the last entry, in its layout."""
-        if not self.entries or not self.customers_ok:
-            raise NotPlainText("no entry to follow")
-        self._node(len(self.entries) - 1)
-        last = self.entries[-1]
-        first, end = last.line or 0, self.ends[-1]
+    def _item_lines(self, first: int, record: dict[str, Any]) -> tuple[list[str], Any]:
+        """The lines of a new list item ``record``, laid out as the item starting on line
+        ``first`` is (its dash and indent), and what they read back as."""
         dash = DASH.match(self.doc.line(first))
         if dash is None:
             raise NotPlainText("no dash")
@@ -955,6 +951,16 @@ class _TextEdit:
             value = flow_list(v) if isinstance(v, list) else scalar(v)
             texts.append(f"{dash.group(0) if not texts else pad}{k}: {value}")
         data, _ = _snippet("".join(t + "\n" for t in texts))
+        return texts, data
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Add ``record`` (a new entry) after the last entry, in its layout."""
+        if not self.entries or not self.customers_ok:
+            raise NotPlainText("no entry to follow")
+        self._node(len(self.entries) - 1)
+        last = self.entries[-1]
+        first, end = last.line or 0, self.ends[-1]
+        texts, data = self._item_lines(first, record)
         kind = next(k for k in IDENTITY_FIELDS if k in record)
         key = entry_key(kind, record[kind])
         if data != [record] or not _entry_fits(record) or key is None:
@@ -995,15 +1001,7 @@ class _TextEdit:
         )
         if held != (last.email if key == "suppressed" else [last.a, last.b]):
             raise NotPlainText("the lines do not hold the item")
-        dash = DASH.match(self.doc.line(first))
-        if dash is None:
-            raise NotPlainText("no dash")
-        pad = " " * len(dash.group(0))
-        texts: list[str] = []
-        for k, v in record.items():
-            value = flow_list(v) if isinstance(v, list) else scalar(v)
-            texts.append(f"{dash.group(0) if not texts else pad}{k}: {value}")
-        data, _ = _snippet("".join(t + "\n" for t in texts))
+        texts, data = self._item_lines(first, record)
         if data != [record] or not _fits_schema(key, record):
             raise NotPlainText("the new item does not read back")
         self.doc.insert(end, texts)

@@ -47,23 +47,9 @@ NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
 
 
 def read_text(path: Path, error: type[OrderTagsError], what: str) -> str:
-    """Read a UTF-8 text file, turning OS and decode errors into ``error``."""
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise error(
-            f"no such {what}.",
-            file=str(path),
-            hint="Check the path, or create it (see `ordertags init`).",
-        ) from None
-    except IsADirectoryError:
-        raise error(f"this is a folder, not a {what}.", file=str(path)) from None
-    except UnicodeDecodeError as exc:
-        raise error(
-            f"not UTF-8 text (byte {exc.start}).", file=str(path), hint="Save the file as UTF-8."
-        ) from None
-    except OSError as exc:
-        raise error(f"cannot read the {what}: {exc.strerror}.", file=str(path)) from None
+    """Read a UTF-8 text file (a BOM dropped, LF line ends), turning OS and decode
+    errors into ``error``."""
+    return decode_text(read_bytes(path, error, what), file=str(path), error=error)
 
 
 def read_bytes(path: Path, error: type[OrderTagsError], what: str) -> bytes:
