@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import codecs
 import dataclasses
 import datetime as dt
 import os
@@ -42,7 +41,7 @@ from ordertags.io.readers import (
     read_exports,
     read_orders_lazily,
 )
-from ordertags.io.writers import write_output, write_table
+from ordertags.io.writers import copies_records, write_output, write_table
 from ordertags.reports import segments
 from ordertags.reports.dryrun import DryRun, compare
 from ordertags.reports.explain import Explanation, explain_order
@@ -366,13 +365,6 @@ def apply_files(
         return _apply_run(locals(), streamed=False)
 
 
-def _is_utf8(encoding: str | None) -> bool:
-    try:
-        return encoding is None or codecs.lookup(encoding).name == "utf-8"
-    except LookupError:  # said when the file is written
-        return False
-
-
 def _apply_run(given: dict[str, Any], *, streamed: bool) -> tuple[Annotated, list[Any]]:
     """The body of :func:`apply_files` (``given``: its arguments and targets)."""
     orders = given["orders"]
@@ -413,10 +405,12 @@ def _apply_run(given: dict[str, Any], *, streamed: bool) -> tuple[Annotated, lis
                 progress=progress,
                 # Where the annotated file can be written by copying each record's
                 # bytes (io.rawrows), find the records alongside the first pass.
-                scan=not excel_safe
-                and profile_columns != "first"
-                and output_format in (None, "csv")
-                and _is_utf8(output_encoding),
+                scan=copies_records(
+                    output_format,
+                    output_encoding,
+                    profile_first=profile_columns == "first",
+                    excel_safe=excel_safe,
+                ),
             )
             # Every list is made (and its tags checked) before anything is put in place;
             # in a workspace, with the history's all-time figures (as export makes them).

@@ -124,22 +124,17 @@ def _write_csv_rows(emit: _Emitter, columns: Sequence[pa.ChunkedArray], dialect:
     pattern = _quote_needed_pattern(dialect.delimiter)
     specials = (dialect.delimiter + '"\r\n').encode("utf-8")
     check = [_may_need_quotes(c, specials) for c in columns]
-    eol = pa.scalar(dialect.eol)
+    eol = pa.scalar(dialect.eol.encode("utf-8"), pa.binary())
+    sep = pa.scalar(dialect.delimiter.encode("utf-8"), pa.binary())
 
     def render(start: int) -> pa.Array:
-        cols = []
-        for c, may in zip(columns, check, strict=True):
-            arr = combined(c.slice(start, BATCH_ROWS))
-            if pa.types.is_dictionary(arr.type):
-                arr = arr.cast(pa.string())
-            if arr.null_count:
-                arr = pc.fill_null(arr, "")
-            cols.append(_quoted(arr, pattern) if may else arr)
+        cols = [
+            _cells(combined(c.slice(start, BATCH_ROWS)), pattern if may else None)
+            for c, may in zip(columns, check, strict=True)
+        ]
         # The line end rides on the last value, so whole rows are copied once.
-        cols[-1] = pc.binary_join_element_wise(cols[-1], eol, "")
-        lines: pa.Array = (
-            cols[0] if len(cols) == 1 else pc.binary_join_element_wise(*cols, dialect.delimiter)
-        )
+        cols[-1] = pc.binary_join_element_wise(cols[-1], eol, pa.scalar(b"", pa.binary()))
+        lines: pa.Array = cols[0] if len(cols) == 1 else pc.binary_join_element_wise(*cols, sep)
         return lines
 
     if n <= BATCH_ROWS:  # one batch (always so for a big export's batches): no thread
@@ -458,14 +453,9 @@ def _write_raw(
     that out after it has started, and then takes back what it wrote."""
     assert table.lazy is not None
     width = len(table.columns)
-    if (
-        dialect.encoding not in ("utf-8", "utf8")
-        or plan[:width] != list(range(width))
-        or len(plan) == width
-    ):
-        return False
+    in_place = all(isinstance(p, int) and p == i for i, p in enumerate(plan[:width]))
     added = [p for p in plan[width:] if not isinstance(p, int)]
-    if len(added) != len(plan) - width:
+    if dialect.encoding != "utf-8" or not in_place or not added or len(plan) != width + len(added):
         return False
     header = _header_line(table.columns, dialect).encode("utf-8")
     lazy = table.lazy
@@ -504,6 +494,20 @@ def _write_raw(
         raise NotStreamable("the export changed while it was read") from None
     out.write(dialect.trailer)
     return True
+
+
+def copies_records(
+    output_format: str | None, encoding: str | None, *, profile_first: bool, excel_safe: bool
+) -> bool:
+    """Can :func:`write_table` write a big export by copying each record's bytes, as far
+    as its options say (the file itself is checked then)? CSV out, UTF-8 out, the added
+    columns at the end, every value as it was."""
+    if excel_safe or profile_first or output_format not in (None, "csv"):
+        return False
+    try:
+        return encoding is None or codecs.lookup(encoding).name == "utf-8"
+    except LookupError:  # said when the file is written
+        return False
 
 
 def _cells(arr: pa.Array, pattern: str | None) -> pa.Array:
