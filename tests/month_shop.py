@@ -21,6 +21,16 @@ from pathlib import Path
 CENT = Decimal("0.01")
 GERMAN_MONTHS = ["Jan", "Feb", "Mär", "Apr", "Mai", "Jun", "Jul", "Aug", "Sep", "Okt", "Nov", "Dez"]
 FIRST = ["Jane", "Sam", "Kim", "Lena", "Rob", "Ana", "Tom", "Mia", "Jörg", "Zoë", "Ben", "Ida"]
+#: The services each channel offers, as its export writes them.
+SERVICES = {
+    "shopify": ["Royal Mail 2nd Class", "Royal Mail 1st Class"],
+    "woocommerce": ["DHL Paket", "Flat rate"],
+    "amazon-uk": ["Standard", "Expedited"],
+    "amazon-us": ["Standard", "SecondDay"],
+    "ebay-us": ["USPS Ground Advantage", "USPS Priority Mail"],
+    "ebay-de": ["DHL Paket", "Deutsche Post Warensendung"],
+    "etsy": ["Standard Shipping"],
+}
 LAST = ["Doe", "Surf", "Lee", "Nguyen", "Marsh", "Silva", "Fox", "Berg", "Müller", "Faß"]
 
 
@@ -38,6 +48,8 @@ class Order:
     lines: list[tuple[str, int, Decimal, Decimal]]  # sku, quantity, line price, line tax
     shipping: Decimal
     shipping_tax: Decimal
+    #: The shipping service the customer chose, as the channel writes it.
+    service: str = ""
 
     @property
     def total(self) -> Decimal:
@@ -55,16 +67,23 @@ class Month:
     #: One Amazon UK order whose Linnworks copy adds the VAT again (a hub's mistake):
     #: the channel's own report must win.
     wrong_in_hub: str = ""
+    #: Shopify orders refunded after the month's first export (order number -> amount
+    #: given back), as :func:`shopify_refunds` re-exports them.
+    refunds: dict[str, Decimal] = field(default_factory=dict)
 
-    def truth(self) -> dict[str, dict[str, object]]:
-        """Per customer key: orders and spend per currency, each order once."""
+    def truth(self, refunded: bool = False) -> dict[str, dict[str, object]]:
+        """Per customer key: orders and spend per currency, each order once. With
+        ``refunded``, spend is net of :attr:`refunds` and an order refunded in full is
+        not counted as an order."""
         out: dict[str, dict[str, object]] = {}
         for o in self.orders:
             row = out.setdefault(o.key, {"orders": 0, "spend": defaultdict(Decimal)})
-            row["orders"] = int(row["orders"]) + 1  # type: ignore[call-overload]
+            back = self.refunds.get(o.number, Decimal(0)) if refunded else Decimal(0)
+            if back < o.total:
+                row["orders"] = int(row["orders"]) + 1  # type: ignore[call-overload]
             spend = row["spend"]
             assert isinstance(spend, defaultdict)
-            spend[o.currency] += o.total
+            spend[o.currency] += o.total - back
         return out
 
 
@@ -72,6 +91,7 @@ def make_month(seed: int, customers: int = 14, orders: int = 48) -> Month:
     """The orders of a month: each customer has a home channel and sometimes buys on
     another web shop under the same email (one customer across Shopify and WooCommerce)."""
     rnd = random.Random(seed)
+    services = random.Random(f"services {seed}")  # apart, so the month stays as it was
     channels = ["shopify", "woocommerce", "amazon-uk", "amazon-us", "ebay-us", "ebay-de", "etsy"]
     people = []
     for i in range(customers):
@@ -108,6 +128,7 @@ def make_month(seed: int, customers: int = 14, orders: int = 48) -> Month:
             tax = (price / 6).quantize(CENT)  # the VAT inside a VAT-inclusive price
             lines.append((f"SKU-{rnd.randrange(1, 30)}", qty, price, tax))
         shipping = Decimal(rnd.choice(["0.00", "3.99", "4.99"]))
+        service = services.choice(SERVICES[channel])
         name = f"{person['first']} {person['last']}"
         email, buyer = str(person["email"]), ""
         if channel == "shopify":
@@ -144,11 +165,16 @@ def make_month(seed: int, customers: int = 14, orders: int = 48) -> Month:
                 lines=lines,
                 shipping=shipping,
                 shipping_tax=(shipping / 6).quantize(CENT),
+                service=service,
             )
         )
     uk = [o for o in month.orders if o.channel == "amazon-uk"]
     if uk:
         month.wrong_in_hub = uk[0].number
+    shop = [o for o in month.orders if o.channel == "shopify"]
+    if len(shop) >= 2:  # one refunded in full, one in part (the shipping kept)
+        month.refunds[shop[0].number] = shop[0].total
+        month.refunds[shop[1].number] = (shop[1].total - shop[1].shipping).quantize(CENT)
     return month
 
 
@@ -167,19 +193,23 @@ def _money(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
-def shopify(orders: list[Order]) -> str:
+def shopify(orders: list[Order], refunds: dict[str, Decimal] | None = None) -> str:
+    """Shopify's orders export; with ``refunds``, as re-exported after those refunds
+    (Financial Status refunded or partially_refunded, Refunded Amount)."""
     header = ["Name", "Email", "Financial Status", "Currency", "Total", "Created at"]
     header += ["Lineitem quantity", "Lineitem name", "Lineitem price", "Lineitem sku"]
-    header += ["Billing Name", "Source"]
+    header += ["Billing Name", "Source", "Shipping Method", "Refunded Amount"]
     rows = []
     for o in orders:
+        back = refunds.get(o.number, Decimal(0)) if refunds else Decimal(0)
+        status = "paid" if not back else "refunded" if back == o.total else "partially_refunded"
         for j, (sku, qty, price, _) in enumerate(o.lines):
             first = j == 0
             rows.append(
                 [
                     o.number,
                     o.email,
-                    "paid" if first else "",
+                    status if first else "",
                     o.currency if first else "",
                     _money(o.total) if first else "",
                     o.when.strftime("%Y-%m-%d %H:%M:%S +0000"),
@@ -189,6 +219,8 @@ def shopify(orders: list[Order]) -> str:
                     sku,
                     o.name if first else "",
                     "web" if first else "",
+                    o.service if first else "",
+                    _money(back) if first else "",
                 ]
             )
     return _csv(header, rows)
@@ -197,7 +229,7 @@ def shopify(orders: list[Order]) -> str:
 def woocommerce(orders: list[Order]) -> str:
     header = ["order_id", "order_number", "order_date", "status", "order_total"]
     header += ["order_currency", "customer_email", "billing_first_name", "billing_last_name"]
-    header += ["billing_email", "billing_country"]
+    header += ["billing_email", "billing_country", "shipping_method"]
     rows = []
     for i, o in enumerate(orders):
         first, last = o.name.split(" ", 1)
@@ -215,6 +247,7 @@ def woocommerce(orders: list[Order]) -> str:
                 last,
                 o.email,
                 "DE",
+                o.service,
             ]
         )
     return _csv(header, rows)
@@ -223,7 +256,7 @@ def woocommerce(orders: list[Order]) -> str:
 def amazon(orders: list[Order]) -> str:
     header = ["order-id", "order-item-id", "purchase-date", "buyer-email", "buyer-name", "sku"]
     header += ["quantity-purchased", "currency", "item-price", "item-tax", "shipping-price"]
-    header += ["shipping-tax", "sales-channel"]
+    header += ["shipping-tax", "ship-service-level", "sales-channel"]
     rows = []
     for o in orders:
         market = "Amazon.co.uk" if o.channel == "amazon-uk" else "Amazon.com"
@@ -242,6 +275,7 @@ def amazon(orders: list[Order]) -> str:
                     _money(tax),
                     _money(o.shipping if j == 0 else Decimal(0)),
                     _money(o.shipping_tax if j == 0 else Decimal(0)),
+                    o.service,
                     market,
                 ]
             )
@@ -251,6 +285,7 @@ def amazon(orders: list[Order]) -> str:
 def ebay_us(orders: list[Order]) -> str:
     header = ["Sales Record Number", "Order Number", "Buyer Username", "Buyer Name"]
     header += ["Buyer Email", "Quantity", "Sold For", "Total Price", "Sale Date"]
+    header += ["Shipping Service"]
     rows = []
     for i, o in enumerate(orders):
         qty = sum(q for _, q, _, _ in o.lines)
@@ -265,6 +300,7 @@ def ebay_us(orders: list[Order]) -> str:
                 f"${o.total:,.2f}",
                 f"${o.total:,.2f}",
                 o.when.strftime("%b-%d-%y"),
+                o.service,
             ]
         )
     text = _csv(header, rows)
@@ -273,12 +309,12 @@ def ebay_us(orders: list[Order]) -> str:
 
 def ebay_de(orders: list[Order]) -> bytes:
     header = ["Verkaufsprotokollnummer", "Bestellnummer", "Nutzername des Käufers"]
-    header += ["Name des Käufers", "Gesamtbetrag", "Verkauft am"]
+    header += ["Name des Käufers", "Gesamtbetrag", "Verkauft am", "Versandservice"]
     rows = []
     for i, o in enumerate(orders):
         amount = f"{o.total:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
         day = f"{o.when.day:02d}-{GERMAN_MONTHS[o.when.month - 1]}-{o.when.year % 100:02d}"
-        rows.append([str(200 + i), o.number, o.buyer, o.name, f"{amount} €", day])
+        rows.append([str(200 + i), o.number, o.buyer, o.name, f"{amount} €", day, o.service])
     return _csv(header, rows, ";").encode("cp1252")
 
 
@@ -317,7 +353,7 @@ def linnworks(month: Month) -> str:
     Reference Num; dates day first (a UK seller). Marketplace orders carry the relay
     email Linnworks was given (Amazon), or none (eBay, Etsy)."""
     header = ["Order Id", "Reference Num", "Source", "SubSource", "Received Date"]
-    header += ["Customer Name", "Email", "Currency", "Total"]
+    header += ["Customer Name", "Email", "Currency", "Total", "Postal Service"]
     rows = []
     for o in month.orders:
         source, sub = LINNWORKS_SOURCE[o.channel]
@@ -335,6 +371,7 @@ def linnworks(month: Month) -> str:
                 o.email if o.channel in ("shopify", "woocommerce") or "amazon" in o.channel else "",
                 o.currency,
                 _money(total),
+                o.service,
             ]
         )
     return _csv(header, rows)
@@ -365,3 +402,32 @@ def write_exports(month: Month, folder: Path) -> list[Path]:
             path.write_text(content, encoding="utf-8")
         paths.append(path)
     return paths
+
+
+def shopify_refunds(month: Month) -> str:
+    """The Shopify export downloaded again after :attr:`Month.refunds` were given."""
+    return shopify([o for o in month.orders if o.channel == "shopify"], month.refunds)
+
+
+def list_files(folder: Path, emails: list[str]) -> dict[str, Path]:
+    """One list file per way people write an address list (a spreadsheet column saved as
+    CSV, a line copied from a mail program...), each holding ``emails`` in that spelling.
+    ``csv`` is a real CSV whose addresses are in its ``Email Address`` column."""
+    folder.mkdir(parents=True, exist_ok=True)
+    spellings = {
+        "comma": lambda e: f"{e},",
+        "quoted": lambda e: f'"{e}"',
+        "semicolon": lambda e: f"{e};",
+        "tab": lambda e: f"{e}\tGOLD",
+        "mailto": lambda e: f"mailto:{e}",
+    }
+    out: dict[str, Path] = {}
+    for name, spell in spellings.items():
+        path = folder / f"list_{name}.txt"
+        path.write_text("".join(spell(e) + "\n" for e in emails), encoding="utf-8")
+        out[name] = path
+    rows = [[f"Customer {i}", e, "2026-11-01"] for i, e in enumerate(emails)]
+    path = folder / "list_columns.csv"
+    path.write_text(_csv(["Name", "Email Address", "Added"], rows), encoding="utf-8")
+    out["csv"] = path
+    return out
