@@ -1,0 +1,136 @@
+"""The second month (issue 17): a new seller runs a whole month across channels, in one
+run and in a workspace, and every figure and every action is checked against the month
+generator's own truth (:mod:`tests.month_shop`, worked out with ``decimal``).
+
+- a ``set:`` rule reaches every platform's own service column in one mixed run;
+- a Shopify re-export after refunds: spend net of the refunds, counted once;
+- the hub's copy alone in a run without a workspace;
+- today's orders counted by a cron run (``--as-of`` left to default to today);
+- list files in every spelling people write them;
+- lists, segments by group and ``customers`` to the penny.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ordertags.cli import app
+
+from .month_shop import (
+    Month,
+    Order,
+    list_files,
+    make_month,
+    shopify,
+    shopify_refunds,
+    write_exports,
+)
+
+runner = CliRunner()
+SEED = 9
+TRACKED = "Royal Mail Tracked 24"
+
+#: Where each export keeps the shipping service (its own header), and how it is read.
+SERVICE_COLUMN = {
+    "orders_export.csv": ("Shipping Method", ",", "utf-8"),
+    "woocommerce_orders.csv": ("shipping_method", ",", "utf-8"),
+    "amazon_uk.txt": ("ship-service-level", "\t", "utf-8"),
+    "amazon_us.txt": ("ship-service-level", "\t", "utf-8"),
+    "ebay_us.csv": ("Shipping Service", ",", "utf-8"),
+    "ebay_de.csv": ("Versandservice", ";", "cp1252"),
+    "linnworks_open_orders.csv": ("Postal Service", ",", "utf-8"),
+}
+#: The order number column of each export (the channel's number; Linnworks: Reference Num).
+NUMBER_COLUMN = {
+    "orders_export.csv": "Name",
+    "woocommerce_orders.csv": "order_number",
+    "amazon_uk.txt": "order-id",
+    "amazon_us.txt": "order-id",
+    "ebay_us.csv": "Order Number",
+    "ebay_de.csv": "Bestellnummer",
+    "linnworks_open_orders.csv": "Reference Num",
+}
+
+
+@pytest.fixture(scope="module")
+def month() -> Month:
+    return make_month(SEED)
+
+
+@pytest.fixture(scope="module")
+def exports(month: Month, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    return write_exports(month, tmp_path_factory.mktemp("month2"))
+
+
+def identity(order: Order) -> str:
+    """The tag book's way of naming the customer of ``order``."""
+    if order.key.startswith(("ebay:", "etsy:")):
+        return f"id: {order.key}"
+    return f"email: {order.key}"
+
+
+def read_table(path: Path, delimiter: str, encoding: str) -> tuple[list[str], list[list[str]]]:
+    text = path.read_bytes().decode(encoding)
+    lines = [line for line in text.splitlines() if line.strip()]
+    if path.name == "ebay_us.csv":  # the report's own lines before and after the orders
+        lines = [x for x in lines if not x.startswith("Seller ID") and "record(s)" not in x]
+    rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
+    return rows[0], rows[1:]
+
+
+def test_a_set_rule_reaches_every_platforms_own_column_in_one_run(
+    month: Month, exports: list[Path], tmp_path: Path
+) -> None:
+    """One claimer per channel, every export in one ``apply``: each claimer's orders go
+    tracked in that export's own service column (Linnworks' copies too), every other
+    order keeps its service, and no export gains a column of the canonical name."""
+    claimers: dict[str, Order] = {}
+    for o in month.orders:
+        claimers.setdefault(o.channel, o)
+    keys = {o.key for o in claimers.values()}
+    entries = "".join(f"  - {{{identity(o)}, tags: [CLAIMED]}}\n" for o in claimers.values())
+    book = tmp_path / "tagbook.yaml"
+    book.write_text(
+        "version: 1\ntags:\n  - {name: CLAIMED, colour: orange, priority: 90}\n"
+        f"customers:\n{entries}",
+        encoding="utf-8",
+    )
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "version: 1\nrules:\n  - name: Claimers ship tracked\n    when: {has_tag: CLAIMED}\n"
+        f"    set: {{shipping_service: {TRACKED}}}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app,
+        ["apply", *map(str, exports), "-t", str(book), "-r", str(rules), "-o", str(out)]
+        + ["--as-of", "2026-12-01", "--default-region", "GB", "--quiet"],
+    )
+    assert result.exit_code == 0, result.stderr
+    by_number = {o.number: o for o in month.orders}
+    checked = 0
+    for name, (column, delimiter, encoding) in SERVICE_COLUMN.items():
+        original_header, original_rows = read_table(
+            next(p for p in exports if p.name == name), delimiter, encoding
+        )
+        header, rows = read_table(out / name, delimiter, encoding)
+        assert "shipping_service" not in header, name
+        assert header[: len(original_header)] == original_header, name
+        col, num = header.index(column), header.index(NUMBER_COLUMN[name])
+        for row, before in zip(rows, original_rows, strict=True):
+            order = by_number[row[num]]
+            if before[col] == "":  # a continuation row of a multi-row order
+                continue
+            expected = TRACKED if order.key in keys else order.service
+            assert row[col] == expected, (name, row[num])
+            checked += 1
+    assert checked == len(month.orders) + len([o for o in month.orders if o.channel != "etsy"])
