@@ -16,7 +16,7 @@ import csv
 import datetime as dt
 import io
 from collections import defaultdict
-from decimal import Decimal
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -27,10 +27,8 @@ from ordertags.cli import app
 from .month_shop import (
     Month,
     Order,
-    list_files,
     make_month,
     shopify,
-    shopify_refunds,
     write_exports,
 )
 
@@ -134,3 +132,53 @@ def test_a_set_rule_reaches_every_platforms_own_column_in_one_run(
             assert row[col] == expected, (name, row[num])
             checked += 1
     assert checked == len(month.orders) + len([o for o in month.orders if o.channel != "etsy"])
+
+
+def _shifted(orders: list[Order], when: dt.datetime) -> list[Order]:
+    return [replace(o, when=when) for o in orders]
+
+
+@pytest.mark.parametrize("workspace", [True, False])
+def test_a_cron_run_counts_todays_orders(month: Month, tmp_path: Path, workspace: bool) -> None:
+    """``apply`` with no ``--as-of`` (cron): the order being packed today counts towards
+    its customer's orders in the last 30 days, with the history or without."""
+    per: dict[str, list[Order]] = defaultdict(list)
+    for o in month.orders:
+        if o.channel == "shopify":
+            per[o.key].append(o)
+    key, past = max(per.items(), key=lambda kv: len(kv[1]))
+    now = dt.datetime.now().replace(microsecond=0)
+    earlier = _shifted(past, now - dt.timedelta(days=10))
+    today = replace(past[0], number="#9001", when=now)
+    need = len(past) + 1  # the past orders and today's
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "version: 1\nrules:\n  - name: Regular this month\n"
+        f"    when: {{customer: orders, at_least: {need}, within_days: 30}}\n    tag: REGULAR\n",
+        encoding="utf-8",
+    )
+    book = tmp_path / "tagbook.yaml"
+    book.write_text(
+        "version: 1\ntags:\n  - {name: REGULAR, colour: teal}\ncustomers: []\n", encoding="utf-8"
+    )
+    new = tmp_path / "today.csv"
+    args = ["-t", str(book), "-r", str(rules), "--default-region", "GB", "--quiet"]
+    if workspace:
+        shop = tmp_path / "shop"
+        assert runner.invoke(app, ["init", str(shop), "--default-region", "GB"]).exit_code == 0
+        history = tmp_path / "history.csv"
+        history.write_text(shopify(earlier), encoding="utf-8")
+        done = runner.invoke(app, ["ingest", str(history), "-w", str(shop)])
+        assert done.exit_code == 0, done.stderr
+        new.write_text(shopify([today]), encoding="utf-8")
+        args += ["-w", str(shop)]
+    else:
+        new.write_text(shopify([*earlier, today]), encoding="utf-8")
+    out = tmp_path / "out.csv"
+    result = runner.invoke(app, ["apply", str(new), "-o", str(out), *args])
+    assert result.exit_code == 0, result.stderr
+    header, rows = read_table(out, ",", "utf-8")
+    tags, names, emails = (header.index(c) for c in ("Customer Tags", "Name", "Email"))
+    mine = [r for r in rows if r[names] == "#9001"]
+    assert mine and all(r[tags] == "REGULAR" for r in mine), key
+    assert all(r[tags] == "" for r in rows if r[emails] and r[emails] != key)
