@@ -576,3 +576,22 @@ def test_annotate_with_a_workspace_named_by_a_str(
     )
     assert ordertags.Workspace(".").root == Path(".")
     assert result.to_arrow().column("Customer Tags").to_pylist() == ["VIP", "", "", "", "VIP"]
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        "customers:\n  - email: cary.crook@example.com\n    tags: [gold, FRAUD]\n",
+        # A flow-style list: edited through the comment-preserving YAML round trip.
+        "customers: [{email: cary.crook@example.com, tags: [gold, FRAUD]}]\n",
+    ],
+    ids=["text edit", "round trip"],
+)
+def test_untag_removes_a_tag_the_entry_spells_in_another_case(entries: str, surf: Path) -> None:
+    book = surf / "tagbook.yaml"
+    book.write_text(BOOK.split("customers:")[0] + entries, encoding="utf-8")
+    result = run("untag", "cary.crook@example.com", "--tag", "GOLD", "-w", surf)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == "removed GOLD from Cary Crook (cary.crook@example.com)\n"
+    entry = ordertags.load_tagbook(book).entries
+    assert [(e.identity, e.tags) for e in entry] == [("cary.crook@example.com", ("FRAUD",))]
