@@ -146,7 +146,8 @@ def __getattr__(name: str) -> Any:
 @dataclass(frozen=True)
 class ListSpec:
     """A mailing list that ``apply`` writes beside the annotated orders (``--list``):
-    the customers with any of ``tags`` and none of ``not_tags``, into ``path``.
+    the customers with any of ``tags`` and none of ``not_tags``, into ``path`` (a ``str``
+    or any ``os.PathLike``).
 
     >>> ListSpec.parse("vip.csv:VIP,GOLD,!FRAUD")
     ListSpec(path='vip.csv', tags=('VIP', 'GOLD'), not_tags=('FRAUD',))
@@ -155,6 +156,14 @@ class ListSpec:
     path: str
     tags: tuple[str, ...]
     not_tags: tuple[str, ...] = ()
+
+    def __init__(
+        self, path: str | os.PathLike[str], tags: Sequence[str], not_tags: Sequence[str] = ()
+    ) -> None:
+        # Written out so that ``path`` may be any path (a str, a pathlib.Path).
+        object.__setattr__(self, "path", os.fspath(path))
+        object.__setattr__(self, "tags", tuple(tags))
+        object.__setattr__(self, "not_tags", tuple(not_tags))
 
     @classmethod
     def parse(cls, text: str) -> ListSpec:
@@ -176,10 +185,19 @@ class ListSpec:
             )
         return cls(path, tags, not_tags)
 
+    def named_in(self, book: TagBook) -> ListSpec:
+        """The list with its tags in the tag book's spelling (an unknown tag is an
+        error: :meth:`ordertags.tags.TagBook.tag_named`)."""
+        return ListSpec(
+            self.path,
+            tuple(book.tag_named(t) for t in self.tags),
+            tuple(book.tag_named(t) for t in self.not_tags),
+        )
+
 
 def _run(
     orders: Sequence[PathLike],
-    tagbook: PathLike,
+    tagbook: TagBook | PathLike,
     rules: PathLike | None,
     as_of: dt.date | None,
     read: ReadOptions,
@@ -191,9 +209,9 @@ def _run(
     progress: Progress | None = None,
     scan: bool = False,
 ) -> Annotated:
-    book = load_tagbook(tagbook)
+    book = tagbook if isinstance(tagbook, TagBook) else load_tagbook(tagbook)
     ruleset = load_rules(rules) if rules is not None else None
-    given: list[Any] = [str(o) for o in orders]
+    given: list[Any] = [os.fspath(o) for o in orders]
     if streamed and history is None:
         # A big export is read in two passes: here the columns the run needs, the rest
         # a batch at a time while it is written (read_orders_lazily).
@@ -261,14 +279,14 @@ def _prefetch(read: ReadOptions, names: bool, rules: RuleSet | None = None) -> A
 
 def _targets(orders: Sequence[PathLike], output: PathLike, output_format: str | None) -> list[str]:
     if len(orders) == 1:
-        return [str(output)]
+        return [os.fspath(output)]
     folder = Path(output)
     if folder.exists() and not folder.is_dir():
         raise UsageError(
             f"{folder} is a file; with several exports, --output is a folder.",
             hint="Give a folder (it is created if missing).",
         )
-    names = [Path(str(o)).name for o in orders]
+    names = [Path(o).name for o in orders]
     if len(set(names)) != len(names):
         raise UsageError(
             "two exports have the same file name, so their outputs would clash.",
@@ -345,8 +363,12 @@ def apply_files(
             hint="Leave out --list, or --dry-run.",
         )
     targets = _targets(orders, output, output_format)
+    # The lists' tags are checked (and put in the tag book's spelling) before anything
+    # is read or recorded; the run uses the same book.
+    book = load_tagbook(tagbook)
+    lists = [spec.named_in(book) for spec in lists]
     for spec in lists:
-        if spec.path in targets or str(spec.path) == str(output):
+        if spec.path in targets or spec.path == os.fspath(output):
             raise UsageError(
                 f"the list {spec.path} would overwrite the annotated output.",
                 hint="Give the list its own file name.",
@@ -368,7 +390,7 @@ def apply_files(
 def _apply_run(given: dict[str, Any], *, streamed: bool) -> tuple[Annotated, list[Any]]:
     """The body of :func:`apply_files` (``given``: its arguments and targets)."""
     orders = given["orders"]
-    tagbook = given["tagbook"]
+    tagbook = given["book"]
     rules = given["rules"]
     as_of = given["as_of"]
     read = given["read"]
@@ -587,6 +609,9 @@ def export_list(
             "its history.",
         )
     chosen_preset = get_preset(preset)
+    # The tags in the tag book's spelling, checked before anything is read or recorded.
+    book = load_tagbook(tagbook)
+    flt = flt.named_in(book)
     for target in (output, suppression_out):
         if target is not None:
             check_output_folder(target)  # before anything is recorded in the history
@@ -599,15 +624,12 @@ def export_list(
     ):
         if not orders:
             assert history is not None
-            book = load_tagbook(tagbook)
-            for t in flt.names_tags():
-                book.require(t)
             when = as_of or dt.date.today()
             rows, tags_as_of = customers_of_history(history, book, when)
         else:
             result = _run(
                 orders,
-                tagbook,
+                book,
                 rules,
                 as_of,
                 read,
@@ -616,7 +638,7 @@ def export_list(
                 region=region,
                 progress=progress,
             )
-            book, when = result.tagbook, result.frame.as_of
+            when = result.frame.as_of
             # Segments rank every customer; without them, only those with a wanted tag.
             ranked_all = bool(flt.segments) or chosen_preset.name == "generic"
             only = None if ranked_all or not flt.tags else flt.tags
@@ -656,9 +678,8 @@ def make_list(
     """The customers of ``rows`` that ``flt`` asks for, without those no list may carry:
     the tag ``book``'s suppressed addresses and those of the ``suppress`` files, its
     ``no_marketing`` tags, and (unless ``consent`` is False) customers who did not accept
-    marketing. Every tag ``flt`` names must be in the tag book."""
-    for t in flt.names_tags():
-        book.require(t)
+    marketing. Every tag ``flt`` names must be in the tag book (in any case)."""
+    flt = flt.named_in(book)
     suppressed = {s.key for s in book.suppressed}
     for path in suppress:
         suppressed |= read_suppression_file(path)
@@ -864,7 +885,7 @@ def explain_files(
     with workspace_history(workspace) as history:
         return explain_order(
             order_id,
-            [str(o) for o in orders],
+            [os.fspath(o) for o in orders],
             tagbook=book,
             rules=ruleset,
             as_of=as_of,
@@ -894,9 +915,9 @@ def lint_files(
     []
     """
     return lint(
-        None if rules is None else str(rules),
-        None if tagbook is None else str(tagbook),
-        orders=[str(o) for o in orders],
+        None if rules is None else os.fspath(rules),
+        None if tagbook is None else os.fspath(tagbook),
+        orders=[os.fspath(o) for o in orders],
         as_of=as_of,
     )
 
@@ -920,7 +941,7 @@ def suspects_in_files(
     """
     when = as_of or dt.date.today()
     book = load_tagbook(tagbook)
-    frame = Frame.of(read_exports([str(o) for o in orders], read), as_of=when, read=read)
+    frame = Frame.of(read_exports([os.fspath(o) for o in orders], read), as_of=when, read=read)
     frame.require_field("email")
     return suspects_in_frame(
         frame,

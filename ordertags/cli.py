@@ -149,7 +149,10 @@ IdColOpt = Annotated[
 TagOpt = Annotated[
     list[str],
     typer.Option(
-        "--tag", help="A tag name (repeat for several).", show_default=False, metavar="TAG"
+        "--tag",
+        help="A tag name, in any case (repeat for several).",
+        show_default=False,
+        metavar="TAG",
     ),
 ]
 MoneyOpt = Annotated[
@@ -1069,7 +1072,8 @@ def export(
     ]
     if chosen.excluded_not_tag:
         left_out.append(f"{chosen.excluded_not_tag:,} for --not-tag")
-    wanted = " or ".join([*(tag or []), *segments]) if not all_tags else " and ".join(tag or [])
+    named = list(chosen.tags)  # in the tag book's spelling (--tag vip: VIP)
+    wanted = " or ".join([*named, *segments]) if not all_tags else " and ".join(named)
     _say(
         quiet,
         f"{_n(chosen.count, 'customer')} with {wanted}"

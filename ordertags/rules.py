@@ -289,7 +289,8 @@ class Rule:
 
 @dataclass
 class RuleSet:
-    """A loaded rule file."""
+    """A loaded rule file; ``path`` (``str`` or ``os.PathLike``) is the file, as messages
+    name it."""
 
     path: str
     rules: list[Rule] = field(default_factory=list)
@@ -309,22 +310,53 @@ class RuleSet:
     segment_method: str = "quantiles"
     segment_cutoffs: tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]] | None = None
 
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        rules: list[Rule] | None = None,
+        notes_column: str = "notes",
+        hold_column: str = "Hold",
+        currency: str | None = None,
+        rates: dict[str, float] | None = None,
+        text: str = "",
+        segment_method: str = "quantiles",
+        segment_cutoffs: tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]
+        | None = None,
+    ) -> None:
+        # Written out so that ``path`` may be any path (a str, a pathlib.Path): it is
+        # kept as the text messages name the file by.
+        self.path = os.fspath(path)
+        self.rules = [] if rules is None else rules
+        self.notes_column = notes_column
+        self.hold_column = hold_column
+        self.currency = currency
+        self.rates = {} if rates is None else rates
+        self.text = text
+        self.segment_method = segment_method
+        self.segment_cutoffs = segment_cutoffs
+
     def check_tags(self, tagbook: TagBook) -> None:
-        """Every tag a rule adds, removes or tests must be defined in the tag book."""
+        """Every tag a rule adds, removes or tests must be defined in the tag book; the
+        rules then name each in the tag book's spelling (a name matches in any case:
+        :meth:`ordertags.tags.TagBook.tag_named`)."""
+
+        def named(name: str, verb: str, rule: Rule) -> str:
+            return tagbook.tag_named(
+                name,
+                said=f'rule "{rule.name}" {verb} tag "{name}", which',
+                error=RulesError,
+                file=self.path,
+                line=rule.line,
+                key=f"$.rules[{rule.index}].tag",
+            )
+
         for rule in self.rules:
-            names = [(a.name, "adds") for a in rule.tags] + [(t, "removes") for t in rule.untag]
-            names += [(c.tag, "tests") for c in rule.when.walk() if isinstance(c, TagCondition)]
-            for name, verb in names:
-                if name not in tagbook.tags:
-                    defined = ", ".join(tagbook.tags) or "none"
-                    raise RulesError(
-                        f'rule "{rule.name}" {verb} tag "{name}", which the tag book '
-                        f"{tagbook.path} does not define (defined: {defined}).",
-                        file=self.path,
-                        line=rule.line,
-                        key=f"$.rules[{rule.index}].tag",
-                        hint="Define the tag in the tag book, or fix the rule's tag name.",
-                    )
+            for action in rule.tags:
+                action.name = named(action.name, "adds", rule)
+            rule.untag = [named(t, "removes", rule) for t in rule.untag]
+            for c in rule.when.walk():
+                if isinstance(c, TagCondition):
+                    c.tag = named(c.tag, "tests", rule)
 
     def scope_of(self, action: TagAction, tagbook: TagBook) -> str:
         return action.scope or tagbook.tags[action.name].scope

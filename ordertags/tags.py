@@ -16,6 +16,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,7 @@ from ordertags.base.yamltext import (
     reads_back_plain,
     scalar,
 )
-from ordertags.errors import OrderTagsError, TagBookError
+from ordertags.errors import OrderTagsError, TagBookError, UsageError
 
 LOCK_TIMEOUT_S = 30.0
 
@@ -146,16 +147,46 @@ class Suppression:
     line: int | None = None
 
 
+def tag_key(name: str) -> str:
+    """What a tag name is matched by: the one rule for tag names, wherever a name is
+    given (a command's option, a Python call, a rule file, the tag book's entries).
+    Case does not count, so ``vip`` names the tag the tag book spells ``VIP``; the tag
+    book's spelling is the one every output shows. (Tag names are ASCII letters, digits
+    and ``_ . -``, so upper-casing is all case folding there is.)
+
+    >>> tag_key(" vip "), tag_key("Claimed-Non-Receipt")
+    ('VIP', 'CLAIMED-NON-RECEIPT')
+    """
+    return name.strip().upper()
+
+
 @dataclass
 class TagBook:
     """Tag definitions (in file order), manual entries, identity links and suppressed
-    addresses."""
+    addresses. ``path`` is the file it was read from (``str`` or ``os.PathLike``), as
+    messages name it."""
 
     path: str
     tags: dict[str, TagDef] = field(default_factory=dict)
     entries: list[Entry] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
     suppressed: list[Suppression] = field(default_factory=list)
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        tags: dict[str, TagDef] | None = None,
+        entries: list[Entry] | None = None,
+        links: list[Link] | None = None,
+        suppressed: list[Suppression] | None = None,
+    ) -> None:
+        # Written out so that ``path`` may be any path (a str, a pathlib.Path): it is
+        # kept as the text messages name the file by.
+        self.path = os.fspath(path)
+        self.tags = {} if tags is None else tags
+        self.entries = [] if entries is None else entries
+        self.links = [] if links is None else links
+        self.suppressed = [] if suppressed is None else suppressed
 
     def no_marketing_tags(self) -> list[str]:
         """The tags marked ``no_marketing: true``, in tag-book order."""
@@ -165,19 +196,62 @@ class TagBook:
         """Tag names, highest priority first (ties: the order of the tag book)."""
         return sorted(set(names), key=lambda n: (-self.tags[n].priority, self.tags[n].index))
 
-    def require(
-        self, name: str, *, file: str | None = None, line: int | None = None, key: str | None = None
-    ) -> TagDef:
-        """The definition of ``name``, or an error that lists the defined tags."""
+    def spelling(self, name: str) -> str | None:
+        """The tag book's spelling of the tag ``name`` (see :func:`tag_key`), or None
+        when it defines no such tag; :meth:`tag_named` says why."""
         if name in self.tags:
-            return self.tags[name]
-        defined = ", ".join(self.tags) or "none"
-        raise TagBookError(
-            f'tag "{name}" is not defined in the tag book {self.path} (defined: {defined}).',
+            return name
+        wanted = tag_key(name)
+        return next((t for t in self.tags if tag_key(t) == wanted), None)
+
+    def tag_named(
+        self,
+        name: str,
+        *,
+        said: str | None = None,
+        error: type[OrderTagsError] = UsageError,
+        file: str | None = None,
+        line: int | None = None,
+        key: str | None = None,
+    ) -> str:
+        """The tag book's own spelling of the tag ``name`` (matched as :func:`tag_key`
+        says: ``vip`` is ``VIP``). Every command and function that takes a tag name
+        asks this, so one rule holds everywhere.
+
+        An unknown name raises ``error``: by default :class:`ordertags.errors.UsageError`
+        (a name given in a call or on the command line: exit 2); a name read from a file
+        passes that file's error (:class:`ordertags.errors.RulesError`,
+        :class:`ordertags.errors.TagBookError`: exit 1) and where in it (``file``,
+        ``line``, ``key``). The message names the tag book and the closest tag it
+        defines; ``said`` is how it introduces the name (default ``tag "NAME"``).
+
+        >>> book = TagBook("tagbook.yaml", {"GOLD": TagDef("GOLD")})
+        >>> book.tag_named("gold")
+        'GOLD'
+        >>> try:
+        ...     book.tag_named("golld")
+        ... except UsageError as exc:
+        ...     print(exc.message)
+        tag "golld" is not in the tag book tagbook.yaml; did you mean GOLD?
+        """
+        known = self.spelling(name)
+        if known is not None:
+            return known
+        wanted = tag_key(name)
+        by_key = {tag_key(t): t for t in self.tags}
+        close = get_close_matches(wanted, list(by_key), n=1, cutoff=0.6)
+        if close:
+            guess = f"; did you mean {by_key[close[0]]}?"
+        else:
+            guess = f" (it defines {', '.join(self.tags)})." if self.tags else " (it defines none)."
+        shown = said or f'tag "{name}"'
+        raise error(
+            f"{shown} is not in the tag book {self.path}{guess}",
             file=file,
             line=line,
             key=key,
-            hint="Add it under `tags:` in the tag book, or use one of the defined tags.",
+            hint="Use a tag the tag book defines (`ordertags tags` lists them), or add it "
+            "under `tags:` there.",
         )
 
     def active_entries(self, as_of: dt.date) -> tuple[list[Entry], int]:
@@ -690,9 +764,15 @@ def _build(
     for i, raw in enumerate(data.get("tags") or []):
         name = raw["name"]
         line = tag_lines[i]
-        if name in book.tags:
+        twin = book.spelling(name)
+        if twin is not None:
             raise TagBookError(
-                f'tag "{name}" is defined twice.',
+                f'tag "{name}" is defined twice'
+                + (
+                    f' (as "{twin}" too: case does not count in tag names).'
+                    if twin != name
+                    else "."
+                ),
                 file=file,
                 line=line,
                 key=f"tags[{i}].name",
@@ -740,10 +820,13 @@ def _build(
                 key=f"customers[{i}].{kind}",
                 hint=_KIND_HINT[kind],
             )
-        for j, name in enumerate(raw["tags"]):
-            if name not in book.tags:  # (the line is looked up only for the message)
-                book.require(
+        names = list(raw["tags"])
+        for j, name in enumerate(names):
+            if name not in book.tags:  # in the tag book's spelling, else an error
+                found = book.spelling(name)
+                names[j] = found or book.tag_named(
                     name,
+                    error=TagBookError,
                     file=file,
                     line=line_of(text, ["customers", i, "tags", j]),
                     key=f"customers[{i}].tags[{j}]",
@@ -754,7 +837,7 @@ def _build(
                 identity=written,
                 kind=kind,
                 key=key,
-                tags=tuple(raw["tags"]),
+                tags=tuple(names),
                 note=raw.get("note"),
                 by=raw.get("by"),
                 at=raw.get("at"),
@@ -1249,6 +1332,7 @@ def tag_customer(
     """
 
     p = Path(path)
+    given = list(tags)
     written = identity.strip()
     kind, key = _identity(written, region)
     if kind == "phone":
@@ -1266,8 +1350,7 @@ def tag_customer(
 
     def decide(book: TagBook) -> tuple[TagChange, dict[str, Any] | None, int | None]:
         """What to do: (the report, a new entry to append, the entry whose note to set)."""
-        for name in tags:
-            book.require(name)
+        tags = [book.tag_named(name) for name in given]  # in the tag book's spelling
         have: set[str] = set()
         mine: list[int] = []
         for i, entry in enumerate(book.entries):
@@ -1359,11 +1442,11 @@ def untag_customer(
     if not identity.strip():
         raise TagBookError("the customer is blank.", hint="Give an email, phone or buyer id.")
     kind, key = _identity(identity, region)
+    given = list(tags)
 
     def decide(book: TagBook) -> tuple[TagChange, list[tuple[int, list[str]]]]:
         """The report, and the entries to change: (index, tags kept), last first."""
-        for name in tags:
-            book.require(name)
+        tags = [book.tag_named(name) for name in given]  # in the tag book's spelling
         removed: set[str] = set()
         plan: list[tuple[int, list[str]]] = []
         for i in reversed(range(len(book.entries))):
@@ -1386,13 +1469,14 @@ def untag_customer(
     def change(data: Any, book: TagBook) -> TagChange:
         report, plan = decide(book)
         customers = data.get("customers") or []
+        dropped = {tag_key(t) for t in report.removed}  # the file may spell them otherwise
         for i, kept in plan:
             entry = customers[i]
             if not kept:
                 del customers[i]
             else:
                 for j in reversed(range(len(entry["tags"]))):
-                    if entry["tags"][j] in tags:
+                    if tag_key(str(entry["tags"][j])) in dropped:
                         del entry["tags"][j]
         return report
 

@@ -275,9 +275,10 @@ def test_unknown_tag_in_rule(tmp_path: Path, tagbook: Path, orders: Path) -> Non
     code, err = bad(tmp_path, ["apply", orders, "-t", tagbook, "-r", r])
     assert code == 1
     assert err == (
-        f'ordertags: {r}, line 2, key $.rules[0].tag: rule "x" adds tag "GOLD", which the '
-        f"tag book {tagbook} does not define (defined: FRAUD, VIP, BIG, REGULAR, HIGH, CHECK). "
-        "Define the tag in the tag book, or fix the rule's tag name."
+        f'ordertags: {r}, line 2, key $.rules[0].tag: rule "x" adds tag "GOLD", which is not '
+        f"in the tag book {tagbook} (it defines FRAUD, VIP, BIG, REGULAR, HIGH, CHECK). "
+        "Use a tag the tag book defines (`ordertags tags` lists them), or add it under `tags:` "
+        "there."
     )
 
 
@@ -290,8 +291,9 @@ def test_unknown_tag_in_tag_book_entry(tmp_path: Path, orders: Path) -> None:
     assert code == 1
     assert err == (
         f'ordertags: {book}, line 5, key customers[0].tags[0]: tag "GOLD" is not '
-        f"defined in the tag book {book} (defined: VIP). Add it under `tags:` in "
-        "the tag book, or use one of the defined tags."
+        f"in the tag book {book} (it defines VIP). "
+        "Use a tag the tag book defines (`ordertags tags` lists them), or add it under `tags:` "
+        "there."
     )
 
 
@@ -438,8 +440,8 @@ def test_export_not_tag_and_relay_addresses(tmp_path: Path, tagbook: Path, rules
 
 def test_export_unknown_tag(orders: Path, tagbook: Path, tmp_path: Path) -> None:
     code, err = bad(tmp_path, ["export", orders, "--tag", "GOLD", "-t", tagbook])
-    assert code == 1
-    assert 'tag "GOLD" is not defined' in err and "(defined: FRAUD, VIP" in err
+    assert code == 2  # a name on the command line: bad usage
+    assert 'tag "GOLD" is not in the tag book' in err and "(it defines FRAUD, VIP" in err
 
 
 # --- the rest -------------------------------------------------------------------------

@@ -218,11 +218,12 @@ def test_tag_with_an_undefined_tag_lists_the_defined_ones(tagbook: Path) -> None
 
     result = run("tag", "jane@example.com", "--tag", "GOLD", "-t", tagbook)
 
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a name on the command line: bad usage
     assert result.stdout == ""
     assert result.stderr == (
-        f'ordertags: tag "GOLD" is not defined in the tag book {tagbook} (defined: {DEFINED}). '
-        "Add it under `tags:` in the tag book, or use one of the defined tags.\n"
+        f'ordertags: tag "GOLD" is not in the tag book {tagbook} (it defines {DEFINED}). '
+        "Use a tag the tag book defines (`ordertags tags` lists them), or add it under "
+        "`tags:` there.\n"
     )
     assert tagbook.read_bytes() == original
 

@@ -440,12 +440,16 @@ class HistoryQueries(HistoryIngest):
         as_of: dt.date | None = None,
     ) -> list[CustomerRow]:
         """Customers, highest spend first: those with ``tag`` (by hand, or at the last
-        apply), whose identities or names contain ``search``."""
+        apply; in any case, and with a ``tagbook``, one it does not define is an error),
+        whose identities or names contain ``search``."""
+        if tag and tagbook is not None:
+            tag = tagbook.tag_named(tag)
         self.sync_tagbook(tagbook)
         manual = self._manual_customers(tagbook, as_of or dt.date.today())
         where, params = [], []
         if tag:
-            # Tag names in any case: "big_spender" finds BIG_SPENDER.
+            # In any case (ordertags.tags.tag_key): the rule tags are kept as the tag book
+            # spelt them at the last apply.
             wanted = tag.strip().lower()
             self.temp_ids(
                 "t_manual", [c for c, tags in manual.items() if wanted in {t.lower() for t in tags}]
@@ -645,7 +649,11 @@ class HistoryQueries(HistoryIngest):
     ) -> list[Suspect]:
         """Pairs of customers that share an address or a phone but were not merged:
         possibly one person. Pairs the tag book says are different people are left out;
-        pairs with a high-priority tag (FRAUD...) come first."""
+        pairs with a high-priority tag (FRAUD...) come first. ``tag``: only pairs where
+        one customer has it (in any case; with a ``tagbook``, one it does not define is
+        an error)."""
+        if tag is not None and tagbook is not None:
+            tag = tagbook.tag_named(tag)
         self.sync_tagbook(tagbook)
         rows = self.fetch(
             "SELECT customer, phone, address FROM orders "

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -183,8 +184,10 @@ def epoch_of(day: dt.date) -> int:
 class HistoryStore:
     """An open history database: the connection, write transactions and lookups."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, lock_timeout: float) -> None:
-        self.path = path
+    def __init__(
+        self, path: str | os.PathLike[str], conn: sqlite3.Connection, lock_timeout: float
+    ) -> None:
+        self.path = Path(path)
         self.conn = conn
         self.lock_timeout = lock_timeout
         self._in_write = False

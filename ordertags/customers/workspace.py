@@ -44,11 +44,13 @@ version: 1
 tags:
   # priority: higher wins; its colour is shown and it is listed first.
   # scope: customer (every order of the customer) or order (only that order).
+  # no_marketing: true keeps customers with the tag off every mailing list.
   - name: FRAUD
     colour: red
     label: "FRAUD — hold, do not ship"
     description: Chargebacks or proven fraud. Hold every order for a check.
     priority: 100
+    no_marketing: true   # never on a mailing list, whatever other tags they have
   - name: CLAIMED-NON-RECEIPT
     colour: orange
     label: "CLAIMED — ship tracked, signature"
@@ -126,9 +128,17 @@ history.sqlite-*
 
 @dataclass(frozen=True)
 class Workspace:
-    """A workspace folder and the files in it."""
+    """A workspace folder and the files in it; ``root`` is a ``str`` or any
+    ``os.PathLike`` (kept as a :class:`pathlib.Path`).
+
+    >>> Workspace("shop").tagbook.as_posix()
+    'shop/tagbook.yaml'
+    """
 
     root: Path
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        object.__setattr__(self, "root", Path(root))
 
     @property
     def tagbook(self) -> Path:

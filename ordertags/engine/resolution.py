@@ -772,7 +772,10 @@ def suspects_in_frame(
 ) -> list[Suspect]:
     """:func:`find_suspects` over the orders of a run (no history): customers of the
     run that share an address, or a phone under another surname. ``memory``: the run's
-    customer memory where the caller has one (default: made here from the tag book)."""
+    customer memory where the caller has one (default: made here from the tag book).
+    ``tag``: in any case; one the tag book does not define is an error."""
+    if tag is not None:
+        tag = tagbook.tag_named(tag)
     if memory is None:
         memory = Memory(frame, run_identities(frame, region), resolve_links(tagbook, region))
     customers = memory.customers

@@ -95,7 +95,7 @@ class OrderCustomer:
 
 
 def find_order_email(
-    path: str | Path,
+    path: str | os.PathLike[str],
     order_id: str,
     *,
     encoding: str | None = None,
@@ -123,7 +123,7 @@ def find_order_email(
 
 
 def find_order_customer(
-    path: str | Path,
+    path: str | os.PathLike[str],
     order_id: str,
     *,
     encoding: str | None = None,

@@ -136,9 +136,9 @@ PROGRESS_CHUNK = 4 << 20
 
 
 def _read_bytes(
-    path: str | Path, progress: Callable[[int], None] | None = None
+    path: str | os.PathLike[str], progress: Callable[[int], None] | None = None
 ) -> tuple[bytes, str]:
-    if str(path) == "-":
+    if os.fspath(path) == "-":
         return sys.stdin.buffer.read(), "<stdin>"
     p = Path(path)
     try:
@@ -159,7 +159,7 @@ def _read_bytes(
 
 
 def read_orders(
-    path: str | Path,
+    path: str | os.PathLike[str],
     *,
     encoding: str | None = None,
     delimiter: str | None = None,
@@ -992,7 +992,7 @@ def _file_head(path: Path, size: int) -> bytes:
 
 
 def read_orders_lazily(
-    path: str | Path,
+    path: str | os.PathLike[str],
     *,
     prefetch: Any,
     encoding: str | None = None,
@@ -1010,7 +1010,7 @@ def read_orders_lazily(
     not to parse (ragged rows, bad UTF-8): read it whole, which reports them. With
     ``scan``, where its records are is found alongside (:meth:`LazyCsv.start_scan`), for
     a writer that copies them as they are."""
-    if str(path) == "-":
+    if os.fspath(path) == "-":
         return None
     p = Path(path)
     try:

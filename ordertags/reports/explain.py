@@ -8,9 +8,9 @@ each matching rule did, and the final tags, fields and colour.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -72,7 +72,7 @@ def _actions(rule: Rule) -> list[str]:
 
 def explain_order(
     order_id: str,
-    orders: Sequence[str | Path],
+    orders: Sequence[str | os.PathLike[str]],
     *,
     tagbook: TagBook,
     rules: RuleSet | None = None,

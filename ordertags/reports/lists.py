@@ -23,7 +23,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
@@ -40,7 +40,7 @@ from ordertags.io.fields import CONSENT_YES
 from ordertags.io.safecsv import neutralise_column, neutralise_text
 from ordertags.io.values import money_to_units
 from ordertags.reports.mailing import all_time_customers, history_customers
-from ordertags.tags import TagBook
+from ordertags.tags import TagBook, tag_key
 
 if TYPE_CHECKING:
     import pandas
@@ -313,8 +313,9 @@ def customers_of_run(
     person: merged identities (a link, a phone, the history) are one customer, shown
     under the address they used last. With the run's ``history`` (a workspace), orders,
     spend per currency and the latest marketing answer are all-time figures from it,
-    across every channel. With ``any_tags``, only the customers carrying one of them
-    (all their figures still over all their orders).
+    across every channel. With ``any_tags`` (names in any case; one the tag book does not
+    define is an error), only the customers carrying one of them (all their figures still
+    over all their orders).
 
     >>> rows = customers_of_run(annotate(["orders.csv"], ...))  # doctest: +SKIP
     >>> rows.email[:1], rows.orders[:1]  # doctest: +SKIP
@@ -340,10 +341,10 @@ def customers_of_run(
     every = all_time_customers(annotated, history) if history is not None else None
     wanted_tags: dict[str, BoolArray] = {}
     if any_tags is not None:
-        wanted = {t.upper() for t in any_tags}
+        wanted = {annotated.tagbook.tag_named(t) for t in any_tags}
         keep = np.zeros(n_people, dtype=bool)
         for t in ranked:
-            if t.upper() in wanted:
+            if t in wanted:
                 wanted_tags[t] = customers.person_any(masks[t])
                 keep |= wanted_tags[t]
     else:
@@ -794,7 +795,8 @@ class ListFilter:
     see :mod:`ordertags.reports.segments`), spend at least ``min_spend`` (in its
     currency; without one, in any currency), at least ``min_orders`` orders, an order on
     or after ``ordered_since``, none on or after ``not_ordered_since``, ``countries``
-    and ``channels`` any of them (case-insensitive)."""
+    and ``channels`` any of them (case-insensitive). Tag names match in any case
+    (:func:`ordertags.tags.tag_key`); :meth:`named_in` checks them against a tag book."""
 
     tags: Sequence[str] = ()
     all_tags: bool = False
@@ -807,13 +809,19 @@ class ListFilter:
     countries: Sequence[str] = ()
     channels: Sequence[str] = ()
 
-    def names_tags(self) -> list[str]:
-        return [*self.tags, *self.not_tags]
+    def named_in(self, book: TagBook) -> ListFilter:
+        """The filter with its tags in the tag book's spelling (an unknown tag is an
+        error: :meth:`ordertags.tags.TagBook.tag_named`)."""
+        return replace(
+            self,
+            tags=tuple(book.tag_named(t) for t in self.tags),
+            not_tags=tuple(book.tag_named(t) for t in self.not_tags),
+        )
 
 
 def _tag_mask(rows: CustomerRows, tag: str) -> BoolArray:
-    want = tag.upper()
-    return np.array([any(t.upper() == want for t in ts) for ts in rows.tags], dtype=bool)
+    want = tag_key(tag)
+    return np.array([any(tag_key(t) == want for t in ts) for ts in rows.tags], dtype=bool)
 
 
 def filter_mask(
@@ -915,6 +923,9 @@ class Selection:
     suppressed_out: list[tuple[str, str]] = field(default_factory=list)
     consent_ignored: int = 0  # listed without consent because of include_without_consent
     tags_as_of: str | None = None  # from the history: when its rule tags were worked out
+    #: The tags the list is for, as the filter named them (in the tag book's spelling
+    #: where a tag book checked them: :meth:`ListFilter.named_in`).
+    tags: tuple[str, ...] = ()
 
     @property
     def count(self) -> int:
@@ -954,7 +965,7 @@ def exclusion_reasons(
 ) -> list[str | None]:
     """Per customer: the first reason (of :data:`REASONS`) that keeps them off every
     list, or None."""
-    blocked = {t.upper() for t in no_marketing}
+    blocked = {tag_key(t) for t in no_marketing}
     out: list[str | None] = []
     for i in range(len(rows)):
         email = rows.email[i].strip()
@@ -971,7 +982,7 @@ def exclusion_reasons(
             or (normalize_email(email) or "") in suppressed
         ):
             reason = "suppressed"
-        elif blocked and any(t.upper() in blocked for t in rows.tags[i]):
+        elif blocked and any(tag_key(t) in blocked for t in rows.tags[i]):
             reason = "no_marketing"
         elif consent and rows.consent_recorded and rows.consent[i] != 1:
             reason = "no_consent"
@@ -1028,7 +1039,7 @@ def select(
     picked = candidates.take(np.array(chosen, dtype=np.int64))
     ordered = picked.take(list_order(picked))
     out.sort(key=lambda pair: (REASONS.index(pair[1]), pair[0].lower()))
-    return Selection(ordered, left, not_tag, out, ignored)
+    return Selection(ordered, left, not_tag, out, ignored, tags=tuple(flt.tags))
 
 
 # --- presets --------------------------------------------------------------------------------
@@ -1374,9 +1385,7 @@ def mailing_list(
     (['jane@example.com'], 2)
     """
     book = annotated.tagbook
-    flt = list_filter or ListFilter(tags=tuple(tags), not_tags=tuple(not_tags))
-    for t in flt.names_tags():
-        book.require(t)
+    flt = (list_filter or ListFilter(tags=tuple(tags), not_tags=tuple(not_tags))).named_in(book)
     return select(
         customers_of_run(annotated, history, any_tags=flt.tags or None),
         flt,

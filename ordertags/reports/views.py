@@ -185,8 +185,7 @@ def order_views(
     """
     frame = result.frame
     book = result.tagbook
-    for t in tags:
-        book.require(t)
+    tags = [book.tag_named(t) for t in tags]  # in any case; an unknown one is an error
     rows = frame.order_rows
     total = len(rows)
     keep = np.ones(len(rows), dtype=bool)
