@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from ordertags.base import keys as K
-from ordertags.base.amounts import money
+from ordertags.base.amounts import counted_sql, money, net_spend_sql
 from ordertags.base.emails import normalize_email
 from ordertags.customers.identity import (
     Suspect,
@@ -28,6 +28,11 @@ from ordertags.customers.ingest import HistoryIngest
 from ordertags.customers.store import NONE, SCHEMA_VERSION, IntArray, day_of
 from ordertags.errors import HistoryError
 from ordertags.tags import TagBook
+
+#: An order's spend (net of refunds) and whether it counts as an order, in the queries
+#: below (the orders table is ``o`` in each).
+NET = net_spend_sql("o")
+COUNTED = counted_sql("o")
 
 
 @dataclass
@@ -166,8 +171,9 @@ class HistoryQueries(HistoryIngest):
         currency: str | None = None,
         rates: Mapping[str, float] | None = None,
     ) -> Aggregates:
-        """Per customer: orders, spend, refunds, first and last order; over all their
-        orders, or those dated from ``start`` (inclusive) to ``end`` (exclusive).
+        """Per customer: orders (a fully refunded one is none), spend (net of refunds),
+        refunds, first and last order; over all their orders, or those dated from
+        ``start`` (inclusive) to ``end`` (exclusive).
 
         All-time figures come from the kept aggregates; a window reads the customers'
         orders in it through the (customer, date) index: neither reads anything of
@@ -182,7 +188,7 @@ class HistoryQueries(HistoryIngest):
             )
         else:
             rows = self.fetch(
-                "SELECT o.customer, COUNT(*), IFNULL(SUM(o.total), 0), SUM(o.refund), "
+                f"SELECT o.customer, SUM({COUNTED}), IFNULL(SUM({NET}), 0), SUM(o.refund), "
                 "MIN(o.at), MAX(o.at) FROM t_ids t CROSS JOIN orders o ON o.customer = t.id "
                 "WHERE o.at >= ? AND o.at < ? GROUP BY o.customer",
                 (start, end),
@@ -194,7 +200,7 @@ class HistoryQueries(HistoryIngest):
             window = "" if start is None or end is None else " WHERE o.at >= ? AND o.at < ?"
             spend: dict[int, float] = {}
             for cust, cur, total in self.fetch(
-                "SELECT o.customer, upper(IFNULL(o.currency, '')), IFNULL(SUM(o.total), 0) "
+                f"SELECT o.customer, upper(IFNULL(o.currency, '')), IFNULL(SUM({NET}), 0) "
                 "FROM t_ids t CROSS JOIN orders o ON o.customer = t.id"
                 + window
                 + " GROUP BY o.customer, upper(IFNULL(o.currency, ''))",
@@ -350,8 +356,8 @@ class HistoryQueries(HistoryIngest):
         pos = {int(c): i for i, c in enumerate(ids.tolist())}
         figures.orders = np.zeros(len(ids), dtype=np.int64)
         for c, cur, n, units in self.fetch(
-            "SELECT customer, IFNULL(currency, ''), COUNT(*), IFNULL(SUM(total), 0) "
-            f"FROM orders WHERE {scope} GROUP BY customer, currency"
+            f"SELECT customer, IFNULL(currency, ''), SUM({COUNTED}), IFNULL(SUM({NET}), 0) "
+            f"FROM orders o WHERE {scope} GROUP BY customer, currency"
         ):
             i = pos[c]
             figures.orders[i] += n
@@ -627,7 +633,7 @@ class HistoryQueries(HistoryIngest):
         spend = [
             (str(c or ""), int(t))
             for c, t in self.fetch(
-                "SELECT upper(IFNULL(currency, '')), IFNULL(SUM(total), 0) FROM orders "
+                f"SELECT upper(IFNULL(currency, '')), IFNULL(SUM({NET}), 0) FROM orders o "
                 "WHERE customer = ? GROUP BY upper(IFNULL(currency, '')) ORDER BY 2 DESC",
                 (cid,),
             )
