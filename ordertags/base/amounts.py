@@ -19,8 +19,9 @@ def money(units: int) -> str:
 # --- what an order adds to its customer ---------------------------------------------------
 #
 # Spend is net of the refunds the exports state: an order of 45.00 with 45.00 given back
-# adds nothing, one with 20.00 given back adds 25.00 (never less than nothing: a refund
-# stated above the total adds 0). A fully refunded order (a refund stated, as large as its
+# adds nothing, one with 20.00 given back adds 25.00 (a refund takes the order down to
+# nothing at most: stated above the total, it adds 0; an order whose total is negative,
+# a credit some exports write as an order, keeps it). A fully refunded order (a refund stated, as large as its
 # total) is no purchase: it is left out of the customer's order count (``orders``,
 # ``average_order_value``), while its refund still counts in ``refunds``. The run's
 # orders are counted with :func:`net_spend` and :func:`fully_refunded` (arrays of
@@ -29,15 +30,17 @@ def money(units: int) -> str:
 
 
 def net_spend(total: Any, refund: Any) -> Any:
-    """What orders add to spend: ``total`` less ``refund``, never below 0 (ints or numpy
-    arrays of ten-thousandths).
+    """What orders add to spend: ``total`` less ``refund``, the refund taking it down
+    to 0 at most (ints or numpy arrays of ten-thousandths).
 
-    >>> int(net_spend(450_000, 200_000)), int(net_spend(450_000, 450_000))
+    >>> int(net_spend(450_000, 200_000)), int(net_spend(450_000, 600_000))
     (250000, 0)
+    >>> int(net_spend(-50_000, 0))
+    -50000
     """
     import numpy as np  # lazy: the quick commands import this module without numpy
 
-    return np.maximum(total - refund, 0)
+    return total - np.minimum(refund, np.maximum(total, 0))
 
 
 def fully_refunded(total: Any, refund: Any) -> Any:
@@ -51,7 +54,8 @@ def fully_refunded(total: Any, refund: Any) -> Any:
 
 def net_spend_sql(alias: str) -> str:
     """:func:`net_spend` of the history's order ``alias`` (a table or alias name)."""
-    return f"MAX(IFNULL({alias}.total, 0) - IFNULL({alias}.refund, 0), 0)"
+    total = f"IFNULL({alias}.total, 0)"
+    return f"({total} - MIN(IFNULL({alias}.refund, 0), MAX({total}, 0)))"
 
 
 def counted_sql(alias: str) -> str:
