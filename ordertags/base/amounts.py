@@ -21,12 +21,12 @@ def money(units: int) -> str:
 # Spend is net of the refunds the exports state: an order of 45.00 with 45.00 given back
 # adds nothing, one with 20.00 given back adds 25.00 (a refund takes the order down to
 # nothing at most: stated above the total, it adds 0; an order whose total is negative,
-# a credit some exports write as an order, keeps it). A fully refunded order (a refund stated, as large as its
-# total) is no purchase: it is left out of the customer's order count (``orders``,
-# ``average_order_value``), while its refund still counts in ``refunds``. The run's
-# orders are counted with :func:`net_spend` and :func:`fully_refunded` (arrays of
-# ten-thousandths); the history's with the SQL of :func:`net_spend_sql` and
-# :func:`counted_sql`, the same rule.
+# a credit some exports write as an order, keeps it). A fully refunded order (a refund
+# stated, as large as its total) is no purchase: it is left out of the customer's order
+# count (``orders``, ``average_order_value``), while its refund still counts in
+# ``refunds``. The run's orders are counted with :func:`net_spend` and
+# :func:`fully_refunded` (arrays of ten-thousandths); the history's with the SQL of
+# :func:`net_spend_sql` and :func:`counted_sql`, the same rule.
 
 
 def net_spend(total: Any, refund: Any) -> Any:

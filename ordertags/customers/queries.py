@@ -144,7 +144,8 @@ class SpendBasis:
         """SQL for the factor that converts the order ``alias``'s spend into
         :attr:`currency` (0 where there is no rate), and its parameters."""
         ours = f"upper(IFNULL({alias}.currency, ''))"
-        cases, params = [f"WHEN {ours} IN ('', ?) THEN 1.0"], [self.currency]
+        cases = [f"WHEN {ours} IN ('', ?) THEN 1.0"]
+        params: list[Any] = [self.currency]
         for cur, rate in self.rates.items():
             cases.append(f"WHEN {ours} = ? THEN ?")
             params += [cur, rate]

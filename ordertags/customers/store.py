@@ -151,7 +151,7 @@ CUSTOMER_TOTALS = (
 # status saying "refunded" and no amount hold no refund: ingesting them again fills it.)
 _V5 = f"""
 UPDATE customers SET (orders, spend) = (
-    SELECT SUM({counted_sql('o')}), IFNULL(SUM({net_spend_sql('o')}), 0)
+    SELECT SUM({counted_sql("o")}), IFNULL(SUM({net_spend_sql("o")}), 0)
     FROM orders o WHERE o.customer = customers.id)
 """
 

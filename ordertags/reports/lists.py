@@ -38,7 +38,6 @@ from ordertags.engine.pipeline import Annotated
 from ordertags.errors import OrderTagsError, UsageError
 from ordertags.io.fields import CONSENT_YES
 from ordertags.io.safecsv import neutralise_column, neutralise_text
-from ordertags.io.values import money_to_units
 from ordertags.reports.mailing import all_time_customers, history_customers
 from ordertags.tags import TagBook
 
