@@ -31,16 +31,17 @@ def money(units: int) -> str:
 
 def net_spend(total: Any, refund: Any) -> Any:
     """What orders add to spend: ``total`` less ``refund``, the refund taking it down
-    to 0 at most (ints or numpy arrays of ten-thousandths).
+    to 0 at most (ints or numpy arrays of integer ten-thousandths: ``min`` and ``max``
+    written with ``abs``, which both have, so that this module needs no numpy).
 
     >>> int(net_spend(450_000, 200_000)), int(net_spend(450_000, 600_000))
     (250000, 0)
     >>> int(net_spend(-50_000, 0))
     -50000
     """
-    import numpy as np  # lazy: the quick commands import this module without numpy
-
-    return total - np.minimum(refund, np.maximum(total, 0))
+    kept = (total + abs(total)) // 2  # max(total, 0)
+    taken = (refund + kept - abs(refund - kept)) // 2  # min(refund, kept)
+    return total - taken
 
 
 def fully_refunded(total: Any, refund: Any) -> Any:
