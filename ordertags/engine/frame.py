@@ -186,7 +186,7 @@ class Frame:
 
     def net_units(self) -> IntArray:
         """Per row: what its order adds to its customer's spend (ten-thousandths): its
-        total less :meth:`refund_units`, never below 0
+        total less :meth:`refund_units`, which takes it down to 0 at most
         (:func:`ordertags.base.amounts.net_spend`)."""
         key = ("net", "")
         if key not in self._cache:
