@@ -260,8 +260,10 @@ def _prefetch(read: ReadOptions, names: bool, rules: RuleSet | None = None) -> A
 
     def pick(table: OrderTable) -> list[int]:
         fmap = map_profile(table.columns, table.profile, overrides=read.columns, file=table.source)
-        # The currency too: customer spend is summed per currency.
+        # The currency too: customer spend is summed per currency; and net of refunds
+        # (the refund column, or a status saying "refunded").
         fields = [*table.profile.customer, "email", "total", "currency", "date"]
+        fields += ["refunds", "status"]
         fields += ["quantity", "price"]
         if names:  # what apply's lists show of each customer (reports.lists)
             fields += ["name", "first_name", "last_name", "marketing_consent"]

@@ -40,6 +40,7 @@ from ordertags.errors import OrderTagsError
 from ordertags.io.lookup import OrderCustomer, find_order_customer
 from ordertags.io.options import DEFAULT as DEFAULT_READ
 from ordertags.io.options import MONEY_STYLES, ReadOptions, date_style_named
+from ordertags.rules import load_rules
 
 if TYPE_CHECKING:  # the API (and pyarrow) is imported only by commands that read exports
     from ordertags.api import OrdersView
@@ -99,7 +100,8 @@ AsOfOpt = Annotated[
     typer.Option(
         "--as-of",
         help="The date rules are evaluated on, YYYY-MM-DD (default: today). Windows "
-        "such as within_days count back from it.",
+        "such as within_days count back from it; a customer window counts the run's own "
+        "orders whatever their date after its start (today's too).",
         show_default=False,
     ),
 ]
@@ -630,8 +632,10 @@ def apply(
 ) -> None:
     """Tag every order and write the exports back with Customer Tags, Customer Profile
     and Tag Colour columns. In a workspace, customer conditions read the order history
-    and the run's orders are recorded in it (unless --no-record). With --list, the
-    same run also writes mailing lists (the exports are read once).
+    and the run's orders are recorded in it (unless --no-record). Customer spend is net
+    of the refunds the exports state, and a fully refunded order is not counted in
+    orders. With --list, the same run also writes mailing lists (the exports are read
+    once).
 
     Example: ordertags apply open_orders.csv -t tagbook.yaml -r rules.yaml -o annotated.csv
 
@@ -1716,12 +1720,17 @@ def _tags_as_of(stamp: str) -> str:
     return f"rule tags as of the last apply at {stamp}"
 
 
-def _customer_rows(rows: list[Any]) -> str:
+def _customer_rows(rows: list[Any], basis: Any) -> str:
+    """The customers table: spend per currency, and where the history's orders are in
+    several, each customer's spend in the one they are ranked by (``basis``), labelled
+    (blank where one of their currencies has no rate)."""
+    converted = basis.mixed and basis.rates
     table = [
         (
             r.key,
             f"{r.orders:,}",
-            money(r.spend),
+            _spend_text(r.spend_by, r.spend),
+            *([money(r.compared) if r.compared is not None else ""] if converted else []),
             str(r.first or ""),
             str(r.last or ""),
             f"{r.refunds:,}" if r.refunds else "",
@@ -1729,13 +1738,25 @@ def _customer_rows(rows: list[Any]) -> str:
         )
         for r in rows
     ]
+    spend_in = [f"in {basis.currency} at rates"] if converted else []
     text: str = tabulate(
         table,
-        headers=["customer", "orders", "spend", "first", "last", "refunds", "tags"],
-        colalign=("left", "right", "right"),
+        headers=["customer", "orders", "spend", *spend_in, "first", "last", "refunds", "tags"],
+        colalign=("left", "right", "right", *(["right"] if converted else [])),
         disable_numparse=True,
     )
     return text
+
+
+def _ranked_by(basis: Any) -> str:
+    """How ``customers`` ranks spend in several currencies ("" for one)."""
+    if not basis.mixed:
+        return ""
+    how = [f"{c} at {r:g}" for c, r in sorted(basis.rates.items())]
+    if basis.left_out:
+        how.append(f"{', '.join(basis.left_out)} not counted: no rate under `rates:`")
+    why = "the rule file's `currency:`" if basis.configured else "the currency most orders are in"
+    return f"; ranked by spend in {basis.currency}, {why} ({'; '.join(how)})"
 
 
 @app.command("customers")
@@ -1759,28 +1780,42 @@ def customers_cmd(
     limit: Annotated[int, typer.Option("--limit", min=0, help="At most this many (0: all).")] = 50,
     workspace: WorkspaceOpt = None,
     tagbook: BookOpt = None,
+    rules: RulesOpt = None,
     as_of: AsOfOpt = None,
 ) -> None:
-    """List the customers of the history, highest spend first, with their orders, spend,
-    first and last order, refunds and tags.
+    """List the customers of the history, highest spend first, with their orders, spend
+    (net of refunds, per currency), first and last order, refunds and tags. Spend in
+    several currencies is ranked in the rule file's `currency:`, others converted at
+    its `rates:` (else in the currency most orders are in, others not counted).
 
     Example: ordertags customers --tag VIP --search gmail.com
     """
     ws = _need_workspace(workspace)
     try:
         book = load_tagbook(_book(tagbook, ws))
+        rules_path = _rules(rules, ws)
+        ruleset = load_rules(rules_path) if rules_path is not None else None
         with ws.open_history() as history:
+            basis = history.spend_basis(
+                ruleset.currency if ruleset else None, ruleset.rates if ruleset else None
+            )
             rows = history.list_customers(
-                tag=tag, search=search, limit=limit or None, tagbook=book, as_of=_as_of(as_of)
+                tag=tag,
+                search=search,
+                limit=limit or None,
+                tagbook=book,
+                as_of=_as_of(as_of),
+                basis=basis,
             )
             stamp = history.last_apply() or "never"
     except OrderTagsError as exc:
         _fail(exc)
     if rows:
-        typer.echo(_customer_rows(rows))
+        typer.echo(_customer_rows(rows, basis))
     typer.echo(
         f"{_n(len(rows), 'customer')}"
         + (f" (--limit {limit}; there may be more)" if limit and len(rows) == limit else "")
+        + _ranked_by(basis)
         + f"; {_tags_as_of(stamp)}",
         err=True,
     )

@@ -114,11 +114,12 @@ CASES = [
     ("{customer: spend, over: 1000}", "BIG", ["1", "2"]),
     ("{customer: spend, over: 1020}", "BIG", []),
     ("{customer: spend, at_least: 1020}", "BIG", ["1", "2"]),
-    # Window: from 2025-11-26 (inclusive) to 2026-11-26 (exclusive): order 2 counts,
-    # 5 and 6 do not.
+    # Window: from 2025-11-26 (inclusive): order 2 counts, 5 does not; the run's own
+    # orders count whatever their date after that, so order 6 (on the as-of date) is
+    # Bob's second order in the window.
     ("{customer: spend, over: 1000, within_days: 365}", "BIG", ["1", "2"]),
     ("{customer: orders, at_least: 2}", "REGULAR", ["1", "2", "3", "6"]),
-    ("{customer: orders, at_least: 2, within_days: 365}", "REGULAR", ["1", "2"]),
+    ("{customer: orders, at_least: 2, within_days: 365}", "REGULAR", ["1", "2", "3", "6"]),
     ("{customer: orders, at_least: 1, within_days: 1}", "REGULAR", ["3", "6"]),
     ("{customer: orders, between: [1, 1]}", "REGULAR", ["5"]),
 ]

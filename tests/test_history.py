@@ -894,7 +894,8 @@ def test_a_refund_arriving_later_updates_the_order_and_the_measure(
     assert tags_of(ws, today, tmp_path, record=False) == {"2": "FRAUD"}
     with ws.open_history() as h:
         row = h.list_customers()[0]
-    assert (row.orders, row.spend, row.refunds, row.refunded) == (1, 500_000, 1, 200_000)
+    # Spend is net of the refund: 50.00 - 20.00.
+    assert (row.orders, row.spend, row.refunds, row.refunded) == (1, 300_000, 1, 200_000)
 
 
 def test_an_export_in_slices_is_still_one_transaction(
@@ -955,4 +956,4 @@ def test_a_version_1_history_is_migrated_to_the_tag_log(tmp_path: Path) -> None:
         assert "tag_log" in tables
         columns = {r[1] for r in history.conn.execute("PRAGMA table_info(orders)")}
         assert {"buyer", "currency", "consent", "reference", "email_text"} <= columns
-        assert history.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert history.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5

@@ -519,8 +519,10 @@ def model_tags(case: OrderSet) -> dict[str, str]:
     end = dt.datetime.combine(AS_OF, dt.time())
 
     def in_window(o: dict[str, str], days: int) -> bool:
+        # A customer window counts the run's own orders from its start on, whatever
+        # their date after it (the as-of day's too).
         stamp = dt.datetime.strptime(o["Received Date"], "%Y-%m-%d %H:%M")
-        return end - dt.timedelta(days=days) <= stamp < end
+        return end - dt.timedelta(days=days) <= stamp
 
     def cents(o: dict[str, str]) -> int:
         return int(o["Total"].replace(".", ""))

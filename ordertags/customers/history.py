@@ -22,6 +22,7 @@ from ordertags.customers.queries import (
     HistoryQueries,
     ListFigures,
     Recorded,
+    SpendBasis,
     Stats,
 )
 from ordertags.customers.store import (
@@ -48,6 +49,7 @@ __all__ = [
     "ListFigures",
     "PruneReport",
     "Recorded",
+    "SpendBasis",
     "Stats",
     "money",
     "open_history",

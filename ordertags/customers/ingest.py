@@ -22,6 +22,7 @@ from ordertags.customers.identity import (
     resolve_links,
 )
 from ordertags.customers.store import (
+    CUSTOMER_TOTALS,
     NONE,
     HistoryStore,
     IntArray,
@@ -446,8 +447,7 @@ class HistoryIngest(HistoryStore):
         self.temp_ids("t_touched", customers)
         self.conn.execute(
             "INSERT INTO customers (id, key, orders, spend, refunds, refunded, first_at, "
-            "last_at) SELECT o.customer, '', COUNT(*), IFNULL(SUM(o.total), 0), "
-            "COUNT(NULLIF(o.refund, 0)), SUM(o.refund), MIN(o.at), MAX(o.at) FROM orders o "
+            f"last_at) SELECT o.customer, '', {CUSTOMER_TOTALS} FROM orders o "
             "WHERE o.customer IN (SELECT id FROM t_touched) GROUP BY o.customer "
             "ON CONFLICT (id) DO UPDATE SET orders = excluded.orders, spend = excluded.spend, "
             "refunds = excluded.refunds, refunded = excluded.refunded, "

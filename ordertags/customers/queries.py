@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from ordertags.base import keys as K
-from ordertags.base.amounts import money
+from ordertags.base.amounts import counted_sql, money, net_spend_sql
 from ordertags.base.emails import normalize_email
 from ordertags.customers.identity import (
     Suspect,
@@ -28,6 +28,11 @@ from ordertags.customers.ingest import HistoryIngest
 from ordertags.customers.store import NONE, SCHEMA_VERSION, IntArray, day_of
 from ordertags.errors import HistoryError
 from ordertags.tags import TagBook
+
+#: An order's spend (net of refunds) and whether it counts as an order, in the queries
+#: below (the orders table is ``o`` in each).
+NET = net_spend_sql("o")
+COUNTED = counted_sql("o")
 
 
 @dataclass
@@ -107,6 +112,44 @@ class CustomerRow:
     tags: list[str]  # customer tags at the last apply
     tags_on: str | None
     manual: list[str]  # tags in the tag book, in force
+    #: Spend per currency ("" where the orders say none), largest first: ``spend`` is
+    #: their sum, which means something only where there is one currency.
+    spend_by: list[tuple[str, int]] = field(default_factory=list)
+    #: Spend in the currency customers are compared in (:class:`SpendBasis`), others
+    #: converted at its rates; None where one of their currencies has no rate.
+    compared: int | None = None
+
+
+@dataclass
+class SpendBasis:
+    """How ``ordertags customers`` ranks spend in several currencies: in ``currency``
+    (the rule file's ``currency:``, else the one most of the history's orders are in),
+    orders in others converted at ``rates`` (the rule file's ``rates:``); ``left_out``:
+    the currencies with no rate, whose orders rank as nothing. ``currencies``: every
+    currency the history's orders are in ("" for none named), most orders first."""
+
+    currency: str
+    rates: dict[str, float]
+    left_out: list[str]
+    currencies: list[str]
+    #: Did the rule file name :attr:`currency` (else: the one most orders are in)?
+    configured: bool = False
+
+    @property
+    def mixed(self) -> bool:
+        """Are the history's orders in more than one named currency?"""
+        return len([c for c in self.currencies if c]) > 1
+
+    def factor_sql(self, alias: str) -> tuple[str, list[Any]]:
+        """SQL for the factor that converts the order ``alias``'s spend into
+        :attr:`currency` (0 where there is no rate), and its parameters."""
+        ours = f"upper(IFNULL({alias}.currency, ''))"
+        cases = [f"WHEN {ours} IN ('', ?) THEN 1.0"]
+        params: list[Any] = [self.currency]
+        for cur, rate in self.rates.items():
+            cases.append(f"WHEN {ours} = ? THEN ?")
+            params += [cur, rate]
+        return f"(CASE {' '.join(cases)} ELSE 0.0 END)", params
 
 
 @dataclass
@@ -166,8 +209,9 @@ class HistoryQueries(HistoryIngest):
         currency: str | None = None,
         rates: Mapping[str, float] | None = None,
     ) -> Aggregates:
-        """Per customer: orders, spend, refunds, first and last order; over all their
-        orders, or those dated from ``start`` (inclusive) to ``end`` (exclusive).
+        """Per customer: orders (a fully refunded one is none), spend (net of refunds),
+        refunds, first and last order; over all their orders, or those dated from
+        ``start`` (inclusive) to ``end`` (exclusive).
 
         All-time figures come from the kept aggregates; a window reads the customers'
         orders in it through the (customer, date) index: neither reads anything of
@@ -182,7 +226,7 @@ class HistoryQueries(HistoryIngest):
             )
         else:
             rows = self.fetch(
-                "SELECT o.customer, COUNT(*), IFNULL(SUM(o.total), 0), SUM(o.refund), "
+                f"SELECT o.customer, SUM({COUNTED}), IFNULL(SUM({NET}), 0), SUM(o.refund), "
                 "MIN(o.at), MAX(o.at) FROM t_ids t CROSS JOIN orders o ON o.customer = t.id "
                 "WHERE o.at >= ? AND o.at < ? GROUP BY o.customer",
                 (start, end),
@@ -194,7 +238,7 @@ class HistoryQueries(HistoryIngest):
             window = "" if start is None or end is None else " WHERE o.at >= ? AND o.at < ?"
             spend: dict[int, float] = {}
             for cust, cur, total in self.fetch(
-                "SELECT o.customer, upper(IFNULL(o.currency, '')), IFNULL(SUM(o.total), 0) "
+                f"SELECT o.customer, upper(IFNULL(o.currency, '')), IFNULL(SUM({NET}), 0) "
                 "FROM t_ids t CROSS JOIN orders o ON o.customer = t.id"
                 + window
                 + " GROUP BY o.customer, upper(IFNULL(o.currency, ''))",
@@ -350,8 +394,8 @@ class HistoryQueries(HistoryIngest):
         pos = {int(c): i for i, c in enumerate(ids.tolist())}
         figures.orders = np.zeros(len(ids), dtype=np.int64)
         for c, cur, n, units in self.fetch(
-            "SELECT customer, IFNULL(currency, ''), COUNT(*), IFNULL(SUM(total), 0) "
-            f"FROM orders WHERE {scope} GROUP BY customer, currency"
+            f"SELECT customer, IFNULL(currency, ''), SUM({COUNTED}), IFNULL(SUM({NET}), 0) "
+            f"FROM orders o WHERE {scope} GROUP BY customer, currency"
         ):
             i = pos[c]
             figures.orders[i] += n
@@ -430,6 +474,29 @@ class HistoryQueries(HistoryIngest):
         "tags_on FROM customers"
     )
 
+    def spend_basis(
+        self, currency: str | None = None, rates: Mapping[str, float] | None = None
+    ) -> SpendBasis:
+        """The currency customers' spend is compared in (``currency``, else the one most
+        of the history's orders are in) and the rates into it (see :class:`SpendBasis`)."""
+        found = [
+            c
+            for (c,) in self.fetch(
+                "SELECT upper(IFNULL(currency, '')) FROM orders GROUP BY 1 "
+                "ORDER BY COUNT(*) DESC, 1"
+            )
+        ]
+        named = [c for c in found if c]
+        base = (currency or "").upper() or (named[0] if named else "")
+        given = {k.upper(): float(v) for k, v in (rates or {}).items()} if currency else {}
+        return SpendBasis(
+            currency=base,
+            rates={c: given[c] for c in named if c != base and c in given},
+            left_out=[c for c in named if c != base and c not in given],
+            currencies=found,
+            configured=bool(currency),
+        )
+
     def list_customers(
         self,
         *,
@@ -438,13 +505,19 @@ class HistoryQueries(HistoryIngest):
         limit: int | None = 50,
         tagbook: TagBook | None = None,
         as_of: dt.date | None = None,
+        basis: SpendBasis | None = None,
     ) -> list[CustomerRow]:
         """Customers, highest spend first: those with ``tag`` (by hand, or at the last
         apply; in any case, and with a ``tagbook``, one it does not define is an error),
-        whose identities or names contain ``search``."""
+        whose identities or names contain ``search``. Spend in several currencies is
+        never added up as it is: customers are ranked by their spend in the currency of
+        ``basis`` (:meth:`spend_basis` by default), orders in others converted at its
+        rates or, without one, not ranked; each row has its spend per currency and that
+        figure."""
         if tag and tagbook is not None:
             tag = tagbook.tag_named(tag)
         self.sync_tagbook(tagbook)
+        basis = basis or self.spend_basis()
         manual = self._manual_customers(tagbook, as_of or dt.date.today())
         where, params = [], []
         if tag:
@@ -475,13 +548,51 @@ class HistoryQueries(HistoryIngest):
                 "WHERE lower(name) LIKE ? OR phone LIKE ?))"
             )
             params += [like, phone_like, like, phone_like]
-        sql = (
-            self._COLUMNS
-            + (" WHERE " + " AND ".join(where) if where else "")
-            + " ORDER BY spend DESC, key"
-            + (f" LIMIT {int(limit)}" if limit else "")
-        )
-        return self._rows(sql, params, manual)
+        rank: list[Any] = []
+        if basis.mixed:
+            # Each customer's spend in the basis currency, from their orders.
+            factor, rank = basis.factor_sql("o")
+            sql = (
+                f"WITH ranked AS (SELECT o.customer AS cid, SUM({NET} * {factor}) AS r "
+                "FROM orders o WHERE o.customer IS NOT NULL GROUP BY o.customer) "
+                + self._COLUMNS
+                + " LEFT JOIN ranked ON ranked.cid = customers.id"
+                + (" WHERE " + " AND ".join(where) if where else "")
+                + " ORDER BY IFNULL(ranked.r, 0) DESC, key"
+            )
+        else:
+            sql = (
+                self._COLUMNS
+                + (" WHERE " + " AND ".join(where) if where else "")
+                + " ORDER BY spend DESC, key"
+            )
+        sql += f" LIMIT {int(limit)}" if limit else ""
+        rows = self._rows(sql, rank + params, manual)
+        self._add_spend_by(rows, basis)
+        return rows
+
+    def _add_spend_by(self, rows: list[CustomerRow], basis: SpendBasis) -> None:
+        """Fill each row's spend per currency and its spend in the basis currency."""
+        self.temp_ids("t_spend", [r.id for r in rows])
+        per: dict[int, list[tuple[str, int]]] = {}
+        for c, cur, units in self.fetch(
+            f"SELECT o.customer, upper(IFNULL(o.currency, '')), IFNULL(SUM({NET}), 0) "
+            "FROM t_spend t CROSS JOIN orders o ON o.customer = t.id GROUP BY 1, 2 "
+            "ORDER BY 1, 3 DESC, 2"
+        ):
+            per.setdefault(c, []).append((cur, int(units)))
+        for r in rows:
+            r.spend_by = per.get(r.id, [])
+            converted = 0.0
+            for cur, units in r.spend_by:
+                if cur in ("", basis.currency):
+                    converted += units
+                elif cur in basis.rates:
+                    converted += units * basis.rates[cur]
+                elif units:
+                    break
+            else:
+                r.compared = round(converted)
 
     def find_customer(self, query: str, region: str | None = None) -> int:
         """The customer a person means: an email, a phone, a buyer id (``ebay:NAME``), an
@@ -631,7 +742,7 @@ class HistoryQueries(HistoryIngest):
         spend = [
             (str(c or ""), int(t))
             for c, t in self.fetch(
-                "SELECT upper(IFNULL(currency, '')), IFNULL(SUM(total), 0) FROM orders "
+                f"SELECT upper(IFNULL(currency, '')), IFNULL(SUM({NET}), 0) FROM orders o "
                 "WHERE customer = ? GROUP BY upper(IFNULL(currency, '')) ORDER BY 2 DESC",
                 (cid,),
             )

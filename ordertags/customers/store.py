@@ -43,12 +43,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.base import keys as K
+from ordertags.base.amounts import counted_sql, net_spend_sql
 from ordertags.base.version import VERSION
 from ordertags.errors import HistoryError
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 APPLICATION_ID = 0x4F544147  # "OTAG": an ordertags history, not some other SQLite file
 LOCK_TIMEOUT_S = 30.0
 NONE = np.iinfo(np.int64).max  # no date
@@ -138,7 +139,24 @@ UPDATE OR IGNORE orders SET channel = CASE
     ELSE lower(channel) END
 """
 
-MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3), (4, _V4)]
+#: A customer's kept aggregates from their orders ``o`` (the customers table's orders,
+#: spend, refunds, refunded, first_at and last_at): spend net of refunds, and a fully
+#: refunded order not counted as an order (see :mod:`ordertags.base.amounts`).
+CUSTOMER_TOTALS = (
+    f"SUM({counted_sql('o')}), IFNULL(SUM({net_spend_sql('o')}), 0), "
+    "COUNT(NULLIF(o.refund, 0)), SUM(o.refund), MIN(o.at), MAX(o.at)"
+)
+
+# Version 5: customer spend is net of refunds, and a fully refunded order is not counted
+# as an order: the kept aggregates are worked out again. (Orders recorded before with a
+# status saying "refunded" and no amount hold no refund: ingesting them again fills it.)
+_V5 = f"""
+UPDATE customers SET (orders, spend) = (
+    SELECT SUM({counted_sql("o")}), IFNULL(SUM({net_spend_sql("o")}), 0)
+    FROM orders o WHERE o.customer = customers.id)
+"""
+
+MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3), (4, _V4), (5, _V5)]
 
 
 # --- helpers --------------------------------------------------------------------------

@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ordertags.base.amounts import fully_refunded, net_spend
 from ordertags.customers.grouping import Customers
 from ordertags.engine.arrays import (
     BLANK,
@@ -79,6 +80,12 @@ VIRTUAL_FIELDS = (
     "notes",
 )
 
+
+#: Order statuses that say the whole order was given back (compared trimmed and
+#: lower-cased): Shopify's Financial Status and WooCommerce's status ``refunded``
+#: (``wc-refunded`` as some WooCommerce exporters write it), AlgolPlus' ``Refunded``.
+#: Shopify's ``partially_refunded`` states its amount in ``Refunded Amount``.
+REFUNDED_STATUSES = frozenset({"refunded", "wc-refunded"})
 
 #: The currency a money symbol names, where an export has no currency column (eBay's
 #: reports): "$" is read as US dollars, the eBay.com report's.
@@ -150,18 +157,80 @@ class Frame:
         self.spend_currency = currency.upper() if currency else None
         self.rates = {k.upper(): float(v) for k, v in rates.items()}
 
+    def refund_units(self) -> IntArray:
+        """Per row: what its order gave back (ten-thousandths), as the exports state it:
+        the refund column (Shopify ``Refunded Amount``, AlgolPlus ``Order Refund
+        Amount``) or, where that says nothing and the order's status says it was
+        refunded (:data:`REFUNDED_STATUSES`: Shopify's Financial Status, WooCommerce's
+        status), its whole total; 0 elsewhere. An order field: the order's value on
+        every row of the order."""
+        key = ("refund", "")
+        if key in self._cache:
+            cached: IntArray = self._cache[key]
+            return cached
+        units = (
+            self.money_units(field="refunds", optional=True)
+            if self.has_field("refunds")
+            else np.zeros(self.n, dtype=np.int64)
+        )
+        if self.has_field("status"):
+            codes, names = self.encoded(field="status", folded=True)
+            said = np.array(
+                [(x or "").strip() in REFUNDED_STATUSES for x in names.to_pylist()] + [False]
+            )[np.where(codes >= 0, codes, len(names))]
+            if said.any():
+                total = self.money_units(field="total", optional=True)
+                units = np.where(said & (units == 0), total, units)
+        self._cache[key] = units
+        return units
+
+    def net_units(self) -> IntArray:
+        """Per row: what its order adds to its customer's spend (ten-thousandths): its
+        total less :meth:`refund_units`, which takes it down to 0 at most
+        (:func:`ordertags.base.amounts.net_spend`)."""
+        key = ("net", "")
+        if key not in self._cache:
+            total = self.money_units(field="total", optional=True)
+            self._cache[key] = (
+                net_spend(total, self.refund_units()) if self._refunds_known() else total
+            )
+        result: IntArray = self._cache[key]
+        return result
+
+    def fully_refunded(self) -> BoolArray:
+        """Per row: was its order fully refunded (a refund stated, at least its total)?
+        Such an order is no purchase: it is left out of customer order counts
+        (:func:`ordertags.base.amounts.fully_refunded`)."""
+        key = ("refunded", "")
+        if key not in self._cache:
+            self._cache[key] = (
+                fully_refunded(self.money_units(field="total", optional=True), self.refund_units())
+                if self._refunds_known()
+                else np.zeros(self.n, dtype=bool)
+            )
+        result: BoolArray = self._cache[key]
+        return result
+
+    def _refunds_known(self) -> bool:
+        """Does any order of the run state a refund? (Else neither the totals nor the
+        refunds need reading to count orders.)"""
+        if not self.has_field("refunds") and not self.has_field("status"):
+            return False
+        return bool(self.refund_units().any())
+
     def spend_units(self) -> IntArray:
-        """Per row: its order's total as customer spend counts it (ten-thousandths), in
-        one currency: the configured one, where orders in others are converted by the
-        configured rates or, with no rate, left out (0 here; counted, per currency, in
-        :attr:`spend_left_out`); without one, the orders' own currency where the run's
-        orders agree (where they do not, they are summed as they are, with a warning
-        naming the currencies). An order with no currency is taken to be in it."""
+        """Per row: its order's total as customer spend counts it (ten-thousandths): net
+        of refunds (:meth:`net_units`), in one currency: the configured one, where
+        orders in others are converted by the configured rates or, with no rate, left
+        out (0 here; counted, per currency, in :attr:`spend_left_out`); without one,
+        the orders' own currency where the run's orders agree (where they do not, they
+        are summed as they are, with a warning naming the currencies). An order with no
+        currency is taken to be in it."""
         key = ("spend", "")
         if key in self._cache:
             cached: IntArray = self._cache[key]
             return cached
-        units = self.money_units(field="total", optional=True)
+        units = self.net_units()
         if not self.has_field("currency"):
             self._cache[key] = units
             return units
@@ -1010,6 +1079,23 @@ class Frame:
             start = end - np.timedelta64(days, "D")
             with np.errstate(invalid="ignore"):
                 self._cache[key] = (stamps >= start) & (stamps < end)
+        result: BoolArray = self._cache[key]
+        return result
+
+    def customer_window(self, days: int) -> BoolArray:
+        """The run's own rows a customer window of ``days`` counts: those dated from its
+        start (the as-of date minus ``days``, inclusive) on, with no end. The run's
+        orders are the ones being packed: dated today (``--as-of`` defaults to today),
+        later today in another time zone or after an as-of date given by hand, each is
+        one of the customer's orders in the last ``days`` days. An undated order is in
+        no window (nor is the history's). (The history's orders count up to the end of
+        the as-of day: see :func:`ordertags.engine.resolution.history_window`.)"""
+        key = ("customer-window", str(days))
+        if key not in self._cache:
+            stamps = self.dates()
+            start = np.datetime64(self.as_of.isoformat(), "s") - np.timedelta64(days, "D")
+            with np.errstate(invalid="ignore"):
+                self._cache[key] = stamps >= start  # NaT compares False
         result: BoolArray = self._cache[key]
         return result
 

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.base import keys as K
+from ordertags.base.amounts import fully_refunded, net_spend
 from ordertags.customers.grouping import Customers, customer_keys_of_column
 from ordertags.customers.history import History, IngestReport, Recorded
 from ordertags.customers.identity import (
@@ -332,8 +333,7 @@ class Memory:
         if self.history is not None:
             start = end = None
             if within_days is not None:
-                end = int(np.datetime64(frame.as_of.isoformat(), "s").astype(np.int64))
-                start = end - within_days * 86_400
+                start, end = history_window(frame.as_of, within_days)
             self._add_history(out, out["first"], out["last"], start, end)
         self._measures[within_days] = out
         return out
@@ -389,8 +389,10 @@ class Memory:
         if not keep.any():
             return
         q = owner_sorted[np.searchsorted(ids_sorted, dup.customer[keep])]
-        np.subtract.at(out["orders"], q, 1)
-        totals = dup.total[keep]
+        # Each copy as the history counted it: an order unless fully refunded, its
+        # total net of its refund.
+        np.subtract.at(out["orders"], q, (~fully_refunded(dup.total, dup.refund)[keep]).astype(int))
+        totals = net_spend(dup.total, dup.refund)[keep]
         if base is not None:  # the history's copies in the currency spend is compared in
             factor = np.array(
                 [
@@ -417,6 +419,15 @@ _NEEDS: dict[str, tuple[str, ...]] = {
 }
 
 
+def history_window(as_of: dt.date, days: int) -> tuple[int, int]:
+    """A customer window of ``days`` over the history's orders, in epoch seconds: from
+    the as-of date minus ``days`` (inclusive) to the end of the as-of day, so that the
+    orders an earlier run of the day recorded count (a cron's third order of a
+    customer today is their third)."""
+    end = int(np.datetime64(as_of.isoformat(), "s").astype(np.int64)) + 86_400
+    return end - (days + 1) * 86_400, end
+
+
 def customer_aggregates(
     frame: Frame,
     person: IntArray,
@@ -424,24 +435,30 @@ def customer_aggregates(
     within_days: int | None,
     measure: str | None = None,
 ) -> dict[str, IntArray]:
-    """Per person (``person``: per row, its person, -1 for none): ``orders``, ``spend``
-    and ``refunds`` (ten-thousandths), ``first`` and ``last`` order (epoch seconds;
-    ``NO_DATE`` where none), over the run's orders dated in the window (all orders when
-    ``within_days`` is None). With ``measure``, only what it needs is worked out (the
-    rest is zero); a column some export lacks counts as zero."""
+    """Per person (``person``: per row, its person, -1 for none): ``orders`` (a fully
+    refunded order is none), ``spend`` (net of refunds) and ``refunds``
+    (ten-thousandths), ``first`` and ``last`` order (epoch seconds; ``NO_DATE`` where
+    none), over the run's orders in the window (all orders when ``within_days`` is
+    None; see :meth:`Frame.customer_window`: the run's own orders count whatever their
+    date, unless it is before the window's start). With ``measure``, only what it
+    needs is worked out (the rest is zero); a column some export lacks counts as
+    zero."""
     need = _NEEDS.get(measure or "", ("total", "refunds", "date"))
     rows = frame.counted_orders.copy()  # an order two exports hold counts once
     if within_days is not None:
-        rows &= frame.within_days(within_days)
+        rows &= frame.customer_window(within_days)
     sel = rows & (person >= 0)
     who = person[sel]
-    out: dict[str, IntArray] = {"orders": np.bincount(who, minlength=people).astype(np.int64)}
+    purchases = sel & ~frame.fully_refunded()
+    out: dict[str, IntArray] = {
+        "orders": np.bincount(person[purchases], minlength=people).astype(np.int64)
+    }
     for name, column in (("spend", "total"), ("refunds", "refunds")):
         values = (
             (
-                frame.spend_units()  # in one currency (see Frame.spend_units)
+                frame.spend_units()  # net of refunds, in one currency (Frame.spend_units)
                 if name == "spend"
-                else frame.money_units(field=column, optional=True)
+                else frame.refund_units()
             )
             if column in need and frame.has_field(column)
             else None
@@ -572,11 +589,7 @@ def run_orders(
     else:
         has_total = np.zeros(len(rows), dtype=bool)
         total = np.zeros(len(rows), dtype=np.int64)
-    refund = (
-        frame.money_units(field="refunds", optional=True)[rows]
-        if frame.has_field("refunds")
-        else np.zeros(len(rows), dtype=np.int64)
-    )
+    refund = frame.refund_units()[rows]  # as stated, or the total where "refunded"
     name = (
         combined(frame.text(field="name")).take(pa.array(rows)).to_pylist()
         if frame.has_field("name")

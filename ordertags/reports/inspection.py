@@ -18,7 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from ordertags.base.amounts import money
+from ordertags.engine.arrays import combined
 from ordertags.engine.frame import Frame
 from ordertags.engine.items import build_items
 from ordertags.errors import OrderTagsError
@@ -46,7 +50,14 @@ class Inspection:
     without_customer: int = 0
     first_date: str | None = None
     last_date: str | None = None
-    total: float | None = None
+    #: The sum of the order totals per currency, ten-thousandths ("": orders naming
+    #: none), largest first; None where the totals cannot be read. Never one sum of
+    #: several currencies.
+    totals: list[tuple[str, int]] | None = None
+    #: The refunds the export states (or a status "refunded" implies), per currency,
+    #: and how many orders have one.
+    refunds: list[tuple[str, int]] = field(default_factory=list)
+    refunded_orders: int = 0
     currencies: list[str] = field(default_factory=list)
     items: int | None = None
     header: list[str] = field(default_factory=list)
@@ -107,9 +118,13 @@ class Inspection:
             lines.append(f"dates:     {self.first_date} to {self.last_date}")
         if self.date_style:
             lines.append(f"date style: {self.date_style}")
-        if self.total is not None:
-            cur = f" {', '.join(self.currencies)}" if self.currencies else ""
-            lines.append(f"totals:    {self.total:,.2f}{cur} over {_n(self.orders, 'order')}")
+        if self.totals is not None:
+            lines.append(f"totals:    {_per_currency(self.totals)} over {_n(self.orders, 'order')}")
+        if self.refunded_orders:
+            lines.append(
+                f"refunds:   {_per_currency(self.refunds)} on "
+                f"{_n(self.refunded_orders, 'order')} (customer spend is net of them)"
+            )
         if self.sample:
             lines.append(f"first {_n(len(self.sample), 'order')}:")
             from tabulate import tabulate  # lazy: drawn only here
@@ -125,6 +140,31 @@ class Inspection:
 
 def _n(count: int, one: str) -> str:
     return f"{count:,} {one if count == 1 else one + 's'}"
+
+
+def _per_currency(sums: list[tuple[str, int]]) -> str:
+    """``1,125.00 GBP + 1,125.00 EUR``; ``3.50`` where no currency is named."""
+    if not sums:
+        return money(0)
+    named = any(c for c, _ in sums)
+    return " + ".join(
+        f"{money(units)} {c or '(no currency)'}" if named else money(units) for c, units in sums
+    )
+
+
+def _sums_by_currency(frame: Frame, rows: Any, units: Any) -> list[tuple[str, int]]:
+    """The sum of ``units`` over frame rows ``rows``, per currency (upper-cased; "" for
+    none), largest first."""
+    if not frame.has_field("currency"):
+        return [("", int(units[rows].sum()))]
+    text = pc.utf8_upper(pc.utf8_trim_whitespace(combined(frame.text(field="currency"))))
+    enc = pc.dictionary_encode(text.take(pa.array(rows, pa.int64())))
+    codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    names = [c or "" for c in enc.dictionary.to_pylist()]
+    sums: dict[str, int] = {}
+    for j, name in enumerate(names):
+        sums[name] = sums.get(name, 0) + int(units[rows[codes == j]].sum())
+    return sorted(sums.items(), key=lambda p: (-p[1], p[0]))
 
 
 def _fmt_date(value: Any) -> str:
@@ -186,7 +226,13 @@ def inspect_orders(
         else None
     )
     if totals is not None:
-        report.total = float(np.nansum(totals[starts]))
+        report.totals = _sums_by_currency(frame, starts, frame.money_units(field="total"))
+        refunds = attempt("refunds", frame.refund_units)
+        if refunds is not None:
+            given = starts[refunds[starts] > 0]
+            report.refunded_orders = len(given)
+            if len(given):
+                report.refunds = _sums_by_currency(frame, given, refunds)
     if frame.has_field("currency"):
         cur = frame.text(field="currency").to_pylist()
         report.currencies = sorted({c.strip() for c in cur if c and c.strip()})

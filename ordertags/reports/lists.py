@@ -38,7 +38,6 @@ from ordertags.engine.pipeline import Annotated
 from ordertags.errors import OrderTagsError, UsageError
 from ordertags.io.fields import CONSENT_YES
 from ordertags.io.safecsv import neutralise_column, neutralise_text
-from ordertags.io.values import money_to_units
 from ordertags.reports.mailing import all_time_customers, history_customers
 from ordertags.tags import TagBook, tag_key
 
@@ -433,7 +432,9 @@ def customers_of_run(
         if not first_names[i] and not last_names[i]:
             first_names[i], last_names[i] = split_first[i], split_last[i]
 
-    orders = np.bincount(who[starts], minlength=m).astype(np.int64)
+    # A fully refunded order is no purchase (spend below is net of refunds).
+    purchases = starts & ~frame.fully_refunded()[rows]
+    orders = np.bincount(who[purchases], minlength=m).astype(np.int64)
     spend = (
         {}
         if every is not None
@@ -596,8 +597,8 @@ def _run_spend(
         return {}
     m = len(sel)
     order_rows = rows[starts]
-    totals = frame.numbers(field="total")
-    units = money_to_units(pa.array(totals[order_rows], from_pandas=True)).astype(np.float64)
+    net = frame.net_units()  # spend: net of refunds
+    units = net[order_rows].astype(np.float64)
     if frame.has_field("currency"):
         codes, names = frame.encoded(field="currency")
         text = pc.utf8_upper(pc.utf8_trim_whitespace(pc.fill_null(names, "")))
@@ -622,7 +623,7 @@ def _run_spend(
         # unnamed column stays when anyone of the run keeps such spend: worked out over
         # every customer (a run mixing exports with and without a currency).
         all_orders = np.flatnonzero(frame.order_starts & has)
-        all_units = money_to_units(pa.array(totals[all_orders], from_pandas=True))
+        all_units = net[all_orders]
         all_currency = canon[codes[all_orders]]
         whole: dict[str, IntArray] = {}
         for j in np.flatnonzero(used).tolist():

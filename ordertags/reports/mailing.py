@@ -91,10 +91,13 @@ def run_customers(annotated: Annotated) -> ListCustomers:
         -1,
     )
     starts = frame.counted_orders & has  # an order two exports hold counts once
-    orders = np.bincount(person[starts], minlength=people).astype(np.int64)
+    # A fully refunded order is no purchase; spend is net of refunds.
+    orders = np.bincount(person[starts & ~frame.fully_refunded()], minlength=people).astype(
+        np.int64
+    )
     spend: dict[str, IntArray] = {}
     if frame.has_field("total"):
-        units = frame.money_units(field="total", optional=True)
+        units = frame.net_units()
         currency = (
             pc.utf8_upper(pc.utf8_trim_whitespace(frame.text(field="currency"))).combine_chunks()
             if frame.has_field("currency")

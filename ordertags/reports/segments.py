@@ -177,13 +177,14 @@ def tag_figures(annotated: Any, windows: Sequence[int] = WINDOWS) -> list[TagLin
     book = annotated.tagbook
     masks = annotated.tag_masks
     customers = annotated.customers
-    starts = frame.counted_orders & customers.has_customer  # each order once
+    # Each order once; a fully refunded one is no purchase.
+    starts = frame.counted_orders & customers.has_customer & ~frame.fully_refunded()
     person = np.full(frame.n, -1, dtype=np.int64)
     has = customers.has_customer
     codes = customers.codes
     person[has] = codes[has] if customers.groups is None else customers.groups[codes[has]]
     units = (
-        frame.money_units(field="total")
+        frame.net_units()  # spend: net of refunds
         if frame.has_field("total")
         else np.zeros(frame.n, dtype=np.int64)
     )
