@@ -257,6 +257,13 @@ class Frame:
     def has_column(self, name: str) -> bool:
         return any(m.find_column(name) is not None for m in self.maps)
 
+    def action_column(self, index: int, name: str) -> tuple[int | None, str]:
+        """Where a rule's ``set`` or ``note`` that names ``name`` writes in export
+        ``index``: (the existing column's index or None, the column's name). An order
+        field is each export's own column for it, decided per export (a Shopify export's
+        Shipping Method, a Linnworks export's Postal Service, in one run)."""
+        return self.maps[index].action_column(name, field=name in VIRTUAL_FIELDS)
+
     def columns(self) -> list[str]:
         seen: dict[str, None] = {}
         for t in self.tables:
@@ -546,6 +553,13 @@ class Frame:
         out = np.zeros(self.n, dtype=bool)
         out[rows[keep]] = True
         return out
+
+    def count_orders(self, mask: BoolArray) -> int:
+        """How many orders have ``mask`` on any of their rows (a Shopify order of three
+        line items counts once)."""
+        if not self.grouped:
+            return int(np.count_nonzero(mask))
+        return int(np.unique(self.order_codes[mask]).size)
 
     def order_first(self, mask: BoolArray) -> BoolArray:
         """Per row, ``mask`` at the first row of the row's order: what an order-level
