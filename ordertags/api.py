@@ -458,7 +458,8 @@ def _apply_run(given: dict[str, Any], *, streamed: bool) -> tuple[Annotated, lis
 
         if dry_run:
             return result, [
-                compare(result, i, t, encoding=read.encoding) for i, t in enumerate(targets)
+                compare(result, i, t, encoding=read.encoding, columns=read.columns)
+                for i, t in enumerate(targets)
             ]
         if profile_columns not in ("first", "last"):
             raise UsageError(
