@@ -124,8 +124,9 @@ class Frame:
         self.as_of = as_of
         #: The region that decides ambiguous numeric dates (None: nobody said).
         self.region = region.upper() if region else None
-        #: Things the run should tell its reader (dates read by assumption).
-        self.warnings: list[str] = []
+        #: Things the run should tell its reader (dates read by assumption, an encoding
+        #: read by a heuristic).
+        self.warnings: list[str] = [w for t in self.tables for w in t.warnings]
         #: Forced styles (``--money-style``); None: each export's profile decides.
         self.money_style = money_style
         self.date_style = DATE_STYLE_ALIASES.get(date_style or "", date_style) or None
