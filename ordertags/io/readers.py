@@ -890,14 +890,16 @@ def _check_quotes(
 
 
 def _header_line_end(sample: bytes) -> str:
-    """The line end of the header record: the first LF outside double quotes (a quoted
-    header name may hold a line break of its own)."""
-    start = 0
-    while (nl := sample.find(b"\n", start)) >= 0:
-        if sample.count(b'"', 0, nl) % 2 == 0:
-            return "\r\n" if nl > 0 and sample[nl - 1 : nl] == b"\r" else "\n"
-        start = nl + 1
+    """The line end of the header record: the first line break outside double quotes (a
+    quoted header name may hold a line break of its own): CRLF, LF, or a lone CR (what
+    Excel for Mac writes)."""
+    for m in _LINE_BREAK.finditer(sample):
+        if sample.count(b'"', 0, m.start()) % 2 == 0:
+            return m.group().decode()
     return "\n"
+
+
+_LINE_BREAK = re.compile(b"\r\n|\n|\r")
 
 
 def _cut_trailer(data: bytes, delimiter: str, encoding: str) -> tuple[bytes, bytes]:
