@@ -75,7 +75,7 @@ rules:
 """
 
 
-def run(*args: str | Path) -> Result:
+def run(*args: str | Path | dt.date) -> Result:
     return CliRunner().invoke(app, [str(a) for a in args])
 
 
@@ -192,9 +192,7 @@ def month_exports() -> list[Export]:
     return [
         Export("orders_export.csv", shopify, "Shipping Method", "Name", {"#4004"}, 2),
         Export("woocommerce.csv", woo, "shipping_method", "order_number", {"5001"}, 2),
-        Export(
-            "algolplus.csv", algolplus, "Shipping Method Title", "Order Number", {"6001"}, 2
-        ),
+        Export("algolplus.csv", algolplus, "Shipping Method Title", "Order Number", {"6001"}, 2),
         Export("linnworks.csv", linnworks, "Postal Service", "Order Id", {"10450"}, 2),
         Export(
             "amazon_uk.txt",
@@ -404,7 +402,11 @@ def _shopify_month(folder: Path) -> tuple[Path, list[str], int]:
                 [o.number, o.email, "paid" if first else "", o.currency if first else ""]
                 + [f"{o.total:.2f}" if first else "", SECOND if first else ""]
                 + [o.when.strftime("%Y-%m-%d %H:%M:%S +0000"), str(qty), sku]
-                + [f"{price / qty:.2f}", o.name if first else "", str(5_550_000 + k) if first else ""]
+                + [
+                    f"{price / qty:.2f}",
+                    o.name if first else "",
+                    str(5_550_000 + k) if first else "",
+                ]
             )
     path = folder / "orders_export.csv"
     path.write_text(_csv(rows), encoding="utf-8")
@@ -422,7 +424,8 @@ def test_the_dry_run_names_shopify_orders_by_name_and_counts_orders(tmp_path: Pa
     book, none, rules = _books(tmp_path)
     book.write_text(TAGBOOK.replace("zoe@example.com", email), encoding="utf-8")
     out = tmp_path / "annotated.csv"
-    args = ["apply", source, "-r", rules, "-o", out, "--as-of", AS_OF, "--dry-run"]
+    args: list[str | Path | dt.date] = ["apply", source, "-r", rules, "-o", out]
+    args += ["--as-of", AS_OF, "--dry-run"]
     first = run(*args, "-t", book)
     assert first.exit_code == 0, first.stderr
     assert first.stdout == (
@@ -466,7 +469,12 @@ NAMES = ["Zoë Müller", "Jörg Faß"]
 
 @pytest.mark.parametrize(
     ("codec", "bom"),
-    [("utf-16-le", b"\xff\xfe"), ("utf-16-le", b""), ("utf-16-be", b"\xfe\xff"), ("utf-16-be", b"")],
+    [
+        ("utf-16-le", b"\xff\xfe"),
+        ("utf-16-le", b""),
+        ("utf-16-be", b"\xfe\xff"),
+        ("utf-16-be", b""),
+    ],
 )
 def test_unicode_text_is_read_and_written_back_in_utf16(
     tmp_path: Path, codec: str, bom: bytes
@@ -490,7 +498,9 @@ def test_unicode_text_is_read_and_written_back_in_utf16(
     lines = data[len(bom) :].decode(codec).split("\r\n")
     given = UNICODE_TEXT.split("\r\n")
     assert lines[0] == given[0] + "\tCustomer Tags\tCustomer Profile\tTag Colour"
-    assert lines[1] == given[1].replace(SECOND, TRACKED) + "\tCLAIMED\tCLAIMED — ship tracked\torange"
+    assert (
+        lines[1] == given[1].replace(SECOND, TRACKED) + "\tCLAIMED\tCLAIMED — ship tracked\torange"
+    )
     assert lines[2] == given[2] + "\t\t\t"
     # Each original line's bytes are in the output, as they were.
     assert given[2].encode(codec) in data

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from ordertags.customers.grouping import Customers
 from ordertags.engine.arrays import BoolArray, IntArray
 from ordertags.engine.conditions import Context, evaluate
-from ordertags.engine.frame import VIRTUAL_FIELDS, Frame
+from ordertags.engine.frame import Frame
 from ordertags.engine.resolution import Memory
 from ordertags.rules import CustomerCondition, Rule, RuleSet, SegmentCondition, TagCondition
 from ordertags.tags import TagBook

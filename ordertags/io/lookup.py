@@ -49,9 +49,10 @@ def norm_order_id(value: str) -> str:
     return clean_id(value)
 
 
-def _json_rows(path: Path, encoding: str, data: bytes | None = None) -> Iterator[dict[str, Any]]:
+def _json_rows(path: Path, encoding: str, raw: bytes | None = None) -> Iterator[dict[str, Any]]:
+    """The records of a JSON export (``raw``: its bytes, already read)."""
     try:
-        text = (path.read_bytes() if data is None else data).decode(encoding).lstrip("\ufeff")
+        text = (path.read_bytes() if raw is None else raw).decode(encoding).lstrip("\ufeff")
     except UnicodeDecodeError as exc:
         raise InputError(
             f"cannot decode byte 0x{exc.object[exc.start]:02x} at byte offset {exc.start} as "

@@ -617,11 +617,12 @@ def detect_encoding(data: bytes) -> str:
     Western-European text first: Mac Roman where its reading makes words of the file's
     accented letters and Windows-1252's does not (:func:`mac_roman_rather`); else where
     Windows-1252 (what Excel on Windows writes) decodes the file into Latin letters,
-    signs and typographic punctuation only, it is Windows-1252 (a detector cannot tell it from its siblings on a few names:
-    ``Müller`` reads the same in cp1250). Otherwise charset-normalizer judges the start
-    of the file and the bytes around the first one UTF-8 refuses (where the non-ASCII
-    text is), among the encodings sellers' exports come in; its best guess that decodes
-    the whole file wins, else Latin-1, which decodes anything.
+    signs and typographic punctuation only, it is Windows-1252 (a detector cannot tell
+    it from its siblings on a few names: ``Müller`` reads the same in cp1250).
+    Otherwise charset-normalizer judges the start of the file and the bytes around the
+    first one UTF-8 refuses (where the non-ASCII text is), among the encodings sellers'
+    exports come in; its best guess that decodes the whole file wins, else Latin-1,
+    which decodes anything.
 
     >>> detect_encoding("Müller;Straße;Größe;Köln;116,99 €\\n".encode("cp1252"))
     'cp1252'
@@ -670,23 +671,29 @@ _AFTER_LETTERS = "’”»›…™®©°²³¹·–—"
 _LETTERS = ("Lu", "Ll", "Lt", "Lo")
 
 
-def _odd_characters(text: str) -> int:
+def _odd_characters(text: str) -> tuple[int, int]:
     """How many non-ASCII characters of ``text`` sit where no language writes them: a
     sign right after a letter (``Fa§``, ``Zo‘``, ``M¸ller``; but ``O’Brien``, ``Brand™``),
     a capital inside a word (``MŸller``, ``CafÈ``), or a byte the encoding does not
-    define (U+FFFD). Modifier letters (``ˆ``) count as signs."""
-    odd = 0
+    define (U+FFFD); and how many are not Western letters: signs, and characters right
+    after another non-ASCII one (Western words have an accent here and there, Japanese
+    read in a Western encoding has runs of them). Modifier letters (``ˆ``) are signs."""
+    odd = signs = 0
     for m in _NON_ASCII.finditer(text):
         i, c = m.start(), m.group()
         before = text[i - 1] if i else " "
         after = text[i + 1] if i + 1 < len(text) else " "
+        if before >= "\x80":
+            signs += 1
         if c == "\ufffd":
             odd += 1
+            signs += 1
         elif unicodedata.category(c) in _LETTERS:
             odd += c.isupper() and before.isalpha() and (before.islower() or after.islower())
-        elif before.isalpha():
-            odd += c not in _AFTER_LETTERS
-    return odd
+        else:
+            signs += 1
+            odd += before.isalpha() and c not in _AFTER_LETTERS
+    return odd, signs
 
 
 _NON_ASCII = re.compile("[^\x00-\x7f]")
@@ -695,28 +702,32 @@ _NON_ASCII = re.compile("[^\x00-\x7f]")
 def mac_roman_rather(data: bytes) -> bool:
     """Is text that is not UTF-8 Mac Roman (what Excel for Mac saves as "CSV") rather
     than Windows-1252 (Excel on Windows)? Both decode almost any byte, so the bytes
-    cannot say for certain; the heuristic: Mac Roman where its reading puts fewer
-    characters where no language writes them (:func:`_odd_characters`) than the
-    Windows-1252 reading does, judged on the first 64 KB and the 64 KB around the first
-    non-ASCII byte. Mac Roman's accented small letters (``ë ü é``: bytes 0x87-0x9F)
-    are quotes, dashes and capitals in Windows-1252 (``Zo‘ MŸller``), and Windows-1252's
-    accented letters (0xC0-0xFF) are signs and capitals in Mac Roman (``M¸ller CafÈ``),
-    so names tell the two apart; where they do not (a tie: no accented letter in a
-    word), Windows-1252. The caller warns when it reads a file as Mac Roman.
+    cannot say for certain; the heuristic: Mac Roman where its reading is Western text
+    (at least half of its non-ASCII characters letters in words) and puts fewer characters where
+    no language writes them (:func:`_odd_characters`) than the Windows-1252 reading,
+    judged on the first 64 KB and the 64 KB around the first non-ASCII byte. Mac
+    Roman's accented small letters (``ë ü é``: bytes 0x87-0x9F) are quotes, dashes and
+    capitals in Windows-1252 (``Zo‘ MŸller``), and Windows-1252's accented letters
+    (0xC0-0xFF) are signs and capitals in Mac Roman (``M¸ller CafÈ``), so names tell the
+    two apart; where they do not (a tie: no accented letter in a word), Windows-1252.
+    The caller warns when it reads a file as Mac Roman.
 
     >>> mac_roman_rather("Zoë Müller".encode("mac_roman"))
     True
     >>> mac_roman_rather("Zoë Müller".encode("cp1252")), mac_roman_rather(b"116,99 \\x80")
     (False, False)
     """
-    sample = data[:65_536]
     first = _HIGH_BYTE.search(data)
     if first is None:
         return False
+    sample = data[:65_536]
     if first.start() >= len(sample):
         sample += b"\n" + data[max(0, first.start() - 32_768) : first.start() + 32_768]
-    windows = _odd_characters(sample.decode("cp1252", errors="replace"))
-    return _odd_characters(sample.decode("mac_roman")) < windows
+    mac = sample.decode("mac_roman")
+    odd, signs = _odd_characters(mac)
+    if signs * 2 > len(_NON_ASCII.findall(mac)):
+        return False  # not Western text (Japanese, say, in bytes Mac Roman also decodes)
+    return odd < _odd_characters(sample.decode("cp1252", errors="replace"))[0]
 
 
 _HIGH_BYTE = re.compile(b"[\x80-\xff]")

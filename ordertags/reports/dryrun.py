@@ -61,7 +61,9 @@ def _orders(frame: Frame, index: int) -> tuple[IntArray, list[str], pa.Array]:
     if frame.maps[index].get("order_id") is None:
         return local, numbered, pa.array(numbered, pa.string())
     text = combined(frame.text(field="order_id")).take(pa.array(rows))
-    labels = [t.strip() if t and t.strip() else n for t, n in zip(text.to_pylist(), numbered)]
+    labels = [
+        t.strip() if t and t.strip() else n for t, n in zip(text.to_pylist(), numbered, strict=True)
+    ]
     keys = order_id_keys(pa.array(labels, pa.string()))
     return local, labels, keys
 
