@@ -506,6 +506,20 @@ def test_unicode_text_is_read_and_written_back_in_utf16(
     assert given[2].encode(codec) in data
 
 
+def test_unicode_text_with_another_output_encoding(tmp_path: Path) -> None:
+    """--output-encoding utf-8 writes a UTF-16 export as UTF-8 (its BOM as UTF-8's)."""
+    source = tmp_path / "orders.txt"
+    source.write_bytes(b"\xff\xfe" + UNICODE_TEXT.encode("utf-16-le"))
+    out = tmp_path / "out.txt"
+    result = run(
+        "apply", source, "-t", _books(tmp_path)[0], "-o", out, "--output-encoding", "utf-8"
+    )
+    assert result.exit_code == 0, result.stderr
+    data = out.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf" + UNICODE_TEXT.split("\t")[0].encode("utf-8"))
+    assert "\tZoë Müller\t" in data.decode("utf-8")
+
+
 def test_utf16_given_by_encoding_and_tag_order_reads_it(tmp_path: Path) -> None:
     source = tmp_path / "orders.txt"
     source.write_bytes(UNICODE_TEXT.encode("utf-16-le"))
