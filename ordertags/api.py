@@ -26,7 +26,7 @@ from ordertags.customers.history import History, IngestReport
 from ordertags.customers.identity import Suspect, resolve_links
 from ordertags.customers.rfm import Cutoffs
 from ordertags.customers.workspace import Workspace, run_lock, workspace_history
-from ordertags.engine.frame import Frame
+from ordertags.engine.frame import VIRTUAL_FIELDS, Frame
 from ordertags.engine.pipeline import Annotated
 from ordertags.engine.pipeline import annotate as annotate_tables
 from ordertags.engine.resolution import order_batches, run_identities, suspects_in_frame
@@ -253,10 +253,11 @@ def _prefetch(read: ReadOptions, names: bool, rules: RuleSet | None = None) -> A
     lists show of a customer), and those the ``rules`` name. Any other column (line items,
     say) is read when first asked for, a pass over the file each."""
     named: list[str] = []
+    written: list[str] = []
     if rules is not None:
         for rule in rules.rules:
             named += [c.field for c in rule.when.walk() if isinstance(c, FieldCondition)]
-        named += [*rules.set_columns, *rules.note_columns]
+        written = [*rules.set_columns, *rules.note_columns]
 
     def pick(table: OrderTable) -> list[int]:
         fmap = map_profile(table.columns, table.profile, overrides=read.columns, file=table.source)
@@ -272,6 +273,9 @@ def _prefetch(read: ReadOptions, names: bool, rules: RuleSet | None = None) -> A
         found = [i for f in fields for i in fmap.sources(f)]
         for name in named:
             found += fmap.sources(name) or [i for i in (fmap.find_column(name),) if i is not None]
+        for name in written:  # the column each action writes in this export
+            at, _ = fmap.action_column(name, field=name in VIRTUAL_FIELDS)
+            found += [] if at is None else [at]
         lines = [*table.profile.total_lines, *table.profile.total_once]
         found += [i for n in lines if (i := fmap.find_column(n)) is not None]
         return found
@@ -478,7 +482,8 @@ def _apply_run(given: dict[str, Any], *, streamed: bool) -> tuple[Annotated, lis
 
         if dry_run:
             return result, [
-                compare(result, i, t, encoding=read.encoding) for i, t in enumerate(targets)
+                compare(result, i, t, encoding=read.encoding, columns=read.columns)
+                for i, t in enumerate(targets)
             ]
         if profile_columns not in ("first", "last"):
             raise UsageError(

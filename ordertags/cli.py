@@ -110,7 +110,8 @@ EncodingOpt = Annotated[
     str | None,
     typer.Option(
         "--encoding",
-        help="Text encoding of the exports (default utf-8; e.g. cp1252, latin-1).",
+        help="Text encoding of the exports (default utf-8, else detected; e.g. cp1252, "
+        "mac_roman, utf-16, latin-1).",
         show_default=False,
     ),
 ]

@@ -428,7 +428,8 @@ CASES = [
     Case("random bytes", random_bytes, says="not a CSV or JSON file"),
     Case("NUL in an export", nul_in_csv),
     Case("NUL, tag --order --in", nul_tag_order, says="binary data"),
-    Case("UTF-16", utf16, says="UTF-16"),
+    # Excel's "Unicode Text": read (issue 17), as the summary says.
+    Case("UTF-16", utf16, codes=(0,), says="utf-16-le (its byte order mark)"),
     Case("empty file", empty, says="empty"),
     Case("unbalanced quote", unbalanced_quote, says="row 3: a double quote"),
     Case("a big field", big_field, codes=(0,)),

@@ -124,7 +124,8 @@ def test_a_decode_error_names_the_byte_and_the_flag(tmp_path: Path, tagbook: Pat
     assert err == (
         f"ordertags: {src}: cannot decode byte 0xeb at byte offset 32 as utf-8. "
         "The file is in another encoding: try --encoding cp1252 (Excel on Windows), "
-        "--encoding latin-1 or --encoding cp932 (Japanese).\n"
+        "--encoding mac_roman (Excel for Mac), --encoding latin-1 or --encoding cp932 "
+        "(Japanese).\n"
     )
     assert not (tmp_path / "out.csv").exists()
 
@@ -162,7 +163,8 @@ def test_an_encoding_that_does_not_exist(tmp_path: Path, tagbook: Path) -> None:
     code, err = apply(src, tagbook, tmp_path / "out.csv", "--encoding", "klingon")
     assert (code, err) == (
         1,
-        f'ordertags: {src}: unknown encoding "klingon". Use utf-8, cp1252, latin-1 or cp932.\n',
+        f'ordertags: {src}: unknown encoding "klingon". '
+        "Use utf-8, cp1252, mac_roman, utf-16, latin-1 or cp932.\n",
     )
 
 
@@ -264,7 +266,11 @@ def test_json_wrapper_keeps_its_other_keys(tmp_path: Path, tagbook: Path) -> Non
             b"<!DOCTYPE html><html>",
             "this is not a CSV or JSON file: it looks like a web page or XML.",
         ),
-        (b"\xff\xfeE\x00m\x00", "it looks like UTF-16 text. Save it as CSV UTF-8."),
+        (
+            b"\xff\xfeE\x00m\x00\x00\xd8",
+            "cannot decode byte 0x00 at byte offset 6 as utf-16-le. The file is not whole "
+            "UTF-16 text",
+        ),
         (b"Order Id,Mail\n1,a@b.co\n", "no customer email column (looked for: Email, E-mail,"),
         (b"Order Id,Email\n1,a@b.co,x\n", "row 2: this row has 3 fields but the header has 2."),
     ],

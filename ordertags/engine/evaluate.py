@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from ordertags.customers.grouping import Customers
 from ordertags.engine.arrays import BoolArray, IntArray
 from ordertags.engine.conditions import Context, evaluate
-from ordertags.engine.frame import VIRTUAL_FIELDS, Frame
+from ordertags.engine.frame import Frame
 from ordertags.engine.resolution import Memory
 from ordertags.rules import CustomerCondition, Rule, RuleSet, SegmentCondition, TagCondition
 from ordertags.tags import TagBook
@@ -277,43 +277,26 @@ def _combine(parts: list[tuple[str, BoolArray]], n: int, sep: str = "; ") -> pa.
     return result
 
 
-#: Output keys of the form FIELD_KEY + field name stand for "the column that holds this
-#: order field in each export" (Postal Service in one, Shipping Method in another).
-FIELD_KEY = "field:"
-
-
-def _output_key(frame: Frame, name: str) -> str:
-    """``set: {shipping_service: ...}`` names an order field, written into whichever
-    column holds it in each export; any other name is a column, the same in every export."""
-    if name == "notes" or (name in VIRTUAL_FIELDS and not frame.has_column(name)):
-        # ``notes`` (where ``note`` writes by default) is each export's own notes column.
-        return FIELD_KEY + name
-    return name
-
-
 def _original(frame: Frame, name: str) -> pa.Array:
-    """Per row, the text the output column had before any rule touched it."""
-    key = _output_key(frame, name)
-    if key.startswith(FIELD_KEY):
-        pieces = []
-        for ti, table in enumerate(frame.tables):
-            sources = frame.maps[ti].sources(name)
-            pieces.append(
-                table.column(sources[0]).combine_chunks()
-                if sources
-                else pa.repeat(pa.scalar("", pa.string()), table.num_rows)
-            )
-        return pa.concat_arrays(pieces) if pieces else pa.array([], pa.string())
-    if frame.has_column(name):
-        result: pa.Array = frame.text(column=name).combine_chunks()
-        return result
-    return pa.repeat(pa.scalar("", pa.string()), frame.n)
+    """Per row, the text the column an action names had before any rule touched it: in
+    each export, the column :meth:`Frame.action_column` finds ("" where it adds one)."""
+    pieces = []
+    for ti, table in enumerate(frame.tables):
+        i, _ = frame.action_column(ti, name)
+        pieces.append(
+            table.column(i).combine_chunks()
+            if i is not None
+            else pa.repeat(pa.scalar("", pa.string()), table.num_rows)
+        )
+    return pa.concat_arrays(pieces) if pieces else pa.array([], pa.string())
 
 
 def field_columns(out: Outcome, frame: Frame, rules: RuleSet | None) -> dict[str, pa.Array]:
-    """The columns the actions write, full length, in frame order: each set column (the
-    original text where no rule set it), each notes column (existing text with the notes
-    appended, unless already there), and the hold column."""
+    """The columns the actions write, full length, in frame order, by the name the rules
+    give them (an order field or a column: each export writes its own column for it, see
+    :meth:`Frame.action_column`): each set column (the original text where no rule set
+    it), each notes column (existing text with the notes appended, unless already there),
+    and the hold column."""
     if rules is None:
         return {}
     n = frame.n
@@ -322,15 +305,14 @@ def field_columns(out: Outcome, frame: Frame, rules: RuleSet | None) -> dict[str
         original = _original(frame, column)
         fs = out.fields.get(column)
         if fs is None:
-            cols[_output_key(frame, column)] = original
+            cols[column] = original
             continue
         idx = pa.array(fs.index, mask=fs.index < 0)
         chosen = pc.take(pa.array(fs.values, pa.string()), idx)
-        cols[_output_key(frame, column)] = pc.coalesce(chosen, original)
+        cols[column] = pc.coalesce(chosen, original)
     for column in rules.note_columns:
-        key = _output_key(frame, column)
         # A column rules also set: the notes go after the new value.
-        existing = cols[key] if key in cols else _original(frame, column)
+        existing = cols[column] if column in cols else _original(frame, column)
         parts = []
         for text, mask in out.notes.get(column, []):
             # A note already in the text (applying to an annotated file) is not added
@@ -349,7 +331,7 @@ def field_columns(out: Outcome, frame: Frame, rules: RuleSet | None) -> dict[str
         added = _combine(parts, n)
         both = pc.and_(pc.not_equal(pc.utf8_trim_whitespace(existing), ""), pc.not_equal(added, ""))
         joined = pc.binary_join_element_wise(existing, added, "; ")
-        cols[key] = pc.if_else(both, joined, pc.if_else(pc.equal(added, ""), existing, added))
+        cols[column] = pc.if_else(both, joined, pc.if_else(pc.equal(added, ""), existing, added))
     if rules.holds:
         cols[rules.hold_column] = _combine(out.holds, n)
     return cols

@@ -131,8 +131,9 @@ class Frame:
         self.as_of = as_of
         #: The region that decides ambiguous numeric dates (None: nobody said).
         self.region = region.upper() if region else None
-        #: Things the run should tell its reader (dates read by assumption).
-        self.warnings: list[str] = []
+        #: Things the run should tell its reader (dates read by assumption, an encoding
+        #: read by a heuristic).
+        self.warnings: list[str] = [w for t in self.tables for w in t.warnings]
         #: Forced styles (``--money-style``); None: each export's profile decides.
         self.money_style = money_style
         self.date_style = DATE_STYLE_ALIASES.get(date_style or "", date_style) or None
@@ -325,6 +326,13 @@ class Frame:
 
     def has_column(self, name: str) -> bool:
         return any(m.find_column(name) is not None for m in self.maps)
+
+    def action_column(self, index: int, name: str) -> tuple[int | None, str]:
+        """Where a rule's ``set`` or ``note`` that names ``name`` writes in export
+        ``index``: (the existing column's index or None, the column's name). An order
+        field is each export's own column for it, decided per export (a Shopify export's
+        Shipping Method, a Linnworks export's Postal Service, in one run)."""
+        return self.maps[index].action_column(name, field=name in VIRTUAL_FIELDS)
 
     def columns(self) -> list[str]:
         seen: dict[str, None] = {}
@@ -615,6 +623,13 @@ class Frame:
         out = np.zeros(self.n, dtype=bool)
         out[rows[keep]] = True
         return out
+
+    def count_orders(self, mask: BoolArray) -> int:
+        """How many orders have ``mask`` on any of their rows (a Shopify order of three
+        line items counts once)."""
+        if not self.grouped:
+            return int(np.count_nonzero(mask))
+        return int(np.unique(self.order_codes[mask]).size)
 
     def order_first(self, mask: BoolArray) -> BoolArray:
         """Per row, ``mask`` at the first row of the row's order: what an order-level

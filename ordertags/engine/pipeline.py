@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from ordertags.customers.grouping import Customers
 from ordertags.customers.history import History, IngestReport
-from ordertags.engine.evaluate import FIELD_KEY, Outcome, RuleHook, field_columns, run_rules
+from ordertags.engine.evaluate import Outcome, RuleHook, field_columns, run_rules
 from ordertags.engine.frame import Frame
 from ordertags.engine.resolution import (
     Memory,
@@ -91,10 +91,6 @@ class Summary:
     spend_left_out: dict[str, int] = field(default_factory=dict)
 
 
-#: The column an order field's ``set`` or ``note`` adds where an export has none.
-FIELD_COLUMN_NAMES = {"notes": "Order Notes"}
-
-
 @dataclass
 class Annotated:
     """The result of :func:`annotate`: the tables as read, the run's customers, the tag
@@ -133,23 +129,11 @@ class Annotated:
         out = {TAGS_COLUMN: tags, PROFILE_COLUMN: profile, COLOUR_COLUMN: colour}
         start = int(self.frame.offsets[index])
         length = self.frame.tables[index].num_rows
-        fmap = self.frame.maps[index]
         for name, values in self.fields.items():
-            if name.startswith(FIELD_KEY):  # an order field: its column in this export
-                field_name = name[len(FIELD_KEY) :]
-                sources = fmap.sources(field_name)
-                name = (
-                    self.frame.tables[index].columns[sources[0]]
-                    if sources
-                    else FIELD_COLUMN_NAMES.get(field_name, field_name.replace("_", " ").title())
-                )
-            else:
-                # A column found by a looser spelling (``Order Notes`` for ``order_notes``)
-                # is the export's own column: written there, never added as a copy.
-                found = fmap.find_column(name)
-                if found is not None:
-                    name = self.frame.tables[index].columns[found]
-            out[name] = pa.chunked_array([values.slice(start, length)], type=pa.string())
+            # Each export's own column for what the rule names (an order field, or a
+            # column found by a looser spelling): written there, never added as a copy.
+            _, column = self.frame.action_column(index, name)
+            out[column] = pa.chunked_array([values.slice(start, length)], type=pa.string())
         return out
 
     def to_arrow(self, index: int = 0) -> pa.Table:
@@ -334,8 +318,11 @@ def annotate(
         expired_entries=expired,
         as_of=as_of,
         conflicts=[(c.column, c.loser, c.winner, c.orders) for c in outcome.conflicts],
-        held=int(np.logical_or.reduce([m for _, m in outcome.holds]).sum()) if outcome.holds else 0,
-        fields_set={c: int((fs.index >= 0).sum()) for c, fs in outcome.fields.items()},
+        # Orders, not rows: a Shopify order of three line items is held or set once.
+        held=frame.count_orders(np.logical_or.reduce([m for _, m in outcome.holds]))
+        if outcome.holds
+        else 0,
+        fields_set={c: frame.count_orders(fs.index >= 0) for c, fs in outcome.fields.items()},
         tag_changes=changes,
         recorded=memory.recorded if memory is not None else None,
         warnings=frame.warnings,

@@ -190,6 +190,10 @@ FIELD_TITLES = {
     "line_total": "line item total",
 }
 
+#: The column a rule's ``set`` or ``note`` of an order field adds where an export has
+#: none (any other field: its name in title case, ``Shipping Service``).
+ADDED_FIELD_COLUMNS = {"notes": "Order Notes"}
+
 #: The command-line option that names each field's column (the others: --mapping).
 FIELD_OPTIONS = {
     f: f"--{f.replace('_', '-')}-column" for f in ("order_id", "email", "total", "date", "name")
@@ -250,6 +254,36 @@ class FieldMap:
             file=file,
             hint=f"{how} (the file's columns: {_list(self.columns)}).",
         )
+
+    def action_column(self, name: str, *, field: bool) -> tuple[int | None, str]:
+        """Where a rule action (``set``, ``note``) that names ``name`` writes in this
+        export: (the existing column's index or None, the column's name).
+
+        An order ``field`` (``shipping_service``, ``notes``) is this export's own column
+        for it (Postal Service, Shipping Method), decided per export whatever the other
+        exports of the run call theirs; where the export has none, a column of that name
+        or of the name ordertags adds (written by an earlier run) is used, else the
+        column is added under :data:`ADDED_FIELD_COLUMNS`' name. Any other name is a
+        column, found ignoring case and spacing.
+
+        >>> m = map_fields(["Order Id", "Postal Service"])
+        >>> m.action_column("shipping_service", field=True)
+        (1, 'Postal Service')
+        >>> map_fields(["Order Id"]).action_column("shipping_service", field=True)
+        (None, 'Shipping Service')
+        """
+        if field:
+            sources = self.sources(name)
+            if sources:
+                return sources[0], self.columns[sources[0]]
+            added = ADDED_FIELD_COLUMNS.get(name, name.replace("_", " ").title())
+            for spelling in (name, added):
+                found = self.find_column(spelling)
+                if found is not None:
+                    return found, self.columns[found]
+            return None, added
+        found = self.find_column(name)
+        return (found, self.columns[found]) if found is not None else (None, name)
 
     def find_column(self, name: str) -> int | None:
         """A column by its name: exact first, then ignoring case and spacing."""

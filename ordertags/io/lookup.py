@@ -30,7 +30,14 @@ from ordertags.io.platforms import (
     map_profile,
     resolve_profile,
 )
-from ordertags.io.sniff import BOM, SNIFF_BYTES, check_not_binary, sniff_delimiter
+from ordertags.io.sniff import (
+    BOM,
+    SNIFF_BYTES,
+    check_not_binary,
+    sniff_delimiter,
+    utf16_codec,
+    utf16_to_utf8,
+)
 
 #: The longest value read (as ``apply`` reads: see ``ordertags.io.readers``); Python's
 #: csv module stops at 128 KB by default.
@@ -42,9 +49,10 @@ def norm_order_id(value: str) -> str:
     return clean_id(value)
 
 
-def _json_rows(path: Path, encoding: str) -> Iterator[dict[str, Any]]:
+def _json_rows(path: Path, encoding: str, raw: bytes | None = None) -> Iterator[dict[str, Any]]:
+    """The records of a JSON export (``raw``: its bytes, already read)."""
     try:
-        text = path.read_bytes().decode(encoding).lstrip("\ufeff")
+        text = (path.read_bytes() if raw is None else raw).decode(encoding).lstrip("\ufeff")
     except UnicodeDecodeError as exc:
         raise InputError(
             f"cannot decode byte 0x{exc.object[exc.start]:02x} at byte offset {exc.start} as "
@@ -149,6 +157,11 @@ def find_order_customer(
         raise InputError("this is a folder, not an order export.", file=str(p)) from None
     forced = get_profile(profile) if profile else None
     want = norm_order_id(order_id)
+    data: bytes | None = None  # a UTF-16 export, as UTF-8 (as apply reads it)
+    wide = utf16_codec(head, encoding) if _known(encoding, p) else None
+    if wide is not None:
+        data = utf16_to_utf8(p.read_bytes(), *wide, str(p))
+        head, encoding = data[:SNIFF_BYTES], "utf-8"
     bom = head.startswith(BOM)
     body = head[len(BOM) :] if bom else head
     if not body.strip():
@@ -156,7 +169,7 @@ def find_order_customer(
     if encoding is None:
         check_not_binary(body, str(p))  # as apply does: a workbook, NUL bytes, a web page
     if body.lstrip()[:1] in (b"[", b"{") and delimiter is None:
-        records = list(_json_rows(p, encoding or "utf-8"))
+        records = list(_json_rows(p, encoding or "utf-8", data))
         keys = list(dict.fromkeys(k for rec in records for k in rec))
         chosen = resolve_profile(keys, format=forced, mapping=mapping).profile
         fmap = map_profile(keys, chosen, overrides=columns, file=str(p))
@@ -188,6 +201,7 @@ def find_order_customer(
                 columns,
                 want,
                 order_id,
+                data,
             )
         except UnicodeDecodeError:
             if enc != tries[-1]:
@@ -201,10 +215,26 @@ def find_order_customer(
                     f"{exc.start} as {codecs.lookup(enc).name}.",
                     file=str(p),
                     hint="The file is in another encoding: try --encoding cp1252 (Excel on "
-                    "Windows), --encoding latin-1 or --encoding cp932 (Japanese).",
+                    "Windows), --encoding mac_roman (Excel for Mac), --encoding latin-1 or "
+                    "--encoding cp932 (Japanese).",
                 ) from None
             raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _known(encoding: str | None, path: Path) -> bool:
+    """Is ``encoding`` (``--encoding``) one Python knows? Else the reading says so."""
+    if encoding is None:
+        return True
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise InputError(
+            f'unknown encoding "{encoding}".',
+            file=str(path),
+            hint="Use utf-8, cp1252, mac_roman, utf-16, latin-1 or cp932.",
+        ) from None
+    return True
 
 
 def _delim(delimiter: str | None) -> str | None:
@@ -231,10 +261,11 @@ def _search_csv(
     columns: Mapping[str, str | None] | None,
     want: str,
     order_id: str,
+    data: bytes | None = None,
 ) -> OrderCustomer:
     if csv.field_size_limit() < MAX_FIELD_BYTES:
         csv.field_size_limit(MAX_FIELD_BYTES)
-    with path.open("rb") as raw:
+    with path.open("rb") if data is None else io.BytesIO(data) as raw:
         raw.seek(skip + start)
         fh = io.TextIOWrapper(raw, encoding=encoding, newline="")
         reader = csv.reader(fh, delimiter=delimiter)

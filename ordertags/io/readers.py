@@ -20,6 +20,7 @@ import json
 import os
 import re
 import sys
+import unicodedata
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -45,7 +46,14 @@ from ordertags.io.platforms import (
     split_line,
 )
 from ordertags.io.rawrows import RecordMap, scan_records
-from ordertags.io.sniff import BOM, SNIFF_BYTES, check_not_binary, sniff_delimiter
+from ordertags.io.sniff import (
+    BOM,
+    SNIFF_BYTES,
+    check_not_binary,
+    sniff_delimiter,
+    utf16_codec,
+    utf16_to_utf8,
+)
 
 #: What a --format or --mapping value may be: a name, a path, or a profile already made.
 ProfileSpec = str | Profile | None
@@ -106,6 +114,9 @@ class OrderTable:
     #: Data handed in from Python (kind ``arrow``): the table as given, with its types,
     #: which :meth:`ordertags.engine.pipeline.Annotated.to_arrow` gives back.
     original: pa.Table | None = None
+    #: What a run reading this export should tell its reader (an encoding chosen by a
+    #: heuristic: :data:`MAC_ROMAN_WARNING`).
+    warnings: list[str] = field(default_factory=list)
     #: A CSV read in two passes (:func:`read_orders_lazily`): ``table`` holds only the
     #: columns read so far (named ``c<i>``), the others are read on first use.
     lazy: LazyCsv | None = None
@@ -298,6 +309,13 @@ def parse_orders(
     mapping: MappingSpec = None,
 ) -> OrderTable:
     """Parse an export held in memory (see :func:`read_orders`)."""
+    if encoding:
+        _check_encoding(encoding, source)
+    wide = utf16_codec(data[:SNIFF_BYTES], encoding)
+    if wide is not None:
+        return _parse_utf16(
+            data, wide, source=source, delimiter=delimiter, profile=profile, mapping=mapping
+        )
     forced = get_profile(profile) if isinstance(profile, str) else profile
     bom = data.startswith(BOM)
     body = data[len(BOM) :] if bom else data
@@ -328,6 +346,40 @@ def parse_orders(
     )
 
 
+def _parse_utf16(
+    data: bytes,
+    wide: tuple[str, int],
+    *,
+    source: str,
+    delimiter: str | None,
+    profile: ProfileSpec,
+    mapping: MappingSpec,
+) -> OrderTable:
+    """A UTF-16 export (Excel's "Unicode Text": UTF-16 little-endian with a BOM,
+    tab-separated), read as the same text in UTF-8 and written back in UTF-16 as it was
+    (its BOM, byte order, and lines before and after its records)."""
+    codec, skip = wide
+    table = parse_orders(
+        utf16_to_utf8(data, codec, skip, source),
+        source=source,
+        encoding="utf-8",
+        delimiter=delimiter,
+        profile=profile,
+        mapping=mapping,
+    )
+    if table.kind == "csv":
+        d = table.dialect
+        table.dialect = dataclasses.replace(
+            d,
+            encoding=codec,
+            bom=skip > 0,
+            preamble=d.preamble.decode("utf-8").encode(codec),
+            trailer=d.trailer.decode("utf-8").encode(codec),
+            encoding_source="its byte order mark" if skip else "detected",
+        )
+    return table
+
+
 def _looks_like_json(head: bytes) -> bool:
     """A leading ``[`` or ``{`` that JSON could continue: ``[{``, ``[]``, ``{"``... (a CSV
     header may begin with a column named ``[``, which is followed by its delimiter)."""
@@ -346,7 +398,7 @@ def _check_encoding(encoding: str, source: str) -> str:
         raise InputError(
             f'unknown encoding "{encoding}".',
             file=source,
-            hint="Use utf-8, cp1252, latin-1 or cp932.",
+            hint="Use utf-8, cp1252, mac_roman, utf-16, latin-1 or cp932.",
         ) from None
 
 
@@ -363,7 +415,8 @@ def _decode_error(exc: UnicodeDecodeError, encoding: str, source: str, base: int
         f"as {encoding}.",
         file=source,
         hint="The file is in another encoding: try --encoding cp1252 (Excel on Windows), "
-        "--encoding latin-1 or --encoding cp932 (Japanese).",
+        "--encoding mac_roman (Excel for Mac), --encoding latin-1 or --encoding cp932 "
+        "(Japanese).",
     )
 
 
@@ -459,6 +512,21 @@ def _parse_csv(
             base=base,
             row_base=found.line,
         )
+    if encoding is None and used == "cp1252" and mac_roman_rather(data):
+        # The platform's Windows-1252 decodes a Mac Roman file too, into nonsense (an
+        # export opened and saved in Excel for Mac).
+        used = "mac-roman"
+        how[used] = "detected"
+        table = _read_table(
+            data,
+            source=source,
+            encoding=used,
+            delimiter=delim,
+            width=len(header),
+            last=True,
+            base=base,
+            row_base=found.line,
+        )
     assert table is not None
     _check_quotes(table, data, source=source, delimiter=delim, row_base=found.line)
     # The header came through as row 0 (column_names were given): its names decoded
@@ -494,7 +562,17 @@ def _parse_csv(
     )
     if chosen.skip_junk and table.num_rows:
         result.skip_rows = _junk_rows(table)
+    if used == "mac-roman" and encoding is None:
+        result.warnings.append(MAC_ROMAN_WARNING.format(source=source))
     return result
+
+
+#: What a run says of a file it read as Mac Roman by :func:`mac_roman_rather`.
+MAC_ROMAN_WARNING = (
+    "{source}: read as Mac Roman (what Excel for Mac saves as CSV), not Windows-1252: "
+    "only that way do its accented letters make words. If names look wrong, give "
+    "--encoding cp1252; --encoding mac_roman says it is Mac Roman and stops this warning."
+)
 
 
 #: The most columns read: each costs memory whatever the rows (100,000 columns would
@@ -536,24 +614,30 @@ def _delimiter_option(delimiter: str | None, source: str) -> str | None:
 def detect_encoding(data: bytes) -> str:
     """The encoding of text that is not UTF-8.
 
-    Western-European text first: where Windows-1252 (what Excel on Windows writes)
-    decodes the file into Latin letters, signs and typographic punctuation only, it is
-    Windows-1252 (a detector cannot tell it from its siblings on a few names:
-    ``Müller`` reads the same in cp1250). Otherwise charset-normalizer judges the start
-    of the file and the bytes around the first one UTF-8 refuses (where the non-ASCII
-    text is), among the encodings sellers' exports come in; its best guess that decodes
-    the whole file wins, else Latin-1, which decodes anything.
+    Western-European text first: Mac Roman where its reading makes words of the file's
+    accented letters and Windows-1252's does not (:func:`mac_roman_rather`); else where
+    Windows-1252 (what Excel on Windows writes) decodes the file into Latin letters,
+    signs and typographic punctuation only, it is Windows-1252 (a detector cannot tell
+    it from its siblings on a few names: ``Müller`` reads the same in cp1250).
+    Otherwise charset-normalizer judges the start of the file and the bytes around the
+    first one UTF-8 refuses (where the non-ASCII text is), among the encodings sellers'
+    exports come in; its best guess that decodes the whole file wins, else Latin-1,
+    which decodes anything.
 
     >>> detect_encoding("Müller;Straße;Größe;Köln;116,99 €\\n".encode("cp1252"))
     'cp1252'
     >>> detect_encoding("注文番号,購入者,金額,配送先住所\\n".encode("cp932"))
     'cp932'
+    >>> detect_encoding("Zoë Müller;Straße\\n".encode("mac_roman"))
+    'mac-roman'
     """
     try:
         data.decode("utf-8")
         return "utf-8"
     except UnicodeDecodeError as exc:
         at = exc.start
+    if mac_roman_rather(data):
+        return "mac-roman"
     if _western(data):
         return "cp1252"
     sample = data[:16_384] + b"\n" + data[max(0, at - 16_384) : at + 16_384]
@@ -580,6 +664,73 @@ _WESTERN = re.compile(
     "[^\x00-\x7f\u00a0-\u00ff\u0152\u0153\u0160\u0161\u0178\u017d\u017e"
     "\u20ac\u2013\u2014\u2018\u2019\u201a\u201c\u201d\u201e\u2022\u2026\u2122]"
 )
+
+
+#: Signs that may follow a letter (O’Brien, “word”, Brand™, l·l, a dash).
+_AFTER_LETTERS = "’”»›…™®©°²³¹·–—"
+_LETTERS = ("Lu", "Ll", "Lt", "Lo")
+
+
+def _odd_characters(text: str) -> tuple[int, int]:
+    """How many non-ASCII characters of ``text`` sit where no language writes them: a
+    sign right after a letter (``Fa§``, ``Zo‘``, ``M¸ller``; but ``O’Brien``, ``Brand™``),
+    a capital inside a word (``MŸller``, ``CafÈ``), or a byte the encoding does not
+    define (U+FFFD); and how many are not Western letters: signs, and characters right
+    after another non-ASCII one (Western words have an accent here and there, Japanese
+    read in a Western encoding has runs of them). Modifier letters (``ˆ``) are signs."""
+    odd = signs = 0
+    for m in _NON_ASCII.finditer(text):
+        i, c = m.start(), m.group()
+        before = text[i - 1] if i else " "
+        after = text[i + 1] if i + 1 < len(text) else " "
+        if before >= "\x80":
+            signs += 1
+        if c == "\ufffd":
+            odd += 1
+            signs += 1
+        elif unicodedata.category(c) in _LETTERS:
+            odd += c.isupper() and before.isalpha() and (before.islower() or after.islower())
+        else:
+            signs += 1
+            odd += before.isalpha() and c not in _AFTER_LETTERS
+    return odd, signs
+
+
+_NON_ASCII = re.compile("[^\x00-\x7f]")
+
+
+def mac_roman_rather(data: bytes) -> bool:
+    """Is text that is not UTF-8 Mac Roman (what Excel for Mac saves as "CSV") rather
+    than Windows-1252 (Excel on Windows)? Both decode almost any byte, so the bytes
+    cannot say for certain; the heuristic: Mac Roman where its reading is Western text
+    (at least half of its non-ASCII characters letters in words) and puts fewer characters where
+    no language writes them (:func:`_odd_characters`) than the Windows-1252 reading,
+    judged on the first 64 KB and the 64 KB around the first non-ASCII byte. Mac
+    Roman's accented small letters (``ë ü é``: bytes 0x87-0x9F) are quotes, dashes and
+    capitals in Windows-1252 (``Zo‘ MŸller``), and Windows-1252's accented letters
+    (0xC0-0xFF) are signs and capitals in Mac Roman (``M¸ller CafÈ``), so names tell the
+    two apart; where they do not (a tie: no accented letter in a word), Windows-1252.
+    The caller warns when it reads a file as Mac Roman.
+
+    >>> mac_roman_rather("Zoë Müller".encode("mac_roman"))
+    True
+    >>> mac_roman_rather("Zoë Müller".encode("cp1252")), mac_roman_rather(b"116,99 \\x80")
+    (False, False)
+    """
+    first = _HIGH_BYTE.search(data)
+    if first is None:
+        return False
+    sample = data[:65_536]
+    if first.start() >= len(sample):
+        sample += b"\n" + data[max(0, first.start() - 32_768) : first.start() + 32_768]
+    mac = sample.decode("mac_roman")
+    odd, signs = _odd_characters(mac)
+    if signs * 2 > len(_NON_ASCII.findall(mac)):
+        return False  # not Western text (Japanese, say, in bytes Mac Roman also decodes)
+    return odd < _odd_characters(sample.decode("cp1252", errors="replace"))[0]
+
+
+_HIGH_BYTE = re.compile(b"[\x80-\xff]")
 
 
 def _western(data: bytes) -> bool:
@@ -750,14 +901,16 @@ def _check_quotes(
 
 
 def _header_line_end(sample: bytes) -> str:
-    """The line end of the header record: the first LF outside double quotes (a quoted
-    header name may hold a line break of its own)."""
-    start = 0
-    while (nl := sample.find(b"\n", start)) >= 0:
-        if sample.count(b'"', 0, nl) % 2 == 0:
-            return "\r\n" if nl > 0 and sample[nl - 1 : nl] == b"\r" else "\n"
-        start = nl + 1
+    """The line end of the header record: the first line break outside double quotes (a
+    quoted header name may hold a line break of its own): CRLF, LF, or a lone CR (what
+    Excel for Mac writes)."""
+    for m in _LINE_BREAK.finditer(sample):
+        if sample.count(b'"', 0, m.start()) % 2 == 0:
+            return m.group().decode()
     return "\n"
+
+
+_LINE_BREAK = re.compile(b"\r\n|\n|\r")
 
 
 def _cut_trailer(data: bytes, delimiter: str, encoding: str) -> tuple[bytes, bytes]:

@@ -108,11 +108,20 @@ class _Emitter:
         self.out.write(data)
 
 
+#: The byte order mark of each encoding that has one (a file read with a BOM is written
+#: with its own: Excel's "Unicode Text" is UTF-16 little-endian with one).
+_BOMS = {
+    "utf-8": codecs.BOM_UTF8,
+    "utf-16-le": codecs.BOM_UTF16_LE,
+    "utf-16-be": codecs.BOM_UTF16_BE,
+}
+
+
 def _write_csv_head(
     emit: _Emitter, names: Sequence[str], dialect: Dialect, *, bom: bool | None = None
 ) -> None:
     if dialect.bom if bom is None else bom:
-        emit.out.write(b"\xef\xbb\xbf")
+        emit.out.write(_BOMS.get(dialect.encoding, b""))
     emit.out.write(dialect.preamble)
     emit(_header_line(names, dialect).encode("utf-8"))
 
@@ -347,8 +356,16 @@ def write_table(
         write_xlsx(out, names, columns, lead=lead, colour_column=colour_column)
         return 0
     dialect = table.dialect if table.kind == "csv" else Dialect()
-    if encoding:
-        dialect = dataclasses.replace(dialect, encoding=codecs.lookup(encoding).name)
+    if encoding and codecs.lookup(encoding).name != dialect.encoding:
+        # The lines around the records (eBay's title, Excel's sep=) are kept as bytes in
+        # the export's encoding: written in the output's.
+        new = codecs.lookup(encoding).name
+        dialect = dataclasses.replace(
+            dialect,
+            encoding=new,
+            preamble=encode_text(dialect.preamble.decode(dialect.encoding, "replace"), new)[0],
+            trailer=encode_text(dialect.trailer.decode(dialect.encoding, "replace"), new)[0],
+        )
     if table.lazy is not None and table.kind == "csv":
         if not excel_safe and _write_raw(out, table, names, plan, dialect):
             return 0

@@ -157,18 +157,6 @@ def _at(col: pa.ChunkedArray | pa.Array, rows: np.ndarray[Any, Any]) -> list[str
     return values
 
 
-def _column_title(result: Annotated, table: int, column: str) -> str:
-    """The column a rule's ``set`` wrote in export ``table``: an order field's own column
-    there (Postal Service, Shipping Method), else the name as the rule gave it."""
-    try:
-        sources = result.frame.maps[table].sources(column)
-    except (KeyError, AttributeError):
-        sources = ()
-    if sources:
-        return str(result.frame.tables[table].columns[sources[0]])
-    return column
-
-
 def order_views(
     result: Annotated,
     *,
@@ -247,7 +235,7 @@ def order_views(
         for column, fs in outcome.fields.items():
             idx = fs.index[rows]
             for k in np.flatnonzero(idx >= 0):
-                title = _column_title(result, int(table_of[k]), column)
+                _, title = frame.action_column(int(table_of[k]), column)
                 set_fields[int(k)].append((title, fs.values[int(idx[k])]))
         for texts in outcome.notes.values():
             for text, mask in texts:
