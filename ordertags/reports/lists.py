@@ -358,7 +358,10 @@ def customers_of_run(
     rows = np.flatnonzero(row_pos >= 0)  # the listed people's rows, ascending
     who = row_pos[rows]
     k = len(rows)
-    starts = frame.order_starts[rows]
+    # Their orders, each once (the run's one-order-one-record model, as the rules count
+    # them): an order that the channel's export and an order hub's both hold is counted
+    # in one copy (see Frame.counted_orders).
+    starts = frame.counted_orders[rows]
 
     # Each row's date as a rank (0: none), so that "the latest row" is one maximum of
     # rank * k + position per person: no sort.
@@ -608,11 +611,11 @@ def _run_spend(
         used = np.zeros(len(named), dtype=bool)
         used[canon[codes[order_rows]]] = True
         if not used[canon].all():
-            all_orders = np.flatnonzero(frame.order_starts & has)
+            all_orders = np.flatnonzero(frame.counted_orders & has)
             used[canon[codes[all_orders]]] = True
         currency = canon[codes[order_rows]]
     else:
-        any_order = len(order_rows) > 0 or bool((frame.order_starts & has).any())
+        any_order = len(order_rows) > 0 or bool((frame.counted_orders & has).any())
         named, used = [""], np.array([any_order])
         currency = np.zeros(len(order_rows), dtype=np.int64)
     present = [named[j] for j in np.flatnonzero(used).tolist()]
@@ -620,7 +623,7 @@ def _run_spend(
         # Orders with no currency are folded into a customer's one currency, and the
         # unnamed column stays when anyone of the run keeps such spend: worked out over
         # every customer (a run mixing exports with and without a currency).
-        all_orders = np.flatnonzero(frame.order_starts & has)
+        all_orders = np.flatnonzero(frame.counted_orders & has)
         all_units = money_to_units(pa.array(totals[all_orders], from_pandas=True))
         all_currency = canon[codes[all_orders]]
         whole: dict[str, IntArray] = {}
