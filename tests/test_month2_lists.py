@@ -21,7 +21,7 @@ from typer.testing import CliRunner, Result
 from ordertags.cli import app
 from ordertags.customers.rfm import group_of
 
-from .conftest import read_rows
+from .conftest import csv_text, read_rows
 from .month_shop import Month, Order, make_month, write_exports
 
 runner = CliRunner()
@@ -60,6 +60,14 @@ def month() -> Month:
 def exports(month: Month, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     paths = write_exports(month, tmp_path_factory.mktemp("month"))
     return {p.name: p for p in paths}
+
+
+@pytest.fixture(scope="module")
+def bigger(tmp_path_factory: pytest.TempPathFactory) -> tuple[Month, dict[str, Path]]:
+    """A month of twice the customers: eight on the web shops."""
+    month = make_month(SEED, customers=28, orders=96)
+    paths = write_exports(month, tmp_path_factory.mktemp("bigger"))
+    return month, {p.name: p for p in paths}
 
 
 @pytest.fixture
@@ -218,3 +226,226 @@ def test_segments_count_each_order_once_without_a_workspace(
         if line["customers"]
     }
     assert got == expected
+
+
+# --- 4 and 6: everyone who may be mailed; why customers were left out ------------------------
+
+
+def web_shop_people(truth: Figures) -> list[str]:
+    """The customers with a mailbox (the web shops'), by address."""
+    return sorted(k for k in truth if k.endswith("@example.com"))
+
+
+def book_marking(fraud: str, suppressed: str, vip: str) -> str:
+    return BOOK + (
+        f"customers:\n  - email: {fraud}\n    tags: [FRAUD]\n  - email: {vip}\n    tags: [VIP]\n"
+        f"suppressed:\n  - email: {suppressed}\n    reason: unsubscribed\n"
+    )
+
+
+def test_apply_list_says_who_was_left_out_as_export_does(
+    bigger: tuple[Month, dict[str, Path]], books: list[str | Path], tmp_path: Path
+) -> None:
+    month, exports = bigger
+    files = RUNS["every export"]
+    truth, _ = run_figures(month, files)
+    people = web_shop_people(truth)
+    assert len(people) >= 6
+    fraud, suppressed, vip = people[:3]
+    (tmp_path / "book.yaml").write_text(book_marking(fraud, suppressed, vip), encoding="utf-8")
+    paths = [exports[f] for f in files]
+    listed = tmp_path / "list.csv"
+    applied = run(
+        "apply", *paths, *books, "-o", tmp_path / "out", "--list", f"{listed}:CUSTOMER,!VIP"
+    )
+    assert applied.exit_code == 0, applied.stderr
+    # By hand: Amazon's buyers have relay addresses, eBay's and Etsy's a buyer id only;
+    # of the web shops' people, one is suppressed, one FRAUD (no_marketing) and one VIP.
+    relay = sum(1 for k in truth if "@marketplace.amazon." in k)
+    no_email = sum(1 for k in truth if k.startswith(("ebay:", "etsy:")))
+    assert relay and no_email
+    line = (
+        f"{len(people) - 3} customers with CUSTOMER ({no_email} with no email (buyer id only); "
+        f"{relay} with marketplace relay addresses; 1 suppressed; 1 with a no-marketing tag; "
+        f"1 with VIP left out)"
+    )
+    assert f"{line}; wrote {listed}" in applied.stderr.splitlines()
+    exported = tmp_path / "export.csv"
+    result = run("export", *paths, *books, "--tag", "CUSTOMER", "--not-tag", "VIP", "-o", exported)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines() == [f"{line}; wrote {exported}"]
+    assert exported.read_bytes() == listed.read_bytes()
+
+
+def test_export_all_lists_everyone_who_may_be_mailed(
+    bigger: tuple[Month, dict[str, Path]], books: list[str | Path], tmp_path: Path
+) -> None:
+    month, exports = bigger
+    files = RUNS["every export"]
+    truth, _ = run_figures(month, files)
+    people = web_shop_people(truth)
+    fraud, suppressed, vip = people[:3]
+    (tmp_path / "book.yaml").write_text(book_marking(fraud, suppressed, vip), encoding="utf-8")
+    paths = [exports[f] for f in files]
+    everyone = tmp_path / "everyone.csv"
+    result = run("export", *paths, *books, "--all", "-o", everyone)
+    assert result.exit_code == 0, result.stderr
+    # Everyone with a mailbox but the suppressed and FRAUD customers (no tag is needed:
+    # the book's tags are only the exclusions').
+    assert sorted(r[0] for r in read_rows(everyone)[1:]) == sorted(
+        set(people) - {fraud, suppressed}
+    )
+    relay = sum(1 for k in truth if "@marketplace.amazon." in k)
+    no_email = sum(1 for k in truth if k.startswith(("ebay:", "etsy:")))
+    assert result.stderr.splitlines() == [
+        f"{len(people) - 2} customers ({no_email} with no email (buyer id only); {relay} with "
+        f"marketplace relay addresses; 1 suppressed; 1 with a no-marketing tag left out); "
+        f"wrote {everyone}"
+    ]
+    # The filters narrow it as they narrow a tag's list.
+    narrowed = tmp_path / "narrowed.csv"
+    result = run(
+        "export", *paths, *books, "--all", "--not-tag", "VIP", "--min-orders", "2", "-o", narrowed
+    )
+    assert result.exit_code == 0, result.stderr
+    assert sorted(r[0] for r in read_rows(narrowed)[1:]) == sorted(
+        k for k in set(people) - {fraud, suppressed, vip} if truth[k][0] >= 2
+    )
+
+
+SHOP_HEADER = ["Name", "Email", "Accepts Marketing", "Currency", "Total", "Created at"]
+
+
+def test_export_all_keeps_to_the_consent_rules(books: list[str | Path], tmp_path: Path) -> None:
+    """Shopify records each buyer's answer: --all lists those whose latest answer is yes,
+    and --include-without-consent the others too, with its warning."""
+    rows = [
+        ["#1001", "yes@example.com", "yes", "GBP", "10.00", "2026-11-02 10:00:00 +0000"],
+        ["#1002", "no@example.com", "no", "GBP", "20.00", "2026-11-03 10:00:00 +0000"],
+        ["#1003", "changed@example.com", "yes", "GBP", "30.00", "2026-11-04 10:00:00 +0000"],
+        ["#1004", "changed@example.com", "no", "GBP", "40.00", "2026-11-05 10:00:00 +0000"],
+        ["#1005", "later@example.com", "no", "GBP", "50.00", "2026-11-06 10:00:00 +0000"],
+        ["#1006", "later@example.com", "yes", "GBP", "60.00", "2026-11-07 10:00:00 +0000"],
+    ]
+    shop = tmp_path / "orders_export.csv"
+    shop.write_text(csv_text(SHOP_HEADER, rows), encoding="utf-8")
+    out = tmp_path / "all.csv"
+    result = run("export", shop, *books, "--all", "-o", out)
+    assert result.exit_code == 0, result.stderr
+    assert [r[0] for r in read_rows(out)[1:]] == ["later@example.com", "yes@example.com"]
+    assert result.stderr.splitlines() == [
+        f"2 customers (2 without marketing consent left out); wrote {out}"
+    ]
+    result = run("export", shop, *books, "--all", "--include-without-consent", "-o", out)
+    assert result.exit_code == 0, result.stderr
+    assert len(read_rows(out)) == 5
+    assert "warning: 2 customers listed without marketing consent" in result.stderr
+
+
+def test_export_says_whom_to_list(books: list[str | Path], tmp_path: Path) -> None:
+    shop = tmp_path / "orders_export.csv"
+    shop.write_text(
+        csv_text(SHOP_HEADER, [["#1", "a@example.com", "yes", "GBP", "1.00", "2026-11-02"]]),
+        encoding="utf-8",
+    )
+    nobody = run("export", shop, *books, "-o", tmp_path / "l.csv")
+    assert nobody.exit_code == 2
+    assert nobody.stderr.strip() == (
+        "ordertags: say whom to list: a tag with --tag, a segment with --segment, or --all for "
+        "every customer. For example: --tag VIP, --segment champions, or --all --min-orders 2."
+    )
+    both = run("export", shop, *books, "--all", "--tag", "VIP", "-o", tmp_path / "l.csv")
+    assert both.exit_code == 2
+    assert "--all lists every customer: it does not go with --tag or --segment." in both.stderr
+    assert not (tmp_path / "l.csv").exists()
+
+
+# --- 3. --min-spend compares the total the rules compare ------------------------------------
+
+EUR_IN_GBP = Decimal("0.86")
+CONVERTING = """\
+version: 1
+currency: GBP
+rates: {EUR: 0.86}
+rules:
+  - name: Everyone who ordered
+    when: {customer: orders, at_least: 1}
+    tag: CUSTOMER
+  - name: Big spenders
+    when: {customer: spend, at_least: THRESHOLD}
+    tag: VIP
+"""
+
+
+def in_gbp(spend: dict[str, Decimal]) -> Decimal:
+    """Spend in GBP as the rule file says: EUR at 0.86; USD has no rate (left out)."""
+    return spend.get("GBP", Decimal(0)) + spend.get("EUR", Decimal(0)) * EUR_IN_GBP
+
+
+def test_min_spend_compares_the_converted_total_as_the_rules_do(
+    bigger: tuple[Month, dict[str, Path]], books: list[str | Path], tmp_path: Path
+) -> None:
+    month, exports = bigger
+    files = RUNS["every export"]
+    truth, _ = run_figures(month, files)
+    people = web_shop_people(truth)
+    totals = sorted({in_gbp(truth[k][1]) for k in people})
+    # A threshold between two customers' totals that someone reaches only with both of
+    # their currencies together (neither alone): per currency, they would be left out.
+    threshold = next(
+        (a + b) / 2
+        for a, b in zip(totals, totals[1:], strict=False)
+        if any(in_gbp(truth[k][1]) >= (a + b) / 2 > max(truth[k][1].values()) for k in people)
+    ).quantize(Decimal("0.01"))
+    expected = sorted(k for k in people if in_gbp(truth[k][1]) >= threshold)
+    (tmp_path / "rules.yaml").write_text(
+        CONVERTING.replace("THRESHOLD", str(threshold)), encoding="utf-8"
+    )
+    paths = [exports[f] for f in files]
+    usd = sum(1 for _, spend in truth.values() if "USD" in spend)
+    assert usd
+    out = tmp_path / "spent.csv"
+    for amount in (f"{threshold}", f"{threshold} GBP", f"EUR {threshold / EUR_IN_GBP:.4f}"):
+        result = run("export", *paths, *books, "--all", "--min-spend", amount, "-o", out)
+        assert result.exit_code == 0, result.stderr
+        assert sorted(r[0] for r in read_rows(out)[1:]) == expected, amount
+        # The spend it cannot convert is left out, as the rules leave it out, and said so.
+        assert (
+            f"warning: --min-spend compares spend in GBP: the USD spend of {usd} customers is "
+            "left out of it (no rate: add one under `rates:` in the rule file)."
+        ) in result.stderr.splitlines()
+    # The rules' own comparison (VIP: spend at least the threshold) chooses the same people.
+    result = run("export", *paths, *books, "--tag", "VIP", "-o", out)
+    assert result.exit_code == 0, result.stderr
+    assert sorted(r[0] for r in read_rows(out)[1:]) == expected
+    # An amount in a currency with no rate into GBP cannot be compared.
+    result = run("export", *paths, *books, "--all", "--min-spend", "100 USD", "-o", out)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "ordertags: --min-spend 100.00 USD: customer spend is compared in GBP (the rule "
+        "file's currency:), and there is no rate for USD. Give the amount in GBP, or add USD "
+        "under `rates:` in the rule file."
+    )
+
+
+def test_without_a_currency_min_spend_is_per_currency(
+    books: list[str | Path], tmp_path: Path
+) -> None:
+    """No `currency:` in the rule file: nothing says how to add pounds and euros, so an
+    amount is in one of the customer's currencies, as before."""
+    rows = [
+        ["#1", "both@example.com", "yes", "GBP", "80.00", "2026-11-02 10:00:00 +0000"],
+        ["#2", "both@example.com", "yes", "EUR", "50.00", "2026-11-03 10:00:00 +0000"],
+        ["#3", "euro@example.com", "yes", "EUR", "120.00", "2026-11-04 10:00:00 +0000"],
+    ]
+    shop = tmp_path / "orders_export.csv"
+    shop.write_text(csv_text(SHOP_HEADER, rows), encoding="utf-8")
+    out = tmp_path / "l.csv"
+    for amount, who in (
+        ("100", ["euro@example.com"]),
+        ("100 GBP", []),
+        ("75 GBP", ["both@example.com"]),
+    ):
+        result = run("export", shop, *books, "--all", "--min-spend", amount, "-o", out)
+        assert result.exit_code == 0, result.stderr
+        assert [r[0] for r in read_rows(out)[1:]] == who, amount
