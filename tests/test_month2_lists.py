@@ -406,7 +406,9 @@ def test_min_spend_compares_the_converted_total_as_the_rules_do(
     assert usd
     out = tmp_path / "spent.csv"
     for amount in (f"{threshold}", f"{threshold} GBP", f"EUR {threshold / EUR_IN_GBP:.4f}"):
-        result = run("export", *paths, *books, "--all", "--min-spend", amount, "-o", out)
+        result = run(
+            "export", *paths, *books, "--tag", "CUSTOMER", "--min-spend", amount, "-o", out
+        )
         assert result.exit_code == 0, result.stderr
         assert sorted(r[0] for r in read_rows(out)[1:]) == expected, amount
         # The spend it cannot convert is left out, as the rules leave it out, and said so.
@@ -419,7 +421,7 @@ def test_min_spend_compares_the_converted_total_as_the_rules_do(
     assert result.exit_code == 0, result.stderr
     assert sorted(r[0] for r in read_rows(out)[1:]) == expected
     # An amount in a currency with no rate into GBP cannot be compared.
-    result = run("export", *paths, *books, "--all", "--min-spend", "100 USD", "-o", out)
+    result = run("export", *paths, *books, "--tag", "CUSTOMER", "--min-spend", "100 USD", "-o", out)
     assert result.exit_code == 2
     assert result.stderr.strip() == (
         "ordertags: --min-spend 100.00 USD: customer spend is compared in GBP (the rule "
@@ -446,6 +448,160 @@ def test_without_a_currency_min_spend_is_per_currency(
         ("100 GBP", []),
         ("75 GBP", ["both@example.com"]),
     ):
-        result = run("export", shop, *books, "--all", "--min-spend", amount, "-o", out)
+        result = run("export", shop, *books, "--tag", "CUSTOMER", "--min-spend", amount, "-o", out)
         assert result.exit_code == 0, result.stderr
         assert [r[0] for r in read_rows(out)[1:]] == who, amount
+
+
+# --- 2. list files as people write them --------------------------------------------------------
+
+LIST_RULES = """\
+version: 1
+rules:
+  - name: VIP list
+    when:
+      any:
+        - {field: email, in_file: vip.txt}
+        - {field: email, in_file: mailchimp.csv}
+        - {field: email, in_file: contacts.csv, column: Contact}
+    tag: VIP
+"""
+
+
+def test_list_files_are_read_as_people_write_them(
+    bigger: tuple[Month, dict[str, Path]], books: list[str | Path], tmp_path: Path
+) -> None:
+    month, exports = bigger
+    truth, _ = run_figures(month, RUNS["every export"])
+    people = web_shop_people(truth)
+    assert len(people) >= 8
+    a, b, c, d, e, f, g, h = people[:8]
+    # A list pasted together from a spreadsheet, an email client and a web page, with
+    # a name where an address should be (line 8) and another customer's address in
+    # capitals (addresses compare as customer keys).
+    (tmp_path / "vip.txt").write_text(
+        f'# my VIPs\n{a},\n"{b}"\n{c};\n{d}\tGOLD\nmailto:{e.upper()}\n\nJane Doe\n',
+        encoding="utf-8",
+    )
+    # Mailchimp's audience export: its email column found by its header.
+    (tmp_path / "mailchimp.csv").write_text(
+        f'Email Address,First Name,Last Name,TAGS\n{f},Ann,Lee,"VIP,GOLD"\n', encoding="utf-8"
+    )
+    # A semicolon-separated sheet whose address column has no usual name: named in the
+    # rule (column: Contact); a row with a blank address and one with a phone instead.
+    (tmp_path / "contacts.csv").write_text(
+        f"Name;Contact;Notes\nGina;<{g}>;met at a fair\nNo Mail;;\nHal;+44 7700 900123;\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "rules.yaml").write_text(
+        RULES + LIST_RULES.removeprefix("version: 1\nrules:\n"), encoding="utf-8"
+    )
+    paths = [exports[name] for name in RUNS["every export"]]
+    out = tmp_path / "vip_list.csv"
+    result = run("export", *paths, *books, "--tag", "VIP", "-o", out)
+    assert result.exit_code == 0, result.stderr
+    assert sorted(r[0] for r in read_rows(out)[1:]) == sorted([a, b, c, d, e, f, g])
+    # lint: only the lines that hold no address, by line number; nothing about the rest.
+    lint = run("lint", "-r", tmp_path / "rules.yaml", "-t", tmp_path / "book.yaml")
+    assert lint.exit_code == 0, lint.stdout
+    assert lint.stdout.splitlines() == [
+        f"warning: {tmp_path / 'vip.txt'}, line 8: 1 line holds no email address, so it "
+        'matches nobody ("Ja…" (8 characters)); write an address a line, or name a CSV\'s '
+        "address column with `column:`",
+        f"warning: {tmp_path / 'contacts.csv'}, line 4: 1 line holds no email address, so "
+        'it matches nobody ("+4…" (15 characters)); check that column "Contact" is the '
+        "one holding the addresses",
+    ]
+    assert lint.stderr.strip() == "0 errors, 2 warnings"
+
+
+def test_a_column_the_list_file_lacks_is_an_error_at_the_rule(
+    books: list[str | Path], tmp_path: Path
+) -> None:
+    (tmp_path / "contacts.csv").write_text("Name,E-mail\nAnn,ann@example.com\n", encoding="utf-8")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "version: 1\nrules:\n  - name: VIP list\n"
+        "    when: {field: email, in_file: contacts.csv, column: Email Address}\n"
+        "    tag: VIP\n",
+        encoding="utf-8",
+    )
+    result = run("lint", "-r", rules, "-t", tmp_path / "book.yaml")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"error: {rules}, line 4, key $.rules[0].when.column: the list file "
+        f'{tmp_path / "contacts.csv"} has no column "Email Address" (its header row, line 1: '
+        "Name, E-mail). Name one of its columns in `column:`, or leave `column:` out for one "
+        "value a line."
+    ]
+    # Without column:, E-mail is a usual name of an email column.
+    rules.write_text(
+        "version: 1\nrules:\n  - name: VIP list\n"
+        "    when: {field: email, in_file: contacts.csv}\n    tag: VIP\n",
+        encoding="utf-8",
+    )
+    assert run("lint", "-r", rules, "-t", tmp_path / "book.yaml").stdout == ""
+    rules.write_text(
+        "version: 1\nrules:\n  - name: VIP\n    when: {field: email, equals: a@b.co, column: X}\n"
+        "    tag: VIP\n",
+        encoding="utf-8",
+    )
+    result = run("lint", "-r", rules, "-t", tmp_path / "book.yaml")
+    assert result.stdout.startswith(
+        f"error: {rules}, line 4, key $.rules[0].when.column: column names the column of an "
+        "in_file or not_in_file list file; this condition reads none."
+    )
+
+
+def test_a_suppression_file_is_read_as_a_list_of_emails(
+    books: list[str | Path], tmp_path: Path
+) -> None:
+    rows = [
+        ["#1", "ann@example.com", "yes", "GBP", "10.00", "2026-11-02 10:00:00 +0000"],
+        ["#2", "bob@example.com", "yes", "GBP", "20.00", "2026-11-03 10:00:00 +0000"],
+        ["#3", "cy@example.com", "yes", "GBP", "30.00", "2026-11-04 10:00:00 +0000"],
+    ]
+    shop = tmp_path / "orders_export.csv"
+    shop.write_text(csv_text(SHOP_HEADER, rows), encoding="utf-8")
+    gone = tmp_path / "gone.txt"
+    gone.write_text('"Ann@Example.com";\nmailto:bob@example.com\n', encoding="utf-8")
+    out = tmp_path / "l.csv"
+    result = run("export", shop, *books, "--tag", "CUSTOMER", "--suppress", gone, "-o", out)
+    assert result.exit_code == 0, result.stderr
+    assert [r[0] for r in read_rows(out)[1:]] == ["cy@example.com"]
+    gone.write_text("Name,Phone\nAnn,0123\n", encoding="utf-8")
+    result = run("export", shop, *books, "--tag", "CUSTOMER", "--suppress", gone, "-o", out)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f"ordertags: {gone}, line 1: the suppression file holds no email address (nor a "
+        "column named like Email). Name the address column Email, or give one address a line."
+    )
+
+
+# --- 5. lint names each file once --------------------------------------------------------------
+
+
+def test_lint_names_each_file_once(tmp_path: Path) -> None:
+    book = tmp_path / "book.yaml"
+    book.write_text("version: 1\ntags:\n  - {name: VIP, colour: nocolour}\n", encoding="utf-8")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "version: 1\nrules:\n  - name: x\n    when: {field: total, over: 1}\n    tag: NOPE\n",
+        encoding="utf-8",
+    )
+    missing = tmp_path / "missing.csv"
+    result = run("lint", "-r", rules, "-t", book, missing)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f'error: {book}, line 3, key tags[0].colour: "nocolour" is not a colour. Use a CSS '
+        "colour name (red, gold, teal) or #rrggbb.",
+        f"error: {missing}: no such file. Check the path.",
+    ]
+    good = tmp_path / "good.yaml"
+    good.write_text("version: 1\ntags:\n  - {name: VIP, colour: gold}\n", encoding="utf-8")
+    result = run("lint", "-r", rules, "-t", good)
+    assert result.stdout.splitlines() == [
+        f'error: {rules}, line 3, key $.rules[0].tag: rule "x" adds tag "NOPE", which the '
+        f"tag book {good} does not define (defined: VIP). Define the tag in the tag book, or "
+        "fix the rule's tag name."
+    ]
