@@ -356,8 +356,9 @@ def apply_files(
 
     ``lists`` are mailing lists written from the same run (``--list``): each is what
     :func:`export_list` would write after this run (``consent`` as there), made from the
-    customer totals the rules already worked out, so the exports are read once. The
-    number of customers in each is in ``result.summary.lists``.
+    customer totals the rules already worked out, so the exports are read once. Each
+    list's :class:`ordertags.reports.lists.Selection` (its customers, and how many were
+    left out and why) is in ``result.summary.lists``, by path.
 
     New files get ``mode`` (default 0600). A recording run holds the workspace (see
     :func:`ordertags.customers.workspace.run_lock`), waiting up to ``wait`` seconds for
@@ -516,7 +517,7 @@ def _apply_run(given: dict[str, Any], *, streamed: bool) -> tuple[Annotated, lis
         for spec, chosen in made:
             data = render_list(chosen.rows, get_preset(None))
             write_output(spec.path, lambda fh, d=data: fh.write(d), mode=mode)
-            result.summary.lists[str(spec.path)] = chosen.count
+            result.summary.lists[str(spec.path)] = chosen
         return result, [t for t in targets if t != "-"] + [str(s.path) for s, _ in made]
 
 
@@ -604,10 +605,17 @@ def export_list(
     (12, 3)
     """
     flt = list_filter or ListFilter(tags=tuple(tags), not_tags=tuple(not_tags))
-    if not flt.tags and not flt.segments:
+    if flt.everyone and (flt.tags or flt.segments):
         raise UsageError(
-            "name at least one tag with --tag, or a segment with --segment.",
-            hint="For example: --tag VIP, or --segment champions.",
+            "--all lists every customer: it does not go with --tag or --segment.",
+            hint="Leave out --all, or the tags and segments (--not-tag and the other "
+            "filters narrow --all).",
+        )
+    if not flt.tags and not flt.segments and not flt.everyone:
+        raise UsageError(
+            "say whom to list: a tag with --tag, a segment with --segment, or --all for "
+            "every customer.",
+            hint="For example: --tag VIP, --segment champions, or --all --min-orders 2.",
         )
     if not orders and workspace is None:
         raise UsageError(
@@ -650,6 +658,17 @@ def export_list(
             ranked_all = bool(flt.segments) or chosen_preset.name == "generic"
             only = None if ranked_all or not flt.tags else flt.tags
             rows = customers_of_run(result, history, any_tags=only)
+    if flt.min_spend is not None:
+        # --min-spend compares spend as the rules do: in the rule file's currency, with
+        # its rates (the run's; listing the history alone, the rule file's).
+        if result is not None:
+            currency, rates = result.frame.spend_currency, result.frame.rates
+        elif rules is not None:
+            ruleset = load_rules(rules)
+            currency, rates = ruleset.currency, ruleset.rates
+        else:
+            currency, rates = None, {}
+        flt = dataclasses.replace(flt, spend_currency=currency, rates=rates)
     segments = None
     if flt.segments or chosen_preset.name == "generic":
         method, cutoffs = _segment_config(rules)

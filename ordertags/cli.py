@@ -821,7 +821,7 @@ def render_summary(summary: Any, written: list[str]) -> str:
     lists = getattr(summary, "lists", {})
     for path in written:
         if path in lists:
-            lines.append(f"wrote {path} ({_n(lists[path], 'customer')})")
+            lines.append(f"{render_list_outcome(lists[path])}; wrote {path}")
         else:
             lines.append(f"wrote {path}")
     return "\n".join(lines)
@@ -864,6 +864,15 @@ def export(
             show_default=False,
         ),
     ] = None,
+    everyone: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Every customer, instead of --tag or --segment (the filters below and "
+            "--not-tag narrow it); consent, suppression, no_marketing tags and relay "
+            "addresses leave people out as always.",
+        ),
+    ] = False,
     tagbook: BookOpt = None,
     all_tags: Annotated[
         bool, typer.Option("--all-tags", help="Customers must have every --tag, not any.")
@@ -890,7 +899,10 @@ def export(
         str | None,
         typer.Option(
             "--min-spend",
-            help="Customers who spent at least this much: 100 (in any currency) or 100 GBP.",
+            help="Customers who spent at least this much, as customer rules count spend: "
+            "with `currency:` in the rule file, in that currency, other currencies converted "
+            "by its `rates:` (100, or 100 EUR converted too); without, 100 GBP in GBP alone, "
+            "100 in any one currency.",
             show_default=False,
         ),
     ] = None,
@@ -1007,13 +1019,15 @@ def export(
 
     Example: ordertags export orders.csv --segment at_risk --min-orders 2 --preset klaviyo
     -o winback.csv
+
+    Example (everyone who may be mailed): ordertags export orders.csv --all -o everyone.csv
     """
     when = _as_of(as_of)
     if output_format not in (None, "csv", "xlsx"):
         raise typer.BadParameter("use csv or xlsx.", param_hint="--output-format")
     ws = _workspace(workspace)
     tagbook_path, rules_path = _book(tagbook, ws), _rules(rules, ws)
-    from ordertags.api import REASON_TEXT, ListFilter, Money, export_list
+    from ordertags.api import ListFilter, Money, export_list
 
     segments = []
     for name in segment or []:
@@ -1036,6 +1050,7 @@ def export(
             not_ordered_since=_date_opt(not_ordered_since, "--not-ordered-since"),
             countries=tuple(country or ()),
             channels=tuple(channel or ()),
+            everyone=everyone,
         )
         with _progress(orders or [], quiet) as progress:
             result, chosen = export_list(
@@ -1072,22 +1087,42 @@ def export(
             "warning: --include-without-consent lists customers who did not accept marketing.",
             err=True,
         )
-    left_out = [
-        f"{chosen.left_out[r]:,} {REASON_TEXT[r]}" for r in chosen.left_out if chosen.left_out[r]
-    ]
-    if chosen.excluded_not_tag:
-        left_out.append(f"{chosen.excluded_not_tag:,} for --not-tag")
-    named = list(chosen.tags)  # in the tag book's spelling (--tag vip: VIP)
-    wanted = " or ".join([*named, *segments]) if not all_tags else " and ".join(named)
+    for warning in chosen.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     _say(
         quiet,
-        f"{_n(chosen.count, 'customer')} with {wanted}"
-        + (f" ({'; '.join(left_out)} left out)" if left_out else "")
+        render_list_outcome(chosen)
         + ("" if output == "-" else f"; wrote {output}")
         + (f"; left-out addresses in {suppression_out}" if suppression_out else ""),
     )
     if chosen.tags_as_of is not None:
         _say(quiet, _tags_as_of(chosen.tags_as_of))
+
+
+def render_list_outcome(chosen: Any) -> str:
+    """A mailing list's line of the summary, the same for ``export`` and ``apply --list``:
+    its customers, whom it was asked for, and how many were left out, and why
+    (``4 customers with VIP or GOLD (1 with an invalid address; 2 without marketing
+    consent left out)``)."""
+    from ordertags.api import REASON_TEXT
+
+    flt = chosen.filter
+    left_out = [
+        f"{chosen.left_out[r]:,} {REASON_TEXT[r]}" for r in chosen.left_out if chosen.left_out[r]
+    ]
+    if chosen.excluded_not_tag:
+        not_tags = " or ".join(flt.not_tags) if flt is not None else "a --not-tag tag"
+        left_out.append(f"{chosen.excluded_not_tag:,} with {not_tags}")
+    wanted = ""
+    if flt is not None:
+        tags = (" and " if flt.all_tags else " or ").join(flt.tags)
+        segments = " or ".join(flt.segments)
+        wanted = f"{tags}, in {segments}" if tags and segments else tags or segments
+    return (
+        _n(chosen.count, "customer")
+        + (f" with {wanted}" if wanted else "")
+        + (f" ({'; '.join(left_out)} left out)" if left_out else "")
+    )
 
 
 # --- segments ------------------------------------------------------------------------------

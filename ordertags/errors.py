@@ -37,6 +37,11 @@ class OrderTagsError(Exception):
         super().__init__(self.render())
 
     def render(self) -> str:
+        where = self.location()
+        return (f"{where}: " if where else "") + self.detail()
+
+    def location(self) -> str:
+        """Where: ``orders.csv, row 12, column "Total"`` ("" where nothing is known)."""
         where = []
         if self.file:
             where.append(self.file)
@@ -50,10 +55,11 @@ class OrderTagsError(Exception):
             where.append(f'column "{self.column}"')
         if self.key is not None:
             where.append(f"key {self.key}")
-        text = (", ".join(where) + ": " if where else "") + self.message
-        if self.hint:
-            text += f" {self.hint}"
-        return text
+        return ", ".join(where)
+
+    def detail(self) -> str:
+        """What failed and what to do, without where (:meth:`location`)."""
+        return f"{self.message} {self.hint}" if self.hint else self.message
 
 
 class InputError(OrderTagsError):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ordertags.base.listfiles import ValueList, read_value_list
 from ordertags.base.segments import (
     DEFAULT_FREQUENCY,
     DEFAULT_MONETARY,
@@ -25,7 +26,7 @@ from ordertags.base.segments import (
     group_slug,
 )
 from ordertags.base.yamlfiles import json_path, line_of, load_yaml, read_text, validate
-from ordertags.errors import RulesError
+from ordertags.errors import ColumnError, RulesError
 from ordertags.tags import TagBook
 
 TEXT_OPS = ("equals", "in", "in_file", "contains", "starts_with", "ends_with", "matches")
@@ -171,6 +172,10 @@ class FieldCondition(Condition):
     list_values: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # op -> values
     item: bool = False  # a line-item condition (any_item / all_items / no_item)
     list_paths: dict[str, Path] = dataclasses.field(default_factory=dict)  # op -> list file
+    #: The column of a table list file the values are read from (``column:``).
+    column: str | None = None
+    #: op -> the lines of its list file that hold no value (line, text), for ``lint``.
+    list_unread: dict[str, list[tuple[int, str]]] = dataclasses.field(default_factory=dict)
 
     def describe(self) -> str:
         ops = ", ".join(f"{op} {_fmt(v)}" for op, v in self.ops.items())
@@ -545,7 +550,7 @@ def compile_condition(
         )
     form = forms[0]
     allowed_beside = {
-        "field": (*ALL_FIELD_OPS, "case_sensitive"),
+        "field": (*ALL_FIELD_OPS, "case_sensitive", "column"),
         "customer": (
             *NUMBER_OPS,
             "equals",
@@ -631,9 +636,21 @@ def compile_condition(
         )
     _check_bounds(raw, where)
     paths: dict[str, Path] = {op: base / ops[op] for op in ("in_file", "not_in_file") if op in ops}
-    lists: dict[str, list[str]] = {
-        op: read_list_file(path, where.child(op)) for op, path in paths.items()
+    column = raw.get("column")
+    if column is not None and not paths:
+        raise where.child("column").error(
+            "column names the column of an in_file or not_in_file list file; this "
+            "condition reads none.",
+            hint="Add in_file (a CSV with a header row), or leave column out.",
+        )
+    # A list of emails is a list of addresses however they are written (see
+    # ordertags.base.listfiles); other lists keep each line whole.
+    addresses = raw["field"] == "email" and not item
+    read = {
+        op: read_list_file(path, where.child(op), addresses=addresses, column=column)
+        for op, path in paths.items()
     }
+    lists: dict[str, list[str]] = {op: got.values for op, got in read.items()}
     for op in ("matches", "not_matches"):
         if op in ops:
             _check_regex(ops[op], where.child(op))
@@ -645,6 +662,8 @@ def compile_condition(
         lists,
         item=item,
         list_paths=paths,
+        column=column,
+        list_unread={op: got.unread for op, got in read.items()},
     )
     kind = cond.kind()
     if kind == "text":
@@ -713,8 +732,13 @@ def _check_regex(pattern: str, where: Where) -> None:
 MAX_LIST_BYTES = 64 << 20
 
 
-def read_list_file(path: Path, where: Where) -> list[str]:
-    """One value a line; blank lines and lines starting with # are skipped.
+def read_list_file(
+    path: Path, where: Where, *, addresses: bool = False, column: str | None = None
+) -> ValueList:
+    """The values of a list file (:func:`ordertags.base.listfiles.read_value_list`): one
+    a line (blank lines and lines starting with # skipped), or the ``column`` of a table;
+    with ``addresses``, the email addresses read out of each line (or of the table's
+    email column, found by its usual names where no ``column`` is named).
 
     Only a regular file of at most :data:`MAX_LIST_BYTES` is read: not a device
     (``/dev/zero`` never ends), a pipe (which would wait forever) or a folder. A path is
@@ -756,8 +780,11 @@ def read_list_file(path: Path, where: Where) -> list[str]:
             f"the list file {path} holds NUL bytes: it is not a text list.",
             hint="Give a text file with one value a line.",
         )
-    lines = (ln.strip() for ln in text.splitlines())
-    return [ln for ln in lines if ln and not ln.startswith("#")]
+    try:
+        return read_value_list(text, addresses=addresses, column=column)
+    except ColumnError as exc:
+        beside = Where(where.file, where.text, [*where.path[:-1], "column"])  # in_file's
+        raise beside.error(f"the list file {path} {exc.message}", hint=exc.hint) from None
 
 
 def redacted(value: str) -> str:

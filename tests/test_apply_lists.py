@@ -85,8 +85,8 @@ def test_one_run_writes_orders_and_lists(job: list[str | Path], tmp_path: Path) 
     lines = result.stderr.strip().splitlines()
     assert lines[-3:] == [
         f"wrote {out}",
-        f"wrote {big} (3 customers)",
-        f"wrote {clean} (2 customers)",
+        f"3 customers with BIG or VIP; wrote {big}",
+        f"2 customers with BIG or VIP (1 with FRAUD left out); wrote {clean}",
     ]
 
 

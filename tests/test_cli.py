@@ -435,7 +435,7 @@ def test_export_not_tag_and_relay_addresses(tmp_path: Path, tagbook: Path, rules
     )
     assert result.exit_code == 0, result.stderr
     assert read_rows(out)[1:] == [["vip@example.com", "Ann", "Smith", "1", "5.00", "VIP"]]
-    assert "(1 with marketplace relay addresses; 1 for --not-tag left out)" in result.stderr
+    assert "(1 with marketplace relay addresses; 1 with FRAUD left out)" in result.stderr
 
 
 def test_export_unknown_tag(orders: Path, tagbook: Path, tmp_path: Path) -> None:

@@ -189,7 +189,9 @@ def test_in_file_larger_than_the_bound_is_refused(
 def test_lint_shows_only_a_redacted_sample_of_a_list_file(tmp_path: Path) -> None:
     result = _run(tmp_path, hostile.in_file_secret)
     assert "SECRETHASH" not in result.stdout + result.stderr
-    assert '3 entries are not email addresses ("ro…" (44 characters)' in result.stdout
+    assert 'lines 1, 2, 3: 3 lines hold no email address, so they match nobody ("ro…" (44 ' in (
+        result.stdout
+    )
 
 
 # --- items 10 and 11 ---------------------------------------------------------------------

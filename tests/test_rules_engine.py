@@ -409,6 +409,7 @@ rules:
     orders.write_text(csv_text(HEADER, ROWS), encoding="utf-8")
     report = lint(rules, book, orders=[orders], as_of=AS_OF)
     messages = [f"{f.level}: {f.message}" for f in report.findings]
+    places = [f.where for f in report.findings]
     assert (
         'warning: rule "impossible" can never match: the bounds on "total" leave no '
         "number (total over 100, under 50)" in messages
@@ -430,9 +431,11 @@ rules:
     )
     # A redacted sample: the list might be a file of secrets named by mistake.
     assert (
-        'warning: 2 entries are not email addresses ("no…" (12 characters), "…" (3 characters))'
-        in messages
+        'warning: 2 lines hold no email address, so they match nobody ("no…" (12 characters), '
+        '"…" (3 characters)); write an address a line, or name a CSV\'s address column with '
+        "`column:`" in messages
     )
+    assert f"{tmp_path / 'list.txt'}, lines 2, 3" in places
     assert any(
         m.startswith("warning: the entry for old@example.com (VIP) expired on 2020-01-01")
         for m in messages

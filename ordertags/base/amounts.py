@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from collections.abc import Mapping
 
 
 def money(units: int) -> str:
@@ -63,3 +64,20 @@ def counted_sql(alias: str) -> str:
     """1 where the history's order ``alias`` counts as an order (not
     :func:`fully_refunded`), else 0."""
     return f"(NOT ({alias}.refund > 0 AND {alias}.refund >= IFNULL({alias}.total, 0)))"
+
+
+def rate_into(currency: str, base: str | None, rates: Mapping[str, float]) -> float | None:
+    """What one unit of ``currency`` is worth in ``base``, where customer spend is compared
+    in one currency (a rule file's ``currency:`` and ``rates:``, upper-case codes): 1 for
+    ``base`` itself and for no currency (an order that names none is taken to be in it),
+    else its rate; None where there is none (such spend is left out, and said so).
+
+    >>> rate_into("eur", "GBP", {"EUR": 0.86}), rate_into("", "GBP", {})
+    (0.86, 1.0)
+    >>> rate_into("USD", "GBP", {"EUR": 0.86}) is None
+    True
+    """
+    code = currency.strip().upper()
+    if not code or code == base:
+        return 1.0
+    return rates.get(code)

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from ordertags.base import keys as K
-from ordertags.base.amounts import counted_sql, money, net_spend_sql
+from ordertags.base.amounts import counted_sql, money, net_spend_sql, rate_into
 from ordertags.base.emails import normalize_email
 from ordertags.customers.identity import (
     Suspect,
@@ -244,7 +244,7 @@ class HistoryQueries(HistoryIngest):
                 + " GROUP BY o.customer, upper(IFNULL(o.currency, ''))",
                 () if not window else (start, end),
             ):
-                factor = 1.0 if cur in ("", currency) else (rates or {}).get(cur, 0.0)
+                factor = rate_into(cur, currency, rates or {}) or 0.0
                 spend[cust] = spend.get(cust, 0.0) + total * factor
             arr[:, 2] = np.rint([spend.get(int(c), 0.0) for c in arr[:, 0]]).astype(np.int64)
         return Aggregates(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4], arr[:, 5])

@@ -381,7 +381,7 @@ def _text_op(cond: FieldCondition, ctx: Context, op: str, value: Any, raw_op: st
     # The same comparison in several rules (a list file, "Source equals AMAZON") is
     # worked out once per run: its result per customer or per distinct value is kept.
     what = (
-        cond.list_paths[raw_op]
+        (cond.list_paths[raw_op], cond.column)
         if op == "in_file"
         else tuple(value)
         if isinstance(value, list)

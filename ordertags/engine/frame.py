@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ordertags.base.amounts import fully_refunded, net_spend
+from ordertags.base.amounts import fully_refunded, net_spend, rate_into
 from ordertags.customers.grouping import Customers
 from ordertags.engine.arrays import (
     BLANK,
@@ -254,13 +254,12 @@ class Frame:
             return units
         factor = np.ones(len(names) + 1)
         for j, name in enumerate(names):
-            if name and name != base:
-                rate = self.rates.get(name)
-                factor[j] = 0.0 if rate is None else rate
-                if rate is None:
-                    left = int((counted & (codes == j)).sum())
-                    if left:
-                        self.spend_left_out[name] = self.spend_left_out.get(name, 0) + left
+            rate = rate_into(name, base, self.rates)
+            factor[j] = 0.0 if rate is None else rate
+            if rate is None:
+                left = int((counted & (codes == j)).sum())
+                if left:
+                    self.spend_left_out[name] = self.spend_left_out.get(name, 0) + left
         converted: IntArray = np.rint(units * factor[codes]).astype(np.int64)
         self._cache[key] = converted
         return converted

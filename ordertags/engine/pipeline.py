@@ -79,7 +79,9 @@ class Summary:
     # With a workspace: per customer tag, (gained, lost) since the last run that saw them.
     tag_changes: dict[str, tuple[int, int]] = field(default_factory=dict)
     recorded: IngestReport | None = None  # when apply recorded its orders in a history
-    lists: dict[str, int] = field(default_factory=dict)  # list file written -> its customers
+    #: Per list file written (``apply --list``): its selection (a
+    #: ``reports.lists.Selection``: customers, and those left out and why).
+    lists: dict[str, Any] = field(default_factory=dict)
     #: What the reader should know: dates read by assumption, ...
     warnings: list[str] = field(default_factory=list)
     #: Characters of added text (labels, notes) the output encoding could not hold,

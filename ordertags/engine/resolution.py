@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.base import keys as K
-from ordertags.base.amounts import fully_refunded, net_spend
+from ordertags.base.amounts import fully_refunded, net_spend, rate_into
 from ordertags.customers.grouping import Customers, customer_keys_of_column
 from ordertags.customers.history import History, IngestReport, Recorded
 from ordertags.customers.identity import (
@@ -396,7 +396,7 @@ class Memory:
         if base is not None:  # the history's copies in the currency spend is compared in
             factor = np.array(
                 [
-                    1.0 if c in ("", base) else self.frame.rates.get(c, 0.0)
+                    rate_into(c, base, self.frame.rates) or 0.0
                     for c, k in zip(dup.currency, keep, strict=True)
                     if k
                 ]

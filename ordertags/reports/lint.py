@@ -3,7 +3,7 @@
 Errors (exit 1): the rule file or tag book does not load, a rule names an undefined tag,
 a rule uses a field no given export has. Warnings (exit 0): a rule that can never match
 (contradictory bounds), a rule shadowed by an earlier ``stop``, an empty list file,
-entries of a list file that are not email addresses, expired tag-book entries.
+lines of a list of emails that hold no address (by line number), expired tag-book entries.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ordertags.base.emails import looks_like_email
 from ordertags.engine.frame import VIRTUAL_FIELDS
 from ordertags.errors import OrderTagsError
 from ordertags.io.fields import map_fields
@@ -56,9 +55,43 @@ class LintReport:
     def add(self, level: str, where: str, message: str) -> None:
         self.findings.append(Finding(level, where, message))
 
+    def add_error(self, exc: OrderTagsError, file: str | Path) -> None:
+        """An error raised while checking ``file``: where the error says it is (the
+        file named once), and what it says."""
+        self.add("error", exc.location() or str(file), exc.detail())
+
 
 def _where(file: str, line: int | None) -> str:
     return f"{file}, line {line}" if line else file
+
+
+def _lines_of(path: str | Path, unread: Sequence[tuple[int, str]]) -> str:
+    """``vip.txt, line 4`` or ``vip.txt, lines 2, 7, 9`` (the first ten, then how many
+    more)."""
+    numbers = [str(n) for n, _ in unread[:10]]
+    more = f" and {len(unread) - 10:,} more" if len(unread) > 10 else ""
+    if len(unread) == 1:
+        return f"{path}, line {numbers[0]}"
+    return f"{path}, lines {', '.join(numbers)}{more}"
+
+
+def _unread_text(unread: Sequence[tuple[int, str]], column: str | None) -> str:
+    """What is wrong with the lines of a list of addresses that hold none (in its
+    ``column``, a table's)."""
+    # A short, redacted sample: the list may be the wrong file (/etc/shadow), and a
+    # message must not print its lines.
+    shown = ", ".join(redacted(text) for _, text in unread[:3])
+    many = len(unread) != 1
+    return (
+        f"{len(unread):,} line{'s' if many else ''} hold{'' if many else 's'} no email address, "
+        f"so {'they match' if many else 'it matches'} nobody ({shown}"
+        f"{', ...' if len(unread) > 3 else ''}); "
+        + (
+            f'check that column "{column}" is the one holding the addresses'
+            if column
+            else "write an address a line, or name a CSV's address column with `column:`"
+        )
+    )
 
 
 def _interval(ops: dict[str, Any]) -> tuple[float, float, bool, bool]:
@@ -154,12 +187,12 @@ def lint(
         try:
             book = load_tagbook(tagbook_path)
         except OrderTagsError as exc:
-            report.add("error", str(tagbook_path), str(exc))
+            report.add_error(exc, tagbook_path)
     if rules_path is not None:
         try:
             rules = load_rules(rules_path)
         except OrderTagsError as exc:
-            report.add("error", str(rules_path), str(exc))
+            report.add_error(exc, rules_path)
     if book is not None:
         for entry in book.entries:
             if entry.expired(as_of):
@@ -175,8 +208,9 @@ def lint(
         try:
             rules.check_tags(book)
         except OrderTagsError as exc:
-            report.add("error", rules.path, str(exc))
+            report.add_error(exc, rules.path)
     stoppers: list[Rule] = []
+    told: set[tuple[str, str | None]] = set()  # list files whose lines were warned about
     for rule in rules.rules:
         where = _where(rules.path, rule.line)
         reason = never_matches(rule.when)
@@ -197,25 +231,18 @@ def lint(
             if not isinstance(cond, FieldCondition):
                 continue
             for op, path in cond.list_paths.items():
-                values = cond.list_values[op]
-                if not values:
+                values, unread = cond.list_values[op], cond.list_unread.get(op, [])
+                if not values and not unread:
                     report.add(
                         "warning",
                         _where(rules.path, cond.where.line),
                         f"the list file {path} is empty: {op} matches nothing",
                     )
-                if cond.field == "email":
-                    bad = [v for v in values if not looks_like_email(v)]
-                    if bad:
-                        # A short, redacted sample: the list may be the wrong file
-                        # (/etc/shadow) and a message must not print its lines.
-                        shown = ", ".join(redacted(b) for b in bad[:3])
-                        report.add(
-                            "warning",
-                            str(path),
-                            f"{len(bad)} entries are not email addresses ({shown}"
-                            f"{', ...' if len(bad) > 3 else ''})",
-                        )
+                if unread and (str(path), cond.column) not in told:
+                    told.add((str(path), cond.column))
+                    report.add(
+                        "warning", _lines_of(path, unread), _unread_text(unread, cond.column)
+                    )
     if orders:
         _check_fields(rules, orders, report)
     return report
@@ -227,7 +254,7 @@ def _check_fields(rules: RuleSet, orders: Sequence[str | Path], report: LintRepo
         for path in orders:
             columns += read_orders(path).columns
     except OrderTagsError as exc:
-        report.add("error", str(path), str(exc))
+        report.add_error(exc, path)
         return
     fmap = map_fields(columns)
     for rule in rules.rules:

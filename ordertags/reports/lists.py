@@ -16,9 +16,7 @@ workspace's history, and
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import os
 import re
@@ -32,7 +30,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ordertags.base.amounts import rate_into
 from ordertags.base.emails import normalize_email
+from ordertags.base.listfiles import read_value_list
 from ordertags.customers.grouping import customer_keys
 from ordertags.engine.pipeline import Annotated
 from ordertags.errors import OrderTagsError, UsageError
@@ -358,7 +358,10 @@ def customers_of_run(
     rows = np.flatnonzero(row_pos >= 0)  # the listed people's rows, ascending
     who = row_pos[rows]
     k = len(rows)
-    starts = frame.order_starts[rows]
+    # Their orders, each once (the run's one-order-one-record model, as the rules count
+    # them): an order that the channel's export and an order hub's both hold is counted
+    # in one copy (see Frame.counted_orders).
+    starts = frame.counted_orders[rows]
 
     # Each row's date as a rank (0: none), so that "the latest row" is one maximum of
     # rank * k + position per person: no sort.
@@ -610,11 +613,11 @@ def _run_spend(
         used = np.zeros(len(named), dtype=bool)
         used[canon[codes[order_rows]]] = True
         if not used[canon].all():
-            all_orders = np.flatnonzero(frame.order_starts & has)
+            all_orders = np.flatnonzero(frame.counted_orders & has)
             used[canon[codes[all_orders]]] = True
         currency = canon[codes[order_rows]]
     else:
-        any_order = len(order_rows) > 0 or bool((frame.order_starts & has).any())
+        any_order = len(order_rows) > 0 or bool((frame.counted_orders & has).any())
         named, used = [""], np.array([any_order])
         currency = np.zeros(len(order_rows), dtype=np.int64)
     present = [named[j] for j in np.flatnonzero(used).tolist()]
@@ -622,7 +625,7 @@ def _run_spend(
         # Orders with no currency are folded into a customer's one currency, and the
         # unnamed column stays when anyone of the run keeps such spend: worked out over
         # every customer (a run mixing exports with and without a currency).
-        all_orders = np.flatnonzero(frame.order_starts & has)
+        all_orders = np.flatnonzero(frame.counted_orders & has)
         all_units = net[all_orders]
         all_currency = canon[codes[all_orders]]
         whole: dict[str, IntArray] = {}
@@ -797,7 +800,10 @@ class ListFilter:
     currency; without one, in any currency), at least ``min_orders`` orders, an order on
     or after ``ordered_since``, none on or after ``not_ordered_since``, ``countries``
     and ``channels`` any of them (case-insensitive). Tag names match in any case
-    (:func:`ordertags.tags.tag_key`); :meth:`named_in` checks them against a tag book."""
+    (:func:`ordertags.tags.tag_key`); :meth:`named_in` checks them against a tag book.
+    ``everyone``: no tag or segment chooses; every customer does (``export --all``),
+    narrowed by the rest. With a ``spend_currency``, ``min_spend`` is compared with each
+    customer's spend converted into it (:func:`spend_in`)."""
 
     tags: Sequence[str] = ()
     all_tags: bool = False
@@ -809,6 +815,12 @@ class ListFilter:
     not_ordered_since: dt.date | None = None
     countries: Sequence[str] = ()
     channels: Sequence[str] = ()
+    everyone: bool = False
+    #: How ``min_spend`` compares: in this currency, other currencies converted by
+    #: ``rates`` into it, as customer rules compare spend (the rule file's ``currency:``
+    #: and ``rates:``). None: in one currency of the customer's, unconverted.
+    spend_currency: str | None = None
+    rates: Mapping[str, float] = field(default_factory=dict)
 
     def named_in(self, book: TagBook) -> ListFilter:
         """The filter with its tags in the tag book's spelling (an unknown tag is an
@@ -825,12 +837,47 @@ def _tag_mask(rows: CustomerRows, tag: str) -> BoolArray:
     return np.array([any(tag_key(t) == want for t in ts) for ts in rows.tags], dtype=bool)
 
 
+def spend_in(
+    rows: CustomerRows, currency: str, rates: Mapping[str, float], among: BoolArray | None = None
+) -> tuple[IntArray, dict[str, int]]:
+    """Per customer: their spend in ``currency`` (ten-thousandths), spend in another
+    converted by its rate in ``rates`` (1 unit of it is worth the rate in ``currency``),
+    spend with no currency taken to be in it: the total customer rules compare
+    (:meth:`ordertags.engine.frame.Frame.spend_units`). Spend in a currency with no rate
+    is left out; per such currency, how many customers (of ``among``) had some.
+
+    >>> rows = customers_of_run(result)  # doctest: +SKIP
+    >>> spend_in(rows, "GBP", {"EUR": 0.86})  # doctest: +SKIP
+    (array([1430000, 0]), {'USD': 1})
+    """
+    total = np.zeros(len(rows), dtype=np.float64)
+    unconverted: dict[str, int] = {}
+    for code, units in rows.spend.items():
+        rate = rate_into(code, currency, rates)
+        if rate is not None:
+            total += units.astype(np.float64) * rate
+            continue
+        spent = units != 0
+        if among is not None:
+            spent &= among
+        if spent.any():
+            unconverted[code] = int(spent.sum())
+    result: IntArray = np.rint(total).astype(np.int64)
+    return result, unconverted
+
+
 def filter_mask(
-    rows: CustomerRows, flt: ListFilter, segments: Sequence[str] | None = None
+    rows: CustomerRows,
+    flt: ListFilter,
+    segments: Sequence[str] | None = None,
+    warnings: list[str] | None = None,
 ) -> tuple[BoolArray, int]:
     """Per customer: do they meet ``flt``? And how many of those with the wanted tags
     did ``--not-tag`` take out. ``segments`` is each customer's RFM group slug (needed
-    only when ``flt.segments`` is given)."""
+    only when ``flt.segments`` is given). What a reader should know about the choice
+    (spend ``--min-spend`` could not convert) is added to ``warnings``."""
+    if warnings is None:
+        warnings = []
     n = len(rows)
     keep = np.ones(n, dtype=bool)
     if flt.tags:
@@ -847,7 +894,26 @@ def filter_mask(
             raise ValueError("segments are needed to filter by segment")
         wanted = set(flt.segments)
         keep &= np.array([s in wanted for s in segments], dtype=bool)
-    if flt.min_spend is not None:
+    if flt.min_spend is not None and flt.spend_currency is not None:
+        base = flt.spend_currency.upper()
+        asked = flt.min_spend.currency or base
+        rate = rate_into(asked, base, flt.rates)
+        if rate is None:
+            raise UsageError(
+                f"--min-spend {money_text(flt.min_spend.units)} {asked}: customer spend is "
+                f"compared in {base} (the rule file's currency:), and there is no rate for "
+                f"{asked}.",
+                hint=f"Give the amount in {base}, or add {asked} under `rates:` in the rule file.",
+            )
+        total, unconverted = spend_in(rows, base, flt.rates, keep)
+        keep &= total >= round(flt.min_spend.units * rate)
+        for code, count in sorted(unconverted.items()):
+            warnings.append(
+                f"--min-spend compares spend in {base}: the {code} spend of "
+                f"{count:,} customer{'' if count == 1 else 's'} is left out of it (no rate: "
+                "add one under `rates:` in the rule file)."
+            )
+    elif flt.min_spend is not None:
         cur = flt.min_spend.currency
         if cur:
             spent = rows.spend.get(cur, np.zeros(n, dtype=np.int64))
@@ -876,9 +942,11 @@ def filter_mask(
 
 
 def read_suppression_file(path: str | os.PathLike[str]) -> set[str]:
-    """Customer keys of the addresses in a suppression file: one a line, or a CSV whose
-    column named like ``email`` holds them (Mailchimp's and Klaviyo's exports of
-    unsubscribed and cleaned contacts); blank lines and ``#`` comments skipped."""
+    """Customer keys of the addresses in a suppression file, read as a rule's list of
+    emails is (:func:`ordertags.base.listfiles.read_value_list`): one a line, however
+    written, or a CSV whose email column (``Email``, ``Email Address``...) holds them
+    (Mailchimp's and Klaviyo's exports of unsubscribed and cleaned contacts); blank lines
+    and ``#`` comments skipped. A file with lines but not one address is an error."""
     p = Path(path)
     try:
         text = p.read_bytes().decode("utf-8-sig", errors="replace")
@@ -888,29 +956,15 @@ def read_suppression_file(path: str | os.PathLike[str]) -> set[str]:
             file=str(p),
             hint="Give a text file with one email address a line, or a CSV with an Email column.",
         ) from None
-    lines = text.splitlines()
-    keys: set[str] = set()
-    first = lines[0] if lines else ""
-    if first and "@" not in first and any(d in first for d in ",;\t"):
-        delim = max(",;\t", key=first.count)
-        reader = csv.reader(io.StringIO(text), delimiter=delim)
-        header = [h.strip().lower() for h in next(reader)]
-        col = next((i for i, h in enumerate(header) if "email" in h), None)
-        if col is None:
-            raise OrderTagsError(
-                "the suppression file has no column named like Email.",
-                file=str(p),
-                line=1,
-                hint="Name the address column Email, or give one address a line.",
-            )
-        values: Iterable[str] = (row[col] for row in reader if len(row) > col)
-    else:
-        values = (ln for ln in lines if not ln.lstrip().startswith("#"))
-    for v in values:
-        k = normalize_email(v)
-        if k:
-            keys.add(k)
-    return keys
+    listed = read_value_list(text, addresses=True)
+    if listed.unread and not listed.values:
+        raise OrderTagsError(
+            "the suppression file holds no email address (nor a column named like Email).",
+            file=str(p),
+            line=listed.unread[0][0],
+            hint="Name the address column Email, or give one address a line.",
+        )
+    return {k for k in (normalize_email(v) for v in listed.values) if k}
 
 
 @dataclass
@@ -924,9 +978,12 @@ class Selection:
     suppressed_out: list[tuple[str, str]] = field(default_factory=list)
     consent_ignored: int = 0  # listed without consent because of include_without_consent
     tags_as_of: str | None = None  # from the history: when its rule tags were worked out
-    #: The tags the list is for, as the filter named them (in the tag book's spelling
-    #: where a tag book checked them: :meth:`ListFilter.named_in`).
-    tags: tuple[str, ...] = ()
+    #: Whom the list was asked for (its summary names the tags or segments, in the tag
+    #: book's spelling where a tag book checked them: :meth:`ListFilter.named_in`).
+    filter: ListFilter | None = None
+    #: What the reader should know about how it was chosen (spend that --min-spend
+    #: could not convert).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -1020,7 +1077,8 @@ def select(
     >>> chosen.count, chosen.left_out  # doctest: +SKIP
     (3, {'no_consent': 1})
     """
-    keep, not_tag = filter_mask(rows, flt, segments)
+    warnings: list[str] = []
+    keep, not_tag = filter_mask(rows, flt, segments, warnings)
     candidates = rows.take(np.flatnonzero(keep))
     reasons = exclusion_reasons(candidates, suppressed=suppressed, no_marketing=no_marketing)
     left = dict.fromkeys(REASONS, 0)
@@ -1040,7 +1098,7 @@ def select(
     picked = candidates.take(np.array(chosen, dtype=np.int64))
     ordered = picked.take(list_order(picked))
     out.sort(key=lambda pair: (REASONS.index(pair[1]), pair[0].lower()))
-    return Selection(ordered, left, not_tag, out, ignored, tags=tuple(flt.tags))
+    return Selection(ordered, left, not_tag, out, ignored, filter=flt, warnings=warnings)
 
 
 # --- presets --------------------------------------------------------------------------------
