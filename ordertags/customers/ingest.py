@@ -165,7 +165,7 @@ class HistoryIngest(HistoryStore):
             ident[new_key] = next_id + np.arange(int(new_key.sum()), dtype=np.int64)
             row_id = np.append(ident, -1)[np.where(row_pos >= 0, row_pos, len(ident))]
             e, pn, b = row_id
-            old = self._existing(batch.channel, batch.order_id)
+            old = self._existing(batch.channel, batch.order_id, batch.reference)
             exists = old["id"] >= 0
             # One order, one record: where an order hub's copy (Linnworks) and the
             # channel's own export (the Amazon report) disagree, the channel's wins,
@@ -194,7 +194,6 @@ class HistoryIngest(HistoryStore):
                 & (old["buyer"] == b)
                 & (old["consent"] == consent_codes(batch.consent))
                 & same_text(pa.array(batch.currency, pa.string()), old["currency"])
-                & same_text(pa.array(batch.reference, pa.string()), old["reference"])
                 & same_text(pa.array(batch.email_text, pa.string()), old["email_text"])
                 & same_text(phone, old["phone"])
                 & same_text(address, old["address"])
@@ -206,6 +205,7 @@ class HistoryIngest(HistoryStore):
             report.updated = int((exists & ~same).sum())
             report.unchanged = int(same.sum())
             if not todo.any():
+                self._add_aliases(batch, old["aliased"])
                 return report
             T = np.flatnonzero(todo)
             lp = self._linked_phone_ids(phone)[T]
@@ -272,7 +272,6 @@ class HistoryIngest(HistoryStore):
                 values["buyer"],
                 batch.currency,
                 values["consent"],
-                batch.reference,
                 batch.email_text,
                 [batch.via] * n,
             ]
@@ -282,17 +281,17 @@ class HistoryIngest(HistoryStore):
                 columns = [[c[i] for i in picked] for c in columns]
             self.conn.executemany(
                 "INSERT INTO orders (channel, order_id, at, total, refund, customer, email, "
-                "ps, phone, address, name, buyer, currency, consent, reference, email_text, "
-                "via) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "ps, phone, address, name, buyer, currency, consent, email_text, via) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 zip(*columns, strict=True),
             )
             self.conn.executemany(
                 "UPDATE orders SET at = ?, total = ?, refund = ?, customer = ?, email = ?, "
                 "ps = ?, phone = ?, address = ?, name = ?, buyer = ?, currency = ?, "
-                "consent = ?, reference = IFNULL(?, reference), email_text = ?, via = ? "
-                "WHERE id = ?",
+                "consent = ?, email_text = ?, via = ? WHERE id = ?",
                 ((*(c[i] for c in every[2:]), int(old["id"][i])) for i in changed.tolist()),
             )
+            self._add_aliases(batch, old["aliased"])
             touched = set(row_cust[row_cust >= 0].tolist())
             touched.update(old["customer"][changed][old["customer"][changed] >= 0].tolist())
             touched.update(c for pair in merges for c in pair)
@@ -316,7 +315,12 @@ class HistoryIngest(HistoryStore):
             cust[arr[:, 0]] = arr[:, 2]
         return ident, cust
 
-    def _existing(self, channels: list[str], order_ids: list[str]) -> dict[str, Any]:
+    def _existing(
+        self, channels: list[str], order_ids: list[str], aliases: Sequence[str | None]
+    ) -> dict[str, Any]:
+        """The history's copy of these orders (-1 and None where it holds none), and
+        per order (``aliased``) whether its other number in ``aliases`` is held already
+        (True where it has none)."""
         n = len(order_ids)
         empty = not self.fetch("SELECT 1 FROM orders LIMIT 1")
         if not empty:
@@ -338,7 +342,7 @@ class HistoryIngest(HistoryStore):
             "consent",
         )  # fmt: skip
         out: dict[str, Any] = {k: np.full(n, -1, dtype=np.int64) for k in numbers}
-        text_cols = ("phone", "address", "name", "currency", "reference", "email_text", "via")
+        text_cols = ("phone", "address", "name", "currency", "email_text", "via")
         texts: dict[str, list[str | None]] = {k: [None] * n for k in text_cols}
         if rows:
             arr = np.array(rows, dtype=np.int64)
@@ -346,18 +350,45 @@ class HistoryIngest(HistoryStore):
             for j, k in enumerate(numbers, start=1):
                 out[k][at] = arr[:, j]
             for i, *got in self.fetch(
-                "SELECT t.pos, o.phone, o.address, o.name, o.currency, o.reference, "
+                "SELECT t.pos, o.phone, o.address, o.name, o.currency, "
                 "o.email_text, o.via FROM t_orders t CROSS JOIN "
                 "orders o ON o.order_id = t.order_id AND o.channel = t.channel"
             ):
                 for k, value in zip(text_cols, got, strict=True):
                     texts[k][i] = value
+        held: set[tuple[int, str]] = set()
+        if rows and any(a is not None for a in aliases):
+            held = {
+                (int(i), str(a))
+                for i, a in self.fetch(
+                    "SELECT t.pos, a.alias FROM t_orders t CROSS JOIN orders o "
+                    "ON o.order_id = t.order_id AND o.channel = t.channel "
+                    "CROSS JOIN order_aliases a ON a.id = o.id"
+                )
+            }
+        out["aliased"] = np.array(
+            [a is None or a == order_ids[i] or (i, a) in held for i, a in enumerate(aliases)],
+            dtype=bool,
+        ).reshape(n)
         via = texts.pop("via")
         out.update({k: pa.array(v, pa.string()) for k, v in texts.items()})
         out["via"] = np.asarray(via, dtype=object)
         out["via_known"] = np.asarray([v is not None for v in via], dtype=bool)
         out["has_total"] = out["has_total"] == 1
         return out
+
+    def _add_aliases(self, batch: OrderBatch, aliased: np.ndarray[Any, Any]) -> None:
+        """Keep each order's other number (an order hub's own id) beside it, whichever
+        export's values the order keeps: a hub's copy that yields to the channel's own
+        export still names the order by its number."""
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO order_aliases (alias, id) SELECT ?, id FROM orders "
+            "WHERE order_id = ? AND channel = ?",
+            (
+                (batch.reference[i], batch.order_id[i], batch.channel[i])
+                for i in np.flatnonzero(~aliased).tolist()
+            ),
+        )
 
     def _next_customer(self) -> int:
         return int(self.meta("next_customer", "1") or 1)
@@ -655,6 +686,10 @@ class HistoryIngest(HistoryStore):
                     (cutoff,),
                 )
             }
+            self.conn.execute(
+                "DELETE FROM order_aliases WHERE id IN (SELECT id FROM orders WHERE at < ?)",
+                (cutoff,),
+            )
             gone = self.conn.execute("DELETE FROM orders WHERE at < ?", (cutoff,)).rowcount
             self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS t_used (id INTEGER PRIMARY KEY)")
             self.conn.execute("DELETE FROM t_used")

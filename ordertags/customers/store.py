@@ -20,6 +20,7 @@ from a newer ordertags is refused):
 - ``customers``: per customer, the aggregates (orders, spend, refunds, first and last
   order), kept current as orders arrive, and the customer tags of the last ``apply``
   that saw them;
+- ``order_aliases``: the other numbers of an order (an order hub's own id);
 - ``links``: the tag book's links, as applied;
 - ``meta``: counters and settings.
 
@@ -47,7 +48,7 @@ from ordertags.errors import HistoryError
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 APPLICATION_ID = 0x4F544147  # "OTAG": an ordertags history, not some other SQLite file
 LOCK_TIMEOUT_S = 30.0
 NONE = np.iinfo(np.int64).max  # no date
@@ -137,7 +138,23 @@ UPDATE OR IGNORE orders SET channel = CASE
     ELSE lower(channel) END
 """
 
-MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3), (4, _V4)]
+# Version 5: every other number an order is known by (an order hub's own id: Linnworks'
+# Order Id 10451 for Amazon's 202-4417730-1180323), one row each, whichever export
+# brought it and whether or not that export's values were kept: ``tag --order 10451``
+# and ``customer 10451`` find the order after the channel's own export has replaced the
+# hub's copy. ``orders.reference`` held one such number; it is copied here and no
+# longer written (kept: SQLite before 3.35 cannot drop a column).
+_V5 = """
+CREATE TABLE order_aliases (
+    alias TEXT NOT NULL,            -- the number, as order_id_keys writes it (no '#')
+    id INTEGER NOT NULL,            -- orders.id
+    PRIMARY KEY (alias, id)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO order_aliases SELECT reference, id FROM orders
+    WHERE reference IS NOT NULL AND reference != ''
+"""
+
+MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3), (4, _V4), (5, _V5)]
 
 
 # --- helpers --------------------------------------------------------------------------

@@ -15,13 +15,13 @@ import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ordertags.base import keys as K
 from ordertags.base.files import FILE_MODE, atomic_write_bytes, dir_mode, make_private_dir
 from ordertags.base.keys import check_region
 from ordertags.errors import BusyError, HistoryError, WorkspaceError
-from ordertags.io.lookup import OrderCustomer
+from ordertags.io.lookup import OrderCustomer, norm_order_id
 
 if TYPE_CHECKING:
     from ordertags.customers.history import History
@@ -321,24 +321,14 @@ def workspace_region(ws: Workspace | None) -> str | None:
 
 
 def order_customer(ws: Workspace, order_id: str) -> OrderCustomer:
-    """The customer of an order in the workspace's history (by the platform's order
-    number, ``#1042`` and ``1042`` alike, or the channel's reference), for ``ordertags
+    """The customer of an order in the workspace's history (by any number it is known
+    by: the platform's, ``#1042`` and ``1042`` alike, or an order hub's own), for ``ordertags
     tag --order ID`` without an export: the customer's best identity (an email, else a
     buyer id, else a relay address, else the order's phone number) and name."""
-    wanted = order_id.strip().lstrip("'#").strip()
+    wanted = norm_order_id(order_id)
     conn = _read_only(ws)
     try:
-        try:
-            rows = conn.execute(
-                "SELECT channel, customer, phone, name FROM orders WHERE order_id = ? "
-                "UNION SELECT channel, customer, phone, name FROM orders WHERE reference = ?",
-                (wanted, wanted),
-            ).fetchall()
-        except sqlite3.OperationalError:  # a history from before references were kept
-            rows = conn.execute(
-                "SELECT channel, customer, phone, name FROM orders WHERE order_id = ?",
-                (wanted,),
-            ).fetchall()
+        rows = _orders_numbered(conn, wanted)
         customers = sorted({r[1] for r in rows if r[1] is not None})
         idents = (
             conn.execute(
@@ -393,6 +383,23 @@ def order_customer(ws: Workspace, order_id: str) -> OrderCustomer:
         file=str(ws.history_path),
         hint="Tag the customer by an identity (email, phone number, CHANNEL:ID) instead.",
     )
+
+
+def _orders_numbered(conn: sqlite3.Connection, number: str) -> list[Any]:
+    """(channel, customer, phone, name) of the orders known by ``number``: their number
+    on their channel, or another (an order hub's own id, kept in ``order_aliases``)."""
+    select = "SELECT channel, customer, phone, name FROM orders WHERE "
+    # A history not yet migrated (the quick commands read it as it is) kept one other
+    # number per order, in ``reference``; before that, none.
+    for other in ("id IN (SELECT id FROM order_aliases WHERE alias = ?)", "reference = ?"):
+        try:
+            rows: list[Any] = conn.execute(
+                f"{select}order_id = ? UNION {select}{other}", (number, number)
+            ).fetchall()
+            return rows
+        except sqlite3.OperationalError:
+            continue
+    return conn.execute(f"{select}order_id = ?", (number,)).fetchall()
 
 
 def _as_written(conn_path: Workspace, key: str) -> str:
