@@ -262,7 +262,7 @@ def test_link_unlink_and_suspects(shop: Path, tmp_path: Path) -> None:
     assert bad.exit_code == 2
     assert bad.stderr == (
         'ordertags: "not a phone" is not an email address, a phone number or a buyer id. '
-        "Give an email (jane@example.com), a phone number (+447700900123; numbers without a "
+        "Give an email (jane@example.com), a phone number (+447400123456; numbers without a "
         "country code are read as GB numbers) or a marketplace buyer id (ebay:NAME, "
         "amazon:ID, etsy:ID).\n"
     )

@@ -422,6 +422,32 @@ def _as_written(conn_path: Workspace, key: str) -> str:
     return str(row[0]) if row else key
 
 
+def identity_seen(ws: Workspace | None, key: str) -> bool | None:
+    """Has the workspace's history an order of this identity key (an email, a relay
+    address or a buyer id of a customer with orders, or a phone on an order)? None
+    without a workspace history, or where it cannot be read.
+
+    >>> identity_seen(find_workspace("/srv/shop"), "new@example.com")  # doctest: +SKIP
+    False
+    """
+    if ws is None or not ws.history_path.exists():
+        return None
+    conn = _read_only(ws)
+    try:
+        row = conn.execute(
+            "SELECT 1 FROM identities i JOIN orders o ON o.customer = i.customer "
+            "WHERE i.key = ? LIMIT 1",
+            (key,),
+        ).fetchone()
+        if row is None and key.startswith("+"):  # a phone: orders are not indexed by it
+            row = conn.execute("SELECT 1 FROM orders WHERE phone = ? LIMIT 1", (key,)).fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+    return row is not None
+
+
 def customer_name(ws: Workspace | None, key: str) -> str | None:
     """The name the history knows a customer by (the one on most of their orders), from
     any identity key of theirs; None without a workspace or when unknown."""
