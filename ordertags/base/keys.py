@@ -239,6 +239,8 @@ def identity_of(
             )
         return (RELAY if is_relay(key) else EMAIL), key
     phone = normalize_phone(value, region)
+    if phone is None and looks_like_phone(value):
+        check_phone(value, region)  # digits no phone can have: say what is wrong with them
     if phone is None:
         raise UsageError(
             f'"{text}" is not an email address, a phone number or a buyer id.',
@@ -268,18 +270,26 @@ code, e.g. +44 7400 123456.
     import phonenumbers
     from phonenumbers import PhoneNumberType, ValidationResult
 
+    problem = phonenumbers.NumberParseException
     try:
         number = phonenumbers.parse(text.strip(), region)
-    except phonenumbers.NumberParseException:
-        number = None
+    except problem as exc:
+        number, failed = None, exc.error_type
     if number is not None and phonenumbers.is_valid_number(number):
         return
     home = region
-    why = "not a phone number"
-    if number is not None:
-        country = phonenumbers.region_code_for_country_code(number.country_code)
+    if number is None:
+        why = {
+            problem.INVALID_COUNTRY_CODE: "no country has that calling code",
+            problem.TOO_SHORT_AFTER_IDD: "too short",
+            problem.TOO_SHORT_NSN: "too short",
+            problem.TOO_LONG: "too long",
+        }.get(failed, "not a phone number")
+    else:
+        code = int(number.country_code or 0)
+        country = phonenumbers.region_code_for_country_code(code)
         home = country if country in phonenumbers.SUPPORTED_REGIONS else region
-        place = f"a {home}" if home == country else f"a +{number.country_code}"
+        place = f"a {home}" if home == country else f"a +{code}"
         reason = phonenumbers.is_possible_number_with_reason(number)
         if reason == ValidationResult.IS_POSSIBLE:
             # A length some number of the country has, but not one of its kind (0770090:
@@ -302,17 +312,20 @@ code, e.g. +44 7400 123456.
             "code is missing)",
             ValidationResult.TOO_LONG: f"too long for {place} number",
             ValidationResult.INVALID_LENGTH: f"the wrong number of digits for {place} number",
-            ValidationResult.INVALID_COUNTRY_CODE: f"+{number.country_code} is no country's "
-            "calling code",
+            ValidationResult.INVALID_COUNTRY_CODE: f"+{code} is no country's calling code",
         }.get(reason, f"no {home} number has these digits")
-    example = phonenumbers.example_number_for_type(home, PhoneNumberType.MOBILE)
-    national = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)
-    full = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    raise UsageError(
-        f'"{text.strip()}" is not a valid phone number: {why}.',
-        hint=f"Write it in full as dialled within {home}, e.g. {national}, or with its "
-        f"country code, e.g. {full}.",
-    )
+    example = phonenumbers.example_number_for_type(
+        home, PhoneNumberType.MOBILE
+    ) or phonenumbers.example_number(home)
+    hint = "Write it in full, with its country code (+44 7400 123456)."
+    if example is not None:
+        national = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)
+        full = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        hint = (
+            f"Write it in full as dialled within {home}, e.g. {national}, or with its "
+            f"country code, e.g. {full}."
+        )
+    raise UsageError(f'"{text.strip()}" is not a valid phone number: {why}.', hint=hint)
 
 
 def looks_like_phone(text: str) -> bool:

@@ -205,7 +205,7 @@ class HistoryIngest(HistoryStore):
             report.updated = int((exists & ~same).sum())
             report.unchanged = int(same.sum())
             if not todo.any():
-                self._add_aliases(batch, old["aliased"])
+                self._add_aliases(old["id"], batch.reference, old["aliased"])
                 return report
             T = np.flatnonzero(todo)
             lp = self._linked_phone_ids(phone)[T]
@@ -279,11 +279,15 @@ class HistoryIngest(HistoryStore):
             if len(fresh) < n:
                 picked = fresh.tolist()
                 columns = [[c[i] for i in picked] for c in columns]
+            # The new orders' ids, given here (their other numbers are kept by id).
+            order_ids = old["id"].copy()
+            first = int(self.fetch("SELECT IFNULL(MAX(id), 0) FROM orders")[0][0]) + 1
+            order_ids[fresh] = first + np.arange(len(fresh), dtype=np.int64)
             self.conn.executemany(
-                "INSERT INTO orders (channel, order_id, at, total, refund, customer, email, "
+                "INSERT INTO orders (id, channel, order_id, at, total, refund, customer, email, "
                 "ps, phone, address, name, buyer, currency, consent, email_text, via) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                zip(*columns, strict=True),
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                zip(order_ids[fresh].tolist(), *columns, strict=True),
             )
             self.conn.executemany(
                 "UPDATE orders SET at = ?, total = ?, refund = ?, customer = ?, email = ?, "
@@ -291,7 +295,7 @@ class HistoryIngest(HistoryStore):
                 "consent = ?, email_text = ?, via = ? WHERE id = ?",
                 ((*(c[i] for c in every[2:]), int(old["id"][i])) for i in changed.tolist()),
             )
-            self._add_aliases(batch, old["aliased"])
+            self._add_aliases(order_ids, batch.reference, old["aliased"])
             touched = set(row_cust[row_cust >= 0].tolist())
             touched.update(old["customer"][changed][old["customer"][changed] >= 0].tolist())
             touched.update(c for pair in merges for c in pair)
@@ -324,14 +328,15 @@ class HistoryIngest(HistoryStore):
         n = len(order_ids)
         empty = not self.fetch("SELECT 1 FROM orders LIMIT 1")
         if not empty:
-            self.temp_orders(channels, order_ids)
+            self.temp_orders(channels, order_ids, aliases)
         rows = (
             []
             if empty
             else self.fetch(
                 "SELECT t.pos, o.id, IFNULL(o.at, ?), o.total IS NOT NULL, IFNULL(o.total, 0), "
                 "o.refund, IFNULL(o.customer, -1), IFNULL(o.email, -1), IFNULL(o.ps, -1), "
-                "IFNULL(o.buyer, -1), IFNULL(o.consent, -1) "
+                "IFNULL(o.buyer, -1), IFNULL(o.consent, -1), t.alias IS NULL OR EXISTS "
+                "(SELECT 1 FROM order_aliases a WHERE a.id = o.id AND a.alias = t.alias) "
                 "FROM t_orders t CROSS JOIN orders o "
                 "ON o.order_id = t.order_id AND o.channel = t.channel",
                 (int(NONE),),
@@ -339,7 +344,7 @@ class HistoryIngest(HistoryStore):
         )
         numbers = (
             "id", "at", "has_total", "total", "refund", "customer", "email", "ps", "buyer",
-            "consent",
+            "consent", "held",
         )  # fmt: skip
         out: dict[str, Any] = {k: np.full(n, -1, dtype=np.int64) for k in numbers}
         text_cols = ("phone", "address", "name", "currency", "email_text", "via")
@@ -356,20 +361,13 @@ class HistoryIngest(HistoryStore):
             ):
                 for k, value in zip(text_cols, got, strict=True):
                     texts[k][i] = value
-        held: set[tuple[int, str]] = set()
-        if rows and any(a is not None for a in aliases):
-            held = {
-                (int(i), str(a))
-                for i, a in self.fetch(
-                    "SELECT t.pos, a.alias FROM t_orders t CROSS JOIN orders o "
-                    "ON o.order_id = t.order_id AND o.channel = t.channel "
-                    "CROSS JOIN order_aliases a ON a.id = o.id"
-                )
-            }
-        out["aliased"] = np.array(
-            [a is None or a == order_ids[i] or (i, a) in held for i, a in enumerate(aliases)],
-            dtype=bool,
-        ).reshape(n)
+        # Per order: is its other number held already (or has it none, or is it its
+        # own number)?
+        alias = pa.array(aliases, pa.string())
+        own = pc.fill_null(pc.equal(alias, pa.array(order_ids, pa.string())), True)
+        out["aliased"] = (out.pop("held") == 1) | np.asarray(
+            own.to_numpy(zero_copy_only=False), dtype=bool
+        )
         via = texts.pop("via")
         out.update({k: pa.array(v, pa.string()) for k, v in texts.items()})
         out["via"] = np.asarray(via, dtype=object)
@@ -377,17 +375,16 @@ class HistoryIngest(HistoryStore):
         out["has_total"] = out["has_total"] == 1
         return out
 
-    def _add_aliases(self, batch: OrderBatch, aliased: np.ndarray[Any, Any]) -> None:
-        """Keep each order's other number (an order hub's own id) beside it, whichever
-        export's values the order keeps: a hub's copy that yields to the channel's own
-        export still names the order by its number."""
+    def _add_aliases(
+        self, order_ids: IntArray, aliases: Sequence[str | None], aliased: np.ndarray[Any, Any]
+    ) -> None:
+        """Keep each order's other number (an order hub's own id) beside it (orders
+        ``order_ids``), whichever export's values the order keeps: a hub's copy that
+        yields to the channel's own export still names the order by its number."""
+        rows = np.flatnonzero(~aliased)
         self.conn.executemany(
-            "INSERT OR IGNORE INTO order_aliases (alias, id) SELECT ?, id FROM orders "
-            "WHERE order_id = ? AND channel = ?",
-            (
-                (batch.reference[i], batch.order_id[i], batch.channel[i])
-                for i in np.flatnonzero(~aliased).tolist()
-            ),
+            "INSERT OR IGNORE INTO order_aliases (id, alias) VALUES (?, ?)",
+            zip(order_ids[rows].tolist(), [aliases[i] for i in rows.tolist()], strict=True),
         )
 
     def _next_customer(self) -> int:

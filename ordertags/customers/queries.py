@@ -30,7 +30,6 @@ from ordertags.errors import HistoryError
 from ordertags.io.lookup import norm_order_id
 from ordertags.tags import TagBook
 
-
 #: The orders (ids) known by a number (bound twice): their number on their channel, or
 #: another they are known by (an order hub's own id).
 KNOWN_BY = (

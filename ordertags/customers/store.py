@@ -146,11 +146,12 @@ UPDATE OR IGNORE orders SET channel = CASE
 # longer written (kept: SQLite before 3.35 cannot drop a column).
 _V5 = """
 CREATE TABLE order_aliases (
-    alias TEXT NOT NULL,            -- the number, as order_id_keys writes it (no '#')
     id INTEGER NOT NULL,            -- orders.id
-    PRIMARY KEY (alias, id)
+    alias TEXT NOT NULL,            -- the number, as order_id_keys writes it (no '#')
+    PRIMARY KEY (id, alias)
 ) WITHOUT ROWID;
-INSERT OR IGNORE INTO order_aliases SELECT reference, id FROM orders
+CREATE INDEX order_aliases_alias ON order_aliases (alias);
+INSERT OR IGNORE INTO order_aliases SELECT id, reference FROM orders
     WHERE reference IS NOT NULL AND reference != ''
 """
 
@@ -315,15 +316,28 @@ class HistoryStore:
             ((i, k) for i, k in enumerate(keys) if k is not None),
         )
 
-    def temp_orders(self, channels: list[str], order_ids: list[str]) -> None:
+    def temp_orders(
+        self,
+        channels: list[str],
+        order_ids: list[str],
+        aliases: Sequence[str | None] | None = None,
+    ) -> None:
+        """Fill ``t_orders`` (pos, channel, order_id, alias: another number of the
+        order, NULL where none is given)."""
         self.conn.execute(
             "CREATE TEMP TABLE IF NOT EXISTS t_orders "
-            "(pos INTEGER PRIMARY KEY, channel TEXT, order_id TEXT)"
+            "(pos INTEGER PRIMARY KEY, channel TEXT, order_id TEXT, alias TEXT)"
         )
         self.conn.execute("DELETE FROM t_orders")
         self.conn.executemany(
-            "INSERT INTO t_orders VALUES (?, ?, ?)",
-            zip(range(len(order_ids)), channels, order_ids, strict=True),
+            "INSERT INTO t_orders VALUES (?, ?, ?, ?)",
+            zip(
+                range(len(order_ids)),
+                channels,
+                order_ids,
+                aliases if aliases is not None else [None] * len(order_ids),
+                strict=True,
+            ),
         )
 
     @property

@@ -346,6 +346,8 @@ class Memory:
         person: IntArray = np.where(
             customers.codes >= 0, customers.groups[np.maximum(customers.codes, 0)], -1
         )
+        if not len(self.grouping.hist_ids):
+            return person  # no customer of the run is in the history: nothing to win
         copies = self._recorded_copies
         if copies is None or not self._history_wins.any():
             return person
