@@ -360,3 +360,26 @@ def test_tag_in_a_workspace_stays_quick(shop17: Path, tmp_path: Path, who: str) 
     )
     assert done.stdout.strip().splitlines()[-1] == "HEAVY []", done.stderr
     assert ("warning: the history has no order" in done.stderr) == ("@" in who)
+
+
+def test_pruning_orders_drops_their_other_numbers(
+    month: Month, exports: list[Path], tmp_path: Path
+) -> None:
+    """A pruned order's Linnworks id finds nothing, even when a later order gets its
+    record's id again."""
+    shop = make_shop(tmp_path, [hub_of(exports)])
+    pruned = run("history", "prune", "--before", "2027-01-01", "-w", shop)
+    assert pruned.exit_code == 0, pruned.stderr
+    conn = sqlite3.connect(shop / "history.sqlite")
+    assert conn.execute("SELECT COUNT(*) FROM order_aliases").fetchone()[0] == 0
+    conn.close()
+    later = tmp_path / "later.csv"
+    later.write_text(
+        "Order Id,Email,Currency,Total,Date\n9001,later@example.com,GBP,10.00,2027-01-05\n",
+        encoding="utf-8",
+    )
+    got = run("ingest", later, "-w", shop)
+    assert got.exit_code == 0, got.stderr
+    gone = run("customer", month.orders[0].hub_id, "-w", shop)
+    assert gone.exit_code == 1
+    assert run("customer", "9001", "-w", shop).stdout.startswith("customer later@example.com")

@@ -280,14 +280,14 @@ class HistoryIngest(HistoryStore):
                 picked = fresh.tolist()
                 columns = [[c[i] for i in picked] for c in columns]
             # The new orders' ids, given here (their other numbers are kept by id).
-            order_ids = old["id"].copy()
+            record_ids = old["id"].copy()
             first = int(self.fetch("SELECT IFNULL(MAX(id), 0) FROM orders")[0][0]) + 1
-            order_ids[fresh] = first + np.arange(len(fresh), dtype=np.int64)
+            record_ids[fresh] = first + np.arange(len(fresh), dtype=np.int64)
             self.conn.executemany(
                 "INSERT INTO orders (id, channel, order_id, at, total, refund, customer, email, "
                 "ps, phone, address, name, buyer, currency, consent, email_text, via) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                zip(order_ids[fresh].tolist(), *columns, strict=True),
+                zip(record_ids[fresh].tolist(), *columns, strict=True),
             )
             self.conn.executemany(
                 "UPDATE orders SET at = ?, total = ?, refund = ?, customer = ?, email = ?, "
@@ -295,7 +295,7 @@ class HistoryIngest(HistoryStore):
                 "consent = ?, email_text = ?, via = ? WHERE id = ?",
                 ((*(c[i] for c in every[2:]), int(old["id"][i])) for i in changed.tolist()),
             )
-            self._add_aliases(order_ids, batch.reference, old["aliased"])
+            self._add_aliases(record_ids, batch.reference, old["aliased"])
             touched = set(row_cust[row_cust >= 0].tolist())
             touched.update(old["customer"][changed][old["customer"][changed] >= 0].tolist())
             touched.update(c for pair in merges for c in pair)
