@@ -32,6 +32,7 @@ from ordertags.base.yamlfiles import load_schema
 from ordertags.customers.workspace import (
     customer_name,
     find_workspace,
+    identity_seen,
     init_workspace,
     order_customer,
     workspace_region,
@@ -1427,7 +1428,14 @@ def tag_cmd(
     try:
         found = _customer_of(customer, order, in_, read, ws)
         change = tag_customer(
-            book, found.identity, tag, note=note, by=by, expires=expires, region=_region(ws)
+            book,
+            found.identity,
+            tag,
+            note=note,
+            by=by,
+            expires=expires,
+            region=_region(ws),
+            valid_phone=order is None,  # a number typed, not one an order carries
         )
     except OrderTagsError as exc:
         _fail(exc)
@@ -1442,6 +1450,14 @@ def tag_cmd(
         typer.echo(f"{who} already has {', '.join(change.unchanged)}; note updated", err=True)
     else:
         typer.echo(f"{who} already has {', '.join(change.unchanged)}; nothing changed", err=True)
+    if order is None and identity_seen(ws, change.key) is False:
+        # Tagging ahead of a first order is allowed (a wholesale buyer announced by
+        # phone); a typo in the email would tag nobody, so say so.
+        typer.echo(
+            f"warning: the history has no order of {change.identity} yet: the tag applies "
+            "from their first order (check the spelling if they have ordered before).",
+            err=True,
+        )
 
 
 @app.command("untag")

@@ -920,12 +920,10 @@ class TagChange:
         return self.identity
 
 
-def _identity(text: str, region: str | None) -> tuple[str, str]:
-    """(entry kind, key) of an identity a person gave: ``email``, ``phone`` or ``id``."""
-    try:
-        kind, key = identity_of(text, region or DEFAULT_REGION)
-    except OrderTagsError as exc:
-        raise TagBookError(exc.message, hint=exc.hint) from None
+def _identity(text: str, region: str | None, *, valid_phone: bool = False) -> tuple[str, str]:
+    """(entry kind, key) of an identity a person gave: ``email``, ``phone`` or ``id``.
+    One that is none of them is a usage error (exit 2), as for ``link``."""
+    kind, key = identity_of(text, region or DEFAULT_REGION, valid_phone=valid_phone)
     return ("id" if kind == _BUYER else "phone" if kind == _PHONE else "email"), key
 
 
@@ -1315,11 +1313,15 @@ def tag_customer(
     expires: str | dt.date | None = None,
     now: dt.datetime | None = None,
     region: str | None = None,
+    valid_phone: bool = True,
 ) -> TagChange:
     """Tag a customer by hand: append an entry to the tag book's ``customers`` list,
     keyed by the identity given: an email (``email:``), a phone number in any common
     spelling (``phone:``, written in E.164) or a marketplace buyer id ``CHANNEL:ID``
     (``id:``). Numbers without a country code are read in ``region`` (default GB).
+    A phone number that no phone can have (``0770090``) is refused with a
+    :class:`ordertags.errors.UsageError` saying why; ``valid_phone=False`` takes it as
+    it is (a number from an order, which its orders carry however it is written).
 
     Tags the customer already has (from an unexpired entry) are left alone; given a
     ``note`` that differs, the note of the entry holding them is updated.
@@ -1334,7 +1336,7 @@ def tag_customer(
     p = Path(path)
     given = list(tags)
     written = identity.strip()
-    kind, key = _identity(written, region)
+    kind, key = _identity(written, region, valid_phone=valid_phone)
     if kind == "phone":
         written = key  # one spelling in the file: E.164
     elif kind == "id":

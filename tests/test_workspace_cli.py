@@ -262,7 +262,7 @@ def test_link_unlink_and_suspects(shop: Path, tmp_path: Path) -> None:
     assert bad.exit_code == 2
     assert bad.stderr == (
         'ordertags: "not a phone" is not an email address, a phone number or a buyer id. '
-        "Give an email (jane@example.com), a phone number (+447700900123; numbers without a "
+        "Give an email (jane@example.com), a phone number (+447400123456; numbers without a "
         "country code are read as GB numbers) or a marketplace buyer id (ebay:NAME, "
         "amazon:ID, etsy:ID).\n"
     )
@@ -300,7 +300,7 @@ def test_newer_history_is_refused_with_exit_1(shop: Path, tmp_path: Path) -> Non
     assert result.exit_code == 1
     assert result.stderr == (
         f"ordertags: {shop / 'history.sqlite'}: the history was written by a newer ordertags "
-        "(schema version 7; ordertags 0.1.0 reads up to version 5). Upgrade ordertags "
+        "(schema version 7; ordertags 0.1.0 reads up to version 6). Upgrade ordertags "
         "(pip install -U ordertags); this version will not touch the file.\n"
     )
     assert not (tmp_path / "out.csv").exists()

@@ -213,10 +213,13 @@ def buyer_key(text: str) -> str | None:
     return f"{fold_case(match.group(1))}:{fold_case(match.group(2))}"
 
 
-def identity_of(text: str, region: str = DEFAULT_REGION) -> tuple[int, str]:
+def identity_of(
+    text: str, region: str = DEFAULT_REGION, *, valid_phone: bool = False
+) -> tuple[int, str]:
     """The kind and key of an identity a person typed (``ordertags tag``, ``link``,
     ``customer``): an email address, a phone number in any common spelling, or a
-    marketplace buyer id ``CHANNEL:ID``.
+    marketplace buyer id ``CHANNEL:ID``. With ``valid_phone``, a phone number must be
+    a valid number (:func:`check_phone`), not only one whose length is possible.
 
     >>> identity_of(" Jane.Doe+x@gmail.com "), identity_of("07700 900123")
     ((1, 'janedoe@gmail.com'), (5, '+447700900123'))
@@ -236,14 +239,93 @@ def identity_of(text: str, region: str = DEFAULT_REGION) -> tuple[int, str]:
             )
         return (RELAY if is_relay(key) else EMAIL), key
     phone = normalize_phone(value, region)
+    if phone is None and looks_like_phone(value):
+        check_phone(value, region)  # digits no phone can have: say what is wrong with them
     if phone is None:
         raise UsageError(
             f'"{text}" is not an email address, a phone number or a buyer id.',
-            hint=f"Give an email (jane@example.com), a phone number (+447700900123; "
+            hint=f"Give an email (jane@example.com), a phone number (+447400123456; "
             f"numbers without a country code are read as {region} numbers) or a "
             "marketplace buyer id (ebay:NAME, amazon:ID, etsy:ID).",
         )
+    if valid_phone:
+        check_phone(value, region)
     return PHONE, phone
+
+
+def check_phone(text: str, region: str = DEFAULT_REGION) -> None:
+    """Refuse a phone number a person typed that no phone can have: too short or too
+    long for its country, or in none of its numbering ranges (phonenumbers' metadata;
+    the data's phones are only required to have a possible length). Numbers without a
+    country code are read as numbers of ``region``.
+
+    >>> check_phone("07123 000999")
+    >>> check_phone("0770090")
+    Traceback (most recent call last):
+    ...
+    ordertags.errors.UsageError: "0770090" is not a valid phone number: too short for a GB \
+number. Write it in full as dialled within GB, e.g. 07400 123456, or with its country \
+code, e.g. +44 7400 123456.
+    """
+    import phonenumbers
+    from phonenumbers import PhoneNumberType, ValidationResult
+
+    problem = phonenumbers.NumberParseException
+    try:
+        number = phonenumbers.parse(text.strip(), region)
+    except problem as exc:
+        number, failed = None, exc.error_type
+    if number is not None and phonenumbers.is_valid_number(number):
+        return
+    home = region
+    if number is None:
+        why = {
+            problem.INVALID_COUNTRY_CODE: "no country has that calling code",
+            problem.TOO_SHORT_AFTER_IDD: "too short",
+            problem.TOO_SHORT_NSN: "too short",
+            problem.TOO_LONG: "too long",
+        }.get(failed, "not a phone number")
+    else:
+        code = int(number.country_code or 0)
+        country = phonenumbers.region_code_for_country_code(code)
+        home = country if country in phonenumbers.SUPPORTED_REGIONS else region
+        place = f"a {home}" if home == country else f"a +{code}"
+        reason = phonenumbers.is_possible_number_with_reason(number)
+        if reason == ValidationResult.IS_POSSIBLE:
+            # A length some number of the country has, but not one of its kind (0770090:
+            # seven digits, as a GB landline may have; a GB mobile has eleven).
+            kinds = {
+                phonenumbers.is_possible_number_for_type_with_reason(number, kind)
+                for kind in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE)
+            }
+            reason = next(
+                (
+                    r
+                    for r in (ValidationResult.TOO_SHORT, ValidationResult.TOO_LONG)
+                    if kinds <= {r, ValidationResult.IS_POSSIBLE_LOCAL_ONLY}
+                ),
+                reason,
+            )
+        why = {
+            ValidationResult.TOO_SHORT: f"too short for {place} number",
+            ValidationResult.IS_POSSIBLE_LOCAL_ONLY: f"too short for {place} number (the area "
+            "code is missing)",
+            ValidationResult.TOO_LONG: f"too long for {place} number",
+            ValidationResult.INVALID_LENGTH: f"the wrong number of digits for {place} number",
+            ValidationResult.INVALID_COUNTRY_CODE: f"+{code} is no country's calling code",
+        }.get(reason, f"no {home} number has these digits")
+    example = phonenumbers.example_number_for_type(
+        home, PhoneNumberType.MOBILE
+    ) or phonenumbers.example_number(home)
+    hint = "Write it in full, with its country code (+44 7400 123456)."
+    if example is not None:
+        national = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)
+        full = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        hint = (
+            f"Write it in full as dialled within {home}, e.g. {national}, or with its "
+            f"country code, e.g. {full}."
+        )
+    raise UsageError(f'"{text.strip()}" is not a valid phone number: {why}.', hint=hint)
 
 
 def looks_like_phone(text: str) -> bool:

@@ -424,7 +424,8 @@ class OrderBatch:
     skipped: int = 0  # orders with no order id: not recorded
     currency: list[str | None] = field(default_factory=list)
     consent: list[int | None] = field(default_factory=list)  # marketing: 1 yes, 0 no
-    reference: list[str | None] = field(default_factory=list)  # the channel's order number
+    #: Each order's other number (an order hub's own id where the key is the channel's).
+    reference: list[str | None] = field(default_factory=list)
     email_text: list[str | None] = field(default_factory=list)  # the email as written
     via: str = ""  # the platform profile of the export (linnworks, amazon, ...)
     hub: bool = False  # an order hub's copies of other channels' orders (Linnworks)

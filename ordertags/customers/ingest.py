@@ -166,7 +166,7 @@ class HistoryIngest(HistoryStore):
             ident[new_key] = next_id + np.arange(int(new_key.sum()), dtype=np.int64)
             row_id = np.append(ident, -1)[np.where(row_pos >= 0, row_pos, len(ident))]
             e, pn, b = row_id
-            old = self._existing(batch.channel, batch.order_id)
+            old = self._existing(batch.channel, batch.order_id, batch.reference)
             exists = old["id"] >= 0
             # One order, one record: where an order hub's copy (Linnworks) and the
             # channel's own export (the Amazon report) disagree, the channel's wins,
@@ -195,7 +195,6 @@ class HistoryIngest(HistoryStore):
                 & (old["buyer"] == b)
                 & (old["consent"] == consent_codes(batch.consent))
                 & same_text(pa.array(batch.currency, pa.string()), old["currency"])
-                & same_text(pa.array(batch.reference, pa.string()), old["reference"])
                 & same_text(pa.array(batch.email_text, pa.string()), old["email_text"])
                 & same_text(phone, old["phone"])
                 & same_text(address, old["address"])
@@ -207,6 +206,7 @@ class HistoryIngest(HistoryStore):
             report.updated = int((exists & ~same).sum())
             report.unchanged = int(same.sum())
             if not todo.any():
+                self._add_aliases(old["id"], batch.reference, old["aliased"])
                 return report
             T = np.flatnonzero(todo)
             lp = self._linked_phone_ids(phone)[T]
@@ -273,7 +273,6 @@ class HistoryIngest(HistoryStore):
                 values["buyer"],
                 batch.currency,
                 values["consent"],
-                batch.reference,
                 batch.email_text,
                 [batch.via] * n,
             ]
@@ -281,19 +280,23 @@ class HistoryIngest(HistoryStore):
             if len(fresh) < n:
                 picked = fresh.tolist()
                 columns = [[c[i] for i in picked] for c in columns]
+            # The new orders' ids, given here (their other numbers are kept by id).
+            record_ids = old["id"].copy()
+            first = int(self.fetch("SELECT IFNULL(MAX(id), 0) FROM orders")[0][0]) + 1
+            record_ids[fresh] = first + np.arange(len(fresh), dtype=np.int64)
             self.conn.executemany(
-                "INSERT INTO orders (channel, order_id, at, total, refund, customer, email, "
-                "ps, phone, address, name, buyer, currency, consent, reference, email_text, "
-                "via) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                zip(*columns, strict=True),
+                "INSERT INTO orders (id, channel, order_id, at, total, refund, customer, email, "
+                "ps, phone, address, name, buyer, currency, consent, email_text, via) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                zip(record_ids[fresh].tolist(), *columns, strict=True),
             )
             self.conn.executemany(
                 "UPDATE orders SET at = ?, total = ?, refund = ?, customer = ?, email = ?, "
                 "ps = ?, phone = ?, address = ?, name = ?, buyer = ?, currency = ?, "
-                "consent = ?, reference = IFNULL(?, reference), email_text = ?, via = ? "
-                "WHERE id = ?",
+                "consent = ?, email_text = ?, via = ? WHERE id = ?",
                 ((*(c[i] for c in every[2:]), int(old["id"][i])) for i in changed.tolist()),
             )
+            self._add_aliases(record_ids, batch.reference, old["aliased"])
             touched = set(row_cust[row_cust >= 0].tolist())
             touched.update(old["customer"][changed][old["customer"][changed] >= 0].tolist())
             touched.update(c for pair in merges for c in pair)
@@ -317,18 +320,24 @@ class HistoryIngest(HistoryStore):
             cust[arr[:, 0]] = arr[:, 2]
         return ident, cust
 
-    def _existing(self, channels: list[str], order_ids: list[str]) -> dict[str, Any]:
+    def _existing(
+        self, channels: list[str], order_ids: list[str], aliases: Sequence[str | None]
+    ) -> dict[str, Any]:
+        """The history's copy of these orders (-1 and None where it holds none), and
+        per order (``aliased``) whether its other number in ``aliases`` is held already
+        (True where it has none)."""
         n = len(order_ids)
         empty = not self.fetch("SELECT 1 FROM orders LIMIT 1")
         if not empty:
-            self.temp_orders(channels, order_ids)
+            self.temp_orders(channels, order_ids, aliases)
         rows = (
             []
             if empty
             else self.fetch(
                 "SELECT t.pos, o.id, IFNULL(o.at, ?), o.total IS NOT NULL, IFNULL(o.total, 0), "
                 "o.refund, IFNULL(o.customer, -1), IFNULL(o.email, -1), IFNULL(o.ps, -1), "
-                "IFNULL(o.buyer, -1), IFNULL(o.consent, -1) "
+                "IFNULL(o.buyer, -1), IFNULL(o.consent, -1), t.alias IS NULL OR EXISTS "
+                "(SELECT 1 FROM order_aliases a WHERE a.id = o.id AND a.alias = t.alias) "
                 "FROM t_orders t CROSS JOIN orders o "
                 "ON o.order_id = t.order_id AND o.channel = t.channel",
                 (int(NONE),),
@@ -336,10 +345,10 @@ class HistoryIngest(HistoryStore):
         )
         numbers = (
             "id", "at", "has_total", "total", "refund", "customer", "email", "ps", "buyer",
-            "consent",
+            "consent", "held",
         )  # fmt: skip
         out: dict[str, Any] = {k: np.full(n, -1, dtype=np.int64) for k in numbers}
-        text_cols = ("phone", "address", "name", "currency", "reference", "email_text", "via")
+        text_cols = ("phone", "address", "name", "currency", "email_text", "via")
         texts: dict[str, list[str | None]] = {k: [None] * n for k in text_cols}
         if rows:
             arr = np.array(rows, dtype=np.int64)
@@ -347,18 +356,37 @@ class HistoryIngest(HistoryStore):
             for j, k in enumerate(numbers, start=1):
                 out[k][at] = arr[:, j]
             for i, *got in self.fetch(
-                "SELECT t.pos, o.phone, o.address, o.name, o.currency, o.reference, "
+                "SELECT t.pos, o.phone, o.address, o.name, o.currency, "
                 "o.email_text, o.via FROM t_orders t CROSS JOIN "
                 "orders o ON o.order_id = t.order_id AND o.channel = t.channel"
             ):
                 for k, value in zip(text_cols, got, strict=True):
                     texts[k][i] = value
+        # Per order: is its other number held already (or has it none, or is it its
+        # own number)?
+        alias = pa.array(aliases, pa.string())
+        own = pc.fill_null(pc.equal(alias, pa.array(order_ids, pa.string())), True)
+        out["aliased"] = (out.pop("held") == 1) | np.asarray(
+            own.to_numpy(zero_copy_only=False), dtype=bool
+        )
         via = texts.pop("via")
         out.update({k: pa.array(v, pa.string()) for k, v in texts.items()})
         out["via"] = np.asarray(via, dtype=object)
         out["via_known"] = np.asarray([v is not None for v in via], dtype=bool)
         out["has_total"] = out["has_total"] == 1
         return out
+
+    def _add_aliases(
+        self, order_ids: IntArray, aliases: Sequence[str | None], aliased: np.ndarray[Any, Any]
+    ) -> None:
+        """Keep each order's other number (an order hub's own id) beside it (orders
+        ``order_ids``), whichever export's values the order keeps: a hub's copy that
+        yields to the channel's own export still names the order by its number."""
+        rows = np.flatnonzero(~aliased)
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO order_aliases (id, alias) VALUES (?, ?)",
+            zip(order_ids[rows].tolist(), [aliases[i] for i in rows.tolist()], strict=True),
+        )
 
     def _next_customer(self) -> int:
         return int(self.meta("next_customer", "1") or 1)
@@ -655,6 +683,10 @@ class HistoryIngest(HistoryStore):
                     (cutoff,),
                 )
             }
+            self.conn.execute(
+                "DELETE FROM order_aliases WHERE id IN (SELECT id FROM orders WHERE at < ?)",
+                (cutoff,),
+            )
             gone = self.conn.execute("DELETE FROM orders WHERE at < ?", (cutoff,)).rowcount
             self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS t_used (id INTEGER PRIMARY KEY)")
             self.conn.execute("DELETE FROM t_used")

@@ -24,15 +24,22 @@ from ordertags.customers.identity import (
     list_suspects,
     tag_priorities,
 )
-from ordertags.customers.ingest import HistoryIngest
+from ordertags.customers.ingest import HUB_PROFILES, HistoryIngest
 from ordertags.customers.store import NONE, SCHEMA_VERSION, IntArray, day_of
 from ordertags.errors import HistoryError
+from ordertags.io.lookup import norm_order_id
 from ordertags.tags import TagBook
 
 #: An order's spend (net of refunds) and whether it counts as an order, in the queries
 #: below (the orders table is ``o`` in each).
 NET = net_spend_sql("o")
 COUNTED = counted_sql("o")
+
+#: The orders (ids) known by a number (bound twice): their number on their channel, or
+#: another they are known by (an order hub's own id).
+KNOWN_BY = (
+    "SELECT id FROM orders WHERE order_id = ? UNION SELECT id FROM order_aliases WHERE alias = ?"
+)
 
 
 @dataclass
@@ -49,13 +56,18 @@ class Aggregates:
 
 @dataclass
 class Recorded:
-    """The history's copy of some orders: customer, date, total, refund."""
+    """The history's copy of some orders: customer, date, total, refund; ``pos``: which
+    of the orders asked for each is; ``rank``: whose values it holds (1 a channel's own
+    export's, 0 an order hub's copy, -1 not recorded), as :meth:`HistoryIngest.ingest`
+    ranks the copies of an order."""
 
     customer: IntArray
     at: IntArray
     total: IntArray
     refund: IntArray
     currency: list[str] = field(default_factory=list)  # upper-cased, "" where none
+    pos: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    rank: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 @dataclass
@@ -254,13 +266,19 @@ class HistoryQueries(HistoryIngest):
         self.temp_orders(channels, order_ids)
         rows = self.fetch(
             "SELECT IFNULL(o.customer, -1), IFNULL(o.at, ?), IFNULL(o.total, 0), o.refund, "
-            "upper(IFNULL(o.currency, '')) "
+            "t.pos, upper(IFNULL(o.currency, '')), o.via "
             "FROM t_orders t CROSS JOIN orders o ON o.order_id = t.order_id "
             "AND o.channel = t.channel",
             (int(NONE),),
         )
-        arr = np.array([r[:4] for r in rows], dtype=np.int64).reshape(-1, 4)
-        return Recorded(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], [r[4] for r in rows])
+        arr = np.array([r[:5] for r in rows], dtype=np.int64).reshape(-1, 5)
+        rank = np.array(
+            [-1 if r[6] is None else 0 if r[6] in HUB_PROFILES else 1 for r in rows],
+            dtype=np.int64,
+        )
+        return Recorded(
+            arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], [r[5] for r in rows], arr[:, 4], rank
+        )
 
     def had_tag(
         self, customers: IntArray, tag: str, start: dt.date, end: dt.date
@@ -638,10 +656,11 @@ class HistoryQueries(HistoryIngest):
         row = self.fetch("SELECT id FROM customers WHERE key = ?", (text,))
         if row:
             return int(row[0][0])
+        number = norm_order_id(text)  # any number an order is known by
         found = self.fetch(
-            "SELECT DISTINCT customer FROM orders WHERE (order_id = ? OR reference = ?) "
-            "AND customer IS NOT NULL",
-            (text.lstrip("'#"), text.lstrip("'#")),
+            "SELECT DISTINCT customer FROM orders WHERE customer IS NOT NULL AND id IN "
+            f"({KNOWN_BY})",
+            (number, number),
         )
         if len(found) == 1:
             return int(found[0][0])
@@ -651,6 +670,22 @@ class HistoryQueries(HistoryIngest):
             hint="Give an email, a phone number or an order id; "
             "`ordertags customers --search TEXT` finds customers.",
         )
+
+    def order_numbers(self, number: str) -> list[str]:
+        """The other numbers of the orders known by ``number`` (``10451`` -> the
+        channel's ``202-4417730-1180323``, and back): their number on their channel and
+        every other they are known by, such as an order hub's own id.
+
+        >>> history.order_numbers("#10451")  # doctest: +SKIP
+        ['202-4417730-1180323']
+        """
+        wanted = norm_order_id(number)
+        rows = self.fetch(
+            f"WITH known AS ({KNOWN_BY}) SELECT order_id FROM orders WHERE id IN known "
+            "UNION SELECT alias FROM order_aliases WHERE id IN known",
+            (wanted, wanted),
+        )
+        return sorted({str(r[0]) for r in rows} - {wanted})
 
     def customer_report(
         self,

@@ -20,6 +20,7 @@ from a newer ordertags is refused):
 - ``customers``: per customer, the aggregates (orders, spend, refunds, first and last
   order), kept current as orders arrive, and the customer tags of the last ``apply``
   that saw them;
+- ``order_aliases``: the other numbers of an order (an order hub's own id);
 - ``links``: the tag book's links, as applied;
 - ``meta``: counters and settings.
 
@@ -49,7 +50,7 @@ from ordertags.errors import HistoryError
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 APPLICATION_ID = 0x4F544147  # "OTAG": an ordertags history, not some other SQLite file
 LOCK_TIMEOUT_S = 30.0
 NONE = np.iinfo(np.int64).max  # no date
@@ -156,7 +157,31 @@ UPDATE customers SET (orders, spend) = (
     FROM orders o WHERE o.customer = customers.id)
 """
 
-MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3), (4, _V4), (5, _V5)]
+# Version 6: every other number an order is known by (an order hub's own id: Linnworks'
+# Order Id 10451 for Amazon's 202-4417730-1180323), one row each, whichever export
+# brought it and whether or not that export's values were kept: ``tag --order 10451``
+# and ``customer 10451`` find the order after the channel's own export has replaced the
+# hub's copy. ``orders.reference`` held one such number; it is copied here and no
+# longer written (kept: SQLite before 3.35 cannot drop a column).
+_V6 = """
+CREATE TABLE order_aliases (
+    id INTEGER NOT NULL,            -- orders.id
+    alias TEXT NOT NULL,            -- the number, as order_id_keys writes it (no '#')
+    PRIMARY KEY (id, alias)
+) WITHOUT ROWID;
+CREATE INDEX order_aliases_alias ON order_aliases (alias);
+INSERT OR IGNORE INTO order_aliases SELECT id, reference FROM orders
+    WHERE reference IS NOT NULL AND reference != ''
+"""
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (1, _V1),
+    (2, _V2),
+    (3, _V3),
+    (4, _V4),
+    (5, _V5),
+    (6, _V6),
+]
 
 
 # --- helpers --------------------------------------------------------------------------
@@ -319,15 +344,28 @@ class HistoryStore:
             ((i, k) for i, k in enumerate(keys) if k is not None),
         )
 
-    def temp_orders(self, channels: list[str], order_ids: list[str]) -> None:
+    def temp_orders(
+        self,
+        channels: list[str],
+        order_ids: list[str],
+        aliases: Sequence[str | None] | None = None,
+    ) -> None:
+        """Fill ``t_orders`` (pos, channel, order_id, alias: another number of the
+        order, NULL where none is given)."""
         self.conn.execute(
             "CREATE TEMP TABLE IF NOT EXISTS t_orders "
-            "(pos INTEGER PRIMARY KEY, channel TEXT, order_id TEXT)"
+            "(pos INTEGER PRIMARY KEY, channel TEXT, order_id TEXT, alias TEXT)"
         )
         self.conn.execute("DELETE FROM t_orders")
         self.conn.executemany(
-            "INSERT INTO t_orders VALUES (?, ?, ?)",
-            zip(range(len(order_ids)), channels, order_ids, strict=True),
+            "INSERT INTO t_orders VALUES (?, ?, ?, ?)",
+            zip(
+                range(len(order_ids)),
+                channels,
+                order_ids,
+                aliases if aliases is not None else [None] * len(order_ids),
+                strict=True,
+            ),
         )
 
     @property

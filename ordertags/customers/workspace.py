@@ -15,13 +15,13 @@ import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ordertags.base import keys as K
 from ordertags.base.files import FILE_MODE, atomic_write_bytes, dir_mode, make_private_dir
 from ordertags.base.keys import check_region
 from ordertags.errors import BusyError, HistoryError, WorkspaceError
-from ordertags.io.lookup import OrderCustomer
+from ordertags.io.lookup import OrderCustomer, norm_order_id
 
 if TYPE_CHECKING:
     from ordertags.customers.history import History
@@ -331,24 +331,14 @@ def workspace_region(ws: Workspace | None) -> str | None:
 
 
 def order_customer(ws: Workspace, order_id: str) -> OrderCustomer:
-    """The customer of an order in the workspace's history (by the platform's order
-    number, ``#1042`` and ``1042`` alike, or the channel's reference), for ``ordertags
+    """The customer of an order in the workspace's history (by any number it is known
+    by: the platform's, ``#1042`` and ``1042`` alike, or an order hub's own), for ``ordertags
     tag --order ID`` without an export: the customer's best identity (an email, else a
     buyer id, else a relay address, else the order's phone number) and name."""
-    wanted = order_id.strip().lstrip("'#").strip()
+    wanted = norm_order_id(order_id)
     conn = _read_only(ws)
     try:
-        try:
-            rows = conn.execute(
-                "SELECT channel, customer, phone, name FROM orders WHERE order_id = ? "
-                "UNION SELECT channel, customer, phone, name FROM orders WHERE reference = ?",
-                (wanted, wanted),
-            ).fetchall()
-        except sqlite3.OperationalError:  # a history from before references were kept
-            rows = conn.execute(
-                "SELECT channel, customer, phone, name FROM orders WHERE order_id = ?",
-                (wanted,),
-            ).fetchall()
+        rows = _orders_numbered(conn, wanted)
         customers = sorted({r[1] for r in rows if r[1] is not None})
         idents = (
             conn.execute(
@@ -405,6 +395,23 @@ def order_customer(ws: Workspace, order_id: str) -> OrderCustomer:
     )
 
 
+def _orders_numbered(conn: sqlite3.Connection, number: str) -> list[Any]:
+    """(channel, customer, phone, name) of the orders known by ``number``: their number
+    on their channel, or another (an order hub's own id, kept in ``order_aliases``)."""
+    select = "SELECT channel, customer, phone, name FROM orders WHERE "
+    # A history not yet migrated (the quick commands read it as it is) kept one other
+    # number per order, in ``reference``; before that, none.
+    for other in ("id IN (SELECT id FROM order_aliases WHERE alias = ?)", "reference = ?"):
+        try:
+            rows: list[Any] = conn.execute(
+                f"{select}order_id = ? UNION {select}{other}", (number, number)
+            ).fetchall()
+            return rows
+        except sqlite3.OperationalError:
+            continue
+    return conn.execute(f"{select}order_id = ?", (number,)).fetchall()
+
+
 def _as_written(conn_path: Workspace, key: str) -> str:
     """An email key as the customer last wrote it on an order (``Jane.Doe@gmail.com``
     for ``janedoe@gmail.com``); the key itself where the history has no spelling."""
@@ -423,6 +430,32 @@ def _as_written(conn_path: Workspace, key: str) -> str:
     finally:
         conn.close()
     return str(row[0]) if row else key
+
+
+def identity_seen(ws: Workspace | None, key: str) -> bool | None:
+    """Has the workspace's history an order of this identity key (an email, a relay
+    address or a buyer id of a customer with orders, or a phone on an order)? None
+    without a workspace history, or where it cannot be read.
+
+    >>> identity_seen(find_workspace("/srv/shop"), "new@example.com")  # doctest: +SKIP
+    False
+    """
+    if ws is None or not ws.history_path.exists():
+        return None
+    conn = _read_only(ws)
+    try:
+        row = conn.execute(
+            "SELECT 1 FROM identities i JOIN orders o ON o.customer = i.customer "
+            "WHERE i.key = ? LIMIT 1",
+            (key,),
+        ).fetchone()
+        if row is None and key.startswith("+"):  # a phone: orders are not indexed by it
+            row = conn.execute("SELECT 1 FROM orders WHERE phone = ? LIMIT 1", (key,)).fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+    return row is not None
 
 
 def customer_name(ws: Workspace | None, key: str) -> str | None:

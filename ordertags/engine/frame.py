@@ -590,6 +590,14 @@ class Frame:
         return self.profiles[ti].hub or (self._has(ti, "reference") and self._has(ti, "order_id"))
 
     @cached_property
+    def copy_ranks(self) -> IntArray:
+        """Per table: whose copy of its orders it holds, 1 a channel's own export's, 0
+        an order hub's (Linnworks'); where two copies of an order disagree, the higher
+        rank's wins (in a run and in the history alike)."""
+        ranks = [0 if self.is_hub(i) else 1 for i in range(len(self.tables))]
+        return np.array(ranks, dtype=np.int64)
+
+    @cached_property
     def counted_orders(self) -> BoolArray:
         """True on the first row of each order the run counts: an order that several
         exports hold (the same channel and number: an Amazon order in the Amazon
@@ -613,7 +621,7 @@ class Frame:
             pc.dictionary_encode(keyed).indices.to_numpy(zero_copy_only=False), dtype=np.int64
         )
         table_of = np.searchsorted(self.offsets, rows, side="right") - 1
-        rank = np.array([0 if self.is_hub(i) else 1 for i in range(len(self.tables))])[table_of]
+        rank = self.copy_ranks[table_of]
         # Highest rank wins, then the latest row: one score per order, the best per key.
         score = rank * (self.n + 1) + rows
         best = np.full(int(codes.max()) + 1, -1, dtype=np.int64)

@@ -326,9 +326,7 @@ class Memory:
         frame = self.frame
         customers = self.customers
         assert customers.groups is not None
-        person = np.where(
-            customers.codes >= 0, customers.groups[np.maximum(customers.codes, 0)], -1
-        )
+        person = self._person_of_rows
         out = customer_aggregates(frame, person, customers.people, within_days)
         if self.history is not None:
             start = end = None
@@ -338,18 +336,67 @@ class Memory:
         self._measures[within_days] = out
         return out
 
-    def _recorded_copies(self) -> Recorded | None:
-        """The history's version of the orders this run holds (looked up once)."""
-        if "copies" not in self.__dict__:
-            assert self.history is not None
-            batch = run_orders(self.frame, self.ids)
-            self.__dict__["copies"] = (
-                None
-                if batch is None or not len(batch.rows)
-                else self.history.recorded_orders(batch.channel, batch.order_id)
-            )
-        copies: Recorded | None = self.__dict__["copies"]
-        return copies
+    @cached_property
+    def _person_of_rows(self) -> IntArray:
+        """Per row: the person whose figures its order counts in (-1: none). An order
+        whose copy in the history outranks the run's (the channel's own report there,
+        only Linnworks' copy here) counts as the history holds it, not as the run does."""
+        customers = self.customers
+        assert customers.groups is not None
+        person: IntArray = np.where(
+            customers.codes >= 0, customers.groups[np.maximum(customers.codes, 0)], -1
+        )
+        if not len(self.grouping.hist_ids):
+            return person  # no customer of the run is in the history: nothing to win
+        copies = self._recorded_copies
+        if copies is None or not self._history_wins.any():
+            return person
+        person = person.copy()
+        person[copies[0][self._history_wins]] = -1
+        return person
+
+    @cached_property
+    def _recorded_copies(self) -> tuple[IntArray, Recorded] | None:
+        """The history's version of the orders this run holds (looked up once), with
+        the frame row of the run's copy of each (the one the run counts); None with no
+        history."""
+        if self.history is None:
+            return None
+        batch = run_orders(self.frame, self.ids)
+        if batch is None or not len(batch.rows):
+            return None
+        recorded = self.history.recorded_orders(batch.channel, batch.order_id)
+        return batch.rows[recorded.pos], recorded
+
+    @cached_property
+    def _history_wins(self) -> BoolArray:
+        """Per copy of :attr:`_recorded_copies`: does the history's copy of the order
+        outrank the run's, and belong to the person of the run's order? The history
+        then keeps its values (as recording the run would): the run's copy neither counts
+        nor takes the history's copy out."""
+        copies = self._recorded_copies
+        if copies is None:
+            return np.zeros(0, dtype=bool)
+        rows, dup = copies
+        frame = self.frame
+        run_rank = frame.copy_ranks[np.searchsorted(frame.offsets, rows, side="right") - 1]
+        wins: BoolArray = dup.rank > run_rank
+        if not wins.any():
+            return wins
+        ids_sorted, owner_sorted = self.grouping.hist_ids, self.grouping.hist_owner
+        at = np.searchsorted(ids_sorted, dup.customer)
+        found = (at < len(ids_sorted)) & (
+            ids_sorted[np.minimum(at, max(len(ids_sorted) - 1, 0))] == dup.customer
+            if len(ids_sorted)
+            else np.zeros(len(dup.customer), dtype=bool)
+        )
+        customers = self.customers
+        assert customers.groups is not None
+        codes = customers.codes[rows]
+        person = np.where(codes >= 0, customers.groups[np.maximum(codes, 0)], -1)
+        owner = np.where(found, owner_sorted[np.minimum(at, max(len(owner_sorted) - 1, 0))], -2)
+        result: BoolArray = wins & (owner == person)
+        return result
 
     def _add_history(
         self,
@@ -379,11 +426,13 @@ class Memory:
         low = np.where(last == NO_DATE, _LOW, last)
         np.maximum.at(low, p[dated], agg.last[dated])
         last[:] = np.where(low == _LOW, NO_DATE, low)
-        # The history's copies of this run's orders.
-        dup = self._recorded_copies()
-        if dup is None:
+        # The history's copies of this run's orders, but those that outrank the run's
+        # (the run does not count those: see _person_of_rows).
+        copies = self._recorded_copies
+        if copies is None:
             return
-        keep = np.isin(dup.customer, ids_sorted)
+        dup = copies[1]
+        keep = np.isin(dup.customer, ids_sorted) & ~self._history_wins
         if start is not None and end is not None:
             keep &= (dup.at != NO_DATE) & (dup.at >= start) & (dup.at < end)
         if not keep.any():
@@ -567,15 +616,18 @@ def run_orders(
     )
     skipped = int((frame.order_starts[sl] & ~keep).sum())
     channel = frame.order_channels.slice(start, length)
-    # One version per (channel, order id): the last one in the file.
+    # One version per (channel, order id): the one the run counts (Frame.counted_orders):
+    # a channel's own export's copy over an order hub's, then the last one.
     joined = pc.binary_join_element_wise(channel, order_id, "\x1f")
     idx = np.flatnonzero(keep)
     if len(idx):
         enc = pc.dictionary_encode(joined.take(pa.array(idx)))
         codes = enc.indices.to_numpy(zero_copy_only=False)
-        last = np.full(len(enc.dictionary), -1, dtype=np.int64)
-        np.maximum.at(last, codes, np.arange(len(codes)))
-        idx = idx[np.sort(last)]
+        table_rank = frame.copy_ranks[np.searchsorted(frame.offsets, idx + start, side="right") - 1]
+        score = table_rank * (len(idx) + 1) + np.arange(len(idx))
+        best = np.full(len(enc.dictionary), -1, dtype=np.int64)
+        np.maximum.at(best, codes, score)
+        idx = idx[np.sort(best % (len(idx) + 1))]
     take = pa.array(idx, pa.int64())
     rows = idx + start
     if frame.has_field("date"):
