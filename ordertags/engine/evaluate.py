@@ -282,7 +282,7 @@ def _combine(parts: list[tuple[str, BoolArray]], n: int, sep: str = "; ") -> pa.
 FIELD_KEY = "field:"
 
 
-def _output_key(frame: Frame, name: str) -> str:
+def output_key(frame: Frame, name: str) -> str:
     """``set: {shipping_service: ...}`` names an order field, written into whichever
     column holds it in each export; any other name is a column, the same in every export."""
     if name == "notes" or (name in VIRTUAL_FIELDS and not frame.has_column(name)):
@@ -293,7 +293,7 @@ def _output_key(frame: Frame, name: str) -> str:
 
 def _original(frame: Frame, name: str) -> pa.Array:
     """Per row, the text the output column had before any rule touched it."""
-    key = _output_key(frame, name)
+    key = output_key(frame, name)
     if key.startswith(FIELD_KEY):
         pieces = []
         for ti, table in enumerate(frame.tables):
@@ -322,13 +322,13 @@ def field_columns(out: Outcome, frame: Frame, rules: RuleSet | None) -> dict[str
         original = _original(frame, column)
         fs = out.fields.get(column)
         if fs is None:
-            cols[_output_key(frame, column)] = original
+            cols[output_key(frame, column)] = original
             continue
         idx = pa.array(fs.index, mask=fs.index < 0)
         chosen = pc.take(pa.array(fs.values, pa.string()), idx)
-        cols[_output_key(frame, column)] = pc.coalesce(chosen, original)
+        cols[output_key(frame, column)] = pc.coalesce(chosen, original)
     for column in rules.note_columns:
-        key = _output_key(frame, column)
+        key = output_key(frame, column)
         # A column rules also set: the notes go after the new value.
         existing = cols[key] if key in cols else _original(frame, column)
         parts = []

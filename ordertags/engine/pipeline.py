@@ -21,7 +21,14 @@ import pyarrow as pa
 
 from ordertags.customers.grouping import Customers
 from ordertags.customers.history import History, IngestReport
-from ordertags.engine.evaluate import FIELD_KEY, Outcome, RuleHook, field_columns, run_rules
+from ordertags.engine.evaluate import (
+    FIELD_KEY,
+    Outcome,
+    RuleHook,
+    field_columns,
+    output_key,
+    run_rules,
+)
 from ordertags.engine.frame import Frame
 from ordertags.engine.resolution import (
     Memory,
@@ -133,24 +140,30 @@ class Annotated:
         out = {TAGS_COLUMN: tags, PROFILE_COLUMN: profile, COLOUR_COLUMN: colour}
         start = int(self.frame.offsets[index])
         length = self.frame.tables[index].num_rows
-        fmap = self.frame.maps[index]
         for name, values in self.fields.items():
-            if name.startswith(FIELD_KEY):  # an order field: its column in this export
-                field_name = name[len(FIELD_KEY) :]
-                sources = fmap.sources(field_name)
-                name = (
-                    self.frame.tables[index].columns[sources[0]]
-                    if sources
-                    else FIELD_COLUMN_NAMES.get(field_name, field_name.replace("_", " ").title())
-                )
-            else:
-                # A column found by a looser spelling (``Order Notes`` for ``order_notes``)
-                # is the export's own column: written there, never added as a copy.
-                found = fmap.find_column(name)
-                if found is not None:
-                    name = self.frame.tables[index].columns[found]
-            out[name] = pa.chunked_array([values.slice(start, length)], type=pa.string())
+            out[self.written_column(index, name)] = pa.chunked_array(
+                [values.slice(start, length)], type=pa.string()
+            )
         return out
+
+    def written_column(self, index: int, name: str) -> str:
+        """The column of table ``index`` that an action on ``name`` (``set:
+        {shipping_service: ...}``, a notes column) writes: an order field's own column in
+        this export (Postal Service, Shipping Method), else the export's column of that
+        name, else the name as a new column."""
+        key = output_key(self.frame, name)
+        columns = self.frame.tables[index].columns
+        fmap = self.frame.maps[index]
+        if key.startswith(FIELD_KEY):  # an order field: its column in this export
+            field_name = key[len(FIELD_KEY) :]
+            sources = fmap.sources(field_name)
+            if sources:
+                return columns[sources[0]]
+            return FIELD_COLUMN_NAMES.get(field_name, field_name.replace("_", " ").title())
+        # A column found by a looser spelling (``Order Notes`` for ``order_notes``) is the
+        # export's own column: written there, never added as a copy.
+        found = fmap.find_column(key)
+        return key if found is None else columns[found]
 
     def to_arrow(self, index: int = 0) -> pa.Table:
         """Input ``index`` (in the order given) with every original column, then the

@@ -24,10 +24,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ordertags.base.amounts import money
 from ordertags.base.colours import colour_hex, contrast_text
+from ordertags.engine.arrays import IntArray
+from ordertags.engine.frame import Frame
 from ordertags.engine.pipeline import Annotated
 from ordertags.engine.tagtext import SEPARATOR, entry_notes
-from ordertags.errors import UsageError
+from ordertags.errors import OrderTagsError, UsageError
 
 #: The order fields a view shows beside the needs, in this order, with their titles.
 FIELD_TITLES = {
@@ -157,16 +160,43 @@ def _at(col: pa.ChunkedArray | pa.Array, rows: np.ndarray[Any, Any]) -> list[str
     return values
 
 
-def _column_title(result: Annotated, table: int, column: str) -> str:
-    """The column a rule's ``set`` wrote in export ``table``: an order field's own column
-    there (Postal Service, Shipping Method), else the name as the rule gave it."""
+def _shown_dates(frame: Frame, rows: IntArray) -> list[str] | None:
+    """The orders' dates as ordertags read them, in ISO 8601 (``2026-11-02``, with
+    ``13:20`` where the export gives a time of day): one layout whatever each export wrote
+    (eBay's ``02-Nov-26``, Etsy's month-first ``11/02/26``), so no reader takes one for
+    another. None where a date does not parse (the export's text is shown then)."""
     try:
-        sources = result.frame.maps[table].sources(column)
-    except (KeyError, AttributeError):
-        sources = ()
-    if sources:
-        return str(result.frame.tables[table].columns[sources[0]])
-    return column
+        stamps = frame.dates(field="date")[rows]
+    except OrderTagsError:
+        return None
+    days = stamps.astype("datetime64[D]")
+    text = np.datetime_as_string(stamps, unit="m")
+    out = []
+    for day, stamp, iso in zip(days, stamps, text, strict=True):
+        if np.isnat(stamp):
+            out.append("")
+        elif stamp == day:  # midnight: a date without a time
+            out.append(iso[:10])
+        else:
+            out.append(iso.replace("T", " "))
+    return out
+
+
+def _shown_totals(frame: Frame, rows: IntArray, written: list[str]) -> list[str]:
+    """The orders' totals: the export's own text where it has a total column (``$1,433.66``,
+    ``116,99 €``), else the total the rules compute (Amazon: its lines' item-price,
+    shipping and tax), with two decimals."""
+    if all(written):
+        return written
+    try:
+        units = frame.money_units(field="total", optional=True)[rows]
+        present = ~np.isnan(frame.numbers(field="total", optional=True)[rows])
+    except OrderTagsError:  # a total that does not parse: the export's text, as it is
+        return written
+    return [
+        text or (money(int(u)) if ok else "")
+        for text, u, ok in zip(written, units, present, strict=True)
+    ]
 
 
 def order_views(
@@ -224,22 +254,7 @@ def order_views(
     profiles = _at(result.profile, rows)
     table_of = np.searchsorted(frame.offsets, rows, side="right") - 1
 
-    shown: list[tuple[str, list[str]]] = []
-    if columns:
-        for c in columns:
-            if not frame.has_column(c):
-                raise UsageError(
-                    f'no export has a column "{c}".',
-                    hint="Name columns as the export's header does (see `ordertags inspect`).",
-                )
-            shown.append((c, _at(frame.text(column=c), rows)))
-    else:
-        for f, title in FIELD_TITLES.items():
-            if frame.has_field(f):
-                values = text_of(f)
-                if any(values):
-                    shown.append((title, values))
-
+    # What rules set, per order: (the column written, its new value).
     set_fields: list[list[tuple[str, str]]] = [[] for _ in rows]
     order_notes: list[list[str]] = [[] for _ in rows]
     holds: list[list[str]] = [[] for _ in rows]
@@ -248,7 +263,7 @@ def order_views(
         for column, fs in outcome.fields.items():
             idx = fs.index[rows]
             for k in np.flatnonzero(idx >= 0):
-                title = _column_title(result, int(table_of[k]), column)
+                title = result.written_column(int(table_of[k]), column)
                 set_fields[int(k)].append((title, fs.values[int(idx[k])]))
         for texts in outcome.notes.values():
             for text, mask in texts:
@@ -259,6 +274,41 @@ def order_views(
             for k in np.flatnonzero(mask[rows]):
                 if text not in holds[int(k)]:
                     holds[int(k)].append(text)
+
+    # Each shown field or column: its title, its text per order, and per export the
+    # column it is read from (None: none), so that a value a rule set shows as set.
+    shown: list[tuple[str, list[str], list[str | None]]] = []
+    tables = frame.tables
+    if columns:
+        for c in columns:
+            if not frame.has_column(c):
+                raise UsageError(
+                    f'no export has a column "{c}".',
+                    hint="Name columns as the export's header does (see `ordertags inspect`).",
+                )
+            found = [m.find_column(c) for m in frame.maps]
+            sources = [None if i is None else t.columns[i] for t, i in zip(tables, found)]
+            shown.append((c, _at(frame.text(column=c), rows), sources))
+    else:
+        for f, title in FIELD_TITLES.items():
+            if frame.has_field(f):
+                values = text_of(f)
+                if f == "date":
+                    values = _shown_dates(frame, rows) or values
+                elif f == "total":
+                    values = _shown_totals(frame, rows, values)
+                if any(values):
+                    sources = [
+                        t.columns[m.sources(f)[0]] if m.sources(f) else None
+                        for t, m in zip(tables, frame.maps)
+                    ]
+                    shown.append((title, values, sources))
+    for _, values, sources in shown:  # the value after the rules (a forced service)
+        for k in np.flatnonzero([bool(s) for s in set_fields]):
+            source = sources[int(table_of[k])]
+            for column, value in set_fields[k]:
+                if column == source:
+                    values[k] = value
 
     orders = []
     for i, row in enumerate(rows):
@@ -276,7 +326,7 @@ def order_views(
                 set_fields=tuple(set_fields[i]),
                 order_notes=tuple(order_notes[i]),
                 hold=SEPARATOR.join(holds[i]),
-                values=tuple((title, values[i]) for title, values in shown),
+                values=tuple((title, values[i]) for title, values, _ in shown),
             )
         )
     return OrdersView(
@@ -286,7 +336,7 @@ def order_views(
         tags=styles,
         orders=orders,
         total_orders=total,
-        fields=[title for title, _ in shown],
+        fields=[title for title, _, _ in shown],
     )
 
 
