@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.base.amounts import money
-from ordertags.base.colours import colour_hex, contrast_text
+from ordertags.base.colours import colour_hex, contrast_text, print_colours
 from ordertags.engine.arrays import IntArray
 from ordertags.engine.frame import Frame
 from ordertags.engine.pipeline import Annotated
@@ -53,6 +53,8 @@ class TagStyle:
     colour: str  # as written in the tag book
     background: str  # #rrggbb ("" for none)
     text: str  # #000000 or #ffffff, for contrast on the background
+    print_background: str  # on paper: the colour, shaded to read in grey too
+    print_text: str
     priority: int
     description: str
     orders: int = 0
@@ -134,6 +136,7 @@ def tag_styles(result: Annotated) -> dict[str, TagStyle]:
     out: dict[str, TagStyle] = {}
     for name in book.rank(book.tags):
         t = book.tags[name]
+        paper = print_colours(t.colour)
         out[name] = TagStyle(
             name=name,
             label=t.label,
@@ -142,6 +145,8 @@ def tag_styles(result: Annotated) -> dict[str, TagStyle]:
             colour=t.colour,
             background=colour_hex(t.colour),
             text=contrast_text(t.colour),
+            print_background=paper[0],
+            print_text=paper[1],
             priority=t.priority,
             description=t.description,
             orders=counts.get(name, 0),
@@ -287,7 +292,9 @@ def order_views(
                     hint="Name columns as the export's header does (see `ordertags inspect`).",
                 )
             found = [m.find_column(c) for m in frame.maps]
-            sources = [None if i is None else t.columns[i] for t, i in zip(tables, found)]
+            sources = [
+                None if i is None else t.columns[i] for t, i in zip(tables, found, strict=True)
+            ]
             shown.append((c, _at(frame.text(column=c), rows), sources))
     else:
         for f, title in FIELD_TITLES.items():
@@ -300,7 +307,7 @@ def order_views(
                 if any(values):
                     sources = [
                         t.columns[m.sources(f)[0]] if m.sources(f) else None
-                        for t, m in zip(tables, frame.maps)
+                        for t, m in zip(tables, frame.maps, strict=True)
                     ]
                     shown.append((title, values, sources))
     for _, values, sources in shown:  # the value after the rules (a forced service)
@@ -331,7 +338,7 @@ def order_views(
         )
     return OrdersView(
         as_of=result.summary.as_of,
-        generated=generated or dt.datetime.now(dt.UTC).replace(microsecond=0),
+        generated=generated or dt.datetime.now().astimezone().replace(microsecond=0),
         sources=[Path(t.source).name for t in frame.tables],
         tags=styles,
         orders=orders,
@@ -363,6 +370,8 @@ def view_document(view: OrdersView) -> dict[str, Any]:
                 "colour": s.colour,
                 "background": s.background,
                 "text": s.text,
+                "print_background": s.print_background,
+                "print_text": s.print_text,
                 "priority": s.priority,
                 "description": s.description,
                 "orders": s.orders,

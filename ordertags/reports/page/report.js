@@ -15,19 +15,39 @@
     return node;
   }
   function badge(t) {
-    const b = el("span", { class: "badge", text: symbol(t) + " " + t.label,
-      "data-tag": t.name, title: t.description || t.name });
-    if (t.background) { b.style.background = t.background; b.style.color = t.text; }
-    else { b.style.border = "1px solid #000"; }
+    const b = el("span", { class: "badge" + (t.background ? "" : " plain"),
+      text: symbol(t) + " " + t.label, "data-tag": t.name, title: t.description || t.name });
+    if (t.background) {
+      // On paper, the colours shaded to keep their contrast in grey (see the style sheet).
+      for (const [k, v] of [["--fill", t.background], ["--ink", t.text],
+        ["--print-fill", t.print_background], ["--print-ink", t.print_text]]) b.style.setProperty(k, v);
+    }
     return b;
   }
+  // Text that may wrap after "@", ".", "_", "-" and "+" (an email, a file name), and
+  // inside a part only where one part is wider than its column.
+  function breakable(cls, text) {
+    const node = el("div", { class: cls });
+    for (const part of text.split(/(?<=[@._+-])/)) {
+      if (node.childNodes.length) node.appendChild(document.createElement("wbr"));
+      node.appendChild(document.createTextNode(part));
+    }
+    return node;
+  }
+  // When the document was made, as written there (ISO 8601, the maker's local time and
+  // UTC offset): the same text in every browser, whatever its language or time zone.
+  function made(iso) {
+    const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$/.exec(iso);
+    if (!m) return iso;
+    const zone = !m[3] ? "" : (m[3] === "Z" || m[3] === "+00:00") ? " UTC" : " UTC" + m[3];
+    return m[1] + " " + m[2] + zone;
+  }
   const c = data.counts;
-  const when = new Date(data.generated);
   document.getElementById("meta").textContent =
     c.orders + (c.orders === 1 ? " order" : " orders") +
     (c.all !== c.orders ? " of " + c.all : "") + " · " + c.tagged + " tagged · " +
     data.sources.join(", ") + (data.as_of ? " · as of " + data.as_of : "") +
-    " · made " + when.toLocaleString();
+    " · made " + made(data.generated);
 
   const active = new Set();
   const chips = document.getElementById("chips");
@@ -63,10 +83,10 @@
     const mark = first ? symbol(first) : "";
     const id = el("div", { class: "order-id", text: o.order, "data-mark": mark });
     if (mark) id.prepend(el("span", { class: "mark", text: mark }));
-    tr.appendChild(el("td", {}, [id, el("div", { class: "where", text: o.source + " row " + o.row })]));
+    tr.appendChild(el("td", {}, [id, breakable("where", o.source + " row\u00a0" + o.row)]));
     tr.appendChild(el("td", {}, [
       el("div", { class: "name", text: o.name }),
-      el("div", { class: "identity", text: o.identity }),
+      breakable("identity", o.identity),
     ]));
     tr.appendChild(el("td", { class: "tags" }, o.tags.filter((n) => tags.has(n)).map((n) => badge(tags.get(n)))));
     const needs = el("td", { class: "needs" });
@@ -77,7 +97,11 @@
     }
     if (o.hold) needs.appendChild(el("div", {}, [el("strong", { class: "hold", text: "HOLD: " + o.hold })]));
     tr.appendChild(needs);
-    for (const v of o.values) tr.appendChild(el("td", { text: v }));
+    // A value wraps between its words only (a date before its time, never inside it).
+    for (const v of o.values) {
+      tr.appendChild(el("td", { class: "value" },
+        v.split(/(\s+)/).map((w) => (/\s/.test(w) ? document.createTextNode(w) : el("span", { text: w })))));
+    }
     body.appendChild(tr);
     rows.push({ tr, tags: o.tags, text: [o.order, o.name, o.identity, o.profile, o.needs,
       ...o.values].join(" ").toLowerCase() });
