@@ -123,10 +123,11 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Shop:
     return Shop(tmp_path_factory.mktemp("month17"))
 
 
-def _plain(shop: Shop, *extra: str) -> list[dict[str, str]]:
-    """``show`` piped: its tab-separated lines as dicts by header."""
+def _plain(shop: Shop, *more: str) -> list[dict[str, str]]:
+    """``show`` piped (the channels' exports and ``more``): its tab-separated lines as
+    dicts by header."""
     result = runner.invoke(
-        app, ["show", *shop.args(channels=True), "-q", *extra], catch_exceptions=False
+        app, ["show", *more, *shop.args(channels=True), "-q"], catch_exceptions=False
     )
     assert result.exit_code == 0, result.stderr
     header, *lines = result.stdout.splitlines()
@@ -170,6 +171,15 @@ def test_dates_are_shown_in_iso_8601_whatever_each_export_wrote(shop: Shop) -> N
     for o in shop.month.orders:
         layout = "%Y-%m-%d" if o.channel in day_only else "%Y-%m-%d %H:%M"
         assert by_order[o.number]["Date"] == o.when.strftime(layout), (o.channel, o.number)
+
+
+def test_dates_are_iso_beside_an_export_without_dates(shop: Shop) -> None:
+    plain = shop.folder / "no_dates.csv"
+    plain.write_text("Order Id,Email,Total\n9100,kim@example.com,5.00\n", encoding="utf-8")
+    rows = {r["Order"]: r for r in _plain(shop, str(plain))}
+    assert rows["9100"]["Date"] == ""
+    o = shop.orders("amazon-uk")[0]
+    assert rows[o.number]["Date"] == o.when.strftime("%Y-%m-%d %H:%M")
 
 
 # --- show: what the packer must act on is the last to go ----------------------------------
@@ -294,13 +304,34 @@ def test_the_page_fits_a_1366_screen(browser: Any, report_page: Path) -> None:
     page.screenshot(path=str(ARTIFACTS / "report-month-1366.png"))
 
 
+def test_a_part_too_long_for_any_column_breaks_rather_than_widen_the_page(
+    browser: Any, shop: Shop
+) -> None:
+    long = shop.folder / "long.csv"
+    local = "averyveryverylongaddresswithoutanydotsatall1234567890"
+    long.write_text(
+        "Order Id,Customer Name,Email,Total\n"
+        f"9001,Ann Smith,{local}@examplemailprovider.com,10.00\n"
+        f"9002,{'Bartholomew' * 6} Brown,bob@example.com,12.00\n",
+        encoding="utf-8",
+    )
+    out = shop.folder / "long.html"
+    result = runner.invoke(app, ["report", str(long), *shop.args(), "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.stderr
+    page = _open(browser, out, viewport={"width": 1366, "height": 768})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    # Only the overlong parts broke; the domain and every other part stayed whole.
+    broken = page.evaluate(WRAPPED_INSIDE_A_PART)
+    assert set(broken) == {local + "@", "Bartholomew" * 6}
+
+
 WRAPPED_INSIDE_A_PART = """() => {
-  // Per email or file name: the words of the parts between the places it may wrap
-  // (after @ . _ - +) that were broken across two lines.
+  // The words of names, emails and file names, split where an email may wrap (after
+  // @ . _ - +), that were broken across two lines.
   const broken = [];
-  for (const box of document.querySelectorAll(".identity, .where")) {
-    for (const node of box.childNodes) {
-      if (node.nodeType !== Node.TEXT_NODE) continue;
+  for (const box of document.querySelectorAll(".name, .identity, .where, td.value")) {
+    const walk = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
+    for (let node = walk.nextNode(); node; node = walk.nextNode()) {
       for (const word of node.textContent.matchAll(/[^ ]+/g)) {
         const range = document.createRange();
         range.setStart(node, word.index);

@@ -171,7 +171,7 @@ def _shown_dates(frame: Frame, rows: IntArray) -> list[str] | None:
     (eBay's ``02-Nov-26``, Etsy's month-first ``11/02/26``), so no reader takes one for
     another. None where a date does not parse (the export's text is shown then)."""
     try:
-        stamps = frame.dates(field="date")[rows]
+        stamps = frame.dates(field="date", optional=True)[rows]
     except OrderTagsError:
         return None
     days = stamps.astype("datetime64[D]")

@@ -4,6 +4,7 @@
   const data = JSON.parse(document.getElementById("ordertags-data").textContent);
   const tags = new Map(data.tags.map((t) => [t.name, t]));
   const symbol = (t) => t.icon || data.symbol;
+  const LONG = 24; // characters: a part longer than this may break (see parts)
   function el(name, attrs, children) {
     const node = document.createElement(name);
     for (const [k, v] of Object.entries(attrs || {})) {
@@ -15,8 +16,10 @@
     return node;
   }
   function badge(t) {
-    const b = el("span", { class: "badge" + (t.background ? "" : " plain"),
-      text: symbol(t) + " " + t.label, "data-tag": t.name, title: t.description || t.name });
+    const text = symbol(t) + " " + t.label;
+    // A label wraps only when it is too long for any column (as parts do, below).
+    const b = el("span", { class: "badge" + (t.background ? "" : " plain") +
+      (text.length > LONG ? "" : " whole"), text, "data-tag": t.name, title: t.description || t.name });
     if (t.background) {
       // On paper, the colours shaded to keep their contrast in grey (see the style sheet).
       for (const [k, v] of [["--fill", t.background], ["--ink", t.text],
@@ -24,13 +27,19 @@
     }
     return b;
   }
-  // Text that may wrap after "@", ".", "_", "-" and "+" (an email, a file name), and
-  // inside a part only where one part is wider than its column.
-  function breakable(cls, text) {
-    const node = el("div", { class: cls });
-    for (const part of text.split(/(?<=[@._+-])/)) {
-      if (node.childNodes.length) node.appendChild(document.createElement("wbr"));
-      node.appendChild(document.createTextNode(part));
+  // Text that wraps between its parts only: its words, and for an email or a file name
+  // (`at`) also after "@", ".", "_", "-" and "+". A part is never broken (a date stays
+  // whole before its time, an email breaks after its @), except one too long for any
+  // column (over LONG characters), which breaks where it must rather than widen the page.
+  function parts(tag, cls, text, at) {
+    const node = el(tag, { class: cls + " parts" });
+    for (const piece of text.split(/([ \t\r\n]+)/)) {
+      if (/^[ \t\r\n]*$/.test(piece)) { if (piece) node.appendChild(document.createTextNode(piece)); continue; }
+      const bits = at ? piece.split(/(?<=[@._+-])/) : [piece];
+      bits.forEach((bit, i) => {
+        if (i) node.appendChild(document.createElement("wbr"));
+        node.appendChild(bit.length > LONG ? document.createTextNode(bit) : el("span", { text: bit }));
+      });
     }
     return node;
   }
@@ -83,10 +92,10 @@
     const mark = first ? symbol(first) : "";
     const id = el("div", { class: "order-id", text: o.order, "data-mark": mark });
     if (mark) id.prepend(el("span", { class: "mark", text: mark }));
-    tr.appendChild(el("td", {}, [id, breakable("where", o.source + " row\u00a0" + o.row)]));
+    tr.appendChild(el("td", {}, [id, parts("div", "where", o.source + " row\u00a0" + o.row, true)]));
     tr.appendChild(el("td", {}, [
-      el("div", { class: "name", text: o.name }),
-      breakable("identity", o.identity),
+      parts("div", "name", o.name, false),
+      parts("div", "identity", o.identity, true),
     ]));
     tr.appendChild(el("td", { class: "tags" }, o.tags.filter((n) => tags.has(n)).map((n) => badge(tags.get(n)))));
     const needs = el("td", { class: "needs" });
@@ -97,11 +106,7 @@
     }
     if (o.hold) needs.appendChild(el("div", {}, [el("strong", { class: "hold", text: "HOLD: " + o.hold })]));
     tr.appendChild(needs);
-    // A value wraps between its words only (a date before its time, never inside it).
-    for (const v of o.values) {
-      tr.appendChild(el("td", { class: "value" },
-        v.split(/(\s+)/).map((w) => (/\s/.test(w) ? document.createTextNode(w) : el("span", { text: w })))));
-    }
+    for (const v of o.values) tr.appendChild(parts("td", "value", v, false));
     body.appendChild(tr);
     rows.push({ tr, tags: o.tags, text: [o.order, o.name, o.identity, o.profile, o.needs,
       ...o.values].join(" ").toLowerCase() });
