@@ -74,13 +74,13 @@ ROWS = [
     ["1004", "Ann Other", "ann@example.com", "LS1 4AP", "Royal Mail 1st Class", "200.00"],
     ["1005", "Pat Plain", "pat@example.com", "M1 1AA", "Royal Mail 2nd Class", "15.00"],
 ]
-# Worked out by hand from the tag book and rules above.
+# Worked out by hand from the tag book and rules above (the Service as the rules left it).
 PLAIN = (
     "Order\tCustomer Profile\tCustomer\tIdentity\tTotal\tService\tOrder Notes\tAction\n"
     "1001\t★ VIP — add a freebie — Wholesale buyer\tVera Ip\tVIP@example.com\t89.00"
     "\tRoyal Mail 2nd Class\t\t\n"
     "1002\tCLAIMED — ship tracked — Claimed 2026-10-02\tMo Brown\tmo@example.net\t0.00"
-    "\tEvri Standard\t\tPostal Service: Royal Mail Tracked 24\n"
+    "\tRoyal Mail Tracked 24\t\tPostal Service: Royal Mail Tracked 24\n"
     f"1003\t⚠ FRAUD — hold; BIG — pack with care\t{HOSTILE}\tbad@example.org\t640.00"
     "\tEvri Standard\t\tHOLD: Check with the owner\n"
     "1004\tBIG — pack with care\tAnn Other\tann@example.com\t200.00\tRoyal Mail 1st Class\t\t\n"
@@ -170,15 +170,17 @@ def test_show_with_colour_forced_paints_rows_in_the_tag_book_colours(shop: Path)
 def test_show_fits_the_width_by_dropping_columns(shop: Path) -> None:
     from rich.cells import cell_len
 
-    # Widths by hand: Order 4, Customer Profile 43 (CLAIMED's label and note), Customer 20
-    # (the long name, cut), Identity 15, Total 6, Service 20, Action 37 (widest 36); Order
-    # Notes is empty, left out; 2 between columns. Taken by priority while they fit:
-    # Order, Profile, Action, Customer, Identity, Service, Total.
+    # Widths by hand: Order 5 (its title), Customer Profile 43 (CLAIMED's label and note),
+    # Customer 20 (the long name, cut), Identity 15, Total 6, Service 20 (Royal Mail
+    # Tracked 24, cut), Action 37; Order Notes is empty, left out; 2 between columns.
+    # Taken by priority: Order, Action, Profile, Customer, Identity, Service, Total; one
+    # that does not fit whole is cut to the room left if that is at least its least
+    # (Profile 12, Customer 10), else dropped.
     for width, kept, dropped in (
-        # 4+2+43 = 49; Action (+38), Customer (+22), Identity (+17), Service (+22) do not
+        # 5+2+37 = 44; Profile gets the 14 left (cut); nothing else fits.
+        (60, ["Order", "Customer Prof…", "Action"], ["Customer", "Identity", "Total"]),
+        # 44+2+43 = 89; Customer (9 left, under its least 10), Identity, Service do not
         # fit, Total (+8) does.
-        (60, ["Order", "Customer Profile", "Total"], ["Customer", "Identity", "Action"]),
-        # 49+38 = 87; Customer, Identity, Service do not fit, Total (+8) does.
         (100, ["Order", "Customer Profile", "Action", "Total"], ["Customer", "Identity"]),
         (200, ["Customer", "Identity", "Total", "Service", "Action"], ["Order Notes"]),
     ):

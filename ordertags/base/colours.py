@@ -209,7 +209,8 @@ def colour_rgb(text: str) -> tuple[int, int, int] | None:
     return int(value[1:3], 16), int(value[3:5], 16), int(value[5:7], 16)
 
 
-def _linear(channel: int) -> float:
+def _linear(channel: float) -> float:
+    """An sRGB channel (0-255) as linear light (0-1)."""
     c = channel / 255
     return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
 
@@ -224,7 +225,76 @@ def contrast_text(text: str) -> str:
     rgb = colour_rgb(text)
     if rgb is None:
         return ""
-    r, g, b = (_linear(c) for c in rgb)
-    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    luminance = _luminance(rgb)
     # Contrast with black: (L + 0.05) / 0.05; with white: 1.05 / (L + 0.05).
     return "#000000" if (luminance + 0.05) ** 2 >= 0.05 * 1.05 else "#ffffff"
+
+
+#: An sRGB colour: red, green, blue, 0-255 (not rounded).
+RGB = tuple[float, float, float]
+
+
+def _luminance(rgb: RGB) -> float:
+    """WCAG 2 relative luminance of an sRGB colour (channels 0-255, not rounded)."""
+    r, g, b = (_linear(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: RGB, b: RGB) -> float:
+    """The WCAG 2 contrast ratio of two sRGB colours (1 to 21).
+
+    >>> round(contrast((0, 0, 0), (255, 255, 255)), 1), round(contrast((0, 0, 0), (255, 0, 0)), 2)
+    (21.0, 5.25)
+    """
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+#: How a colour comes out on a black-and-white printer, as weights of the sRGB values: the
+#: luma of PDF and PostScript (DeviceRGB to DeviceGray: 0.30 R + 0.59 G + 0.11 B) and
+#: that of the CSS ``grayscale()`` filter (0.2126, 0.7152, 0.0722 on the sRGB values).
+#: A colour printed as it is (or greyed by luminance) is checked as it is.
+GREYS = ((0.30, 0.59, 0.11), (0.2126, 0.7152, 0.0722))
+
+#: The contrast ratio WCAG 2 asks of normal text (level AA).
+READABLE = 4.5
+
+
+def greyed(rgb: RGB, weights: RGB) -> RGB:
+    """``rgb`` as a grey of the luma ``weights`` (:data:`GREYS`)."""
+    y = sum(w * c for w, c in zip(weights, rgb, strict=True))
+    return (y, y, y)
+
+
+def print_colours(text: str) -> tuple[str, str]:
+    """The fill and text colours (``#rrggbb``) of a tag's badge on paper: the tag's own
+    colour, darkened (under white text) or lightened (under black text) by the least
+    amount, in steps of 5%, for the text to keep a contrast of at least 4.5:1 in colour
+    and once printed in grey (each of :data:`GREYS`); ("", "") for no colour.
+
+    Red under black text reads on screen (5.3:1) but prints as dark grey (2.5:1): on
+    paper it is a slightly darker red under white text.
+
+    >>> print_colours("red"), print_colours("gold"), print_colours("#1f77b4")
+    (('#e60000', '#ffffff'), ('#ffd700', '#000000'), ('#1f77b4', '#ffffff'))
+    """
+    rgb = colour_rgb(text)
+    if rgb is None:
+        return "", ""
+    preferred = contrast_text(text)
+    best: tuple[int, int, str, RGB] | None = None
+    for ink, towards in (("#000000", 255.0), ("#ffffff", 0.0)):
+        ink_rgb: RGB = (255.0 - towards, 255.0 - towards, 255.0 - towards)
+        for step in range(21):
+            t = step / 20
+            r, g, b = (round(c + (towards - c) * t) for c in rgb)  # as the page writes it
+            fill: RGB = (r, g, b)
+            pairs = [(fill, ink_rgb), *((greyed(fill, w), greyed(ink_rgb, w)) for w in GREYS)]
+            if all(contrast(f, i) >= READABLE for f, i in pairs):
+                rank = (step, 0 if ink == preferred else 1)
+                if best is None or rank < best[:2]:
+                    best = (*rank, ink, fill)
+                break
+    assert best is not None  # white on black and black on white always read
+    _, _, ink, fill = best
+    return "#" + "".join(f"{int(c):02x}" for c in fill), ink

@@ -134,9 +134,15 @@ class Annotated:
         for name, values in self.fields.items():
             # Each export's own column for what the rule names (an order field, or a
             # column found by a looser spelling): written there, never added as a copy.
-            _, column = self.frame.action_column(index, name)
-            out[column] = pa.chunked_array([values.slice(start, length)], type=pa.string())
+            out[self.written_column(index, name)] = pa.chunked_array(
+                [values.slice(start, length)], type=pa.string()
+            )
         return out
+
+    def written_column(self, index: int, name: str) -> str:
+        """The column of table ``index`` that an action on ``name`` (``set:
+        {shipping_service: ...}``, a notes column) writes (:meth:`Frame.action_column`)."""
+        return self.frame.action_column(index, name)[1]
 
     def to_arrow(self, index: int = 0) -> pa.Table:
         """Input ``index`` (in the order given) with every original column, then the

@@ -38,29 +38,35 @@ from ordertags.reports.views import OrdersView, OrderView, TagStyle
 
 @dataclass(frozen=True)
 class Column:
-    """One column of the table: its title, how to get a cell, its priority (the lowest
-    is dropped first when the terminal is too narrow) and its widest width."""
+    """One column of the table: its title, its priority (the lowest is dropped first when
+    the terminal is too narrow), its widest width, and the narrowest it may be cut to
+    rather than dropped (0: dropped whole, never cut narrower than its text)."""
 
     title: str
     priority: int
     widest: int
+    least: int = 0
 
 
 #: Priorities of the usual fields; columns named with --columns rank between them.
 FIELD_PRIORITY = {"Service": 55, "Total": 50, "Date": 40, "Country": 30, "Channel": 20}
+
+#: What the packer must act on (the hold, a forced service) comes first after the order
+#: number: it is the last column to be cut or dropped.
+ACTION_PRIORITY = 98
 
 
 def columns_of(view: OrdersView) -> list[Column]:
     """The table's columns, left to right."""
     cols = [
         Column("Order", 100, 24),
-        Column("Customer Profile", 95, 44),
-        Column("Customer", 85, 20),
+        Column("Customer Profile", 95, 44, least=12),
+        Column("Customer", 85, 20, least=10),
         Column("Identity", 60, 26),
     ]
     for i, title in enumerate(view.fields):
         cols.append(Column(title, FIELD_PRIORITY.get(title, 45 - i), 20))
-    cols += [Column("Order Notes", 70, 32), Column("Action", 90, 36)]
+    cols += [Column("Order Notes", 70, 32, least=12), Column("Action", ACTION_PRIORITY, 44, 16)]
     return cols
 
 
@@ -95,29 +101,39 @@ GAP = 2
 
 
 def fit_columns(view: OrdersView, width: int) -> list[tuple[int, int]]:
-    """The columns that fit in ``width`` characters, as (index, width): each as wide as
-    its longest cell up to its widest; taken by priority, each one that still fits, so a
-    narrow column of lower priority may be kept where a wide one was not. Columns with
-    nothing in them are left out. Width left over goes to the cut columns, by priority."""
+    """The columns that fit in ``width`` characters, as (index, width).
+
+    Columns are taken by priority, each as wide as its longest cell up to its widest.
+    One that does not fit whole is cut to the width left if that is at least its
+    ``least`` (and then the table is full), else dropped, and the next is tried: so a
+    column is never dropped for one of lower priority, but a narrow column of lower
+    priority may fill the room a wide one could not use. Columns with nothing in them
+    are left out (the order number and the profile never are). Width left over goes to
+    the cut columns, by priority."""
     cols = columns_of(view)
     need = [0] * len(cols)
     for order in view.orders:
         for i, cell in enumerate(cells_of(order, view)):
             need[i] = max(need[i], cell_len(_one_line(cell)))
-    widths = [min(max(n, cell_len(c.title)), c.widest) for n, c in zip(need, cols, strict=True)]
-    kept: list[int] = []
+    full = [min(max(n, cell_len(c.title)), c.widest) for n, c in zip(need, cols, strict=True)]
+    widths: dict[int, int] = {}
     used = -GAP
     for i in sorted(range(len(cols)), key=lambda i: -cols[i].priority):
-        if need[i] == 0 and cols[i].priority < 95:
+        if need[i] == 0 and cols[i].title not in ("Order", "Customer Profile"):
             continue
-        if used + GAP + widths[i] <= width or not kept:
-            kept.append(i)
-            used += GAP + widths[i]
-    for i in kept:  # already by priority
+        room = width - used - GAP
+        if full[i] <= room or not widths:
+            widths[i] = full[i]
+        elif cols[i].least and room >= cols[i].least:
+            widths[i] = room
+        else:
+            continue
+        used += GAP + widths[i]
+    for i in sorted(widths, key=lambda i: -cols[i].priority):
         extra = max(0, min(need[i] - widths[i], width - used))
         widths[i] += extra
         used += extra
-    return [(i, widths[i]) for i in sorted(kept)]
+    return sorted(widths.items())
 
 
 def _style(tag: TagStyle | None) -> Any:

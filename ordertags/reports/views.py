@@ -24,10 +24,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ordertags.base.colours import colour_hex, contrast_text
+from ordertags.base.amounts import money
+from ordertags.base.colours import colour_hex, contrast_text, print_colours
+from ordertags.engine.arrays import IntArray
+from ordertags.engine.frame import Frame
 from ordertags.engine.pipeline import Annotated
 from ordertags.engine.tagtext import SEPARATOR, entry_notes
-from ordertags.errors import UsageError
+from ordertags.errors import OrderTagsError, UsageError
 
 #: The order fields a view shows beside the needs, in this order, with their titles.
 FIELD_TITLES = {
@@ -50,6 +53,8 @@ class TagStyle:
     colour: str  # as written in the tag book
     background: str  # #rrggbb ("" for none)
     text: str  # #000000 or #ffffff, for contrast on the background
+    print_background: str  # on paper: the colour, shaded to read in grey too
+    print_text: str
     priority: int
     description: str
     orders: int = 0
@@ -131,6 +136,7 @@ def tag_styles(result: Annotated) -> dict[str, TagStyle]:
     out: dict[str, TagStyle] = {}
     for name in book.rank(book.tags):
         t = book.tags[name]
+        paper = print_colours(t.colour)
         out[name] = TagStyle(
             name=name,
             label=t.label,
@@ -139,6 +145,8 @@ def tag_styles(result: Annotated) -> dict[str, TagStyle]:
             colour=t.colour,
             background=colour_hex(t.colour),
             text=contrast_text(t.colour),
+            print_background=paper[0],
+            print_text=paper[1],
             priority=t.priority,
             description=t.description,
             orders=counts.get(name, 0),
@@ -155,6 +163,45 @@ def _at(col: pa.ChunkedArray | pa.Array, rows: np.ndarray[Any, Any]) -> list[str
         taken = taken.cast(pa.string())
     values: list[str] = pc.fill_null(taken, "").to_pylist()
     return values
+
+
+def _shown_dates(frame: Frame, rows: IntArray) -> list[str] | None:
+    """The orders' dates as ordertags read them, in ISO 8601 (``2026-11-02``, with
+    ``13:20`` where the export gives a time of day): one layout whatever each export wrote
+    (eBay's ``02-Nov-26``, Etsy's month-first ``11/02/26``), so no reader takes one for
+    another. None where a date does not parse (the export's text is shown then)."""
+    try:
+        stamps = frame.dates(field="date", optional=True)[rows]
+    except OrderTagsError:
+        return None
+    days = stamps.astype("datetime64[D]")
+    text = np.datetime_as_string(stamps, unit="m")
+    out = []
+    for day, stamp, iso in zip(days, stamps, text, strict=True):
+        if np.isnat(stamp):
+            out.append("")
+        elif stamp == day:  # midnight: a date without a time
+            out.append(iso[:10])
+        else:
+            out.append(iso.replace("T", " "))
+    return out
+
+
+def _shown_totals(frame: Frame, rows: IntArray, written: list[str]) -> list[str]:
+    """The orders' totals: the export's own text where it has a total column (``$1,433.66``,
+    ``116,99 €``), else the total the rules compute (Amazon: its lines' item-price,
+    shipping and tax), with two decimals."""
+    if all(written):
+        return written
+    try:
+        units = frame.money_units(field="total", optional=True)[rows]
+        present = ~np.isnan(frame.numbers(field="total", optional=True)[rows])
+    except OrderTagsError:  # a total that does not parse: the export's text, as it is
+        return written
+    return [
+        text or (money(int(u)) if ok else "")
+        for text, u, ok in zip(written, units, present, strict=True)
+    ]
 
 
 def order_views(
@@ -211,22 +258,7 @@ def order_views(
     profiles = _at(result.profile, rows)
     table_of = np.searchsorted(frame.offsets, rows, side="right") - 1
 
-    shown: list[tuple[str, list[str]]] = []
-    if columns:
-        for c in columns:
-            if not frame.has_column(c):
-                raise UsageError(
-                    f'no export has a column "{c}".',
-                    hint="Name columns as the export's header does (see `ordertags inspect`).",
-                )
-            shown.append((c, _at(frame.text(column=c), rows)))
-    else:
-        for f, title in FIELD_TITLES.items():
-            if frame.has_field(f):
-                values = text_of(f)
-                if any(values):
-                    shown.append((title, values))
-
+    # What rules set, per order: (the column written, its new value).
     set_fields: list[list[tuple[str, str]]] = [[] for _ in rows]
     order_notes: list[list[str]] = [[] for _ in rows]
     holds: list[list[str]] = [[] for _ in rows]
@@ -235,7 +267,7 @@ def order_views(
         for column, fs in outcome.fields.items():
             idx = fs.index[rows]
             for k in np.flatnonzero(idx >= 0):
-                _, title = frame.action_column(int(table_of[k]), column)
+                title = result.written_column(int(table_of[k]), column)
                 set_fields[int(k)].append((title, fs.values[int(idx[k])]))
         for texts in outcome.notes.values():
             for text, mask in texts:
@@ -246,6 +278,43 @@ def order_views(
             for k in np.flatnonzero(mask[rows]):
                 if text not in holds[int(k)]:
                     holds[int(k)].append(text)
+
+    # Each shown field or column: its title, its text per order, and per export the
+    # column it is read from (None: none), so that a value a rule set shows as set.
+    shown: list[tuple[str, list[str], list[str | None]]] = []
+    tables = frame.tables
+    if columns:
+        for c in columns:
+            if not frame.has_column(c):
+                raise UsageError(
+                    f'no export has a column "{c}".',
+                    hint="Name columns as the export's header does (see `ordertags inspect`).",
+                )
+            found = [m.find_column(c) for m in frame.maps]
+            sources = [
+                None if i is None else t.columns[i] for t, i in zip(tables, found, strict=True)
+            ]
+            shown.append((c, _at(frame.text(column=c), rows), sources))
+    else:
+        for f, title in FIELD_TITLES.items():
+            if frame.has_field(f):
+                values = text_of(f)
+                if f == "date":
+                    values = _shown_dates(frame, rows) or values
+                elif f == "total":
+                    values = _shown_totals(frame, rows, values)
+                if any(values):
+                    sources = [
+                        t.columns[m.sources(f)[0]] if m.sources(f) else None
+                        for t, m in zip(tables, frame.maps, strict=True)
+                    ]
+                    shown.append((title, values, sources))
+    for _, values, sources in shown:  # the value after the rules (a forced service)
+        for k in np.flatnonzero([bool(s) for s in set_fields]):
+            source = sources[int(table_of[k])]
+            for column, value in set_fields[k]:
+                if column == source:
+                    values[k] = value
 
     orders = []
     for i, row in enumerate(rows):
@@ -263,17 +332,17 @@ def order_views(
                 set_fields=tuple(set_fields[i]),
                 order_notes=tuple(order_notes[i]),
                 hold=SEPARATOR.join(holds[i]),
-                values=tuple((title, values[i]) for title, values in shown),
+                values=tuple((title, values[i]) for title, values, _ in shown),
             )
         )
     return OrdersView(
         as_of=result.summary.as_of,
-        generated=generated or dt.datetime.now(dt.UTC).replace(microsecond=0),
+        generated=generated or dt.datetime.now().astimezone().replace(microsecond=0),
         sources=[Path(t.source).name for t in frame.tables],
         tags=styles,
         orders=orders,
         total_orders=total,
-        fields=[title for title, _ in shown],
+        fields=[title for title, _, _ in shown],
     )
 
 
@@ -300,6 +369,8 @@ def view_document(view: OrdersView) -> dict[str, Any]:
                 "colour": s.colour,
                 "background": s.background,
                 "text": s.text,
+                "print_background": s.print_background,
+                "print_text": s.print_text,
                 "priority": s.priority,
                 "description": s.description,
                 "orders": s.orders,

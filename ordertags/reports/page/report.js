@@ -4,6 +4,7 @@
   const data = JSON.parse(document.getElementById("ordertags-data").textContent);
   const tags = new Map(data.tags.map((t) => [t.name, t]));
   const symbol = (t) => t.icon || data.symbol;
+  const LONG = 24; // characters: a part longer than this may break (see parts)
   function el(name, attrs, children) {
     const node = document.createElement(name);
     for (const [k, v] of Object.entries(attrs || {})) {
@@ -15,19 +16,47 @@
     return node;
   }
   function badge(t) {
-    const b = el("span", { class: "badge", text: symbol(t) + " " + t.label,
-      "data-tag": t.name, title: t.description || t.name });
-    if (t.background) { b.style.background = t.background; b.style.color = t.text; }
-    else { b.style.border = "1px solid #000"; }
+    const text = symbol(t) + " " + t.label;
+    // A label wraps only when it is too long for any column (as parts do, below).
+    const b = el("span", { class: "badge" + (t.background ? "" : " plain") +
+      (text.length > LONG ? "" : " whole"), text, "data-tag": t.name, title: t.description || t.name });
+    if (t.background) {
+      // On paper, the colours shaded to keep their contrast in grey (see the style sheet).
+      for (const [k, v] of [["--fill", t.background], ["--ink", t.text],
+        ["--print-fill", t.print_background], ["--print-ink", t.print_text]]) b.style.setProperty(k, v);
+    }
     return b;
   }
+  // Text that wraps between its parts only: its words, and for an email or a file name
+  // (`at`) also after "@", ".", "_", "-" and "+". A part is never broken (a date stays
+  // whole before its time, an email breaks after its @), except one too long for any
+  // column (over LONG characters), which breaks where it must rather than widen the page.
+  function parts(tag, cls, text, at) {
+    const node = el(tag, { class: cls + " parts" });
+    for (const piece of text.split(/([ \t\r\n]+)/)) {
+      if (/^[ \t\r\n]*$/.test(piece)) { if (piece) node.appendChild(document.createTextNode(piece)); continue; }
+      const bits = at ? piece.split(/(?<=[@._+-])/) : [piece];
+      bits.forEach((bit, i) => {
+        if (i) node.appendChild(document.createElement("wbr"));
+        node.appendChild(bit.length > LONG ? document.createTextNode(bit) : el("span", { text: bit }));
+      });
+    }
+    return node;
+  }
+  // When the document was made, as written there (ISO 8601, the maker's local time and
+  // UTC offset): the same text in every browser, whatever its language or time zone.
+  function made(iso) {
+    const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$/.exec(iso);
+    if (!m) return iso;
+    const zone = !m[3] ? "" : (m[3] === "Z" || m[3] === "+00:00") ? " UTC" : " UTC" + m[3];
+    return m[1] + " " + m[2] + zone;
+  }
   const c = data.counts;
-  const when = new Date(data.generated);
   document.getElementById("meta").textContent =
     c.orders + (c.orders === 1 ? " order" : " orders") +
     (c.all !== c.orders ? " of " + c.all : "") + " · " + c.tagged + " tagged · " +
     data.sources.join(", ") + (data.as_of ? " · as of " + data.as_of : "") +
-    " · made " + when.toLocaleString();
+    " · made " + made(data.generated);
 
   const active = new Set();
   const chips = document.getElementById("chips");
@@ -63,10 +92,10 @@
     const mark = first ? symbol(first) : "";
     const id = el("div", { class: "order-id", text: o.order, "data-mark": mark });
     if (mark) id.prepend(el("span", { class: "mark", text: mark }));
-    tr.appendChild(el("td", {}, [id, el("div", { class: "where", text: o.source + " row " + o.row })]));
+    tr.appendChild(el("td", {}, [id, parts("div", "where", o.source + " row\u00a0" + o.row, true)]));
     tr.appendChild(el("td", {}, [
-      el("div", { class: "name", text: o.name }),
-      el("div", { class: "identity", text: o.identity }),
+      parts("div", "name", o.name, false),
+      parts("div", "identity", o.identity, true),
     ]));
     tr.appendChild(el("td", { class: "tags" }, o.tags.filter((n) => tags.has(n)).map((n) => badge(tags.get(n)))));
     const needs = el("td", { class: "needs" });
@@ -77,7 +106,7 @@
     }
     if (o.hold) needs.appendChild(el("div", {}, [el("strong", { class: "hold", text: "HOLD: " + o.hold })]));
     tr.appendChild(needs);
-    for (const v of o.values) tr.appendChild(el("td", { text: v }));
+    for (const v of o.values) tr.appendChild(parts("td", "value", v, false));
     body.appendChild(tr);
     rows.push({ tr, tags: o.tags, text: [o.order, o.name, o.identity, o.profile, o.needs,
       ...o.values].join(" ").toLowerCase() });
