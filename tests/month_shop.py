@@ -414,17 +414,17 @@ def list_files(folder: Path, emails: list[str]) -> dict[str, Path]:
     CSV, a line copied from a mail program...), each holding ``emails`` in that spelling.
     ``csv`` is a real CSV whose addresses are in its ``Email Address`` column."""
     folder.mkdir(parents=True, exist_ok=True)
-    spellings = {
-        "comma": lambda e: f"{e},",
-        "quoted": lambda e: f'"{e}"',
-        "semicolon": lambda e: f"{e};",
-        "tab": lambda e: f"{e}\tGOLD",
-        "mailto": lambda e: f"mailto:{e}",
+    spellings = {  # each a format with the address in {}
+        "comma": "{},",
+        "quoted": '"{}"',
+        "semicolon": "{};",
+        "tab": "{}\tGOLD",
+        "mailto": "mailto:{}",
     }
     out: dict[str, Path] = {}
     for name, spell in spellings.items():
         path = folder / f"list_{name}.txt"
-        path.write_text("".join(spell(e) + "\n" for e in emails), encoding="utf-8")
+        path.write_text("".join(spell.format(e) + "\n" for e in emails), encoding="utf-8")
         out[name] = path
     rows = [[f"Customer {i}", e, "2026-11-01"] for i, e in enumerate(emails)]
     path = folder / "list_columns.csv"

@@ -850,9 +850,50 @@ class Frame:
         if key not in self._cache:
             self.require_field("email")
             pieces = [self._identity(ti) for ti in range(len(self.tables))]
-            self._cache[key] = self._stack(pieces)
+            self._cache[key] = self._stack(self._hub_copies_named(pieces))
         result: pa.ChunkedArray = self._cache[key]
         return result
+
+    def _hub_copies_named(self, pieces: list[pa.Array]) -> list[pa.Array]:
+        """``pieces`` (per table, its rows' identities) with an order hub's copy of an
+        order that names no customer (Linnworks lists eBay and Etsy orders without the
+        buyer) given the customer of another copy of the order in the run (the same
+        channel and number: the channel's own export), so that a tag, a ``set:`` or a
+        hold of that customer reaches the copy the packers work from too."""
+        hubs = [ti for ti in range(len(self.tables)) if self.is_hub(ti)]
+        if not hubs or len(self.tables) < 2:
+            return pieces
+        flat = pa.concat_arrays([combined(p) for p in pieces])
+        blank = np.asarray(
+            pc.fill_null(pc.equal(pc.utf8_trim_whitespace(flat), ""), True).to_numpy(
+                zero_copy_only=False
+            ),
+            dtype=bool,
+        )
+        in_hub = np.zeros(self.n, dtype=bool)
+        for ti in hubs:
+            in_hub[self.offsets[ti] : self.offsets[ti] + self.tables[ti].num_rows] = True
+        numbered = np.asarray(
+            pc.not_equal(self.order_numbers, "").to_numpy(zero_copy_only=False), dtype=bool
+        )
+        wanting = np.flatnonzero(blank & in_hub & numbered)
+        donors = np.flatnonzero(~blank & numbered)
+        if not len(wanting) or not len(donors):
+            return pieces
+        keyed = pc.binary_join_element_wise(self.order_channels, self.order_numbers, "\x1f")
+        at = pc.index_in(keyed.take(pa.array(wanting)), value_set=keyed.take(pa.array(donors)))
+        found = pc.fill_null(pc.greater_equal(at, 0), False)
+        if not pc.any(found).as_py():
+            return pieces
+        take = np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+        index = np.asarray(pc.fill_null(at, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        source = np.arange(self.n, dtype=np.int64)  # each row its own, but for the copies
+        source[wanting[take]] = donors[index[take]]
+        whole = flat.take(pa.array(source))
+        return [
+            whole.slice(int(self.offsets[ti]), table.num_rows)
+            for ti, table in enumerate(self.tables)
+        ]
 
     def buyer_text(self) -> pa.ChunkedArray | None:
         """Per row, the platform's buyer id (``ebay:jdoe``) where the order carries an

@@ -206,10 +206,14 @@ class Memory:
             linked_phone = pc.if_else(hit, ids.phone, pa.scalar(None, pa.string()))
         else:
             linked_phone = null_strings(frame.n)
-        # Rows with no email but a strong phone identity: codes of their own.
+        # Rows with no email but a strong phone identity: codes of their own. So do an
+        # order hub's copies of orders that name no customer (Linnworks' eBay and Etsy
+        # orders) where the history holds the order: its customer's key.
         no_email = base.codes < 0
         anchor = pc.if_else(
-            pa.array(no_email), pc.coalesce(phone_name, linked_phone), pa.scalar(None, pa.string())
+            pa.array(no_email),
+            pc.coalesce(phone_name, linked_phone, self._recorded_owner_keys(no_email)),
+            pa.scalar(None, pa.string()),
         )
         extra = pc.dictionary_encode(anchor)
         codes = base.codes.copy()
@@ -304,6 +308,43 @@ class Memory:
             alias_people=np.concatenate(alias_people),
         )
         return Grouping(customers, grouped_ids, grouped_owner)
+
+    def _recorded_owner_keys(self, nameless: BoolArray) -> pa.Array:
+        """Per row: where the row names no customer (``nameless``) but the history holds
+        its order (the same channel and number, or the order known by that number), a
+        key (email or buyer id) of the history's customer of that order; else null."""
+        frame = self.frame
+        out = null_strings(frame.n)
+        if self.history is None or not frame.has_field("order_id"):
+            return out
+        numbered = np.asarray(
+            pc.not_equal(frame.order_numbers, "").to_numpy(zero_copy_only=False), dtype=bool
+        )
+        rows = np.flatnonzero(nameless & numbered & frame.order_starts)
+        if not len(rows):
+            return out
+        take = pa.array(rows)
+        recorded = self.history.recorded_orders(
+            frame.order_channels.take(take).to_pylist(), frame.order_numbers.take(take).to_pylist()
+        )
+        owned = recorded.customer >= 0
+        if not owned.any():
+            return out
+        keys, customer = self.history.email_identities(np.unique(recorded.customer[owned]))
+        if not len(keys):
+            return out
+        # One key per customer (the first), per order of the run that the history holds.
+        first_of, at = np.unique(customer, return_index=True)
+        where = np.searchsorted(first_of, recorded.customer)
+        hit = owned & (where < len(first_of))
+        hit &= first_of[np.minimum(where, len(first_of) - 1)] == recorded.customer
+        source = np.full(frame.n, -1, dtype=np.int64)
+        source[rows[recorded.pos[hit]]] = at[where[hit]]
+        if frame.grouped:  # every row of the order, as its first row
+            source = source[frame.order_rows][frame.order_codes]
+        picked = pc.take(keys, pa.array(np.maximum(source, 0)))
+        result: pa.Array = pc.if_else(pa.array(source >= 0), picked, out)
+        return result
 
     # --- measures -----------------------------------------------------------------------
 
