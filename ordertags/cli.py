@@ -2568,11 +2568,15 @@ def serve_cmd(
 
     Example: ordertags serve --host 0.0.0.0 --port 8650
     """
-    from ordertags.web import ServeError, serve
+    from ordertags.web import ServeError, prepare, serve
 
     ws = _need_workspace(workspace)
     try:
-        serve(ws, host=host, port=port, exports=[str(e) for e in exports or []], rules=rules)
+        screen, line = prepare(
+            ws, host=host, port=port, exports=[str(e) for e in exports or []], rules=rules
+        )
+        typer.echo(f"ordertags: {line}", err=True)
+        serve(screen, host=host, port=port)
     except ServeError as exc:
         typer.echo(f"ordertags: {exc}", err=True)
         raise typer.Exit(code=2) from None

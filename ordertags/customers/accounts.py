@@ -144,9 +144,7 @@ def add_user(ws: Workspace, name: str, role: str, password: str, *, by: str) -> 
                         f"remove it first with `ordertags users remove {name}`.",
                     )
                 created = _now()
-                conn.execute(
-                    "INSERT INTO users VALUES (?, ?, ?, ?)", (name, role, hashed, created)
-                )
+                conn.execute("INSERT INTO users VALUES (?, ?, ?, ?)", (name, role, hashed, created))
                 append_audit(history, who=by, action="add user", detail=f"{name} ({role})")
         except sqlite3.Error as exc:
             raise _locked(history, exc) from None
@@ -250,9 +248,7 @@ def customer_keys(history: History, text: str, region: str | None = None) -> set
         cid = history.find_customer(text, code)
     except OrderTagsError:
         return out
-    out.update(
-        r[0] for r in history.fetch("SELECT key FROM identities WHERE customer = ?", (cid,))
-    )
+    out.update(r[0] for r in history.fetch("SELECT key FROM identities WHERE customer = ?", (cid,)))
     out.update(
         r[0]
         for r in history.fetch(
