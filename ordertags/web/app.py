@@ -95,6 +95,8 @@ class ScreenApp:
         ]
         handlers: dict[Any, Callable[..., Any]] = {
             HTTPException: self.http_error,
+            OrderTagsError: self.crash,
+            OSError: self.crash,
             Exception: self.crash,
         }
         self.starlette = Starlette(routes=routes, exception_handlers=handlers)

@@ -282,6 +282,8 @@ class Screen:
         version: str,
     ) -> Any:
         self._check_identity(customer, identity)
+        book, _ = self.book()
+        tag = (book.spelling(tag) if book else None) or tag
         return self.act(
             actor,
             "tag",
@@ -302,6 +304,8 @@ class Screen:
 
     def untag(self, actor: Actor, customer: str, identity: str, tag: str, version: str) -> Any:
         self._check_identity(customer, identity)
+        book, _ = self.book()
+        tag = (book.spelling(tag) if book else None) or tag
         return self.act(
             actor,
             "untag",

@@ -350,6 +350,14 @@ class Guard:
         if method != "POST":
             await refuse(405, "This method is not used here.", "")
             return
+        if not with_accounts:
+            await refuse(
+                403,
+                "This screen is read-only: the workspace has no accounts yet. Add one "
+                "with `ordertags users add NAME --role manager`.",
+                "read-only screen",
+            )
+            return
         body = b""
         more = True
         while more:
@@ -381,14 +389,6 @@ class Guard:
             return
         wanted = ROUTE_ROLES.get(path)
         if wanted is None or (wanted and (not role or role_rank(role) < role_rank(wanted))):
-            if not with_accounts and path != "/login":
-                await refuse(
-                    403,
-                    "This screen is read-only: the workspace has no accounts yet. Add one "
-                    "with `ordertags users add NAME --role manager`.",
-                    "read-only screen",
-                )
-                return
             await refuse(
                 403,
                 f"Your role ({role or 'none'}) may not do this"
