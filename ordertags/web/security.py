@@ -62,7 +62,7 @@ ROUTE_ROLES: dict[str, str] = {
 #: Pages whose GET needs more than a viewer.
 PAGE_ROLES: dict[str, str] = {"/lists": "manager", "/users": "admin"}
 #: Reachable without logging in.
-PUBLIC = ("/login", "/static/", "/healthz")
+PUBLIC = ("/login", "/static/", "/healthz", "/tags.css")  # tags.css: colours by index only
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
