@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import hashlib
 import io
 import os
 import re
@@ -1733,8 +1734,6 @@ def customer_version(book: TagBook, keys: Iterable[str], region: str | None = No
     >>> customer_version(load_tagbook("tagbook.yaml"), {"jane@example.com"})  # doctest: +SKIP
     '3f5c0a1b2d4e6f70'
     """
-    import hashlib
-
     wanted = set(keys)
     code = region or DEFAULT_REGION
 

@@ -19,17 +19,87 @@ from ordertags.web import ScreenApp, create_app
 
 from .conftest import AS_OF, csv_text
 
-HEADER = ["Order Id", "Source", "Received Date", "Customer Name", "Email", "Phone", "Address1", "Postcode", "Total"]
+HEADER = [
+    "Order Id",
+    "Source",
+    "Received Date",
+    "Customer Name",
+    "Email",
+    "Phone",
+    "Address1",
+    "Postcode",
+    "Total",
+]
 HOSTILE = "<script>document.title='pwned'</script>"
 PAST = [
-    ["1", "SHOPIFY", "2026-01-10 10:00", "Jane Doe", "Jane.Doe@gmail.com", "07700 900456", "12 Rose Street", "EH2 2PR", "700.00"],
-    ["2", "SHOPIFY", "2026-03-01 10:00", "Jane Doe", "jane.doe@gmail.com", "07700 900456", "12 Rose Street", "EH2 2PR", "350.00"],
+    [
+        "1",
+        "SHOPIFY",
+        "2026-01-10 10:00",
+        "Jane Doe",
+        "Jane.Doe@gmail.com",
+        "07700 900456",
+        "12 Rose Street",
+        "EH2 2PR",
+        "700.00",
+    ],
+    [
+        "2",
+        "SHOPIFY",
+        "2026-03-01 10:00",
+        "Jane Doe",
+        "jane.doe@gmail.com",
+        "07700 900456",
+        "12 Rose Street",
+        "EH2 2PR",
+        "350.00",
+    ],
 ]
 TODAY = [
-    ["101", "SHOPIFY", "2026-11-25 09:00", "Jane Doe", "jane.doe@gmail.com", "07700 900456", "12 Rose Street", "EH2 2PR", "25.00"],
-    ["102", "SHOPIFY", "2026-11-25 09:30", HOSTILE, "evil@example.org", "07700 900999", "1 Bad Road", "M1 1AA", "40.00"],
-    ["103", "SHOPIFY", "2026-11-25 10:00", "Bob Brown", "bob@example.org", "07700 900111", "1 Mill Lane", "LS1 4AP", "20.00"],
-    ["104", "SHOPIFY", "2026-11-25 11:00", "Rob Marsh", "rob@example.org", "07700 900111", "9 Oak Road", "M1 1AB", "30.00"],
+    [
+        "101",
+        "SHOPIFY",
+        "2026-11-25 09:00",
+        "Jane Doe",
+        "jane.doe@gmail.com",
+        "07700 900456",
+        "12 Rose Street",
+        "EH2 2PR",
+        "25.00",
+    ],
+    [
+        "102",
+        "SHOPIFY",
+        "2026-11-25 09:30",
+        HOSTILE,
+        "evil@example.org",
+        "07700 900999",
+        "1 Bad Road",
+        "M1 1AA",
+        "40.00",
+    ],
+    [
+        "103",
+        "SHOPIFY",
+        "2026-11-25 10:00",
+        "Bob Brown",
+        "bob@example.org",
+        "07700 900111",
+        "1 Mill Lane",
+        "LS1 4AP",
+        "20.00",
+    ],
+    [
+        "104",
+        "SHOPIFY",
+        "2026-11-25 11:00",
+        "Rob Marsh",
+        "rob@example.org",
+        "07700 900111",
+        "9 Oak Road",
+        "M1 1AB",
+        "30.00",
+    ],
 ]
 RULES = """\
 version: 1
@@ -62,7 +132,9 @@ def build_shop(root: Path, *, accounts: bool = True) -> Path:
     assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
     (ws / "rules.yaml").write_text(RULES, encoding="utf-8")
     book = ws / "tagbook.yaml"
-    text = book.read_text(encoding="utf-8").replace("    scope: order\n", "    scope: order\n" + EVIL_TAG, 1)
+    text = book.read_text(encoding="utf-8").replace(
+        "    scope: order\n", "    scope: order\n" + EVIL_TAG, 1
+    )
     book.write_text(text, encoding="utf-8")
     (root / "past.csv").write_text(csv_text(HEADER, PAST), encoding="utf-8")
     (root / "today.csv").write_text(csv_text(HEADER, TODAY), encoding="utf-8")
@@ -71,7 +143,16 @@ def build_shop(root: Path, *, accounts: bool = True) -> Path:
     tag_customer(book, "evil@example.org", ["EVIL"], note=HOSTILE, by="owner")
     done = runner.invoke(
         app,
-        ["apply", str(root / "today.csv"), "-o", str(root / "out.csv"), "-w", str(ws), "--as-of", AS_OF],
+        [
+            "apply",
+            str(root / "today.csv"),
+            "-o",
+            str(root / "out.csv"),
+            "-w",
+            str(ws),
+            "--as-of",
+            AS_OF,
+        ],
     )
     assert done.exit_code == 0, done.stderr
     if accounts:

@@ -54,11 +54,18 @@ def test_team_screen_in_chromium(server: str, shop: Path) -> None:  # noqa: F811
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
         try:
-            ctx = browser.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True)
+            ctx = browser.new_context(
+                viewport={"width": 1366, "height": 768}, accept_downloads=True
+            )
             page: Any = ctx.new_page()
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+            def dialog(d: Any) -> None:
+                dialogs.append(d.message)
+                d.dismiss()
+
+            page.on("dialog", dialog)
 
             page.goto(server + "/")
             assert page.url.startswith(server + "/login")

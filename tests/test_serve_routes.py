@@ -219,7 +219,9 @@ def test_csrf_missing_or_wrong_is_refused_and_audited(shop: Path) -> None:  # no
         assert "security token is missing or out of date" in r.text
     assert manual_tags(shop, "bob@example.org") == []
     refusals = [a for a in audit(shop) if a[1] == "refused"]
-    assert refusals[-2:] == [("max", "refused", "POST /customer/tag: CSRF token missing or wrong")] * 2
+    assert (
+        refusals[-2:] == [("max", "refused", "POST /customer/tag: CSRF token missing or wrong")] * 2
+    )
 
 
 def test_a_form_from_another_session_is_refused(shop: Path) -> None:  # noqa: F811
@@ -228,7 +230,12 @@ def test_a_form_from_another_session_is_refused(shop: Path) -> None:  # noqa: F8
     log_in(b, "max")
     r = b.post(
         "/customer/tag",
-        data={"csrf": token_a, "customer": "bob@example.org", "identity": "bob@example.org", "tag": "VIP"},
+        data={
+            "csrf": token_a,
+            "customer": "bob@example.org",
+            "identity": "bob@example.org",
+            "tag": "VIP",
+        },
     )
     assert r.status_code == 403
 
@@ -247,11 +254,31 @@ def test_only_forms_are_taken(shop: Path) -> None:  # noqa: F811
 
 ACTIONS = {
     # path: (the role it needs, the customer, the form beyond csrf/version)
-    "/customer/note": ("packer", "evil@example.org", {"identity": "evil@example.org", "tags": "EVIL", "note": "Checked"}),
-    "/customer/tag": ("manager", "evil@example.org", {"identity": "evil@example.org", "tag": "VIP"}),
-    "/customer/untag": ("manager", "evil@example.org", {"identity": "evil@example.org", "tag": "EVIL"}),
-    "/customer/link": ("manager", "bob@example.org", {"a": "bob@example.org", "b": "rob@example.org", "same": "0"}),
-    "/customer/suppress": ("manager", "evil@example.org", {"email": "evil@example.org", "reason": "asked"}),
+    "/customer/note": (
+        "packer",
+        "evil@example.org",
+        {"identity": "evil@example.org", "tags": "EVIL", "note": "Checked"},
+    ),
+    "/customer/tag": (
+        "manager",
+        "evil@example.org",
+        {"identity": "evil@example.org", "tag": "VIP"},
+    ),
+    "/customer/untag": (
+        "manager",
+        "evil@example.org",
+        {"identity": "evil@example.org", "tag": "EVIL"},
+    ),
+    "/customer/link": (
+        "manager",
+        "bob@example.org",
+        {"a": "bob@example.org", "b": "rob@example.org", "same": "0"},
+    ),
+    "/customer/suppress": (
+        "manager",
+        "evil@example.org",
+        {"email": "evil@example.org", "reason": "asked"},
+    ),
 }
 RANK = ["viewer", "packer", "manager", "admin"]
 
@@ -272,7 +299,10 @@ def test_each_action_by_each_role(shop: Path, user: str, path: str) -> None:  # 
     if allowed:
         assert r.status_code == 303, r.text
         assert (shop / "tagbook.yaml").read_bytes() != before
-        assert audit(shop)[-1][:2] == (user, path.rsplit("/", 1)[1].replace("link", "mark different"))
+        assert audit(shop)[-1][:2] == (
+            user,
+            path.rsplit("/", 1)[1].replace("link", "mark different"),
+        )
         done = c.get(r.headers["location"])
         assert "role" not in done.text or done.status_code == 200
     else:
@@ -286,7 +316,12 @@ def test_each_action_by_each_role(shop: Path, user: str, path: str) -> None:  # 
 
 
 def test_pages_by_role(shop: Path) -> None:  # noqa: F811
-    for user, lists, users in [("vic", 403, 403), ("pat", 403, 403), ("max", 200, 403), ("ada", 200, 200)]:
+    for user, lists, users in [
+        ("vic", 403, 403),
+        ("pat", 403, 403),
+        ("max", 200, 403),
+        ("ada", 200, 200),
+    ]:
         c = client(shop)
         log_in(c, user)
         assert c.get("/lists").status_code == lists
@@ -331,7 +366,11 @@ def test_tagging_records_by_and_shows_on_orders(shop: Path) -> None:  # noqa: F8
     assert who == ("max", "tag", "VIP on bob@example.org (expires 2099-01-01)")
     with Workspace(shop).open_history() as h:
         last = audit_entries(h)[-1]
-    assert (last.before, last.after, last.address) == ("", "bob@example.org: VIP (Wholesale) until 2099-01-01", "testclient")
+    assert (last.before, last.after, last.address) == (
+        "",
+        "bob@example.org: VIP (Wholesale) until 2099-01-01",
+        "testclient",
+    )
 
 
 def test_a_conflicting_edit_is_refused(shop: Path) -> None:  # noqa: F811
@@ -342,7 +381,13 @@ def test_a_conflicting_edit_is_refused(shop: Path) -> None:  # noqa: F811
     tag_customer(shop / "tagbook.yaml", "bob@example.org", ["REGULAR"], by="cron")
     r = c.post(
         "/customer/untag",
-        data={"csrf": token, "customer": "bob@example.org", "identity": "bob@example.org", "tag": "REGULAR", "version": version},
+        data={
+            "csrf": token,
+            "customer": "bob@example.org",
+            "identity": "bob@example.org",
+            "tag": "REGULAR",
+            "version": version,
+        },
     )
     assert r.status_code == 409
     assert "someone changed this customer's tags" in unescape(r.text)
@@ -357,7 +402,13 @@ def test_an_edit_of_another_customer_is_no_conflict(shop: Path) -> None:  # noqa
     tag_customer(shop / "tagbook.yaml", "rob@example.org", ["REGULAR"], by="cron")
     r = c.post(
         "/customer/tag",
-        data={"csrf": token, "customer": "bob@example.org", "identity": "bob@example.org", "tag": "VIP", "version": version},
+        data={
+            "csrf": token,
+            "customer": "bob@example.org",
+            "identity": "bob@example.org",
+            "tag": "VIP",
+            "version": version,
+        },
     )
     assert r.status_code == 303
 
@@ -372,7 +423,9 @@ def test_an_edit_of_another_customer_is_no_conflict(shop: Path) -> None:  # noqa
     ],
 )
 def test_bad_input_gives_a_page_with_the_message(
-    shop: Path, fields: dict[str, str], message: str  # noqa: F811
+    shop: Path,  # noqa: F811
+    fields: dict[str, str],
+    message: str,
 ) -> None:
     c = client(shop)
     token = log_in(c, "max")
@@ -398,7 +451,16 @@ def test_unknown_customer_and_page(shop: Path) -> None:  # noqa: F811
 
 
 @pytest.mark.parametrize(
-    "query", ["+44 7700 900456", "07700900456", "(07700) 900-456", "JANE.DOE@gmail.com", "shopify:101", "#101", "1"]
+    "query",
+    [
+        "+44 7700 900456",
+        "07700900456",
+        "(07700) 900-456",
+        "JANE.DOE@gmail.com",
+        "shopify:101",
+        "#101",
+        "1",
+    ],
 )
 def test_find_a_customer_any_way(shop: Path, query: str) -> None:  # noqa: F811
     c = client(shop)
@@ -457,12 +519,16 @@ def test_download_a_mailchimp_list(shop: Path) -> None:  # noqa: F811
     token = log_in(c, "max")
     r = c.post("/lists/download", data={"csrf": token, "tag": "BIG_SPENDER", "preset": "mailchimp"})
     assert r.status_code == 200
-    assert r.headers["content-disposition"].startswith('attachment; filename="big_spender-mailchimp-')
+    assert r.headers["content-disposition"].startswith(
+        'attachment; filename="big_spender-mailchimp-'
+    )
     lines = r.content.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("Email Address")
     assert [line.split(",")[0] for line in lines[1:]] == ["jane.doe@gmail.com"]
     assert audit(shop)[-1][:2] == ("max", "download list")
-    bad = c.post("/lists/download", data={"csrf": token, "tag": "BIG_SPENDER", "preset": "../../etc/passwd"})
+    bad = c.post(
+        "/lists/download", data={"csrf": token, "tag": "BIG_SPENDER", "preset": "../../etc/passwd"}
+    )
     assert bad.status_code == 400 and "is not a list preset" in bad.text
 
 
@@ -477,7 +543,10 @@ def test_the_audit_log_is_append_only(shop: Path) -> None:  # noqa: F811
 def test_admin_adds_and_removes_an_account(shop: Path) -> None:  # noqa: F811
     c = client(shop)
     token = log_in(c, "ada")
-    r = c.post("/users/add", data={"csrf": token, "name": "new", "role": "viewer", "password": "new long password"})
+    r = c.post(
+        "/users/add",
+        data={"csrf": token, "name": "new", "role": "viewer", "password": "new long password"},
+    )
     assert r.status_code == 303
     vic = client(shop)
     log_in(vic, "vic")
@@ -498,7 +567,15 @@ def test_a_broken_tag_book_is_shown_and_edits_refused(shop: Path) -> None:  # no
     html = c.get("/customer?key=bob%40example.org").text
     assert "The tag book cannot be read" in html and "tagbook.yaml" in html and "line" in html
     assert 'action="/customer/tag"' not in html
-    r = c.post("/customer/tag", data={"csrf": token, "customer": "bob@example.org", "identity": "bob@example.org", "tag": "VIP"})
+    r = c.post(
+        "/customer/tag",
+        data={
+            "csrf": token,
+            "customer": "bob@example.org",
+            "identity": "bob@example.org",
+            "tag": "VIP",
+        },
+    )
     assert r.status_code == 400 and "tagbook.yaml" in r.text
     assert c.get("/").status_code == 200  # still serving
 
@@ -522,7 +599,15 @@ def test_without_accounts_the_screen_is_read_only(tmp_path: Path) -> None:
     assert r.status_code == 200 and "read-only" in r.text
     page = c.get("/customer?key=bob%40example.org")
     assert 'action="/customer/tag"' not in page.text
-    r = c.post("/customer/tag", data={"csrf": "any", "customer": "bob@example.org", "identity": "bob@example.org", "tag": "VIP"})
+    r = c.post(
+        "/customer/tag",
+        data={
+            "csrf": "any",
+            "customer": "bob@example.org",
+            "identity": "bob@example.org",
+            "tag": "VIP",
+        },
+    )
     assert r.status_code == 403 and "ordertags users add NAME --role manager" in r.text
 
 
@@ -537,7 +622,9 @@ def test_serve_refuses_a_network_host_without_accounts(tmp_path: Path) -> None:
 def test_users_commands(tmp_path: Path) -> None:
     ws = tmp_path / "w"
     assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
-    r = runner.invoke(app, ["users", "add", "sam", "--role", "manager", "-w", str(ws)], input="a long password\n")
+    r = runner.invoke(
+        app, ["users", "add", "sam", "--role", "manager", "-w", str(ws)], input="a long password\n"
+    )
     assert r.exit_code == 0 and r.stderr == "added sam (manager)\n"
     r = runner.invoke(app, ["users", "add", "sam", "-w", str(ws)], input="a long password\n")
     assert r.exit_code == 1 and 'there is already an account "sam"' in r.stderr
@@ -547,7 +634,11 @@ def test_users_commands(tmp_path: Path) -> None:
     assert r.exit_code == 2
     r = runner.invoke(app, ["users", "list", "-w", str(ws)])
     assert "sam" in r.stdout and "manager" in r.stdout
-    r = runner.invoke(app, ["users", "passwd", "sam", "--role", "viewer", "-w", str(ws)], input="another long one\n")
+    r = runner.invoke(
+        app,
+        ["users", "passwd", "sam", "--role", "viewer", "-w", str(ws)],
+        input="another long one\n",
+    )
     assert r.exit_code == 0
     r = runner.invoke(app, ["users", "remove", "sam", "-w", str(ws)])
     assert r.exit_code == 0
@@ -568,7 +659,16 @@ def test_audit_command_filters_by_customer_and_day(shop: Path) -> None:  # noqa:
     c = client(shop)
     token = log_in(c, "max")
     version = page_version(c.get("/customer?key=bob%40example.org").text)
-    c.post("/customer/tag", data={"csrf": token, "customer": "bob@example.org", "identity": "bob@example.org", "tag": "VIP", "version": version})
+    c.post(
+        "/customer/tag",
+        data={
+            "csrf": token,
+            "customer": "bob@example.org",
+            "identity": "bob@example.org",
+            "tag": "VIP",
+            "version": version,
+        },
+    )
     r = runner.invoke(app, ["audit", "--customer", "BOB@example.org", "-w", str(shop)])
     assert r.exit_code == 0, r.stderr
     rows = r.stdout.splitlines()[2:]
@@ -584,7 +684,19 @@ def test_changes_token_moves_with_an_apply(shop: Path, template_shop: Path) -> N
     first = c.get("/changes").json()["token"]
     assert c.get("/changes").json()["token"] == first
     out = shop.parent / "out2.csv"
-    r = runner.invoke(app, ["apply", str(template_shop.parent / "today.csv"), "-o", str(out), "-w", str(shop), "--as-of", "2026-11-26"])
+    r = runner.invoke(
+        app,
+        [
+            "apply",
+            str(template_shop.parent / "today.csv"),
+            "-o",
+            str(out),
+            "-w",
+            str(shop),
+            "--as-of",
+            "2026-11-26",
+        ],
+    )
     assert r.exit_code == 0, r.stderr
     assert c.get("/changes").json()["token"] != first
 

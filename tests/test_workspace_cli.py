@@ -300,7 +300,7 @@ def test_newer_history_is_refused_with_exit_1(shop: Path, tmp_path: Path) -> Non
     assert result.exit_code == 1
     assert result.stderr == (
         f"ordertags: {shop / 'history.sqlite'}: the history was written by a newer ordertags "
-        "(schema version 7; ordertags 0.1.0 reads up to version 4). Upgrade ordertags "
+        "(schema version 7; ordertags 0.1.0 reads up to version 5). Upgrade ordertags "
         "(pip install -U ordertags); this version will not touch the file.\n"
     )
     assert not (tmp_path / "out.csv").exists()
