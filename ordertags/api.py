@@ -22,6 +22,17 @@ import pyarrow.compute as pc
 
 from ordertags.base.files import check_output_folder, make_private_dir
 from ordertags.base.keys import check_region
+from ordertags.customers.accounts import (
+    ROLES,
+    AuditEntry,
+    User,
+    add_user,
+    audit_entries,
+    list_users,
+    remove_user,
+    set_password,
+)
+from ordertags.customers.applied import record_applied
 from ordertags.customers.history import History, IngestReport
 from ordertags.customers.identity import Suspect, resolve_links
 from ordertags.customers.rfm import Cutoffs
@@ -82,6 +93,14 @@ Progress = Callable[[int], None]
 
 #: The public names of this module (the command line imports only these).
 __all__ = [
+    "ROLES",
+    "AuditEntry",
+    "User",
+    "add_user",
+    "audit_log",
+    "list_users",
+    "remove_user",
+    "set_password",
     "Annotated",
     "Explanation",
     "OrderSource",
@@ -441,6 +460,8 @@ def _apply_run(given: dict[str, Any], *, streamed: bool) -> tuple[Annotated, lis
                     excel_safe=excel_safe,
                 ),
             )
+            if recording and history is not None:  # the team screen's orders of the day
+                record_applied(history, [t.source for t in result.tables], result.summary.as_of)
             # Every list is made (and its tags checked) before anything is put in place;
             # in a workspace, with the history's all-time figures (as export makes them).
             # Only the customers some list can select (each list needs one of its tags).
@@ -1101,3 +1122,17 @@ def write_report(view: OrdersView, output: PathLike, *, title: str = "Orders to 
     ``output`` (``-``: standard output), atomically."""
     page = render_page(view, title=title).encode("utf-8")
     write_output(output, lambda fh: fh.write(page))
+
+
+def audit_log(
+    workspace: Workspace, *, customer: str | None = None, since: dt.date | None = None
+) -> list[AuditEntry]:
+    """The workspace's audit log, oldest first: every change made from the team screen
+    or by ``ordertags users`` (of the customer ``customer`` names, from ``since`` on).
+
+    >>> audit_log(Workspace("shop"), customer="jane@example.com")  # doctest: +SKIP
+    [AuditEntry(id=1, at='2026-11-28T09:00:00+00:00', who='sam', action='tag', ...)]
+    """
+    with workspace_history(workspace) as history:
+        assert history is not None
+        return audit_entries(history, customer=customer, since=since)

@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # the API (and pyarrow) is imported only by commands that rea
     from ordertags.api import OrdersView
 
 from ordertags.tags import (
+    default_author,
     link_identities,
     load_tagbook,
     suppress_address,
@@ -2450,6 +2451,224 @@ def report(
     except OrderTagsError as exc:
         _fail(exc)
     _say(quiet, view.counts_line() + ("" if output == "-" else f"; wrote {output}"))
+
+
+# --- the team screen -----------------------------------------------------------------
+
+users_app = typer.Typer(
+    help="The team screen's accounts (ordertags serve): add, list, remove, new password.",
+    no_args_is_help=True,
+)
+app.add_typer(users_app, name="users")
+
+RoleOpt = Annotated[
+    str,
+    typer.Option(
+        "--role",
+        help="viewer (reads), packer (also notes on orders), manager (also tags, links, "
+        "lists), admin (also accounts).",
+    ),
+]
+
+
+def _read_password(confirm: bool = True) -> str:
+    """The password: asked twice without echo on a terminal, else the first line of
+    standard input (for scripts)."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if confirm and getpass.getpass("Again: ") != first:
+        typer.echo("ordertags: the two passwords differ; nothing was changed.", err=True)
+        raise typer.Exit(code=1)
+    return first
+
+
+def _operator() -> str:
+    """Who runs a command, for the audit log."""
+    return default_author()
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="The account name (letters, digits, . _ -).")],
+    role: RoleOpt = "viewer",
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Add an account for the team screen. The password is asked without echo (or read
+    from standard input in a script) and stored as an Argon2 hash in the workspace.
+
+    Example: ordertags users add sam --role manager
+    """
+    from ordertags.api import ROLES, add_user
+
+    if role not in ROLES:
+        raise typer.BadParameter(f"use one of {', '.join(ROLES)}.", param_hint="--role")
+    ws = _need_workspace(workspace)
+    try:
+        add_user(ws, name, role, _read_password(), by=_operator())
+    except OrderTagsError as exc:
+        _fail(exc)
+    typer.echo(f"added {name} ({role})", err=True)
+
+
+@users_app.command("list")
+def users_list(workspace: WorkspaceOpt = None) -> None:
+    """List the accounts with their roles.
+
+    Example: ordertags users list
+    """
+    from ordertags.api import list_users
+
+    ws = _need_workspace(workspace)
+    try:
+        users = list_users(ws)
+    except OrderTagsError as exc:
+        _fail(exc)
+    if users:
+        typer.echo(
+            tabulate([(u.name, u.role, u.created[:10]) for u in users], ["name", "role", "added"])
+        )
+    typer.echo(_n(len(users), "account"), err=True)
+
+
+@users_app.command("remove")
+def users_remove(
+    name: Annotated[str, typer.Argument(help="The account to remove.")],
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Remove an account (its entries in the audit log stay; its sessions end).
+
+    Example: ordertags users remove sam
+    """
+    from ordertags.api import remove_user
+
+    ws = _need_workspace(workspace)
+    try:
+        remove_user(ws, name, by=_operator())
+    except OrderTagsError as exc:
+        _fail(exc)
+    typer.echo(f"removed {name}", err=True)
+
+
+@users_app.command("passwd")
+def users_passwd(
+    name: Annotated[str, typer.Argument(help="The account.")],
+    role: Annotated[
+        str | None,
+        typer.Option("--role", help="Also give the account this role.", show_default=False),
+    ] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Give an account a new password (asked without echo, or read from standard input).
+
+    Example: ordertags users passwd sam
+    """
+    from ordertags.api import ROLES, set_password
+
+    if role is not None and role not in ROLES:
+        raise typer.BadParameter(f"use one of {', '.join(ROLES)}.", param_hint="--role")
+    ws = _need_workspace(workspace)
+    try:
+        set_password(ws, name, _read_password(), by=_operator(), role=role)
+    except OrderTagsError as exc:
+        _fail(exc)
+    typer.echo(f"changed the password of {name}", err=True)
+
+
+@app.command("audit")
+def audit_cmd(
+    customer: Annotated[
+        str | None,
+        typer.Option(
+            "--customer",
+            help="Only changes to this customer (an email, phone, buyer id or order id).",
+            show_default=False,
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Only changes from this day, YYYY-MM-DD.", show_default=False),
+    ] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Print the audit log: every change made from the team screen or to its accounts
+    (when, who, from where, what, before and after).
+
+    Example: ordertags audit --customer jane@example.com --since 2026-11-01
+    """
+    from ordertags.api import audit_log
+
+    day = _date_opt(since, "--since")
+    ws = _need_workspace(workspace)
+    try:
+        entries = audit_log(ws, customer=customer, since=day)
+    except OrderTagsError as exc:
+        _fail(exc)
+    if entries:
+        typer.echo(
+            tabulate(
+                [
+                    (
+                        e.at[:19].replace("T", " "),
+                        e.who,
+                        e.address,
+                        e.action,
+                        e.customer or "",
+                        e.before or "",
+                        e.after or "",
+                        e.detail or "",
+                    )
+                    for e in entries
+                ],
+                ["at (UTC)", "who", "from", "what", "customer", "before", "after", "detail"],
+                disable_numparse=True,
+            )
+        )
+    typer.echo(_n(len(entries), "change"), err=True)
+
+
+@app.command("serve")
+def serve_cmd(
+    exports: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Also show the orders of these exports (besides the latest apply's).",
+            show_default=False,
+        ),
+    ] = None,
+    host: Annotated[
+        str,
+        typer.Option(
+            "--host",
+            help="The address to listen on. Beyond 127.0.0.1 (the shop's network) the "
+            "workspace needs accounts (ordertags users add).",
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="The port.")] = 8650,
+    workspace: WorkspaceOpt = None,
+    rules: RulesOpt = None,
+) -> None:
+    """Start the team screen: today's orders in their tags' colours, customer look-up,
+    and tagging with a click, for everyone logged in (local web pages; Ctrl+C stops).
+
+    Example: ordertags serve --host 0.0.0.0 --port 8650
+    """
+    from ordertags.web import ServeError, prepare, serve
+
+    ws = _need_workspace(workspace)
+    try:
+        screen, line = prepare(
+            ws, host=host, port=port, exports=[str(e) for e in exports or []], rules=rules
+        )
+        typer.echo(f"ordertags: {line}", err=True)
+        serve(screen, host=host, port=port)
+    except ServeError as exc:
+        typer.echo(f"ordertags: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    except OrderTagsError as exc:
+        _fail(exc)
 
 
 def main() -> None:

@@ -103,3 +103,12 @@ class BusyError(OrderTagsError):
     cron runs overlapping). Exit 3, so that cron can tell "try again" from bad data."""
 
     exit_code = 3
+
+
+class AccountError(OrderTagsError):
+    """An account of the team screen cannot be added, changed or used (``ordertags users``)."""
+
+
+class EditConflictError(OrderTagsError):
+    """A change made from a page that is out of date: someone changed the same customer's
+    entries in the tag book after the page was shown. Nothing was changed."""

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import hashlib
 import io
 import os
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from difflib import get_close_matches
 from pathlib import Path
@@ -1201,7 +1202,12 @@ def _fits_schema(key: str, record: dict[str, Any]) -> bool:
     return bool(validator.is_valid({"tags": [], key: [record]}))
 
 
-def _edit(path: Path, change: Any, text_change: Any = None) -> Any:
+#: Called with the tag book as read under the edit's lock, before any change: raises to
+#: refuse the edit (the team screen: the customer's entries changed since the page).
+Guard = Callable[["TagBook"], None]
+
+
+def _edit(path: Path, change: Any, text_change: Any = None, guard: Guard | None = None) -> Any:
     """Lock the tag book, let ``change`` edit it (loaded round-trip), check the result
     and write it back atomically. ``change`` returns what the caller reports.
 
@@ -1229,6 +1235,8 @@ def _edit(path: Path, change: Any, text_change: Any = None) -> Any:
             raw = read_bytes(path, TagBookError, "tag book")
             # Refuse to edit a broken file.
             book, layout = _book_of(raw, path, str(path))
+            if guard is not None:
+                guard(book)
             if text_change is not None and _TEXT_EDITS:
                 try:
                     edit = _TextEdit(raw, book, layout)
@@ -1314,6 +1322,7 @@ def tag_customer(
     now: dt.datetime | None = None,
     region: str | None = None,
     valid_phone: bool = True,
+    guard: Guard | None = None,
 ) -> TagChange:
     """Tag a customer by hand: append an entry to the tag book's ``customers`` list,
     keyed by the identity given: an email (``email:``), a phone number in any common
@@ -1416,7 +1425,7 @@ def tag_customer(
             edit.append(record)
         return report
 
-    result: TagChange = _edit(p, change, text_change)
+    result: TagChange = _edit(p, change, text_change, guard)
     return result
 
 
@@ -1432,7 +1441,12 @@ def _note_target(book: TagBook, mine: list[int], tags: list[str], note: str | No
 
 
 def untag_customer(
-    path: str | os.PathLike[str], identity: str, tags: list[str], *, region: str | None = None
+    path: str | os.PathLike[str],
+    identity: str,
+    tags: list[str],
+    *,
+    region: str | None = None,
+    guard: Guard | None = None,
 ) -> TagChange:
     """Remove tags from a customer: from every entry naming the same identity (any
     spelling of the email or phone number, any case of a buyer id). An entry left with
@@ -1491,7 +1505,7 @@ def untag_customer(
                 edit.remove(i)
         return report
 
-    result: TagChange = _edit(p, change, text_change)
+    result: TagChange = _edit(p, change, text_change, guard)
     return result
 
 
@@ -1518,6 +1532,7 @@ def suppress_address(
     by: str | None = None,
     remove: bool = False,
     now: dt.datetime | None = None,
+    guard: Guard | None = None,
 ) -> SuppressChange:
     """Add an address to the tag book's ``suppressed`` list (or, with ``remove``, take
     every spelling of it off), so that no mailing list carries it.
@@ -1576,7 +1591,7 @@ def suppress_address(
         edit.append_item("suppressed", record())
         return SuppressChange(email, key, added=True)
 
-    result: SuppressChange = _edit(Path(path), change, text_change)
+    result: SuppressChange = _edit(Path(path), change, text_change, guard)
     return result
 
 
@@ -1603,6 +1618,7 @@ def _edit_link(
     by: str | None,
     region: str | None,
     now: dt.datetime | None,
+    guard: Guard | None = None,
 ) -> LinkChange:
     code = region or DEFAULT_REGION
     ka, kb = identity_of(a, code)[1], identity_of(b, code)[1]
@@ -1666,7 +1682,7 @@ def _edit_link(
         edit.append_item("links", record)
         return LinkChange(a, b, added=True, removed=0)
 
-    result: LinkChange = _edit(Path(path), change, text_change)
+    result: LinkChange = _edit(Path(path), change, text_change, guard)
     return result
 
 
@@ -1679,6 +1695,7 @@ def link_identities(
     by: str | None = None,
     region: str | None = None,
     now: dt.datetime | None = None,
+    guard: Guard | None = None,
 ) -> LinkChange:
     """Record in the tag book that two identities (emails or phone numbers) are the same
     person; a "different" entry for the pair is removed. Links beat automatic matches.
@@ -1686,7 +1703,7 @@ def link_identities(
     >>> link_identities("tagbook.yaml", "jane@example.com", "07700 900123")  # doctest: +SKIP
     LinkChange(a='jane@example.com', b='07700 900123', added=True, removed=0)
     """
-    return _edit_link(path, a, b, same=True, note=note, by=by, region=region, now=now)
+    return _edit_link(path, a, b, same=True, note=note, by=by, region=region, now=now, guard=guard)
 
 
 def unlink_identities(
@@ -1698,6 +1715,7 @@ def unlink_identities(
     by: str | None = None,
     region: str | None = None,
     now: dt.datetime | None = None,
+    guard: Guard | None = None,
 ) -> LinkChange:
     """Record in the tag book that two identities are different people, whatever the
     evidence says; a "same" link for the pair is removed.
@@ -1706,4 +1724,35 @@ def unlink_identities(
     ...     "tagbook.yaml", "bob@example.com", "bob.smith@example.com"
     ... )  # doctest: +SKIP
     """
-    return _edit_link(path, a, b, same=False, note=note, by=by, region=region, now=now)
+    return _edit_link(path, a, b, same=False, note=note, by=by, region=region, now=now, guard=guard)
+
+
+def customer_version(book: TagBook, keys: Iterable[str], region: str | None = None) -> str:
+    """A short fingerprint of what the tag book says about the identities ``keys``:
+    their entries, the links naming them, their suppressions. A page shows it, and an
+    edit made from the page is refused (:class:`ordertags.errors.EditConflictError`)
+    when it has changed meanwhile: someone else changed the same customer.
+
+    >>> customer_version(load_tagbook("tagbook.yaml"), {"jane@example.com"})  # doctest: +SKIP
+    '3f5c0a1b2d4e6f70'
+    """
+    wanted = set(keys)
+    code = region or DEFAULT_REGION
+
+    def key_of(text: str) -> str:
+        try:
+            return identity_of(text, code)[1]
+        except OrderTagsError:
+            return text
+
+    parts: list[str] = []
+    for e in book.entries:
+        if e.key_in(region) in wanted:
+            parts.append(repr((e.key, e.tags, e.note, e.by, e.at, e.expires)))
+    for link in book.links:
+        if {key_of(link.a), key_of(link.b)} & wanted:
+            parts.append(repr((link.a, link.b, link.same, link.note)))
+    for sup in book.suppressed:
+        if sup.key in wanted:
+            parts.append(repr((sup.key, sup.reason)))
+    return hashlib.sha256("\n".join(sorted(parts)).encode("utf-8")).hexdigest()[:16]

@@ -50,7 +50,7 @@ from ordertags.errors import HistoryError
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 APPLICATION_ID = 0x4F544147  # "OTAG": an ordertags history, not some other SQLite file
 LOCK_TIMEOUT_S = 30.0
 NONE = np.iinfo(np.int64).max  # no date
@@ -174,6 +174,39 @@ INSERT OR IGNORE INTO order_aliases SELECT id, reference FROM orders
     WHERE reference IS NOT NULL AND reference != ''
 """
 
+# Version 7: the team screen:
+# the accounts of ``ordertags serve`` (Argon2 hashes; the history is owner-only), the
+# audit log of every change made through it or ``ordertags users``, append-only (the
+# triggers refuse an update or a delete, so no one erases their own entries), and the
+# exports each recording ``apply`` read (the team screen's orders of the day).
+_V7_TEAM_SCREEN = """
+CREATE TABLE users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,             -- viewer, packer, manager, admin
+    hash TEXT NOT NULL,             -- Argon2id, as argon2-cffi encodes it
+    created TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,               -- ISO 8601, UTC
+    who TEXT NOT NULL,
+    address TEXT NOT NULL,          -- the client's address, or "command line"
+    action TEXT NOT NULL,           -- tag, untag, note, link, unlink, suppress, refused...
+    customer TEXT,                  -- the identity key acted on
+    before TEXT, after TEXT, detail TEXT
+);
+CREATE INDEX audit_customer ON audit (customer, at);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TABLE applied (
+    source TEXT PRIMARY KEY,        -- an export's absolute path
+    at TEXT NOT NULL,               -- when the apply that last read it ran (ISO 8601, UTC)
+    as_of TEXT
+) WITHOUT ROWID
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
@@ -181,6 +214,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (4, _V4),
     (5, _V5),
     (6, _V6),
+    (7, _V7_TEAM_SCREEN),
 ]
 
 
