@@ -15,8 +15,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
+import re
 from collections import defaultdict
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -27,8 +30,10 @@ from ordertags.cli import app
 from .month_shop import (
     Month,
     Order,
+    list_files,
     make_month,
     shopify,
+    shopify_refunds,
     write_exports,
 )
 
@@ -208,3 +213,145 @@ def test_a_cron_run_counts_todays_orders(month: Month, tmp_path: Path, workspace
     mine = [r for r in rows if r[names] == "#9001"]
     assert mine and all(r[tags] == "REGULAR" for r in mine), key
     assert all(r[tags] == "" for r in rows if r[emails] and r[emails] != key)
+
+
+# --- refunds, and the three outputs to the penny ---------------------------------------------
+
+SPEND = re.compile(r"(-?[\d,]+\.\d\d) ([A-Z]{3})")
+
+
+def spend_of(text: str) -> dict[str, Decimal]:
+    """``3,440.76 GBP + 777.77 EUR`` or ``3440.76 GBP; 777.77 EUR`` as amounts by currency."""
+    return {c: Decimal(a.replace(",", "")) for a, c in SPEND.findall(text)}
+
+
+@pytest.fixture(scope="module")
+def with_refunds(
+    month: Month, exports: list[Path], tmp_path_factory: pytest.TempPathFactory
+) -> list[Path]:
+    """The month's exports, then Shopify's export downloaded again after two refunds
+    (one in full, one of the goods but not the shipping)."""
+    again = tmp_path_factory.mktemp("refunds") / "orders_export_after_refunds.csv"
+    again.write_text(shopify_refunds(month), encoding="utf-8")
+    return [*exports, again]
+
+
+@pytest.mark.parametrize("where", ["one run", "workspace"])
+def test_lists_segments_and_customers_to_the_penny(
+    month: Month, with_refunds: list[Path], tmp_path: Path, where: str
+) -> None:
+    """Every export of the month and a refund re-export, in one run and in a workspace:
+    the mailing list (everyone), the RFM groups and ``customers`` give each customer the
+    orders and spend (net of refunds, per currency) the generator worked out; a fully
+    refunded order is no order; each order counts once, whichever exports hold it."""
+    truth = month.truth(refunded=True)
+    assert any(
+        Decimal(0) < b < next(o.total for o in month.orders if o.number == n)
+        for n, b in month.refunds.items()
+    )  # a partial refund is among them
+    files = list(map(str, with_refunds))
+    common = ["--default-region", "GB", "--as-of", "2026-12-01"]
+    book = tmp_path / "tagbook.yaml"
+    book.write_text("version: 1\ntags:\n  - {name: VIP, colour: gold}\ncustomers: []\n", "utf-8")
+    if where == "workspace":
+        shop = tmp_path / "shop"
+        assert runner.invoke(app, ["init", str(shop), "--default-region", "GB"]).exit_code == 0
+        done = runner.invoke(app, ["ingest", *files, "-w", str(shop)])
+        assert done.exit_code == 0, done.stderr
+        source = ["-w", str(shop)]
+    else:
+        source = [*files, "-t", str(book)]
+
+    # The mailing list: everyone with an address that may be mailed (web shop customers).
+    listed = runner.invoke(
+        app, ["export", *source, "--all", "--include-without-consent", "-o", "-", *common]
+    )
+    assert listed.exit_code == 0, listed.stderr
+    rows = list(csv.DictReader(io.StringIO(listed.stdout)))
+    mailable = {k for k in truth if "@" in k and "marketplace.amazon" not in k}
+    assert {r["Email Address"] for r in rows} == mailable
+    for r in rows:
+        want = truth[r["Email Address"]]
+        assert int(r["Orders"]) == want["orders"], r["Email Address"]
+        spend = {c: v for c, v in dict(want["spend"]).items() if v}  # type: ignore[call-overload]
+        assert spend_of(r["Spend"]) == spend, r["Email Address"]
+
+    # The RFM groups: every customer in one group, every penny in one group.
+    groups = runner.invoke(app, ["segments", *source, "--output-format", "json", *common])
+    assert groups.exit_code == 0, groups.stderr
+    lines = json.loads(groups.stdout)["lines"]
+    assert sum(g["customers"] for g in lines) == len(truth)
+    per_currency: dict[str, Decimal] = defaultdict(Decimal)
+    for g in lines:
+        for c, v in g["spend"].items():
+            per_currency[c] += Decimal(v)
+    expected: dict[str, Decimal] = defaultdict(Decimal)
+    for row in truth.values():
+        for c, v in dict(row["spend"]).items():  # type: ignore[call-overload]
+            expected[c] += v
+    assert {c: v for c, v in per_currency.items() if v} == {c: v for c, v in expected.items() if v}
+
+    # customers (the workspace's history): each customer's orders and spend per currency.
+    if where == "workspace":
+        table = runner.invoke(app, ["customers", *source, "--limit", "0", *common[2:]])
+        assert table.exit_code == 0, table.stderr
+        seen = 0
+        for line in table.stdout.splitlines()[2:]:
+            cells = re.split(r"\s{2,}", line.strip())
+            key = cells[0]
+            want = truth[key]
+            assert int(cells[1]) == want["orders"], key
+            spend = {c: v for c, v in dict(want["spend"]).items() if v}  # type: ignore[call-overload]
+            assert spend_of(cells[2]) == spend, key
+            seen += 1
+        assert seen == len(truth)
+
+
+def test_list_files_in_every_spelling_people_write(
+    month: Month, exports: list[Path], tmp_path: Path
+) -> None:
+    """A rule's list file written as people write one (``addr,``, ``"addr"``, ``addr;``,
+    ``addr<TAB>GOLD``, ``mailto:addr``, a CSV with an ``Email Address`` column) tags
+    exactly the customers it names, on every one of their Shopify orders; ``lint`` says
+    nothing of such files, and warns by line number of a line that holds no address."""
+    shop = [o for o in month.orders if o.channel == "shopify"]
+    emails = sorted({o.email for o in shop})[::2]  # every other customer of the shop
+    assert emails and len(emails) < len({o.email for o in shop})
+    lists = list_files(
+        tmp_path / "lists", [e.upper() if i % 2 else e for i, e in enumerate(emails)]
+    )
+    book = tmp_path / "tagbook.yaml"
+    book.write_text("version: 1\ntags:\n  - {name: GOLD, colour: gold}\ncustomers: []\n", "utf-8")
+    export = next(p for p in exports if p.name == "orders_export.csv")
+    for spelling, path in lists.items():
+        rules = tmp_path / f"rules_{spelling}.yaml"
+        rules.write_text(
+            "version: 1\nrules:\n  - name: Gold list\n"
+            f"    when: {{field: email, in_file: {path.name}}}\n    tag: GOLD\n",
+            encoding="utf-8",
+        )
+        (tmp_path / path.name).write_bytes(path.read_bytes())  # beside the rule file
+        linted = runner.invoke(app, ["lint", "-r", str(rules), "-t", str(book)])
+        assert linted.exit_code == 0 and "warning" not in linted.stdout, (spelling, linted.stdout)
+        out = tmp_path / f"out_{spelling}.csv"
+        result = runner.invoke(
+            app,
+            ["apply", str(export), "-t", str(book), "-r", str(rules), "-o", str(out), "--quiet"]
+            + ["--as-of", "2026-12-01"],
+        )
+        assert result.exit_code == 0, (spelling, result.stderr)
+        header, rows = read_table(out, ",", "utf-8")
+        name, tags = header.index("Name"), header.index("Customer Tags")
+        by_number = {o.number: o for o in shop}
+        for row in rows:
+            assert row[tags] == ("GOLD" if by_number[row[name]].email in emails else ""), (
+                spelling,
+                row[name],
+            )
+    # A line that holds no address: lint names the file and the line.
+    junk = tmp_path / lists["comma"].name
+    junk.write_text(junk.read_text("utf-8") + "call Jane back\n", encoding="utf-8")
+    linted = runner.invoke(app, ["lint", "-r", str(tmp_path / "rules_comma.yaml"), "-t", str(book)])
+    assert (
+        f"warning: {junk}, line {len(emails) + 1}: 1 line holds no email address" in linted.stdout
+    )
