@@ -774,7 +774,13 @@ def render_summary(summary: Any, written: list[str]) -> str:
                 f"read {_n(f.orders, 'order')} ({_n(f.rows, 'row')}) from {f.name} ({what})"
             )
     lines.append(
-        f"{_n(summary.orders, 'order')}, {_n(summary.customers, 'customer')}"
+        f"{_n(summary.orders, 'order')}"
+        + (
+            f" ({summary.copies:,} seen again in another export, counted once)"
+            if getattr(summary, "copies", 0)
+            else ""
+        )
+        + f", {_n(summary.customers, 'customer')}"
         + (
             f", {_n(summary.orders_without_customer, 'order')} without an email"
             if summary.orders_without_customer

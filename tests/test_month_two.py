@@ -355,3 +355,30 @@ def test_list_files_in_every_spelling_people_write(
     assert (
         f"warning: {junk}, line {len(emails) + 1}: 1 line holds no email address" in linted.stdout
     )
+
+
+def test_the_run_summary_counts_each_order_once(
+    month: Month, exports: list[Path], tmp_path: Path
+) -> None:
+    """One ``apply`` of every export: the summary counts the month's orders and
+    customers once each (Linnworks' copies said, not added), per tag too."""
+    book = tmp_path / "tagbook.yaml"
+    book.write_text("version: 1\ntags:\n  - {name: SEEN, colour: teal}\ncustomers: []\n", "utf-8")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "version: 1\nrules:\n  - name: Every order\n    when: {field: order_id, blank: false}\n"
+        "    tag: SEEN\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(
+        app,
+        ["apply", *map(str, exports), "-t", str(book), "-r", str(rules), "-o", str(tmp_path / "o")]
+        + ["--as-of", "2026-12-01", "--default-region", "GB"],
+    )
+    assert result.exit_code == 0, result.stderr
+    n, people = len(month.orders), len(month.truth())
+    assert (
+        f"{n} orders ({n} seen again in another export, counted once), {people} customers; "
+        in result.stderr
+    )
+    assert re.search(rf"^SEEN\s+{n}\s+{people}$", result.stderr, re.M), result.stderr

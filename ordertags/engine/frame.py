@@ -631,6 +631,31 @@ class Frame:
         out[rows[keep]] = True
         return out
 
+    @cached_property
+    def distinct_orders(self) -> IntArray:
+        """Per row: one number per order of the run, the same for every copy of it (an
+        order that a channel's export and an order hub's both hold: the same channel and
+        number); an order with no number is one of its own."""
+        first = self.order_rows
+        numbers = self.order_numbers.take(pa.array(first))
+        keyed = pc.binary_join_element_wise(
+            self.order_channels.take(pa.array(first)), numbers, "\x1f"
+        )
+        encoded = pc.dictionary_encode(keyed)
+        codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        blank = np.asarray(pc.equal(numbers, "").to_numpy(zero_copy_only=False), dtype=bool)
+        codes[blank] = int(codes.max(initial=-1)) + 1 + np.arange(int(blank.sum()))
+        per_row: IntArray = codes[self.order_codes]
+        return per_row
+
+    def count_distinct_orders(self, mask: BoolArray) -> int:
+        """How many orders have ``mask`` on any row of any of their copies: a Shopify
+        order of three line items counts once, and so does an order that the channel's
+        export and Linnworks' export both hold."""
+        if len(self.tables) < 2:
+            return self.count_orders(mask)
+        return int(np.unique(self.distinct_orders[mask]).size)
+
     def count_orders(self, mask: BoolArray) -> int:
         """How many orders have ``mask`` on any of their rows (a Shopify order of three
         line items counts once)."""

@@ -68,6 +68,8 @@ class Summary:
     orders: int = 0
     customers: int = 0
     orders_without_customer: int = 0
+    #: Copies of the run's orders beyond the first, in other exports (counted once).
+    copies: int = 0
     orders_per_tag: dict[str, int] = field(default_factory=dict)
     customers_per_tag: dict[str, int] = field(default_factory=dict)
     manual_entries: int = 0
@@ -315,10 +317,15 @@ def annotate(
             )
             for i, t in enumerate(tables)
         ],
-        orders=frame.n_orders,
+        # Orders, each once: an order that several exports hold (a channel's and
+        # Linnworks') is one order; ``copies`` says how many more copies there were.
+        orders=frame.count_distinct_orders(frame.order_starts),
+        copies=frame.n_orders - frame.count_distinct_orders(frame.order_starts),
         customers=customers.people,
-        orders_without_customer=int((frame.order_starts & ~customers.has_customer).sum()),
-        orders_per_tag={t: int((masks[t] & frame.order_starts).sum()) for t in ranked},
+        orders_without_customer=frame.count_distinct_orders(
+            frame.order_starts & ~customers.has_customer
+        ),
+        orders_per_tag={t: frame.count_distinct_orders(masks[t]) for t in ranked},
         customers_per_tag={
             t: customers.count_people(customers.reduce_any(masks[t])) for t in ranked
         },
@@ -327,10 +334,12 @@ def annotate(
         as_of=as_of,
         conflicts=[(c.column, c.loser, c.winner, c.orders) for c in outcome.conflicts],
         # Orders, not rows: a Shopify order of three line items is held or set once.
-        held=frame.count_orders(np.logical_or.reduce([m for _, m in outcome.holds]))
+        held=frame.count_distinct_orders(np.logical_or.reduce([m for _, m in outcome.holds]))
         if outcome.holds
         else 0,
-        fields_set={c: frame.count_orders(fs.index >= 0) for c, fs in outcome.fields.items()},
+        fields_set={
+            c: frame.count_distinct_orders(fs.index >= 0) for c, fs in outcome.fields.items()
+        },
         tag_changes=changes,
         recorded=memory.recorded if memory is not None else None,
         warnings=frame.warnings,
