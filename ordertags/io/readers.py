@@ -484,17 +484,21 @@ def _parse_csv(
     how.update(dict.fromkeys(tries[1:], f"{chosen.name} writes it"))
     table: pa.Table | None = None
     base = (len(BOM) if bom else 0) + len(preamble)
-    for used in tries:
-        table = _read_table(
+
+    def read_as(used: str, last: bool) -> pa.Table | None:
+        return _read_table(
             data,
             source=source,
             encoding=used,
             delimiter=delim,
             width=len(header),
-            last=encoding is not None or bom,
+            last=last,
             base=base,
             row_base=found.line,
         )
+
+    for used in tries:
+        table = read_as(used, encoding is not None or bom)
         if table is not None:
             break
     if table is None:
@@ -502,31 +506,13 @@ def _parse_csv(
         # UTF-8 BOM says it is UTF-8: a bad byte in it is an error, reported above.)
         used = detect_encoding(data)
         how[used] = "detected"
-        table = _read_table(
-            data,
-            source=source,
-            encoding=used,
-            delimiter=delim,
-            width=len(header),
-            last=True,
-            base=base,
-            row_base=found.line,
-        )
+        table = read_as(used, True)
     if encoding is None and used == "cp1252" and mac_roman_rather(data):
         # The platform's Windows-1252 decodes a Mac Roman file too, into nonsense (an
         # export opened and saved in Excel for Mac).
         used = "mac-roman"
         how[used] = "detected"
-        table = _read_table(
-            data,
-            source=source,
-            encoding=used,
-            delimiter=delim,
-            width=len(header),
-            last=True,
-            base=base,
-            row_base=found.line,
-        )
+        table = read_as(used, True)
     assert table is not None
     _check_quotes(table, data, source=source, delimiter=delim, row_base=found.line)
     # The header came through as row 0 (column_names were given): its names decoded
