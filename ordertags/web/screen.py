@@ -204,10 +204,8 @@ class Screen:
         with self.ws.open_history() as history:
             report = history.customer_report(key, tagbook=book, recent=500)
             keys = _keys_of(report)
-            all_pairs = history.suspects(tagbook=book, limit=None)
+            suspects = history.suspects_of(report.row.key, tagbook=book, limit=None)
             audit = audit_entries(history, customer=key, limit=200)
-        mine = {report.row.key}
-        suspects = [s for s in all_pairs if s.a in mine or s.b in mine]
         version = customer_version(book, keys, self.region) if book else ""
         return Customer(report, keys, version, suspects, audit)
 
