@@ -84,6 +84,7 @@ class ScreenApp:
             Route("/customer/tag", self.tag, methods=["POST"]),
             Route("/customer/untag", self.untag, methods=["POST"]),
             Route("/customer/note", self.note, methods=["POST"]),
+            Route("/customer/entry", self.entry, methods=["POST"]),
             Route("/customer/link", self.link, methods=["POST"]),
             Route("/customer/suppress", self.suppress, methods=["POST"]),
             Route("/lists", self.lists),
@@ -364,6 +365,25 @@ class ScreenApp:
             f.get("version", ""),
         )
         return self.back(customer, "Note saved.")
+
+    def entry(self, request: Request) -> Response:
+        """A manager's change of an entry's note and expiry (the two fields as sent;
+        an empty one removes it)."""
+        f = self.form(request)
+        customer = f.get("customer", "")
+        change = self.screen.change(
+            self.actor(request),
+            customer,
+            f.get("identity", ""),
+            f.get("tag", ""),
+            note=f.get("note", ""),
+            expires=f.get("expires", ""),
+            version=f.get("version", ""),
+        )
+        if not change.changed:
+            return self.back(customer, "Nothing changed.")
+        until = change.after.expires.isoformat() if change.after.expires else "no end date"
+        return self.back(customer, f"{change.tag}: saved (until {until}).")
 
     def link(self, request: Request) -> Response:
         f = self.form(request)

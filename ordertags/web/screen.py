@@ -34,7 +34,9 @@ from ordertags.errors import EditConflictError, OrderTagsError, UsageError
 from ordertags.reports.lists import PRESET_NAMES
 from ordertags.reports.views import OrderView
 from ordertags.tags import (
+    EntryChange,
     TagBook,
+    change_entry,
     customer_version,
     link_identities,
     load_tagbook,
@@ -318,28 +320,59 @@ class Screen:
     def note(
         self, actor: Actor, customer: str, identity: str, tags: str, note: str, version: str
     ) -> Any:
-        """Change the note of the customer's entry holding ``tags`` (as ``tag --note``
-        does for a tag they already have)."""
-        self._check_identity(customer, identity)
-        names = [t for t in tags.split(",") if t.strip()]
-        if not names or not note.strip():
-            raise UsageError("give the note's text.", hint="An empty note is not saved.")
-        return self.act(
+        """Change the note of the customer's entry holding ``tags`` (the first of them
+        names the entry; an empty note removes it)."""
+        names = [t.strip() for t in tags.split(",") if t.strip()]
+        if not names:
+            raise UsageError("say which entry's note to change.", hint="Use the page's form.")
+        return self.change(
             actor,
-            "note",
+            customer,
+            identity,
+            names[0],
+            note=note,
+            expires=None,
+            version=version,
+            action="note",
+        )
+
+    def change(
+        self,
+        actor: Actor,
+        customer: str,
+        identity: str,
+        tag: str,
+        *,
+        note: str | None,
+        expires: str | None,
+        version: str,
+        action: str = "change",
+    ) -> EntryChange:
+        """Change the note or the expiry (``""``: none) of the customer's entry holding
+        ``tag`` (:func:`ordertags.tags.change_entry`); ``None`` leaves one as it is."""
+        self._check_identity(customer, identity)
+        book, _ = self.book()
+        tag = (book.spelling(tag) if book else None) or tag
+        said = [] if note is None else [f"note {note!r}" if note.strip() else "no note"]
+        if expires is not None:
+            said.append(f"until {expires}" if expires.strip() else "no end date")
+        result: EntryChange = self.act(
+            actor,
+            action,
             customer,
             version,
-            lambda guard: tag_customer(
+            lambda guard: change_entry(
                 self.ws.tagbook,
                 identity,
-                names,
+                tag,
                 note=note,
-                by=actor.name,
+                expires=expires,
                 region=self.region,
                 guard=guard,
             ),
-            f"note on {', '.join(names)} of {identity}",
+            f"{tag} of {identity}: {', '.join(said)}",
         )
+        return result
 
     def link(
         self, actor: Actor, customer: str, a: str, b: str, same: bool, note: str, version: str
