@@ -197,3 +197,21 @@ def test_tag_customer_still_appends(tmp_path: Path) -> None:
     tag_customer(path, "eve@example.com", ["FRAUD"], by="sam", now=NOW)
     change_entry(path, "eve@example.com", "FRAUD", note="Chargeback", now=NOW)
     assert entry(path, "eve@example.com") == (("FRAUD",), "Chargeback", None)
+
+
+def test_the_kept_order_rows_follow_a_change_of_the_view(shop: Path) -> None:  # noqa: F811
+    # The rows of today's orders are rendered once and kept for every session: a tag set
+    # meanwhile (a new view) shows at the next load of any session, and a filter has
+    # its own rows.
+    first, second = client(shop), client(shop)
+    log_in(first, "max")
+    log_in(second, "vic")
+    before = first.get("/").text
+    assert 'data-tags="VIP"' not in before
+    assert second.get("/").text.count("<tr class=") == before.count("<tr class=")
+    tag_customer(shop / "tagbook.yaml", "bob@example.org", ["VIP"], by="cron")
+    after = second.get("/").text
+    assert after.count('data-tags="VIP"') == 1
+    assert 'data-tags="VIP"' in first.get("/").text
+    only = first.get("/", params={"tag": "VIP"}).text
+    assert only.count("<tr class=") == 1 and "bob@example.org" in only
