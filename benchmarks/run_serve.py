@@ -346,7 +346,6 @@ def render(
     paints: list[tuple[float, float, float]],
     mem: tuple[float, float, float],
 ) -> str:
-    by = {f.label: f for f in figures}
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         SECTION_TITLE,
@@ -399,8 +398,6 @@ def render(
         f"each, {crowd_wall:.1f} s in all; the time of one load includes waiting for the "
         "others (one server process on 2 shared cores).",
     ]
-    bad = by.get(f"today's orders page, {args.clients} clients at once")
-    del bad
     return "\n".join(lines) + "\n"
 
 

@@ -211,8 +211,8 @@ CREATE TABLE applied (
 # suspects are found from the orders sharing their phones and addresses, not the whole
 # history (the team screen's customer page).
 _V8 = """
-CREATE INDEX orders_phone ON orders (phone, customer) WHERE phone IS NOT NULL;
-CREATE INDEX orders_address ON orders (address, customer) WHERE address IS NOT NULL
+CREATE INDEX IF NOT EXISTS orders_phone ON orders (phone, customer) WHERE phone IS NOT NULL;
+CREATE INDEX IF NOT EXISTS orders_address ON orders (address, customer) WHERE address IS NOT NULL
 """
 
 MIGRATIONS: list[tuple[int, str]] = [
