@@ -185,6 +185,9 @@ if TYPE_CHECKING:
         Entry as Entry,
     )
     from ordertags.tags import (
+        EntryChange as EntryChange,
+    )
+    from ordertags.tags import (
         Link as Link,
     )
     from ordertags.tags import (
@@ -192,6 +195,9 @@ if TYPE_CHECKING:
     )
     from ordertags.tags import (
         TagDef as TagDef,
+    )
+    from ordertags.tags import (
+        change_entry as change_entry,
     )
     from ordertags.tags import (
         link_identities as link_identities,
@@ -274,6 +280,8 @@ _EXPORTS = {
     "suppress_address": "tags",
     "suspects_in_files": "api",
     "tag_customer": "tags",
+    "change_entry": "tags",
+    "EntryChange": "tags",
     "unlink_identities": "tags",
     "untag_customer": "tags",
 }

@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # the API (and pyarrow) is imported only by commands that rea
     from ordertags.api import OrdersView
 
 from ordertags.tags import (
+    change_entry,
     default_author,
     link_identities,
     load_tagbook,
@@ -1411,7 +1412,8 @@ def tag_cmd(
         str | None,
         typer.Option(
             "--expires",
-            help="Last day the tag applies, YYYY-MM-DD (default: never).",
+            help="Last day the tag applies, YYYY-MM-DD (default: never). On tags the "
+            "customer already has, it changes their entry's date ('never' removes it).",
             show_default=False,
         ),
     ] = None,
@@ -1432,6 +1434,7 @@ def tag_cmd(
     """
     ws = _workspace(workspace)
     book = _book(tagbook, ws)
+    never = expires is not None and expires.strip().lower() == "never"
     try:
         found = _customer_of(customer, order, in_, read, ws)
         change = tag_customer(
@@ -1440,13 +1443,22 @@ def tag_cmd(
             tag,
             note=note,
             by=by,
-            expires=expires,
+            expires=None if never else expires,
             region=_region(ws),
             valid_phone=order is None,  # a number typed, not one an order carries
         )
+        # --expires on a tag they already have: their entry's date changes.
+        dated = [
+            change_entry(book, found.identity, t, expires=expires, region=_region(ws))
+            for t in (change.unchanged if expires is not None else ())
+        ]
     except OrderTagsError as exc:
         _fail(exc)
     who = _named(found, change)
+    for d in dated:
+        if d.changed:
+            until = d.after.expires.isoformat() if d.after.expires else "no end date"
+            typer.echo(f"{who}: {d.tag} now until {until}", err=True)
     if change.added:
         typer.echo(
             f"tagged {who} with {', '.join(change.added)}"
@@ -1455,7 +1467,7 @@ def tag_cmd(
         )
     elif change.note_updated:
         typer.echo(f"{who} already has {', '.join(change.unchanged)}; note updated", err=True)
-    else:
+    elif not any(d.changed for d in dated):
         typer.echo(f"{who} already has {', '.join(change.unchanged)}; nothing changed", err=True)
     if order is None and identity_seen(ws, change.key) is False:
         # Tagging ahead of a first order is allowed (a wholesale buyer announced by

@@ -1175,6 +1175,43 @@ class _TextEdit:
         self._node(i)
         self.changed = True
 
+    def set_value(self, i: int, key: str, text: str | None, entry: Entry) -> None:
+        """Set entry ``i``'s ``key`` to the YAML scalar ``text`` (its one-line value
+        rewritten, or a line added at the entry's end), or remove its line (``None``);
+        ``entry`` is what the lines then hold (checked by reading them back)."""
+        node, first = self._node(i)
+        if node.flow_style:
+            raise NotPlainText("a flow mapping")
+        found = self._value(i, key)
+        if found is None and text is not None:
+            end = self.ends[i]
+            self.doc.insert(end, [f"{' ' * node.start_mark.column}{key}: {text}"])
+            self._shift(end, 1)
+            self.ends[i] = end + 1
+        elif found is not None:
+            value, line = found
+            if not isinstance(value, yaml.ScalarNode) or value.style not in (None, "", '"', "'"):
+                raise NotPlainText("not a one-line scalar")
+            if text is not None:
+                self._put(value, line, text)
+            else:
+                if line == first or not self.doc.line(line).lstrip().startswith(f"{key}:"):
+                    raise NotPlainText("the value shares its line")
+                last = self.ends[i] == line
+                self.doc.delete(line, line)
+                self._shift(line, -1)
+                if last:
+                    self.ends[i] = line - 1
+        self.entries[i] = replace(entry, line=self.entries[i].line)
+        self._node(i)
+        raw = _snippet(self.doc.snippet(self.entries[i].line or 0, self.ends[i]))[0][0]
+        held = raw.get("expires")
+        if (str(held)[:10] if held else None) != (
+            entry.expires.isoformat() if entry.expires else None
+        ):
+            raise NotPlainText("the expiry does not read back")
+        self.changed = True
+
 
 def _snippet(text: str) -> tuple[Any, Any]:
     """One entry's lines parsed on their own: (``[entry]``, the list's node)."""
@@ -1506,6 +1543,139 @@ def untag_customer(
         return report
 
     result: TagChange = _edit(p, change, text_change, guard)
+    return result
+
+
+@dataclass(frozen=True)
+class EntryChange:
+    """What :func:`change_entry` did: the tag-book entry before and after."""
+
+    identity: str
+    key: str
+    tag: str
+    before: Entry
+    after: Entry
+
+    @property
+    def changed(self) -> bool:
+        """Whether the note or the expiry changed."""
+        return (self.before.note, self.before.expires) != (self.after.note, self.after.expires)
+
+
+def change_entry(
+    path: str | os.PathLike[str],
+    identity: str,
+    tag: str,
+    *,
+    note: str | None = None,
+    expires: str | dt.date | None = None,
+    now: dt.datetime | None = None,
+    region: str | None = None,
+    guard: Guard | None = None,
+) -> EntryChange:
+    """Change the note or the expiry of a customer's existing tag-book entry: the
+    latest entry naming the identity (any spelling) that holds ``tag`` (an unexpired
+    one first: an expired tag can be given a later date). ``note``: the new note
+    (``""`` removes it); ``expires``: the new last day (a date or ``YYYY-MM-DD``; ``""``
+    or ``"never"`` removes it); ``None`` leaves either as it is. The entry keeps who
+    made it and when (the audit log of the team screen says who changed it). The
+    expiry applies to every tag of the entry.
+
+    A customer with no entry holding ``tag`` is a :class:`ordertags.errors.TagBookError`
+    (tag them first), as is a date in the past (as for :func:`tag_customer`); neither a
+    note nor a date is a :class:`ordertags.errors.UsageError`.
+
+    >>> change_entry("tagbook.yaml", "jane@example.com", "VIP",
+    ...              expires="2027-01-31")  # doctest: +SKIP
+    EntryChange(identity='jane@example.com', key='jane@example.com', tag='VIP', ...)
+    """
+    p = Path(path)
+    written = identity.strip()
+    if not written:
+        raise UsageError("the customer is blank.", hint="Give an email, phone or buyer id.")
+    if note is None and expires is None:
+        raise UsageError(
+            "say what to change: the note or the expiry date.",
+            hint='Give a note ("" removes it) or an expiry date YYYY-MM-DD ("never" removes it).',
+        )
+    kind, key = _identity(written, region)
+    when = (now or dt.datetime.now().astimezone()).replace(microsecond=0)
+    clear_expiry = isinstance(expires, str) and expires.strip().lower() in ("", "never")
+    day: dt.date | None = None
+    if isinstance(expires, str) and not clear_expiry:
+        day = parse_date(expires.strip(), what="--expires")
+    elif isinstance(expires, dt.date):
+        day = expires
+    if day is not None and day < when.date():
+        raise TagBookError(
+            f"--expires {day.isoformat()} is in the past.",
+            hint='Give a date from today on, or "never".',
+        )
+    new_note = None if note is None else (note.strip() or None)
+
+    def decide(book: TagBook) -> tuple[int, EntryChange]:
+        name = book.tag_named(tag)
+        holding = [
+            i for i, e in enumerate(book.entries) if e.key_in(region) == key and name in e.tags
+        ]
+        if not holding:
+            raise TagBookError(
+                f"{written} has no entry with {name} in the tag book.",
+                file=str(p),
+                hint=f"Tag them first: ordertags tag {written} --tag {name}",
+            )
+        live = [i for i in holding if not book.entries[i].expired(when.date())]
+        i = (live or holding)[-1]
+        before = book.entries[i]
+        after = replace(
+            before,
+            note=before.note if note is None else new_note,
+            expires=None if clear_expiry else day if day is not None else before.expires,
+        )
+        record = {before.kind: before.identity, "tags": list(after.tags)}
+        if after.note:
+            record["note"] = after.note
+        if after.expires:
+            record["expires"] = after.expires.isoformat()
+        if not _entry_fits(record) and not _fits_schema("customers", record):
+            raise UsageError(
+                "the changed entry would not be a valid tag-book entry.",
+                hint="Check the note and the date, and try again.",
+            )
+        return i, EntryChange(written, key, name, before, after)
+
+    def change(data: Any, book: TagBook) -> EntryChange:
+        i, report = decide(book)
+        if not report.changed:
+            return report
+        entry = (data.get("customers") or [])[i]
+        for k, old, new in (
+            ("note", report.before.note, report.after.note),
+            ("expires", report.before.expires, report.after.expires),
+        ):
+            if new == old:
+                continue
+            if new is None:
+                entry.pop(k, None)
+            else:
+                entry[k] = new.isoformat() if isinstance(new, dt.date) else _plain(new)
+        return report
+
+    def text_change(edit: _TextEdit, book: TagBook) -> EntryChange:
+        i, report = decide(book)
+        if not report.changed:
+            return report
+        before, after = report.before, report.after
+        if after.note != before.note:
+            middle = replace(before, note=after.note)
+            edit.set_value(i, "note", None if after.note is None else scalar(after.note), middle)
+            before = middle
+        if after.expires != before.expires:
+            iso = after.expires.isoformat() if after.expires else None
+            edit.set_value(i, "expires", None if iso is None else scalar(iso), after)
+        return report
+
+    result: EntryChange = _edit(p, change, text_change, guard)
     return result
 
 

@@ -143,6 +143,8 @@ def test_a_history_that_kept_one_other_number_is_migrated(
     )
     for table in ("order_aliases", "users", "audit", "applied"):  # what later versions add
         conn.execute(f"DROP TABLE {table}")
+    for index in ("orders_phone", "orders_address"):
+        conn.execute(f"DROP INDEX {index}")
     conn.execute("PRAGMA user_version = 4")
     conn.commit()
     conn.close()

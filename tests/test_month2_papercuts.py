@@ -544,6 +544,13 @@ CALLS: dict[str, Call] = {
         [p(f["shop"])], tagbook=p(f["book"])
     ),
     "tag_customer": lambda p, f: ordertags.tag_customer(p(f["book"]), "walt@example.com", ["VIP"]),
+    "change_entry": lambda p, f: (
+        (
+            ordertags.tag_customer(f["book"], "walt@example.com", ["VIP"]),
+            ordertags.change_entry(p(f["book"]), "walt@example.com", "VIP", note="Walt"),
+        )[1].after.note
+        == "Walt"
+    ),
     "unlink_identities": lambda p, f: ordertags.unlink_identities(
         p(f["book"]), "gina@example.com", "walt@example.com"
     ),

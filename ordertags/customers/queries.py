@@ -18,6 +18,7 @@ from ordertags.base.amounts import counted_sql, money, net_spend_sql, rate_into
 from ordertags.base.emails import normalize_email
 from ordertags.customers.identity import (
     Suspect,
+    SuspectPairs,
     codes_of,
     evidence_text,
     find_suspects,
@@ -805,12 +806,55 @@ class HistoryQueries(HistoryIngest):
             "SELECT customer, phone, address FROM orders "
             "WHERE customer IS NOT NULL AND (phone IS NOT NULL OR address IS NOT NULL)"
         )
+        return self._suspects(rows, None, tagbook, as_of, tag, limit, max_sharing)
+
+    def suspects_of(
+        self,
+        query: str,
+        *,
+        tagbook: TagBook | None = None,
+        as_of: dt.date | None = None,
+        region: str | None = None,
+        limit: int | None = 50,
+        max_sharing: int = 5,
+    ) -> list[Suspect]:
+        """The pairs of :meth:`suspects` that name one customer (as
+        :meth:`find_customer` finds them), from the orders sharing their phones and
+        addresses alone (indexed): what the customer page shows, without reading the
+        whole history. A value is still skipped when more than ``max_sharing``
+        customers share it: every order holding it is read."""
+        self.sync_tagbook(tagbook, region)
+        cid = self.find_customer(query, region)
+        rows = self.fetch(
+            "SELECT customer, phone, address FROM orders WHERE customer IS NOT NULL AND ("
+            "phone IN (SELECT phone FROM orders WHERE customer = ?1 AND phone IS NOT NULL) OR "
+            "address IN (SELECT address FROM orders WHERE customer = ?1 AND address IS NOT NULL))",
+            (cid,),
+        )
+        return self._suspects(rows, cid, tagbook, as_of, None, limit, max_sharing)
+
+    def _suspects(
+        self,
+        rows: list[Any],
+        only: int | None,
+        tagbook: TagBook | None,
+        as_of: dt.date | None,
+        tag: str | None,
+        limit: int | None,
+        max_sharing: int,
+    ) -> list[Suspect]:
+        """The suspects among the orders ``rows`` (customer, phone, address): every pair,
+        or only those with customer ``only`` (``rows`` must then hold every order with
+        a phone or address of theirs, so each value's sharers are all counted)."""
         phone, phones = codes_of([r[1] for r in rows])
         address, addresses = codes_of([r[2] for r in rows])
         pairs = find_suspects(
             np.array([r[0] for r in rows], dtype=np.int64), phone, address, max_sharing=max_sharing
         )
         del rows
+        if only is not None:
+            mine = (pairs.a == only) | (pairs.b == only)
+            pairs = SuspectPairs(pairs.a[mine], pairs.b[mine], pairs.kind[mine], pairs.value[mine])
         if not len(pairs.a):
             return []
         apart = self.fetch(

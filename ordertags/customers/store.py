@@ -50,7 +50,7 @@ from ordertags.errors import HistoryError
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 APPLICATION_ID = 0x4F544147  # "OTAG": an ordertags history, not some other SQLite file
 LOCK_TIMEOUT_S = 30.0
 NONE = np.iinfo(np.int64).max  # no date
@@ -207,6 +207,14 @@ CREATE TABLE applied (
 ) WITHOUT ROWID
 """
 
+# Version 8: the orders by their weak evidence (phone, address), so one customer's
+# suspects are found from the orders sharing their phones and addresses, not the whole
+# history (the team screen's customer page).
+_V8 = """
+CREATE INDEX IF NOT EXISTS orders_phone ON orders (phone, customer) WHERE phone IS NOT NULL;
+CREATE INDEX IF NOT EXISTS orders_address ON orders (address, customer) WHERE address IS NOT NULL
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
@@ -215,6 +223,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (5, _V5),
     (6, _V6),
     (7, _V7_TEAM_SCREEN),
+    (8, _V8),
 ]
 
 

@@ -6,13 +6,14 @@ The routes (:mod:`ordertags.web.app`) only render what these return.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from ordertags.customers.accounts import (
     user_role,
 )
 from ordertags.customers.applied import applied_exports, last_applied
+from ordertags.customers.history import History
 from ordertags.customers.identity import Suspect
 from ordertags.customers.queries import CustomerReport, CustomerRow
 from ordertags.customers.workspace import Workspace
@@ -34,7 +36,9 @@ from ordertags.errors import EditConflictError, OrderTagsError, UsageError
 from ordertags.reports.lists import PRESET_NAMES
 from ordertags.reports.views import OrderView
 from ordertags.tags import (
+    EntryChange,
     TagBook,
+    change_entry,
     customer_version,
     link_identities,
     load_tagbook,
@@ -43,6 +47,9 @@ from ordertags.tags import (
     unlink_identities,
     untag_customer,
 )
+
+#: The page cache of each of the server's connections to the history, KiB.
+HISTORY_CACHE_KIB = 8192
 
 
 @dataclass
@@ -95,9 +102,19 @@ class Screen:
 
     # --- reading ----------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _history(self) -> Iterator[History]:
+        """The history, with a small page cache: a request reads a few pages (a search by
+        name reads the whole orders table once, through the system's file cache), and
+        the server keeps one connection per request thread; the command line's 256 MiB
+        per connection would make the server's memory grow with its threads."""
+        with self.ws.open_history() as history:
+            history.conn.execute(f"PRAGMA cache_size = -{HISTORY_CACHE_KIB}")
+            yield history
+
     @property
     def region(self) -> str:
-        with self.ws.open_history() as history:
+        with self._history() as history:
             return history.region or DEFAULT_REGION
 
     def has_accounts(self) -> bool:
@@ -115,14 +132,14 @@ class Screen:
             return None, str(exc)
 
     def sources(self) -> list[str]:
-        with self.ws.open_history() as history:
+        with self._history() as history:
             applied = [a.source for a in applied_exports(history)]
         return list(dict.fromkeys([*applied, *self.exports]))
 
     def change_token(self) -> str:
         """Changes when anything the orders page shows may have: a new apply, an edit
         of the tag book or the rules, an export rewritten. Cheap: a stat per file."""
-        with self.ws.open_history() as history:
+        with self._history() as history:
             parts = [last_applied(history)]
             parts += [a.source for a in applied_exports(history)]
         for p in [str(self.ws.tagbook), str(self.rules), *parts[1:], *self.exports]:
@@ -141,7 +158,7 @@ class Screen:
             if self._today is not None and self._today[0] == token:
                 return self._today[1]
             sources = self.sources()
-            with self.ws.open_history() as history:
+            with self._history() as history:
                 days = [a.as_of for a in applied_exports(history) if a.as_of]
             self._as_of = dt.date.fromisoformat(max(days)) if days else None
             result = self._view(sources)
@@ -189,7 +206,7 @@ class Screen:
         if not text:
             return None, []
         book, _ = self.book()
-        with self.ws.open_history() as history:
+        with self._history() as history:
             try:
                 cid = history.find_customer(text)
             except OrderTagsError:
@@ -201,23 +218,21 @@ class Screen:
 
     def customer(self, key: str) -> Customer:
         book, problem = self.book()
-        with self.ws.open_history() as history:
+        with self._history() as history:
             report = history.customer_report(key, tagbook=book, recent=500)
             keys = _keys_of(report)
-            all_pairs = history.suspects(tagbook=book, limit=None)
+            suspects = history.suspects_of(report.row.key, tagbook=book, limit=None)
             audit = audit_entries(history, customer=key, limit=200)
-        mine = {report.row.key}
-        suspects = [s for s in all_pairs if s.a in mine or s.b in mine]
         version = customer_version(book, keys, self.region) if book else ""
         return Customer(report, keys, version, suspects, audit)
 
     def keys_of(self, key: str) -> list[str]:
         book, _ = self.book()
-        with self.ws.open_history() as history:
+        with self._history() as history:
             return _keys_of(history.customer_report(key, tagbook=book, recent=0))
 
     def audit(self, actor: Actor, action: str, **what: str | None) -> None:
-        with self.ws.open_history() as history:
+        with self._history() as history:
             append_audit(history, who=actor.name, address=actor.address, action=action, **what)
 
     # --- acting -----------------------------------------------------------------------
@@ -320,28 +335,59 @@ class Screen:
     def note(
         self, actor: Actor, customer: str, identity: str, tags: str, note: str, version: str
     ) -> Any:
-        """Change the note of the customer's entry holding ``tags`` (as ``tag --note``
-        does for a tag they already have)."""
-        self._check_identity(customer, identity)
-        names = [t for t in tags.split(",") if t.strip()]
-        if not names or not note.strip():
-            raise UsageError("give the note's text.", hint="An empty note is not saved.")
-        return self.act(
+        """Change the note of the customer's entry holding ``tags`` (the first of them
+        names the entry; an empty note removes it)."""
+        names = [t.strip() for t in tags.split(",") if t.strip()]
+        if not names:
+            raise UsageError("say which entry's note to change.", hint="Use the page's form.")
+        return self.change(
             actor,
-            "note",
+            customer,
+            identity,
+            names[0],
+            note=note,
+            expires=None,
+            version=version,
+            action="note",
+        )
+
+    def change(
+        self,
+        actor: Actor,
+        customer: str,
+        identity: str,
+        tag: str,
+        *,
+        note: str | None,
+        expires: str | None,
+        version: str,
+        action: str = "change",
+    ) -> EntryChange:
+        """Change the note or the expiry (``""``: none) of the customer's entry holding
+        ``tag`` (:func:`ordertags.tags.change_entry`); ``None`` leaves one as it is."""
+        self._check_identity(customer, identity)
+        book, _ = self.book()
+        tag = (book.spelling(tag) if book else None) or tag
+        said = [] if note is None else [f"note {note!r}" if note.strip() else "no note"]
+        if expires is not None:
+            said.append(f"until {expires}" if expires.strip() else "no end date")
+        result: EntryChange = self.act(
+            actor,
+            action,
             customer,
             version,
-            lambda guard: tag_customer(
+            lambda guard: change_entry(
                 self.ws.tagbook,
                 identity,
-                names,
+                tag,
                 note=note,
-                by=actor.name,
+                expires=expires,
                 region=self.region,
                 guard=guard,
             ),
-            f"note on {', '.join(names)} of {identity}",
+            f"{tag} of {identity}: {', '.join(said)}",
         )
+        return result
 
     def link(
         self, actor: Actor, customer: str, a: str, b: str, same: bool, note: str, version: str

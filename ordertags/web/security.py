@@ -52,6 +52,7 @@ ROUTE_ROLES: dict[str, str] = {
     "/logout": "viewer",
     "/customer/note": "packer",
     "/customer/tag": "manager",
+    "/customer/entry": "manager",
     "/customer/untag": "manager",
     "/customer/link": "manager",
     "/customer/suppress": "manager",
