@@ -336,6 +336,8 @@ class HistoryIngest(HistoryStore):
         """Per key: its identity id and customer (-1 where none)."""
         ident = np.full(len(keys), -1, dtype=np.int64)
         cust = np.full(len(keys), -1, dtype=np.int64)
+        if not self.fetch("SELECT 1 FROM identities LIMIT 1"):
+            return ident, cust  # a new history: no key to look up
         self.temp_keys(list(keys))
         rows = self.fetch(
             "SELECT t.pos, i.id, IFNULL(i.customer, -1) FROM t_keys t "
