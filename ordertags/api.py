@@ -552,7 +552,7 @@ def write_list_xlsx(
     """Write a mailing list in ``preset``'s columns as a spreadsheet (see
     :func:`ordertags.io.xlsx.write_xlsx`), each customer's row in the colour of their
     highest priority tag; cells are text, never formulas."""
-    # Lazy: openpyxl takes most of a second to import; only a spreadsheet needs it.
+    # Lazy: XlsxWriter takes tens of ms to import; only a spreadsheet needs it.
     from ordertags.io.xlsx import write_xlsx
 
     if preset.lines:

@@ -354,8 +354,16 @@ def test_apply_xlsx_fills_freezes_and_keeps_values(shop: Path, tmp_path: Path) -
     assert ws["A6"].fill.fill_type is None  # 1005: no tag, no fill
     # Every cell of a tagged row is filled, not only the first.
     assert {c.fill.fgColor.rgb for c in ws[2]} == {"FFFFD700"}
-    assert ws.column_dimensions["B"].width == len("CLAIMED — ship tracked — Claimed 2026-10-02") + 2
-    assert ws.column_dimensions["E"].width == len("Postcode") + 2
+
+    # Widths in characters (the longest text and 2 more), stored as Excel stores them:
+    # ECMA-376 18.3.1.13, truncate((chars * 7 + 5 pixels of padding) / 7 * 256) / 256,
+    # 7 pixels being the widest digit of the default font (Calibri 11).
+    def stored(chars: int) -> float:
+        return int((chars * 7 + 5) / 7 * 256) / 256
+
+    claimed = len("CLAIMED — ship tracked — Claimed 2026-10-02") + 2
+    assert ws.column_dimensions["B"].width == stored(claimed)
+    assert ws.column_dimensions["E"].width == stored(len("Postcode") + 2)
 
 
 def test_export_xlsx_colours_each_customer(shop: Path, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ the history's triggers refuse to update or delete an entry.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -37,9 +38,15 @@ MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # hashing a megabyte of "password" is a denial of service
 
 _HASHER = PasswordHasher()
-#: Verified against when the name is unknown, so that a wrong name and a wrong password
-#: take the same time (no finding out which names exist).
-_DUMMY_HASH = _HASHER.hash("no such account: the same work as a wrong password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown, so that a wrong name and a wrong
+    password take the same time (no finding out which names exist). Made on first use,
+    not on import: every command imports this module (through the API), and a hash
+    costs about a sixth of a second."""
+    return _HASHER.hash("no such account: the same work as a wrong password")
 
 
 @dataclass(frozen=True)
@@ -213,7 +220,7 @@ def check_login(ws: Workspace, name: str, password: str) -> User | None:
         row = history.fetch(
             "SELECT name, role, created, hash FROM users WHERE name = ?", (name[:100],)
         )
-        stored = row[0][3] if row else _DUMMY_HASH
+        stored = row[0][3] if row else _dummy_hash()
         try:
             _HASHER.verify(stored, password[:MAX_PASSWORD])
         except (VerificationError, InvalidHashError):

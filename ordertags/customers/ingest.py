@@ -231,6 +231,10 @@ class HistoryIngest(HistoryStore):
                 id_list(new_cust),
                 strict=True,
             )
+            # A first load into an empty history: the secondary indexes of the tables
+            # filled here are built once after the rows are in (a sort each), not
+            # kept up row by row; the same indexes, in the same transaction.
+            deferred = [] if exists.any() else self._defer_indexes()
             self.conn.executemany("INSERT INTO identities VALUES (?, ?, ?, ?)", rows)
             known = ~np.isin(node_ids, ident[where])
             self.conn.executemany(
@@ -297,6 +301,8 @@ class HistoryIngest(HistoryStore):
                 ((*(c[i] for c in every[2:]), int(old["id"][i])) for i in changed.tolist()),
             )
             self._add_aliases(record_ids, batch.reference, old["aliased"])
+            for statement in deferred:
+                self.conn.execute(statement)
             touched = set(row_cust[row_cust >= 0].tolist())
             touched.update(old["customer"][changed][old["customer"][changed] >= 0].tolist())
             touched.update(c for pair in merges for c in pair)
@@ -305,10 +311,33 @@ class HistoryIngest(HistoryStore):
             self._keep_apart()
         return report
 
+    def _defer_indexes(self) -> list[str]:
+        """Where the history holds no orders yet: drop the secondary indexes of orders
+        and order_aliases (and of identities, where it is empty too) and return the
+        statements that build them again, as the schema wrote them (none where there
+        are orders: an index kept up row by row is cheaper than rebuilding a big one).
+        The constraints' own indexes (identities' unique key, the primary keys) stay."""
+        if self.fetch("SELECT 1 FROM orders LIMIT 1"):
+            return []
+        tables = ["orders", "order_aliases"]
+        if not self.fetch("SELECT 1 FROM identities LIMIT 1"):
+            tables.append("identities")
+        marks = ", ".join("?" * len(tables))
+        found = self.fetch(
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+            f"AND tbl_name IN ({marks}) ORDER BY name",
+            tables,
+        )
+        for name, _ in found:
+            self.conn.execute(f'DROP INDEX "{name}"')
+        return [sql for _, sql in found]
+
     def _lookup(self, keys: list[str]) -> tuple[IntArray, IntArray]:
         """Per key: its identity id and customer (-1 where none)."""
         ident = np.full(len(keys), -1, dtype=np.int64)
         cust = np.full(len(keys), -1, dtype=np.int64)
+        if not self.fetch("SELECT 1 FROM identities LIMIT 1"):
+            return ident, cust  # a new history: no key to look up
         self.temp_keys(list(keys))
         rows = self.fetch(
             "SELECT t.pos, i.id, IFNULL(i.customer, -1) FROM t_keys t "

@@ -349,7 +349,7 @@ def write_table(
             plan.insert(at, values)
             at += 1
     if fmt == "xlsx":
-        # Lazy: openpyxl takes most of a second to import; only a spreadsheet needs it.
+        # Lazy: XlsxWriter takes tens of ms to import; only a spreadsheet needs it.
         from ordertags.io.xlsx import write_xlsx
 
         columns = [table.column(p) if isinstance(p, int) else p for p in plan]
