@@ -26,6 +26,8 @@ from typing import BinaryIO
 
 from ordertags.errors import OrderTagsError, UsageError
 
+#: UTF-8's byte order mark: a file that starts with it is UTF-8, whatever else it holds.
+BOM = b"\xef\xbb\xbf"
 #: Files ordertags creates: owner read/write only. Folders: owner only.
 FILE_MODE = 0o600
 DIR_MODE = 0o700

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ordertags.base.files import BOM
 from ordertags.base.keys import buyer_key, normalize_phone
 from ordertags.errors import InputError
 from ordertags.io.fields import FieldMap
@@ -31,7 +32,6 @@ from ordertags.io.platforms import (
     resolve_profile,
 )
 from ordertags.io.sniff import (
-    BOM,
     SNIFF_BYTES,
     check_not_binary,
     sniff_delimiter,

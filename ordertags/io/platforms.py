@@ -35,7 +35,9 @@ from ordertags.io.fields import FIELD_ALIASES, FIELD_TITLES, FieldMap, build_map
 ITEM_FIELDS = ("sku", "item_name", "quantity", "price", "line_total")
 #: Fields whose text may carry Excel's protective leading apostrophe (``'+46 70 459``).
 QUOTED_FIELDS = ("phone", "postcode", "order_id", "customer_id")
+#: How money is written (``--money-style``, a mapping file's ``money``).
 MONEY_STYLES = ("plain", "symbol", "comma_decimal", "auto")
+#: How dates are written (``--date-style``, a mapping file's ``dates``).
 DATE_STYLES = ("iso", "us", "eu", "ebay", "yyyymmdd", "auto")
 #: ``--date-style`` and mapping-file spellings people use, and the style each means.
 DATE_STYLE_ALIASES = {

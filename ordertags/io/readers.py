@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from ordertags.base.files import BOM
 from ordertags.errors import InputError
 from ordertags.io.options import DEFAULT, ReadOptions
 from ordertags.io.platforms import (
@@ -47,7 +48,6 @@ from ordertags.io.platforms import (
 )
 from ordertags.io.rawrows import RecordMap, scan_records
 from ordertags.io.sniff import (
-    BOM,
     SNIFF_BYTES,
     check_not_binary,
     sniff_delimiter,
