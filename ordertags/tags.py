@@ -1307,7 +1307,7 @@ def default_author() -> str:
     """Who is tagging: $ORDERTAGS_USER, else the login name."""
     try:
         return os.environ.get("ORDERTAGS_USER") or getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name in some containers
+    except Exception:  # no login name in some containers
         return "unknown"
 
 
