@@ -18,8 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font, PatternFill
-from openpyxl.styles.cell_style import StyleArray
+from openpyxl.styles import Font, NamedStyle, PatternFill
 from openpyxl.utils import get_column_letter
 
 from ordertags.base.colours import colour_hex, contrast_text
@@ -101,21 +100,27 @@ def write_xlsx(
         cell.font = bold
         header.append(cell)
     ws.append(header)
-    # One style per colour, made once: assigning a fill and a font to each cell costs a
-    # hash of both per cell (most of the time on a big sheet); a copy of the made
-    # style's index array costs nothing.
-    styles: dict[str, StyleArray | None] = {}
+    # One named style per colour, registered with the workbook once (openpyxl's public
+    # style API): a cell then takes it by name, a copy of the style's index array, where
+    # assigning a fill and a font to each cell would hash both per cell (most of the time
+    # on a big sheet).
+    styles: dict[str, str | None] = {}
 
-    def style_of(colour: str) -> StyleArray | None:
+    def style_of(colour: str) -> str | None:
         if colour not in styles:
             fill = colour_hex(colour)
-            made = None
+            name = None
             if fill:
-                cell = WriteOnlyCell(ws)
-                cell.fill = PatternFill(fill_type="solid", fgColor="FF" + fill[1:].upper())
-                cell.font = Font(color="FF" + contrast_text(colour)[1:].upper())
-                made = cell._style
-            styles[colour] = made
+                name = f"Tag colour {fill.lower()}"
+                if name not in wb.named_styles:
+                    wb.add_named_style(
+                        NamedStyle(
+                            name=name,
+                            fill=PatternFill(fill_type="solid", fgColor="FF" + fill[1:].upper()),
+                            font=Font(color="FF" + contrast_text(colour)[1:].upper()),
+                        )
+                    )
+            styles[colour] = name
         return styles[colour]
 
     for start in range(0, n, BATCH):
@@ -141,7 +146,7 @@ def write_xlsx(
                     # Text, never a formula: openpyxl takes a leading = as one.
                     cell.data_type = "s"
                 if style is not None:
-                    cell._style = StyleArray(style)
+                    cell.style = style
                 cells.append(cell)
             ws.append(cells)
     wb.save(out)
