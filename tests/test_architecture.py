@@ -117,7 +117,10 @@ def _declared_targets(tree: ast.AST, source: str) -> list[tuple[str, str]]:
             return [
                 (f"{source}.{v.value}", k.value)
                 for k, v in zip(node.value.keys, node.value.values, strict=True)
-                if isinstance(k, ast.Constant) and isinstance(v, ast.Constant)
+                if isinstance(k, ast.Constant)
+                and isinstance(k.value, str)
+                and isinstance(v, ast.Constant)
+                and isinstance(v.value, str)
             ]
     return []
 
