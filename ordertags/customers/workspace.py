@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ordertags.base import keys as K
-from ordertags.base.files import FILE_MODE, atomic_write_bytes, dir_mode, make_private_dir
+from ordertags.base.files import (
+    FILE_MODE,
+    RUN_WAIT_S,
+    atomic_write_bytes,
+    dir_mode,
+    make_private_dir,
+)
 from ordertags.base.keys import check_region
 from ordertags.errors import BusyError, HistoryError, WorkspaceError
 from ordertags.io.lookup import OrderCustomer, norm_order_id
@@ -28,8 +34,6 @@ if TYPE_CHECKING:
 
 TAGBOOK_NAME = "tagbook.yaml"
 RUN_LOCK_NAME = ".ordertags-run.lock"
-#: How long a recording run (apply, ingest) waits for another to finish, by default.
-RUN_WAIT_S = 300.0
 RULES_NAME = "rules.yaml"
 HISTORY_NAME = "history.sqlite"
 ENV_VAR = "ORDERTAGS_WORKSPACE"

@@ -30,6 +30,7 @@ from typing import Any
 from ordertags.base.yamlfiles import line_of, load_yaml, read_text
 from ordertags.errors import ColumnError, UsageError
 from ordertags.io.fields import FIELD_ALIASES, FIELD_TITLES, FieldMap, build_map
+from ordertags.io.sniff import DELIMITERS
 
 #: Fields that belong to a line item; every other field belongs to the order.
 ITEM_FIELDS = ("sku", "item_name", "quantity", "price", "line_total")
@@ -743,7 +744,6 @@ def map_profile(
 
 #: How many lines before the header are looked at for a title, a blank line or ``sep=``.
 MAX_PREAMBLE = 20
-DELIMITERS = ",;\t|"
 _JUNK = re.compile(r"record\(s\) downloaded|^\s*seller id\s*:", re.IGNORECASE)
 
 

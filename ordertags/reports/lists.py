@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 
 from ordertags.base.amounts import rate_into
 from ordertags.base.emails import normalize_email
+from ordertags.base.keys import RELAY_PATTERN
 from ordertags.base.listfiles import read_value_list
 from ordertags.customers.grouping import customer_keys
 from ordertags.engine.pipeline import Annotated
@@ -50,9 +51,6 @@ IntArray = np.ndarray[Any, np.dtype[np.int64]]
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 DateArray = np.ndarray[Any, np.dtype[np.datetime64]]
 
-#: Marketplace relay addresses (Amazon's ``@marketplace.amazon.*``, eBay's
-#: ``@members.ebay.*``): both marketplaces forbid marketing to them.
-RELAY_PATTERN = r"@(marketplace\.amazon\.|members\.ebay\.)"
 #: An address the email tools take: a local part that starts with a letter, digit or
 #: ``_`` (so never with ``=``, ``+``, ``-`` or ``@``, which a spreadsheet would run), then
 #: letters, digits and ``. _ % + ' -``, with no two dots in a row and no dot before the
