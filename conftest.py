@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _pytest.doctest import DoctestItem
 
 ROOT = Path(__file__).resolve().parent
 
@@ -52,7 +51,7 @@ def _namespace() -> dict[str, Any]:
 
 @pytest.fixture(autouse=True)
 def _doctest_folder(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    if not isinstance(request.node, DoctestItem):
+    if isinstance(request.node, pytest.Function):  # a test, not a docstring's example
         return
     tmp_path: Path = request.getfixturevalue("tmp_path")
     doctest_namespace: dict[str, Any] = request.getfixturevalue("doctest_namespace")
