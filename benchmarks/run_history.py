@@ -36,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run_reference import machine, write_results  # noqa: E402 - the sibling script's
+from run_reference import machine, write_results  # the sibling script's
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run_reference import (  # noqa: E402 - the sibling script's helpers
+from run_reference import (  # the sibling script's helpers
     REFERENCE_DIR,
     SHARED_BENCH,
     Run,

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import re
 
@@ -53,13 +52,12 @@ def render_reference() -> str:
         if name.startswith("__"):
             continue
         obj = getattr(ordertags, name)
-        module = importlib.import_module(type(obj).__module__) if not callable(obj) else None
         if inspect.isclass(obj):
             classes.append((name, obj))
         elif callable(obj):
             functions.append((name, obj))
         else:
-            other.append((name, obj, module))
+            other.append((name, obj))
     parts = [HEADER, "## Functions\n"]
     for name, fn in functions:
         parts.append(f"### `{name}`\n\n```python\n{name}{_signature(fn)}\n```\n\n{_doc(fn)}\n")
@@ -70,7 +68,7 @@ def render_reference() -> str:
         parts.append(f"### `{name}`\n\n{body}\n")
     if other:
         parts.append("## Other names\n")
-        for name, value, _ in other:
+        for name, value in other:
             parts.append(f"- `{name}`: `{value!r}`")
     return "\n".join(parts).rstrip() + "\n"
 

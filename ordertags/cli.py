@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 import typer
 
 from ordertags.base.amounts import money
-from ordertags.base.files import parse_mode
+from ordertags.base.files import RUN_WAIT_S, parse_mode
 from ordertags.base.keys import DEFAULT_REGION, check_region, identity_of
 from ordertags.base.segments import GROUP_NAMES, group_slug
 from ordertags.base.version import VERSION
@@ -279,7 +279,6 @@ WaitOpt = Annotated[
         "starting again before the last run ended) before giving up with exit 3.",
     ),
 ]
-RUN_WAIT_S = 300.0  # ordertags.customers.workspace.RUN_WAIT_S (not imported: quick start)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

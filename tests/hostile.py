@@ -114,7 +114,7 @@ def run(case: Case, folder: Path, size: int) -> Outcome:
             stdout=out,
             stderr=err,
             env=env,
-            preexec_fn=_limit,  # noqa: PLW1509 - only sets a resource limit
+            preexec_fn=_limit,  # only sets a resource limit
         )
         deadline = start + TIME_LIMIT_S * 3
         while True:

@@ -547,7 +547,7 @@ def test_readme_python_example_runs(
     shutil.copy(ROOT / "tagbook.example.yaml", tmp_path / "tagbook.yaml")
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     monkeypatch.chdir(tmp_path)
-    exec(compile(code, "README.md", "exec"), {})  # noqa: S102 - our own README
+    exec(compile(code, "README.md", "exec"), {})  # our own README
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("{'FRAUD': 1,") and "'HIGH_VALUE': 7" in printed[0]
     # each under the address used last (Jane's latest order writes it in capitals)

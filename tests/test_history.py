@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from ordertags.api import apply_files, ingest_files
 from ordertags.base import keys as K
+from ordertags.base.version import VERSION
 from ordertags.customers.history import SCHEMA_VERSION, IngestReport, open_history
 from ordertags.customers.identity import (
     address_keys,
@@ -313,7 +314,7 @@ def test_a_history_from_a_newer_ordertags_is_refused(ws: Workspace) -> None:
         open_history(ws.history_path)
     assert str(err.value) == (
         f"{ws.history_path}: the history was written by a newer ordertags (schema version "
-        f"{SCHEMA_VERSION + 1}; ordertags 0.1.0 reads up to version {SCHEMA_VERSION}). "
+        f"{SCHEMA_VERSION + 1}; ordertags {VERSION} reads up to version {SCHEMA_VERSION}). "
         "Upgrade ordertags (pip install -U ordertags); this version will not touch the file."
     )
 

@@ -369,7 +369,7 @@ def sigkill_rounds(tmp_path: Path, rounds: int, orders: int, seed: int = 7) -> d
             acknowledged.add(email)
         try:
             emails = {e.email for e in load_tagbook(book).entries}
-        except Exception:  # noqa: BLE001 - counted
+        except Exception:  # counted
             counts["invalid_yaml"] += 1
             continue
         counts["tag_lost"] += len(acknowledged - emails)

@@ -63,7 +63,7 @@ def test_sessions_tagging_while_apply_runs(shop: Path, template_shop: Path) -> N
                     workspace=Workspace(shop),
                     as_of=dt.date(2026, 11, 26),
                 )
-            except Exception as exc:  # noqa: BLE001 - reported by the test
+            except Exception as exc:  # reported by the test
                 errors.append(f"apply: {exc}")
             n += 1
 
@@ -73,7 +73,7 @@ def test_sessions_tagging_while_apply_runs(shop: Path, template_shop: Path) -> N
                 data = yaml.safe_load(book_path.read_text(encoding="utf-8"))
                 assert isinstance(data, dict) and "tags" in data
                 reads[0] += 1
-            except Exception as exc:  # noqa: BLE001 - reported by the test
+            except Exception as exc:  # reported by the test
                 errors.append(f"tag book unreadable: {exc}")
             stop.wait(0.01)  # read it often, leaving the sessions the interpreter
 

@@ -17,7 +17,7 @@ from ordertags.customers.workspace import Workspace
 from ordertags.errors import OrderTagsError, TagBookError, UsageError
 from ordertags.tags import change_entry, load_tagbook, tag_customer
 
-from .serve_shop import client, log_in, shop, template_shop  # noqa: F401
+from .serve_shop import client, log_in, shop, template_shop
 from .test_serve_routes import page_version
 from .test_tagbook_text import BOOK, ENTRIES, HEAD, NOW, TAIL, both_ways, data_of, round_trips
 
@@ -33,7 +33,7 @@ def entry(path: Path, key: str) -> tuple[tuple[str, ...], str | None, str | None
 
 def test_expiry_and_note_set_changed_and_removed_by_text_and_round_trip(
     tmp_path: Path,
-    round_trips: list[Path],  # noqa: F811
+    round_trips: list[Path],
 ) -> None:
     def edit(path: Path) -> None:
         # Bob's entry has no note and no expiry: both lines are added.
@@ -113,7 +113,7 @@ def test_tag_expires_on_a_tag_they_have_changes_the_entry(tmp_path: Path) -> Non
     assert r.exit_code == 0 and entry(path, "dan@example.com")[2] == "2099-03-01"
 
 
-def post_entry(shop: Path, user: str, **fields: str) -> tuple[int, str]:  # noqa: F811
+def post_entry(shop: Path, user: str, **fields: str) -> tuple[int, str]:
     c = client(shop)
     token = log_in(c, user)
     page = c.get("/customer", params={"key": "evil@example.org"})
@@ -130,7 +130,7 @@ def post_entry(shop: Path, user: str, **fields: str) -> tuple[int, str]:  # noqa
     return r.status_code, r.headers.get("location", "") or r.text
 
 
-def test_the_screen_changes_an_entry_and_audits_before_and_after(shop: Path) -> None:  # noqa: F811
+def test_the_screen_changes_an_entry_and_audits_before_and_after(shop: Path) -> None:
     c = client(shop)
     log_in(c, "max")
     page = c.get("/customer", params={"key": "evil@example.org"}).text
@@ -151,7 +151,7 @@ def test_the_screen_changes_an_entry_and_audits_before_and_after(shop: Path) -> 
     assert "2099-06-30" in out.stdout
 
 
-def test_the_screen_form_is_a_managers(shop: Path) -> None:  # noqa: F811
+def test_the_screen_form_is_a_managers(shop: Path) -> None:
     before = (shop / "tagbook.yaml").read_bytes()
     for user in ("vic", "pat"):
         status, _ = post_entry(shop, user, note="x", expires="2099-06-30")
@@ -163,7 +163,7 @@ def test_the_screen_form_is_a_managers(shop: Path) -> None:  # noqa: F811
     assert (shop / "tagbook.yaml").read_bytes() == before
 
 
-def test_the_screen_refuses_a_bad_date_and_a_conflicting_edit(shop: Path) -> None:  # noqa: F811
+def test_the_screen_refuses_a_bad_date_and_a_conflicting_edit(shop: Path) -> None:
     before = (shop / "tagbook.yaml").read_bytes()
     status, text = post_entry(shop, "max", note="x", expires="2001-01-01")
     assert status == 400 and "in the past" in text
@@ -199,7 +199,7 @@ def test_tag_customer_still_appends(tmp_path: Path) -> None:
     assert entry(path, "eve@example.com") == (("FRAUD",), "Chargeback", None)
 
 
-def test_the_kept_order_rows_follow_a_change_of_the_view(shop: Path) -> None:  # noqa: F811
+def test_the_kept_order_rows_follow_a_change_of_the_view(shop: Path) -> None:
     # The rows of today's orders are rendered once and kept for every session: a tag set
     # meanwhile (a new view) shows at the next load of any session, and a filter has
     # its own rows.

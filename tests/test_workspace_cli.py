@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from ordertags.base.version import VERSION
 from ordertags.cli import app
 
 from .conftest import AS_OF, csv_text, read_csv
@@ -300,7 +301,7 @@ def test_newer_history_is_refused_with_exit_1(shop: Path, tmp_path: Path) -> Non
     assert result.exit_code == 1
     assert result.stderr == (
         f"ordertags: {shop / 'history.sqlite'}: the history was written by a newer ordertags "
-        "(schema version 9; ordertags 0.1.0 reads up to version 8). Upgrade ordertags "
+        f"(schema version 9; ordertags {VERSION} reads up to version 8). Upgrade ordertags "
         "(pip install -U ordertags); this version will not touch the file.\n"
     )
     assert not (tmp_path / "out.csv").exists()

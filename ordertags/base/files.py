@@ -26,6 +26,12 @@ from typing import BinaryIO
 
 from ordertags.errors import OrderTagsError, UsageError
 
+#: UTF-8's byte order mark: a file that starts with it is UTF-8, whatever else it holds.
+BOM = b"\xef\xbb\xbf"
+#: How long a tag book's or a history's lock is waited for before giving up.
+LOCK_TIMEOUT_S = 30.0
+#: How long a recording run (apply, ingest) waits for another to finish, by default.
+RUN_WAIT_S = 300.0
 #: Files ordertags creates: owner read/write only. Folders: owner only.
 FILE_MODE = 0o600
 DIR_MODE = 0o700

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 
+from ordertags.base.files import BOM as BOM  # the tag book's editor takes it from here
 from ordertags.base.yamlfiles import load_yaml
 from ordertags.errors import OrderTagsError
 
-BOM = b"\xef\xbb\xbf"
 #: Characters YAML also reads as line breaks: a file holding one is not edited as text.
 _ODD_BREAKS = ("\x85", "\u2028", "\u2029")
 #: A list item's first line: the indentation, the dash and the spaces after it.

@@ -10,8 +10,9 @@ The audit log records every change made from the screen or by ``ordertags users`
 who, what, the state before and after, when and from which address. It is append-only:
 the history's triggers refuse to update or delete an entry.
 
->>> add_user(ws, "sam", "manager", "a long passphrase", by="owner")  # doctest: +SKIP
->>> check_login(ws, "sam", "a long passphrase").role  # doctest: +SKIP
+>>> add_user(ws, "sam", "manager", "a long passphrase", by="owner")
+User(name='sam', role='manager', created='...')
+>>> check_login(ws, "sam", "a long passphrase").role
 'manager'
 """
 

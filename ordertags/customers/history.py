@@ -59,8 +59,9 @@ __all__ = [
 class History(HistoryQueries):
     """An open history database. Use :func:`open_history`.
 
-    >>> with open_history("shop/history.sqlite") as h:  # doctest: +SKIP
+    >>> with open_history("shop/history.sqlite") as h:
     ...     print(h.stats().orders)
+    16
     """
 
 
@@ -77,7 +78,7 @@ def open_history(
     A history written by a newer ordertags, or a file that is not an ordertags history,
     is refused with a message saying what to do.
 
-    >>> with open_history("shop/history.sqlite", create=True) as h:  # doctest: +SKIP
+    >>> with open_history("new-history.sqlite", create=True) as h:
     ...     h.stats().orders
     0
     """

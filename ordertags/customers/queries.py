@@ -677,8 +677,10 @@ class HistoryQueries(HistoryIngest):
         channel's ``202-4417730-1180323``, and back): their number on their channel and
         every other they are known by, such as an order hub's own id.
 
-        >>> history.order_numbers("#10451")  # doctest: +SKIP
-        ['202-4417730-1180323']
+        >>> from ordertags.customers.history import open_history
+        >>> with open_history("shop/history.sqlite") as history:
+        ...     history.order_numbers("200002")
+        ['SH-1001']
         """
         wanted = norm_order_id(number)
         rows = self.fetch(

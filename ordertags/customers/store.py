@@ -45,6 +45,7 @@ import pyarrow.compute as pc
 
 from ordertags.base import keys as K
 from ordertags.base.amounts import counted_sql, net_spend_sql
+from ordertags.base.files import LOCK_TIMEOUT_S as LOCK_TIMEOUT_S  # history.py hands it on
 from ordertags.base.version import VERSION
 from ordertags.errors import HistoryError
 
@@ -52,7 +53,6 @@ IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
 SCHEMA_VERSION = 8
 APPLICATION_ID = 0x4F544147  # "OTAG": an ordertags history, not some other SQLite file
-LOCK_TIMEOUT_S = 30.0
 NONE = np.iinfo(np.int64).max  # no date
 
 _V1 = """

@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ordertags.base import keys as K
-from ordertags.base.files import FILE_MODE, atomic_write_bytes, dir_mode, make_private_dir
+from ordertags.base.files import (
+    FILE_MODE,
+    RUN_WAIT_S,
+    atomic_write_bytes,
+    dir_mode,
+    make_private_dir,
+)
 from ordertags.base.keys import check_region
 from ordertags.errors import BusyError, HistoryError, WorkspaceError
 from ordertags.io.lookup import OrderCustomer, norm_order_id
@@ -28,8 +34,6 @@ if TYPE_CHECKING:
 
 TAGBOOK_NAME = "tagbook.yaml"
 RUN_LOCK_NAME = ".ordertags-run.lock"
-#: How long a recording run (apply, ingest) waits for another to finish, by default.
-RUN_WAIT_S = 300.0
 RULES_NAME = "rules.yaml"
 HISTORY_NAME = "history.sqlite"
 ENV_VAR = "ORDERTAGS_WORKSPACE"
@@ -177,8 +181,8 @@ def find_workspace(
     A folder named explicitly or by the environment that is not a workspace is an error
     (a cron line with a typo should fail, not run without its history).
 
-    >>> find_workspace("/srv/shop")  # doctest: +SKIP
-    Workspace(root=PosixPath('/srv/shop'))
+    >>> find_workspace("shop")
+    Workspace(root=PosixPath('.../shop'))
     """
     environ = os.environ if env is None else env
     named, how = (explicit, "--workspace") if explicit else (environ.get(ENV_VAR), ENV_VAR)
@@ -211,7 +215,7 @@ def init_workspace(
     it again is harmless. What it creates is owner-only (files 0600, the folder 0700),
     or ``mode`` (the folder gets the matching search bits).
 
-    >>> init_workspace("shop", region="GB").created  # doctest: +SKIP
+    >>> init_workspace("new-shop", region="GB").created
     ['tagbook.yaml', 'rules.yaml', 'history.sqlite', '.gitignore']
     """
     from ordertags.customers.history import open_history  # (see Workspace.open_history)
@@ -437,7 +441,7 @@ def identity_seen(ws: Workspace | None, key: str) -> bool | None:
     address or a buyer id of a customer with orders, or a phone on an order)? None
     without a workspace history, or where it cannot be read.
 
-    >>> identity_seen(find_workspace("/srv/shop"), "new@example.com")  # doctest: +SKIP
+    >>> identity_seen(find_workspace("shop"), "new@example.com")
     False
     """
     if ws is None or not ws.history_path.exists():

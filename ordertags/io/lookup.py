@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ordertags.base.files import BOM
 from ordertags.base.keys import buyer_key, normalize_phone
 from ordertags.errors import InputError
 from ordertags.io.fields import FieldMap
@@ -31,7 +32,6 @@ from ordertags.io.platforms import (
     resolve_profile,
 )
 from ordertags.io.sniff import (
-    BOM,
     SNIFF_BYTES,
     check_not_binary,
     sniff_delimiter,
@@ -116,8 +116,8 @@ def find_order_email(
     email, else their buyer id (``ebay:NAME``), else their phone number (see
     :func:`find_order_customer`).
 
-    >>> find_order_email("examples/orders.csv", "100004")  # doctest: +SKIP
-    'lena.nguyen@example.org'
+    >>> find_order_email("examples/orders.csv", "200002")
+    'Jane.Doe@gmail.com'
     """
     return find_order_customer(
         path,
@@ -144,8 +144,8 @@ def find_order_customer(
     number (``#1042`` and ``1042`` alike) or the channel's reference (Linnworks'
     Reference Number): their best identity and name.
 
-    >>> find_order_customer("ebay_orders.csv", "17-11901-33871")  # doctest: +SKIP
-    OrderCustomer(identity='ebay:quinn_belfast', name='Quinn Belfast', order='17-11901-33871')
+    >>> find_order_customer("examples/orders.csv", "200002")
+    OrderCustomer(identity='Jane.Doe@gmail.com', name='Jane Doe', order='200002')
     """
     p = Path(path)
     try:

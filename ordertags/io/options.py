@@ -11,10 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ordertags.io.platforms import DATE_STYLE_ALIASES, DATE_STYLES
-
-#: The order fields whose column can be named by hand (``--email-column`` ...).
-#: How money is written (``--money-style``); None: as each export's platform writes it.
-MONEY_STYLES = ("plain", "symbol", "comma_decimal", "auto")
+from ordertags.io.platforms import MONEY_STYLES as MONEY_STYLES  # for the command line
 
 
 @dataclass(frozen=True)

@@ -30,12 +30,15 @@ from typing import Any
 from ordertags.base.yamlfiles import line_of, load_yaml, read_text
 from ordertags.errors import ColumnError, UsageError
 from ordertags.io.fields import FIELD_ALIASES, FIELD_TITLES, FieldMap, build_map
+from ordertags.io.sniff import DELIMITERS
 
 #: Fields that belong to a line item; every other field belongs to the order.
 ITEM_FIELDS = ("sku", "item_name", "quantity", "price", "line_total")
 #: Fields whose text may carry Excel's protective leading apostrophe (``'+46 70 459``).
 QUOTED_FIELDS = ("phone", "postcode", "order_id", "customer_id")
+#: How money is written (``--money-style``, a mapping file's ``money``).
 MONEY_STYLES = ("plain", "symbol", "comma_decimal", "auto")
+#: How dates are written (``--date-style``, a mapping file's ``dates``).
 DATE_STYLES = ("iso", "us", "eu", "ebay", "yyyymmdd", "auto")
 #: ``--date-style`` and mapping-file spellings people use, and the style each means.
 DATE_STYLE_ALIASES = {
@@ -741,7 +744,6 @@ def map_profile(
 
 #: How many lines before the header are looked at for a title, a blank line or ``sep=``.
 MAX_PREAMBLE = 20
-DELIMITERS = ",;\t|"
 _JUNK = re.compile(r"record\(s\) downloaded|^\s*seller id\s*:", re.IGNORECASE)
 
 

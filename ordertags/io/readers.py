@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from ordertags.base.files import BOM
 from ordertags.errors import InputError
 from ordertags.io.options import DEFAULT, ReadOptions
 from ordertags.io.platforms import (
@@ -47,7 +48,6 @@ from ordertags.io.platforms import (
 )
 from ordertags.io.rawrows import RecordMap, scan_records
 from ordertags.io.sniff import (
-    BOM,
     SNIFF_BYTES,
     check_not_binary,
     sniff_delimiter,
@@ -184,9 +184,9 @@ def read_orders(
     mapping file (``--mapping``) laid over the profile. ``progress``, when given, is
     called with the number of bytes read after each chunk of a file (not of stdin).
 
-    >>> orders = read_orders("examples/orders.csv")  # doctest: +SKIP
-    >>> orders.columns[:3], orders.num_rows, orders.profile.name  # doctest: +SKIP
-    (['Order Id', 'Reference Num', 'Source'], 40, 'generic')
+    >>> orders = read_orders("examples/orders.csv")
+    >>> orders.columns[:3], orders.num_rows, orders.profile.name
+    (['Order Id', 'Reference Num', 'Source'], 16, 'generic')
     """
     data, name = _read_bytes(path, progress)
     return parse_orders(
@@ -846,29 +846,12 @@ def _check_quotes(
     their orders silently lost). Such a value holds line ends and either more than
     :data:`MAX_LINES_IN_VALUE` of them, or as many delimiters as a whole row (at least
     three), or it runs to the end of the file without a closing quote."""
+    if not table.num_columns or not table.num_rows or b'"' not in data:
+        return
+    suspect = _quote_suspects(table, delimiter, open_at_end=not data.rstrip(b"\r\n").endswith(b'"'))
+    if suspect is None:
+        return
     width = table.num_columns
-    if not width or not table.num_rows or b'"' not in data:
-        return
-    suspect: pa.Array | None = None
-    for i in range(width):
-        col = table.column(i)
-        has_break = pc.match_substring_regex(col, "[\r\n]")
-        if not pc.any(has_break).as_py():
-            continue
-        bad = pc.greater(pc.count_substring(col, "\n"), MAX_LINES_IN_VALUE)
-        if width >= 4:
-            whole_row = pc.greater_equal(pc.count_substring(col, delimiter), width - 1)
-            bad = pc.or_(bad, pc.and_(has_break, whole_row))
-        if i == width - 1:
-            # The last value of the file, unclosed: it runs to the end of the data.
-            last = col[len(col) - 1].as_py() or ""
-            if "\n" in last and not data.rstrip(b"\r\n").endswith(b'"'):
-                at_end = np.zeros(len(col), dtype=bool)
-                at_end[-1] = True
-                bad = pc.or_(bad, pa.array(at_end))
-        suspect = bad if suspect is None else pc.or_(suspect, bad)
-    if suspect is None or not pc.any(suspect).as_py():
-        return
     index = int(pc.index(pc.fill_null(suspect, False), True).as_py())
     # The line the row starts on: one per row before it, plus the line ends inside them.
     inner = sum(
@@ -884,6 +867,35 @@ def _check_quotes(
         hint='Fix the quotes in that row (a quote inside a value is written twice: ""), '
         "or re-export the file.",
     )
+
+
+def _quote_suspects(table: Any, delimiter: str, *, open_at_end: bool) -> pa.Array | None:
+    """The rows of ``table`` (a table or a batch of records) whose values look like an
+    unclosed double quote swallowed the rows after it (see :func:`_check_quotes`), None
+    where there are none; ``open_at_end``: the data does not end with a closing quote, so
+    a last value holding a line end ran to the end of the file."""
+    width = table.num_columns
+    suspect: pa.Array | None = None
+    for i in range(width):
+        col = table.column(i)
+        has_break = pc.match_substring_regex(col, "[\r\n]")
+        if not pc.any(has_break).as_py():
+            continue
+        bad = pc.greater(pc.count_substring(col, "\n"), MAX_LINES_IN_VALUE)
+        if width >= 4:
+            whole_row = pc.greater_equal(pc.count_substring(col, delimiter), width - 1)
+            bad = pc.or_(bad, pc.and_(has_break, whole_row))
+        if i == width - 1:
+            # The last value of the file, unclosed: it runs to the end of the data.
+            last = col[len(col) - 1].as_py() or ""
+            if "\n" in last and open_at_end:
+                at_end = np.zeros(len(col), dtype=bool)
+                at_end[-1] = True
+                bad = pc.or_(bad, pa.array(at_end))
+        suspect = bad if suspect is None else pc.or_(suspect, bad)
+    if suspect is None or not pc.any(suspect).as_py():
+        return None
+    return suspect
 
 
 def _header_line_end(sample: bytes) -> str:
@@ -1052,11 +1064,11 @@ class LazyCsv:
         self, include: list[int] | None, block: int
     ) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions]:
         names = [f"c{i}" for i in range(self.width)]
-        bad: list[int] = []
 
         def on_bad_row(row: Any) -> str:
-            bad.append(row.actual_columns)
-            raise NotStreamable("a row has another number of fields than the header")
+            # A row of another width: Arrow raises ArrowInvalid, turned into NotStreamable
+            # below (an exception raised here would be lost inside Arrow's reader).
+            return "error"
 
         return (
             pacsv.ReadOptions(column_names=names, block_size=block, use_threads=False),
@@ -1107,12 +1119,34 @@ class LazyCsv:
                     stream, read_options=read, parse_options=parse, convert_options=convert
                 )
                 first = True
+                held = None  # one batch held back: the last is checked against the file's end
                 for batch in reader:
                     if first:
                         batch, first = batch.slice(1), False
-                    yield batch
+                    if held is not None:
+                        yield self._quotes_closed(held, open_at_end=False)
+                    held = batch
+                if held is not None:
+                    yield self._quotes_closed(held, open_at_end=not self._ends_closed())
             except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
                 raise NotStreamable(str(exc)) from None
+
+    def _quotes_closed(self, batch: Any, *, open_at_end: bool) -> Any:
+        """``batch``, unless a double quote in it looks unclosed (as the whole read
+        checks): then the export is read whole, which names the row."""
+        if (
+            batch.num_rows
+            and _quote_suspects(batch, self.delimiter, open_at_end=open_at_end) is not None
+        ):
+            raise NotStreamable("a double quote is not closed where its value should end")
+        return batch
+
+    def _ends_closed(self) -> bool:
+        """Does the file end with a closing quote (line ends aside)?"""
+        with open(self.path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(self.offset, fh.tell() - 4096))
+            return fh.read().rstrip(b"\r\n").endswith(b'"')
 
 
 def _file_head(path: Path, size: int) -> bytes:

@@ -10,7 +10,6 @@ from ordertags.errors import InputError
 
 SNIFF_BYTES = 64 * 1024
 DELIMITERS = ",;\t|"
-BOM = b"\xef\xbb\xbf"
 
 
 def sniff_delimiter(sample: str, delimiter: str | None = None) -> str:

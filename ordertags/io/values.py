@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 
 from ordertags.errors import ValueParseError
 from ordertags.io.platforms import DATE_STYLE_ALIASES as DATE_STYLE_ALIASES
+from ordertags.io.platforms import DATE_STYLES, MONEY_STYLES
 
 __all__ = [
     "DATE_STYLES",
@@ -29,9 +30,6 @@ __all__ = [
     "parse_dates",
     "parse_money",
 ]
-
-MONEY_STYLES = ("plain", "symbol", "comma_decimal", "auto")
-DATE_STYLES = ("iso", "us", "eu", "ebay", "yyyymmdd", "auto")
 
 # Characters trimmed from both ends of every value. NBSP (U+00A0) and narrow
 # NBSP (U+202F) come from spreadsheets and French/German number formatting.

@@ -405,7 +405,7 @@ def _read_ahead(items: Iterator[Any], depth: int = 2) -> Generator[Any, None, No
                 if not offer(item):
                     return
             offer(done)
-        except BaseException as exc:  # noqa: BLE001 - handed to the reader, raised there
+        except BaseException as exc:  # handed to the reader, raised there
             offer(_Failed(exc))
 
     worker = threading.Thread(target=pump, name="ordertags-read-ahead", daemon=True)

@@ -76,7 +76,7 @@ def write_xlsx(
     filled with it.
 
     >>> write_xlsx(fh, ["Order", "Tag Colour"], [pa.array(["1"]), pa.array(["gold"])],
-    ...            colour_column="Tag Colour")  # doctest: +SKIP
+    ...            colour_column="Tag Colour")
     """
     order = [names.index(n) for n in dict.fromkeys(lead) if n in names]
     order += [i for i in range(len(names)) if i not in order]

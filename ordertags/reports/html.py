@@ -8,7 +8,7 @@ reaches the page through ``textContent`` (never as markup), and the JSON is writ
 with ``<``, ``>`` and ``&`` escaped, so a customer named ``</script><script>...`` stays
 text.
 
->>> page = render_page(view, title="Open orders")  # doctest: +SKIP
+>>> page = render_page(view, title="Open orders")
 """
 
 from __future__ import annotations

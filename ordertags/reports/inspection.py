@@ -5,9 +5,9 @@ from, how many rows, orders and customers, the date range, the sum of the totals
 the first orders with their parsed fields. A value that cannot be parsed is reported as
 a problem, not raised, so that one run shows everything to fix.
 
->>> report = inspect_orders("orders_export.csv")  # doctest: +SKIP
->>> report.profile.name, report.orders, report.customers  # doctest: +SKIP
-('shopify', 19, 9)
+>>> report = inspect_orders("orders_export.csv")
+>>> report.profile.name, report.orders, report.customers
+('shopify', 3, 2)
 """
 
 from __future__ import annotations

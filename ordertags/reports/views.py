@@ -7,9 +7,10 @@ every field a rule set (the forced tracked service), the notes rules added, and 
 The labels and the note are the text of the ``Customer Profile`` column the CSV output
 carries (:mod:`ordertags.engine.tagtext`), so no view words them differently.
 
->>> view = order_views(annotate(["orders.csv"], tagbook=book))  # doctest: +SKIP
->>> view.orders[0].needs()  # doctest: +SKIP
-'★ VIP — add a freebie — Wholesale buyer | Postal Service: Tracked 24'
+>>> from ordertags import annotate
+>>> view = order_views(annotate(["orders.csv"], tagbook=book))
+>>> view.orders[0].needs()
+'VIP — handwritten note and a freebie — Wholesale buyer, always add a catalogue.'
 """
 
 from __future__ import annotations

@@ -4,9 +4,14 @@ Today's orders in their tags' colours, customer look-up, and tagging with a clic
 the people logged in, through the same library calls, locks and validation as the
 command line. Nothing in ordertags imports this package but the ``serve`` command.
 
->>> app = create_app(Workspace("shop"))  # doctest: +SKIP
->>> app, line = prepare(Workspace("shop"), host="0.0.0.0")  # doctest: +SKIP
->>> serve(app, host="0.0.0.0", port=8650)  # doctest: +SKIP
+>>> from ordertags.customers.accounts import add_user
+>>> _ = add_user(ws, "sam", "admin", "a long passphrase", by="owner")
+>>> app, line = prepare(ws, host="0.0.0.0")
+>>> type(app).__name__
+'ScreenApp'
+
+``serve(app, host="0.0.0.0", port=8650)`` then runs it until stopped (a screen beyond
+this machine needs accounts, as here).
 """
 
 from __future__ import annotations

@@ -310,7 +310,7 @@ class Guard:
         cookie = SimpleCookie()
         try:
             cookie.load(_header(scope, b"cookie"))
-        except Exception:  # noqa: BLE001 - a malformed Cookie header is no cookie
+        except Exception:  # a malformed Cookie header is no cookie
             cookie = SimpleCookie()
         morsel = cookie.get(COOKIE)
         cookie_session = self.sessions.get(morsel.value if morsel else None)
