@@ -390,7 +390,9 @@ def render(
     lines += [
         f"| Chromium first paint of today's orders (median of {len(paints)}; first "
         f"contentful {fcp:.0f} ms, load event {loaded:.0f} ms) | {fp:.0f} | "
-        f"{max(p[0] for p in paints):.0f} | < 1000 ms | {verdict(fp, 1000)} |",
+        # Judged by the slowest load: a packer waits on every load, not on the median.
+        f"{max(p[0] for p in paints):.0f} | < 1000 ms | "
+        f"{verdict(max(p[0] for p in paints), 1000)} |",
         f"| server memory: resident at start {mem[0]:.0f} MiB, at the end {mem[1]:.0f} MiB; "
         f"peak (VmHWM) | | {mem[2]:.0f} MiB | < 300 MiB | {verdict(mem[2], 300)} |",
         "",
