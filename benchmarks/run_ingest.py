@@ -33,6 +33,7 @@ from run_reference import (
     REFERENCE_DIR,
     SHARED_BENCH,
     machine,
+    ordertags_argv,
     run_measured,
     warm_cache,
     write_results,
@@ -44,21 +45,9 @@ AS_OF = "2026-11-26"
 TABLES = ("identities", "orders", "customers", "order_aliases", "links", "meta")
 
 
-def cli(baseline: Path | None) -> list[str]:
-    if baseline is None:
-        return [sys.executable, "-m", "ordertags"]
-    # `python -m` would import the package beside the working directory (this
-    # repository): the other copy goes first on the path instead.
-    start = (
-        f"import sys; sys.path.insert(0, {str(baseline.resolve())!r}); "
-        "from ordertags.cli import main; main()"
-    )
-    return [sys.executable, "-c", start]
-
-
 def fresh_workspace(ws: Path) -> None:
     shutil.rmtree(ws, ignore_errors=True)
-    subprocess.run([*cli(None), "init", str(ws)], check=True, capture_output=True)
+    subprocess.run([*ordertags_argv(None), "init", str(ws)], check=True, capture_output=True)
 
 
 def table_rows(history: Path) -> dict[str, list[str]]:
@@ -73,7 +62,7 @@ def table_rows(history: Path) -> dict[str, list[str]]:
 
 def customers_listing(ws: Path) -> str:
     done = subprocess.run(
-        [*cli(None), "customers", "-w", str(ws), "--limit", "10000000"],
+        [*ordertags_argv(None), "customers", "-w", str(ws), "--limit", "10000000"],
         capture_output=True,
         text=True,
         check=True,
@@ -105,7 +94,7 @@ def main() -> int:
     orders = str(data / "orders.csv")
     warm_cache(data / "orders.csv")
     apply = [
-        *cli(None), "apply", orders, "--tagbook", str(data / "tagbook.yaml"),
+        *ordertags_argv(None), "apply", orders, "--tagbook", str(data / "tagbook.yaml"),
         "--rules", str(data / "rules.yaml"), "--as-of", AS_OF,
         "--output", str(args.work / "annotated.csv"), "--quiet",
     ]  # fmt: skip
@@ -122,7 +111,7 @@ def main() -> int:
         walls["apply"].append(run.wall)
         for name, ws in workspaces.items():
             fresh_workspace(ws)
-            argv = [*cli(args.baseline if name != "ingest" else None), "ingest", orders,
+            argv = [*ordertags_argv(args.baseline if name != "ingest" else None), "ingest", orders,
                     "-w", str(ws), "--quiet"]  # fmt: skip
             run = run_measured(argv, logs / f"{name.replace(' ', '-')}-{i}", timeout=3600)
             if run.code != 0:

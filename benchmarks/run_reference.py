@@ -121,6 +121,20 @@ def run_measured(argv: list[str], log_stem: Path, timeout: float) -> Run:
     return Run(wall, peak, proc.returncode, timed_out.is_set(), tail)
 
 
+def ordertags_argv(baseline: Path | None = None) -> list[str]:
+    """The command that runs ordertags: this repository's, or with ``baseline`` another
+    copy of the package (the code before a change, for a side-by-side figure)."""
+    if baseline is None:
+        return [sys.executable, "-m", "ordertags"]
+    # `python -m` would import the package beside the working directory (this
+    # repository): the other copy goes first on the path instead.
+    start = (
+        f"import sys; sys.path.insert(0, {str(baseline.resolve())!r}); "
+        "from ordertags.cli import main; main()"
+    )
+    return [sys.executable, "-c", start]
+
+
 def warm_cache(path: Path) -> None:
     with open(path, "rb") as f:
         while f.read(1 << 24):

@@ -33,6 +33,7 @@ from run_reference import (
     REFERENCE_DIR,
     SHARED_BENCH,
     machine,
+    ordertags_argv,
     run_measured,
     warm_cache,
     write_results,
@@ -46,9 +47,7 @@ AS_OF = "2026-11-26"
 
 def apply_argv(data: Path, out: Path, xlsx: bool) -> list[str]:
     argv = [
-        sys.executable,
-        "-m",
-        "ordertags",
+        *ordertags_argv(),
         "apply",
         str(data / "orders.csv"),
         "--tagbook",
@@ -149,17 +148,9 @@ def main() -> int:
         "xlsx": apply_argv(data, out / "annotated.xlsx", True),
     }
     if args.baseline:
-        # `python -m` would import the package beside the working directory (this
-        # repository): the other copy goes first on the path instead.
-        start = (
-            f"import sys; sys.path.insert(0, {str(args.baseline.resolve())!r}); "
-            "from ordertags.cli import main; main()"
-        )
         jobs["xlsx before"] = [
-            sys.executable,
-            "-c",
-            start,
-            *apply_argv(data, out / "before.xlsx", True)[3:],
+            *ordertags_argv(args.baseline),
+            *apply_argv(data, out / "before.xlsx", True)[len(ordertags_argv()) :],
         ]
     loads = [os.getloadavg()[0]]
     walls: dict[str, list[float]] = {k: [] for k in jobs}
