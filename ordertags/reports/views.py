@@ -175,17 +175,13 @@ def _shown_dates(frame: Frame, rows: IntArray) -> list[str] | None:
         stamps = frame.dates(field="date", optional=True)[rows]
     except OrderTagsError:
         return None
-    days = stamps.astype("datetime64[D]")
-    text = np.datetime_as_string(stamps, unit="m")
-    out = []
-    for day, stamp, iso in zip(days, stamps, text, strict=True):
-        if np.isnat(stamp):
-            out.append("")
-        elif stamp == day:  # midnight: a date without a time
-            out.append(iso[:10])
-        else:
-            out.append(iso.replace("T", " "))
-    return out
+    # Midnight is a date without a time; no date (NaT) is shown blank.
+    midnight = stamps == stamps.astype("datetime64[D]")
+    timed = np.char.replace(np.datetime_as_string(stamps, unit="m"), "T", " ")
+    dated = np.datetime_as_string(stamps, unit="D")
+    shown = np.where(np.isnat(stamps), "", np.where(midnight, dated, timed))
+    result: list[str] = shown.tolist()
+    return result
 
 
 def _shown_totals(frame: Frame, rows: IntArray, written: list[str]) -> list[str]:
