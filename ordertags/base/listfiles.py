@@ -142,17 +142,24 @@ def read_value_list(text: str, *, addresses: bool, column: str | None = None) ->
         value = line.strip()
         if not value or value.startswith("#"):
             continue
-        if not addresses:
-            out.values.append(value)
-            continue
-        found = addresses_in(value)
-        if not found and _BUYER.match(value):
-            found = [value]
-        if found:
-            out.values.extend(found)
-        else:
-            out.unread.append((number, value))
+        _take(out, number, value, addresses)
     return out
+
+
+def _take(out: ValueList, number: int, text: str, addresses: bool) -> None:
+    """Add what the line or cell ``text`` (on line ``number``) holds to ``out``: the text
+    itself, or with ``addresses`` the addresses in it (a marketplace buyer id as it is);
+    a text holding none is kept aside as unread, for ``lint`` to name."""
+    if not addresses:
+        out.values.append(text)
+        return
+    found = addresses_in(text)
+    if not found and _BUYER.match(text):
+        found = [text]
+    if found:
+        out.values.extend(found)
+    else:
+        out.unread.append((number, text))
 
 
 def _read_table(
@@ -167,11 +174,5 @@ def _read_table(
         cell = row[at].strip() if len(row) > at else ""
         if not cell:
             continue  # a row without one (a customer known by phone only)
-        found = addresses_in(cell) if addresses else [cell]
-        if addresses and not found and _BUYER.match(cell):
-            found = [cell]
-        if found:
-            out.values.extend(found)
-        else:
-            out.unread.append((number, cell))
+        _take(out, number, cell, addresses)
     return out
