@@ -608,25 +608,16 @@ class Frame:
         if len(self.tables) < 2:
             return starts  # one export holds each order once (its rows are grouped)
         rows = np.flatnonzero(starts)
-        numbers = self.order_numbers.take(pa.array(rows))
-        keyed = pc.binary_join_element_wise(
-            self.order_channels.take(pa.array(rows)), numbers, "\x1f"
-        )
-        has_number = np.asarray(
-            pc.not_equal(numbers, "").to_numpy(zero_copy_only=False), dtype=bool
-        )
-        if not has_number.any():
-            return starts
-        codes = np.asarray(
-            pc.dictionary_encode(keyed).indices.to_numpy(zero_copy_only=False), dtype=np.int64
-        )
+        codes = self.distinct_orders[rows]  # an order without a number: a code of its own
+        if len(np.unique(codes)) == len(codes):
+            return starts  # no order is held twice
         table_of = np.searchsorted(self.offsets, rows, side="right") - 1
         rank = self.copy_ranks[table_of]
         # Highest rank wins, then the latest row: one score per order, the best per key.
         score = rank * (self.n + 1) + rows
         best = np.full(int(codes.max()) + 1, -1, dtype=np.int64)
-        np.maximum.at(best, codes[has_number], score[has_number])
-        keep = ~has_number | (best[codes] == score)
+        np.maximum.at(best, codes, score)
+        keep = best[codes] == score
         out = np.zeros(self.n, dtype=bool)
         out[rows[keep]] = True
         return out
@@ -905,15 +896,16 @@ class Frame:
         donors = np.flatnonzero(~blank & numbered)
         if not len(wanting) or not len(donors):
             return pieces
-        keyed = pc.binary_join_element_wise(self.order_channels, self.order_numbers, "\x1f")
-        at = pc.index_in(keyed.take(pa.array(wanting)), value_set=keyed.take(pa.array(donors)))
-        found = pc.fill_null(pc.greater_equal(at, 0), False)
-        if not pc.any(found).as_py():
+        # Per order (its copies share one code): a row of a copy that names the customer.
+        order = self.distinct_orders
+        donor_of = np.full(int(order.max()) + 1, -1, dtype=np.int64)
+        donor_of[order[donors]] = donors
+        found = donor_of[order[wanting]]
+        take = found >= 0
+        if not take.any():
             return pieces
-        take = np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
-        index = np.asarray(pc.fill_null(at, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
         source = np.arange(self.n, dtype=np.int64)  # each row its own, but for the copies
-        source[wanting[take]] = donors[index[take]]
+        source[wanting[take]] = found[take]
         whole = flat.take(pa.array(source))
         return [
             whole.slice(int(self.offsets[ti]), table.num_rows)
