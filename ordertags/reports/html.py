@@ -89,6 +89,7 @@ file.</p></noscript>
   <thead><tr id="head"></tr></thead>
   <tbody id="rows"></tbody>
 </table>
+<div id="more"></div>
 </main>
 <script type="application/json" id="ordertags-data">{{data}}</script>
 <script>{{script}}</script>
