@@ -35,7 +35,7 @@ from ordertags.tags import load_tagbook, tag_customer, untag_customer
 from .conftest import TAGBOOK
 
 AS_OF = dt.date(2026, 11, 26)
-# The columns apply adds, as the README names them.
+# The columns apply adds, as the manual names them (docs/first-run.md).
 OUTPUT_COLUMNS = ("Customer Tags", "Customer Profile", "Tag Colour")
 NOW = dt.datetime(2026, 11, 26, 9, 30, tzinfo=dt.UTC)
 
