@@ -15,7 +15,7 @@ from ordertags.cli import app
 from ordertags.customers.accounts import audit_entries
 from ordertags.customers.workspace import Workspace
 from ordertags.errors import OrderTagsError, TagBookError, UsageError
-from ordertags.tags import change_entry, load_tagbook, tag_customer
+from ordertags.tagbook import change_entry, load_tagbook, tag_customer
 
 from .serve_shop import client, log_in, shop, template_shop
 from .test_serve_routes import page_version
