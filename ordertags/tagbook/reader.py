@@ -70,7 +70,9 @@ def book_of(raw: bytes, path: Path, file: str) -> tuple[TagBook, dict[str, Any]]
     is sound, else parsed (and cached)."""
     key = digest(raw) if len(raw) >= CACHE_MIN_BYTES else None
     if key is not None:
-        cached = read_cached(_CACHE_KIND, CACHE_FORMAT, path, key)
+        # A cached parse is about the size of the book: more is not what this wrote.
+        limit = 4 * len(raw) + (64 << 10)
+        cached = read_cached(_CACHE_KIND, CACHE_FORMAT, path, key, limit=limit)
         if cached is not None:
             found = book_from_json(cached, file, raw)
             if found is not None:
