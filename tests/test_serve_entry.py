@@ -36,13 +36,25 @@ def test_expiry_and_note_set_changed_and_removed_by_text_and_round_trip(
     round_trips: list[Path],
 ) -> None:
     def edit(path: Path, text_edits: bool) -> None:
-        at = {"now": NOW, "text_edits": text_edits}
+        t = text_edits
         # Bob's entry has no note and no expiry: both lines are added.
-        change_entry(path, "BOB@example.com", "regular", note="Trade", expires="2027-01-31", **at)
+        change_entry(
+            path,
+            "BOB@example.com",
+            "regular",
+            note="Trade",
+            expires="2027-01-31",
+            now=NOW,
+            text_edits=t,
+        )
         # Then the date changes, then the note and the date go.
-        change_entry(path, "bob@example.com", "VIP", expires="2027-02-28", **at)
-        change_entry(path, "bob@example.com", "VIP", note="", expires="never", **at)
-        change_entry(path, "ann@example.com", "VIP", expires=dt.date(2026, 12, 24), **at)
+        change_entry(path, "bob@example.com", "VIP", expires="2027-02-28", now=NOW, text_edits=t)
+        change_entry(
+            path, "bob@example.com", "VIP", note="", expires="never", now=NOW, text_edits=t
+        )
+        change_entry(
+            path, "ann@example.com", "VIP", expires=dt.date(2026, 12, 24), now=NOW, text_edits=t
+        )
 
     by_text, by_yaml = both_ways(tmp_path, BOOK, edit)
     assert round_trips == [by_yaml] * 4  # the text path did all of the first copy's edits

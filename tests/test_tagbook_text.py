@@ -19,15 +19,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tabulate import tabulate
 
-from ordertags.tagbook import cachefile, reader, roundtrip
 from ordertags.base.cache import cache_dir
 from ordertags.base.yamlfiles import load_schema, load_yaml, load_yaml_nodes
 from ordertags.base.yamltext import guess_indent
 from ordertags.cli import render_text_table
 from ordertags.errors import TagBookError
 from ordertags.tagbook import (
+    cachefile,
     link_identities,
     load_tagbook,
+    reader,
+    roundtrip,
     suppress_address,
     tag_customer,
     unlink_identities,
@@ -124,7 +126,9 @@ def tag(
 def test_tag_appends_the_entry_lines_and_nothing_else(
     tmp_path: Path, round_trips: list[Path], note: str, written: str
 ) -> None:
-    by_text, by_yaml = both_ways(tmp_path, BOOK, lambda p, t: tag(p, "Cat@Example.com", ["VIP"], note, t))
+    by_text, by_yaml = both_ways(
+        tmp_path, BOOK, lambda p, t: tag(p, "Cat@Example.com", ["VIP"], note, t)
+    )
 
     added = (
         "  - email: Cat@Example.com\n"
@@ -147,7 +151,9 @@ def test_tag_keeps_crlf_bom_and_a_sequence_without_indent(
     )
     assert flat_entries.startswith("- email: ann@example.com   # met at the fair\n  tags: [VIP]\n")
     raw = b"\xef\xbb\xbf" + (HEAD + flat_entries + TAIL).replace("\n", "\r\n").encode("utf-8")
-    by_text, by_yaml = both_ways(tmp_path, raw, lambda p, t: tag(p, "cat@example.com", ["FRAUD"], text_edits=t))
+    by_text, by_yaml = both_ways(
+        tmp_path, raw, lambda p, t: tag(p, "cat@example.com", ["FRAUD"], text_edits=t)
+    )
 
     added = f"- email: cat@example.com\n  tags: [FRAUD]\n  by: sam\n  at: {AT}\n"
     expected = b"\xef\xbb\xbf" + (HEAD + flat_entries + added + TAIL).replace("\n", "\r\n").encode(
@@ -220,10 +226,13 @@ def test_suppress_and_link_append_their_items_by_text(
     tmp_path: Path, round_trips: list[Path]
 ) -> None:
     def edit(p: Path, t: bool) -> None:
-        who = {"by": "sam", "now": NOW, "text_edits": t}
-        assert suppress_address(p, "Eve@Example.com", reason="yes", **who).added
-        assert not suppress_address(p, "eve@example.com", **who).added
-        assert link_identities(p, "dee@example.com", "07700 900123", **who).added
+        assert suppress_address(
+            p, "Eve@Example.com", reason="yes", by="sam", now=NOW, text_edits=t
+        ).added
+        assert not suppress_address(p, "eve@example.com", by="sam", now=NOW, text_edits=t).added
+        assert link_identities(
+            p, "dee@example.com", "07700 900123", by="sam", now=NOW, text_edits=t
+        ).added
 
     by_text, by_yaml = both_ways(tmp_path, BOOK + SUPPRESSED, edit)
 

@@ -116,9 +116,7 @@ def _stamp(kind: str, fmt: int) -> str:
     return f"ordertags {VERSION} {kind} cache format {fmt}"
 
 
-def read_cached(
-    kind: str, fmt: int, source: Path, key: str, *, limit: int = DEFAULT_LIMIT
-) -> Any:
+def read_cached(kind: str, fmt: int, source: Path, key: str, *, limit: int = DEFAULT_LIMIT) -> Any:
     """What :func:`write_cached` stored for ``source`` when its bytes had the digest
     ``key`` (and the same ordertags version and format ``fmt``), else None. A cache
     file over ``limit`` bytes, or one the user cannot trust, is not read."""

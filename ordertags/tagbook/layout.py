@@ -74,4 +74,3 @@ def block_list(lines: list[str], seq: Any, plain: bool) -> tuple[bool, list[int]
                 not item.flow_style and dash is not None and len(dash.group(0)) == start.column
             )
     return editable, ends
-

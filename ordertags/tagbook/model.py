@@ -25,6 +25,7 @@ from ordertags.base.keys import (
 )
 from ordertags.errors import OrderTagsError, TagBookError, UsageError
 
+
 @dataclass(frozen=True)
 class TagDef:
     """One tag: how it looks on orders and how it ranks against others."""
@@ -293,7 +294,6 @@ def parse_date(
             key=key,
             hint="Write dates as YYYY-MM-DD, e.g. 2027-01-31.",
         ) from None
-
 
 
 def customer_version(book: TagBook, keys: Iterable[str], region: str | None = None) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -439,7 +440,7 @@ def _link_plan(
     by: str | None,
     region: str | None,
     now: dt.datetime | None,
-) -> Any:
+) -> Callable[[TagBook], tuple[LinkChange, list[Change]]]:
     """The edit of :func:`link_identities` (``same``) or :func:`unlink_identities`: the
     pair's links of the other kind removed, one of this kind added unless there is."""
     code = region or DEFAULT_REGION

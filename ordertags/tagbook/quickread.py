@@ -70,7 +70,6 @@ def _plain_value(text: str, resolve: Any) -> str | None:
     return text
 
 
-
 def read_customers(text: str, *, file: str) -> QuickRead | None:
     """The book read without the YAML parser for its ``customers`` list, in the layout
     ordertags writes and people keep (``- email: ...`` then ``  tags: [...]``, one value
@@ -173,4 +172,3 @@ def read_customers(text: str, *, file: str) -> QuickRead | None:
         return None
     data["customers"] = entries
     return QuickRead(data, root, entry_lines, ends, rest)
-

@@ -41,6 +41,7 @@ from ordertags.tagbook.model import (
 )
 from ordertags.tagbook.quickread import read_customers
 
+
 def load_tagbook(path: str | os.PathLike[str]) -> TagBook:
     """Read and check a tag book. What the parse of a book over 16 KB found is cached in
     the user's cache folder, and used while the book holds the very same bytes (see
@@ -124,8 +125,6 @@ def entry_fits(raw: Any) -> bool:
         if k in raw and not (type(raw[k]) is str and _DATE.search(raw[k])):
             return False
     return True
-
-
 
 
 def parse_text(text: str, *, file: str) -> tuple[TagBook, dict[str, Any]]:
@@ -341,4 +340,3 @@ def build(
         return book, layout_of(text, root, len(book.entries))
     layout = layout_of(text, root, 0)
     return book, {**layout, "ends": read[1], "edit": bool(read[1])}
-
