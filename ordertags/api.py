@@ -85,7 +85,7 @@ from ordertags.reports.segments import (
 )
 from ordertags.reports.views import OrdersView, order_views
 from ordertags.rules import FieldCondition, RuleSet, load_rules
-from ordertags.tags import TagBook, load_tagbook
+from ordertags.tagbook import TagBook, load_tagbook
 
 PathLike = str | os.PathLike[str]
 #: Called with the number of bytes read after each chunk of an export.
@@ -206,7 +206,7 @@ class ListSpec:
 
     def named_in(self, book: TagBook) -> ListSpec:
         """The list with its tags in the tag book's spelling (an unknown tag is an
-        error: :meth:`ordertags.tags.TagBook.tag_named`)."""
+        error: :meth:`ordertags.tagbook.TagBook.tag_named`)."""
         return ListSpec(
             self.path,
             tuple(book.tag_named(t) for t in self.tags),

@@ -46,7 +46,7 @@ from ordertags.rules import load_rules
 if TYPE_CHECKING:  # the API (and pyarrow) is imported only by commands that read exports
     from ordertags.api import OrdersView
 
-from ordertags.tags import (
+from ordertags.tagbook import (
     change_entry,
     default_author,
     link_identities,

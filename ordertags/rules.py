@@ -27,7 +27,7 @@ from ordertags.base.segments import (
 )
 from ordertags.base.yamlfiles import json_path, line_of, load_yaml, read_text, validate
 from ordertags.errors import ColumnError, RulesError
-from ordertags.tags import TagBook
+from ordertags.tagbook import TagBook
 
 TEXT_OPS = ("equals", "in", "in_file", "contains", "starts_with", "ends_with", "matches")
 NUMBER_OPS = ("over", "under", "at_least", "at_most", "between")
@@ -343,7 +343,7 @@ class RuleSet:
     def check_tags(self, tagbook: TagBook) -> None:
         """Every tag a rule adds, removes or tests must be defined in the tag book; the
         rules then name each in the tag book's spelling (a name matches in any case:
-        :meth:`ordertags.tags.TagBook.tag_named`)."""
+        :meth:`ordertags.tagbook.TagBook.tag_named`)."""
 
         def named(name: str, verb: str, rule: Rule) -> str:
             return tagbook.tag_named(

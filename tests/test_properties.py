@@ -30,7 +30,7 @@ from ordertags.base.emails import normalize_email
 from ordertags.cli import app
 from ordertags.customers.grouping import customer_keys
 from ordertags.io.options import ReadOptions
-from ordertags.tags import load_tagbook, tag_customer, untag_customer
+from ordertags.tagbook import load_tagbook, tag_customer, untag_customer
 
 from .conftest import TAGBOOK
 

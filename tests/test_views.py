@@ -283,7 +283,7 @@ def test_report_document_follows_its_schema_and_escapes(shop: Path, tmp_path: Pa
 )
 def test_tag_icon_is_a_short_symbol(tmp_path: Path, icon: str, ok: bool) -> None:
     from ordertags.errors import TagBookError
-    from ordertags.tags import load_tagbook
+    from ordertags.tagbook import load_tagbook
 
     path = tmp_path / "book.yaml"
     path.write_text(

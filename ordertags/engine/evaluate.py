@@ -24,7 +24,7 @@ from ordertags.engine.conditions import Context, evaluate
 from ordertags.engine.frame import Frame
 from ordertags.engine.resolution import Memory
 from ordertags.rules import CustomerCondition, Rule, RuleSet, SegmentCondition, TagCondition
-from ordertags.tags import TagBook
+from ordertags.tagbook import TagBook
 
 #: Called for each rule before its actions, with the context it saw and the rows it
 #: matched (``ordertags explain`` uses it).

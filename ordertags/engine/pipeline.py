@@ -42,7 +42,7 @@ from ordertags.engine.tagtext import (
 from ordertags.io.options import DEFAULT, ReadOptions
 from ordertags.io.readers import OrderSource, OrderTable, read_exports
 from ordertags.rules import CustomerCondition, RuleSet
-from ordertags.tags import TagBook
+from ordertags.tagbook import TagBook
 
 if TYPE_CHECKING:
     import pandas

@@ -50,7 +50,7 @@ from ordertags.engine.frame import Frame
 from ordertags.engine.tagtext import render_tags
 from ordertags.errors import ColumnError
 from ordertags.io.fields import CONSENT_YES, FIELD_ALIASES
-from ordertags.tags import TagBook
+from ordertags.tagbook import TagBook
 
 
 def _phones_by_country(phones: pa.Array, country: pa.Array | None, region: str) -> pa.Array:

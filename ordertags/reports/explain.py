@@ -25,7 +25,7 @@ from ordertags.errors import InputError
 from ordertags.io.options import DEFAULT, ReadOptions
 from ordertags.io.readers import read_exports
 from ordertags.rules import Rule, RuleSet
-from ordertags.tags import Entry, TagBook
+from ordertags.tagbook import Entry, TagBook
 
 
 @dataclass

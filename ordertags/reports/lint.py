@@ -30,7 +30,7 @@ from ordertags.rules import (
     load_rules,
     redacted,
 )
-from ordertags.tags import TagBook, load_tagbook
+from ordertags.tagbook import TagBook, load_tagbook
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from ordertags.errors import OrderTagsError, UsageError
 from ordertags.io.fields import CONSENT_YES
 from ordertags.io.safecsv import neutralise_column, neutralise_text
 from ordertags.reports.mailing import all_time_customers, history_customers
-from ordertags.tags import TagBook, tag_key
+from ordertags.tagbook import TagBook, tag_key
 
 if TYPE_CHECKING:
     import pandas
@@ -799,7 +799,7 @@ class ListFilter:
     currency; without one, in any currency), at least ``min_orders`` orders, an order on
     or after ``ordered_since``, none on or after ``not_ordered_since``, ``countries``
     and ``channels`` any of them (case-insensitive). Tag names match in any case
-    (:func:`ordertags.tags.tag_key`); :meth:`named_in` checks them against a tag book.
+    (:func:`ordertags.tagbook.tag_key`); :meth:`named_in` checks them against a tag book.
     ``everyone``: no tag or segment chooses; every customer does (``export --all``),
     narrowed by the rest. With a ``spend_currency``, ``min_spend`` is compared with each
     customer's spend converted into it (:func:`spend_in`)."""
@@ -823,7 +823,7 @@ class ListFilter:
 
     def named_in(self, book: TagBook) -> ListFilter:
         """The filter with its tags in the tag book's spelling (an unknown tag is an
-        error: :meth:`ordertags.tags.TagBook.tag_named`)."""
+        error: :meth:`ordertags.tagbook.TagBook.tag_named`)."""
         return replace(
             self,
             tags=tuple(book.tag_named(t) for t in self.tags),

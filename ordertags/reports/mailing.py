@@ -23,7 +23,7 @@ from ordertags.base.keys import RELAY_PATTERN
 from ordertags.customers.history import History, ListFigures
 from ordertags.engine.pipeline import Annotated
 from ordertags.io.fields import CONSENT_YES
-from ordertags.tags import TagBook
+from ordertags.tagbook import TagBook
 
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
