@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ordertags.base.files import check_output_folder, make_private_dir
+from ordertags.base.files import Staged, check_output_folder, make_private_dir
 from ordertags.base.keys import check_region
 from ordertags.customers.accounts import (
     ROLES,
@@ -513,32 +513,38 @@ def _apply_run(given: dict[str, Any], *, streamed: bool) -> tuple[Annotated, lis
                 hint="first: right after the order number; last: after the export's own columns.",
             )
         replaced = [0]
-        for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
-            extra = result.output_columns(index)
-            # In a spreadsheet the order number, then what the order needs, lead.
-            ids = result.frame.maps[index].sources("order_id")
-            lead = [table.columns[ids[0]]] if ids else []
+        # The annotated exports and the lists are put in place together: a list that
+        # cannot be written (a full disk) leaves every output as it was.
+        with Staged() as stage:
+            for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
+                extra = result.output_columns(index)
+                # In a spreadsheet the order number, then what the order needs, lead.
+                ids = result.frame.maps[index].sources("order_id")
+                lead = [table.columns[ids[0]]] if ids else []
 
-            def write(fh: Any, t: Any = table, e: Any = extra, lead: list[str] = lead) -> None:
-                replaced[0] += write_table(
-                    fh,
-                    t,
-                    e,
-                    output_format=output_format,
-                    encoding=output_encoding,
-                    profile_first=profile_columns == "first",
-                    excel_safe=excel_safe,
-                    lead=[*lead, PROFILE_COLUMN],
-                    colour_column=COLOUR_COLUMN,
+                def write(fh: Any, t: Any = table, e: Any = extra, lead: list[str] = lead) -> None:
+                    replaced[0] += write_table(
+                        fh,
+                        t,
+                        e,
+                        output_format=output_format,
+                        encoding=output_encoding,
+                        profile_first=profile_columns == "first",
+                        excel_safe=excel_safe,
+                        lead=[*lead, PROFILE_COLUMN],
+                        colour_column=COLOUR_COLUMN,
+                    )
+
+                write_output(target, write, mode=mode, before_commit=settle, stage=stage)
+            settle()
+            result.summary.replaced = replaced[0]
+            for spec, chosen in made:
+                data = render_list(chosen.rows, get_preset(None))
+                write_output(
+                    spec.path, lambda fh, d=data: fh.write(d), mode=mode, stage=stage
                 )
-
-            write_output(target, write, mode=mode, before_commit=settle)
-        settle()
-        result.summary.replaced = replaced[0]
-        for spec, chosen in made:
-            data = render_list(chosen.rows, get_preset(None))
-            write_output(spec.path, lambda fh, d=data: fh.write(d), mode=mode)
-            result.summary.lists[str(spec.path)] = chosen
+                result.summary.lists[str(spec.path)] = chosen
+            stage.commit()
         return result, [t for t in targets if t != "-"] + [str(s.path) for s, _ in made]
 
 
@@ -548,6 +554,7 @@ def write_list_xlsx(
     book: TagBook,
     output: PathLike,
     segments: Sequence[str] | None = None,
+    stage: Staged | None = None,
 ) -> None:
     """Write a mailing list in ``preset``'s columns as a spreadsheet (see
     :func:`ordertags.io.xlsx.write_xlsx`), each customer's row in the colour of their
@@ -578,6 +585,7 @@ def write_list_xlsx(
             colour_column="Tag Colour",
             sheet="Customers",
         ),
+        stage=stage,
     )
 
 
@@ -700,16 +708,20 @@ def export_list(
     if segments is not None:
         by_key = dict(zip(rows.key, segments, strict=True))
         listed_segments = [by_key[k] for k in chosen.rows.key]
-    if output_format == "xlsx":
-        write_list_xlsx(chosen.rows, chosen_preset, book, output, segments=listed_segments)
-    elif output_format not in (None, "csv"):
+    if output_format not in (None, "csv", "xlsx"):
         raise UsageError(f'a mailing list is written as csv or xlsx, not "{output_format}".')
-    else:
-        data = render_list(chosen.rows, chosen_preset, excel=excel, segments=listed_segments)
-        write_output(output, lambda fh: fh.write(data), mode=mode)
-    if suppression_out is not None:
-        gone = render_suppression(chosen.suppressed_out)
-        write_output(suppression_out, lambda fh: fh.write(gone), mode=mode)
+    with Staged() as stage:  # the list and the suppression file: both or neither
+        if output_format == "xlsx":
+            write_list_xlsx(
+                chosen.rows, chosen_preset, book, output, segments=listed_segments, stage=stage
+            )
+        else:
+            data = render_list(chosen.rows, chosen_preset, excel=excel, segments=listed_segments)
+            write_output(output, lambda fh: fh.write(data), mode=mode, stage=stage)
+        if suppression_out is not None:
+            gone = render_suppression(chosen.suppressed_out)
+            write_output(suppression_out, lambda fh: fh.write(gone), mode=mode, stage=stage)
+        stage.commit()
     return result, chosen
 
 

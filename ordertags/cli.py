@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 import typer
 
 from ordertags.base.amounts import money
-from ordertags.base.files import RUN_WAIT_S, parse_mode
+from ordertags.base.files import RUN_WAIT_S, check_wait, parse_mode
 from ordertags.base.keys import DEFAULT_REGION, check_region, identity_of
 from ordertags.base.segments import GROUP_NAMES, group_slug
 from ordertags.base.version import VERSION
@@ -271,10 +271,19 @@ ModeOpt = Annotated[
         show_default=False,
     ),
 ]
+def _wait_seconds(value: float) -> float:
+    try:
+        check_wait(value)
+    except OrderTagsError as exc:
+        raise typer.BadParameter(exc.detail(), param_hint="--wait") from None
+    return value
+
+
 WaitOpt = Annotated[
     float,
     typer.Option(
         "--wait",
+        callback=_wait_seconds,
         help="In a workspace, how many seconds to wait for another recording run (cron "
         "starting again before the last run ended) before giving up with exit 3.",
     ),
@@ -1729,6 +1738,8 @@ def init_cmd(
         + (f"kept {', '.join(report.kept)}" if report.kept else ""),
         err=True,
     )
+    if report.folder_note:
+        typer.echo(report.folder_note, err=True)
 
 
 def render_ingest(report: Any, prefix: str = "") -> str:
