@@ -2727,7 +2727,7 @@ def main() -> None:
         }.get(type(exc), f"{getattr(exc, 'strerror', None) or exc}")
         name = getattr(exc, "filename", None)
         typer.echo(
-            f"ordertags: {name + ': ' if name else ''}{what}. Nothing was written; "
+            f"ordertags: {str(name) + ': ' if name else ''}{what}. Nothing was written; "
             "run again with --verbose for the details.",
             err=True,
         )

@@ -751,13 +751,15 @@ def read_list_file(
         ) from None
     except OSError as exc:
         raise where.error(f"cannot read the list file {path}: {exc.strerror}.") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):  # checked before a file object is made of it
+        os.close(fd)
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise where.error(
+            f"the list file {path} is {kind}.",
+            hint="Give a text file with one value a line.",
+        )
     with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fh.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise where.error(
-                f"the list file {path} is not a regular file.",
-                hint="Give a text file with one value a line.",
-            )
         if info.st_size > MAX_LIST_BYTES:
             raise where.error(
                 f"the list file {path} is larger than {MAX_LIST_BYTES >> 20} MB.",

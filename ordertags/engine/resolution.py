@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.base import keys as K
-from ordertags.base.amounts import fully_refunded, net_spend, rate_into
+from ordertags.base.amounts import fully_refunded, net_spend, rate_into, whole_units
 from ordertags.customers.grouping import Customers, customer_keys_of_column
 from ordertags.customers.history import History, IngestReport, Recorded
 from ordertags.customers.identity import (
@@ -625,7 +625,7 @@ def measure_per_code(
 
 def _sum_by(who: IntArray, values: np.ndarray[Any, Any], n: int) -> IntArray:
     sums = np.bincount(who, weights=values.astype(np.float64), minlength=n)
-    result: IntArray = np.rint(sums).astype(np.int64)
+    result: IntArray = whole_units(sums)
     return result
 
 

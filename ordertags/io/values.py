@@ -220,7 +220,7 @@ def parse_money(
         _check_money(raw, text, ok, style, file, column, row_offset)
         if pc.any(pc.starts_with(text, "'")).as_py():
             text = pc.utf8_ltrim(text, "'")
-        return pc.cast(text, pa.float64())
+        return _within_limit(raw, pc.cast(text, pa.float64()), file, column, row_offset)
 
     if style == "symbol":
         ok = pc.match_substring_regex(text, _SYMBOL_RE)
@@ -247,7 +247,35 @@ def parse_money(
     # In a value that passed a money pattern, a minus or an opening
     # parenthesis can only be the sign.
     negative = pc.or_(pc.match_substring(text, "-"), pc.match_substring(text, "("))
-    return pc.if_else(negative, pc.negate(amount), amount)
+    signed = pc.if_else(negative, pc.negate(amount), amount)
+    return _within_limit(raw, signed, file, column, row_offset)
+
+
+#: The largest amount of money one value may hold (less than a trillion, in any
+#: currency): sums of amounts are exact in ten-thousandths (64-bit integers) only so far,
+#: and no order is worth more.
+MONEY_LIMIT = 1e12
+
+
+def _within_limit(
+    raw: pa.Array, amounts: pa.Array, file: str | None, column: str | None, row_offset: int
+) -> pa.Array:
+    """``amounts``, or :class:`ValueParseError` naming the first row whose amount is
+    :data:`MONEY_LIMIT` or more (a misplaced order number or barcode in the column)."""
+    big = pc.fill_null(pc.greater_equal(pc.abs(amounts), MONEY_LIMIT), False)
+    if not pc.any(big).as_py():
+        return amounts
+    n_bad = pc.sum(big).as_py() or 0
+    first = pc.indices_nonzero(big)[0].as_py()
+    raise ValueParseError(
+        f"{_quote(raw[first].as_py())} is too large to be an amount of money "
+        f"({_count(n_bad)} in all).",
+        file=file,
+        row=first + row_offset,
+        column=column,
+        hint="An amount must be under 1,000,000,000,000; check that the column holds money "
+        "(not an order number or a barcode) and fix the value in the export.",
+    )
 
 
 def combined(col: pa.ChunkedArray | pa.Array) -> pa.Array:

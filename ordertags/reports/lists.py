@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ordertags.base.amounts import rate_into
+from ordertags.base.amounts import rate_into, whole_units
 from ordertags.base.emails import normalize_email
 from ordertags.base.keys import RELAY_PATTERN
 from ordertags.base.listfiles import read_value_list
@@ -635,7 +635,7 @@ def _run_spend(
                 weights=all_units[pick].astype(np.float64),
                 minlength=n_people,
             )
-            whole[named[j]] = np.rint(sums).astype(np.int64)
+            whole[named[j]] = whole_units(sums)
         return {c: v[sel] for c, v in fold_unnamed_currency(whole).items()}
     spend: dict[str, IntArray] = {}
     order_who = who[starts]
@@ -645,12 +645,12 @@ def _run_spend(
         # per currency would.
         table = np.bincount(order_who * size + currency, weights=units, minlength=m * size)
         for j in np.flatnonzero(used).tolist():
-            spend[named[j]] = np.rint(table[j::size]).astype(np.int64)
+            spend[named[j]] = whole_units(table[j::size])
         return spend
     for j in np.flatnonzero(used).tolist():
         pick = currency == j
         sums = np.bincount(order_who[pick], weights=units[pick], minlength=m)
-        spend[named[j]] = np.rint(sums).astype(np.int64)
+        spend[named[j]] = whole_units(sums)
     return spend
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ordertags.base.amounts import whole_units
 from ordertags.base.keys import RELAY_PATTERN
 from ordertags.customers.history import History, ListFigures
 from ordertags.engine.pipeline import Annotated
@@ -108,7 +109,7 @@ def run_customers(annotated: Annotated) -> ListCustomers:
         for j, name in enumerate(enc.dictionary.to_pylist()):
             sel = starts & (cur == j)
             sums = np.bincount(person[sel], weights=units[sel].astype(np.float64), minlength=people)
-            spend[name or ""] = spend.get(name or "", 0) + np.rint(sums).astype(np.int64)
+            spend[name or ""] = spend.get(name or "", 0) + whole_units(sums)
     else:
         spend[""] = np.zeros(people, dtype=np.int64)
     consent = _run_consent(annotated, person, people)
