@@ -25,6 +25,7 @@ import typer
 
 from ordertags.base.amounts import money
 from ordertags.base.files import RUN_WAIT_S, check_wait, parse_mode
+from ordertags.base.printable import printable
 from ordertags.base.keys import DEFAULT_REGION, check_region, identity_of
 from ordertags.base.segments import GROUP_NAMES, group_slug
 from ordertags.base.version import VERSION
@@ -381,7 +382,7 @@ def tabulate(*args: Any, **kwargs: Any) -> str:
     from tabulate import tabulate as draw
 
     text: str = draw(*args, **kwargs)
-    return text
+    return printable(text, keep="\n")  # a value's control characters never reach a terminal
 
 
 def read_options(
@@ -1305,7 +1306,7 @@ def inspect_cmd(
         )
     except OrderTagsError as exc:
         _fail(exc)
-    typer.echo(report.render())
+    typer.echo(printable(report.render(), keep="\n"))
 
 
 # --- tag book ------------------------------------------------------------------------------
@@ -1641,7 +1642,7 @@ def explain(
         )
     except OrderTagsError as exc:
         _fail(exc)
-    typer.echo(explanation_text(ex))
+    typer.echo(printable(explanation_text(ex), keep="\n"))
 
 
 @app.command()
@@ -1990,7 +1991,7 @@ def customer_cmd(
                 disable_numparse=True,
             ),
         ]
-    typer.echo("\n".join(lines))
+    typer.echo(printable("\n".join(lines), keep="\n"))
 
 
 history_app = typer.Typer(
@@ -2439,7 +2440,7 @@ def show(
     if table_mode:
         typer.echo(render_table(view, width=_width(), colour_system=system), color=True)
     else:
-        typer.echo(render_plain(view))
+        typer.echo(printable(render_plain(view), keep="\n\t"))
 
 
 @app.command()
