@@ -20,7 +20,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ordertags.base.files import Staged, check_output_folder, make_private_dir
+from ordertags.base.files import (
+    Staged,
+    check_mode,
+    check_output_folder,
+    check_wait,
+    make_private_dir,
+)
 from ordertags.base.keys import check_region
 from ordertags.customers.accounts import (
     ROLES,
@@ -324,6 +330,30 @@ def _targets(orders: Sequence[PathLike], output: PathLike, output_format: str | 
     return [str(folder / (Path(n).stem + suffix if suffix else n)) for n in names]
 
 
+def _check_call(
+    *,
+    tagbook: object = "",
+    as_of: object = None,
+    mode: object = None,
+    wait: object = None,
+) -> None:
+    """The arguments a Python caller may get wrong, checked before anything is read or
+    written: a :class:`UsageError` saying what is expected, never a bare TypeError or
+    ValueError from deep inside (or, worse, a run that goes on)."""
+    if not isinstance(tagbook, str | os.PathLike | TagBook):
+        raise UsageError(
+            f"tagbook must be a path or a loaded TagBook, not {type(tagbook).__name__}.",
+            hint="Give the tag book's path, e.g. tagbook=\"tagbook.yaml\".",
+        )
+    if as_of is not None and (not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime)):
+        raise UsageError(
+            f"as_of must be a datetime.date, not {type(as_of).__name__} {as_of!r}.",
+            hint="Give e.g. as_of=datetime.date(2026, 1, 1) (or None for today).",
+        )
+    check_mode(mode)
+    check_wait(wait)
+
+
 def apply_files(
     orders: Sequence[PathLike],
     *,
@@ -383,6 +413,7 @@ def apply_files(
     :func:`ordertags.customers.workspace.run_lock`), waiting up to ``wait`` seconds for
     another.
     """
+    _check_call(tagbook=tagbook, as_of=as_of, mode=mode, wait=wait)
     if dry_run and lists:
         raise UsageError(
             "a dry run writes nothing, so it cannot write lists.",
@@ -652,6 +683,7 @@ def export_list(
             hint="Or, in a workspace (--workspace DIR), give none to list the customers of "
             "its history.",
         )
+    _check_call(tagbook=tagbook, as_of=as_of, mode=mode, wait=wait)
     chosen_preset = get_preset(preset)
     # The tags in the tag book's spelling, checked before anything is read or recorded.
     book = load_tagbook(tagbook)
@@ -940,6 +972,7 @@ def explain_files(
     >>> ex.tags
     'VIP; BIG_SPENDER; REGULAR; HIGH_VALUE'
     """
+    _check_call(tagbook=tagbook, as_of=as_of)
     book = load_tagbook(tagbook)
     ruleset = load_rules(rules) if rules is not None else None
     with workspace_history(workspace) as history:
@@ -1039,6 +1072,7 @@ def annotate(
     >>> result.to_arrow().column("Customer Tags").to_pylist()
     ['VIP', '']
     """
+    _check_call(tagbook=tagbook, as_of=as_of)
     book = tagbook if isinstance(tagbook, TagBook) else load_tagbook(tagbook)
     ruleset = rules if isinstance(rules, RuleSet) or rules is None else load_rules(rules)
     items: list[OrderSource] = list(orders) if isinstance(orders, list | tuple) else [orders]
@@ -1115,6 +1149,7 @@ def view_files(
     >>> view.counts_line()
     '16 orders, 3 tagged: CLAIMED-NON-RECEIPT 1, VIP 2'
     """
+    _check_call(tagbook=tagbook, as_of=as_of)
     with workspace_history(workspace) as history:
         result = _run(
             orders,

@@ -224,6 +224,14 @@ def table_from_data(data: object, *, source: str, options: ReadOptions = DEFAULT
     (['Email', 'Total'], ['9.5'])
     """
     if _is_pandas_frame(data):
+        columns = [str(c) for c in data.columns]  # type: ignore[attr-defined]
+        twice = sorted({c for c in columns if columns.count(c) > 1})
+        if twice:  # pyarrow would raise a bare ValueError
+            raise InputError(
+                f"the DataFrame has more than one column named {', '.join(map(repr, twice))}.",
+                file=source,
+                hint="Give each column its own name (df.columns), or drop the copies.",
+            )
         try:
             arrow = pa.Table.from_pandas(data, preserve_index=False)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
