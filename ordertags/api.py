@@ -343,7 +343,7 @@ def _check_call(
     if not isinstance(tagbook, str | os.PathLike | TagBook):
         raise UsageError(
             f"tagbook must be a path or a loaded TagBook, not {type(tagbook).__name__}.",
-            hint="Give the tag book's path, e.g. tagbook=\"tagbook.yaml\".",
+            hint='Give the tag book\'s path, e.g. tagbook="tagbook.yaml".',
         )
     if as_of is not None and (not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime)):
         raise UsageError(
@@ -571,9 +571,7 @@ def _apply_run(given: dict[str, Any], *, streamed: bool) -> tuple[Annotated, lis
             result.summary.replaced = replaced[0]
             for spec, chosen in made:
                 data = render_list(chosen.rows, get_preset(None))
-                write_output(
-                    spec.path, lambda fh, d=data: fh.write(d), mode=mode, stage=stage
-                )
+                write_output(spec.path, lambda fh, d=data: fh.write(d), mode=mode, stage=stage)
                 result.summary.lists[str(spec.path)] = chosen
             stage.commit()
         return result, [t for t in targets if t != "-"] + [str(s.path) for s, _ in made]

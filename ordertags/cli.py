@@ -25,8 +25,8 @@ import typer
 
 from ordertags.base.amounts import money
 from ordertags.base.files import RUN_WAIT_S, check_wait, parse_mode
-from ordertags.base.printable import printable
 from ordertags.base.keys import DEFAULT_REGION, check_region, identity_of
+from ordertags.base.printable import printable
 from ordertags.base.segments import GROUP_NAMES, group_slug
 from ordertags.base.version import VERSION
 from ordertags.base.yamlfiles import load_schema
@@ -272,6 +272,8 @@ ModeOpt = Annotated[
         show_default=False,
     ),
 ]
+
+
 def _wait_seconds(value: float) -> float:
     try:
         check_wait(value)

@@ -64,8 +64,18 @@ def test_dev_null_stays_a_device(tmp_path: Path, command: str) -> None:
     before = os.stat("/dev/null")
     args = {
         "apply": ["apply", export, "-t", book, "-r", rules, "-o", "/dev/null"],
-        "list": ["apply", export, "-t", book, "-r", rules, "-o", tmp_path / "a.csv",
-                 "--list", "/dev/null:VIP"],  # fmt: skip
+        "list": [
+            "apply",
+            export,
+            "-t",
+            book,
+            "-r",
+            rules,
+            "-o",
+            tmp_path / "a.csv",
+            "--list",
+            "/dev/null:VIP",
+        ],  # fmt: skip
         "report": ["report", export, "-t", book, "-r", rules, "-o", "/dev/null"],
     }[command]
     result = _invoke(*args, "-q")
@@ -160,7 +170,9 @@ def test_no_control_character_of_the_data_reaches_the_terminal(
 def test_an_amount_of_a_trillion_is_a_message_naming_its_row(tmp_path: Path) -> None:
     book, rules = _books(tmp_path)
     export = tmp_path / "m.csv"
-    export.write_text(HEADER + "1,a@example.com,A,12.00,ok\n2,b@example.com,B,920000000000000.00,ok\n")
+    export.write_text(
+        HEADER + "1,a@example.com,A,12.00,ok\n2,b@example.com,B,920000000000000.00,ok\n"
+    )
     result = _invoke("apply", export, "-t", book, "-r", rules, "-o", tmp_path / "x.csv")
     assert result.exit_code == 1
     assert 'm.csv, row 3, column "Total": "920000000000000.00" is too large' in result.stderr
@@ -171,8 +183,7 @@ def test_a_spend_too_large_to_count_is_a_message_not_a_wrong_tag(tmp_path: Path)
     book, _ = _books(tmp_path)
     spend = tmp_path / "spend.yaml"
     spend.write_text(
-        "version: 1\nrules:\n  - name: big\n    when: {customer: spend, over: 1000}\n"
-        "    tag: VIP\n"
+        "version: 1\nrules:\n  - name: big\n    when: {customer: spend, over: 1000}\n    tag: VIP\n"
     )
     amount = "999999999999.00"  # under the bound; 1,000 of them are not countable
     export = tmp_path / "m.csv"
@@ -221,7 +232,7 @@ def test_the_last_resort_handler_takes_a_numeric_filename(
         raise IsADirectoryError(21, "Is a directory", 7)  # an fd as the filename
 
     monkeypatch.setattr(cli, "app", boom)
-    monkeypatch.setattr(cli.os, "_exit", lambda code: (_ for _ in ()).throw(SystemExit(code)))
+    monkeypatch.setattr(os, "_exit", lambda code: (_ for _ in ()).throw(SystemExit(code)))
     with pytest.raises(SystemExit) as ended:
         cli.main()
     assert ended.value.code == 1

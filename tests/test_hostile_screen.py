@@ -33,7 +33,8 @@ def test_a_wrong_name_costs_the_same_argon2_work_as_a_wrong_password(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     verified: list[str] = []
-    real = accounts._HASHER.verify
+    hasher = accounts._HASHER
+    real = hasher.verify
 
     def verify(stored: str, password: str) -> bool:
         verified.append(stored.rsplit("$", 2)[0])  # $argon2id$v=19$m=...,t=...,p=...
@@ -41,7 +42,7 @@ def test_a_wrong_name_costs_the_same_argon2_work_as_a_wrong_password(
 
     class Spy:
         def __getattr__(self, name: str) -> object:
-            return getattr(real.__self__, name)
+            return getattr(hasher, name)
 
         def verify(self, stored: str, password: str) -> bool:
             return verify(stored, password)
@@ -72,8 +73,12 @@ def test_a_viewers_forged_post_is_refused_and_audited(shop: Path) -> None:  # no
     token = log_in(c, "vic")
     r = c.post(
         "/customer/tag",
-        data={"csrf": token, "customer": "bob@example.org", "identity": "bob@example.org",
-              "tag": "VIP"},  # fmt: skip
+        data={
+            "csrf": token,
+            "customer": "bob@example.org",
+            "identity": "bob@example.org",
+            "tag": "VIP",
+        },  # fmt: skip
     )
     assert r.status_code == 403
     assert ("vic", "refused", "POST /customer/tag: needs manager") in _audit(shop)

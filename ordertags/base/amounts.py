@@ -109,4 +109,3 @@ def whole_units(sums: Any) -> Any:
             "the history) for order numbers or barcodes read as money.",
         )
     return rounded.astype(np.int64)
-

@@ -928,9 +928,7 @@ def _check_nul(table: pa.Table, data: bytes, *, source: str, row_base: int) -> N
             )
 
 
-def _next_row_inside(
-    table: Any, col: Any, has_break: pa.Array, delimiter: str
-) -> pa.Array:
+def _next_row_inside(table: Any, col: Any, has_break: pa.Array, delimiter: str) -> pa.Array:
     """Rows whose value in ``col`` holds a line end followed by the start of another
     row: a short row ended in an unclosed quote, and the row after it was read into it
     up to a stray quote (its fields then add up to the header's). The line after the
