@@ -43,6 +43,7 @@ from ordertags.customers.history import History, IngestReport
 from ordertags.customers.identity import Suspect, resolve_links
 from ordertags.customers.rfm import Cutoffs
 from ordertags.customers.workspace import Workspace, run_lock, workspace_history
+from ordertags.engine.conditions import check_patterns
 from ordertags.engine.frame import VIRTUAL_FIELDS, Frame
 from ordertags.engine.pipeline import Annotated
 from ordertags.engine.pipeline import annotate as annotate_tables
@@ -236,6 +237,8 @@ def _run(
 ) -> Annotated:
     book = tagbook if isinstance(tagbook, TagBook) else load_tagbook(tagbook)
     ruleset = load_rules(rules) if rules is not None else None
+    for rule in ruleset.rules if ruleset is not None else ():
+        check_patterns(rule.when.walk())  # what lint refuses, before anything is read
     given: list[Any] = [os.fspath(o) for o in orders]
     if streamed and history is None:
         # A big export is read in two passes: here the columns the run needs, the rest

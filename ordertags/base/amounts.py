@@ -81,31 +81,3 @@ def rate_into(currency: str, base: str | None, rates: Mapping[str, float]) -> fl
     if not code or code == base:
         return 1.0
     return rates.get(code)
-
-
-#: Ten-thousandths a sum may reach: 64-bit integers (922 trillion in money).
-UNITS_LIMIT = 2.0**63
-
-
-def whole_units(sums: Any) -> Any:
-    """Sums of money in ten-thousandths, worked out in float64 (``numpy.bincount``), as
-    int64: rounded, or :class:`ordertags.errors.ValueParseError` where one is too large
-    to hold (casting would wrap it round to a wrong, even negative, spend).
-
-    >>> import numpy as np
-    >>> whole_units(np.array([15000.0, -2500.4])).tolist()
-    [15000, -2500]
-    """
-    import numpy as np
-
-    from ordertags.errors import ValueParseError
-
-    rounded = np.rint(sums)
-    if rounded.size and not (np.abs(rounded) < UNITS_LIMIT).all():  # also catches nan
-        raise ValueParseError(
-            "a customer's orders add up to more money than can be counted (over "
-            "922,337,203,685,477).",
-            hint="The totals cannot be right: check the total column of the exports (and "
-            "the history) for order numbers or barcodes read as money.",
-        )
-    return rounded.astype(np.int64)

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.base import keys as K
-from ordertags.base.amounts import fully_refunded, net_spend, rate_into, whole_units
+from ordertags.base.amounts import fully_refunded, net_spend, rate_into
 from ordertags.customers.grouping import Customers, customer_keys_of_column
 from ordertags.customers.history import History, IngestReport, Recorded
 from ordertags.customers.identity import (
@@ -50,6 +50,7 @@ from ordertags.engine.frame import Frame
 from ordertags.engine.tagtext import render_tags
 from ordertags.errors import ColumnError
 from ordertags.io.fields import CONSENT_YES, FIELD_ALIASES
+from ordertags.io.values import whole_units
 from ordertags.tags import TagBook
 
 

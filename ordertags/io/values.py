@@ -27,6 +27,7 @@ __all__ = [
     "DATE_STYLES",
     "MONEY_STYLES",
     "money_to_units",
+    "whole_units",
     "parse_dates",
     "parse_money",
 ]
@@ -305,6 +306,30 @@ def money_to_units(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if not np.isfinite(scaled).all() or (np.abs(scaled) >= 2.0**63).any():
         raise ValueError("money_to_units needs finite amounts below 9.2e14")
     return scaled.astype(np.int64)
+
+
+#: Ten-thousandths a sum may reach: 64-bit integers (922 trillion in money).
+UNITS_LIMIT = 2.0**63
+
+
+def whole_units(sums: np.ndarray) -> np.ndarray:
+    """Sums of money in ten-thousandths, worked out in float64 (``numpy.bincount``), as
+    int64: rounded, or :class:`ValueParseError` where one is too large to hold (casting
+    would wrap it round to a wrong, even negative, spend).
+
+    >>> whole_units(np.array([15000.0, -2500.4])).tolist()
+    [15000, -2500]
+    """
+    rounded = np.rint(sums)
+    if rounded.size and not (np.abs(rounded) < UNITS_LIMIT).all():  # also catches nan
+        raise ValueParseError(
+            "a customer's orders add up to more money than can be counted (over "
+            "922,337,203,685,477).",
+            hint="The totals cannot be right: check the total column of the exports (and "
+            "the history) for order numbers or barcodes read as money.",
+        )
+    result: np.ndarray = rounded.astype(np.int64)
+    return result
 
 
 #: Regions whose people write numeric dates month first (9/25/2026): the United States

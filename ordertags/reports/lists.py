@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ordertags.base.amounts import rate_into, whole_units
+from ordertags.base.amounts import rate_into
 from ordertags.base.emails import normalize_email
 from ordertags.base.keys import RELAY_PATTERN
 from ordertags.base.listfiles import read_value_list
@@ -39,6 +39,7 @@ from ordertags.engine.pipeline import Annotated
 from ordertags.errors import OrderTagsError, UsageError
 from ordertags.io.fields import CONSENT_YES
 from ordertags.io.safecsv import neutralise_column, neutralise_text
+from ordertags.io.values import whole_units
 from ordertags.reports.mailing import all_time_customers, history_customers
 from ordertags.tags import TagBook, tag_key
 

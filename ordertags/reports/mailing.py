@@ -19,11 +19,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ordertags.base.amounts import whole_units
 from ordertags.base.keys import RELAY_PATTERN
 from ordertags.customers.history import History, ListFigures
 from ordertags.engine.pipeline import Annotated
 from ordertags.io.fields import CONSENT_YES
+from ordertags.io.values import whole_units
 from ordertags.tags import TagBook
 
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
