@@ -27,7 +27,6 @@ __all__ = [
     "DATE_STYLES",
     "MONEY_STYLES",
     "money_to_units",
-    "whole_units",
     "parse_dates",
     "parse_money",
 ]
