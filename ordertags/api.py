@@ -20,7 +20,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ordertags.base.files import check_output_folder, make_private_dir
+from ordertags.base.files import (
+    Staged,
+    check_mode,
+    check_output_folder,
+    check_wait,
+    make_private_dir,
+)
 from ordertags.base.keys import check_region
 from ordertags.customers.accounts import (
     ROLES,
@@ -37,6 +43,7 @@ from ordertags.customers.history import History, IngestReport
 from ordertags.customers.identity import Suspect, resolve_links
 from ordertags.customers.rfm import Cutoffs
 from ordertags.customers.workspace import Workspace, run_lock, workspace_history
+from ordertags.engine.conditions import check_patterns
 from ordertags.engine.frame import VIRTUAL_FIELDS, Frame
 from ordertags.engine.pipeline import Annotated
 from ordertags.engine.pipeline import annotate as annotate_tables
@@ -230,6 +237,8 @@ def _run(
 ) -> Annotated:
     book = tagbook if isinstance(tagbook, TagBook) else load_tagbook(tagbook)
     ruleset = load_rules(rules) if rules is not None else None
+    for rule in ruleset.rules if ruleset is not None else ():
+        check_patterns(rule.when.walk())  # what lint refuses, before anything is read
     given: list[Any] = [os.fspath(o) for o in orders]
     if streamed and history is None:
         # A big export is read in two passes: here the columns the run needs, the rest
@@ -324,6 +333,30 @@ def _targets(orders: Sequence[PathLike], output: PathLike, output_format: str | 
     return [str(folder / (Path(n).stem + suffix if suffix else n)) for n in names]
 
 
+def _check_call(
+    *,
+    tagbook: object = "",
+    as_of: object = None,
+    mode: object = None,
+    wait: object = None,
+) -> None:
+    """The arguments a Python caller may get wrong, checked before anything is read or
+    written: a :class:`UsageError` saying what is expected, never a bare TypeError or
+    ValueError from deep inside (or, worse, a run that goes on)."""
+    if not isinstance(tagbook, str | os.PathLike | TagBook):
+        raise UsageError(
+            f"tagbook must be a path or a loaded TagBook, not {type(tagbook).__name__}.",
+            hint='Give the tag book\'s path, e.g. tagbook="tagbook.yaml".',
+        )
+    if as_of is not None and (not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime)):
+        raise UsageError(
+            f"as_of must be a datetime.date, not {type(as_of).__name__} {as_of!r}.",
+            hint="Give e.g. as_of=datetime.date(2026, 1, 1) (or None for today).",
+        )
+    check_mode(mode)
+    check_wait(wait)
+
+
 def apply_files(
     orders: Sequence[PathLike],
     *,
@@ -383,6 +416,7 @@ def apply_files(
     :func:`ordertags.customers.workspace.run_lock`), waiting up to ``wait`` seconds for
     another.
     """
+    _check_call(tagbook=tagbook, as_of=as_of, mode=mode, wait=wait)
     if dry_run and lists:
         raise UsageError(
             "a dry run writes nothing, so it cannot write lists.",
@@ -513,32 +547,36 @@ def _apply_run(given: dict[str, Any], *, streamed: bool) -> tuple[Annotated, lis
                 hint="first: right after the order number; last: after the export's own columns.",
             )
         replaced = [0]
-        for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
-            extra = result.output_columns(index)
-            # In a spreadsheet the order number, then what the order needs, lead.
-            ids = result.frame.maps[index].sources("order_id")
-            lead = [table.columns[ids[0]]] if ids else []
+        # The annotated exports and the lists are put in place together: a list that
+        # cannot be written (a full disk) leaves every output as it was.
+        with Staged() as stage:
+            for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
+                extra = result.output_columns(index)
+                # In a spreadsheet the order number, then what the order needs, lead.
+                ids = result.frame.maps[index].sources("order_id")
+                lead = [table.columns[ids[0]]] if ids else []
 
-            def write(fh: Any, t: Any = table, e: Any = extra, lead: list[str] = lead) -> None:
-                replaced[0] += write_table(
-                    fh,
-                    t,
-                    e,
-                    output_format=output_format,
-                    encoding=output_encoding,
-                    profile_first=profile_columns == "first",
-                    excel_safe=excel_safe,
-                    lead=[*lead, PROFILE_COLUMN],
-                    colour_column=COLOUR_COLUMN,
-                )
+                def write(fh: Any, t: Any = table, e: Any = extra, lead: list[str] = lead) -> None:
+                    replaced[0] += write_table(
+                        fh,
+                        t,
+                        e,
+                        output_format=output_format,
+                        encoding=output_encoding,
+                        profile_first=profile_columns == "first",
+                        excel_safe=excel_safe,
+                        lead=[*lead, PROFILE_COLUMN],
+                        colour_column=COLOUR_COLUMN,
+                    )
 
-            write_output(target, write, mode=mode, before_commit=settle)
-        settle()
-        result.summary.replaced = replaced[0]
-        for spec, chosen in made:
-            data = render_list(chosen.rows, get_preset(None))
-            write_output(spec.path, lambda fh, d=data: fh.write(d), mode=mode)
-            result.summary.lists[str(spec.path)] = chosen
+                write_output(target, write, mode=mode, before_commit=settle, stage=stage)
+            settle()
+            result.summary.replaced = replaced[0]
+            for spec, chosen in made:
+                data = render_list(chosen.rows, get_preset(None))
+                write_output(spec.path, lambda fh, d=data: fh.write(d), mode=mode, stage=stage)
+                result.summary.lists[str(spec.path)] = chosen
+            stage.commit()
         return result, [t for t in targets if t != "-"] + [str(s.path) for s, _ in made]
 
 
@@ -548,6 +586,7 @@ def write_list_xlsx(
     book: TagBook,
     output: PathLike,
     segments: Sequence[str] | None = None,
+    stage: Staged | None = None,
 ) -> None:
     """Write a mailing list in ``preset``'s columns as a spreadsheet (see
     :func:`ordertags.io.xlsx.write_xlsx`), each customer's row in the colour of their
@@ -578,6 +617,7 @@ def write_list_xlsx(
             colour_column="Tag Colour",
             sheet="Customers",
         ),
+        stage=stage,
     )
 
 
@@ -644,6 +684,7 @@ def export_list(
             hint="Or, in a workspace (--workspace DIR), give none to list the customers of "
             "its history.",
         )
+    _check_call(tagbook=tagbook, as_of=as_of, mode=mode, wait=wait)
     chosen_preset = get_preset(preset)
     # The tags in the tag book's spelling, checked before anything is read or recorded.
     book = load_tagbook(tagbook)
@@ -700,16 +741,20 @@ def export_list(
     if segments is not None:
         by_key = dict(zip(rows.key, segments, strict=True))
         listed_segments = [by_key[k] for k in chosen.rows.key]
-    if output_format == "xlsx":
-        write_list_xlsx(chosen.rows, chosen_preset, book, output, segments=listed_segments)
-    elif output_format not in (None, "csv"):
+    if output_format not in (None, "csv", "xlsx"):
         raise UsageError(f'a mailing list is written as csv or xlsx, not "{output_format}".')
-    else:
-        data = render_list(chosen.rows, chosen_preset, excel=excel, segments=listed_segments)
-        write_output(output, lambda fh: fh.write(data), mode=mode)
-    if suppression_out is not None:
-        gone = render_suppression(chosen.suppressed_out)
-        write_output(suppression_out, lambda fh: fh.write(gone), mode=mode)
+    with Staged() as stage:  # the list and the suppression file: both or neither
+        if output_format == "xlsx":
+            write_list_xlsx(
+                chosen.rows, chosen_preset, book, output, segments=listed_segments, stage=stage
+            )
+        else:
+            data = render_list(chosen.rows, chosen_preset, excel=excel, segments=listed_segments)
+            write_output(output, lambda fh: fh.write(data), mode=mode, stage=stage)
+        if suppression_out is not None:
+            gone = render_suppression(chosen.suppressed_out)
+            write_output(suppression_out, lambda fh: fh.write(gone), mode=mode, stage=stage)
+        stage.commit()
     return result, chosen
 
 
@@ -928,6 +973,7 @@ def explain_files(
     >>> ex.tags
     'VIP; BIG_SPENDER; REGULAR; HIGH_VALUE'
     """
+    _check_call(tagbook=tagbook, as_of=as_of)
     book = load_tagbook(tagbook)
     ruleset = load_rules(rules) if rules is not None else None
     with workspace_history(workspace) as history:
@@ -1027,6 +1073,7 @@ def annotate(
     >>> result.to_arrow().column("Customer Tags").to_pylist()
     ['VIP', '']
     """
+    _check_call(tagbook=tagbook, as_of=as_of)
     book = tagbook if isinstance(tagbook, TagBook) else load_tagbook(tagbook)
     ruleset = rules if isinstance(rules, RuleSet) or rules is None else load_rules(rules)
     items: list[OrderSource] = list(orders) if isinstance(orders, list | tuple) else [orders]
@@ -1103,6 +1150,7 @@ def view_files(
     >>> view.counts_line()
     '16 orders, 3 tagged: CLAIMED-NON-RECEIPT 1, VIP 2'
     """
+    _check_call(tagbook=tagbook, as_of=as_of)
     with workspace_history(workspace) as history:
         result = _run(
             orders,

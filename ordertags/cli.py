@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 import typer
 
 from ordertags.base.amounts import money
-from ordertags.base.files import RUN_WAIT_S, parse_mode
+from ordertags.base.files import RUN_WAIT_S, check_wait, parse_mode
 from ordertags.base.keys import DEFAULT_REGION, check_region, identity_of
+from ordertags.base.printable import printable
 from ordertags.base.segments import GROUP_NAMES, group_slug
 from ordertags.base.version import VERSION
 from ordertags.base.yamlfiles import load_schema
@@ -271,10 +272,21 @@ ModeOpt = Annotated[
         show_default=False,
     ),
 ]
+
+
+def _wait_seconds(value: float) -> float:
+    try:
+        check_wait(value)
+    except OrderTagsError as exc:
+        raise typer.BadParameter(exc.detail(), param_hint="--wait") from None
+    return value
+
+
 WaitOpt = Annotated[
     float,
     typer.Option(
         "--wait",
+        callback=_wait_seconds,
         help="In a workspace, how many seconds to wait for another recording run (cron "
         "starting again before the last run ended) before giving up with exit 3.",
     ),
@@ -372,7 +384,7 @@ def tabulate(*args: Any, **kwargs: Any) -> str:
     from tabulate import tabulate as draw
 
     text: str = draw(*args, **kwargs)
-    return text
+    return printable(text, keep="\n")  # a value's control characters never reach a terminal
 
 
 def read_options(
@@ -1296,7 +1308,7 @@ def inspect_cmd(
         )
     except OrderTagsError as exc:
         _fail(exc)
-    typer.echo(report.render())
+    typer.echo(printable(report.render(), keep="\n"))
 
 
 # --- tag book ------------------------------------------------------------------------------
@@ -1632,7 +1644,7 @@ def explain(
         )
     except OrderTagsError as exc:
         _fail(exc)
-    typer.echo(explanation_text(ex))
+    typer.echo(printable(explanation_text(ex), keep="\n"))
 
 
 @app.command()
@@ -1729,6 +1741,8 @@ def init_cmd(
         + (f"kept {', '.join(report.kept)}" if report.kept else ""),
         err=True,
     )
+    if report.folder_note:
+        typer.echo(report.folder_note, err=True)
 
 
 def render_ingest(report: Any, prefix: str = "") -> str:
@@ -1979,7 +1993,7 @@ def customer_cmd(
                 disable_numparse=True,
             ),
         ]
-    typer.echo("\n".join(lines))
+    typer.echo(printable("\n".join(lines), keep="\n"))
 
 
 history_app = typer.Typer(
@@ -2428,7 +2442,7 @@ def show(
     if table_mode:
         typer.echo(render_table(view, width=_width(), colour_system=system), color=True)
     else:
-        typer.echo(render_plain(view))
+        typer.echo(printable(render_plain(view), keep="\n\t"))
 
 
 @app.command()
@@ -2716,7 +2730,7 @@ def main() -> None:
         }.get(type(exc), f"{getattr(exc, 'strerror', None) or exc}")
         name = getattr(exc, "filename", None)
         typer.echo(
-            f"ordertags: {name + ': ' if name else ''}{what}. Nothing was written; "
+            f"ordertags: {str(name) + ': ' if name else ''}{what}. Nothing was written; "
             "run again with --verbose for the details.",
             err=True,
         )

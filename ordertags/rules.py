@@ -716,15 +716,19 @@ _NOT_RE2 = re.compile(
 
 
 def _check_regex(pattern: str, where: Where) -> None:
-    """Refuse what RE2 cannot run, when the rule file is read (the engine reports any
-    other error of the pattern, with the same location, when it first runs it)."""
+    """Refuse what RE2 does not have when the rule file is read (a clearer message);
+    what RE2 itself will not compile (``(``, ``a{1001}``) is refused by
+    :func:`ordertags.engine.conditions.check_patterns`, for ``apply`` and ``lint`` alike."""
+    hint = (
+        "Patterns run in RE2, which has no backreferences or lookarounds (that is what "
+        "keeps them fast); rewrite it without them."
+    )
     found = _NOT_RE2.search(pattern)
     if found:
         raise where.error(
             f"the regular expression {pattern!r} cannot be used: "
             f"{found.group(0)!r} is not supported.",
-            hint="Patterns run in RE2, which has no backreferences or lookarounds "
-            "(that is what keeps them fast); rewrite it without them.",
+            hint=hint,
         )
 
 
@@ -751,13 +755,15 @@ def read_list_file(
         ) from None
     except OSError as exc:
         raise where.error(f"cannot read the list file {path}: {exc.strerror}.") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):  # checked before a file object is made of it
+        os.close(fd)
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise where.error(
+            f"the list file {path} is {kind}.",
+            hint="Give a text file with one value a line.",
+        )
     with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fh.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise where.error(
-                f"the list file {path} is not a regular file.",
-                hint="Give a text file with one value a line.",
-            )
         if info.st_size > MAX_LIST_BYTES:
             raise where.error(
                 f"the list file {path} is larger than {MAX_LIST_BYTES >> 20} MB.",

@@ -224,6 +224,14 @@ def table_from_data(data: object, *, source: str, options: ReadOptions = DEFAULT
     (['Email', 'Total'], ['9.5'])
     """
     if _is_pandas_frame(data):
+        columns = [str(c) for c in data.columns]  # type: ignore[attr-defined]
+        twice = sorted({c for c in columns if columns.count(c) > 1})
+        if twice:  # pyarrow would raise a bare ValueError
+            raise InputError(
+                f"the DataFrame has more than one column named {', '.join(map(repr, twice))}.",
+                file=source,
+                hint="Give each column its own name (df.columns), or drop the copies.",
+            )
         try:
             arrow = pa.Table.from_pandas(data, preserve_index=False)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
@@ -515,6 +523,7 @@ def _parse_csv(
         table = read_as(used, True)
     assert table is not None
     _check_quotes(table, data, source=source, delimiter=delim, row_base=found.line)
+    _check_nul(table, data, source=source, row_base=found.line)
     # The header came through as row 0 (column_names were given): its names decoded
     # like the values, then dropped.
     if table.num_rows:
@@ -885,6 +894,8 @@ def _quote_suspects(table: Any, delimiter: str, *, open_at_end: bool) -> pa.Arra
         if width >= 4:
             whole_row = pc.greater_equal(pc.count_substring(col, delimiter), width - 1)
             bad = pc.or_(bad, pc.and_(has_break, whole_row))
+        if i > 0:
+            bad = pc.or_(bad, _next_row_inside(table, col, has_break, delimiter))
         if i == width - 1:
             # The last value of the file, unclosed: it runs to the end of the data.
             last = col[len(col) - 1].as_py() or ""
@@ -896,6 +907,51 @@ def _quote_suspects(table: Any, delimiter: str, *, open_at_end: bool) -> pa.Arra
     if suspect is None or not pc.any(suspect).as_py():
         return None
     return suspect
+
+
+def _check_nul(table: pa.Table, data: bytes, *, source: str, row_base: int) -> None:
+    """Refuse a NUL byte anywhere in the data (the first 64 KB are checked before
+    reading: :func:`ordertags.io.sniff.check_not_binary`): it would pass into the
+    annotated output, the lists and the history. The message names its row."""
+    if b"\x00" not in data:
+        return
+    for i in range(table.num_columns):
+        hit = pc.fill_null(pc.match_substring(table.column(i), "\x00"), False)
+        if pc.any(hit).as_py():
+            index = int(pc.index(hit, True).as_py())
+            raise InputError(
+                "a value in this row holds a NUL byte: this is binary data, not an export.",
+                file=source,
+                row=index + 1 + row_base,
+                column=None,
+                hint="Export the orders again (a NUL byte is never in a CSV a shop writes).",
+            )
+
+
+def _next_row_inside(table: Any, col: Any, has_break: pa.Array, delimiter: str) -> pa.Array:
+    """Rows whose value in ``col`` holds a line end followed by the start of another
+    row: a short row ended in an unclosed quote, and the row after it was read into it
+    up to a stray quote (its fields then add up to the header's). The line after the
+    break has at least two delimiters, and its first field is shaped like the row's own
+    first value (``2`` after ``1``, ``#1002`` after ``#1001``: digits as digits), which
+    an address or a note over two lines is not."""
+    after = pc.replace_substring_regex(col, r"^[^\r\n]*(\r\n|\r|\n)", "", max_replacements=1)
+    many = pc.greater_equal(pc.count_substring(after, delimiter), 2)
+    maybe = pc.fill_null(pc.and_(has_break, many), False)
+    found = np.zeros(len(col), dtype=bool)
+    if not pc.any(maybe).as_py():
+        return pa.array(found)
+    rows = pc.indices_nonzero(maybe).to_pylist()  # the few suspects only
+    firsts = table.column(0).take(rows).to_pylist()
+    for row, own, text in zip(rows, firsts, after.take(rows).to_pylist(), strict=True):
+        lead = (text or "").split(delimiter, 1)[0]
+        if own and lead and _shape(own) == _shape(lead):
+            found[row] = True
+    return pa.array(found)
+
+
+def _shape(value: str) -> str:
+    return re.sub(r"\d+", "9", value.strip().strip('"'))
 
 
 def _header_line_end(sample: bytes) -> str:
@@ -1139,6 +1195,11 @@ class LazyCsv:
             and _quote_suspects(batch, self.delimiter, open_at_end=open_at_end) is not None
         ):
             raise NotStreamable("a double quote is not closed where its value should end")
+        if batch.num_rows and any(
+            pc.any(pc.fill_null(pc.match_substring(c, "\x00"), False)).as_py()
+            for c in batch.columns
+        ):
+            raise NotStreamable("a NUL byte")  # read whole, which names the row
         return batch
 
     def _ends_closed(self) -> bool:

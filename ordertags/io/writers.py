@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ordertags.base.files import atomic_writer
+from ordertags.base.files import Staged, atomic_writer
 from ordertags.io.platforms import map_profile
 from ordertags.io.rawrows import NotRaw, raw_blocks
 from ordertags.io.readers import Dialect, NotStreamable, OrderTable, RawNumber, batch_bytes
@@ -557,11 +557,13 @@ def write_output(
     *,
     mode: int | None = None,
     before_commit: Callable[[], None] | None = None,
+    stage: Staged | None = None,
 ) -> None:
     """Run ``writer(binary_file)`` into ``path`` atomically, or into stdout for ``-``. A
     new file gets ``mode`` (default 0600: orders and lists hold personal data).
     ``before_commit`` runs once the file is written, before it is put in place: what it
-    raises leaves ``path`` as it was."""
+    raises leaves ``path`` as it was. With ``stage``, the file is put in place with the
+    run's other outputs (:class:`ordertags.base.files.Staged`)."""
     if str(path) == "-":
         buf = sys.stdout.buffer
         writer(buf)
@@ -569,7 +571,7 @@ def write_output(
         if before_commit is not None:
             before_commit()
         return
-    with atomic_writer(path, durable=False, mode=mode) as fh:
+    with atomic_writer(path, durable=False, mode=mode, stage=stage) as fh:
         writer(fh)
         if before_commit is not None:
             before_commit()

@@ -39,6 +39,7 @@ from ordertags.engine.pipeline import Annotated
 from ordertags.errors import OrderTagsError, UsageError
 from ordertags.io.fields import CONSENT_YES
 from ordertags.io.safecsv import neutralise_column, neutralise_text
+from ordertags.io.values import whole_units
 from ordertags.reports.mailing import all_time_customers, history_customers
 from ordertags.tagbook import TagBook, tag_key
 
@@ -635,7 +636,7 @@ def _run_spend(
                 weights=all_units[pick].astype(np.float64),
                 minlength=n_people,
             )
-            whole[named[j]] = np.rint(sums).astype(np.int64)
+            whole[named[j]] = whole_units(sums)
         return {c: v[sel] for c, v in fold_unnamed_currency(whole).items()}
     spend: dict[str, IntArray] = {}
     order_who = who[starts]
@@ -645,12 +646,12 @@ def _run_spend(
         # per currency would.
         table = np.bincount(order_who * size + currency, weights=units, minlength=m * size)
         for j in np.flatnonzero(used).tolist():
-            spend[named[j]] = np.rint(table[j::size]).astype(np.int64)
+            spend[named[j]] = whole_units(table[j::size])
         return spend
     for j in np.flatnonzero(used).tolist():
         pick = currency == j
         sums = np.bincount(order_who[pick], weights=units[pick], minlength=m)
-        spend[named[j]] = np.rint(sums).astype(np.int64)
+        spend[named[j]] = whole_units(sums)
     return spend
 
 
