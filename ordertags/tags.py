@@ -1680,6 +1680,47 @@ def change_entry(
     return result
 
 
+def define_tag(
+    path: str | os.PathLike[str],
+    name: str,
+    *,
+    label: str | None = None,
+    description: str | None = None,
+    guard: Guard | None = None,
+) -> bool:
+    """Add a tag definition at the end of the tag book's ``tags`` list (``ordertags
+    import --create-tags``); False when the book already defines it (any case).
+
+    >>> define_tag("tagbook.yaml", "WHOLESALE", label="Wholesale buyer")
+    True
+    """
+    if not _TAG_NAME.search(name):
+        raise UsageError(
+            f'"{name}" is not a tag name.',
+            hint="Tag names are letters, digits and _ . - (e.g. WHOLESALE).",
+        )
+
+    def change(data: Any, book: TagBook) -> bool:
+        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+        if book.spelling(name) is not None:
+            return False
+        item = CommentedMap()
+        item["name"] = _plain(name)
+        item["label"] = _plain(label or name)
+        if description:
+            item["description"] = _plain(description)
+        listed = data.get("tags")
+        if listed is None or (not listed and listed.fa.flow_style()):
+            listed = CommentedSeq()
+            data["tags"] = listed
+        listed.append(item)
+        return True
+
+    result: bool = _edit(Path(path), change, None, guard)
+    return result
+
+
 # --- suppression ---------------------------------------------------------------------
 
 
