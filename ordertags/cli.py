@@ -1418,21 +1418,44 @@ def tag_cmd(
     ] = None,
     order: OrderOpt = None,
     in_: InOpt = None,
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Tag every customer a file names ('-': standard input): one email, "
+            "phone, CHANNEL:ID or order number a line, or the --column of a CSV.",
+            show_default=False,
+        ),
+    ] = None,
+    column: Annotated[
+        str | None,
+        typer.Option(
+            "--column", help="With --from: the CSV column holding the customers.", show_default=False
+        ),
+    ] = None,
     workspace: WorkspaceOpt = None,
     read: ReadOptions = DEFAULT_READ,
 ) -> None:
     """Tag a customer by hand: by email, phone number or marketplace buyer id, or by an
     order of theirs (in an export, or, in a workspace, in the order history). The tag
     book records the customer's best identity: email, else buyer id, else phone.
+    With --from, every customer a list names.
 
     Example: ordertags tag jane@example.com --tag VIP --note "Wholesale" -t tagbook.yaml
 
     Example: ordertags tag ebay:quinn_belfast --tag CLAIMED-NON-RECEIPT -t tagbook.yaml
 
     Example: ordertags tag --order 100123 --in orders.csv --tag FRAUD -t tagbook.yaml
+
+    Example: ordertags tag --from claimers.txt --tag CLAIMED-NON-RECEIPT
     """
     ws = _workspace(workspace)
     book = _book(tagbook, ws)
+    if from_ is not None:
+        if customer is not None or order is not None:
+            raise typer.BadParameter("give a CUSTOMER, --order or --from, not two of them.")
+        _tag_from(book, from_, column, tag, note, by, expires, in_, read, ws)
+        return
     never = expires is not None and expires.strip().lower() == "never"
     try:
         found = _customer_of(customer, order, in_, read, ws)
@@ -1476,6 +1499,67 @@ def tag_cmd(
             "from their first order (check the spelling if they have ordered before).",
             err=True,
         )
+
+
+def _tag_from(
+    book: Path,
+    source: str,
+    column: str | None,
+    tags: list[str],
+    note: str | None,
+    by: str | None,
+    expires: str | None,
+    in_: str | None,
+    read: ReadOptions,
+    ws: Any,
+) -> None:
+    """``tag --from``: one line of counts; the values that named nobody on stderr."""
+    from ordertags.customers.importing import read_identities, tag_many
+
+    def orders(number: str) -> str | None:
+        try:
+            if in_ is not None:
+                return str(_customer_of(None, number, in_, read, ws).identity)
+            if ws is not None and ws.history_path.exists():
+                return str(order_customer(ws, number).identity)
+        except OrderTagsError:
+            return None
+        return None
+
+    try:
+        if source == "-":
+            text = sys.stdin.read()
+        else:
+            try:
+                text = Path(source).read_bytes().decode("utf-8-sig")
+            except OSError as exc:
+                raise OrderTagsError(
+                    f"cannot read the list: {exc.strerror}.", file=source, hint="Check the path."
+                ) from None
+            except UnicodeDecodeError:
+                text = Path(source).read_bytes().decode("cp1252", errors="replace")
+        values = read_identities(text, column)
+        never = expires is not None and expires.strip().lower() == "never"
+        done = tag_many(
+            book,
+            values,
+            tags,
+            note=note,
+            by=by,
+            expires=None if never else expires,
+            region=_region(ws),
+            orders=orders if (in_ is not None or ws is not None) else None,
+        )
+    except OrderTagsError as exc:
+        _fail(exc)
+    shown = "standard input" if source == "-" else Path(source).name
+    for line, value, why in done.not_found:
+        typer.echo(f"not found: {shown}, line {line}: {value} ({why})", err=True)
+    typer.echo(
+        f"tagged {_n(done.tagged, 'customer')} with {', '.join(tags)}; "
+        f"{done.already} already tagged; {len(done.not_found)} not found",
+        err=True,
+    )
 
 
 @app.command("untag")

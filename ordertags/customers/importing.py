@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ordertags.base.emails import looks_like_email, normalize_email
-from ordertags.base.keys import DEFAULT_REGION, identity_of
+from ordertags.base.keys import DEFAULT_REGION, buyer_key, identity_of
 from ordertags.customers.workspace import Workspace, order_customer
 from ordertags.errors import OrderTagsError, UsageError
 from ordertags.io.customer_exports import CustomerFile, CustomerRecord, read_customer_files
@@ -137,15 +137,26 @@ def _identity(
     if number is None and value.startswith("#"):
         number = value
     if number is None and "@" not in value:
+        # An order number first (``100123`` could be read as a phone number), unless it
+        # is a buyer id or starts with a country code.
+        found = None
+        if orders is not None and not value.startswith("+") and buyer_key(value) is None:
+            found = orders(value)
+        if found is not None:
+            return found, identity_of(found, region)[1]
         try:
-            kind, key = identity_of(value, region, valid_phone=True)
-            return value, key
+            return value, identity_of(value, region)[1]
         except OrderTagsError:
-            number = value  # not a phone: perhaps an order number
+            number = value  # not a phone: an order number the history does not have
     if number is not None:
         found = orders(number) if orders is not None else None
         if found is None:
-            return f'no order "{number}" in the history' if orders else "not an identity"
+            if orders is None:
+                return (
+                    "not an email, phone number or buyer id (an order number needs a "
+                    "workspace history or --in EXPORT)"
+                )
+            return f'no order "{number}" found'
         return found, identity_of(found, region)[1]
     key = normalize_email(value)
     if key is None or not looks_like_email(value):
@@ -354,3 +365,93 @@ def apply_import(
         if suppress_address(tagbook, email, reason=reason, by=plan.by, now=now).added:
             suppressed += 1
     return ImportResult(tagged, added, suppressed, defined)
+
+
+# --- tag --from ----------------------------------------------------------------------
+
+
+@dataclass
+class BulkTagResult:
+    """What :func:`tag_many` did: customers tagged, customers who had every tag already,
+    and the values that named nobody: (line, value, why)."""
+
+    tagged: int = 0
+    already: int = 0
+    not_found: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+def read_identities(text: str, column: str | None = None) -> list[tuple[int, str]]:
+    """(line, value) of a list of customers: one identity or order number a line
+    (blank lines and ``#`` comments skipped; quotes and a trailing comma or semicolon
+    of a pasted spreadsheet cell dropped), or with ``column`` the cells of that column
+    of a CSV (``,``, ``;`` or tab).
+
+    >>> read_identities('jane@example.com,\\n\\n"#1042"\\n')
+    [(1, 'jane@example.com'), (3, '#1042')]
+    """
+    from ordertags.base.listfiles import read_value_list
+
+    if column is not None:
+        listed = read_value_list(text, addresses=False, column=column)
+        values = listed.values
+        # The table reader gives values in file order; number them by data row.
+        return [(i + 2, v) for i, v in enumerate(values)]
+    out = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        value = line.strip().rstrip(",;").strip().strip("\"'").strip()
+        if value and not value.startswith("#") or value.startswith("#") and value[1:2].isdigit():
+            out.append((number, value))
+    return out
+
+
+def tag_many(
+    tagbook: str | os.PathLike[str],
+    values: list[tuple[int, str]],
+    tags: list[str],
+    *,
+    note: str | None = None,
+    by: str | None = None,
+    expires: str | dt.date | None = None,
+    region: str | None = None,
+    orders: Callable[[str], str | None] | None = None,
+    now: dt.datetime | None = None,
+) -> BulkTagResult:
+    """Tag each customer ``values`` names (an email, a phone number, ``CHANNEL:ID`` or
+    an order number, which ``orders`` turns into its customer's identity), as
+    :func:`ordertags.tags.tag_customer` tags one; values that name nobody are listed,
+    not fatal. The same customer named twice is tagged once.
+
+    >>> tag_many("tagbook.yaml", [(1, "jane@example.com"), (2, "#1042")], ["VIP"]).tagged
+    2
+    """
+    book = load_tagbook(tagbook)
+    for t in tags:
+        book.tag_named(t)  # an unknown tag is a usage error before anything changes
+    code = region or DEFAULT_REGION
+    out = BulkTagResult()
+    done: set[str] = set()
+    for line, value in values:
+        found = _identity(value, code, orders)
+        if isinstance(found, str):
+            out.not_found.append((line, value, found))
+            continue
+        written, key = found
+        if key in done:
+            continue
+        done.add(key)
+        change = tag_customer(
+            tagbook,
+            written,
+            tags,
+            note=note,
+            by=by,
+            expires=expires,
+            now=now,
+            region=region,
+            valid_phone=False,
+        )
+        if change.added:
+            out.tagged += 1
+        else:
+            out.already += 1
+    return out
