@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from ordertags.base.addresses import parse_written
 from ordertags.base.cache import cache_dir, digest, read_cached, write_cached
 from ordertags.base.colours import is_colour
 from ordertags.base.emails import looks_like_email, normalize_email
@@ -74,6 +75,7 @@ class TagDef:
     index: int = 0  # position in the tag book: breaks priority ties
     icon: str = ""  # a short emoji or symbol shown before the label (★, ⚠)
     no_marketing: bool = False  # customers with it never go on a mailing list
+    alert: bool = False  # watch list: apply says so for each order with it
 
     @property
     def display(self) -> str:
@@ -85,8 +87,9 @@ class TagDef:
         return f"{self.icon} {self.label}" if self.icon else self.label
 
 
-#: The keys a tag-book entry can name its customer by.
-IDENTITY_FIELDS = ("email", "phone", "id")
+#: The keys a tag-book entry can name its customer by (``address``: every order shipped
+#: to that address, see :mod:`ordertags.base.addresses`).
+IDENTITY_FIELDS = ("email", "phone", "id", "address")
 
 
 @dataclass(frozen=True)
@@ -278,11 +281,14 @@ _KIND_TEXT = {
     "email": "an email address",
     "phone": "a phone number",
     "id": "a buyer id (CHANNEL:ID)",
+    "address": "a postal address (COUNTRY; POSTCODE; ADDRESS LINE)",
 }
 _KIND_HINT = {
     "email": "Write the customer's email, e.g. jane@example.com.",
     "phone": 'Write the phone number with its country code, e.g. "+447700900123".',
     "id": "Write the marketplace and the buyer's id, e.g. ebay:quinn_belfast or amazon:A1B2C3.",
+    "address": 'Write the country, the postcode and the first line, e.g. "GB; EH2 2PR; 10 '
+    'Rose Street".',
 }
 
 
@@ -294,6 +300,8 @@ def entry_key(kind: str, text: str, region: str = DEFAULT_REGION) -> str | None:
         return key if key is not None and looks_like_email(text) else None
     if kind == "id":
         return buyer_key(text)
+    if kind == "address":
+        return parse_written(text)
     return normalize_phone(text, region) if looks_like_phone(text) else None
 
 
@@ -351,7 +359,7 @@ def parse_tagbook(text: str, *, file: str) -> TagBook:
 #: Tag books smaller than this are parsed every time (a few milliseconds), not cached.
 CACHE_MIN_BYTES = 16 * 1024
 #: The layout of the cached parse; bump it whenever what is cached changes meaning.
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 _CACHE_KIND = "tagbooks"
 
 
@@ -381,7 +389,17 @@ def _cache_book(raw: bytes, path: Path, book: TagBook, layout: dict[str, Any]) -
 def _to_json(book: TagBook, layout: dict[str, Any]) -> dict[str, Any]:
     return {
         "tags": [
-            [t.name, t.colour, t.label, t.description, t.priority, t.scope, t.icon, t.no_marketing]
+            [
+                t.name,
+                t.colour,
+                t.label,
+                t.description,
+                t.priority,
+                t.scope,
+                t.icon,
+                t.no_marketing,
+                t.alert,
+            ]
             for t in book.tags.values()
         ],
         "entries": [
@@ -406,7 +424,9 @@ def _to_json(book: TagBook, layout: dict[str, Any]) -> dict[str, Any]:
 
 def _from_json(data: dict[str, Any], file: str) -> tuple[TagBook, dict[str, Any]]:
     book = TagBook(path=file)
-    for i, (name, colour, label, description, priority, scope, icon, nm) in enumerate(data["tags"]):
+    for i, (name, colour, label, description, priority, scope, icon, nm, alert) in enumerate(
+        data["tags"]
+    ):
         book.tags[name] = TagDef(
             name=name,
             colour=colour,
@@ -417,6 +437,7 @@ def _from_json(data: dict[str, Any], file: str) -> tuple[TagBook, dict[str, Any]
             index=i,
             icon=icon,
             no_marketing=nm,
+            alert=alert,
         )
     fromiso = dt.date.fromisoformat
     book.entries = [
@@ -451,7 +472,7 @@ def _from_json(data: dict[str, Any], file: str) -> tuple[TagBook, dict[str, Any]
     return book, layout
 
 
-_ENTRY_KEYS = frozenset({"email", "phone", "id", "tags", "note", "by", "at", "expires"})
+_ENTRY_KEYS = frozenset({"email", "phone", "id", "address", "tags", "note", "by", "at", "expires"})
 _TAG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*:.+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ].*)?$")
@@ -805,6 +826,7 @@ def _build(
             scope=raw.get("scope", "customer"),
             index=i,
             no_marketing=bool(raw.get("no_marketing", False)),
+            alert=bool(raw.get("alert", False)),
         )
     for i, raw in enumerate(data.get("customers") or []):
         line = entry_lines[i]
@@ -922,6 +944,11 @@ class TagChange:
 def _identity(text: str, region: str | None, *, valid_phone: bool = False) -> tuple[str, str]:
     """(entry kind, key) of an identity a person gave: ``email``, ``phone`` or ``id``.
     One that is none of them is a usage error (exit 2), as for ``link``."""
+    if text.strip().lower().startswith("address:"):
+        key = parse_written(text.strip()[8:])
+        if key is None:
+            raise UsageError(f'"{text.strip()}" is not {_KIND_TEXT["address"]}.', hint=_KIND_HINT["address"])
+        return "address", key
     kind, key = identity_of(text, region or DEFAULT_REGION, valid_phone=valid_phone)
     return ("id" if kind == _BUYER else "phone" if kind == _PHONE else "email"), key
 
@@ -1386,6 +1413,8 @@ def tag_customer(
         written = key  # one spelling in the file: E.164
     elif kind == "id":
         written = key
+    elif kind == "address":
+        written = written[8:].strip()  # the entry's key says what it is
     if isinstance(expires, str):
         expires = parse_date(expires, what="--expires")
     when = (now or dt.datetime.now().astimezone()).replace(microsecond=0)
