@@ -702,6 +702,26 @@ def apply(
     elif not quiet:  # the summary's table layout is not even imported for a quiet run
         _say(quiet, render_summary(result.summary, [w for w in written if isinstance(w, str)]))
     _say(False, render_warnings(result.summary))
+    _watch(result, ws, post=not dry_run)
+
+
+def _watch(result: Any, ws: Any, *, post: bool) -> None:
+    """The watch list: a line per order with an ``alert: true`` tag (always, even with
+    --quiet: cron mails it), and one message to the workspace's webhooks."""
+    from ordertags.reports.watch import post_alerts, watch_alerts, webhook_settings
+
+    alerts = watch_alerts(result)
+    for alert in alerts:
+        typer.echo(alert.line(), err=True)
+    if not alerts or not post or ws is None:
+        return
+    try:
+        settings = webhook_settings(ws.root)
+    except OrderTagsError as exc:
+        typer.echo(f"warning: no webhook posted: {exc}", err=True)
+        return
+    for host, why in post_alerts(alerts, settings).failed:
+        typer.echo(f"warning: the webhook at {host} was not reached ({why}).", err=True)
 
 
 def render_dry_run(runs: list[Any]) -> str:
