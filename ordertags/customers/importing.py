@@ -156,7 +156,7 @@ def _identity(
                     "not an email, phone number or buyer id (an order number needs a "
                     "workspace history or --in EXPORT)"
                 )
-            return f'no order "{number}" found'
+            return "not an email, phone number or buyer id, nor an order number found"
         return found, identity_of(found, region)[1]
     key = normalize_email(value)
     if key is None or not looks_like_email(value):
@@ -232,7 +232,7 @@ def plan_import(
             _plan_suppression(plan, record, suppressed)
         if not tags:
             continue
-        found = _identity(record.identity, code, orders)
+        found = _identity(record.identity, code, orders if workspace is not None else None)
         if isinstance(found, str):
             plan.skipped.append((record.source, record.line, found))
             continue
