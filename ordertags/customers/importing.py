@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ordertags.base.addresses import written, written_key
 from ordertags.base.emails import looks_like_email, normalize_email
 from ordertags.base.keys import DEFAULT_REGION, buyer_key, identity_of
 from ordertags.customers.workspace import Workspace, order_customer
@@ -133,6 +134,9 @@ def _identity(
     value = text.strip()
     if not value:
         return "no email, phone or buyer id"
+    if value.lower().startswith("address:"):
+        key = written_key(value[8:])
+        return (value, key) if key is not None else "not COUNTRY; POSTCODE; ADDRESS LINE"
     number = value[6:].strip() if value.lower().startswith("order:") else None
     if number is None and value.startswith("#"):
         number = value
@@ -236,19 +240,29 @@ def plan_import(
         if isinstance(found, str):
             plan.skipped.append((record.source, record.line, found))
             continue
-        written, key = found
         expires = _expiry(record, today, plan)
         if expires is False:
             continue
-        slot = merged.setdefault(
-            key,
-            {"identity": written, "tags": [], "note": record.note, "record": record},
-        )
-        slot_tags = slot["tags"]
-        assert isinstance(slot_tags, list)
-        slot_tags.extend(t for t in tags if t not in slot_tags)
-        if expires is not None:
-            slot["expires"] = expires
+        named = [found]
+        if record.address is not None:
+            # The list names the address the claims were sent to: every order shipped
+            # there is tagged too, whoever buys it.
+            door = "address:" + written(*record.address)
+            door_key = written_key(written(*record.address))
+            if door_key is None:
+                plan.skipped.append((record.source, record.line, "the address is incomplete"))
+            else:
+                named.append((door, door_key))
+        for written_as, key in named:
+            slot = merged.setdefault(
+                key,
+                {"identity": written_as, "tags": [], "note": record.note, "record": record},
+            )
+            slot_tags = slot["tags"]
+            assert isinstance(slot_tags, list)
+            slot_tags.extend(t for t in tags if t not in slot_tags)
+            if expires is not None:
+                slot["expires"] = expires
     plan.unknown = Counter({t: len(rows) for t, rows in seen_unknown.items()})
     for key, slot in merged.items():
         record = slot["record"]

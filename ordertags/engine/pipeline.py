@@ -279,9 +279,9 @@ def annotate(
     for t, keys in by_tag.items():
         manual[t] = customers.per_row(customers.match_keys(pa.array(keys, pa.string())))
         # ``address:`` entries: the orders shipped there, whoever buys them.
-        at = [k for k in keys if k.startswith("address:")]
-        if at:
-            manual[t] = manual[t] | address_rows(frame, at, region)
+        doors = [e.identity for e in active if e.kind == "address" and t in e.tags]
+        if doors:
+            manual[t] = manual[t] | address_rows(frame, doors, region)
 
     # Derived tags and the other actions.
     history_of_tags = (
