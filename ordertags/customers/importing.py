@@ -237,13 +237,13 @@ def plan_import(
         if not tags:
             continue
         found = _identity(record.identity, code, orders if workspace is not None else None)
-        if isinstance(found, str):
+        if isinstance(found, str) and (record.identity.strip() or record.address is None):
             plan.skipped.append((record.source, record.line, found))
             continue
         expires = _expiry(record, today, plan)
         if expires is False:
             continue
-        named = [found]
+        named = [] if isinstance(found, str) else [found]
         if record.address is not None:
             # The list names the address the claims were sent to: every order shipped
             # there is tagged too, whoever buys it.
