@@ -89,8 +89,11 @@ def postal_keys(
         for _ in range(2):  # twice: a match takes the space the next one starts with
             for short, full in words.items():
                 spelled = pc.replace_substring(spelled, f" {short} ", f" {full} ")
-        if country == "DE":  # Hauptstr -> Hauptstrasse, run together or not
+        if country == "DE":
+            # Hauptstr -> Hauptstrasse, run together or not; Mueller is Müller (ü, ö,
+            # ä written out): both read as Muller.
             spelled = pc.replace_substring_regex(spelled, r"str ", "strasse ")
+            spelled = pc.replace_substring_regex(spelled, r"([aou])e", r"\1")
         line = pc.if_else(here, spelled, line)
     # The house number after the street words (a French "3 r de..." is "3 rue de...",
     # not house 3r).
