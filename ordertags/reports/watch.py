@@ -89,13 +89,16 @@ def watch_alerts(result: Annotated) -> list[Alert]:
         return [str(v or "") for v in values.to_pylist()]
 
     orders, names, emails = texts("order_id"), texts("name"), texts("email")
+    # One line per order, however many exports hold it (a channel's and an order hub's
+    # copy are one order: the first met is shown).
+    code = frame.distinct_orders[rows] if len(frame.tables) > 1 else rows
     out: list[Alert] = []
-    seen: set[str] = set()
+    seen: set[int] = set()
     for i, r in enumerate(rows.tolist()):
-        key = orders[i] or f"row {r + 1}"
-        if key in seen:
+        if int(code[i]) in seen:
             continue
-        seen.add(key)
+        seen.add(int(code[i]))
+        key = orders[i] or f"row {r + 1}"
         tags = tuple(t for t in watched if result.tag_masks[t][r])
         out.append(Alert(key, tags, names[i], emails[i]))
     return out
