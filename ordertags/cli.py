@@ -29,6 +29,13 @@ from ordertags.base.keys import DEFAULT_REGION, check_region, identity_of
 from ordertags.base.segments import GROUP_NAMES, group_slug
 from ordertags.base.version import VERSION
 from ordertags.base.yamlfiles import load_schema
+from ordertags.customers.importing import (
+    apply_import,
+    parse_tag_map,
+    plan_import,
+    read_identities,
+    tag_many,
+)
 from ordertags.customers.workspace import (
     customer_name,
     find_workspace,
@@ -708,7 +715,7 @@ def apply(
 def _watch(result: Any, ws: Any, *, post: bool) -> None:
     """The watch list: a line per order with an ``alert: true`` tag (always, even with
     --quiet: cron mails it), and one message to the workspace's webhooks."""
-    from ordertags.reports.watch import post_alerts, watch_alerts, webhook_settings
+    from ordertags.api import post_alerts, watch_alerts, webhook_settings
 
     alerts = watch_alerts(result)
     for alert in alerts:
@@ -1450,7 +1457,9 @@ def tag_cmd(
     column: Annotated[
         str | None,
         typer.Option(
-            "--column", help="With --from: the CSV column holding the customers.", show_default=False
+            "--column",
+            help="With --from: the CSV column holding the customers.",
+            show_default=False,
         ),
     ] = None,
     workspace: WorkspaceOpt = None,
@@ -1534,7 +1543,6 @@ def _tag_from(
     ws: Any,
 ) -> None:
     """``tag --from``: one line of counts; the values that named nobody on stderr."""
-    from ordertags.customers.importing import read_identities, tag_many
 
     def orders(number: str) -> str | None:
         try:
@@ -2313,10 +2321,13 @@ def render_import_summary(plan: Any, dry_run: bool) -> str:
         f"{would}tag {_n(tagged, 'customer')}"
         f", {would}suppress {_n(sup, 'address', 'addresses')}"
         + (f", {would}define {_n(len(plan.create), 'tag')}" if plan.create else "")
-        + f"; {plan.unchanged + sum(1 for *_, done in plan.suppress if done)} already in the tag book"
+        + f"; {plan.unchanged + sum(1 for *_, done in plan.suppress if done)} already in "
+        "the tag book"
     )
     if plan.unknown:
-        listed = ", ".join(f"{t} ({n})" for t, n in sorted(plan.unknown.items(), key=lambda x: (-x[1], x[0])))
+        listed = ", ".join(
+            f"{t} ({n})" for t, n in sorted(plan.unknown.items(), key=lambda x: (-x[1], x[0]))
+        )
         out.append(
             f"tags the tag book does not define, left out: {listed}; map them with "
             "--map 'THEIRS=OURS' or add them with --create-tags"
@@ -2394,8 +2405,6 @@ def import_cmd(
 
     Example: ordertags import claimers.csv --tag CLAIMED-NON-RECEIPT
     """
-    from ordertags.customers.importing import apply_import, parse_tag_map, plan_import
-
     ws = _workspace(workspace)
     book = _book(tagbook, ws)
     try:

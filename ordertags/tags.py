@@ -947,7 +947,9 @@ def _identity(text: str, region: str | None, *, valid_phone: bool = False) -> tu
     if text.strip().lower().startswith("address:"):
         key = written_key(text.strip()[8:])
         if key is None:
-            raise UsageError(f'"{text.strip()}" is not {_KIND_TEXT["address"]}.', hint=_KIND_HINT["address"])
+            raise UsageError(
+                f'"{text.strip()}" is not {_KIND_TEXT["address"]}.', hint=_KIND_HINT["address"]
+            )
         return "address", key
     kind, key = identity_of(text, region or DEFAULT_REGION, valid_phone=valid_phone)
     return ("id" if kind == _BUYER else "phone" if kind == _PHONE else "email"), key

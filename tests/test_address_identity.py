@@ -34,13 +34,19 @@ def key(country: str | None, postcode: str | None, line: str | None) -> str | No
 
 SAME = [
     # (one spelling, another spelling of the same door)
-    (("GB", "EH2 2PR", "Flat 2, 10 Rose St"), ("United Kingdom", "eh22pr", "10 Rose Street, Flat 2")),
+    (
+        ("GB", "EH2 2PR", "Flat 2, 10 Rose St"),
+        ("United Kingdom", "eh22pr", "10 Rose Street, Flat 2"),
+    ),
     (("UK", "SW1A 1AA", "Rose Cottage, High St"), ("GB", "sw1a 1aa", "Rose Cottage High Street")),
     (("US", "02108-1234", "100 Main St Apt 4B"), ("USA", "02108", "100 Main Street, #4B")),
     (("US", "10001", "100 N Main St"), ("United States", "10001", "100 North Main Street")),
     (("DE", "10115", "Hauptstr. 5a"), ("Deutschland", "10115", "Hauptstraße 5 a")),
     (("Germany", "80331", "Müller Str. 12"), ("DE", "80331", "Mueller-Strasse 12")),
-    (("FR", "75008", "12 bis Av. des Champs-Élysées"), ("France", "75008", "12bis avenue des champs elysees")),
+    (
+        ("FR", "75008", "12 bis Av. des Champs-Élysées"),
+        ("France", "75008", "12bis avenue des champs elysees"),
+    ),
     (("FR", "69001", "3 r de la République"), ("FR", "69001", "3, rue de la Republique")),
 ]
 DIFFERENT = [
@@ -53,7 +59,9 @@ DIFFERENT = [
 
 
 @pytest.mark.parametrize(("a", "b"), SAME)
-def test_spellings_of_one_door_have_one_key(a: tuple[str, str, str], b: tuple[str, str, str]) -> None:
+def test_spellings_of_one_door_have_one_key(
+    a: tuple[str, str, str], b: tuple[str, str, str]
+) -> None:
     assert key(*a) is not None
     assert key(*a) == key(*b)
 
@@ -146,7 +154,11 @@ def test_tag_and_untag_an_address(tmp_path: Path) -> None:
     result = run("tag", "address:GB; EH2 2PR; Flat 2, 10 Rose St", "--tag", "VIP", "-t", book)
     assert result.exit_code == 0, result.stderr
     entry = load_tagbook(book).entries[0]
-    assert (entry.kind, entry.identity, entry.tags) == ("address", "GB; EH2 2PR; Flat 2, 10 Rose St", ("VIP",))
+    assert (entry.kind, entry.identity, entry.tags) == (
+        "address",
+        "GB; EH2 2PR; Flat 2, 10 Rose St",
+        ("VIP",),
+    )
     again = run("tag", "address:gb;  eh2 2pr; flat 2, 10 rose st", "--tag", "VIP", "-t", book)
     assert "already has VIP" in again.stderr
     bad = run("tag", "address:10 Rose St", "--tag", "VIP", "-t", book)

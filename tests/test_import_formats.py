@@ -136,7 +136,7 @@ def test_shopify_import_dry_run_diff_then_import_then_nothing(book: Path) -> Non
         "mo.brown@example.net": ("CLAIMED-NON-RECEIPT",),
         "+16175550100": ("VIP",),
     }  # (the last entry of each: Lena's VIP by hand comes first)
-    held = {}
+    held: dict[str, set[str]] = {}
     for e in load_tagbook(book).entries:
         held.setdefault(e.key, set()).update(e.tags)
     assert held["lena.nguyen@example.org"] == {"VIP", "GOLD"}
@@ -189,7 +189,9 @@ def test_mailchimp_unsubscribed_file_suppresses_its_members(book: Path) -> None:
 
 def test_mailchimp_zip_of_three_files(book: Path, tmp_path: Path) -> None:
     subscribed = f'{MAILCHIMP_CORE}\nann@example.com,Ann,Lee,3,,,,,,,,,,GB,,,1,e1,,"""VIP"""\n'
-    cleaned = f"{MAILCHIMP_CLEANED}\nbounced@example.com,Bo,Unce,1,,,,,,,,,,GB,,2026-01-01,x,y,2,e2,,\n"
+    cleaned = (
+        f"{MAILCHIMP_CLEANED}\nbounced@example.com,Bo,Unce,1,,,,,,,,,,GB,,2026-01-01,x,y,2,e2,,\n"
+    )
     unsub = (DATA / "mailchimp_unsubscribed.csv").read_text(encoding="utf-8")
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:

@@ -66,7 +66,15 @@ def test_from_stdin_counts_and_not_found(book: Path, tmp_path: Path) -> None:
         "NEW@example.com\n"  # the same customer again: counted once
     )
     result = run(
-        "tag", "--from", "-", "--tag", "claimed-non-receipt", "--in", orders, "-t", book,
+        "tag",
+        "--from",
+        "-",
+        "--tag",
+        "claimed-non-receipt",
+        "--in",
+        orders,
+        "-t",
+        book,
         input=pasted,
     )
     assert result.exit_code == 0, result.stderr

@@ -69,7 +69,7 @@ class Hook:
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (the standard library's name)
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length))
                 time.sleep(hook.delay)
@@ -243,7 +243,9 @@ def test_settings_are_checked(tmp_path: Path) -> None:
         "webhook_timeout: 2\n",
         encoding="utf-8",
     )
-    assert webhook_settings(tmp_path) == WebhookSettings((Webhook("https://h.example/x", "teams"),), 2.0)
+    assert webhook_settings(tmp_path) == WebhookSettings(
+        (Webhook("https://h.example/x", "teams"),), 2.0
+    )
     (tmp_path / "settings.yaml").write_text("webhooks: !!python/object:os.system x\n")
     with pytest.raises(WorkspaceError, match="cannot read the settings"):
         webhook_settings(tmp_path)

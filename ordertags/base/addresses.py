@@ -51,8 +51,7 @@ COUNTRIES = {
 
 #: The words that introduce a flat, apartment or unit, in the four languages.
 UNIT_WORDS = (
-    "flat|apartment|apt|appt|app|appartement|unit|suite|room|rm|wohnung|whg|"
-    "etage|floor|fl|#"
+    "flat|apartment|apt|appt|app|appartement|unit|suite|room|rm|wohnung|whg|etage|floor|fl|#"
 )
 #: A flat or unit in a folded line (see :func:`ordertags.customers.addresses.postal_keys`):
 #: the word, then its number or letter (``u``). RE2 syntax (no look-around): the match

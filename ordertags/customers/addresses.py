@@ -105,9 +105,9 @@ def postal_keys(
         "-",
     )
     street = pc.replace_substring(line, " ", "")
-    key = pc.binary_join_element_wise(
-        PREFIX, cc, " ", code, " ", house, "/", unit, " ", street, ""
+    key = pc.binary_join_element_wise(PREFIX, cc, " ", code, " ", house, "/", unit, " ", street, "")
+    blank = pc.or_(
+        pc.equal(code, ""), pc.equal(pc.binary_join_element_wise(house, street, ""), "-")
     )
-    blank = pc.or_(pc.equal(code, ""), pc.equal(pc.binary_join_element_wise(house, street, ""), "-"))
     out: pa.Array = pc.if_else(blank, _NULL, key)
     return out

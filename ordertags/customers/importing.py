@@ -27,6 +27,7 @@ from pathlib import Path
 from ordertags.base.addresses import written, written_key
 from ordertags.base.emails import looks_like_email, normalize_email
 from ordertags.base.keys import DEFAULT_REGION, buyer_key, identity_of
+from ordertags.base.listfiles import read_value_list
 from ordertags.customers.workspace import Workspace, order_customer
 from ordertags.errors import OrderTagsError, UsageError
 from ordertags.io.customer_exports import CustomerFile, CustomerRecord, read_customer_files
@@ -216,7 +217,7 @@ def plan_import(
     for entry in book.active_entries(today)[0]:
         held.setdefault(entry.key_in(region), set()).update(entry.tags)
     suppressed = {s.key for s in book.suppressed}
-    merged: dict[str, dict[str, object]] = {}
+    merged: dict[str, _Slot] = {}
     seen_unknown: dict[str, set[str]] = {}
     for record in (r for f in files for r in f.records):
         if record.consent is False and record.suppress is None:
@@ -254,35 +255,37 @@ def plan_import(
             else:
                 named.append((door, door_key))
         for written_as, key in named:
-            slot = merged.setdefault(
-                key,
-                {"identity": written_as, "tags": [], "note": record.note, "record": record},
-            )
-            slot_tags = slot["tags"]
-            assert isinstance(slot_tags, list)
-            slot_tags.extend(t for t in tags if t not in slot_tags)
-            if expires is not None:
-                slot["expires"] = expires
+            slot = merged.setdefault(key, _Slot(written_as, record))
+            slot.tags.extend(t for t in tags if t not in slot.tags)
+            if isinstance(expires, dt.date):
+                slot.expires = expires
     plan.unknown = Counter({t: len(rows) for t, rows in seen_unknown.items()})
     for key, slot in merged.items():
-        record = slot["record"]
-        assert isinstance(record, CustomerRecord)
-        tags = [str(t) for t in slot["tags"]]  # type: ignore[attr-defined]
         have = held.get(key, set())
-        expires = slot.get("expires")
         plan.tag.append(
             Planned(
-                identity=str(slot["identity"]),
+                identity=slot.identity,
                 key=key,
-                add=tuple(t for t in tags if t not in have),
-                have=tuple(t for t in tags if t in have),
-                note=_note(record),
-                expires=expires if isinstance(expires, dt.date) else None,
-                source=record.source,
-                line=record.line,
+                add=tuple(t for t in slot.tags if t not in have),
+                have=tuple(t for t in slot.tags if t in have),
+                note=_note(slot.record),
+                expires=slot.expires,
+                source=slot.record.source,
+                line=slot.record.line,
             )
         )
     return plan
+
+
+@dataclass
+class _Slot:
+    """One customer of the files, their rows merged: how the book will name them, the
+    first row naming them, their tags and last day."""
+
+    identity: str
+    record: CustomerRecord
+    tags: list[str] = field(default_factory=list)
+    expires: dt.date | None = None
 
 
 def _ours(book: TagBook, theirs: str, maps: dict[str, str]) -> str | None:
@@ -403,8 +406,6 @@ def read_identities(text: str, column: str | None = None) -> list[tuple[int, str
     >>> read_identities('jane@example.com,\\n\\n"#1042"\\n')
     [(1, 'jane@example.com'), (3, '#1042')]
     """
-    from ordertags.base.listfiles import read_value_list
-
     if column is not None:
         listed = read_value_list(text, addresses=False, column=column)
         values = listed.values

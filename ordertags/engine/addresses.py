@@ -27,7 +27,10 @@ def entry_keys(written: Iterable[str], region: str = DEFAULT_REGION) -> pa.Array
     """The door keys of ``address:`` entries as written (``GB; EH2 2PR; 10 Rose St``)."""
     parts = [p for p in (parse_written(w) for w in written) if p is not None]
     columns = [pa.array([p[i] for p in parts], pa.string()) for i in range(3)]
-    return pc.drop_null(postal_keys(*columns, default_country=region))
+    keys: pa.Array = pc.drop_null(
+        postal_keys(columns[0], columns[1], columns[2], default_country=region)
+    )
+    return keys
 
 
 def address_rows(frame: Frame, written: Iterable[str], region: str | None = None) -> BoolArray:

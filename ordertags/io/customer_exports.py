@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -75,7 +76,7 @@ class Table:
         self.name = name
         self.header = [h.strip().lstrip("\ufeff") for h in header]
         self.rows = rows
-        self._at = {}
+        self._at: dict[str, int] = {}
         for i, h in enumerate(self.header):
             self._at.setdefault(h, i)
             self._at.setdefault(h.lower(), i)
@@ -409,7 +410,7 @@ class CustomerFile:
 
 
 def read_customer_files(
-    path: str | Path,
+    path: str | os.PathLike[str],
     *,
     forced: str | None = None,
     encoding: str | None = None,

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import yaml
 
 from ordertags.engine.pipeline import Annotated
 from ordertags.errors import WorkspaceError
@@ -124,8 +125,6 @@ class WebhookSettings:
 def webhook_settings(folder: str | Path | None) -> WebhookSettings:
     """The webhooks a workspace's ``settings.yaml`` names (none without the file or
     the key). A key that is not as documented is a :class:`WorkspaceError`."""
-    import yaml
-
     if folder is None:
         return WebhookSettings()
     path = Path(folder) / SETTINGS_FILE
@@ -181,7 +180,8 @@ def message(alerts: Sequence[Alert], hook: Webhook) -> tuple[str, bytes]:
     lines = [a.line().removeprefix("alert: ") for a in first]
     if hook.full:
         lines = [
-            line + (f" <{a.email}>" if a.email else "") for line, a in zip(lines, first, strict=True)
+            line + (f" <{a.email}>" if a.email else "")
+            for line, a in zip(lines, first, strict=True)
         ]
     if len(alerts) > len(first):
         lines.append(f"... and {len(alerts) - len(first)} more")
