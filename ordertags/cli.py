@@ -1520,7 +1520,7 @@ def tag_cmd(
         typer.echo(f"{who} already has {', '.join(change.unchanged)}; note updated", err=True)
     elif not any(d.changed for d in dated):
         typer.echo(f"{who} already has {', '.join(change.unchanged)}; nothing changed", err=True)
-    if order is None and identity_seen(ws, change.key) is False:
+    if order is None and change.kind != "address" and identity_seen(ws, change.key) is False:
         # Tagging ahead of a first order is allowed (a wholesale buyer announced by
         # phone); a typo in the email would tag nobody, so say so.
         typer.echo(

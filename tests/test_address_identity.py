@@ -175,3 +175,18 @@ def test_a_malformed_address_entry_is_refused_with_its_line() -> None:
         parse_tagbook(text, file="tagbook.yaml")
     assert caught.value.line == 6
     assert '"10 Rose St" is not a postal address' in caught.value.message
+
+
+def test_explain_names_the_address_entry(tmp_path: Path) -> None:
+    book = tmp_path / "tagbook.yaml"
+    book.write_text(BOOK, encoding="utf-8")
+    shop = tmp_path / "orders_export.csv"
+    shop.write_text(SHOPIFY, encoding="utf-8")
+    result = run("explain", "#2001", shop, "-t", book, "--as-of", "2026-11-26")
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "CLAIMED-NON-RECEIPT (line 6) through address GB; EH2 2PR; Flat 2, 10 Rose St: the "
+        "order is shipped there" in result.stdout
+    )
+    other = run("explain", "#2002", shop, "-t", book, "--as-of", "2026-11-26")
+    assert "through address" not in other.stdout
