@@ -95,7 +95,8 @@ IDENTITY_FIELDS = ("email", "phone", "id", "address")
 @dataclass(frozen=True)
 class Entry:
     """A customer tagged by hand, named by one identity: an email, a phone number or a
-    marketplace buyer id (``kind`` says which: ``email``, ``phone`` or ``id``)."""
+    marketplace buyer id (``kind`` says which: ``email``, ``phone`` or ``id``), or a
+    postal address (``address``: the orders shipped there, whoever buys them)."""
 
     identity: str  # as written in the tag book
     key: str  # the identity key (phones: E.164 in the default region, see key_in)

@@ -249,3 +249,20 @@ def test_settings_are_checked(tmp_path: Path) -> None:
     (tmp_path / "settings.yaml").write_text("webhooks: !!python/object:os.system x\n")
     with pytest.raises(WorkspaceError, match="cannot read the settings"):
         webhook_settings(tmp_path)
+
+
+def test_alert_survives_the_tag_book_cache(tmp_path: Path) -> None:
+    # A book over 16 KB is read from its cached parse the second time: the watch list
+    # must be read from it too.
+    from ordertags.tags import load_tagbook
+
+    padding = "".join(
+        f"  - email: c{i}@example.com\n    tags: [VIP]\n    note: padding for the cache\n"
+        for i in range(400)
+    )
+    path = tmp_path / "tagbook.yaml"
+    path.write_text(BOOK + padding, encoding="utf-8")
+    assert path.stat().st_size > 16 * 1024
+    first, second = load_tagbook(path), load_tagbook(path)
+    for book in (first, second):
+        assert [t.name for t in book.tags.values() if t.alert] == ["FRAUD", "CLAIMED-NON-RECEIPT"]
