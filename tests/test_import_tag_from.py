@@ -105,6 +105,10 @@ def test_from_a_csv_column(book: Path, tmp_path: Path) -> None:
     result = run("tag", "--from", sheet, "--column", "buyer email", "--tag", "VIP", "-t", book)
     assert result.exit_code == 0, result.stderr
     assert result.stderr.strip() == "tagged 2 customers with VIP; 0 already tagged; 0 not found"
+    assert read_identities(sheet.read_text(encoding="utf-8"), "Buyer email") == [
+        (2, "a@example.com"),
+        (4, "b@example.com"),  # the line of the file (PP-2 has no email)
+    ]
     assert held(book)["a@example.com"] == {"VIP"}
     missing = run("tag", "--from", sheet, "--column", "Email", "--tag", "VIP", "-t", book)
     assert missing.exit_code == 1

@@ -193,9 +193,10 @@ def plan_import(
     claimers list of bare emails). Order numbers in a plain list are looked up in the
     ``workspace``'s history. The tag book is only read.
 
-    >>> plan = plan_import("tagbook.yaml", "customers_export.csv", mapping={"vip": "VIP"})
-    >>> plan.unknown.most_common(1)
-    [('Newsletter', 3)]
+    >>> plan = plan_import("tagbook.yaml", "examples/customers_export.csv",
+    ...                    mapping={"claimed": "CLAIMED-NON-RECEIPT"})
+    >>> plan.unknown.most_common(1), [(p.identity, p.add) for p in plan.tag if p.add]
+    ([('Newsletter', 3)], [('jane.doe@gmail.com', ('VIP',))])
     """
     book = load_tagbook(tagbook)
     code = region or DEFAULT_REGION
@@ -350,7 +351,7 @@ def apply_import(
     edit functions: the tags to define first, then each customer's new tags (one entry
     each, with ``by:`` and a note naming the file), then the suppressions.
 
-    >>> apply_import("tagbook.yaml", plan_import("tagbook.yaml", "claimers.csv"))
+    >>> apply_import("tagbook.yaml", plan_import("tagbook.yaml", "examples/claimers.csv"))
     ImportResult(tagged=2, tags_added=2, suppressed=0, defined=0)
     """
     defined = sum(
@@ -408,9 +409,7 @@ def read_identities(text: str, column: str | None = None) -> list[tuple[int, str
     """
     if column is not None:
         listed = read_value_list(text, addresses=False, column=column)
-        values = listed.values
-        # The table reader gives values in file order; number them by data row.
-        return [(i + 2, v) for i, v in enumerate(values)]
+        return list(zip(listed.lines, listed.values, strict=True))
     out = []
     for number, line in enumerate(text.splitlines(), start=1):
         value = line.strip().rstrip(",;").strip().strip("\"'").strip()
@@ -436,8 +435,9 @@ def tag_many(
     :func:`ordertags.tags.tag_customer` tags one; values that name nobody are listed,
     not fatal. The same customer named twice is tagged once.
 
-    >>> tag_many("tagbook.yaml", [(1, "jane@example.com"), (2, "#1042")], ["VIP"]).tagged
-    2
+    >>> done = tag_many("tagbook.yaml", [(1, "jane@example.com"), (2, "#1042")], ["VIP"])
+    >>> done.tagged, done.not_found[0][:2]
+    (1, (2, '#1042'))
     """
     book = load_tagbook(tagbook)
     for t in tags:

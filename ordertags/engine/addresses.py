@@ -38,8 +38,8 @@ def address_rows(frame: Frame, written: Iterable[str], region: str | None = None
     ``written``? Rows without a country are read as ``region``'s (default: the run's,
     else GB).
 
-    >>> address_rows(frame, ["GB; EH2 2PR; Flat 2, 10 Rose St"]).sum()
-    1
+    >>> int(address_rows(result.frame, ["United Kingdom; eh2 2pr; 12 Rose St"]).sum())
+    5
     """
     home = region or frame.region or DEFAULT_REGION
     wanted = entry_keys(written, home)

@@ -419,8 +419,8 @@ def read_customer_files(
     """Read a customer export (or a zip of them, as Mailchimp sends its audience) into
     records, each file recognised by its header.
 
-    >>> [f.format for f in read_customer_files("customers_export.csv")]
-    ['shopify']
+    >>> [(f.format, len(f.records)) for f in read_customer_files("examples/customers_export.csv")]
+    [('shopify', 4)]
     """
     p = Path(path)
     shown = p.name
