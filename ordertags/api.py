@@ -91,6 +91,7 @@ from ordertags.reports.segments import (
     thresholds_text,
 )
 from ordertags.reports.views import OrdersView, order_views
+from ordertags.reports.watch import Alert, post_alerts, watch_alerts, webhook_settings
 from ordertags.rules import FieldCondition, RuleSet, load_rules
 from ordertags.tagbook import TagBook, load_tagbook
 
@@ -147,6 +148,10 @@ __all__ = [
     "view_files",
     "write_list_xlsx",
     "write_report",
+    "Alert",
+    "post_alerts",
+    "watch_alerts",
+    "webhook_settings",
 ]
 
 if TYPE_CHECKING:

@@ -30,6 +30,13 @@ from ordertags.base.printable import printable
 from ordertags.base.segments import GROUP_NAMES, group_slug
 from ordertags.base.version import VERSION
 from ordertags.base.yamlfiles import load_schema
+from ordertags.customers.importing import (
+    apply_import,
+    parse_tag_map,
+    plan_import,
+    read_identities,
+    tag_many,
+)
 from ordertags.customers.workspace import (
     customer_name,
     find_workspace,
@@ -714,6 +721,26 @@ def apply(
     elif not quiet:  # the summary's table layout is not even imported for a quiet run
         _say(quiet, render_summary(result.summary, [w for w in written if isinstance(w, str)]))
     _say(False, render_warnings(result.summary))
+    _watch(result, ws, post=not dry_run)
+
+
+def _watch(result: Any, ws: Any, *, post: bool) -> None:
+    """The watch list: a line per order with an ``alert: true`` tag (always, even with
+    --quiet: cron mails it), and one message to the workspace's webhooks."""
+    from ordertags.api import post_alerts, watch_alerts, webhook_settings
+
+    alerts = watch_alerts(result)
+    for alert in alerts:
+        typer.echo(alert.line(), err=True)
+    if not alerts or not post or ws is None:
+        return
+    try:
+        settings = webhook_settings(ws.root)
+    except OrderTagsError as exc:
+        typer.echo(f"warning: no webhook posted: {exc}", err=True)
+        return
+    for host, why in post_alerts(alerts, settings).failed:
+        typer.echo(f"warning: the webhook at {host} was not reached ({why}).", err=True)
 
 
 def render_dry_run(runs: list[Any]) -> str:
@@ -1430,21 +1457,46 @@ def tag_cmd(
     ] = None,
     order: OrderOpt = None,
     in_: InOpt = None,
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Tag every customer a file names ('-': standard input): one email, "
+            "phone, CHANNEL:ID or order number a line, or the --column of a CSV.",
+            show_default=False,
+        ),
+    ] = None,
+    column: Annotated[
+        str | None,
+        typer.Option(
+            "--column",
+            help="With --from: the CSV column holding the customers.",
+            show_default=False,
+        ),
+    ] = None,
     workspace: WorkspaceOpt = None,
     read: ReadOptions = DEFAULT_READ,
 ) -> None:
     """Tag a customer by hand: by email, phone number or marketplace buyer id, or by an
     order of theirs (in an export, or, in a workspace, in the order history). The tag
     book records the customer's best identity: email, else buyer id, else phone.
+    With --from, every customer a list names.
 
     Example: ordertags tag jane@example.com --tag VIP --note "Wholesale" -t tagbook.yaml
 
     Example: ordertags tag ebay:quinn_belfast --tag CLAIMED-NON-RECEIPT -t tagbook.yaml
 
     Example: ordertags tag --order 100123 --in orders.csv --tag FRAUD -t tagbook.yaml
+
+    Example: ordertags tag --from claimers.txt --tag CLAIMED-NON-RECEIPT
     """
     ws = _workspace(workspace)
     book = _book(tagbook, ws)
+    if from_ is not None:
+        if customer is not None or order is not None:
+            raise typer.BadParameter("give a CUSTOMER, --order or --from, not two of them.")
+        _tag_from(book, from_, column, tag, note, by, expires, in_, read, ws)
+        return
     never = expires is not None and expires.strip().lower() == "never"
     try:
         found = _customer_of(customer, order, in_, read, ws)
@@ -1480,7 +1532,7 @@ def tag_cmd(
         typer.echo(f"{who} already has {', '.join(change.unchanged)}; note updated", err=True)
     elif not any(d.changed for d in dated):
         typer.echo(f"{who} already has {', '.join(change.unchanged)}; nothing changed", err=True)
-    if order is None and identity_seen(ws, change.key) is False:
+    if order is None and change.kind != "address" and identity_seen(ws, change.key) is False:
         # Tagging ahead of a first order is allowed (a wholesale buyer announced by
         # phone); a typo in the email would tag nobody, so say so.
         typer.echo(
@@ -1488,6 +1540,66 @@ def tag_cmd(
             "from their first order (check the spelling if they have ordered before).",
             err=True,
         )
+
+
+def _tag_from(
+    book: Path,
+    source: str,
+    column: str | None,
+    tags: list[str],
+    note: str | None,
+    by: str | None,
+    expires: str | None,
+    in_: str | None,
+    read: ReadOptions,
+    ws: Any,
+) -> None:
+    """``tag --from``: one line of counts; the values that named nobody on stderr."""
+
+    def orders(number: str) -> str | None:
+        try:
+            if in_ is not None:
+                return str(_customer_of(None, number, in_, read, ws).identity)
+            if ws is not None and ws.history_path.exists():
+                return str(order_customer(ws, number).identity)
+        except OrderTagsError:
+            return None
+        return None
+
+    try:
+        if source == "-":
+            text = sys.stdin.read()
+        else:
+            try:
+                text = Path(source).read_bytes().decode("utf-8-sig")
+            except OSError as exc:
+                raise OrderTagsError(
+                    f"cannot read the list: {exc.strerror}.", file=source, hint="Check the path."
+                ) from None
+            except UnicodeDecodeError:
+                text = Path(source).read_bytes().decode("cp1252", errors="replace")
+        values = read_identities(text, column)
+        never = expires is not None and expires.strip().lower() == "never"
+        done = tag_many(
+            book,
+            values,
+            tags,
+            note=note,
+            by=by,
+            expires=None if never else expires,
+            region=_region(ws),
+            orders=orders if (in_ is not None or ws is not None) else None,
+        )
+    except OrderTagsError as exc:
+        _fail(exc)
+    shown = "standard input" if source == "-" else Path(source).name
+    for line, value, why in done.not_found:
+        typer.echo(f"not found: {shown}, line {line}: {value} ({why})", err=True)
+    typer.echo(
+        f"tagged {_n(done.tagged, 'customer')} with {', '.join(tags)}; "
+        f"{done.already} already tagged; {len(done.not_found)} not found",
+        err=True,
+    )
 
 
 @app.command("untag")
@@ -2196,6 +2308,142 @@ def suppress_cmd(
         typer.echo(f"suppressed {change.email}: it goes on no mailing list", err=True)
     else:
         typer.echo(f"{change.email} was already suppressed; nothing changed", err=True)
+
+
+def render_import(plan: Any, dry_run: bool) -> str:
+    """The diff of ``ordertags import``: one line per change, ``+`` a tag given, ``-``
+    an address suppressed, ``*`` a tag defined."""
+    lines = [f"* define tag {name} ({theirs})" for name, theirs in plan.create.items()]
+    for p in plan.tag:
+        if p.add:
+            until = f" until {p.expires.isoformat()}" if p.expires else ""
+            had = f" (has {', '.join(p.have)})" if p.have else ""
+            lines.append(f"+ {p.identity}: {', '.join(p.add)}{until}{had}")
+    lines += [f"- suppress {email}: {why}" for email, why, done in plan.suppress if not done]
+    return "\n".join(lines)
+
+
+def render_import_summary(plan: Any, dry_run: bool) -> str:
+    """The counts of ``ordertags import`` (stderr): files and formats, what changes,
+    what was left out and why."""
+    would = "would " if dry_run else ""
+    files = ", ".join(f"{f.name} ({f.format}, {_n(len(f.records), 'row')})" for f in plan.files)
+    out = [f"read {files}"]
+    tagged = sum(1 for p in plan.tag if p.add)
+    sup = sum(1 for _, _, done in plan.suppress if not done)
+    out.append(
+        f"{would}tag {_n(tagged, 'customer')}"
+        f", {would}suppress {_n(sup, 'address', 'addresses')}"
+        + (f", {would}define {_n(len(plan.create), 'tag')}" if plan.create else "")
+        + f"; {plan.unchanged + sum(1 for *_, done in plan.suppress if done)} already in "
+        "the tag book"
+    )
+    if plan.unknown:
+        listed = ", ".join(
+            f"{t} ({n})" for t, n in sorted(plan.unknown.items(), key=lambda x: (-x[1], x[0]))
+        )
+        out.append(
+            f"tags the tag book does not define, left out: {listed}; map them with "
+            "--map 'THEIRS=OURS' or add them with --create-tags"
+        )
+    if plan.declined:
+        out.append(
+            f"{_n(plan.declined, 'customer')} said no to email marketing: lists leave them "
+            "out where their orders say so"
+        )
+    for source, line, why in plan.skipped[:20]:
+        out.append(f"skipped {source}, line {line}: {why}")
+    if len(plan.skipped) > 20:
+        out.append(f"... and {len(plan.skipped) - 20} more rows skipped")
+    return "\n".join(out)
+
+
+@app.command("import")
+def import_cmd(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="The customer export: Shopify customers, Klaviyo profiles, a Mailchimp "
+            "audience export (a file or the zip), Brevo contacts, or a CSV "
+            "identity,tag,note,expires.",
+            show_default=False,
+        ),
+    ],
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Show what would change (stdout), change nothing."),
+    ] = False,
+    format_: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="The file's format when its header does not say: shopify, klaviyo, "
+            "mailchimp, brevo or plain.",
+            show_default=False,
+        ),
+    ] = None,
+    map_: Annotated[
+        str | None,
+        typer.Option(
+            "--map",
+            help="Their tag names onto the tag book's: 'vip=VIP,Wholesale=GOLD'.",
+            show_default=False,
+        ),
+    ] = None,
+    create_tags: Annotated[
+        bool,
+        typer.Option(
+            "--create-tags", help="Define the tags the tag book lacks instead of leaving them out."
+        ),
+    ] = False,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tag",
+            help="Give every customer of the file this tag too (a list of claimers).",
+            show_default=False,
+            metavar="TAG",
+        ),
+    ] = None,
+    by: ByOpt = None,
+    encoding: EncodingOpt = None,
+    delimiter: DelimiterOpt = None,
+    tagbook: BookOpt = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Bring a customer export's tags and unsubscribes into the tag book: each tag the
+    file gives becomes a tag-book entry (with --by and the file's name), unsubscribed
+    and cleaned addresses become suppressions. Run it again: nothing changes.
+
+    Example: ordertags import customers_export.csv --map 'Wholesale=VIP' --dry-run
+
+    Example: ordertags import claimers.csv --tag CLAIMED-NON-RECEIPT
+    """
+    ws = _workspace(workspace)
+    book = _book(tagbook, ws)
+    try:
+        plan = plan_import(
+            book,
+            file,
+            forced=format_,
+            mapping=parse_tag_map(map_),
+            create_tags=create_tags,
+            extra_tags=tuple(tag or ()),
+            by=by,
+            workspace=ws,
+            region=_region(ws),
+            encoding=encoding,
+            delimiter=delimiter,
+        )
+        diff = render_import(plan, dry_run)
+        if dry_run:
+            if diff:
+                typer.echo(diff)
+        else:
+            apply_import(book, plan, region=_region(ws))
+    except OrderTagsError as exc:
+        _fail(exc)
+    typer.echo(render_import_summary(plan, dry_run), err=True)
 
 
 @app.command()

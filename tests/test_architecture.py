@@ -408,6 +408,7 @@ CLI_MAY_IMPORT = (
     "ordertags.io.options",
     "ordertags.io.lookup",
     "ordertags.customers.workspace",
+    "ordertags.customers.importing",  # import and tag --from: pure Python (a quick command)
     "ordertags.web",  # serve: inside the command, so nothing else loads the web stack
 )
 

@@ -477,6 +477,9 @@ ENTRY_SAMPLES: list[Any] = [
     {"id": "ebay:quinn", "tags": ["VIP"]},
     {"id": "9bay:quinn", "tags": ["VIP"]},
     {"id": "ebay", "tags": ["VIP"]},
+    {"address": "GB; EH2 2PR; 10 Rose St", "tags": ["VIP"]},
+    {"address": "ab", "tags": ["VIP"]},
+    {"address": "abcd", "tags": ["VIP"]},  # the schema's length; the text is read later
     {"email": "a@example.com", "tags": []},
     {"email": "a@example.com", "tags": "VIP"},
     {"email": "a@example.com", "tags": ["-VIP"]},

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from ordertags.customers.grouping import Customers
 from ordertags.customers.history import History, IngestReport
+from ordertags.engine.addresses import address_rows
 from ordertags.engine.evaluate import Outcome, RuleHook, field_columns, run_rules
 from ordertags.engine.frame import Frame
 from ordertags.engine.resolution import (
@@ -277,6 +278,10 @@ def annotate(
             by_tag.setdefault(t, []).append(entry.key_in(region))
     for t, keys in by_tag.items():
         manual[t] = customers.per_row(customers.match_keys(pa.array(keys, pa.string())))
+        # ``address:`` entries: the orders shipped there, whoever buys them.
+        doors = [e.identity for e in active if e.kind == "address" and t in e.tags]
+        if doors:
+            manual[t] = manual[t] | address_rows(frame, doors, region)
 
     # Derived tags and the other actions.
     history_of_tags = (

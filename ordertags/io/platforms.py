@@ -152,6 +152,7 @@ SHOPIFY = _p(
         "status": ("Financial Status",),
         "marketing_consent": ("Accepts Marketing", "Accepts Email Marketing"),
         "refunds": ("Refunded Amount",),
+        "risk_level": ("Risk Level",),
         "sku": ("Lineitem sku",),
         "item_name": ("Lineitem name",),
         "quantity": ("Lineitem quantity",),

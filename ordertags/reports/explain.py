@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from ordertags.engine.addresses import address_rows
 from ordertags.engine.arrays import BoolArray
 from ordertags.engine.conditions import Context, Explained, explain
 from ordertags.engine.frame import Frame
@@ -171,6 +172,13 @@ def explain_order(
             how = f"{entry.kind} {entry.identity}"
             how += f" = {key}" if entry_key == key else f", one customer with {key or 'this order'}"
             entries.append((entry, how + state))
+    # Address entries: the order is shipped to that door, whoever bought it.
+    doors = [e for e in tagbook.entries if e.kind == "address"]
+    region = result.memory.links.region if result.memory is not None else None
+    for entry in doors:
+        if frame.order_first(address_rows(frame, [entry.identity], region))[row]:
+            state = " (expired)" if entry.expired(frame.as_of) else ""
+            entries.append((entry, f"address {entry.identity}: the order is shipped there{state}"))
     table, person_row = frame.locate(row)
     index = frame.tables.index(table)
     columns = result.output_columns(index)

@@ -12,6 +12,7 @@ import re
 from itertools import accumulate
 from typing import Any
 
+from ordertags.base.addresses import written_key
 from ordertags.base.colours import is_colour
 from ordertags.base.emails import looks_like_email, normalize_email
 from ordertags.base.keys import buyer_key, looks_like_identity, looks_like_phone
@@ -27,7 +28,7 @@ from ordertags.tagbook.model import (
 )
 
 #: The layout of the cached parse; bump it whenever what is cached changes meaning.
-CACHE_FORMAT = 4
+CACHE_FORMAT = 5
 
 _TAG_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _E164 = re.compile(r"\+[0-9]{6,17}")
@@ -37,7 +38,17 @@ def book_to_json(book: TagBook, layout: dict[str, Any]) -> dict[str, Any]:
     """The book and its layout as JSON-ready data (read back by :func:`book_from_json`)."""
     return {
         "tags": [
-            [t.name, t.colour, t.label, t.description, t.priority, t.scope, t.icon, t.no_marketing]
+            [
+                t.name,
+                t.colour,
+                t.label,
+                t.description,
+                t.priority,
+                t.scope,
+                t.icon,
+                t.no_marketing,
+                t.alert,
+            ]
             for t in book.tags.values()
         ],
         "entries": [
@@ -96,8 +107,11 @@ def _line(value: Any) -> int:
 
 def _from_json(data: Any, file: str) -> tuple[TagBook, dict[str, Any]]:
     book = TagBook(path=file)
-    for i, (name, colour, label, description, priority, scope, icon, nm) in enumerate(data["tags"]):
-        if type(priority) is not int or type(nm) is not bool or scope not in ("customer", "order"):
+    tags = data["tags"]
+    for i, (name, colour, label, description, priority, scope, icon, nm, alert) in enumerate(tags):
+        if type(priority) is not int or type(nm) is not bool or type(alert) is not bool:
+            raise TypeError("tag")
+        if scope not in ("customer", "order"):
             raise TypeError("tag")
         book.tags[_text(name)] = TagDef(
             name=name,
@@ -109,6 +123,7 @@ def _from_json(data: Any, file: str) -> tuple[TagBook, dict[str, Any]]:
             index=i,
             icon=_text(icon),
             no_marketing=nm,
+            alert=alert,
         )
     fromiso = dt.date.fromisoformat
     text = str
@@ -213,6 +228,8 @@ def _identity_fits(kind: str, identity: str, key: str) -> bool:
         return looks_like_email(identity) and (key == identity or normalize_email(identity) == key)
     if kind == "id":
         return buyer_key(identity) == key
+    if kind == "address":
+        return written_key(identity) == key
     # A phone's key is its E.164 form (the phone number library is not loaded here).
     return kind in IDENTITY_FIELDS and looks_like_phone(identity) and bool(_E164.fullmatch(key))
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 #: The lists of the tag book that items are appended to or removed from by
-#: :class:`AppendItem` and :class:`RemoveItem`.
-ITEM_LISTS = ("suppressed", "links")
+#: :class:`AppendItem` and :class:`RemoveItem` (``tags``: a tag defined, appended only).
+ITEM_LISTS = ("suppressed", "links", "tags")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 
+from ordertags.base.addresses import written_key
 from ordertags.base.emails import looks_like_email, normalize_email
 from ordertags.base.keys import (
     DEFAULT_REGION,
@@ -39,6 +40,7 @@ class TagDef:
     index: int = 0  # position in the tag book: breaks priority ties
     icon: str = ""  # a short emoji or symbol shown before the label (★, ⚠)
     no_marketing: bool = False  # customers with it never go on a mailing list
+    alert: bool = False  # watch list: apply says so for each order with it
 
     @property
     def display(self) -> str:
@@ -50,14 +52,16 @@ class TagDef:
         return f"{self.icon} {self.label}" if self.icon else self.label
 
 
-#: The keys a tag-book entry can name its customer by.
-IDENTITY_FIELDS = ("email", "phone", "id")
+#: The keys a tag-book entry can name its customer by (``address``: every order shipped
+#: to that address, see :mod:`ordertags.base.addresses`).
+IDENTITY_FIELDS = ("email", "phone", "id", "address")
 
 
 @dataclass(frozen=True)
 class Entry:
     """A customer tagged by hand, named by one identity: an email, a phone number or a
-    marketplace buyer id (``kind`` says which: ``email``, ``phone`` or ``id``)."""
+    marketplace buyer id (``kind`` says which: ``email``, ``phone`` or ``id``), or a
+    postal address (``address``: the orders shipped there, whoever buys them)."""
 
     identity: str  # as written in the tag book
     key: str  # the identity key (phones: E.164 in the default region, see key_in)
@@ -244,11 +248,14 @@ KIND_TEXT = {
     "email": "an email address",
     "phone": "a phone number",
     "id": "a buyer id (CHANNEL:ID)",
+    "address": "a postal address (COUNTRY; POSTCODE; ADDRESS LINE)",
 }
 KIND_HINT = {
     "email": "Write the customer's email, e.g. jane@example.com.",
     "phone": 'Write the phone number with its country code, e.g. "+447700900123".',
     "id": "Write the marketplace and the buyer's id, e.g. ebay:quinn_belfast or amazon:A1B2C3.",
+    "address": 'Write the country, the postcode and the first line, e.g. "GB; EH2 2PR; 10 '
+    'Rose Street".',
 }
 
 
@@ -260,6 +267,8 @@ def entry_key(kind: str, text: str, region: str = DEFAULT_REGION) -> str | None:
         return key if key is not None and looks_like_email(text) else None
     if kind == "id":
         return buyer_key(text)
+    if kind == "address":
+        return written_key(text)
     return normalize_phone(text, region) if looks_like_phone(text) else None
 
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ordertags.base.addresses import written_key
 from ordertags.base.emails import looks_like_email, normalize_email
 from ordertags.base.keys import BUYER, DEFAULT_REGION, PHONE, identity_of
 from ordertags.errors import OrderTagsError, TagBookError, UsageError
@@ -28,7 +30,7 @@ from ordertags.tagbook.changes import (
     SetTags,
     SetValue,
 )
-from ordertags.tagbook.model import Entry, TagBook, parse_date
+from ordertags.tagbook.model import KIND_HINT, KIND_TEXT, Entry, TagBook, parse_date
 from ordertags.tagbook.reader import entry_fits
 from ordertags.tagbook.store import Guard, edit_book
 from ordertags.tagbook.textwriter import fits_schema
@@ -100,7 +102,15 @@ def default_author() -> str:
 
 def _identity(text: str, region: str | None, *, valid_phone: bool = False) -> tuple[str, str]:
     """(entry kind, key) of an identity a person gave: ``email``, ``phone`` or ``id``.
-    One that is none of them is a usage error (exit 2), as for ``link``."""
+    One that is none of them is a usage error (exit 2), as for ``link``; ``address:``
+    and the address names a postal address (``address``)."""
+    if text.strip().lower().startswith("address:"):
+        key = written_key(text.strip()[8:])
+        if key is None:
+            raise UsageError(
+                f'"{text.strip()}" is not {KIND_TEXT["address"]}.', hint=KIND_HINT["address"]
+            )
+        return "address", key
     kind, key = identity_of(text, region or DEFAULT_REGION, valid_phone=valid_phone)
     return ("id" if kind == BUYER else "phone" if kind == PHONE else "email"), key
 
@@ -146,6 +156,8 @@ def tag_customer(
     kind, key = _identity(written, region, valid_phone=valid_phone)
     if kind in ("phone", "id"):
         written = key  # one spelling in the file: E.164, or the id as keyed
+    elif kind == "address":
+        written = written[8:].strip()  # the entry's key says what it is
     if isinstance(expires, str):
         expires = parse_date(expires, what="--expires")
     when = _moment(now)
@@ -329,6 +341,42 @@ def change_entry(
             iso = after.expires.isoformat() if after.expires else None
             changes.append(SetValue(i, "expires", iso))
         return report, changes
+
+    return edit_book(path, plan, guard=guard, text_edits=text_edits)
+
+
+#: What a tag's name may hold (the tag book's schema says the same).
+TAG_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def define_tag(
+    path: str | os.PathLike[str],
+    name: str,
+    *,
+    label: str | None = None,
+    description: str | None = None,
+    guard: Guard | None = None,
+    text_edits: bool = True,
+) -> bool:
+    """Add a tag definition at the end of the tag book's ``tags`` list (``ordertags
+    import --create-tags``); False when the book already defines it (in any case).
+
+    >>> define_tag("tagbook.yaml", "WHOLESALE", label="Wholesale buyer")
+    True
+    """
+    if not TAG_NAME.fullmatch(name):
+        raise UsageError(
+            f'"{name}" is not a tag name.',
+            hint="Tag names are letters, digits and _ . - (e.g. WHOLESALE).",
+        )
+    record: dict[str, Any] = {"name": name, "label": label or name}
+    if description:
+        record["description"] = description
+
+    def plan(book: TagBook) -> tuple[bool, list[Change]]:
+        if book.spelling(name) is not None:
+            return False, []
+        return True, [AppendItem("tags", record)]
 
     return edit_book(path, plan, guard=guard, text_edits=text_edits)
 

@@ -91,7 +91,7 @@ def cache_book(raw: bytes, path: Path, book: TagBook, layout: dict[str, Any]) ->
         write_cached(_CACHE_KIND, CACHE_FORMAT, path, digest(raw), book_to_json(book, layout))
 
 
-_ENTRY_KEYS = frozenset({"email", "phone", "id", "tags", "note", "by", "at", "expires"})
+_ENTRY_KEYS = frozenset({"email", "phone", "id", "address", "tags", "note", "by", "at", "expires"})
 _TAG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*:.+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ].*)?$")
@@ -249,6 +249,7 @@ def build(
             scope=raw.get("scope", "customer"),
             index=i,
             no_marketing=bool(raw.get("no_marketing", False)),
+            alert=bool(raw.get("alert", False)),
         )
     for i, raw in enumerate(data.get("customers") or []):
         line = entry_lines[i]

@@ -166,6 +166,8 @@ class TextWriter:
     def append_item(self, key: str, record: dict[str, Any]) -> None:
         """Add ``record`` after the last item of the ``suppressed`` or ``links`` list, in
         its layout (the same checks as :meth:`append`)."""
+        if key not in ("suppressed", "links"):
+            raise NotPlainText("a tag definition is added by the round trip")
         ok, end = self.lists.get(key) or (False, 0)
         items: list[Any] = self.suppressed if key == "suppressed" else self.links
         first = items[-1].line if items else None
