@@ -276,7 +276,7 @@ def _prefetch(read: ReadOptions, names: bool, rules: RuleSet | None = None) -> A
     if rules is not None:
         for rule in rules.rules:
             named += [c.field for c in rule.when.walk() if isinstance(c, FieldCondition)]
-        written = [*rules.set_columns, *rules.note_columns]
+        written = rules.written_columns
 
     def pick(table: OrderTable) -> list[int]:
         fmap = map_profile(table.columns, table.profile, overrides=read.columns, file=table.source)

@@ -813,6 +813,7 @@ def render_summary(summary: Any, written: list[str]) -> str:
         )
     if getattr(summary, "held", 0):
         lines.append(f"held {_n(summary.held, 'order')}")
+    lines += getattr(summary, "notices", [])  # what action kinds report (notify)
     for column, loser, winner, count in getattr(summary, "conflicts", []):
         lines.append(
             f'conflict: rules "{loser}" and "{winner}" set {column} differently on '

@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import pyarrow as pa
 
+from ordertags.actions import ACTIONS
 from ordertags.customers.grouping import Customers
 from ordertags.customers.history import History, IngestReport
+from ordertags.engine.arrays import combined
 from ordertags.engine.evaluate import Outcome, RuleHook, field_columns, run_rules
 from ordertags.engine.frame import Frame
 from ordertags.engine.resolution import (
@@ -94,6 +96,9 @@ class Summary:
     #: other currency the orders left out of it for want of a rate.
     spend_currency: str | None = None
     spend_left_out: dict[str, int] = field(default_factory=dict)
+    #: Lines action kinds add to the summary (``notify``: the orders it names), in
+    #: registry order (:meth:`ordertags.actions.Action.report`).
+    notices: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -178,6 +183,29 @@ class Annotated:
         here)."""
         frame: pandas.DataFrame = self.to_arrow(index).to_pandas()
         return frame
+
+
+class _Counts:
+    """What action kinds count a run's orders with (:class:`ordertags.actions.Counts`)."""
+
+    def __init__(self, frame: Frame) -> None:
+        self.frame = frame
+
+    def orders(self, mask: np.ndarray[Any, np.dtype[np.bool_]]) -> int:
+        return self.frame.count_distinct_orders(mask)
+
+    def numbers(self, mask: np.ndarray[Any, np.dtype[np.bool_]], limit: int) -> list[str]:
+        frame = self.frame
+        if not frame.has_field("order_id"):
+            return []
+        rows = np.flatnonzero(mask)
+        if frame.grouped:  # an order of several rows (line items) once, by its first
+            _, first = np.unique(frame.order_codes[rows], return_index=True)
+            rows = rows[np.sort(first)]
+        text = combined(frame.text(field="order_id")).take(pa.array(rows[: limit * 4]))
+        # The same order in two exports (a channel's and Linnworks') is named once.
+        numbers = dict.fromkeys(t.strip() for t in text.to_pylist() if t and t.strip())
+        return list(numbers)[:limit]
 
 
 def _unique(names: Sequence[str]) -> list[str]:
@@ -346,6 +374,11 @@ def annotate(
         warnings=frame.warnings,
         spend_currency=frame.spend_currency,
         spend_left_out=frame.spend_left_out,
+        notices=[
+            line
+            for key, kind in ACTIONS.items()
+            for line in kind.report(outcome.kept.get(key), _Counts(frame))
+        ],
     )
     return Annotated(
         frame,

@@ -105,6 +105,7 @@
       needs.appendChild(el("div", {}, [el("strong", { class: "action", text: s.column + ": " + s.value })]));
     }
     if (o.hold) needs.appendChild(el("div", {}, [el("strong", { class: "hold", text: "HOLD: " + o.hold })]));
+    for (const a of o.actions || []) needs.appendChild(el("div", { class: "action-line", text: a }));
     tr.appendChild(needs);
     for (const v of o.values) tr.appendChild(parts("td", "value", v, false));
     body.appendChild(tr);
