@@ -15,7 +15,7 @@ import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from ordertags.actions import (
     ACTIONS,
@@ -100,6 +100,12 @@ class Condition:
     (:func:`ordertags.engine.conditions.evaluate`); here it is only data."""
 
     where: Where
+    #: What evaluating this condition reads besides the orders of the run: ``tags``
+    #: (the tags earlier rules gave: it waits for them) and ``history`` (the workspace's
+    #: history, one SQLite connection on the run's own thread). The engine evaluates a
+    #: condition ahead, on another thread, only where it reads neither; a new kind that
+    #: says nothing is taken to read both, and so is evaluated in turn.
+    reads: ClassVar[frozenset[str]] = frozenset({"tags", "history"})
 
     def describe(self) -> str:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -116,6 +122,7 @@ class AllOf(Condition):
     parts: list[Condition]
     where: Where
     label = "all of"
+    reads = frozenset()  # its parts say what they read (walk)
 
     def describe(self) -> str:
         return self.label
@@ -137,6 +144,7 @@ class Not(Condition):
 
     part: Condition
     where: Where
+    reads = frozenset()  # its part says (walk)
 
     def describe(self) -> str:
         return "not"
@@ -190,6 +198,7 @@ class FieldCondition(Condition):
     column: str | None = None
     #: op -> the lines of its list file that hold no value (line, text), for ``lint``.
     list_unread: dict[str, list[tuple[int, str]]] = dataclasses.field(default_factory=dict)
+    reads = frozenset()  # the orders' own columns only
 
     def describe(self) -> str:
         ops = ", ".join(f"{op} {_fmt(v)}" for op, v in self.ops.items())
@@ -222,6 +231,7 @@ class CustomerCondition(Condition):
     ops: dict[str, Any]
     within_days: int | None
     where: Where
+    reads = frozenset({"history"})
 
     def describe(self) -> str:
         window = f" in the last {self.within_days} days" if self.within_days else ""
@@ -237,6 +247,7 @@ class SegmentCondition(Condition):
 
     groups: tuple[str, ...]
     where: Where
+    reads = frozenset({"history"})
     method: str = "quantiles"
     cutoffs: tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]] | None = None
 
@@ -267,6 +278,7 @@ class ItemCondition(Condition):
     quantifier: str
     part: Condition
     where: Where
+    reads = frozenset()  # its part says (walk)
 
     def describe(self) -> str:
         return (

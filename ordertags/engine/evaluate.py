@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,12 +20,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.actions import ACTIONS, HoldAction, NoteAction
+from ordertags.base.sidework import SideWork, side_work
 from ordertags.customers.grouping import Customers
 from ordertags.engine.arrays import BoolArray, IntArray
 from ordertags.engine.conditions import Context, evaluate
 from ordertags.engine.frame import Frame
 from ordertags.engine.resolution import Memory
-from ordertags.rules import CustomerCondition, Rule, RuleSet, SegmentCondition, TagCondition
+from ordertags.rules import Rule, RuleSet
 from ordertags.tags import TagBook
 
 #: Called for each rule before its actions, with the context it saw and the rows it
@@ -103,10 +104,12 @@ class ActionRun:
     each action kind works on): customer tags kept per customer (a bool per customer
     code), order tags per row, the stopped rows and the fields set."""
 
-    def __init__(self, out: Outcome, ctx: Context, tagbook: TagBook, n: int) -> None:
-        self.out, self.ctx, self.tagbook, self.n = out, ctx, tagbook, n
-        self.customers = ctx.customers
+    def __init__(self, out: Outcome, customers: Customers, tagbook: TagBook, n: int) -> None:
+        self.out, self.customers, self.tagbook, self.n = out, customers, tagbook, n
         self.kept = out.kept
+        #: The tag rows conditions asked for (the context's): a tag that changes is
+        #: forgotten there, made again when next asked for.
+        self.cached: dict[str, BoolArray] = {}
         self.per_customer: dict[str, BoolArray] = {}
         self.per_row: dict[str, BoolArray] = {}
         self.stopped = np.zeros(n, dtype=bool)
@@ -138,7 +141,7 @@ class ActionRun:
         else:
             prev = self.per_row.get(name)
             self.per_row[name] = matched.copy() if prev is None else prev | matched
-        self.ctx.tag_masks.pop(name, None)  # changed: made again when next asked for
+        self.cached.pop(name, None)
 
     def remove_tag(self, name: str, matched: BoolArray) -> None:
         customer = self.tagbook.tags[name].scope == "customer"
@@ -147,7 +150,7 @@ class ActionRun:
             self.per_customer[name] &= ~who
         if name in self.per_row:
             self.per_row[name] &= ~(_spread(self.customers, matched) if customer else matched)
-        self.ctx.tag_masks.pop(name, None)
+        self.cached.pop(name, None)
 
     def assign(self, column: str, value: str, priority: int, rule: int, matched: BoolArray) -> None:
         _set(self.out, column, value, priority, rule, matched, self.n)
@@ -178,13 +181,15 @@ def run_rules(
     memory: Memory | None = None,
     tag_history: Callable[[str, int], BoolArray] | None = None,
     on_rule: RuleHook | None = None,
+    side: SideWork | None = None,
 ) -> Outcome:
     """Apply ``rules`` (if any) on top of the ``manual`` tags. ``customers``: the run's
     customers (default: the frame's grouping by customer key); ``memory``: its customer
     memory, for customer measures over merged customers and the history.
     ``on_rule(rule, ctx, matched)`` is called for each rule before its actions, with the
     context it saw (``ordertags explain`` uses it). Each action applies itself
-    (:meth:`ordertags.actions.Action.apply`) to the run's state (:class:`ActionRun`)."""
+    (:meth:`ordertags.actions.Action.apply`) to the run's state (:class:`ActionRun`).
+    ``side``: the run's pool, where the next rules' conditions are evaluated ahead."""
     out = Outcome(manual=manual, derived={})
     n = frame.n
     out.stopped_by = np.full(n, -1, dtype=np.int64)
@@ -193,57 +198,55 @@ def run_rules(
     if customers is None:
         customers = memory.customers if memory is not None else frame.customers
     # Rows are made of customer tags once at the end, or when a has_tag condition asks.
-    resolve: list[ActionRun] = []
-    ctx = Context(
-        frame,
-        customers,
-        memory=memory,
-        tag_history=tag_history,
-        resolve=lambda tag: resolve[0].rows_of(tag),
-    )
-    run = ActionRun(out, ctx, tagbook, n)
-    resolve.append(run)
-    ahead = _Lookahead(ctx, rules.rules)
-    try:
-        for rule in rules.rules:
-            matched = ahead.evaluate(rule) & ~run.stopped
-            out.acted[rule.index] = int(np.count_nonzero(matched))
-            if on_rule is not None:
-                on_rule(rule, ctx, matched)
-            if not out.acted[rule.index]:
-                continue
-            run.start(matched)
-            for action in rule.actions:
-                action.apply(run, rule.index, rule.priority, matched)
-    finally:
-        ahead.close()
+    run = ActionRun(out, customers, tagbook, n)
+    ctx = Context(frame, customers, memory=memory, tag_history=tag_history, resolve=run.rows_of)
+    run.cached = ctx.tag_masks
+    with side_work(side, 1) as work:
+        ahead = _Lookahead(ctx, rules.rules, work)
+        try:
+            _act(rules, ahead, run, ctx, on_rule)
+        finally:
+            ahead.close()
     out.derived = run.derived()
     _name_conflicts(out, rules)
     return out
 
 
+def _act(
+    rules: RuleSet, ahead: _Lookahead, run: ActionRun, ctx: Context, on_rule: RuleHook | None
+) -> None:
+    """Each rule in turn: its condition, then its actions on the rows it matches."""
+    for rule in rules.rules:
+        matched = ahead.evaluate(rule) & ~run.stopped
+        run.out.acted[rule.index] = int(np.count_nonzero(matched))
+        if on_rule is not None:
+            on_rule(rule, ctx, matched)
+        if not run.out.acted[rule.index]:
+            continue
+        run.start(matched)
+        for action in rule.actions:
+            action.apply(run, rule.index, rule.priority, matched)
+
+
 class _Lookahead:
-    """Evaluates the conditions of the next few rules on a second thread while the
-    current rule's actions run. A condition depends on earlier rules only through
-    ``has_tag``/``had_tag``; those are evaluated in turn, all others may run ahead.
-    The kernels release the GIL, so two cores share the work."""
+    """Evaluates the conditions of the next few rules on the run's pool while the
+    current rule's actions run. A condition that reads the tags earlier rules gave, or
+    the workspace's history (one SQLite connection, this thread's), is evaluated in turn
+    here: each condition kind says what it reads (:attr:`ordertags.rules.Condition.reads`;
+    a kind that says nothing reads both, so stays here). The kernels release the GIL, so
+    two cores share the work."""
 
     WINDOW = 4
 
-    def __init__(self, ctx: Context, rules: list[Rule]) -> None:
+    def __init__(self, ctx: Context, rules: list[Rule], side: SideWork) -> None:
         self.ctx, self.rules = ctx, rules
-        # Customer measures may read the workspace's history (one SQLite connection, this
-        # thread's): those conditions stay on this thread then.
         memory = ctx.memory
-        bound: tuple[type, ...] = (
-            (TagCondition, CustomerCondition, SegmentCondition)
-            if memory is not None and memory.history is not None
-            else (TagCondition,)
-        )
-        self.free = [not any(isinstance(c, bound) for c in r.when.walk()) for r in rules]
+        history = memory is not None and memory.history is not None
+        bound = {"tags", "history"} if history else {"tags"}
+        self.free = [not any(c.reads & bound for c in r.when.walk()) for r in rules]
         self.pending: dict[int, Future[BoolArray]] = {}
         self.next = 0
-        self.pool = ThreadPoolExecutor(max_workers=1) if len(rules) > 1 else None
+        self.pool = side.lane() if len(rules) > 1 else None
 
     def evaluate(self, rule: Rule) -> BoolArray:
         i = rule.index
@@ -261,8 +264,13 @@ class _Lookahead:
         return evaluate(rule.when, self.ctx)
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+        """Wait for (or cancel) what was started ahead: nothing is left running."""
+        for future in self.pending.values():
+            future.cancel()
+        for future in self.pending.values():
+            if not future.cancelled():
+                future.exception()
+        self.pending.clear()
 
 
 def _set(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from ordertags.actions import ACTIONS
+from ordertags.base.sidework import SideWork, side_work
 from ordertags.customers.grouping import Customers
 from ordertags.customers.history import History, IngestReport
 from ordertags.engine.arrays import combined
@@ -219,8 +220,8 @@ def _unique(names: Sequence[str]) -> list[str]:
     return out
 
 
-def _warm_up(frame: Frame, rules: RuleSet) -> Future[None] | None:
-    """Read, on a thread of its own, the money and dates the rules' customer conditions
+def _warm_up(frame: Frame, rules: RuleSet, side: SideWork) -> Future[None] | None:
+    """Read, on the run's pool, the money and dates the rules' customer conditions
     will ask the frame for (it keeps them). A value that does not read is left for the
     rule to report, as it would have without this."""
     measures = [c for r in rules.rules for c in r.when.walk() if isinstance(c, CustomerCondition)]
@@ -240,10 +241,7 @@ def _warm_up(frame: Frame, rules: RuleSet) -> Future[None] | None:
             ):
                 frame.dates(optional=True)
 
-    pool = ThreadPoolExecutor(max_workers=1)
-    future = pool.submit(read)
-    pool.shutdown(wait=False)
-    return future
+    return side.submit(read)
 
 
 def annotate(
@@ -258,6 +256,7 @@ def annotate(
     record: bool = False,
     region: str | None = None,
     progress: Callable[[int], None] | None = None,
+    side: SideWork | None = None,
 ) -> Annotated:
     """Tag every order of the given exports.
 
@@ -273,7 +272,28 @@ def annotate(
     platform and the dates themselves do not (``read.date_style``, ``day-first`` or
     ``month-first``, says it for every export). ``progress`` is called with the bytes
     read as the exports are read (see :func:`ordertags.io.readers.read_orders`).
+    ``side`` is the run's pool of threads (:mod:`ordertags.base.sidework`; default: one
+    for this call).
     """
+    with side_work(side, 2) as work:
+        return _annotate(
+            orders, tagbook, rules, as_of, read, on_rule, history, record, region, progress, work
+        )
+
+
+def _annotate(
+    orders: Sequence[OrderSource],
+    tagbook: TagBook,
+    rules: RuleSet | None,
+    as_of: dt.date | None,
+    read: ReadOptions,
+    on_rule: RuleHook | None,
+    history: History | None,
+    record: bool,
+    region: str | None,
+    progress: Callable[[int], None] | None,
+    side: SideWork,
+) -> Annotated:
     as_of = as_of or dt.date.today()
     if rules is not None:
         rules.check_tags(tagbook)
@@ -289,7 +309,7 @@ def annotate(
     frame.require_field("email")
     # The totals and dates customer conditions sum and count are read on a second
     # thread while the customers are told apart here (both are column kernels).
-    warm = _warm_up(frame, rules) if history is None and rules is not None else None
+    warm = _warm_up(frame, rules, side) if history is None and rules is not None else None
     # Links in the tag book and, with a history, phones and past orders.
     memory = resolve_customers(frame, tagbook, history=history, record=record, region=region)
     customers = run_customers(frame, memory)
@@ -321,6 +341,7 @@ def annotate(
         memory=memory,
         on_rule=on_rule,
         tag_history=history_of_tags,
+        side=side,
     )
     # An order's rows carry its tags as its first row has them (Shopify, Amazon: one
     # row per line item; line items are judged by any_item / all_items / no_item).
