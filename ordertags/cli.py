@@ -177,7 +177,8 @@ FormatOpt = Annotated[
         "--format",
         help="The platform the exports come from, instead of recognising it from "
         "the header: shopify, woocommerce, woocommerce-algolplus, woocommerce-analytics, "
-        "linnworks, amazon, ebay, ebay-de, etsy-orders, etsy-items, online-retail or generic.",
+        "linnworks, amazon, ebay, ebay-de, etsy-orders, etsy-items, squarespace, online-retail "
+        "or generic.",
         show_default=False,
     ),
 ]

@@ -91,8 +91,11 @@ def _check(a: np.ndarray[Any, Any], q: np.ndarray[Any, Any], delim: int, final: 
     span = a[lo:hi]
     # The bytes that need quotes, the quote left aside: no quote stands inside the
     # fields looked at here (none doubled), and an empty field ("") is its quotes only.
-    needs = np.frombuffer(quoted_bytes(chr(delim)), dtype=np.uint8)
-    special = np.isin(span, needs[needs != QUOTE])
+    # (Compared byte by byte: np.isin is several times slower on a block.)
+    special = np.zeros(len(span), dtype=bool)
+    for byte in quoted_bytes(chr(delim)):
+        if byte != QUOTE:
+            special |= span == byte
     # Per quoted field, does anything between its quotes need them? (The reductions
     # between one field's closing quote and the next one's opening are left aside.)
     bounds = np.empty(2 * len(o), dtype=np.int64)
