@@ -175,6 +175,10 @@ def test_notify_is_explained_and_shown_to_the_packer(tmp_path: Path) -> None:
         "#1003": ("Notify: Big order",),
         "#1004": ("Notify: Watched customer ordered again: check before dispatch",),
     }  # fmt: skip
+    # The terminal table's Action column and every view's "what it needs" line.
+    shown = {o.order: o for o in view.orders}
+    assert shown["#1003"].actions() == "Notify: Big order"
+    assert shown["#1001"].needs() == ""
     doc = view_document(view)
     assert doc["orders"][2]["actions"] == ["Notify: Big order"]
     assert doc["orders"][2]["needs"].endswith("Notify: Big order")

@@ -83,18 +83,16 @@ class OrderView:
     action_lines: tuple[str, ...] = ()
 
     def actions(self) -> str:
-        """The fields rules set and the hold, as one line (``Postal Service: Tracked 24``)."""
+        """The fields rules set, the hold and what other actions show, as one line
+        (``Postal Service: Tracked 24``)."""
         parts = [f"{c}: {v}" for c, v in self.set_fields]
         if self.hold:
             parts.append(f"HOLD: {self.hold}")
-        return SEPARATOR.join(parts)
+        return SEPARATOR.join([*parts, *self.action_lines])
 
     def needs(self) -> str:
         """Everything the packer must do for this order, as one line."""
-        parts = [self.profile, *self.order_notes]
-        if self.set_fields or self.hold:
-            parts.append(self.actions())
-        parts += self.action_lines
+        parts = [self.profile, *self.order_notes, self.actions()]
         return " | ".join(p for p in parts if p)
 
     def colour(self, styles: dict[str, TagStyle]) -> TagStyle | None:
