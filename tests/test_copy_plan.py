@@ -160,6 +160,24 @@ def test_a_lane_runs_its_work_one_at_a_time_in_order() -> None:
     assert seen == list(range(20))
 
 
+def test_map_keeps_order_and_hands_over_at_most_so_many() -> None:
+    busy, most = [0], [0]
+    lock = threading.Lock()
+
+    def job(i: int) -> int:
+        with lock:
+            busy[0] += 1
+            most[0] = max(most[0], busy[0])
+        time.sleep(0.003)
+        with lock:
+            busy[0] -= 1
+        return -i
+
+    with SideWork(8) as side:
+        assert list(side.map(job, range(30), 3)) == [-i for i in range(30)]
+    assert 1 <= most[0] <= 3
+
+
 def test_read_ahead_on_the_pool_hands_on_errors_and_lets_go() -> None:
     def failing() -> Iterator[int]:
         yield 1

@@ -47,9 +47,21 @@ class SideWork:
         """Run ``fn(*args)`` beside the caller."""
         return self._pool.submit(fn, *args)
 
-    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-        """``fn`` of each item, worked out side by side, in order."""
-        return self._pool.map(fn, items)
+    def map(self, fn: Callable[[T], R], items: Iterable[T], at_once: int) -> Iterator[R]:
+        """``fn`` of each item, in order, worked out side by side: at most ``at_once``
+        handed over, ``at_once - 1`` of them while the caller uses a result (about one
+        a core: more would only share the cores, and hold more results)."""
+        pending: collections.deque[Future[R]] = collections.deque()
+        try:
+            for item in items:
+                pending.append(self._pool.submit(fn, item))
+                if len(pending) >= at_once:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
 
     def read_ahead(self, items: Iterator[T], depth: int = 2) -> Generator[T, None, None]:
         """``items``, made up to ``depth`` ahead of their use on a thread of the pool

@@ -157,7 +157,8 @@ def _write_csv_rows(
         return
     # Arrow kernels release the GIL: render the next batches while this one is written.
     with side_work(side, WRITE_THREADS) as work:
-        for lines in work.map(render, range(0, n, BATCH_ROWS)):
+        # Every core renders while this thread writes.
+        for lines in work.map(render, range(0, n, BATCH_ROWS), WRITE_THREADS + 1):
             emit(_string_buffer(lines))
 
 
