@@ -413,9 +413,10 @@ class HoldAction(Action):
 @register
 @dataclass
 class NotifyAction(Action):
-    """``notify``: tell whoever reads the run's summary (a cron job mails it) that these
-    orders came in, by their numbers: "a customer we watch ordered again". The export
-    itself is left as it is; the packer's views show the notice too."""
+    """``notify``: tell whoever reads the run's output (a cron job mails it; told even
+    with ``--quiet``) that these orders came in, by their numbers: "a customer we watch
+    ordered again". The export itself is left as it is; the packer's views show the
+    notice too."""
 
     text: str
 

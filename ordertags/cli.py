@@ -742,9 +742,11 @@ def _spend_text(per_currency: list[tuple[str, int]], total: int) -> str:
 
 
 def render_warnings(summary: Any) -> str:
-    """What a run must tell even with --quiet (a cron log keeps it): dates read by
-    assumption, characters the output encoding could not hold."""
-    lines = [f"warning: {w}" for w in getattr(summary, "warnings", [])]
+    """What a run must tell even with --quiet (a cron log keeps it): what the rules
+    asked to be told (``notify``), dates read by assumption, characters the output
+    encoding could not hold."""
+    lines = list(getattr(summary, "notices", []))
+    lines += [f"warning: {w}" for w in getattr(summary, "warnings", [])]
     left = getattr(summary, "spend_left_out", {})
     if left:
         lines.append(
@@ -814,7 +816,6 @@ def render_summary(summary: Any, written: list[str]) -> str:
         )
     if getattr(summary, "held", 0):
         lines.append(f"held {_n(summary.held, 'order')}")
-    lines += getattr(summary, "notices", [])  # what action kinds report (notify)
     for column, loser, winner, count in getattr(summary, "conflicts", []):
         lines.append(
             f'conflict: rules "{loser}" and "{winner}" set {column} differently on '

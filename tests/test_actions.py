@@ -154,6 +154,25 @@ def test_notify_names_the_orders_in_the_summary_and_leaves_the_export(tmp_path: 
     assert [row[: len(HEADER)] for row in written[1:]] == ROWS
 
 
+def test_notify_is_told_even_with_quiet(tmp_path: Path) -> None:
+    """A cron job runs with --quiet: what the rules ask to be told is still told."""
+    orders, book, rules = _files(tmp_path)
+    result = CliRunner().invoke(
+        app,
+        ["apply", str(orders), "-t", str(book), "-r", str(rules), "--as-of", "2026-11-26"]
+        + ["-o", str(tmp_path / "out.csv"), "--quiet"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.stderr
+    watched, big = _expected()
+    assert result.stderr.splitlines() == [
+        f"notify: Watched customer ordered again: check before dispatch "
+        f"({len(watched)} orders: {', '.join(watched)})",
+        f"notify: Big order ({len(big)} orders: {', '.join(big)})",
+    ]
+    assert result.stdout == ""
+
+
 def test_notify_is_explained_and_shown_to_the_packer(tmp_path: Path) -> None:
     orders, book, rules = _files(tmp_path)
     tagbook, ruleset = load_tagbook(book), load_rules(rules)
