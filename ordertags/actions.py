@@ -12,7 +12,7 @@ kind that knows, in one place:
   per order;
 - the columns it writes into the export (:meth:`Action.writes`, :meth:`Action.columns`);
 - how it is explained (:meth:`Action.describe`), shown to the packer
-  (:meth:`Action.show`) and reported in the run's summary (:meth:`Action.report`).
+  (:meth:`Action.show`) and told by the run (:meth:`Action.report`).
 
 This module imports no array library (the quick commands import the rules); the engine
 gives each action the arrays and the kernels it works with (:class:`Run`,
@@ -160,7 +160,7 @@ class Action:
 
     @classmethod
     def report(cls, kept: Any, counts: Counts) -> list[str]:
-        """Lines this kind adds to the run's summary."""
+        """Lines the run tells about this kind (on stderr, even with ``--quiet``)."""
         return []
 
 

@@ -97,8 +97,8 @@ class Summary:
     #: other currency the orders left out of it for want of a rate.
     spend_currency: str | None = None
     spend_left_out: dict[str, int] = field(default_factory=dict)
-    #: Lines action kinds add to the summary (``notify``: the orders it names), in
-    #: registry order (:meth:`ordertags.actions.Action.report`).
+    #: What action kinds tell (``notify``: the orders it names), in registry order
+    #: (:meth:`ordertags.actions.Action.report`); told even with ``--quiet``.
     notices: list[str] = field(default_factory=list)
 
 
