@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,7 @@ from ordertags.base.files import (
     make_private_dir,
 )
 from ordertags.base.keys import check_region
+from ordertags.base.sidework import SideWork
 from ordertags.customers.accounts import (
     ROLES,
     AuditEntry,
@@ -59,7 +60,7 @@ from ordertags.io.readers import (
     read_exports,
     read_orders_lazily,
 )
-from ordertags.io.writers import copies_records, write_output, write_table
+from ordertags.io.writers import copy_plan, write_output, write_table
 from ordertags.reports import segments
 from ordertags.reports.dryrun import DryRun, compare
 from ordertags.reports.explain import Explanation, explain_order
@@ -239,6 +240,7 @@ def _run(
     for_lists: bool = False,
     progress: Progress | None = None,
     scan: bool = False,
+    side: SideWork | None = None,
 ) -> Annotated:
     book = tagbook if isinstance(tagbook, TagBook) else load_tagbook(tagbook)
     ruleset = load_rules(rules) if rules is not None else None
@@ -257,6 +259,7 @@ def _run(
                 profile=read.profile,
                 mapping=read.mapping_path,
                 scan=scan,
+                side=side,
             )
             or o
             for o in given
@@ -276,6 +279,7 @@ def _run(
         record=record,
         region=region,
         progress=progress,
+        side=side,
     )
 
 
@@ -290,7 +294,7 @@ def _prefetch(read: ReadOptions, names: bool, rules: RuleSet | None = None) -> A
     if rules is not None:
         for rule in rules.rules:
             named += [c.field for c in rule.when.walk() if isinstance(c, FieldCondition)]
-        written = [*rules.set_columns, *rules.note_columns]
+        written = rules.written_columns
 
     def pick(table: OrderTable) -> list[int]:
         fmap = map_profile(table.columns, table.profile, overrides=read.columns, file=table.source)
@@ -446,13 +450,16 @@ def apply_files(
     # look at unreadable (bad UTF-8, say), the export is read whole, which tries its
     # other encodings or names the row.
     streamed = not dry_run and workspace is None and "-" not in targets and output_format != "xlsx"
-    try:
-        return _apply_run(locals(), streamed=streamed)
-    except NotStreamable:
-        return _apply_run(locals(), streamed=False)
+    with SideWork() as side:  # the run's threads, for its side-by-side work
+        try:
+            return _apply_run(locals(), streamed=streamed, side=side)
+        except NotStreamable:
+            return _apply_run(locals(), streamed=False, side=side)
 
 
-def _apply_run(given: dict[str, Any], *, streamed: bool) -> tuple[Annotated, list[Any]]:
+def _apply_run(
+    given: dict[str, Any], *, streamed: bool, side: SideWork
+) -> tuple[Annotated, list[Any]]:
     """The body of :func:`apply_files` (``given``: its arguments and targets)."""
     orders = given["orders"]
     tagbook = given["book"]
@@ -492,12 +499,15 @@ def _apply_run(given: dict[str, Any], *, streamed: bool) -> tuple[Annotated, lis
                 progress=progress,
                 # Where the annotated file can be written by copying each record's
                 # bytes (io.rawrows), find the records alongside the first pass.
-                scan=copies_records(
-                    output_format,
-                    output_encoding,
-                    profile_first=profile_columns == "first",
-                    excel_safe=excel_safe,
+                scan=bool(
+                    copy_plan(
+                        output_format,
+                        output_encoding,
+                        profile_first=profile_columns == "first",
+                        excel_safe=excel_safe,
+                    )
                 ),
+                side=side,
             )
             if recording and history is not None:  # the team screen's orders of the day
                 record_applied(history, [t.source for t in result.tables], result.summary.as_of)
@@ -529,9 +539,7 @@ def _apply_run(given: dict[str, Any], *, streamed: bool) -> tuple[Annotated, lis
                 # kernels let both run); nothing is put in place until they are made,
                 # so a list that fails leaves no output. (A history's connection
                 # belongs to this thread: with one, they are made here.)
-                pool = ThreadPoolExecutor(max_workers=1)
-                pending = pool.submit(make_lists)
-                pool.shutdown(wait=False)
+                pending = side.submit(make_lists)
             elif lists:
                 made = make_lists()
 
@@ -572,6 +580,7 @@ def _apply_run(given: dict[str, Any], *, streamed: bool) -> tuple[Annotated, lis
                         excel_safe=excel_safe,
                         lead=[*lead, PROFILE_COLUMN],
                         colour_column=COLOUR_COLUMN,
+                        side=side,
                     )
 
                 write_output(target, write, mode=mode, before_commit=settle, stage=stage)

@@ -185,7 +185,8 @@ FormatOpt = Annotated[
         "--format",
         help="The platform the exports come from, instead of recognising it from "
         "the header: shopify, woocommerce, woocommerce-algolplus, woocommerce-analytics, "
-        "linnworks, amazon, ebay, ebay-de, etsy-orders, etsy-items, online-retail or generic.",
+        "linnworks, amazon, ebay, ebay-de, etsy-orders, etsy-items, squarespace, online-retail "
+        "or generic.",
         show_default=False,
     ),
 ]
@@ -780,9 +781,11 @@ def _spend_text(per_currency: list[tuple[str, int]], total: int) -> str:
 
 
 def render_warnings(summary: Any) -> str:
-    """What a run must tell even with --quiet (a cron log keeps it): dates read by
-    assumption, characters the output encoding could not hold."""
-    lines = [f"warning: {w}" for w in getattr(summary, "warnings", [])]
+    """What a run must tell even with --quiet (a cron log keeps it): what the rules
+    asked to be told (``notify``), dates read by assumption, characters the output
+    encoding could not hold."""
+    lines = list(getattr(summary, "notices", []))
+    lines += [f"warning: {w}" for w in getattr(summary, "warnings", [])]
     left = getattr(summary, "spend_left_out", {})
     if left:
         lines.append(

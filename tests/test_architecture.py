@@ -30,6 +30,7 @@ LAYERS = {
     "ordertags.errors": 0,
     "ordertags.base": 1,
     "ordertags.rules": 2,
+    "ordertags.actions": 2,  # the rule actions' kinds (ordertags.rules reads them)
     "ordertags.tagbook": 2,
     "ordertags.io": 3,
     "ordertags.customers": 4,

@@ -22,7 +22,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ordertags.base.files import BOM
+from ordertags.base.sidework import SideWork
 from ordertags.errors import InputError
 from ordertags.io.options import DEFAULT, ReadOptions
 from ordertags.io.platforms import (
@@ -1099,14 +1100,15 @@ class LazyCsv:
     #: background while the first pass reads, for the writer to copy them as they are.
     scan: Future[RecordMap] | None = field(default=None, compare=False, repr=False)
 
-    def start_scan(self) -> LazyCsv:
-        """This export with its records being found in a thread of their own (numpy
-        and the file reads let the first pass run alongside)."""
-        pool = ThreadPoolExecutor(max_workers=1)
-        future = pool.submit(
+    def start_scan(self, side: SideWork | None = None) -> LazyCsv:
+        """This export with its records being found on the run's pool (``side``; else a
+        thread of their own): numpy and the file reads let the first pass run alongside."""
+        work = side if side is not None else SideWork(1)
+        future = work.submit(
             scan_records, self.path, self.offset, self.delimiter, self.eol, batch_bytes()
         )
-        pool.shutdown(wait=False)
+        if side is None:
+            work.close(wait=False)  # the thread ends with the scan
         return dataclasses.replace(self, scan=future)
 
     def records(self) -> RecordMap:
@@ -1234,6 +1236,7 @@ def read_orders_lazily(
     profile: ProfileSpec = None,
     mapping: MappingSpec = None,
     scan: bool = False,
+    side: SideWork | None = None,
 ) -> OrderTable | None:
     """Read a big CSV export in two passes: here only the header and the columns
     ``prefetch(table)`` names (positions; any other column is read when first asked
@@ -1242,8 +1245,8 @@ def read_orders_lazily(
     stdin, not UTF-8 CSV, or has lines around its records (eBay's report lines): read
     it with :func:`read_orders`. Raises :class:`NotStreamable` where the records turn out
     not to parse (ragged rows, bad UTF-8): read it whole, which reports them. With
-    ``scan``, where its records are is found alongside (:meth:`LazyCsv.start_scan`), for
-    a writer that copies them as they are."""
+    ``scan``, where its records are is found alongside (:meth:`LazyCsv.start_scan`, on
+    ``side``, the run's pool), for a writer that copies them as they are."""
     if os.fspath(path) == "-":
         return None
     p = Path(path)
@@ -1283,7 +1286,7 @@ def read_orders_lazily(
         str(p), (len(BOM) if d.bom else 0) + len(d.preamble), len(first.columns), d.delimiter, d.eol
     )
     if scan:
-        lazy = lazy.start_scan()
+        lazy = lazy.start_scan(side)
     table = OrderTable(
         source=first.source,
         kind="csv",

@@ -58,17 +58,7 @@ class Explanation:
 
 
 def _actions(rule: Rule) -> list[str]:
-    out = [f"tag {a.name}" + (f" ({a.scope})" if a.scope else "") for a in rule.tags]
-    out += [f"untag {t}" for t in rule.untag]
-    out += [f"set {c} = {v!r}" for c, v in rule.set.items()]
-    if rule.note:
-        where = "the export's notes column" if rule.note[0] == "notes" else rule.note[0]
-        out.append(f"note {rule.note[1]!r} in {where}")
-    if rule.hold:
-        out.append(f"hold: {rule.hold}")
-    if rule.stop:
-        out.append("stop")
-    return out
+    return [a.describe() for a in rule.actions]
 
 
 def explain_order(

@@ -92,7 +92,7 @@
   function row(a) {
     const o = { order: a[C.order], source: a[C.source], row: a[C.row], name: a[C.name],
       identity: a[C.identity], tags: a[C.tags], notes: a[C.notes], order_notes: a[C.order_notes],
-      set: a[C.set], hold: a[C.hold], values: a[C.values] };
+      set: a[C.set], hold: a[C.hold], actions: a[C.actions], values: a[C.values] };
     const first = o.tags.map((n) => tags.get(n)).find((t) => t && t.background) ||
       (o.tags.length ? tags.get(o.tags[0]) : null);
     const tr = el("tr", { class: "order" + (o.tags.length ? " tagged" : ""),
@@ -114,6 +114,7 @@
       needs.appendChild(el("div", {}, [el("strong", { class: "action", text: column + ": " + value })]));
     }
     if (o.hold) needs.appendChild(el("div", {}, [el("strong", { class: "hold", text: "HOLD: " + o.hold })]));
+    for (const a of o.actions || []) needs.appendChild(el("div", { class: "action-line", text: a }));
     tr.appendChild(needs);
     for (const v of o.values) tr.appendChild(parts("td", "value", v, false));
     return tr;
