@@ -212,6 +212,10 @@ class CustomerRows:
     aliases: list[tuple[str, ...]] = field(default_factory=list)
     #: No mailbox, only a marketplace relay address (known to the history).
     relay_only: list[bool] = field(default_factory=list)
+    #: Per tag (spelled as in ``tags``): which customers carry it, a column per tag, so
+    #: that a list filtered by tag is a column operation. Made from ``tags`` when not
+    #: given (customers made by hand).
+    tag_flags: dict[str, BoolArray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.key)
@@ -223,6 +227,8 @@ class CustomerRows:
             self.spellings = [(e.strip().lower(),) if e.strip() else () for e in self.email]
         if not self.aliases:
             self.aliases = [(k,) if k else () for k in self.key]
+        if not self.tag_flags:
+            self.tag_flags = _tag_flags(self.tags, n)
 
     def __len__(self) -> int:
         return len(self.key)
@@ -271,6 +277,7 @@ class CustomerRows:
             spellings=sub(self.spellings),
             aliases=sub(self.aliases),
             relay_only=sub(self.relay_only),
+            tag_flags={t: v[idx] for t, v in self.tag_flags.items()},
         )
 
 
@@ -567,6 +574,7 @@ def customers_of_run(
         phone=Later(lambda: pick("phone"), m),
         spellings=Later(spellings, m),
         aliases=aliases,
+        tag_flags=dict(zip(ranked, flags, strict=True)),
     )
 
 
@@ -757,6 +765,7 @@ def customers_of_history(
         channels=[()] * n,
         country=[""] * n,
         relay_only=[bool(r) and not e for r, e in zip(people.relay, people.email, strict=True)],
+        tag_flags={t: np.asarray(people.tags[t], dtype=bool) for t in ranked},
     )
     return rows, history.last_apply() or "never"
 
@@ -831,9 +840,30 @@ class ListFilter:
         )
 
 
+def _tag_flags(tags: Sequence[tuple[str, ...]], n: int) -> dict[str, BoolArray]:
+    """Per tag: which of ``n`` customers carry it, from each customer's tags (as lists
+    of tags made by hand give them), as column operations over the flattened tags."""
+    listed = pa.array(list(tags), pa.list_(pa.string()))
+    names = pc.list_flatten(listed)
+    owners = np.asarray(pc.list_parent_indices(listed).to_numpy(zero_copy_only=False))
+    encoded = pc.dictionary_encode(names)
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    out: dict[str, BoolArray] = {}
+    for j, name in enumerate(encoded.dictionary.to_pylist()):
+        flags = np.zeros(n, dtype=bool)
+        flags[owners[codes == j]] = True
+        out[name] = flags
+    return out
+
+
 def _tag_mask(rows: CustomerRows, tag: str) -> BoolArray:
+    """Per customer: do they carry ``tag`` (matched by :func:`ordertags.tags.tag_key`)?"""
     want = tag_key(tag)
-    return np.array([any(tag_key(t) == want for t in ts) for ts in rows.tags], dtype=bool)
+    out = np.zeros(len(rows), dtype=bool)
+    for name, flags in rows.tag_flags.items():
+        if tag_key(name) == want:
+            out |= flags
+    return out
 
 
 def spend_in(
