@@ -94,3 +94,30 @@ def test_tag_columns_made_from_hand_made_tags_and_kept_by_take() -> None:
         "VIP": [False, True],
         "GOLD": [True, True],
     }
+
+
+def test_recorded_orders_follow_the_frame_order_key() -> None:
+    """``run_orders`` keeps one version per order as ``Frame.distinct_orders`` tells
+    them apart, not by a key of its own: where the frame says two rows are one order,
+    the history is given one."""
+    import datetime as dt
+
+    from ordertags.engine.frame import Frame
+    from ordertags.engine.resolution import run_orders
+    from ordertags.io.readers import parse_orders
+
+    text = (
+        "Order Id,Email,Total,Date\r\n"
+        "1001,a@example.com,10.00,2026-11-01\r\n"
+        "1002,b@example.com,20.00,2026-11-02\r\n"
+        "1003,c@example.com,30.00,2026-11-03\r\n"
+    )
+    frame = Frame([parse_orders(text.encode(), source="o.csv")], as_of=dt.date(2026, 11, 26))
+    batch = run_orders(frame)
+    assert batch is not None and batch.order_id == ["1001", "1002", "1003"]
+
+    frame = Frame([parse_orders(text.encode(), source="o.csv")], as_of=dt.date(2026, 11, 26))
+    # The frame's one key says 1001 and 1003 are copies of one order (the last kept).
+    frame.__dict__["distinct_orders"] = np.array([0, 1, 0], dtype=np.int64)
+    batch = run_orders(frame)
+    assert batch is not None and batch.order_id == ["1002", "1003"]

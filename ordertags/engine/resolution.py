@@ -657,16 +657,15 @@ def run_orders(
     )
     skipped = int((frame.order_starts[sl] & ~keep).sum())
     channel = frame.order_channels.slice(start, length)
-    # One version per (channel, order id): the one the run counts (Frame.counted_orders):
-    # a channel's own export's copy over an order hub's, then the last one.
-    joined = pc.binary_join_element_wise(channel, order_id, "\x1f")
+    # One version per order (Frame.distinct_orders: its channel and number): the one the
+    # run counts (Frame.counted_orders): a channel's own export's copy over an order
+    # hub's, then the last one.
     idx = np.flatnonzero(keep)
     if len(idx):
-        enc = pc.dictionary_encode(joined.take(pa.array(idx)))
-        codes = enc.indices.to_numpy(zero_copy_only=False)
+        uniq, codes = np.unique(frame.distinct_orders[idx + start], return_inverse=True)
         table_rank = frame.copy_ranks[np.searchsorted(frame.offsets, idx + start, side="right") - 1]
         score = table_rank * (len(idx) + 1) + np.arange(len(idx))
-        best = np.full(len(enc.dictionary), -1, dtype=np.int64)
+        best = np.full(len(uniq), -1, dtype=np.int64)
         np.maximum.at(best, codes, score)
         idx = idx[np.sort(best % (len(idx) + 1))]
     take = pa.array(idx, pa.int64())
