@@ -1,6 +1,6 @@
 """One of each: a list filtered by tag is a column operation over the customers' tag
 columns (no Python loop per customer), and a run's orders are told apart by one key
-(``Frame.distinct_orders``) wherever they are counted or recorded."""
+(``Frame.orders.distinct``) wherever they are counted or recorded."""
 
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ def test_tag_columns_made_from_hand_made_tags_and_kept_by_take() -> None:
 
 
 def test_recorded_orders_follow_the_frame_order_key() -> None:
-    """``run_orders`` keeps one version per order as ``Frame.distinct_orders`` tells
+    """``run_orders`` keeps one version per order as ``Frame.orders.distinct`` tells
     them apart, not by a key of its own: where the frame says two rows are one order,
     the history is given one."""
     import datetime as dt
@@ -118,6 +118,6 @@ def test_recorded_orders_follow_the_frame_order_key() -> None:
 
     frame = Frame([parse_orders(text.encode(), source="o.csv")], as_of=dt.date(2026, 11, 26))
     # The frame's one key says 1001 and 1003 are copies of one order (the last kept).
-    frame.__dict__["distinct_orders"] = np.array([0, 1, 0], dtype=np.int64)
+    frame.orders.__dict__["distinct"] = np.array([0, 1, 0], dtype=np.int64)
     batch = run_orders(frame)
     assert batch is not None and batch.order_id == ["1002", "1003"]

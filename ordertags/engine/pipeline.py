@@ -202,15 +202,15 @@ def _warm_up(frame: Frame, rules: RuleSet) -> Future[None] | None:
     def read() -> None:
         # Whatever goes wrong here is found again, and reported, where the rule asks.
         with contextlib.suppress(Exception):
-            frame.counted_orders  # noqa: B018 - a cached property: worked out and kept
+            frame.orders.counted  # noqa: B018 - a cached property: worked out and kept
             if frame.has_field("total") and any(
                 c.measure in ("spend", "average_order_value") for c in measures
             ):
-                frame.spend_units()
+                frame.money.spend_units()
             if frame.has_field("date") and any(
                 c.within_days is not None or c.measure.startswith("days_since") for c in measures
             ):
-                frame.dates(optional=True)
+                frame.dates.stamps(optional=True)
 
     pool = ThreadPoolExecutor(max_workers=1)
     future = pool.submit(read)
@@ -257,7 +257,7 @@ def annotate(
         region=region or (history.region if history is not None else None),
     )
     if rules is not None:
-        frame.compare_spend_in(rules.currency, rules.rates)
+        frame.money.compare_spend_in(rules.currency, rules.rates)
     frame.require_field("email")
     # The totals and dates customer conditions sum and count are read on a second
     # thread while the customers are told apart here (both are column kernels).
@@ -296,7 +296,7 @@ def annotate(
     )
     # An order's rows carry its tags as its first row has them (Shopify, Amazon: one
     # row per line item; line items are judged by any_item / all_items / no_item).
-    masks = {t: frame.order_first(m) for t, m in outcome.masks.items()}
+    masks = {t: frame.orders.at_first(m) for t, m in outcome.masks.items()}
     fields = field_columns(outcome, frame, rules)
 
     ranked = tagbook.rank(masks)
@@ -312,7 +312,7 @@ def annotate(
                 t.kind,
                 t.num_rows,
                 t.profile.name,
-                int(frame.order_offsets[i + 1] - frame.order_offsets[i]),
+                int(frame.orders.offsets[i + 1] - frame.orders.offsets[i]),
                 t.profile.title,
                 t.dialect.describe_encoding() if t.kind == "csv" else "",
             )
@@ -320,13 +320,13 @@ def annotate(
         ],
         # Orders, each once: an order that several exports hold (a channel's and
         # Linnworks') is one order; ``copies`` says how many more copies there were.
-        orders=frame.count_distinct_orders(frame.order_starts),
-        copies=frame.n_orders - frame.count_distinct_orders(frame.order_starts),
+        orders=frame.orders.count_distinct(frame.orders.starts),
+        copies=frame.orders.count - frame.orders.count_distinct(frame.orders.starts),
         customers=customers.people,
-        orders_without_customer=frame.count_distinct_orders(
-            frame.order_starts & ~customers.has_customer
+        orders_without_customer=frame.orders.count_distinct(
+            frame.orders.starts & ~customers.has_customer
         ),
-        orders_per_tag={t: frame.count_distinct_orders(masks[t]) for t in ranked},
+        orders_per_tag={t: frame.orders.count_distinct(masks[t]) for t in ranked},
         customers_per_tag={
             t: customers.count_people(customers.reduce_any(masks[t])) for t in ranked
         },
@@ -335,17 +335,17 @@ def annotate(
         as_of=as_of,
         conflicts=[(c.column, c.loser, c.winner, c.orders) for c in outcome.conflicts],
         # Orders, not rows: a Shopify order of three line items is held or set once.
-        held=frame.count_distinct_orders(np.logical_or.reduce([m for _, m in outcome.holds]))
+        held=frame.orders.count_distinct(np.logical_or.reduce([m for _, m in outcome.holds]))
         if outcome.holds
         else 0,
         fields_set={
-            c: frame.count_distinct_orders(fs.index >= 0) for c, fs in outcome.fields.items()
+            c: frame.orders.count_distinct(fs.index >= 0) for c, fs in outcome.fields.items()
         },
         tag_changes=changes,
         recorded=memory.recorded if memory is not None else None,
         warnings=frame.warnings,
-        spend_currency=frame.spend_currency,
-        spend_left_out=frame.spend_left_out,
+        spend_currency=frame.money.currency,
+        spend_left_out=frame.money.left_out,
     )
     return Annotated(
         frame,

@@ -97,8 +97,8 @@ def run_identities(
             return None
         return combined(frame.text(field=name)) if frame.has_field(name) else None
 
-    email = customer_keys_of_column(frame.identity_text())
-    buyer_text = frame.buyer_text()
+    email = customer_keys_of_column(frame.identities.text())
+    buyer_text = frame.identities.buyers()
     buyer = customer_keys_of_column(buyer_text) if buyer_text is not None else null_strings(n)
     phone_text = text("phone")
     phone = (
@@ -195,7 +195,7 @@ class Memory:
     @cached_property
     def grouping(self) -> Grouping:
         frame, ids = self.frame, self.ids
-        base = Customers.from_emails(frame.identity_text())
+        base = Customers.from_emails(frame.identities.text())
         n_email = base.count
         phone_name = ids.phone_name if self.full else null_strings(frame.n)
         linked = self.links.linked_phones | self.tag_phones
@@ -318,14 +318,15 @@ class Memory:
         if self.history is None or not frame.has_field("order_id"):
             return out
         numbered = np.asarray(
-            pc.not_equal(frame.order_numbers, "").to_numpy(zero_copy_only=False), dtype=bool
+            pc.not_equal(frame.orders.numbers, "").to_numpy(zero_copy_only=False), dtype=bool
         )
-        rows = np.flatnonzero(nameless & numbered & frame.order_starts)
+        rows = np.flatnonzero(nameless & numbered & frame.orders.starts)
         if not len(rows):
             return out
         take = pa.array(rows)
         recorded = self.history.recorded_orders(
-            frame.order_channels.take(take).to_pylist(), frame.order_numbers.take(take).to_pylist()
+            frame.orders.channels.take(take).to_pylist(),
+            frame.orders.numbers.take(take).to_pylist(),
         )
         owned = recorded.customer >= 0
         if not owned.any():
@@ -340,8 +341,8 @@ class Memory:
         hit &= first_of[np.minimum(where, len(first_of) - 1)] == recorded.customer
         source = np.full(frame.n, -1, dtype=np.int64)
         source[rows[recorded.pos[hit]]] = at[where[hit]]
-        if frame.grouped:  # every row of the order, as its first row
-            source = source[frame.order_rows][frame.order_codes]
+        if frame.orders.grouped:  # every row of the order, as its first row
+            source = source[frame.orders.first_rows][frame.orders.codes]
         picked = pc.take(keys, pa.array(np.maximum(source, 0)))
         result: pa.Array = pc.if_else(pa.array(source >= 0), picked, out)
         return result
@@ -420,7 +421,7 @@ class Memory:
             return np.zeros(0, dtype=bool)
         rows, dup = copies
         frame = self.frame
-        run_rank = frame.copy_ranks[np.searchsorted(frame.offsets, rows, side="right") - 1]
+        run_rank = frame.orders.copy_ranks[np.searchsorted(frame.offsets, rows, side="right") - 1]
         wins: BoolArray = dup.rank > run_rank
         if not wins.any():
             return wins
@@ -453,9 +454,9 @@ class Memory:
         ids_sorted, owner_sorted = self.grouping.hist_ids, self.grouping.hist_owner
         if not len(ids_sorted):
             return
-        base = self.frame.spend_currency
+        base = self.frame.money.currency
         agg = self.history.aggregates(
-            ids_sorted, start=start, end=end, currency=base, rates=self.frame.rates
+            ids_sorted, start=start, end=end, currency=base, rates=self.frame.money.rates
         )
         k = np.searchsorted(ids_sorted, agg.ids)
         p = owner_sorted[k]
@@ -486,7 +487,7 @@ class Memory:
         if base is not None:  # the history's copies in the currency spend is compared in
             factor = np.array(
                 [
-                    rate_into(c, base, self.frame.rates) or 0.0
+                    rate_into(c, base, self.frame.money.rates) or 0.0
                     for c, k in zip(dup.currency, keep, strict=True)
                     if k
                 ]
@@ -529,26 +530,26 @@ def customer_aggregates(
     refunded order is none), ``spend`` (net of refunds) and ``refunds``
     (ten-thousandths), ``first`` and ``last`` order (epoch seconds; ``NO_DATE`` where
     none), over the run's orders in the window (all orders when ``within_days`` is
-    None; see :meth:`Frame.customer_window`: the run's own orders count whatever their
-    date, unless it is before the window's start). With ``measure``, only what it
-    needs is worked out (the rest is zero); a column some export lacks counts as
-    zero."""
+    None; see :meth:`ordertags.engine.dates.Dates.customer_window`: the run's own orders
+    count whatever their date, unless it is before the window's start). With
+    ``measure``, only what it needs is worked out (the rest is zero); a column some
+    export lacks counts as zero."""
     need = _NEEDS.get(measure or "", ("total", "refunds", "date"))
-    rows = frame.counted_orders.copy()  # an order two exports hold counts once
+    rows = frame.orders.counted.copy()  # an order two exports hold counts once
     if within_days is not None:
-        rows &= frame.customer_window(within_days)
+        rows &= frame.dates.customer_window(within_days)
     sel = rows & (person >= 0)
     who = person[sel]
-    purchases = sel & ~frame.fully_refunded()
+    purchases = sel & ~frame.money.fully_refunded()
     out: dict[str, IntArray] = {
         "orders": np.bincount(person[purchases], minlength=people).astype(np.int64)
     }
     for name, column in (("spend", "total"), ("refunds", "refunds")):
         values = (
             (
-                frame.spend_units()  # net of refunds, in one currency (Frame.spend_units)
+                frame.money.spend_units()  # net of refunds, in one currency
                 if name == "spend"
-                else frame.refund_units()
+                else frame.money.refund_units()
             )
             if column in need and frame.has_field(column)
             else None
@@ -559,7 +560,7 @@ def customer_aggregates(
     first = np.full(people, NO_DATE, dtype=np.int64)
     last = np.full(people, NO_DATE, dtype=np.int64)
     if "date" in need and frame.has_field("date"):
-        secs = _seconds(frame.dates(optional=True))
+        secs = _seconds(frame.dates.stamps(optional=True))
         dated = sel & (secs != NO_DATE)
         np.minimum.at(first, person[dated], secs[dated])
         # "no date" sorts last for the minimum; for the maximum, it is overwritten.
@@ -651,19 +652,21 @@ def run_orders(
     length = frame.n - start if length is None else length
     sl = slice(start, start + length)
     # An order's identity: its channel (one vocabulary) and its number there.
-    order_id = frame.order_numbers.slice(start, length)
-    keep = frame.order_starts[sl] & np.asarray(
+    order_id = frame.orders.numbers.slice(start, length)
+    keep = frame.orders.starts[sl] & np.asarray(
         pc.not_equal(order_id, "").to_numpy(zero_copy_only=False), dtype=bool
     )
-    skipped = int((frame.order_starts[sl] & ~keep).sum())
-    channel = frame.order_channels.slice(start, length)
-    # One version per order (Frame.distinct_orders: its channel and number): the one the
-    # run counts (Frame.counted_orders): a channel's own export's copy over an order
+    skipped = int((frame.orders.starts[sl] & ~keep).sum())
+    channel = frame.orders.channels.slice(start, length)
+    # One version per order (Orders.distinct: its channel and number): the one the
+    # run counts (Orders.counted): a channel's own export's copy over an order
     # hub's, then the last one.
     idx = np.flatnonzero(keep)
     if len(idx):
-        uniq, codes = np.unique(frame.distinct_orders[idx + start], return_inverse=True)
-        table_rank = frame.copy_ranks[np.searchsorted(frame.offsets, idx + start, side="right") - 1]
+        uniq, codes = np.unique(frame.orders.distinct[idx + start], return_inverse=True)
+        table_rank = frame.orders.copy_ranks[
+            np.searchsorted(frame.offsets, idx + start, side="right") - 1
+        ]
         score = table_rank * (len(idx) + 1) + np.arange(len(idx))
         best = np.full(len(uniq), -1, dtype=np.int64)
         np.maximum.at(best, codes, score)
@@ -671,24 +674,24 @@ def run_orders(
     take = pa.array(idx, pa.int64())
     rows = idx + start
     if frame.has_field("date"):
-        at = _seconds(frame.dates(optional=True)[rows])
+        at = _seconds(frame.dates.stamps(optional=True)[rows])
     else:
         at = np.full(len(rows), NO_DATE, dtype=np.int64)
     if frame.has_field("total"):
-        nums = frame.numbers(field="total", optional=True)[rows]
+        nums = frame.money.numbers(field="total", optional=True)[rows]
         has_total = ~np.isnan(nums)
-        total = frame.money_units(field="total", optional=True)[rows]
+        total = frame.money.units(field="total", optional=True)[rows]
     else:
         has_total = np.zeros(len(rows), dtype=bool)
         total = np.zeros(len(rows), dtype=np.int64)
-    refund = frame.refund_units()[rows]  # as stated, or the total where "refunded"
+    refund = frame.money.refund_units()[rows]  # as stated, or the total where "refunded"
     name = (
         combined(frame.text(field="name")).take(pa.array(rows)).to_pylist()
         if frame.has_field("name")
         else [None] * len(rows)
     )
     # The order's other number: the hub's own id where the key is the channel's number.
-    ref = frame.order_aliases.take(pa.array(rows)).to_pylist()
+    ref = frame.orders.aliases.take(pa.array(rows)).to_pylist()
     table_of = min(
         int(np.searchsorted(frame.offsets, start, side="right")) - 1, len(frame.tables) - 1
     )
@@ -722,7 +725,7 @@ def run_orders(
         ids=sub,
         skipped=skipped,
         via=profile.name if profile is not None else "",
-        hub=frame.is_hub(table_of) if profile is not None else False,
+        hub=frame.orders.is_hub(table_of) if profile is not None else False,
     )
 
 
@@ -764,7 +767,7 @@ def resolve_customers(
     handed to whatever needs the run's customers (:func:`run_customers`)."""
     frame.require_field("email")
     if history is None and not tagbook.links and not tagbook.has_phone_entries():
-        if frame.buyer_text() is None:
+        if frame.identities.buyers() is None:
             return None  # the plain path: one identity per order, no phone parsing
         # Orders carrying an email and a buyer id: join the two, nothing else.
         return Memory(frame, run_identities(frame, phones=False), LinkSet())

@@ -93,12 +93,12 @@ def explain_order(
     probe.require_field("order_id")
     # Any of the order's numbers: the channel's (Linnworks' Reference Num) or the
     # export's own (Linnworks' Order Id).
-    row = probe.find_order(order_id)
+    row = probe.orders.find(order_id)
     if row < 0 and history is not None:
         # A number these exports do not write (Linnworks' Order Id of an order given in
         # the Amazon report): the history knows the order's other numbers.
         for other in history.order_numbers(order_id):
-            row = probe.find_order(other)
+            row = probe.orders.find(other)
             if row >= 0:
                 break
     if row < 0:

@@ -366,14 +366,14 @@ def customers_of_run(
     k = len(rows)
     # Their orders, each once (the run's one-order-one-record model, as the rules count
     # them): an order that the channel's export and an order hub's both hold is counted
-    # in one copy (see Frame.counted_orders).
-    starts = frame.counted_orders[rows]
+    # in one copy (see Orders.counted).
+    starts = frame.orders.counted[rows]
 
     # Each row's date as a rank (0: none), so that "the latest row" is one maximum of
     # rank * k + position per person: no sort.
     low = 0
     if frame.has_field("date") and k:
-        seconds = np.asarray(frame.dates()[rows], dtype="datetime64[s]").view(np.int64)
+        seconds = np.asarray(frame.dates.stamps()[rows], dtype="datetime64[s]").view(np.int64)
         dated = seconds != np.iinfo(np.int64).min  # NaT
         day = seconds // 86_400  # as datetime64[D] has it (before 1970 too)
         low = int(np.where(dated, day, np.iinfo(np.int64).max).min()) if dated.any() else 0
@@ -442,7 +442,7 @@ def customers_of_run(
             first_names[i], last_names[i] = split_first[i], split_last[i]
 
     # A fully refunded order is no purchase (spend below is net of refunds).
-    purchases = starts & ~frame.fully_refunded()[rows]
+    purchases = starts & ~frame.money.fully_refunded()[rows]
     orders = np.bincount(who[purchases], minlength=m).astype(np.int64)
     spend = (
         {}
@@ -607,7 +607,7 @@ def _run_spend(
         return {}
     m = len(sel)
     order_rows = rows[starts]
-    net = frame.net_units()  # spend: net of refunds
+    net = frame.money.net_units()  # spend: net of refunds
     units = net[order_rows].astype(np.float64)
     if frame.has_field("currency"):
         codes, names = frame.encoded(field="currency")
@@ -620,11 +620,11 @@ def _run_spend(
         used = np.zeros(len(named), dtype=bool)
         used[canon[codes[order_rows]]] = True
         if not used[canon].all():
-            all_orders = np.flatnonzero(frame.counted_orders & has)
+            all_orders = np.flatnonzero(frame.orders.counted & has)
             used[canon[codes[all_orders]]] = True
         currency = canon[codes[order_rows]]
     else:
-        any_order = len(order_rows) > 0 or bool((frame.counted_orders & has).any())
+        any_order = len(order_rows) > 0 or bool((frame.orders.counted & has).any())
         named, used = [""], np.array([any_order])
         currency = np.zeros(len(order_rows), dtype=np.int64)
     present = [named[j] for j in np.flatnonzero(used).tolist()]
@@ -632,7 +632,7 @@ def _run_spend(
         # Orders with no currency are folded into a customer's one currency, and the
         # unnamed column stays when anyone of the run keeps such spend: worked out over
         # every customer (a run mixing exports with and without a currency).
-        all_orders = np.flatnonzero(frame.counted_orders & has)
+        all_orders = np.flatnonzero(frame.orders.counted & has)
         all_units = net[all_orders]
         all_currency = canon[codes[all_orders]]
         whole: dict[str, IntArray] = {}
@@ -872,7 +872,7 @@ def spend_in(
     """Per customer: their spend in ``currency`` (ten-thousandths), spend in another
     converted by its rate in ``rates`` (1 unit of it is worth the rate in ``currency``),
     spend with no currency taken to be in it: the total customer rules compare
-    (:meth:`ordertags.engine.frame.Frame.spend_units`). Spend in a currency with no rate
+    (:meth:`ordertags.engine.money.Money.spend_units`). Spend in a currency with no rate
     is left out; per such currency, how many customers (of ``among``) had some.
 
     >>> rows = customers_of_run(result)
