@@ -1,7 +1,7 @@
 """Who each row's order is from, as the exports say it: the text a customer key is
-made from (:func:`ordertags.customers.grouping.customer_keys`): the order's email, or,
-where it has none, the platform's buyer id prefixed with the platform (``ebay:jdoe``).
-How such keys make customers is :mod:`ordertags.customers`' business.
+made from, gathered from each export's columns. How that text is made (the email, else
+the platform's buyer id: :func:`ordertags.customers.grouping.identity_text`) and how
+keys make customers is :mod:`ordertags.customers`' business.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ordertags.customers.grouping import buyer_keys, identity_text
 from ordertags.engine.arrays import BLANK, combined
 from ordertags.engine.columns import Columns, stacked
 from ordertags.engine.orders import Orders
@@ -30,12 +31,7 @@ class Identities:
         profile, fmap = self.cols.profiles[ti], self.cols.maps[ti]
         if "customer_id" not in profile.customer or fmap.get("customer_id") is None:
             return None
-        text = self.orders.table_text(ti, "customer_id")
-        ids = pc.utf8_trim_whitespace(combined(text))
-        ids = pc.replace_substring_regex(ids, r"^(\d+)\.0+$", r"\1")  # 17850.0 -> 17850
-        keyed = pc.binary_join_element_wise(profile.key_prefix, ids, "")
-        result: pa.Array = pc.if_else(pc.equal(ids, ""), BLANK, keyed)
-        return result
+        return buyer_keys(self.orders.table_text(ti, "customer_id"), profile.key_prefix)
 
     def _email(self, ti: int) -> pa.Array | None:
         """Per row of table ``ti``: the email, where the platform tells customers apart
@@ -52,15 +48,7 @@ class Identities:
         one, else the platform's buyer id prefixed with the platform (``ebay:jdoe``), ""
         where both are blank."""
         self.cols.identity_field(ti)
-        email, buyer = self._email(ti), self._buyer(ti)
-        if buyer is None:
-            assert email is not None
-            return email
-        if email is None:
-            return buyer
-        has_email = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(email), ""), False)
-        result: pa.Array = pc.if_else(has_email, email, buyer)
-        return result
+        return identity_text(self._email(ti), self._buyer(ti))
 
     def text(self) -> pa.ChunkedArray:
         """Per row, what the customer key is made from (feed it to

@@ -385,9 +385,7 @@ class Memory:
         only Linnworks' copy here) counts as the history holds it, not as the run does."""
         customers = self.customers
         assert customers.groups is not None
-        person: IntArray = np.where(
-            customers.codes >= 0, customers.groups[np.maximum(customers.codes, 0)], -1
-        )
+        person = customers.row_people()
         if not len(self.grouping.hist_ids):
             return person  # no customer of the run is in the history: nothing to win
         copies = self._recorded_copies
@@ -434,8 +432,7 @@ class Memory:
         )
         customers = self.customers
         assert customers.groups is not None
-        codes = customers.codes[rows]
-        person = np.where(codes >= 0, customers.groups[np.maximum(codes, 0)], -1)
+        person = customers.row_people()[rows]
         owner = np.where(found, owner_sorted[np.minimum(at, max(len(owner_sorted) - 1, 0))], -2)
         result: BoolArray = wins & (owner == person)
         return result
@@ -889,8 +886,7 @@ def suspects_in_frame(
     customers = memory.customers
     assert customers.groups is not None
     ids = memory.ids
-    codes = customers.codes
-    person = np.where(codes >= 0, customers.groups[np.maximum(codes, 0)], -1)
+    person = customers.row_people()
     phone, phones = codes_of(ids.phone)
     address, addresses = codes_of(ids.address)
     pairs = find_suspects(person, phone, address, max_sharing=max_sharing)

@@ -83,13 +83,8 @@ def run_customers(annotated: Annotated) -> ListCustomers:
     frame = annotated.frame
     customers = annotated.customers
     people = customers.people
-    codes = customers.codes
-    has = codes >= 0
-    person = np.where(
-        has,
-        customers.groups[np.maximum(codes, 0)] if customers.groups is not None else codes,
-        -1,
-    )
+    has = customers.has_customer
+    person = customers.row_people()
     starts = frame.orders.counted & has  # an order two exports hold counts once
     # A fully refunded order is no purchase; spend is net of refunds.
     orders = np.bincount(person[starts & ~frame.money.fully_refunded()], minlength=people).astype(

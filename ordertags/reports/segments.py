@@ -179,10 +179,7 @@ def tag_figures(annotated: Any, windows: Sequence[int] = WINDOWS) -> list[TagLin
     customers = annotated.customers
     # Each order once; a fully refunded one is no purchase.
     starts = frame.orders.counted & customers.has_customer & ~frame.money.fully_refunded()
-    person = np.full(frame.n, -1, dtype=np.int64)
-    has = customers.has_customer
-    codes = customers.codes
-    person[has] = codes[has] if customers.groups is None else customers.groups[codes[has]]
+    person = customers.row_people()
     units = (
         frame.money.net_units()  # spend: net of refunds
         if frame.has_field("total")
