@@ -1,9 +1,11 @@
 """A run's customers: the frame's rows grouped into people, with the tag book's links and
 (in a workspace) the order history, and the customer measures rules ask for.
 
-The pieces that need no frame (identity keys of whole columns, connected components,
-links, suspect pairs) are in :mod:`ordertags.customers.identity`; the history store is
-:mod:`ordertags.customers.history`. This module joins them to a run's :class:`Frame` and
+The identity model is in :mod:`ordertags.customers`: keys of whole columns, connected
+components, links and suspect pairs in :mod:`ordertags.customers.identity`; a row's
+identity keys and the merging of a run's rows into people in
+:mod:`ordertags.customers.people`; the history store in
+:mod:`ordertags.customers.history`. This module feeds them a run's :class:`Frame` and
 hands the result (a :class:`Memory`) explicitly to whoever needs it.
 """
 
@@ -11,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -21,7 +22,7 @@ import pyarrow.compute as pc
 
 from ordertags.base import keys as K
 from ordertags.base.amounts import fully_refunded, net_spend, rate_into
-from ordertags.customers.grouping import Customers, customer_keys_of_column
+from ordertags.customers.grouping import Customers
 from ordertags.customers.history import History, IngestReport, Recorded
 from ordertags.customers.identity import (
     NO_DATE,
@@ -29,22 +30,15 @@ from ordertags.customers.identity import (
     OrderBatch,
     RunIdentities,
     Suspect,
-    address_keys,
     codes_of,
-    dictionary_codes,
     evidence_text,
     find_suspects,
-    fold_names,
     list_suspects,
-    merge_identities,
     null_strings,
-    phone_keys,
-    phone_name_keys,
-    relay_flags,
     resolve_links,
-    surnames,
     tag_priorities,
 )
+from ordertags.customers.people import Grouping, OrderTexts, group_people, identities_of
 from ordertags.engine.arrays import BoolArray, FloatArray, IntArray, combined
 from ordertags.engine.frame import Frame
 from ordertags.engine.tagtext import render_tags
@@ -53,105 +47,32 @@ from ordertags.io.fields import CONSENT_YES, FIELD_ALIASES
 from ordertags.tags import TagBook
 
 
-def _phones_by_country(phones: pa.Array, country: pa.Array | None, region: str) -> pa.Array:
-    """E.164 keys of phones written without a country code, read as numbers of the
-    order's country where the export names it (a US order's 555 number is +1, not +44),
-    else of ``region`` (--default-region, the workspace's)."""
-    if country is None:
-        return phone_keys(phones, region)
-    encoded = pc.dictionary_encode(country)
-    regions = [K.country_region(c or "") or region for c in encoded.dictionary.to_pylist()]
-    per_row = np.asarray(regions + [region], dtype=object)[
-        np.asarray(pc.fill_null(encoded.indices, len(regions)).to_numpy(zero_copy_only=False))
-    ]
-    distinct = sorted(set(regions) | {region})
-    if len(distinct) == 1:
-        return phone_keys(phones, region)
-    out = null_strings(len(phones))
-    for code in distinct:
-        rows = np.flatnonzero(per_row == code)
-        if not len(rows):
-            continue
-        keys = phone_keys(phones.take(pa.array(rows)), code)
-        mask = np.zeros(len(phones), dtype=bool)
-        mask[rows] = True
-        # Scatter the group's keys back to its rows.
-        full = np.full(len(phones), -1, dtype=np.int64)
-        full[rows] = np.arange(len(rows))
-        taken = keys.take(pa.array(np.maximum(full, 0)))
-        out = pc.if_else(pa.array(mask), taken, out)
-    result: pa.Array = out
-    return result
-
-
 def run_identities(
     frame: Frame, region: str = K.DEFAULT_REGION, *, phones: bool = True
 ) -> RunIdentities:
-    """Per row of ``frame``: its identity keys (see :class:`RunIdentities`). Without
-    ``phones`` (a run with neither a history nor a phone a link or the tag book names)
-    the phone and address keys are left null, unparsed."""
-    n = frame.n
+    """Per row of ``frame``: its identity keys (:func:`ordertags.customers.people.identities_of`).
+    Without ``phones`` (a run with neither a history nor a phone a link or the tag book
+    names) the phone and address keys are left null, unparsed."""
 
-    def text(name: str) -> pa.Array | None:
-        if not phones:
+    def text(name: str) -> pa.ChunkedArray | None:
+        if not phones or not frame.has_field(name):
             return None
-        return combined(frame.text(field=name)) if frame.has_field(name) else None
+        return frame.text(field=name)
 
-    email = customer_keys_of_column(frame.identities.text())
-    buyer_text = frame.identities.buyers()
-    buyer = customer_keys_of_column(buyer_text) if buyer_text is not None else null_strings(n)
-    phone_text = text("phone")
-    phone = (
-        _phones_by_country(phone_text, text("country"), region)
-        if phone_text is not None
-        else null_strings(n)
+    texts = OrderTexts(
+        identity=frame.identities.text(),
+        buyers=frame.identities.buyers(),
+        phone=text("phone"),
+        country=text("country"),
+        last_name=text("last_name"),
+        name=text("name"),
+        postcode=text("postcode"),
+        address=text("address"),
     )
-    last = text("last_name")
-    full = text("name")
-    # Per row: the last-name column where the export has one, else the full name's
-    # surname (a run of several exports mixes both).
-    surname = surnames(full) if full is not None else null_strings(n)
-    if last is not None:
-        folded = fold_names(pc.utf8_trim_whitespace(last))
-        surname = pc.if_else(pc.fill_null(pc.equal(folded, ""), True), surname, folded)
-    postcode, line1 = text("postcode"), text("address")
-    address = (
-        address_keys(
-            postcode, line1 if line1 is not None else pa.repeat(pa.scalar("", pa.string()), n)
-        )
-        if postcode is not None
-        else null_strings(n)
-    )
-    kind = np.where(relay_flags(email), K.RELAY, K.EMAIL)
-    no_at = np.asarray(
-        pc.fill_null(pc.invert(pc.match_substring(email, "@")), False).to_numpy(
-            zero_copy_only=False
-        ),
-        dtype=bool,
-    )
-    kind[no_at] = K.BUYER
-    return RunIdentities(
-        email=email,
-        kind=kind.astype(np.int64),
-        phone=phone,
-        phone_name=phone_name_keys(phone, surname),
-        address=address,
-        buyer=buyer,
-    )
+    return identities_of(texts, region)
 
 
 # --- the run's view ---------------------------------------------------------------------
-
-
-@dataclass
-class Grouping:
-    """How a run's rows fall into customers (see :meth:`Memory.customers`)."""
-
-    customers: Customers
-    # The history customers in each person, as two aligned arrays sorted by history id:
-    # ``hist_ids[i]`` belongs to person ``hist_owner[i]`` (a person may have none).
-    hist_ids: IntArray
-    hist_owner: IntArray
 
 
 class Memory:
@@ -194,120 +115,15 @@ class Memory:
 
     @cached_property
     def grouping(self) -> Grouping:
-        frame, ids = self.frame, self.ids
-        base = Customers.from_emails(frame.identities.text())
-        n_email = base.count
-        phone_name = ids.phone_name if self.full else null_strings(frame.n)
-        linked = self.links.linked_phones | self.tag_phones
-        if linked:
-            hit = pc.fill_null(
-                pc.is_in(ids.phone, value_set=pa.array(sorted(linked), pa.string())), False
-            )
-            linked_phone = pc.if_else(hit, ids.phone, pa.scalar(None, pa.string()))
-        else:
-            linked_phone = null_strings(frame.n)
-        # Rows with no email but a strong phone identity: codes of their own. So do an
-        # order hub's copies of orders that name no customer (Linnworks' eBay and Etsy
-        # orders) where the history holds the order: its customer's key.
-        no_email = base.codes < 0
-        anchor = pc.if_else(
-            pa.array(no_email),
-            pc.coalesce(phone_name, linked_phone, self._recorded_owner_keys(no_email)),
-            pa.scalar(None, pa.string()),
+        return group_people(
+            self.frame.identities.text(),
+            self.ids,
+            self.links,
+            history=self.history,
+            full=self.full,
+            tag_phones=self.tag_phones,
+            recorded_owner_keys=self._recorded_owner_keys,
         )
-        extra = pc.dictionary_encode(anchor)
-        codes = base.codes.copy()
-        extra_codes = dictionary_codes(extra, n_email)
-        codes[no_email] = extra_codes[no_email]
-        n_codes = n_email + len(extra.dictionary)
-        keys = pa.concat_arrays([base.keys.cast(pa.string()), null_strings(len(extra.dictionary))])
-        if n_codes == 0:
-            # No customer in the run (a header-only export on a quiet day): no people.
-            return Grouping(
-                Customers(codes=codes, keys=keys, groups=np.zeros(0, np.int64), people=0),
-                np.zeros(0, np.int64),
-                np.zeros(0, np.int64),
-            )
-
-        # One node per distinct identity; the codes' own identities (email keys, then
-        # the anchors) come first.
-        ends_same = [k for pair in self.links.same for k in pair]
-        ends_diff = [k for pair in self.links.different for k in pair]
-        strings = pa.concat_arrays(
-            [
-                base.keys.cast(pa.string()),
-                extra.dictionary.cast(pa.string()),
-                phone_name,
-                linked_phone,
-                ids.buyer.cast(pa.string()),
-                pa.array(ends_same + ends_diff, pa.string()),
-            ]
-        )
-        nodes = pc.dictionary_encode(strings)
-        node_of = dictionary_codes(nodes)
-        n_nodes = len(nodes.dictionary)
-        n = frame.n
-        code_node = node_of[:n_codes]
-        at = n_codes
-        row_pn = node_of[at : at + n]
-        row_lp = node_of[at + n : at + 2 * n]
-        row_buyer = node_of[at + 2 * n : at + 3 * n]
-        at += 3 * n
-        same_nodes = node_of[at : at + len(ends_same)].reshape(-1, 2)
-        diff_nodes = node_of[at + len(ends_same) :].reshape(-1, 2)
-        has = codes >= 0
-        row_code = np.where(has, code_node[np.maximum(codes, 0)], -1)
-        # Identities seen on one order are one customer: its email and buyer id, its
-        # phone with surname, a phone a link or the tag book names.
-        hist_of_node = None
-        if self.history is not None:
-            hist_of_node = self.history.customers_of(nodes.dictionary)
-        merged = merge_identities(
-            n_nodes,
-            [(row_code, row_pn), (row_code, row_lp), (row_pn, row_lp), (row_code, row_buyer)],
-            same=(same_nodes[:, 0], same_nodes[:, 1]),
-            apart=(diff_nodes[:, 0], diff_nodes[:, 1]),
-            owner=hist_of_node,
-        )
-        labels, hist_ids = merged.labels, merged.prior
-        # People: the components of the codes, numbered 0..P-1.
-        people, groups = np.unique(labels[code_node], return_inverse=True)
-        groups = groups.astype(np.int64)
-        # Other identities of each person: for tag-book entries that name an email
-        # this run does not carry.
-        node_person = np.searchsorted(people, labels[:n_nodes])
-        node_person = np.where(
-            (node_person < len(people))
-            & (people[np.minimum(node_person, len(people) - 1)] == labels[:n_nodes]),
-            node_person,
-            -1,
-        )
-        alias_keys = [nodes.dictionary]
-        alias_people = [node_person]
-        grouped_ids = np.zeros(0, np.int64)
-        grouped_owner = np.zeros(0, np.int64)
-        if len(hist_ids):
-            hist_person = np.searchsorted(people, labels[n_nodes:])
-            found = (hist_person < len(people)) & (
-                people[np.minimum(hist_person, len(people) - 1)] == labels[n_nodes:]
-            )
-            by_id = np.argsort(hist_ids[found], kind="stable")
-            grouped_ids = hist_ids[found][by_id].astype(np.int64)
-            grouped_owner = hist_person[found][by_id].astype(np.int64)
-            assert self.history is not None
-            akeys, acust = self.history.email_identities(hist_ids[found])
-            if len(akeys):
-                alias_keys.append(akeys)
-                alias_people.append(hist_person[found][np.searchsorted(hist_ids[found], acust)])
-        customers = Customers(
-            codes=codes,
-            keys=keys,
-            groups=groups,
-            people=len(people),
-            alias_keys=pa.concat_arrays([a.cast(pa.string()) for a in alias_keys]),
-            alias_people=np.concatenate(alias_people),
-        )
-        return Grouping(customers, grouped_ids, grouped_owner)
 
     def _recorded_owner_keys(self, nameless: BoolArray) -> pa.Array:
         """Per row: where the row names no customer (``nameless``) but the history holds
