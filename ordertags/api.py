@@ -746,17 +746,7 @@ def _segment_config(rules: PathLike | None) -> tuple[str, Any]:
     if rules is None:
         return "quantiles", None
     ruleset = load_rules(rules)
-    cuts = ruleset.segment_cutoffs
-    cutoffs = (
-        Cutoffs(
-            tuple(int(x) for x in cuts[0]),  # type: ignore[arg-type]
-            tuple(cuts[1]),  # type: ignore[arg-type]
-            tuple(cuts[2]),  # type: ignore[arg-type]
-        )
-        if cuts
-        else None
-    )
-    return ruleset.segment_method, cutoffs
+    return ruleset.segment_method, Cutoffs.of(ruleset.segment_cutoffs)
 
 
 def segments_report(

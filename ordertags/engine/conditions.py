@@ -23,8 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.customers.grouping import Customers, customer_keys, email_domains
-from ordertags.customers.rfm import Cutoffs
-from ordertags.customers.rfm import score as rfm_score
+from ordertags.customers.rfm import Cutoffs, groups_per_code
 from ordertags.engine.arrays import BoolArray, FloatArray, to_bool
 from ordertags.engine.columns import VIRTUAL_FIELDS
 from ordertags.engine.frame import Frame
@@ -508,33 +507,14 @@ def segments_per_code(cond: SegmentCondition, ctx: Context) -> list[str]:
             m: measure_values(CustomerCondition(m, {}, None, cond.where), ctx)
             for m in ("days_since_last", "orders", "spend")
         }
-        customers = ctx.customers
-        if customers.groups is not None:  # one value per person, not per email of theirs
-            _, pick, back = np.unique(customers.groups, return_index=True, return_inverse=True)
-        else:
-            pick = back = np.arange(customers.count)
-        cuts = (
-            Cutoffs(
-                (
-                    int(cond.cutoffs[0][0]),
-                    int(cond.cutoffs[0][1]),
-                    int(cond.cutoffs[0][2]),
-                    int(cond.cutoffs[0][3]),
-                ),
-                tuple(float(x) for x in cond.cutoffs[1]),  # type: ignore[arg-type]
-                tuple(float(x) for x in cond.cutoffs[2]),  # type: ignore[arg-type]
-            )
-            if cond.cutoffs
-            else None
-        )
-        scores = rfm_score(
-            measures["days_since_last"][pick],
-            np.nan_to_num(measures["orders"][pick]),
-            np.nan_to_num(measures["spend"][pick]),
-            cutoffs=cuts,
+        return groups_per_code(
+            measures["days_since_last"],
+            measures["orders"],
+            measures["spend"],
+            people=ctx.customers.groups,
+            cutoffs=Cutoffs.of(cond.cutoffs),
             method=cond.method,
         )
-        return [scores.groups[int(i)] for i in np.asarray(back).ravel()]
 
     result: list[str] = ctx.remembered(("segments", cond.method, cond.cutoffs), make)
     return result
