@@ -76,6 +76,9 @@ class Columns:
         return optional
 
     def has(self, ti: int, field: str) -> bool:
+        """Does table ``ti`` have what ``field`` is read from: its column, or what it
+        is worked out from (an order total from line amounts, a name from first and
+        last names, a currency from the money's symbol)?"""
         fmap, profile = self.maps[ti], self.profiles[ti]
         if fmap.get(field) is not None:
             return True
@@ -114,6 +117,7 @@ class Columns:
         raise fmap.missing(profile.customer[0], file=self.tables[ti].source)
 
     def has_column(self, name: str) -> bool:
+        """Does any export of the run have a column named ``name``?"""
         return any(m.find_column(name) is not None for m in self.maps)
 
     def action_column(self, index: int, name: str) -> tuple[int | None, str]:

@@ -55,6 +55,8 @@ class Money:
         self.rates = {k.upper(): float(v) for k, v in rates.items()}
 
     def style_of(self, ti: int) -> str:
+        """How the amounts of table ``ti`` are written (``--money-style``, else its
+        profile's)."""
         return self.style or self.cols.profiles[ti].money
 
     def refund_units(self) -> IntArray:

@@ -59,6 +59,7 @@ class Orders:
         self._text: dict[str, pa.ChunkedArray] = {}
 
     def groups(self, ti: int) -> Groups:
+        """How the rows of table ``ti`` form orders (worked out once)."""
         if ti in self._groups:
             return self._groups[ti]
         table, profile = self.cols.tables[ti], self.cols.profiles[ti]
@@ -130,6 +131,7 @@ class Orders:
 
     @cached_property
     def offsets(self) -> IntArray:
+        """Per table, the index of its first order in the run (and the count at the end)."""
         counts = [self.groups(i).count for i in range(len(self.cols.tables))]
         offsets: IntArray = np.cumsum([0, *counts]).astype(np.int64)
         return offsets
