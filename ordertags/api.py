@@ -44,8 +44,9 @@ from ordertags.customers.history import History, IngestReport
 from ordertags.customers.identity import Suspect, resolve_links
 from ordertags.customers.rfm import Cutoffs
 from ordertags.customers.workspace import Workspace, run_lock, workspace_history
+from ordertags.engine.columns import VIRTUAL_FIELDS
 from ordertags.engine.conditions import check_patterns
-from ordertags.engine.frame import VIRTUAL_FIELDS, Frame
+from ordertags.engine.frame import Frame
 from ordertags.engine.pipeline import Annotated
 from ordertags.engine.pipeline import annotate as annotate_tables
 from ordertags.engine.resolution import order_batches, run_identities, suspects_in_frame
@@ -738,7 +739,7 @@ def export_list(
         # --min-spend compares spend as the rules do: in the rule file's currency, with
         # its rates (the run's; listing the history alone, the rule file's).
         if result is not None:
-            currency, rates = result.frame.spend_currency, result.frame.rates
+            currency, rates = result.frame.money.currency, result.frame.money.rates
         elif rules is not None:
             ruleset = load_rules(rules)
             currency, rates = ruleset.currency, ruleset.rates
@@ -804,17 +805,7 @@ def _segment_config(rules: PathLike | None) -> tuple[str, Any]:
     if rules is None:
         return "quantiles", None
     ruleset = load_rules(rules)
-    cuts = ruleset.segment_cutoffs
-    cutoffs = (
-        Cutoffs(
-            tuple(int(x) for x in cuts[0]),  # type: ignore[arg-type]
-            tuple(cuts[1]),  # type: ignore[arg-type]
-            tuple(cuts[2]),  # type: ignore[arg-type]
-        )
-        if cuts
-        else None
-    )
-    return ruleset.segment_method, cutoffs
+    return ruleset.segment_method, Cutoffs.of(ruleset.segment_cutoffs)
 
 
 def segments_report(

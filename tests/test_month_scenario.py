@@ -164,14 +164,14 @@ def test_one_run_counts_each_order_once_and_tags_every_customer(
     frame = result.frame
     truth = month.truth()
     by_number = {o.number.lstrip("#"): o for o in month.orders}
-    numbers = frame.order_numbers.to_pylist()
+    numbers = frame.orders.numbers.to_pylist()
     checked = 0
     for ti, table in enumerate(frame.tables):
-        if frame.is_hub(ti):
+        if frame.orders.is_hub(ti):
             continue
         start = int(frame.offsets[ti])
         for row in range(start, start + table.num_rows):
-            if not frame.order_starts[row]:
+            if not frame.orders.starts[row]:
                 continue
             order = by_number[numbers[row]]
             count = int(truth[order.key]["orders"])  # type: ignore[call-overload]
@@ -180,7 +180,7 @@ def test_one_run_counts_each_order_once_and_tags_every_customer(
             checked += 1
     assert checked == len(month.orders)
     # Each order once: the hub's copies of orders the channels' exports hold are not counted.
-    assert int(frame.counted_orders.sum()) == len(month.orders)
+    assert int(frame.orders.counted.sum()) == len(month.orders)
 
 
 @settings(

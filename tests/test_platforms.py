@@ -43,7 +43,7 @@ def frame_of(name: str | Path, **kw: object) -> Frame:
 
 def per_order(frame: Frame, values: object) -> list[object]:
     """A per-row array's values at each order's first row."""
-    rows = frame.order_rows
+    rows = frame.orders.first_rows
     if hasattr(values, "to_pylist"):
         got = values.to_pylist()
         return [got[int(r)] for r in rows]
@@ -83,9 +83,9 @@ def test_each_fixture_is_detected_and_grouped(
     frame = frame_of(name)
     assert frame.tables[0].profile.name == profile
     assert frame.n == rows
-    assert frame.n_orders == orders
-    assert int(frame.order_starts.sum()) == orders
-    assert sorted(set(frame.order_codes.tolist())) == list(range(orders))
+    assert frame.orders.count == orders
+    assert int(frame.orders.starts.sum()) == orders
+    assert sorted(set(frame.orders.codes.tolist())) == list(range(orders))
     assert frame.customers.count == customers
 
 
@@ -118,11 +118,11 @@ def test_shopify_orders_span_rows_and_fields_come_from_the_first() -> None:
     ids = frame.text(column="Name").to_pylist()
     assert ids == ["#1001", "#1001", "#1002", "#1003", "#1004", "#1003", "#1003"]
     # #1003's rows are not adjacent: rows 3, 5 and 6 are one order.
-    assert frame.order_codes.tolist() == [0, 0, 1, 2, 3, 2, 2]
-    assert frame.order_starts.tolist() == [True, False, True, True, True, False, False]
+    assert frame.orders.codes.tolist() == [0, 0, 1, 2, 3, 2, 2]
+    assert frame.orders.starts.tolist() == [True, False, True, True, True, False, False]
     # Email and total are on the first row only; every row reads the order's.
     assert frame.text(field="email").to_pylist()[:2] == ["Jane.Doe@Example.com"] * 2
-    assert frame.numbers(field="total").tolist() == [
+    assert frame.money.numbers(field="total").tolist() == [
         120.5,
         120.5,
         35.0,
@@ -131,12 +131,12 @@ def test_shopify_orders_span_rows_and_fields_come_from_the_first() -> None:
         1659.95,
         1659.95,
     ]
-    assert per_order(frame, frame.money_units(field="total")) == [1_205_000, 350_000, 16_599_500, 0]
+    assert per_order(frame, frame.money.units(field="total")) == [1_205_000, 350_000, 16_599_500, 0]
     # Excel's protective apostrophe is dropped from phones and zips (not from the file).
     assert frame.text(field="phone").to_pylist()[0] == "+46 70 459 81 59"
     assert frame.text(field="postcode").to_pylist()[0] == "11122"
     assert frame.text(column="Phone").to_pylist()[0] == "'+46 70 459 81 59"
-    assert per_order(frame, frame.dates()) == [
+    assert per_order(frame, frame.dates.stamps()) == [
         dt.datetime(2022, 1, 10, 9, 55, 16),
         dt.datetime(2022, 1, 11, 10),
         dt.datetime(2022, 1, 12, 8),
@@ -212,14 +212,14 @@ def test_woocommerce_webtoffee_guest_email_dates_and_money() -> None:
         "LILLY@example.com",
     ]
     assert frame.customers.keys.to_pylist() == ["lilly@example.com", "john@example.com"]
-    assert frame.numbers(field="total").tolist() == [1234.5, 33.04, 58.98]
-    assert frame.dates().tolist() == [
+    assert frame.money.numbers(field="total").tolist() == [1234.5, 33.04, 58.98]
+    assert frame.dates.stamps().tolist() == [
         dt.datetime(2018, 5, 16, 7, 32, 6),
         dt.datetime(2018, 5, 17, 9, 0),
         dt.datetime(2018, 5, 18, 10, 11, 12),
     ]
     # WooCommerce's CSV-injection guard: '-5.00 is -5.
-    assert frame.numbers(column="cart_discount").tolist()[0] == -5.0
+    assert frame.money.numbers(column="cart_discount").tolist()[0] == -5.0
     assert frame.text(field="phone").to_pylist()[0] == "+44 7700 900123"
     assert frame.text(field="name").to_pylist() == ["Lilly Gordon", "John Edward", "Lilly Gordon"]
 
@@ -249,15 +249,15 @@ def test_woocommerce_skyverge_line_items_cell() -> None:
     assert items.text("sku").to_pylist() == ["MUG-1", "", "TEA"]
     assert items.numbers("total").tolist() == [20.0, 10.0, 12.0]
     assert items.numbers("price").tolist() == [10.0, 10.0, 4.0]
-    assert frame.dates().tolist()[0] == dt.datetime(2016, 5, 31, 0, 37)  # resaved by Excel
+    assert frame.dates.stamps().tolist()[0] == dt.datetime(2016, 5, 31, 0, 37)  # resaved by Excel
 
 
 def test_woocommerce_algolplus_totals_counted_once_in_cp1252(tmp_path: Path, tagbook: Path) -> None:
     frame = frame_of("woocommerce_algolplus.csv")
     assert frame.tables[0].dialect.encoding == "cp1252"  # tried after UTF-8 failed
     assert frame.text(field="name").to_pylist()[0] == "Zoë Müller"
-    assert frame.order_codes.tolist() == [0, 0, 1, 0]
-    assert per_order(frame, frame.numbers(field="total")) == [60.0, 1249.99]
+    assert frame.orders.codes.tolist() == [0, 0, 1, 0]
+    assert per_order(frame, frame.money.numbers(field="total")) == [60.0, 1249.99]
     assert build_items(frame).text("name").to_pylist()[0] == "Tasse „Köln“"
     # 60.00 is repeated on three rows of order 3001: Zoë spent 60, not 180.
     rules = rules_file(
@@ -275,7 +275,7 @@ def test_woocommerce_algolplus_totals_counted_once_in_cp1252(tmp_path: Path, tag
 def test_woocommerce_analytics_products_and_customers_by_name() -> None:
     frame = frame_of("woocommerce_analytics.csv")
     assert frame.customers.keys.to_pylist() == ["woo-name:mia wong", "woo-name:leo park"]
-    assert frame.numbers(field="total").tolist() == [42.5, 1200.0, 8.0]
+    assert frame.money.numbers(field="total").tolist() == [42.5, 1200.0, 8.0]
     items = build_items(frame)
     assert items.text("name").to_pylist() == ["Formal shoe", "Belt, brown leather", "Sofa", "Socks"]
     assert items.numbers("quantity").tolist() == [2, 1, 1, 1]
@@ -287,7 +287,7 @@ def test_woocommerce_analytics_products_and_customers_by_name() -> None:
 
 def test_linnworks_repeated_totals_and_relay_addresses() -> None:
     frame = frame_of("linnworks_open_orders.csv")
-    assert per_order(frame, frame.numbers(field="total")) == [45.0, 12.99, 150.01]
+    assert per_order(frame, frame.money.numbers(field="total")) == [45.0, 12.99, 150.01]
     assert frame.customers.keys.to_pylist() == [
         "x7k2m9@marketplace.amazon.co.uk",
         "bob@example.co.uk",
@@ -302,8 +302,8 @@ def test_mapping_file_names_the_columns_of_another_export() -> None:
     table = frame.tables[0]
     assert table.profile.name == "linnworks" and table.dialect.delimiter == ";"
     assert frame.text(field="order_id").to_pylist() == ["L-1", "L-2", "L-3"]
-    assert frame.numbers(field="total").tolist() == [1234.5, 10.0, 99.9]
-    assert frame.dates().tolist()[2] == dt.datetime(2025, 2, 28)
+    assert frame.money.numbers(field="total").tolist() == [1234.5, 10.0, 99.9]
+    assert frame.dates.stamps().tolist()[2] == dt.datetime(2025, 2, 28)
     assert frame.customers.keys.to_pylist() == ["ann@example.com", "cy@example.com"]
 
 
@@ -314,7 +314,7 @@ def test_flat_mapping_and_customer_id(tmp_path: Path) -> None:
     mapping.write_text("Ref: order_id\nBuyer: customer_id\nPaid: total\n", encoding="utf-8")
     frame = frame_of(src, mapping=mapping)
     assert frame.customers.keys.to_pylist() == ["customer:u17.0", "customer:u17"]
-    assert frame.numbers(field="total").tolist() == [5.0, 7.0, 9.0]
+    assert frame.money.numbers(field="total").tolist() == [5.0, 7.0, 9.0]
     assert frame.customers.codes.tolist() == [0, 1, -1]
 
 
@@ -379,17 +379,17 @@ def test_amazon_totals_are_summed_over_lines_in_cp1252() -> None:
     assert frame.text(field="name").to_pylist()[0] == "Jörg Müller"
     # The continuation line (blank order-id, a -1.00 shipping promotion) is part of the
     # first order and starts none.
-    assert frame.order_codes.tolist() == [0, 0, 0, 1, 2]
-    assert frame.order_starts.tolist() == [True, False, False, True, True]
+    assert frame.orders.codes.tolist() == [0, 0, 0, 1, 2]
+    assert frame.orders.starts.tolist() == [True, False, False, True, True]
     # item-price is per line, already times the quantity. Amazon.de prices include VAT:
     # item-tax is the VAT inside item-price, not added (19.98 + 4.99 + 5.00 - 1.00).
-    assert per_order(frame, frame.money_units(field="total")) == [289_700, 300_000, 149_800]
+    assert per_order(frame, frame.money.units(field="total")) == [289_700, 300_000, 149_800]
     assert frame.customers.keys.to_pylist() == [
         "zjzhk7tmf7ts1q1@marketplace.amazon.de",
         "q9w8e7r6t5@marketplace.amazon.de",
     ]
     # Offsets are dropped, not applied: the wall-clock time as written.
-    assert per_order(frame, frame.dates())[2] == dt.datetime(2017, 9, 25, 9, 30)
+    assert per_order(frame, frame.dates.stamps())[2] == dt.datetime(2017, 9, 25, 9, 30)
     items = build_items(frame)
     assert items.text("sku").to_pylist() == ["MUG-1", "SPN-1", "TEA-1", "MUG-1"]
     assert items.numbers("price").tolist() == [9.99, 5.0, 10.0, 9.99]
@@ -400,7 +400,7 @@ def test_amazon_japan_is_read_as_cp932() -> None:
     assert frame.tables[0].dialect.encoding == "cp932"
     assert frame.text(field="name").to_pylist() == ["山田 太郎", "佐藤 花子"]
     # Prices on Amazon.co.jp include consumption tax: item-tax is not added again.
-    assert frame.numbers(field="total").tolist() == [3500.0, 1500.0]
+    assert frame.money.numbers(field="total").tolist() == [3500.0, 1500.0]
 
 
 def test_amazon_report_without_buyer_email_says_which_report_to_use(
@@ -438,8 +438,8 @@ def test_ebay_preamble_trailer_money_and_dates() -> None:
         "1202",
         "12-34567-89012",
     ]
-    assert per_order(frame, frame.numbers(field="total")) == [1433.66, 45.99, 99.5]
-    assert per_order(frame, frame.dates()) == [
+    assert per_order(frame, frame.money.numbers(field="total")) == [1433.66, 45.99, 99.5]
+    assert per_order(frame, frame.dates.stamps()) == [
         dt.datetime(2026, 7, 25),
         dt.datetime(2026, 8, 1),
         dt.datetime(2026, 8, 2),
@@ -457,7 +457,7 @@ def test_ebay_rows_are_numbered_as_in_the_file(tmp_path: Path) -> None:
     src.write_bytes(data.replace(b"Aug-01-26", b"Aug-41-26"))
     frame = frame_of(src)
     with pytest.raises(OrderTagsError) as err:
-        frame.dates()
+        frame.dates.stamps()
     # Two lines before the header (row 3): the fourth data row is row 7.
     assert str(err.value).startswith(
         f'{src}, row 7, column "Sale Date": "Aug-41-26" is not a valid date in the "ebay" style'
@@ -478,7 +478,7 @@ def test_ebay_report_lines_inside_the_data_are_no_orders(tmp_path: Path, tagbook
     )
     frame = frame_of(src)
     assert frame.tables[0].profile.name == "ebay"
-    assert frame.n_orders == 2 and frame.order_starts.tolist() == [True, False, False, True]
+    assert frame.orders.count == 2 and frame.orders.starts.tolist() == [True, False, False, True]
     assert frame.customers.keys.to_pylist() == ["ebay:jacgeo-2000", "ebay:mowl_to"]
     out = tmp_path / "out.csv"
     rules = rules_file(
@@ -513,8 +513,8 @@ def test_ebay_germany() -> None:
     frame = frame_of("ebay_de_bestellungen.csv")
     table = frame.tables[0]
     assert table.dialect.delimiter == ";" and table.dialect.preamble == b"sep=;\n"
-    assert frame.numbers(field="total").tolist() == [116.99, 1049.0, 9.5]
-    assert frame.dates().tolist() == [
+    assert frame.money.numbers(field="total").tolist() == [116.99, 1049.0, 9.5]
+    assert frame.dates.stamps().tolist() == [
         dt.datetime(2025, 12, 10),
         dt.datetime(2026, 3, 2),
         dt.datetime(2025, 10, 15),
@@ -527,15 +527,15 @@ def test_ebay_germany() -> None:
 
 def test_etsy_orders_mixed_money_and_us_dates() -> None:
     frame = frame_of("EtsySoldOrders2026-10.csv")
-    assert frame.numbers(field="total").tolist() == [55.0, 12.0, 5.0]  # 55.00, "12,00", $5.00
-    assert frame.dates().tolist()[0] == dt.datetime(2026, 9, 25)
+    assert frame.money.numbers(field="total").tolist() == [55.0, 12.0, 5.0]  # 55.00, "12,00", $5.00
+    assert frame.dates.stamps().tolist()[0] == dt.datetime(2026, 9, 25)
     assert frame.customers.keys.to_pylist() == ["etsy:kj7", "etsy:m42"]
 
 
 def test_etsy_items_total_is_items_plus_shipping_and_tax_once() -> None:
     frame = frame_of("EtsySoldOrderItems2026-10.csv")
     # 30.00 + 20.00 items, + 5.00 shipping and 2.50 tax once (they repeat on each row).
-    assert per_order(frame, frame.numbers(field="total")) == [57.5, 12.0]
+    assert per_order(frame, frame.money.numbers(field="total")) == [57.5, 12.0]
     assert frame.customers.keys.to_pylist() == ["etsy:andrewdye", "etsy:elodiem"]
 
 
@@ -544,7 +544,7 @@ def test_etsy_items_total_is_items_plus_shipping_and_tax_once() -> None:
 
 def test_format_forces_a_profile(tmp_path: Path, tagbook: Path) -> None:
     frame = frame_of("shopify_orders_export.csv", profile="generic")
-    assert frame.n_orders == 7  # every row an order, as the user asked
+    assert frame.orders.count == 7  # every row an order, as the user asked
     out = tmp_path / "out.csv"
     result = CliRunner().invoke(
         app,
@@ -756,7 +756,7 @@ def _csv_rows(path: Path) -> list[dict[str, str]]:
 def _orders(frame: Frame) -> dict[str, int]:
     """Order id -> total in ten-thousandths, from the frame."""
     ids = per_order(frame, frame.text(field="order_id"))
-    units = per_order(frame, frame.money_units(field="total"))
+    units = per_order(frame, frame.money.units(field="total"))
     return dict(zip(ids, units, strict=True))  # type: ignore[arg-type]
 
 
@@ -771,11 +771,11 @@ def test_real_shopify_sample() -> None:
             emails[r["Name"]] = r["Email"].strip().lower()
     frame = frame_of(path)
     assert frame.tables[0].profile.name == "shopify"
-    assert (frame.n, frame.n_orders) == (len(rows), len(totals)) == (40, 19)
+    assert (frame.n, frame.orders.count) == (len(rows), len(totals)) == (40, 19)
     assert _orders(frame) == {k: int(v * 10_000) for k, v in totals.items()}
     assert frame.customers.count == len({e for e in emails.values() if e})
     assert (
-        int((~frame.customers.has_customer[frame.order_rows]).sum())
+        int((~frame.customers.has_customer[frame.orders.first_rows]).sum())
         == sum(1 for e in emails.values() if not e)
         == 10
     )
@@ -786,7 +786,7 @@ def test_real_woocommerce_sample() -> None:
     rows = _csv_rows(path)
     frame = frame_of(path)
     assert frame.tables[0].profile.name == "woocommerce"
-    assert frame.n_orders == len(rows) == 3
+    assert frame.orders.count == len(rows) == 3
     expected = {r["order_number"]: int(Decimal(r["order_total"]) * 10_000) for r in rows}
     assert _orders(frame) == expected
     keys = {(r["customer_email"] or r["billing_email"]).lower() for r in rows}
@@ -803,7 +803,7 @@ def test_real_uci_online_retail_sample() -> None:
     customers = {str(int(float(r["CustomerID"]))) for r in rows if r["CustomerID"]}
     frame = frame_of(path)
     assert frame.tables[0].profile.name == "online-retail"
-    assert (frame.n, frame.n_orders, frame.customers.count) == (4792, 2093, 875)
+    assert (frame.n, frame.orders.count, frame.customers.count) == (4792, 2093, 875)
     assert (len(totals), len(customers)) == (2093, 875)
     got = _orders(frame)
     assert got.keys() == totals.keys()

@@ -245,7 +245,7 @@ def test_vat_inclusive_amazon_uk_order_and_tax_exclusive_us(tmp_path: Path) -> N
     )
     frame = Frame([read_orders(src)], as_of=dt.date(2026, 11, 20))
     # US: 100 + 8.25 + 5 + 0.41 + 3 + 0.25 - 10 - 5 = 101.91; DE: 40 + 4.99 + 2.50 - 4 = 43.49.
-    assert frame.numbers(field="total").tolist() == [56.49, 1025.0, 101.91, 43.49]
+    assert frame.money.numbers(field="total").tolist() == [56.49, 1025.0, 101.91, 43.49]
 
 
 # --- notes go where the platform keeps them --------------------------------------------------

@@ -770,11 +770,12 @@ def test_each_date_and_money_column_is_read_once(
 ) -> None:
     """A window (orders in the last 365 days) and a measure over all dates ask for the
     same dates, with and without "optional": one reading of the column serves both."""
-    from ordertags.engine import frame as frame_module
+    from ordertags.engine import dates as dates_module
+    from ordertags.engine import money as money_module
 
     calls = {"dates": 0, "money": 0}
-    real_dates = getattr(frame_module, "parse_dates")  # noqa: B009 - imported there
-    real_money = getattr(frame_module, "parse_money")  # noqa: B009
+    real_dates = getattr(dates_module, "parse_dates")  # noqa: B009 - imported there
+    real_money = getattr(money_module, "parse_money")  # noqa: B009
 
     def dates(*args: object, **kwargs: object) -> object:
         calls["dates"] += 1
@@ -784,8 +785,8 @@ def test_each_date_and_money_column_is_read_once(
         calls["money"] += 1
         return real_money(*args, **kwargs)
 
-    monkeypatch.setattr(frame_module, "parse_dates", dates)
-    monkeypatch.setattr(frame_module, "parse_money", money)
+    monkeypatch.setattr(dates_module, "parse_dates", dates)
+    monkeypatch.setattr(money_module, "parse_money", money)
     src = tmp_path / "orders.csv"
     src.write_text(
         "Order Id,Email,Total,Date\n"

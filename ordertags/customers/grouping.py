@@ -65,6 +65,39 @@ def customer_keys_of_column(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return keyed
 
 
+def buyer_keys(ids: pa.Array | pa.ChunkedArray, prefix: str) -> pa.Array:
+    """A platform's buyer ids as identities: prefixed with the platform (``ebay:jdoe``,
+    ``etsy:123``), a number a spreadsheet wrote as ``17850.0`` read as ``17850``, ""
+    where blank.
+
+    >>> buyer_keys(pa.array([" jdoe ", "", "17850.0"]), "ebay:").to_pylist()
+    ['ebay:jdoe', '', 'ebay:17850']
+    """
+    ids = pc.utf8_trim_whitespace(combined(ids))
+    ids = pc.replace_substring_regex(ids, r"^(\d+)\.0+$", r"\1")
+    keyed = pc.binary_join_element_wise(prefix, ids, "")
+    result: pa.Array = pc.if_else(pc.equal(ids, ""), pa.scalar("", pa.string()), keyed)
+    return result
+
+
+def identity_text(email: pa.Array | None, buyer: pa.Array | None) -> pa.Array:
+    """What an order's customer key is made from (for :func:`customer_keys`): its email
+    where it has one, else its buyer id (:func:`buyer_keys`); "" where both are blank.
+    ``None``: the export has no such column (one of the two is given).
+
+    >>> identity_text(pa.array(["a@b.org", " "]), pa.array(["ebay:x", "ebay:y"])).to_pylist()
+    ['a@b.org', 'ebay:y']
+    """
+    if buyer is None:
+        assert email is not None
+        return email
+    if email is None:
+        return buyer
+    has_email = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(email), ""), False)
+    result: pa.Array = pc.if_else(has_email, email, buyer)
+    return result
+
+
 def email_domains(keys: pa.Array) -> pa.Array:
     """The domain of each customer key (null where there is none)."""
     parts = pc.extract_regex(keys, _EMAIL)
@@ -112,6 +145,14 @@ class Customers:
         key_codes = pc.fill_null(by_key.indices, -1).to_numpy(zero_copy_only=False)
         codes = key_codes.astype(np.int64)[raw_codes]
         return cls(codes=codes, keys=by_key.dictionary)
+
+    def row_people(self) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """Per row: its person (its code's group; its code, where every code is a person
+        of its own), -1 for a row with no customer."""
+        codes = self.codes
+        people = self.groups[np.maximum(codes, 0)] if self.groups is not None else codes
+        result: np.ndarray[Any, np.dtype[np.int64]] = np.where(codes >= 0, people, -1)
+        return result
 
     def row_keys(self) -> pa.Array:
         """The customer key of every row (null: no customer)."""

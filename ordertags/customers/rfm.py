@@ -44,6 +44,7 @@ __all__ = [
     "Cutoffs",
     "Scores",
     "group_of",
+    "groups_per_code",
     "group_slug",
     "score",
 ]
@@ -84,6 +85,25 @@ class Cutoffs:
     recency_days: tuple[int, int, int, int] = DEFAULT_RECENCY_DAYS
     frequency: tuple[float, float, float, float] = DEFAULT_FREQUENCY
     monetary: tuple[float, float, float, float] = DEFAULT_MONETARY
+
+    @classmethod
+    def of(
+        cls, given: tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]] | None
+    ) -> Cutoffs | None:
+        """The cut-offs a rule file's ``segments:`` gives (recency days, frequency,
+        monetary; see :attr:`ordertags.rules.RuleSet.segment_cutoffs`); None: none given.
+
+        >>> Cutoffs.of(((7, 30, 90, 180), (2, 3, 4, 5), (50, 100, 200, 400))).recency_days
+        (7, 30, 90, 180)
+        """
+        if not given:
+            return None
+        recency, frequency, monetary = given
+        return cls(
+            tuple(int(x) for x in recency),  # type: ignore[arg-type]
+            tuple(float(x) for x in frequency),  # type: ignore[arg-type]
+            tuple(float(x) for x in monetary),  # type: ignore[arg-type]
+        )
 
 
 DEFAULT_CUTOFFS = Cutoffs()
@@ -195,6 +215,38 @@ def score(
     for i in buyers.tolist():
         groups[i] = group_of(int(r[i]), float(fm[i]))
     return Scores(r, f, m, groups, method, reason, thresholds)
+
+
+def groups_per_code(
+    days_since_last: FloatArray,
+    orders: FloatArray,
+    spend: FloatArray,
+    *,
+    people: IntArray | None = None,
+    cutoffs: Cutoffs | None = None,
+    method: str = "quantiles",
+) -> list[str]:
+    """The RFM group of each customer code, from per-code measures (as
+    :func:`score` takes them; NaN orders and spend count as 0), scored once per person:
+    ``people`` gives each code's person (None: every code is a person of its own), and
+    a person's codes share its measures.
+
+    >>> groups_per_code(np.array([1.0, 1.0, 400.0]), np.array([9.0, 9.0, 1.0]),
+    ...                 np.array([2000.0, 2000.0, 5.0]), people=np.array([0, 0, 1]))
+    ['champions', 'champions', 'dormant']
+    """
+    if people is not None:  # one value per person, not per email of theirs
+        _, pick, back = np.unique(people, return_index=True, return_inverse=True)
+    else:
+        pick = back = np.arange(len(orders))
+    scores = score(
+        days_since_last[pick],
+        np.nan_to_num(orders[pick]),
+        np.nan_to_num(spend[pick]),
+        cutoffs=cutoffs,
+        method=method,
+    )
+    return [scores.groups[int(i)] for i in np.asarray(back).ravel()]
 
 
 def group_of(r: int, fm: float) -> str:

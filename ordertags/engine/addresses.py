@@ -41,7 +41,7 @@ def address_rows(frame: Frame, written: Iterable[str], region: str | None = None
     >>> int(address_rows(result.frame, ["United Kingdom; eh2 2pr; 12 Rose St"]).sum())
     5
     """
-    home = region or frame.region or DEFAULT_REGION
+    home = region or frame.dates.region or DEFAULT_REGION
     wanted = entry_keys(written, home)
     out = np.zeros(frame.n, dtype=bool)
     if not len(wanted) or not frame.has_field("postcode") or not frame.has_field("address"):

@@ -23,10 +23,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.customers.grouping import Customers, customer_keys, email_domains
-from ordertags.customers.rfm import Cutoffs
-from ordertags.customers.rfm import score as rfm_score
+from ordertags.customers.rfm import Cutoffs, groups_per_code
 from ordertags.engine.arrays import BoolArray, FloatArray, to_bool
-from ordertags.engine.frame import VIRTUAL_FIELDS, Frame
+from ordertags.engine.columns import VIRTUAL_FIELDS
+from ordertags.engine.frame import Frame
 from ordertags.engine.items import Items, build_items
 from ordertags.engine.resolution import Memory, measure_per_code
 from ordertags.rules import (
@@ -226,12 +226,12 @@ def _numbers(cond: FieldCondition, ctx: Context) -> FloatArray:
     if cond.item:
         return ctx.items.numbers(cond.field)
     fld, col = _resolve(cond, ctx.frame)
-    return ctx.frame.numbers(field=fld, column=col)
+    return ctx.frame.money.numbers(field=fld, column=col)
 
 
 def _dates(cond: FieldCondition, ctx: Context) -> np.ndarray[Any, np.dtype[np.datetime64]]:
     fld, col = _resolve(cond, ctx.frame)
-    return ctx.frame.dates(field=fld, column=col)
+    return ctx.frame.dates.stamps(field=fld, column=col)
 
 
 def _text(cond: FieldCondition, ctx: Context, *, folded: bool) -> Any:
@@ -350,7 +350,7 @@ def _date_op(cond: FieldCondition, ctx: Context, op: str, value: Any) -> BoolArr
         return stamp + day if end and date_only else stamp
 
     if op == "within_days" and not cond.item and cond.field == "date":
-        return frame.within_days(int(value))  # the order date's window, kept per run
+        return frame.dates.within_days(int(value))  # the order date's window, kept per run
     if op == "within_days":
         end = np.datetime64(frame.as_of.isoformat(), "s")
         return _compare(stamps, "at_least", end - np.timedelta64(int(value), "D")) & _compare(
@@ -524,33 +524,14 @@ def segments_per_code(cond: SegmentCondition, ctx: Context) -> list[str]:
             m: measure_values(CustomerCondition(m, {}, None, cond.where), ctx)
             for m in ("days_since_last", "orders", "spend")
         }
-        customers = ctx.customers
-        if customers.groups is not None:  # one value per person, not per email of theirs
-            _, pick, back = np.unique(customers.groups, return_index=True, return_inverse=True)
-        else:
-            pick = back = np.arange(customers.count)
-        cuts = (
-            Cutoffs(
-                (
-                    int(cond.cutoffs[0][0]),
-                    int(cond.cutoffs[0][1]),
-                    int(cond.cutoffs[0][2]),
-                    int(cond.cutoffs[0][3]),
-                ),
-                tuple(float(x) for x in cond.cutoffs[1]),  # type: ignore[arg-type]
-                tuple(float(x) for x in cond.cutoffs[2]),  # type: ignore[arg-type]
-            )
-            if cond.cutoffs
-            else None
-        )
-        scores = rfm_score(
-            measures["days_since_last"][pick],
-            np.nan_to_num(measures["orders"][pick]),
-            np.nan_to_num(measures["spend"][pick]),
-            cutoffs=cuts,
+        return groups_per_code(
+            measures["days_since_last"],
+            measures["orders"],
+            measures["spend"],
+            people=ctx.customers.groups,
+            cutoffs=Cutoffs.of(cond.cutoffs),
             method=cond.method,
         )
-        return [scores.groups[int(i)] for i in np.asarray(back).ravel()]
 
     result: list[str] = ctx.remembered(("segments", cond.method, cond.cutoffs), make)
     return result
@@ -598,8 +579,8 @@ def _item(cond: ItemCondition, ctx: Context) -> BoolArray:
     else:
         per_first = ~any_hit
     # Broadcast from each order's first row to all its rows.
-    starts = np.flatnonzero(frame.order_starts)
-    codes = frame.order_codes
+    starts = np.flatnonzero(frame.orders.starts)
+    codes = frame.orders.codes
     per_order = np.zeros(int(codes.max()) + 1 if frame.n else 0, dtype=np.bool_)
     per_order[codes[starts]] = per_first[starts]
     result: BoolArray = per_order[codes]

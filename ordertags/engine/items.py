@@ -101,7 +101,7 @@ class Items:
         try:
             arr = parse_money(
                 values,
-                style=frame.money_style_of(source.table),
+                style=frame.money.style_of(source.table),
                 file=table.source,
                 column=column,
                 row_offset=0,
@@ -331,7 +331,7 @@ def build_items(frame: Frame) -> Items:
             sources += _CELL_READERS[kind](frame, ti)
     order_rows = []
     for s in sources:
-        g = frame.table_groups(s.table)
+        g = frame.orders.groups(s.table)
         local = s.rows if g.codes is None or g.first is None else g.first[g.codes[s.rows]]
         order_rows.append(local + int(frame.offsets[s.table]))
     order_row = (

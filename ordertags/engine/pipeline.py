@@ -194,15 +194,15 @@ class _Counts:
         self.frame = frame
 
     def orders(self, mask: np.ndarray[Any, np.dtype[np.bool_]]) -> int:
-        return self.frame.count_distinct_orders(mask)
+        return self.frame.orders.count_distinct(mask)
 
     def numbers(self, mask: np.ndarray[Any, np.dtype[np.bool_]], limit: int) -> list[str]:
         frame = self.frame
         if not frame.has_field("order_id"):
             return []
         rows = np.flatnonzero(mask)
-        if frame.grouped:  # an order of several rows (line items) once, by its first
-            _, first = np.unique(frame.order_codes[rows], return_index=True)
+        if frame.orders.grouped:  # an order of several rows (line items) once, by its first
+            _, first = np.unique(frame.orders.codes[rows], return_index=True)
             rows = rows[np.sort(first)]
         text = combined(frame.text(field="order_id")).take(pa.array(rows[: limit * 4]))
         # The same order in two exports (a channel's and Linnworks') is named once.
@@ -232,15 +232,15 @@ def _warm_up(frame: Frame, rules: RuleSet, side: SideWork) -> Future[None] | Non
     def read() -> None:
         # Whatever goes wrong here is found again, and reported, where the rule asks.
         with contextlib.suppress(Exception):
-            frame.counted_orders  # noqa: B018 - a cached property: worked out and kept
+            frame.orders.counted  # noqa: B018 - a cached property: worked out and kept
             if frame.has_field("total") and any(
                 c.measure in ("spend", "average_order_value") for c in measures
             ):
-                frame.spend_units()
+                frame.money.spend_units()
             if frame.has_field("date") and any(
                 c.within_days is not None or c.measure.startswith("days_since") for c in measures
             ):
-                frame.dates(optional=True)
+                frame.dates.stamps(optional=True)
 
     return side.submit(read)
 
@@ -306,7 +306,7 @@ def _annotate(
         region=region or (history.region if history is not None else None),
     )
     if rules is not None:
-        frame.compare_spend_in(rules.currency, rules.rates)
+        frame.money.compare_spend_in(rules.currency, rules.rates)
     frame.require_field("email")
     # The totals and dates customer conditions sum and count are read on a second
     # thread while the customers are told apart here (both are column kernels).
@@ -350,7 +350,7 @@ def _annotate(
     )
     # An order's rows carry its tags as its first row has them (Shopify, Amazon: one
     # row per line item; line items are judged by any_item / all_items / no_item).
-    masks = {t: frame.order_first(m) for t, m in outcome.masks.items()}
+    masks = {t: frame.orders.at_first(m) for t, m in outcome.masks.items()}
     fields = field_columns(outcome, frame, rules)
 
     ranked = tagbook.rank(masks)
@@ -366,7 +366,7 @@ def _annotate(
                 t.kind,
                 t.num_rows,
                 t.profile.name,
-                int(frame.order_offsets[i + 1] - frame.order_offsets[i]),
+                int(frame.orders.offsets[i + 1] - frame.orders.offsets[i]),
                 t.profile.title,
                 t.dialect.describe_encoding() if t.kind == "csv" else "",
             )
@@ -374,13 +374,13 @@ def _annotate(
         ],
         # Orders, each once: an order that several exports hold (a channel's and
         # Linnworks') is one order; ``copies`` says how many more copies there were.
-        orders=frame.count_distinct_orders(frame.order_starts),
-        copies=frame.n_orders - frame.count_distinct_orders(frame.order_starts),
+        orders=frame.orders.count_distinct(frame.orders.starts),
+        copies=frame.orders.count - frame.orders.count_distinct(frame.orders.starts),
         customers=customers.people,
-        orders_without_customer=frame.count_distinct_orders(
-            frame.order_starts & ~customers.has_customer
+        orders_without_customer=frame.orders.count_distinct(
+            frame.orders.starts & ~customers.has_customer
         ),
-        orders_per_tag={t: frame.count_distinct_orders(masks[t]) for t in ranked},
+        orders_per_tag={t: frame.orders.count_distinct(masks[t]) for t in ranked},
         customers_per_tag={
             t: customers.count_people(customers.reduce_any(masks[t])) for t in ranked
         },
@@ -389,17 +389,17 @@ def _annotate(
         as_of=as_of,
         conflicts=[(c.column, c.loser, c.winner, c.orders) for c in outcome.conflicts],
         # Orders, not rows: a Shopify order of three line items is held or set once.
-        held=frame.count_distinct_orders(np.logical_or.reduce([m for _, m in outcome.holds]))
+        held=frame.orders.count_distinct(np.logical_or.reduce([m for _, m in outcome.holds]))
         if outcome.holds
         else 0,
         fields_set={
-            c: frame.count_distinct_orders(fs.index >= 0) for c, fs in outcome.fields.items()
+            c: frame.orders.count_distinct(fs.index >= 0) for c, fs in outcome.fields.items()
         },
         tag_changes=changes,
         recorded=memory.recorded if memory is not None else None,
         warnings=frame.warnings,
-        spend_currency=frame.spend_currency,
-        spend_left_out=frame.spend_left_out,
+        spend_currency=frame.money.currency,
+        spend_left_out=frame.money.left_out,
         notices=[
             line
             for key, kind in ACTIONS.items()

@@ -1,9 +1,11 @@
 """A run's customers: the frame's rows grouped into people, with the tag book's links and
 (in a workspace) the order history, and the customer measures rules ask for.
 
-The pieces that need no frame (identity keys of whole columns, connected components,
-links, suspect pairs) are in :mod:`ordertags.customers.identity`; the history store is
-:mod:`ordertags.customers.history`. This module joins them to a run's :class:`Frame` and
+The identity model is in :mod:`ordertags.customers`: keys of whole columns, connected
+components, links and suspect pairs in :mod:`ordertags.customers.identity`; a row's
+identity keys and the merging of a run's rows into people in
+:mod:`ordertags.customers.people`; the history store in
+:mod:`ordertags.customers.history`. This module feeds them a run's :class:`Frame` and
 hands the result (a :class:`Memory`) explicitly to whoever needs it.
 """
 
@@ -11,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -21,7 +22,7 @@ import pyarrow.compute as pc
 
 from ordertags.base import keys as K
 from ordertags.base.amounts import fully_refunded, net_spend, rate_into
-from ordertags.customers.grouping import Customers, customer_keys_of_column
+from ordertags.customers.grouping import Customers
 from ordertags.customers.history import History, IngestReport, Recorded
 from ordertags.customers.identity import (
     NO_DATE,
@@ -29,22 +30,15 @@ from ordertags.customers.identity import (
     OrderBatch,
     RunIdentities,
     Suspect,
-    address_keys,
     codes_of,
-    dictionary_codes,
     evidence_text,
     find_suspects,
-    fold_names,
     list_suspects,
-    merge_identities,
     null_strings,
-    phone_keys,
-    phone_name_keys,
-    relay_flags,
     resolve_links,
-    surnames,
     tag_priorities,
 )
+from ordertags.customers.people import Grouping, OrderTexts, group_people, identities_of
 from ordertags.engine.arrays import BoolArray, FloatArray, IntArray, combined
 from ordertags.engine.frame import Frame
 from ordertags.engine.tagtext import render_tags
@@ -54,105 +48,32 @@ from ordertags.io.values import whole_units
 from ordertags.tagbook import TagBook
 
 
-def _phones_by_country(phones: pa.Array, country: pa.Array | None, region: str) -> pa.Array:
-    """E.164 keys of phones written without a country code, read as numbers of the
-    order's country where the export names it (a US order's 555 number is +1, not +44),
-    else of ``region`` (--default-region, the workspace's)."""
-    if country is None:
-        return phone_keys(phones, region)
-    encoded = pc.dictionary_encode(country)
-    regions = [K.country_region(c or "") or region for c in encoded.dictionary.to_pylist()]
-    per_row = np.asarray(regions + [region], dtype=object)[
-        np.asarray(pc.fill_null(encoded.indices, len(regions)).to_numpy(zero_copy_only=False))
-    ]
-    distinct = sorted(set(regions) | {region})
-    if len(distinct) == 1:
-        return phone_keys(phones, region)
-    out = null_strings(len(phones))
-    for code in distinct:
-        rows = np.flatnonzero(per_row == code)
-        if not len(rows):
-            continue
-        keys = phone_keys(phones.take(pa.array(rows)), code)
-        mask = np.zeros(len(phones), dtype=bool)
-        mask[rows] = True
-        # Scatter the group's keys back to its rows.
-        full = np.full(len(phones), -1, dtype=np.int64)
-        full[rows] = np.arange(len(rows))
-        taken = keys.take(pa.array(np.maximum(full, 0)))
-        out = pc.if_else(pa.array(mask), taken, out)
-    result: pa.Array = out
-    return result
-
-
 def run_identities(
     frame: Frame, region: str = K.DEFAULT_REGION, *, phones: bool = True
 ) -> RunIdentities:
-    """Per row of ``frame``: its identity keys (see :class:`RunIdentities`). Without
-    ``phones`` (a run with neither a history nor a phone a link or the tag book names)
-    the phone and address keys are left null, unparsed."""
-    n = frame.n
+    """Per row of ``frame``: its identity keys (:func:`ordertags.customers.people.identities_of`).
+    Without ``phones`` (a run with neither a history nor a phone a link or the tag book
+    names) the phone and address keys are left null, unparsed."""
 
-    def text(name: str) -> pa.Array | None:
-        if not phones:
+    def text(name: str) -> pa.ChunkedArray | None:
+        if not phones or not frame.has_field(name):
             return None
-        return combined(frame.text(field=name)) if frame.has_field(name) else None
+        return frame.text(field=name)
 
-    email = customer_keys_of_column(frame.identity_text())
-    buyer_text = frame.buyer_text()
-    buyer = customer_keys_of_column(buyer_text) if buyer_text is not None else null_strings(n)
-    phone_text = text("phone")
-    phone = (
-        _phones_by_country(phone_text, text("country"), region)
-        if phone_text is not None
-        else null_strings(n)
+    texts = OrderTexts(
+        identity=frame.identities.text(),
+        buyers=frame.identities.buyers(),
+        phone=text("phone"),
+        country=text("country"),
+        last_name=text("last_name"),
+        name=text("name"),
+        postcode=text("postcode"),
+        address=text("address"),
     )
-    last = text("last_name")
-    full = text("name")
-    # Per row: the last-name column where the export has one, else the full name's
-    # surname (a run of several exports mixes both).
-    surname = surnames(full) if full is not None else null_strings(n)
-    if last is not None:
-        folded = fold_names(pc.utf8_trim_whitespace(last))
-        surname = pc.if_else(pc.fill_null(pc.equal(folded, ""), True), surname, folded)
-    postcode, line1 = text("postcode"), text("address")
-    address = (
-        address_keys(
-            postcode, line1 if line1 is not None else pa.repeat(pa.scalar("", pa.string()), n)
-        )
-        if postcode is not None
-        else null_strings(n)
-    )
-    kind = np.where(relay_flags(email), K.RELAY, K.EMAIL)
-    no_at = np.asarray(
-        pc.fill_null(pc.invert(pc.match_substring(email, "@")), False).to_numpy(
-            zero_copy_only=False
-        ),
-        dtype=bool,
-    )
-    kind[no_at] = K.BUYER
-    return RunIdentities(
-        email=email,
-        kind=kind.astype(np.int64),
-        phone=phone,
-        phone_name=phone_name_keys(phone, surname),
-        address=address,
-        buyer=buyer,
-    )
+    return identities_of(texts, region)
 
 
 # --- the run's view ---------------------------------------------------------------------
-
-
-@dataclass
-class Grouping:
-    """How a run's rows fall into customers (see :meth:`Memory.customers`)."""
-
-    customers: Customers
-    # The history customers in each person, as two aligned arrays sorted by history id:
-    # ``hist_ids[i]`` belongs to person ``hist_owner[i]`` (a person may have none).
-    hist_ids: IntArray
-    hist_owner: IntArray
 
 
 class Memory:
@@ -195,120 +116,15 @@ class Memory:
 
     @cached_property
     def grouping(self) -> Grouping:
-        frame, ids = self.frame, self.ids
-        base = Customers.from_emails(frame.identity_text())
-        n_email = base.count
-        phone_name = ids.phone_name if self.full else null_strings(frame.n)
-        linked = self.links.linked_phones | self.tag_phones
-        if linked:
-            hit = pc.fill_null(
-                pc.is_in(ids.phone, value_set=pa.array(sorted(linked), pa.string())), False
-            )
-            linked_phone = pc.if_else(hit, ids.phone, pa.scalar(None, pa.string()))
-        else:
-            linked_phone = null_strings(frame.n)
-        # Rows with no email but a strong phone identity: codes of their own. So do an
-        # order hub's copies of orders that name no customer (Linnworks' eBay and Etsy
-        # orders) where the history holds the order: its customer's key.
-        no_email = base.codes < 0
-        anchor = pc.if_else(
-            pa.array(no_email),
-            pc.coalesce(phone_name, linked_phone, self._recorded_owner_keys(no_email)),
-            pa.scalar(None, pa.string()),
+        return group_people(
+            self.frame.identities.text(),
+            self.ids,
+            self.links,
+            history=self.history,
+            full=self.full,
+            tag_phones=self.tag_phones,
+            recorded_owner_keys=self._recorded_owner_keys,
         )
-        extra = pc.dictionary_encode(anchor)
-        codes = base.codes.copy()
-        extra_codes = dictionary_codes(extra, n_email)
-        codes[no_email] = extra_codes[no_email]
-        n_codes = n_email + len(extra.dictionary)
-        keys = pa.concat_arrays([base.keys.cast(pa.string()), null_strings(len(extra.dictionary))])
-        if n_codes == 0:
-            # No customer in the run (a header-only export on a quiet day): no people.
-            return Grouping(
-                Customers(codes=codes, keys=keys, groups=np.zeros(0, np.int64), people=0),
-                np.zeros(0, np.int64),
-                np.zeros(0, np.int64),
-            )
-
-        # One node per distinct identity; the codes' own identities (email keys, then
-        # the anchors) come first.
-        ends_same = [k for pair in self.links.same for k in pair]
-        ends_diff = [k for pair in self.links.different for k in pair]
-        strings = pa.concat_arrays(
-            [
-                base.keys.cast(pa.string()),
-                extra.dictionary.cast(pa.string()),
-                phone_name,
-                linked_phone,
-                ids.buyer.cast(pa.string()),
-                pa.array(ends_same + ends_diff, pa.string()),
-            ]
-        )
-        nodes = pc.dictionary_encode(strings)
-        node_of = dictionary_codes(nodes)
-        n_nodes = len(nodes.dictionary)
-        n = frame.n
-        code_node = node_of[:n_codes]
-        at = n_codes
-        row_pn = node_of[at : at + n]
-        row_lp = node_of[at + n : at + 2 * n]
-        row_buyer = node_of[at + 2 * n : at + 3 * n]
-        at += 3 * n
-        same_nodes = node_of[at : at + len(ends_same)].reshape(-1, 2)
-        diff_nodes = node_of[at + len(ends_same) :].reshape(-1, 2)
-        has = codes >= 0
-        row_code = np.where(has, code_node[np.maximum(codes, 0)], -1)
-        # Identities seen on one order are one customer: its email and buyer id, its
-        # phone with surname, a phone a link or the tag book names.
-        hist_of_node = None
-        if self.history is not None:
-            hist_of_node = self.history.customers_of(nodes.dictionary)
-        merged = merge_identities(
-            n_nodes,
-            [(row_code, row_pn), (row_code, row_lp), (row_pn, row_lp), (row_code, row_buyer)],
-            same=(same_nodes[:, 0], same_nodes[:, 1]),
-            apart=(diff_nodes[:, 0], diff_nodes[:, 1]),
-            owner=hist_of_node,
-        )
-        labels, hist_ids = merged.labels, merged.prior
-        # People: the components of the codes, numbered 0..P-1.
-        people, groups = np.unique(labels[code_node], return_inverse=True)
-        groups = groups.astype(np.int64)
-        # Other identities of each person: for tag-book entries that name an email
-        # this run does not carry.
-        node_person = np.searchsorted(people, labels[:n_nodes])
-        node_person = np.where(
-            (node_person < len(people))
-            & (people[np.minimum(node_person, len(people) - 1)] == labels[:n_nodes]),
-            node_person,
-            -1,
-        )
-        alias_keys = [nodes.dictionary]
-        alias_people = [node_person]
-        grouped_ids = np.zeros(0, np.int64)
-        grouped_owner = np.zeros(0, np.int64)
-        if len(hist_ids):
-            hist_person = np.searchsorted(people, labels[n_nodes:])
-            found = (hist_person < len(people)) & (
-                people[np.minimum(hist_person, len(people) - 1)] == labels[n_nodes:]
-            )
-            by_id = np.argsort(hist_ids[found], kind="stable")
-            grouped_ids = hist_ids[found][by_id].astype(np.int64)
-            grouped_owner = hist_person[found][by_id].astype(np.int64)
-            assert self.history is not None
-            akeys, acust = self.history.email_identities(hist_ids[found])
-            if len(akeys):
-                alias_keys.append(akeys)
-                alias_people.append(hist_person[found][np.searchsorted(hist_ids[found], acust)])
-        customers = Customers(
-            codes=codes,
-            keys=keys,
-            groups=groups,
-            people=len(people),
-            alias_keys=pa.concat_arrays([a.cast(pa.string()) for a in alias_keys]),
-            alias_people=np.concatenate(alias_people),
-        )
-        return Grouping(customers, grouped_ids, grouped_owner)
 
     def _recorded_owner_keys(self, nameless: BoolArray) -> pa.Array:
         """Per row: where the row names no customer (``nameless``) but the history holds
@@ -319,14 +135,15 @@ class Memory:
         if self.history is None or not frame.has_field("order_id"):
             return out
         numbered = np.asarray(
-            pc.not_equal(frame.order_numbers, "").to_numpy(zero_copy_only=False), dtype=bool
+            pc.not_equal(frame.orders.numbers, "").to_numpy(zero_copy_only=False), dtype=bool
         )
-        rows = np.flatnonzero(nameless & numbered & frame.order_starts)
+        rows = np.flatnonzero(nameless & numbered & frame.orders.starts)
         if not len(rows):
             return out
         take = pa.array(rows)
         recorded = self.history.recorded_orders(
-            frame.order_channels.take(take).to_pylist(), frame.order_numbers.take(take).to_pylist()
+            frame.orders.channels.take(take).to_pylist(),
+            frame.orders.numbers.take(take).to_pylist(),
         )
         owned = recorded.customer >= 0
         if not owned.any():
@@ -341,8 +158,8 @@ class Memory:
         hit &= first_of[np.minimum(where, len(first_of) - 1)] == recorded.customer
         source = np.full(frame.n, -1, dtype=np.int64)
         source[rows[recorded.pos[hit]]] = at[where[hit]]
-        if frame.grouped:  # every row of the order, as its first row
-            source = source[frame.order_rows][frame.order_codes]
+        if frame.orders.grouped:  # every row of the order, as its first row
+            source = source[frame.orders.first_rows][frame.orders.codes]
         picked = pc.take(keys, pa.array(np.maximum(source, 0)))
         result: pa.Array = pc.if_else(pa.array(source >= 0), picked, out)
         return result
@@ -385,9 +202,7 @@ class Memory:
         only Linnworks' copy here) counts as the history holds it, not as the run does."""
         customers = self.customers
         assert customers.groups is not None
-        person: IntArray = np.where(
-            customers.codes >= 0, customers.groups[np.maximum(customers.codes, 0)], -1
-        )
+        person = customers.row_people()
         if not len(self.grouping.hist_ids):
             return person  # no customer of the run is in the history: nothing to win
         copies = self._recorded_copies
@@ -421,7 +236,7 @@ class Memory:
             return np.zeros(0, dtype=bool)
         rows, dup = copies
         frame = self.frame
-        run_rank = frame.copy_ranks[np.searchsorted(frame.offsets, rows, side="right") - 1]
+        run_rank = frame.orders.copy_ranks[np.searchsorted(frame.offsets, rows, side="right") - 1]
         wins: BoolArray = dup.rank > run_rank
         if not wins.any():
             return wins
@@ -434,8 +249,7 @@ class Memory:
         )
         customers = self.customers
         assert customers.groups is not None
-        codes = customers.codes[rows]
-        person = np.where(codes >= 0, customers.groups[np.maximum(codes, 0)], -1)
+        person = customers.row_people()[rows]
         owner = np.where(found, owner_sorted[np.minimum(at, max(len(owner_sorted) - 1, 0))], -2)
         result: BoolArray = wins & (owner == person)
         return result
@@ -454,9 +268,9 @@ class Memory:
         ids_sorted, owner_sorted = self.grouping.hist_ids, self.grouping.hist_owner
         if not len(ids_sorted):
             return
-        base = self.frame.spend_currency
+        base = self.frame.money.currency
         agg = self.history.aggregates(
-            ids_sorted, start=start, end=end, currency=base, rates=self.frame.rates
+            ids_sorted, start=start, end=end, currency=base, rates=self.frame.money.rates
         )
         k = np.searchsorted(ids_sorted, agg.ids)
         p = owner_sorted[k]
@@ -487,7 +301,7 @@ class Memory:
         if base is not None:  # the history's copies in the currency spend is compared in
             factor = np.array(
                 [
-                    rate_into(c, base, self.frame.rates) or 0.0
+                    rate_into(c, base, self.frame.money.rates) or 0.0
                     for c, k in zip(dup.currency, keep, strict=True)
                     if k
                 ]
@@ -530,26 +344,26 @@ def customer_aggregates(
     refunded order is none), ``spend`` (net of refunds) and ``refunds``
     (ten-thousandths), ``first`` and ``last`` order (epoch seconds; ``NO_DATE`` where
     none), over the run's orders in the window (all orders when ``within_days`` is
-    None; see :meth:`Frame.customer_window`: the run's own orders count whatever their
-    date, unless it is before the window's start). With ``measure``, only what it
-    needs is worked out (the rest is zero); a column some export lacks counts as
-    zero."""
+    None; see :meth:`ordertags.engine.dates.Dates.customer_window`: the run's own orders
+    count whatever their date, unless it is before the window's start). With
+    ``measure``, only what it needs is worked out (the rest is zero); a column some
+    export lacks counts as zero."""
     need = _NEEDS.get(measure or "", ("total", "refunds", "date"))
-    rows = frame.counted_orders.copy()  # an order two exports hold counts once
+    rows = frame.orders.counted.copy()  # an order two exports hold counts once
     if within_days is not None:
-        rows &= frame.customer_window(within_days)
+        rows &= frame.dates.customer_window(within_days)
     sel = rows & (person >= 0)
     who = person[sel]
-    purchases = sel & ~frame.fully_refunded()
+    purchases = sel & ~frame.money.fully_refunded()
     out: dict[str, IntArray] = {
         "orders": np.bincount(person[purchases], minlength=people).astype(np.int64)
     }
     for name, column in (("spend", "total"), ("refunds", "refunds")):
         values = (
             (
-                frame.spend_units()  # net of refunds, in one currency (Frame.spend_units)
+                frame.money.spend_units()  # net of refunds, in one currency
                 if name == "spend"
-                else frame.refund_units()
+                else frame.money.refund_units()
             )
             if column in need and frame.has_field(column)
             else None
@@ -560,7 +374,7 @@ def customer_aggregates(
     first = np.full(people, NO_DATE, dtype=np.int64)
     last = np.full(people, NO_DATE, dtype=np.int64)
     if "date" in need and frame.has_field("date"):
-        secs = _seconds(frame.dates(optional=True))
+        secs = _seconds(frame.dates.stamps(optional=True))
         dated = sel & (secs != NO_DATE)
         np.minimum.at(first, person[dated], secs[dated])
         # "no date" sorts last for the minimum; for the maximum, it is overwritten.
@@ -652,45 +466,46 @@ def run_orders(
     length = frame.n - start if length is None else length
     sl = slice(start, start + length)
     # An order's identity: its channel (one vocabulary) and its number there.
-    order_id = frame.order_numbers.slice(start, length)
-    keep = frame.order_starts[sl] & np.asarray(
+    order_id = frame.orders.numbers.slice(start, length)
+    keep = frame.orders.starts[sl] & np.asarray(
         pc.not_equal(order_id, "").to_numpy(zero_copy_only=False), dtype=bool
     )
-    skipped = int((frame.order_starts[sl] & ~keep).sum())
-    channel = frame.order_channels.slice(start, length)
-    # One version per (channel, order id): the one the run counts (Frame.counted_orders):
-    # a channel's own export's copy over an order hub's, then the last one.
-    joined = pc.binary_join_element_wise(channel, order_id, "\x1f")
+    skipped = int((frame.orders.starts[sl] & ~keep).sum())
+    channel = frame.orders.channels.slice(start, length)
+    # One version per order (Orders.distinct: its channel and number): the one the
+    # run counts (Orders.counted): a channel's own export's copy over an order
+    # hub's, then the last one.
     idx = np.flatnonzero(keep)
     if len(idx):
-        enc = pc.dictionary_encode(joined.take(pa.array(idx)))
-        codes = enc.indices.to_numpy(zero_copy_only=False)
-        table_rank = frame.copy_ranks[np.searchsorted(frame.offsets, idx + start, side="right") - 1]
+        uniq, codes = np.unique(frame.orders.distinct[idx + start], return_inverse=True)
+        table_rank = frame.orders.copy_ranks[
+            np.searchsorted(frame.offsets, idx + start, side="right") - 1
+        ]
         score = table_rank * (len(idx) + 1) + np.arange(len(idx))
-        best = np.full(len(enc.dictionary), -1, dtype=np.int64)
+        best = np.full(len(uniq), -1, dtype=np.int64)
         np.maximum.at(best, codes, score)
         idx = idx[np.sort(best % (len(idx) + 1))]
     take = pa.array(idx, pa.int64())
     rows = idx + start
     if frame.has_field("date"):
-        at = _seconds(frame.dates(optional=True)[rows])
+        at = _seconds(frame.dates.stamps(optional=True)[rows])
     else:
         at = np.full(len(rows), NO_DATE, dtype=np.int64)
     if frame.has_field("total"):
-        nums = frame.numbers(field="total", optional=True)[rows]
+        nums = frame.money.numbers(field="total", optional=True)[rows]
         has_total = ~np.isnan(nums)
-        total = frame.money_units(field="total", optional=True)[rows]
+        total = frame.money.units(field="total", optional=True)[rows]
     else:
         has_total = np.zeros(len(rows), dtype=bool)
         total = np.zeros(len(rows), dtype=np.int64)
-    refund = frame.refund_units()[rows]  # as stated, or the total where "refunded"
+    refund = frame.money.refund_units()[rows]  # as stated, or the total where "refunded"
     name = (
         combined(frame.text(field="name")).take(pa.array(rows)).to_pylist()
         if frame.has_field("name")
         else [None] * len(rows)
     )
     # The order's other number: the hub's own id where the key is the channel's number.
-    ref = frame.order_aliases.take(pa.array(rows)).to_pylist()
+    ref = frame.orders.aliases.take(pa.array(rows)).to_pylist()
     table_of = min(
         int(np.searchsorted(frame.offsets, start, side="right")) - 1, len(frame.tables) - 1
     )
@@ -724,7 +539,7 @@ def run_orders(
         ids=sub,
         skipped=skipped,
         via=profile.name if profile is not None else "",
-        hub=frame.is_hub(table_of) if profile is not None else False,
+        hub=frame.orders.is_hub(table_of) if profile is not None else False,
     )
 
 
@@ -766,7 +581,7 @@ def resolve_customers(
     handed to whatever needs the run's customers (:func:`run_customers`)."""
     frame.require_field("email")
     if history is None and not tagbook.links and not tagbook.has_phone_entries():
-        if frame.buyer_text() is None:
+        if frame.identities.buyers() is None:
             return None  # the plain path: one identity per order, no phone parsing
         # Orders carrying an email and a buyer id: join the two, nothing else.
         return Memory(frame, run_identities(frame, phones=False), LinkSet())
@@ -888,8 +703,7 @@ def suspects_in_frame(
     customers = memory.customers
     assert customers.groups is not None
     ids = memory.ids
-    codes = customers.codes
-    person = np.where(codes >= 0, customers.groups[np.maximum(codes, 0)], -1)
+    person = customers.row_people()
     phone, phones = codes_of(ids.phone)
     address, addresses = codes_of(ids.address)
     pairs = find_suspects(person, phone, address, max_sharing=max_sharing)

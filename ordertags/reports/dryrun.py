@@ -18,7 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.engine.arrays import IntArray, combined
-from ordertags.engine.frame import Frame, order_id_keys
+from ordertags.engine.frame import Frame
+from ordertags.engine.orders import order_id_keys
 from ordertags.engine.pipeline import Annotated
 from ordertags.engine.tagtext import COLOUR_COLUMN, PROFILE_COLUMN, TAGS_COLUMN
 from ordertags.io.readers import read_orders
@@ -54,7 +55,7 @@ def _orders(frame: Frame, index: int) -> tuple[IntArray, list[str], pa.Array]:
     where an export has no order numbers). Continuation rows of a multi-row order and
     rows that are not orders (eBay's report lines) are not orders."""
     start, end = int(frame.offsets[index]), int(frame.offsets[index + 1])
-    rows = frame.order_rows
+    rows = frame.orders.first_rows
     rows = rows[(rows >= start) & (rows < end)]
     local: IntArray = (rows - start).astype(np.int64)
     numbered = [f"row {r + 1}" for r in local.tolist()]

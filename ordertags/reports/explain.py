@@ -84,12 +84,12 @@ def explain_order(
     probe.require_field("order_id")
     # Any of the order's numbers: the channel's (Linnworks' Reference Num) or the
     # export's own (Linnworks' Order Id).
-    row = probe.find_order(order_id)
+    row = probe.orders.find(order_id)
     if row < 0 and history is not None:
         # A number these exports do not write (Linnworks' Order Id of an order given in
         # the Amazon report): the history knows the order's other numbers.
         for other in history.order_numbers(order_id):
-            row = probe.find_order(other)
+            row = probe.orders.find(other)
             if row >= 0:
                 break
     if row < 0:
@@ -166,7 +166,7 @@ def explain_order(
     doors = [e for e in tagbook.entries if e.kind == "address"]
     region = result.memory.links.region if result.memory is not None else None
     for entry in doors:
-        if frame.order_first(address_rows(frame, [entry.identity], region))[row]:
+        if frame.orders.at_first(address_rows(frame, [entry.identity], region))[row]:
             state = " (expired)" if entry.expired(frame.as_of) else ""
             entries.append((entry, f"address {entry.identity}: the order is shipped there{state}"))
     table, person_row = frame.locate(row)

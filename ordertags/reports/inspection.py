@@ -200,16 +200,16 @@ def inspect_orders(
             problems.append(f"{what}: {exc}")
             return None
 
-    report.orders = frame.n_orders
-    starts = frame.order_rows
+    report.orders = frame.orders.count
+    starts = frame.orders.first_rows
     customers = attempt("customers", lambda: frame.customers)
     if customers is not None:
         report.customers = customers.count
         report.without_customer = int((~customers.has_customer[starts]).sum())
-    stamps = attempt("dates", lambda: frame.dates()) if frame.has_field("date") else None
+    stamps = attempt("dates", lambda: frame.dates.stamps()) if frame.has_field("date") else None
     if frame.has_field("date"):
         fmap_date = fmap.get("date")
-        style, source = frame.date_style_of(
+        style, source = frame.dates.style_of(
             0,
             frame.raw_field(0, "date"),
             table.columns[fmap_date] if fmap_date is not None else "date",
@@ -221,13 +221,13 @@ def inspect_orders(
         if len(valid):
             report.first_date, report.last_date = _fmt_date(valid.min()), _fmt_date(valid.max())
     totals = (
-        attempt("totals", lambda: frame.numbers(field="total"))
+        attempt("totals", lambda: frame.money.numbers(field="total"))
         if frame.has_field("total")
         else None
     )
     if totals is not None:
-        report.totals = _sums_by_currency(frame, starts, frame.money_units(field="total"))
-        refunds = attempt("refunds", frame.refund_units)
+        report.totals = _sums_by_currency(frame, starts, frame.money.units(field="total"))
+        refunds = attempt("refunds", frame.money.refund_units)
         if refunds is not None:
             given = starts[refunds[starts] > 0]
             report.refunded_orders = len(given)
@@ -240,7 +240,7 @@ def inspect_orders(
     per_order = None
     if items is not None and len(items):
         report.items = len(items)
-        per_order = np.bincount(frame.order_codes[items.order_row], minlength=frame.n_orders)
+        per_order = np.bincount(frame.orders.codes[items.order_row], minlength=frame.orders.count)
     # The first orders, field by field, as parsed.
     shown = starts[:rows]
     cols: dict[str, list[str]] = {}
@@ -259,7 +259,7 @@ def inspect_orders(
         if frame.has_field(f):
             cols[f] = [frame.text(field=f)[int(r)].as_py() for r in shown]
     if per_order is not None:
-        cols["items"] = [str(per_order[int(frame.order_codes[int(r)])]) for r in shown]
+        cols["items"] = [str(per_order[int(frame.orders.codes[int(r)])]) for r in shown]
     report.header = list(cols)
     report.sample = [list(vals) for vals in zip(*cols.values(), strict=True)] if cols else []
     return report

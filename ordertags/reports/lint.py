@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ordertags.engine.columns import VIRTUAL_FIELDS
 from ordertags.engine.conditions import check_patterns
-from ordertags.engine.frame import VIRTUAL_FIELDS
 from ordertags.errors import OrderTagsError
 from ordertags.io.fields import map_fields
 from ordertags.io.readers import read_orders

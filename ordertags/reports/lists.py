@@ -213,6 +213,10 @@ class CustomerRows:
     aliases: list[tuple[str, ...]] = field(default_factory=list)
     #: No mailbox, only a marketplace relay address (known to the history).
     relay_only: list[bool] = field(default_factory=list)
+    #: Per tag (spelled as in ``tags``): which customers carry it, a column per tag, so
+    #: that a list filtered by tag is a column operation. Made from ``tags`` when not
+    #: given (customers made by hand).
+    tag_flags: dict[str, BoolArray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.key)
@@ -224,6 +228,8 @@ class CustomerRows:
             self.spellings = [(e.strip().lower(),) if e.strip() else () for e in self.email]
         if not self.aliases:
             self.aliases = [(k,) if k else () for k in self.key]
+        if not self.tag_flags:
+            self.tag_flags = _tag_flags(self.tags, n)
 
     def __len__(self) -> int:
         return len(self.key)
@@ -272,6 +278,7 @@ class CustomerRows:
             spellings=sub(self.spellings),
             aliases=sub(self.aliases),
             relay_only=sub(self.relay_only),
+            tag_flags={t: v[idx] for t, v in self.tag_flags.items()},
         )
 
 
@@ -360,14 +367,14 @@ def customers_of_run(
     k = len(rows)
     # Their orders, each once (the run's one-order-one-record model, as the rules count
     # them): an order that the channel's export and an order hub's both hold is counted
-    # in one copy (see Frame.counted_orders).
-    starts = frame.counted_orders[rows]
+    # in one copy (see Orders.counted).
+    starts = frame.orders.counted[rows]
 
     # Each row's date as a rank (0: none), so that "the latest row" is one maximum of
     # rank * k + position per person: no sort.
     low = 0
     if frame.has_field("date") and k:
-        seconds = np.asarray(frame.dates()[rows], dtype="datetime64[s]").view(np.int64)
+        seconds = np.asarray(frame.dates.stamps()[rows], dtype="datetime64[s]").view(np.int64)
         dated = seconds != np.iinfo(np.int64).min  # NaT
         day = seconds // 86_400  # as datetime64[D] has it (before 1970 too)
         low = int(np.where(dated, day, np.iinfo(np.int64).max).min()) if dated.any() else 0
@@ -436,7 +443,7 @@ def customers_of_run(
             first_names[i], last_names[i] = split_first[i], split_last[i]
 
     # A fully refunded order is no purchase (spend below is net of refunds).
-    purchases = starts & ~frame.fully_refunded()[rows]
+    purchases = starts & ~frame.money.fully_refunded()[rows]
     orders = np.bincount(who[purchases], minlength=m).astype(np.int64)
     spend = (
         {}
@@ -568,6 +575,7 @@ def customers_of_run(
         phone=Later(lambda: pick("phone"), m),
         spellings=Later(spellings, m),
         aliases=aliases,
+        tag_flags=dict(zip(ranked, flags, strict=True)),
     )
 
 
@@ -600,7 +608,7 @@ def _run_spend(
         return {}
     m = len(sel)
     order_rows = rows[starts]
-    net = frame.net_units()  # spend: net of refunds
+    net = frame.money.net_units()  # spend: net of refunds
     units = net[order_rows].astype(np.float64)
     if frame.has_field("currency"):
         codes, names = frame.encoded(field="currency")
@@ -613,11 +621,11 @@ def _run_spend(
         used = np.zeros(len(named), dtype=bool)
         used[canon[codes[order_rows]]] = True
         if not used[canon].all():
-            all_orders = np.flatnonzero(frame.counted_orders & has)
+            all_orders = np.flatnonzero(frame.orders.counted & has)
             used[canon[codes[all_orders]]] = True
         currency = canon[codes[order_rows]]
     else:
-        any_order = len(order_rows) > 0 or bool((frame.counted_orders & has).any())
+        any_order = len(order_rows) > 0 or bool((frame.orders.counted & has).any())
         named, used = [""], np.array([any_order])
         currency = np.zeros(len(order_rows), dtype=np.int64)
     present = [named[j] for j in np.flatnonzero(used).tolist()]
@@ -625,7 +633,7 @@ def _run_spend(
         # Orders with no currency are folded into a customer's one currency, and the
         # unnamed column stays when anyone of the run keeps such spend: worked out over
         # every customer (a run mixing exports with and without a currency).
-        all_orders = np.flatnonzero(frame.counted_orders & has)
+        all_orders = np.flatnonzero(frame.orders.counted & has)
         all_units = net[all_orders]
         all_currency = canon[codes[all_orders]]
         whole: dict[str, IntArray] = {}
@@ -758,6 +766,7 @@ def customers_of_history(
         channels=[()] * n,
         country=[""] * n,
         relay_only=[bool(r) and not e for r, e in zip(people.relay, people.email, strict=True)],
+        tag_flags={t: np.asarray(people.tags[t], dtype=bool) for t in ranked},
     )
     return rows, history.last_apply() or "never"
 
@@ -832,9 +841,30 @@ class ListFilter:
         )
 
 
+def _tag_flags(tags: Sequence[tuple[str, ...]], n: int) -> dict[str, BoolArray]:
+    """Per tag: which of ``n`` customers carry it, from each customer's tags (as lists
+    of tags made by hand give them), as column operations over the flattened tags."""
+    listed = pa.array(list(tags), pa.list_(pa.string()))
+    names = pc.list_flatten(listed)
+    owners = np.asarray(pc.list_parent_indices(listed).to_numpy(zero_copy_only=False))
+    encoded = pc.dictionary_encode(names)
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    out: dict[str, BoolArray] = {}
+    for j, name in enumerate(encoded.dictionary.to_pylist()):
+        flags = np.zeros(n, dtype=bool)
+        flags[owners[codes == j]] = True
+        out[name] = flags
+    return out
+
+
 def _tag_mask(rows: CustomerRows, tag: str) -> BoolArray:
+    """Per customer: do they carry ``tag`` (matched by :func:`ordertags.tags.tag_key`)?"""
     want = tag_key(tag)
-    return np.array([any(tag_key(t) == want for t in ts) for ts in rows.tags], dtype=bool)
+    out = np.zeros(len(rows), dtype=bool)
+    for name, flags in rows.tag_flags.items():
+        if tag_key(name) == want:
+            out |= flags
+    return out
 
 
 def spend_in(
@@ -843,7 +873,7 @@ def spend_in(
     """Per customer: their spend in ``currency`` (ten-thousandths), spend in another
     converted by its rate in ``rates`` (1 unit of it is worth the rate in ``currency``),
     spend with no currency taken to be in it: the total customer rules compare
-    (:meth:`ordertags.engine.frame.Frame.spend_units`). Spend in a currency with no rate
+    (:meth:`ordertags.engine.money.Money.spend_units`). Spend in a currency with no rate
     is left out; per such currency, how many customers (of ``among``) had some.
 
     >>> rows = customers_of_run(result)

@@ -84,21 +84,16 @@ def run_customers(annotated: Annotated) -> ListCustomers:
     frame = annotated.frame
     customers = annotated.customers
     people = customers.people
-    codes = customers.codes
-    has = codes >= 0
-    person = np.where(
-        has,
-        customers.groups[np.maximum(codes, 0)] if customers.groups is not None else codes,
-        -1,
-    )
-    starts = frame.counted_orders & has  # an order two exports hold counts once
+    has = customers.has_customer
+    person = customers.row_people()
+    starts = frame.orders.counted & has  # an order two exports hold counts once
     # A fully refunded order is no purchase; spend is net of refunds.
-    orders = np.bincount(person[starts & ~frame.fully_refunded()], minlength=people).astype(
+    orders = np.bincount(person[starts & ~frame.money.fully_refunded()], minlength=people).astype(
         np.int64
     )
     spend: dict[str, IntArray] = {}
     if frame.has_field("total"):
-        units = frame.net_units()
+        units = frame.money.net_units()
         currency = (
             pc.utf8_upper(pc.utf8_trim_whitespace(frame.text(field="currency"))).combine_chunks()
             if frame.has_field("currency")
@@ -180,7 +175,7 @@ def _run_consent(annotated: Annotated, person: IntArray, people: int) -> IntArra
     )
     rows = np.flatnonzero(known & (person >= 0))
     if frame.has_field("date"):  # latest by date (then by row), so the newest answer wins
-        stamps = frame.dates()[rows].astype("datetime64[s]").astype(np.int64)
+        stamps = frame.dates.stamps()[rows].astype("datetime64[s]").astype(np.int64)
         rows = rows[np.lexsort((rows, stamps))]
     answer = np.full(people, -1, dtype=np.int64)
     answer[person[rows]] = yes[rows].astype(np.int64)  # later rows overwrite earlier ones

@@ -178,13 +178,10 @@ def tag_figures(annotated: Any, windows: Sequence[int] = WINDOWS) -> list[TagLin
     masks = annotated.tag_masks
     customers = annotated.customers
     # Each order once; a fully refunded one is no purchase.
-    starts = frame.counted_orders & customers.has_customer & ~frame.fully_refunded()
-    person = np.full(frame.n, -1, dtype=np.int64)
-    has = customers.has_customer
-    codes = customers.codes
-    person[has] = codes[has] if customers.groups is None else customers.groups[codes[has]]
+    starts = frame.orders.counted & customers.has_customer & ~frame.money.fully_refunded()
+    person = customers.row_people()
     units = (
-        frame.net_units()  # spend: net of refunds
+        frame.money.net_units()  # spend: net of refunds
         if frame.has_field("total")
         else np.zeros(frame.n, dtype=np.int64)
     )
@@ -196,7 +193,9 @@ def tag_figures(annotated: Any, windows: Sequence[int] = WINDOWS) -> list[TagLin
     enc = pc.dictionary_encode(currency)
     cur_idx = np.asarray(enc.indices.to_numpy(zero_copy_only=False))
     names = [c or "" for c in enc.dictionary.to_pylist()]
-    in_window = {d: frame.within_days(d) if frame.has_field("date") else None for d in windows}
+    in_window = {
+        d: frame.dates.within_days(d) if frame.has_field("date") else None for d in windows
+    }
     out = []
     for tag in book.rank(masks):
         per = []

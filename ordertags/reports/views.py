@@ -175,7 +175,7 @@ def _shown_dates(frame: Frame, rows: IntArray) -> list[str] | None:
     (eBay's ``02-Nov-26``, Etsy's month-first ``11/02/26``), so no reader takes one for
     another. None where a date does not parse (the export's text is shown then)."""
     try:
-        stamps = frame.dates(field="date", optional=True)[rows]
+        stamps = frame.dates.stamps(field="date", optional=True)[rows]
     except OrderTagsError:
         return None
     # Midnight is a date without a time; no date (NaT) is shown blank.
@@ -194,8 +194,8 @@ def _shown_totals(frame: Frame, rows: IntArray, written: list[str]) -> list[str]
     if all(written):
         return written
     try:
-        units = frame.money_units(field="total", optional=True)[rows]
-        present = ~np.isnan(frame.numbers(field="total", optional=True)[rows])
+        units = frame.money.units(field="total", optional=True)[rows]
+        present = ~np.isnan(frame.money.numbers(field="total", optional=True)[rows])
     except OrderTagsError:  # a total that does not parse: the export's text, as it is
         return written
     return [
@@ -221,7 +221,7 @@ def order_views(
     frame = result.frame
     book = result.tagbook
     tags = [book.tag_named(t) for t in tags]  # in any case; an unknown one is an error
-    rows = frame.order_rows
+    rows = frame.orders.first_rows
     total = len(rows)
     keep = np.ones(len(rows), dtype=bool)
     if tags:
@@ -250,7 +250,7 @@ def order_views(
 
     order_ids = text_of("order_id")
     names = [n.strip() for n in text_of("name")]
-    identities = [i.strip() for i in _at(frame.identity_text(), rows)]
+    identities = [i.strip() for i in _at(frame.identities.text(), rows)]
     tag_texts = _at(result.tags, rows)
     active, _ = result.tagbook.active_entries(result.summary.as_of or dt.date.today())
     noted = entry_notes(active, result.customers, frame.n)

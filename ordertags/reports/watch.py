@@ -80,7 +80,7 @@ def watch_alerts(result: Annotated) -> list[Alert]:
     hit = np.zeros(frame.n, dtype=bool)
     for t in watched:
         hit |= result.tag_masks[t]
-    rows = np.flatnonzero(hit & frame.order_starts)
+    rows = np.flatnonzero(hit & frame.orders.starts)
     if not len(rows):
         return []
     take = pa.array(rows, pa.int64())
@@ -94,7 +94,7 @@ def watch_alerts(result: Annotated) -> list[Alert]:
     orders, names, emails = texts("order_id"), texts("name"), texts("email")
     # One line per order, however many exports hold it (a channel's and an order hub's
     # copy are one order: the first met is shown).
-    code = frame.distinct_orders[rows] if len(frame.tables) > 1 else rows
+    code = frame.orders.distinct[rows] if len(frame.tables) > 1 else rows
     out: list[Alert] = []
     seen: set[int] = set()
     for i, r in enumerate(rows.tolist()):
