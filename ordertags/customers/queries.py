@@ -4,10 +4,8 @@ log), statistics, customer lists and reports, and suspects."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -317,9 +315,7 @@ class HistoryQueries(HistoryIngest):
 
     def stats(self) -> Stats:
         """Counts and dates, for ``ordertags history stats``."""
-        size = sum(
-            os.path.getsize(p) for p in (self.path, Path(f"{self.path}-wal")) if os.path.exists(p)
-        )
+        size = self.db.size_bytes()
         orders, first, last, undated = self.fetch(
             "SELECT COUNT(*), MIN(at), MAX(at), COUNT(*) - COUNT(at) FROM orders"
         )[0]
@@ -336,7 +332,7 @@ class HistoryQueries(HistoryIngest):
         kinds.update({K.KIND_NAMES[K.PHONE]: phones, K.KIND_NAMES[K.ADDRESS]: addresses})
         links = dict(self.fetch("SELECT same, COUNT(*) FROM links GROUP BY same"))
         return Stats(
-            path=str(self.path),
+            path=self.where,
             bytes=size,
             schema_version=SCHEMA_VERSION,
             orders=orders,
@@ -667,7 +663,7 @@ class HistoryQueries(HistoryIngest):
             return int(found[0][0])
         raise HistoryError(
             f'no customer "{query}" in the history.',
-            file=str(self.path),
+            file=self.where,
             hint="Give an email, a phone number or an order id; "
             "`ordertags customers --search TEXT` finds customers.",
         )
@@ -707,7 +703,7 @@ class HistoryQueries(HistoryIngest):
         rows = self._rows(self._COLUMNS + " WHERE id = ?", (cid,), manual)
         if not rows:
             raise HistoryError(
-                f'"{query}" names an identity with no orders in the history.', file=str(self.path)
+                f'"{query}" names an identity with no orders in the history.', file=self.where
             )
         counts: dict[int, int] = {}
         for col in ("email", "ps", "buyer"):
