@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import os
@@ -438,7 +439,7 @@ def _apply_run(given: dict[str, Any], *, streamed: bool) -> tuple[Annotated, lis
         check_output_folder(target)  # before anything is recorded in the history
     recording = workspace is not None and record and not dry_run
     with run_lock(workspace if recording else None, wait):
-        with workspace_history(workspace) as history:
+        with workspace_history(workspace) as history, _recording(history, recording):
             result = _run(
                 orders,
                 tagbook,
@@ -657,6 +658,7 @@ def export_list(
     with (
         run_lock(workspace if orders else None, wait),
         workspace_history(workspace) as history,
+        _recording(history, bool(orders)),
     ):
         if not orders:
             assert history is not None
@@ -853,6 +855,18 @@ def ingest_files(
                     part_report += got
             report += part_report
     return report
+
+
+def _recording(
+    history: History | None, recording: bool
+) -> contextlib.AbstractContextManager[object]:
+    """Everything a recording run writes to the history (its orders, its customers'
+    tags, the tag log, the exports it read) in one transaction: a command reading the
+    history meanwhile (a cron ``export``) sees the run's whole record or none of it, and
+    a run that fails or is killed leaves nothing half-recorded."""
+    if history is None or not recording:
+        return contextlib.nullcontext()
+    return history.transaction()
 
 
 #: Rows of one export ingested at a time (each slice ends at an order's last row).

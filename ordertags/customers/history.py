@@ -1,7 +1,8 @@
 """The order history: every order seen, each customer's identities and aggregates.
 
 Three modules hold it: :mod:`ordertags.customers.store` (the schema, its migrations,
-transactions and lookups, on the storage interface of :mod:`ordertags.storage`), :mod:`ordertags.customers.ingest` (recording orders, merging
+transactions and lookups, on the storage interface of :mod:`ordertags.storage`),
+:mod:`ordertags.customers.ingest` (recording orders, merging
 customers, links) and :mod:`ordertags.customers.queries` (what runs, lists and reports
 read). :class:`History` is the one object the rest of ordertags opens.
 """

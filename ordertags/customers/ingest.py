@@ -294,7 +294,9 @@ class HistoryIngest(HistoryStore):
             record_ids = old["id"].copy()
             first = int(self.fetch("SELECT IFNULL(MAX(id), 0) FROM orders")[0][0]) + 1
             record_ids[fresh] = first + np.arange(len(fresh), dtype=np.int64)
-            self.db.copy_rows("orders", ORDER_COLUMNS, zip(record_ids[fresh].tolist(), *columns, strict=True))
+            self.db.copy_rows(
+                "orders", ORDER_COLUMNS, zip(record_ids[fresh].tolist(), *columns, strict=True)
+            )
             self.db.executemany(
                 "UPDATE orders SET at = ?, total = ?, refund = ?, customer = ?, email = ?, "
                 "ps = ?, phone = ?, address = ?, name = ?, buyer = ?, currency = ?, "
@@ -648,9 +650,7 @@ class HistoryIngest(HistoryStore):
                     next_id += 1
                     next_c += strong
                 elif c < 0 and strong:
-                    self.db.execute(
-                        "UPDATE identities SET customer = ? WHERE id = ?", (next_c, i)
-                    )
+                    self.db.execute("UPDATE identities SET customer = ? WHERE id = ?", (next_c, i))
                     next_c += 1
             self.set_meta("next_customer", str(next_c))
             want = {(min(id_of[a], id_of[b]), max(id_of[a], id_of[b])): 1 for a, b in links.same}

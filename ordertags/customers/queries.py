@@ -288,7 +288,7 @@ class HistoryQueries(HistoryIngest):
         had = {
             c
             for (c,) in self.fetch(
-                "SELECT DISTINCT l.customer FROM tag_log l JOIN temp.want w ON w.id = l.customer "
+                "SELECT DISTINCT l.customer FROM tag_log l JOIN want w ON w.id = l.customer "
                 "WHERE l.tag = ? AND l.since < ? AND (l.until IS NULL OR l.until > ?)",
                 (tag, end.isoformat(), start.isoformat()),
             )
@@ -300,7 +300,7 @@ class HistoryQueries(HistoryIngest):
         self.temp_ids("want", customers.tolist())
         rows = self.fetch(
             "SELECT c.id, coalesce(c.tags, '') FROM customers c "
-            "JOIN temp.want w ON w.id = c.id ORDER BY c.id"
+            "JOIN want w ON w.id = c.id ORDER BY c.id"
         )
         found = np.array([r[0] for r in rows], dtype=np.int64)
         texts = pa.array([r[1] for r in rows] + [""], pa.string())  # last: none found

@@ -193,6 +193,10 @@ class Database(ABC):
     def size_bytes(self) -> int:
         """How much room the history takes (its file, or its tables on the server)."""
 
+    def after_copy(self, table: str) -> None:  # noqa: B027 (optional: nothing by default)
+        """After rows with their own ids were copied into ``table``: let the ids the
+        database gives next follow them."""
+
     def wipe_deleted(self) -> None:  # noqa: B027 (optional: nothing by default)
         """Overwrite what the following deletes free (personal data: ``prune``)."""
 

@@ -71,8 +71,7 @@ def check_url(url: str) -> str:
         )
     if password_of(url) is not None:
         raise UsageError(
-            "the database URL holds a password; ordertags never writes one into the "
-            "workspace.",
+            "the database URL holds a password; ordertags never writes one into the workspace.",
             hint="Give the URL without it and keep the password in ~/.pgpass (or the "
             "PGPASSWORD environment variable), as every PostgreSQL client does.",
         )

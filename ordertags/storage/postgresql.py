@@ -301,6 +301,22 @@ class PostgresDatabase(Database):
         # needs the table's owner (the daily cron role is not): none are deferred.
         return []
 
+    def after_copy(self, table: str) -> None:
+        identity = self.fetch(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = ? AND column_name = 'id' AND is_identity = 'YES'",
+            (table,),
+        )
+        if identity:
+            # The identity's sequence goes on after the copied ids.
+            self.conn.execute(
+                sql.SQL(
+                    "SELECT setval(pg_get_serial_sequence(%s, 'id'), "
+                    "(SELECT COALESCE(MAX(id), 0) + 1 FROM {}), false)"
+                ).format(sql.Identifier(table)),
+                (table,),
+            )
+
     def size_bytes(self) -> int:
         row = self.fetch(
             "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
