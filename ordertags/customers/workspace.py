@@ -38,6 +38,7 @@ from ordertags.storage.location import (
     locate,
     open_database,
     read_settings,
+    without_password,
     write_settings,
 )
 
@@ -299,6 +300,10 @@ def init_workspace(
         with open_history(location, create=True, region=code, mode=mode):
             pass
         name = SETTINGS_NAME if location.url else HISTORY_NAME
+        if location.url is not None and not (root / SETTINGS_NAME).exists():
+            # Made under ORDERTAGS_DATABASE: the workspace names its database itself
+            # (never with a password), so it stays one when the variable is unset.
+            write_settings(root, without_password(location.url), mode)
         (kept if existed else created).append(name)
     if not (root / ".gitignore").exists():
         atomic_write_bytes(root / ".gitignore", GITIGNORE.encode("utf-8"), mode=mode)

@@ -60,6 +60,21 @@ def redact(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+def without_password(url: str) -> str:
+    """The URL with its password (if any) taken out: what a settings file may hold.
+
+    >>> without_password("postgresql://shop:s3cret@db.example.com:5433/shop?sslmode=require")
+    'postgresql://shop@db.example.com:5433/shop?sslmode=require'
+    """
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        user, _, host = netloc.rpartition("@")
+        netloc = f"{user.split(':', 1)[0]}@{host}"
+    query = "&".join(p for p in parts.query.split("&") if p and not p.startswith("password="))
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
 def check_url(url: str) -> str:
     """A database URL fit for the settings file: PostgreSQL's, without a password."""
     url = url.strip()
