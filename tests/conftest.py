@@ -189,3 +189,16 @@ def backend_module(request: pytest.FixtureRequest) -> Iterator[str]:
             from ordertags.storage.postgresql import close_pools
 
             close_pools()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked ``sqlite_file`` (it looks into the SQLite file itself) runs on the
+    SQLite backend only."""
+    keep, drop = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        on_server = "postgresql" in (params.get("backend"), params.get("backend_module"))
+        (drop if on_server and item.get_closest_marker("sqlite_file") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -402,9 +402,6 @@ class HistoryQueries(HistoryIngest):
         ids = ids.astype(np.int64)
         self.temp_ids("t_list", ids.tolist())
         scope = "customer IN (SELECT id FROM t_list)"
-        # The latest order first: its date, then its row (SQLite takes the bare columns of
-        # a MAX() query from the row with the maximum).
-        latest = "MAX(IFNULL(at, -1) * 4294967296 + id)"
         figures = ListFigures(ids=ids)
         pos = {int(c): i for i, c in enumerate(ids.tolist())}
         figures.orders = np.zeros(len(ids), dtype=np.int64)
@@ -417,10 +414,7 @@ class HistoryQueries(HistoryIngest):
             figures.spend.setdefault(cur, np.zeros(len(ids), dtype=np.int64))[i] += units
         figures.consent = np.full(len(ids), -1, dtype=np.int64)
         figures.consent_at = np.full(len(ids), -(2**62), dtype=np.int64)
-        for c, answer, at in self.fetch(
-            f"SELECT customer, consent, {latest} FROM orders "
-            f"WHERE consent IS NOT NULL AND {scope} GROUP BY customer"
-        ):
+        for c, answer, at in self._latest("consent", f"consent IS NOT NULL AND {scope}"):
             figures.consent[pos[c]] = answer
             figures.consent_at[pos[c]] = at
         figures.any_consent = bool(
@@ -428,11 +422,11 @@ class HistoryQueries(HistoryIngest):
         )
         # The address they used last (as a list made from a run's orders shows them).
         email: list[str | None] = [None] * len(ids)
-        for c, text, _ in self.fetch(
-            f"SELECT customer, email_text, {latest} FROM orders "
-            f"WHERE email_text IS NOT NULL AND {scope} "
+        for c, text, _ in self._latest(
+            "email_text",
+            f"email_text IS NOT NULL AND {scope} "
             "AND NOT email_text LIKE '%@marketplace.amazon.%' "
-            "AND NOT email_text LIKE '%@members.ebay.%' GROUP BY customer"
+            "AND NOT email_text LIKE '%@members.ebay.%'",
         ):
             email[pos[c]] = text
         for c, key in self.fetch(
@@ -449,10 +443,7 @@ class HistoryQueries(HistoryIngest):
         ):
             figures.relay[pos[c]] = True
         names: list[str | None] = [None] * len(ids)
-        for c, name, _ in self.fetch(
-            f"SELECT customer, name, {latest} FROM orders "
-            f"WHERE name IS NOT NULL AND {scope} GROUP BY customer"
-        ):
+        for c, name, _ in self._latest("name", f"name IS NOT NULL AND {scope}"):
             names[pos[c]] = name
         figures.name = names
         keys: list[str] = [f"#{c}" for c in ids.tolist()]
@@ -463,6 +454,17 @@ class HistoryQueries(HistoryIngest):
             keys[pos[c]], tags[pos[c]] = key, text
         figures.key, figures.rule_tags = keys, tags
         return figures
+
+    def _latest(self, column: str, where: str) -> list[Any]:
+        """Per customer: (customer, ``column`` of their latest order where ``where``,
+        that order's rank: its date, then its row). ``column`` and ``where`` are the
+        history's own SQL (columns and the scope of a list), never data."""
+        return self.fetch(
+            f"SELECT customer, {column}, k FROM (SELECT customer, {column}, "
+            "COALESCE(at, -1) * 4294967296 + id AS k, ROW_NUMBER() OVER (PARTITION BY "
+            "customer ORDER BY COALESCE(at, -1) DESC, id DESC) AS rn "
+            f"FROM orders WHERE {where}) AS latest WHERE rn = 1"
+        )
 
     def _rows(
         self, sql: str, params: Sequence[Any], manual: dict[int, list[str]]
