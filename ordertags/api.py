@@ -36,6 +36,7 @@ from ordertags.customers.accounts import (
 from ordertags.customers.applied import record_applied
 from ordertags.customers.history import History, IngestReport
 from ordertags.customers.identity import Suspect, resolve_links
+from ordertags.customers.migration import MigrateReport, migrate_workspace
 from ordertags.customers.rfm import Cutoffs
 from ordertags.customers.workspace import Workspace, run_lock, workspace_history
 from ordertags.engine.frame import VIRTUAL_FIELDS, Frame
@@ -94,6 +95,8 @@ Progress = Callable[[int], None]
 
 #: The public names of this module (the command line imports only these).
 __all__ = [
+    "MigrateReport",
+    "migrate_workspace",
     "ROLES",
     "AuditEntry",
     "User",

@@ -1765,7 +1765,7 @@ def migrate_cmd(
 
     Example: ordertags migrate --to postgresql://shop@db.example.com/shop -w shop
     """
-    from ordertags.customers.migration import migrate_workspace
+    from ordertags.api import migrate_workspace
 
     ws = _need_workspace(workspace)
     try:
@@ -1783,8 +1783,7 @@ def migrate_cmd(
     )
     if report.kept:
         typer.echo(
-            f"the old history file is kept as {report.kept}: delete it once you no longer "
-            "need it",
+            f"the old history file is kept as {report.kept}: delete it once you no longer need it",
             err=True,
         )
 

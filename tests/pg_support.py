@@ -80,9 +80,9 @@ def remove(folders: str | None) -> None:
 
 
 def server_url(proc: object) -> str:
-    host = getattr(proc, "host")
-    port = getattr(proc, "port")
-    user = getattr(proc, "user")
+    host = proc.host
+    port = proc.port
+    user = proc.user
     return f"postgresql://{user}@{host}:{port}"
 
 

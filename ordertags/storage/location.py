@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import tomllib
-import urllib.parse
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,23 @@ from pathlib import Path
 from ordertags.base.files import atomic_write_bytes
 from ordertags.errors import UsageError, WorkspaceError
 from ordertags.storage.base import Database
+from ordertags.storage.sqlite import open_sqlite
+from ordertags.storage.urls import password_of, redact, without_password
+
+__all__ = [
+    "DATABASE_VAR",
+    "SETTINGS_NAME",
+    "Location",
+    "check_url",
+    "database_run_lock",
+    "locate",
+    "open_database",
+    "password_of",
+    "read_settings",
+    "redact",
+    "without_password",
+    "write_settings",
+]
 
 SETTINGS_NAME = "settings.toml"
 DATABASE_VAR = "ORDERTAGS_DATABASE"
@@ -30,49 +46,6 @@ SCHEMES = ("postgresql://", "postgres://")
 
 def is_postgresql(text: str) -> bool:
     return text.strip().lower().startswith(SCHEMES)
-
-
-def password_of(url: str) -> str | None:
-    """The password a URL carries (in its user part or a ``password=`` parameter)."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.password:
-        return urllib.parse.unquote(parts.password)
-    query = urllib.parse.parse_qs(parts.query)
-    found = query.get("password")
-    return found[0] if found else None
-
-
-def redact(url: str) -> str:
-    """The URL as it may be shown: its password (if any) replaced by ``***``.
-
-    >>> redact("postgresql://shop:s3cret@db.example.com/shop?sslmode=require&password=x")
-    'postgresql://shop:***@db.example.com/shop?sslmode=require&password=***'
-    """
-    parts = urllib.parse.urlsplit(url)
-    netloc = parts.netloc
-    if parts.password is not None:
-        user, _, host = netloc.rpartition("@")
-        netloc = f"{user.split(':', 1)[0]}:***@{host}"
-    query = "&".join(
-        f"{k}=***" if k == "password" else f"{k}={v}" if v else k
-        for k, v in (p.partition("=")[::2] for p in parts.query.split("&") if p)
-    )
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-
-
-def without_password(url: str) -> str:
-    """The URL with its password (if any) taken out: what a settings file may hold.
-
-    >>> without_password("postgresql://shop:s3cret@db.example.com:5433/shop?sslmode=require")
-    'postgresql://shop@db.example.com:5433/shop?sslmode=require'
-    """
-    parts = urllib.parse.urlsplit(url)
-    netloc = parts.netloc
-    if parts.password is not None:
-        user, _, host = netloc.rpartition("@")
-        netloc = f"{user.split(':', 1)[0]}@{host}"
-    query = "&".join(p for p in parts.query.split("&") if p and not p.startswith("password="))
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def check_url(url: str) -> str:
@@ -180,8 +153,6 @@ def open_database(
         from ordertags.storage.postgresql import open_postgresql
 
         return open_postgresql(location.url, location.shown, lock_timeout=lock_timeout)
-    from ordertags.storage.sqlite import open_sqlite
-
     assert location.path is not None
     return open_sqlite(
         location.path, create=create, lock_timeout=lock_timeout, mode=mode, read_only=read_only

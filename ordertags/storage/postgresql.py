@@ -42,6 +42,7 @@ from psycopg_pool import ConnectionPool
 from ordertags.errors import BusyError, HistoryError
 from ordertags.storage.base import Cursor, Database, Migration
 from ordertags.storage.sqlite import refuse_newer
+from ordertags.storage.urls import password_of
 
 #: The advisory locks' names; the key is made from the name and the schema, so two
 #: workspaces in two schemas of one database do not hold each other.
@@ -155,8 +156,6 @@ def first_line(exc: BaseException, url: str | None = None) -> str:
     """The first line of a driver's message, without the URL's password if it shows."""
     text = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
     if url:
-        from ordertags.storage.location import password_of
-
         secret = password_of(url)
         if secret:
             text = text.replace(secret, "***")
