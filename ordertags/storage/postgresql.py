@@ -25,6 +25,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
+import logging
 import re
 import threading
 import time
@@ -100,6 +101,11 @@ class _WholeNumberLoader(NumericLoader):
 def _configure(conn: psycopg.Connection[Any]) -> None:
     conn.adapters.register_loader("numeric", _WholeNumberLoader)
 
+
+# The pool notes a connection a restarted server dropped as a warning; ordertags tells
+# what failed in one line of its own, so the library's log stays quiet unless the
+# program using it configures logging.
+logging.getLogger("psycopg").addHandler(logging.NullHandler())
 
 _pools: dict[str, ConnectionPool[Any]] = {}
 _pools_lock = threading.Lock()
