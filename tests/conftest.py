@@ -194,7 +194,8 @@ def backend_module(request: pytest.FixtureRequest) -> Iterator[str]:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test marked ``sqlite_file`` (it looks into the SQLite file itself) runs on the
     SQLite backend only."""
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         on_server = "postgresql" in (params.get("backend"), params.get("backend_module"))

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,11 +80,8 @@ def remove(folders: str | None) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def server_url(proc: object) -> str:
-    host = proc.host
-    port = proc.port
-    user = proc.user
-    return f"postgresql://{user}@{host}:{port}"
+def server_url(proc: Any) -> str:
+    return f"postgresql://{proc.user}@{proc.host}:{proc.port}"
 
 
 def ensure_database(base_url: str) -> None:

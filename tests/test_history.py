@@ -965,9 +965,9 @@ def test_a_version_1_history_is_migrated_to_the_tag_log(tmp_path: Path) -> None:
     conn.close()
     with open_history(path) as history:
         tables = {
-            r[0] for r in history.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            r[0] for r in history.fetch("SELECT name FROM sqlite_master WHERE type = 'table'")
         }
         assert {"tag_log", "order_aliases"} <= tables
-        columns = {r[1] for r in history.db.execute("PRAGMA table_info(orders)")}
+        columns = {r[1] for r in history.fetch("PRAGMA table_info(orders)")}
         assert {"buyer", "currency", "consent", "reference", "email_text"} <= columns
         assert history.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 8

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import collections.abc
 import os
-import sqlite3
 import subprocess
 import sys
 import types
@@ -23,6 +22,7 @@ import ordertags
 from ordertags import UsageError
 from ordertags.cli import app
 from ordertags.customers.workspace import STARTER_TAGBOOK
+from ordertags.storage.sqlite import open_sqlite
 from ordertags.tags import parse_tagbook
 
 from .conftest import ROOT, csv_text, read_csv
@@ -467,11 +467,11 @@ Call = Callable[[Callable[[Path], Any], dict[str, Path]], object]
 
 
 def _history(p: Callable[[Path], Any], f: dict[str, Path]) -> object:
-    conn = sqlite3.connect(f["history"])
+    history = ordertags.History(open_sqlite(p(f["history"]), create=False, lock_timeout=5.0))
     try:
-        return ordertags.History(p(f["history"]), conn, 5.0).path.exists()
+        return Path(history.where).exists()
     finally:
-        conn.close()
+        history.close()
 
 
 #: Each public callable with a path parameter, called with every path given as ``p(path)``.

@@ -258,11 +258,11 @@ class PostgresDatabase(Database):
         )
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> Cursor:
-        return self.conn.execute(dialect(statement), tuple(params))  # type: ignore[arg-type]
+        return self.conn.execute(dialect(statement), tuple(params))
 
     def executemany(self, statement: str, rows: Iterable[Sequence[Any]]) -> None:
         with self.conn.cursor() as cur:
-            cur.executemany(dialect(statement), rows)  # type: ignore[arg-type]
+            cur.executemany(dialect(statement), rows)
 
     def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
