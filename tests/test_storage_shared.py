@@ -312,3 +312,47 @@ def test_an_apply_that_fails_after_recording_its_orders_leaves_the_history_as_it
         apply_files([second], tagbook=book, workspace=Workspace(shop), output=tmp_path / "b.csv")
     with Workspace(shop).open_history() as history:
         assert history.fetch("SELECT COUNT(*) FROM orders")[0][0] == 20
+
+
+def test_two_machines_starting_on_a_new_database_at_once_migrate_it_once(
+    tmp_path: Path, pg_url: str
+) -> None:
+    runs = [start("init", tmp_path / name, "--database", pg_url) for name in ("a", "b", "c")]
+    for proc in runs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT version FROM ordertags_schema").fetchall() == [(8,)]
+
+
+def test_a_command_reads_one_snapshot_while_another_machine_commits(
+    tmp_path: Path, pg_url: str
+) -> None:
+    a, b = machines(tmp_path, pg_url)
+    ordertags("ingest", write_orders(tmp_path / "one.csv", range(0, 10)), "-w", a)
+    with Workspace(b).open_history() as reader:
+        assert reader.fetch("SELECT COUNT(*) FROM orders")[0][0] == 10
+        ordertags("ingest", write_orders(tmp_path / "two.csv", range(10, 30)), "-w", a)
+        # Within the command's snapshot: the history as its first read found it.
+        assert reader.fetch("SELECT COUNT(*) FROM customers")[0][0] == 10
+        assert reader.fetch("SELECT COUNT(*) FROM orders")[0][0] == 10
+        reader.end_snapshot()
+        assert reader.fetch("SELECT COUNT(*) FROM orders")[0][0] == 30
+
+
+def test_a_password_in_ordertags_database_is_never_shown(tmp_path: Path, pg_url: str) -> None:
+    shop = tmp_path / "shop"
+    ordertags("init", shop)
+    environ = env()
+    environ["ORDERTAGS_DATABASE"] = "postgresql://shop:s3cret@127.0.0.1:1/shop?connect_timeout=2"
+    done = subprocess.run(
+        [sys.executable, "-m", "ordertags", "customers", "-w", str(shop)],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "s3cret" not in done.stderr + done.stdout
+    assert "postgresql://shop:***@127.0.0.1:1/shop" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
