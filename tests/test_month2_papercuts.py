@@ -22,7 +22,6 @@ import ordertags
 from ordertags import UsageError
 from ordertags.cli import app
 from ordertags.customers.workspace import STARTER_TAGBOOK
-from ordertags.storage.sqlite import open_sqlite
 from ordertags.tags import parse_tagbook
 
 from .conftest import ROOT, csv_text, read_csv
@@ -466,17 +465,8 @@ def files(tmp_path: Path) -> dict[str, Path]:
 Call = Callable[[Callable[[Path], Any], dict[str, Path]], object]
 
 
-def _history(p: Callable[[Path], Any], f: dict[str, Path]) -> object:
-    history = ordertags.History(open_sqlite(p(f["history"]), create=False, lock_timeout=5.0))
-    try:
-        return Path(history.where).exists()
-    finally:
-        history.close()
-
-
 #: Each public callable with a path parameter, called with every path given as ``p(path)``.
 CALLS: dict[str, Call] = {
-    "History": _history,
     "ListSpec": lambda p, f: ordertags.ListSpec(p(f["out"]), ["VIP"]).path == str(f["out"]),
     "ReadOptions": lambda p, f: ordertags.annotate(
         f["mapped"], tagbook=p(f["book"]), read=ordertags.ReadOptions(mapping=p(f["mapping"]))

@@ -180,7 +180,7 @@ def test_a_machine_killed_mid_ingest_records_nothing_and_the_other_carries_on(
     wait_for_write(pg_url, proc)
     assert proc.poll() is None  # killed while writing
     proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    proc.communicate(timeout=30)
     assert figures(pg_url) == (0, 0, Decimal(0))  # nothing half-recorded
     small = write_orders(tmp_path / "small.csv", range(0, 100))
     ordertags("ingest", small, "-w", b, "--wait", "30")  # the lock went with the process
