@@ -107,6 +107,18 @@ def figures(url: str) -> tuple[int, int, Decimal]:
     return int(row[0]), int(row[1]), Decimal(row[2]) / 10_000
 
 
+def ready(url: str, limit: float = 60) -> None:
+    """Wait until a restarted server takes connections."""
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            psycopg.connect(url).close()
+            return
+        except psycopg.OperationalError:
+            assert time.monotonic() < deadline, "the server did not come back"
+            time.sleep(0.2)
+
+
 def in_write(url: str) -> bool:
     """Is some ordertags holding the write lock (in a write transaction) now?"""
     with psycopg.connect(url) as conn:
@@ -197,6 +209,7 @@ def test_the_database_restarted_mid_run_is_one_clear_error_and_the_next_run_work
     wait_for_write(pg_url, proc)
     server.stop()
     server.start()
+    ready(pg_url)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 1, err
     lines = err.strip().splitlines()

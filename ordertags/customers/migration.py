@@ -108,9 +108,10 @@ def migrate_workspace(ws: Workspace, to: str, *, wait: float | None = None) -> M
     """Move the workspace's history to ``to`` (a PostgreSQL URL without a password, or
     ``sqlite`` for the workspace's own file) and switch the workspace to it.
 
-    >>> url = "postgresql://shop@db.example.com/shop"
-    >>> migrate_workspace(find_workspace("shop"), url)  # doctest: +SKIP
-    MigrateReport(source='.../history.sqlite', target='postgresql://shop@db.example.com/shop', ...)
+    >>> migrate_workspace(Workspace("shop"), "sqlite")
+    Traceback (most recent call last):
+    ...
+    ordertags.errors.UsageError: the workspace's history is already in .../history.sqlite. ...
     """
     if os.environ.get(DATABASE_VAR):
         raise UsageError(
