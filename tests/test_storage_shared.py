@@ -187,7 +187,7 @@ def test_a_machine_killed_mid_ingest_records_nothing_and_the_other_carries_on(
     tmp_path: Path, pg_url: str
 ) -> None:
     a, b = machines(tmp_path, pg_url)
-    big = write_orders(tmp_path / "big.csv", range(0, 120_000), customers=20_000)
+    big = write_orders(tmp_path / "big.csv", range(0, 40_000), customers=8_000)
     proc = start("ingest", big, "-w", a)
     wait_for_write(pg_url, proc)
     assert proc.poll() is None  # killed while writing
@@ -204,7 +204,7 @@ def test_the_database_restarted_mid_run_is_one_clear_error_and_the_next_run_work
 ) -> None:
     server: Any = request.getfixturevalue("postgresql_server")
     a, _ = machines(tmp_path, pg_url)
-    big = write_orders(tmp_path / "big.csv", range(0, 120_000), customers=20_000)
+    big = write_orders(tmp_path / "big.csv", range(0, 40_000), customers=8_000)
     proc = start("ingest", big, "-w", a)
     wait_for_write(pg_url, proc)
     server.stop()
@@ -218,7 +218,7 @@ def test_the_database_restarted_mid_run_is_one_clear_error_and_the_next_run_work
     assert "nothing of this run was recorded" in lines[0]
     assert figures(pg_url) == (0, 0, Decimal(0))
     ordertags("ingest", big, "-w", a)
-    assert figures(pg_url) == truth(set(range(0, 120_000)), customers=20_000)
+    assert figures(pg_url) == truth(set(range(0, 40_000)), customers=8_000)
 
 
 # --- migrate, both ways -----------------------------------------------------------------
