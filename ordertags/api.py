@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import os
@@ -42,6 +43,7 @@ from ordertags.customers.accounts import (
 from ordertags.customers.applied import record_applied
 from ordertags.customers.history import History, IngestReport
 from ordertags.customers.identity import Suspect, resolve_links
+from ordertags.customers.migration import MigrateReport, migrate_workspace
 from ordertags.customers.rfm import Cutoffs
 from ordertags.customers.workspace import Workspace, run_lock, workspace_history
 from ordertags.engine.columns import VIRTUAL_FIELDS
@@ -103,6 +105,8 @@ Progress = Callable[[int], None]
 
 #: The public names of this module (the command line imports only these).
 __all__ = [
+    "MigrateReport",
+    "migrate_workspace",
     "ROLES",
     "AuditEntry",
     "User",
@@ -485,7 +489,7 @@ def _apply_run(
         check_output_folder(target)  # before anything is recorded in the history
     recording = workspace is not None and record and not dry_run
     with run_lock(workspace if recording else None, wait):
-        with workspace_history(workspace) as history:
+        with workspace_history(workspace) as history, _recording(history, recording):
             result = _run(
                 orders,
                 tagbook,
@@ -713,6 +717,7 @@ def export_list(
     with (
         run_lock(workspace if orders else None, wait),
         workspace_history(workspace) as history,
+        _recording(history, bool(orders)),
     ):
         if not orders:
             assert history is not None
@@ -903,6 +908,18 @@ def ingest_files(
                     part_report += got
             report += part_report
     return report
+
+
+def _recording(
+    history: History | None, recording: bool
+) -> contextlib.AbstractContextManager[object]:
+    """Everything a recording run writes to the history (its orders, its customers'
+    tags, the tag log, the exports it read) in one transaction: a command reading the
+    history meanwhile (a cron ``export``) sees the run's whole record or none of it, and
+    a run that fails or is killed leaves nothing half-recorded."""
+    if history is None or not recording:
+        return contextlib.nullcontext()
+    return history.transaction()
 
 
 #: Rows of one export ingested at a time (each slice ends at an order's last row).

@@ -1836,16 +1836,30 @@ def init_cmd(
     ] = Path("."),
     default_region: RegionOpt = None,
     mode: ModeOpt = None,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database",
+            help="Keep the order history in this PostgreSQL database "
+            "(postgresql://USER@HOST/DBNAME), shared by every machine whose workspace "
+            "names it; written into settings.toml. Never a password: libpq reads it "
+            "from ~/.pgpass or PGPASSWORD. See docs/shared-workspace.md.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Create a workspace: a starter tag book and rule file (commented, valid as written),
-    the order history (history.sqlite) and a .gitignore that keeps the history out of
-    version control. Files already there are kept. What it creates is owner-only (files
-    600, the folder 700) unless --mode says otherwise.
+    the order history (history.sqlite, or with --database a PostgreSQL database) and a
+    .gitignore that keeps the history out of version control. Files already there are
+    kept. What it creates is owner-only (files 600, the folder 700) unless --mode says
+    otherwise.
 
     Example: ordertags init shop --default-region GB
     """
     try:
-        report = init_workspace(directory, region=default_region, mode=_mode(mode))
+        report = init_workspace(
+            directory, region=default_region, mode=_mode(mode), database=database
+        )
     except OrderTagsError as exc:
         _fail(exc)
     root = report.workspace.root
@@ -1858,6 +1872,49 @@ def init_cmd(
     )
     if report.folder_note:
         typer.echo(report.folder_note, err=True)
+
+
+@app.command("migrate")
+def migrate_cmd(
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            help="Where the history goes: a PostgreSQL URL (postgresql://USER@HOST/DBNAME, "
+            "no password), or `sqlite` for the workspace's own history.sqlite.",
+            show_default=False,
+        ),
+    ],
+    workspace: WorkspaceOpt = None,
+    wait: WaitOpt = RUN_WAIT_S,
+) -> None:
+    """Move the workspace's order history to another database and switch to it: every
+    table copied in one transaction, the row counts checked, then the workspace's
+    settings.toml updated. The old SQLite file is kept as history.sqlite-migrated.
+
+    Example: ordertags migrate --to postgresql://shop@db.example.com/shop -w shop
+    """
+    from ordertags.api import migrate_workspace
+
+    ws = _need_workspace(workspace)
+    try:
+        report = migrate_workspace(ws, to, wait=wait)
+    except OrderTagsError as exc:
+        _fail(exc)
+    c = report.counts
+    typer.echo(
+        f"moved the history from {report.source} to {report.target}: "
+        f"{_n(c.get('orders', 0), 'order')}, {_n(c.get('customers', 0), 'customer')}, "
+        f"{_n(c.get('identities', 0), 'identity', 'identities')}, "
+        f"{_n(c.get('audit', 0), 'audit entry', 'audit entries')} (counts checked); "
+        f"the workspace {ws.root} now uses {report.target}",
+        err=True,
+    )
+    if report.kept:
+        typer.echo(
+            f"the old history file is kept as {report.kept}: delete it once you no longer need it",
+            err=True,
+        )
 
 
 def render_ingest(report: Any, prefix: str = "") -> str:

@@ -7,7 +7,7 @@ a synthetic violation (the ``*_catches_*`` tests at the end).
 
 Layers, highest first; a module imports only modules of its own layer or below::
 
-    cli > api > reports > engine > customers > io > (rules, tagbook) > base > errors
+    cli > api > reports > engine > customers > io > (rules, tagbook, storage) > base > errors
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ LAYERS = {
     "ordertags.rules": 2,
     "ordertags.actions": 2,  # the rule actions' kinds (ordertags.rules reads them)
     "ordertags.tagbook": 2,
+    "ordertags.storage": 2,  # where the history lives: SQLite, PostgreSQL
     "ordertags.io": 3,
     "ordertags.customers": 4,
     "ordertags.engine": 5,
@@ -449,6 +450,7 @@ def test_only_the_api_is_imported_inside_functions() -> None:
         "ordertags.cli",
         "ordertags.web",  # serve: the web stack, only for the team screen
         "getpass",  # users: only when a password is asked for
+        "ordertags.storage.postgresql",  # psycopg: only where a workspace names a database
     }
     wrong = [
         f"{i.source}:{i.line} imports {i.target} inside a function"

@@ -35,6 +35,9 @@ from ordertags.tagbook import link_identities, tag_customer, unlink_identities
 
 from .conftest import ROOT, csv_text, read_csv
 
+# On each storage backend (SQLite, PostgreSQL): the same figures.
+pytestmark = pytest.mark.usefixtures("backend")
+
 AS_OF = dt.date(2026, 11, 26)
 HEADER = [
     "Order Id",
@@ -135,6 +138,8 @@ def tags_of(
 # --- workspace ------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_file
+@pytest.mark.sqlite_file
 def test_init_writes_valid_starters_and_keeps_existing_files(tmp_path: Path) -> None:
     from ordertags.rules import load_rules
     from ordertags.tagbook import load_tagbook
@@ -169,6 +174,8 @@ def test_workspace_is_found_explicitly_by_environment_and_in_cwd(
 # --- ingest ---------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_file
+@pytest.mark.sqlite_file
 def test_ingest_is_idempotent_and_updates_changed_orders(
     ws: Workspace, export: Callable[..., Path]
 ) -> None:
@@ -285,6 +292,8 @@ def test_two_writers_at_once_both_land(ws: Workspace, export: Callable[..., Path
         assert h.stats().customers == 100
 
 
+@pytest.mark.sqlite_file
+@pytest.mark.sqlite_file
 def test_a_locked_history_is_waited_for_then_reported(
     ws: Workspace, export: Callable[..., Path]
 ) -> None:
@@ -306,6 +315,7 @@ def test_a_locked_history_is_waited_for_then_reported(
     )
 
 
+@pytest.mark.sqlite_file
 def test_a_history_from_a_newer_ordertags_is_refused(ws: Workspace) -> None:
     conn = sqlite3.connect(ws.history_path)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
@@ -328,6 +338,7 @@ def test_another_sqlite_file_is_not_a_history(tmp_path: Path) -> None:
         open_history(path)
 
 
+@pytest.mark.sqlite_file
 def test_migrations_run_once_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from ordertags.customers import store
 
@@ -346,6 +357,8 @@ def test_migrations_run_once_in_order(tmp_path: Path, monkeypatch: pytest.Monkey
     conn.close()
 
 
+@pytest.mark.sqlite_file
+@pytest.mark.sqlite_file
 def test_prune_deletes_old_orders_and_what_only_they_used(
     ws: Workspace, export: Callable[..., Path]
 ) -> None:
@@ -939,6 +952,7 @@ def test_orders_with_no_identity_at_all_are_recorded_without_a_customer(
         assert h.stats().orders == 1
 
 
+@pytest.mark.sqlite_file
 def test_a_version_1_history_is_migrated_to_the_tag_log(tmp_path: Path) -> None:
     from ordertags.customers.history import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, open_history
 
@@ -951,10 +965,9 @@ def test_a_version_1_history_is_migrated_to_the_tag_log(tmp_path: Path) -> None:
     conn.close()
     with open_history(path) as history:
         tables = {
-            r[0]
-            for r in history.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            r[0] for r in history.fetch("SELECT name FROM sqlite_master WHERE type = 'table'")
         }
         assert {"tag_log", "order_aliases"} <= tables
-        columns = {r[1] for r in history.conn.execute("PRAGMA table_info(orders)")}
+        columns = {r[1] for r in history.fetch("PRAGMA table_info(orders)")}
         assert {"buyer", "currency", "consent", "reference", "email_text"} <= columns
-        assert history.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 8
+        assert history.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 8

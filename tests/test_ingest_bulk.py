@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from ordertags.cli import app
 from ordertags.customers.ingest import HistoryIngest
+from ordertags.storage.sqlite import open_sqlite
 
 from .conftest import csv_text
 
@@ -123,7 +124,7 @@ def test_an_index_is_kept_up_once_the_history_holds_orders(tmp_path: Path) -> No
     (tmp_path / "a.csv").write_text(csv_text(HEADER, _orders(50, 3, 1)), encoding="utf-8")
     assert runner.invoke(app, ["ingest", str(tmp_path / "a.csv"), "-w", str(ws)]).exit_code == 0
     path = ws / "history.sqlite"
-    history = HistoryIngest(path, sqlite3.connect(path, isolation_level=None), 5.0)
+    history = HistoryIngest(open_sqlite(path, create=False, lock_timeout=5.0))
     try:
         assert history._defer_indexes() == []
     finally:

@@ -24,6 +24,9 @@ from ordertags.customers.rfm import group_of
 from .conftest import csv_text, read_rows
 from .month_shop import Month, Order, make_month, write_exports
 
+# On each storage backend (SQLite, PostgreSQL): the same figures.
+pytestmark = pytest.mark.usefixtures("backend")
+
 runner = CliRunner()
 SEED = 17
 AS_OF = "2026-12-01"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import collections.abc
 import os
-import sqlite3
 import subprocess
 import sys
 import types
@@ -466,17 +465,8 @@ def files(tmp_path: Path) -> dict[str, Path]:
 Call = Callable[[Callable[[Path], Any], dict[str, Path]], object]
 
 
-def _history(p: Callable[[Path], Any], f: dict[str, Path]) -> object:
-    conn = sqlite3.connect(f["history"])
-    try:
-        return ordertags.History(p(f["history"]), conn, 5.0).path.exists()
-    finally:
-        conn.close()
-
-
 #: Each public callable with a path parameter, called with every path given as ``p(path)``.
 CALLS: dict[str, Call] = {
-    "History": _history,
     "ListSpec": lambda p, f: ordertags.ListSpec(p(f["out"]), ["VIP"]).path == str(f["out"]),
     "ReadOptions": lambda p, f: ordertags.annotate(
         f["mapped"], tagbook=p(f["book"]), read=ordertags.ReadOptions(mapping=p(f["mapping"]))

@@ -10,7 +10,6 @@ order once, whatever order the exports are ingested in.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,11 +20,14 @@ from typer.testing import CliRunner
 
 from ordertags import annotate, load_rules, load_tagbook
 from ordertags.cli import app
+from ordertags.customers.workspace import Workspace
 
 from .month_shop import Month, make_month, write_exports
 
 runner = CliRunner()
 SEED = 9
+# Every test here on each storage backend (SQLite, PostgreSQL): the same figures.
+pytestmark = pytest.mark.usefixtures("backend")
 
 TAGBOOK = """\
 version: 1
@@ -60,12 +62,11 @@ def truth_of(month: Month) -> Figures:
 
 def history_figures(shop: Path) -> Figures:
     """Per customer of the history: orders, and spend per currency (SQL on the store)."""
-    conn = sqlite3.connect(shop / "history.sqlite")
-    rows = conn.execute(
-        "SELECT c.key, IFNULL(o.currency, ''), COUNT(*), SUM(o.total) FROM orders o "
-        "JOIN customers c ON c.id = o.customer GROUP BY c.key, o.currency"
-    ).fetchall()
-    conn.close()
+    with Workspace(shop).open_history() as history:  # either storage backend
+        rows = history.fetch(
+            "SELECT c.key, IFNULL(o.currency, ''), COUNT(*), SUM(o.total) FROM orders o "
+            "JOIN customers c ON c.id = o.customer GROUP BY c.key, o.currency"
+        )
     out: Figures = {}
     for key, currency, count, total in rows:
         orders, spend = out.get(key, (0, {}))
@@ -125,9 +126,8 @@ def test_every_customer_right_to_the_penny(
     truth = truth_of(month)
     assert got == truth
     assert sum(n for n, _ in got.values()) == len(month.orders)  # each order once
-    conn = sqlite3.connect(shop / "history.sqlite")
-    assert conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == len(month.orders)
-    conn.close()
+    with Workspace(shop).open_history() as history:
+        assert history.fetch("SELECT COUNT(*) FROM orders")[0][0] == len(month.orders)
 
 
 def test_ingest_reports_the_hub_disagreeing_with_the_channel(

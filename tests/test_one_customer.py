@@ -25,6 +25,9 @@ from ordertags.cli import app
 from ordertags.tagbook import load_tagbook
 from tests.conftest import csv_text, read_csv
 
+# On each storage backend (SQLite, PostgreSQL): the same figures.
+pytestmark = pytest.mark.usefixtures("backend")
+
 runner = CliRunner()
 AS_OF = "2026-11-30"
 

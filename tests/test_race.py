@@ -18,6 +18,7 @@ import datetime as dt
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -82,7 +83,9 @@ def shop(tmp_path: Path) -> tuple[Workspace, Path]:
     return ws, run
 
 
-def _commit_between_reads(monkeypatch: pytest.MonkeyPatch, ws: Workspace, path: Path) -> list[int]:
+def _commit_between_reads(
+    monkeypatch: pytest.MonkeyPatch, ws: Workspace, path: Path
+) -> tuple[list[int], list[threading.Thread]]:
     """Make another connection ingest ``path`` (the run's own orders) right after the
     command's first read of customer totals, before it looks up the run's orders."""
     calls: list[int] = []
@@ -98,23 +101,35 @@ def _commit_between_reads(monkeypatch: pytest.MonkeyPatch, ws: Workspace, path: 
         out = original(self, *args, **kwargs)
         if not calls:
             calls.append(1)
-            ingest_files([path], workspace=ws)  # its own connection, committed at once
+            if self.db.in_write:
+                # A recording run holds the write lock from its first write to its
+                # last (one transaction): the ingest waits for it, then lands.
+                waiting = threading.Thread(
+                    target=ingest_files, args=([path],), kwargs={"workspace": ws}
+                )
+                waiting.start()
+                threads.append(waiting)
+            else:
+                ingest_files([path], workspace=ws)  # its own connection, committed at once
         return out
 
+    threads: list[threading.Thread] = []
     monkeypatch.setattr(history_module.History, "aggregates", aggregates)
-    return calls
+    return calls, threads
 
 
 def test_export_reads_one_snapshot_while_an_ingest_commits(
     shop: tuple[Workspace, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ws, run = shop
-    calls = _commit_between_reads(monkeypatch, ws, run)
+    calls, waiting = _commit_between_reads(monkeypatch, ws, run)
     out = tmp_path / "big.csv"
     export_list(
         [run], tagbook=ws.tagbook, rules=ws.rules, output=out, tags=["BIG"], workspace=ws,
         as_of=AS_OF,
     )  # fmt: skip
+    for thread in waiting:
+        thread.join()
     assert calls == [1]  # the ingest did commit in the middle
     assert {r["Email Address"] for r in read_csv(out)} == EXPECTED_BIG
 
@@ -124,12 +139,14 @@ def test_apply_reads_one_snapshot_while_an_ingest_commits(
     shop: tuple[Workspace, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, record: bool
 ) -> None:
     ws, run = shop
-    calls = _commit_between_reads(monkeypatch, ws, run)
+    calls, waiting = _commit_between_reads(monkeypatch, ws, run)
     out = tmp_path / "out.csv"
     apply_files(
         [run], tagbook=ws.tagbook, rules=ws.rules, output=out, workspace=ws, as_of=AS_OF,
         record=record,
     )  # fmt: skip
+    for thread in waiting:
+        thread.join()
     assert calls == [1]
     big = {r["Email"] for r in read_csv(out) if r["Customer Tags"] == "BIG"}
     assert big == EXPECTED_BIG

@@ -75,7 +75,7 @@ def test_one_customers_suspects_read_the_indexed_orders(
     with ws.open_history() as h:
         plan = " ".join(
             str(r[3])
-            for r in h.conn.execute(
+            for r in h.fetch(
                 "EXPLAIN QUERY PLAN SELECT customer FROM orders WHERE customer IS NOT NULL AND ("
                 "phone IN (SELECT phone FROM orders WHERE customer = ?1 AND phone IS NOT NULL) "
                 "OR address IN (SELECT address FROM orders WHERE customer = ?1 "

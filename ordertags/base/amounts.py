@@ -56,14 +56,21 @@ def fully_refunded(total: Any, refund: Any) -> Any:
 
 def net_spend_sql(alias: str) -> str:
     """:func:`net_spend` of the history's order ``alias`` (a table or alias name)."""
-    total = f"IFNULL({alias}.total, 0)"
-    return f"({total} - MIN(IFNULL({alias}.refund, 0), MAX({total}, 0)))"
+    # CASE, not SQLite's two-argument MIN/MAX (PostgreSQL's LEAST/GREATEST): one
+    # spelling for every storage backend.
+    total = f"COALESCE({alias}.total, 0)"
+    refund = f"COALESCE({alias}.refund, 0)"
+    cap = f"(CASE WHEN {total} > 0 THEN {total} ELSE 0 END)"
+    return f"({total} - (CASE WHEN {refund} < {cap} THEN {refund} ELSE {cap} END))"
 
 
 def counted_sql(alias: str) -> str:
     """1 where the history's order ``alias`` counts as an order (not
     :func:`fully_refunded`), else 0."""
-    return f"(NOT ({alias}.refund > 0 AND {alias}.refund >= IFNULL({alias}.total, 0)))"
+    return (
+        f"(CASE WHEN {alias}.refund > 0 AND {alias}.refund >= COALESCE({alias}.total, 0) "
+        "THEN 0 ELSE 1 END)"
+    )
 
 
 def rate_into(currency: str, base: str | None, rates: Mapping[str, float]) -> float | None:

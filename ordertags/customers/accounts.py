@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-import sqlite3
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -109,10 +108,10 @@ def _check_password(password: str) -> None:
         )
 
 
-def _locked(history: History, exc: sqlite3.Error) -> OrderTagsError:
-    if isinstance(exc, sqlite3.OperationalError):
-        return history.failure(exc)
-    return HistoryError(f"the history cannot be used: {exc}.", file=str(history.path))
+def _locked(history: History, exc: Exception) -> OrderTagsError:
+    if history.db.is_backend_error(exc):
+        return history.db.failure(exc)
+    return HistoryError(f"the history cannot be used: {exc}.", file=history.where)
 
 
 def append_audit(
@@ -154,7 +153,11 @@ def add_user(ws: Workspace, name: str, role: str, password: str, *, by: str) -> 
                 created = _now()
                 conn.execute("INSERT INTO users VALUES (?, ?, ?, ?)", (name, role, hashed, created))
                 append_audit(history, who=by, action="add user", detail=f"{name} ({role})")
-        except sqlite3.Error as exc:
+        except OrderTagsError:
+            raise
+        except Exception as exc:
+            if not history.db.is_backend_error(exc):
+                raise
             raise _locked(history, exc) from None
     return User(name, role, created)
 

@@ -1,7 +1,8 @@
 """The order history: every order seen, each customer's identities and aggregates.
 
-Three modules hold it: :mod:`ordertags.customers.store` (the SQLite schema, migrations
-and transactions), :mod:`ordertags.customers.ingest` (recording orders, merging
+Three modules hold it: :mod:`ordertags.customers.store` (the schema, its migrations,
+transactions and lookups, on the storage interface of :mod:`ordertags.storage`),
+:mod:`ordertags.customers.ingest` (recording orders, merging
 customers, links) and :mod:`ordertags.customers.queries` (what runs, lists and reports
 read). :class:`History` is the one object the rest of ordertags opens.
 """
@@ -9,11 +10,9 @@ read). :class:`History` is the one object the rest of ordertags opens.
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
 
 from ordertags.base.amounts import money
-from ordertags.base.files import create_private
 from ordertags.customers.ingest import IngestReport, PruneReport
 from ordertags.customers.queries import (
     Aggregates,
@@ -33,7 +32,7 @@ from ordertags.customers.store import (
     SCHEMA_VERSION,
     prepare_store,
 )
-from ordertags.errors import HistoryError
+from ordertags.storage.location import Location, open_database
 
 __all__ = [
     "APPLICATION_ID",
@@ -66,14 +65,16 @@ class History(HistoryQueries):
 
 
 def open_history(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | Location,
     *,
     create: bool = False,
     lock_timeout: float = LOCK_TIMEOUT_S,
     region: str | None = None,
     mode: int | None = None,
 ) -> History:
-    """Open (with ``create``, create) a history database, migrating it to this version.
+    """Open (with ``create``, create) a history, migrating it to this version: a SQLite
+    file at ``path``, or wherever a :class:`ordertags.storage.location.Location` says (a
+    PostgreSQL database).
 
     A history written by a newer ordertags, or a file that is not an ordertags history,
     is refused with a message saying what to do.
@@ -82,31 +83,12 @@ def open_history(
     ...     h.stats().orders
     0
     """
-    p = Path(path)
-    if not create and not p.exists():
-        raise HistoryError(
-            "no history database here.",
-            file=str(p),
-            hint="Create a workspace with `ordertags init DIR`.",
-        )
-    try:
-        if create:
-            # Owner-only (or ``mode``) from the start; SQLite gives its -wal and -shm
-            # files the database file's mode.
-            create_private(p, mode)
-        conn = sqlite3.connect(
-            str(p), timeout=lock_timeout, isolation_level=None, check_same_thread=False
-        )
-    except (sqlite3.Error, OSError) as exc:
-        raise HistoryError(
-            f"cannot open the history: {exc}.",
-            file=str(p),
-            hint="Check the path and its permissions.",
-        ) from None
-    history = History(p, conn, lock_timeout)
+    location = path if isinstance(path, Location) else Location(path=Path(path))
+    db = open_database(location, create=create, lock_timeout=lock_timeout, mode=mode)
+    history = History(db)
     try:
         prepare_store(history, create=create, region=region)
     except BaseException:
-        conn.close()
+        db.close()
         raise
     return history

@@ -60,6 +60,12 @@ class IngestReport:
         return self
 
 
+#: The columns of a new order, in the order :meth:`HistoryIngest.ingest` gives them.
+ORDER_COLUMNS = (
+    "id", "channel", "order_id", "at", "total", "refund", "customer", "email", "ps", "phone",
+    "address", "name", "buyer", "currency", "consent", "email_text", "via",
+)  # fmt: skip
+
 #: Platform profiles whose exports hold copies of other channels' orders.
 HUB_PROFILES = frozenset(p.name for p in PROFILES if p.hub)
 
@@ -235,15 +241,15 @@ class HistoryIngest(HistoryStore):
             # filled here are built once after the rows are in (a sort each), not
             # kept up row by row; the same indexes, in the same transaction.
             deferred = [] if exists.any() else self._defer_indexes()
-            self.conn.executemany("INSERT INTO identities VALUES (?, ?, ?, ?)", rows)
+            self.db.copy_rows("identities", ("id", "key", "kind", "customer"), rows)
             known = ~np.isin(node_ids, ident[where])
-            self.conn.executemany(
+            self.db.executemany(
                 "UPDATE identities SET customer = ? WHERE id = ? AND customer IS NULL",
                 zip(node_cust[known].tolist(), node_ids[known].tolist(), strict=True),
             )
             moves = [(new_c, old_c) for old_c, new_c in merges]
-            self.conn.executemany("UPDATE identities SET customer = ? WHERE customer = ?", moves)
-            self.conn.executemany("UPDATE orders SET customer = ? WHERE customer = ?", moves)
+            self.db.executemany("UPDATE identities SET customer = ? WHERE customer = ?", moves)
+            self.db.executemany("UPDATE orders SET customer = ? WHERE customer = ?", moves)
             # The orders themselves.
             cols = (batch.channel, batch.order_id)
             fresh = T[~exists[T]]
@@ -288,13 +294,10 @@ class HistoryIngest(HistoryStore):
             record_ids = old["id"].copy()
             first = int(self.fetch("SELECT IFNULL(MAX(id), 0) FROM orders")[0][0]) + 1
             record_ids[fresh] = first + np.arange(len(fresh), dtype=np.int64)
-            self.conn.executemany(
-                "INSERT INTO orders (id, channel, order_id, at, total, refund, customer, email, "
-                "ps, phone, address, name, buyer, currency, consent, email_text, via) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                zip(record_ids[fresh].tolist(), *columns, strict=True),
+            self.db.copy_rows(
+                "orders", ORDER_COLUMNS, zip(record_ids[fresh].tolist(), *columns, strict=True)
             )
-            self.conn.executemany(
+            self.db.executemany(
                 "UPDATE orders SET at = ?, total = ?, refund = ?, customer = ?, email = ?, "
                 "ps = ?, phone = ?, address = ?, name = ?, buyer = ?, currency = ?, "
                 "consent = ?, email_text = ?, via = ? WHERE id = ?",
@@ -302,7 +305,7 @@ class HistoryIngest(HistoryStore):
             )
             self._add_aliases(record_ids, batch.reference, old["aliased"])
             for statement in deferred:
-                self.conn.execute(statement)
+                self.db.execute(statement)
             touched = set(row_cust[row_cust >= 0].tolist())
             touched.update(old["customer"][changed][old["customer"][changed] >= 0].tolist())
             touched.update(c for pair in merges for c in pair)
@@ -322,14 +325,9 @@ class HistoryIngest(HistoryStore):
         tables = ["orders", "order_aliases"]
         if not self.fetch("SELECT 1 FROM identities LIMIT 1"):
             tables.append("identities")
-        marks = ", ".join("?" * len(tables))
-        found = self.fetch(
-            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-            f"AND tbl_name IN ({marks}) ORDER BY name",
-            tables,
-        )
+        found = self.db.secondary_indexes(tables)
         for name, _ in found:
-            self.conn.execute(f'DROP INDEX "{name}"')
+            self.db.execute(f'DROP INDEX "{name}"')
         return [sql for _, sql in found]
 
     def _lookup(self, keys: list[str]) -> tuple[IntArray, IntArray]:
@@ -412,7 +410,7 @@ class HistoryIngest(HistoryStore):
         ``order_ids``), whichever export's values the order keeps: a hub's copy that
         yields to the channel's own export still names the order by its number."""
         rows = np.flatnonzero(~aliased)
-        self.conn.executemany(
+        self.db.executemany(
             "INSERT OR IGNORE INTO order_aliases (id, alias) VALUES (?, ?)",
             zip(order_ids[rows].tolist(), [aliases[i] for i in rows.tolist()], strict=True),
         )
@@ -502,7 +500,7 @@ class HistoryIngest(HistoryStore):
         """Recompute the aggregates and key of these customers from their orders, and
         drop the ones left with no orders."""
         self.temp_ids("t_touched", customers)
-        self.conn.execute(
+        self.db.execute(
             "INSERT INTO customers (id, key, orders, spend, refunds, refunded, first_at, "
             f"last_at) SELECT o.customer, '', {CUSTOMER_TOTALS} FROM orders o "
             "WHERE o.customer IN (SELECT id FROM t_touched) GROUP BY o.customer "
@@ -510,13 +508,13 @@ class HistoryIngest(HistoryStore):
             "refunds = excluded.refunds, refunded = excluded.refunded, "
             "first_at = excluded.first_at, last_at = excluded.last_at"
         )
-        self.conn.execute(
+        self.db.execute(
             "UPDATE customers SET key = IFNULL((SELECT substr(MIN(i.kind || ' ' || i.key), 3) "
             "FROM identities i WHERE i.customer = customers.id AND i.kind <= ?), "
             "'#' || customers.id) WHERE id IN (SELECT id FROM t_touched)",
             (K.PHONE,),
         )
-        self.conn.execute(
+        self.db.execute(
             "DELETE FROM customers WHERE id IN (SELECT id FROM t_touched) AND NOT EXISTS "
             "(SELECT 1 FROM orders o WHERE o.customer = customers.id)"
         )
@@ -559,7 +557,7 @@ class HistoryIngest(HistoryStore):
         linked = self._linked_phones()[1]
         weak = (idents[:, 2] >= K.PHONE) & ~np.isin(idents[:, 0], linked)
         if weak.any():
-            self.conn.executemany(
+            self.db.executemany(
                 "UPDATE identities SET customer = NULL WHERE id = ?",
                 ((int(i),) for i in idents[weak, 0]),
             )
@@ -613,13 +611,13 @@ class HistoryIngest(HistoryStore):
         by_group = np.argsort(groups)
         new_of_node = ids[by_group][np.searchsorted(groups[by_group], labels)]
         moved = new_of_node != old_of_node
-        self.conn.executemany(
+        self.db.executemany(
             "UPDATE identities SET customer = ? WHERE id = ?",
             zip(new_of_node[moved].tolist(), nodes[moved].tolist(), strict=True),
         )
         row_new = np.where(anchor >= 0, new_of_node[np.maximum(anchor, 0)], -1)
         changed = row_new != orders[:, 1]
-        self.conn.executemany(
+        self.db.executemany(
             "UPDATE orders SET customer = ? WHERE id = ?",
             zip(id_list(row_new[changed]), orders[changed, 0].tolist(), strict=True),
         )
@@ -644,7 +642,7 @@ class HistoryIngest(HistoryStore):
             for key, i, c in zip(ends, ident.tolist(), cust.tolist(), strict=True):
                 strong = links.kinds[key] <= K.PHONE_NAME or key in linked_phones
                 if i < 0:
-                    self.conn.execute(
+                    self.db.execute(
                         "INSERT INTO identities VALUES (?, ?, ?, ?)",
                         (next_id, key, links.kinds[key], next_c if strong else None),
                     )
@@ -652,9 +650,7 @@ class HistoryIngest(HistoryStore):
                     next_id += 1
                     next_c += strong
                 elif c < 0 and strong:
-                    self.conn.execute(
-                        "UPDATE identities SET customer = ? WHERE id = ?", (next_c, i)
-                    )
+                    self.db.execute("UPDATE identities SET customer = ? WHERE id = ?", (next_c, i))
                     next_c += 1
             self.set_meta("next_customer", str(next_c))
             want = {(min(id_of[a], id_of[b]), max(id_of[a], id_of[b])): 1 for a, b in links.same}
@@ -682,8 +678,8 @@ class HistoryIngest(HistoryStore):
                             "(SELECT key FROM t_keys) AND customer IS NOT NULL"
                         )
                     )
-            self.conn.execute("DELETE FROM links")
-            self.conn.executemany(
+            self.db.execute("DELETE FROM links")
+            self.db.executemany(
                 "INSERT INTO links VALUES (?, ?, ?)", ((a, b, s) for (a, b), s in want.items())
             )
             self._recompute(dirty)
@@ -703,7 +699,7 @@ class HistoryIngest(HistoryStore):
         pages are wiped (secure_delete) and the file is compacted (VACUUM)."""
         cutoff = epoch_of(before)
         customers_before = self.fetch("SELECT COUNT(*) FROM customers")[0][0]
-        self.conn.execute("PRAGMA secure_delete = ON")
+        self.db.wipe_deleted()
         with self.writing():
             affected = {
                 r[0]
@@ -712,25 +708,23 @@ class HistoryIngest(HistoryStore):
                     (cutoff,),
                 )
             }
-            self.conn.execute(
+            self.db.execute(
                 "DELETE FROM order_aliases WHERE id IN (SELECT id FROM orders WHERE at < ?)",
                 (cutoff,),
             )
-            gone = self.conn.execute("DELETE FROM orders WHERE at < ?", (cutoff,)).rowcount
-            self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS t_used (id INTEGER PRIMARY KEY)")
-            self.conn.execute("DELETE FROM t_used")
+            gone = self.db.execute("DELETE FROM orders WHERE at < ?", (cutoff,)).rowcount
+            self.db.temp_table("t_used", "id INTEGER PRIMARY KEY")
             for col in ("email", "ps", "buyer"):
-                self.conn.execute(
+                self.db.execute(
                     f"INSERT OR IGNORE INTO t_used SELECT {col} FROM orders WHERE {col} IS NOT NULL"
                 )
-            self.conn.execute(
+            self.db.execute(
                 "INSERT OR IGNORE INTO t_used SELECT a FROM links UNION SELECT b FROM links"
             )
-            dropped = self.conn.execute(
+            dropped = self.db.execute(
                 "DELETE FROM identities WHERE id NOT IN (SELECT id FROM t_used)"
             ).rowcount
             self._recompute(affected)
-        self.end_snapshot()
-        self.conn.execute("VACUUM")
+        self.db.compact()
         left = self.fetch("SELECT COUNT(*) FROM customers")[0][0]
         return PruneReport(before, gone, max(customers_before - left, 0), dropped)

@@ -4,10 +4,8 @@ log), statistics, customer lists and reports, and suspects."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -290,7 +288,7 @@ class HistoryQueries(HistoryIngest):
         had = {
             c
             for (c,) in self.fetch(
-                "SELECT DISTINCT l.customer FROM tag_log l JOIN temp.want w ON w.id = l.customer "
+                "SELECT DISTINCT l.customer FROM tag_log l JOIN want w ON w.id = l.customer "
                 "WHERE l.tag = ? AND l.since < ? AND (l.until IS NULL OR l.until > ?)",
                 (tag, end.isoformat(), start.isoformat()),
             )
@@ -302,7 +300,7 @@ class HistoryQueries(HistoryIngest):
         self.temp_ids("want", customers.tolist())
         rows = self.fetch(
             "SELECT c.id, coalesce(c.tags, '') FROM customers c "
-            "JOIN temp.want w ON w.id = c.id ORDER BY c.id"
+            "JOIN want w ON w.id = c.id ORDER BY c.id"
         )
         found = np.array([r[0] for r in rows], dtype=np.int64)
         texts = pa.array([r[1] for r in rows] + [""], pa.string())  # last: none found
@@ -317,9 +315,7 @@ class HistoryQueries(HistoryIngest):
 
     def stats(self) -> Stats:
         """Counts and dates, for ``ordertags history stats``."""
-        size = sum(
-            os.path.getsize(p) for p in (self.path, Path(f"{self.path}-wal")) if os.path.exists(p)
-        )
+        size = self.db.size_bytes()
         orders, first, last, undated = self.fetch(
             "SELECT COUNT(*), MIN(at), MAX(at), COUNT(*) - COUNT(at) FROM orders"
         )[0]
@@ -336,7 +332,7 @@ class HistoryQueries(HistoryIngest):
         kinds.update({K.KIND_NAMES[K.PHONE]: phones, K.KIND_NAMES[K.ADDRESS]: addresses})
         links = dict(self.fetch("SELECT same, COUNT(*) FROM links GROUP BY same"))
         return Stats(
-            path=str(self.path),
+            path=self.where,
             bytes=size,
             schema_version=SCHEMA_VERSION,
             orders=orders,
@@ -406,9 +402,6 @@ class HistoryQueries(HistoryIngest):
         ids = ids.astype(np.int64)
         self.temp_ids("t_list", ids.tolist())
         scope = "customer IN (SELECT id FROM t_list)"
-        # The latest order first: its date, then its row (SQLite takes the bare columns of
-        # a MAX() query from the row with the maximum).
-        latest = "MAX(IFNULL(at, -1) * 4294967296 + id)"
         figures = ListFigures(ids=ids)
         pos = {int(c): i for i, c in enumerate(ids.tolist())}
         figures.orders = np.zeros(len(ids), dtype=np.int64)
@@ -421,10 +414,7 @@ class HistoryQueries(HistoryIngest):
             figures.spend.setdefault(cur, np.zeros(len(ids), dtype=np.int64))[i] += units
         figures.consent = np.full(len(ids), -1, dtype=np.int64)
         figures.consent_at = np.full(len(ids), -(2**62), dtype=np.int64)
-        for c, answer, at in self.fetch(
-            f"SELECT customer, consent, {latest} FROM orders "
-            f"WHERE consent IS NOT NULL AND {scope} GROUP BY customer"
-        ):
+        for c, answer, at in self._latest("consent", f"consent IS NOT NULL AND {scope}"):
             figures.consent[pos[c]] = answer
             figures.consent_at[pos[c]] = at
         figures.any_consent = bool(
@@ -432,11 +422,11 @@ class HistoryQueries(HistoryIngest):
         )
         # The address they used last (as a list made from a run's orders shows them).
         email: list[str | None] = [None] * len(ids)
-        for c, text, _ in self.fetch(
-            f"SELECT customer, email_text, {latest} FROM orders "
-            f"WHERE email_text IS NOT NULL AND {scope} "
+        for c, text, _ in self._latest(
+            "email_text",
+            f"email_text IS NOT NULL AND {scope} "
             "AND NOT email_text LIKE '%@marketplace.amazon.%' "
-            "AND NOT email_text LIKE '%@members.ebay.%' GROUP BY customer"
+            "AND NOT email_text LIKE '%@members.ebay.%'",
         ):
             email[pos[c]] = text
         for c, key in self.fetch(
@@ -453,10 +443,7 @@ class HistoryQueries(HistoryIngest):
         ):
             figures.relay[pos[c]] = True
         names: list[str | None] = [None] * len(ids)
-        for c, name, _ in self.fetch(
-            f"SELECT customer, name, {latest} FROM orders "
-            f"WHERE name IS NOT NULL AND {scope} GROUP BY customer"
-        ):
+        for c, name, _ in self._latest("name", f"name IS NOT NULL AND {scope}"):
             names[pos[c]] = name
         figures.name = names
         keys: list[str] = [f"#{c}" for c in ids.tolist()]
@@ -467,6 +454,17 @@ class HistoryQueries(HistoryIngest):
             keys[pos[c]], tags[pos[c]] = key, text
         figures.key, figures.rule_tags = keys, tags
         return figures
+
+    def _latest(self, column: str, where: str) -> list[Any]:
+        """Per customer: (customer, ``column`` of their latest order where ``where``,
+        that order's rank: its date, then its row). ``column`` and ``where`` are the
+        history's own SQL (columns and the scope of a list), never data."""
+        return self.fetch(
+            f"SELECT customer, {column}, k FROM (SELECT customer, {column}, "
+            "COALESCE(at, -1) * 4294967296 + id AS k, ROW_NUMBER() OVER (PARTITION BY "
+            "customer ORDER BY COALESCE(at, -1) DESC, id DESC) AS rn "
+            f"FROM orders WHERE {where}) AS latest WHERE rn = 1"
+        )
 
     def _rows(
         self, sql: str, params: Sequence[Any], manual: dict[int, list[str]]
@@ -667,7 +665,7 @@ class HistoryQueries(HistoryIngest):
             return int(found[0][0])
         raise HistoryError(
             f'no customer "{query}" in the history.',
-            file=str(self.path),
+            file=self.where,
             hint="Give an email, a phone number or an order id; "
             "`ordertags customers --search TEXT` finds customers.",
         )
@@ -707,7 +705,7 @@ class HistoryQueries(HistoryIngest):
         rows = self._rows(self._COLUMNS + " WHERE id = ?", (cid,), manual)
         if not rows:
             raise HistoryError(
-                f'"{query}" names an identity with no orders in the history.', file=str(self.path)
+                f'"{query}" names an identity with no orders in the history.', file=self.where
             )
         counts: dict[int, int] = {}
         for col in ("email", "ps", "buyer"):

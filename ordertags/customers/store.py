@@ -1,16 +1,17 @@
-"""The history's SQLite store: the schema, its migrations, transactions and the small
-lookups every part of the history uses. :mod:`ordertags.customers.ingest` writes
-orders into it, :mod:`ordertags.customers.queries` reads it, and
+"""The history's store: the schema, its migrations, transactions and the small lookups
+every part of the history uses. :mod:`ordertags.customers.ingest` writes orders into it,
+:mod:`ordertags.customers.queries` reads it, and
 :class:`ordertags.customers.history.History` joins the two.
 
-An embedded SQLite database (standard library, no server) in WAL mode, so a cron
-``apply``, an ``ingest`` and a person reading the history never block or corrupt each
-other: readers never wait; a writer waits for another writer up to a bounded time,
-then gives up with a clear message. Each export is ingested in one transaction, so an
-interrupted ingest leaves the history as it was.
+It runs on the storage interface (:mod:`ordertags.storage`): a SQLite file in the
+workspace (the default) or a PostgreSQL database several machines share. Either way,
+readers never wait; a writer waits for another writer up to a bounded time, then gives
+up with a clear message; each export is ingested in one transaction (an ``apply``
+records its orders, tags and tag log in one), so an interrupted run leaves the history
+as it was.
 
-Tables (schema version in ``PRAGMA user_version``, migrated forward on open; a history
-from a newer ordertags is refused):
+Tables (schema versioned, migrated forward on open; a history from a newer ordertags is
+refused):
 
 - ``orders``: one row per (channel, order id), with its date (epoch seconds), total and
   refund (ten-thousandths), its identities and its customer;
@@ -33,10 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
-import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Sequence
 from typing import Any, Self
 
 import numpy as np
@@ -46,13 +44,12 @@ import pyarrow.compute as pc
 from ordertags.base import keys as K
 from ordertags.base.amounts import counted_sql, net_spend_sql
 from ordertags.base.files import LOCK_TIMEOUT_S as LOCK_TIMEOUT_S  # history.py hands it on
-from ordertags.base.version import VERSION
-from ordertags.errors import HistoryError
+from ordertags.storage.base import Database
+from ordertags.storage.sqlite import APPLICATION_ID as APPLICATION_ID  # history.py hands it on
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
 SCHEMA_VERSION = 8
-APPLICATION_ID = 0x4F544147  # "OTAG": an ordertags history, not some other SQLite file
 NONE = np.iinfo(np.int64).max  # no date
 
 _V1 = """
@@ -227,6 +224,160 @@ MIGRATIONS: list[tuple[int, str]] = [
 ]
 
 
+# PostgreSQL: the same tables at version 8, written at once (a database server's history
+# starts at 8; later versions add steps to both lists). BIGINT where SQLite's INTEGER
+# holds 64 bits; text compared byte by byte (COLLATE "C", as SQLite's BINARY), so lists
+# and reports sort the same on both; the audit log append-only by a trigger, TRUNCATE
+# included.
+_PG_V8 = """
+CREATE TABLE meta (key TEXT COLLATE "C" PRIMARY KEY, value TEXT COLLATE "C");
+CREATE TABLE identities (
+    id BIGINT PRIMARY KEY,
+    key TEXT COLLATE "C" NOT NULL UNIQUE,
+    kind INTEGER NOT NULL,
+    customer BIGINT
+);
+CREATE INDEX identities_customer ON identities (customer);
+CREATE TABLE orders (
+    id BIGINT PRIMARY KEY,
+    channel TEXT COLLATE "C" NOT NULL,
+    order_id TEXT COLLATE "C" NOT NULL,
+    at BIGINT,
+    total BIGINT,
+    refund BIGINT NOT NULL DEFAULT 0,
+    customer BIGINT,
+    email BIGINT, ps BIGINT,
+    phone TEXT COLLATE "C", address TEXT COLLATE "C",
+    name TEXT COLLATE "C",
+    buyer BIGINT,
+    currency TEXT COLLATE "C",
+    consent INTEGER,
+    reference TEXT COLLATE "C",
+    email_text TEXT COLLATE "C",
+    via TEXT COLLATE "C"
+);
+CREATE UNIQUE INDEX orders_key ON orders (order_id, channel);
+CREATE INDEX orders_customer ON orders (customer, at, total, refund);
+CREATE INDEX orders_phone ON orders (phone, customer) WHERE phone IS NOT NULL;
+CREATE INDEX orders_address ON orders (address, customer) WHERE address IS NOT NULL;
+CREATE TABLE customers (
+    id BIGINT PRIMARY KEY,
+    key TEXT COLLATE "C" NOT NULL,
+    orders BIGINT NOT NULL,
+    spend BIGINT NOT NULL,
+    refunds BIGINT NOT NULL,
+    refunded BIGINT NOT NULL,
+    first_at BIGINT,
+    last_at BIGINT,
+    tags TEXT COLLATE "C",
+    tags_on TEXT COLLATE "C"
+);
+CREATE TABLE links (
+    a BIGINT NOT NULL, b BIGINT NOT NULL, same INTEGER NOT NULL,
+    PRIMARY KEY (a, b)
+);
+CREATE TABLE tag_log (
+    customer BIGINT NOT NULL,
+    tag TEXT COLLATE "C" NOT NULL,
+    since TEXT COLLATE "C" NOT NULL,
+    until TEXT COLLATE "C"
+);
+CREATE INDEX tag_log_customer ON tag_log (customer, tag);
+CREATE TABLE order_aliases (
+    id BIGINT NOT NULL,
+    alias TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (id, alias)
+);
+CREATE INDEX order_aliases_alias ON order_aliases (alias);
+CREATE TABLE users (
+    name TEXT COLLATE "C" PRIMARY KEY,
+    role TEXT COLLATE "C" NOT NULL,
+    hash TEXT COLLATE "C" NOT NULL,
+    created TEXT COLLATE "C" NOT NULL
+);
+CREATE TABLE audit (
+    id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    at TEXT COLLATE "C" NOT NULL,
+    who TEXT COLLATE "C" NOT NULL,
+    address TEXT COLLATE "C" NOT NULL,
+    action TEXT COLLATE "C" NOT NULL,
+    customer TEXT COLLATE "C",
+    before TEXT COLLATE "C", after TEXT COLLATE "C", detail TEXT COLLATE "C"
+);
+CREATE INDEX audit_customer ON audit (customer, at);
+CREATE FUNCTION ordertags_audit_append_only() RETURNS trigger LANGUAGE plpgsql
+    AS $$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$;
+CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit
+    FOR EACH ROW EXECUTE FUNCTION ordertags_audit_append_only();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
+    FOR EACH STATEMENT EXECUTE FUNCTION ordertags_audit_append_only();
+CREATE TABLE applied (
+    source TEXT COLLATE "C" PRIMARY KEY,
+    at TEXT COLLATE "C" NOT NULL,
+    as_of TEXT COLLATE "C"
+);
+INSERT INTO meta VALUES ('next_customer', '1')
+"""
+
+PG_MIGRATIONS: list[tuple[int, str]] = [(8, _PG_V8)]
+
+#: The history's tables, each with the columns a copy between backends carries (in
+#: this order) and what orders its rows (``ordertags migrate``).
+TABLES: list[tuple[str, tuple[str, ...], str]] = [
+    ("meta", ("key", "value"), "key"),
+    ("identities", ("id", "key", "kind", "customer"), "id"),
+    (
+        "orders",
+        (
+            "id",
+            "channel",
+            "order_id",
+            "at",
+            "total",
+            "refund",
+            "customer",
+            "email",
+            "ps",
+            "phone",
+            "address",
+            "name",
+            "buyer",
+            "currency",
+            "consent",
+            "reference",
+            "email_text",
+            "via",
+        ),
+        "id",
+    ),  # fmt: skip
+    (
+        "customers",
+        (
+            "id",
+            "key",
+            "orders",
+            "spend",
+            "refunds",
+            "refunded",
+            "first_at",
+            "last_at",
+            "tags",
+            "tags_on",
+        ),
+        "id",
+    ),  # fmt: skip
+    ("links", ("a", "b", "same"), "a, b"),
+    ("tag_log", ("customer", "tag", "since", "until"), "customer, tag, since"),
+    ("order_aliases", ("id", "alias"), "id, alias"),
+    ("users", ("name", "role", "hash", "created"), "name"),
+    (
+        "audit",
+        ("id", "at", "who", "address", "action", "customer", "before", "after", "detail"),
+        "id",
+    ),
+    ("applied", ("source", "at", "as_of"), "source"),
+]
+
 # --- helpers --------------------------------------------------------------------------
 
 
@@ -268,26 +419,29 @@ def epoch_of(day: dt.date) -> int:
 
 
 class HistoryStore:
-    """An open history database: the connection, write transactions and lookups."""
+    """An open history: its storage (:class:`ordertags.storage.base.Database`), write
+    transactions and lookups. Everything here goes through the storage interface, so it
+    runs unchanged on each backend."""
 
-    def __init__(
-        self, path: str | os.PathLike[str], conn: sqlite3.Connection, lock_timeout: float
-    ) -> None:
-        self.path = Path(path)
-        self.conn = conn
-        self.lock_timeout = lock_timeout
-        self._in_write = False
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @property
+    def where(self) -> str:
+        """Where the history is, for messages (a file, or a URL without its password)."""
+        return self.db.where
+
+    @property
+    def backend(self) -> str:
+        return self.db.kind
 
     def close(self) -> None:
-        self.end_snapshot()
-        self.conn.close()
+        self.db.close()
 
     def end_snapshot(self) -> None:
-        """End the read transaction the reads so far were made in (see :meth:`fetch`);
-        the next read starts a new one, which sees everything committed by then."""
-        if self.conn.in_transaction and not self._in_write:
-            with contextlib.suppress(sqlite3.Error):
-                self.conn.execute("COMMIT")
+        """End the read snapshot the reads so far were made in (see :meth:`fetch`); the
+        next read starts a new one, which sees everything committed by then."""
+        self.db.end_snapshot()
 
     def __enter__(self) -> Self:
         return self
@@ -295,96 +449,45 @@ class HistoryStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def failure(self, exc: sqlite3.OperationalError) -> HistoryError:
-        text = str(exc)
-        if "locked" in text or "busy" in text:
-            return HistoryError(
-                f"the history is locked by another ordertags (waited {self.lock_timeout:g} s).",
-                file=str(self.path),
-                hint="Another ingest or apply is writing to it: try again when it has "
-                "finished. If none is running, check that nothing else holds the file "
-                "open.",
-            )
-        return HistoryError(
-            f"the history cannot be used: {text}.",
-            file=str(self.path),
-            hint="Check the file and the disk (space, permissions).",
-        )
+    def writing(self) -> contextlib.AbstractContextManager[Database]:
+        """One write transaction: writers one at a time (waiting up to the lock timeout
+        for another); an error rolls everything back."""
+        return self.db.writing()
 
-    @contextlib.contextmanager
-    def writing(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: the write lock is taken at once (waiting up to the lock
-        timeout for another writer); an error rolls everything back."""
-        if self._in_write:
-            yield self.conn
-            return
-        # A write ends the read snapshot: SQLite cannot turn a read transaction into a
-        # write one once another writer has committed, and the writes a command makes
-        # (recording its orders, its tags) come before or after all its reads.
-        self.end_snapshot()
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise self.failure(exc) from None
-        self._in_write = True
-        try:
-            yield self.conn
-            self.conn.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            self.rollback()
-            raise self.failure(exc) from None
-        except BaseException:
-            self.rollback()
-            raise
-        finally:
-            self._in_write = False
-
-    def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        """One write transaction around several writes (e.g. the slices of one export):
-        all land, or none."""
-        return self.writing()
+    def transaction(self) -> contextlib.AbstractContextManager[Database]:
+        """One write transaction around several writes (e.g. the slices of one export,
+        or everything an ``apply`` records): all land, or none."""
+        return self.db.writing()
 
     def rollback(self) -> None:
-        with contextlib.suppress(sqlite3.Error):
-            self.conn.execute("ROLLBACK")
+        self.db.rollback()
 
     def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        """Run a query. Outside a write, the first query opens a read transaction that
-        the following ones share, so all the reads of one command see one snapshot of
-        the history: an ``ingest`` committing meanwhile is seen by all of them or by
+        """Run a query. Outside a write, all the reads of one command see one snapshot
+        of the history: an ``ingest`` committing meanwhile is seen by all of them or by
         none (an ``export`` reading customer totals before it and the copies of the
         run's orders after it would count orders twice, or take them away unadded)."""
-        try:
-            if not self.conn.in_transaction:
-                self.conn.execute("BEGIN")
-            return self.conn.execute(sql, params).fetchall()
-        except sqlite3.OperationalError as exc:
-            raise self.failure(exc) from None
+        return self.db.fetch(sql, params)
 
     def meta(self, key: str, default: str | None = None) -> str | None:
         row = self.fetch("SELECT value FROM meta WHERE key = ?", (key,))
         return row[0][0] if row else default
 
     def set_meta(self, key: str, value: str) -> None:
-        self.conn.execute(
+        self.db.execute(
             "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
 
     def temp_ids(self, name: str, ids: Iterable[int]) -> None:
         """Fill the temporary table ``name`` (one id column) with ``ids``."""
-        self.conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} (id INTEGER PRIMARY KEY)")
-        self.conn.execute(f"DELETE FROM {name}")
-        self.conn.executemany(f"INSERT OR IGNORE INTO {name} VALUES (?)", ((int(i),) for i in ids))
+        self.db.temp_table(name, "id INTEGER PRIMARY KEY")
+        self.db.copy_rows(name, ("id",), ((i,) for i in sorted({int(i) for i in ids})))
 
     def temp_keys(self, keys: list[str | None]) -> None:
-        self.conn.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS t_keys (pos INTEGER PRIMARY KEY, key TEXT NOT NULL)"
-        )
-        self.conn.execute("DELETE FROM t_keys")
-        self.conn.executemany(
-            "INSERT INTO t_keys VALUES (?, ?)",
-            ((i, k) for i, k in enumerate(keys) if k is not None),
+        self.db.temp_table("t_keys", "pos INTEGER PRIMARY KEY, key TEXT NOT NULL")
+        self.db.copy_rows(
+            "t_keys", ("pos", "key"), ((i, k) for i, k in enumerate(keys) if k is not None)
         )
 
     def temp_orders(
@@ -395,13 +498,12 @@ class HistoryStore:
     ) -> None:
         """Fill ``t_orders`` (pos, channel, order_id, alias: another number of the
         order, NULL where none is given)."""
-        self.conn.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS t_orders "
-            "(pos INTEGER PRIMARY KEY, channel TEXT, order_id TEXT, alias TEXT)"
+        self.db.temp_table(
+            "t_orders", "pos INTEGER PRIMARY KEY, channel TEXT, order_id TEXT, alias TEXT"
         )
-        self.conn.execute("DELETE FROM t_orders")
-        self.conn.executemany(
-            "INSERT INTO t_orders VALUES (?, ?, ?, ?)",
+        self.db.copy_rows(
+            "t_orders",
+            ("pos", "channel", "order_id", "alias"),
             zip(
                 range(len(order_ids)),
                 channels,
@@ -425,58 +527,10 @@ class HistoryStore:
 
 
 def prepare_store(history: HistoryStore, *, create: bool, region: str | None) -> None:
-    conn = history.conn
-    path = str(history.path)
-    try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        app = conn.execute("PRAGMA application_id").fetchone()[0]
-        tables = conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
-    except sqlite3.DatabaseError as exc:
-        raise HistoryError(
-            f"this is not an ordertags history ({exc}).",
-            file=path,
-            hint="Point --workspace at a folder made by `ordertags init`.",
-        ) from None
-    if app not in (0, APPLICATION_ID) or (app == 0 and tables):
-        raise HistoryError(
-            "this SQLite database is not an ordertags history.",
-            file=path,
-            hint="Point --workspace at a folder made by `ordertags init`.",
-        )
-    if version > SCHEMA_VERSION:
-        raise HistoryError(
-            f"the history was written by a newer ordertags (schema version {version}; "
-            f"ordertags {VERSION} reads up to version {SCHEMA_VERSION}).",
-            file=path,
-            hint="Upgrade ordertags (pip install -U ordertags); this version will not "
-            "touch the file.",
-        )
-    try:
-        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable at checkpoints, never torn
-        conn.execute("PRAGMA temp_store = MEMORY")
-        conn.execute("PRAGMA cache_size = -262144")  # 256 MiB, used only as pages are read
-    except sqlite3.OperationalError as exc:
-        raise history.failure(exc) from None
-    if version < SCHEMA_VERSION:
-        migrate_store(history, version)
+    """Bring the history's schema to this version (or refuse one from a newer ordertags,
+    or a database that is not a history), and keep ``region`` as its default."""
+    steps = MIGRATIONS if history.backend == "sqlite" else PG_MIGRATIONS
+    history.db.migrate(steps, SCHEMA_VERSION)
     if region and history.meta("region") != region:
         with history.writing():
             history.set_meta("region", region)
-
-
-def migrate_store(history: HistoryStore, version: int) -> None:
-    conn = history.conn
-    for target, script in MIGRATIONS:
-        if target <= version:
-            continue
-        with history.writing():
-            # Another process may have migrated while this one waited for the lock.
-            if conn.execute("PRAGMA user_version").fetchone()[0] >= target:
-                continue
-            for statement in script.split(";\n"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            conn.execute(f"PRAGMA user_version = {target}")

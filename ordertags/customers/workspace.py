@@ -2,7 +2,9 @@
 
 ``ordertags init DIR`` creates one. Commands find it in the current directory, or where
 ``--workspace DIR`` or the ``ORDERTAGS_WORKSPACE`` environment variable says, so a cron
-line needs no other path. A folder is a workspace when it holds ``history.sqlite``.
+line needs no other path. A folder is a workspace when it holds ``history.sqlite``, or a
+``settings.toml`` naming the database that holds its history (a shared workspace, see
+:mod:`ordertags.storage.location`).
 
 This module imports nothing heavy: the quick commands (``tag``, ``link``) use it.
 """
@@ -11,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +29,20 @@ from ordertags.base.files import (
     make_private_dir,
 )
 from ordertags.base.keys import check_region
-from ordertags.errors import BusyError, HistoryError, WorkspaceError
+from ordertags.errors import BusyError, HistoryError, UsageError, WorkspaceError
 from ordertags.io.lookup import OrderCustomer, norm_order_id
+from ordertags.storage.base import Database
+from ordertags.storage.location import (
+    SETTINGS_NAME,
+    Location,
+    check_url,
+    database_run_lock,
+    locate,
+    open_database,
+    read_settings,
+    without_password,
+    write_settings,
+)
 
 if TYPE_CHECKING:
     from ordertags.customers.history import History
@@ -123,6 +136,7 @@ rules:
 
 GITIGNORE = """\
 # The order history holds customers' personal data: keep it out of version control.
+# (settings.toml holds no password and may be kept.)
 history.sqlite
 history.sqlite-*
 *.lock
@@ -156,7 +170,22 @@ class Workspace:
 
     @property
     def history_path(self) -> Path:
+        """The workspace's own history file (used when no database is named)."""
         return self.root / HISTORY_NAME
+
+    @property
+    def location(self) -> Location:
+        """Where the history is: ``ORDERTAGS_DATABASE``, else the database the settings
+        file names, else :attr:`history_path`."""
+        return locate(self.root, HISTORY_NAME)
+
+    @property
+    def shared(self) -> bool:
+        """Is the history in a database server (shared by several machines)?"""
+        return self.location.url is not None
+
+    def has_history(self) -> bool:
+        return self.shared or self.history_path.exists()
 
     def open_history(self, *, lock_timeout: float | None = None) -> History:
         """Open the workspace's history (the caller closes it)."""
@@ -164,11 +193,14 @@ class Workspace:
         # and must not load the history store (numpy, pyarrow).
         from ordertags.customers.history import LOCK_TIMEOUT_S, open_history
 
-        return open_history(self.history_path, lock_timeout=lock_timeout or LOCK_TIMEOUT_S)
+        return open_history(self.location, lock_timeout=lock_timeout or LOCK_TIMEOUT_S)
 
 
 def is_workspace(path: str | os.PathLike[str]) -> bool:
-    return (Path(path) / HISTORY_NAME).is_file()
+    root = Path(path)
+    if (root / HISTORY_NAME).is_file():
+        return True
+    return (root / SETTINGS_NAME).is_file() and bool(read_settings(root).get("database"))
 
 
 def find_workspace(
@@ -211,13 +243,19 @@ class InitReport:
 
 
 def init_workspace(
-    directory: str | os.PathLike[str] = ".", *, region: str | None = None, mode: int | None = None
+    directory: str | os.PathLike[str] = ".",
+    *,
+    region: str | None = None,
+    mode: int | None = None,
+    database: str | None = None,
 ) -> InitReport:
     """Create a workspace in ``directory`` (made if missing): a starter tag book and rule
     file (commented, valid as written), the history database and a ``.gitignore`` that
     keeps the history out of version control. Files already there are kept, so running
     it again is harmless. What it creates is owner-only (files 0600, the folder 0700),
-    or ``mode`` (the folder gets the matching search bits).
+    or ``mode`` (the folder gets the matching search bits). With ``database`` (a
+    PostgreSQL URL, no password), the history lives in that database, shared by every
+    machine whose workspace names it; the settings file says so.
 
     >>> init_workspace("new-shop", region="GB").created
     ['tagbook.yaml', 'rules.yaml', 'history.sqlite', '.gitignore']
@@ -238,6 +276,14 @@ def init_workspace(
         ) from None
     folder_note = _tighten_folder(root, dir_mode(mode))
     code = check_region(region) if region else None
+    if database is not None:
+        database = check_url(database)
+        if (root / HISTORY_NAME).exists():
+            raise UsageError(
+                f"{root} already keeps its history in {HISTORY_NAME}.",
+                hint=f"Move it to the database with `ordertags migrate --to {database} "
+                f"--workspace {root}`.",
+            )
     created, kept = [], []
     for name, text in ((TAGBOOK_NAME, STARTER_TAGBOOK), (RULES_NAME, STARTER_RULES)):
         if (root / name).exists():
@@ -245,10 +291,25 @@ def init_workspace(
         else:
             atomic_write_bytes(root / name, text.encode("utf-8"), mode=mode)
             created.append(name)
-    existed = (root / HISTORY_NAME).exists()
-    with open_history(root / HISTORY_NAME, create=True, region=code, mode=mode):
-        pass
-    (kept if existed else created).append(HISTORY_NAME)
+    if database is not None:
+        existed = (root / SETTINGS_NAME).exists()
+        # The schema is made (or checked) first: a settings file never names a database
+        # that cannot be used.
+        with open_history(Location(url=database), create=True, region=code):
+            pass
+        write_settings(root, database, mode)
+        (kept if existed else created).append(SETTINGS_NAME)
+    else:
+        location = locate(root, HISTORY_NAME)
+        existed = location.url is not None or (root / HISTORY_NAME).exists()
+        with open_history(location, create=True, region=code, mode=mode):
+            pass
+        name = SETTINGS_NAME if location.url else HISTORY_NAME
+        if location.url is not None and not (root / SETTINGS_NAME).exists():
+            # Made under ORDERTAGS_DATABASE: the workspace names its database itself
+            # (never with a password), so it stays one when the variable is unset.
+            write_settings(root, without_password(location.url), mode)
+        (kept if existed else created).append(name)
     if not (root / ".gitignore").exists():
         atomic_write_bytes(root / ".gitignore", GITIGNORE.encode("utf-8"), mode=mode)
         created.append(".gitignore")
@@ -303,6 +364,14 @@ def run_lock(workspace: Workspace | None, wait: float | None = None) -> Iterator
     if workspace is None:
         yield
         return
+    limit = RUN_WAIT_S if wait is None else wait
+    location = workspace.location
+    if location.url is not None:
+        # A shared workspace: the lock is in the database, so two machines' runs (each
+        # with its own folder) hold each other.
+        with database_run_lock(location, limit, str(workspace.root)):
+            yield
+        return
     from filelock import FileLock, Timeout
 
     path = workspace.root / RUN_LOCK_NAME
@@ -311,7 +380,6 @@ def run_lock(workspace: Workspace | None, wait: float | None = None) -> Iterator
             f"the lock file {path} is a symbolic link.",
             hint=f"Delete {path} (it must be a plain file) and run again.",
         )
-    limit = RUN_WAIT_S if wait is None else wait
     lock = FileLock(str(path), timeout=limit, mode=FILE_MODE)
     try:
         lock.acquire()
@@ -333,34 +401,30 @@ def run_lock(workspace: Workspace | None, wait: float | None = None) -> Iterator
         lock.release()
 
 
-def _read_only(ws: Workspace) -> sqlite3.Connection:
-    """A quick read-only look at the history with the standard library alone (no numpy
-    or pyarrow), for the quick commands. Its queries share one read transaction (one
-    snapshot), as those of :class:`ordertags.customers.history.History` do."""
-    try:
-        conn = sqlite3.connect(
-            f"{ws.history_path.resolve().as_uri()}?mode=ro",
-            uri=True,
-            timeout=5,
-            isolation_level=None,
-        )
-        conn.execute("BEGIN")
-        return conn
-    except sqlite3.Error as exc:
-        raise HistoryError(f"cannot read the history: {exc}.", file=str(ws.history_path)) from None
+def _read_only(ws: Workspace) -> Database:
+    """A quick read-only look at the history, without numpy or pyarrow, for the quick
+    commands. Its queries share one snapshot, as those of
+    :class:`ordertags.customers.history.History` do."""
+    location = ws.location
+    return open_database(location, lock_timeout=5, read_only=True)
+
+
+def _one(db: Database, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    rows = db.fetch(sql, params)
+    return rows[0] if rows else None
 
 
 def workspace_region(ws: Workspace | None) -> str | None:
     """The default phone region stored in the workspace (None without one)."""
     if ws is None:
         return None
-    conn = _read_only(ws)
+    db = _read_only(ws)
     try:
-        row = conn.execute("SELECT value FROM meta WHERE key = 'region'").fetchone()
-    except sqlite3.Error:
+        row = _one(db, "SELECT value FROM meta WHERE key = 'region'")
+    except HistoryError:
         row = None
     finally:
-        conn.close()
+        db.close()
     return str(row[0]) if row else None
 
 
@@ -370,47 +434,48 @@ def order_customer(ws: Workspace, order_id: str) -> OrderCustomer:
     tag --order ID`` without an export: the customer's best identity (an email, else a
     buyer id, else a relay address, else the order's phone number) and name."""
     wanted = norm_order_id(order_id)
-    conn = _read_only(ws)
+    shown = ws.location.shown
+    db = _read_only(ws)
     try:
-        rows = _orders_numbered(conn, wanted)
+        rows = _orders_numbered(db, wanted)
         customers = sorted({r[1] for r in rows if r[1] is not None})
         idents = (
-            conn.execute(
+            db.fetch(
                 "SELECT i.kind, i.key, (SELECT COUNT(*) FROM orders o WHERE o.email = i.id "
                 "OR o.buyer = i.id) FROM identities i WHERE i.customer = ? AND i.kind <= ?",
                 (customers[0], K.BUYER),
-            ).fetchall()
+            )
             if len(customers) == 1
             else []
         )
         names = (
-            conn.execute(
+            db.fetch(
                 "SELECT name FROM orders WHERE customer = ? AND name IS NOT NULL "
-                "GROUP BY name ORDER BY COUNT(*) DESC LIMIT 1",
+                "GROUP BY name ORDER BY COUNT(*) DESC, name LIMIT 1",
                 (customers[0],),
-            ).fetchall()
+            )
             if len(customers) == 1
             else []
         )
-    except sqlite3.Error as exc:
+    except HistoryError as exc:
         raise HistoryError(
-            f"cannot read the history: {exc}.",
-            file=str(ws.history_path),
+            f"cannot read the history: {exc.message}",
+            file=shown,
             hint="Check the workspace, or use --in EXPORT.",
         ) from None
     finally:
-        conn.close()
+        db.close()
     if not rows:
         raise HistoryError(
             f'no order "{order_id}" in the history.',
-            file=str(ws.history_path),
+            file=shown,
             hint="Check the order number, or give the export with --in.",
         )
     if len(customers) > 1:
         channels = ", ".join(sorted({c or "(none)" for c, *_ in rows}))
         raise HistoryError(
             f'{len(rows)} orders "{order_id}" ({channels}) have different customers.',
-            file=str(ws.history_path),
+            file=shown,
             hint="Give the export with --in, or tag the customer by an identity.",
         )
     # An email, else a buyer id, else a relay address; of those, the one on most orders.
@@ -424,12 +489,12 @@ def order_customer(ws: Workspace, order_id: str) -> OrderCustomer:
         return OrderCustomer(phones[0], name, wanted)
     raise HistoryError(
         f'order "{order_id}" has no customer email, buyer id or phone number in the history.',
-        file=str(ws.history_path),
+        file=shown,
         hint="Tag the customer by an identity (email, phone number, CHANNEL:ID) instead.",
     )
 
 
-def _orders_numbered(conn: sqlite3.Connection, number: str) -> list[Any]:
+def _orders_numbered(db: Database, number: str) -> list[Any]:
     """(channel, customer, phone, name) of the orders known by ``number``: their number
     on their channel, or another (an order hub's own id, kept in ``order_aliases``)."""
     select = "SELECT channel, customer, phone, name FROM orders WHERE "
@@ -437,13 +502,10 @@ def _orders_numbered(conn: sqlite3.Connection, number: str) -> list[Any]:
     # number per order, in ``reference``; before that, none.
     for other in ("id IN (SELECT id FROM order_aliases WHERE alias = ?)", "reference = ?"):
         try:
-            rows: list[Any] = conn.execute(
-                f"{select}order_id = ? UNION {select}{other}", (number, number)
-            ).fetchall()
-            return rows
-        except sqlite3.OperationalError:
+            return db.fetch(f"{select}order_id = ? UNION {select}{other}", (number, number))
+        except HistoryError:
             continue
-    return conn.execute(f"{select}order_id = ?", (number,)).fetchall()
+    return db.fetch(f"{select}order_id = ?", (number,))
 
 
 def _as_written(conn_path: Workspace, key: str) -> str:
@@ -451,18 +513,19 @@ def _as_written(conn_path: Workspace, key: str) -> str:
     for ``janedoe@gmail.com``); the key itself where the history has no spelling."""
     if "@" not in key:
         return key
-    conn = _read_only(conn_path)
+    db = _read_only(conn_path)
     try:
-        row = conn.execute(
+        row = _one(
+            db,
             "SELECT o.email_text FROM identities i JOIN orders o ON o.email = i.id "
             "WHERE i.key = ? AND o.email_text IS NOT NULL "
             "ORDER BY o.at IS NULL, o.at DESC, o.id DESC LIMIT 1",
             (key,),
-        ).fetchone()
-    except sqlite3.Error:  # a history from before spellings were kept
+        )
+    except HistoryError:  # a history from before spellings were kept
         row = None
     finally:
-        conn.close()
+        db.close()
     return str(row[0]) if row else key
 
 
@@ -474,45 +537,54 @@ def identity_seen(ws: Workspace | None, key: str) -> bool | None:
     >>> identity_seen(find_workspace("shop"), "new@example.com")
     False
     """
-    if ws is None or not ws.history_path.exists():
+    if ws is None or not ws.has_history():
         return None
-    conn = _read_only(ws)
     try:
-        row = conn.execute(
+        db = _read_only(ws)
+    except HistoryError:
+        return None
+    try:
+        row = _one(
+            db,
             "SELECT 1 FROM identities i JOIN orders o ON o.customer = i.customer "
             "WHERE i.key = ? LIMIT 1",
             (key,),
-        ).fetchone()
+        )
         if row is None and key.startswith("+"):  # a phone: orders are not indexed by it
-            row = conn.execute("SELECT 1 FROM orders WHERE phone = ? LIMIT 1", (key,)).fetchone()
-    except sqlite3.Error:
+            row = _one(db, "SELECT 1 FROM orders WHERE phone = ? LIMIT 1", (key,))
+    except HistoryError:
         return None
     finally:
-        conn.close()
+        db.close()
     return row is not None
 
 
 def customer_name(ws: Workspace | None, key: str) -> str | None:
     """The name the history knows a customer by (the one on most of their orders), from
     any identity key of theirs; None without a workspace or when unknown."""
-    if ws is None or not ws.history_path.exists():
+    if ws is None or not ws.has_history():
         return None
-    conn = _read_only(ws)
     try:
-        row = conn.execute(
+        db = _read_only(ws)
+    except HistoryError:
+        return None
+    try:
+        row = _one(
+            db,
             "SELECT o.name FROM identities i JOIN orders o ON o.customer = i.customer "
-            "WHERE i.key = ? AND o.name IS NOT NULL GROUP BY o.name ORDER BY COUNT(*) DESC "
-            "LIMIT 1",
+            "WHERE i.key = ? AND o.name IS NOT NULL GROUP BY o.name "
+            "ORDER BY COUNT(*) DESC, o.name LIMIT 1",
             (key,),
-        ).fetchone()
+        )
         if row is None and key.startswith("+"):  # a phone: the name on its orders
-            row = conn.execute(
+            row = _one(
+                db,
                 "SELECT name FROM orders WHERE phone = ? AND name IS NOT NULL "
-                "GROUP BY name ORDER BY COUNT(*) DESC LIMIT 1",
+                "GROUP BY name ORDER BY COUNT(*) DESC, name LIMIT 1",
                 (key,),
-            ).fetchone()
-    except sqlite3.Error:
+            )
+    except HistoryError:
         row = None
     finally:
-        conn.close()
+        db.close()
     return str(row[0]) if row else None

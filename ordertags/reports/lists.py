@@ -858,7 +858,7 @@ def _tag_flags(tags: Sequence[tuple[str, ...]], n: int) -> dict[str, BoolArray]:
 
 
 def _tag_mask(rows: CustomerRows, tag: str) -> BoolArray:
-    """Per customer: do they carry ``tag`` (matched by :func:`ordertags.tags.tag_key`)?"""
+    """Per customer: do they carry ``tag`` (matched by :func:`ordertags.tagbook.tag_key`)?"""
     want = tag_key(tag)
     out = np.zeros(len(rows), dtype=bool)
     for name, flags in rows.tag_flags.items():

@@ -109,7 +109,7 @@ class Screen:
         the server keeps one connection per request thread; the command line's 256 MiB
         per connection would make the server's memory grow with its threads."""
         with self.ws.open_history() as history:
-            history.conn.execute(f"PRAGMA cache_size = -{HISTORY_CACHE_KIB}")
+            history.db.limit_cache(HISTORY_CACHE_KIB)
             yield history
 
     @property
