@@ -47,7 +47,7 @@ from ordertags.base import keys as K
 from ordertags.base.amounts import counted_sql, net_spend_sql
 from ordertags.base.files import LOCK_TIMEOUT_S as LOCK_TIMEOUT_S  # history.py hands it on
 from ordertags.base.version import VERSION
-from ordertags.errors import HistoryError
+from ordertags.errors import HistoryError, param
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
@@ -435,13 +435,13 @@ def prepare_store(history: HistoryStore, *, create: bool, region: str | None) ->
         raise HistoryError(
             f"this is not an ordertags history ({exc}).",
             file=path,
-            hint="Point --workspace at a folder made by `ordertags init`.",
+            hint=f"Point {param('workspace')} at a folder made by `ordertags init`.",
         ) from None
     if app not in (0, APPLICATION_ID) or (app == 0 and tables):
         raise HistoryError(
             "this SQLite database is not an ordertags history.",
             file=path,
-            hint="Point --workspace at a folder made by `ordertags init`.",
+            hint=f"Point {param('workspace')} at a folder made by `ordertags init`.",
         )
     if version > SCHEMA_VERSION:
         raise HistoryError(

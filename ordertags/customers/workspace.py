@@ -26,7 +26,7 @@ from ordertags.base.files import (
     make_private_dir,
 )
 from ordertags.base.keys import check_region
-from ordertags.errors import BusyError, HistoryError, WorkspaceError
+from ordertags.errors import BusyError, HistoryError, WorkspaceError, param
 from ordertags.io.lookup import OrderCustomer, norm_order_id
 
 if TYPE_CHECKING:
@@ -185,7 +185,7 @@ def find_workspace(
     Workspace(root=PosixPath('.../shop'))
     """
     environ = os.environ if env is None else env
-    named, how = (explicit, "--workspace") if explicit else (environ.get(ENV_VAR), ENV_VAR)
+    named, how = (explicit, param("workspace")) if explicit else (environ.get(ENV_VAR), ENV_VAR)
     if named:
         root = Path(named).expanduser()
         if not is_workspace(root):
@@ -265,8 +265,8 @@ def workspace_history(workspace: Workspace | None) -> Iterator[History | None]:
 
 @contextlib.contextmanager
 def run_lock(workspace: Workspace | None, wait: float | None = None) -> Iterator[None]:
-    """Hold the workspace for one recording run (``apply``, ``ingest``): a second run
-    (cron starting again before the first ended) waits up to ``wait`` seconds (default
+    """Hold the workspace for one recording run (``apply``, ``export``, ``ingest``): a
+    second run (cron starting again before the first ended) waits up to ``wait`` seconds (default
     :data:`RUN_WAIT_S`), then gives up with :class:`ordertags.errors.BusyError` (exit 3).
     Without a workspace, nothing is held. The lock is released when the process ends,
     however it ends (an advisory lock on an open file)."""
@@ -290,7 +290,8 @@ def run_lock(workspace: Workspace | None, wait: float | None = None) -> Iterator
             f"another ordertags run is using the workspace {workspace.root} (waited "
             f"{limit:g} s); this run did nothing.",
             hint="It will be done by the next run; if this happens every time, runs take "
-            "longer than the cron interval: run less often, or give --wait more seconds.",
+            f"longer than the cron interval: run less often, or give {param('wait')} more "
+            "seconds.",
         ) from None
     except OSError as exc:
         raise WorkspaceError(
