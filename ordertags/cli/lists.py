@@ -3,6 +3,7 @@ per tag)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,6 +30,7 @@ from ordertags.cli.options import (
     date_of,
     either,
     mode_of,
+    option_group,
     reads_exports,
 )
 from ordertags.cli.program import progress_of, say
@@ -37,9 +39,175 @@ from ordertags.cli.tables import echo_table
 from ordertags.io.options import DEFAULT as DEFAULT_READ
 from ordertags.io.options import ReadOptions
 
+# --- whom a list is for: the customer filters of export ------------------------------
+
+WantedTagOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--tag",
+        metavar="TAG",
+        help="Customers with this tag (repeat: any of them). A tag on any of their orders counts.",
+        show_default=False,
+    ),
+]
+
+EveryoneOpt = Annotated[
+    bool,
+    typer.Option(
+        "--all",
+        help="Every customer, instead of --tag or --segment (the filters below and "
+        "--not-tag narrow it); consent, suppression, no_marketing tags and relay "
+        "addresses leave people out as always.",
+    ),
+]
+
+AllTagsOpt = Annotated[
+    bool, typer.Option("--all-tags", help="Customers must have every --tag, not any.")
+]
+
+NotTagOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--not-tag",
+        metavar="TAG",
+        help="Leave out customers with this tag (repeat for several).",
+        show_default=False,
+    ),
+]
+
+SegmentOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--segment",
+        metavar="GROUP",
+        help="Customers in this RFM group, e.g. champions, at_risk (repeat: any of them).",
+        show_default=False,
+    ),
+]
+
+MinSpendOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--min-spend",
+        help="Customers who spent at least this much, as customer rules count spend: "
+        "with `currency:` in the rule file, in that currency, other currencies converted "
+        "by its `rates:` (100, or 100 EUR converted too); without, 100 GBP in GBP alone, "
+        "100 in any one currency.",
+        show_default=False,
+    ),
+]
+
+MinOrdersOpt = Annotated[
+    int | None,
+    typer.Option("--min-orders", help="Customers with at least this many orders.", min=0),
+]
+
+OrderedSinceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ordered-since",
+        help="Customers with an order on or after this date (YYYY-MM-DD).",
+        show_default=False,
+    ),
+]
+
+NotOrderedSinceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--not-ordered-since",
+        help="Customers with no order on or after this date (YYYY-MM-DD).",
+        show_default=False,
+    ),
+]
+
+CountryOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--country",
+        metavar="COUNTRY",
+        help="Customers whose latest country is this (as the export writes it, e.g. GB; "
+        "repeat: any of them).",
+        show_default=False,
+    ),
+]
+
+ChannelOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--channel",
+        metavar="CHANNEL",
+        help="Customers with an order on this channel (the export's channel column, "
+        "else its platform, e.g. shopify, ebay; repeat: any of them).",
+        show_default=False,
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """The customer filters of ``export`` as given (:meth:`list_filter` checks them)."""
+
+    tag: list[str] | None = None
+    everyone: bool = False
+    all_tags: bool = False
+    not_tag: list[str] | None = None
+    segment: list[str] | None = None
+    min_spend: str | None = None
+    min_orders: int | None = None
+    ordered_since: str | None = None
+    not_ordered_since: str | None = None
+    country: list[str] | None = None
+    channel: list[str] | None = None
+
+    def list_filter(self) -> Any:
+        """The ``ListFilter`` these say (exit 2 on a group or date that is none)."""
+        from ordertags.runs import ListFilter, Money
+
+        segments = []
+        for name in self.segment or []:
+            slug = group_slug(name)
+            if slug is None:
+                raise typer.BadParameter(
+                    f'"{name}" is not an RFM group; use one of: {", ".join(GROUP_NAMES)}.',
+                    param_hint="--segment",
+                )
+            segments.append(slug)
+        return ListFilter(
+            tags=tuple(self.tag or ()),
+            all_tags=self.all_tags,
+            not_tags=tuple(self.not_tag or ()),
+            segments=tuple(segments),
+            min_spend=Money.parse(self.min_spend) if self.min_spend is not None else None,
+            min_orders=self.min_orders,
+            ordered_since=date_of(self.ordered_since, "--ordered-since"),
+            not_ordered_since=date_of(self.not_ordered_since, "--not-ordered-since"),
+            countries=tuple(self.country or ()),
+            channels=tuple(self.channel or ()),
+            everyone=self.everyone,
+        )
+
+
+WANTED = Wanted()
+
+#: The filters, in the order --help lists them.
+WANTED_OPTIONS: list[tuple[str, Any, Any]] = [
+    ("tag", WantedTagOpt, None),
+    ("everyone", EveryoneOpt, False),
+    ("all_tags", AllTagsOpt, False),
+    ("not_tag", NotTagOpt, None),
+    ("segment", SegmentOpt, None),
+    ("min_spend", MinSpendOpt, None),
+    ("min_orders", MinOrdersOpt, None),
+    ("ordered_since", OrderedSinceOpt, None),
+    ("not_ordered_since", NotOrderedSinceOpt, None),
+    ("country", CountryOpt, None),
+    ("channel", ChannelOpt, None),
+]
+
 
 @command
 @reads_exports
+@option_group(WANTED_OPTIONS, Wanted, "wanted")
 def export(
     output: OutputOpt,
     orders: Annotated[
@@ -51,98 +219,7 @@ def export(
             metavar="EXPORT",
         ),
     ] = None,
-    tag: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--tag",
-            metavar="TAG",
-            help="Customers with this tag (repeat: any of them). A tag on any of their "
-            "orders counts.",
-            show_default=False,
-        ),
-    ] = None,
-    everyone: Annotated[
-        bool,
-        typer.Option(
-            "--all",
-            help="Every customer, instead of --tag or --segment (the filters below and "
-            "--not-tag narrow it); consent, suppression, no_marketing tags and relay "
-            "addresses leave people out as always.",
-        ),
-    ] = False,
     tagbook: BookOpt = None,
-    all_tags: Annotated[
-        bool, typer.Option("--all-tags", help="Customers must have every --tag, not any.")
-    ] = False,
-    not_tag: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--not-tag",
-            metavar="TAG",
-            help="Leave out customers with this tag (repeat for several).",
-            show_default=False,
-        ),
-    ] = None,
-    segment: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--segment",
-            metavar="GROUP",
-            help="Customers in this RFM group, e.g. champions, at_risk (repeat: any of them).",
-            show_default=False,
-        ),
-    ] = None,
-    min_spend: Annotated[
-        str | None,
-        typer.Option(
-            "--min-spend",
-            help="Customers who spent at least this much, as customer rules count spend: "
-            "with `currency:` in the rule file, in that currency, other currencies converted "
-            "by its `rates:` (100, or 100 EUR converted too); without, 100 GBP in GBP alone, "
-            "100 in any one currency.",
-            show_default=False,
-        ),
-    ] = None,
-    min_orders: Annotated[
-        int | None,
-        typer.Option("--min-orders", help="Customers with at least this many orders.", min=0),
-    ] = None,
-    ordered_since: Annotated[
-        str | None,
-        typer.Option(
-            "--ordered-since",
-            help="Customers with an order on or after this date (YYYY-MM-DD).",
-            show_default=False,
-        ),
-    ] = None,
-    not_ordered_since: Annotated[
-        str | None,
-        typer.Option(
-            "--not-ordered-since",
-            help="Customers with no order on or after this date (YYYY-MM-DD).",
-            show_default=False,
-        ),
-    ] = None,
-    country: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--country",
-            metavar="COUNTRY",
-            help="Customers whose latest country is this (as the export writes it, e.g. GB; "
-            "repeat: any of them).",
-            show_default=False,
-        ),
-    ] = None,
-    channel: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--channel",
-            metavar="CHANNEL",
-            help="Customers with an order on this channel (the export's channel column, "
-            "else its platform, e.g. shopify, ebay; repeat: any of them).",
-            show_default=False,
-        ),
-    ] = None,
     preset: Annotated[
         str | None,
         typer.Option(
@@ -204,6 +281,7 @@ def export(
             show_default=False,
         ),
     ] = None,
+    wanted: Wanted = WANTED,
     read: ReadOptions = DEFAULT_READ,
 ) -> None:
     """Write a mailing list: one row per customer (merged identities once, under the
@@ -224,30 +302,9 @@ def export(
         choose(output_format, LIST_FORMATS, "--output-format")
     where = Where(workspace, tagbook, rules)
     tagbook_path, rules_path = where.tagbook, where.rules
-    from ordertags.runs import ExportRequest, Inputs, ListFilter, Money, export_list
+    from ordertags.runs import ExportRequest, Inputs, export_list
 
-    segments = []
-    for name in segment or []:
-        slug = group_slug(name)
-        if slug is None:
-            raise typer.BadParameter(
-                f'"{name}" is not an RFM group; use one of: {", ".join(GROUP_NAMES)}.',
-                param_hint="--segment",
-            )
-        segments.append(slug)
-    flt = ListFilter(
-        tags=tuple(tag or ()),
-        all_tags=all_tags,
-        not_tags=tuple(not_tag or ()),
-        segments=tuple(segments),
-        min_spend=Money.parse(min_spend) if min_spend is not None else None,
-        min_orders=min_orders,
-        ordered_since=date_of(ordered_since, "--ordered-since"),
-        not_ordered_since=date_of(not_ordered_since, "--not-ordered-since"),
-        countries=tuple(country or ()),
-        channels=tuple(channel or ()),
-        everyone=everyone,
-    )
+    flt = wanted.list_filter()
     with progress_of(orders or [], quiet) as progress:
         inputs = Inputs(
             orders or [],

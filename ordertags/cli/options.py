@@ -321,25 +321,39 @@ def read_options(
     )
 
 
-def reads_exports(command: F) -> F:
-    """Give ``command`` the read options (:data:`READ_OPTIONS`): Typer sees them in
-    place of its ``read`` parameter, and the command gets them as one ReadOptions."""
-    signature = inspect.signature(command, eval_str=True)
-    own = [p for p in signature.parameters.values() if p.name != "read"]
-    added = [
-        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=alias)
-        for name, alias in READ_OPTIONS
-    ]
+def option_group(
+    options: Sequence[tuple[str, Any, Any]], build: Callable[..., Any], into: str
+) -> Callable[[F], F]:
+    """A decorator giving a command a group of options, each ``(name, alias, default)``:
+    Typer sees them (after the command's own) in place of its parameter ``into``, and
+    the command gets ``build(**their values)`` there. One group, one spelling and one
+    help text of each of its options, whichever command takes them."""
 
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        values = {name: kwargs.pop(name, None) for name, _ in READ_OPTIONS}
-        return command(*args, read=read_options(**values), **kwargs)
+    def decorate(command: F) -> F:
+        signature = inspect.signature(command, eval_str=True)
+        own = [p for p in signature.parameters.values() if p.name != into]
+        added = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=alias)
+            for name, alias, d in options
+        ]
 
-    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + added
-    wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {p.name: p.annotation for p in params}
-    return wrapper  # type: ignore[return-value]
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            values = {name: kwargs.pop(name, d) for name, _, d in options}
+            return command(*args, **{into: build(**values)}, **kwargs)
+
+        params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + added
+        wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in params}
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+#: Give a command the read options (:data:`READ_OPTIONS`) as one ReadOptions (``read``).
+reads_exports = option_group(
+    [(name, alias, None) for name, alias in READ_OPTIONS], read_options, "read"
+)
 
 
 # --- option values -------------------------------------------------------------------------
