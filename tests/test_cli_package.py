@@ -4,7 +4,9 @@ command offers is what the code supports."""
 
 from __future__ import annotations
 
+import io
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from ordertags.cli.options import (
     SCHEMAS,
     either,
 )
+from ordertags.cli.tables import RICH_ROWS, draw, echo_table
 from ordertags.customers.accounts import ROLES
 from ordertags.errors import UsageError, param
 from ordertags.io.options import OUTPUT_FORMATS
@@ -177,3 +180,37 @@ def test_where_without_a_tag_book_is_bad_usage(
     assert where.workspace is None and where.rules is None and where.region is None
     with pytest.raises(typer.BadParameter, match="no tag book"):
         _ = where.tagbook
+
+
+# --- the one table renderer -----------------------------------------------------------
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_table_on_a_terminal_is_drawn_by_rich_with_cells_as_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = _Terminal()
+    monkeypatch.setattr(sys, "stdout", out)
+    echo_table([("ann@example.com", "[red]VIP[/red] :smile:", 3)], ["customer", "note", "n"])
+    text = out.getvalue()
+    assert "[red]VIP[/red] :smile:" in text  # no markup, no emoji codes
+    assert "customer" in text and "---" not in text  # rich's rule, not tabulate's dashes
+
+
+def test_a_long_table_on_a_terminal_is_drawn_plain(monkeypatch: pytest.MonkeyPatch) -> None:
+    out = _Terminal()
+    monkeypatch.setattr(sys, "stdout", out)
+    rows = [(f"c{i}@example.com", "VIP") for i in range(RICH_ROWS + 1)]
+    echo_table(rows, ["customer", "tags"])
+    assert out.getvalue() == draw(rows, ["customer", "tags"]) + "\n"
+
+
+def test_piped_a_table_is_drawn_plain(monkeypatch: pytest.MonkeyPatch) -> None:
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    echo_table([("a", 1)], ["x", "n"], align=("left", "right"))
+    assert out.getvalue() == "x      n\n---  ---\na      1\n"

@@ -46,6 +46,7 @@ def main_callback(
 
 
 def say(quiet: bool, text: str) -> None:
+    """Print ``text`` (a summary, a confirmation) to stderr, unless --quiet."""
     if not quiet and text:
         typer.echo(text, err=True)
 

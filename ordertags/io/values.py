@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ordertags.errors import ValueParseError, param
+from ordertags.errors import ValueParseError
 from ordertags.io.platforms import DATE_STYLE_ALIASES as DATE_STYLE_ALIASES
 from ordertags.io.platforms import DATE_STYLES, MONEY_STYLES
 
@@ -526,17 +526,17 @@ def _money_hint(value: pa.Scalar, style: str) -> str:
         )
         return (
             f"The value looks like money with {kind}, but plain numbers like 1234.50 are "
-            f"expected; run with {param('read.money_style')} auto."
+            "expected; run with --money-style auto."
         )
     if style == "symbol" and comma_ok:
         return (
             "The value looks like money with a decimal comma (1.234,56 €), but "
-            f"{_MONEY_EXAMPLES[style]}; run with {param('read.money_style')} auto."
+            f"{_MONEY_EXAMPLES[style]}; run with --money-style auto."
         )
     if style == "comma_decimal" and symbol_ok:
         return (
             "The value looks like money with a decimal point ($1,234.56), but "
-            f"{_MONEY_EXAMPLES[style]}; run with {param('read.money_style')} auto."
+            f"{_MONEY_EXAMPLES[style]}; run with --money-style auto."
         )
     return f"Only {_MONEY_EXAMPLES[style]}; check that the column holds money or fix the value."
 
