@@ -30,7 +30,7 @@ from ordertags.cli.program import progress_of, say
 from ordertags.io.options import DEFAULT as DEFAULT_READ
 from ordertags.io.options import ReadOptions
 
-if TYPE_CHECKING:  # the API (and pyarrow) is imported only by commands that read exports
+if TYPE_CHECKING:  # the runs (and pyarrow) are imported only by commands that read exports
     from ordertags.runs import OrdersView
 
 ColourOpt = Annotated[
