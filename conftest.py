@@ -27,7 +27,7 @@ def _namespace() -> dict[str, Any]:
     from ordertags.reports.lists import customers_of_run
     from ordertags.reports.views import order_views
     from ordertags.rules import load_rules
-    from ordertags.tags import load_tagbook
+    from ordertags.tagbook import load_tagbook
 
     book = load_tagbook("tagbook.yaml")
     rules = load_rules("rules.yaml")

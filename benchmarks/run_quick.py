@@ -200,7 +200,7 @@ of the options (0.1 s: it imports pydantic and builds a validator for each optio
 command's own work is 0.05 s (`tags`: 0.05 s more to draw 10,000 rows) to 0.09 s
 (`tag`: read the cache, edit, write the book and the cache).
 Typer's share could only shrink with Typer (0.29 coerces every option with pydantic).
-Layouts the text edits leave to the round trip (see the README) take about 9 s on this
+Layouts the text edits leave to the round trip (see docs/tagging.md) take about 9 s on this
 book (ruamel.yaml's load and dump, now once each instead of twice plus a second load).
 A first call (the book edited by hand since the last command) reads the whole book: the
 `customers` list in the usual layout (one value a line, plain or simply quoted) by a line

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Make docs/team-screen.png, the README's picture of the team screen: a demo workspace of
-made-up customers (example.com addresses, Ofcom's drama phone numbers), an apply of
-today's orders, `ordertags serve` on a free port, and Chromium at 1366x768 logged in as a
-manager on today's orders.
+"""Make docs/team-screen.png, the picture of the team screen in the README and the manual
+(docs/team-screen.md): a demo workspace of made-up customers (example.com addresses,
+Ofcom's drama phone numbers), an apply of today's orders, `ordertags serve` on a free port,
+and Chromium at 1366x768 logged in as a manager on today's orders.
 
     python docs/team_screen_shot.py            # writes docs/team-screen.png
 """

@@ -181,40 +181,40 @@ if TYPE_CHECKING:
     from ordertags.rules import (
         load_rules as load_rules,
     )
-    from ordertags.tags import (
+    from ordertags.tagbook import (
         Entry as Entry,
     )
-    from ordertags.tags import (
+    from ordertags.tagbook import (
         EntryChange as EntryChange,
     )
-    from ordertags.tags import (
+    from ordertags.tagbook import (
         Link as Link,
     )
-    from ordertags.tags import (
+    from ordertags.tagbook import (
         TagBook as TagBook,
     )
-    from ordertags.tags import (
+    from ordertags.tagbook import (
         TagDef as TagDef,
     )
-    from ordertags.tags import (
+    from ordertags.tagbook import (
         change_entry as change_entry,
     )
-    from ordertags.tags import (
+    from ordertags.tagbook import (
         link_identities as link_identities,
     )
-    from ordertags.tags import (
+    from ordertags.tagbook import (
         load_tagbook as load_tagbook,
     )
-    from ordertags.tags import (
+    from ordertags.tagbook import (
         suppress_address as suppress_address,
     )
-    from ordertags.tags import (
+    from ordertags.tagbook import (
         tag_customer as tag_customer,
     )
-    from ordertags.tags import (
+    from ordertags.tagbook import (
         unlink_identities as unlink_identities,
     )
-    from ordertags.tags import (
+    from ordertags.tagbook import (
         untag_customer as untag_customer,
     )
 
@@ -222,14 +222,14 @@ _EXPORTS = {
     "Annotated": "engine.pipeline",
     "ColumnError": "errors",
     "CustomerRows": "reports.lists",
-    "Entry": "tags",
+    "Entry": "tagbook",
     "Explanation": "api",
     "History": "customers.history",
     "HistoryError": "errors",
     "IngestReport": "customers.history",
     "InputError": "errors",
     "Inspection": "api",
-    "Link": "tags",
+    "Link": "tagbook",
     "LintReport": "api",
     "ListFilter": "reports.lists",
     "ListSpec": "api",
@@ -241,9 +241,9 @@ _EXPORTS = {
     "RulesError": "errors",
     "Selection": "reports.lists",
     "Summary": "engine.pipeline",
-    "TagBook": "tags",
+    "TagBook": "tagbook",
     "TagBookError": "errors",
-    "TagDef": "tags",
+    "TagDef": "tagbook",
     "UsageError": "errors",
     "ValueParseError": "errors",
     "Workspace": "customers.workspace",
@@ -261,10 +261,10 @@ _EXPORTS = {
     "ingest_files": "api",
     "init_workspace": "customers.workspace",
     "inspect_export": "api",
-    "link_identities": "tags",
+    "link_identities": "tagbook",
     "lint_files": "api",
     "load_rules": "rules",
-    "load_tagbook": "tags",
+    "load_tagbook": "tagbook",
     "mailing_list": "api",
     "neutralise_text": "io.safecsv",
     "normalize_email": "base.emails",
@@ -277,13 +277,13 @@ _EXPORTS = {
     "segment_customers": "reports.segments",
     "segments_report": "api",
     "select": "reports.lists",
-    "suppress_address": "tags",
+    "suppress_address": "tagbook",
     "suspects_in_files": "api",
-    "tag_customer": "tags",
-    "change_entry": "tags",
-    "EntryChange": "tags",
-    "unlink_identities": "tags",
-    "untag_customer": "tags",
+    "tag_customer": "tagbook",
+    "change_entry": "tagbook",
+    "EntryChange": "tagbook",
+    "unlink_identities": "tagbook",
+    "untag_customer": "tagbook",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

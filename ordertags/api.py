@@ -38,6 +38,7 @@ from ordertags.reports.lists import ListFilter, Selection
 from ordertags.reports.lists import mailing_list as run_mailing_list
 from ordertags.reports.segments import SegmentTable, TagLine
 from ordertags.reports.views import OrdersView
+from ordertags.reports.watch import Alert, post_alerts, watch_alerts, webhook_settings
 from ordertags.rules import RuleSet, load_rules
 from ordertags.runs import (
     ApplyRequest,
@@ -51,6 +52,7 @@ from ordertags.runs import (
     ViewRequest,
     WriteOptions,
     apply_orders,
+    check_arguments,
     explain,
     ingest,
     segment_report,
@@ -59,7 +61,7 @@ from ordertags.runs import (
     write_report,
 )
 from ordertags.runs import export_list as run_export
-from ordertags.tags import TagBook, load_tagbook
+from ordertags.tagbook import TagBook, load_tagbook
 
 __all__ = [
     "Annotated",
@@ -89,6 +91,10 @@ __all__ = [
     "suspects_in_files",
     "view_files",
     "write_report",
+    "Alert",
+    "post_alerts",
+    "watch_alerts",
+    "webhook_settings",
 ]
 
 
@@ -117,6 +123,7 @@ def annotate(
     >>> result.to_arrow().column("Customer Tags").to_pylist()
     ['VIP', '']
     """
+    check_arguments(tagbook=tagbook, as_of=as_of)
     book = tagbook if isinstance(tagbook, TagBook) else load_tagbook(tagbook)
     ruleset = rules if isinstance(rules, RuleSet) or rules is None else load_rules(rules)
     items: list[OrderSource] = list(orders) if isinstance(orders, list | tuple) else [orders]

@@ -15,8 +15,20 @@ import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
+from ordertags.actions import (
+    ACTIONS,
+    Action,
+    HoldAction,
+    NoteAction,
+    SetAction,
+    Settings,
+    StopAction,
+    TagAction,
+    UntagAction,
+    read_actions,
+)
 from ordertags.base.listfiles import ValueList, read_value_list
 from ordertags.base.segments import (
     DEFAULT_FREQUENCY,
@@ -27,7 +39,9 @@ from ordertags.base.segments import (
 )
 from ordertags.base.yamlfiles import json_path, line_of, load_yaml, read_text, validate
 from ordertags.errors import ColumnError, RulesError
-from ordertags.tags import TagBook
+from ordertags.tagbook import TagBook
+
+A = TypeVar("A", bound=Action)
 
 TEXT_OPS = ("equals", "in", "in_file", "contains", "starts_with", "ends_with", "matches")
 NUMBER_OPS = ("over", "under", "at_least", "at_most", "between")
@@ -86,6 +100,12 @@ class Condition:
     (:func:`ordertags.engine.conditions.evaluate`); here it is only data."""
 
     where: Where
+    #: What evaluating this condition reads besides the orders of the run: ``tags``
+    #: (the tags earlier rules gave: it waits for them) and ``history`` (the workspace's
+    #: history, one SQLite connection on the run's own thread). The engine evaluates a
+    #: condition ahead, on another thread, only where it reads neither; a new kind that
+    #: says nothing is taken to read both, and so is evaluated in turn.
+    reads: ClassVar[frozenset[str]] = frozenset({"tags", "history"})
 
     def describe(self) -> str:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -102,6 +122,7 @@ class AllOf(Condition):
     parts: list[Condition]
     where: Where
     label = "all of"
+    reads = frozenset()  # its parts say what they read (walk)
 
     def describe(self) -> str:
         return self.label
@@ -123,6 +144,7 @@ class Not(Condition):
 
     part: Condition
     where: Where
+    reads = frozenset()  # its part says (walk)
 
     def describe(self) -> str:
         return "not"
@@ -176,6 +198,7 @@ class FieldCondition(Condition):
     column: str | None = None
     #: op -> the lines of its list file that hold no value (line, text), for ``lint``.
     list_unread: dict[str, list[tuple[int, str]]] = dataclasses.field(default_factory=dict)
+    reads = frozenset()  # the orders' own columns only
 
     def describe(self) -> str:
         ops = ", ".join(f"{op} {_fmt(v)}" for op, v in self.ops.items())
@@ -208,6 +231,7 @@ class CustomerCondition(Condition):
     ops: dict[str, Any]
     within_days: int | None
     where: Where
+    reads = frozenset({"history"})
 
     def describe(self) -> str:
         window = f" in the last {self.within_days} days" if self.within_days else ""
@@ -223,6 +247,7 @@ class SegmentCondition(Condition):
 
     groups: tuple[str, ...]
     where: Where
+    reads = frozenset({"history"})
     method: str = "quantiles"
     cutoffs: tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]] | None = None
 
@@ -253,6 +278,7 @@ class ItemCondition(Condition):
     quantifier: str
     part: Condition
     where: Where
+    reads = frozenset()  # its part says (walk)
 
     def describe(self) -> str:
         return (
@@ -267,29 +293,52 @@ class ItemCondition(Condition):
         return [self, *self.part.walk()]
 
 
-# --- actions and rules -----------------------------------------------------------------
-
-
-@dataclass
-class TagAction:
-    name: str
-    scope: str | None  # None: the tag book's definition decides
+# --- rules ------------------------------------------------------------------------------
 
 
 @dataclass
 class Rule:
+    """A rule: its condition and its actions (:mod:`ordertags.actions`, in the order
+    they apply)."""
+
     name: str
     index: int
     when: Condition
-    tags: list[TagAction]
+    actions: list[Action]
     line: int | None
-    untag: list[str] = field(default_factory=list)
-    set: dict[str, str] = field(default_factory=dict)
-    note: tuple[str, str] | None = None  # (column, text)
-    hold: str | None = None
-    stop: bool = False
     priority: int = 0
     raw_when: Any = None
+
+    def of(self, kind: type[A]) -> list[A]:
+        """This rule's actions of one kind."""
+        return [a for a in self.actions if isinstance(a, kind)]
+
+    # What the rule does, kind by kind, as plain values (lint, tests, the API's users).
+    @property
+    def tags(self) -> list[TagAction]:
+        return self.of(TagAction)
+
+    @property
+    def untag(self) -> list[str]:
+        return [a.name for a in self.of(UntagAction)]
+
+    @property
+    def set(self) -> dict[str, str]:
+        return {a.column: a.value for a in self.of(SetAction)}
+
+    @property
+    def note(self) -> tuple[str, str] | None:
+        notes = self.of(NoteAction)
+        return (notes[0].column, notes[0].text) if notes else None
+
+    @property
+    def hold(self) -> str | None:
+        holds = self.of(HoldAction)
+        return holds[0].reason if holds else None
+
+    @property
+    def stop(self) -> bool:
+        return bool(self.of(StopAction))
 
 
 @dataclass
@@ -343,7 +392,7 @@ class RuleSet:
     def check_tags(self, tagbook: TagBook) -> None:
         """Every tag a rule adds, removes or tests must be defined in the tag book; the
         rules then name each in the tag book's spelling (a name matches in any case:
-        :meth:`ordertags.tags.TagBook.tag_named`)."""
+        :meth:`ordertags.tagbook.TagBook.tag_named`)."""
 
         def named(name: str, verb: str, rule: Rule) -> str:
             return tagbook.tag_named(
@@ -356,27 +405,26 @@ class RuleSet:
             )
 
         for rule in self.rules:
-            for action in rule.tags:
-                action.name = named(action.name, "adds", rule)
-            rule.untag = [named(t, "removes", rule) for t in rule.untag]
+            for action in rule.actions:
+                verb = "removes" if isinstance(action, UntagAction) else "adds"
+                action.rename({t: named(t, verb, rule) for t in action.tags()})
             for c in rule.when.walk():
                 if isinstance(c, TagCondition):
                     c.tag = named(c.tag, "tests", rule)
 
-    def scope_of(self, action: TagAction, tagbook: TagBook) -> str:
-        return action.scope or tagbook.tags[action.name].scope
+    @property
+    def settings(self) -> Settings:
+        """What the rule file says for every action (the notes and hold columns)."""
+        return Settings(notes_column=self.notes_column, hold_column=self.hold_column)
+
+    def actions_of(self, kind: type[A]) -> list[A]:
+        """Every action of one kind, rule by rule."""
+        return [a for r in self.rules for a in r.of(kind)]
 
     @property
-    def set_columns(self) -> list[str]:
-        return list(dict.fromkeys(c for r in self.rules for c in r.set))
-
-    @property
-    def note_columns(self) -> list[str]:
-        return list(dict.fromkeys(r.note[0] for r in self.rules if r.note))
-
-    @property
-    def holds(self) -> bool:
-        return any(r.hold for r in self.rules)
+    def written_columns(self) -> list[str]:
+        """The columns whose text actions change (each once, in rule order)."""
+        return list(dict.fromkeys(c for r in self.rules for a in r.actions for c in a.writes()))
 
 
 def load_rules(path: str | os.PathLike[str]) -> RuleSet:
@@ -489,52 +537,19 @@ def parse_rules(text: str, *, file: str, base: Path) -> RuleSet:
 
 
 def _compile_rule(raw: dict[str, Any], i: int, where: Where, base: Path, ruleset: RuleSet) -> Rule:
-    actions = ("tag", "untag", "set", "note", "hold", "stop")
-    if not any(k in raw for k in actions):
+    if not any(k in raw for k in ACTIONS):
         raise where.error(
-            f'rule "{raw["name"]}" does nothing.', hint=f"Give it an action: {', '.join(actions)}."
+            f'rule "{raw["name"]}" does nothing.', hint=f"Give it an action: {', '.join(ACTIONS)}."
         )
-    scope = raw.get("scope")
-    tag = raw.get("tag")
-    if tag is None:
-        tags = []
-    elif isinstance(tag, str):
-        tags = [TagAction(tag, scope)]
-    elif isinstance(tag, list):
-        tags = [TagAction(t, scope) for t in tag]
-    else:
-        tags = [TagAction(tag["name"], tag.get("scope", scope))]
-    untag = raw.get("untag") or []
-    note = raw.get("note")
-    if isinstance(note, str):
-        note = (ruleset.notes_column, note)
-    elif isinstance(note, dict):
-        note = (note.get("column") or ruleset.notes_column, note["text"])
-    hold = raw.get("hold")
-    if hold is True:
-        hold = raw["name"]
-    elif hold is False:
-        hold = None
     return Rule(
         name=raw["name"],
         index=i,
         when=compile_condition(raw["when"], where.child("when"), base),
-        tags=tags,
+        actions=read_actions(raw, where, ruleset.settings),
         line=line_of(where.text, ["rules", i]),
-        untag=[untag] if isinstance(untag, str) else list(untag),
-        set={str(k): _text(v) for k, v in (raw.get("set") or {}).items()},
-        note=note,
-        hold=hold,
-        stop=bool(raw.get("stop", False)),
         priority=int(raw.get("priority", 0)),
         raw_when=raw["when"],
     )
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def compile_condition(
@@ -716,15 +731,19 @@ _NOT_RE2 = re.compile(
 
 
 def _check_regex(pattern: str, where: Where) -> None:
-    """Refuse what RE2 cannot run, when the rule file is read (the engine reports any
-    other error of the pattern, with the same location, when it first runs it)."""
+    """Refuse what RE2 does not have when the rule file is read (a clearer message);
+    what RE2 itself will not compile (``(``, ``a{1001}``) is refused by
+    :func:`ordertags.engine.conditions.check_patterns`, for ``apply`` and ``lint`` alike."""
+    hint = (
+        "Patterns run in RE2, which has no backreferences or lookarounds (that is what "
+        "keeps them fast); rewrite it without them."
+    )
     found = _NOT_RE2.search(pattern)
     if found:
         raise where.error(
             f"the regular expression {pattern!r} cannot be used: "
             f"{found.group(0)!r} is not supported.",
-            hint="Patterns run in RE2, which has no backreferences or lookarounds "
-            "(that is what keeps them fast); rewrite it without them.",
+            hint=hint,
         )
 
 
@@ -751,13 +770,15 @@ def read_list_file(
         ) from None
     except OSError as exc:
         raise where.error(f"cannot read the list file {path}: {exc.strerror}.") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):  # checked before a file object is made of it
+        os.close(fd)
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise where.error(
+            f"the list file {path} is {kind}.",
+            hint="Give a text file with one value a line.",
+        )
     with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fh.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise where.error(
-                f"the list file {path} is not a regular file.",
-                hint="Give a text file with one value a line.",
-            )
         if info.st_size > MAX_LIST_BYTES:
             raise where.error(
                 f"the list file {path} is larger than {MAX_LIST_BYTES >> 20} MB.",

@@ -424,6 +424,74 @@ def lock_symlink(d: Path, size: int) -> list[str]:
     return ["tag", "a@example.com", "--tag", "VIP", "-t", "tb.yaml"]
 
 
+def output_dev_null(d: Path, size: int) -> list[str]:
+    (d / "o.csv").write_text(_orders(), encoding="utf-8")
+    args = _apply(d, "o.csv")
+    args[args.index("out.csv")] = "/dev/null"
+    return args
+
+
+def money_trillion(d: Path, size: int) -> list[str]:
+    (d / "m.csv").write_text(HEADER + "1,a@example.com,A,920000000000000.00,ok\n")
+    return _apply(d, "m.csv")
+
+
+def spend_overflow(d: Path, size: int) -> list[str]:
+    rows = "".join(f"{i},a@example.com,A,999999999999.00,ok\n" for i in range(1000))
+    (d / "m.csv").write_text(HEADER + rows, encoding="utf-8")
+    args = _apply(d, "m.csv")
+    (d / "rules.yaml").write_text(
+        "version: 1\nrules:\n  - name: s\n    when: {customer: spend, over: 1000}\n    tag: VIP\n",
+        encoding="utf-8",
+    )
+    return args
+
+
+def in_file_folder(d: Path, size: int) -> list[str]:
+    (d / "o.csv").write_text(_orders(), encoding="utf-8")
+    (d / "adir").mkdir()
+    args = _apply(d, "o.csv")
+    (d / "rules.yaml").write_text(_in_file_rules("adir"), encoding="utf-8")
+    return args
+
+
+def short_row_open_quote(d: Path, size: int) -> list[str]:
+    (d / "q.csv").write_text(
+        'Order Id,Total,Name,Email\n1,10.00,"Ann\n2,20.00,Bob",bob@example.com\n'
+        "3,30.00,Cy,c@example.com\n",
+        encoding="utf-8",
+    )
+    return _apply(d, "q.csv")
+
+
+def nul_past_sample(d: Path, size: int) -> list[str]:
+    rows = "".join(f"{i},c{i}@example.com,Name {i},10.00,ok\n" for i in range(1, 3000 * size))
+    (d / "n.csv").write_text(HEADER + rows + "0,z@example.com,Ze\x00d,1.00,ok\n")
+    return _apply(d, "n.csv")
+
+
+def wait_nan(d: Path, size: int) -> list[str]:
+    (d / "o.csv").write_text(_orders(), encoding="utf-8")
+    return [*_apply(d, "o.csv"), "--wait", "nan"]
+
+
+def lint_bad_regex(d: Path, size: int) -> list[str]:
+    _books(d)
+    (d / "rules.yaml").write_text(
+        'version: 1\nrules:\n  - name: r\n    when: {field: Name, matches: "a{1001}"}\n'
+        "    tag: VIP\n",
+        encoding="utf-8",
+    )
+    return ["lint", "-r", "rules.yaml", "-t", "tb.yaml"]
+
+
+def title_placeholders(d: Path, size: int) -> list[str]:
+    (d / "o.csv").write_text(_orders(), encoding="utf-8")
+    _books(d)
+    return ["report", "o.csv", "-t", "tb.yaml", "-r", "rules.yaml", "-o", "r.html",
+            "--title", "{{data}}{{script}}"]  # fmt: skip
+
+
 CASES = [
     Case("random bytes", random_bytes, says="not a CSV or JSON file"),
     Case("NUL in an export", nul_in_csv),
@@ -455,6 +523,16 @@ CASES = [
     Case("(a+)+$ regex", regex_redos, codes=(0,)),
     Case("missing output folder", missing_output_folder, codes=(2,), says="no such folder"),
     Case("lock file is a symlink", lock_symlink, says="lock"),
+    # Issue 23's probe.
+    Case("output /dev/null", output_dev_null, codes=(0,)),
+    Case("a total of 9.2e14", money_trillion, says="too large to be an amount of money"),
+    Case("spend over int64", spend_overflow, says="more money than can be counted"),
+    Case("in_file a folder", in_file_folder, says="is a folder"),
+    Case("short row, open quote", short_row_open_quote, says="row 2: a double quote"),
+    Case("NUL past 64 KB", nul_past_sample, says="holds a NUL byte"),
+    Case("--wait nan", wait_nan, codes=(2,), says="--wait"),
+    Case("lint a{1001}", lint_bad_regex, says="cannot be used"),
+    Case("report --title {{data}}", title_placeholders, codes=(0,)),
 ]
 
 

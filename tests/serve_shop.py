@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from ordertags.cli import app
 from ordertags.customers.accounts import add_user
 from ordertags.customers.workspace import Workspace
-from ordertags.tags import tag_customer
+from ordertags.tagbook import tag_customer
 from ordertags.web import ScreenApp, create_app
 
 from .conftest import AS_OF, csv_text

@@ -7,7 +7,7 @@ a synthetic violation (the ``*_catches_*`` tests at the end).
 
 Layers, highest first; a module imports only modules of its own layer or below::
 
-    cli > api > runs > reports > engine > customers > io > (rules, tags) > base > errors
+    cli > api > runs > reports > engine > customers > io > (rules, tagbook) > base > errors
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ LAYERS = {
     "ordertags.errors": 0,
     "ordertags.base": 1,
     "ordertags.rules": 2,
-    "ordertags.tags": 2,
+    "ordertags.actions": 2,  # the rule actions' kinds (ordertags.rules reads them)
+    "ordertags.tagbook": 2,
     "ordertags.io": 3,
     "ordertags.customers": 4,
     "ordertags.engine": 5,
@@ -351,10 +352,10 @@ def test_no_private_attribute_of_another_module_used() -> None:
 
 def test_rules_and_tags_import_no_array_library() -> None:
     heavy = ("pyarrow", "numpy", "pandas")
-    for name in ("rules.py", "tags.py"):
+    for path in [PACKAGE / "rules.py", *sorted((PACKAGE / "tagbook").glob("*.py"))]:
         found = [
             f"{i.source}:{i.line} imports {i.target}"
-            for i in imports_of(PACKAGE / name)
+            for i in imports_of(path)
             if i.target.split(".")[0] in heavy
         ]
         assert found == []
@@ -404,12 +405,13 @@ CLI_MAY_IMPORT = (
     "ordertags.cli",  # its own modules
     "ordertags.runs",  # the runs (inside the commands, so that the quick commands stay quick)
     "ordertags.errors",
-    "ordertags.tags",
+    "ordertags.tagbook",
     "ordertags.rules",
     "ordertags.base",
     "ordertags.io.options",
     "ordertags.io.lookup",
     "ordertags.customers.workspace",
+    "ordertags.customers.importing",  # import and tag --from: pure Python (a quick command)
     "ordertags.web",  # serve: inside the command, so nothing else loads the web stack
 )
 
@@ -520,7 +522,7 @@ def test_the_declared_dynamic_imports_are_checked_as_static_ones() -> None:
     (here one that names a private function)."""
     text = (
         "from importlib import import_module\n"
-        "_EXPORTS = {'apply_files': 'api', 'sneak': 'engine.pipeline', '_hidden': 'tags'}\n"
+        "_EXPORTS = {'apply_files': 'api', 'sneak': 'engine.pipeline', '_hidden': 'tagbook'}\n"
         "def __getattr__(name):\n"
         "    return getattr(import_module(f'.{_EXPORTS[name]}', __name__), name)\n"
     )
@@ -528,7 +530,7 @@ def test_the_declared_dynamic_imports_are_checked_as_static_ones() -> None:
     assert {
         ("ordertags.api", ("apply_files",)),
         ("ordertags.engine.pipeline", ("sneak",)),
-        ("ordertags.tags", ("_hidden",)),
+        ("ordertags.tagbook", ("_hidden",)),
     } <= found
     assert [n for i in imports_of(PACKAGE / "__init__.py", text) for n in i.names if _private(n)]
 

@@ -537,17 +537,17 @@ def test_every_example_rule_matches_something() -> None:
         assert result.outcome.acted[rule.index] > 0, rule.name
 
 
-def test_readme_python_example_runs(
+def test_manual_python_example_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    code = readme.split("## Python API", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    page = (ROOT / "docs" / "python.md").read_text(encoding="utf-8")
+    code = page.split("```python\n", 1)[1].split("```", 1)[0]
     for name in ("tagbook.example.yaml", "rules.example.yaml"):
         shutil.copy(ROOT / name, tmp_path / name)
     shutil.copy(ROOT / "tagbook.example.yaml", tmp_path / "tagbook.yaml")
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     monkeypatch.chdir(tmp_path)
-    exec(compile(code, "README.md", "exec"), {})  # our own README
+    exec(compile(code, "docs/python.md", "exec"), {})  # our own manual
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("{'FRAUD': 1,") and "'HIGH_VALUE': 7" in printed[0]
     # each under the address used last (Jane's latest order writes it in capitals)

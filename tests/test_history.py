@@ -31,7 +31,7 @@ from ordertags.customers.identity import (
 )
 from ordertags.customers.workspace import Workspace, find_workspace, init_workspace
 from ordertags.errors import HistoryError, WorkspaceError
-from ordertags.tags import link_identities, tag_customer, unlink_identities
+from ordertags.tagbook import link_identities, tag_customer, unlink_identities
 
 from .conftest import ROOT, csv_text, read_csv
 
@@ -137,7 +137,7 @@ def tags_of(
 
 def test_init_writes_valid_starters_and_keeps_existing_files(tmp_path: Path) -> None:
     from ordertags.rules import load_rules
-    from ordertags.tags import load_tagbook
+    from ordertags.tagbook import load_tagbook
 
     report = init_workspace(tmp_path / "new")
     assert report.created == ["tagbook.yaml", "rules.yaml", "history.sqlite", ".gitignore"]
@@ -499,7 +499,7 @@ def test_a_customer_tag_reaches_an_order_without_email(
     # A blank email with the phone and surname; another name on the same phone is not
     # enough; the Amazon relay address is a new identity, joined by phone and surname.
     assert tags_of(ws, new, tmp_path) == {"2": "FRAUD", "3": "", "4": "FRAUD"}
-    from ordertags.tags import load_tagbook
+    from ordertags.tagbook import load_tagbook
 
     with ws.open_history() as h:
         rep = h.customer_report("A.Crook@example.com", tagbook=load_tagbook(ws.tagbook))
@@ -531,7 +531,7 @@ def test_suspects_lists_weak_evidence_fraud_first(
         ),
     )
     tag_customer(ws.tagbook, "rob@example.com", ["FRAUD"])
-    from ordertags.tags import load_tagbook
+    from ordertags.tagbook import load_tagbook
 
     with ws.open_history() as h:
         found = h.suspects(tagbook=load_tagbook(ws.tagbook), as_of=AS_OF)
@@ -557,7 +557,7 @@ def test_suspects_from_the_history_and_from_the_run_agree(
     # One shared implementation ranks and words suspect pairs for both call paths: on
     # orders where phone and surname merge nobody, they give the same pairs.
     from ordertags.api import suspects_in_files
-    from ordertags.tags import load_tagbook
+    from ordertags.tagbook import load_tagbook
 
     path = export(
         "a.csv",
@@ -603,7 +603,7 @@ def test_run_and_history_merge_customers_alike(ws: Workspace, export: Callable[.
     from ordertags.engine.resolution import Memory, run_identities
     from ordertags.io.options import DEFAULT
     from ordertags.io.readers import read_exports
-    from ordertags.tags import load_tagbook
+    from ordertags.tagbook import load_tagbook
 
     link_identities(ws.tagbook, "bob@example.com", "rob@example.com")
     unlink_identities(ws.tagbook, "sue@example.com", "sue.park@example.com")

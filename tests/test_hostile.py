@@ -143,7 +143,7 @@ def test_a_few_aliases_still_work(tmp_path: Path) -> None:
 
 def test_schema_messages_show_a_bounded_value(tmp_path: Path) -> None:
     from ordertags.errors import TagBookError
-    from ordertags.tags import parse_tagbook
+    from ordertags.tagbook import parse_tagbook
 
     big = "[" + ", ".join(["x" * 50] * 5000) + "]"
     with pytest.raises(TagBookError) as err:

@@ -16,7 +16,7 @@ from typer.testing import CliRunner, Result
 
 from ordertags.cli import app
 from ordertags.reports.lists import CustomerRows, get_preset, render_list
-from ordertags.tags import load_tagbook
+from ordertags.tagbook import load_tagbook
 
 from .conftest import csv_text
 

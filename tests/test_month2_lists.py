@@ -179,7 +179,7 @@ def test_lists_count_each_order_once_without_a_workspace(
     assert listed_figures(written) == expected
 
 
-#: Fixed RFM cut-offs (the README's defaults; a run of fewer than 20 customers uses them):
+#: Fixed RFM cut-offs (the defaults in docs/segments.md; a run of fewer than 20 customers uses them):
 #: recency 5 within 30 days, 4 within 90, ...; frequency and monetary 2, 3, 4, 5 from
 #: these orders and this spend (in the customer's main currency) on.
 RECENCY = (30, 90, 180, 365)

@@ -23,7 +23,7 @@ import ordertags
 from ordertags import UsageError
 from ordertags.cli import app
 from ordertags.customers.workspace import STARTER_TAGBOOK
-from ordertags.tags import parse_tagbook
+from ordertags.tagbook import parse_tagbook
 
 from .conftest import ROOT, csv_text, read_csv
 

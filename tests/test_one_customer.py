@@ -22,7 +22,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from ordertags.cli import app
-from ordertags.tags import load_tagbook
+from ordertags.tagbook import load_tagbook
 from tests.conftest import csv_text, read_csv
 
 runner = CliRunner()

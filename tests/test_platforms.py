@@ -72,6 +72,7 @@ DETECTED = [
     ("ebay_de_bestellungen.csv", "ebay-de", 3, 3, 2),
     ("EtsySoldOrders2026-10.csv", "etsy-orders", 3, 3, 2),
     ("EtsySoldOrderItems2026-10.csv", "etsy-items", 3, 2, 2),
+    ("squarespace_orders.csv", "squarespace", 4, 3, 2),
 ]
 
 

@@ -130,7 +130,7 @@ def test_concurrent_tags_through_two_links_all_land(tmp_path: Path) -> None:
         links.append(link)
     script = textwrap.dedent("""
         import sys
-        from ordertags.tags import tag_customer
+        from ordertags.tagbook import tag_customer
         tag_customer(sys.argv[1], sys.argv[2], ["VIP"])
     """)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -145,7 +145,7 @@ def test_concurrent_tags_through_two_links_all_land(tmp_path: Path) -> None:
     for p in procs:
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err.decode()
-    from ordertags.tags import load_tagbook
+    from ordertags.tagbook import load_tagbook
 
     emails = {e.email for e in load_tagbook(shared).entries}
     assert {f"p{i}@example.com" for i in range(8)} <= emails
@@ -312,7 +312,7 @@ def sigkill_rounds(tmp_path: Path, rounds: int, orders: int, seed: int = 7) -> d
     """Kill ``apply`` (overwriting an output) and ``tag`` at random moments; the output is
     always the old or the complete new file, the tag book always valid with every
     acknowledged entry. Shared with benchmarks/run_hostile.py (more rounds, more orders)."""
-    from ordertags.tags import load_tagbook
+    from ordertags.tagbook import load_tagbook
 
     rng = random.Random(seed)
     export = tmp_path / "o.csv"

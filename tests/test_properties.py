@@ -30,12 +30,12 @@ from ordertags.base.emails import normalize_email
 from ordertags.cli import app
 from ordertags.customers.grouping import customer_keys
 from ordertags.io.options import ReadOptions
-from ordertags.tags import load_tagbook, tag_customer, untag_customer
+from ordertags.tagbook import load_tagbook, tag_customer, untag_customer
 
 from .conftest import TAGBOOK
 
 AS_OF = dt.date(2026, 11, 26)
-# The columns apply adds, as the README names them.
+# The columns apply adds, as the manual names them (docs/first-run.md).
 OUTPUT_COLUMNS = ("Customer Tags", "Customer Profile", "Tag Colour")
 NOW = dt.datetime(2026, 11, 26, 9, 30, tzinfo=dt.UTC)
 
@@ -752,7 +752,7 @@ def tagbook_with(names: list[str]) -> str:
 
 @files(40)
 @given(
-    names=st.lists(TAG_NAMES, min_size=1, max_size=4, unique=True),
+    names=st.lists(TAG_NAMES, min_size=1, max_size=4, unique_by=str.lower),
     data=st.data(),
     note=NOTES,
     local=LOCALS,

@@ -749,7 +749,7 @@ def test_tag_text_for_any_number_of_tags(count: int) -> None:
     import numpy as np
 
     from ordertags.engine.tagtext import render_tags
-    from ordertags.tags import TagBook, TagDef
+    from ordertags.tagbook import TagBook, TagDef
 
     ranked = [f"T{i}" for i in range(count)]
     book = TagBook(path="")

@@ -17,7 +17,7 @@ import pytest
 import uvicorn
 
 from ordertags.customers.workspace import Workspace
-from ordertags.tags import load_tagbook
+from ordertags.tagbook import load_tagbook
 from ordertags.web import create_app
 
 from .serve_shop import HOSTILE, PASSWORDS, shop, template_shop  # noqa: F401
@@ -104,7 +104,7 @@ def test_team_screen_in_chromium(server: str, shop: Path) -> None:  # noqa: F811
             page.click('.chip:has-text("VIP")')
             page.wait_for_url("**/?tag=VIP*")
             assert page.locator("tbody tr").count() == 1
-            from ordertags.tags import tag_customer
+            from ordertags.tagbook import tag_customer
 
             tag_customer(shop / "tagbook.yaml", "bob@example.org", ["VIP"], by="cron")
             deadline = time.monotonic() + 15  # the page polls every 5 s (CSP: no eval here)

@@ -13,7 +13,7 @@ import yaml
 from ordertags.api import apply_files
 from ordertags.customers.accounts import audit_entries
 from ordertags.customers.workspace import Workspace
-from ordertags.tags import load_tagbook
+from ordertags.tagbook import load_tagbook
 
 from .serve_shop import client, log_in, shop, template_shop  # noqa: F401
 

@@ -15,7 +15,7 @@ from ordertags.cli import app
 from ordertags.customers.accounts import audit_entries
 from ordertags.customers.workspace import Workspace
 from ordertags.errors import OrderTagsError, TagBookError, UsageError
-from ordertags.tags import change_entry, load_tagbook, tag_customer
+from ordertags.tagbook import change_entry, load_tagbook, tag_customer
 
 from .serve_shop import client, log_in, shop, template_shop
 from .test_serve_routes import page_version
@@ -35,15 +35,26 @@ def test_expiry_and_note_set_changed_and_removed_by_text_and_round_trip(
     tmp_path: Path,
     round_trips: list[Path],
 ) -> None:
-    def edit(path: Path) -> None:
+    def edit(path: Path, text_edits: bool) -> None:
+        t = text_edits
         # Bob's entry has no note and no expiry: both lines are added.
         change_entry(
-            path, "BOB@example.com", "regular", note="Trade", expires="2027-01-31", now=NOW
+            path,
+            "BOB@example.com",
+            "regular",
+            note="Trade",
+            expires="2027-01-31",
+            now=NOW,
+            text_edits=t,
         )
         # Then the date changes, then the note and the date go.
-        change_entry(path, "bob@example.com", "VIP", expires="2027-02-28", now=NOW)
-        change_entry(path, "bob@example.com", "VIP", note="", expires="never", now=NOW)
-        change_entry(path, "ann@example.com", "VIP", expires=dt.date(2026, 12, 24), now=NOW)
+        change_entry(path, "bob@example.com", "VIP", expires="2027-02-28", now=NOW, text_edits=t)
+        change_entry(
+            path, "bob@example.com", "VIP", note="", expires="never", now=NOW, text_edits=t
+        )
+        change_entry(
+            path, "ann@example.com", "VIP", expires=dt.date(2026, 12, 24), now=NOW, text_edits=t
+        )
 
     by_text, by_yaml = both_ways(tmp_path, BOOK, edit)
     assert round_trips == [by_yaml] * 4  # the text path did all of the first copy's edits

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from ordertags.cli import app
 from ordertags.customers.accounts import audit_entries
 from ordertags.customers.workspace import Workspace
-from ordertags.tags import load_tagbook, tag_customer
+from ordertags.tagbook import load_tagbook, tag_customer
 from ordertags.web.security import CSP, IDLE_S, MAX_FAILURES, Sessions
 
 from .serve_shop import (

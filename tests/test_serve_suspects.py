@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ordertags.customers.workspace import Workspace
-from ordertags.tags import load_tagbook, tag_customer, unlink_identities
+from ordertags.tagbook import load_tagbook, tag_customer, unlink_identities
 
 from .test_history import export, ingest, order, ws  # noqa: F401  (fixtures)
 

@@ -19,7 +19,7 @@ from typer.testing import CliRunner, Result
 from ordertags.cli import app
 from ordertags.errors import OrderTagsError
 from ordertags.io.lookup import find_order_email
-from ordertags.tags import load_tagbook
+from ordertags.tagbook import load_tagbook
 
 from .conftest import AS_OF, ROOT, TAGBOOK, csv_text, read_csv
 

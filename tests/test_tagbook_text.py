@@ -19,15 +19,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tabulate import tabulate
 
-from ordertags import tags as tagbook_module
 from ordertags.base.cache import cache_dir
 from ordertags.base.yamlfiles import load_schema, load_yaml, load_yaml_nodes
 from ordertags.base.yamltext import guess_indent
 from ordertags.cli.tables import draw as render_text_table
 from ordertags.errors import TagBookError
-from ordertags.tags import (
+from ordertags.tagbook import (
+    cachefile,
     link_identities,
     load_tagbook,
+    reader,
+    roundtrip,
     suppress_address,
     tag_customer,
     unlink_identities,
@@ -77,13 +79,13 @@ def data_of(path: Path) -> Any:
 def round_trips(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """Counts the edits that went through the round trip instead of the text path."""
     calls: list[Path] = []
-    real = tagbook_module._round_trip_edit
+    real = roundtrip.write
 
     def spy(path: Path, *args: Any) -> Any:
         calls.append(path)
         return real(path, *args)
 
-    monkeypatch.setattr(tagbook_module, "_round_trip_edit", spy)
+    monkeypatch.setattr(roundtrip, "write", spy)
     return calls
 
 
@@ -93,18 +95,15 @@ def both_ways(tmp_path: Path, text: str | bytes, edit: Any) -> tuple[Path, Path]
     by_text, by_yaml = tmp_path / "text.yaml", tmp_path / "yaml.yaml"
     by_text.write_bytes(raw)
     by_yaml.write_bytes(raw)
-    edit(by_text)
-    saved = tagbook_module._TEXT_EDITS
-    tagbook_module._TEXT_EDITS = False
-    try:
-        edit(by_yaml)
-    finally:
-        tagbook_module._TEXT_EDITS = saved
+    edit(by_text, True)
+    edit(by_yaml, False)
     return by_text, by_yaml
 
 
-def tag(path: Path, who: str, tags: list[str], note: str | None = None) -> Any:
-    return tag_customer(path, who, tags, note=note, by="sam", now=NOW)
+def tag(
+    path: Path, who: str, tags: list[str], note: str | None = None, text_edits: bool = True
+) -> Any:
+    return tag_customer(path, who, tags, note=note, by="sam", now=NOW, text_edits=text_edits)
 
 
 # --- tag: one entry appended after the last one ----------------------------------------
@@ -127,7 +126,9 @@ def tag(path: Path, who: str, tags: list[str], note: str | None = None) -> Any:
 def test_tag_appends_the_entry_lines_and_nothing_else(
     tmp_path: Path, round_trips: list[Path], note: str, written: str
 ) -> None:
-    by_text, by_yaml = both_ways(tmp_path, BOOK, lambda p: tag(p, "Cat@Example.com", ["VIP"], note))
+    by_text, by_yaml = both_ways(
+        tmp_path, BOOK, lambda p, t: tag(p, "Cat@Example.com", ["VIP"], note, t)
+    )
 
     added = (
         "  - email: Cat@Example.com\n"
@@ -150,7 +151,9 @@ def test_tag_keeps_crlf_bom_and_a_sequence_without_indent(
     )
     assert flat_entries.startswith("- email: ann@example.com   # met at the fair\n  tags: [VIP]\n")
     raw = b"\xef\xbb\xbf" + (HEAD + flat_entries + TAIL).replace("\n", "\r\n").encode("utf-8")
-    by_text, by_yaml = both_ways(tmp_path, raw, lambda p: tag(p, "cat@example.com", ["FRAUD"]))
+    by_text, by_yaml = both_ways(
+        tmp_path, raw, lambda p, t: tag(p, "cat@example.com", ["FRAUD"], text_edits=t)
+    )
 
     added = f"- email: cat@example.com\n  tags: [FRAUD]\n  by: sam\n  at: {AT}\n"
     expected = b"\xef\xbb\xbf" + (HEAD + flat_entries + added + TAIL).replace("\n", "\r\n").encode(
@@ -164,9 +167,9 @@ def test_tag_keeps_crlf_bom_and_a_sequence_without_indent(
 def test_retag_with_a_new_note_rewrites_that_note_only(
     tmp_path: Path, round_trips: list[Path]
 ) -> None:
-    def edit(p: Path) -> None:
-        assert tag(p, "ann@example.com", ["VIP"], "no: more wholesale").note_updated
-        assert tag(p, "bob@example.com", ["REGULAR"], "Trade #2").note_updated
+    def edit(p: Path, t: bool) -> None:
+        assert tag(p, "ann@example.com", ["VIP"], "no: more wholesale", t).note_updated
+        assert tag(p, "bob@example.com", ["REGULAR"], "Trade #2", t).note_updated
 
     by_text, by_yaml = both_ways(tmp_path, BOOK, edit)
 
@@ -184,9 +187,9 @@ def test_retag_with_a_new_note_rewrites_that_note_only(
 def test_untag_removes_or_rewrites_the_entries_lines(
     tmp_path: Path, round_trips: list[Path]
 ) -> None:
-    def edit(p: Path) -> None:
-        assert untag_customer(p, "ANN@example.com", ["VIP"]).removed == ("VIP",)
-        assert untag_customer(p, "bob@example.com", ["VIP"]).removed == ("VIP",)
+    def edit(p: Path, t: bool) -> None:
+        assert untag_customer(p, "ANN@example.com", ["VIP"], text_edits=t).removed == ("VIP",)
+        assert untag_customer(p, "bob@example.com", ["VIP"], text_edits=t).removed == ("VIP",)
 
     by_text, by_yaml = both_ways(tmp_path, BOOK, edit)
 
@@ -222,10 +225,14 @@ suppressed:   # never on a list
 def test_suppress_and_link_append_their_items_by_text(
     tmp_path: Path, round_trips: list[Path]
 ) -> None:
-    def edit(p: Path) -> None:
-        assert suppress_address(p, "Eve@Example.com", reason="yes", by="sam", now=NOW).added
-        assert not suppress_address(p, "eve@example.com", by="sam", now=NOW).added
-        assert link_identities(p, "dee@example.com", "07700 900123", by="sam", now=NOW).added
+    def edit(p: Path, t: bool) -> None:
+        assert suppress_address(
+            p, "Eve@Example.com", reason="yes", by="sam", now=NOW, text_edits=t
+        ).added
+        assert not suppress_address(p, "eve@example.com", by="sam", now=NOW, text_edits=t).added
+        assert link_identities(
+            p, "dee@example.com", "07700 900123", by="sam", now=NOW, text_edits=t
+        ).added
 
     by_text, by_yaml = both_ways(tmp_path, BOOK + SUPPRESSED, edit)
 
@@ -348,7 +355,7 @@ def big_book(count: int) -> str:
 
 @pytest.fixture
 def cached(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tagbook_module, "CACHE_MIN_BYTES", 0)
+    monkeypatch.setattr(reader, "CACHE_MIN_BYTES", 0)
 
 
 def cache_files() -> list[Path]:
@@ -372,10 +379,10 @@ def test_the_cache_is_private_and_used_for_the_same_bytes_only(
     def no_parse(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("parsed again")
 
-    real_parse = tagbook_module._parse
-    monkeypatch.setattr(tagbook_module, "_parse", no_parse)
+    real_parse = reader.parse_text
+    monkeypatch.setattr(reader, "parse_text", no_parse)
     assert [e.note for e in load_tagbook(path).entries] == ["Wholesale", None]
-    monkeypatch.setattr(tagbook_module, "_parse", real_parse)
+    monkeypatch.setattr(reader, "parse_text", real_parse)
 
     # Edited by hand: same size, same modification time; the cache is not used.
     info = path.stat()
@@ -421,16 +428,16 @@ def test_after_text_edits_the_cache_holds_what_a_full_parse_gives(
     assert round_trips == []
 
     raw = path.read_bytes()
-    from_cache = tagbook_module._book_of(raw, path, str(path))
-    parsed = tagbook_module._parse(raw.decode("utf-8"), file=str(path))
-    assert tagbook_module._to_json(*from_cache) == tagbook_module._to_json(*parsed)
+    from_cache = reader.book_of(raw, path, str(path))
+    parsed = reader.parse_text(raw.decode("utf-8"), file=str(path))
+    assert cachefile.book_to_json(*from_cache) == cachefile.book_to_json(*parsed)
     assert len(from_cache[0].entries) == 30  # 30 + new - buyer0003 + buyer0007 - buyer0007
 
 
 def test_concurrent_tag_processes_on_a_cached_book_all_land(tmp_path: Path) -> None:
     path = tmp_path / "tagbook.yaml"
     path.write_text(big_book(400), encoding="utf-8")
-    assert path.stat().st_size > tagbook_module.CACHE_MIN_BYTES
+    assert path.stat().st_size > reader.CACHE_MIN_BYTES
     emails = [f"new{i}@example.com" for i in range(4)]
     procs = [
         subprocess.Popen(
@@ -446,7 +453,7 @@ def test_concurrent_tag_processes_on_a_cached_book_all_land(tmp_path: Path) -> N
     assert [o[0] for o in outcomes] == [0] * len(emails), outcomes
     book = load_tagbook(path)
     assert sorted(e.identity for e in book.entries[400:]) == emails
-    parsed = tagbook_module._parse(path.read_text(encoding="utf-8"), file=str(path))[0]
+    parsed = reader.parse_text(path.read_text(encoding="utf-8"), file=str(path))[0]
     assert [e.identity for e in parsed.entries] == [e.identity for e in book.entries]
 
 
@@ -470,6 +477,9 @@ ENTRY_SAMPLES: list[Any] = [
     {"id": "ebay:quinn", "tags": ["VIP"]},
     {"id": "9bay:quinn", "tags": ["VIP"]},
     {"id": "ebay", "tags": ["VIP"]},
+    {"address": "GB; EH2 2PR; 10 Rose St", "tags": ["VIP"]},
+    {"address": "ab", "tags": ["VIP"]},
+    {"address": "abcd", "tags": ["VIP"]},  # the schema's length; the text is read later
     {"email": "a@example.com", "tags": []},
     {"email": "a@example.com", "tags": "VIP"},
     {"email": "a@example.com", "tags": ["-VIP"]},
@@ -494,9 +504,9 @@ def test_the_quick_entry_check_never_passes_what_the_schema_refuses(entry: Any) 
     schema = load_schema("tagbook")
     book = {"tags": [{"name": "VIP"}], "customers": [entry]}
     valid = jsonschema.validators.validator_for(schema)(schema).is_valid(book)
-    if tagbook_module._entry_fits(entry):
+    if reader.entry_fits(entry):
         assert valid
-    assert tagbook_module._entry_fits(entry) == valid  # and here, agrees both ways
+    assert reader.entry_fits(entry) == valid  # and here, agrees both ways
 
 
 # --- tags: the list of a large book ----------------------------------------------------
@@ -563,12 +573,12 @@ def test_any_edits_by_text_give_the_round_trips_data(
 ) -> None:
     text = BOOK.replace("\n", "\r\n") if crlf else BOOK
 
-    def edit(path: Path) -> None:
+    def edit(path: Path, text_edits: bool) -> None:
         for op, who, names, note in edits:
             if op == "tag":
-                tag(path, who, names, note)
+                tag(path, who, names, note, text_edits)
             else:
-                untag_customer(path, who, names)
+                untag_customer(path, who, names, text_edits=text_edits)
 
     try:
         by_text, by_yaml = both_ways(tmp_path, text, edit)
@@ -578,7 +588,7 @@ def test_any_edits_by_text_give_the_round_trips_data(
         assert "the edit was not saved" in exc.message
         by_text = tmp_path / "text.yaml"
         by_text.write_text(text, encoding="utf-8", newline="")
-        edit(by_text)
+        edit(by_text, True)
         assert load_tagbook(by_text).entries is not None
     else:
         assert normal(data_of(by_text)) == normal(data_of(by_yaml))
@@ -696,16 +706,16 @@ def test_the_quick_read_is_the_yaml_parsers(
         if "at" in e:
             lines.append(f"{pad}at: {e['at']}\n")
     text = "".join(lines) + broken.replace("  ", dash[:-2], 1) + (TAIL if tail else "")
-    quick = tagbook_module._parse_quickly(text, file="book.yaml")
+    quick = reader.parse_quickly(text, file="book.yaml")
     try:
-        full = tagbook_module._build(
+        full = reader.build(
             text, "book.yaml", *load_yaml_nodes(text, file="book.yaml", error=TagBookError), None
         )
     except TagBookError:
         assert quick is None
         return
     if quick is not None:
-        assert tagbook_module._to_json(*quick) == tagbook_module._to_json(*full)
+        assert cachefile.book_to_json(*quick) == cachefile.book_to_json(*full)
 
 
 def test_a_hand_edit_of_an_entry_does_not_check_the_tag_definitions_again(

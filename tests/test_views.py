@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ordertags.cli import app
+from ordertags.reports.views import document_orders
 
 from .conftest import ROOT, csv_text, read_csv
 
@@ -221,15 +222,15 @@ def test_colour_mode_respects_no_color_on_a_terminal(monkeypatch: pytest.MonkeyP
 
 def test_every_view_says_the_same_about_an_order(shop: Path, tmp_path: Path) -> None:
     from ordertags.api import view_files
-    from ordertags.reports.views import view_document
+    from ordertags.reports.views import document_orders, view_document
 
     view = view_files(
         [shop / "orders.csv"],
         tagbook=shop / "tagbook.yaml",
         rules=shop / "rules.yaml",
     )
-    doc = view_document(view)
-    by_id = {o["order"]: o for o in doc["orders"]}
+    orders = document_orders(view_document(view))
+    by_id = {o["order"]: o for o in orders}
     assert by_id["1002"]["needs"] == (
         "CLAIMED — ship tracked — Claimed 2026-10-02 | Postal Service: Royal Mail Tracked 24"
     )
@@ -240,7 +241,7 @@ def test_every_view_says_the_same_about_an_order(shop: Path, tmp_path: Path) -> 
     out = tmp_path / "out.csv"
     runner.invoke(app, ["apply", *_args(shop), "-o", str(out), "-q"], catch_exceptions=False)
     profile = {r["Order Id"]: r["Customer Profile"] for r in read_csv(out)}
-    assert profile == {o["order"]: o["profile"] for o in doc["orders"]}
+    assert profile == {o["order"]: o["profile"] for o in orders}
     assert profile["1003"] == "⚠ FRAUD — hold; BIG — pack with care"
 
 
@@ -265,7 +266,7 @@ def test_report_document_follows_its_schema_and_escapes(shop: Path, tmp_path: Pa
     doc = json.loads(data.group(1))
     schema = json.loads(runner.invoke(app, ["schema", "report"]).stdout)
     jsonschema.validate(doc, schema)
-    assert [o["name"] for o in doc["orders"]][2] == HOSTILE
+    assert [o["name"] for o in document_orders(doc)][2] == HOSTILE
     assert {t["name"]: (t["background"], t["text"], t["orders"]) for t in doc["tags"]} == {
         "FRAUD": ("#ff0000", "#000000", 1),
         "CLAIMED": ("#ffa500", "#000000", 1),
@@ -282,7 +283,7 @@ def test_report_document_follows_its_schema_and_escapes(shop: Path, tmp_path: Pa
 )
 def test_tag_icon_is_a_short_symbol(tmp_path: Path, icon: str, ok: bool) -> None:
     from ordertags.errors import TagBookError
-    from ordertags.tags import load_tagbook
+    from ordertags.tagbook import load_tagbook
 
     path = tmp_path / "book.yaml"
     path.write_text(

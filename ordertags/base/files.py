@@ -9,6 +9,13 @@
   workspaces) is written where the link points, never replaced by a regular file.
 - Tidy: a killed run leaves its temporary file behind; the next write into the folder
   removes those of ordertags' own naming whose process is gone.
+- Streams: a target that is a character device or a FIFO (``/dev/null``, a named pipe a
+  program reads) is written in place as a stream, as a shell's ``>`` would; it is never
+  renamed over (as root, that would turn ``/dev/null`` into a file of customer data). A
+  block device, a socket or a folder is refused.
+- Together: the outputs of one run can be staged (:class:`Staged`): each is written whole
+  beside its target, and only once all are written are they put in place, so a full
+  disk on the last one leaves every one as it was.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import errno
 import glob
 import os
 import re
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -36,6 +44,8 @@ LOCK_TIMEOUT_S = 30.0
 #: up with exit 3 (:func:`ordertags.customers.workspace.run_lock`). Runs that only read
 #: the history take no lock and never wait.
 RUN_WAIT_S = 300.0
+#: The longest a run may be told to wait for another (a day: cron runs more often).
+MAX_WAIT_S = 24 * 3600.0
 #: Files ordertags creates: owner read/write only. Folders: owner only.
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -60,6 +70,39 @@ def parse_mode(text: str) -> int:
     return value
 
 
+def check_wait(wait: object) -> float | None:
+    """``wait`` as seconds to wait for another run: a number from 0 to
+    :data:`MAX_WAIT_S` (None: the default); anything else (negative, inf, nan, text) is
+    a :class:`UsageError`."""
+    if wait is None:
+        return None
+    if isinstance(wait, bool) or not isinstance(wait, (int, float)):
+        raise UsageError(
+            f"the wait must be a number of seconds, not {type(wait).__name__}.",
+            hint=f"Give 0 to {MAX_WAIT_S:g} seconds.",
+        )
+    if not 0 <= wait <= MAX_WAIT_S:  # False for nan
+        raise UsageError(
+            f"cannot wait {wait:g} seconds for another run.",
+            hint=f"Give 0 to {MAX_WAIT_S:g} seconds (a day); cron starts the next run sooner.",
+        )
+    return float(wait)
+
+
+def check_mode(mode: object) -> int | None:
+    """``mode`` as the permission bits of new files: 0 to 0o777 (None: 0600). A
+    set-user-ID, set-group-ID or sticky bit, a negative number or anything but a whole
+    number is a :class:`UsageError`."""
+    if mode is None:
+        return None
+    if isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode <= 0o777:
+        raise UsageError(
+            f"{mode!r} is not a file mode.",
+            hint="Give the permission bits, 0o600 to 0o777 (e.g. 0o640 for a group).",
+        )
+    return mode
+
+
 def real_target(path: str | os.PathLike[str]) -> Path:
     """Where writing ``path`` lands: the file a symbolic link points to (followed to
     the end), else ``path`` itself."""
@@ -80,9 +123,75 @@ def check_output_folder(path: str | os.PathLike[str]) -> None:
         )
 
 
+class Staged:
+    """Outputs of one run put in place together (see the module's text): pass it to
+    :func:`atomic_writer` as ``stage``; :meth:`commit` renames every written file over
+    its target, in the order written; leaving the ``with`` block without committing
+    removes them. Streams (devices, FIFOs, standard output) cannot wait: they are
+    written as they come."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[str, Path, str]] = []  # (temp file, target, as named)
+        self.done: list[str] = []
+
+    def __enter__(self) -> Staged:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.discard()
+
+    def discard(self) -> None:
+        for tmp, _, _ in self.pending:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        self.pending = []
+
+    def commit(self) -> None:
+        """Put every staged file in place. A rename that fails (it does not need space)
+        is an :class:`OutputError` that says which outputs were put in place."""
+        while self.pending:
+            tmp, target, named = self.pending[0]
+            try:
+                os.replace(tmp, target)
+            except OSError as exc:
+                error = _output_error(exc, named)
+                left = [n for _, _, n in self.pending]
+                done = ", ".join(self.done) if self.done else "none"
+                raise OutputError(
+                    f"{error.message.split(':')[0]}: put in place before it: {done}; "
+                    f"not written: {', '.join(left)} (each kept as it was).",
+                    file=named,
+                    hint=error.hint,
+                ) from None
+            self.pending.pop(0)
+            self.done.append(named)
+
+
+def _stream_kind(target: Path) -> str | None:
+    """``"stream"`` for a character device or FIFO, a word for another file that is not
+    a regular file or a folder (refused), None for a regular file or nothing there."""
+    try:
+        info = os.stat(target)
+    except OSError:
+        return None
+    if stat.S_ISCHR(info.st_mode) or stat.S_ISFIFO(info.st_mode):
+        return "stream"
+    if stat.S_ISDIR(info.st_mode):
+        return "a folder"
+    if stat.S_ISBLK(info.st_mode):
+        return "a block device"
+    if stat.S_ISSOCK(info.st_mode):
+        return "a socket"
+    return None
+
+
 @contextlib.contextmanager
 def atomic_writer(
-    path: str | os.PathLike[str], *, durable: bool = True, mode: int | None = None
+    path: str | os.PathLike[str],
+    *,
+    durable: bool = True,
+    mode: int | None = None,
+    stage: Staged | None = None,
 ) -> Iterator[BinaryIO]:
     """Yield a binary file in the target's folder; on success it is renamed over ``path``
     (an existing file keeps its permissions; a new one gets ``mode``, default 0600);
@@ -90,10 +199,30 @@ def atomic_writer(
     through to its target. ``durable`` also syncs it to disk first, so that it survives
     a power cut: on for the tag book, which holds work nobody can redo; off for
     annotated exports and lists, which a rerun rewrites and whose sync would cost more
-    than the whole run."""
+    than the whole run. A character device or FIFO is written as a stream; with
+    ``stage``, the rename waits for :meth:`Staged.commit`."""
+    mode = check_mode(mode)
     target = real_target(path)
     folder = target.parent if str(target.parent) else Path(".")
-    remove_stale_temp_files(folder, target.name)
+    kind = _stream_kind(target)
+    if kind == "stream":
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_NOCTTY)
+        except OSError as exc:
+            raise _output_error(exc, path) from None
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                yield fh
+        except OSError as exc:
+            raise _output_error(exc, path) from None
+        return
+    if kind is not None:
+        raise OutputError(
+            f"cannot write here: it is {kind}, not a file.",
+            file=str(path),
+            hint="Give the path of a file (or - for standard output).",
+        )
+    remove_stale_temp_files(folder)
     try:
         fd, tmp = tempfile.mkstemp(
             prefix=f".{target.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=folder
@@ -112,6 +241,9 @@ def atomic_writer(
             except FileNotFoundError:
                 keep = FILE_MODE if mode is None else mode
             os.chmod(tmp, keep)
+            if stage is not None:
+                stage.pending.append((tmp, target, str(path)))
+                return
             os.replace(tmp, target)
         except OSError as exc:
             raise _output_error(exc, path) from None
@@ -202,6 +334,7 @@ def make_private_dir(path: Path, mode: int | None = None) -> None:
 
 def private_mode(mode: int | None) -> int:
     """The mode a new file gets: ``mode``, else 0600."""
+    mode = check_mode(mode)
     return FILE_MODE if mode is None else mode
 
 

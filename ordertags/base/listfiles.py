@@ -66,6 +66,8 @@ class ValueList:
     values: list[str] = field(default_factory=list)
     unread: list[tuple[int, str]] = field(default_factory=list)
     column: str | None = None
+    #: The 1-based line each value was read from (``values[i]`` on ``lines[i]``).
+    lines: list[int] = field(default_factory=list, repr=False)
 
 
 def addresses_in(text: str) -> list[str]:
@@ -152,12 +154,14 @@ def _take(out: ValueList, number: int, text: str, addresses: bool) -> None:
     a text holding none is kept aside as unread, for ``lint`` to name."""
     if not addresses:
         out.values.append(text)
+        out.lines.append(number)
         return
     found = addresses_in(text)
     if not found and _BUYER.match(text):
         found = [text]
     if found:
         out.values.extend(found)
+        out.lines.extend([number] * len(found))
     else:
         out.unread.append((number, text))
 

@@ -299,7 +299,7 @@ def validate(data: Any, *, schema: str, text: str, file: str, error: type[OrderT
     schema_doc = load_schema(schema)
     key = digest(_schema_text(schema).encode() + b"\0" + text.encode())
     source = Path(file or "-")
-    if read_cached(_VALID_KIND, _VALID_FORMAT, source, key) is True:
+    if read_cached(_VALID_KIND, _VALID_FORMAT, source, key, limit=4096) is True:
         return
     import jsonschema
     from jsonschema.exceptions import relevance

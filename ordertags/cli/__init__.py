@@ -13,6 +13,7 @@ One module per group of commands; this one registers them on the app, in the ord
 - The commands: :mod:`~ordertags.cli.apply`, :mod:`~ordertags.cli.lists` (export,
   segments), :mod:`~ordertags.cli.checks` (inspect, explain, lint, schema),
   :mod:`~ordertags.cli.tagging` (tag, untag, tags, link, unlink, suppress),
+  :mod:`~ordertags.cli.importing` (import),
   :mod:`~ordertags.cli.workspace` (init, ingest, history),
   :mod:`~ordertags.cli.customers` (customers, customer, suspects),
   :mod:`~ordertags.cli.views` (show, report), :mod:`~ordertags.cli.team` (serve,
@@ -31,7 +32,17 @@ from typing import Any, NoReturn
 
 import typer
 
-from ordertags.cli import apply, checks, customers, lists, tagging, team, views, workspace
+from ordertags.cli import (
+    apply,
+    checks,
+    customers,
+    importing,
+    lists,
+    tagging,
+    team,
+    views,
+    workspace,
+)
 from ordertags.cli.context import STATE
 from ordertags.cli.program import app
 
@@ -56,6 +67,7 @@ app.add_typer(workspace.history_app, name="history")
 app.command("link")(tagging.link_cmd)
 app.command("unlink")(tagging.unlink_cmd)
 app.command("suppress")(tagging.suppress_cmd)
+app.command("import")(importing.import_cmd)
 app.command()(customers.suspects)
 app.command()(views.show)
 app.command()(views.report)
@@ -92,7 +104,7 @@ def main() -> None:
         }.get(type(exc), f"{getattr(exc, 'strerror', None) or exc}")
         name = getattr(exc, "filename", None)
         typer.echo(
-            f"ordertags: {name + ': ' if name else ''}{what}. Nothing was written; "
+            f"ordertags: {str(name) + ': ' if name else ''}{what}. Nothing was written; "
             "run again with --verbose for the details.",
             err=True,
         )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ordertags.base.files import RUN_WAIT_S
-from ordertags.cli.context import Where, command
+from ordertags.cli.context import Where, command, flag
 from ordertags.cli.options import (
     APPLY_FORMATS,
     PROFILE_PLACES,
@@ -33,8 +33,12 @@ from ordertags.cli.options import (
 )
 from ordertags.cli.program import progress_of, say
 from ordertags.cli.render import render_dry_run, render_summary, render_warnings
+from ordertags.errors import OrderTagsError
 from ordertags.io.options import DEFAULT as DEFAULT_READ
 from ordertags.io.options import ReadOptions
+
+if TYPE_CHECKING:
+    from ordertags.customers.workspace import Workspace
 
 
 @command
@@ -163,3 +167,23 @@ def apply(
     elif not quiet:  # the summary's table layout is not even imported for a quiet run
         say(quiet, render_summary(done.summary, done.written, done.lists))
     say(False, render_warnings(done.summary, done.replaced))
+    _watch(done.run, where.workspace, post=not dry_run)
+
+
+def _watch(result: Any, ws: Workspace | None, *, post: bool) -> None:
+    """The watch list: a line per order with an ``alert: true`` tag (always, even with
+    --quiet: cron mails it), and one message to the workspace's webhooks."""
+    from ordertags.runs import post_alerts, watch_alerts, webhook_settings
+
+    alerts = watch_alerts(result)
+    for alert in alerts:
+        typer.echo(alert.line(), err=True)
+    if not alerts or not post or ws is None:
+        return
+    try:
+        settings = webhook_settings(ws.root)
+    except OrderTagsError as exc:
+        typer.echo(f"warning: no webhook posted: {exc.render(flag)}", err=True)
+        return
+    for host, why in post_alerts(alerts, settings).failed:
+        typer.echo(f"warning: the webhook at {host} was not reached ({why}).", err=True)

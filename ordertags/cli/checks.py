@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from ordertags.base.printable import printable
 from ordertags.base.yamlfiles import load_schema
 from ordertags.cli.context import Where, command, flag
 from ordertags.cli.options import (
@@ -56,7 +57,7 @@ def inspect_cmd(
     report = inspect_orders(
         export, read=read, rows=rows, region=where.region_or_default(default_region)
     )
-    typer.echo(report.render(flag))
+    typer.echo(printable(report.render(flag), keep="\n"))
 
 
 @command
@@ -86,7 +87,7 @@ def explain(
 
     inputs = Inputs(orders, tagbook_path, rules_path, when, read, where.workspace, default_region)
     ex = explain(order_id, inputs)
-    typer.echo(explanation_text(ex))
+    typer.echo(printable(explanation_text(ex), keep="\n"))
 
 
 @command

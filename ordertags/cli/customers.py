@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from ordertags.base.amounts import money
+from ordertags.base.printable import printable
 from ordertags.cli.context import Where, command
 from ordertags.cli.options import (
     AsOfOpt,
@@ -25,7 +26,7 @@ from ordertags.customers.workspace import workspace_region
 from ordertags.io.options import DEFAULT as DEFAULT_READ
 from ordertags.io.options import ReadOptions
 from ordertags.rules import load_rules
-from ordertags.tags import load_tagbook
+from ordertags.tagbook import load_tagbook
 
 
 def _echo_customers(rows: list[Any], basis: Any) -> None:
@@ -210,7 +211,7 @@ def customer_cmd(
                 numparse=False,
             ),
         ]
-    typer.echo("\n".join(lines))
+    typer.echo(printable("\n".join(lines), keep="\n"))
 
 
 @command

@@ -19,8 +19,9 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from ordertags.base.files import parse_mode
+from ordertags.base.files import check_wait, parse_mode
 from ordertags.base.segments import SEGMENTS_BY as SEGMENTS_BY
+from ordertags.errors import OrderTagsError
 from ordertags.io.options import LIST_FORMATS as LIST_FORMATS
 from ordertags.io.options import (
     MONEY_STYLES,
@@ -263,10 +264,23 @@ ModeOpt = Annotated[
         show_default=False,
     ),
 ]
+
+
+def _wait_seconds(value: float) -> float:
+    """--wait as the library bounds it (:func:`ordertags.base.files.check_wait`): exit 2
+    on a negative, infinite or too long wait, before anything is read."""
+    try:
+        check_wait(value)
+    except OrderTagsError as exc:
+        raise typer.BadParameter(exc.detail(), param_hint="--wait") from None
+    return value
+
+
 WaitOpt = Annotated[
     float,
     typer.Option(
         "--wait",
+        callback=_wait_seconds,
         help="In a workspace, how many seconds to wait for another recording run (cron "
         "starting again before the last run ended) before giving up with exit 3.",
     ),

@@ -25,9 +25,11 @@ def spend_text(per_currency: list[tuple[str, int]], total: int) -> str:
 
 
 def render_warnings(summary: Any, replaced: int = 0) -> str:
-    """What a run must tell even with --quiet (a cron log keeps it): dates read by
-    assumption, characters the output encoding could not hold."""
-    lines = [f"warning: {w}" for w in getattr(summary, "warnings", [])]
+    """What a run must tell even with --quiet (a cron log keeps it): what the rules
+    asked to be told (``notify``), dates read by assumption, characters the output
+    encoding could not hold."""
+    lines = list(getattr(summary, "notices", []))
+    lines += [f"warning: {w}" for w in getattr(summary, "warnings", [])]
     left = getattr(summary, "spend_left_out", {})
     if left:
         lines.append(

@@ -5,6 +5,9 @@ fitted to its width, long cells wrapped) for tables of up to :data:`RICH_ROWS` r
 otherwise, and for longer tables, in the plain format of :func:`draw`: tabulate's
 ``simple`` layout, which scripts and the tests read. :func:`draw` alone makes the plain
 text of a table that is part of a longer message (a summary, a customer's card).
+
+Both ways, a value's control characters never reach the terminal: each is shown as its
+escape (:func:`ordertags.base.printable.printable`), piped or not, whatever the table.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import typer
+
+from ordertags.base.printable import printable
 
 #: Rows beyond which a table on a terminal is drawn plain: rich takes about half a
 #: second for 1,000 rows (a large tag book lists 10,000), the plain format a twentieth.
@@ -47,10 +52,11 @@ def _print_rich(rows: Sequence[Sequence[Any]], headers: Sequence[str], align: Al
         right = align is not None and align[i] == "right"
         if align is None and rows:
             right = all(type(row[i]) is int for row in rows)
-        table.add_column(header, justify="right" if right else "left", overflow="fold")
+        table.add_column(printable(header), justify="right" if right else "left", overflow="fold")
     for row in rows:
-        # Text, not markup: a note such as "[red]" is shown as written.
-        table.add_row(*(Text(str(cell)) for cell in row))
+        # Text, not markup: a note such as "[red]" is shown as written; a control
+        # character as its escape.
+        table.add_row(*(Text(printable(str(cell))) for cell in row))
     Console(highlight=False, emoji=False, soft_wrap=False).print(table)
 
 
@@ -74,14 +80,14 @@ def draw(
     if align is None and numparse:
         drawn = _draw_simple(rows, list(headers))
         if drawn is not None:
-            return drawn
+            return printable(drawn, keep="\n")
     from tabulate import tabulate
 
     kwargs: dict[str, Any] = {"headers": list(headers), "disable_numparse": not numparse}
     if align is not None:
         kwargs["colalign"] = tuple(align)
     text: str = tabulate([list(r) for r in rows], **kwargs)
-    return text
+    return printable(text, keep="\n")  # a value's control characters never reach a terminal
 
 
 def _text_cell(cell: str) -> bool:

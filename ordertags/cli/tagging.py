@@ -4,6 +4,7 @@ kept off mailing lists). Quick commands: nothing here imports pyarrow."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,7 +21,9 @@ from ordertags.cli.options import (
     as_of_date,
     reads_exports,
 )
+from ordertags.cli.render import plural
 from ordertags.cli.tables import echo_table
+from ordertags.customers.importing import read_identities, tag_many
 from ordertags.customers.workspace import (
     customer_name,
     identity_seen,
@@ -31,7 +34,7 @@ from ordertags.errors import OrderTagsError
 from ordertags.io.lookup import OrderCustomer, find_order_customer
 from ordertags.io.options import DEFAULT as DEFAULT_READ
 from ordertags.io.options import ReadOptions
-from ordertags.tags import (
+from ordertags.tagbook import (
     change_entry,
     link_identities,
     load_tagbook,
@@ -159,21 +162,46 @@ def tag_cmd(
     ] = None,
     order: OrderOpt = None,
     in_: InOpt = None,
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Tag every customer a file names ('-': standard input): one email, "
+            "phone, CHANNEL:ID or order number a line, or the --column of a CSV.",
+            show_default=False,
+        ),
+    ] = None,
+    column: Annotated[
+        str | None,
+        typer.Option(
+            "--column",
+            help="With --from: the CSV column holding the customers.",
+            show_default=False,
+        ),
+    ] = None,
     workspace: WorkspaceOpt = None,
     read: ReadOptions = DEFAULT_READ,
 ) -> None:
     """Tag a customer by hand: by email, phone number or marketplace buyer id, or by an
     order of theirs (in an export, or, in a workspace, in the order history). The tag
     book records the customer's best identity: email, else buyer id, else phone.
+    With --from, every customer a list names.
 
     Example: ordertags tag jane@example.com --tag VIP --note "Wholesale" -t tagbook.yaml
 
     Example: ordertags tag ebay:quinn_belfast --tag CLAIMED-NON-RECEIPT -t tagbook.yaml
 
     Example: ordertags tag --order 100123 --in orders.csv --tag FRAUD -t tagbook.yaml
+
+    Example: ordertags tag --from claimers.txt --tag CLAIMED-NON-RECEIPT
     """
     where = Where(workspace, tagbook)
     book = where.tagbook
+    if from_ is not None:
+        if customer is not None or order is not None:
+            raise typer.BadParameter("give a CUSTOMER, --order or --from, not two of them.")
+        _tag_from(book, from_, column, tag, note, by, expires, in_, read, where)
+        return
     never = expires is not None and expires.strip().lower() == "never"
     found = _customer_of(customer, order, in_, read, where)
     change = tag_customer(
@@ -206,7 +234,11 @@ def tag_cmd(
         typer.echo(f"{who} already has {', '.join(change.unchanged)}; note updated", err=True)
     elif not any(d.changed for d in dated):
         typer.echo(f"{who} already has {', '.join(change.unchanged)}; nothing changed", err=True)
-    if order is None and identity_seen(where.workspace, change.key) is False:
+    if (
+        order is None
+        and change.kind != "address"
+        and identity_seen(where.workspace, change.key) is False
+    ):
         # Tagging ahead of a first order is allowed (a wholesale buyer announced by
         # phone); a typo in the email would tag nobody, so say so.
         typer.echo(
@@ -214,6 +246,66 @@ def tag_cmd(
             "from their first order (check the spelling if they have ordered before).",
             err=True,
         )
+
+
+def _tag_from(
+    book: Path,
+    source: str,
+    column: str | None,
+    tags: list[str],
+    note: str | None,
+    by: str | None,
+    expires: str | None,
+    in_: str | None,
+    read: ReadOptions,
+    where: Where,
+) -> None:
+    """``tag --from``: one line of counts; the values that named nobody on stderr."""
+    ws = where.workspace
+
+    def orders(number: str) -> str | None:
+        try:
+            if in_ is not None:
+                return str(_customer_of(None, number, in_, read, where).identity)
+            if ws is not None and ws.history_path.exists():
+                return str(order_customer(ws, number).identity)
+        except OrderTagsError:
+            return None
+        return None
+
+    if source == "-":
+        text = sys.stdin.read()
+    else:
+        try:
+            raw = Path(source).read_bytes()
+        except OSError as exc:
+            raise OrderTagsError(
+                f"cannot read the list: {exc.strerror}.", file=source, hint="Check the path."
+            ) from None
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw.decode("cp1252", errors="replace")
+    values = read_identities(text, column)
+    never = expires is not None and expires.strip().lower() == "never"
+    done = tag_many(
+        book,
+        values,
+        tags,
+        note=note,
+        by=by,
+        expires=None if never else expires,
+        region=where.region,
+        orders=orders if (in_ is not None or ws is not None) else None,
+    )
+    shown = "standard input" if source == "-" else Path(source).name
+    for line, value, why in done.not_found:
+        typer.echo(f"not found: {shown}, line {line}: {value} ({why})", err=True)
+    typer.echo(
+        f"tagged {plural(done.tagged, 'customer')} with {', '.join(tags)}; "
+        f"{done.already} already tagged; {len(done.not_found)} not found",
+        err=True,
+    )
 
 
 @command

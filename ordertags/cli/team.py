@@ -13,7 +13,7 @@ from ordertags.cli.context import Where, command
 from ordertags.cli.options import RulesOpt, WorkspaceOpt, choose, date_of
 from ordertags.cli.render import plural
 from ordertags.cli.tables import echo_table
-from ordertags.tags import default_author
+from ordertags.tagbook import default_author
 
 users_app = typer.Typer(
     help="The team screen's accounts (ordertags serve): add, list, remove, new password.",

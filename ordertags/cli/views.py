@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ordertags.base.printable import printable
 from ordertags.cli.context import Where, command
 from ordertags.cli.options import (
     COLOURS,
@@ -155,7 +156,7 @@ def show(
     if table_mode:
         typer.echo(render_table(view, width=_width(), colour_system=system), color=True)
     else:
-        typer.echo(render_plain(view))
+        typer.echo(printable(render_plain(view), keep="\n\t"))
 
 
 @command

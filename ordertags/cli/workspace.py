@@ -53,6 +53,8 @@ def init_cmd(
         + (f"kept {', '.join(report.kept)}" if report.kept else ""),
         err=True,
     )
+    if report.folder_note:
+        typer.echo(report.folder_note, err=True)
 
 
 @command

@@ -217,11 +217,12 @@ def check_login(ws: Workspace, name: str, password: str) -> User | None:
     """The account when ``password`` is its password, else None. A wrong name costs the
     same Argon2 work as a wrong password. Hashes made with older parameters are
     upgraded on the next good log-in."""
+    dummy = _dummy_hash()  # made before the look-up: the first wrong name costs no more
     with ws.open_history() as history:
         row = history.fetch(
             "SELECT name, role, created, hash FROM users WHERE name = ?", (name[:100],)
         )
-        stored = row[0][3] if row else _dummy_hash()
+        stored = row[0][3] if row else dummy
         try:
             _HASHER.verify(stored, password[:MAX_PASSWORD])
         except (VerificationError, InvalidHashError):

@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from ordertags.base import keys as K
 from ordertags.errors import TagBookError, UsageError
-from ordertags.tags import TagBook
+from ordertags.tagbook import TagBook
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]

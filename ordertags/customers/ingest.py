@@ -33,7 +33,7 @@ from ordertags.customers.store import (
     same_text,
 )
 from ordertags.io.platforms import PROFILES
-from ordertags.tags import TagBook
+from ordertags.tagbook import TagBook
 
 
 @dataclass

@@ -29,7 +29,7 @@ from ordertags.customers.ingest import HUB_PROFILES, HistoryIngest
 from ordertags.customers.store import NONE, SCHEMA_VERSION, IntArray, day_of
 from ordertags.errors import HistoryError
 from ordertags.io.lookup import norm_order_id
-from ordertags.tags import TagBook
+from ordertags.tagbook import TagBook
 
 #: An order's spend (net of refunds) and whether it counts as an order, in the queries
 #: below (the orders table is ``o`` in each).
@@ -540,7 +540,7 @@ class HistoryQueries(HistoryIngest):
         manual = self._manual_customers(tagbook, as_of or dt.date.today())
         where, params = [], []
         if tag:
-            # In any case (ordertags.tags.tag_key): the rule tags are kept as the tag book
+            # In any case (ordertags.tagbook.tag_key): the rule tags are kept as the tag book
             # spelt them at the last apply.
             wanted = tag.strip().lower()
             self.temp_ids(

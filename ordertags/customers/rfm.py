@@ -15,7 +15,7 @@ Scores come from the seller's own customers (those with at least one order):
   the value reaches.
 
 The group comes from R and FM = (F + M) / 2, as Shopify describes its groups; the table
-:data:`GROUPS` gives the ranges (the README shows them). Customers with no order are
+:data:`GROUPS` gives the ranges (docs/segments.md shows them). Customers with no order are
 Prospects. Pure numpy: the engine (rules), the reports and the history all use it.
 """
 

@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from ordertags.base import keys as K
 from ordertags.base.files import (
+    DIR_MODE,
     FILE_MODE,
     RUN_WAIT_S,
     atomic_write_bytes,
+    check_wait,
     dir_mode,
     make_private_dir,
 )
@@ -206,6 +208,8 @@ class InitReport:
     workspace: Workspace
     created: list[str]
     kept: list[str]
+    #: What was done to (or is wrong with) the folder's own permissions, if anything.
+    folder_note: str = ""
 
 
 def init_workspace(
@@ -234,6 +238,7 @@ def init_workspace(
             f"cannot create the folder {root}: {exc.strerror}.",
             hint="Check the path and its permissions.",
         ) from None
+    folder_note = _tighten_folder(root, dir_mode(mode))
     code = check_region(region) if region else None
     created, kept = [], []
     for name, text in ((TAGBOOK_NAME, STARTER_TAGBOOK), (RULES_NAME, STARTER_RULES)):
@@ -249,7 +254,31 @@ def init_workspace(
     if not (root / ".gitignore").exists():
         atomic_write_bytes(root / ".gitignore", GITIGNORE.encode("utf-8"), mode=mode)
         created.append(".gitignore")
-    return InitReport(Workspace(root.resolve()), created, kept)
+    return InitReport(Workspace(root.resolve()), created, kept, folder_note)
+
+
+def _tighten_folder(root: Path, mode: int | None) -> str:
+    """A folder that existed before ``init`` and lets others in more than ``mode``
+    (default 0700) allows: made that mode where it is ours (the history in it holds
+    every customer's details), said so otherwise."""
+    want = DIR_MODE if mode is None else mode
+    try:
+        info = root.stat()
+    except OSError:
+        return ""
+    have = info.st_mode & 0o777
+    if not have & 0o077 & ~want:
+        return ""
+    if info.st_uid != os.geteuid():
+        return (
+            f"the folder {root} is {have:04o} and not yours: others may read the workspace "
+            "(ask its owner to make it owner-only)"
+        )
+    try:
+        os.chmod(root, want)
+    except OSError as exc:
+        return f"the folder {root} is {have:04o} and could not be made {want:04o}: {exc.strerror}"
+    return f"made the folder {root} {want:04o} (it was {have:04o}: others could read it)"
 
 
 @contextlib.contextmanager
@@ -272,6 +301,7 @@ def run_lock(workspace: Workspace | None, wait: float | None = None) -> Iterator
     :data:`RUN_WAIT_S`), then gives up with :class:`ordertags.errors.BusyError` (exit 3).
     Without a workspace, nothing is held. The lock is released when the process ends,
     however it ends (an advisory lock on an open file)."""
+    wait = check_wait(wait)
     if workspace is None:
         yield
         return

@@ -423,18 +423,35 @@ def _per_person(
     return customers.spread_any(per_code, per_alias)
 
 
+def _regex(cond: FieldCondition, text: Any, value: Any, raw_op: str) -> Any:
+    """``matches`` in RE2; a pattern RE2 will not compile is an error at its key (the
+    one check: :func:`check_patterns` runs it for ``lint`` and before a run)."""
+    try:
+        return pc.match_substring_regex(text, value, ignore_case=not cond.case_sensitive)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        reason = str(exc).split(":", 1)[-1].strip()
+        raise cond.where.child(raw_op).error(
+            f"the regular expression {value!r} cannot be used: {reason}.",
+            hint="Patterns run in RE2, which has no backreferences or lookarounds "
+            "(that is what keeps them fast); rewrite it without them.",
+        ) from None
+
+
+def check_patterns(conditions: Any) -> None:
+    """Compile every ``matches``/``not_matches`` pattern of ``conditions`` (a rule's
+    ``when.walk()``) as a run would, raising its error: what ``apply`` refuses, ``lint``
+    refuses."""
+    empty = pa.array([""], pa.string())
+    for cond in conditions:
+        if isinstance(cond, FieldCondition):
+            for op in ("matches", "not_matches"):
+                if op in cond.ops:
+                    _regex(cond, empty, cond.ops[op], op)
+
+
 def _match(cond: FieldCondition, text: Any, op: str, value: Any, raw_op: str) -> Any:
-    fold = not cond.case_sensitive
     if op == "matches":
-        try:
-            return pc.match_substring_regex(text, value, ignore_case=fold)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            reason = str(exc).split(":", 1)[-1].strip()
-            raise cond.where.child(raw_op).error(
-                f"the regular expression {value!r} cannot be used: {reason}.",
-                hint="Patterns run in RE2, which has no backreferences or lookarounds "
-                "(that is what keeps them fast); rewrite it without them.",
-            ) from None
+        return _regex(cond, text, value, raw_op)
     if op in ("equals", "in", "in_file"):
         if op == "equals":
             values = [str(value)]
@@ -443,7 +460,7 @@ def _match(cond: FieldCondition, text: Any, op: str, value: Any, raw_op: str) ->
         else:
             values = [str(v) for v in value]
         return pc.is_in(text, value_set=_value_set(_set_mode(cond), tuple(values)))
-    needle = value.lower() if fold else value
+    needle = value.lower() if not cond.case_sensitive else value
     if op == "contains":
         return pc.match_substring(text, needle)
     if op == "starts_with":

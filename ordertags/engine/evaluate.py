@@ -10,21 +10,24 @@ conflict is counted and reported, never silent.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ordertags.actions import ACTIONS, HoldAction, NoteAction
+from ordertags.base.sidework import SideWork, side_work
 from ordertags.customers.grouping import Customers
 from ordertags.engine.arrays import BoolArray, IntArray
 from ordertags.engine.conditions import Context, evaluate
 from ordertags.engine.frame import Frame
 from ordertags.engine.resolution import Memory
-from ordertags.rules import CustomerCondition, Rule, RuleSet, SegmentCondition, TagCondition
-from ordertags.tags import TagBook
+from ordertags.rules import Rule, RuleSet
+from ordertags.tagbook import TagBook
 
 #: Called for each rule before its actions, with the context it saw and the rows it
 #: matched (``ordertags explain`` uses it).
@@ -63,8 +66,21 @@ class Outcome:
     stopped_by: IntArray | None = None  # rule index that stopped each row, -1 if none
     fields: dict[str, FieldSet] = field(default_factory=dict)
     conflicts: list[Conflict] = field(default_factory=list)
-    notes: dict[str, list[tuple[str, BoolArray]]] = field(default_factory=dict)
-    holds: list[tuple[str, BoolArray]] = field(default_factory=list)
+    #: Per action key (:data:`ordertags.actions.ACTIONS`), what its actions left: the
+    #: kind decides what (``note``: per column, (text, rows); ``hold``: (reason, rows)).
+    kept: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def notes(self) -> dict[str, list[tuple[str, BoolArray]]]:
+        """Per notes column, each note rules add and the rows it is added to."""
+        notes: dict[str, list[tuple[str, BoolArray]]] = self.kept.get(NoteAction.key, {})
+        return notes
+
+    @property
+    def holds(self) -> list[tuple[str, BoolArray]]:
+        """Each hold reason and the rows it holds."""
+        holds: list[tuple[str, BoolArray]] = self.kept.get(HoldAction.key, [])
+        return holds
 
     @property
     def masks(self) -> dict[str, BoolArray]:
@@ -83,6 +99,78 @@ def _spread(customers: Customers, rows: BoolArray) -> BoolArray:
     return result
 
 
+class ActionRun:
+    """The run's state as rule actions change it (the :class:`ordertags.actions.Run`
+    each action kind works on): customer tags kept per customer (a bool per customer
+    code), order tags per row, the stopped rows and the fields set."""
+
+    def __init__(self, out: Outcome, customers: Customers, tagbook: TagBook, n: int) -> None:
+        self.out, self.customers, self.tagbook, self.n = out, customers, tagbook, n
+        self.kept = out.kept
+        #: The tag rows conditions asked for (the context's): a tag that changes is
+        #: forgotten there, made again when next asked for.
+        self.cached: dict[str, BoolArray] = {}
+        self.per_customer: dict[str, BoolArray] = {}
+        self.per_row: dict[str, BoolArray] = {}
+        self.stopped = np.zeros(n, dtype=bool)
+        self.matched: BoolArray = self.stopped
+        self._who: BoolArray | None = None
+
+    def start(self, matched: BoolArray) -> None:
+        """The next rule matched these rows."""
+        self.matched, self._who = matched, None
+
+    def who(self) -> BoolArray:
+        """The matching customers (worked out once per rule)."""
+        if self._who is None:
+            self._who = self.customers.reduce_any(self.matched)
+        return self._who
+
+    def rows_of(self, tag: str) -> BoolArray | None:
+        """The rows carrying ``tag`` at this point of the run (manual or derived)."""
+        parts = [m for m in (self.out.manual.get(tag), self.per_row.get(tag)) if m is not None]
+        if tag in self.per_customer:
+            parts.append(self.customers.broadcast(self.per_customer[tag], fill=False))
+        return np.logical_or.reduce(parts) if parts else None
+
+    def add_tag(self, name: str, scope: str | None, matched: BoolArray) -> None:
+        if (scope or self.tagbook.tags[name].scope) == "customer":
+            who = self.who() if matched is self.matched else self.customers.reduce_any(matched)
+            prev = self.per_customer.get(name)
+            self.per_customer[name] = who.copy() if prev is None else prev | who
+        else:
+            prev = self.per_row.get(name)
+            self.per_row[name] = matched.copy() if prev is None else prev | matched
+        self.cached.pop(name, None)
+
+    def remove_tag(self, name: str, matched: BoolArray) -> None:
+        customer = self.tagbook.tags[name].scope == "customer"
+        if customer and name in self.per_customer:
+            who = self.who() if matched is self.matched else self.customers.reduce_any(matched)
+            self.per_customer[name] &= ~who
+        if name in self.per_row:
+            self.per_row[name] &= ~(_spread(self.customers, matched) if customer else matched)
+        self.cached.pop(name, None)
+
+    def assign(self, column: str, value: str, priority: int, rule: int, matched: BoolArray) -> None:
+        _set(self.out, column, value, priority, rule, matched, self.n)
+
+    def stop(self, rule: int, matched: BoolArray) -> None:
+        assert self.out.stopped_by is not None
+        self.out.stopped_by[matched] = rule
+        self.stopped |= matched
+
+    def derived(self) -> dict[str, BoolArray]:
+        """The derived tags per row, at the end of the run."""
+        out = {}
+        for tag in {*self.per_customer, *self.per_row}:
+            rows = [m for m in (self.per_row.get(tag),) if m is not None]
+            if tag in self.per_customer:
+                rows.append(self.customers.broadcast(self.per_customer[tag], fill=False))
+            out[tag] = np.logical_or.reduce(rows)
+        return out
+
+
 def run_rules(
     frame: Frame,
     tagbook: TagBook,
@@ -93,12 +181,15 @@ def run_rules(
     memory: Memory | None = None,
     tag_history: Callable[[str, int], BoolArray] | None = None,
     on_rule: RuleHook | None = None,
+    side: SideWork | None = None,
 ) -> Outcome:
     """Apply ``rules`` (if any) on top of the ``manual`` tags. ``customers``: the run's
     customers (default: the frame's grouping by customer key); ``memory``: its customer
     memory, for customer measures over merged customers and the history.
     ``on_rule(rule, ctx, matched)`` is called for each rule before its actions, with the
-    context it saw (``ordertags explain`` uses it)."""
+    context it saw (``ordertags explain`` uses it). Each action applies itself
+    (:meth:`ordertags.actions.Action.apply`) to the run's state (:class:`ActionRun`).
+    ``side``: the run's pool, where the next rules' conditions are evaluated ahead."""
     out = Outcome(manual=manual, derived={})
     n = frame.n
     out.stopped_by = np.full(n, -1, dtype=np.int64)
@@ -106,90 +197,56 @@ def run_rules(
         return out
     if customers is None:
         customers = memory.customers if memory is not None else frame.customers
-    # Customer tags are kept per customer while the rules run (a bool per customer code),
-    # order tags per row; rows are made of customer tags once at the end, or when a
-    # has_tag condition asks.
-    per_customer: dict[str, BoolArray] = {}
-    per_row: dict[str, BoolArray] = {}
-
-    def rows_of(tag: str) -> BoolArray | None:
-        parts = [m for m in (manual.get(tag), per_row.get(tag)) if m is not None]
-        if tag in per_customer:
-            parts.append(customers.broadcast(per_customer[tag], fill=False))
-        return np.logical_or.reduce(parts) if parts else None
-
-    ctx = Context(frame, customers, memory=memory, tag_history=tag_history, resolve=rows_of)
-    stopped = np.zeros(n, dtype=bool)
-    ahead = _Lookahead(ctx, rules.rules)
-    for rule in rules.rules:
-        matched = ahead.evaluate(rule) & ~stopped
-        out.acted[rule.index] = int(np.count_nonzero(matched))
-        if on_rule is not None:
-            on_rule(rule, ctx, matched)
-        if not out.acted[rule.index]:
-            continue
-        who: BoolArray | None = None  # the matching customers, worked out once per rule
-        for action in rule.tags:
-            if rules.scope_of(action, tagbook) == "customer":
-                who = customers.reduce_any(matched) if who is None else who
-                prev = per_customer.get(action.name)
-                per_customer[action.name] = who.copy() if prev is None else prev | who
-            else:
-                prev = per_row.get(action.name)
-                per_row[action.name] = matched.copy() if prev is None else prev | matched
-        for name in rule.untag:
-            if tagbook.tags[name].scope == "customer" and name in per_customer:
-                who = customers.reduce_any(matched) if who is None else who
-                per_customer[name] &= ~who
-            if name in per_row:
-                per_row[name] &= ~(
-                    _spread(customers, matched)
-                    if tagbook.tags[name].scope == "customer"
-                    else matched
-                )
-        for column, value in rule.set.items():
-            _set(out, column, value, rule, matched, n)
-        if rule.note is not None:
-            out.notes.setdefault(rule.note[0], []).append((rule.note[1], matched))
-        if rule.hold:
-            out.holds.append((rule.hold, matched))
-        if rule.stop:
-            out.stopped_by[matched] = rule.index
-            stopped |= matched
-        for t in {a.name for a in rule.tags} | set(rule.untag):
-            ctx.tag_masks.pop(t, None)  # changed: made again when next asked for
-    ahead.close()
-    for tag in {*per_customer, *per_row}:
-        rows = [m for m in (per_row.get(tag),) if m is not None]
-        if tag in per_customer:
-            rows.append(customers.broadcast(per_customer[tag], fill=False))
-        out.derived[tag] = np.logical_or.reduce(rows)
+    # Rows are made of customer tags once at the end, or when a has_tag condition asks.
+    run = ActionRun(out, customers, tagbook, n)
+    ctx = Context(frame, customers, memory=memory, tag_history=tag_history, resolve=run.rows_of)
+    run.cached = ctx.tag_masks
+    with side_work(side, 1) as work:
+        ahead = _Lookahead(ctx, rules.rules, work)
+        try:
+            _act(rules, ahead, run, ctx, on_rule)
+        finally:
+            ahead.close()
+    out.derived = run.derived()
     _name_conflicts(out, rules)
     return out
 
 
+def _act(
+    rules: RuleSet, ahead: _Lookahead, run: ActionRun, ctx: Context, on_rule: RuleHook | None
+) -> None:
+    """Each rule in turn: its condition, then its actions on the rows it matches."""
+    for rule in rules.rules:
+        matched = ahead.evaluate(rule) & ~run.stopped
+        run.out.acted[rule.index] = int(np.count_nonzero(matched))
+        if on_rule is not None:
+            on_rule(rule, ctx, matched)
+        if not run.out.acted[rule.index]:
+            continue
+        run.start(matched)
+        for action in rule.actions:
+            action.apply(run, rule.index, rule.priority, matched)
+
+
 class _Lookahead:
-    """Evaluates the conditions of the next few rules on a second thread while the
-    current rule's actions run. A condition depends on earlier rules only through
-    ``has_tag``/``had_tag``; those are evaluated in turn, all others may run ahead.
-    The kernels release the GIL, so two cores share the work."""
+    """Evaluates the conditions of the next few rules on the run's pool while the
+    current rule's actions run. A condition that reads the tags earlier rules gave, or
+    the workspace's history (one SQLite connection, this thread's), is evaluated in turn
+    here: each condition kind says what it reads (:attr:`ordertags.rules.Condition.reads`;
+    a kind that says nothing reads both, so stays here). The kernels release the GIL, so
+    two cores share the work."""
 
     WINDOW = 4
 
-    def __init__(self, ctx: Context, rules: list[Rule]) -> None:
+    def __init__(self, ctx: Context, rules: list[Rule], side: SideWork) -> None:
         self.ctx, self.rules = ctx, rules
-        # Customer measures may read the workspace's history (one SQLite connection, this
-        # thread's): those conditions stay on this thread then.
         memory = ctx.memory
-        bound: tuple[type, ...] = (
-            (TagCondition, CustomerCondition, SegmentCondition)
-            if memory is not None and memory.history is not None
-            else (TagCondition,)
-        )
-        self.free = [not any(isinstance(c, bound) for c in r.when.walk()) for r in rules]
+        history = memory is not None and memory.history is not None
+        bound = {"tags", "history"} if history else {"tags"}
+        self.free = [not any(c.reads & bound for c in r.when.walk()) for r in rules]
         self.pending: dict[int, Future[BoolArray]] = {}
         self.next = 0
-        self.pool = ThreadPoolExecutor(max_workers=1) if len(rules) > 1 else None
+        self.pool = side.lane() if len(rules) > 1 else None
 
     def evaluate(self, rule: Rule) -> BoolArray:
         i = rule.index
@@ -207,11 +264,18 @@ class _Lookahead:
         return evaluate(rule.when, self.ctx)
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+        """Wait for (or cancel) what was started ahead: nothing is left running."""
+        for future in self.pending.values():
+            future.cancel()
+        for future in self.pending.values():
+            if not future.cancelled():
+                future.exception()
+        self.pending.clear()
 
 
-def _set(out: Outcome, column: str, value: str, rule: Rule, matched: BoolArray, n: int) -> None:
+def _set(
+    out: Outcome, column: str, value: str, priority: int, rule: int, matched: BoolArray, n: int
+) -> None:
     fs = out.fields.get(column)
     if fs is None:
         fs = FieldSet(
@@ -227,21 +291,21 @@ def _set(out: Outcome, column: str, value: str, rule: Rule, matched: BoolArray, 
     vi = fs.values.index(value)
     have = fs.index >= 0
     clash = matched & have & (fs.index != vi)
-    win = matched & (~have | (rule.priority >= fs.priority))
+    win = matched & (~have | (priority >= fs.priority))
     if clash.any():
         fs.loser[clash & win] = fs.rule[clash & win]
-        fs.loser[clash & ~win] = rule.index
+        fs.loser[clash & ~win] = rule
         # Remember (earlier rule, this rule, winner) per clashing row, named afterwards.
         earlier = fs.rule[clash]
         wins_now = win[clash]
         for (prev, now_wins), count in Counter(
             zip(earlier.tolist(), wins_now.tolist(), strict=True)
         ).items():
-            loser, winner = (prev, rule.index) if now_wins else (rule.index, prev)
+            loser, winner = (prev, rule) if now_wins else (rule, prev)
             out.conflicts.append(Conflict(column, str(loser), str(winner), count))
     fs.index[win] = vi
-    fs.priority[win] = rule.priority
-    fs.rule[win] = rule.index
+    fs.priority[win] = priority
+    fs.rule[win] = rule
 
 
 def _name_conflicts(out: Outcome, rules: RuleSet) -> None:
@@ -291,30 +355,31 @@ def _original(frame: Frame, name: str) -> pa.Array:
     return pa.concat_arrays(pieces) if pieces else pa.array([], pa.string())
 
 
-def field_columns(out: Outcome, frame: Frame, rules: RuleSet | None) -> dict[str, pa.Array]:
-    """The columns the actions write, full length, in frame order, by the name the rules
-    give them (an order field or a column: each export writes its own column for it, see
-    :meth:`Frame.action_column`): each set column (the original text where no rule set
-    it), each notes column (existing text with the notes appended, unless already there),
-    and the hold column."""
-    if rules is None:
-        return {}
-    n = frame.n
-    cols: dict[str, pa.Array] = {}
-    for column in rules.set_columns:
-        original = _original(frame, column)
-        fs = out.fields.get(column)
+class OutputColumns:
+    """The column kernels actions write their columns with (the
+    :class:`ordertags.actions.Columns` of a run)."""
+
+    def __init__(self, out: Outcome, frame: Frame) -> None:
+        self.out, self.frame = out, frame
+
+    def original(self, column: str) -> pa.Array:
+        return _original(self.frame, column)
+
+    def assigned(self, column: str, original: pa.Array) -> pa.Array:
+        fs = self.out.fields.get(column)
         if fs is None:
-            cols[column] = original
-            continue
+            return original
         idx = pa.array(fs.index, mask=fs.index < 0)
         chosen = pc.take(pa.array(fs.values, pa.string()), idx)
-        cols[column] = pc.coalesce(chosen, original)
-    for column in rules.note_columns:
-        # A column rules also set: the notes go after the new value.
-        existing = cols[column] if column in cols else _original(frame, column)
-        parts = []
-        for text, mask in out.notes.get(column, []):
+        result: pa.Array = pc.coalesce(chosen, original)
+        return result
+
+    def joined(self, parts: Sequence[tuple[str, BoolArray]]) -> pa.Array:
+        return _combine(list(parts), self.frame.n)
+
+    def appended(self, existing: pa.Array, parts: Sequence[tuple[str, BoolArray]]) -> pa.Array:
+        kept_parts = []
+        for text, mask in parts:
             # A note already in the text (applying to an annotated file) is not added
             # again; only the rows the note is for are looked at.
             rows = np.flatnonzero(mask)
@@ -327,11 +392,27 @@ def field_columns(out: Outcome, frame: Frame, rules: RuleSet | None) -> dict[str
                     )
                 ]
             ] = False
-            parts.append((text, kept))
-        added = _combine(parts, n)
+            kept_parts.append((text, kept))
+        added = _combine(kept_parts, self.frame.n)
         both = pc.and_(pc.not_equal(pc.utf8_trim_whitespace(existing), ""), pc.not_equal(added, ""))
         joined = pc.binary_join_element_wise(existing, added, "; ")
-        cols[column] = pc.if_else(both, joined, pc.if_else(pc.equal(added, ""), existing, added))
-    if rules.holds:
-        cols[rules.hold_column] = _combine(out.holds, n)
+        result: pa.Array = pc.if_else(
+            both, joined, pc.if_else(pc.equal(added, ""), existing, added)
+        )
+        return result
+
+
+def field_columns(out: Outcome, frame: Frame, rules: RuleSet | None) -> dict[str, pa.Array]:
+    """The columns the actions write, full length, in frame order, by the name the rules
+    give them (an order field or a column: each export writes its own column for it, see
+    :meth:`Frame.action_column`): each action kind writes its own
+    (:meth:`ordertags.actions.Action.columns`), in registry order: each set column (the
+    original text where no rule set it), each notes column (existing text with the
+    notes appended, unless already there), the hold column."""
+    if rules is None:
+        return {}
+    ops = OutputColumns(out, frame)
+    cols: dict[str, pa.Array] = {}
+    for key, kind in ACTIONS.items():
+        kind.columns(rules.actions_of(kind), out.kept.get(key), ops, rules.settings, cols)
     return cols

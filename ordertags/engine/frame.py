@@ -78,6 +78,7 @@ VIRTUAL_FIELDS = (
     "status",
     "refunds",
     "notes",
+    "risk_level",  # Shopify's Risk Level (Low, Medium, High)
 )
 
 

@@ -13,15 +13,19 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
 
+from ordertags.actions import ACTIONS
+from ordertags.base.sidework import SideWork, side_work
 from ordertags.customers.grouping import Customers
 from ordertags.customers.history import History, IngestReport
+from ordertags.engine.addresses import address_rows
+from ordertags.engine.arrays import combined
 from ordertags.engine.evaluate import Outcome, RuleHook, field_columns, run_rules
 from ordertags.engine.frame import Frame
 from ordertags.engine.resolution import (
@@ -42,7 +46,7 @@ from ordertags.engine.tagtext import (
 from ordertags.io.options import DEFAULT, ReadOptions
 from ordertags.io.readers import OrderSource, OrderTable, read_exports
 from ordertags.rules import CustomerCondition, RuleSet
-from ordertags.tags import TagBook
+from ordertags.tagbook import TagBook
 
 if TYPE_CHECKING:
     import pandas
@@ -88,6 +92,9 @@ class Summary:
     #: other currency the orders left out of it for want of a rate.
     spend_currency: str | None = None
     spend_left_out: dict[str, int] = field(default_factory=dict)
+    #: What action kinds tell (``notify``: the orders it names), in registry order
+    #: (:meth:`ordertags.actions.Action.report`); told even with ``--quiet``.
+    notices: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -174,6 +181,29 @@ class Annotated:
         return frame
 
 
+class _Counts:
+    """What action kinds count a run's orders with (:class:`ordertags.actions.Counts`)."""
+
+    def __init__(self, frame: Frame) -> None:
+        self.frame = frame
+
+    def orders(self, mask: np.ndarray[Any, np.dtype[np.bool_]]) -> int:
+        return self.frame.count_distinct_orders(mask)
+
+    def numbers(self, mask: np.ndarray[Any, np.dtype[np.bool_]], limit: int) -> list[str]:
+        frame = self.frame
+        if not frame.has_field("order_id"):
+            return []
+        rows = np.flatnonzero(mask)
+        if frame.grouped:  # an order of several rows (line items) once, by its first
+            _, first = np.unique(frame.order_codes[rows], return_index=True)
+            rows = rows[np.sort(first)]
+        text = combined(frame.text(field="order_id")).take(pa.array(rows[: limit * 4]))
+        # The same order in two exports (a channel's and Linnworks') is named once.
+        numbers = dict.fromkeys(t.strip() for t in text.to_pylist() if t and t.strip())
+        return list(numbers)[:limit]
+
+
 def _unique(names: Sequence[str]) -> list[str]:
     """Column names made unique for a table (``Note``, ``Note``: ``Note``, ``Note.1``)."""
     seen: dict[str, int] = {}
@@ -185,8 +215,8 @@ def _unique(names: Sequence[str]) -> list[str]:
     return out
 
 
-def _warm_up(frame: Frame, rules: RuleSet) -> Future[None] | None:
-    """Read, on a thread of its own, the money and dates the rules' customer conditions
+def _warm_up(frame: Frame, rules: RuleSet, side: SideWork) -> Future[None] | None:
+    """Read, on the run's pool, the money and dates the rules' customer conditions
     will ask the frame for (it keeps them). A value that does not read is left for the
     rule to report, as it would have without this."""
     measures = [c for r in rules.rules for c in r.when.walk() if isinstance(c, CustomerCondition)]
@@ -206,10 +236,7 @@ def _warm_up(frame: Frame, rules: RuleSet) -> Future[None] | None:
             ):
                 frame.dates(optional=True)
 
-    pool = ThreadPoolExecutor(max_workers=1)
-    future = pool.submit(read)
-    pool.shutdown(wait=False)
-    return future
+    return side.submit(read)
 
 
 def annotate(
@@ -224,6 +251,7 @@ def annotate(
     record: bool = False,
     region: str | None = None,
     progress: Callable[[int], None] | None = None,
+    side: SideWork | None = None,
 ) -> Annotated:
     """Tag every order of the given exports.
 
@@ -239,7 +267,28 @@ def annotate(
     platform and the dates themselves do not (``read.date_style``, ``day-first`` or
     ``month-first``, says it for every export). ``progress`` is called with the bytes
     read as the exports are read (see :func:`ordertags.io.readers.read_orders`).
+    ``side`` is the run's pool of threads (:mod:`ordertags.base.sidework`; default: one
+    for this call).
     """
+    with side_work(side, 2) as work:
+        return _annotate(
+            orders, tagbook, rules, as_of, read, on_rule, history, record, region, progress, work
+        )
+
+
+def _annotate(
+    orders: Sequence[OrderSource],
+    tagbook: TagBook,
+    rules: RuleSet | None,
+    as_of: dt.date | None,
+    read: ReadOptions,
+    on_rule: RuleHook | None,
+    history: History | None,
+    record: bool,
+    region: str | None,
+    progress: Callable[[int], None] | None,
+    side: SideWork,
+) -> Annotated:
     as_of = as_of or dt.date.today()
     if rules is not None:
         rules.check_tags(tagbook)
@@ -255,7 +304,7 @@ def annotate(
     frame.require_field("email")
     # The totals and dates customer conditions sum and count are read on a second
     # thread while the customers are told apart here (both are column kernels).
-    warm = _warm_up(frame, rules) if history is None and rules is not None else None
+    warm = _warm_up(frame, rules, side) if history is None and rules is not None else None
     # Links in the tag book and, with a history, phones and past orders.
     memory = resolve_customers(frame, tagbook, history=history, record=record, region=region)
     customers = run_customers(frame, memory)
@@ -271,6 +320,10 @@ def annotate(
             by_tag.setdefault(t, []).append(entry.key_in(region))
     for t, keys in by_tag.items():
         manual[t] = customers.per_row(customers.match_keys(pa.array(keys, pa.string())))
+        # ``address:`` entries: the orders shipped there, whoever buys them.
+        doors = [e.identity for e in active if e.kind == "address" and t in e.tags]
+        if doors:
+            manual[t] = manual[t] | address_rows(frame, doors, region)
 
     # Derived tags and the other actions.
     history_of_tags = (
@@ -287,6 +340,7 @@ def annotate(
         memory=memory,
         on_rule=on_rule,
         tag_history=history_of_tags,
+        side=side,
     )
     # An order's rows carry its tags as its first row has them (Shopify, Amazon: one
     # row per line item; line items are judged by any_item / all_items / no_item).
@@ -340,6 +394,11 @@ def annotate(
         warnings=frame.warnings,
         spend_currency=frame.spend_currency,
         spend_left_out=frame.spend_left_out,
+        notices=[
+            line
+            for key, kind in ACTIONS.items()
+            for line in kind.report(outcome.kept.get(key), _Counts(frame))
+        ],
     )
     return Annotated(
         frame,

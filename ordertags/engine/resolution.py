@@ -50,7 +50,8 @@ from ordertags.engine.frame import Frame
 from ordertags.engine.tagtext import render_tags
 from ordertags.errors import ColumnError, param
 from ordertags.io.fields import CONSENT_YES, FIELD_ALIASES, FIELD_OPTIONS
-from ordertags.tags import TagBook
+from ordertags.io.values import whole_units
+from ordertags.tagbook import TagBook
 
 
 def _phones_by_country(phones: pa.Array, country: pa.Array | None, region: str) -> pa.Array:
@@ -625,7 +626,7 @@ def measure_per_code(
 
 def _sum_by(who: IntArray, values: np.ndarray[Any, Any], n: int) -> IntArray:
     sums = np.bincount(who, weights=values.astype(np.float64), minlength=n)
-    result: IntArray = np.rint(sums).astype(np.int64)
+    result: IntArray = whole_units(sums)
     return result
 
 

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ordertags.customers.grouping import Customers, customer_keys
-from ordertags.tags import Entry, TagBook
+from ordertags.tagbook import Entry, TagBook
 
 #: The columns ``apply`` adds (or refreshes, when the input already has them).
 TAGS_COLUMN = "Customer Tags"

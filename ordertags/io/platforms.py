@@ -152,6 +152,7 @@ SHOPIFY = _p(
         "status": ("Financial Status",),
         "marketing_consent": ("Accepts Marketing", "Accepts Email Marketing"),
         "refunds": ("Refunded Amount",),
+        "risk_level": ("Risk Level",),
         "sku": ("Lineitem sku",),
         "item_name": ("Lineitem name",),
         "quantity": ("Lineitem quantity",),
@@ -524,6 +525,48 @@ ETSY_ITEMS = _p(
     "plus Order Shipping and Order Sales Tax once",
 )
 
+SQUARESPACE = _p(
+    channel="squarespace",
+    name="squarespace",
+    title="Squarespace orders (Orders > Download CSV)",
+    signatures=(
+        ("Order ID", "Financial Status", "Lineitem name"),
+        ("Order ID", "Lineitem quantity", "Private Notes"),
+    ),
+    fields={
+        "notes": ("Private Notes",),
+        "order_id": ("Order ID",),
+        "email": ("Email",),
+        "name": ("Billing Name", "Shipping Name"),
+        "phone": ("Billing Phone", "Shipping Phone"),
+        "address": ("Shipping Address1", "Billing Address1"),
+        "postcode": ("Shipping Zip", "Billing Zip"),
+        "country": ("Shipping Country", "Billing Country"),
+        "date": ("Created at", "Paid at"),
+        "total": ("Total",),
+        "currency": ("Currency",),
+        "shipping_service": ("Shipping Method",),
+        "status": ("Financial Status",),
+        "refunds": ("Amount Refunded",),
+        "sku": ("Lineitem sku",),
+        "item_name": ("Lineitem name",),
+        "quantity": ("Lineitem quantity",),
+        "price": ("Lineitem price",),
+    },
+    fallbacks={
+        "phone": ("Shipping Phone",),
+        "name": ("Shipping Name",),
+        "postcode": ("Billing Zip",),
+        "country": ("Billing Country",),
+        "address": ("Billing Address1",),
+    },
+    money="plain",
+    dates="us",
+    rows="item",
+    about="Shopify-like columns under Order ID; one row per line item, the order's fields "
+    "on its first row only; dates month first (7/25/2018 21:06)",
+)
+
 ONLINE_RETAIL = _p(
     name="online-retail",
     title="UCI Online Retail invoice lines",
@@ -571,6 +614,7 @@ PROFILES: tuple[Profile, ...] = (
     EBAY_DE,
     ETSY_ORDERS,
     ETSY_ITEMS,
+    SQUARESPACE,
     ONLINE_RETAIL,
     GENERIC,
 )
@@ -615,6 +659,7 @@ CHANNEL_WORDS = (
     ("woo", "woocommerce"),
     ("wordpress", "woocommerce"),
     ("etsy", "etsy"),
+    ("squarespace", "squarespace"),
     ("magento", "magento"),
     ("bigcommerce", "bigcommerce"),
     ("onbuy", "onbuy"),

@@ -22,7 +22,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ordertags.base.files import BOM
+from ordertags.base.sidework import SideWork
 from ordertags.errors import InputError, param
 from ordertags.io.options import DEFAULT, ReadOptions
 from ordertags.io.platforms import (
@@ -225,6 +226,14 @@ def table_from_data(data: object, *, source: str, options: ReadOptions = DEFAULT
     (['Email', 'Total'], ['9.5'])
     """
     if _is_pandas_frame(data):
+        columns = [str(c) for c in data.columns]  # type: ignore[attr-defined]
+        twice = sorted({c for c in columns if columns.count(c) > 1})
+        if twice:  # pyarrow would raise a bare ValueError
+            raise InputError(
+                f"the DataFrame has more than one column named {', '.join(map(repr, twice))}.",
+                file=source,
+                hint="Give each column its own name (df.columns), or drop the copies.",
+            )
         try:
             arrow = pa.Table.from_pandas(data, preserve_index=False)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
@@ -514,6 +523,7 @@ def _parse_csv(
         table = read_as(used, True)
     assert table is not None
     _check_quotes(table, data, source=source, delimiter=delim, row_base=found.line)
+    _check_nul(table, data, source=source, row_base=found.line)
     # The header came through as row 0 (column_names were given): its names decoded
     # like the values, then dropped.
     if table.num_rows:
@@ -884,6 +894,8 @@ def _quote_suspects(table: Any, delimiter: str, *, open_at_end: bool) -> pa.Arra
         if width >= 4:
             whole_row = pc.greater_equal(pc.count_substring(col, delimiter), width - 1)
             bad = pc.or_(bad, pc.and_(has_break, whole_row))
+        if i > 0:
+            bad = pc.or_(bad, _next_row_inside(table, col, has_break, delimiter))
         if i == width - 1:
             # The last value of the file, unclosed: it runs to the end of the data.
             last = col[len(col) - 1].as_py() or ""
@@ -895,6 +907,51 @@ def _quote_suspects(table: Any, delimiter: str, *, open_at_end: bool) -> pa.Arra
     if suspect is None or not pc.any(suspect).as_py():
         return None
     return suspect
+
+
+def _check_nul(table: pa.Table, data: bytes, *, source: str, row_base: int) -> None:
+    """Refuse a NUL byte anywhere in the data (the first 64 KB are checked before
+    reading: :func:`ordertags.io.sniff.check_not_binary`): it would pass into the
+    annotated output, the lists and the history. The message names its row."""
+    if b"\x00" not in data:
+        return
+    for i in range(table.num_columns):
+        hit = pc.fill_null(pc.match_substring(table.column(i), "\x00"), False)
+        if pc.any(hit).as_py():
+            index = int(pc.index(hit, True).as_py())
+            raise InputError(
+                "a value in this row holds a NUL byte: this is binary data, not an export.",
+                file=source,
+                row=index + 1 + row_base,
+                column=None,
+                hint="Export the orders again (a NUL byte is never in a CSV a shop writes).",
+            )
+
+
+def _next_row_inside(table: Any, col: Any, has_break: pa.Array, delimiter: str) -> pa.Array:
+    """Rows whose value in ``col`` holds a line end followed by the start of another
+    row: a short row ended in an unclosed quote, and the row after it was read into it
+    up to a stray quote (its fields then add up to the header's). The line after the
+    break has at least two delimiters, and its first field is shaped like the row's own
+    first value (``2`` after ``1``, ``#1002`` after ``#1001``: digits as digits), which
+    an address or a note over two lines is not."""
+    after = pc.replace_substring_regex(col, r"^[^\r\n]*(\r\n|\r|\n)", "", max_replacements=1)
+    many = pc.greater_equal(pc.count_substring(after, delimiter), 2)
+    maybe = pc.fill_null(pc.and_(has_break, many), False)
+    found = np.zeros(len(col), dtype=bool)
+    if not pc.any(maybe).as_py():
+        return pa.array(found)
+    rows = pc.indices_nonzero(maybe).to_pylist()  # the few suspects only
+    firsts = table.column(0).take(rows).to_pylist()
+    for row, own, text in zip(rows, firsts, after.take(rows).to_pylist(), strict=True):
+        lead = (text or "").split(delimiter, 1)[0]
+        if own and lead and _shape(own) == _shape(lead):
+            found[row] = True
+    return pa.array(found)
+
+
+def _shape(value: str) -> str:
+    return re.sub(r"\d+", "9", value.strip().strip('"'))
 
 
 def _header_line_end(sample: bytes) -> str:
@@ -1042,14 +1099,15 @@ class LazyCsv:
     #: background while the first pass reads, for the writer to copy them as they are.
     scan: Future[RecordMap] | None = field(default=None, compare=False, repr=False)
 
-    def start_scan(self) -> LazyCsv:
-        """This export with its records being found in a thread of their own (numpy
-        and the file reads let the first pass run alongside)."""
-        pool = ThreadPoolExecutor(max_workers=1)
-        future = pool.submit(
+    def start_scan(self, side: SideWork | None = None) -> LazyCsv:
+        """This export with its records being found on the run's pool (``side``; else a
+        thread of their own): numpy and the file reads let the first pass run alongside."""
+        work = side if side is not None else SideWork(1)
+        future = work.submit(
             scan_records, self.path, self.offset, self.delimiter, self.eol, batch_bytes()
         )
-        pool.shutdown(wait=False)
+        if side is None:
+            work.close(wait=False)  # the thread ends with the scan
         return dataclasses.replace(self, scan=future)
 
     def records(self) -> RecordMap:
@@ -1138,6 +1196,11 @@ class LazyCsv:
             and _quote_suspects(batch, self.delimiter, open_at_end=open_at_end) is not None
         ):
             raise NotStreamable("a double quote is not closed where its value should end")
+        if batch.num_rows and any(
+            pc.any(pc.fill_null(pc.match_substring(c, "\x00"), False)).as_py()
+            for c in batch.columns
+        ):
+            raise NotStreamable("a NUL byte")  # read whole, which names the row
         return batch
 
     def _ends_closed(self) -> bool:
@@ -1172,6 +1235,7 @@ def read_orders_lazily(
     profile: ProfileSpec = None,
     mapping: MappingSpec = None,
     scan: bool = False,
+    side: SideWork | None = None,
 ) -> OrderTable | None:
     """Read a big CSV export in two passes: here only the header and the columns
     ``prefetch(table)`` names (positions; any other column is read when first asked
@@ -1180,8 +1244,8 @@ def read_orders_lazily(
     stdin, not UTF-8 CSV, or has lines around its records (eBay's report lines): read
     it with :func:`read_orders`. Raises :class:`NotStreamable` where the records turn out
     not to parse (ragged rows, bad UTF-8): read it whole, which reports them. With
-    ``scan``, where its records are is found alongside (:meth:`LazyCsv.start_scan`), for
-    a writer that copies them as they are."""
+    ``scan``, where its records are is found alongside (:meth:`LazyCsv.start_scan`, on
+    ``side``, the run's pool), for a writer that copies them as they are."""
     if os.fspath(path) == "-":
         return None
     p = Path(path)
@@ -1221,7 +1285,7 @@ def read_orders_lazily(
         str(p), (len(BOM) if d.bom else 0) + len(d.preamble), len(first.columns), d.delimiter, d.eol
     )
     if scan:
-        lazy = lazy.start_scan()
+        lazy = lazy.start_scan(side)
     table = OrderTable(
         source=first.source,
         kind="csv",

@@ -220,7 +220,7 @@ def parse_money(
         _check_money(raw, text, ok, style, file, column, row_offset)
         if pc.any(pc.starts_with(text, "'")).as_py():
             text = pc.utf8_ltrim(text, "'")
-        return pc.cast(text, pa.float64())
+        return _within_limit(raw, pc.cast(text, pa.float64()), file, column, row_offset)
 
     if style == "symbol":
         ok = pc.match_substring_regex(text, _SYMBOL_RE)
@@ -247,7 +247,35 @@ def parse_money(
     # In a value that passed a money pattern, a minus or an opening
     # parenthesis can only be the sign.
     negative = pc.or_(pc.match_substring(text, "-"), pc.match_substring(text, "("))
-    return pc.if_else(negative, pc.negate(amount), amount)
+    signed = pc.if_else(negative, pc.negate(amount), amount)
+    return _within_limit(raw, signed, file, column, row_offset)
+
+
+#: The largest amount of money one value may hold (less than a trillion, in any
+#: currency): sums of amounts are exact in ten-thousandths (64-bit integers) only so far,
+#: and no order is worth more.
+MONEY_LIMIT = 1e12
+
+
+def _within_limit(
+    raw: pa.Array, amounts: pa.Array, file: str | None, column: str | None, row_offset: int
+) -> pa.Array:
+    """``amounts``, or :class:`ValueParseError` naming the first row whose amount is
+    :data:`MONEY_LIMIT` or more (a misplaced order number or barcode in the column)."""
+    big = pc.fill_null(pc.greater_equal(pc.abs(amounts), MONEY_LIMIT), False)
+    if not pc.any(big).as_py():
+        return amounts
+    n_bad = pc.sum(big).as_py() or 0
+    first = pc.indices_nonzero(big)[0].as_py()
+    raise ValueParseError(
+        f"{_quote(raw[first].as_py())} is too large to be an amount of money "
+        f"({_count(n_bad)} in all).",
+        file=file,
+        row=first + row_offset,
+        column=column,
+        hint="An amount must be under 1,000,000,000,000; check that the column holds money "
+        "(not an order number or a barcode) and fix the value in the export.",
+    )
 
 
 def combined(col: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -277,6 +305,30 @@ def money_to_units(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if not np.isfinite(scaled).all() or (np.abs(scaled) >= 2.0**63).any():
         raise ValueError("money_to_units needs finite amounts below 9.2e14")
     return scaled.astype(np.int64)
+
+
+#: Ten-thousandths a sum may reach: 64-bit integers (922 trillion in money).
+UNITS_LIMIT = 2.0**63
+
+
+def whole_units(sums: np.ndarray) -> np.ndarray:
+    """Sums of money in ten-thousandths, worked out in float64 (``numpy.bincount``), as
+    int64: rounded, or :class:`ValueParseError` where one is too large to hold (casting
+    would wrap it round to a wrong, even negative, spend).
+
+    >>> whole_units(np.array([15000.0, -2500.4])).tolist()
+    [15000, -2500]
+    """
+    rounded = np.rint(sums)
+    if rounded.size and not (np.abs(rounded) < UNITS_LIMIT).all():  # also catches nan
+        raise ValueParseError(
+            "a customer's orders add up to more money than can be counted (over "
+            "922,337,203,685,477).",
+            hint="The totals cannot be right: check the total column of the exports (and "
+            "the history) for order numbers or barcodes read as money.",
+        )
+    result: np.ndarray = rounded.astype(np.int64)
+    return result
 
 
 #: Regions whose people write numeric dates month first (9/25/2026): the United States

@@ -15,21 +15,20 @@ import dataclasses
 import io
 import json
 import os
-import queue
 import re
 import sys
-import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ordertags.base.files import atomic_writer
+from ordertags.base.files import Staged, atomic_writer
+from ordertags.base.sidework import SideWork, side_work
 from ordertags.io.platforms import map_profile
-from ordertags.io.rawrows import NotRaw, raw_blocks
+from ordertags.io.rawrows import NotRaw, RecordMap, quoted_bytes, raw_blocks
 from ordertags.io.readers import Dialect, NotStreamable, OrderTable, RawNumber, batch_bytes
 from ordertags.io.safecsv import neutralise_column
 from ordertags.io.values import combined
@@ -39,7 +38,7 @@ WRITE_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
 def _quote_needed_pattern(delimiter: str) -> str:
-    return "[" + re.escape(delimiter + '"\r\n') + "]"
+    return "[" + re.escape(quoted_bytes(delimiter).decode("utf-8")) + "]"
 
 
 def _may_need_quotes(col: pa.ChunkedArray, specials: bytes) -> bool:
@@ -82,13 +81,14 @@ def write_csv_table(
     dialect: Dialect,
     *,
     bom: bool | None = None,
+    side: SideWork | None = None,
 ) -> int:
     """Write string columns as delimited text to a binary file, in the dialect's
     encoding. Returns how many characters that encoding cannot hold were replaced (see
-    :func:`encode_text`)."""
+    :func:`encode_text`). ``side``: the run's pool, where batches are rendered."""
     emit = _Emitter(out, dialect.encoding)
     _write_csv_head(emit, names, dialect, bom=bom)
-    _write_csv_rows(emit, columns, dialect)
+    _write_csv_rows(emit, columns, dialect, side)
     out.write(dialect.trailer)
     return emit.replaced
 
@@ -126,12 +126,17 @@ def _write_csv_head(
     emit(_header_line(names, dialect).encode("utf-8"))
 
 
-def _write_csv_rows(emit: _Emitter, columns: Sequence[pa.ChunkedArray], dialect: Dialect) -> None:
+def _write_csv_rows(
+    emit: _Emitter,
+    columns: Sequence[pa.ChunkedArray],
+    dialect: Dialect,
+    side: SideWork | None = None,
+) -> None:
     """The records of string columns, each value quoted only where it must be: the same
     bytes whether the rows come in one piece or in several."""
     n = len(columns[0]) if columns else 0
     pattern = _quote_needed_pattern(dialect.delimiter)
-    specials = (dialect.delimiter + '"\r\n').encode("utf-8")
+    specials = quoted_bytes(dialect.delimiter)
     check = [_may_need_quotes(c, specials) for c in columns]
     eol = pa.scalar(dialect.eol.encode("utf-8"), pa.binary())
     sep = pa.scalar(dialect.delimiter.encode("utf-8"), pa.binary())
@@ -151,8 +156,9 @@ def _write_csv_rows(emit: _Emitter, columns: Sequence[pa.ChunkedArray], dialect:
             emit(_string_buffer(render(0)))
         return
     # Arrow kernels release the GIL: render the next batches while this one is written.
-    with ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
-        for lines in pool.map(render, range(0, n, BATCH_ROWS)):
+    with side_work(side, WRITE_THREADS) as work:
+        # Every core renders while this thread writes.
+        for lines in work.map(render, range(0, n, BATCH_ROWS), WRITE_THREADS + 1):
             emit(_string_buffer(lines))
 
 
@@ -305,6 +311,7 @@ def write_table(
     lead: Sequence[str] = (),
     colour_column: str | None = None,
     excel_safe: bool = False,
+    side: SideWork | None = None,
 ) -> int:
     """Write ``table`` with ``extra`` columns (name -> values; a name already in the
     header is replaced in place, so applying to an annotated file refreshes it). CSV is
@@ -318,7 +325,11 @@ def write_table(
     With ``excel_safe`` (CSV only), every cell a spreadsheet would run as a formula gets
     a leading ``'`` (:mod:`ordertags.io.safecsv`); plain numbers stay numbers in every
     column, as which columns hold numbers is the export's business. Off by default, so
-    that every original value comes back byte for byte."""
+    that every original value comes back byte for byte.
+
+    A big export read in two passes is written by copying each record's bytes where
+    :func:`copy_plan` says it can be, else a batch at a time. ``side``: the run's pool
+    (:mod:`ordertags.base.sidework`), where the next batch is read or rendered."""
     fmt = output_format or table.kind
     if table.skip_rows is not None:
         # Report lines inside the data (eBay's "record(s) downloaded") are no orders:
@@ -367,60 +378,33 @@ def write_table(
             trailer=encode_text(dialect.trailer.decode(dialect.encoding, "replace"), new)[0],
         )
     if table.lazy is not None and table.kind == "csv":
-        if not excel_safe and _write_raw(out, table, names, plan, dialect):
+        copy = copy_plan(
+            fmt,
+            encoding,
+            profile_first=profile_first,
+            excel_safe=excel_safe,
+            table=table,
+            plan=plan,
+            dialect=dialect,
+        )
+        if copy.records is not None:
+            _write_raw(out, table, names, plan, dialect, copy.records)
             return 0
-        return _write_batches(out, table, names, plan, dialect, excel_safe=excel_safe)
+        return _write_batches(out, table, names, plan, dialect, excel_safe=excel_safe, side=side)
     columns = [table.column(p) if isinstance(p, int) else p for p in plan]
     if excel_safe:
         columns = [pa.chunked_array([neutralise_column(c, numeric=True)]) for c in columns]
-    return write_csv_table(out, names, columns, dialect)
+    return write_csv_table(out, names, columns, dialect, side=side)
 
 
-class _Failed:
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
-
-
-def _read_ahead(items: Iterator[Any], depth: int = 2) -> Generator[Any, None, None]:
-    """``items``, made on a thread of their own up to ``depth`` ahead of their use: the
-    next batch is parsed while this one is written (both are Arrow kernels, which let
-    two cores work). Its errors come out here, where the batch would have."""
-    ready: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
-
-    def offer(item: Any) -> bool:
-        """Queue ``item``; False once the reader has stopped."""
-        while not stop.is_set():
-            try:
-                ready.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def pump() -> None:
-        try:
-            for item in items:
-                if not offer(item):
-                    return
-            offer(done)
-        except BaseException as exc:  # handed to the reader, raised there
-            offer(_Failed(exc))
-
-    worker = threading.Thread(target=pump, name="ordertags-read-ahead", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = ready.get()
-            if item is done:
-                return
-            if isinstance(item, _Failed):
-                raise item.exc
-            yield item
-    finally:
-        stop.set()  # a reader that stops early lets the thread go
-        worker.join()
+def _read_ahead(
+    items: Iterator[Any], depth: int = 2, side: SideWork | None = None
+) -> Generator[Any, None, None]:
+    """``items``, made on the run's pool (``side``; else a thread of its own) up to
+    ``depth`` ahead of their use (:meth:`ordertags.base.sidework.SideWork.read_ahead`):
+    the next batch is parsed while this one is written."""
+    with side_work(side, 1) as work:
+        yield from work.read_ahead(items, depth)
 
 
 def _write_batches(
@@ -431,6 +415,7 @@ def _write_batches(
     dialect: Dialect,
     *,
     excel_safe: bool,
+    side: SideWork | None = None,
 ) -> int:
     """Write a big export read in two passes: its records come from the file again, a
     batch at a time, each with its slice of the added columns: the bytes
@@ -439,7 +424,7 @@ def _write_batches(
     emit = _Emitter(out, dialect.encoding)
     _write_csv_head(emit, names, dialect)
     start = 0
-    for batch in _read_ahead(table.lazy.batches(batch_bytes())):
+    for batch in _read_ahead(table.lazy.batches(batch_bytes()), side=side):
         n = batch.num_rows
         columns = [
             pa.chunked_array([batch.column(p)]) if isinstance(p, int) else p.slice(start, n)
@@ -455,48 +440,105 @@ def _write_batches(
     return emit.replaced
 
 
+@dataclass(frozen=True)
+class CopyPlan:
+    """Whether an export's records are written by copying their bytes as they are
+    (:mod:`ordertags.io.rawrows`), and where they are; else why not."""
+
+    reason: str = ""  # "" where they are copied
+    records: RecordMap | None = None
+
+    def __bool__(self) -> bool:
+        return not self.reason
+
+
+def copy_plan(
+    output_format: str | None,
+    encoding: str | None,
+    *,
+    profile_first: bool,
+    excel_safe: bool,
+    table: OrderTable | None = None,
+    plan: Sequence[int | pa.ChunkedArray] = (),
+    dialect: Dialect | None = None,
+) -> CopyPlan:
+    """Can an export be written by copying each record's bytes, and the added values
+    after them? That gives the bytes a re-rendering gives only where the output is CSV
+    in UTF-8, every value is written as it was (not made Excel-safe), the export's
+    columns stay in their place with the added ones at the end, and the file's records
+    are quoted as the writer would quote them, its header as it would be written.
+
+    A run asks with its options alone, before reading (to find the records alongside
+    the first pass: :meth:`ordertags.io.readers.LazyCsv.start_scan`); the writer asks
+    with the ``table``, the output columns (``plan``: the export's column positions or
+    added values) and the output ``dialect``, and then gets the records found.
+
+    >>> copy_plan("xlsx", None, profile_first=False, excel_safe=False).reason
+    'the output is xlsx, not CSV'
+    """
+    if excel_safe:
+        return CopyPlan("cells a spreadsheet would run are made inert")
+    if profile_first:
+        return CopyPlan("the added columns go after the order number, not at the end")
+    if output_format not in (None, "csv"):
+        return CopyPlan(f"the output is {output_format}, not CSV")
+    try:
+        if encoding is not None and codecs.lookup(encoding).name != "utf-8":
+            return CopyPlan(f"the output is written in {encoding}, not UTF-8")
+    except LookupError:  # said when the file is written
+        return CopyPlan(f"the output encoding {encoding} is not known")
+    if table is None:
+        return CopyPlan()
+    lazy = table.lazy
+    if lazy is None or table.kind != "csv":
+        return CopyPlan("the export is not read in two passes")
+    if dialect is None or dialect.encoding != "utf-8":
+        return CopyPlan("the output is not UTF-8")
+    width = len(table.columns)
+    added = [p for p in plan[width:] if not isinstance(p, int)]
+    if not all(isinstance(p, int) and p == i for i, p in enumerate(plan[:width])):
+        return CopyPlan("a column of the export is replaced or moved")
+    if not added or len(plan) != width + len(added):
+        return CopyPlan("no columns are added at the end")
+    try:
+        records = lazy.records()
+    except NotRaw as exc:
+        return CopyPlan(f"the export's records are not as the writer writes them: {exc}")
+    if records.count != table.num_rows:
+        return CopyPlan("the records found are not the rows read")
+    header = _header_line(table.columns, dialect).encode("utf-8")
+    with open(lazy.path, "rb") as fh:
+        fh.seek(records.header[0])
+        if fh.read(records.header[1]) != header:
+            return CopyPlan("the header would be written otherwise")
+    return CopyPlan(records=records)
+
+
 def _write_raw(
     out: BinaryIO,
     table: OrderTable,
     names: list[str],
     plan: list[int | pa.ChunkedArray],
     dialect: Dialect,
-) -> bool:
-    """Write a big export read in two passes by copying each record's own bytes and
-    adding the new values after them (:mod:`ordertags.io.rawrows`), where that gives the
-    bytes :func:`_write_batches` would write: the export's columns unchanged and in
-    their place, the added ones at the end, UTF-8 in and out, every value quoted only
-    where it must be. False (and nothing written) where it would not; the scan may find
-    that out after it has started, and then takes back what it wrote."""
+    records: RecordMap,
+) -> None:
+    """Write a big export read in two passes by copying each record's own bytes
+    (``records``, where :func:`copy_plan` found them) and adding the new values after
+    them: the bytes :func:`_write_batches` would write. The file may turn out to have
+    changed since the first pass: then what was written is taken back."""
     assert table.lazy is not None
-    width = len(table.columns)
-    in_place = all(isinstance(p, int) and p == i for i, p in enumerate(plan[:width]))
-    added = [p for p in plan[width:] if not isinstance(p, int)]
-    if dialect.encoding != "utf-8" or not in_place or not added or len(plan) != width + len(added):
-        return False
-    header = _header_line(table.columns, dialect).encode("utf-8")
-    lazy = table.lazy
-    try:
-        records = lazy.records()
-    except NotRaw:
-        return False
-    if records.count != table.num_rows:
-        return False
-    with open(lazy.path, "rb") as fh:
-        fh.seek(records.header[0])
-        if fh.read(records.header[1]) != header:
-            return False
+    added = [p for p in plan[len(table.columns) :] if not isinstance(p, int)]
     begin = out.tell()
     emit = _Emitter(out, dialect.encoding)
     _write_csv_head(emit, names, dialect)
     pattern = _quote_needed_pattern(dialect.delimiter)
-    specials = (dialect.delimiter + '"\r\n').encode("utf-8")
+    specials = quoted_bytes(dialect.delimiter)
     check = [_may_need_quotes(c, specials) for c in added]
     sep = pa.scalar(dialect.delimiter.encode("utf-8"), pa.binary())
     eol = dialect.eol.encode("utf-8")
     start = 0
     try:
-        for values in raw_blocks(lazy.path, records):
+        for values in raw_blocks(table.lazy.path, records):
             n = len(values)
             cols = [values]
             for c, may in zip(added, check, strict=True):
@@ -510,21 +552,6 @@ def _write_raw(
         out.truncate()
         raise NotStreamable("the export changed while it was read") from None
     out.write(dialect.trailer)
-    return True
-
-
-def copies_records(
-    output_format: str | None, encoding: str | None, *, profile_first: bool, excel_safe: bool
-) -> bool:
-    """Can :func:`write_table` write a big export by copying each record's bytes, as far
-    as its options say (the file itself is checked then)? CSV out, UTF-8 out, the added
-    columns at the end, every value as it was."""
-    if excel_safe or profile_first or output_format not in (None, "csv"):
-        return False
-    try:
-        return encoding is None or codecs.lookup(encoding).name == "utf-8"
-    except LookupError:  # said when the file is written
-        return False
 
 
 def _cells(arr: pa.Array, pattern: str | None) -> pa.Array:
@@ -557,11 +584,13 @@ def write_output(
     *,
     mode: int | None = None,
     before_commit: Callable[[], None] | None = None,
+    stage: Staged | None = None,
 ) -> None:
     """Run ``writer(binary_file)`` into ``path`` atomically, or into stdout for ``-``. A
     new file gets ``mode`` (default 0600: orders and lists hold personal data).
     ``before_commit`` runs once the file is written, before it is put in place: what it
-    raises leaves ``path`` as it was."""
+    raises leaves ``path`` as it was. With ``stage``, the file is put in place with the
+    run's other outputs (:class:`ordertags.base.files.Staged`)."""
     if str(path) == "-":
         buf = sys.stdout.buffer
         writer(buf)
@@ -569,7 +598,7 @@ def write_output(
         if before_commit is not None:
             before_commit()
         return
-    with atomic_writer(path, durable=False, mode=mode) as fh:
+    with atomic_writer(path, durable=False, mode=mode, stage=stage) as fh:
         writer(fh)
         if before_commit is not None:
             before_commit()

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from ordertags.engine.addresses import address_rows
 from ordertags.engine.arrays import BoolArray
 from ordertags.engine.conditions import Context, Explained, explain
 from ordertags.engine.frame import Frame
@@ -25,7 +26,7 @@ from ordertags.errors import InputError
 from ordertags.io.options import DEFAULT, ReadOptions
 from ordertags.io.readers import read_exports
 from ordertags.rules import Rule, RuleSet
-from ordertags.tags import Entry, TagBook
+from ordertags.tagbook import Entry, TagBook
 
 
 @dataclass
@@ -57,17 +58,7 @@ class Explanation:
 
 
 def _actions(rule: Rule) -> list[str]:
-    out = [f"tag {a.name}" + (f" ({a.scope})" if a.scope else "") for a in rule.tags]
-    out += [f"untag {t}" for t in rule.untag]
-    out += [f"set {c} = {v!r}" for c, v in rule.set.items()]
-    if rule.note:
-        where = "the export's notes column" if rule.note[0] == "notes" else rule.note[0]
-        out.append(f"note {rule.note[1]!r} in {where}")
-    if rule.hold:
-        out.append(f"hold: {rule.hold}")
-    if rule.stop:
-        out.append("stop")
-    return out
+    return [a.describe() for a in rule.actions]
 
 
 def explain_order(
@@ -171,6 +162,13 @@ def explain_order(
             how = f"{entry.kind} {entry.identity}"
             how += f" = {key}" if entry_key == key else f", one customer with {key or 'this order'}"
             entries.append((entry, how + state))
+    # Address entries: the order is shipped to that door, whoever bought it.
+    doors = [e for e in tagbook.entries if e.kind == "address"]
+    region = result.memory.links.region if result.memory is not None else None
+    for entry in doors:
+        if frame.order_first(address_rows(frame, [entry.identity], region))[row]:
+            state = " (expired)" if entry.expired(frame.as_of) else ""
+            entries.append((entry, f"address {entry.identity}: the order is shipped there{state}"))
     table, person_row = frame.locate(row)
     index = frame.tables.index(table)
     columns = result.output_columns(index)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from importlib import resources
 from typing import Any
 
@@ -53,12 +54,18 @@ def render_page(view: OrdersView, *, title: str = "Orders to pack") -> str:
     document = view_document(view)
     document["title"] = title
     document["symbol"] = DEFAULT_SYMBOL
-    return (
-        PAGE.replace("{{title}}", html.escape(title))
-        .replace("{{style}}", _asset("report.css"))
-        .replace("{{script}}", _asset("report.js"))
-        .replace("{{data}}", embed_json(document))
-    )
+    parts = {
+        "title": html.escape(title),
+        "style": _asset("report.css"),
+        "script": _asset("report.js"),
+        "data": embed_json(document),
+    }
+    # One pass over the page's own text: what is put in (a title holding "{{data}}",
+    # a customer named "{{script}}") is never read for placeholders again.
+    return _PLACEHOLDER.sub(lambda m: parts[m.group(1)], PAGE)
+
+
+_PLACEHOLDER = re.compile(r"\{\{(title|style|script|data)\}\}")
 
 
 PAGE = """<!doctype html>
@@ -89,6 +96,7 @@ file.</p></noscript>
   <thead><tr id="head"></tr></thead>
   <tbody id="rows"></tbody>
 </table>
+<div id="more"></div>
 </main>
 <script type="application/json" id="ordertags-data">{{data}}</script>
 <script>{{script}}</script>

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ordertags.engine.conditions import check_patterns
 from ordertags.engine.frame import VIRTUAL_FIELDS
 from ordertags.errors import OrderTagsError
 from ordertags.io.fields import map_fields
@@ -30,7 +31,7 @@ from ordertags.rules import (
     load_rules,
     redacted,
 )
-from ordertags.tags import TagBook, load_tagbook
+from ordertags.tagbook import TagBook, load_tagbook
 
 
 @dataclass(frozen=True)
@@ -191,8 +192,11 @@ def lint(
     if rules_path is not None:
         try:
             rules = load_rules(rules_path)
+            for rule in rules.rules:  # the patterns a run would refuse
+                check_patterns(rule.when.walk())
         except OrderTagsError as exc:
             report.add_error(exc, rules_path)
+            rules = None
     if book is not None:
         for entry in book.entries:
             if entry.expired(as_of):

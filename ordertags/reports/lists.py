@@ -39,8 +39,9 @@ from ordertags.engine.pipeline import Annotated
 from ordertags.errors import OrderTagsError, UsageError
 from ordertags.io.fields import CONSENT_YES
 from ordertags.io.safecsv import neutralise_column, neutralise_text
+from ordertags.io.values import whole_units
 from ordertags.reports.mailing import all_time_customers, history_customers
-from ordertags.tags import TagBook, tag_key
+from ordertags.tagbook import TagBook, tag_key
 
 if TYPE_CHECKING:
     import pandas
@@ -635,7 +636,7 @@ def _run_spend(
                 weights=all_units[pick].astype(np.float64),
                 minlength=n_people,
             )
-            whole[named[j]] = np.rint(sums).astype(np.int64)
+            whole[named[j]] = whole_units(sums)
         return {c: v[sel] for c, v in fold_unnamed_currency(whole).items()}
     spend: dict[str, IntArray] = {}
     order_who = who[starts]
@@ -645,12 +646,12 @@ def _run_spend(
         # per currency would.
         table = np.bincount(order_who * size + currency, weights=units, minlength=m * size)
         for j in np.flatnonzero(used).tolist():
-            spend[named[j]] = np.rint(table[j::size]).astype(np.int64)
+            spend[named[j]] = whole_units(table[j::size])
         return spend
     for j in np.flatnonzero(used).tolist():
         pick = currency == j
         sums = np.bincount(order_who[pick], weights=units[pick], minlength=m)
-        spend[named[j]] = np.rint(sums).astype(np.int64)
+        spend[named[j]] = whole_units(sums)
     return spend
 
 
@@ -799,7 +800,7 @@ class ListFilter:
     currency; without one, in any currency), at least ``min_orders`` orders, an order on
     or after ``ordered_since``, none on or after ``not_ordered_since``, ``countries``
     and ``channels`` any of them (case-insensitive). Tag names match in any case
-    (:func:`ordertags.tags.tag_key`); :meth:`named_in` checks them against a tag book.
+    (:func:`ordertags.tagbook.tag_key`); :meth:`named_in` checks them against a tag book.
     ``everyone``: no tag or segment chooses; every customer does (``export --all``),
     narrowed by the rest. With a ``spend_currency``, ``min_spend`` is compared with each
     customer's spend converted into it (:func:`spend_in`)."""
@@ -823,7 +824,7 @@ class ListFilter:
 
     def named_in(self, book: TagBook) -> ListFilter:
         """The filter with its tags in the tag book's spelling (an unknown tag is an
-        error: :meth:`ordertags.tags.TagBook.tag_named`)."""
+        error: :meth:`ordertags.tagbook.TagBook.tag_named`)."""
         return replace(
             self,
             tags=tuple(book.tag_named(t) for t in self.tags),

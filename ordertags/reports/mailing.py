@@ -23,7 +23,8 @@ from ordertags.base.keys import RELAY_PATTERN
 from ordertags.customers.history import History, ListFigures
 from ordertags.engine.pipeline import Annotated
 from ordertags.io.fields import CONSENT_YES
-from ordertags.tags import TagBook
+from ordertags.io.values import whole_units
+from ordertags.tagbook import TagBook
 
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
@@ -108,7 +109,7 @@ def run_customers(annotated: Annotated) -> ListCustomers:
         for j, name in enumerate(enc.dictionary.to_pylist()):
             sel = starts & (cur == j)
             sums = np.bincount(person[sel], weights=units[sel].astype(np.float64), minlength=people)
-            spend[name or ""] = spend.get(name or "", 0) + np.rint(sums).astype(np.int64)
+            spend[name or ""] = spend.get(name or "", 0) + whole_units(sums)
     else:
         spend[""] = np.zeros(people, dtype=np.int64)
     consent = _run_consent(annotated, person, people)

@@ -34,6 +34,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
+from ordertags.base.printable import printable
 from ordertags.reports.views import OrdersView, OrderView, TagStyle
 
 
@@ -85,7 +86,8 @@ def cells_of(order: OrderView, view: OrdersView) -> list[str]:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """One line of text, its control characters inert (:func:`printable`)."""
+    return printable(" ".join(text.split()))
 
 
 def render_plain(view: OrdersView) -> str:
@@ -148,11 +150,11 @@ def render_counts(view: OrdersView, *, colour: bool, width: int = 200) -> str:
     """The counts line; on a terminal each tag is a chip in its colour, and the chips
     wrap between chips (never inside one) at ``width``."""
     if not colour:
-        return view.counts_line()
+        return printable(view.counts_line())
 
-    head, _, _ = view.counts_line().partition(": ")
+    head, _, _ = printable(view.counts_line()).partition(": ")
     chips = [
-        (f" {(s.icon + ' ') if s.icon else ''}{s.name} {s.orders:,} ", s)
+        (printable(f" {(s.icon + ' ') if s.icon else ''}{s.name} {s.orders:,} "), s)
         for s in view.tags.values()
         if s.orders
     ]

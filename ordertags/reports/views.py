@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ordertags.actions import ACTIONS
 from ordertags.base.amounts import money
 from ordertags.base.colours import colour_hex, contrast_text, print_colours
 from ordertags.engine.arrays import IntArray
@@ -77,19 +78,21 @@ class OrderView:
     order_notes: tuple[str, ...] = ()  # notes rules added to the order
     hold: str = ""  # why the order is held ("" when it is not)
     values: tuple[tuple[str, str], ...] = ()  # (title, text) of the shown fields
+    #: What other action kinds show (:meth:`ordertags.actions.Action.show`), e.g.
+    #: ``Notify: FRAUD ordered again``.
+    action_lines: tuple[str, ...] = ()
 
     def actions(self) -> str:
-        """The fields rules set and the hold, as one line (``Postal Service: Tracked 24``)."""
+        """The fields rules set, the hold and what other actions show, as one line
+        (``Postal Service: Tracked 24``)."""
         parts = [f"{c}: {v}" for c, v in self.set_fields]
         if self.hold:
             parts.append(f"HOLD: {self.hold}")
-        return SEPARATOR.join(parts)
+        return SEPARATOR.join([*parts, *self.action_lines])
 
     def needs(self) -> str:
         """Everything the packer must do for this order, as one line."""
-        parts = [self.profile, *self.order_notes]
-        if self.set_fields or self.hold:
-            parts.append(self.actions())
+        parts = [self.profile, *self.order_notes, self.actions()]
         return " | ".join(p for p in parts if p)
 
     def colour(self, styles: dict[str, TagStyle]) -> TagStyle | None:
@@ -275,6 +278,13 @@ def order_views(
             for k in np.flatnonzero(mask[rows]):
                 if text not in holds[int(k)]:
                     holds[int(k)].append(text)
+    # What the other action kinds show, each its own way.
+    shown_rows = _ShownRows(rows)
+    action_lines: list[list[str]] = [[] for _ in rows]
+    for key, kind in ACTIONS.items():
+        lines = kind.show(outcome.kept.get(key), shown_rows, len(rows)) if outcome else None
+        for at, more in enumerate(lines or []):
+            action_lines[at] += more
 
     # Each shown field or column: its title, its text per order, and per export the
     # column it is read from (None: none), so that a value a rule set shows as set.
@@ -330,6 +340,7 @@ def order_views(
                 order_notes=tuple(order_notes[i]),
                 hold=SEPARATOR.join(holds[i]),
                 values=tuple((title, values[i]) for title, values, _ in shown),
+                action_lines=tuple(action_lines[i]),
             )
         )
     return OrdersView(
@@ -343,15 +354,47 @@ def order_views(
     )
 
 
+class _ShownRows:
+    """The rows a view shows (:class:`ordertags.actions.Shown`)."""
+
+    def __init__(self, rows: IntArray) -> None:
+        self.rows = rows
+
+    def each(self, mask: np.ndarray[Any, Any]) -> list[int]:
+        at: list[int] = np.flatnonzero(mask[self.rows]).tolist()
+        return at
+
+
 def _with_orders(style: TagStyle, orders: int) -> TagStyle:
     return replace(style, orders=orders)
+
+
+#: What each order's row of the document holds, in order (``orders.columns``): one array
+#: per order rather than one object, so that a page of 50,000 orders does not repeat the
+#: names 50,000 times.
+ORDER_COLUMNS = (
+    "order",
+    "source",
+    "row",
+    "name",
+    "identity",
+    "tags",
+    "profile",
+    "notes",
+    "set",
+    "order_notes",
+    "hold",
+    "actions",
+    "needs",
+    "values",
+)
 
 
 def view_document(view: OrdersView) -> dict[str, Any]:
     """The view as one JSON document (the shape ``ordertags schema report`` prints): what
     the report page embeds and renders, and what a local web screen can serve."""
     return {
-        "version": 1,
+        "version": 2,
         "generated": view.generated.isoformat(),
         "as_of": view.as_of.isoformat() if view.as_of else None,
         "sources": view.sources,
@@ -374,22 +417,37 @@ def view_document(view: OrdersView) -> dict[str, Any]:
             }
             for s in view.tags.values()
         ],
-        "orders": [
-            {
-                "order": o.order,
-                "source": o.source,
-                "row": o.row,
-                "name": o.name,
-                "identity": o.identity,
-                "tags": list(o.tags),
-                "profile": o.profile,
-                "notes": list(o.notes),
-                "set": [{"column": c, "value": v} for c, v in o.set_fields],
-                "order_notes": list(o.order_notes),
-                "hold": o.hold,
-                "needs": o.needs(),
-                "values": [v for _, v in o.values],
-            }
-            for o in view.orders
-        ],
+        "orders": {
+            "columns": list(ORDER_COLUMNS),
+            "rows": [
+                [
+                    o.order,
+                    o.source,
+                    o.row,
+                    o.name,
+                    o.identity,
+                    list(o.tags),
+                    o.profile,
+                    list(o.notes),
+                    [[c, v] for c, v in o.set_fields],
+                    list(o.order_notes),
+                    o.hold,
+                    list(o.action_lines),
+                    o.needs(),
+                    [v for _, v in o.values],
+                ]
+                for o in view.orders
+            ],
+        },
     }
+
+
+def document_orders(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The orders of a :func:`view_document` as one dictionary each (keyed by
+    ``orders.columns``), for a program reading the document.
+
+    >>> document_orders(view_document(view))[0]["order"]
+    '200001'
+    """
+    columns = document["orders"]["columns"]
+    return [dict(zip(columns, row, strict=True)) for row in document["orders"]["rows"]]

@@ -38,6 +38,7 @@ from ordertags.reports.segments import (
     thresholds_text,
 )
 from ordertags.reports.views import OrdersView
+from ordertags.reports.watch import Alert, post_alerts, watch_alerts, webhook_settings
 from ordertags.runs.apply import apply_orders
 from ordertags.runs.history import INGEST_SLICE, ingest
 from ordertags.runs.lists import export_list, make_list, write_list_xlsx
@@ -58,6 +59,7 @@ from ordertags.runs.requests import (
     SuspectsRequest,
     ViewRequest,
     WriteOptions,
+    check_arguments,
 )
 from ordertags.runs.views import explain, segment_report, suspects, view_orders, write_report
 
@@ -77,6 +79,7 @@ __all__ = [
     "REASON_TEXT",
     "ROLES",
     "SEGMENTS_BY",
+    "Alert",
     "ApplyRequest",
     "ApplyResult",
     "AuditEntry",
@@ -103,6 +106,7 @@ __all__ = [
     "add_user",
     "apply_orders",
     "audit_log",
+    "check_arguments",
     "explain",
     "explanation_text",
     "export_list",
@@ -111,6 +115,7 @@ __all__ = [
     "lint",
     "list_users",
     "make_list",
+    "post_alerts",
     "progress_bar",
     "remove_user",
     "render_counts",
@@ -125,6 +130,8 @@ __all__ = [
     "tag_figures_json",
     "thresholds_text",
     "view_orders",
+    "watch_alerts",
+    "webhook_settings",
     "write_list_xlsx",
     "write_report",
 ]

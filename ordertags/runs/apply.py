@@ -6,18 +6,19 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from ordertags.base.files import check_output_folder, make_private_dir
+from ordertags.base.files import Staged, check_output_folder, make_private_dir
+from ordertags.base.sidework import SideWork
 from ordertags.customers.applied import record_applied
 from ordertags.customers.workspace import run_lock, workspace_history
 from ordertags.engine.pipeline import Annotated
 from ordertags.engine.tagtext import COLOUR_COLUMN, PROFILE_COLUMN
 from ordertags.errors import UsageError, param
 from ordertags.io.readers import NotStreamable
-from ordertags.io.writers import copies_records, write_output, write_table
+from ordertags.io.writers import copy_plan, write_output, write_table
 from ordertags.reports.dryrun import compare
 from ordertags.reports.lists import ListFilter, Selection, customers_of_run, get_preset, render_list
 from ordertags.runs.common import tag_orders
@@ -30,7 +31,7 @@ from ordertags.runs.requests import (
     ListSpec,
     PathLike,
 )
-from ordertags.tags import TagBook, load_tagbook
+from ordertags.tagbook import TagBook, load_tagbook
 
 
 def apply_orders(request: ApplyRequest) -> ApplyResult:
@@ -89,14 +90,18 @@ def apply_orders(request: ApplyRequest) -> ApplyResult:
         and "-" not in targets
         and write.output_format != "xlsx"
     )
-    try:
-        return _apply(request, targets, streamed=streamed)
-    except NotStreamable:
-        return _apply(request, targets, streamed=False)
+    with SideWork() as side:  # the run's threads, for its side-by-side work
+        try:
+            return _apply(request, targets, streamed=streamed, side=side)
+        except NotStreamable:
+            return _apply(request, targets, streamed=False, side=side)
 
 
-def _apply(request: ApplyRequest, targets: list[str], *, streamed: bool) -> ApplyResult:
-    """The run of :func:`apply_orders`, into ``targets`` (one per export)."""
+def _apply(
+    request: ApplyRequest, targets: list[str], *, streamed: bool, side: SideWork
+) -> ApplyResult:
+    """The run of :func:`apply_orders`, into ``targets`` (one per export), its
+    side-by-side work on ``side``."""
     inputs, write, lists = request.inputs, request.write, request.lists
     for target in [*targets, *(str(spec.path) for spec in lists)]:
         check_output_folder(target)  # before anything is recorded in the history
@@ -112,12 +117,15 @@ def _apply(request: ApplyRequest, targets: list[str], *, streamed: bool) -> Appl
                 for_lists=bool(lists),
                 # Where the annotated file can be written by copying each record's
                 # bytes (io.rawrows), find the records alongside the first pass.
-                scan=copies_records(
-                    write.output_format,
-                    write.encoding,
-                    profile_first=write.profile_columns == "first",
-                    excel_safe=write.excel_safe,
+                scan=bool(
+                    copy_plan(
+                        write.output_format,
+                        write.encoding,
+                        profile_first=write.profile_columns == "first",
+                        excel_safe=write.excel_safe,
+                    )
                 ),
+                side=side,
             )
             if recording and history is not None:  # the team screen's orders of the day
                 record_applied(history, [t.source for t in result.tables], result.summary.as_of)
@@ -149,9 +157,7 @@ def _apply(request: ApplyRequest, targets: list[str], *, streamed: bool) -> Appl
                 # kernels let both run); nothing is put in place until they are made,
                 # so a list that fails leaves no output. (A history's connection
                 # belongs to this thread: with one, they are made here.)
-                pool = ThreadPoolExecutor(max_workers=1)
-                pending = pool.submit(make_lists)
-                pool.shutdown(wait=False)
+                pending = side.submit(make_lists)
             elif lists:
                 made = make_lists()
 
@@ -168,11 +174,17 @@ def _apply(request: ApplyRequest, targets: list[str], *, streamed: bool) -> Appl
                 for i, t in enumerate(targets)
             ]
             return ApplyResult(result, dry_runs=changes)
-        replaced = _write_annotated(result, targets, request, settle)
-        settle()
-        for spec, chosen in made:
-            data = render_list(chosen.rows, get_preset(None))
-            write_output(spec.path, lambda fh, d=data: fh.write(d), mode=write.mode)
+        # The annotated exports and the lists are put in place together: a list that
+        # cannot be written (a full disk) leaves every output as it was.
+        with Staged() as stage:
+            replaced = _write_annotated(result, targets, request, settle, stage, side)
+            settle()
+            for spec, chosen in made:
+                data = render_list(chosen.rows, get_preset(None))
+                write_output(
+                    spec.path, lambda fh, d=data: fh.write(d), mode=write.mode, stage=stage
+                )
+            stage.commit()
         return ApplyResult(
             result,
             written=[t for t in targets if t != "-"] + [str(s.path) for s, _ in made],
@@ -182,11 +194,17 @@ def _apply(request: ApplyRequest, targets: list[str], *, streamed: bool) -> Appl
 
 
 def _write_annotated(
-    result: Annotated, targets: list[str], request: ApplyRequest, settle: Any
+    result: Annotated,
+    targets: list[str],
+    request: ApplyRequest,
+    settle: Any,
+    stage: Staged,
+    side: SideWork,
 ) -> int:
-    """Write each export annotated into its target; returns how many characters of
-    added text the output encoding could not hold. ``settle`` runs before the files are
-    put in place."""
+    """Write each export annotated into its target, staged on ``stage`` (put in place
+    with the run's other outputs); returns how many characters of added text the output
+    encoding could not hold. ``settle`` runs before the files are put in place; the
+    writer renders on ``side``'s threads."""
     write = request.write
     replaced = 0
     for index, (table, target) in enumerate(zip(result.tables, targets, strict=True)):
@@ -207,9 +225,10 @@ def _write_annotated(
                 excel_safe=write.excel_safe,
                 lead=[*lead, PROFILE_COLUMN],
                 colour_column=COLOUR_COLUMN,
+                side=side,
             )
 
-        write_output(target, write_one, mode=write.mode, before_commit=settle)
+        write_output(target, write_one, mode=write.mode, before_commit=settle, stage=stage)
     return replaced
 
 

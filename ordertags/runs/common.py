@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ordertags.base.sidework import SideWork
 from ordertags.customers.history import History
 from ordertags.customers.rfm import Cutoffs
+from ordertags.engine.conditions import check_patterns
 from ordertags.engine.frame import VIRTUAL_FIELDS
 from ordertags.engine.pipeline import Annotated, annotate
 from ordertags.io.options import ReadOptions
@@ -15,7 +17,7 @@ from ordertags.io.platforms import map_profile
 from ordertags.io.readers import OrderTable, read_orders_lazily
 from ordertags.rules import FieldCondition, RuleSet, load_rules
 from ordertags.runs.requests import Inputs, PathLike
-from ordertags.tags import TagBook, load_tagbook
+from ordertags.tagbook import TagBook, load_tagbook
 
 
 def tag_orders(
@@ -26,15 +28,20 @@ def tag_orders(
     streamed: bool = False,
     for_lists: bool = False,
     scan: bool = False,
+    side: SideWork | None = None,
 ) -> Annotated:
     """Tag the orders of ``inputs`` (customer conditions reading ``history``, where the
     run's orders are recorded with ``record``). ``streamed``: a big export is read in
     two passes, here the columns the run needs (those of mailing lists too with
     ``for_lists``), the rest a batch at a time while it is written; ``scan`` finds each
     record's bytes alongside the first pass (:func:`ordertags.io.readers.read_orders_lazily`).
+    ``side`` is the run's pool of threads for its side-by-side work
+    (:mod:`ordertags.base.sidework`; default: one of the call's own).
     """
     book = inputs.tagbook if isinstance(inputs.tagbook, TagBook) else load_tagbook(inputs.tagbook)
     ruleset = load_rules(inputs.rules) if inputs.rules is not None else None
+    for rule in ruleset.rules if ruleset is not None else ():
+        check_patterns(rule.when.walk())  # what lint refuses, before anything is read
     read, progress = inputs.read, inputs.progress
     given: list[Any] = [os.fspath(o) for o in inputs.orders]
     if streamed and history is None:
@@ -49,6 +56,7 @@ def tag_orders(
                 profile=read.profile,
                 mapping=read.mapping_path,
                 scan=scan,
+                side=side,
             )
             or o
             for o in given
@@ -68,6 +76,7 @@ def tag_orders(
         record=record,
         region=inputs.region,
         progress=progress,
+        side=side,
     )
 
 
@@ -82,7 +91,7 @@ def prefetch(read: ReadOptions, names: bool, rules: RuleSet | None = None) -> An
     if rules is not None:
         for rule in rules.rules:
             named += [c.field for c in rule.when.walk() if isinstance(c, FieldCondition)]
-        written = [*rules.set_columns, *rules.note_columns]
+        written = rules.written_columns
 
     def pick(table: OrderTable) -> list[int]:
         fmap = map_profile(table.columns, table.profile, overrides=read.columns, file=table.source)

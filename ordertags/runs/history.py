@@ -18,7 +18,7 @@ from ordertags.engine.resolution import order_batches, run_identities
 from ordertags.io.options import ReadOptions
 from ordertags.io.readers import OrderTable, read_exports
 from ordertags.runs.requests import IngestRequest
-from ordertags.tags import load_tagbook
+from ordertags.tagbook import load_tagbook
 
 #: Rows of one export ingested at a time (each slice ends at an order's last row).
 INGEST_SLICE = 500_000

@@ -10,7 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ordertags.base.files import check_output_folder
+from ordertags.base.files import Staged, check_output_folder
 from ordertags.customers.workspace import run_lock, workspace_history
 from ordertags.engine.pipeline import Annotated
 from ordertags.errors import UsageError, param
@@ -31,7 +31,7 @@ from ordertags.reports.segments import segment_customers
 from ordertags.rules import load_rules
 from ordertags.runs.common import segment_config, tag_orders
 from ordertags.runs.requests import LIST_FORMATS, ExportRequest, ExportResult, PathLike
-from ordertags.tags import TagBook, load_tagbook
+from ordertags.tagbook import TagBook, load_tagbook
 
 
 def export_list(request: ExportRequest) -> ExportResult:
@@ -126,14 +126,20 @@ def export_list(request: ExportRequest) -> ExportResult:
     if segments is not None:
         by_key = dict(zip(rows.key, segments, strict=True))
         listed_segments = [by_key[k] for k in chosen.rows.key]
-    if request.output_format == "xlsx":
-        write_list_xlsx(chosen.rows, preset, book, request.output, segments=listed_segments)
-    else:
-        data = render_list(chosen.rows, preset, excel=request.excel, segments=listed_segments)
-        write_output(request.output, lambda fh: fh.write(data), mode=request.mode)
-    if request.suppression_out is not None:
-        gone = render_suppression(chosen.suppressed_out)
-        write_output(request.suppression_out, lambda fh: fh.write(gone), mode=request.mode)
+    with Staged() as stage:  # the list and the suppression file: both or neither
+        if request.output_format == "xlsx":
+            write_list_xlsx(
+                chosen.rows, preset, book, request.output, segments=listed_segments, stage=stage
+            )
+        else:
+            data = render_list(chosen.rows, preset, excel=request.excel, segments=listed_segments)
+            write_output(request.output, lambda fh: fh.write(data), mode=request.mode, stage=stage)
+        if request.suppression_out is not None:
+            gone = render_suppression(chosen.suppressed_out)
+            write_output(
+                request.suppression_out, lambda fh: fh.write(gone), mode=request.mode, stage=stage
+            )
+        stage.commit()
     return ExportResult(result, chosen, tags_as_of)
 
 
@@ -170,10 +176,12 @@ def write_list_xlsx(
     book: TagBook,
     output: PathLike,
     segments: Sequence[str] | None = None,
+    stage: Staged | None = None,
 ) -> None:
     """Write a mailing list in ``preset``'s columns as a spreadsheet (see
     :func:`ordertags.io.xlsx.write_xlsx`), each customer's row in the colour of their
-    highest priority tag; cells are text, never formulas."""
+    highest priority tag; cells are text, never formulas. With ``stage``, the file is
+    put in place with the run's other outputs (:class:`ordertags.base.files.Staged`)."""
     # Lazy: XlsxWriter takes tens of ms to import; only a spreadsheet needs it.
     from ordertags.io.xlsx import write_xlsx
 
@@ -200,4 +208,5 @@ def write_list_xlsx(
             colour_column="Tag Colour",
             sheet="Customers",
         ),
+        stage=stage,
     )

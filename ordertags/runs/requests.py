@@ -4,7 +4,8 @@ objects.
 
 A request names every input of its run (nothing passes as ``locals()`` or as a bag of
 keyword arguments); a result is built once, when the run is done (nothing is set on it
-afterwards).
+afterwards). A request checks the arguments a Python caller may get wrong when it is
+made (:func:`check_arguments`), before anything is read or written.
 """
 
 from __future__ import annotations
@@ -15,23 +16,48 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ordertags.base.files import check_mode, check_wait
 from ordertags.base.segments import SEGMENTS_BY as SEGMENTS_BY
 from ordertags.errors import UsageError, param
 from ordertags.io.options import DEFAULT, ReadOptions
 from ordertags.io.options import LIST_FORMATS as LIST_FORMATS
 from ordertags.io.options import OUTPUT_FORMATS as OUTPUT_FORMATS
 from ordertags.io.options import PROFILE_PLACES as PROFILE_PLACES
+from ordertags.tagbook import TagBook
 
 if TYPE_CHECKING:
     from ordertags.customers.workspace import Workspace
     from ordertags.engine.pipeline import Annotated, Summary
     from ordertags.reports.dryrun import DryRun
     from ordertags.reports.lists import ListFilter, Selection
-    from ordertags.tags import TagBook
 
 PathLike = str | os.PathLike[str]
 #: Called with the number of bytes read after each chunk of an export.
 Progress = Callable[[int], None]
+
+
+def check_arguments(
+    *,
+    tagbook: object = "",
+    as_of: object = None,
+    mode: object = None,
+    wait: object = None,
+) -> None:
+    """The arguments a Python caller may get wrong, checked before anything is read or
+    written: a :class:`UsageError` saying what is expected, never a bare TypeError or
+    ValueError from deep inside (or, worse, a run that goes on)."""
+    if not isinstance(tagbook, str | os.PathLike | TagBook):
+        raise UsageError(
+            f"tagbook must be a path or a loaded TagBook, not {type(tagbook).__name__}.",
+            hint='Give the tag book\'s path, e.g. tagbook="tagbook.yaml".',
+        )
+    if as_of is not None and (not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime)):
+        raise UsageError(
+            f"as_of must be a datetime.date, not {type(as_of).__name__} {as_of!r}.",
+            hint="Give e.g. as_of=datetime.date(2026, 1, 1) (or None for today).",
+        )
+    check_mode(mode)
+    check_wait(wait)
 
 
 @dataclass(frozen=True)
@@ -50,6 +76,9 @@ class Inputs:
     region: str | None = None
     progress: Progress | None = None
 
+    def __post_init__(self) -> None:
+        check_arguments(tagbook=self.tagbook, as_of=self.as_of)
+
 
 @dataclass(frozen=True)
 class WriteOptions:
@@ -63,6 +92,9 @@ class WriteOptions:
     profile_columns: str = "last"
     excel_safe: bool = False
     mode: int | None = None
+
+    def __post_init__(self) -> None:
+        check_arguments(mode=self.mode)
 
 
 @dataclass(frozen=True)
@@ -110,7 +142,7 @@ class ListSpec:
 
     def named_in(self, book: TagBook) -> ListSpec:
         """The list with its tags in the tag book's spelling (an unknown tag is an
-        error: :meth:`ordertags.tags.TagBook.tag_named`)."""
+        error: :meth:`ordertags.tagbook.TagBook.tag_named`)."""
         return ListSpec(
             self.path,
             tuple(book.tag_named(t) for t in self.tags),
@@ -137,6 +169,9 @@ class ApplyRequest:
     lists: Sequence[ListSpec] = ()
     consent: bool = True
     wait: float | None = None
+
+    def __post_init__(self) -> None:
+        check_arguments(wait=self.wait)
 
 
 @dataclass(frozen=True)
@@ -183,6 +218,9 @@ class ExportRequest:
     mode: int | None = None
     wait: float | None = None
 
+    def __post_init__(self) -> None:
+        check_arguments(mode=self.mode, wait=self.wait)
+
 
 @dataclass(frozen=True)
 class ExportResult:
@@ -218,6 +256,9 @@ class IngestRequest:
     region: str | None = None
     wait: float | None = None
     progress: Progress | None = None
+
+    def __post_init__(self) -> None:
+        check_arguments(wait=self.wait)
 
 
 @dataclass(frozen=True)

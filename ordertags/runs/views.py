@@ -30,7 +30,7 @@ from ordertags.runs.requests import (
     SuspectsRequest,
     ViewRequest,
 )
-from ordertags.tags import TagBook, load_tagbook
+from ordertags.tagbook import TagBook, load_tagbook
 
 
 def view_orders(request: ViewRequest) -> OrdersView:

@@ -42,7 +42,9 @@ log = logging.getLogger("ordertags.web")
 
 #: Added to every failed log-in (on top of Argon2's own work), so that guessing is slow.
 FAIL_DELAY_S = 0.5
-ROWS_KEPT = 8  # the filters of today's orders whose rows are kept (a few MB each at 5,000)
+ROWS_KEPT = 32  # the pages of today's orders whose rows are kept (some 80 KB each)
+#: Orders on one page of today's orders ("All" shows every one, to print).
+PAGE_ROWS = 200
 
 
 def _env() -> Environment:
@@ -55,6 +57,12 @@ def _env() -> Environment:
     env.filters["money"] = money
     env.globals["may"] = rank_at_least
     return env
+
+
+def _page_number(text: str, pages: int) -> int:
+    """The page asked for in ``?page=``, within 1..pages (anything else: the first)."""
+    ok = text.isascii() and text.isdigit() and 0 < len(text) < 7 and int(text) > 0
+    return min(int(text), pages) if ok else 1
 
 
 class ScreenApp:
@@ -74,7 +82,9 @@ class ScreenApp:
         self.throttle = throttle or Throttle()
         self.fail_delay = fail_delay
         self.env = _env()
-        self._rows: OrderedDict[tuple[int, str, str], tuple[Today, Markup]] = OrderedDict()
+        self._rows: OrderedDict[tuple[int, str, str, tuple[int, int]], tuple[Today, Markup]] = (
+            OrderedDict()
+        )
         self._rows_lock = threading.Lock()
         static = resources.files("ordertags.web") / "static"
         routes = [
@@ -217,10 +227,21 @@ class ScreenApp:
         today = self.screen.today()
         tag = request.query_params.get("tag", "")
         q = request.query_params.get("q", "")[:200]
+        everything = request.query_params.get("all", "") == "1"
         view = today.view
         shown = []
         if view is not None:
             shown = [o for o in view.orders if (not tag or tag in o.tags) and order_matches(o, q)]
+        pages = max(1, -(-len(shown) // PAGE_ROWS))
+        number = 1 if everything else _page_number(request.query_params.get("page", ""), pages)
+        first, last = (
+            (0, len(shown))
+            if everything
+            else (
+                (number - 1) * PAGE_ROWS,
+                min(len(shown), number * PAGE_ROWS),
+            )
+        )
         index = {name: i for i, name in enumerate(view.tags)} if view else {}
         return self.render(
             request,
@@ -228,22 +249,36 @@ class ScreenApp:
             today=today,
             view=view,
             shown=shown,
-            rows=self.order_rows(today, tag, q, shown, index),
+            rows=self.order_rows(today, tag, q, shown[first:last], index, (first, last)),
             tag=tag,
             q=q,
             index=index,
+            paging_rows=PAGE_ROWS,
+            paging={
+                "page": number,
+                "pages": 1 if everything else pages,
+                "first": first,
+                "last": last,
+                "all": everything,
+            },
             token=self.screen.change_token(),
             sources=[Path(s).name for s in today.sources],
         )
 
     def order_rows(
-        self, today: Today, tag: str, q: str, shown: list[Any], index: dict[str, int]
+        self,
+        today: Today,
+        tag: str,
+        q: str,
+        shown: list[Any],
+        index: dict[str, int],
+        span: tuple[int, int],
     ) -> Markup:
-        """The table rows of today's orders for a filter: rendered once for each view
-        (a new apply, a tag-book edit... makes a new one) and filter, and kept for the
-        next sessions (5,000 rows take some 150 ms to render; 20 tablets refreshing at
-        once would otherwise queue behind one another)."""
-        key = (id(today), tag, q)
+        """The table rows of one page of today's orders for a filter: rendered once for
+        each view (a new apply, a tag-book edit... makes a new one), filter and page, and
+        kept for the next sessions (20 tablets refreshing at once would otherwise each
+        render the same rows)."""
+        key = (id(today), tag, q, span)
         with self._rows_lock:
             held = self._rows.get(key)
             if held is not None and held[0] is today:

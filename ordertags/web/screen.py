@@ -35,7 +35,7 @@ from ordertags.customers.workspace import Workspace
 from ordertags.errors import EditConflictError, OrderTagsError, UsageError
 from ordertags.reports.lists import PRESET_NAMES
 from ordertags.reports.views import OrderView
-from ordertags.tags import (
+from ordertags.tagbook import (
     EntryChange,
     TagBook,
     change_entry,
@@ -364,7 +364,7 @@ class Screen:
         action: str = "change",
     ) -> EntryChange:
         """Change the note or the expiry (``""``: none) of the customer's entry holding
-        ``tag`` (:func:`ordertags.tags.change_entry`); ``None`` leaves one as it is."""
+        ``tag`` (:func:`ordertags.tagbook.change_entry`); ``None`` leaves one as it is."""
         self._check_identity(customer, identity)
         book, _ = self.book()
         tag = (book.spelling(tag) if book else None) or tag

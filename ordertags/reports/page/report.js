@@ -82,8 +82,17 @@
     head.appendChild(el("th", { text: title }));
   }
   const body = document.getElementById("rows");
-  const rows = [];
-  for (const o of data.orders) {
+  // Rows are made when they are about to be seen: the first CHUNK at once, the next ones
+  // as the reader scrolls near the end of those drawn (or all of them, to print), so a
+  // page of 50,000 orders opens as fast as one of fifty. Filtering works on the data, not
+  // on the drawn rows: it picks the matching orders, then draws the first of them.
+  const CHUNK = 30;
+  // Each order is one array; C names its places (the document's orders.columns).
+  const C = Object.fromEntries(data.orders.columns.map((c, i) => [c, i]));
+  function row(a) {
+    const o = { order: a[C.order], source: a[C.source], row: a[C.row], name: a[C.name],
+      identity: a[C.identity], tags: a[C.tags], notes: a[C.notes], order_notes: a[C.order_notes],
+      set: a[C.set], hold: a[C.hold], actions: a[C.actions], values: a[C.values] };
     const first = o.tags.map((n) => tags.get(n)).find((t) => t && t.background) ||
       (o.tags.length ? tags.get(o.tags[0]) : null);
     const tr = el("tr", { class: "order" + (o.tags.length ? " tagged" : ""),
@@ -101,29 +110,72 @@
     const needs = el("td", { class: "needs" });
     for (const n of o.notes) needs.appendChild(el("div", { class: "note", text: "Note: " + n }));
     for (const n of o.order_notes) needs.appendChild(el("div", { class: "order-note", text: n }));
-    for (const s of o.set) {
-      needs.appendChild(el("div", {}, [el("strong", { class: "action", text: s.column + ": " + s.value })]));
+    for (const [column, value] of o.set) {
+      needs.appendChild(el("div", {}, [el("strong", { class: "action", text: column + ": " + value })]));
     }
     if (o.hold) needs.appendChild(el("div", {}, [el("strong", { class: "hold", text: "HOLD: " + o.hold })]));
+    for (const a of o.actions || []) needs.appendChild(el("div", { class: "action-line", text: a }));
     tr.appendChild(needs);
     for (const v of o.values) tr.appendChild(parts("td", "value", v, false));
-    body.appendChild(tr);
-    rows.push({ tr, tags: o.tags, text: [o.order, o.name, o.identity, o.profile, o.needs,
-      ...o.values].join(" ").toLowerCase() });
+    return tr;
+  }
+  const rows = data.orders.rows.map((a) => ({ a, tr: null, tags: a[C.tags], text: null }));
+  // What a search looks in: made once, just after the first rows are shown.
+  const text = (r) => r.text ?? (r.text = [r.a[C.order], r.a[C.name], r.a[C.identity],
+    r.a[C.profile], r.a[C.needs], ...r.a[C.values]].join(" ").toLowerCase());
+  // The orders of each tag, in the document's order: made on the chip's first click.
+  const byTag = new Map();
+  const tagged = (name) => byTag.get(name) ||
+    byTag.set(name, rows.filter((r) => r.tags.includes(name))).get(name);
+  let matches = rows;
+  let drawn = 0;
+  function draw(upTo) {
+    const end = Math.min(upTo, matches.length);
+    if (end <= drawn) return;
+    const part = document.createDocumentFragment();
+    for (let i = drawn; i < end; i++) {
+      const r = matches[i];
+      if (!r.tr) r.tr = row(r.a);
+      part.appendChild(r.tr);
+    }
+    body.appendChild(part);
+    drawn = end;
+  }
+  // Near the end of the drawn rows (within a screen's height): draw the next chunk.
+  const sentinel = document.getElementById("more");
+  function more() {
+    while (drawn < matches.length && sentinel.getBoundingClientRect().top < 2 * window.innerHeight) {
+      draw(drawn + CHUNK);
+    }
+  }
+  if ("IntersectionObserver" in window) {
+    new IntersectionObserver((seen) => { if (seen.some((e) => e.isIntersecting)) more(); },
+      { rootMargin: "0px 0px 100% 0px" }).observe(sentinel);
+  }
+  window.addEventListener("scroll", more, { passive: true });
+  // On paper every matching order is printed, drawn or not yet.
+  const everything = () => draw(matches.length);
+  window.addEventListener("beforeprint", everything);
+  if (window.matchMedia) {
+    window.matchMedia("print").addEventListener("change", (m) => { if (m.matches) everything(); });
   }
 
   const search = document.getElementById("search");
   const shown = document.getElementById("shown");
   function apply() {
     const q = search.value.trim().toLowerCase();
-    let n = 0;
-    for (const r of rows) {
-      const ok = (!active.size || r.tags.some((t) => active.has(t))) && (!q || r.text.includes(q));
-      r.tr.hidden = !ok;
-      if (ok) n += 1;
-    }
-    shown.textContent = n + " shown";
+    let pool = rows;
+    if (active.size === 1) pool = tagged([...active][0]);
+    else if (active.size) pool = rows.filter((r) => r.tags.some((t) => active.has(t)));
+    matches = q ? pool.filter((r) => text(r).includes(q)) : pool;
+    body.replaceChildren();
+    drawn = 0;
+    draw(CHUNK);
+    more();
+    shown.textContent = matches.length + " shown";
   }
   search.addEventListener("input", apply);
   apply();
+  performance.mark("ordertags:rows");
+  setTimeout(() => rows.forEach(text), 0);
 })();
