@@ -7,6 +7,23 @@ line, the column or key, and a hint. The CLI catches only this base class.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
+#: A parameter named in a message, as :func:`param` marks it.
+_PARAM = re.compile("\x1f([^\x1f]+)\x1f")
+
+
+def param(name: str) -> str:
+    """A parameter of the library named in a message (``read.date_style``, ``everyone``):
+    a Python caller reads its name, the command line its flag (``--date-style``,
+    ``--all``), through :meth:`OrderTagsError.render`.
+
+    >>> str(UsageError(f"name the column with {param('read.columns')}."))
+    'name the column with read.columns.'
+    """
+    return f"\x1f{name}\x1f"
+
 
 class OrderTagsError(Exception):
     """Base class: bad data, rules or tag book. The CLI exits 1 on it.
@@ -36,9 +53,13 @@ class OrderTagsError(Exception):
         self.hint = hint
         super().__init__(self.render())
 
-    def render(self) -> str:
+    def render(self, spell: Callable[[str], str] | None = None) -> str:
+        """The whole message; ``spell`` writes each parameter it names (:func:`param`)
+        as its caller knows it (the command line: as a flag). By default, as the
+        parameter's name."""
         where = self.location()
-        return (f"{where}: " if where else "") + self.detail()
+        text = (f"{where}: " if where else "") + self.detail()
+        return _PARAM.sub(lambda m: (spell or str)(m.group(1)), text)
 
     def location(self) -> str:
         """Where: ``orders.csv, row 12, column "Total"`` ("" where nothing is known)."""

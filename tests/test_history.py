@@ -915,8 +915,8 @@ def test_a_refund_arriving_later_updates_the_order_and_the_measure(
 def test_an_export_in_slices_is_still_one_transaction(
     ws: Workspace, export: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ordertags import api
     from ordertags.customers import history
+    from ordertags.runs import history as api
 
     monkeypatch.setattr(api, "INGEST_SLICE", 3)
     rows = [order(str(i), f"c{i % 4}@example.com", "1.00") for i in range(10)]

@@ -752,7 +752,7 @@ def tagbook_with(names: list[str]) -> str:
 
 @files(40)
 @given(
-    names=st.lists(TAG_NAMES, min_size=1, max_size=4, unique=True),
+    names=st.lists(TAG_NAMES, min_size=1, max_size=4, unique_by=str.lower),
     data=st.data(),
     note=NOTES,
     local=LOCALS,

@@ -92,10 +92,10 @@ def _commit_between_reads(
     original = history_module.History.aggregates
     # The workspace's run lock would make the ingest wait for a recording apply; this
     # test is about the snapshot alone, so the ingest does not take it.
-    import ordertags.api
+    import ordertags.runs.history
 
     unlocked = contextlib.nullcontext
-    monkeypatch.setattr(ordertags.api, "run_lock", lambda *a, **k: unlocked())
+    monkeypatch.setattr(ordertags.runs.history, "run_lock", lambda *a, **k: unlocked())
 
     def aggregates(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         out = original(self, *args, **kwargs)

@@ -22,7 +22,7 @@ from tabulate import tabulate
 from ordertags.base.cache import cache_dir
 from ordertags.base.yamlfiles import load_schema, load_yaml, load_yaml_nodes
 from ordertags.base.yamltext import guess_indent
-from ordertags.cli import render_text_table
+from ordertags.cli.tables import draw as render_text_table
 from ordertags.errors import TagBookError
 from ordertags.tagbook import (
     cachefile,

@@ -200,7 +200,7 @@ def test_show_fits_the_width_by_dropping_columns(shop: Path) -> None:
 
 
 def test_colour_mode_respects_no_color_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ordertags import cli
+    from ordertags.cli import views as cli
 
     class Tty:
         def isatty(self) -> bool:

@@ -32,13 +32,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from ordertags.errors import OrderTagsError, UsageError
+from ordertags.errors import OrderTagsError, UsageError, param
 
 #: UTF-8's byte order mark: a file that starts with it is UTF-8, whatever else it holds.
 BOM = b"\xef\xbb\xbf"
 #: How long a tag book's or a history's lock is waited for before giving up.
 LOCK_TIMEOUT_S = 30.0
-#: How long a recording run (apply, ingest) waits for another to finish, by default.
+#: By default, how many seconds a run that records orders in a workspace's history
+#: (``apply`` unless --no-record or --dry-run, ``export`` given exports, ``ingest``)
+#: waits for the workspace's run lock while another such run holds it; then it gives
+#: up with exit 3 (:func:`ordertags.customers.workspace.run_lock`). Runs that only read
+#: the history take no lock and never wait.
 RUN_WAIT_S = 300.0
 #: The longest a run may be told to wait for another (a day: cron runs more often).
 MAX_WAIT_S = 24 * 3600.0
@@ -115,7 +119,7 @@ def check_output_folder(path: str | os.PathLike[str]) -> None:
     if not folder.is_dir():
         raise UsageError(
             f"cannot write {path}: there is no such folder {folder}.",
-            hint="Create the folder first, or give another --output.",
+            hint=f"Create the folder first, or give another {param('output')}.",
         )
 
 

@@ -5,6 +5,8 @@ in :mod:`ordertags.customers.rfm`."""
 from __future__ import annotations
 
 #: The 11 groups Shopify names, in display order: slug -> name.
+#: How the segments report groups its figures: per RFM group, or per tag.
+SEGMENTS_BY = ("group", "tag")
 GROUP_NAMES: dict[str, str] = {
     "champions": "Champions",
     "loyal": "Loyal",

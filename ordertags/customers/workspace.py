@@ -29,7 +29,7 @@ from ordertags.base.files import (
     make_private_dir,
 )
 from ordertags.base.keys import check_region
-from ordertags.errors import BusyError, HistoryError, UsageError, WorkspaceError
+from ordertags.errors import BusyError, HistoryError, UsageError, WorkspaceError, param
 from ordertags.io.lookup import OrderCustomer, norm_order_id
 from ordertags.storage.base import Database
 from ordertags.storage.location import (
@@ -219,6 +219,8 @@ def find_workspace(
     Workspace(root=PosixPath('.../shop'))
     """
     environ = os.environ if env is None else env
+    # "--workspace" as written, not a parameter: find_workspace's callers (the command
+    # line, the team screen) name the folder that way, and tests/test_history.py checks it.
     named, how = (explicit, "--workspace") if explicit else (environ.get(ENV_VAR), ENV_VAR)
     if named:
         root = Path(named).expanduser()
@@ -355,8 +357,8 @@ def workspace_history(workspace: Workspace | None) -> Iterator[History | None]:
 
 @contextlib.contextmanager
 def run_lock(workspace: Workspace | None, wait: float | None = None) -> Iterator[None]:
-    """Hold the workspace for one recording run (``apply``, ``ingest``): a second run
-    (cron starting again before the first ended) waits up to ``wait`` seconds (default
+    """Hold the workspace for one recording run (``apply``, ``export``, ``ingest``): a
+    second run (cron starting again before the first ended) waits up to ``wait`` seconds (default
     :data:`RUN_WAIT_S`), then gives up with :class:`ordertags.errors.BusyError` (exit 3).
     Without a workspace, nothing is held. The lock is released when the process ends,
     however it ends (an advisory lock on an open file)."""
@@ -388,7 +390,8 @@ def run_lock(workspace: Workspace | None, wait: float | None = None) -> Iterator
             f"another ordertags run is using the workspace {workspace.root} (waited "
             f"{limit:g} s); this run did nothing.",
             hint="It will be done by the next run; if this happens every time, runs take "
-            "longer than the cron interval: run less often, or give --wait more seconds.",
+            f"longer than the cron interval: run less often, or give {param('wait')} more "
+            "seconds.",
         ) from None
     except OSError as exc:
         raise WorkspaceError(

@@ -86,14 +86,8 @@ class Summary:
     # With a workspace: per customer tag, (gained, lost) since the last run that saw them.
     tag_changes: dict[str, tuple[int, int]] = field(default_factory=dict)
     recorded: IngestReport | None = None  # when apply recorded its orders in a history
-    #: Per list file written (``apply --list``): its selection (a
-    #: ``reports.lists.Selection``: customers, and those left out and why).
-    lists: dict[str, Any] = field(default_factory=dict)
     #: What the reader should know: dates read by assumption, ...
     warnings: list[str] = field(default_factory=list)
-    #: Characters of added text (labels, notes) the output encoding could not hold,
-    #: written as "?" (see ordertags.io.writers.encode_text).
-    replaced: int = 0
     #: The currency customer spend was compared in (None: the orders' own), and per
     #: other currency the orders left out of it for want of a rate.
     spend_currency: str | None = None

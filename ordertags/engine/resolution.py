@@ -42,8 +42,8 @@ from ordertags.customers.people import Grouping, OrderTexts, group_people, ident
 from ordertags.engine.arrays import BoolArray, FloatArray, IntArray, combined
 from ordertags.engine.frame import Frame
 from ordertags.engine.tagtext import render_tags
-from ordertags.errors import ColumnError
-from ordertags.io.fields import CONSENT_YES, FIELD_ALIASES
+from ordertags.errors import ColumnError, param
+from ordertags.io.fields import CONSENT_YES, FIELD_ALIASES, FIELD_OPTIONS
 from ordertags.io.values import whole_units
 from ordertags.tagbook import TagBook
 
@@ -553,8 +553,8 @@ def order_batches(frame: Frame, ids: RunIdentities) -> list[OrderBatch]:
                 f"no order id column (looked for: {looked}, ...), so its orders cannot be "
                 "recorded in the history.",
                 file=table.source,
-                hint="Name the column with --order-id-column, or leave the history out "
-                "with --no-record.",
+                hint=f"Name the column with {FIELD_OPTIONS['order_id']}, or leave the history "
+                f"out with {param('record=False')}.",
             )
         start = int(frame.offsets[t])
         batch = run_orders(frame, ids, start=start, length=table.num_rows, source=table.source)

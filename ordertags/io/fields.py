@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ordertags.errors import ColumnError
+from ordertags.errors import ColumnError, param
 
 #: The order fields ordertags computes on, with the column names that usually hold them
 #: (the generic profile: an export from no platform ordertags knows by name).
@@ -197,8 +197,9 @@ FIELD_TITLES = {
 ADDED_FIELD_COLUMNS = {"notes": "Order Notes"}
 
 #: The command-line option that names each field's column (the others: --mapping).
+#: The read option that names a field's column (``ReadOptions.columns``).
 FIELD_OPTIONS = {
-    f: f"--{f.replace('_', '-')}-column" for f in ("order_id", "email", "total", "date", "name")
+    f: param(f"read.columns['{f}']") for f in ("order_id", "email", "total", "date", "name")
 }
 
 
@@ -247,7 +248,9 @@ class FieldMap:
         note = self.notes.get(field)
         option = FIELD_OPTIONS.get(field)
         how = (
-            f"Name the column with {option}" if option else "Map a column to it with --mapping FILE"
+            f"Name the column with {option}"
+            if option
+            else f"Map a column to it with {param('read.mapping')} FILE"
         )
         if note:  # the profile's advice, then "or name the column ..."
             how = f"{note} {how[0].lower()}{how[1:]}"

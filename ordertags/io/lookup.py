@@ -21,7 +21,7 @@ from typing import Any
 
 from ordertags.base.files import BOM
 from ordertags.base.keys import buyer_key, normalize_phone
-from ordertags.errors import InputError
+from ordertags.errors import InputError, param
 from ordertags.io.fields import FieldMap
 from ordertags.io.platforms import (
     Profile,
@@ -32,6 +32,7 @@ from ordertags.io.platforms import (
     resolve_profile,
 )
 from ordertags.io.sniff import (
+    OTHER_ENCODING,
     SNIFF_BYTES,
     check_not_binary,
     sniff_delimiter,
@@ -58,7 +59,7 @@ def _json_rows(path: Path, encoding: str, raw: bytes | None = None) -> Iterator[
             f"cannot decode byte 0x{exc.object[exc.start]:02x} at byte offset {exc.start} as "
             f"{encoding}.",
             file=str(path),
-            hint="Save it as UTF-8, or give --encoding.",
+            hint=f"Save it as UTF-8, or give {param('read.encoding')}.",
         ) from None
     try:
         try:
@@ -214,9 +215,7 @@ def find_order_customer(
                     f"cannot decode byte 0x{exc.object[exc.start]:02x} at byte offset "
                     f"{exc.start} as {codecs.lookup(enc).name}.",
                     file=str(p),
-                    hint="The file is in another encoding: try --encoding cp1252 (Excel on "
-                    "Windows), --encoding mac_roman (Excel for Mac), --encoding latin-1 or "
-                    "--encoding cp932 (Japanese).",
+                    hint=OTHER_ENCODING,
                 ) from None
             raise
     raise AssertionError("unreachable")  # pragma: no cover

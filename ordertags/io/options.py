@@ -12,6 +12,14 @@ from dataclasses import dataclass, field
 
 from ordertags.io.platforms import DATE_STYLE_ALIASES, DATE_STYLES
 from ordertags.io.platforms import MONEY_STYLES as MONEY_STYLES  # for the command line
+from ordertags.io.platforms import PROFILE_NAMES as PROFILE_NAMES  # for the command line
+
+#: What annotated exports can be written as (``output_format``; None keeps each
+#: export's own), and a mailing list.
+OUTPUT_FORMATS = ("csv", "json", "ndjson", "xlsx")
+LIST_FORMATS = ("csv", "xlsx")
+#: Where the added columns go in a written export (``profile_columns``).
+PROFILE_PLACES = ("first", "last")
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ import pyarrow.csv as pacsv
 
 from ordertags.base.files import BOM
 from ordertags.base.sidework import SideWork
-from ordertags.errors import InputError
+from ordertags.errors import InputError, param
 from ordertags.io.options import DEFAULT, ReadOptions
 from ordertags.io.platforms import (
     GENERIC,
@@ -49,6 +49,7 @@ from ordertags.io.platforms import (
 )
 from ordertags.io.rawrows import RecordMap, scan_records
 from ordertags.io.sniff import (
+    OTHER_ENCODING,
     SNIFF_BYTES,
     check_not_binary,
     sniff_delimiter,
@@ -423,9 +424,7 @@ def _decode_error(exc: UnicodeDecodeError, encoding: str, source: str, base: int
         f"cannot decode byte 0x{exc.object[exc.start]:02x} at byte offset {exc.start + base} "
         f"as {encoding}.",
         file=source,
-        hint="The file is in another encoding: try --encoding cp1252 (Excel on Windows), "
-        "--encoding mac_roman (Excel for Mac), --encoding latin-1 or --encoding cp932 "
-        "(Japanese).",
+        hint=OTHER_ENCODING,
     )
 
 
@@ -465,7 +464,7 @@ def _parse_csv(
             f"the header has {len(header):,} columns; ordertags reads at most {MAX_COLUMNS:,} "
             "(an order export has a few hundred at most).",
             file=source,
-            hint="Check that this is an order export and that --delimiter is right.",
+            hint=f"Check that this is an order export and that {param('read.delimiter')} is right.",
         )
     if not header or all(not h.strip() for h in header):
         raise InputError(

@@ -6,7 +6,14 @@ import codecs
 import csv
 import unicodedata
 
-from ordertags.errors import InputError
+from ordertags.errors import InputError, param
+
+#: The hint of an export that is not in the encoding it was read in.
+OTHER_ENCODING = (
+    f"The file is in another encoding: try {param('read.encoding')} cp1252 (Excel on "
+    f"Windows), {param('read.encoding')} mac_roman (Excel for Mac), "
+    f"{param('read.encoding')} latin-1 or {param('read.encoding')} cp932 (Japanese)."
+)
 
 SNIFF_BYTES = 64 * 1024
 DELIMITERS = ",;\t|"
@@ -103,7 +110,7 @@ def utf16_to_utf8(data: bytes, codec: str, skip: int, source: str) -> bytes:
             f"{exc.start + skip} as {codec}.",
             file=source,
             hint="The file is not whole UTF-16 text: save it again from the spreadsheet "
-            "(as Unicode Text or CSV UTF-8), or give --encoding.",
+            f"(as Unicode Text or CSV UTF-8), or give {param('read.encoding')}.",
         ) from None
 
 

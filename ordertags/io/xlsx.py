@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import xlsxwriter
 
 from ordertags.base.colours import colour_hex, contrast_text
-from ordertags.errors import InputError
+from ordertags.errors import InputError, param
 
 #: Widest a column is made, in characters; longer text wraps in the cell when opened.
 MAX_WIDTH = 60
@@ -86,7 +86,7 @@ def write_xlsx(
     if n + 1 > ROW_LIMIT:
         raise InputError(
             f"{n:,} rows do not fit in one spreadsheet (at most {ROW_LIMIT - 1:,}).",
-            hint="Write CSV (--output-format csv), or split the export.",
+            hint=f"Write CSV ({param('output_format')} csv), or split the export.",
         )
     # The first value too long for a cell, in the order of writing: rows, then columns.
     long = [(r, j) for j, col in enumerate(cols) if (r := _too_long(col)) is not None]
@@ -98,7 +98,7 @@ def write_xlsx(
             f"cell (at most {CELL_LIMIT:,}).",
             row=r + 2,
             column=heads[j],
-            hint="Write CSV (--output-format csv) for this export.",
+            hint=f"Write CSV ({param('output_format')} csv) for this export.",
         )
     colours = (
         _text(columns[names.index(colour_column)], 0, n)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,9 +63,16 @@ class Inspection:
     items: int | None = None
     header: list[str] = field(default_factory=list)
     sample: list[list[str]] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    #: What could not be worked out (customers, dates, totals ...), and the error that
+    #: says why (:attr:`problems` as text).
+    failures: list[tuple[str, OrderTagsError]] = field(default_factory=list)
     date_style: str = ""  # "day-first (region GB)"
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[str]:
+        """The values that do not parse and what else could not be worked out, as text."""
+        return [f"{what}: {exc}" for what, exc in self.failures]
 
     def layout(self) -> str:
         """How the file is written: format, delimiter, line ends, encoding, BOM."""
@@ -85,7 +93,9 @@ class Inspection:
             parts.append(f"{len(d.trailer.splitlines())} trailer line(s)")
         return "CSV, " + ", ".join(parts)
 
-    def render(self) -> str:
+    def render(self, spell: Callable[[str], str] | None = None) -> str:
+        """The text ``inspect`` prints; ``spell`` writes the parameters its problems name
+        (see :meth:`ordertags.errors.OrderTagsError.render`)."""
         p = self.profile
         how = "forced" if not self.detected else "detected from " + ", ".join(self.detected)
         if p.name == GENERIC.name and not self.detected and not p.mapping_file:
@@ -130,9 +140,9 @@ class Inspection:
             from tabulate import tabulate  # lazy: drawn only here
 
             lines.append(tabulate(self.sample, headers=self.header, disable_numparse=True))
-        if self.problems:
+        if self.failures:
             lines.append("problems:")
-            lines += [f"  {m}" for m in self.problems]
+            lines += [f"  {what}: {exc.render(spell)}" for what, exc in self.failures]
         for warning in self.warnings:
             lines.append(f"warning: {warning}")
         return "\n".join(lines)
@@ -191,13 +201,13 @@ def inspect_orders(
     wanted = ("order_id", "email", "total", "date", "name", "phone", "country", "currency")
     missing = [f for f in wanted if fmap.get(f) is None and not frame.has_field(f)]
     report = Inspection(table, table.profile, table.detected, found, missing, rows=table.num_rows)
-    problems = report.problems
+    failures = report.failures
 
     def attempt(what: str, fn: Any) -> Any:
         try:
             return fn()
         except OrderTagsError as exc:
-            problems.append(f"{what}: {exc}")
+            failures.append((what, exc))
             return None
 
     report.orders = frame.orders.count

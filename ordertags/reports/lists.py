@@ -1008,7 +1008,6 @@ class Selection:
     #: (address, reason) for ``--suppression-out``, in list order.
     suppressed_out: list[tuple[str, str]] = field(default_factory=list)
     consent_ignored: int = 0  # listed without consent because of include_without_consent
-    tags_as_of: str | None = None  # from the history: when its rule tags were worked out
     #: Whom the list was asked for (its summary names the tags or segments, in the tag
     #: book's spelling where a tag book checked them: :meth:`ListFilter.named_in`).
     filter: ListFilter | None = None

@@ -18,7 +18,7 @@ from typing import Any
 
 from ordertags.base.files import create_private
 from ordertags.base.version import VERSION
-from ordertags.errors import HistoryError
+from ordertags.errors import HistoryError, param
 from ordertags.storage.base import Cursor, Database, Migration
 
 APPLICATION_ID = 0x4F544147  # "OTAG": an ordertags history, not some other SQLite file
@@ -96,13 +96,13 @@ class SQLiteDatabase(Database):
             raise HistoryError(
                 f"this is not an ordertags history ({exc}).",
                 file=self.where,
-                hint="Point --workspace at a folder made by `ordertags init`.",
+                hint=f"Point {param('workspace')} at a folder made by `ordertags init`.",
             ) from None
         if app not in (0, APPLICATION_ID) or (app == 0 and tables):
             raise HistoryError(
                 "this SQLite database is not an ordertags history.",
                 file=self.where,
-                hint="Point --workspace at a folder made by `ordertags init`.",
+                hint=f"Point {param('workspace')} at a folder made by `ordertags init`.",
             )
         refuse_newer(version, newest, self.where)
         try:
