@@ -369,3 +369,29 @@ def test_a_password_in_ordertags_database_is_never_shown(tmp_path: Path, pg_url:
     assert "s3cret" not in done.stderr + done.stdout
     assert "postgresql://shop:***@127.0.0.1:1/shop" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_statement_timeout_is_one_clear_error_and_the_next_run_works(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """The server cancels a statement that runs too long (a DBA's statement_timeout,
+    here set for the session through the URL's libpq ``options``): the command says so
+    in one line and exits 1, nothing of the run is recorded, and the next run works."""
+    a, _ = machines(tmp_path, pg_url)
+    big = write_orders(tmp_path / "big.csv", range(0, 20_000), customers=4_000)
+    assert "options=" in pg_url  # the schema's search_path: add the timeout beside it
+    slow = env() | {"ORDERTAGS_DATABASE": pg_url + "%20-cstatement_timeout%3D1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "ordertags", "ingest", str(big), "-w", str(a)],
+        capture_output=True,
+        text=True,
+        env=slow,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "timeout" in lines[0].lower(), lines[0]
+    assert figures(pg_url) == (0, 0, Decimal(0))
+    ordertags("ingest", big, "-w", a)
+    assert figures(pg_url) == truth(set(range(0, 20_000)), customers=4_000)
