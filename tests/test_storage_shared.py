@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +27,7 @@ from ordertags.cli import app
 from ordertags.customers.workspace import Workspace
 
 from .month_shop import make_month, write_exports
+from .pg_support import DATABASE
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = ["Order Id", "Source", "Received Date", "Customer Name", "Email", "Currency", "Total"]
@@ -395,3 +397,56 @@ def test_a_statement_timeout_is_one_clear_error_and_the_next_run_works(
     assert figures(pg_url) == (0, 0, Decimal(0))
     ordertags("ingest", big, "-w", a)
     assert figures(pg_url) == truth(set(range(0, 20_000)), customers=4_000)
+
+
+def _mount_small(folder: Path, size: str) -> bool:
+    """A tmpfs of ``size`` at ``folder`` (root only); False where mounting is not allowed."""
+    if os.geteuid() != 0:
+        return False
+    option = f"size={size}"
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", option, "tmpfs", str(folder)], check=False)
+    return done.returncode == 0
+
+
+def test_the_servers_disk_full_is_one_clear_error_and_the_next_run_works(
+    tmp_path: Path, pg_url: str, pg_base_url: str
+) -> None:
+    """The database server runs out of disk mid-ingest (its tables on a tablespace of
+    a 2 MB file system): one line, exit 1, nothing recorded; once there is room again,
+    the same command records every order."""
+    # Beside the server's own folders (the server's user cannot enter pytest's).
+    disk = Path(tempfile.mkdtemp(prefix="ordertags-pgdisk-"))
+    disk.chmod(0o755)
+    if not _mount_small(disk, "2m"):
+        disk.rmdir()
+        pytest.skip("filling a server's disk needs root and tmpfs (mount -t tmpfs)")
+    name = f"full_{os.getpid()}"
+    admin = f"{pg_base_url}/{DATABASE}"
+    schema = pg_url.rsplit("search_path%3D", 1)[1]
+    try:
+        owner = int(subprocess.check_output(["id", "-u", "postgres"], text=True).strip())
+        os.chown(disk, owner, -1)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"CREATE TABLESPACE {name} LOCATION '{disk}'")
+        url = pg_url + f"%20-cdefault_tablespace%3D{name}"
+        (a,) = [tmp_path / "warehouse"]
+        ordertags("init", a, "--database", url, "--default-region", "GB")
+        big = write_orders(tmp_path / "big.csv", range(0, 40_000), customers=8_000)
+        done = ordertags("ingest", big, "-w", a, check=False)
+        assert done.returncode == 1, done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+        assert "out of space" in lines[0] and "nothing of it was recorded" in lines[0]
+        assert figures(pg_url) == (0, 0, Decimal(0))
+        subprocess.run(["mount", "-o", "remount,size=300m", str(disk)], check=True)
+        ordertags("ingest", big, "-w", a)
+        assert figures(pg_url) == truth(set(range(0, 40_000)), customers=8_000)
+    finally:
+        from ordertags.storage.postgresql import close_pools
+
+        close_pools()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            conn.execute(f"DROP TABLESPACE IF EXISTS {name}")
+        subprocess.run(["umount", str(disk)], check=False)
+        disk.rmdir()
