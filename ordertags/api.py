@@ -95,7 +95,14 @@ from ordertags.reports.segments import (
     thresholds_text,
 )
 from ordertags.reports.views import OrdersView, order_views
-from ordertags.reports.watch import Alert, post_alerts, watch_alerts, webhook_settings
+from ordertags.reports.watch import (
+    Alert,
+    new_alerts,
+    post_alerts,
+    untold_alerts,
+    watch_alerts,
+    webhook_settings,
+)
 from ordertags.rules import FieldCondition, RuleSet, load_rules
 from ordertags.tagbook import TagBook, load_tagbook
 
@@ -155,7 +162,9 @@ __all__ = [
     "write_list_xlsx",
     "write_report",
     "Alert",
+    "new_alerts",
     "post_alerts",
+    "untold_alerts",
     "watch_alerts",
     "webhook_settings",
 ]

@@ -295,6 +295,25 @@ class HistoryQueries(HistoryIngest):
         arr = np.array(rows, dtype=np.int64).reshape(-1, 5)
         return RefundFigures(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4])
 
+    def alerted(self, channels: list[str], order_ids: list[str]) -> set[tuple[int, str]]:
+        """(position, tag) of each of these orders the watch list has told of already."""
+        self.temp_orders(channels, order_ids)
+        rows = self.fetch(
+            "SELECT t.pos, a.tag FROM t_orders t CROSS JOIN alerted a "
+            "ON a.order_id = t.order_id AND a.channel = t.channel"
+        )
+        return {(int(pos), str(tag)) for pos, tag in rows}
+
+    def remember_alerted(self, told: Sequence[tuple[str, str, str]], at: str) -> None:
+        """Keep each (channel, order id, tag) as told at ``at`` (ISO 8601), so the
+        watch list tells it once."""
+        with self.writing() as db:
+            db.executemany(
+                "INSERT INTO alerted (channel, order_id, tag, at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (order_id, channel, tag) DO NOTHING",
+                [(c, o, t, at) for c, o, t in told],
+            )
+
     def recorded_orders(self, channels: list[str], order_ids: list[str]) -> Recorded:
         """The history's version of these orders (those it holds)."""
         self.temp_orders(channels, order_ids)
