@@ -109,17 +109,17 @@ def _apply(shop: Path, tmp_path: Path) -> dict[str, set[str]]:
     out = tmp_path / "out.csv"
     result = run("apply", today, "-o", out, "--as-of", AS_OF, "-w", shop, "--no-record")
     assert result.exit_code == 0, result.stderr
-    return {
-        r["Email"]: {t for t in r["Customer Tags"].split("; ") if t} for r in read_csv(out)
-    }
+    return {r["Email"]: {t for t in r["Customer Tags"].split("; ") if t} for r in read_csv(out)}
 
 
 def test_refund_rates_over_the_run_and_the_history(shop: Path, tmp_path: Path) -> None:
     # Ann in the window: placed #1001, #1002, #1003, #1004; money back on #1002, #1003.
     ann_rate = Decimal(2) / Decimal(4) * 100  # 50%: over 40, across 4 orders
-    ann_value = (Decimal("50.00") + Decimal("20.00")) / (
-        Decimal("100.00") + Decimal("50.00") + Decimal("80.00") + Decimal("70.00")
-    ) * 100  # 23.33%
+    ann_value = (
+        (Decimal("50.00") + Decimal("20.00"))
+        / (Decimal("100.00") + Decimal("50.00") + Decimal("80.00") + Decimal("70.00"))
+        * 100
+    )  # 23.33%
     # Bob in the window: placed #1101, #1103 (#1102 voided: no order); money back on #1103.
     bob_rate = Decimal(1) / Decimal(2) * 100
     bob_value = Decimal("25.00") / (Decimal("60.00") + Decimal("25.00")) * 100  # 29.41%

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ordertags.base import files
 from ordertags.customers.importing import apply_import, plan_import, tag_many
 from ordertags.tagbook import TagRequest, load_tagbook, tag_customer, tag_customers
 from ordertags.tagbook import store as tagbook_store
@@ -29,7 +30,7 @@ REQUESTS = [
 
 def _count_writes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     writes: list[Path] = []
-    real = tagbook_store.atomic_write_bytes
+    real = files.atomic_write_bytes
 
     def counting(path: Path, data: bytes) -> None:
         writes.append(path)

@@ -33,12 +33,12 @@ from ordertags.errors import OrderTagsError, UsageError
 from ordertags.io.customer_exports import CustomerFile, CustomerRecord, read_customer_files
 from ordertags.tagbook import (
     TagBook,
+    TagRequest,
     default_author,
     define_tag,
     load_tagbook,
     parse_date,
     suppress_address,
-    TagRequest,
     tag_customers,
     tag_key,
 )

@@ -74,8 +74,8 @@ class Money:
         the refund column (Shopify ``Refunded Amount``, AlgolPlus ``Order Refund
         Amount``) or, where that says nothing and the order's status says it was
         refunded (:data:`REFUNDED_STATUSES`: Shopify's Financial Status, WooCommerce's
-        status), or it was cancelled (:meth:`cancelled`), its whole total; 0 elsewhere. An order field: the order's value on
-        every row of the order."""
+        status) or cancelled (:meth:`cancelled`), its whole total; 0 elsewhere. An order
+        field: the order's value on every row of the order."""
         key = ("refund", "")
         if key in self._cache:
             cached: IntArray = self._cache[key]

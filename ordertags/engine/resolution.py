@@ -390,9 +390,9 @@ def customer_aggregates(
     placed = sel & ~frame.money.cancelled()
     out["placed"] = np.bincount(person[placed], minlength=people).astype(np.int64)
     refund = frame.money.refund_units()
-    out["refunded_orders"] = np.bincount(
-        person[placed & (refund > 0)], minlength=people
-    ).astype(np.int64)
+    out["refunded_orders"] = np.bincount(person[placed & (refund > 0)], minlength=people).astype(
+        np.int64
+    )
     out["placed_value"] = (
         _sum_by(person[placed], frame.money.units(field="total", optional=True)[placed], people)
         if "total" in need and frame.has_field("total")

@@ -255,7 +255,9 @@ def tag_customers(
                 record["expires"] = expires.isoformat()
             given.setdefault(key, set()).update(new)
             unchanged = tuple(t for t in names if t in have)
-            reports.append(TagChange(written, key, added=tuple(new), unchanged=unchanged, kind=kind))
+            reports.append(
+                TagChange(written, key, added=tuple(new), unchanged=unchanged, kind=kind)
+            )
             changes.append(AppendEntry(record))
         # Every later index valid: the notes set (indexes as read) before the appends.
         changes.sort(key=lambda c: not isinstance(c, SetValue))

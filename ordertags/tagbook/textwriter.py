@@ -9,6 +9,7 @@ the whole edit by the round trip instead (:mod:`ordertags.tagbook.roundtrip`).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -31,6 +32,14 @@ from ordertags.tagbook.model import IDENTITY_FIELDS, Entry, Link, Suppression, T
 from ordertags.tagbook.reader import entry_fits
 
 __all__ = ["NotPlainText", "TextWriter", "fits_schema"]
+
+
+def _shift_tail(items: list[Any], after: int, moved: Callable[[int | None], int | None]) -> None:
+    """The items of ``items`` (in file order) on lines after ``after``, moved."""
+    i = len(items)
+    while i and (items[i - 1].line is None or items[i - 1].line > after):
+        i -= 1
+    items[i:] = [replace(x, line=moved(x.line)) for x in items[i:]]
 
 
 class TextWriter:
@@ -91,11 +100,9 @@ class TextWriter:
 
         # Each list is in file order: only its tail after ``after`` moves (an append at
         # the end moves nothing, so a batch of appends costs no pass over the book).
-        for items in (self.entries, self.links, self.suppressed):
-            i = len(items)
-            while i and (items[i - 1].line is None or items[i - 1].line > after):  # type: ignore[operator]
-                i -= 1
-            items[i:] = [replace(x, line=moved(x.line)) for x in items[i:]]  # type: ignore[type-var]
+        _shift_tail(self.entries, after, moved)
+        _shift_tail(self.links, after, moved)
+        _shift_tail(self.suppressed, after, moved)
         i = len(self.ends)
         while i and self.ends[i - 1] > after:
             i -= 1
