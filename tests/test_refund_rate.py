@@ -56,6 +56,8 @@ tags:
   - name: THREE-REFUNDS
   - name: SPEND-60
   - name: ONE-ORDER
+  - name: ALL-BACK
+  - name: FOUR-PLACED
 """
 
 RULES = """\
@@ -82,6 +84,12 @@ rules:
   - name: one order
     when: {customer: orders, equals: 1}
     tag: ONE-ORDER
+  - name: everything given back
+    when: {customer: refund_rate, at_least: 100, within_days: 180}
+    tag: ALL-BACK
+  - name: four orders placed
+    when: {customer: orders_placed, equals: 4, within_days: 180}
+    tag: FOUR-PLACED
 """
 
 
@@ -103,9 +111,9 @@ def shop(tmp_path: Path) -> Path:
     return shop
 
 
-def _apply(shop: Path, tmp_path: Path) -> dict[str, set[str]]:
+def _apply(shop: Path, tmp_path: Path, rows: list[list[str]] = TODAY) -> dict[str, set[str]]:
     today = tmp_path / "today.csv"
-    today.write_text(csv_text(HEADER, TODAY), encoding="utf-8")
+    today.write_text(csv_text(HEADER, rows), encoding="utf-8")
     out = tmp_path / "out.csv"
     result = run("apply", today, "-o", out, "--as-of", AS_OF, "-w", shop, "--no-record")
     assert result.exit_code == 0, result.stderr
@@ -143,6 +151,24 @@ def test_refund_rates_over_the_run_and_the_history(shop: Path, tmp_path: Path) -
     assert ("SPEND-60" in tags["ann@example.com"]) is (abs(ann_spend - 60) < Decimal("0.01"))
     assert "ONE-ORDER" in tags["bob@example.com"]  # #1101 only
     assert "ONE-ORDER" not in tags["ann@example.com"]
+    assert "FOUR-PLACED" in tags["ann@example.com"]
+    assert not tags["ann@example.com"] & {"ALL-BACK"} and not tags["bob@example.com"] & {"ALL-BACK"}
+
+
+def test_an_order_in_the_run_and_the_history_counts_once(shop: Path, tmp_path: Path) -> None:
+    # The run holds #1003 again as recorded, and #1101 now refunded in full (the history
+    # has it paid): the run's copy counts, once.
+    again = [r for r in EARLIER if r[0] == "#1003"]
+    refunded = [["#1101", "bob@example.com", "refunded", "GBP", "60.00", "60.00",
+                 "2026-09-10 10:00:00 +0000", "Mug"]]  # fmt: skip
+    tags = _apply(shop, tmp_path, TODAY + again + refunded)
+    # Ann: still #1001, #1002, #1003, #1004 placed (4, not 5), two refunded.
+    assert "FOUR-PLACED" in tags["ann@example.com"]
+    assert "SERIAL-REFUNDER" in tags["ann@example.com"]
+    # Bob: #1101 and #1103 placed, both given back in full: 2 of 2, 100%.
+    bob_rate = Decimal(2) / Decimal(2) * 100
+    assert ("ALL-BACK" in tags["bob@example.com"]) is (bob_rate >= 100)
+    assert "ONE-ORDER" not in tags["bob@example.com"]  # no order kept
 
 
 def test_cancelled_orders_are_recorded_as_such(shop: Path) -> None:

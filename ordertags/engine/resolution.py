@@ -108,7 +108,7 @@ class Memory:
         #: Phones the tag book tags by hand: orders with them join that person, as
         #: phones named in a link do.
         self.tag_phones = tag_phones
-        self._measures: dict[int | None, dict[str, IntArray]] = {}
+        self._measures: dict[tuple[int | None, bool], dict[str, IntArray]] = {}
 
     @property
     def customers(self) -> Customers:
@@ -173,15 +173,17 @@ class Memory:
         groups = self.customers.groups
         assert groups is not None
         require_measure_fields(frame, measure, within_days)
-        agg = self.aggregates(within_days)
+        agg = self.aggregates(within_days, refunds=measure in REFUND_MEASURES)
         values = measure_of(frame, agg, measure, within_days)
         result: FloatArray = values[groups]
         return result
 
-    def aggregates(self, within_days: int | None) -> dict[str, IntArray]:
-        """Per person: see :func:`customer_aggregates`; with the history's orders."""
-        if within_days in self._measures:
-            return self._measures[within_days]
+    def aggregates(self, within_days: int | None, *, refunds: bool = False) -> dict[str, IntArray]:
+        """Per person: see :func:`customer_aggregates`; with the history's orders (and,
+        with ``refunds``, its refund figures: a query of their orders, made only for
+        the rules that ask)."""
+        if (within_days, refunds) in self._measures:
+            return self._measures[(within_days, refunds)]
         frame = self.frame
         customers = self.customers
         assert customers.groups is not None
@@ -191,8 +193,8 @@ class Memory:
             start = end = None
             if within_days is not None:
                 start, end = history_window(frame.as_of, within_days)
-            self._add_history(out, out["first"], out["last"], start, end)
-        self._measures[within_days] = out
+            self._add_history(out, out["first"], out["last"], start, end, refunds=refunds)
+        self._measures[(within_days, refunds)] = out
         return out
 
     @cached_property
@@ -261,9 +263,12 @@ class Memory:
         last: IntArray,
         start: int | None,
         end: int | None,
+        *,
+        refunds: bool,
     ) -> None:
         """Add the history's orders of each person; take out the history's copy of the
-        orders this run holds too, so that no order counts twice."""
+        orders this run holds too, so that no order counts twice. The refund figures
+        (``refunds``, ``placed``...) only with ``refunds``."""
         assert self.history is not None
         ids_sorted, owner_sorted = self.grouping.hist_ids, self.grouping.hist_owner
         if not len(ids_sorted):
@@ -276,12 +281,13 @@ class Memory:
         p = owner_sorted[k]
         np.add.at(out["orders"], p, agg.orders)
         np.add.at(out["spend"], p, agg.spend)
-        refunds = self.history.refund_figures(ids_sorted, start=start, end=end)
-        r = owner_sorted[np.searchsorted(ids_sorted, refunds.ids)]
-        np.add.at(out["refunds"], r, refunds.refunded)
-        np.add.at(out["placed"], r, refunds.placed)
-        np.add.at(out["refunded_orders"], r, refunds.refunded_orders)
-        np.add.at(out["placed_value"], r, refunds.placed_value)
+        if refunds:
+            figures = self.history.refund_figures(ids_sorted, start=start, end=end)
+            r = owner_sorted[np.searchsorted(ids_sorted, figures.ids)]
+            np.add.at(out["refunds"], r, figures.refunded)
+            np.add.at(out["placed"], r, figures.placed)
+            np.add.at(out["refunded_orders"], r, figures.refunded_orders)
+            np.add.at(out["placed_value"], r, figures.placed_value)
         dated = agg.first != NO_DATE
         np.minimum.at(first, p[dated], agg.first[dated])
         low = np.where(last == NO_DATE, _LOW, last)
@@ -313,6 +319,8 @@ class Memory:
             )
             totals = np.rint(totals * factor).astype(np.int64)
         np.subtract.at(out["spend"], q, totals)
+        if not refunds:
+            return
         kept = dup.cancelled[keep] == 0  # a cancelled copy was in no refund figure
         np.subtract.at(out["refunds"], q[kept], dup.refund[keep][kept])
         np.subtract.at(out["placed"], q[kept], 1)
@@ -321,6 +329,10 @@ class Memory:
 
 
 _LOW = np.iinfo(np.int64).min
+#: The measures made from the refund figures (the history's are read only for them).
+REFUND_MEASURES = frozenset(
+    {"refunds", "refunded_orders", "orders_placed", "refund_rate", "refund_value_rate"}
+)
 #: The columns each measure is worked out from (besides the orders).
 _NEEDS: dict[str, tuple[str, ...]] = {
     "orders": (),
