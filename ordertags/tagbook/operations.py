@@ -192,7 +192,7 @@ def tag_customers(
     one :class:`TagChange` per request.
 
     >>> [c.added for c in tag_customers("tagbook.yaml", [
-    ...     TagRequest("jane@example.com", ("VIP",)), TagRequest("+447700900123", ("VIP",))])]
+    ...     TagRequest("jane@example.com", ("VIP",)), TagRequest("+447400123456", ("VIP",))])]
     [('VIP',), ('VIP',)]
     """
     when = _moment(now)
