@@ -197,6 +197,9 @@ if TYPE_CHECKING:
         TagDef as TagDef,
     )
     from ordertags.tagbook import (
+        TagRequest as TagRequest,
+    )
+    from ordertags.tagbook import (
         change_entry as change_entry,
     )
     from ordertags.tagbook import (
@@ -210,6 +213,9 @@ if TYPE_CHECKING:
     )
     from ordertags.tagbook import (
         tag_customer as tag_customer,
+    )
+    from ordertags.tagbook import (
+        tag_customers as tag_customers,
     )
     from ordertags.tagbook import (
         unlink_identities as unlink_identities,
@@ -280,6 +286,8 @@ _EXPORTS = {
     "suppress_address": "tagbook",
     "suspects_in_files": "api",
     "tag_customer": "tagbook",
+    "tag_customers": "tagbook",
+    "TagRequest": "tagbook",
     "change_entry": "tagbook",
     "EntryChange": "tagbook",
     "unlink_identities": "tagbook",

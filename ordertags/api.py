@@ -39,7 +39,14 @@ from ordertags.reports.lists import ListFilter, Selection
 from ordertags.reports.lists import mailing_list as run_mailing_list
 from ordertags.reports.segments import SegmentTable, TagLine
 from ordertags.reports.views import OrdersView
-from ordertags.reports.watch import Alert, post_alerts, watch_alerts, webhook_settings
+from ordertags.reports.watch import (
+    Alert,
+    new_alerts,
+    post_alerts,
+    untold_alerts,
+    watch_alerts,
+    webhook_settings,
+)
 from ordertags.rules import RuleSet, load_rules
 from ordertags.runs import (
     ApplyRequest,
@@ -95,7 +102,9 @@ __all__ = [
     "view_files",
     "write_report",
     "Alert",
+    "new_alerts",
     "post_alerts",
+    "untold_alerts",
     "watch_alerts",
     "webhook_settings",
 ]

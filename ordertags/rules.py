@@ -55,6 +55,10 @@ CUSTOMER_MEASURES = (
     "days_since_first",
     "days_since_last",
     "refunds",
+    "refunded_orders",
+    "orders_placed",
+    "refund_rate",
+    "refund_value_rate",
     "first_order",
 )
 ITEM_FIELDS = ("sku", "name", "quantity", "price")
@@ -224,8 +228,9 @@ class FieldCondition(Condition):
 @dataclass
 class CustomerCondition(Condition):
     """A condition on the customer's orders: spend, order count, average order value,
-    days since the first or last order, refunds, first order; optionally within the last
-    D days before the as-of date."""
+    days since the first or last order, refunds (value, orders refunded, refund rate by
+    count or value, orders placed), first order; optionally within the last D days
+    before the as-of date."""
 
     measure: str
     ops: dict[str, Any]

@@ -141,8 +141,9 @@ def test_a_history_that_kept_one_other_number_is_migrated(
     conn.execute(
         "UPDATE orders SET reference = (SELECT alias FROM order_aliases a WHERE a.id = orders.id)"
     )
-    for table in ("order_aliases", "users", "audit", "applied"):  # what later versions add
+    for table in ("order_aliases", "users", "audit", "applied", "alerted"):  # later versions'
         conn.execute(f"DROP TABLE {table}")
+    conn.execute("ALTER TABLE orders DROP COLUMN cancelled")  # version 9
     for index in ("orders_phone", "orders_address"):
         conn.execute(f"DROP INDEX {index}")
     conn.execute("PRAGMA user_version = 4")

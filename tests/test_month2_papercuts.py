@@ -534,6 +534,9 @@ CALLS: dict[str, Call] = {
         [p(f["shop"])], tagbook=p(f["book"])
     ),
     "tag_customer": lambda p, f: ordertags.tag_customer(p(f["book"]), "walt@example.com", ["VIP"]),
+    "tag_customers": lambda p, f: ordertags.tag_customers(
+        p(f["book"]), [ordertags.TagRequest("walt@example.com", ("VIP",))]
+    ),
     "change_entry": lambda p, f: (
         (
             ordertags.tag_customer(f["book"], "walt@example.com", ["VIP"]),

@@ -167,15 +167,16 @@ def apply(
     elif not quiet:  # the summary's table layout is not even imported for a quiet run
         say(quiet, render_summary(done.summary, done.written, done.lists))
     say(False, render_warnings(done.summary, done.replaced))
-    _watch(done.run, where.workspace, post=not dry_run)
+    _watch(done.run, where.workspace, post=not dry_run, remember=not dry_run and not no_record)
 
 
-def _watch(result: Any, ws: Workspace | None, *, post: bool) -> None:
-    """The watch list: a line per order with an ``alert: true`` tag (always, even with
-    --quiet: cron mails it), and one message to the workspace's webhooks."""
-    from ordertags.runs import post_alerts, watch_alerts, webhook_settings
+def _watch(result: Any, ws: Workspace | None, *, post: bool, remember: bool) -> None:
+    """The watch list: a line per order with an ``alert: true`` tag not told before
+    (always, even with --quiet: cron mails it), and one message to the workspace's
+    webhooks."""
+    from ordertags.runs import new_alerts, post_alerts, webhook_settings
 
-    alerts = watch_alerts(result)
+    alerts = new_alerts(result, ws, remember=remember)
     for alert in alerts:
         typer.echo(alert.line(), err=True)
     if not alerts or not post or ws is None:

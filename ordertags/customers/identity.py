@@ -429,9 +429,13 @@ class OrderBatch:
     email_text: list[str | None] = field(default_factory=list)  # the email as written
     via: str = ""  # the platform profile of the export (linnworks, amazon, ...)
     hub: bool = False  # an order hub's copies of other channels' orders (Linnworks)
+    #: Per order: cancelled, voided or failed (its status said so); None: none was.
+    cancelled: BoolArray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.order_id)
+        if self.cancelled is None:
+            self.cancelled = np.zeros(n, dtype=bool)
         for name in ("currency", "consent", "reference", "email_text"):
             if not getattr(self, name):
                 setattr(self, name, [None] * n)

@@ -33,12 +33,13 @@ from ordertags.errors import OrderTagsError, UsageError
 from ordertags.io.customer_exports import CustomerFile, CustomerRecord, read_customer_files
 from ordertags.tagbook import (
     TagBook,
+    TagRequest,
     default_author,
     define_tag,
     load_tagbook,
     parse_date,
     suppress_address,
-    tag_customer,
+    tag_customers,
     tag_key,
 )
 
@@ -358,24 +359,17 @@ def apply_import(
         define_tag(tagbook, name, label=theirs, description=f"Imported ({theirs})")
         for name, theirs in plan.create.items()
     )
-    tagged = added = 0
-    for p in plan.tag:
-        if not p.add:
-            continue
-        change = tag_customer(
-            tagbook,
-            p.identity,
-            list(p.add),
-            note=p.note,
-            by=plan.by,
-            expires=p.expires,
-            now=now,
-            region=region,
-            valid_phone=False,
-        )
-        if change.added:
-            tagged += 1
-            added += len(change.added)
+    todo = [p for p in plan.tag if p.add]
+    changes = tag_customers(
+        tagbook,
+        [TagRequest(p.identity, tuple(p.add), p.note, p.expires) for p in todo],
+        by=plan.by,
+        now=now,
+        region=region,
+        valid_phone=False,
+    )
+    tagged = sum(1 for c in changes if c.added)
+    added = sum(len(c.added) for c in changes)
     suppressed = 0
     for email, reason, done in plan.suppress:
         if done:
@@ -445,6 +439,7 @@ def tag_many(
     code = region or DEFAULT_REGION
     out = BulkTagResult()
     done: set[str] = set()
+    requests = []
     for line, value in values:
         found = _identity(value, code, orders)
         if isinstance(found, str):
@@ -454,17 +449,10 @@ def tag_many(
         if key in done:
             continue
         done.add(key)
-        change = tag_customer(
-            tagbook,
-            written,
-            tags,
-            note=note,
-            by=by,
-            expires=expires,
-            now=now,
-            region=region,
-            valid_phone=False,
-        )
+        requests.append(TagRequest(written, tuple(tags), note, expires))
+    for change in tag_customers(
+        tagbook, requests, by=by, now=now, region=region, valid_phone=False
+    ):
         if change.added:
             out.tagged += 1
         else:

@@ -63,7 +63,7 @@ class IngestReport:
 #: The columns of a new order, in the order :meth:`HistoryIngest.ingest` gives them.
 ORDER_COLUMNS = (
     "id", "channel", "order_id", "at", "total", "refund", "customer", "email", "ps", "phone",
-    "address", "name", "buyer", "currency", "consent", "email_text", "via",
+    "address", "name", "buyer", "currency", "consent", "email_text", "via", "cancelled",
 )  # fmt: skip
 
 #: Platform profiles whose exports hold copies of other channels' orders.
@@ -163,6 +163,11 @@ class HistoryIngest(HistoryStore):
         row_pos = pos.reshape(3, n)
         at = batch.at
         total = np.where(batch.has_total, batch.total, 0)
+        cancelled = (
+            np.zeros(n, dtype=np.int64)
+            if batch.cancelled is None
+            else batch.cancelled.astype(np.int64)
+        )
         phone = ids.phone.cast(pa.string())
         address = ids.address.cast(pa.string())
         with self.writing():
@@ -196,6 +201,7 @@ class HistoryIngest(HistoryStore):
                 & (old["has_total"] == batch.has_total)
                 & (old["total"] == total)
                 & (old["refund"] == batch.refund)
+                & (old["cancelled"] == cancelled)
                 & (old["email"] == e)
                 & (old["ps"] == pn)
                 & (old["buyer"] == b)
@@ -285,6 +291,7 @@ class HistoryIngest(HistoryStore):
                 values["consent"],
                 batch.email_text,
                 [batch.via] * n,
+                cancelled.tolist(),
             ]
             every = columns
             if len(fresh) < n:
@@ -300,7 +307,7 @@ class HistoryIngest(HistoryStore):
             self.db.executemany(
                 "UPDATE orders SET at = ?, total = ?, refund = ?, customer = ?, email = ?, "
                 "ps = ?, phone = ?, address = ?, name = ?, buyer = ?, currency = ?, "
-                "consent = ?, email_text = ?, via = ? WHERE id = ?",
+                "consent = ?, email_text = ?, via = ?, cancelled = ? WHERE id = ?",
                 ((*(c[i] for c in every[2:]), int(old["id"][i])) for i in changed.tolist()),
             )
             self._add_aliases(record_ids, batch.reference, old["aliased"])
@@ -363,7 +370,8 @@ class HistoryIngest(HistoryStore):
             else self.fetch(
                 "SELECT t.pos, o.id, IFNULL(o.at, ?), o.total IS NOT NULL, IFNULL(o.total, 0), "
                 "o.refund, IFNULL(o.customer, -1), IFNULL(o.email, -1), IFNULL(o.ps, -1), "
-                "IFNULL(o.buyer, -1), IFNULL(o.consent, -1), t.alias IS NULL OR EXISTS "
+                "IFNULL(o.buyer, -1), IFNULL(o.consent, -1), o.cancelled, "
+                "t.alias IS NULL OR EXISTS "
                 "(SELECT 1 FROM order_aliases a WHERE a.id = o.id AND a.alias = t.alias) "
                 "FROM t_orders t CROSS JOIN orders o "
                 "ON o.order_id = t.order_id AND o.channel = t.channel",
@@ -372,7 +380,7 @@ class HistoryIngest(HistoryStore):
         )
         numbers = (
             "id", "at", "has_total", "total", "refund", "customer", "email", "ps", "buyer",
-            "consent", "held",
+            "consent", "cancelled", "held",
         )  # fmt: skip
         out: dict[str, Any] = {k: np.full(n, -1, dtype=np.int64) for k in numbers}
         text_cols = ("phone", "address", "name", "currency", "email_text", "via")

@@ -54,6 +54,19 @@ class Aggregates:
 
 
 @dataclass
+class RefundFigures:
+    """Per history customer (``ids``): the orders placed (a cancelled one is none), those
+    with money given back, the value of the orders placed and the value given back
+    (ten-thousandths, each order in its own currency)."""
+
+    ids: IntArray
+    placed: IntArray
+    refunded_orders: IntArray
+    placed_value: IntArray
+    refunded: IntArray
+
+
+@dataclass
 class Recorded:
     """The history's copy of some orders: customer, date, total, refund; ``pos``: which
     of the orders asked for each is; ``rank``: whose values it holds (1 a channel's own
@@ -67,6 +80,7 @@ class Recorded:
     currency: list[str] = field(default_factory=list)  # upper-cased, "" where none
     pos: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
     rank: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    cancelled: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))  # 1: it was
 
 
 @dataclass
@@ -260,12 +274,52 @@ class HistoryQueries(HistoryIngest):
             arr[:, 2] = np.rint([spend.get(int(c), 0.0) for c in arr[:, 0]]).astype(np.int64)
         return Aggregates(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4], arr[:, 5])
 
+    def refund_figures(
+        self, customers: IntArray, *, start: int | None = None, end: int | None = None
+    ) -> RefundFigures:
+        """Per customer: :class:`RefundFigures` over all their orders, or those dated
+        from ``start`` (inclusive) to ``end`` (exclusive), read from their orders
+        through the (customer, date) index."""
+        self.temp_ids("t_ids", customers.tolist())
+        window = "" if start is None or end is None else " WHERE o.at >= ? AND o.at < ?"
+        rows = self.fetch(
+            "SELECT o.customer, SUM(1 - o.cancelled), "
+            "SUM(CASE WHEN o.cancelled = 0 AND o.refund > 0 THEN 1 ELSE 0 END), "
+            "IFNULL(SUM(CASE WHEN o.cancelled = 0 THEN o.total ELSE 0 END), 0), "
+            "SUM(CASE WHEN o.cancelled = 0 THEN o.refund ELSE 0 END) "
+            "FROM t_ids t CROSS JOIN orders o ON o.customer = t.id"
+            + window
+            + " GROUP BY o.customer",
+            () if not window else (start, end),
+        )
+        arr = np.array(rows, dtype=np.int64).reshape(-1, 5)
+        return RefundFigures(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4])
+
+    def alerted(self, channels: list[str], order_ids: list[str]) -> set[tuple[int, str]]:
+        """(position, tag) of each of these orders the watch list has told of already."""
+        self.temp_orders(channels, order_ids)
+        rows = self.fetch(
+            "SELECT t.pos, a.tag FROM t_orders t CROSS JOIN alerted a "
+            "ON a.order_id = t.order_id AND a.channel = t.channel"
+        )
+        return {(int(pos), str(tag)) for pos, tag in rows}
+
+    def remember_alerted(self, told: Sequence[tuple[str, str, str]], at: str) -> None:
+        """Keep each (channel, order id, tag) as told at ``at`` (ISO 8601), so the
+        watch list tells it once."""
+        with self.writing() as db:
+            db.executemany(
+                "INSERT INTO alerted (channel, order_id, tag, at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (order_id, channel, tag) DO NOTHING",
+                [(c, o, t, at) for c, o, t in told],
+            )
+
     def recorded_orders(self, channels: list[str], order_ids: list[str]) -> Recorded:
         """The history's version of these orders (those it holds)."""
         self.temp_orders(channels, order_ids)
         rows = self.fetch(
             "SELECT IFNULL(o.customer, -1), IFNULL(o.at, ?), IFNULL(o.total, 0), o.refund, "
-            "t.pos, upper(IFNULL(o.currency, '')), o.via "
+            "t.pos, upper(IFNULL(o.currency, '')), o.via, o.cancelled "
             "FROM t_orders t CROSS JOIN orders o ON o.order_id = t.order_id "
             "AND o.channel = t.channel",
             (int(NONE),),
@@ -276,7 +330,14 @@ class HistoryQueries(HistoryIngest):
             dtype=np.int64,
         )
         return Recorded(
-            arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], [r[5] for r in rows], arr[:, 4], rank
+            arr[:, 0],
+            arr[:, 1],
+            arr[:, 2],
+            arr[:, 3],
+            [r[5] for r in rows],
+            arr[:, 4],
+            rank,
+            np.array([r[7] for r in rows], dtype=np.int64),
         )
 
     def had_tag(

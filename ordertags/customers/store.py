@@ -23,6 +23,7 @@ refused):
   that saw them;
 - ``order_aliases``: the other numbers of an order (an order hub's own id);
 - ``links``: the tag book's links, as applied;
+- ``alerted``: the orders each watch-list tag was told for (once each);
 - ``meta``: counters and settings.
 
 Everything an ``apply`` asks for is looked up by key for the run's customers only
@@ -49,7 +50,7 @@ from ordertags.storage.sqlite import APPLICATION_ID as APPLICATION_ID  # history
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 NONE = np.iinfo(np.int64).max  # no date
 
 _V1 = """
@@ -212,6 +213,22 @@ CREATE INDEX IF NOT EXISTS orders_phone ON orders (phone, customer) WHERE phone 
 CREATE INDEX IF NOT EXISTS orders_address ON orders (address, customer) WHERE address IS NOT NULL
 """
 
+# Version 9: refunds and the watch list. ``orders.cancelled``: the order was cancelled,
+# voided or its payment failed (its export's status said so): recorded as giving back its
+# whole total, so it counts in neither orders nor spend, and left out of refunds and
+# refund rates. ``alerted``: the orders a watch-list alert was given for, one row per
+# order and tag, so each is told once however many runs see it again.
+_V9_REFUNDS = """
+ALTER TABLE orders ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE alerted (
+    channel TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    at TEXT NOT NULL,               -- when it was told (ISO 8601, UTC)
+    PRIMARY KEY (order_id, channel, tag)
+)
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
@@ -221,6 +238,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (6, _V6),
     (7, _V7_TEAM_SCREEN),
     (8, _V8),
+    (9, _V9_REFUNDS),
 ]
 
 
@@ -319,7 +337,19 @@ CREATE TABLE applied (
 INSERT INTO meta VALUES ('next_customer', '1')
 """
 
-PG_MIGRATIONS: list[tuple[int, str]] = [(8, _PG_V8)]
+# Version 9 on PostgreSQL: as SQLite's (see _V9_REFUNDS), text compared byte by byte.
+_PG_V9_REFUNDS = """
+ALTER TABLE orders ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE alerted (
+    channel TEXT COLLATE "C" NOT NULL,
+    order_id TEXT COLLATE "C" NOT NULL,
+    tag TEXT COLLATE "C" NOT NULL,
+    at TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (order_id, channel, tag)
+)
+"""
+
+PG_MIGRATIONS: list[tuple[int, str]] = [(8, _PG_V8), (9, _PG_V9_REFUNDS)]
 
 #: The history's tables, each with the columns a copy between backends carries (in
 #: this order) and what orders its rows (``ordertags migrate``).
@@ -347,6 +377,7 @@ TABLES: list[tuple[str, tuple[str, ...], str]] = [
             "reference",
             "email_text",
             "via",
+            "cancelled",
         ),
         "id",
     ),  # fmt: skip
@@ -376,6 +407,7 @@ TABLES: list[tuple[str, tuple[str, ...], str]] = [
         "id",
     ),
     ("applied", ("source", "at", "as_of"), "source"),
+    ("alerted", ("channel", "order_id", "tag", "at"), "order_id, channel, tag"),
 ]
 
 # --- helpers --------------------------------------------------------------------------

@@ -31,6 +31,16 @@ from ordertags.io.values import money_to_units, parse_money
 #: Shopify's ``partially_refunded`` states its amount in ``Refunded Amount``.
 REFUNDED_STATUSES = frozenset({"refunded", "wc-refunded"})
 
+#: Order statuses that say the order never became a sale (compared trimmed and
+#: lower-cased): WooCommerce's ``cancelled`` and ``failed`` (a payment that did not go
+#: through), Shopify's Financial Status ``voided`` (the payment given up before it was
+#: taken), Amazon's order-status ``Canceled``, eBay's ``Cancelled``. Such an order counts
+#: nowhere in a customer's figures: not in orders or spend (as a fully refunded order),
+#: nor in refunds or refund rates (no money was given back: none was kept).
+CANCELLED_STATUSES = frozenset(
+    {"cancelled", "canceled", "wc-cancelled", "failed", "wc-failed", "voided"}
+)
+
 
 class Money:
     """The money of a run's orders; ``style`` forces how amounts are written
@@ -64,8 +74,8 @@ class Money:
         the refund column (Shopify ``Refunded Amount``, AlgolPlus ``Order Refund
         Amount``) or, where that says nothing and the order's status says it was
         refunded (:data:`REFUNDED_STATUSES`: Shopify's Financial Status, WooCommerce's
-        status), its whole total; 0 elsewhere. An order field: the order's value on
-        every row of the order."""
+        status) or cancelled (:meth:`cancelled`), its whole total; 0 elsewhere. An order
+        field: the order's value on every row of the order."""
         key = ("refund", "")
         if key in self._cache:
             cached: IntArray = self._cache[key]
@@ -76,17 +86,36 @@ class Money:
             else np.zeros(self.cols.n, dtype=np.int64)
         )
         if self.cols.has_field("status"):
-            encoded = pc.dictionary_encode(combined(self.orders.text("status")))
-            codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
-            names = pc.utf8_lower(encoded.dictionary)
-            said = np.array(
-                [(x or "").strip() in REFUNDED_STATUSES for x in names.to_pylist()] + [False]
-            )[np.where(codes >= 0, codes, len(names))]
+            said = self._status_in(REFUNDED_STATUSES) | self.cancelled()
             if said.any():
                 total = self.units(field="total", optional=True)
                 units = np.where(said & (units == 0), total, units)
         self._cache[key] = units
         return units
+
+    def _status_in(self, statuses: frozenset[str]) -> BoolArray:
+        """Per row: does its order's status (trimmed, lower-cased) name one of
+        ``statuses``? (All False where the exports have no status.)"""
+        if not self.cols.has_field("status"):
+            return np.zeros(self.cols.n, dtype=bool)
+        encoded = pc.dictionary_encode(combined(self.orders.text("status")))
+        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+        names = pc.utf8_lower(encoded.dictionary)
+        said: BoolArray = np.array(
+            [(x or "").strip() in statuses for x in names.to_pylist()] + [False]
+        )[np.where(codes >= 0, codes, len(names))]
+        return said
+
+    def cancelled(self) -> BoolArray:
+        """Per row: was its order cancelled, voided or failed (:data:`CANCELLED_STATUSES`)?
+        It gives back its whole total (:meth:`refund_units`), so it counts in neither
+        orders nor spend, and it is left out of refunds and refund rates. An order
+        field: the order's value on every row of the order."""
+        key = ("cancelled", "")
+        if key not in self._cache:
+            self._cache[key] = self._status_in(CANCELLED_STATUSES)
+        result: BoolArray = self._cache[key]
+        return result
 
     def net_units(self) -> IntArray:
         """Per row: what its order adds to its customer's spend (ten-thousandths): its

@@ -108,7 +108,7 @@ class Memory:
         #: Phones the tag book tags by hand: orders with them join that person, as
         #: phones named in a link do.
         self.tag_phones = tag_phones
-        self._measures: dict[int | None, dict[str, IntArray]] = {}
+        self._measures: dict[tuple[int | None, bool], dict[str, IntArray]] = {}
 
     @property
     def customers(self) -> Customers:
@@ -173,15 +173,17 @@ class Memory:
         groups = self.customers.groups
         assert groups is not None
         require_measure_fields(frame, measure, within_days)
-        agg = self.aggregates(within_days)
+        agg = self.aggregates(within_days, refunds=measure in REFUND_MEASURES)
         values = measure_of(frame, agg, measure, within_days)
         result: FloatArray = values[groups]
         return result
 
-    def aggregates(self, within_days: int | None) -> dict[str, IntArray]:
-        """Per person: see :func:`customer_aggregates`; with the history's orders."""
-        if within_days in self._measures:
-            return self._measures[within_days]
+    def aggregates(self, within_days: int | None, *, refunds: bool = False) -> dict[str, IntArray]:
+        """Per person: see :func:`customer_aggregates`; with the history's orders (and,
+        with ``refunds``, its refund figures: a query of their orders, made only for
+        the rules that ask)."""
+        if (within_days, refunds) in self._measures:
+            return self._measures[(within_days, refunds)]
         frame = self.frame
         customers = self.customers
         assert customers.groups is not None
@@ -191,8 +193,8 @@ class Memory:
             start = end = None
             if within_days is not None:
                 start, end = history_window(frame.as_of, within_days)
-            self._add_history(out, out["first"], out["last"], start, end)
-        self._measures[within_days] = out
+            self._add_history(out, out["first"], out["last"], start, end, refunds=refunds)
+        self._measures[(within_days, refunds)] = out
         return out
 
     @cached_property
@@ -261,9 +263,12 @@ class Memory:
         last: IntArray,
         start: int | None,
         end: int | None,
+        *,
+        refunds: bool,
     ) -> None:
         """Add the history's orders of each person; take out the history's copy of the
-        orders this run holds too, so that no order counts twice."""
+        orders this run holds too, so that no order counts twice. The refund figures
+        (``refunds``, ``placed``...) only with ``refunds``."""
         assert self.history is not None
         ids_sorted, owner_sorted = self.grouping.hist_ids, self.grouping.hist_owner
         if not len(ids_sorted):
@@ -276,7 +281,13 @@ class Memory:
         p = owner_sorted[k]
         np.add.at(out["orders"], p, agg.orders)
         np.add.at(out["spend"], p, agg.spend)
-        np.add.at(out["refunds"], p, agg.refunds)
+        if refunds:
+            figures = self.history.refund_figures(ids_sorted, start=start, end=end)
+            r = owner_sorted[np.searchsorted(ids_sorted, figures.ids)]
+            np.add.at(out["refunds"], r, figures.refunded)
+            np.add.at(out["placed"], r, figures.placed)
+            np.add.at(out["refunded_orders"], r, figures.refunded_orders)
+            np.add.at(out["placed_value"], r, figures.placed_value)
         dated = agg.first != NO_DATE
         np.minimum.at(first, p[dated], agg.first[dated])
         low = np.where(last == NO_DATE, _LOW, last)
@@ -308,10 +319,20 @@ class Memory:
             )
             totals = np.rint(totals * factor).astype(np.int64)
         np.subtract.at(out["spend"], q, totals)
-        np.subtract.at(out["refunds"], q, dup.refund[keep])
+        if not refunds:
+            return
+        kept = dup.cancelled[keep] == 0  # a cancelled copy was in no refund figure
+        np.subtract.at(out["refunds"], q[kept], dup.refund[keep][kept])
+        np.subtract.at(out["placed"], q[kept], 1)
+        np.subtract.at(out["refunded_orders"], q[kept], (dup.refund[keep][kept] > 0).astype(int))
+        np.subtract.at(out["placed_value"], q[kept], dup.total[keep][kept])
 
 
 _LOW = np.iinfo(np.int64).min
+#: The measures made from the refund figures (the history's are read only for them).
+REFUND_MEASURES = frozenset(
+    {"refunds", "refunded_orders", "orders_placed", "refund_rate", "refund_value_rate"}
+)
 #: The columns each measure is worked out from (besides the orders).
 _NEEDS: dict[str, tuple[str, ...]] = {
     "orders": (),
@@ -319,6 +340,10 @@ _NEEDS: dict[str, tuple[str, ...]] = {
     "spend": ("total",),
     "average_order_value": ("total",),
     "refunds": ("refunds",),
+    "refunded_orders": (),
+    "orders_placed": (),
+    "refund_rate": (),
+    "refund_value_rate": ("total", "refunds"),
     "days_since_first": ("date",),
     "days_since_last": ("date",),
 }
@@ -363,14 +388,28 @@ def customer_aggregates(
             (
                 frame.money.spend_units()  # net of refunds, in one currency
                 if name == "spend"
-                else frame.money.refund_units()
+                else np.where(frame.money.cancelled(), 0, frame.money.refund_units())
             )
-            if column in need and frame.has_field(column)
+            if column in need
+            and (frame.has_field(column) or (name == "refunds" and frame.has_field("status")))
             else None
         )
         out[name] = (
             _sum_by(who, values[sel], people) if values is not None else np.zeros(people, np.int64)
         )
+    # The refund figures: orders placed (a cancelled one is none) and those with money
+    # given back, and their value (as stated, in each order's currency).
+    placed = sel & ~frame.money.cancelled()
+    out["placed"] = np.bincount(person[placed], minlength=people).astype(np.int64)
+    refund = frame.money.refund_units()
+    out["refunded_orders"] = np.bincount(person[placed & (refund > 0)], minlength=people).astype(
+        np.int64
+    )
+    out["placed_value"] = (
+        _sum_by(person[placed], frame.money.units(field="total", optional=True)[placed], people)
+        if "total" in need and frame.has_field("total")
+        else np.zeros(people, np.int64)
+    )
     first = np.full(people, NO_DATE, dtype=np.int64)
     last = np.full(people, NO_DATE, dtype=np.int64)
     if "date" in need and frame.has_field("date"):
@@ -391,6 +430,12 @@ def require_measure_fields(frame: Frame, measure: str, within_days: int | None) 
         frame.require_field("total")
     if measure == "refunds":
         frame.require_field("refunds")
+    if measure in ("refunded_orders", "refund_rate", "refund_value_rate"):
+        # A refund column, or a status that says "refunded" or "cancelled".
+        if not frame.has_field("refunds"):
+            frame.require_field("status")
+    if measure == "refund_value_rate":
+        frame.require_field("total")
     if within_days is not None or measure.startswith("days_since"):
         frame.require_field("date")
 
@@ -413,6 +458,21 @@ def measure_of(
             values = np.where(orders > 0, spend / np.maximum(orders, 1), np.nan)
     elif measure == "refunds":
         values = agg["refunds"].astype(np.float64) / 10_000
+    elif measure == "refunded_orders":
+        values = agg["refunded_orders"].astype(np.float64)
+    elif measure == "orders_placed":
+        values = agg["placed"].astype(np.float64)
+    elif measure in ("refund_rate", "refund_value_rate"):
+        # A percentage: refunded orders of the orders placed, or the value given back
+        # of the value of the orders placed (NaN where there is none).
+        part, whole = (
+            ("refunded_orders", "placed")
+            if measure == "refund_rate"
+            else ("refunds", "placed_value")
+        )
+        num, den = agg[part].astype(np.float64), agg[whole].astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = np.where(den > 0, 100 * num / np.maximum(den, 1), np.nan)
     else:
         stamp = agg["first"] if measure == "days_since_first" else agg["last"]
         as_of = int(np.datetime64(frame.as_of.isoformat(), "s").astype(np.int64))
@@ -540,6 +600,7 @@ def run_orders(
         skipped=skipped,
         via=profile.name if profile is not None else "",
         hub=frame.orders.is_hub(table_of) if profile is not None else False,
+        cancelled=frame.money.cancelled()[rows],
     )
 
 

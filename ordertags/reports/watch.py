@@ -23,6 +23,7 @@ too.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 import time
@@ -30,7 +31,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
+from ordertags.customers.history import History
+from ordertags.customers.workspace import Workspace, workspace_history
 from ordertags.engine.pipeline import Annotated
 from ordertags.errors import WorkspaceError
 
@@ -56,6 +59,9 @@ class Alert:
     tags: tuple[str, ...]
     name: str = ""
     email: str = ""
+    #: The order as the history keys it (its channel and number; "" where it has none).
+    channel: str = ""
+    number: str = ""
 
     def line(self) -> str:
         """The line ``apply`` prints: ``alert: order #1042 (Jane Doe): FRAUD``."""
@@ -92,6 +98,8 @@ def watch_alerts(result: Annotated) -> list[Alert]:
         return [str(v or "") for v in values.to_pylist()]
 
     orders, names, emails = texts("order_id"), texts("name"), texts("email")
+    channels = [str(c or "") for c in frame.orders.channels.take(take).to_pylist()]
+    numbers = [str(n or "") for n in frame.orders.numbers.take(take).to_pylist()]
     # One line per order, however many exports hold it (a channel's and an order hub's
     # copy are one order: the first met is shown).
     code = frame.orders.distinct[rows] if len(frame.tables) > 1 else rows
@@ -103,7 +111,45 @@ def watch_alerts(result: Annotated) -> list[Alert]:
         seen.add(int(code[i]))
         key = orders[i] or f"row {r + 1}"
         tags = tuple(t for t in watched if result.tag_masks[t][r])
-        out.append(Alert(key, tags, names[i], emails[i]))
+        out.append(Alert(key, tags, names[i], emails[i], channels[i], numbers[i]))
+    return out
+
+
+def new_alerts(result: Annotated, workspace: Workspace | None, *, remember: bool) -> list[Alert]:
+    """:func:`watch_alerts` of the run less those the workspace's history has told
+    already (:func:`untold_alerts`); with ``remember``, the rest are kept as told."""
+    alerts = watch_alerts(result)
+    if workspace is None or not alerts:
+        return alerts
+    with workspace_history(workspace) as history:
+        return untold_alerts(alerts, history, remember=remember)
+
+
+def untold_alerts(
+    alerts: Sequence[Alert], history: History | None, *, remember: bool
+) -> list[Alert]:
+    """The alerts the workspace's history has not told yet, each with the tags not told
+    for its order (an order told for FRAUD tells again when it gains
+    CLAIMED-NON-RECEIPT, of that tag only); with ``remember``, those are kept as told,
+    so that the next run (cron every few minutes, the order still open) says nothing
+    of them. Without a history, every alert is new.
+
+    >>> untold_alerts([Alert("#1042", ("FRAUD",))], None, remember=True)
+    [Alert(order='#1042', tags=('FRAUD',), name='', email='', channel='', number='')]
+    """
+    if history is None or not alerts:
+        return list(alerts)
+    told = history.alerted([a.channel for a in alerts], [a.number for a in alerts])
+    out: list[Alert] = []
+    for i, alert in enumerate(alerts):
+        tags = tuple(t for t in alert.tags if (i, t) not in told)
+        if tags:
+            out.append(replace(alert, tags=tags))
+    if remember and out:
+        at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        history.remember_alerted(
+            [(a.channel, a.number, t) for a in out if a.number for t in a.tags], at
+        )
     return out
 
 

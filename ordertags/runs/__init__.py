@@ -39,7 +39,14 @@ from ordertags.reports.segments import (
     thresholds_text,
 )
 from ordertags.reports.views import OrdersView
-from ordertags.reports.watch import Alert, post_alerts, watch_alerts, webhook_settings
+from ordertags.reports.watch import (
+    Alert,
+    new_alerts,
+    post_alerts,
+    untold_alerts,
+    watch_alerts,
+    webhook_settings,
+)
 from ordertags.runs.apply import apply_orders
 from ordertags.runs.history import INGEST_SLICE, ingest
 from ordertags.runs.lists import export_list, make_list, write_list_xlsx
@@ -118,7 +125,9 @@ __all__ = [
     "lint",
     "list_users",
     "make_list",
+    "new_alerts",
     "post_alerts",
+    "untold_alerts",
     "progress_bar",
     "remove_user",
     "render_counts",

@@ -9,6 +9,7 @@ the whole edit by the round trip instead (:mod:`ordertags.tagbook.roundtrip`).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -33,6 +34,14 @@ from ordertags.tagbook.reader import entry_fits
 __all__ = ["NotPlainText", "TextWriter", "fits_schema"]
 
 
+def _shift_tail(items: list[Any], after: int, moved: Callable[[int | None], int | None]) -> None:
+    """The items of ``items`` (in file order) on lines after ``after``, moved."""
+    i = len(items)
+    while i and (items[i - 1].line is None or items[i - 1].line > after):
+        i -= 1
+    items[i:] = [replace(x, line=moved(x.line)) for x in items[i:]]
+
+
 class TextWriter:
     """A tag book's lines, and the book and layout they hold, as changes are made to
     them (see the module's docstring)."""
@@ -47,6 +56,8 @@ class TextWriter:
         self.links = list(book.links)
         self.suppressed = list(book.suppressed)
         self.changed = False
+        #: Entries from here on were appended by this writer (their lines are its own).
+        self._appended_after = len(self.entries)
 
     def render(self, changes: list[Change]) -> None:
         """Make ``changes`` to the lines, in order (raises :class:`NotPlainText` at the
@@ -87,18 +98,17 @@ class TextWriter:
         def moved(line: int | None) -> int | None:
             return line + by if line is not None and line > after else line
 
-        self.entries = [
-            e if (e.line or 0) <= after else replace(e, line=moved(e.line)) for e in self.entries
-        ]
-        self.ends = [end + by if end > after else end for end in self.ends]
+        # Each list is in file order: only its tail after ``after`` moves (an append at
+        # the end moves nothing, so a batch of appends costs no pass over the book).
+        _shift_tail(self.entries, after, moved)
+        _shift_tail(self.links, after, moved)
+        _shift_tail(self.suppressed, after, moved)
+        i = len(self.ends)
+        while i and self.ends[i - 1] > after:
+            i -= 1
+        self.ends[i:] = [end + by for end in self.ends[i:]]
         for item in self.lists.values():
             item[1] += by if item[1] > after else 0
-        self.links = [
-            x if (x.line or 0) <= after else replace(x, line=moved(x.line)) for x in self.links
-        ]
-        self.suppressed = [
-            x if (x.line or 0) <= after else replace(x, line=moved(x.line)) for x in self.suppressed
-        ]
 
     def _node(self, i: int) -> tuple[Any, int]:
         """Entry ``i``'s mapping node, parsed from its own lines (their line numbers
@@ -136,7 +146,8 @@ class TextWriter:
         """Add ``record`` (a new entry) after the last entry, in its layout."""
         if not self.entries or not self.customers_ok:
             raise NotPlainText("no entry to follow")
-        self._node(len(self.entries) - 1)
+        if len(self.entries) > self._appended_after:  # an entry of the file: checked
+            self._node(len(self.entries) - 1)
         last = self.entries[-1]
         first, end = last.line or 0, self.ends[-1]
         texts, data = self._item_lines(first, record)
@@ -223,6 +234,8 @@ class TextWriter:
         last = self.ends[i]
         self.doc.delete(first, last)
         del self.entries[i], self.ends[i]
+        if i < self._appended_after:
+            self._appended_after -= 1
         self._shift(last, first - last - 1)
         self.changed = True
 
