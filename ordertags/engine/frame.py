@@ -31,6 +31,7 @@ from ordertags.base.amounts import fully_refunded, net_spend, rate_into
 from ordertags.customers.grouping import Customers
 from ordertags.engine.arrays import (
     BLANK,
+    count_codes,
     BoolArray,
     FloatArray,
     IntArray,
@@ -646,14 +647,14 @@ class Frame:
         export and Linnworks' export both hold."""
         if len(self.tables) < 2:
             return self.count_orders(mask)
-        return int(np.unique(self.distinct_orders[mask]).size)
+        return count_codes(self.distinct_orders, mask, self.n)
 
     def count_orders(self, mask: BoolArray) -> int:
         """How many orders have ``mask`` on any of their rows (a Shopify order of three
         line items counts once)."""
         if not self.grouped:
             return int(np.count_nonzero(mask))
-        return int(np.unique(self.order_codes[mask]).size)
+        return count_codes(self.order_codes, mask, self.n_orders)
 
     def order_first(self, mask: BoolArray) -> BoolArray:
         """Per row, ``mask`` at the first row of the row's order: what an order-level
