@@ -199,9 +199,9 @@ def test_notify_is_explained_and_shown_to_the_packer(tmp_path: Path) -> None:
     assert shown["#1003"].actions() == "Notify: Big order"
     assert shown["#1001"].needs() == ""
     doc = view_document(view)
-    orders = document_orders(doc)
-    assert orders[2]["actions"] == ["Notify: Big order"]
-    assert orders[2]["needs"].endswith("Notify: Big order")
+    listed = document_orders(doc)
+    assert listed[2]["actions"] == ["Notify: Big order"]
+    assert listed[2]["needs"].endswith("Notify: Big order")
     json.dumps(doc)  # the page embeds it
 
 

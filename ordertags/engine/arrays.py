@@ -35,13 +35,17 @@ def to_bool(arr: pa.Array | pa.ChunkedArray) -> BoolArray:
     return result
 
 
-def count_codes(codes: IntArray, mask: BoolArray, size: int) -> int:
-    """How many distinct codes (each in ``0 .. size - 1``) the rows of ``mask`` carry: a
-    mark per code, in linear time (``np.unique`` sorts or hashes the rows).
+def count_codes(codes: IntArray, mask: BoolArray, size: int | None = None) -> int:
+    """How many distinct codes (each in ``0 .. size - 1``; by default up to the largest
+    code) the rows of ``mask`` carry: a mark per code, in linear time (``np.unique``
+    sorts or hashes the rows).
 
-    >>> count_codes(np.array([0, 0, 1, 2]), np.array([True, True, False, True]), 3)
+    >>> count_codes(np.array([0, 0, 1, 2]), np.array([True, True, False, True]))
     2
     """
-    seen = np.zeros(size, dtype=bool)
-    seen[codes[mask]] = True
+    chosen = codes[mask]
+    if not len(chosen):
+        return 0
+    seen = np.zeros(int(chosen.max()) + 1 if size is None else size, dtype=bool)
+    seen[chosen] = True
     return int(np.count_nonzero(seen))

@@ -31,11 +31,11 @@ from ordertags.base.amounts import fully_refunded, net_spend, rate_into
 from ordertags.customers.grouping import Customers
 from ordertags.engine.arrays import (
     BLANK,
-    count_codes,
     BoolArray,
     FloatArray,
     IntArray,
     combined,
+    count_codes,
     floats,
     nonblank,
 )
@@ -647,7 +647,7 @@ class Frame:
         export and Linnworks' export both hold."""
         if len(self.tables) < 2:
             return self.count_orders(mask)
-        return count_codes(self.distinct_orders, mask, self.n)
+        return count_codes(self.distinct_orders, mask)
 
     def count_orders(self, mask: BoolArray) -> int:
         """How many orders have ``mask`` on any of their rows (a Shopify order of three

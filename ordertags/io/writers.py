@@ -591,6 +591,7 @@ def _splice(values: pa.Array, pos: int, width: int, cells: pa.Array, dialect: Di
     if len(cuts) != n * (width - 1):
         raise NotRaw("a record with another number of fields")
     cuts = cuts.astype(np.int32).reshape(n, width - 1) + np.int32(lo)
+    start: np.ndarray[Any, Any]
     if pos == 0:
         start = offs[:-1].copy()
         start[1:] += len(dialect.eol.encode("utf-8"))
