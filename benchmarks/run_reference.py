@@ -215,8 +215,9 @@ class Check:
     lines: list[str] = field(default_factory=list)
 
 
-def check_columns(orders: pa.Table, out_path: Path, who: str) -> Check:
-    """Every input column must be in the output with its text unchanged, rows in input order."""
+def check_columns(orders: pa.Table, out_path: Path, who: str, id_column: str = ORDER_ID) -> Check:
+    """Every input column must be in the output with its text unchanged, rows in input order
+    (a difference is shown by the row's ``id_column``)."""
     check = Check(f"{who}: input columns unchanged", True)
     if not out_path.exists():
         return Check(check.name, False, [f"{out_path.name} was not written"])
@@ -238,7 +239,7 @@ def check_columns(orders: pa.Table, out_path: Path, who: str) -> Check:
         check.lines.append(f"columns added: {extra}")
     if out.num_rows != orders.num_rows:
         return check
-    ids = orders.column(ORDER_ID)
+    ids = orders.column(id_column)
     for name in orders.column_names:
         if name in missing:
             continue
@@ -250,7 +251,7 @@ def check_columns(orders: pa.Table, out_path: Path, who: str) -> Check:
             check.passed = False
             where = pc.indices_nonzero(differs).to_pylist()[:3]
             shown = ", ".join(
-                f"{ORDER_ID} {ids[i].as_py()}: {short(a[i].as_py())} -> {short(b[i].as_py())}"
+                f"{id_column} {ids[i].as_py()}: {short(a[i].as_py())} -> {short(b[i].as_py())}"
                 for i in where
             )
             check.lines.append(f'column "{name}": {n} values differ, e.g. {shown}')

@@ -33,3 +33,19 @@ def to_bool(arr: pa.Array | pa.ChunkedArray) -> BoolArray:
     filled = pc.fill_null(combined(arr), False)
     result: BoolArray = np.asarray(filled.to_numpy(zero_copy_only=False), dtype=bool)
     return result
+
+
+def count_codes(codes: IntArray, mask: BoolArray, size: int | None = None) -> int:
+    """How many distinct codes (each in ``0 .. size - 1``; by default up to the largest
+    code) the rows of ``mask`` carry: a mark per code, in linear time (``np.unique``
+    sorts or hashes the rows).
+
+    >>> count_codes(np.array([0, 0, 1, 2]), np.array([True, True, False, True]))
+    2
+    """
+    chosen = codes[mask]
+    if not len(chosen):
+        return 0
+    seen = np.zeros(int(chosen.max()) + 1 if size is None else size, dtype=bool)
+    seen[chosen] = True
+    return int(np.count_nonzero(seen))

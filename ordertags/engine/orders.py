@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ordertags.engine.arrays import BLANK, BoolArray, IntArray, combined, nonblank
+from ordertags.engine.arrays import BLANK, BoolArray, IntArray, combined, count_codes, nonblank
 from ordertags.engine.columns import Columns, joined, stacked
 from ordertags.io.platforms import ITEM_FIELDS, clean_id, normalise_channel
 
@@ -299,14 +299,14 @@ class Orders:
         export and Linnworks' export both hold."""
         if len(self.cols.tables) < 2:
             return self.count_any(mask)
-        return int(np.unique(self.distinct[mask]).size)
+        return count_codes(self.distinct, mask)
 
     def count_any(self, mask: BoolArray) -> int:
         """How many orders have ``mask`` on any of their rows (a Shopify order of three
         line items counts once)."""
         if not self.grouped:
             return int(np.count_nonzero(mask))
-        return int(np.unique(self.codes[mask]).size)
+        return count_codes(self.codes, mask, self.count)
 
     def at_first(self, mask: BoolArray) -> BoolArray:
         """Per row, ``mask`` at the first row of the row's order: what an order-level

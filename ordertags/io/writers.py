@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 from ordertags.base.files import Staged, atomic_writer
 from ordertags.base.sidework import SideWork, side_work
 from ordertags.io.platforms import map_profile
-from ordertags.io.rawrows import NotRaw, RecordMap, quoted_bytes, raw_blocks
+from ordertags.io.rawrows import QUOTE, NotRaw, RecordMap, quoted_bytes, raw_blocks
 from ordertags.io.readers import Dialect, NotStreamable, OrderTable, RawNumber, batch_bytes
 from ordertags.io.safecsv import neutralise_column
 from ordertags.io.values import combined
@@ -466,7 +466,10 @@ def copy_plan(
     after them? That gives the bytes a re-rendering gives only where the output is CSV
     in UTF-8, every value is written as it was (not made Excel-safe), the export's
     columns stay in their place with the added ones at the end, and the file's records
-    are quoted as the writer would quote them, its header as it would be written.
+    are quoted as the writer would quote them, its header as it would be written. A
+    column of the export whose values change (``set:``, or the tag columns of an
+    annotated file applied again) is spliced into the records where it changes
+    (:func:`_splice`).
 
     A run asks with its options alone, before reading (to find the records alongside
     the first pass: :meth:`ordertags.io.readers.LazyCsv.start_scan`); the writer asks
@@ -496,9 +499,10 @@ def copy_plan(
         return CopyPlan("the output is not UTF-8")
     width = len(table.columns)
     added = [p for p in plan[width:] if not isinstance(p, int)]
-    if not all(isinstance(p, int) and p == i for i, p in enumerate(plan[:width])):
-        return CopyPlan("a column of the export is replaced or moved")
-    if not added or len(plan) != width + len(added):
+    if not all(p == i for i, p in enumerate(plan[:width]) if isinstance(p, int)):
+        return CopyPlan("a column of the export is moved")
+    replaced = [i for i, p in enumerate(plan[:width]) if not isinstance(p, int)]
+    if not (added or (replaced and width > 1)) or len(plan) != width + len(added):
         return CopyPlan("no columns are added at the end")
     try:
         records = lazy.records()
@@ -528,18 +532,24 @@ def _write_raw(
     changed since the first pass: then what was written is taken back."""
     assert table.lazy is not None
     added = [p for p in plan[len(table.columns) :] if not isinstance(p, int)]
+    replaced = [i for i, p in enumerate(plan[: len(table.columns)]) if not isinstance(p, int)]
+    spliced = [p for p in plan[: len(table.columns)] if not isinstance(p, int)]
     begin = out.tell()
     emit = _Emitter(out, dialect.encoding)
     _write_csv_head(emit, names, dialect)
     pattern = _quote_needed_pattern(dialect.delimiter)
     specials = quoted_bytes(dialect.delimiter)
     check = [_may_need_quotes(c, specials) for c in added]
+    check_spliced = [_may_need_quotes(c, specials) for c in spliced]
     sep = pa.scalar(dialect.delimiter.encode("utf-8"), pa.binary())
     eol = dialect.eol.encode("utf-8")
     start = 0
     try:
         for values in raw_blocks(table.lazy.path, records):
             n = len(values)
+            for pos, c, may in zip(replaced, spliced, check_spliced, strict=True):
+                cell = _cells(combined(c.slice(start, n)), pattern if may else None)
+                values = _splice(values, pos, len(table.columns), cell, dialect)
             cols = [values]
             for c, may in zip(added, check, strict=True):
                 cols.append(_cells(combined(c.slice(start, n)), pattern if may else None))
@@ -552,6 +562,50 @@ def _write_raw(
         out.truncate()
         raise NotStreamable("the export changed while it was read") from None
     out.write(dialect.trailer)
+
+
+def _splice(values: pa.Array, pos: int, width: int, cells: pa.Array, dialect: Dialect) -> pa.Array:
+    """The records of a block (``values``: one binary value each, as
+    :func:`ordertags.io.rawrows.raw_blocks` gives them: every record but the first
+    starts with the line end before it) with field ``pos`` (of ``width``) replaced by
+    ``cells`` (its CSV text per record, quoted as the writer quotes). The records were
+    checked to be quoted as the writer quotes (:func:`copy_plan`), so a delimiter
+    outside quotes ends a field: every record has ``width - 1`` of them, found for the
+    whole block at once (numpy); each record is then cut into its bytes before the
+    field, the field and its bytes after, zero-copy, and joined again around the new
+    text. A field whose text does not change comes back as it was (the writer's
+    quoting of the same value)."""
+    n = len(values)
+    if n == 0:
+        return values
+    offsets_buf, data_buf = values.buffers()[1:3]
+    offs = np.frombuffer(offsets_buf, dtype=np.int32)[values.offset : values.offset + n + 1]
+    data = np.frombuffer(data_buf, dtype=np.uint8)
+    lo, hi = int(offs[0]), int(offs[-1])
+    block = data[lo:hi]
+    delim = dialect.delimiter.encode("utf-8")[0]
+    cuts = np.flatnonzero(block == delim)
+    quotes = np.flatnonzero(block == QUOTE)
+    if len(quotes):
+        cuts = cuts[np.searchsorted(quotes, cuts) % 2 == 0]
+    if len(cuts) != n * (width - 1):
+        raise NotRaw("a record with another number of fields")
+    cuts = cuts.astype(np.int32).reshape(n, width - 1) + np.int32(lo)
+    start: np.ndarray[Any, Any]
+    if pos == 0:
+        start = offs[:-1].copy()
+        start[1:] += len(dialect.eol.encode("utf-8"))
+    else:
+        start = cuts[:, pos - 1] + 1
+    end = cuts[:, pos] if pos < width - 1 else offs[1:]
+    bounds = np.empty(3 * n + 1, dtype=np.int32)
+    bounds[0:-1:3], bounds[1:-1:3], bounds[2:-1:3], bounds[-1] = offs[:-1], start, end, hi
+    parts = pa.Array.from_buffers(pa.binary(), 3 * n, [None, pa.py_buffer(bounds), data_buf])
+    before = parts.take(pa.array(np.arange(0, 3 * n, 3)))
+    after = parts.take(pa.array(np.arange(2, 3 * n, 3)))
+    empty = pa.scalar(b"", pa.binary())
+    result: pa.Array = pc.binary_join_element_wise(before, cells, after, empty)
+    return result
 
 
 def _cells(arr: pa.Array, pattern: str | None) -> pa.Array:
