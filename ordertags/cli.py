@@ -57,6 +57,8 @@ if TYPE_CHECKING:  # the API (and pyarrow) is imported only by commands that rea
 from ordertags.tagbook import (
     change_entry,
     default_author,
+    export_entries,
+    import_entries,
     link_identities,
     load_tagbook,
     suppress_address,
@@ -1910,6 +1912,12 @@ def migrate_cmd(
         f"the workspace {ws.root} now uses {report.target}",
         err=True,
     )
+    if report.entries:
+        typer.echo(
+            f"moved {_n(report.entries, 'customer entry', 'customer entries')} of the tag book "
+            f"along (into {'the database' if ws.shared else 'tagbook.yaml'})",
+            err=True,
+        )
     if report.kept:
         typer.echo(
             f"the old history file is kept as {report.kept}: delete it once you no longer need it",
@@ -3008,6 +3016,58 @@ def serve_cmd(
         raise typer.Exit(code=2) from None
     except OrderTagsError as exc:
         _fail(exc)
+
+
+# --- tagbook export / import (the tag book's customer entries as a file) -------------
+
+tagbook_app = typer.Typer(
+    help="The tag book's customers tagged by hand, as a YAML file: export and import.",
+    no_args_is_help=True,
+)
+app.add_typer(tagbook_app, name="tagbook")
+
+
+@tagbook_app.command("export")
+def tagbook_export(tagbook: BookOpt = None, workspace: WorkspaceOpt = None) -> None:
+    """Write the customers tagged by hand as the tag book's `customers:` list (a shared
+    workspace's from its database) to standard output.
+
+    Example: ordertags tagbook export > book.yaml
+    """
+    path = _book(tagbook, _workspace(workspace))
+    try:
+        text = export_entries(path)
+    except OrderTagsError as exc:
+        _fail(exc)
+    typer.echo(text, nl=False)
+
+
+@tagbook_app.command("import")
+def tagbook_import(
+    source: Annotated[Path, typer.Argument(help="A file written by `tagbook export`.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the diff only.")] = False,
+    tagbook: BookOpt = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Make the customers tagged by hand those of FILE: shows the diff (entries removed
+    with -, added with +), then makes it; the same file again changes nothing.
+
+    Example: ordertags tagbook import book.yaml --dry-run
+    """
+    path = _book(tagbook, _workspace(workspace))
+    try:
+        report = import_entries(path, source, dry_run=dry_run)
+    except OrderTagsError as exc:
+        _fail(exc)
+    for line in report.diff:
+        typer.echo(printable(line))
+    verb = "would be " if dry_run else ""
+    typer.echo(
+        f"{_n(len(report.added), 'entry', 'entries')} {verb}added, "
+        f"{_n(len(report.removed), 'entry', 'entries')} {verb}removed"
+        + ("" if report.diff else ": the tag book already holds these entries"),
+        err=True,
+    )
 
 
 def main() -> None:

@@ -45,11 +45,12 @@ from ordertags.base import keys as K
 from ordertags.base.amounts import counted_sql, net_spend_sql
 from ordertags.base.files import LOCK_TIMEOUT_S as LOCK_TIMEOUT_S  # history.py hands it on
 from ordertags.storage.base import Database
+from ordertags.storage.entries import ENTRIES_STEP, ENTRIES_VERSION
 from ordertags.storage.sqlite import APPLICATION_ID as APPLICATION_ID  # history.py hands it on
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 10
 NONE = np.iinfo(np.int64).max  # no date
 
 _V1 = """
@@ -221,6 +222,9 @@ MIGRATIONS: list[tuple[int, str]] = [
     (6, _V6),
     (7, _V7_TEAM_SCREEN),
     (8, _V8),
+    # 10: nothing in a file: its tag book holds its customer entries (PostgreSQL's
+    # tagbook_entries). (Version 9 is the refunds' step, added beside.)
+    (10, ""),
 ]
 
 
@@ -319,7 +323,9 @@ CREATE TABLE applied (
 INSERT INTO meta VALUES ('next_customer', '1')
 """
 
-PG_MIGRATIONS: list[tuple[int, str]] = [(8, _PG_V8)]
+# Version 10: the tag book's customer entries of a shared workspace (see
+# ordertags.storage.entries).
+PG_MIGRATIONS: list[tuple[int, str]] = [(8, _PG_V8), (ENTRIES_VERSION, ENTRIES_STEP)]
 
 #: The history's tables, each with the columns a copy between backends carries (in
 #: this order) and what orders its rows (``ordertags migrate``).
