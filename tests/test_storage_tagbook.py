@@ -10,6 +10,9 @@ is customer n % customers), never read from ordertags' output.
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -19,7 +22,7 @@ from typer.testing import CliRunner
 from ordertags.cli import app
 from ordertags.customers.workspace import Workspace
 
-from .test_storage_shared import machines, ordertags, write_orders
+from .test_storage_shared import ROOT, machines, ordertags, write_orders
 
 runner = CliRunner()
 
@@ -161,3 +164,45 @@ def test_migrate_both_ways_keeps_the_entries(tmp_path: Path, pg_url: str) -> Non
     text = (shop / "tagbook.yaml").read_text(encoding="utf-8")
     assert all(f"email: {who}" in text for who in ("ann@", "bob@", "cy@"))
     assert cli("tags", "-w", shop) == after
+
+
+QUICK = (  # the command ends the process itself (os._exit): look just before
+    "import os, sys\n"
+    "end = os._exit\n"
+    "def leave(status):\n"
+    "    loaded = sorted(m for m in ('pyarrow', 'pandas', 'psycopg') if m in sys.modules)\n"
+    "    print('LOADED', loaded, flush=True)\n"
+    "    end(status)\n"
+    "os._exit = leave\n"
+    "from ordertags.cli import main\n"
+    "sys.argv = ['ordertags', *sys.argv[1:]]\n"
+    "main()\n"
+)
+
+
+def loaded_by(*args: str | Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", QUICK, *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "ORDERTAGS_DATABASE"}
+        | {"PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_the_quick_commands_of_a_shared_workspace_load_no_array_library(
+    tmp_path: Path, pg_url: str
+) -> None:
+    a, _ = machines(tmp_path, pg_url)
+    shared = "LOADED ['psycopg']"  # the driver, as the workspace names PostgreSQL
+    assert loaded_by("tag", "c1@example.com", "--tag", "VIP", "-w", a) == shared
+    assert loaded_by("tags", "-w", a) == shared
+    assert loaded_by("untag", "c1@example.com", "--tag", "VIP", "-w", a) == shared
+    assert loaded_by("tagbook", "export", "-w", a) == shared
+    local = tmp_path / "local"
+    ordertags("init", local)
+    assert loaded_by("tag", "c1@example.com", "--tag", "VIP", "-w", local) == "LOADED []"
+    assert loaded_by("tags", "-w", local) == "LOADED []"
