@@ -13,6 +13,7 @@ from typer.testing import CliRunner, Result
 
 from ordertags.base.version import VERSION
 from ordertags.cli import app
+from ordertags.customers.store import SCHEMA_VERSION
 
 from .conftest import AS_OF, csv_text, read_csv
 
@@ -295,13 +296,14 @@ def test_history_prune(shop: Path, tmp_path: Path) -> None:
 
 def test_newer_history_is_refused_with_exit_1(shop: Path, tmp_path: Path) -> None:
     conn = sqlite3.connect(shop / "history.sqlite")
-    conn.execute("PRAGMA user_version = 10")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
     result = run("apply", tmp_path / "today.csv", "-o", tmp_path / "out.csv", "-w", shop)
     assert result.exit_code == 1
     assert result.stderr == (
         f"ordertags: {shop / 'history.sqlite'}: the history was written by a newer ordertags "
-        f"(schema version 10; ordertags {VERSION} reads up to version 9). Upgrade ordertags "
+        f"(schema version {SCHEMA_VERSION + 1}; ordertags {VERSION} reads up to version "
+        f"{SCHEMA_VERSION}). Upgrade ordertags "
         "(pip install -U ordertags); this version will not touch the file.\n"
     )
     assert not (tmp_path / "out.csv").exists()

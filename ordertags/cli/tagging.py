@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from ordertags.base.keys import DEFAULT_REGION, check_region, identity_of
+from ordertags.base.printable import printable
 from ordertags.cli.context import Where, command
 from ordertags.cli.options import (
     AsOfOpt,
@@ -36,6 +37,8 @@ from ordertags.io.options import DEFAULT as DEFAULT_READ
 from ordertags.io.options import ReadOptions
 from ordertags.tagbook import (
     change_entry,
+    export_entries,
+    import_entries,
     link_identities,
     load_tagbook,
     suppress_address,
@@ -510,3 +513,47 @@ def suppress_cmd(
         typer.echo(f"suppressed {change.email}: it goes on no mailing list", err=True)
     else:
         typer.echo(f"{change.email} was already suppressed; nothing changed", err=True)
+
+
+# --- tagbook export / import (the tag book's customer entries as a file) -------------
+
+tagbook_app = typer.Typer(
+    help="The tag book's customers tagged by hand, as a YAML file: export and import.",
+    no_args_is_help=True,
+)
+
+
+@tagbook_app.command("export")
+@command
+def tagbook_export(tagbook: BookOpt = None, workspace: WorkspaceOpt = None) -> None:
+    """Write the customers tagged by hand as the tag book's `customers:` list (a shared
+    workspace's from its database) to standard output.
+
+    Example: ordertags tagbook export > book.yaml
+    """
+    typer.echo(export_entries(Where(workspace, tagbook).tagbook), nl=False)
+
+
+@tagbook_app.command("import")
+@command
+def tagbook_import(
+    source: Annotated[Path, typer.Argument(help="A file written by `tagbook export`.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the diff only.")] = False,
+    tagbook: BookOpt = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Make the customers tagged by hand those of FILE: shows the diff (entries removed
+    with -, added with +), then makes it; the same file again changes nothing.
+
+    Example: ordertags tagbook import book.yaml --dry-run
+    """
+    report = import_entries(Where(workspace, tagbook).tagbook, source, dry_run=dry_run)
+    for line in report.diff:
+        typer.echo(printable(line))
+    verb = "would be " if dry_run else ""
+    typer.echo(
+        f"{plural(len(report.added), 'entry', 'entries')} {verb}added, "
+        f"{plural(len(report.removed), 'entry', 'entries')} {verb}removed"
+        + ("" if report.diff else ": the tag book already holds these entries"),
+        err=True,
+    )

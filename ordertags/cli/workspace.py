@@ -126,6 +126,12 @@ def migrate_cmd(
         f"the workspace {ws.root} now uses {report.target}",
         err=True,
     )
+    if report.entries:
+        typer.echo(
+            f"moved {plural(report.entries, 'customer entry', 'customer entries')} of the "
+            f"tag book along (into {'the database' if ws.shared else 'tagbook.yaml'})",
+            err=True,
+        )
     if report.kept:
         typer.echo(
             f"the old history file is kept as {report.kept}: delete it once you no longer need it",

@@ -27,6 +27,7 @@ from ordertags.storage.location import (
     redact,
     write_settings,
 )
+from ordertags.tagbook.transfer import move_entries
 
 #: What the SQLite file is renamed to once the history has moved to a database (still
 #: matched by the workspace's .gitignore: it holds personal data).
@@ -41,6 +42,7 @@ class MigrateReport:
     target: str
     counts: dict[str, int] = field(default_factory=dict)  # table -> rows copied
     kept: str | None = None  # where the old SQLite file is now
+    entries: int = 0  # customer entries of the tag book moved (file <-> database)
 
 
 def _rows(history: History, table: str, columns: tuple[str, ...], order: str) -> Iterator[Any]:
@@ -134,6 +136,12 @@ def migrate_workspace(ws: Workspace, to: str, *, wait: float | None = None) -> M
     with run_lock(ws, wait):
         with open_history(source) as src, open_history(target, create=True) as dst:
             report.counts = copy_history(src, dst)
+        if ws.tagbook.exists():
+            # The tag book's customer entries follow the history: into the database,
+            # or back into the file.
+            report.entries = move_entries(
+                ws.tagbook, source if source.url else None, target if target.url else None
+            )
         write_settings(ws.root, target.url)
     if source.path is not None:
         moved = ws.root / MOVED_NAME

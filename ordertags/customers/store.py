@@ -46,11 +46,12 @@ from ordertags.base import keys as K
 from ordertags.base.amounts import counted_sql, net_spend_sql
 from ordertags.base.files import LOCK_TIMEOUT_S as LOCK_TIMEOUT_S  # history.py hands it on
 from ordertags.storage.base import Database
+from ordertags.storage.entries import ENTRIES_STEP, ENTRIES_VERSION
 from ordertags.storage.sqlite import APPLICATION_ID as APPLICATION_ID  # history.py hands it on
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 NONE = np.iinfo(np.int64).max  # no date
 
 _V1 = """
@@ -239,6 +240,9 @@ MIGRATIONS: list[tuple[int, str]] = [
     (7, _V7_TEAM_SCREEN),
     (8, _V8),
     (9, _V9_REFUNDS),
+    # 10: nothing in a file: its tag book holds its customer entries (PostgreSQL's
+    # tagbook_entries). (Version 9: the refunds' step, above.)
+    (10, ""),
 ]
 
 
@@ -349,7 +353,13 @@ CREATE TABLE alerted (
 )
 """
 
-PG_MIGRATIONS: list[tuple[int, str]] = [(8, _PG_V8), (9, _PG_V9_REFUNDS)]
+# Version 10: the tag book's customer entries of a shared workspace (see
+# ordertags.storage.entries).
+PG_MIGRATIONS: list[tuple[int, str]] = [
+    (8, _PG_V8),
+    (9, _PG_V9_REFUNDS),
+    (ENTRIES_VERSION, ENTRIES_STEP),
+]
 
 #: The history's tables, each with the columns a copy between backends carries (in
 #: this order) and what orders its rows (``ordertags migrate``).

@@ -47,12 +47,14 @@ from ordertags.tagbook.operations import (
 )
 from ordertags.tagbook.reader import load_tagbook, parse_tagbook
 from ordertags.tagbook.store import Guard
+from ordertags.tagbook.transfer import ImportReport, export_entries, import_entries
 
 __all__ = [
     "IDENTITY_FIELDS",
     "Entry",
     "EntryChange",
     "Guard",
+    "ImportReport",
     "Link",
     "LinkChange",
     "SuppressChange",
@@ -65,6 +67,8 @@ __all__ = [
     "customer_version",
     "default_author",
     "entry_key",
+    "export_entries",
+    "import_entries",
     "is_icon",
     "define_tag",
     "link_identities",

@@ -40,19 +40,25 @@ from ordertags.tagbook.model import (
     parse_date,
 )
 from ordertags.tagbook.quickread import read_customers
+from ordertags.tagbook.shared import shared_location, with_database_entries
 
 
 def load_tagbook(path: str | os.PathLike[str]) -> TagBook:
-    """Read and check a tag book. What the parse of a book over 16 KB found is cached in
-    the user's cache folder, and used while the book holds the very same bytes (see
-    :mod:`ordertags.base.cache`): read again, a book of 10,000 entries costs a JSON read.
+    """Read and check a tag book (a shared workspace's with the customer entries its
+    database holds, see :mod:`ordertags.tagbook.shared`). What the parse of a book over
+    16 KB found is cached in the user's cache folder, and used while the book holds the
+    very same bytes (see :mod:`ordertags.base.cache`): read again, a book of 10,000
+    entries costs a JSON read.
 
     >>> book = load_tagbook("tagbook.example.yaml")
     >>> book.rank(["VIP", "FRAUD"])
     ['FRAUD', 'VIP']
     """
     p = Path(path)
-    return book_of(read_bytes(p, TagBookError, "tag book"), p, str(p))[0]
+    book = book_of(read_bytes(p, TagBookError, "tag book"), p, str(p))[0]
+    # A shared workspace's book: its customer entries in the database, after the file's.
+    where = shared_location(p)
+    return book if where is None else with_database_entries(book, where)
 
 
 def parse_tagbook(text: str, *, file: str) -> TagBook:

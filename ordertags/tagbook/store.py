@@ -2,7 +2,8 @@
 worked out on it as changes (:mod:`ordertags.tagbook.changes`), the changes rendered by
 the text writer where the file's layout allows, else by the round trip, and the file
 replaced atomically, so hand edits, comments and layout survive and two writers at
-once both land.
+once both land. In a shared workspace the customer entries kept in the database are
+changed there, in the same edit (:mod:`ordertags.tagbook.shared`).
 """
 
 from __future__ import annotations
@@ -10,16 +11,18 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, Literal, TypeVar
 
 from ordertags.base.files import FILE_MODE, LOCK_TIMEOUT_S, atomic_write_bytes, real_target
 from ordertags.base.yamlfiles import read_bytes
 from ordertags.base.yamltext import NotPlainText
 from ordertags.errors import TagBookError
+from ordertags.storage.location import Location
 from ordertags.tagbook import roundtrip
 from ordertags.tagbook.changes import Change
 from ordertags.tagbook.model import TagBook
 from ordertags.tagbook.reader import book_of, cache_book
+from ordertags.tagbook.shared import database_edit, shared_location
 from ordertags.tagbook.textwriter import TextWriter
 
 #: Called with the tag book as read under the edit's lock, before any change: raises to
@@ -36,11 +39,14 @@ def edit_book(
     *,
     guard: Guard | None = None,
     text_edits: bool = True,
+    entries_at: Location | None | Literal["workspace"] = "workspace",
 ) -> Report:
     """Lock the tag book at ``path``, read it, let ``plan`` work out the edit, make it
     and write the book back; returns what ``plan`` reports. ``text_edits``: render the
     changes as lines of text where the layout allows (a large book's round trip takes
-    seconds); False makes every edit by the round trip."""
+    seconds); False makes every edit by the round trip. ``entries_at``: the database
+    holding the book's customer entries (default: the workspace's, when the book is a
+    shared workspace's; None: the file holds them all)."""
     from filelock import FileLock, Timeout
 
     # A tag book that is a symbolic link (one book shared by several workspaces) is
@@ -65,24 +71,19 @@ def edit_book(
             raw = read_bytes(target, TagBookError, "tag book")
             # Refuse to edit a broken file.
             book, layout = book_of(raw, target, str(target))
-            if guard is not None:
-                guard(book)
-            report, changes = plan(book)
-            if text_edits:
-                try:
-                    writer = TextWriter(raw, book, layout)
-                    writer.render(changes)
-                except NotPlainText:
-                    pass
-                else:
-                    if not changes:
-                        return report
-                    new_raw, new_book, new_layout = writer.result()
-                    atomic_write_bytes(target, new_raw)
-                    cache_book(new_raw, target, new_book, new_layout)
-                    return report
-            roundtrip.write(target, raw, changes)
-            return report
+            where = shared_location(shown) if entries_at == "workspace" else entries_at
+            if where is None:
+                return _edit(target, raw, book, layout, plan, guard, text_edits)
+            with database_edit(where, book) as (whole, database):
+
+                def in_file(_: TagBook) -> tuple[Report, list[Change]]:
+                    report, changes = plan(whole)
+                    database.apply([c for c in changes if database.owns(c)])
+                    return report, [c for c in changes if not database.owns(c)]
+
+                if guard is not None:
+                    guard(whole)
+                return _edit(target, raw, book, layout, in_file, None, text_edits)
     except Timeout:
         raise TagBookError(
             f"the tag book is locked by another ordertags for over {LOCK_TIMEOUT_S:.0f} s.",
@@ -97,3 +98,33 @@ def edit_book(
             file=str(shown),
             hint=f"Delete {lock_path} (it must be a plain file, not a link) and try again.",
         ) from None
+
+
+def _edit(
+    target: Path,
+    raw: bytes,
+    book: TagBook,
+    layout: dict[str, Any],
+    plan: Callable[[TagBook], tuple[Report, list[Change]]],
+    guard: Guard | None,
+    text_edits: bool,
+) -> Report:
+    """The edit of the file (see :func:`edit_book`)."""
+    if guard is not None:
+        guard(book)
+    report, changes = plan(book)
+    if text_edits:
+        try:
+            writer = TextWriter(raw, book, layout)
+            writer.render(changes)
+        except NotPlainText:
+            pass
+        else:
+            if not changes:
+                return report
+            new_raw, new_book, new_layout = writer.result()
+            atomic_write_bytes(target, new_raw)
+            cache_book(new_raw, target, new_book, new_layout)
+            return report
+    roundtrip.write(target, raw, changes)
+    return report
