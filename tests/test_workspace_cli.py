@@ -295,13 +295,13 @@ def test_history_prune(shop: Path, tmp_path: Path) -> None:
 
 def test_newer_history_is_refused_with_exit_1(shop: Path, tmp_path: Path) -> None:
     conn = sqlite3.connect(shop / "history.sqlite")
-    conn.execute("PRAGMA user_version = 9")
+    conn.execute("PRAGMA user_version = 12")
     conn.close()
     result = run("apply", tmp_path / "today.csv", "-o", tmp_path / "out.csv", "-w", shop)
     assert result.exit_code == 1
     assert result.stderr == (
         f"ordertags: {shop / 'history.sqlite'}: the history was written by a newer ordertags "
-        f"(schema version 9; ordertags {VERSION} reads up to version 8). Upgrade ordertags "
+        f"(schema version 12; ordertags {VERSION} reads up to version 11). Upgrade ordertags "
         "(pip install -U ordertags); this version will not touch the file.\n"
     )
     assert not (tmp_path / "out.csv").exists()

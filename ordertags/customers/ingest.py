@@ -497,8 +497,8 @@ class HistoryIngest(HistoryStore):
         return row_cust, merges, nodes, node_cust, target[fresh].tolist()
 
     def _refresh(self, customers: Iterable[int]) -> None:
-        """Recompute the aggregates and key of these customers from their orders, and
-        drop the ones left with no orders."""
+        """Recompute the aggregates, key and search text of these customers from their
+        orders and identities, and drop the ones left with no orders."""
         self.temp_ids("t_touched", customers)
         self.db.execute(
             "INSERT INTO customers (id, key, orders, spend, refunds, refunded, first_at, "
@@ -518,6 +518,7 @@ class HistoryIngest(HistoryStore):
             "DELETE FROM customers WHERE id IN (SELECT id FROM t_touched) AND NOT EXISTS "
             "(SELECT 1 FROM orders o WHERE o.customer = customers.id)"
         )
+        self.refresh_search("t_touched")
 
     def _keep_apart(self) -> None:
         """Where evidence joined identities the tag book says are different people,

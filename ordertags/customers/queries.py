@@ -550,21 +550,9 @@ class HistoryQueries(HistoryIngest):
             )
             params.append(wanted)
         if search:
-            like = f"%{search.strip().lower()}%"
-            # A phone however it is spelled ("7700 900456", "07700-900456"): its digits
-            # (national leading 0 dropped) within the stored E.164 numbers.
-            digits = "".join(c for c in search if c.isdigit()).lstrip("0")
-            phone_like = (
-                f"%{digits}%"
-                if len(digits) >= 6 and not search.strip().strip("+0123456789 ()-./")
-                else like
-            )
-            where.append(
-                "(id IN (SELECT customer FROM identities WHERE (key LIKE ? OR key LIKE ?) "
-                "AND customer IS NOT NULL) OR id IN (SELECT customer FROM orders "
-                "WHERE lower(name) LIKE ? OR phone LIKE ?))"
-            )
-            params += [like, phone_like, like, phone_like]
+            found, found_params = self._search_sql(search)
+            where.append(f"id IN ({found})")
+            params += found_params
         rank: list[Any] = []
         if basis.mixed:
             # Each customer's spend in the basis currency, from their orders.
@@ -587,6 +575,50 @@ class HistoryQueries(HistoryIngest):
         rows = self._rows(sql, rank + params, manual)
         self._add_spend_by(rows, basis)
         return rows
+
+    def _search_sql(self, search: str) -> tuple[str, list[Any]]:
+        """The ids of the customers ``search`` finds (a query, its parameters): those
+        with an identity key, a phone or a name that holds the text (in any case; ``%``
+        and ``_`` are letters like any other), or, where it is a phone however spelled
+        ("7700 900456", "07700-900456"), whose keys or phones hold its digits (national
+        leading 0 dropped), from the search index (version 11) rather than every order."""
+        text = search.strip()
+        digits = "".join(c for c in text if c.isdigit()).lstrip("0")
+        phone = digits if len(digits) >= 6 and not text.strip("+0123456789 ()-./") else None
+        if self.backend == "sqlite" and len(text) >= 3 and self._trigram_search():
+            # Each text a phrase: its trigrams in a row, i.e. the text itself.
+            def phrase(t: str) -> str:
+                return '"' + t.replace('"', '""') + '"'
+
+            match = "{keys names} : " + phrase(text)
+            if phone:
+                match += " OR keys : " + phrase(phone)
+            return "SELECT rowid FROM customer_search WHERE customer_search MATCH ?", [match]
+        # Fewer than 3 letters (no trigram), or no trigram index: a scan of one row per
+        # customer (on PostgreSQL, pg_trgm's indexes serve these LIKEs where it is there).
+
+        def like(t: str) -> str:
+            return "%" + t.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+        rid = "rowid" if self.backend == "sqlite" else "customer"
+        sql = (
+            f"SELECT {rid} FROM customer_search WHERE keys LIKE ? ESCAPE '\\' "
+            "OR names LIKE ? ESCAPE '\\'"
+        )
+        params = [like(text), like(text)]
+        if phone:
+            sql += " OR keys LIKE ? ESCAPE '\\'"
+            params.append(like(phone))
+        return sql, params
+
+    def _trigram_search(self) -> bool:
+        """Whether the SQLite history's search table is an FTS5 trigram index."""
+        if self._trigrams is None:
+            row = self.fetch("SELECT sql FROM sqlite_master WHERE name = 'customer_search'")
+            self._trigrams = bool(row) and "fts5" in str(row[0][0]).lower()
+        return self._trigrams
+
+    _trigrams: bool | None = None
 
     def _add_spend_by(self, rows: list[CustomerRow], basis: SpendBasis) -> None:
         """Fill each row's spend per currency and its spend in the basis currency."""

@@ -49,7 +49,7 @@ from ordertags.storage.sqlite import APPLICATION_ID as APPLICATION_ID  # history
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 11
 NONE = np.iinfo(np.int64).max  # no date
 
 _V1 = """
@@ -212,6 +212,70 @@ CREATE INDEX IF NOT EXISTS orders_phone ON orders (phone, customer) WHERE phone 
 CREATE INDEX IF NOT EXISTS orders_address ON orders (address, customer) WHERE address IS NOT NULL
 """
 
+
+def _has_trigram_index() -> bool:
+    """Whether this Python's SQLite has FTS5 with the trigram tokenizer (3.34 on)."""
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(":memory:")) as conn:
+            conn.execute("CREATE VIRTUAL TABLE t USING fts5(a, tokenize = 'trigram')")
+    except sqlite3.Error:
+        return False
+    return True
+
+
+#: The text a customer is found by (``customers --search``, the team screen's search):
+#: ``keys``, their identity keys and the phones of their orders; ``names``, the names on
+#: their orders; each value on a line of its own (a search never spans two). Worked out
+#: again for the customers an ingest, a link or a prune touched
+#: (:meth:`HistoryStore.refresh_search`).
+_SEARCH_TEXT = {
+    "sqlite": (
+        "IFNULL((SELECT group_concat(k, char(10)) FROM (SELECT key AS k FROM identities "
+        "WHERE customer = c.id UNION SELECT phone FROM orders WHERE customer = c.id "
+        "AND phone IS NOT NULL)), ''), "
+        "IFNULL((SELECT group_concat(n, char(10)) FROM (SELECT DISTINCT name AS n "
+        "FROM orders WHERE customer = c.id AND name IS NOT NULL)), '')"
+    ),
+    "postgresql": (
+        "COALESCE((SELECT string_agg(k, chr(10)) FROM (SELECT key AS k FROM identities "
+        "WHERE customer = c.id UNION SELECT phone FROM orders WHERE customer = c.id "
+        "AND phone IS NOT NULL) s), ''), "
+        "COALESCE((SELECT string_agg(n, chr(10)) FROM (SELECT DISTINCT name AS n "
+        "FROM orders WHERE customer = c.id AND name IS NOT NULL) s), '')"
+    ),
+}
+_SEARCH_ID = {"sqlite": "rowid", "postgresql": "customer"}
+
+
+def search_refresh_sql(backend: str, only: str | None = None) -> list[str]:
+    """The statements that write the search text of the customers whose ids the
+    temporary table ``only`` holds (of every customer where None)."""
+    rid = _SEARCH_ID[backend]
+    pick = f" WHERE {rid} IN (SELECT id FROM {only})" if only else ""
+    return [
+        f"DELETE FROM customer_search{pick}",
+        f"INSERT INTO customer_search ({rid}, keys, names) SELECT c.id, "
+        f"{_SEARCH_TEXT[backend]} FROM customers c"
+        + (f" WHERE c.id IN (SELECT id FROM {only})" if only else ""),
+    ]
+
+
+# Version 11: the customer search (``customers --search``, the team screen) by a
+# trigram index (FTS5, tokenizer ``trigram``) over each customer's identity keys, phones
+# and names, instead of a substring scan of every order; a plain table (the scan, of one
+# row per customer) where this SQLite has no FTS5 trigrams (before 3.34).
+_V11 = (
+    (
+        "CREATE VIRTUAL TABLE customer_search USING fts5(keys, names, tokenize = 'trigram')"
+        if _has_trigram_index()
+        else "CREATE TABLE customer_search (keys TEXT NOT NULL, names TEXT NOT NULL)"
+    )
+    + ";\n"
+    + search_refresh_sql("sqlite")[1]
+)
+
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
@@ -221,6 +285,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (6, _V6),
     (7, _V7_TEAM_SCREEN),
     (8, _V8),
+    (11, _V11),
 ]
 
 
@@ -319,7 +384,24 @@ CREATE TABLE applied (
 INSERT INTO meta VALUES ('next_customer', '1')
 """
 
-PG_MIGRATIONS: list[tuple[int, str]] = [(8, _PG_V8)]
+# Version 11 on PostgreSQL: the search text in a table with trigram indexes (pg_trgm,
+# a trusted extension: creating it needs the CREATE right on the database; without it
+# the search scans the table, one row per customer).
+_PG_V11 = """CREATE TABLE customer_search (
+    customer BIGINT PRIMARY KEY,
+    keys TEXT COLLATE "C" NOT NULL,
+    names TEXT COLLATE "C" NOT NULL
+);
+DO $$ BEGIN CREATE EXTENSION IF NOT EXISTS pg_trgm; EXCEPTION WHEN OTHERS THEN NULL; END $$;
+DO $$ DECLARE s TEXT; BEGIN SELECT n.nspname INTO s FROM pg_extension e JOIN pg_namespace n \
+ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'; IF s IS NOT NULL THEN \
+EXECUTE 'CREATE INDEX customer_search_keys ON customer_search USING gin (keys ' \
+|| quote_ident(s) || '.gin_trgm_ops)'; \
+EXECUTE 'CREATE INDEX customer_search_names ON customer_search USING gin (names ' \
+|| quote_ident(s) || '.gin_trgm_ops)'; END IF; END $$;
+""" + search_refresh_sql("postgresql")[1]
+
+PG_MIGRATIONS: list[tuple[int, str]] = [(8, _PG_V8), (11, _PG_V11)]
 
 #: The history's tables, each with the columns a copy between backends carries (in
 #: this order) and what orders its rows (``ordertags migrate``).
@@ -521,6 +603,12 @@ class HistoryStore:
         """``sql`` restricted to ``id IN ids`` (through a temporary table)."""
         self.temp_ids("t_in", ids)
         return self.fetch(f"{sql} WHERE id IN (SELECT id FROM t_in)")
+
+    def refresh_search(self, only: str | None = None) -> None:
+        """Write the search text again of the customers whose ids the temporary table
+        ``only`` holds (of every customer where None), in the transaction under way."""
+        for statement in search_refresh_sql(self.backend, only):
+            self.db.execute(statement)
 
     def fetch_keys(self, customers: list[int]) -> list[str]:
         return [r[0] for r in self.fetch_in("SELECT key FROM customers", customers)]
