@@ -98,7 +98,7 @@ def copy_history(source: History, target: History) -> dict[str, int]:
             counts[table] = got
         # The search index is the target's own kind (FTS5 or pg_trgm): written afresh
         # from what was copied, not copied.
-        target.refresh_search()
+        target.refresh_derived()
     return counts
 
 

@@ -739,14 +739,19 @@ class HistoryQueries(HistoryIngest):
             raise HistoryError(
                 f'"{query}" names an identity with no orders in the history.', file=self.where
             )
+        # What the page shows of their orders, kept per customer (customer_facts): a
+        # few rows, however many orders they have.
+        facts: dict[str, list[tuple[str, int, int, int]]] = {}
+        for kind, value, n, net, first in self.fetch(
+            "SELECT kind, value, orders, net, IFNULL(first_at, ?) FROM customer_facts "
+            "WHERE customer = ? ORDER BY kind, value",
+            (int(NONE), cid),
+        ):
+            facts.setdefault(kind, []).append((str(value), int(n), int(net), int(first)))
         counts: dict[int, int] = {}
         for col in ("email", "ps", "buyer"):
-            for ident, count in self.fetch(
-                f"SELECT {col}, COUNT(*) FROM orders WHERE "
-                f"customer = ? AND {col} IS NOT NULL GROUP BY {col}",
-                (cid,),
-            ):
-                counts[ident] = counts.get(ident, 0) + count
+            for value, n, *_ in facts.get(col, []):
+                counts[int(value)] = counts.get(int(value), 0) + n
         idents = {
             i: (k, key)
             for i, k, key in self.fetch(
@@ -762,11 +767,7 @@ class HistoryQueries(HistoryIngest):
         found = [(K.KIND_NAMES[k], key, counts.get(i, 0)) for i, (k, key) in idents.items()]
         weak = {(K.KIND_NAMES[K.PHONE], key) for k, key in idents.values() if k == K.PHONE}
         for kind, col in ((K.PHONE, "phone"), (K.ADDRESS, "address")):
-            for key, count in self.fetch(
-                f"SELECT {col}, COUNT(*) FROM orders WHERE customer = ? "
-                f"AND {col} IS NOT NULL GROUP BY {col}",
-                (cid,),
-            ):
+            for key, count, *_ in facts.get(col, []):
                 if (K.KIND_NAMES[kind], key) in weak:  # a linked phone, listed already
                     found = [(n, k, c + count if k == key else c) for n, k, c in found]
                 else:
@@ -776,14 +777,8 @@ class HistoryQueries(HistoryIngest):
             ((n, key.removeprefix(K.ADDRESS_PREFIX), c) for n, key, c in found),
             key=lambda t: (order_of.index(t[0]), -t[2], t[1]),
         )
-        names = [
-            r[0]
-            for r in self.fetch(
-                "SELECT name FROM orders WHERE customer = ? AND name IS NOT NULL "
-                "GROUP BY name ORDER BY COUNT(*) DESC",
-                (cid,),
-            )
-        ]
+        # The name on most orders first; of two on as many, the one they gave first.
+        names = [f[0] for f in sorted(facts.get("name", []), key=lambda f: (-f[1], f[3], f[0]))]
         # Tag-book entries naming any identity of theirs: an email or buyer id, or a
         # phone of one of their orders.
         named = {key for k, key in idents.values() if k <= K.BUYER}
@@ -800,22 +795,31 @@ class HistoryQueries(HistoryIngest):
                 money(r[4]) if r[4] else "",
                 r[5] or "",
             )
-            for r in self.fetch(
-                "SELECT o.at, o.channel, o.order_id, o.total, o.refund, i.key, o.currency "
-                "FROM orders o LEFT JOIN identities i ON i.id = o.email WHERE o.customer = ? "
-                "ORDER BY o.at IS NULL, o.at DESC, o.id DESC LIMIT ?",
-                (cid, recent),
-            )
+            for r in self._recent_orders(cid, recent)
         ]
         spend = [
-            (str(c or ""), int(t))
-            for c, t in self.fetch(
-                f"SELECT upper(IFNULL(currency, '')), IFNULL(SUM({NET}), 0) FROM orders o "
-                "WHERE customer = ? GROUP BY upper(IFNULL(currency, '')) ORDER BY 2 DESC",
-                (cid,),
-            )
+            (f[0], f[2]) for f in sorted(facts.get("currency", []), key=lambda f: (-f[2], f[0]))
         ]
         return CustomerReport(rows[0], identities, names, entries, recent_rows, spend)
+
+    def _recent_orders(self, cid: int, limit: int) -> list[Any]:
+        """The customer's latest ``limit`` orders, newest first (undated ones last):
+        read backwards along the (customer, date) index, so ``limit`` orders are read
+        however many they have."""
+        if limit <= 0:
+            return []
+        columns = (
+            "SELECT o.at, o.channel, o.order_id, o.total, o.refund, i.key, o.currency "
+            "FROM orders o LEFT JOIN identities i ON i.id = o.email WHERE o.customer = ? "
+        )
+        rows = self.fetch(
+            columns + "AND o.at IS NOT NULL ORDER BY o.at DESC, o.id DESC LIMIT ?", (cid, limit)
+        )
+        if len(rows) < limit:
+            rows += self.fetch(
+                columns + "AND o.at IS NULL ORDER BY o.id DESC LIMIT ?", (cid, limit - len(rows))
+            )
+        return rows
 
     def suspects(
         self,
@@ -857,11 +861,15 @@ class HistoryQueries(HistoryIngest):
         customers share it: every order holding it is read."""
         self.sync_tagbook(tagbook, region)
         cid = self.find_customer(query, region)
+        # Who else has their phones and addresses (kept in customer_facts): one row per
+        # customer and value, from the (phone, customer) and (address, customer) indexes.
         rows = self.fetch(
-            "SELECT customer, phone, address FROM orders WHERE customer IS NOT NULL AND ("
-            "phone IN (SELECT phone FROM orders WHERE customer = ?1 AND phone IS NOT NULL) OR "
-            "address IN (SELECT address FROM orders WHERE customer = ?1 AND address IS NOT NULL))",
-            (cid,),
+            "SELECT DISTINCT customer, phone, NULL FROM orders WHERE customer IS NOT NULL "
+            "AND phone IN (SELECT value FROM customer_facts WHERE customer = ? AND kind = 'phone') "
+            "UNION ALL SELECT DISTINCT customer, NULL, address FROM orders WHERE customer IS NOT "
+            "NULL AND address IN (SELECT value FROM customer_facts WHERE customer = ? "
+            "AND kind = 'address')",
+            (cid, cid),
         )
         return self._suspects(rows, cid, tagbook, as_of, None, limit, max_sharing)
 

@@ -225,55 +225,96 @@ def _has_trigram_index() -> bool:
     return True
 
 
+#: What the customer page shows of a customer's orders, kept per customer as ingest
+#: records them (``customer_facts``): per kind (``email``, ``ps``, ``buyer``: identity
+#: ids; ``phone``, ``address``, ``name``: as on the orders; ``currency``: upper case,
+#: '' where none) each value with its orders, net spend and first order date, so the
+#: page of a customer with 40,000 orders reads a few rows, not every order.
+FACTS = ("email", "ps", "buyer", "phone", "address", "name", "currency")
+
+
+def _facts_sql(kind: str, where: str, source: str = "orders o") -> str:
+    value = {
+        "email": "CAST(o.email AS TEXT)",
+        "ps": "CAST(o.ps AS TEXT)",
+        "buyer": "CAST(o.buyer AS TEXT)",
+        "currency": "upper(IFNULL(o.currency, ''))",
+    }.get(kind, f"o.{kind}")
+    present = "" if kind == "currency" else f" AND o.{kind} IS NOT NULL"
+    return (
+        "INSERT INTO customer_facts (customer, kind, value, orders, net, first_at) SELECT "
+        f"o.customer, '{kind}', {value}, COUNT(*), IFNULL(SUM({net_spend_sql('o')}), 0), "
+        f"MIN(o.at) FROM {source} "
+        f"WHERE o.customer IS NOT NULL{where}{present} GROUP BY o.customer, {value}"
+    )
+
+
 #: The text a customer is found by (``customers --search``, the team screen's search):
 #: ``keys``, their identity keys and the phones of their orders; ``names``, the names on
-#: their orders; each value on a line of its own (a search never spans two). Worked out
-#: again for the customers an ingest, a link or a prune touched
-#: (:meth:`HistoryStore.refresh_search`).
+#: their orders; each value on a line of its own (a search never spans two), from
+#: ``customer_facts``.
 _SEARCH_TEXT = {
     "sqlite": (
         "IFNULL((SELECT group_concat(k, char(10)) FROM (SELECT key AS k FROM identities "
-        "WHERE customer = c.id UNION SELECT phone FROM orders WHERE customer = c.id "
-        "AND phone IS NOT NULL)), ''), "
-        "IFNULL((SELECT group_concat(n, char(10)) FROM (SELECT DISTINCT name AS n "
-        "FROM orders WHERE customer = c.id AND name IS NOT NULL)), '')"
+        "WHERE customer = c.id UNION SELECT value FROM customer_facts WHERE customer = c.id "
+        "AND kind = 'phone')), ''), "
+        "IFNULL((SELECT group_concat(value, char(10)) FROM customer_facts "
+        "WHERE customer = c.id AND kind = 'name'), '')"
     ),
     "postgresql": (
         "COALESCE((SELECT string_agg(k, chr(10)) FROM (SELECT key AS k FROM identities "
-        "WHERE customer = c.id UNION SELECT phone FROM orders WHERE customer = c.id "
-        "AND phone IS NOT NULL) s), ''), "
-        "COALESCE((SELECT string_agg(n, chr(10)) FROM (SELECT DISTINCT name AS n "
-        "FROM orders WHERE customer = c.id AND name IS NOT NULL) s), '')"
+        "WHERE customer = c.id UNION SELECT value FROM customer_facts WHERE customer = c.id "
+        "AND kind = 'phone') s), ''), "
+        "COALESCE((SELECT string_agg(value, chr(10)) FROM customer_facts "
+        "WHERE customer = c.id AND kind = 'name'), '')"
     ),
 }
 _SEARCH_ID = {"sqlite": "rowid", "postgresql": "customer"}
 
 
-def search_refresh_sql(backend: str, only: str | None = None) -> list[str]:
-    """The statements that write the search text of the customers whose ids the
-    temporary table ``only`` holds (of every customer where None)."""
+def derived_sql(backend: str, only: str | None = None, *, scan: bool = True) -> list[str]:
+    """The statements that write the facts and the search text of the customers whose
+    ids the temporary table ``only`` holds (of every customer where None). ``scan``:
+    read the orders in one pass of the table (many customers), not by the (customer,
+    date) index, whose order costs a random read per order."""
     rid = _SEARCH_ID[backend]
-    pick = f" WHERE {rid} IN (SELECT id FROM {only})" if only else ""
+    mine = f" IN (SELECT id FROM {only})" if only else ""
+    # SQLite is told to read the table (PostgreSQL's planner chooses).
+    source = "orders o NOT INDEXED" if scan and backend == "sqlite" else "orders o"
     return [
-        f"DELETE FROM customer_search{pick}",
+        "DELETE FROM customer_facts" + (f" WHERE customer{mine}" if only else ""),
+        *(_facts_sql(kind, f" AND o.customer{mine}" if only else "", source) for kind in FACTS),
+        "DELETE FROM customer_search" + (f" WHERE {rid}{mine}" if only else ""),
         f"INSERT INTO customer_search ({rid}, keys, names) SELECT c.id, "
-        f"{_SEARCH_TEXT[backend]} FROM customers c"
-        + (f" WHERE c.id IN (SELECT id FROM {only})" if only else ""),
+        f"{_SEARCH_TEXT[backend]} FROM customers c" + (f" WHERE c.id{mine}" if only else ""),
     ]
 
 
-# Version 11: the customer search (``customers --search``, the team screen) by a
-# trigram index (FTS5, tokenizer ``trigram``) over each customer's identity keys, phones
-# and names, instead of a substring scan of every order; a plain table (the scan, of one
-# row per customer) where this SQLite has no FTS5 trigrams (before 3.34).
+# Version 11: the team screen at a million orders: each customer's facts (what their
+# page shows of their orders: identities, phones, addresses, names and spend per
+# currency, with order counts), and the customer search (``customers --search``, the
+# screen's search box) by a trigram index (FTS5, tokenizer ``trigram``) over each
+# customer's identity keys, phones and names, instead of a substring scan of every
+# order; a plain table (the scan, of one row per customer) where this SQLite has no
+# FTS5 trigrams (before 3.34). Both kept by ingest for the customers it touches.
 _V11 = (
-    (
+    """CREATE TABLE customer_facts (
+    customer INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    orders INTEGER NOT NULL,
+    net INTEGER NOT NULL,
+    first_at INTEGER,
+    PRIMARY KEY (customer, kind, value)
+) WITHOUT ROWID;
+"""
+    + (
         "CREATE VIRTUAL TABLE customer_search USING fts5(keys, names, tokenize = 'trigram')"
         if _has_trigram_index()
         else "CREATE TABLE customer_search (keys TEXT NOT NULL, names TEXT NOT NULL)"
     )
     + ";\n"
-    + search_refresh_sql("sqlite")[1]
+    + ";\n".join(derived_sql("sqlite"))
 )
 
 MIGRATIONS: list[tuple[int, str]] = [
@@ -384,10 +425,19 @@ CREATE TABLE applied (
 INSERT INTO meta VALUES ('next_customer', '1')
 """
 
-# Version 11 on PostgreSQL: the search text in a table with trigram indexes (pg_trgm,
+# Version 11 on PostgreSQL: the facts, and the search text in a table with trigram indexes (pg_trgm,
 # a trusted extension: creating it needs the CREATE right on the database; without it
 # the search scans the table, one row per customer).
-_PG_V11 = """CREATE TABLE customer_search (
+_PG_V11 = """CREATE TABLE customer_facts (
+    customer BIGINT NOT NULL,
+    kind TEXT COLLATE "C" NOT NULL,
+    value TEXT COLLATE "C" NOT NULL,
+    orders BIGINT NOT NULL,
+    net BIGINT NOT NULL,
+    first_at BIGINT,
+    PRIMARY KEY (customer, kind, value)
+);
+CREATE TABLE customer_search (
     customer BIGINT PRIMARY KEY,
     keys TEXT COLLATE "C" NOT NULL,
     names TEXT COLLATE "C" NOT NULL
@@ -399,7 +449,7 @@ EXECUTE 'CREATE INDEX customer_search_keys ON customer_search USING gin (keys ' 
 || quote_ident(s) || '.gin_trgm_ops)'; \
 EXECUTE 'CREATE INDEX customer_search_names ON customer_search USING gin (names ' \
 || quote_ident(s) || '.gin_trgm_ops)'; END IF; END $$;
-""" + search_refresh_sql("postgresql")[1]
+""" + ";\n".join(derived_sql("postgresql"))
 
 PG_MIGRATIONS: list[tuple[int, str]] = [(8, _PG_V8), (11, _PG_V11)]
 
@@ -604,10 +654,12 @@ class HistoryStore:
         self.temp_ids("t_in", ids)
         return self.fetch(f"{sql} WHERE id IN (SELECT id FROM t_in)")
 
-    def refresh_search(self, only: str | None = None) -> None:
-        """Write the search text again of the customers whose ids the temporary table
-        ``only`` holds (of every customer where None), in the transaction under way."""
-        for statement in search_refresh_sql(self.backend, only):
+    def refresh_derived(self, only: str | None = None, *, many: bool = True) -> None:
+        """Write the facts and the search text again of the customers whose ids the
+        temporary table ``only`` holds (of every customer where None), in the
+        transaction under way; ``many``: so many that reading every order is quicker
+        than reading theirs by the index."""
+        for statement in derived_sql(self.backend, only, scan=many):
             self.db.execute(statement)
 
     def fetch_keys(self, customers: list[int]) -> list[str]:
