@@ -495,12 +495,11 @@ class HistoryQueries(HistoryIngest):
         self, currency: str | None = None, rates: Mapping[str, float] | None = None
     ) -> SpendBasis:
         """The currency customers' spend is compared in (``currency``, else the one most
-        of the history's orders are in) and the rates into it (see :class:`SpendBasis`)."""
+        of the customers' orders are in) and the rates into it (see :class:`SpendBasis`)."""
         found = [
             c
-            for (c,) in self.fetch(
-                "SELECT upper(IFNULL(currency, '')) FROM orders GROUP BY 1 "
-                "ORDER BY COUNT(*) DESC, 1"
+            for (c,) in self.fetch(  # kept by ingest: not a count of every order
+                "SELECT currency FROM currency_counts WHERE orders > 0 ORDER BY orders DESC, 1"
             )
         ]
         named = [c for c in found if c]
@@ -624,10 +623,9 @@ class HistoryQueries(HistoryIngest):
         """Fill each row's spend per currency and its spend in the basis currency."""
         self.temp_ids("t_spend", [r.id for r in rows])
         per: dict[int, list[tuple[str, int]]] = {}
-        for c, cur, units in self.fetch(
-            f"SELECT o.customer, upper(IFNULL(o.currency, '')), IFNULL(SUM({NET}), 0) "
-            "FROM t_spend t CROSS JOIN orders o ON o.customer = t.id GROUP BY 1, 2 "
-            "ORDER BY 1, 3 DESC, 2"
+        for c, cur, units in self.fetch(  # kept per customer: not every order of theirs
+            "SELECT f.customer, f.value, f.net FROM t_spend t CROSS JOIN customer_facts f "
+            "ON f.customer = t.id AND f.kind = 'currency' ORDER BY 1, 3 DESC, 2"
         ):
             per.setdefault(c, []).append((cur, int(units)))
         for r in rows:

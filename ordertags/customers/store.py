@@ -229,7 +229,9 @@ def _has_trigram_index() -> bool:
 #: records them (``customer_facts``): per kind (``email``, ``ps``, ``buyer``: identity
 #: ids; ``phone``, ``address``, ``name``: as on the orders; ``currency``: upper case,
 #: '' where none) each value with its orders, net spend and first order date, so the
-#: page of a customer with 40,000 orders reads a few rows, not every order.
+#: page of a customer with 40,000 orders reads a few rows, not every order; and the
+#: customers' orders per currency (``currency_counts``: which currency most are in, the
+#: one customers are ranked in), so a list need not count every order first.
 FACTS = ("email", "ps", "buyer", "phone", "address", "name", "currency")
 
 
@@ -281,9 +283,18 @@ def derived_sql(backend: str, only: str | None = None, *, scan: bool = True) -> 
     mine = f" IN (SELECT id FROM {only})" if only else ""
     # SQLite is told to read the table (PostgreSQL's planner chooses).
     source = "orders o NOT INDEXED" if scan and backend == "sqlite" else "orders o"
+    counted = (  # the customers' orders per currency, taken away (-) or added (+)
+        "INSERT INTO currency_counts (currency, orders) SELECT value, {sign}SUM(orders) "
+        "FROM customer_facts WHERE kind = 'currency'"
+        + (f" AND customer{mine}" if only else "")
+        + " GROUP BY value ON CONFLICT (currency) DO UPDATE SET "
+        "orders = currency_counts.orders + excluded.orders"
+    )
     return [
+        counted.format(sign="-") if only else "DELETE FROM currency_counts",
         "DELETE FROM customer_facts" + (f" WHERE customer{mine}" if only else ""),
         *(_facts_sql(kind, f" AND o.customer{mine}" if only else "", source) for kind in FACTS),
+        counted.format(sign=""),
         "DELETE FROM customer_search" + (f" WHERE {rid}{mine}" if only else ""),
         f"INSERT INTO customer_search ({rid}, keys, names) SELECT c.id, "
         f"{_SEARCH_TEXT[backend]} FROM customers c" + (f" WHERE c.id{mine}" if only else ""),
@@ -307,6 +318,7 @@ _V11 = (
     first_at INTEGER,
     PRIMARY KEY (customer, kind, value)
 ) WITHOUT ROWID;
+CREATE TABLE currency_counts (currency TEXT PRIMARY KEY, orders INTEGER NOT NULL) WITHOUT ROWID;
 """
     + (
         "CREATE VIRTUAL TABLE customer_search USING fts5(keys, names, tokenize = 'trigram')"
@@ -437,6 +449,7 @@ _PG_V11 = """CREATE TABLE customer_facts (
     first_at BIGINT,
     PRIMARY KEY (customer, kind, value)
 );
+CREATE TABLE currency_counts (currency TEXT COLLATE "C" PRIMARY KEY, orders BIGINT NOT NULL);
 CREATE TABLE customer_search (
     customer BIGINT PRIMARY KEY,
     keys TEXT COLLATE "C" NOT NULL,
