@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any, Self
 
@@ -215,8 +216,6 @@ CREATE INDEX IF NOT EXISTS orders_address ON orders (address, customer) WHERE ad
 
 def _has_trigram_index() -> bool:
     """Whether this Python's SQLite has FTS5 with the trigram tokenizer (3.34 on)."""
-    import sqlite3
-
     try:
         with contextlib.closing(sqlite3.connect(":memory:")) as conn:
             conn.execute("CREATE VIRTUAL TABLE t USING fts5(a, tokenize = 'trigram')")
