@@ -970,4 +970,4 @@ def test_a_version_1_history_is_migrated_to_the_tag_log(tmp_path: Path) -> None:
         assert {"tag_log", "order_aliases"} <= tables
         columns = {r[1] for r in history.fetch("PRAGMA table_info(orders)")}
         assert {"buyer", "currency", "consent", "reference", "email_text"} <= columns
-        assert history.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 10
+        assert history.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 11

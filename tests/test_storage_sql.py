@@ -48,6 +48,10 @@ SQLISH = re.compile(
 ALLOWED_NAMES = {
     "alias", "col", "cols", "column", "columns", "factor", "first", "marks", "name",
     "order", "scope", "sql", "table", "where",
+    # the customer facts and search (customers/store.py derived_sql): a kind of FACTS,
+    # its column expression, the orders' source, the temporary table of ids and its
+    # IN clause, the search table's id column: each chosen from the module's constants
+    "kind", "value", "source", "present", "only", "mine", "rid",
 }  # fmt: skip
 ALLOWED_CALLS = {"int", "counted_sql", "net_spend_sql"}
 
@@ -173,6 +177,8 @@ def built_sql(source: str, name: str) -> list[str]:
 def allowed(expr: ast.expr) -> bool:
     if isinstance(expr, ast.Name):
         return expr.id.isupper() or expr.id.lstrip("_").isupper() or expr.id in ALLOWED_NAMES
+    if isinstance(expr, ast.Subscript):  # _SEARCH_TEXT[backend]: one of a constant's texts
+        return allowed(expr.value)
     if isinstance(expr, ast.Attribute):  # self._COLUMNS and the like
         return expr.attr.lstrip("_").isupper()
     if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name):

@@ -264,7 +264,9 @@ def customer_keys(history: History, text: str, region: str | None = None) -> set
     out.update(
         r[0]
         for r in history.fetch(
-            "SELECT DISTINCT phone FROM orders WHERE customer = ? AND phone IS NOT NULL", (cid,)
+            # The phones of their orders, kept per customer (not every order of theirs).
+            "SELECT value FROM customer_facts WHERE customer = ? AND kind = 'phone'",
+            (cid,),
         )
     )
     return out

@@ -35,6 +35,10 @@ from ordertags.customers.store import (
 from ordertags.io.platforms import PROFILES
 from ordertags.tagbook import TagBook
 
+#: Customers refreshed at once from which their facts are read in one pass of the orders
+#: rather than by the index (a random read per order).
+SCAN_FROM = 20_000
+
 
 @dataclass
 class IngestReport:
@@ -505,8 +509,9 @@ class HistoryIngest(HistoryStore):
         return row_cust, merges, nodes, node_cust, target[fresh].tolist()
 
     def _refresh(self, customers: Iterable[int]) -> None:
-        """Recompute the aggregates and key of these customers from their orders, and
-        drop the ones left with no orders."""
+        """Recompute the aggregates, key and search text of these customers from their
+        orders and identities, and drop the ones left with no orders."""
+        customers = set(customers)
         self.temp_ids("t_touched", customers)
         self.db.execute(
             "INSERT INTO customers (id, key, orders, spend, refunds, refunded, first_at, "
@@ -526,6 +531,7 @@ class HistoryIngest(HistoryStore):
             "DELETE FROM customers WHERE id IN (SELECT id FROM t_touched) AND NOT EXISTS "
             "(SELECT 1 FROM orders o WHERE o.customer = customers.id)"
         )
+        self.refresh_derived("t_touched", many=len(customers) > SCAN_FROM)
 
     def _keep_apart(self) -> None:
         """Where evidence joined identities the tag book says are different people,

@@ -73,7 +73,8 @@ def _is_empty(history: History) -> bool:
 
 def copy_history(source: History, target: History) -> dict[str, int]:
     """Copy every table of ``source`` into the empty history ``target`` in one
-    transaction, checking each table's row count before it commits."""
+    transaction, checking each table's row count before it commits, and write the
+    target's search index from the copy."""
     if not _is_empty(target):
         raise HistoryError(
             "the target already holds a history (orders, customers or accounts).",
@@ -97,6 +98,9 @@ def copy_history(source: History, target: History) -> dict[str, int]:
                     hint="Run again; if it happens again, check the target's server log.",
                 )
             counts[table] = got
+        # The search index is the target's own kind (FTS5 or pg_trgm): written afresh
+        # from what was copied, not copied.
+        target.refresh_derived()
     return counts
 
 

@@ -556,12 +556,11 @@ class HistoryQueries(HistoryIngest):
         self, currency: str | None = None, rates: Mapping[str, float] | None = None
     ) -> SpendBasis:
         """The currency customers' spend is compared in (``currency``, else the one most
-        of the history's orders are in) and the rates into it (see :class:`SpendBasis`)."""
+        of the customers' orders are in) and the rates into it (see :class:`SpendBasis`)."""
         found = [
             c
-            for (c,) in self.fetch(
-                "SELECT upper(IFNULL(currency, '')) FROM orders GROUP BY 1 "
-                "ORDER BY COUNT(*) DESC, 1"
+            for (c,) in self.fetch(  # kept by ingest: not a count of every order
+                "SELECT currency FROM currency_counts WHERE orders > 0 ORDER BY orders DESC, 1"
             )
         ]
         named = [c for c in found if c]
@@ -611,21 +610,9 @@ class HistoryQueries(HistoryIngest):
             )
             params.append(wanted)
         if search:
-            like = f"%{search.strip().lower()}%"
-            # A phone however it is spelled ("7700 900456", "07700-900456"): its digits
-            # (national leading 0 dropped) within the stored E.164 numbers.
-            digits = "".join(c for c in search if c.isdigit()).lstrip("0")
-            phone_like = (
-                f"%{digits}%"
-                if len(digits) >= 6 and not search.strip().strip("+0123456789 ()-./")
-                else like
-            )
-            where.append(
-                "(id IN (SELECT customer FROM identities WHERE (key LIKE ? OR key LIKE ?) "
-                "AND customer IS NOT NULL) OR id IN (SELECT customer FROM orders "
-                "WHERE lower(name) LIKE ? OR phone LIKE ?))"
-            )
-            params += [like, phone_like, like, phone_like]
+            found, found_params = self._search_sql(search)
+            where.append(f"id IN ({found})")
+            params += found_params
         rank: list[Any] = []
         if basis.mixed:
             # Each customer's spend in the basis currency, from their orders.
@@ -649,14 +636,57 @@ class HistoryQueries(HistoryIngest):
         self._add_spend_by(rows, basis)
         return rows
 
+    def _search_sql(self, search: str) -> tuple[str, list[Any]]:
+        """The ids of the customers ``search`` finds (a query, its parameters): those
+        with an identity key, a phone or a name that holds the text (in any case; ``%``
+        and ``_`` are letters like any other), or, where it is a phone however spelled
+        ("7700 900456", "07700-900456"), whose keys or phones hold its digits (national
+        leading 0 dropped), from the search index (version 11) rather than every order."""
+        text = search.strip()
+        digits = "".join(c for c in text if c.isdigit()).lstrip("0")
+        phone = digits if len(digits) >= 6 and not text.strip("+0123456789 ()-./") else None
+        if self.backend == "sqlite" and len(text) >= 3 and self._trigram_search():
+            # Each text a phrase: its trigrams in a row, i.e. the text itself.
+            def phrase(t: str) -> str:
+                return '"' + t.replace('"', '""') + '"'
+
+            match = "{keys names} : " + phrase(text)
+            if phone:
+                match += " OR keys : " + phrase(phone)
+            return "SELECT rowid FROM customer_search WHERE customer_search MATCH ?", [match]
+        # Fewer than 3 letters (no trigram), or no trigram index: a scan of one row per
+        # customer (on PostgreSQL, pg_trgm's indexes serve these LIKEs where it is there).
+
+        def like(t: str) -> str:
+            return "%" + t.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+        rid = "rowid" if self.backend == "sqlite" else "customer"
+        sql = (
+            f"SELECT {rid} FROM customer_search WHERE keys LIKE ? ESCAPE '\\' "
+            "OR names LIKE ? ESCAPE '\\'"
+        )
+        params = [like(text), like(text)]
+        if phone:
+            sql += " OR keys LIKE ? ESCAPE '\\'"
+            params.append(like(phone))
+        return sql, params
+
+    def _trigram_search(self) -> bool:
+        """Whether the SQLite history's search table is an FTS5 trigram index."""
+        if self._trigrams is None:
+            row = self.fetch("SELECT sql FROM sqlite_master WHERE name = 'customer_search'")
+            self._trigrams = bool(row) and "fts5" in str(row[0][0]).lower()
+        return self._trigrams
+
+    _trigrams: bool | None = None
+
     def _add_spend_by(self, rows: list[CustomerRow], basis: SpendBasis) -> None:
         """Fill each row's spend per currency and its spend in the basis currency."""
         self.temp_ids("t_spend", [r.id for r in rows])
         per: dict[int, list[tuple[str, int]]] = {}
-        for c, cur, units in self.fetch(
-            f"SELECT o.customer, upper(IFNULL(o.currency, '')), IFNULL(SUM({NET}), 0) "
-            "FROM t_spend t CROSS JOIN orders o ON o.customer = t.id GROUP BY 1, 2 "
-            "ORDER BY 1, 3 DESC, 2"
+        for c, cur, units in self.fetch(  # kept per customer: not every order of theirs
+            "SELECT f.customer, f.value, f.net FROM t_spend t CROSS JOIN customer_facts f "
+            "ON f.customer = t.id AND f.kind = 'currency' ORDER BY 1, 3 DESC, 2"
         ):
             per.setdefault(c, []).append((cur, int(units)))
         for r in rows:
@@ -768,14 +798,19 @@ class HistoryQueries(HistoryIngest):
             raise HistoryError(
                 f'"{query}" names an identity with no orders in the history.', file=self.where
             )
+        # What the page shows of their orders, kept per customer (customer_facts): a
+        # few rows, however many orders they have.
+        facts: dict[str, list[tuple[str, int, int, int]]] = {}
+        for kind, value, n, net, first in self.fetch(
+            "SELECT kind, value, orders, net, IFNULL(first_at, ?) FROM customer_facts "
+            "WHERE customer = ? ORDER BY kind, value",
+            (int(NONE), cid),
+        ):
+            facts.setdefault(kind, []).append((str(value), int(n), int(net), int(first)))
         counts: dict[int, int] = {}
         for col in ("email", "ps", "buyer"):
-            for ident, count in self.fetch(
-                f"SELECT {col}, COUNT(*) FROM orders WHERE "
-                f"customer = ? AND {col} IS NOT NULL GROUP BY {col}",
-                (cid,),
-            ):
-                counts[ident] = counts.get(ident, 0) + count
+            for value, n, *_ in facts.get(col, []):
+                counts[int(value)] = counts.get(int(value), 0) + n
         idents = {
             i: (k, key)
             for i, k, key in self.fetch(
@@ -791,11 +826,7 @@ class HistoryQueries(HistoryIngest):
         found = [(K.KIND_NAMES[k], key, counts.get(i, 0)) for i, (k, key) in idents.items()]
         weak = {(K.KIND_NAMES[K.PHONE], key) for k, key in idents.values() if k == K.PHONE}
         for kind, col in ((K.PHONE, "phone"), (K.ADDRESS, "address")):
-            for key, count in self.fetch(
-                f"SELECT {col}, COUNT(*) FROM orders WHERE customer = ? "
-                f"AND {col} IS NOT NULL GROUP BY {col}",
-                (cid,),
-            ):
+            for key, count, *_ in facts.get(col, []):
                 if (K.KIND_NAMES[kind], key) in weak:  # a linked phone, listed already
                     found = [(n, k, c + count if k == key else c) for n, k, c in found]
                 else:
@@ -805,14 +836,8 @@ class HistoryQueries(HistoryIngest):
             ((n, key.removeprefix(K.ADDRESS_PREFIX), c) for n, key, c in found),
             key=lambda t: (order_of.index(t[0]), -t[2], t[1]),
         )
-        names = [
-            r[0]
-            for r in self.fetch(
-                "SELECT name FROM orders WHERE customer = ? AND name IS NOT NULL "
-                "GROUP BY name ORDER BY COUNT(*) DESC",
-                (cid,),
-            )
-        ]
+        # The name on most orders first; of two on as many, the one they gave first.
+        names = [f[0] for f in sorted(facts.get("name", []), key=lambda f: (-f[1], f[3], f[0]))]
         # Tag-book entries naming any identity of theirs: an email or buyer id, or a
         # phone of one of their orders.
         named = {key for k, key in idents.values() if k <= K.BUYER}
@@ -829,22 +854,31 @@ class HistoryQueries(HistoryIngest):
                 money(r[4]) if r[4] else "",
                 r[5] or "",
             )
-            for r in self.fetch(
-                "SELECT o.at, o.channel, o.order_id, o.total, o.refund, i.key, o.currency "
-                "FROM orders o LEFT JOIN identities i ON i.id = o.email WHERE o.customer = ? "
-                "ORDER BY o.at IS NULL, o.at DESC, o.id DESC LIMIT ?",
-                (cid, recent),
-            )
+            for r in self._recent_orders(cid, recent)
         ]
         spend = [
-            (str(c or ""), int(t))
-            for c, t in self.fetch(
-                f"SELECT upper(IFNULL(currency, '')), IFNULL(SUM({NET}), 0) FROM orders o "
-                "WHERE customer = ? GROUP BY upper(IFNULL(currency, '')) ORDER BY 2 DESC",
-                (cid,),
-            )
+            (f[0], f[2]) for f in sorted(facts.get("currency", []), key=lambda f: (-f[2], f[0]))
         ]
         return CustomerReport(rows[0], identities, names, entries, recent_rows, spend)
+
+    def _recent_orders(self, cid: int, limit: int) -> list[Any]:
+        """The customer's latest ``limit`` orders, newest first (undated ones last):
+        read backwards along the (customer, date) index, so ``limit`` orders are read
+        however many they have."""
+        if limit <= 0:
+            return []
+        columns = (
+            "SELECT o.at, o.channel, o.order_id, o.total, o.refund, i.key, o.currency "
+            "FROM orders o LEFT JOIN identities i ON i.id = o.email WHERE o.customer = ? "
+        )
+        rows = self.fetch(
+            columns + "AND o.at IS NOT NULL ORDER BY o.at DESC, o.id DESC LIMIT ?", (cid, limit)
+        )
+        if len(rows) < limit:
+            rows += self.fetch(
+                columns + "AND o.at IS NULL ORDER BY o.id DESC LIMIT ?", (cid, limit - len(rows))
+            )
+        return rows
 
     def suspects(
         self,
@@ -886,11 +920,15 @@ class HistoryQueries(HistoryIngest):
         customers share it: every order holding it is read."""
         self.sync_tagbook(tagbook, region)
         cid = self.find_customer(query, region)
+        # Who else has their phones and addresses (kept in customer_facts): one row per
+        # customer and value, from the (phone, customer) and (address, customer) indexes.
         rows = self.fetch(
-            "SELECT customer, phone, address FROM orders WHERE customer IS NOT NULL AND ("
-            "phone IN (SELECT phone FROM orders WHERE customer = ?1 AND phone IS NOT NULL) OR "
-            "address IN (SELECT address FROM orders WHERE customer = ?1 AND address IS NOT NULL))",
-            (cid,),
+            "SELECT DISTINCT customer, phone, NULL FROM orders WHERE customer IS NOT NULL "
+            "AND phone IN (SELECT value FROM customer_facts WHERE customer = ? AND kind = 'phone') "
+            "UNION ALL SELECT DISTINCT customer, NULL, address FROM orders WHERE customer IS NOT "
+            "NULL AND address IN (SELECT value FROM customer_facts WHERE customer = ? "
+            "AND kind = 'address')",
+            (cid, cid),
         )
         return self._suspects(rows, cid, tagbook, as_of, None, limit, max_sharing)
 

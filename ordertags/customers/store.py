@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any, Self
 
@@ -51,7 +52,7 @@ from ordertags.storage.sqlite import APPLICATION_ID as APPLICATION_ID  # history
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 NONE = np.iinfo(np.int64).max  # no date
 
 _V1 = """
@@ -230,6 +231,121 @@ CREATE TABLE alerted (
 )
 """
 
+
+def _has_trigram_index() -> bool:
+    """Whether this Python's SQLite has FTS5 with the trigram tokenizer (3.34 on)."""
+    try:
+        with contextlib.closing(sqlite3.connect(":memory:")) as conn:
+            conn.execute("CREATE VIRTUAL TABLE t USING fts5(a, tokenize = 'trigram')")
+    except sqlite3.Error:
+        return False
+    return True
+
+
+#: What the customer page shows of a customer's orders, kept per customer as ingest
+#: records them (``customer_facts``): per kind (``email``, ``ps``, ``buyer``: identity
+#: ids; ``phone``, ``address``, ``name``: as on the orders; ``currency``: upper case,
+#: '' where none) each value with its orders, net spend and first order date, so the
+#: page of a customer with 40,000 orders reads a few rows, not every order; and the
+#: customers' orders per currency (``currency_counts``: which currency most are in, the
+#: one customers are ranked in), so a list need not count every order first.
+FACTS = ("email", "ps", "buyer", "phone", "address", "name", "currency")
+
+
+def _facts_sql(kind: str, where: str, source: str = "orders o") -> str:
+    value = {
+        "email": "CAST(o.email AS TEXT)",
+        "ps": "CAST(o.ps AS TEXT)",
+        "buyer": "CAST(o.buyer AS TEXT)",
+        "currency": "upper(IFNULL(o.currency, ''))",
+    }.get(kind, f"o.{kind}")
+    present = "" if kind == "currency" else f" AND o.{kind} IS NOT NULL"
+    return (
+        "INSERT INTO customer_facts (customer, kind, value, orders, net, first_at) SELECT "
+        f"o.customer, '{kind}', {value}, COUNT(*), IFNULL(SUM({net_spend_sql('o')}), 0), "
+        f"MIN(o.at) FROM {source} "
+        f"WHERE o.customer IS NOT NULL{where}{present} GROUP BY o.customer, {value}"
+    )
+
+
+#: The text a customer is found by (``customers --search``, the team screen's search):
+#: ``keys``, their identity keys and the phones of their orders; ``names``, the names on
+#: their orders; each value on a line of its own (a search never spans two), from
+#: ``customer_facts``.
+_SEARCH_TEXT = {
+    "sqlite": (
+        "IFNULL((SELECT group_concat(k, char(10)) FROM (SELECT key AS k FROM identities "
+        "WHERE customer = c.id UNION SELECT value FROM customer_facts WHERE customer = c.id "
+        "AND kind = 'phone')), ''), "
+        "IFNULL((SELECT group_concat(value, char(10)) FROM customer_facts "
+        "WHERE customer = c.id AND kind = 'name'), '')"
+    ),
+    "postgresql": (
+        "COALESCE((SELECT string_agg(k, chr(10)) FROM (SELECT key AS k FROM identities "
+        "WHERE customer = c.id UNION SELECT value FROM customer_facts WHERE customer = c.id "
+        "AND kind = 'phone') s), ''), "
+        "COALESCE((SELECT string_agg(value, chr(10)) FROM customer_facts "
+        "WHERE customer = c.id AND kind = 'name'), '')"
+    ),
+}
+_SEARCH_ID = {"sqlite": "rowid", "postgresql": "customer"}
+
+
+def derived_sql(backend: str, only: str | None = None, *, scan: bool = True) -> list[str]:
+    """The statements that write the facts and the search text of the customers whose
+    ids the temporary table ``only`` holds (of every customer where None). ``scan``:
+    read the orders in one pass of the table (many customers), not by the (customer,
+    date) index, whose order costs a random read per order."""
+    rid = _SEARCH_ID[backend]
+    mine = f" IN (SELECT id FROM {only})" if only else ""
+    # SQLite is told to read the table (PostgreSQL's planner chooses).
+    source = "orders o NOT INDEXED" if scan and backend == "sqlite" else "orders o"
+    counted = (  # the customers' orders per currency, taken away (-) or added (+)
+        "INSERT INTO currency_counts (currency, orders) SELECT value, {sign}SUM(orders) "
+        "FROM customer_facts WHERE kind = 'currency'"
+        + (f" AND customer{mine}" if only else "")
+        + " GROUP BY value ON CONFLICT (currency) DO UPDATE SET "
+        "orders = currency_counts.orders + excluded.orders"
+    )
+    return [
+        counted.format(sign="-") if only else "DELETE FROM currency_counts",
+        "DELETE FROM customer_facts" + (f" WHERE customer{mine}" if only else ""),
+        *(_facts_sql(kind, f" AND o.customer{mine}" if only else "", source) for kind in FACTS),
+        counted.format(sign=""),
+        "DELETE FROM customer_search" + (f" WHERE {rid}{mine}" if only else ""),
+        f"INSERT INTO customer_search ({rid}, keys, names) SELECT c.id, "
+        f"{_SEARCH_TEXT[backend]} FROM customers c" + (f" WHERE c.id{mine}" if only else ""),
+    ]
+
+
+# Version 11: the team screen at a million orders: each customer's facts (what their
+# page shows of their orders: identities, phones, addresses, names and spend per
+# currency, with order counts), and the customer search (``customers --search``, the
+# screen's search box) by a trigram index (FTS5, tokenizer ``trigram``) over each
+# customer's identity keys, phones and names, instead of a substring scan of every
+# order; a plain table (the scan, of one row per customer) where this SQLite has no
+# FTS5 trigrams (before 3.34). Both kept by ingest for the customers it touches.
+_V11 = (
+    """CREATE TABLE customer_facts (
+    customer INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    orders INTEGER NOT NULL,
+    net INTEGER NOT NULL,
+    first_at INTEGER,
+    PRIMARY KEY (customer, kind, value)
+) WITHOUT ROWID;
+CREATE TABLE currency_counts (currency TEXT PRIMARY KEY, orders INTEGER NOT NULL) WITHOUT ROWID;
+"""
+    + (
+        "CREATE VIRTUAL TABLE customer_search USING fts5(keys, names, tokenize = 'trigram')"
+        if _has_trigram_index()
+        else "CREATE TABLE customer_search (keys TEXT NOT NULL, names TEXT NOT NULL)"
+    )
+    + ";\n"
+    + ";\n".join(derived_sql("sqlite"))
+)
+
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
@@ -243,6 +359,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     # 10: nothing in a file: its tag book holds its customer entries (PostgreSQL's
     # tagbook_entries). (Version 9: the refunds' step, above.)
     (10, ""),
+    (11, _V11),
 ]
 
 
@@ -341,6 +458,33 @@ CREATE TABLE applied (
 INSERT INTO meta VALUES ('next_customer', '1')
 """
 
+# Version 11 on PostgreSQL: the facts, and the search text in a table with trigram indexes (pg_trgm,
+# a trusted extension: creating it needs the CREATE right on the database; without it
+# the search scans the table, one row per customer).
+_PG_V11 = """CREATE TABLE customer_facts (
+    customer BIGINT NOT NULL,
+    kind TEXT COLLATE "C" NOT NULL,
+    value TEXT COLLATE "C" NOT NULL,
+    orders BIGINT NOT NULL,
+    net BIGINT NOT NULL,
+    first_at BIGINT,
+    PRIMARY KEY (customer, kind, value)
+);
+CREATE TABLE currency_counts (currency TEXT COLLATE "C" PRIMARY KEY, orders BIGINT NOT NULL);
+CREATE TABLE customer_search (
+    customer BIGINT PRIMARY KEY,
+    keys TEXT COLLATE "C" NOT NULL,
+    names TEXT COLLATE "C" NOT NULL
+);
+DO $$ BEGIN CREATE EXTENSION IF NOT EXISTS pg_trgm; EXCEPTION WHEN OTHERS THEN NULL; END $$;
+DO $$ DECLARE s TEXT; BEGIN SELECT n.nspname INTO s FROM pg_extension e JOIN pg_namespace n \
+ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'; IF s IS NOT NULL THEN \
+EXECUTE 'CREATE INDEX customer_search_keys ON customer_search USING gin (keys ' \
+|| quote_ident(s) || '.gin_trgm_ops)'; \
+EXECUTE 'CREATE INDEX customer_search_names ON customer_search USING gin (names ' \
+|| quote_ident(s) || '.gin_trgm_ops)'; END IF; END $$;
+""" + ";\n".join(derived_sql("postgresql"))
+
 # Version 9 on PostgreSQL: as SQLite's (see _V9_REFUNDS), text compared byte by byte.
 _PG_V9_REFUNDS = """
 ALTER TABLE orders ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0;
@@ -359,6 +503,7 @@ PG_MIGRATIONS: list[tuple[int, str]] = [
     (8, _PG_V8),
     (9, _PG_V9_REFUNDS),
     (ENTRIES_VERSION, ENTRIES_STEP),
+    (11, _PG_V11),
 ]
 
 #: The history's tables, each with the columns a copy between backends carries (in
@@ -563,6 +708,14 @@ class HistoryStore:
         """``sql`` restricted to ``id IN ids`` (through a temporary table)."""
         self.temp_ids("t_in", ids)
         return self.fetch(f"{sql} WHERE id IN (SELECT id FROM t_in)")
+
+    def refresh_derived(self, only: str | None = None, *, many: bool = True) -> None:
+        """Write the facts and the search text again of the customers whose ids the
+        temporary table ``only`` holds (of every customer where None), in the
+        transaction under way; ``many``: so many that reading every order is quicker
+        than reading theirs by the index."""
+        for statement in derived_sql(self.backend, only, scan=many):
+            self.db.execute(statement)
 
     def fetch_keys(self, customers: list[int]) -> list[str]:
         return [r[0] for r in self.fetch_in("SELECT key FROM customers", customers)]
