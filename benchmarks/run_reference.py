@@ -135,6 +135,18 @@ def ordertags_argv(baseline: Path | None = None) -> list[str]:
     return [sys.executable, "-c", start]
 
 
+def reference_data(work: Path, orders: int, seed: int) -> Path:
+    """``work/data-ORDERS-SEED``: an export of ``gen_orders.py ORDERS --seed SEED`` (made
+    once, reused after) with the reference job's rule file and tag book beside it."""
+    data = work / f"data-{orders}-{seed}"
+    if not (data / "orders.csv").exists():
+        gen = [sys.executable, str(SHARED_BENCH / "gen_orders.py"), str(orders), str(data)]
+        subprocess.run([*gen, "--seed", str(seed)], check=True)
+    for name in ("rules.yaml", "tagbook.yaml"):
+        shutil.copyfile(REFERENCE_DIR / name, data / name)
+    return data
+
+
 def warm_cache(path: Path) -> None:
     with open(path, "rb") as f:
         while f.read(1 << 24):

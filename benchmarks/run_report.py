@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -34,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run_reference import REFERENCE_DIR, SHARED_BENCH, machine, ordertags_argv, write_results
+from run_reference import machine, ordertags_argv, reference_data, write_results
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "RESULTS.md"
@@ -86,21 +85,7 @@ def main() -> int:
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
-    data = args.work / f"data-{args.orders}-{args.seed}"
-    if not (data / "orders.csv").exists():
-        subprocess.run(
-            [
-                sys.executable,
-                str(SHARED_BENCH / "gen_orders.py"),
-                str(args.orders),
-                str(data),
-                "--seed",
-                str(args.seed),
-            ],
-            check=True,
-        )
-    for name in ("rules.yaml", "tagbook.yaml"):
-        shutil.copyfile(REFERENCE_DIR / name, data / name)
+    data = reference_data(args.work, args.orders, args.seed)
     page_file = data / "report.html"
     t0 = time.perf_counter()
     subprocess.run(

@@ -20,9 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import shutil
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,10 +28,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from run_reference import (
-    REFERENCE_DIR,
-    SHARED_BENCH,
     machine,
     ordertags_argv,
+    reference_data,
     run_measured,
     warm_cache,
     write_results,
@@ -123,21 +120,7 @@ def main() -> int:
     ap.add_argument("--no-results", action="store_true")
     args = ap.parse_args()
 
-    data = args.work / f"data-{args.orders}-{args.seed}"
-    if not (data / "orders.csv").exists():
-        subprocess.run(
-            [
-                sys.executable,
-                str(SHARED_BENCH / "gen_orders.py"),
-                str(args.orders),
-                str(data),
-                "--seed",
-                str(args.seed),
-            ],
-            check=True,
-        )
-    for name in ("rules.yaml", "tagbook.yaml"):
-        shutil.copyfile(REFERENCE_DIR / name, data / name)
+    data = reference_data(args.work, args.orders, args.seed)
     out = args.work / "out"
     logs = args.work / "logs"
     out.mkdir(parents=True, exist_ok=True)
